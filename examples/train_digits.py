@@ -3,9 +3,9 @@
     PYTHONPATH=python python3 examples/train_digits.py            # bundled 10k-image subset
     PYTHONPATH=python python3 examples/train_digits.py --full     # mnist.npz from the cache
 
-Prints Keras's progress bar per epoch and the test accuracy. On the bundled subset (8,000
-training images after the 0.2 validation split) this MLP reaches about 0.945-0.95 test
-accuracy; ``--validation-split 0`` trains on all 10,000 images (about 0.95-0.96).
+Prints Keras's progress bar per epoch and the test accuracy. On the bundled subset (16,000
+training images after the guide's 0.2 validation split, 10 epochs) this MLP reaches about
+0.96 test accuracy; with the full MNIST and the guide's 2 epochs, about 0.955.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def main(argv=None) -> float:
     (x_train, y_train), (x_test, y_test) = load(args.full)
     x_train = x_train.reshape(len(x_train), 784).astype("float32") / 255
     x_test = x_test.reshape(len(x_test), 784).astype("float32") / 255
-    epochs = args.epochs or (2 if args.full else 15)
+    epochs = args.epochs or (2 if args.full else 10)
 
     model = MLP(name="mnist_mlp")
     model.compile(

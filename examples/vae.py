@@ -1,7 +1,7 @@
 """Trains the custom-layers guide's subclassed VAE (784-64-32) on MNIST, as the guide does.
 
     PYTHONPATH=python python3 examples/vae.py                 # full MNIST from the Keras cache
-    PYTHONPATH=python python3 examples/vae.py --small         # bundled 10k-image subset
+    PYTHONPATH=python python3 examples/vae.py --small         # bundled 20k-image subset
     TF_USE_LEGACY_KERAS=1 python examples/vae.py --framework tf   # the same script on tf.keras
 
 Runs the guide's two trainings one after the other, each on a fresh model: its GradientTape loop
@@ -161,7 +161,7 @@ def train_loop(tf, vae, x_train, epochs, batch_size):
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--framework", choices=["corten", "tf"], default="corten")
-    parser.add_argument("--small", action="store_true", help="the bundled 10k-image subset")
+    parser.add_argument("--small", action="store_true", help="the bundled 20k-image subset")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--mode", choices=["both", "loop", "fit"], default="both")

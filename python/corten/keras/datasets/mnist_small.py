@@ -1,6 +1,6 @@
 """A class-balanced subset of MNIST shipped inside corten, for tests and offline examples.
 
-10,000 training and 2,000 test images (1,000 and 200 per digit) drawn from the real MNIST
+20,000 training and 2,000 test images (2,000 and 200 per digit) drawn from the real MNIST
 training and test sets; see ``data/README.md`` for how they were drawn. MNIST is by Yann
 LeCun and Corinna Cortes, licensed CC BY-SA 3.0.
 """
@@ -20,8 +20,8 @@ def load_data() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.nda
     """Loads the bundled MNIST subset in ``mnist.load_data``'s layout (no network).
 
     Returns:
-        ``(x_train, y_train), (x_test, y_test)``: uint8 arrays of shapes (10000, 28, 28),
-        (10000,), (2000, 28, 28), (2000,).
+        ``(x_train, y_train), (x_test, y_test)``: uint8 arrays of shapes (20000, 28, 28),
+        (20000,), (2000, 28, 28), (2000,).
 
     Example:
         >>> (x_train, y_train), (x_test, y_test) = keras.datasets.mnist_small.load_data()

@@ -28,13 +28,9 @@ def test_subclassed_mlp_reaches_95_percent_on_bundled_digits(capsys):
         import train_digits
     finally:
         sys.path.pop(0)
-    # The guide's recipe (validation_split=0.2, 8,000 training images) ends near 0.945-0.95;
-    # on all 10,000 images the same model passes 0.95. Fixed seeds: deterministic on any
-    # thread count.
-    acc = train_digits.main(["--verbose", "0", "--epochs", "15", "--seed", "2",
-                             "--validation-split", "0"])
+    # The guide's recipe (validation_split=0.2: 16,000 training images here), 10 epochs.
+    # Fixed seeds: deterministic on any thread count.
+    accs = [train_digits.main(["--verbose", "0", "--seed", str(seed)]) for seed in (1337, 2)]
     out = capsys.readouterr().out
-    assert "Test accuracy:" in out
-    assert acc >= 0.95
-    acc = train_digits.main(["--verbose", "0", "--epochs", "15", "--seed", "1337"])
-    assert acc >= 0.94
+    assert out.count("Test accuracy:") == 2
+    assert min(accs) >= 0.95, accs
