@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <type_traits>
 #include <vector>
 
 namespace corten::cpu {
@@ -30,32 +32,47 @@ T tf_cast(double x) {
   return static_cast<T>(static_cast<float>(x));
 }
 
+// Note [Vectorised updates]
+// The update loops must not branch per element, or the compiler leaves them scalar (a sqrt and
+// a division per element then dominate a training step): gradient scaling and clipping run
+// unconditionally with identity values when unused (g * 1 and a clip to +-inf change no
+// value, NaN included), and the options that select extra state (weight decay, momentum,
+// centering, amsgrad, nesterov) become compile-time constants through with_flag.
 template <typename T>
 struct Common {
   T lr, wd, scale, clip;
-  bool use_scale, use_clip, use_wd;
+  bool use_wd;
   explicit Common(const UpdateCommon& o)
       : lr(static_cast<T>(o.learning_rate)),
         wd(tf_cast<T>(o.weight_decay)),
         scale(static_cast<T>(o.grad_scale)),
-        clip(static_cast<T>(o.clip_value)),
-        use_scale(o.grad_scale != 1.0),
-        use_clip(o.clip_value > 0.0),
+        clip(o.clip_value > 0.0 ? static_cast<T>(o.clip_value)
+                                : std::numeric_limits<T>::infinity()),
         use_wd(o.weight_decay != 0.0) {}
   // tf.clip_by_norm / clip_by_global_norm scale, then tf.clip_by_value (NaN propagates).
-  T grad(T g) const {
-    if (use_scale) g = g * scale;
-    if (use_clip) g = std::min(std::max(g, -clip), clip);
-    return g;
-  }
+  T grad(T g) const { return std::min(std::max(g * scale, -clip), clip); }
   // Keras's _apply_weight_decay: variable.assign_sub(variable * wd * lr).
-  T decay(T x) const { return use_wd ? x - x * wd * lr : x; }
+  template <bool kWd>
+  T decay(T x) const {
+    if constexpr (kWd) return x - x * wd * lr;
+    else return x;
+  }
 };
 
+// Calls f(std::true_type{}) or f(std::false_type{}): a run-time option as a constant.
+template <typename F>
+void with_flag(bool flag, const F& f) {
+  if (flag) f(std::true_type{});
+  else f(std::false_type{});
+}
+
+// f must capture by value: the loop runs on a local copy, which no store through the
+// update's pointers can alias, so its scalars stay in registers and the loop vectorises.
 template <typename F>
 void for_each(int64_t n, const F& f) {
-  parallel_for(0, n, kGrainUpdate, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) f(i);
+  parallel_for(0, n, kGrainUpdate, [&f](int64_t begin, int64_t end) {
+    const F body = f;
+    for (int64_t i = begin; i < end; ++i) body(i);
   });
 }
 
@@ -71,20 +88,24 @@ void sgd_update(int64_t n, T* var, const T* grad, T* momentum, const SgdOptions&
   const Common<T> c(opt);
   const T mu = tf_cast<T>(opt.momentum);
   const T lr = c.lr;
-  if (momentum == nullptr) {
-    for_each(n, [&](int64_t i) {
-      const T g = c.grad(grad[i]);
-      var[i] = c.decay(var[i]) + -g * lr;
+  with_flag(c.use_wd, [&](auto wd) {
+    if (momentum == nullptr) {
+      for_each(n, [=](int64_t i) {
+        const T g = c.grad(grad[i]);
+        var[i] = c.template decay<wd>(var[i]) + -g * lr;
+      });
+      return;
+    }
+    with_flag(opt.nesterov, [&](auto nesterov) {
+      for_each(n, [=](int64_t i) {
+        const T g = c.grad(grad[i]);
+        const T x = c.template decay<wd>(var[i]);
+        const T m = -g * lr + momentum[i] * mu;
+        momentum[i] = m;
+        if constexpr (nesterov) var[i] = x + (-g * lr + m * mu);
+        else var[i] = x + m;
+      });
     });
-    return;
-  }
-  const bool nesterov = opt.nesterov;
-  for_each(n, [&](int64_t i) {
-    const T g = c.grad(grad[i]);
-    const T x = c.decay(var[i]);
-    const T m = -g * lr + momentum[i] * mu;
-    momentum[i] = m;
-    var[i] = nesterov ? x + (-g * lr + m * mu) : x + m;
   });
 }
 
@@ -97,19 +118,22 @@ void adam_update(int64_t n, T* var, const T* grad, T* m, T* v, T* vhat, const Ad
   const T alpha = c.lr * std::sqrt(T(1) - b2_power) / (T(1) - b1_power);
   const T omb1 = one_minus<T>(opt.beta_1), omb2 = one_minus<T>(opt.beta_2);
   const T eps = static_cast<T>(opt.epsilon);
-  const bool amsgrad = opt.amsgrad && vhat != nullptr;
-  for_each(n, [&](int64_t i) {
-    const T g = c.grad(grad[i]);
-    const T x = c.decay(var[i]);
-    const T mi = m[i] + (g - m[i]) * omb1;
-    T vi = v[i] + (g * g - v[i]) * omb2;
-    m[i] = mi;
-    v[i] = vi;
-    if (amsgrad) {
-      vi = std::max(vhat[i], vi);
-      vhat[i] = vi;
-    }
-    var[i] = x - (mi * alpha) / (std::sqrt(vi) + eps);
+  with_flag(c.use_wd, [&](auto wd) {
+    with_flag(opt.amsgrad && vhat != nullptr, [&](auto amsgrad) {
+      for_each(n, [=](int64_t i) {
+        const T g = c.grad(grad[i]);
+        const T x = c.template decay<wd>(var[i]);
+        const T mi = m[i] + (g - m[i]) * omb1;
+        T vi = v[i] + (g * g - v[i]) * omb2;
+        m[i] = mi;
+        v[i] = vi;
+        if constexpr (amsgrad) {
+          vi = std::max(vhat[i], vi);
+          vhat[i] = vi;
+        }
+        var[i] = x - (mi * alpha) / (std::sqrt(vi) + eps);
+      });
+    });
   });
 }
 
@@ -122,27 +146,33 @@ void rmsprop_update(int64_t n, T* var, const T* grad, T* velocity, T* momentum, 
   const T mu = static_cast<T>(opt.momentum);
   const bool centered = opt.centered && average_grad != nullptr;
   const bool use_momentum = opt.momentum > 0 && momentum != nullptr;
-  for_each(n, [&](int64_t i) {
-    const T g = c.grad(grad[i]);
-    const T x = c.decay(var[i]);
-    const T vel = rho * velocity[i] + omr * (g * g);
-    velocity[i] = vel;
-    T denom;
-    if (centered) {
-      const T ag = rho * average_grad[i] + omr * g;
-      average_grad[i] = ag;
-      denom = vel - ag * ag + eps;
-    } else {
-      denom = vel + eps;
-    }
-    const T inc = g * c.lr * (T(1) / std::sqrt(denom));
-    if (use_momentum) {
-      const T mom = mu * momentum[i] + inc;
-      momentum[i] = mom;
-      var[i] = x - mom;
-    } else {
-      var[i] = x - inc;
-    }
+  with_flag(c.use_wd, [&](auto wd) {
+    with_flag(centered, [&](auto is_centered) {
+      with_flag(use_momentum, [&](auto has_momentum) {
+        for_each(n, [=](int64_t i) {
+          const T g = c.grad(grad[i]);
+          const T x = c.template decay<wd>(var[i]);
+          const T vel = rho * velocity[i] + omr * (g * g);
+          velocity[i] = vel;
+          T denom;
+          if constexpr (is_centered) {
+            const T ag = rho * average_grad[i] + omr * g;
+            average_grad[i] = ag;
+            denom = vel - ag * ag + eps;
+          } else {
+            denom = vel + eps;
+          }
+          const T inc = g * c.lr * (T(1) / std::sqrt(denom));
+          if constexpr (has_momentum) {
+            const T mom = mu * momentum[i] + inc;
+            momentum[i] = mom;
+            var[i] = x - mom;
+          } else {
+            var[i] = x - inc;
+          }
+        });
+      });
+    });
   });
 }
 
@@ -150,12 +180,14 @@ template <typename T>
 void adagrad_update(int64_t n, T* var, const T* grad, T* accumulator, const AdagradOptions& opt) {
   const Common<T> c(opt);
   const T eps = static_cast<T>(opt.epsilon);
-  for_each(n, [&](int64_t i) {
-    const T g = c.grad(grad[i]);
-    const T x = c.decay(var[i]);
-    const T acc = accumulator[i] + g * g;
-    accumulator[i] = acc;
-    var[i] = x - c.lr * g / std::sqrt(acc + eps);
+  with_flag(c.use_wd, [&](auto wd) {
+    for_each(n, [=](int64_t i) {
+      const T g = c.grad(grad[i]);
+      const T x = c.template decay<wd>(var[i]);
+      const T acc = accumulator[i] + g * g;
+      accumulator[i] = acc;
+      var[i] = x - c.lr * g / std::sqrt(acc + eps);
+    });
   });
 }
 
@@ -165,14 +197,16 @@ void adadelta_update(int64_t n, T* var, const T* grad, T* accumulated_grad,
   const Common<T> c(opt);
   const T rho = static_cast<T>(opt.rho), omr = one_minus<T>(opt.rho);
   const T eps = static_cast<T>(opt.epsilon);
-  for_each(n, [&](int64_t i) {
-    const T g = c.grad(grad[i]);
-    const T x = c.decay(var[i]);
-    const T ag = rho * accumulated_grad[i] + omr * g * g;
-    accumulated_grad[i] = ag;
-    const T delta = -std::sqrt(accumulated_delta_var[i] + eps) * g / std::sqrt(ag + eps);
-    accumulated_delta_var[i] = rho * accumulated_delta_var[i] + omr * delta * delta;
-    var[i] = x + c.lr * delta;
+  with_flag(c.use_wd, [&](auto wd) {
+    for_each(n, [=](int64_t i) {
+      const T g = c.grad(grad[i]);
+      const T x = c.template decay<wd>(var[i]);
+      const T ag = rho * accumulated_grad[i] + omr * g * g;
+      accumulated_grad[i] = ag;
+      const T delta = -std::sqrt(accumulated_delta_var[i] + eps) * g / std::sqrt(ag + eps);
+      accumulated_delta_var[i] = rho * accumulated_delta_var[i] + omr * delta * delta;
+      var[i] = x + c.lr * delta;
+    });
   });
 }
 
@@ -183,16 +217,18 @@ void adamax_update(int64_t n, T* var, const T* grad, T* m, T* u, const AdamaxOpt
   const T omb1 = one_minus<T>(opt.beta_1), b2 = static_cast<T>(opt.beta_2);
   const T eps = static_cast<T>(opt.epsilon);
   const T correction = T(1) - b1_power;
-  for_each(n, [&](int64_t i) {
-    const T g = c.grad(grad[i]);
-    const T x = c.decay(var[i]);
-    const T mi = m[i] + (g - m[i]) * omb1;
-    m[i] = mi;
-    // tf.maximum propagates NaN from either operand.
-    const T bu = b2 * u[i], ag = std::abs(g);
-    const T ui = std::isnan(bu) ? bu : std::max(bu, ag);
-    u[i] = ui;
-    var[i] = x - (c.lr * mi) / (correction * (ui + eps));
+  with_flag(c.use_wd, [&](auto wd) {
+    for_each(n, [=](int64_t i) {
+      const T g = c.grad(grad[i]);
+      const T x = c.template decay<wd>(var[i]);
+      const T mi = m[i] + (g - m[i]) * omb1;
+      m[i] = mi;
+      // tf.maximum propagates NaN from either operand.
+      const T bu = b2 * u[i], ag = std::abs(g);
+      const T ui = std::isnan(bu) ? bu : std::max(bu, ag);
+      u[i] = ui;
+      var[i] = x - (c.lr * mi) / (correction * (ui + eps));
+    });
   });
 }
 
@@ -209,16 +245,18 @@ void nadam_update(int64_t n, T* var, const T* grad, T* m, T* v, const NadamOptio
   const T b2_power = std::pow(b2, step);
   const T omb1 = T(1) - b1, omb2 = T(1) - b2;
   const T eps = static_cast<T>(opt.epsilon);
-  for_each(n, [&](int64_t i) {
-    const T g = c.grad(grad[i]);
-    const T x = c.decay(var[i]);
-    const T mi = m[i] + (g - m[i]) * omb1;
-    const T vi = v[i] + (g * g - v[i]) * omb2;
-    m[i] = mi;
-    v[i] = vi;
-    const T m_hat = u_t1 * mi / (T(1) - u_product_1) + (T(1) - u_t) * g / (T(1) - u_product);
-    const T v_hat = vi / (T(1) - b2_power);
-    var[i] = x - (m_hat * c.lr) / (std::sqrt(v_hat) + eps);
+  with_flag(c.use_wd, [&](auto wd) {
+    for_each(n, [=](int64_t i) {
+      const T g = c.grad(grad[i]);
+      const T x = c.template decay<wd>(var[i]);
+      const T mi = m[i] + (g - m[i]) * omb1;
+      const T vi = v[i] + (g * g - v[i]) * omb2;
+      m[i] = mi;
+      v[i] = vi;
+      const T m_hat = u_t1 * mi / (T(1) - u_product_1) + (T(1) - u_t) * g / (T(1) - u_product);
+      const T v_hat = vi / (T(1) - b2_power);
+      var[i] = x - (m_hat * c.lr) / (std::sqrt(v_hat) + eps);
+    });
   });
 }
 

@@ -209,6 +209,43 @@ def _keras3_fit_mlp(k3, x, y):
     return lambda: model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0)
 
 
+def _keras3_fit_vae(k3, x):
+    """The guide's VAE written for Keras 3: the same layers, the KL term through add_loss."""
+
+    class Sampling(k3.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.seed_generator = k3.random.SeedGenerator(0)
+
+        def call(self, inputs):
+            z_mean, z_log_var = inputs
+            epsilon = k3.random.normal(k3.ops.shape(z_mean), seed=self.seed_generator)
+            return z_mean + k3.ops.exp(0.5 * z_log_var) * epsilon
+
+    class Keras3VAE(k3.Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.enc = k3.layers.Dense(64, activation="relu")
+            self.mean = k3.layers.Dense(32)
+            self.log_var = k3.layers.Dense(32)
+            self.sampling = Sampling()
+            self.dec = k3.layers.Dense(64, activation="relu")
+            self.out = k3.layers.Dense(784, activation="sigmoid")
+
+        def call(self, inputs):
+            h = self.enc(inputs)
+            z_mean, z_log_var = self.mean(h), self.log_var(h)
+            z = self.sampling((z_mean, z_log_var))
+            ops = k3.ops
+            self.add_loss(-0.5 * ops.mean(z_log_var - ops.square(z_mean) - ops.exp(z_log_var)
+                                          + 1))
+            return self.out(self.dec(z))
+
+    model = Keras3VAE()
+    model.compile(k3.optimizers.Adam(learning_rate=1e-3), loss=k3.losses.MeanSquaredError())
+    return lambda: model.fit(x, x, batch_size=BATCH, epochs=1, verbose=0)
+
+
 # --- timing ---------------------------------------------------------------------------------
 
 def _time_interleaved(fns: dict[str, Callable[[], Any]], repeats: int, rounds: int
@@ -274,6 +311,8 @@ def measure(args: argparse.Namespace) -> list[Result]:
         fns = {"corten": _corten_fit_vae(x)}
         if torch is not None:
             fns["torch"] = _torch_fit_vae(torch, x)
+        if not isinstance(k3, str):
+            fns["keras3"] = _keras3_fit_vae(k3, x)
         results.append(fit_result("fit VAE 784-64-32 Adam", fns,
                                   {"unit": "ms per step", "steps_per_epoch": steps}))
 
