@@ -33,9 +33,12 @@ void record_matmul(const Tensor& a, const Tensor& b, bool ta, bool tb, const Ten
     return [a, b, ta, tb](const std::vector<Tensor>& grads) {
       const Tensor& g = grads[0];
       // out = op_a(a) @ op_b(b); transposes are absorbed by the operand flags.
-      const Tensor ga = ta ? matmul(b, g, tb, true) : matmul(g, b, false, !tb);
-      const Tensor gb = tb ? matmul(g, a, true, ta) : matmul(a, g, !ta, false);
-      return std::vector<Tensor>{sum_to_shape(ga, a.shape()), sum_to_shape(gb, b.shape())};
+      Tensor ga, gb;
+      if (needs_input_grad(0))
+        ga = sum_to_shape(ta ? matmul(b, g, tb, true) : matmul(g, b, false, !tb), a.shape());
+      if (needs_input_grad(1))
+        gb = sum_to_shape(tb ? matmul(g, a, true, ta) : matmul(a, g, !ta, false), b.shape());
+      return std::vector<Tensor>{ga, gb};
     };
   });
 }
@@ -61,10 +64,12 @@ void record_linear(const Tensor& x, const Tensor& w, const Tensor& bias, Activat
         }
       }
       const int64_t k = w.dim(0), n = w.dim(1);
-      const Tensor gx = matmul(gz, w, false, true);
-      const Tensor gw = matmul(reshape(x, {-1, k}), reshape(gz, {-1, n}), true, false);
-      Tensor gb;
-      if (bias.defined()) gb = reshape(sum_to_shape(reshape(gz, {-1, n}), {1, n}), {n});
+      // The input of a first layer is usually data: its gradient is often not wanted.
+      Tensor gx, gw, gb;
+      if (needs_input_grad(0)) gx = matmul(gz, w, false, true);
+      if (needs_input_grad(1)) gw = matmul(reshape(x, {-1, k}), reshape(gz, {-1, n}), true, false);
+      if (bias.defined() && needs_input_grad(2))
+        gb = reshape(sum_to_shape(reshape(gz, {-1, n}), {1, n}), {n});
       return std::vector<Tensor>{gx, gw, gb};
     };
   });

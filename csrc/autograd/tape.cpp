@@ -39,6 +39,8 @@ namespace {
 // Tapes active on this thread, innermost last, and how many of them record right now.
 thread_local std::vector<TapeState*> tls_tapes;
 thread_local int tls_recording = 0;
+// The needed-input mask of the backward rule running on this thread (null: all needed).
+thread_local const std::vector<char>* tls_needed_inputs = nullptr;
 std::atomic<int64_t> g_records_created{0};
 
 void update_recording_count() {
@@ -168,6 +170,11 @@ PauseRecording::~PauseRecording() {
 
 int64_t records_created() noexcept { return g_records_created.load(); }
 
+bool needs_input_grad(size_t k) noexcept {
+  return tls_needed_inputs == nullptr || k >= tls_needed_inputs->size() ||
+         (*tls_needed_inputs)[k] != 0;
+}
+
 std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets,
                                    const std::vector<Tensor>& sources,
                                    const std::vector<Tensor>& output_gradients,
@@ -242,6 +249,7 @@ std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets,
                          : ones_like(t);
     accumulate(t.id(), g);
   }
+  std::vector<char> needed;
   for (size_t r = s.records.size(); r-- > 0;) {
     if (!relevant[r]) continue;
     // A copy of the handle: a persistent tape recording its own backward pass appends to
@@ -258,7 +266,18 @@ std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets,
       gouts.push_back(it != grads.end() ? it->second
                                         : zeros(rec.output_shapes[k], rec.output_dtypes[k]));
     }
-    const std::vector<Tensor> gins = rec.backward(gouts);
+    needed.assign(rec.input_ids.size(), 0);
+    for (size_t k = 0; k < rec.input_ids.size(); ++k) needed[k] = reach.count(rec.input_ids[k]) > 0;
+    std::vector<Tensor> gins;
+    {
+      // Set for this rule only: a rule may itself run gradient() (nested tapes).
+      struct NeededScope {
+        const std::vector<char>* saved = tls_needed_inputs;
+        explicit NeededScope(const std::vector<char>* m) { tls_needed_inputs = m; }
+        ~NeededScope() { tls_needed_inputs = saved; }
+      } scope(&needed);
+      gins = rec.backward(gouts);
+    }
     for (size_t k = 0; k < rec.input_ids.size() && k < gins.size(); ++k) {
       if (gins[k].defined() && reach.count(rec.input_ids[k])) accumulate(rec.input_ids[k], gins[k]);
     }

@@ -131,6 +131,11 @@ bool is_recording() noexcept;
 void record(const char* op, TensorSpan inputs, TensorSpan outputs,
             FunctionRef<BackwardFn()> make_backward);
 
+/// Inside a backward rule: whether the gradient() call running it uses the gradient of the
+/// rule's input k (it leads to a requested source). A rule may skip the work for inputs that
+/// are not needed and return an undefined Tensor for them. True outside gradient().
+bool needs_input_grad(size_t k) noexcept;
+
 /// Runs `fn` with every tape on this thread paused (ops inside are not recorded).
 class PauseRecording {
  public:
