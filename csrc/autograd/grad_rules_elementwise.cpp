@@ -10,7 +10,7 @@ const bool kRegistered = register_ops(
     {"negative", "abs", "sign", "square", "sqrt", "rsqrt", "exp", "log", "log1p", "expm1", "sin",
      "cos", "tanh", "sigmoid", "reciprocal", "relu", "relu6", "leaky_relu", "elu", "selu", "gelu",
      "gelu_tanh", "softplus", "softsign", "silu", "erf", "add", "subtract", "multiply", "divide",
-     "pow", "maximum", "minimum", "floormod", "where", "cast"});
+     "pow", "maximum", "minimum", "floormod", "divide_no_nan", "where", "cast"});
 
 Tensor scalar(double v, const Tensor& like) { return full({}, v, like.dtype()); }
 Tensor mul(const Tensor& a, double v) { return multiply(a, scalar(v, a)); }
@@ -123,6 +123,7 @@ void record_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& 
   switch (op) {
     case BinaryOp::Add: case BinaryOp::Subtract: case BinaryOp::Multiply: case BinaryOp::Divide:
     case BinaryOp::Pow: case BinaryOp::Maximum: case BinaryOp::Minimum: case BinaryOp::FloorMod:
+    case BinaryOp::DivideNoNan:
       break;
     default:
       return;  // floordiv and the comparisons have no gradient
@@ -156,6 +157,11 @@ void record_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& 
           gb = where(first, z, g);
           break;
         }
+        case BinaryOp::DivideNoNan:
+          // TensorFlow's rule: both parts are 0 where b == 0.
+          ga = divide_no_nan(g, b);
+          gb = multiply(g, divide_no_nan(divide_no_nan(negative(a), b), b));
+          break;
         case BinaryOp::FloorMod:
           ga = g;
           gb = negative(multiply(g, unary(UnaryOp::Floor, divide(a, b))));

@@ -34,6 +34,7 @@ constexpr Accepts binary_accepts(BinaryOp op) {
   switch (op) {
     case BinaryOp::Equal: case BinaryOp::NotEqual: return Accepts::All;
     case BinaryOp::LogicalAnd: case BinaryOp::LogicalOr: return Accepts::Bool;
+    case BinaryOp::DivideNoNan: return Accepts::Floating;
     default: return Accepts::Numeric;
   }
 }

@@ -21,7 +21,7 @@ const char* unary_op_name(UnaryOp op) {
 const char* binary_op_name(BinaryOp op) {
   static const char* const names[] = {
       "add", "subtract", "multiply", "divide", "floordiv", "floormod", "pow", "maximum",
-      "minimum", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+      "minimum", "divide_no_nan", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
       "logical_and", "logical_or"};
   static_assert(sizeof(names) / sizeof(names[0]) == static_cast<size_t>(BinaryOp::kCount));
   return names[static_cast<int>(op)];

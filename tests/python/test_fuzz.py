@@ -80,7 +80,7 @@ def test_unary(a, name):
 BINARY = {
     "add": np.add, "subtract": np.subtract, "multiply": np.multiply, "maximum": np.maximum,
     "equal": np.equal, "less": np.less, "logical_and": np.logical_and, "floordiv": None,
-    "floormod": None, "divide": np.true_divide, "pow": None,
+    "floormod": None, "divide": np.true_divide, "pow": None, "divide_no_nan": None,
 }
 
 

@@ -93,14 +93,6 @@ def _shape(x: Tensor) -> tuple:
     return tuple(x.shape)
 
 
-def _divide_no_nan(x: Tensor, y: Tensor) -> Tensor:
-    """x / y, and 0 where y == 0 (tf.math.divide_no_nan)."""
-    zero = corten.zeros_like(y)
-    is_zero = corten.equal(y, zero)
-    safe = corten.where(is_zero, corten.ones_like(y), y)
-    return corten.where(is_zero, corten.zeros_like(corten.divide(x, safe)), corten.divide(x, safe))
-
-
 def _mean_last(x: Tensor, axis: int = -1) -> Tensor:
     return corten.reduce_mean(x, axis=axis)
 
@@ -168,7 +160,7 @@ def apply_valid_mask(losses: Tensor, sample_weight: Any, mask: Tensor | None,
         if reduction in (Reduction.AUTO, Reduction.SUM_OVER_BATCH_SIZE):
             total = corten.cast(corten.size(mask), losses.dtype)
             valid = corten.reduce_sum(mask)
-            mask = corten.multiply(mask, _divide_no_nan(total, valid))
+            mask = corten.multiply(mask, corten.divide_no_nan(total, valid))
     return apply_mask(losses, sample_weight, mask)
 
 
@@ -178,7 +170,7 @@ def reduce_weighted_loss(weighted_losses: Tensor,
         return weighted_losses
     loss = corten.reduce_sum(weighted_losses)
     if reduction in (Reduction.SUM_OVER_BATCH_SIZE, Reduction.AUTO):
-        loss = _divide_no_nan(loss, corten.cast(corten.size(weighted_losses), loss.dtype))
+        loss = corten.divide_no_nan(loss, corten.cast(corten.size(weighted_losses), loss.dtype))
     return loss
 
 

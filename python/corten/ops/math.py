@@ -39,6 +39,7 @@ __all__ = [
     "subtract",
     "multiply",
     "divide",
+    "divide_no_nan",
     "floordiv",
     "floormod",
     "pow",
@@ -225,6 +226,16 @@ def divide(x: Any, y: Any, name: str | None = None) -> Tensor:
     if _sym.active and (type(x) is _sym.KT or type(y) is _sym.KT):
         return _sym.op_node(divide, (x, y, name), {})
     return _C.divide(x, y)
+
+
+def divide_no_nan(x: Any, y: Any, name: str | None = None) -> Tensor:
+    """x / y with broadcasting, and 0 wherever y == 0 (even where x is NaN or infinite).
+
+    Floating dtypes only (TypeError otherwise), as tf.math.divide_no_nan.
+    """
+    if _sym.active and (type(x) is _sym.KT or type(y) is _sym.KT):
+        return _sym.op_node(divide_no_nan, (x, y, name), {})
+    return _C.divide_no_nan(x, y)
 
 
 def floordiv(x: Any, y: Any, name: str | None = None) -> Tensor:

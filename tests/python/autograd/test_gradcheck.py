@@ -192,6 +192,7 @@ CASES: dict[str, list[Case]] = {
     "subtract": binary(tf.subtract, U),
     "multiply": binary(tf.multiply, U),
     "divide": binary(tf.divide, U, lambda *s: away(*s, margin=0.5)),
+    "divide_no_nan": binary(tf.math.divide_no_nan, U, lambda *s: away(*s, margin=0.5)),
     "pow": binary(tf.pow, P, U),
     "maximum": maxmin(tf.maximum),
     "minimum": maxmin(tf.minimum),

@@ -97,6 +97,9 @@ BINARY = {
     "subtract": (tf.subtract, np.subtract, NUMERIC_DTYPES),
     "multiply": (tf.multiply, np.multiply, NUMERIC_DTYPES),
     "divide": (tf.divide, np.true_divide, FLOAT_DTYPES),
+    "divide_no_nan": (tf.math.divide_no_nan,
+                      lambda a, b: np.where(b == 0, 0.0, a / np.where(b == 0, 1.0, b)),
+                      FLOAT_DTYPES),
     "maximum": (tf.maximum, np.maximum, NUMERIC_DTYPES),
     "minimum": (tf.minimum, np.minimum, NUMERIC_DTYPES),
     "pow": (tf.pow, np.power, FLOAT_DTYPES),
@@ -117,6 +120,8 @@ def _binary_inputs(rng, name, sa, sb, dtype):
     lo, hi = (0.5, 2.0) if name == "pow" else (-3, 3)
     a = random_array(rng, sa, dtype, lo, hi)
     b = random_array(rng, sb, dtype, lo, hi)
+    if name == "divide_no_nan" and b.size:
+        b.flat[::3] = 0  # exercise the zero-divisor branch
     if name in ("floordiv", "floormod") and b.size:
         b[b == 0] = 1
         b = np.where(np.abs(b) < 0.25, 0.5, b).astype(dtype)
@@ -149,6 +154,25 @@ def test_integer_division_matches_python(dtype):
         assert fm[i] == int(a[i]) % int(b[i])
     assert fd[5] == 0 and fm[5] == 0  # division by zero gives 0 instead of trapping
     assert fd[6] == a[6]  # INT_MIN // -1 wraps instead of trapping
+
+
+def test_divide_no_nan_is_zero_where_the_divisor_is_zero_even_for_nan_and_inf():
+    x = tf.constant([np.nan, np.inf, -1.0, 6.0, np.nan])
+    y = tf.constant([0.0, 0.0, -0.0, 3.0, 2.0])
+    got = tf.math.divide_no_nan(x, y).numpy()
+    np.testing.assert_array_equal(got[:4], [0.0, 0.0, 0.0, 2.0])
+    assert np.isnan(got[4])
+    with pytest.raises(TypeError, match="divide_no_nan: expected a floating dtype"):
+        tf.math.divide_no_nan(tf.constant([1, 2]), tf.constant([0, 1]))
+    with pytest.raises(ValueError, match="divide_no_nan"):
+        tf.math.divide_no_nan(tf.ones([2, 3]), tf.ones([4]))
+    # TensorFlow's gradient convention: both partial derivatives are 0 where y == 0.
+    a, b = tf.Variable([1.5, -2.0, 3.0]), tf.Variable([0.0, 0.8, 0.0])
+    with tf.GradientTape() as tape:
+        z = tf.reduce_sum(tf.math.divide_no_nan(a, b))
+    ga, gb = tape.gradient(z, [a, b])
+    np.testing.assert_allclose(ga.numpy(), [0.0, 1.25, 0.0])
+    np.testing.assert_allclose(gb.numpy(), [0.0, 2.0 / 0.64, 0.0], rtol=1e-6)
 
 
 def test_integer_true_division_gives_float64():

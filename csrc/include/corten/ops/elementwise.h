@@ -18,7 +18,7 @@ enum class UnaryOp : uint8_t {
   kCount
 };
 enum class BinaryOp : uint8_t {
-  Add, Subtract, Multiply, Divide, FloorDiv, FloorMod, Pow, Maximum, Minimum,
+  Add, Subtract, Multiply, Divide, FloorDiv, FloorMod, Pow, Maximum, Minimum, DivideNoNan,
   Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual, LogicalAnd, LogicalOr,
   kCount
 };
@@ -36,6 +36,10 @@ inline Tensor subtract(const Tensor& a, const Tensor& b) { return binary(BinaryO
 inline Tensor multiply(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Multiply, a, b); }
 /// True division; integer inputs give float64 (TensorFlow's truediv).
 inline Tensor divide(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Divide, a, b); }
+/// a / b, and 0 where b == 0 (even when a is NaN or infinite): tf.math.divide_no_nan.
+inline Tensor divide_no_nan(const Tensor& a, const Tensor& b) {
+  return binary(BinaryOp::DivideNoNan, a, b);
+}
 inline Tensor maximum(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Maximum, a, b); }
 inline Tensor minimum(const Tensor& a, const Tensor& b) { return binary(BinaryOp::Minimum, a, b); }
 inline Tensor negative(const Tensor& x) { return unary(UnaryOp::Negative, x); }

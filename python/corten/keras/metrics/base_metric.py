@@ -17,11 +17,6 @@ Tensor = _C.Tensor
 __all__ = ["Metric", "Reduce", "Sum", "Mean", "MeanMetricWrapper"]
 
 
-def divide_no_nan(x: Tensor, y: Tensor) -> Tensor:
-    """x / y, 0 where y == 0 (tf.math.divide_no_nan)."""
-    return losses_mod._divide_no_nan(x, y)
-
-
 class Metric(Layer):
     """Base class of metrics: a stateful Layer whose state lives in non-trainable variables.
 
@@ -167,7 +162,7 @@ class Reduce(Metric):
     def result(self) -> Tensor:
         if self.reduction == "sum":
             return corten.identity(self.total.read_value())
-        return divide_no_nan(self.total.read_value(), self.count.read_value())
+        return corten.divide_no_nan(self.total.read_value(), self.count.read_value())
 
 
 class Sum(Reduce):

@@ -15,7 +15,7 @@ import corten
 from corten import _C
 from corten.keras import backend
 from corten.keras import losses as losses_mod
-from corten.keras.metrics.base_metric import Metric, divide_no_nan
+from corten.keras.metrics.base_metric import Metric
 
 Tensor = _C.Tensor
 
@@ -216,7 +216,7 @@ class _PrecisionRecall(Metric):
 
     def result(self) -> Tensor:
         tp = self.true_positives.read_value()
-        value = divide_no_nan(tp, corten.add(tp, self._other().read_value()))
+        value = corten.divide_no_nan(tp, corten.add(tp, self._other().read_value()))
         return value[0] if len(self.thresholds) == 1 else value
 
     def get_config(self) -> dict:
@@ -358,7 +358,7 @@ class AUC(Metric):
         if self.label_weights is None:
             return corten.reduce_mean(by_label)
         lw = corten.constant(self.label_weights, dtype=self._dtype)
-        return divide_no_nan(corten.reduce_sum(corten.multiply(by_label, lw)),
+        return corten.divide_no_nan(corten.reduce_sum(corten.multiply(by_label, lw)),
                              corten.reduce_sum(lw))
 
     def interpolate_pr_auc(self) -> Tensor:
@@ -371,14 +371,14 @@ class AUC(Metric):
         p = corten.add(tp, fp)
         dp = corten.subtract(p[: n - 1], p[1:])
         zero = corten.zeros_like(dp)
-        prec_slope = divide_no_nan(dtp, corten.maximum(dp, zero))
+        prec_slope = corten.divide_no_nan(dtp, corten.maximum(dp, zero))
         intercept = corten.subtract(tp[1:], corten.multiply(prec_slope, p[1:]))
         both_pos = corten.logical_and(corten.greater(p[: n - 1], zero),
                                       corten.greater(p[1:], zero))
         safe_p_ratio = corten.where(both_pos,
-                                    divide_no_nan(p[: n - 1], corten.maximum(p[1:], zero)),
+                                    corten.divide_no_nan(p[: n - 1], corten.maximum(p[1:], zero)),
                                     corten.ones_like(p[1:]))
-        increment = divide_no_nan(
+        increment = corten.divide_no_nan(
             corten.multiply(prec_slope,
                             corten.add(dtp, corten.multiply(intercept, corten.log(safe_p_ratio)))),
             corten.maximum(corten.add(tp[1:], fn[1:]), zero))
@@ -396,13 +396,13 @@ class AUC(Metric):
         fp = self.false_positives.read_value()
         tn = self.true_negatives.read_value()
         fn = self.false_negatives.read_value()
-        recall = divide_no_nan(tp, corten.add(tp, fn))
+        recall = corten.divide_no_nan(tp, corten.add(tp, fn))
         if self.curve == "ROC":
-            x = divide_no_nan(fp, corten.add(fp, tn))
+            x = corten.divide_no_nan(fp, corten.add(fp, tn))
             y = recall
         else:
             x = recall
-            y = divide_no_nan(tp, corten.add(tp, fp))
+            y = corten.divide_no_nan(tp, corten.add(tp, fp))
         if self.summation_method == "interpolation":
             heights = corten.multiply(corten.add(y[: n - 1], y[1:]),
                                       corten.constant(0.5, dtype=y.dtype))

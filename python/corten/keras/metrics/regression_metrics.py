@@ -7,7 +7,7 @@ from typing import Any
 import corten
 from corten import _C
 from corten.keras import losses as losses_mod
-from corten.keras.metrics.base_metric import Mean, MeanMetricWrapper, divide_no_nan
+from corten.keras.metrics.base_metric import Mean, MeanMetricWrapper
 
 Tensor = _C.Tensor
 
@@ -75,4 +75,4 @@ class RootMeanSquaredError(Mean):
         super().update_state(error_sq, sample_weight=sample_weight)
 
     def result(self) -> Tensor:
-        return corten.sqrt(divide_no_nan(self.total.read_value(), self.count.read_value()))
+        return corten.sqrt(corten.divide_no_nan(self.total.read_value(), self.count.read_value()))
