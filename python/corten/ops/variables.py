@@ -29,6 +29,10 @@ def _lookup(t: Tensor) -> Tensor:
     return t if v is None else v
 
 
+# Counts changes of any Variable's trainable flag: cached weight lists (keras layers) compare it.
+trainable_changes = [0]
+
+
 class Variable(Tensor):
     """A tensor whose value can change in place: ``assign``, ``assign_add``, ``assign_sub``.
 
@@ -77,6 +81,7 @@ class Variable(Tensor):
     @trainable.setter
     def trainable(self, value: bool) -> None:
         _C.set_trainable(self, bool(value))
+        trainable_changes[0] += 1
 
     def assign(self, value: Any, use_locking: bool = False, name: str | None = None,
                read_value: bool = True):

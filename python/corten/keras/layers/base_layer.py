@@ -6,7 +6,6 @@ import inspect
 import json
 import re
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -15,7 +14,7 @@ import corten
 from corten import _C, nest
 from corten.keras import backend, constraints, initializers, regularizers
 from corten.ops.initializers import weight_stream
-from corten.ops.variables import Variable
+from corten.ops.variables import Variable, trainable_changes
 from corten.tensor_shape import TensorShape
 
 __all__ = ["Layer"]
@@ -164,12 +163,16 @@ class Layer:
         for v in nest.flatten(value) if isinstance(value, (list, tuple, dict)) else [value]:
             if isinstance(v, Layer) and v in self._tracked_layers and not self._still_referenced(v):
                 self._tracked_layers.remove(v)
+                tracking_changed()
             elif isinstance(v, Variable) and any(v is w for w in self._own_variables) \
                     and not self._still_referenced(v):
                 self._own_variables[:] = [w for w in self._own_variables if w is not v]
+                tracking_changed()
 
     def _still_referenced(self, obj: Any) -> bool:
-        for value in self.__dict__.values():
+        for name, value in self.__dict__.items():
+            if name in _BOOKKEEPING:
+                continue
             leaves = nest.flatten(value) if isinstance(value, (list, tuple, dict)) else [value]
             if any(leaf is obj for leaf in leaves):
                 return True
@@ -181,9 +184,11 @@ class Layer:
             if isinstance(v, Layer) and v is not self:
                 if not any(v is l for l in self._tracked_layers):
                     self._tracked_layers.append(v)
+                    tracking_changed()
             elif isinstance(v, Variable):
                 if not any(v is w for w in self._own_variables):
                     self._own_variables.append(v)
+                    tracking_changed()
 
     def _discover(self) -> None:
         # Containers mutated after assignment (list.append) are found here; only attributes
@@ -194,20 +199,35 @@ class Layer:
             if value is not None:
                 self._track(value)
 
-    def _flatten_layers(self, include_self: bool = True, recursive: bool = True) -> Iterator[Layer]:
+    def _flatten_layers(self, include_self: bool = True, recursive: bool = True) -> list[Layer]:
+        if include_self and recursive:
+            # The whole tree is asked for on every step (losses, metrics): cached until the
+            # tracking changes. Containers mutated in place (list.append) are found by
+            # rescanning the layers that hold containers, which bumps the version if needed.
+            cache = self.__dict__.get("_flat_layers_cache")
+            if cache is not None and cache[0] == _tracking_version[0]:
+                for layer in cache[2]:
+                    layer._discover()
+                if cache[0] == _tracking_version[0]:
+                    return cache[1]
+        out: list[Layer] = []
         seen: set[int] = set()
         if include_self:
             seen.add(id(self))
-            yield self
+            out.append(self)
         stack = list(self._sublayers())
         while stack:
             layer = stack.pop(0)
             if id(layer) in seen:
                 continue
             seen.add(id(layer))
-            yield layer
+            out.append(layer)
             if recursive:
                 stack = list(layer._sublayers()) + stack
+        if include_self and recursive:
+            with_containers = [l for l in out if l.__dict__.get("_container_attrs")]
+            self.__dict__["_flat_layers_cache"] = (_tracking_version[0], out, with_containers)
+        return out
 
     def _sublayers(self) -> list[Layer]:
         self._discover()
@@ -238,6 +258,7 @@ class Layer:
     def trainable(self, value: bool) -> None:
         for layer in self._flatten_layers():
             layer.__dict__["_trainable"] = bool(value)
+        tracking_changed()
 
     @property
     def activity_regularizer(self):
@@ -253,12 +274,25 @@ class Layer:
 
     @property
     def trainable_weights(self) -> list[Variable]:
+        # Read on every training step: cached like _flatten_layers, also keyed by the
+        # Variables' trainable flags.
+        key = (_tracking_version[0], trainable_changes[0])
+        cache = self.__dict__.get("_trainable_weights_cache")
+        if cache is not None and cache[0] == key:
+            for layer in cache[2]:
+                layer._discover()
+            if cache[0] == (_tracking_version[0], trainable_changes[0]):
+                return list(cache[1])
         if not self.trainable:
-            return []
-        out = [v for v in self._own_vars() if v.trainable]
-        for layer in self._sublayers():
-            out.extend(layer.trainable_weights)
-        return _dedupe(out)
+            out = []
+        else:
+            out = [v for v in self._own_vars() if v.trainable]
+            for layer in self._sublayers():
+                out.extend(layer.trainable_weights)
+            out = _dedupe(out)
+        with_containers = [l for l in self._flatten_layers() if l.__dict__.get("_container_attrs")]
+        self.__dict__["_trainable_weights_cache"] = (key, out, with_containers)
+        return list(out)
 
     @property
     def non_trainable_weights(self) -> list[Variable]:
@@ -328,6 +362,7 @@ class Layer:
         var = Variable(value, trainable=trainable, name=f"{self.name}/{weight_name}", dtype=dtype,
                        constraint=constraints.get(constraint))
         self._own_variables.append(var)
+        tracking_changed()
         reg = regularizers.get(regularizer)
         if reg is not None:
             self._callable_losses.append(lambda r=reg, v=var: r(v))
@@ -744,6 +779,20 @@ def _input_spec(inputs: Any) -> Any:
         return walk(inputs)
     except TypeError:
         return None
+
+
+# Layer attributes that hold tracking state rather than user references.
+_BOOKKEEPING = frozenset({"_tracked_layers", "_own_variables", "_flat_layers_cache",
+                          "_trainable_weights_cache", "_container_attrs"})
+
+# Bumped whenever a layer gains or loses a sublayer or variable, or a trainable flag changes:
+# the cached layer trees and weight lists compare it.
+_tracking_version = [0]
+
+
+def tracking_changed() -> None:
+    """Invalidates the cached layer trees and weight lists (after any tracking change)."""
+    _tracking_version[0] += 1
 
 
 def _dedupe(items: list[Any]) -> list[Any]:

@@ -14,7 +14,7 @@ from corten import _C, nest
 from corten.keras.engine import op_layers
 from corten.keras.engine.input_layer import InputLayer
 from corten.keras.engine.keras_tensor import KerasTensor
-from corten.keras.layers.base_layer import Layer, unique_layer_name
+from corten.keras.layers.base_layer import Layer, tracking_changed, unique_layer_name
 from corten.keras.models.model import Model
 
 Tensor = _C.Tensor
@@ -190,6 +190,7 @@ class Functional(Model):
         d["_functional_layers"] = layers
         # tracked as sublayers: weights, losses, metrics, trainable propagate through them
         self._tracked_layers[:] = list(layers)
+        tracking_changed()
 
     # ------------------------------------------------------------------ properties
     @property

@@ -7,7 +7,7 @@ from typing import Any
 from corten import _C, nest
 from corten.keras.engine.input_layer import Input, InputLayer
 from corten.keras.engine.keras_tensor import KerasTensor
-from corten.keras.layers.base_layer import Layer
+from corten.keras.layers.base_layer import Layer, tracking_changed
 from corten.keras.models.functional import Functional
 from corten.keras.models.model import Model
 
@@ -99,6 +99,7 @@ class Sequential(Functional):
                 raise
         else:
             self._tracked_layers[:] = list(self._seq_layers)
+            tracking_changed()
             self.__dict__["built"] = False
 
     def pop(self) -> None:
@@ -115,6 +116,7 @@ class Sequential(Functional):
             self._rebuild(extend=False)
         else:
             self._tracked_layers[:] = list(self._seq_layers)
+            tracking_changed()
 
     def _extend_graph(self, layer: Layer) -> None:
         x = self._seq_outputs[-1] if self._seq_outputs else self._input_tensor
@@ -135,6 +137,7 @@ class Sequential(Functional):
             self.__dict__["_graph_ready"] = False
             self.__dict__["built"] = False
             self._tracked_layers[:] = []
+            tracking_changed()
             return
         self._init_graph_network(self._input_tensor, self._seq_outputs[-1])
         self.__dict__["_graph_ready"] = True
