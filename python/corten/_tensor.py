@@ -10,8 +10,12 @@ from corten.tensor_shape import TensorShape
 Tensor = _C.Tensor
 
 
+_new_tuple = tuple.__new__
+
+
 def _shape(self: Tensor) -> TensorShape:
-    return TensorShape(self._shape_tuple)
+    # The C++ side gives ints (None for unknown dims): no per-dim conversion needed.
+    return _new_tuple(TensorShape, self._shape_tuple)
 
 
 def _numpy(self: Tensor) -> np.ndarray | np.generic:

@@ -45,6 +45,8 @@ _enum_hash = DType.__hash__
 
 
 def _dtype_eq(self: DType, other: object) -> bool:
+    if type(other) is DType:
+        return self.value == other.value
     # As in TensorFlow, a dtype compares equal to its name: x.dtype == "float32".
     if isinstance(other, str):
         try:
@@ -63,3 +65,7 @@ DType.__str__ = _dtype_repr
 DType.__eq__ = _dtype_eq
 DType.__ne__ = _dtype_ne
 DType.__hash__ = _enum_hash
+# pybind11's enum `name` looks the value up in a dict of entries on every access (~1 us; dtype
+# names are read on every layer call): a tuple indexed by the value instead.
+_NAMES = tuple(name for name, _ in sorted(DType.__members__.items(), key=lambda kv: kv[1].value))
+DType.name = property(lambda self: _NAMES[self.value], doc="The dtype's name, e.g. 'float32'.")

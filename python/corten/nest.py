@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from corten._C import Tensor as _Tensor
+
 __all__ = ["flatten", "flatten_up_to", "pack_sequence_as", "map_structure"]
 
 
@@ -18,6 +20,11 @@ def _is_namedtuple(x: Any) -> bool:
 
 def flatten(structure: Any) -> list[Any]:
     """The leaves of ``structure``, depth first."""
+    t = type(structure)
+    if t is list or t is tuple:
+        return [leaf for item in structure for leaf in flatten(item)]
+    if t is _Tensor or structure is None:  # the common leaves, before the ABC checks
+        return [structure]
     if isinstance(structure, Mapping):
         return [leaf for k in sorted(structure) for leaf in flatten(structure[k])]
     if isinstance(structure, (list, tuple)):

@@ -90,7 +90,7 @@ def _scalar(value: float, like: Tensor) -> Tensor:
 
 
 def _shape(x: Tensor) -> tuple:
-    return tuple(x.shape)
+    return x._shape_tuple if type(x) is Tensor else tuple(x.shape)
 
 
 def _mean_last(x: Tensor, axis: int = -1) -> Tensor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -117,6 +118,21 @@ class Reduce(Metric):
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
         """Accumulates values (optionally weighted; weights broadcast as in Keras)."""
+        if type(values) is Tensor and values.dtype.name == self._dtype and (
+                sample_weight is None or type(sample_weight) in (float, int)) \
+                and values.device != "meta":
+            # The per-step case of compiled metrics: no weights, or one number for all values
+            # (the loss tracker's batch size). Same arithmetic as the general path below.
+            if sample_weight is not None:
+                values = corten.multiply(values, float(sample_weight))
+            self.total.assign_add(corten.reduce_sum(values))
+            if self.reduction == "sum":
+                return
+            num_values = float(math.prod(values._shape_tuple))
+            if self.reduction == "weighted_mean" and sample_weight is not None:
+                num_values *= float(sample_weight)
+            self.count.assign_add(num_values)
+            return
         try:
             values = corten.convert_to_tensor(values)
         except (TypeError, ValueError):
