@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -25,10 +26,52 @@ int default_threads() {
   return hc == 0 ? 1 : static_cast<int>(hc);
 }
 
+// How long an idle worker, or a caller waiting for the workers, polls before sleeping on a
+// condition variable. A training step issues a parallel op every few tens of microseconds;
+// waking a sleeping thread costs about as much as a small op itself, so threads stay awake
+// across such gaps. CORTEN_SPIN_US overrides it (0: always sleep).
+int64_t spin_micros() {
+  static const int64_t us = [] {
+    if (const char* env = std::getenv("CORTEN_SPIN_US")) return std::max<int64_t>(0, std::atoll(env));
+    return int64_t{200};
+  }();
+  return us;
+}
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Polls `done()` for up to spin_micros(); true as soon as it holds. The first microseconds
+// pause between polls, then each poll yields the core, so that a spinning thread gives way to
+// any other runnable thread (another process on a loaded machine).
+template <class Done>
+bool spin_until(const Done& done) {
+  const int64_t budget = spin_micros();
+  if (budget == 0) return done();
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const auto yield_after = start + std::chrono::microseconds(std::min<int64_t>(budget, 5));
+  const auto deadline = start + std::chrono::microseconds(budget);
+  for (int i = 0;; ++i) {
+    if (done()) return true;
+    if ((i & 63) != 63) {
+      cpu_relax();
+      continue;
+    }
+    const auto now = Clock::now();
+    if (now >= deadline) return done();
+    if (now >= yield_after) std::this_thread::yield();
+  }
+}
+
 // One job at a time: parallel_for callers are serialised by job_mu_. Workers take chunk
 // indices from a shared ticket (job generation in the high 32 bits, next chunk in the low 32),
 // so a thread delayed by another process does not hold up the others' chunks, and a worker that
-// wakes late can never take a chunk of a job other than the one it snapshotted.
+// wakes late can never take a chunk of a job other than the one it snapshotted. Idle workers
+// and the waiting caller spin briefly before sleeping (spin_until).
 class ThreadPool {
  public:
   explicit ThreadPool(int threads) { resize(threads); }
@@ -40,7 +83,7 @@ class ThreadPool {
     std::lock_guard<std::mutex> job_lock(job_mu_);
     stop_workers();
     num_threads_ = threads;
-    stop_ = false;
+    stop_.store(false);
     for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
   }
 
@@ -50,16 +93,20 @@ class ThreadPool {
     Job job;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      job = Job{&fn, begin, end, chunk, nchunks, ++generation_};
+      job = Job{&fn, begin, end, chunk, nchunks, generation_.load() + 1};
       job_ = job;
-      remaining_ = nchunks;
+      remaining_.store(nchunks);
       error_ = nullptr;
       ticket_.store(job.generation << 32);
+      generation_.store(job.generation, std::memory_order_release);
     }
-    cv_.notify_all();
+    if (sleepers_.load() > 0) cv_.notify_all();
     work(job);
-    std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [this] { return remaining_ == 0; });
+    if (!spin_until([this] { return remaining_.load(std::memory_order_acquire) == 0; })) {
+      std::unique_lock<std::mutex> lock(mu_);
+      done_cv_.wait(lock, [this] { return remaining_.load() == 0; });
+    }
+    std::lock_guard<std::mutex> lock(mu_);
     job_.fn = nullptr;
     if (error_) std::rethrow_exception(error_);
   }
@@ -92,32 +139,41 @@ class ThreadPool {
       ++finished;
     }
     tls_in_parallel = was_in_parallel;
-    if (finished) {
+    if (finished && remaining_.fetch_sub(finished) == finished) {
+      // Under the lock: a caller that has just found remaining_ != 0 is either still before
+      // its wait (and will see 0) or already waiting (and gets this notification).
       std::lock_guard<std::mutex> lock(mu_);
-      remaining_ -= finished;
-      if (remaining_ == 0) done_cv_.notify_all();
+      done_cv_.notify_all();
     }
   }
 
   void worker_loop() {
     uint64_t seen = 0;
     for (;;) {
+      const auto has_work = [&] {
+        return stop_.load() || generation_.load(std::memory_order_acquire) != seen;
+      };
       Job job;
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        cv_.wait(lock, [&] { return stop_ || (generation_ != seen && job_.fn != nullptr); });
-        if (stop_) return;
-        seen = generation_;
+        if (!spin_until(has_work)) {
+          std::unique_lock<std::mutex> lock(mu_);
+          sleepers_.fetch_add(1);
+          cv_.wait(lock, [&] { return stop_.load() || (generation_.load() != seen && job_.fn != nullptr); });
+          sleepers_.fetch_sub(1);
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stop_.load()) return;
+        seen = generation_.load();
         job = job_;
       }
-      work(job);
+      if (job.fn != nullptr) work(job);
     }
   }
 
   void stop_workers() {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
+      stop_.store(true);
     }
     cv_.notify_all();
     for (auto& t : workers_) t.join();
@@ -129,10 +185,11 @@ class ThreadPool {
   std::condition_variable cv_, done_cv_;
   std::vector<std::thread> workers_;
   int num_threads_ = 1;
-  bool stop_ = false;
-  uint64_t generation_ = 0;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> sleepers_{0};
   Job job_;
-  int64_t remaining_ = 0;
+  std::atomic<int64_t> remaining_{0};
   std::atomic<uint64_t> ticket_{0};
   std::exception_ptr error_;
 };

@@ -1,5 +1,8 @@
 #pragma once
 /// The intra-op thread pool. One pool per process; kernels split work with parallel_for.
+/// Between jobs, idle workers (and a caller waiting for them) poll for up to 200 us before
+/// sleeping, yielding the core on every poll after the first 5 us; CORTEN_SPIN_US sets that
+/// time (0: sleep at once).
 
 #include <cstdint>
 #include <functional>

@@ -20,19 +20,27 @@ __all__ = ["functional_hook", "has_keras_tensor"]
 
 
 def has_keras_tensor(x: Any) -> bool:
+    t = type(x)
+    if t is Tensor or t is bool or x is None:  # the eager case, on every layer call
+        return False
     if isinstance(x, KerasTensor):
         return True
     if isinstance(x, (list, tuple)):
-        return any(has_keras_tensor(v) for v in x)
+        for v in x:
+            if has_keras_tensor(v):
+                return True
+        return False
     if isinstance(x, dict):
-        return any(has_keras_tensor(v) for v in x.values())
+        for v in x.values():
+            if has_keras_tensor(v):
+                return True
     return False
 
 
 def functional_hook(layer: Any, args: tuple, kwargs: dict) -> Any:
     """The KerasTensor outputs of ``layer(*args, **kwargs)`` when an argument is a KerasTensor,
     else NotImplemented (the call proceeds eagerly)."""
-    if not (has_keras_tensor(args) or has_keras_tensor(kwargs)):
+    if not (has_keras_tensor(args) or (kwargs and has_keras_tensor(kwargs))):
         return NotImplemented
     meta_args = nest.map_structure(to_meta, tuple(args))
     meta_kwargs = nest.map_structure(to_meta, dict(kwargs))

@@ -55,6 +55,9 @@ def _is_symbolic(x: Any) -> bool:
 
 
 def _convert_inputs(inputs: Any) -> Any:
+    if type(inputs) is Tensor:
+        return inputs
+
     def conv(x):
         if isinstance(x, (np.ndarray, np.generic, float, int)) and not isinstance(x, bool):
             return corten.convert_to_tensor(x)
@@ -560,6 +563,8 @@ class Layer:
 
     def _autocast_inputs(self, inputs: Any) -> Any:
         target = self._dtype
+        if type(inputs) is Tensor and inputs.dtype.name == target:
+            return inputs
 
         def cast(t):
             if isinstance(t, Tensor) and t.dtype.is_floating and t.dtype.name != target \

@@ -10,6 +10,8 @@ from corten.keras import activations, constraints, initializers, regularizers
 from corten.keras.layers.base_layer import Layer
 from corten.ops import linalg as _linalg
 
+Tensor = corten.Tensor
+
 __all__ = ["Dense", "Dropout", "Activation", "Flatten", "Reshape", "Lambda", "Identity"]
 
 # activation functions with a fused kernel in the matmul epilogue
@@ -71,16 +73,16 @@ class Dense(Layer):
         self.built = True
 
     def call(self, inputs: Any) -> Any:
-        if inputs.ndim < 2 or (inputs.shape[-1] is not None
-                               and inputs.shape[-1] != self.kernel.shape[0]):
+        shape = inputs._shape_tuple if type(inputs) is Tensor else tuple(inputs.shape)
+        in_dim = self.kernel._shape_tuple[0]
+        if len(shape) < 2 or (shape[-1] is not None and shape[-1] != in_dim):
             raise ValueError(
                 f"Input 0 of layer {self.name!r} is incompatible with the layer: expected axis -1 "
-                f"of input shape to have value {self.kernel.shape[0]}, but received input with "
-                f"shape {tuple(inputs.shape)}")
+                f"of input shape to have value {in_dim}, but received input with "
+                f"shape {shape}")
         fused = _FUSED.get(self.activation)
-        linear = getattr(_linalg, "linear", None)
-        if fused is not None and linear is not None and inputs.ndim >= 2:
-            return linear(inputs, self.kernel, self.bias, fused)
+        if fused is not None:
+            return _linalg.linear(inputs, self.kernel, self.bias, fused)
         out = corten.matmul(inputs, self.kernel)  # batch dimensions broadcast
         if self.bias is not None:
             out = out + self.bias

@@ -219,6 +219,43 @@ def _class_weight_to_sample_weight(y: Any, sample_weight: Any, class_weight: dic
     return cw.astype(backend.floatx())
 
 
+_TENSOR_DTYPES = frozenset(np.dtype(d) for d in ("float32", "float64", "int32", "int64", "bool"))
+
+
+class _BatchSource:
+    """One of x, y, sample_weight as batches: the leaves that a tensor can share without a copy
+    (C-contiguous, a corten dtype) are cut by the C++ gather or sliced as views; the others
+    (uint8 images, strings...) go through numpy and are converted per batch."""
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
+        self.single = data is None or not isinstance(data, (list, tuple, Mapping))
+        leaves = [data] if self.single else nest.flatten(data)
+        self.leaves = [_shareable(a) for a in leaves]
+
+    def _pack(self, leaves: list[Any]) -> Any:
+        return leaves[0] if self.single else nest.pack_sequence_as(self.data, leaves)
+
+    def rows(self, lo: int, hi: int) -> Any:
+        if self.data is None:
+            return None
+        return self._pack([a[lo:hi] if type(a) is Tensor else _to_tensors(a[lo:hi])
+                           for a in self.leaves])
+
+    def take(self, idx: np.ndarray, idx_t: Tensor) -> Any:
+        if self.data is None:
+            return None
+        return self._pack([corten.gather(a, idx_t) if type(a) is Tensor
+                           else _to_tensors(a[idx]) for a in self.leaves])
+
+
+def _shareable(a: Any) -> Any:
+    if isinstance(a, np.ndarray) and a.dtype in _TENSOR_DTYPES and a.flags.c_contiguous \
+            and a.ndim >= 1:
+        return corten.convert_to_tensor(a)
+    return a
+
+
 # ---------------------------------------------------------------------- adapters
 class _ArrayAdapter:
     """In-memory arrays, batched by index (a fresh permutation per epoch when shuffling)."""
@@ -237,6 +274,8 @@ class _ArrayAdapter:
         self.rng = rng
         self.num_batches = int(math.ceil(self.num_samples / self.batch_size))
         self.user_steps = steps
+        self._sources = (_BatchSource(self.x), _BatchSource(self.y),
+                         _BatchSource(self.sample_weight))
 
     def steps(self) -> int:
         return self.num_batches if self.user_steps is None else int(self.user_steps)
@@ -255,12 +294,19 @@ class _ArrayAdapter:
         elif self.shuffle and self.rng is not None:
             order = self.rng.permutation(n)
 
+        sources = self._sources
+        in_order = not (self.shuffle and self.rng is not None)
+        order_t = None if in_order else corten.convert_to_tensor(order.astype(np.int64))
+
         def gen():
             while True:  # steps_per_epoch larger than the data repeats it, as Keras
                 for b in range(self.num_batches):
-                    idx = order[b * bs:(b + 1) * bs]
-                    yield (_to_tensors(_take(self.x, idx)), _to_tensors(_take(self.y, idx)),
-                           _to_tensors(_take(self.sample_weight, idx)))
+                    lo, hi = b * bs, min(n, (b + 1) * bs)
+                    if in_order:
+                        yield tuple(src.rows(lo, hi) for src in sources)
+                    else:
+                        idx, idx_t = order[lo:hi], order_t[lo:hi]
+                        yield tuple(src.take(idx, idx_t) for src in sources)
                 if self.user_steps is None:
                     return
 
