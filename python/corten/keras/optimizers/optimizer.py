@@ -282,6 +282,9 @@ class Optimizer:
         Variables already known are skipped, so building again with a longer list (or applying
         gradients to new variables) adds slots for the new ones only.
         """
+        index = self._index_dict
+        if self.built and all(_var_key(v) in index for v in var_list):
+            return
         new = []
         for var in var_list:
             key = _var_key(var)
@@ -367,6 +370,10 @@ class Optimizer:
     def _check_pairs(self, pairs: list[tuple[Any, Variable]]) -> list[tuple[Tensor, Variable]]:
         out = []
         for grad, var in pairs:
+            if type(grad) is Tensor and grad._shape_tuple == var._shape_tuple \
+                    and grad.dtype.value == var.dtype.value:
+                out.append((grad, var))  # the per-step case, checked without building shapes
+                continue
             if not isinstance(grad, Tensor):
                 try:
                     grad = corten.convert_to_tensor(grad, dtype=var.dtype)
@@ -427,6 +434,8 @@ class Optimizer:
         if not pairs:
             return self._iterations
         for pair in pairs:
+            if type(pair) is tuple and len(pair) == 2 and type(pair[1]) is Variable:
+                continue
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise TypeError("apply_gradients expects (gradient, variable) pairs. "
                                 f"Received: {pair!r}")
