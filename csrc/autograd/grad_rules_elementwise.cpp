@@ -131,21 +131,34 @@ void record_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& 
   record(binary_op_name(op), {a, b}, {out}, [&]() -> BackwardFn {
     return [op, a, b, out](const std::vector<Tensor>& grads) {
       const Tensor& g = grads[0];
+      // A constant operand (a scalar, a count) needs no gradient: skip its computation.
+      const bool need_a = needs_input_grad(0), need_b = needs_input_grad(1);
       Tensor ga, gb;
       switch (op) {
         case BinaryOp::Add: ga = g; gb = g; break;
-        case BinaryOp::Subtract: ga = g; gb = negative(g); break;
-        case BinaryOp::Multiply: ga = multiply(g, b); gb = multiply(g, a); break;
+        case BinaryOp::Subtract: ga = g; if (need_b) gb = negative(g); break;
+        case BinaryOp::Multiply:
+          if (need_a) ga = multiply(g, b);
+          if (need_b) gb = multiply(g, a);
+          break;
         case BinaryOp::Divide:
-          ga = divide(g, b);
-          gb = negative(divide(multiply(g, out), b));
+          if (need_a) ga = divide(g, b);
+          if (need_b) gb = negative(divide(multiply(g, out), b));
+          break;
+        case BinaryOp::DivideNoNan:
+          // TensorFlow's rule: both parts are 0 where b == 0.
+          if (need_a) ga = divide_no_nan(g, b);
+          if (need_b) gb = multiply(g, divide_no_nan(divide_no_nan(negative(a), b), b));
           break;
         case BinaryOp::Pow: {
           // d/da = b a^(b-1); d/db = out log(a), taken as 0 where a <= 0 (TensorFlow's rule).
-          ga = multiply(g, multiply(b, binary(BinaryOp::Pow, a, subtract(b, scalar(1.0, b)))));
-          const Tensor pos = binary(BinaryOp::Greater, a, zero_like_scalar(a));
-          const Tensor safe_log = log(where(pos, a, scalar(1.0, a)));
-          gb = multiply(g, multiply(out, where(pos, safe_log, zero_like_scalar(a))));
+          if (need_a)
+            ga = multiply(g, multiply(b, binary(BinaryOp::Pow, a, subtract(b, scalar(1.0, b)))));
+          if (need_b) {
+            const Tensor pos = binary(BinaryOp::Greater, a, zero_like_scalar(a));
+            const Tensor safe_log = log(where(pos, a, scalar(1.0, a)));
+            gb = multiply(g, multiply(out, where(pos, safe_log, zero_like_scalar(a))));
+          }
           break;
         }
         case BinaryOp::Maximum: case BinaryOp::Minimum: {
@@ -153,22 +166,18 @@ void record_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& 
           const Tensor first = binary(op == BinaryOp::Maximum ? BinaryOp::GreaterEqual
                                                                 : BinaryOp::LessEqual, a, b);
           const Tensor z = zero_like_scalar(g);
-          ga = where(first, g, z);
-          gb = where(first, z, g);
+          if (need_a) ga = where(first, g, z);
+          if (need_b) gb = where(first, z, g);
           break;
         }
-        case BinaryOp::DivideNoNan:
-          // TensorFlow's rule: both parts are 0 where b == 0.
-          ga = divide_no_nan(g, b);
-          gb = multiply(g, divide_no_nan(divide_no_nan(negative(a), b), b));
-          break;
         case BinaryOp::FloorMod:
           ga = g;
-          gb = negative(multiply(g, unary(UnaryOp::Floor, divide(a, b))));
+          if (need_b) gb = negative(multiply(g, unary(UnaryOp::Floor, divide(a, b))));
           break;
         default: break;
       }
-      return std::vector<Tensor>{sum_to_shape(ga, a.shape()), sum_to_shape(gb, b.shape())};
+      return std::vector<Tensor>{need_a && ga.defined() ? sum_to_shape(ga, a.shape()) : Tensor(),
+                                 need_b && gb.defined() ? sum_to_shape(gb, b.shape()) : Tensor()};
     };
   });
 }

@@ -53,6 +53,13 @@ def pack_sequence_as(structure: Any, flat: list[Any]) -> Any:
     Raises:
         ValueError: if ``flat`` has a different number of leaves.
     """
+    t = type(structure)
+    if (t is list or t is tuple) and all(isinstance(s, _Tensor) or s is None for s in structure):
+        # a flat list or tuple of tensors (variables): the per-step case of GradientTape
+        if len(flat) != len(structure):
+            raise ValueError(f"pack_sequence_as: the structure has {len(structure)} leaves but "
+                             f"{len(flat)} values were given")
+        return t(flat)
     leaves = list(flat)
     n = len(flatten(structure))
     if n != len(leaves):

@@ -100,11 +100,17 @@ class GradientTape:
             ValueError: if output_gradients do not have the structure of ``target`` or an entry's
                 shape differs from its target's.
         """
-        mode = UnconnectedGradients(
-            unconnected_gradients.value if isinstance(unconnected_gradients, UnconnectedGradients)
-            else unconnected_gradients)
+        if unconnected_gradients is UnconnectedGradients.NONE:
+            mode = unconnected_gradients
+        else:
+            mode = UnconnectedGradients(
+                unconnected_gradients.value
+                if isinstance(unconnected_gradients, UnconnectedGradients)
+                else unconnected_gradients)
         targets = [_check_tensor(t, "gradient") for t in nest.flatten(target)]
-        flat_sources = [_check_tensor(s, "gradient") for s in nest.flatten(sources)]
+        flat_sources = nest.flatten(sources)
+        for s in flat_sources:
+            _check_tensor(s, "gradient")
         out_grads = None
         if output_gradients is not None:
             # One entry per target leaf, in target's structure; an entry may itself be a nested
