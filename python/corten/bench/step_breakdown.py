@@ -1,0 +1,144 @@
+"""Where a training step's time goes: ``python -m corten.bench.step_breakdown``.
+
+Runs ``Model.fit`` on the training benchmark's models (the seeds' MLP and VAE, see
+``corten.bench.training``) with ``train_step`` timed phase by phase:
+
+- ``forward``: ``model(x, training=True)`` under the tape;
+- ``loss``: ``compute_loss`` (compiled loss, ``add_loss`` terms, the loss tracker);
+- ``gradient``: ``tape.gradient`` (the backward kernels and the tape walk);
+- ``apply``: ``optimizer.apply_gradients`` (fused C++ updates);
+- ``metrics``: ``compute_metrics`` (compiled metrics, the logs dict);
+- ``other``: the rest of the step (``trainable_variables``, unpacking) and of ``fit``'s loop
+  (batching, callbacks), from the epoch's wall time minus the phases.
+
+The same models 8 units wide throughout (8 input features, 8-unit layers; printed after the
+real ones) do almost no arithmetic: their step time is the framework's own cost per step (Python
+and C++ dispatch), which the real models pay too.
+
+Each phase is timed with ``time.perf_counter`` around the call, so a phase includes the
+Python around its kernels; medians over ``--epochs`` epochs of 64 steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import corten
+from corten import keras
+from corten.bench import training
+from corten.keras.trainers import data_adapter
+
+PHASES = ("forward", "loss", "gradient", "apply", "metrics")
+
+
+def _timed_train_step(clock: dict[str, float]) -> Callable[[Any, Any], dict[str, Any]]:
+    """Model.train_step with each phase's time added to ``clock``."""
+
+    def train_step(self, data):
+        x, y, sample_weight = data_adapter.unpack_x_y_sample_weight(data)
+        with corten.GradientTape() as tape:
+            t0 = time.perf_counter()
+            y_pred = self(x, training=True)
+            t1 = time.perf_counter()
+            loss = self.compute_loss(x, y, y_pred, sample_weight)
+            t2 = time.perf_counter()
+        variables = self.trainable_variables
+        t3 = time.perf_counter()
+        grads = tape.gradient(loss, variables)
+        t4 = time.perf_counter()
+        self.optimizer.apply_gradients(zip(grads, variables))
+        t5 = time.perf_counter()
+        logs = self.compute_metrics(x, y, y_pred, sample_weight)
+        t6 = time.perf_counter()
+        for name, dt in zip(PHASES, (t1 - t0, t2 - t1, t4 - t3, t5 - t4, t6 - t5)):
+            clock[name] += dt
+        return logs
+
+    return train_step
+
+
+def _models(width: int) -> dict[str, tuple[Callable[[], keras.Model], Callable[..., Any]]]:
+    def mlp() -> keras.Model:
+        m = training.MLP()
+        if width != 64:
+            m.dense_1 = keras.layers.Dense(width, activation="relu")
+            m.dense_2 = keras.layers.Dense(width, activation="relu")
+        m.compile(optimizer=keras.optimizers.RMSprop(),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+        return m
+
+    def vae() -> keras.Model:
+        m = training.VAE(original_dim=784 if width == 64 else width,
+                         intermediate_dim=64 if width == 64 else width,
+                         latent_dim=32 if width == 64 else width)
+        m.compile(keras.optimizers.Adam(learning_rate=1e-3),
+                  loss=keras.losses.MeanSquaredError())
+        return m
+
+    return {"MLP 784-64-64-10 RMSprop": (mlp, lambda m, x, y: m.fit(
+                x, y, batch_size=training.BATCH, epochs=1, verbose=0)),
+            "VAE 784-64-32 Adam": (vae, lambda m, x, y: m.fit(
+                x, x, batch_size=training.BATCH, epochs=1, verbose=0))}
+
+
+def breakdown(width: int, epochs: int) -> dict[str, dict[str, float]]:
+    """Per model: microseconds per step of each phase, ``other`` and ``total``."""
+    keras.utils.set_random_seed(0)
+    x, y = training._data()
+    if width != 64:
+        x = np.ascontiguousarray(x[:, :width])
+    steps = len(x) // training.BATCH
+    out = {}
+    for name, (make, fit) in _models(width).items():
+        model = make()
+        clock = dict.fromkeys(PHASES, 0.0)
+        # An instance attribute: the class (shared with the other benchmarks) is untouched.
+        model.train_step = _timed_train_step(clock).__get__(model)
+        fit(model, x, y)  # warm-up: builds the model and the optimizer slots
+        per_epoch: list[dict[str, float]] = []
+        for _ in range(epochs):
+            for k in clock:
+                clock[k] = 0.0
+            t0 = time.perf_counter()
+            fit(model, x, y)
+            total = time.perf_counter() - t0
+            row = {k: v / steps * 1e6 for k, v in clock.items()}
+            row["other"] = total / steps * 1e6 - sum(row.values())
+            row["total"] = total / steps * 1e6
+            per_epoch.append(row)
+        out[name] = {k: statistics.median(r[k] for r in per_epoch) for k in per_epoch[0]}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m corten.bench.step_breakdown",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=15, help="timed epochs (64 steps each)")
+    parser.add_argument("--threads", type=int, default=0, help="0: the library default")
+    args = parser.parse_args(argv)
+    if args.threads:
+        corten.config.threading.set_intra_op_parallelism_threads(args.threads)
+    threads = corten.config.threading.get_intra_op_parallelism_threads()
+    print(f"# corten {corten.__version__} | kernels {corten.config.get_cpu_isa()} | threads "
+          f"{threads} | batch {training.BATCH} | median of {args.epochs} epochs of "
+          f"{training.N_SAMPLES // training.BATCH} steps; microseconds per step")
+    cols = PHASES + ("other", "total")
+    print(f"{'model':<34} | {'width':>5} | " + " | ".join(f"{c:>8}" for c in cols))
+    for width in (64, 8):
+        for name, row in breakdown(width, args.epochs).items():
+            label = "real" if width == 64 else "8"
+            print(f"{name:<34} | {label:>5} | " + " | ".join(f"{row[c]:8.1f}" for c in cols))
+    print("# width 8: the same models 8 units wide throughout (almost no arithmetic): the "
+          "framework's own cost per step")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
