@@ -55,7 +55,8 @@ def _is_symbolic(x: Any) -> bool:
 
 
 def _convert_inputs(inputs: Any) -> Any:
-    if type(inputs) is Tensor:
+    t = type(inputs)
+    if t is Tensor or ((t is tuple or t is list) and all(type(x) is Tensor for x in inputs)):
         return inputs
 
     def conv(x):
@@ -563,7 +564,12 @@ class Layer:
 
     def _autocast_inputs(self, inputs: Any) -> Any:
         target = self._dtype
-        if type(inputs) is Tensor and inputs.dtype.name == target:
+        t = type(inputs)
+        if t is Tensor:
+            if inputs.dtype.name == target:
+                return inputs
+        elif (t is tuple or t is list) and all(
+                type(x) is Tensor and x.dtype.name == target for x in inputs):
             return inputs
 
         def cast(t):
