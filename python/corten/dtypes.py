@@ -19,6 +19,7 @@ __all__ = ["DType", "as_dtype", "float32", "float64", "int32", "int64", "bool"]
 # TensorFlow's DataType enum values (types.proto) of the supported dtypes: tf.as_dtype(1) is
 # tf.float32, so `tf.zeros(1, 1)` (a call in the custom-layers guide) makes a float32 zero.
 _DATATYPE_ENUM = {1: "float32", 2: "float64", 3: "int32", 9: "int64", 10: "bool"}
+_BY_NAME = {"float32": float32, "float64": float64, "int32": int32, "int64": int64, "bool": bool}
 
 
 def as_dtype(type_value: Any) -> DType:
@@ -28,6 +29,10 @@ def as_dtype(type_value: Any) -> DType:
     Raises:
         TypeError: if the value names no supported dtype.
     """
+    if type(type_value) is DType:
+        return type_value
+    if type(type_value) is str and type_value in _BY_NAME:
+        return _BY_NAME[type_value]
     if type(type_value) is int:
         if type_value not in _DATATYPE_ENUM:
             raise TypeError(f"unsupported dtype {type_value}; expected one of float32, float64, "

@@ -51,6 +51,8 @@ def convert_to_tensor(value: Any, dtype: Any = None, dtype_hint: Any = None,
     Raises:
         TypeError: if value is not tensor-like or a tensor's dtype differs from ``dtype``.
     """
+    if dtype is None and type(value) is Tensor:
+        return value
     if _sym.active and type(value) is _sym.KT and (dtype is None or as_dtype(dtype) == value.dtype):
         return value
     if dtype is None and dtype_hint is not None and not isinstance(value, Tensor):
