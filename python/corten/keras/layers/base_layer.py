@@ -446,6 +446,7 @@ class Layer:
         if metric_obj is not None:
             if not any(m is metric_obj for m in self._metrics):
                 self._metrics.append(metric_obj)
+                tracking_changed()
             return
         if name is None:
             raise ValueError("add_metric: please provide a name for the metric. "
@@ -457,6 +458,7 @@ class Layer:
             metric = metrics_mod.Mean(name=name)
             self._metrics_by_name[name] = metric
             self._metrics.append(metric)
+            tracking_changed()
         if isinstance(value, Tensor) and value.device == "meta":
             return  # shape inference of a graph node: no value to track
         metric.update_state(value)
@@ -794,7 +796,7 @@ def _input_spec(inputs: Any) -> Any:
 
 # Layer attributes that hold tracking state rather than user references.
 _BOOKKEEPING = frozenset({"_tracked_layers", "_own_variables", "_flat_layers_cache",
-                          "_trainable_weights_cache", "_container_attrs"})
+                          "_metrics_cache", "_trainable_weights_cache", "_container_attrs"})
 
 # Bumped whenever a layer gains or loses a sublayer or variable, or a trainable flag changes:
 # the cached layer trees and weight lists compare it.

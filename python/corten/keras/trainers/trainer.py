@@ -16,6 +16,7 @@ import numpy as np
 
 import corten
 from corten import _C, nest
+from corten.keras.layers import base_layer
 from corten.keras.trainers import data_adapter
 from corten.keras.trainers.compile_utils import LossesContainer, MetricsContainer
 
@@ -174,6 +175,17 @@ class Trainer:
     def metrics(self) -> list[Any]:
         """The compiled loss tracker ("loss"), the compiled metrics (once built by a first
         batch), then the metrics added with ``add_metric`` by the model and its layers."""
+        # Read on every step (the logs): cached until the tracking or the compiled state changes.
+        compiled = getattr(self, "_is_compiled", False)
+        closs, cmetrics = (self.compiled_loss, self.compiled_metrics) if compiled else (None, None)
+        key = (base_layer._tracking_version[0], compiled, id(closs), id(cmetrics),
+               getattr(closs, "_built", None), getattr(cmetrics, "_built", None))
+        cache = self.__dict__.get("_metrics_cache")
+        if cache is not None and cache[0] == key:
+            for layer in cache[2]:
+                layer._discover()
+            if base_layer._tracking_version[0] == key[0]:
+                return list(cache[1])
         out: list[Any] = []
         if getattr(self, "_is_compiled", False):
             if self.compiled_loss is not None:
@@ -187,7 +199,9 @@ class Trainer:
             if id(m) not in seen:
                 seen.add(id(m))
                 deduped.append(m)
-        return deduped
+        with_containers = [l for l in self._flatten_layers() if l.__dict__.get("_container_attrs")]
+        self.__dict__["_metrics_cache"] = (key, deduped, with_containers)
+        return list(deduped)
 
     @property
     def metrics_names(self) -> list[str]:

@@ -73,3 +73,31 @@ def test_sequential_add_and_pop_update_the_tree():
     model.pop()
     assert len(model.trainable_weights) == 2
     assert tf.reduce_sum(model(np.ones((1, 4), "float32"))).shape == ()
+
+
+def test_model_metrics_follow_compile_and_add_metric():
+    class WithMetric(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(1)
+
+        def call(self, x):
+            out = self.dense(x)
+            if self.extra:
+                self.add_metric(tf.reduce_mean(out), name="mean_out")
+            return out
+
+    model = WithMetric()
+    model.extra = False
+    model.compile("sgd", "mse", metrics=["mae"])
+    x, y = np.ones((8, 2), "float32"), np.zeros((8, 1), "float32")
+    model.fit(x, y, verbose=0)
+    assert model.metrics_names == ["loss", "mae"]
+    model.extra = True
+    model.fit(x, y, verbose=0)
+    assert model.metrics_names == ["loss", "mae", "mean_out"]
+    model.compile("sgd", "mse")
+    # the compiled metrics are built by the first batch; add_metric's metric stays (Keras 2)
+    assert model.metrics_names == ["mean_out"]
+    model.fit(x, y, verbose=0)
+    assert model.metrics_names == ["loss", "mean_out"]
