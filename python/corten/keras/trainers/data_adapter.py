@@ -263,7 +263,8 @@ class _ArrayAdapter:
     def __init__(self, x: Any, y: Any, sample_weight: Any, batch_size: int | None,
                  shuffle: Any, steps: int | None, rng: np.random.Generator | None) -> None:
         self.x = _normalize_arrays(x)
-        self.y = _normalize_arrays(y)
+        # fit(x, x) (autoencoders): one array, cut once per batch.
+        self.y = self.x if y is x else _normalize_arrays(y)
         self.sample_weight = _normalize_arrays(sample_weight)
         self.num_samples = _check_cardinality(self.x, self.y, self.sample_weight)
         self.batch_size = 32 if batch_size is None else int(batch_size)
@@ -274,7 +275,8 @@ class _ArrayAdapter:
         self.rng = rng
         self.num_batches = int(math.ceil(self.num_samples / self.batch_size))
         self.user_steps = steps
-        self._sources = (_BatchSource(self.x), _BatchSource(self.y),
+        self._sources = (_BatchSource(self.x),
+                         _BatchSource(None if self.y is self.x else self.y),
                          _BatchSource(self.sample_weight))
 
     def steps(self) -> int:
@@ -303,10 +305,13 @@ class _ArrayAdapter:
                 for b in range(self.num_batches):
                     lo, hi = b * bs, min(n, (b + 1) * bs)
                     if in_order:
-                        yield tuple(src.rows(lo, hi) for src in sources)
+                        batch = [src.rows(lo, hi) for src in sources]
                     else:
                         idx, idx_t = order[lo:hi], order_t[lo:hi]
-                        yield tuple(src.take(idx, idx_t) for src in sources)
+                        batch = [src.take(idx, idx_t) for src in sources]
+                    if self.y is self.x:
+                        batch[1] = batch[0]
+                    yield tuple(batch)
                 if self.user_steps is None:
                     return
 
