@@ -170,7 +170,12 @@ def reduce_weighted_loss(weighted_losses: Tensor,
         return weighted_losses
     loss = corten.reduce_sum(weighted_losses)
     if reduction in (Reduction.SUM_OVER_BATCH_SIZE, Reduction.AUTO):
-        loss = corten.divide_no_nan(loss, corten.cast(corten.size(weighted_losses), loss.dtype))
+        shape = _shape(weighted_losses)
+        if None in shape:  # symbolic: the count is a graph value
+            count = corten.cast(corten.size(weighted_losses), loss.dtype)
+        else:
+            count = corten.constant(float(math.prod(shape)), dtype=loss.dtype)
+        loss = corten.divide_no_nan(loss, count)
     return loss
 
 
