@@ -44,7 +44,7 @@ const int64_t kDirectBBytes = std::getenv("CORTEN_GEMM_NODIRECT") ? 0 : int64_t{
 template <class T>
 Ukernel<T> select_ukernel() {
 #if defined(__x86_64__) || defined(_M_X64)
-  if (cpu_isa() == CpuIsa::Avx2) {
+  if (cpu_isa_at_least(CpuIsa::Avx2)) {
     if constexpr (std::is_same_v<T, float>) return avx2::ukernel_f32();
     else return avx2::ukernel_f64();
   }
@@ -182,10 +182,7 @@ UnaryRowFn activation_row(Activation act, DType dtype) {
     case Activation::Gelu: op = UnaryOp::GeluExact; break;
     default: return nullptr;
   }
-  const ElementwiseTable& t =
-      cpu_isa() == CpuIsa::Avx2 ? cpu::avx2::elementwise_table()
-                                : cpu::baseline::elementwise_table();
-  return t.unary[static_cast<int>(op)][static_cast<int>(dtype)];
+  return active_elementwise_table().unary[static_cast<int>(op)][static_cast<int>(dtype)];
 }
 
 // c rows [0, mr) x cols [0, nr) (row stride ldc) = act(c + bias).
