@@ -19,6 +19,7 @@
 
 #include <corten/allocator.h>
 #include <corten/cpu_features.h>
+#include <corten/errors.h>
 #include <corten/parallel.h>
 
 #include <algorithm>
@@ -41,24 +42,41 @@ constexpr int64_t kParallelFlops = int64_t{1} << 21;
 // B is read in place when row-major and at most this large (and at most a quarter of L2).
 const int64_t kDirectBBytes = std::getenv("CORTEN_GEMM_NODIRECT") ? 0 : int64_t{256} << 10;
 
+// Largest MR x NR of any micro-kernel (avx512 float32: 6 x 64): the edge-tile buffer.
+constexpr int kMaxTile = 6 * 64;
+
+// A micro-kernel with the cache blocking derived for its MR x NR tile (Note [GEMM blocking]).
 template <class T>
-Ukernel<T> select_ukernel() {
-#if defined(__x86_64__) || defined(_M_X64)
-  if (cpu_isa_at_least(CpuIsa::Avx2)) {
-    if constexpr (std::is_same_v<T, float>) return avx2::ukernel_f32();
-    else return avx2::ukernel_f64();
-  }
-#endif
-  if constexpr (std::is_same_v<T, float>) return baseline::ukernel_f32();
-  else return baseline::ukernel_f64();
+struct Config {
+  Ukernel<T> uk;
+  Blocking bl;
+};
+
+// The T kernel of an ISA (its ukernel_f32 or ukernel_f64) with its blocking.
+template <class T>
+Config<T> make_config(Ukernel<float> (*f32)(), Ukernel<double> (*f64)()) {
+  Ukernel<T> uk;
+  if constexpr (std::is_same_v<T, float>) uk = f32();
+  else uk = f64();
+  CORTEN_DCHECK(uk.mr * uk.nr <= kMaxTile);
+  return {uk, blocking_for(uk.mr, uk.nr, sizeof(T))};
 }
 
+// One configuration per (dtype, ISA), built on first use: the ISA can change at run time.
 template <class T>
-const Blocking& blocking_of(const Ukernel<T>& uk) {
-  // One per (dtype, ISA): the ISA can change at run time.
-  static const Blocking avx2_b = blocking_for(6, std::is_same_v<T, float> ? 16 : 8, sizeof(T));
-  static const Blocking base_b = blocking_for(4, std::is_same_v<T, float> ? 8 : 4, sizeof(T));
-  return uk.mr == avx2_b.mr && uk.nr == avx2_b.nr ? avx2_b : base_b;
+const Config<T>& select_config() {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (cpu_isa_at_least(CpuIsa::Avx512)) {
+    static const Config<T> c = make_config<T>(avx512::ukernel_f32, avx512::ukernel_f64);
+    return c;
+  }
+  if (cpu_isa_at_least(CpuIsa::Avx2)) {
+    static const Config<T> c = make_config<T>(avx2::ukernel_f32, avx2::ukernel_f64);
+    return c;
+  }
+#endif
+  static const Config<T> c = make_config<T>(baseline::ukernel_f32, baseline::ukernel_f64);
+  return c;
 }
 
 // 64-byte aligned scratch from the caching allocator.
@@ -216,8 +234,9 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
     }
     return;
   }
-  const Ukernel<T> uk = select_ukernel<T>();
-  const Blocking& bl = blocking_of(uk);
+  const Config<T>& cfg = select_config<T>();
+  const Ukernel<T>& uk = cfg.uk;
+  const Blocking& bl = cfg.bl;
   const int MR = uk.mr, NR = uk.nr;
   const int64_t KC = bl.kc;
   const int64_t nq = ceil_div(k, KC);
@@ -282,7 +301,7 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
     const T* b_mat = bp + b_idx[bi] * b_size;
     const T* b_src = b + b_off[bi];
     T* cb = c + bi * m * n;
-    alignas(64) T tile[8 * 16];  // MR x NR <= 6 x 16
+    alignas(64) T tile[kMaxTile];
     for (int64_t q = 0; q < nq; ++q) {
       const int64_t p0 = q * KC, kc = std::min(KC, k - p0);
       const bool first = q == 0, last = q == nq - 1;
@@ -337,11 +356,11 @@ GemmInfo info(DType dtype) {
     return GemmInfo{name, b.mr, b.nr, b.kc, b.mc, b.nc, cs.l1d, cs.l2, cs.l3, cs.detected};
   };
   if (dtype == DType::Float64) {
-    const Ukernel<double> uk = select_ukernel<double>();
-    return fill(uk.name, blocking_of(uk));
+    const Config<double>& c = select_config<double>();
+    return fill(c.uk.name, c.bl);
   }
-  const Ukernel<float> uk = select_ukernel<float>();
-  return fill(uk.name, blocking_of(uk));
+  const Config<float>& c = select_config<float>();
+  return fill(c.uk.name, c.bl);
 }
 
 }  // namespace corten::cpu::gemm

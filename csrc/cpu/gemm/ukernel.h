@@ -37,4 +37,10 @@ Ukernel<float> ukernel_f32();
 Ukernel<double> ukernel_f64();
 }  // namespace avx2
 
+namespace avx512 {
+// AVX-512 kernels (csrc/cpu/avx512/gemm_ukernel_avx512.cpp): 6x64 float32, 6x32 float64.
+Ukernel<float> ukernel_f32();
+Ukernel<double> ukernel_f64();
+}  // namespace avx512
+
 }  // namespace corten::cpu::gemm
