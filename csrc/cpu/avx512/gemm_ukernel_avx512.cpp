@@ -53,13 +53,16 @@ struct Zmm<double> {
 
 // MR x (NV * kLanes) tile. kLdb > 0: packed B, its row stride a compile-time constant
 // (addresses fold into displacements); kLdb == 0: B read in place with the run-time stride.
-template <class T, int MR, int NV, int64_t kLdb>
-void ukernel_impl(int64_t kc, const T* a, const T* b, int64_t ldb_rt, T* c, int64_t ldc,
-                  bool accumulate) {
+// kPackedA: A is a packed panel (strides 1, MR), else A is read in place with the run-time
+// strides (MR row offsets held in registers).
+template <class T, int MR, int NV, int64_t kLdb, bool kPackedA>
+void ukernel_impl(int64_t kc, const T* a, int64_t a_rs_rt, int64_t a_cs_rt, const T* b,
+                  int64_t ldb_rt, T* c, int64_t ldc, bool accumulate) {
   using Z = Zmm<T>;
   using V = typename Z::V;
   constexpr int L = Z::kLanes;
   const int64_t ldb = kLdb > 0 ? kLdb : ldb_rt;
+  const int64_t ars = kPackedA ? 1 : a_rs_rt, acs = kPackedA ? MR : a_cs_rt;
   V acc[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
@@ -71,11 +74,11 @@ void ukernel_impl(int64_t kc, const T* a, const T* b, int64_t ldb_rt, T* c, int6
     for (int j = 0; j < NV; ++j) bv[j] = Z::load(b + j * L);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
-      const V av = Z::broadcast(a + i);
+      const V av = Z::broadcast(a + i * ars);
 #pragma GCC unroll 4
       for (int j = 0; j < NV; ++j) acc[i][j] = Z::fma(av, bv[j], acc[i][j]);
     }
-    a += MR;
+    a += acs;
     b += ldb;
   };
   // The C tile (MR rows of NV cache lines, NV + 1 when unaligned) is read or written at the
@@ -86,7 +89,7 @@ void ukernel_impl(int64_t kc, const T* a, const T* b, int64_t ldb_rt, T* c, int6
   }
   int64_t p = 0;
   for (; p + 4 <= kc; p += 4) {
-    prefetch_ahead(a, 4 * MR * sizeof(T) + 256);
+    if (kPackedA) prefetch_ahead(a, 4 * MR * sizeof(T) + 256);
     step();
     step();
     step();
@@ -104,12 +107,18 @@ void ukernel_impl(int64_t kc, const T* a, const T* b, int64_t ldb_rt, T* c, int6
 }
 
 template <class T, int MR, int NV>
-void ukernel(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, bool accumulate) {
+void ukernel(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t ldb, T* c,
+             int64_t ldc, bool accumulate) {
   constexpr int64_t kPacked = NV * Zmm<T>::kLanes;
-  if (ldb == kPacked) {
-    ukernel_impl<T, MR, NV, kPacked>(kc, a, b, ldb, c, ldc, accumulate);
+  const bool packed_a = a_rs == 1 && a_cs == MR;
+  if (ldb == kPacked && packed_a) {
+    ukernel_impl<T, MR, NV, kPacked, true>(kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
+  } else if (ldb == kPacked) {
+    ukernel_impl<T, MR, NV, kPacked, false>(kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
+  } else if (packed_a) {
+    ukernel_impl<T, MR, NV, 0, true>(kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
   } else {
-    ukernel_impl<T, MR, NV, 0>(kc, a, b, ldb, c, ldc, accumulate);
+    ukernel_impl<T, MR, NV, 0, false>(kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
   }
 }
 

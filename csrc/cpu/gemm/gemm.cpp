@@ -13,7 +13,8 @@
 // When there are fewer tiles than 4 per thread, the tiles are halved until there are (down to
 // 2 MR x 2 NR), so that small products still spread over all threads.
 // A row-major B that fits in L2 is read in place (Note [GEMM micro-kernel contract]): only a
-// partial last NR panel is packed.
+// partial last NR panel is packed. So is a row-major A (and a column-major one feeding few
+// column panels): only a partial last MR panel is packed. An MLP's products then pack nothing.
 
 #include "cpu/gemm/gemm.h"
 
@@ -114,24 +115,49 @@ void run_items(int64_t n, bool parallel, const F& fn) {
   });
 }
 
-// Distinct values of off[0..batch) and, per batch, the index of its value.
-void distinct_offsets(int64_t batch, const int64_t* off, std::vector<int64_t>& uniq,
-                      std::vector<int32_t>& index) {
-  index.resize(static_cast<size_t>(batch));
-  // Broadcast batches repeat offsets; in the common cases they are all equal or all distinct.
-  bool all_equal = true;
-  for (int64_t i = 1; i < batch && all_equal; ++i) all_equal = off[i] == off[0];
-  if (all_equal) {
-    uniq.assign(1, off[0]);
-    std::fill(index.begin(), index.end(), 0);
-    return;
+// The distinct matrices of a batch (values of off[0..batch)) and, per batch, the index of its
+// matrix. Broadcast batches repeat offsets; the common cases (one matrix, all equal, all
+// distinct) allocate nothing, which matters for small products.
+class BatchMatrices {
+ public:
+  BatchMatrices(int64_t batch, const int64_t* off) : off_(off) {
+    bool all_equal = true;
+    for (int64_t i = 1; i < batch && all_equal; ++i) all_equal = off[i] == off[0];
+    if (all_equal) {
+      count_ = 1;
+      return;
+    }
+    bool increasing = true;
+    for (int64_t i = 1; i < batch && increasing; ++i) increasing = off[i] > off[i - 1];
+    if (increasing) {
+      count_ = batch;
+      identity_ = true;
+      return;
+    }
+    uniq_.assign(off, off + batch);
+    std::sort(uniq_.begin(), uniq_.end());
+    uniq_.erase(std::unique(uniq_.begin(), uniq_.end()), uniq_.end());
+    index_.resize(static_cast<size_t>(batch));
+    for (int64_t i = 0; i < batch; ++i)
+      index_[i] = static_cast<int32_t>(std::lower_bound(uniq_.begin(), uniq_.end(), off[i]) - uniq_.begin());
+    count_ = static_cast<int64_t>(uniq_.size());
   }
-  uniq.assign(off, off + batch);
-  std::sort(uniq.begin(), uniq.end());
-  uniq.erase(std::unique(uniq.begin(), uniq.end()), uniq.end());
-  for (int64_t i = 0; i < batch; ++i)
-    index[i] = static_cast<int32_t>(std::lower_bound(uniq.begin(), uniq.end(), off[i]) - uniq.begin());
-}
+  int64_t count() const { return count_; }
+  // Offset of distinct matrix u.
+  int64_t offset(int64_t u) const { return uniq_.empty() ? off_[u] : uniq_[u]; }
+  // Index of batch bi's matrix.
+  int64_t index(int64_t bi) const {
+    if (count_ == 1) return 0;
+    return identity_ ? bi : index_[bi];
+  }
+
+ private:
+  const int64_t* off_;
+  int64_t count_ = 0;
+  bool identity_ = false;
+  std::vector<int64_t> uniq_;
+  std::vector<int32_t> index_;
+};
 
 // One full MR-row panel of a row-major A: MR contiguous row streams, contiguous writes.
 template <int MR, class T>
@@ -245,37 +271,45 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
   const bool parallel =
       threads > 1 && static_cast<double>(batch) * m * n * k * 2 >= static_cast<double>(kParallelFlops);
 
-  std::vector<int64_t> a_uniq, b_uniq;
-  std::vector<int32_t> a_idx, b_idx;
-  distinct_offsets(batch, a_off, a_uniq, a_idx);
-  distinct_offsets(batch, b_off, b_uniq, b_idx);
-  const int64_t na = static_cast<int64_t>(a_uniq.size());
-  const int64_t nb = static_cast<int64_t>(b_uniq.size());
+  const BatchMatrices a_mats(batch, a_off), b_mats(batch, b_off);
+  const int64_t na = a_mats.count(), nb = b_mats.count();
 
+  // A read in place (Note [GEMM micro-kernel contract]): only a partial last MR-row panel is
+  // packed. Always for a row-major A (its MR row streams cost the kernel nothing: it
+  // broadcasts A elements one by one either way). A column-major A read in place fetches one
+  // cache line per k step, of which the panel uses MR values (the next panels re-fetch it),
+  // so it is read in place only while few column panels share it (bench/bench_gemm.py: the
+  // dW = X^T . G products; a 1024^2 with transpose_a is 2x slower in place on avx2).
+  const bool direct_a = a_cs == 1 || (a_rs == 1 && n <= 4 * NR);
+  const int64_t m_full = m / MR * MR;
+  const int64_t a_rows_packed = direct_a ? (m_full < m ? MR : 0) : m_pad;
   const bool direct_b = b_cs == 1 && n >= NR &&
                         k * n * static_cast<int64_t>(sizeof(T)) <=
                             std::min(kDirectBBytes, cache_sizes().l2 / 4);
   // Direct B: only the partial last panel (columns [n_full, n)) is packed.
   const int64_t n_full = n / NR * NR;
   const int64_t b_cols_packed = direct_b ? (n_full < n ? NR : 0) : n_pad;
-  const int64_t a_size = m_pad * k, b_size = b_cols_packed * k;
+  const int64_t a_size = a_rows_packed * k, b_size = b_cols_packed * k;
   Buffer a_buf(static_cast<size_t>(na * a_size) * sizeof(T));
   Buffer b_buf(static_cast<size_t>(nb * b_size) * sizeof(T));
   T* const ap = a_buf.as<T>();
   T* const bp = b_buf.as<T>();
 
   // Phase 1: packing, one item per (matrix, KC block).
+  const int64_t a_items = a_rows_packed ? na * nq : 0;
   const int64_t b_items = b_cols_packed ? nb * nq : 0;
-  run_items(na * nq + b_items, parallel, [&](int64_t item) {
-    if (item < na * nq) {
+  run_items(a_items + b_items, parallel, [&](int64_t item) {
+    if (item < a_items) {
       const int64_t ai = item / nq, q = item % nq;
       const int64_t p0 = q * KC, kc = std::min(KC, k - p0);
-      pack_a(MR, m, kc, a + a_uniq[ai] + p0 * a_cs, a_rs, a_cs, ap + ai * a_size + p0 * m_pad);
+      const int64_t r0 = direct_a ? m_full : 0;
+      pack_a(MR, m - r0, kc, a + a_mats.offset(ai) + r0 * a_rs + p0 * a_cs, a_rs, a_cs,
+             ap + ai * a_size + p0 * a_rows_packed);
     } else {
-      item -= na * nq;
+      item -= a_items;
       const int64_t bj = item / nq, q = item % nq;
       const int64_t p0 = q * KC, kc = std::min(KC, k - p0);
-      pack_b(NR, direct_b ? n_full : 0, n, kc, b + b_uniq[bj] + p0 * b_rs, b_rs, b_cs,
+      pack_b(NR, direct_b ? n_full : 0, n, kc, b + b_mats.offset(bj) + p0 * b_rs, b_rs, b_cs,
              bp + bj * b_size + p0 * b_cols_packed);
     }
   });
@@ -297,15 +331,16 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
     const int64_t ti = item % (tm * tn) / tn, tj = item % tn;
     const int64_t i0 = ti * mc, i1 = std::min(m, i0 + mc);
     const int64_t j0 = tj * nc, j1 = std::min(n, j0 + nc);
-    const T* a_mat = ap + a_idx[bi] * a_size;
-    const T* b_mat = bp + b_idx[bi] * b_size;
+    const T* a_mat = ap + a_mats.index(bi) * a_size;
+    const T* a_src = a + a_off[bi];
+    const T* b_mat = bp + b_mats.index(bi) * b_size;
     const T* b_src = b + b_off[bi];
     T* cb = c + bi * m * n;
     alignas(64) T tile[kMaxTile];
     for (int64_t q = 0; q < nq; ++q) {
       const int64_t p0 = q * KC, kc = std::min(KC, k - p0);
       const bool first = q == 0, last = q == nq - 1;
-      const T* a_blk = a_mat + p0 * m_pad;
+      const T* a_blk = a_mat + p0 * a_rows_packed;
       for (int64_t jr = j0; jr < j1; jr += NR) {
         const int64_t nr = std::min<int64_t>(NR, n - jr);
         const T* b_pan;
@@ -320,12 +355,18 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
         }
         for (int64_t ir = i0; ir < i1; ir += MR) {
           const int64_t mr = std::min<int64_t>(MR, m - ir);
-          const T* a_pan = a_blk + ir * kc;
+          const T* a_pan = a_blk + (direct_a ? 0 : ir * kc);
+          int64_t ars = 1, acs = MR;
+          if (direct_a && mr == MR) {
+            a_pan = a_src + ir * a_rs + p0 * a_cs;
+            ars = a_rs;
+            acs = a_cs;
+          }
           T* cp = cb + ir * n + jr;
           if (mr == MR && nr == NR) {
-            uk.fn(kc, a_pan, b_pan, ldb, cp, n, !first);
+            uk.fn(kc, a_pan, ars, acs, b_pan, ldb, cp, n, !first);
           } else {
-            uk.fn(kc, a_pan, b_pan, ldb, tile, NR, false);
+            uk.fn(kc, a_pan, ars, acs, b_pan, ldb, tile, NR, false);
             for (int64_t i = 0; i < mr; ++i) {
               T* ci = cp + i * n;
               const T* ti_row = tile + i * NR;
