@@ -120,8 +120,8 @@ void ukernel_impl(int64_t kc, const T* a, int64_t a_rs_rt, int64_t a_cs_rt, cons
 }
 
 template <class T>
-void ukernel(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t ldb, T* c,
-             int64_t ldc, bool accumulate) {
+void ukernel_full(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t ldb,
+                  T* c, int64_t ldc, bool accumulate) {
   constexpr int64_t kPacked = 2 * Ymm<T>::kLanes;
   const bool packed_a = a_rs == 1 && a_cs == kMr;
   if (ldb == kPacked && packed_a) {
@@ -133,14 +133,28 @@ void ukernel(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int
   }
 }
 
+// Partial tiles go through a buffer.
+template <class T>
+void ukernel(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t ldb, T* c,
+             int64_t ldc, int mr, int nr, bool accumulate) {
+  constexpr int NR = 2 * Ymm<T>::kLanes;
+  if (mr == kMr && nr == NR) {
+    ukernel_full<T>(kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
+  } else {
+    alignas(32) T tile[kMr * NR];
+    ukernel_full<T>(kc, a, a_rs, a_cs, b, ldb, tile, NR, false);
+    store_corner(tile, NR, c, ldc, mr, nr, accumulate);
+  }
+}
+
 void ukernel_avx2_6x16(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
-                       int64_t ldb, float* c, int64_t ldc, bool accumulate) {
-  ukernel<float>(kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
+                       int64_t ldb, float* c, int64_t ldc, int mr, int nr, bool accumulate) {
+  ukernel<float>(kc, a, a_rs, a_cs, b, ldb, c, ldc, mr, nr, accumulate);
 }
 
 void ukernel_avx2_6x8(int64_t kc, const double* a, int64_t a_rs, int64_t a_cs, const double* b,
-                      int64_t ldb, double* c, int64_t ldc, bool accumulate) {
-  ukernel<double>(kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
+                      int64_t ldb, double* c, int64_t ldc, int mr, int nr, bool accumulate) {
+  ukernel<double>(kc, a, a_rs, a_cs, b, ldb, c, ldc, mr, nr, accumulate);
 }
 
 }  // namespace

@@ -20,7 +20,6 @@
 
 #include <corten/allocator.h>
 #include <corten/cpu_features.h>
-#include <corten/errors.h>
 #include <corten/parallel.h>
 
 #include <algorithm>
@@ -43,9 +42,6 @@ constexpr int64_t kParallelFlops = int64_t{1} << 21;
 // B is read in place when row-major and at most this large (and at most a quarter of L2).
 const int64_t kDirectBBytes = std::getenv("CORTEN_GEMM_NODIRECT") ? 0 : int64_t{256} << 10;
 
-// Largest MR x NR of any micro-kernel (avx512 float32: 6 x 64): the edge-tile buffer.
-constexpr int kMaxTile = 6 * 64;
-
 // A micro-kernel with the cache blocking derived for its MR x NR tile (Note [GEMM blocking]).
 template <class T>
 struct Config {
@@ -53,31 +49,65 @@ struct Config {
   Blocking bl;
 };
 
-// The T kernel of an ISA (its ukernel_f32 or ukernel_f64) with its blocking.
 template <class T>
-Config<T> make_config(Ukernel<float> (*f32)(), Ukernel<double> (*f64)()) {
-  Ukernel<T> uk;
-  if constexpr (std::is_same_v<T, float>) uk = f32();
-  else uk = f64();
-  CORTEN_DCHECK(uk.mr * uk.nr <= kMaxTile);
+Config<T> make_config(Ukernel<T> uk) {
   return {uk, blocking_for(uk.mr, uk.nr, sizeof(T))};
 }
 
-// One configuration per (dtype, ISA), built on first use: the ISA can change at run time.
+// An ISA's kernels by increasing NR; the last (widest) is its main one.
 template <class T>
-const Config<T>& select_config() {
+struct ConfigSet {
+  Config<T> c[3];
+  int count;
+};
+
+template <class T>
+ConfigSet<T> make_set(Ukernel<float> (*f32)(), Ukernel<double> (*f64)(),
+                      Ukernel<float> (*narrow_f32)(int) = nullptr,
+                      Ukernel<double> (*narrow_f64)(int) = nullptr) {
+  ConfigSet<T> s{};
+  if constexpr (std::is_same_v<T, float>) {
+    if (narrow_f32) {
+      s.c[s.count++] = make_config(narrow_f32(1));
+      s.c[s.count++] = make_config(narrow_f32(2));
+    }
+    s.c[s.count++] = make_config(f32());
+  } else {
+    if (narrow_f64) {
+      s.c[s.count++] = make_config(narrow_f64(1));
+      s.c[s.count++] = make_config(narrow_f64(2));
+    }
+    s.c[s.count++] = make_config(f64());
+  }
+  return s;
+}
+
+// One set per (dtype, ISA), built on first use: the ISA can change at run time.
+template <class T>
+const ConfigSet<T>& config_set() {
 #if defined(__x86_64__) || defined(_M_X64)
   if (cpu_isa_at_least(CpuIsa::Avx512)) {
-    static const Config<T> c = make_config<T>(avx512::ukernel_f32, avx512::ukernel_f64);
-    return c;
+    static const ConfigSet<T> s = make_set<T>(avx512::ukernel_f32, avx512::ukernel_f64,
+                                              avx512::ukernel_narrow_f32,
+                                              avx512::ukernel_narrow_f64);
+    return s;
   }
   if (cpu_isa_at_least(CpuIsa::Avx2)) {
-    static const Config<T> c = make_config<T>(avx2::ukernel_f32, avx2::ukernel_f64);
-    return c;
+    static const ConfigSet<T> s = make_set<T>(avx2::ukernel_f32, avx2::ukernel_f64);
+    return s;
   }
 #endif
-  static const Config<T> c = make_config<T>(baseline::ukernel_f32, baseline::ukernel_f64);
-  return c;
+  static const ConfigSet<T> s = make_set<T>(baseline::ukernel_f32, baseline::ukernel_f64);
+  return s;
+}
+
+// The narrowest kernel at least n columns wide, else the widest.
+template <class T>
+const Config<T>& select_config(int64_t n) {
+  const ConfigSet<T>& s = config_set<T>();
+  for (int i = 0; i + 1 < s.count; ++i)
+    if (n <= s.c[i].uk.nr) return s.c[i];
+  return s.c[s.count - 1];
 }
 
 // 64-byte aligned scratch from the caching allocator.
@@ -201,11 +231,25 @@ void pack_b(int NR, int64_t j0, int64_t j1, int64_t kc, const T* b, int64_t rs, 
     const T* src = b + c0 * cs;
     if (nr == NR && cs == 1) {
       for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * NR, src + p * rs, NR * sizeof(T));
-    } else if (nr == NR && rs == 1) {
-      // Column-major (a transposed B): read each column contiguously.
-      for (int j = 0; j < NR; ++j) {
-        const T* col = src + j * cs;
-        for (int64_t p = 0; p < kc; ++p) dst[p * NR + j] = col[p];
+    } else if (cs == 1) {
+      // A partial panel: short rows, where a library call per row would cost more than the copy.
+      for (int64_t p = 0; p < kc; ++p) {
+        T* d = dst + p * NR;
+        const T* r = src + p * rs;
+        for (int64_t j = 0; j < nr; ++j) d[j] = r[j];
+        for (int64_t j = nr; j < NR; ++j) d[j] = T(0);
+      }
+    } else if (rs == 1) {
+      // Column-major (a transposed B): each column is read contiguously, 16 rows of the panel
+      // at a time so that the rows being written stay in L1 (a whole panel may not fit).
+      for (int64_t p0 = 0; p0 < kc; p0 += 16) {
+        const int64_t p1 = std::min<int64_t>(kc, p0 + 16);
+        for (int64_t j = 0; j < nr; ++j) {
+          const T* col = src + j * cs;
+          for (int64_t p = p0; p < p1; ++p) dst[p * NR + j] = col[p];
+        }
+        for (int64_t p = p0; p < p1; ++p)
+          for (int64_t j = nr; j < NR; ++j) dst[p * NR + j] = T(0);
       }
     } else {
       for (int64_t p = 0; p < kc; ++p) {
@@ -260,7 +304,7 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
     }
     return;
   }
-  const Config<T>& cfg = select_config<T>();
+  const Config<T>& cfg = select_config<T>(n);
   const Ukernel<T>& uk = cfg.uk;
   const Blocking& bl = cfg.bl;
   const int MR = uk.mr, NR = uk.nr;
@@ -283,11 +327,12 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
   const bool direct_a = a_cs == 1 || (a_rs == 1 && n <= 4 * NR);
   const int64_t m_full = m / MR * MR;
   const int64_t a_rows_packed = direct_a ? (m_full < m ? MR : 0) : m_pad;
-  const bool direct_b = b_cs == 1 && n >= NR &&
+  const bool direct_b = b_cs == 1 && (n >= NR || uk.masked_b) &&
                         k * n * static_cast<int64_t>(sizeof(T)) <=
                             std::min(kDirectBBytes, cache_sizes().l2 / 4);
-  // Direct B: only the partial last panel (columns [n_full, n)) is packed.
-  const int64_t n_full = n / NR * NR;
+  // Direct B: only the partial last panel (columns [n_full, n)) is packed, unless the kernel
+  // reads partial panels in place.
+  const int64_t n_full = uk.masked_b ? n : n / NR * NR;
   const int64_t b_cols_packed = direct_b ? (n_full < n ? NR : 0) : n_pad;
   const int64_t a_size = a_rows_packed * k, b_size = b_cols_packed * k;
   Buffer a_buf(static_cast<size_t>(na * a_size) * sizeof(T));
@@ -336,7 +381,6 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
     const T* b_mat = bp + b_mats.index(bi) * b_size;
     const T* b_src = b + b_off[bi];
     T* cb = c + bi * m * n;
-    alignas(64) T tile[kMaxTile];
     for (int64_t q = 0; q < nq; ++q) {
       const int64_t p0 = q * KC, kc = std::min(KC, k - p0);
       const bool first = q == 0, last = q == nq - 1;
@@ -345,7 +389,7 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
         const int64_t nr = std::min<int64_t>(NR, n - jr);
         const T* b_pan;
         int64_t ldb;
-        if (direct_b && nr == NR) {
+        if (direct_b && (nr == NR || uk.masked_b)) {
           b_pan = b_src + p0 * b_rs + jr;
           ldb = b_rs;
         } else {
@@ -363,20 +407,8 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
             acs = a_cs;
           }
           T* cp = cb + ir * n + jr;
-          if (mr == MR && nr == NR) {
-            uk.fn(kc, a_pan, ars, acs, b_pan, ldb, cp, n, !first);
-          } else {
-            uk.fn(kc, a_pan, ars, acs, b_pan, ldb, tile, NR, false);
-            for (int64_t i = 0; i < mr; ++i) {
-              T* ci = cp + i * n;
-              const T* ti_row = tile + i * NR;
-              if (first) {
-                for (int64_t j = 0; j < nr; ++j) ci[j] = ti_row[j];
-              } else {
-                for (int64_t j = 0; j < nr; ++j) ci[j] += ti_row[j];
-              }
-            }
-          }
+          uk.fn(kc, a_pan, ars, acs, b_pan, ldb, cp, n, static_cast<int>(mr),
+                static_cast<int>(nr), !first);
           if (last && (bias || act_fn)) epilogue(cp, n, mr, nr, bias ? bias + jr : nullptr, act_fn);
         }
       }
@@ -397,10 +429,10 @@ GemmInfo info(DType dtype) {
     return GemmInfo{name, b.mr, b.nr, b.kc, b.mc, b.nc, cs.l1d, cs.l2, cs.l3, cs.detected};
   };
   if (dtype == DType::Float64) {
-    const Config<double>& c = select_config<double>();
+    const Config<double>& c = config_set<double>().c[config_set<double>().count - 1];
     return fill(c.uk.name, c.bl);
   }
-  const Config<float>& c = select_config<float>();
+  const Config<float>& c = config_set<float>().c[config_set<float>().count - 1];
   return fill(c.uk.name, c.bl);
 }
 

@@ -32,12 +32,24 @@ void ukernel_impl(int64_t kc, const T* a, int64_t a_rs_rt, int64_t a_cs_rt, cons
 }
 
 template <class T, int MR, int NR>
-void ukernel_ref(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t ldb,
-                 T* c, int64_t ldc, bool accumulate) {
+void ukernel_full(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t ldb,
+                  T* c, int64_t ldc, bool accumulate) {
   if (a_rs == 1 && a_cs == MR) {
     ukernel_impl<T, MR, NR, true>(kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
   } else {
     ukernel_impl<T, MR, NR, false>(kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
+  }
+}
+
+template <class T, int MR, int NR>
+void ukernel_ref(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t ldb,
+                 T* c, int64_t ldc, int mr, int nr, bool accumulate) {
+  if (mr == MR && nr == NR) {
+    ukernel_full<T, MR, NR>(kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
+  } else {
+    T tile[MR * NR];
+    ukernel_full<T, MR, NR>(kc, a, a_rs, a_cs, b, ldb, tile, NR, false);
+    store_corner(tile, NR, c, ldc, mr, nr, accumulate);
   }
 }
 

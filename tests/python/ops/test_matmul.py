@@ -147,11 +147,12 @@ def _check_gemm(got, a, b, dtype):
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 def test_gemm_all_small_sizes(dtype, threads, rng):
-    # Every m, n, k in 1..37 appears, so every partial MR x NR edge tile is written back.
+    # Every m, n, k in 1..37 appears, so every partial MR x NR edge tile is written back; n
+    # crosses the widths of every kernel (8, 16, 32, 64: the narrow avx512 tiles serve n <= 32).
     big_a = rng.standard_normal((37, 37)).astype(dtype)
-    big_b = rng.standard_normal((37, 37)).astype(dtype)
+    big_b = rng.standard_normal((37, 65)).astype(dtype)
     for m in range(1, 38):
-        for n in (1, 5, 8, 15, 16, 17, 31, 32, 33, 37):
+        for n in (1, 5, 8, 9, 15, 16, 17, 31, 32, 33, 37, 63, 64, 65):
             for k in (1, 6, 37):
                 a, b = big_a[:m, :k], big_b[:k, :n]
                 _check_gemm(tf.matmul(a, b), a, b, dtype)
@@ -194,6 +195,19 @@ def test_gemm_batched_edge_tiles_of_the_active_kernel(dtype, threads, rng):
         b = rng.standard_normal((3, 19, n)).astype(dtype)
         _check_gemm(tf.matmul(a, b), a, b, dtype)
         _check_gemm(tf.matmul(a, b[0]), a, b[0], dtype)  # B shared by the batch
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_gemm_partial_panel_of_a_view_reads_only_its_columns(dtype, threads, rng):
+    # A view whose row stride equals the kernel's NR, ending at the end of its storage: a partial
+    # column panel read in place must not touch columns past the view (AddressSanitizer checks
+    # this in tools/sanitize.sh; the allocator poisons the slack).
+    nr = tf._C.gemm_info(dtype)["nr"]
+    for cols in (1, 5, nr - 1):
+        base = rng.standard_normal((9, nr)).astype(dtype)
+        b = tf.constant(base)[:, nr - cols:]
+        a = rng.standard_normal((13, 9)).astype(dtype)
+        _check_gemm(tf.matmul(a, b), a, base[:, nr - cols:], dtype)
 
 
 def _around(v):
