@@ -10,8 +10,9 @@
 // 2048^2 square (a power-of-two row stride puts their 14 C rows in one 12-way L1 set) and on
 // the 64 x 784 . 784 x 64 MLP product; 8x48 and 7x64 waste tiles (n = 64) or spill.
 
-#include <immintrin.h>
+#include "cpu/avx512/intrinsics.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -163,24 +164,98 @@ void ukernel(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int
   }
 }
 
+// Note [Transposed B packing]
+// A column-major B (element (p, j) at src[j * cs + p]: the transposed operand of dX = G . W^T)
+// is packed by register transposes of 16 x 16 floats (8 x 8 doubles): a block of columns is
+// loaded as rows, transposed, and stored as panel rows, instead of one scalar store per
+// element into a different panel row.
+inline void transpose(__m512 r[16]) {
+  __m512 a[16], b[16];
+  for (int k = 0; k < 8; ++k) {
+    a[2 * k] = _mm512_unpacklo_ps(r[2 * k], r[2 * k + 1]);
+    a[2 * k + 1] = _mm512_unpackhi_ps(r[2 * k], r[2 * k + 1]);
+  }
+  for (int m = 0; m < 4; ++m) {
+    const __m512d lo = _mm512_castps_pd(a[4 * m]), hi = _mm512_castps_pd(a[4 * m + 1]);
+    const __m512d lo2 = _mm512_castps_pd(a[4 * m + 2]), hi2 = _mm512_castps_pd(a[4 * m + 3]);
+    b[4 * m + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(lo, lo2));
+    b[4 * m + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(lo, lo2));
+    b[4 * m + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(hi, hi2));
+    b[4 * m + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(hi, hi2));
+  }
+  // b[4m + e], 128-bit lane L: rows 4m..4m+3 at element 4L + e; a 4 x 4 transpose of lanes.
+  for (int e = 0; e < 4; ++e) {
+    const __m512 c0 = _mm512_shuffle_f32x4(b[e], b[4 + e], 0x44);
+    const __m512 c1 = _mm512_shuffle_f32x4(b[e], b[4 + e], 0xEE);
+    const __m512 c2 = _mm512_shuffle_f32x4(b[8 + e], b[12 + e], 0x44);
+    const __m512 c3 = _mm512_shuffle_f32x4(b[8 + e], b[12 + e], 0xEE);
+    r[e] = _mm512_shuffle_f32x4(c0, c2, 0x88);
+    r[4 + e] = _mm512_shuffle_f32x4(c0, c2, 0xDD);
+    r[8 + e] = _mm512_shuffle_f32x4(c1, c3, 0x88);
+    r[12 + e] = _mm512_shuffle_f32x4(c1, c3, 0xDD);
+  }
+}
+
+inline void transpose(__m512d r[8]) {
+  __m512d a[8];
+  for (int k = 0; k < 4; ++k) {
+    a[2 * k] = _mm512_unpacklo_pd(r[2 * k], r[2 * k + 1]);
+    a[2 * k + 1] = _mm512_unpackhi_pd(r[2 * k], r[2 * k + 1]);
+  }
+  // a[2k + e], 128-bit lane L: rows 2k, 2k+1 at element 2L + e.
+  for (int e = 0; e < 2; ++e) {
+    const __m512d c0 = _mm512_shuffle_f64x2(a[e], a[2 + e], 0x44);
+    const __m512d c1 = _mm512_shuffle_f64x2(a[e], a[2 + e], 0xEE);
+    const __m512d c2 = _mm512_shuffle_f64x2(a[4 + e], a[6 + e], 0x44);
+    const __m512d c3 = _mm512_shuffle_f64x2(a[4 + e], a[6 + e], 0xEE);
+    r[e] = _mm512_shuffle_f64x2(c0, c2, 0x88);
+    r[2 + e] = _mm512_shuffle_f64x2(c0, c2, 0xDD);
+    r[4 + e] = _mm512_shuffle_f64x2(c1, c3, 0x88);
+    r[6 + e] = _mm512_shuffle_f64x2(c1, c3, 0xDD);
+  }
+}
+
+// dst[p * NR + j] = src[j * cs + p] for p < kc, j < nr; 0 for nr <= j < NR (NR a multiple of
+// the lane count).
+template <class T>
+void pack_b_transposed(int NR, int64_t kc, int64_t nr, const T* src, int64_t cs, T* dst) {
+  using Z = Zmm<T>;
+  using V = typename Z::V;
+  constexpr int L = Z::kLanes;
+  for (int64_t p0 = 0; p0 < kc; p0 += L) {
+    const int rows = static_cast<int>(std::min<int64_t>(L, kc - p0));
+    const typename Z::Mask m = Z::first(rows);
+    for (int j0 = 0; j0 < NR; j0 += L) {
+      V r[L];
+      for (int jj = 0; jj < L; ++jj) {
+        const int64_t j = j0 + jj;
+        r[jj] = j < nr ? Z::load(src + j * cs + p0, m) : Z::zero();
+      }
+      transpose(r);
+      for (int pp = 0; pp < rows; ++pp) Z::store(dst + (p0 + pp) * NR + j0, r[pp]);
+    }
+  }
+}
+
+template <class T, int MR, int NV>
+Ukernel<T> make(const char* name) {
+  return {&ukernel<T, MR, NV>, MR, NV * Zmm<T>::kLanes, name, true, &pack_b_transposed<T>};
+}
+
 }  // namespace
 
-Ukernel<float> ukernel_f32() { return {&ukernel<float, 6, 4>, 6, 64, "ukernel_avx512_6x64", true}; }
-Ukernel<double> ukernel_f64() {
-  return {&ukernel<double, 6, 4>, 6, 32, "ukernel_avx512_6x32", true};
-}
+Ukernel<float> ukernel_f32() { return make<float, 6, 4>("ukernel_avx512_6x64"); }
+Ukernel<double> ukernel_f64() { return make<double, 6, 4>("ukernel_avx512_6x32"); }
 
 // One vector per row is bound by the broadcasts (one load per FMA): 8 rows keep 8 FMA chains
 // in flight and measured as fast as 12 or 16 (~145 GFLOP/s at 1 thread, against ~175 for the
 // wide tiles); two vectors per row reach the wide tiles' speed. 8 rows divide the usual batch
 // sizes.
 Ukernel<float> ukernel_narrow_f32(int nv) {
-  if (nv == 1) return {&ukernel<float, 8, 1>, 8, 16, "ukernel_avx512_8x16", true};
-  return {&ukernel<float, 8, 2>, 8, 32, "ukernel_avx512_8x32", true};
+  return nv == 1 ? make<float, 8, 1>("ukernel_avx512_8x16") : make<float, 8, 2>("ukernel_avx512_8x32");
 }
 Ukernel<double> ukernel_narrow_f64(int nv) {
-  if (nv == 1) return {&ukernel<double, 8, 1>, 8, 8, "ukernel_avx512_8x8", true};
-  return {&ukernel<double, 8, 2>, 8, 16, "ukernel_avx512_8x16", true};
+  return nv == 1 ? make<double, 8, 1>("ukernel_avx512_8x8") : make<double, 8, 2>("ukernel_avx512_8x16");
 }
 
 }  // namespace corten::cpu::gemm::avx512

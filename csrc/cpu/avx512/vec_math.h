@@ -1,16 +1,9 @@
 #pragma once
 // The 16-lane (AVX-512) binding of cpu/vec_math.h, for the avx512 translation units only
 // (compiled with -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma).
-// GCC 12 reports the deliberately undefined pass-through operand of some AVX-512 intrinsics
-// (_mm512_min_ps, _mm512_roundscale_ps, _mm512_scalef_ps) as maybe uninitialized (GCC bug
-// 105593); the state applies to the header's own lines, so this header must include it first.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
-
 #include <cstdint>
 
+#include "cpu/avx512/intrinsics.h"
 #include "cpu/vec_math.h"
 
 namespace corten::cpu::avx512 {

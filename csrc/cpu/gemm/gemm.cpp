@@ -5,8 +5,10 @@
 // atomic counter until none is left, so a thread slowed down by another process simply takes
 // fewer items (no static split):
 //   1. packing: A of every distinct batch matrix into MR-row panels and B into NR-column
-//      panels, one item per (matrix, KC block). A B shared by the whole batch (broadcast) is
-//      packed once and reused by every batch.
+//      panels, one item per (matrix, KC block, group of kPackGroup rows or columns). A B shared
+//      by the whole batch (broadcast) is packed once and reused by every batch. When C is one
+//      row tile high and each batch has its own B, each compute item packs its own B columns
+//      instead, on the thread (and in the cache) that reads them.
 //   2. compute: one item per (batch, MC x NC macro-tile of C); each runs every KC block of its
 //      tile through the micro-kernel and applies the epilogue (bias, activation) to each
 //      micro-tile after its last KC block, while it is in L1.
@@ -36,9 +38,13 @@
 namespace corten::cpu::gemm {
 namespace {
 
-// Products below this many flops run on the calling thread: waking the pool costs more than
-// it saves (bench/bench_gemm.py, the 64x64 . 64x64 case).
+// Products below this many flops run on the calling thread: handing work to the pool (and the
+// operands' cache lines to another core) costs more than it saves, even with the pool's
+// workers spinning (bench/bench_gemm.py, 64x64 . 64x64 at 2 threads: 4.4 us inline, 5.1 us
+// split at 2^18).
 constexpr int64_t kParallelFlops = int64_t{1} << 21;
+// Rows of A or columns of B per packing work item (Note [GEMM threading]).
+constexpr int64_t kPackGroup = 256;
 // B is read in place when row-major and at most this large (and at most a quarter of L2).
 const int64_t kDirectBBytes = std::getenv("CORTEN_GEMM_NODIRECT") ? 0 : int64_t{256} << 10;
 
@@ -223,13 +229,16 @@ void pack_a(int MR, int64_t m, int64_t kc, const T* a, int64_t rs, int64_t cs, T
 
 // Packs rows [p0, p0 + kc) x cols [j0, j1) of b (strides rs, cs) into NR-column panels: panel
 // s holds b[p0 + p][j0 + s*NR + j] at dst[s*NR*kc + p*NR + j], columns past j1 zero.
+// A column-major b goes to `transposed` when the ISA has one (Note [Transposed B packing]).
 template <class T>
 void pack_b(int NR, int64_t j0, int64_t j1, int64_t kc, const T* b, int64_t rs, int64_t cs,
-            T* dst) {
+            T* dst, PackBFn<T> transposed) {
   for (int64_t c0 = j0; c0 < j1; c0 += NR, dst += NR * kc) {
     const int64_t nr = std::min<int64_t>(NR, j1 - c0);
     const T* src = b + c0 * cs;
-    if (nr == NR && cs == 1) {
+    if (rs == 1 && cs != 1 && transposed) {
+      transposed(NR, kc, nr, src, cs, dst);
+    } else if (nr == NR && cs == 1) {
       for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * NR, src + p * rs, NR * sizeof(T));
     } else if (cs == 1) {
       // A partial panel: short rows, where a library call per row would cost more than the copy.
@@ -340,22 +349,31 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
   T* const ap = a_buf.as<T>();
   T* const bp = b_buf.as<T>();
 
-  // Phase 1: packing, one item per (matrix, KC block).
-  const int64_t a_items = a_rows_packed ? na * nq : 0;
-  const int64_t b_items = b_cols_packed ? nb * nq : 0;
+  // Phase 1: packing, one item per (matrix, KC block, group of up to kPackGroup rows of A or
+  // columns of B), so that both threads pack even a single block.
+  const int64_t a_first = direct_a ? m_full : 0;  // rows [a_first, m) are packed
+  const int64_t b_first = direct_b ? n_full : 0;  // columns [b_first, n) are packed
+  const int64_t a_group = round_up(kPackGroup, MR), b_group = round_up(kPackGroup, NR);
+  const int64_t a_groups = a_rows_packed ? ceil_div(m - a_first, a_group) : 0;
+  const int64_t b_groups = b_cols_packed ? ceil_div(n - b_first, b_group) : 0;
+  // One row tile and a B per batch: each compute item packs the B columns it uses, right
+  // before using them (on the thread that reads them, and hot in cache), instead of phase 1.
+  const bool fuse_b = b_cols_packed > 0 && !direct_b && nb == batch && m <= bl.mc;
+  const int64_t a_items = na * nq * a_groups, b_items = fuse_b ? 0 : nb * nq * b_groups;
   run_items(a_items + b_items, parallel, [&](int64_t item) {
     if (item < a_items) {
-      const int64_t ai = item / nq, q = item % nq;
+      const int64_t g = item % a_groups, q = item / a_groups % nq, ai = item / a_groups / nq;
       const int64_t p0 = q * KC, kc = std::min(KC, k - p0);
-      const int64_t r0 = direct_a ? m_full : 0;
-      pack_a(MR, m - r0, kc, a + a_mats.offset(ai) + r0 * a_rs + p0 * a_cs, a_rs, a_cs,
-             ap + ai * a_size + p0 * a_rows_packed);
+      const int64_t r0 = a_first + g * a_group, r1 = std::min(m, r0 + a_group);
+      pack_a(MR, r1 - r0, kc, a + a_mats.offset(ai) + r0 * a_rs + p0 * a_cs, a_rs, a_cs,
+             ap + ai * a_size + p0 * a_rows_packed + (r0 - a_first) * kc);
     } else {
       item -= a_items;
-      const int64_t bj = item / nq, q = item % nq;
+      const int64_t g = item % b_groups, q = item / b_groups % nq, bj = item / b_groups / nq;
       const int64_t p0 = q * KC, kc = std::min(KC, k - p0);
-      pack_b(NR, direct_b ? n_full : 0, n, kc, b + b_mats.offset(bj) + p0 * b_rs, b_rs, b_cs,
-             bp + bj * b_size + p0 * b_cols_packed);
+      const int64_t c0 = b_first + g * b_group, c1 = std::min(n, c0 + b_group);
+      pack_b(NR, c0, c1, kc, b + b_mats.offset(bj) + p0 * b_rs, b_rs, b_cs,
+             bp + bj * b_size + p0 * b_cols_packed + (c0 - b_first) * kc, uk.pack_b_transposed);
     }
   });
 
@@ -364,7 +382,10 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
   if (parallel) {
     const int64_t target = 4 * int64_t{threads};
     while (batch * ceil_div(m, mc) * ceil_div(n, nc) < target) {
-      if (mc >= nc && mc > 2 * MR) mc = round_up(mc / 2, MR);
+      if (fuse_b) {  // keep one row tile; column tiles down to one panel
+        if (nc > NR) nc = round_up(nc / 2, NR);
+        else break;
+      } else if (mc >= nc && mc > 2 * MR) mc = round_up(mc / 2, MR);
       else if (nc > 2 * NR) nc = round_up(nc / 2, NR);
       else if (mc > 2 * MR) mc = round_up(mc / 2, MR);
       else break;
@@ -385,6 +406,11 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
       const int64_t p0 = q * KC, kc = std::min(KC, k - p0);
       const bool first = q == 0, last = q == nq - 1;
       const T* a_blk = a_mat + p0 * a_rows_packed;
+      if (fuse_b) {
+        pack_b(NR, j0, j1, kc, b_src + p0 * b_rs, b_rs, b_cs,
+               bp + b_mats.index(bi) * b_size + p0 * b_cols_packed + j0 * kc,
+               uk.pack_b_transposed);
+      }
       for (int64_t jr = j0; jr < j1; jr += NR) {
         const int64_t nr = std::min<int64_t>(NR, n - jr);
         const T* b_pan;

@@ -22,6 +22,11 @@ template <class T>
 using UkernelFn = void (*)(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
                            int64_t ldb, T* c, int64_t ldc, int mr, int nr, bool accumulate);
 
+// Packs a column-major kc x nr block of B (element (p, j) at src[j * cs + p]) into an NR-column
+// panel: dst[p * NR + j], zero for nr <= j < NR.
+template <class T>
+using PackBFn = void (*)(int NR, int64_t kc, int64_t nr, const T* src, int64_t cs, T* dst);
+
 template <class T>
 struct Ukernel {
   UkernelFn<T> fn;
@@ -29,6 +34,7 @@ struct Ukernel {
   int nr;
   const char* name;
   bool masked_b = false;  // reads only columns < nr of a B read in place
+  PackBFn<T> pack_b_transposed = nullptr;  // a faster packing of column-major B, if any
 };
 
 // For kernels that store whole tiles: the mr x nr corner of an MR x NR tile computed into a
