@@ -15,8 +15,10 @@ core is taken: dynamic scheduling should keep the all-threads time at or below t
 time.
 
 How to read the table: ratio columns are other_time / corten_time (> 1: corten faster).
-% peak is GFLOP/s over cores x 2 FMA units x SIMD lanes (AVX2: 8 float32 / 4 float64) x 2
-flops x the clock in /proc/cpuinfo ('cpu MHz', the nominal clock; turbo can exceed 100%).
+% peak is GFLOP/s over threads x 2 FMA units x SIMD lanes of the kernel ISA (avx512: 16 float32 /
+8 float64, avx2: 8 / 4) x 2 flops x the clock: --ghz, else 'cpu MHz' from /proc/cpuinfo (often
+the nominal clock, which turbo exceeds: then % peak can pass 100). Give --ghz the clock the
+cores really run at under FMA load where you know it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,15 @@ import os
 # PyTorch threads spin after each op by default and would steal the second core from the
 # library timed next (interleaved rounds); corten.bench sets the same.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# So do OpenBLAS's (numpy's) workers: after each call they spin for 2^28 TSC ticks (~0.1 s)
+# before sleeping, holding the second core through the next library's round. Measured on
+# 2 cores, 512^2 float32 at 2 threads: corten 1.06 ms alone, 1.68 ms right after numpy calls
+# (no speed-up over 1 thread), 1.04 ms with the spin cut to 2^4 ticks. 2^18 ticks (~0.1 ms,
+# the order of corten's own pool spin, Note [Pool spinning]) keeps each library's threads warm
+# through its own round and frees the cores between rounds; numpy's 2-thread times for the
+# small MLP products are then its best (2^4: its workers sleep between calls and pay a wake-up
+# each time). Read when OpenBLAS loads: set before numpy is imported.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "18")
 
 import argparse
 import contextlib
@@ -216,29 +227,36 @@ def main(argv=None):
                    help="comma-separated thread counts (default: 1 and all cores)")
     p.add_argument("--load", action="store_true", help="run beside a busy-looping process")
     p.add_argument("--json", default=None, help="also write the results to this file")
+    p.add_argument("--ghz", type=float, default=None,
+                   help="core clock for %% peak (default: 'cpu MHz' of /proc/cpuinfo)")
     args = p.parse_args(argv)
     repeat = max(5, args.repeat)
     ncpu = os.cpu_count() or 1
     thread_counts = ([int(t) for t in args.threads.split(",")] if args.threads
                      else sorted({1, ncpu}))
 
-    mhz = cpu_mhz()
-    peak = {"float32": ncpu * 2 * 8 * 2 * mhz / 1e3, "float64": ncpu * 2 * 4 * 2 * mhz / 1e3}
+    mhz = args.ghz * 1e3 if args.ghz else cpu_mhz()
+    clock_src = "--ghz" if args.ghz else "'cpu MHz', /proc/cpuinfo"
+    lanes = 16 if tf.config.get_cpu_isa() == "avx512" else 8  # float32 lanes per FMA
+    peak = {"float32": ncpu * 2 * lanes * 2 * mhz / 1e3,
+            "float64": ncpu * 2 * (lanes // 2) * 2 * mhz / 1e3}
     header = {
-        "cpu": cpu_model(), "cores": ncpu, "cpu_mhz": mhz, "commit": commit(),
+        "cpu": cpu_model(), "cores": ncpu, "cpu_mhz": mhz, "clock_source": clock_src,
+        "commit": commit(),
         "isa": tf._C.gemm_info("float32")["isa"],
         "gemm_float32": tf._C.gemm_info("float32"), "gemm_float64": tf._C.gemm_info("float64"),
         "numpy": f"{np.__version__} ({numpy_blas()})",
         "torch": torch.__version__ if torch is not None else "not installed",
         "threadpoolctl": threadpoolctl is not None,
-        "openblas_env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+        "openblas_env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+                                                    "OPENBLAS_THREAD_TIMEOUT")
                          if k in os.environ},
         "loadavg_before": os.getloadavg(), "load": args.load, "repeat": repeat, "python": platform.python_version(),
     }
     lines = [
         f"# bench_gemm  commit {header['commit']}  {header['cpu']}  {ncpu} cores  isa={header['isa']}",
-        f"# peak (all cores) = {ncpu} cores x 2 FMA units x 8 float32 lanes x 2 flops x {mhz:.0f} MHz"
-        f" ('cpu MHz', /proc/cpuinfo) = {peak['float32']:.1f} GFLOP/s float32,"
+        f"# peak (all cores) = {ncpu} cores x 2 FMA units x {lanes} float32 lanes x 2 flops x"
+        f" {mhz:.0f} MHz ({clock_src}) = {peak['float32']:.1f} GFLOP/s float32,"
         f" {peak['float64']:.1f} float64; per-thread peak = that / {ncpu}",
         f"# corten float32 {header['gemm_float32']}",
         f"# corten float64 {header['gemm_float64']}",

@@ -6,9 +6,33 @@
 #include <string>
 
 #include "bindings/bindings.h"
+#include "bindings/fastcall.h"
 #include "cpu/matmul.h"
 
 namespace corten::py_bind {
+namespace {
+
+// Note [Binding fast path]: matmul(a, b[, transpose_a[, transpose_b]]) with exact Tensors and
+// bool flags, positional (how corten.matmul calls it). The small products of an MLP step pay
+// the pybind11 dispatch otherwise (bench/bench_gemm.py, mlp cases).
+PyObject* fast_matmul(PyObject* fallback, PyObject* const* args, Py_ssize_t nargs,
+                      PyObject* kwnames) {
+  if (nargs >= 2 && nargs <= 4 && !kwnames) {
+    const Tensor* a = fast::exact_tensor(args[0]);
+    const Tensor* b = a ? fast::exact_tensor(args[1]) : nullptr;
+    const bool flags = (nargs < 3 || PyBool_Check(args[2])) && (nargs < 4 || PyBool_Check(args[3]));
+    if (b && flags) {
+      try {
+        return fast::wrap(matmul(*a, *b, nargs >= 3 && args[2] == Py_True,
+                                 nargs >= 4 && args[3] == Py_True));
+      } catch (...) {  // repeated below, where pybind11 translates the exception
+      }
+    }
+  }
+  return fast::forward(fallback, args, nargs, kwnames);
+}
+
+}  // namespace
 
 void bind_linalg(py::module_& m) {
   m.def(
@@ -19,6 +43,9 @@ void bind_linalg(py::module_& m) {
       },
       py::arg("a"), py::arg("b"), py::arg("transpose_a") = false,
       py::arg("transpose_b") = false);
+  static PyMethodDef matmul_def{};  // must outlive the module
+  matmul_def.ml_meth = reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&fast_matmul));
+  fast::install(m, "matmul", &matmul_def);
   m.def(
       "linear",
       [](py::handle x, py::handle w, py::handle bias, const std::string& activation) {

@@ -102,10 +102,16 @@ PyObject* call_special(PyObject* self, PyObject* name, PyObject* other) {
   return PyObject_Vectorcall(f, args, 2, nullptr);
 }
 
+template <BinaryOp op>
+Tensor binary_of(const Tensor& a, const Tensor& b) {
+  return binary(op, a, b);
+}
+Tensor matmul_of(const Tensor& a, const Tensor& b) { return matmul(a, b); }
+
 // Note [Binding fast path]: number slots for Tensor op Tensor. Every other case goes through
 // __add__ / __radd__ exactly as CPython's generic slot (SLOT1BINFULL in typeobject.c) would: the
 // generic slot cannot be reused, since it recognises Tensor operands by the slot's address.
-template <BinaryOp op>
+template <Tensor (*Fn)(const Tensor&, const Tensor&)>
 struct FastSlot {
   static inline PyObject* name = nullptr;
   static inline PyObject* rname = nullptr;
@@ -120,7 +126,7 @@ struct FastSlot {
     const Tensor* b = a ? fast::exact_tensor(y) : nullptr;
     if (b) {
       try {
-        return fast::wrap(binary(op, *a, *b));
+        return fast::wrap(Fn(*a, *b));
       } catch (...) {  // repeated through __add__ below, which raises the Python exception
       }
     }
@@ -255,13 +261,16 @@ void bind_tensor(py::module_& m) {
 
   auto* type = reinterpret_cast<PyTypeObject*>(m.attr("Tensor").ptr());
   fast::tensor_type() = type;
-  FastSlot<BinaryOp::Add>::install(type, &PyNumberMethods::nb_add, "__add__", "__radd__");
-  FastSlot<BinaryOp::Subtract>::install(type, &PyNumberMethods::nb_subtract, "__sub__",
-                                        "__rsub__");
-  FastSlot<BinaryOp::Multiply>::install(type, &PyNumberMethods::nb_multiply, "__mul__",
-                                        "__rmul__");
-  FastSlot<BinaryOp::Divide>::install(type, &PyNumberMethods::nb_true_divide, "__truediv__",
-                                      "__rtruediv__");
+  FastSlot<&binary_of<BinaryOp::Add>>::install(type, &PyNumberMethods::nb_add, "__add__",
+                                                "__radd__");
+  FastSlot<&binary_of<BinaryOp::Subtract>>::install(type, &PyNumberMethods::nb_subtract,
+                                                    "__sub__", "__rsub__");
+  FastSlot<&binary_of<BinaryOp::Multiply>>::install(type, &PyNumberMethods::nb_multiply,
+                                                    "__mul__", "__rmul__");
+  FastSlot<&binary_of<BinaryOp::Divide>>::install(type, &PyNumberMethods::nb_true_divide,
+                                                  "__truediv__", "__rtruediv__");
+  FastSlot<&matmul_of>::install(type, &PyNumberMethods::nb_matrix_multiply, "__matmul__",
+                                "__rmatmul__");
 }
 
 }  // namespace corten::py_bind

@@ -9,11 +9,19 @@
 #include "cpu/loops.h"
 
 namespace corten::cpu {
+
+const ElementwiseTable& active_elementwise_table() {
+  switch (cpu_isa()) {
+    case CpuIsa::Avx512: return avx512::elementwise_table();
+    case CpuIsa::Avx2: return avx2::elementwise_table();
+    case CpuIsa::Baseline: break;
+  }
+  return baseline::elementwise_table();
+}
+
 namespace {
 
-const ElementwiseTable& table() {
-  return cpu_isa() == CpuIsa::Avx2 ? avx2::elementwise_table() : baseline::elementwise_table();
-}
+const ElementwiseTable& table() { return active_elementwise_table(); }
 
 int64_t grain_for(UnaryOp op) {
   switch (op) {

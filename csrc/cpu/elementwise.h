@@ -70,5 +70,10 @@ const ElementwiseTable& elementwise_table();
 namespace avx2 {
 const ElementwiseTable& elementwise_table();
 }
+namespace avx512 {
+const ElementwiseTable& elementwise_table();
+}
+/// The table of the ISA in use (corten/cpu_features.h).
+const ElementwiseTable& active_elementwise_table();
 
 }  // namespace corten::cpu

@@ -280,7 +280,7 @@ LseAcc lse_row(LseAcc acc, const T* p, int64_t n) {
   double s = 0.0;
 #ifdef CORTEN_HAVE_AVX2_ROWS
   if constexpr (std::is_same_v<T, float>) {
-    if (cpu_isa() == CpuIsa::Avx2) {  // Note [AVX2 reduction rows]
+    if (cpu_isa_at_least(CpuIsa::Avx2)) {  // Note [AVX2 reduction rows]
       s = avx2::exp_shift_f32(p, n, m, nullptr);
       return LogSumExpF<T>::merge(acc, {static_cast<double>(m), s});
     }
@@ -296,7 +296,7 @@ template <bool kMax, class T>
 T extreme_row(T acc, const T* p, int64_t n) {
 #ifdef CORTEN_HAVE_AVX2_ROWS
   if constexpr (std::is_same_v<T, float>) {
-    if (cpu_isa() == CpuIsa::Avx2) {  // Note [AVX2 reduction rows]
+    if (cpu_isa_at_least(CpuIsa::Avx2)) {  // Note [AVX2 reduction rows]
       const float r = avx2::extreme_f32(kMax, p, n);
       if (r != r || acc != acc) return std::numeric_limits<float>::quiet_NaN();
       return (kMax ? r > acc : r < acc) ? r : acc;
@@ -354,7 +354,7 @@ typename Op::Acc reduce_row(typename Op::Acc acc, const T* p, int64_t n, int64_t
   }
 #ifdef CORTEN_HAVE_AVX2_ROWS
   if constexpr (IsSum<Op>::value && std::is_same_v<T, float>) {
-    if (s == 1 && n >= 16 && cpu_isa() == CpuIsa::Avx2) {  // Note [AVX2 reduction rows]
+    if (s == 1 && n >= 16 && cpu_isa_at_least(CpuIsa::Avx2)) {  // Note [AVX2 reduction rows]
       return Op::merge(acc, avx2::sum_f32(p, n));
     }
   }
@@ -573,7 +573,7 @@ void arg_reduce_impl(const Dims& kept, int64_t n, int64_t rs, const T* x, I* out
           int64_t i = 0;
 #ifdef CORTEN_HAVE_AVX2_ROWS
           if constexpr (std::is_same_v<T, float>) {
-            if (cpu_isa() == CpuIsa::Avx2) {
+            if (cpu_isa_at_least(CpuIsa::Avx2)) {
               out[j] = static_cast<I>(avx2::find_f32(p, n, m));
               if (j + 1 < j1) it.next();
               continue;

@@ -26,7 +26,7 @@ void softmax_lines(bool log, const T* x, int64_t xs, int64_t xv, T* out, int64_t
 #ifdef CORTEN_HAVE_AVX2_ROWS
   if constexpr (std::is_same_v<T, float>) {
     // One contiguous float32 line with a finite maximum (Note [AVX2 reduction rows]).
-    if (w == 1 && xs == 1 && os == 1 && n >= 16 && cpu_isa() == CpuIsa::Avx2) {
+    if (w == 1 && xs == 1 && os == 1 && n >= 16 && cpu_isa_at_least(CpuIsa::Avx2)) {
       const float mx = avx2::extreme_f32(true, x, n);
       if (std::isfinite(mx)) {
         const double sum = avx2::exp_shift_f32(x, n, mx, log ? nullptr : out);

@@ -27,37 +27,47 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
                      "matmul: the inner dimensions differ (", ka, " vs ", kb, "); got a.shape=",
                      show(a.shape()), ", b.shape=", show(b.shape()),
                      transpose_a ? " with transpose_a" : "", transpose_b ? " with transpose_b" : "");
-  const Shape a_batch(a.shape().begin(), a.shape().end() - 2);
-  const Shape b_batch(b.shape().begin(), b.shape().end() - 2);
-  Shape out_shape = broadcast_shapes(a_batch, b_batch, "matmul");
-  const Shape batch_shape = out_shape;
-  out_shape.push_back(m);
-  out_shape.push_back(n);
-  Tensor out = Tensor::empty(out_shape, a.dtype(), detail::result_device(a, b), "matmul");
-  if (out.is_meta()) return out;
-
   const int64_t k = ka;
   const int64_t a_rs = transpose_a ? a.strides()[ra - 1] : a.strides()[ra - 2];
   const int64_t a_cs = transpose_a ? a.strides()[ra - 2] : a.strides()[ra - 1];
   const int64_t b_rs = transpose_b ? b.strides()[rb - 1] : b.strides()[rb - 2];
   const int64_t b_cs = transpose_b ? b.strides()[rb - 2] : b.strides()[rb - 1];
+  // Two matrices (the common case, where small products pay for every allocation) skip the
+  // batch broadcasting.
+  const bool batched = ra > 2 || rb > 2;
+  Shape a_batch, b_batch, batch_shape;
+  if (batched) {
+    a_batch.assign(a.shape().begin(), a.shape().end() - 2);
+    b_batch.assign(b.shape().begin(), b.shape().end() - 2);
+    batch_shape = broadcast_shapes(a_batch, b_batch, "matmul");
+  }
+  Shape out_shape;
+  out_shape.reserve(batch_shape.size() + 2);
+  out_shape = batch_shape;
+  out_shape.push_back(m);
+  out_shape.push_back(n);
+  Tensor out = Tensor::empty(out_shape, a.dtype(), detail::result_device(a, b), "matmul");
+  if (out.is_meta()) return out;
+
   // Element offsets of each broadcast batch's matrix.
   const int64_t batch = shape_numel(batch_shape);
-  const Shape as = broadcast_strides(a_batch, Shape(a.strides().begin(), a.strides().end() - 2), batch_shape);
-  const Shape bs = broadcast_strides(b_batch, Shape(b.strides().begin(), b.strides().end() - 2), batch_shape);
-  std::vector<int64_t> a_off(static_cast<size_t>(batch)), b_off(static_cast<size_t>(batch));
-  Shape idx(batch_shape.size(), 0);
-  for (int64_t i = 0; i < batch; ++i) {
-    int64_t oa = 0, ob = 0;
-    for (size_t d = 0; d < idx.size(); ++d) {
-      oa += idx[d] * as[d];
-      ob += idx[d] * bs[d];
-    }
-    a_off[i] = oa;
-    b_off[i] = ob;
-    for (size_t d = idx.size(); d-- > 0;) {
-      if (++idx[d] < batch_shape[d]) break;
-      idx[d] = 0;
+  std::vector<int64_t> a_off(static_cast<size_t>(batch), 0), b_off(static_cast<size_t>(batch), 0);
+  if (batched) {
+    const Shape as = broadcast_strides(a_batch, Shape(a.strides().begin(), a.strides().end() - 2), batch_shape);
+    const Shape bs = broadcast_strides(b_batch, Shape(b.strides().begin(), b.strides().end() - 2), batch_shape);
+    Shape idx(batch_shape.size(), 0);
+    for (int64_t i = 0; i < batch; ++i) {
+      int64_t oa = 0, ob = 0;
+      for (size_t d = 0; d < idx.size(); ++d) {
+        oa += idx[d] * as[d];
+        ob += idx[d] * bs[d];
+      }
+      a_off[i] = oa;
+      b_off[i] = ob;
+      for (size_t d = idx.size(); d-- > 0;) {
+        if (++idx[d] < batch_shape[d]) break;
+        idx[d] = 0;
+      }
     }
   }
   // Transposed and strided operands reach the kernel as strides; the GEMM packing reads them

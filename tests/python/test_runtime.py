@@ -2,6 +2,9 @@
 CPU kernel selection."""
 
 import gc
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -200,23 +203,54 @@ def test_op_errors_propagate_from_threaded_runs():
 
 def test_cpu_isa_round_trip():
     previous = corten.config.get_cpu_isa()
-    assert previous in ("avx2", "baseline")
+    assert previous in ("avx512", "avx2", "baseline")
     try:
         corten.config.set_cpu_isa("baseline")
         assert corten.config.get_cpu_isa() == "baseline"
         if _C.cpu_has_avx2():
             corten.config.set_cpu_isa("avx2")
             assert corten.config.get_cpu_isa() == "avx2"
+        if _C.cpu_has_avx512():
+            corten.config.set_cpu_isa("avx512")
+            assert corten.config.get_cpu_isa() == "avx512"
     finally:
         corten.config.set_cpu_isa(previous)
 
 
-@pytest.mark.parametrize("name", ["bogus", "", "AVX2 ", "sse"])
+@pytest.mark.parametrize("name", ["bogus", "", "AVX2 ", "sse", "avx512f"])
 def test_set_cpu_isa_rejects_unknown_names(name):
     previous = corten.config.get_cpu_isa()
     with pytest.raises(ValueError, match="set_cpu_isa"):
         corten.config.set_cpu_isa(name)
     assert corten.config.get_cpu_isa() == previous
+
+
+def _best_isa():
+    return "avx512" if _C.cpu_has_avx512() else "avx2" if _C.cpu_has_avx2() else "baseline"
+
+
+@pytest.mark.parametrize("env", [None, "baseline", "avx2", "avx512", "bogus"])
+def test_cpu_isa_environment_variable_caps_the_level(env):
+    # The level is read when the library loads: a fresh interpreter per value. A level this CPU
+    # lacks (or an unknown name) gives the highest supported one.
+    levels = ["baseline", "avx2", "avx512"]
+    best = _best_isa()
+    want = best if env not in levels else levels[min(levels.index(env), levels.index(best))]
+    child_env = {k: v for k, v in os.environ.items() if k != "CORTEN_CPU_ISA"}
+    if env is not None:
+        child_env["CORTEN_CPU_ISA"] = env
+    child_env["PYTHONPATH"] = os.pathsep.join(
+        [os.path.dirname(os.path.dirname(corten.__file__))] + sys.path)
+    out = subprocess.run([sys.executable, "-c", "import corten; print(corten.config.get_cpu_isa())"],
+                         capture_output=True, text=True, env=child_env, timeout=120, check=True)
+    assert out.stdout.strip() == want
+
+
+def test_unsupported_isa_is_a_value_error_naming_it():
+    for name, has in (("avx512", _C.cpu_has_avx512()), ("avx2", _C.cpu_has_avx2())):
+        if not has:
+            with pytest.raises(ValueError, match=f"set_cpu_isa: this CPU does not support '{name}'"):
+                corten.config.set_cpu_isa(name)
 
 
 def test_public_memory_api_tracks_tensors():

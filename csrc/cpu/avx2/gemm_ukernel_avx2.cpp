@@ -58,14 +58,16 @@ struct Ymm<double> {
 
 // kMr x (2 * kLanes) tile. kLdb > 0: packed B, its row stride a compile-time constant
 // (addresses fold into displacements, leaving the 16 registers to the tile); kLdb == 0: B read
-// in place with the run-time stride.
-template <class T, int64_t kLdb>
-void ukernel_impl(int64_t kc, const T* a, const T* b, int64_t ldb_rt, T* c, int64_t ldc,
-                  bool accumulate) {
+// in place with the run-time stride. kPackedA: A is a packed panel (strides 1, kMr), else A is
+// read in place with the run-time strides.
+template <class T, int64_t kLdb, bool kPackedA>
+void ukernel_impl(int64_t kc, const T* a, int64_t a_rs_rt, int64_t a_cs_rt, const T* b,
+                  int64_t ldb_rt, T* c, int64_t ldc, bool accumulate) {
   using Y = Ymm<T>;
   using V = typename Y::V;
   constexpr int L = Y::kLanes;
   const int64_t ldb = kLdb > 0 ? kLdb : ldb_rt;
+  const int64_t ars = kPackedA ? 1 : a_rs_rt, acs = kPackedA ? kMr : a_cs_rt;
   prefetch_c(c, ldc * static_cast<int64_t>(sizeof(T)));
   V c00 = Y::zero(), c01 = Y::zero(), c10 = Y::zero(), c11 = Y::zero();
   V c20 = Y::zero(), c21 = Y::zero(), c30 = Y::zero(), c31 = Y::zero();
@@ -76,27 +78,27 @@ void ukernel_impl(int64_t kc, const T* a, const T* b, int64_t ldb_rt, T* c, int6
     V av = Y::broadcast(a);
     c00 = Y::fma(av, b0, c00);
     c01 = Y::fma(av, b1, c01);
-    av = Y::broadcast(a + 1);
+    av = Y::broadcast(a + 1 * ars);
     c10 = Y::fma(av, b0, c10);
     c11 = Y::fma(av, b1, c11);
-    av = Y::broadcast(a + 2);
+    av = Y::broadcast(a + 2 * ars);
     c20 = Y::fma(av, b0, c20);
     c21 = Y::fma(av, b1, c21);
-    av = Y::broadcast(a + 3);
+    av = Y::broadcast(a + 3 * ars);
     c30 = Y::fma(av, b0, c30);
     c31 = Y::fma(av, b1, c31);
-    av = Y::broadcast(a + 4);
+    av = Y::broadcast(a + 4 * ars);
     c40 = Y::fma(av, b0, c40);
     c41 = Y::fma(av, b1, c41);
-    av = Y::broadcast(a + 5);
+    av = Y::broadcast(a + 5 * ars);
     c50 = Y::fma(av, b0, c50);
     c51 = Y::fma(av, b1, c51);
-    a += kMr;
+    a += acs;
     b += ldb;
   };
   int64_t p = 0;
-  // Unrolled only for packed B: with a run-time stride the unrolled loop spills registers.
-  for (; kLdb > 0 && p + 4 <= kc; p += 4) {
+  // Unrolled only for packed operands: with run-time strides the unrolled loop spills registers.
+  for (; kLdb > 0 && kPackedA && p + 4 <= kc; p += 4) {
     prefetch_ahead(a, 4 * kMr * L * sizeof(T));
     step();
     step();
@@ -118,23 +120,41 @@ void ukernel_impl(int64_t kc, const T* a, const T* b, int64_t ldb_rt, T* c, int6
 }
 
 template <class T>
-void ukernel(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t ldc, bool accumulate) {
+void ukernel_full(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t ldb,
+                  T* c, int64_t ldc, bool accumulate) {
   constexpr int64_t kPacked = 2 * Ymm<T>::kLanes;
-  if (ldb == kPacked) {
-    ukernel_impl<T, kPacked>(kc, a, b, ldb, c, ldc, accumulate);
+  const bool packed_a = a_rs == 1 && a_cs == kMr;
+  if (ldb == kPacked && packed_a) {
+    ukernel_impl<T, kPacked, true>(kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
+  } else if (packed_a) {
+    ukernel_impl<T, 0, true>(kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
   } else {
-    ukernel_impl<T, 0>(kc, a, b, ldb, c, ldc, accumulate);
+    ukernel_impl<T, 0, false>(kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
   }
 }
 
-void ukernel_avx2_6x16(int64_t kc, const float* a, const float* b, int64_t ldb, float* c,
-                       int64_t ldc, bool accumulate) {
-  ukernel<float>(kc, a, b, ldb, c, ldc, accumulate);
+// Partial tiles go through a buffer.
+template <class T>
+void ukernel(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t ldb, T* c,
+             int64_t ldc, int mr, int nr, bool accumulate) {
+  constexpr int NR = 2 * Ymm<T>::kLanes;
+  if (mr == kMr && nr == NR) {
+    ukernel_full<T>(kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
+  } else {
+    alignas(32) T tile[kMr * NR];
+    ukernel_full<T>(kc, a, a_rs, a_cs, b, ldb, tile, NR, false);
+    store_corner(tile, NR, c, ldc, mr, nr, accumulate);
+  }
 }
 
-void ukernel_avx2_6x8(int64_t kc, const double* a, const double* b, int64_t ldb, double* c,
-                      int64_t ldc, bool accumulate) {
-  ukernel<double>(kc, a, b, ldb, c, ldc, accumulate);
+void ukernel_avx2_6x16(int64_t kc, const float* a, int64_t a_rs, int64_t a_cs, const float* b,
+                       int64_t ldb, float* c, int64_t ldc, int mr, int nr, bool accumulate) {
+  ukernel<float>(kc, a, a_rs, a_cs, b, ldb, c, ldc, mr, nr, accumulate);
+}
+
+void ukernel_avx2_6x8(int64_t kc, const double* a, int64_t a_rs, int64_t a_cs, const double* b,
+                      int64_t ldb, double* c, int64_t ldc, int mr, int nr, bool accumulate) {
+  ukernel<double>(kc, a, a_rs, a_cs, b, ldb, c, ldc, mr, nr, accumulate);
 }
 
 }  // namespace

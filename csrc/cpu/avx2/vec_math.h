@@ -1,89 +1,60 @@
 #pragma once
-// AVX2+FMA vector math shared by the avx2 translation units (compiled with -mavx2 -mfma only).
+// The 8-lane (AVX2+FMA) binding of cpu/vec_math.h, for the avx2 translation units only (compiled
+// with -mavx2 -mfma).
 #include <immintrin.h>
 
-#include <cmath>
+#include <cstdint>
+
+#include "cpu/vec_math.h"
 
 namespace corten::cpu::avx2 {
 namespace {
 
-// Note [Vectorised transcendental functions]
-// exp uses Cephes' expf reduction (x = n ln2 + r, |r| <= ln2/2, degree-5 minimax polynomial,
-// 2^n built in the exponent field): within 2 ulp of the true value (tanh 2.5, sigmoid 3) over the
-// range where the result is a normal float. Lanes outside that range (overflow to inf,
-// underflow to denormals or 0, NaN) are recomputed with std::exp, so the edge behaviour is
-// exactly the scalar one. tanh and sigmoid are built on it; tests/python/ops/test_elementwise.py
-// measures the error bounds.
-constexpr float kExpHi = 88.3762626647949f;
-constexpr float kExpLo = -87.3365447505531f;
-
-inline __m256 exp8_in_range(__m256 x) {
-  const __m256 fx = _mm256_floor_ps(_mm256_fmadd_ps(x, _mm256_set1_ps(1.44269504088896341f),
-                                                    _mm256_set1_ps(0.5f)));
-  __m256 r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
-  r = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), r);
-  __m256 y = _mm256_set1_ps(1.9875691500E-4f);
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.3981999507E-3f));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(8.3334519073E-3f));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(4.1665795894E-2f));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(1.6666665459E-1f));
-  y = _mm256_fmadd_ps(y, r, _mm256_set1_ps(5.0000001201E-1f));
-  y = _mm256_fmadd_ps(y, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-  const __m256i n = _mm256_slli_epi32(
-      _mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
-  return _mm256_mul_ps(y, _mm256_castsi256_ps(n));
-}
-
-// exp of 8 lanes; lanes outside [kExpLo, kExpHi] or NaN are recomputed by std::exp.
-inline __m256 exp8(__m256 x) {
-  const __m256 in_range = _mm256_and_ps(_mm256_cmp_ps(x, _mm256_set1_ps(kExpLo), _CMP_GE_OQ),
-                                        _mm256_cmp_ps(x, _mm256_set1_ps(kExpHi), _CMP_LE_OQ));
-  const __m256 safe = _mm256_blendv_ps(_mm256_setzero_ps(), x, in_range);
-  __m256 y = exp8_in_range(safe);
-  const int mask = _mm256_movemask_ps(in_range);
-  if (mask != 0xff) {
-    alignas(32) float xs[8], ys[8];
-    _mm256_store_ps(xs, x);
-    _mm256_store_ps(ys, y);
-    for (int i = 0; i < 8; ++i)
-      if (!(mask & (1 << i))) ys[i] = std::exp(xs[i]);
-    y = _mm256_load_ps(ys);
+struct Vec8 {
+  using F = __m256;
+  using M = __m256;  // all-ones lanes where true
+  static constexpr int kLanes = 8;
+  static constexpr unsigned kAll = 0xff;
+  static F set1(float v) { return _mm256_set1_ps(v); }
+  static F load(const float* p) { return _mm256_loadu_ps(p); }
+  static void store(float* p, F v) { _mm256_storeu_ps(p, v); }
+  static F load_n(const float* p, int64_t n) {
+    alignas(32) float buf[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int64_t j = 0; j < n; ++j) buf[j] = p[j];
+    return _mm256_load_ps(buf);
   }
-  return y;
-}
+  static void store_n(float* p, F v, int64_t n) {
+    alignas(32) float buf[8];
+    _mm256_store_ps(buf, v);
+    for (int64_t j = 0; j < n; ++j) p[j] = buf[j];
+  }
+  static float first(F v) { return _mm256_cvtss_f32(v); }
+  static F add(F a, F b) { return _mm256_add_ps(a, b); }
+  static F sub(F a, F b) { return _mm256_sub_ps(a, b); }
+  static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
+  static F div(F a, F b) { return _mm256_div_ps(a, b); }
+  static F min(F a, F b) { return _mm256_min_ps(a, b); }
+  static F max(F a, F b) { return _mm256_max_ps(a, b); }
+  static F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+  static F fnmadd(F a, F b, F c) { return _mm256_fnmadd_ps(a, b, c); }
+  static F floor(F a) { return _mm256_floor_ps(a); }
+  static F abs(F a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+  static F sign(F a) { return _mm256_and_ps(a, _mm256_set1_ps(-0.0f)); }
+  static F or_(F a, F b) { return _mm256_or_ps(a, b); }
+  static F pow2i(F n) {
+    return _mm256_castsi256_ps(
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
+  }
+  static M lt(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+  static M le(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_LE_OQ); }
+  static M ge(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
+  static M unord(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_UNORD_Q); }
+  static M and_(M a, M b) { return _mm256_and_ps(a, b); }
+  static F select(M m, F t, F f) { return _mm256_blendv_ps(f, t, m); }
+  static unsigned bits(M m) { return static_cast<unsigned>(_mm256_movemask_ps(m)); }
+};
 
-inline __m256 abs8(__m256 x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
-
-inline __m256 tanh8(__m256 x) {
-  const __m256 ax = abs8(x);
-  // Small |x|: Cephes tanhf odd polynomial (relative error ~1 ulp where 1 - 2/(e^2x+1) would
-  // cancel).
-  const __m256 z = _mm256_mul_ps(x, x);
-  __m256 p = _mm256_set1_ps(-5.70498872745E-3f);
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(2.06390887954E-2f));
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-5.37397155531E-2f));
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.33314422036E-1f));
-  p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.33332819422E-1f));
-  const __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), x, x);
-  // Large |x|: 1 - 2 / (exp(2|x|) + 1), with |x| capped at 10, where tanh rounds to 1 in float32.
-  const __m256 e = exp8_in_range(_mm256_mul_ps(_mm256_min_ps(ax, _mm256_set1_ps(10.0f)),
-                                               _mm256_set1_ps(2.0f)));
-  __m256 big = _mm256_sub_ps(_mm256_set1_ps(1.0f),
-                             _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, _mm256_set1_ps(1.0f))));
-  big = _mm256_or_ps(big, _mm256_and_ps(x, _mm256_set1_ps(-0.0f)));  // sign of x
-  const __m256 use_small = _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_LT_OQ);
-  __m256 r = _mm256_blendv_ps(big, small, use_small);
-  const __m256 is_nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
-  return _mm256_blendv_ps(r, x, is_nan);
-}
-
-inline __m256 sigmoid8(__m256 x) {
-  // e = exp(-|x|) <= 1; sigmoid = 1/(1+e) for x >= 0 and e/(1+e) for x < 0.
-  const __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), abs8(x)));
-  const __m256 inv = _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
-  const __m256 neg = _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ);
-  return _mm256_blendv_ps(inv, _mm256_mul_ps(e, inv), neg);
-}
+inline __m256 exp8(__m256 x) { return vec::exp<Vec8>(x); }
 
 }  // namespace
 }  // namespace corten::cpu::avx2

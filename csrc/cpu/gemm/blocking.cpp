@@ -36,6 +36,11 @@ int64_t env_or(const char* name, int64_t fallback) {
   return fallback;
 }
 
+// Note [GEMM blocking]: below this depth, the load and store of the C tile per micro-kernel call
+// cost more than streaming a B micro-panel larger than L1 from L2 (the 512-bit kernels, whose
+// 64-column panels would get KC = 96: bench/bench_gemm.py squares, KC 96 vs 256).
+constexpr int64_t kMinKc = 256;
+
 int64_t round_down(int64_t x, int64_t to) { return std::max<int64_t>(to, x / to * to); }
 
 }  // namespace
@@ -48,7 +53,7 @@ const CacheSizes& cache_sizes() {
 Blocking blocking_for(int mr, int nr, int64_t elem_size) {
   const CacheSizes& c = cache_sizes();
   Blocking b{mr, nr, 0, 0, 0};
-  b.kc = std::clamp<int64_t>(round_down(c.l1d / 2 / (nr * elem_size), 8), 64, 1024);
+  b.kc = std::clamp<int64_t>(round_down(c.l1d / 2 / (nr * elem_size), 8), kMinKc, 1024);
   b.kc = std::max<int64_t>(1, env_or("CORTEN_GEMM_KC", b.kc));
   const int64_t quarter_l2 = c.l2 / 4 / (b.kc * elem_size);
   b.mc = std::clamp<int64_t>(round_down(quarter_l2, mr), 4 * mr, 4096);

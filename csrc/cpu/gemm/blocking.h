@@ -6,7 +6,9 @@
 // computes C in macro-tiles of at most MC x NC: per KC step, the kc x NR B micro-panel stays
 // in L1 while the MC x KC A block (in L2) streams past it, and the KC x NC B block is reused
 // from L2 by every MR-row panel of the tile.
-//   KC = (L1d / 2) / (NR * sizeof(T)): a B micro-panel fills half of L1.
+//   KC = (L1d / 2) / (NR * sizeof(T)): a B micro-panel fills half of L1, but KC >= 256: for
+//        the wide 512-bit kernels (NR = 64 floats) a panel that spills into L2 costs less
+//        than the C traffic of a short KC (blocking.cpp, kMinKc).
 //   MC = (L2 / 4) / (KC * sizeof(T)), a multiple of MR: the A block takes a quarter of L2.
 //   NC = (L2 / 4) / (KC * sizeof(T)), a multiple of NR: the B block another quarter.
 // Defaults when the OS does not report caches: 32 KiB L1d, 1 MiB L2, 8 MiB L3. The variables

@@ -5,15 +5,18 @@
 // atomic counter until none is left, so a thread slowed down by another process simply takes
 // fewer items (no static split):
 //   1. packing: A of every distinct batch matrix into MR-row panels and B into NR-column
-//      panels, one item per (matrix, KC block). A B shared by the whole batch (broadcast) is
-//      packed once and reused by every batch.
+//      panels, one item per (matrix, KC block, group of kPackGroup rows or columns). A B shared
+//      by the whole batch (broadcast) is packed once and reused by every batch. When C is one
+//      row tile high and each batch has its own B, each compute item packs its own B columns
+//      instead, on the thread (and in the cache) that reads them.
 //   2. compute: one item per (batch, MC x NC macro-tile of C); each runs every KC block of its
 //      tile through the micro-kernel and applies the epilogue (bias, activation) to each
 //      micro-tile after its last KC block, while it is in L1.
 // When there are fewer tiles than 4 per thread, the tiles are halved until there are (down to
 // 2 MR x 2 NR), so that small products still spread over all threads.
 // A row-major B that fits in L2 is read in place (Note [GEMM micro-kernel contract]): only a
-// partial last NR panel is packed.
+// partial last NR panel is packed. So is a row-major A (and a column-major one feeding few
+// column panels): only a partial last MR panel is packed. An MLP's products then pack nothing.
 
 #include "cpu/gemm/gemm.h"
 
@@ -35,30 +38,82 @@
 namespace corten::cpu::gemm {
 namespace {
 
-// Products below this many flops run on the calling thread: waking the pool costs more than
-// it saves (bench/bench_gemm.py, the 64x64 . 64x64 case).
+// Products below this many flops run on the calling thread: handing work to the pool (and the
+// operands' cache lines to another core) costs more than it saves, even with the pool's
+// workers spinning (bench/bench_gemm.py, 64x64 . 64x64 at 2 threads: 4.4 us inline, 5.1 us
+// split at 2^18).
 constexpr int64_t kParallelFlops = int64_t{1} << 21;
+// Rows of A or columns of B per packing work item (Note [GEMM threading]).
+constexpr int64_t kPackGroup = 256;
 // B is read in place when row-major and at most this large (and at most a quarter of L2).
 const int64_t kDirectBBytes = std::getenv("CORTEN_GEMM_NODIRECT") ? 0 : int64_t{256} << 10;
 
+// A micro-kernel with the cache blocking derived for its MR x NR tile (Note [GEMM blocking]).
 template <class T>
-Ukernel<T> select_ukernel() {
-#if defined(__x86_64__) || defined(_M_X64)
-  if (cpu_isa() == CpuIsa::Avx2) {
-    if constexpr (std::is_same_v<T, float>) return avx2::ukernel_f32();
-    else return avx2::ukernel_f64();
-  }
-#endif
-  if constexpr (std::is_same_v<T, float>) return baseline::ukernel_f32();
-  else return baseline::ukernel_f64();
-}
+struct Config {
+  Ukernel<T> uk;
+  Blocking bl;
+};
 
 template <class T>
-const Blocking& blocking_of(const Ukernel<T>& uk) {
-  // One per (dtype, ISA): the ISA can change at run time.
-  static const Blocking avx2_b = blocking_for(6, std::is_same_v<T, float> ? 16 : 8, sizeof(T));
-  static const Blocking base_b = blocking_for(4, std::is_same_v<T, float> ? 8 : 4, sizeof(T));
-  return uk.mr == avx2_b.mr && uk.nr == avx2_b.nr ? avx2_b : base_b;
+Config<T> make_config(Ukernel<T> uk) {
+  return {uk, blocking_for(uk.mr, uk.nr, sizeof(T))};
+}
+
+// An ISA's kernels by increasing NR; the last (widest) is its main one.
+template <class T>
+struct ConfigSet {
+  Config<T> c[3];
+  int count;
+};
+
+template <class T>
+ConfigSet<T> make_set(Ukernel<float> (*f32)(), Ukernel<double> (*f64)(),
+                      Ukernel<float> (*narrow_f32)(int) = nullptr,
+                      Ukernel<double> (*narrow_f64)(int) = nullptr) {
+  ConfigSet<T> s{};
+  if constexpr (std::is_same_v<T, float>) {
+    if (narrow_f32) {
+      s.c[s.count++] = make_config(narrow_f32(1));
+      s.c[s.count++] = make_config(narrow_f32(2));
+    }
+    s.c[s.count++] = make_config(f32());
+  } else {
+    if (narrow_f64) {
+      s.c[s.count++] = make_config(narrow_f64(1));
+      s.c[s.count++] = make_config(narrow_f64(2));
+    }
+    s.c[s.count++] = make_config(f64());
+  }
+  return s;
+}
+
+// One set per (dtype, ISA), built on first use: the ISA can change at run time.
+template <class T>
+const ConfigSet<T>& config_set() {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (cpu_isa_at_least(CpuIsa::Avx512)) {
+    static const ConfigSet<T> s = make_set<T>(avx512::ukernel_f32, avx512::ukernel_f64,
+                                              avx512::ukernel_narrow_f32,
+                                              avx512::ukernel_narrow_f64);
+    return s;
+  }
+  if (cpu_isa_at_least(CpuIsa::Avx2)) {
+    static const ConfigSet<T> s = make_set<T>(avx2::ukernel_f32, avx2::ukernel_f64);
+    return s;
+  }
+#endif
+  static const ConfigSet<T> s = make_set<T>(baseline::ukernel_f32, baseline::ukernel_f64);
+  return s;
+}
+
+// The narrowest kernel at least n columns wide, else the widest.
+template <class T>
+const Config<T>& select_config(int64_t n) {
+  const ConfigSet<T>& s = config_set<T>();
+  for (int i = 0; i + 1 < s.count; ++i)
+    if (n <= s.c[i].uk.nr) return s.c[i];
+  return s.c[s.count - 1];
 }
 
 // 64-byte aligned scratch from the caching allocator.
@@ -96,24 +151,49 @@ void run_items(int64_t n, bool parallel, const F& fn) {
   });
 }
 
-// Distinct values of off[0..batch) and, per batch, the index of its value.
-void distinct_offsets(int64_t batch, const int64_t* off, std::vector<int64_t>& uniq,
-                      std::vector<int32_t>& index) {
-  index.resize(static_cast<size_t>(batch));
-  // Broadcast batches repeat offsets; in the common cases they are all equal or all distinct.
-  bool all_equal = true;
-  for (int64_t i = 1; i < batch && all_equal; ++i) all_equal = off[i] == off[0];
-  if (all_equal) {
-    uniq.assign(1, off[0]);
-    std::fill(index.begin(), index.end(), 0);
-    return;
+// The distinct matrices of a batch (values of off[0..batch)) and, per batch, the index of its
+// matrix. Broadcast batches repeat offsets; the common cases (one matrix, all equal, all
+// distinct) allocate nothing, which matters for small products.
+class BatchMatrices {
+ public:
+  BatchMatrices(int64_t batch, const int64_t* off) : off_(off) {
+    bool all_equal = true;
+    for (int64_t i = 1; i < batch && all_equal; ++i) all_equal = off[i] == off[0];
+    if (all_equal) {
+      count_ = 1;
+      return;
+    }
+    bool increasing = true;
+    for (int64_t i = 1; i < batch && increasing; ++i) increasing = off[i] > off[i - 1];
+    if (increasing) {
+      count_ = batch;
+      identity_ = true;
+      return;
+    }
+    uniq_.assign(off, off + batch);
+    std::sort(uniq_.begin(), uniq_.end());
+    uniq_.erase(std::unique(uniq_.begin(), uniq_.end()), uniq_.end());
+    index_.resize(static_cast<size_t>(batch));
+    for (int64_t i = 0; i < batch; ++i)
+      index_[i] = static_cast<int32_t>(std::lower_bound(uniq_.begin(), uniq_.end(), off[i]) - uniq_.begin());
+    count_ = static_cast<int64_t>(uniq_.size());
   }
-  uniq.assign(off, off + batch);
-  std::sort(uniq.begin(), uniq.end());
-  uniq.erase(std::unique(uniq.begin(), uniq.end()), uniq.end());
-  for (int64_t i = 0; i < batch; ++i)
-    index[i] = static_cast<int32_t>(std::lower_bound(uniq.begin(), uniq.end(), off[i]) - uniq.begin());
-}
+  int64_t count() const { return count_; }
+  // Offset of distinct matrix u.
+  int64_t offset(int64_t u) const { return uniq_.empty() ? off_[u] : uniq_[u]; }
+  // Index of batch bi's matrix.
+  int64_t index(int64_t bi) const {
+    if (count_ == 1) return 0;
+    return identity_ ? bi : index_[bi];
+  }
+
+ private:
+  const int64_t* off_;
+  int64_t count_ = 0;
+  bool identity_ = false;
+  std::vector<int64_t> uniq_;
+  std::vector<int32_t> index_;
+};
 
 // One full MR-row panel of a row-major A: MR contiguous row streams, contiguous writes.
 template <int MR, class T>
@@ -149,19 +229,36 @@ void pack_a(int MR, int64_t m, int64_t kc, const T* a, int64_t rs, int64_t cs, T
 
 // Packs rows [p0, p0 + kc) x cols [j0, j1) of b (strides rs, cs) into NR-column panels: panel
 // s holds b[p0 + p][j0 + s*NR + j] at dst[s*NR*kc + p*NR + j], columns past j1 zero.
+// A column-major b goes to `transposed` when the ISA has one (Note [Transposed B packing]).
 template <class T>
 void pack_b(int NR, int64_t j0, int64_t j1, int64_t kc, const T* b, int64_t rs, int64_t cs,
-            T* dst) {
+            T* dst, PackBFn<T> transposed) {
   for (int64_t c0 = j0; c0 < j1; c0 += NR, dst += NR * kc) {
     const int64_t nr = std::min<int64_t>(NR, j1 - c0);
     const T* src = b + c0 * cs;
-    if (nr == NR && cs == 1) {
+    if (rs == 1 && cs != 1 && transposed) {
+      transposed(NR, kc, nr, src, cs, dst);
+    } else if (nr == NR && cs == 1) {
       for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * NR, src + p * rs, NR * sizeof(T));
-    } else if (nr == NR && rs == 1) {
-      // Column-major (a transposed B): read each column contiguously.
-      for (int j = 0; j < NR; ++j) {
-        const T* col = src + j * cs;
-        for (int64_t p = 0; p < kc; ++p) dst[p * NR + j] = col[p];
+    } else if (cs == 1) {
+      // A partial panel: short rows, where a library call per row would cost more than the copy.
+      for (int64_t p = 0; p < kc; ++p) {
+        T* d = dst + p * NR;
+        const T* r = src + p * rs;
+        for (int64_t j = 0; j < nr; ++j) d[j] = r[j];
+        for (int64_t j = nr; j < NR; ++j) d[j] = T(0);
+      }
+    } else if (rs == 1) {
+      // Column-major (a transposed B): each column is read contiguously, 16 rows of the panel
+      // at a time so that the rows being written stay in L1 (a whole panel may not fit).
+      for (int64_t p0 = 0; p0 < kc; p0 += 16) {
+        const int64_t p1 = std::min<int64_t>(kc, p0 + 16);
+        for (int64_t j = 0; j < nr; ++j) {
+          const T* col = src + j * cs;
+          for (int64_t p = p0; p < p1; ++p) dst[p * NR + j] = col[p];
+        }
+        for (int64_t p = p0; p < p1; ++p)
+          for (int64_t j = nr; j < NR; ++j) dst[p * NR + j] = T(0);
       }
     } else {
       for (int64_t p = 0; p < kc; ++p) {
@@ -182,10 +279,7 @@ UnaryRowFn activation_row(Activation act, DType dtype) {
     case Activation::Gelu: op = UnaryOp::GeluExact; break;
     default: return nullptr;
   }
-  const ElementwiseTable& t =
-      cpu_isa() == CpuIsa::Avx2 ? cpu::avx2::elementwise_table()
-                                : cpu::baseline::elementwise_table();
-  return t.unary[static_cast<int>(op)][static_cast<int>(dtype)];
+  return active_elementwise_table().unary[static_cast<int>(op)][static_cast<int>(dtype)];
 }
 
 // c rows [0, mr) x cols [0, nr) (row stride ldc) = act(c + bias).
@@ -219,8 +313,9 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
     }
     return;
   }
-  const Ukernel<T> uk = select_ukernel<T>();
-  const Blocking& bl = blocking_of(uk);
+  const Config<T>& cfg = select_config<T>(n);
+  const Ukernel<T>& uk = cfg.uk;
+  const Blocking& bl = cfg.bl;
   const int MR = uk.mr, NR = uk.nr;
   const int64_t KC = bl.kc;
   const int64_t nq = ceil_div(k, KC);
@@ -229,38 +324,56 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
   const bool parallel =
       threads > 1 && static_cast<double>(batch) * m * n * k * 2 >= static_cast<double>(kParallelFlops);
 
-  std::vector<int64_t> a_uniq, b_uniq;
-  std::vector<int32_t> a_idx, b_idx;
-  distinct_offsets(batch, a_off, a_uniq, a_idx);
-  distinct_offsets(batch, b_off, b_uniq, b_idx);
-  const int64_t na = static_cast<int64_t>(a_uniq.size());
-  const int64_t nb = static_cast<int64_t>(b_uniq.size());
+  const BatchMatrices a_mats(batch, a_off), b_mats(batch, b_off);
+  const int64_t na = a_mats.count(), nb = b_mats.count();
 
-  const bool direct_b = b_cs == 1 && n >= NR &&
+  // A read in place (Note [GEMM micro-kernel contract]): only a partial last MR-row panel is
+  // packed. Always for a row-major A (its MR row streams cost the kernel nothing: it
+  // broadcasts A elements one by one either way). A column-major A read in place fetches one
+  // cache line per k step, of which the panel uses MR values (the next panels re-fetch it),
+  // so it is read in place only while few column panels share it (bench/bench_gemm.py: the
+  // dW = X^T . G products; a 1024^2 with transpose_a is 2x slower in place on avx2).
+  const bool direct_a = a_cs == 1 || (a_rs == 1 && n <= 4 * NR);
+  const int64_t m_full = m / MR * MR;
+  const int64_t a_rows_packed = direct_a ? (m_full < m ? MR : 0) : m_pad;
+  const bool direct_b = b_cs == 1 && (n >= NR || uk.masked_b) &&
                         k * n * static_cast<int64_t>(sizeof(T)) <=
                             std::min(kDirectBBytes, cache_sizes().l2 / 4);
-  // Direct B: only the partial last panel (columns [n_full, n)) is packed.
-  const int64_t n_full = n / NR * NR;
+  // Direct B: only the partial last panel (columns [n_full, n)) is packed, unless the kernel
+  // reads partial panels in place.
+  const int64_t n_full = uk.masked_b ? n : n / NR * NR;
   const int64_t b_cols_packed = direct_b ? (n_full < n ? NR : 0) : n_pad;
-  const int64_t a_size = m_pad * k, b_size = b_cols_packed * k;
+  const int64_t a_size = a_rows_packed * k, b_size = b_cols_packed * k;
   Buffer a_buf(static_cast<size_t>(na * a_size) * sizeof(T));
   Buffer b_buf(static_cast<size_t>(nb * b_size) * sizeof(T));
   T* const ap = a_buf.as<T>();
   T* const bp = b_buf.as<T>();
 
-  // Phase 1: packing, one item per (matrix, KC block).
-  const int64_t b_items = b_cols_packed ? nb * nq : 0;
-  run_items(na * nq + b_items, parallel, [&](int64_t item) {
-    if (item < na * nq) {
-      const int64_t ai = item / nq, q = item % nq;
+  // Phase 1: packing, one item per (matrix, KC block, group of up to kPackGroup rows of A or
+  // columns of B), so that both threads pack even a single block.
+  const int64_t a_first = direct_a ? m_full : 0;  // rows [a_first, m) are packed
+  const int64_t b_first = direct_b ? n_full : 0;  // columns [b_first, n) are packed
+  const int64_t a_group = round_up(kPackGroup, MR), b_group = round_up(kPackGroup, NR);
+  const int64_t a_groups = a_rows_packed ? ceil_div(m - a_first, a_group) : 0;
+  const int64_t b_groups = b_cols_packed ? ceil_div(n - b_first, b_group) : 0;
+  // One row tile and a B per batch: each compute item packs the B columns it uses, right
+  // before using them (on the thread that reads them, and hot in cache), instead of phase 1.
+  const bool fuse_b = b_cols_packed > 0 && !direct_b && nb == batch && m <= bl.mc;
+  const int64_t a_items = na * nq * a_groups, b_items = fuse_b ? 0 : nb * nq * b_groups;
+  run_items(a_items + b_items, parallel, [&](int64_t item) {
+    if (item < a_items) {
+      const int64_t g = item % a_groups, q = item / a_groups % nq, ai = item / a_groups / nq;
       const int64_t p0 = q * KC, kc = std::min(KC, k - p0);
-      pack_a(MR, m, kc, a + a_uniq[ai] + p0 * a_cs, a_rs, a_cs, ap + ai * a_size + p0 * m_pad);
+      const int64_t r0 = a_first + g * a_group, r1 = std::min(m, r0 + a_group);
+      pack_a(MR, r1 - r0, kc, a + a_mats.offset(ai) + r0 * a_rs + p0 * a_cs, a_rs, a_cs,
+             ap + ai * a_size + p0 * a_rows_packed + (r0 - a_first) * kc);
     } else {
-      item -= na * nq;
-      const int64_t bj = item / nq, q = item % nq;
+      item -= a_items;
+      const int64_t g = item % b_groups, q = item / b_groups % nq, bj = item / b_groups / nq;
       const int64_t p0 = q * KC, kc = std::min(KC, k - p0);
-      pack_b(NR, direct_b ? n_full : 0, n, kc, b + b_uniq[bj] + p0 * b_rs, b_rs, b_cs,
-             bp + bj * b_size + p0 * b_cols_packed);
+      const int64_t c0 = b_first + g * b_group, c1 = std::min(n, c0 + b_group);
+      pack_b(NR, c0, c1, kc, b + b_mats.offset(bj) + p0 * b_rs, b_rs, b_cs,
+             bp + bj * b_size + p0 * b_cols_packed + (c0 - b_first) * kc, uk.pack_b_transposed);
     }
   });
 
@@ -269,7 +382,10 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
   if (parallel) {
     const int64_t target = 4 * int64_t{threads};
     while (batch * ceil_div(m, mc) * ceil_div(n, nc) < target) {
-      if (mc >= nc && mc > 2 * MR) mc = round_up(mc / 2, MR);
+      if (fuse_b) {  // keep one row tile; column tiles down to one panel
+        if (nc > NR) nc = round_up(nc / 2, NR);
+        else break;
+      } else if (mc >= nc && mc > 2 * MR) mc = round_up(mc / 2, MR);
       else if (nc > 2 * NR) nc = round_up(nc / 2, NR);
       else if (mc > 2 * MR) mc = round_up(mc / 2, MR);
       else break;
@@ -281,20 +397,25 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
     const int64_t ti = item % (tm * tn) / tn, tj = item % tn;
     const int64_t i0 = ti * mc, i1 = std::min(m, i0 + mc);
     const int64_t j0 = tj * nc, j1 = std::min(n, j0 + nc);
-    const T* a_mat = ap + a_idx[bi] * a_size;
-    const T* b_mat = bp + b_idx[bi] * b_size;
+    const T* a_mat = ap + a_mats.index(bi) * a_size;
+    const T* a_src = a + a_off[bi];
+    const T* b_mat = bp + b_mats.index(bi) * b_size;
     const T* b_src = b + b_off[bi];
     T* cb = c + bi * m * n;
-    alignas(64) T tile[8 * 16];  // MR x NR <= 6 x 16
     for (int64_t q = 0; q < nq; ++q) {
       const int64_t p0 = q * KC, kc = std::min(KC, k - p0);
       const bool first = q == 0, last = q == nq - 1;
-      const T* a_blk = a_mat + p0 * m_pad;
+      const T* a_blk = a_mat + p0 * a_rows_packed;
+      if (fuse_b) {
+        pack_b(NR, j0, j1, kc, b_src + p0 * b_rs, b_rs, b_cs,
+               bp + b_mats.index(bi) * b_size + p0 * b_cols_packed + j0 * kc,
+               uk.pack_b_transposed);
+      }
       for (int64_t jr = j0; jr < j1; jr += NR) {
         const int64_t nr = std::min<int64_t>(NR, n - jr);
         const T* b_pan;
         int64_t ldb;
-        if (direct_b && nr == NR) {
+        if (direct_b && (nr == NR || uk.masked_b)) {
           b_pan = b_src + p0 * b_rs + jr;
           ldb = b_rs;
         } else {
@@ -304,22 +425,16 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
         }
         for (int64_t ir = i0; ir < i1; ir += MR) {
           const int64_t mr = std::min<int64_t>(MR, m - ir);
-          const T* a_pan = a_blk + ir * kc;
-          T* cp = cb + ir * n + jr;
-          if (mr == MR && nr == NR) {
-            uk.fn(kc, a_pan, b_pan, ldb, cp, n, !first);
-          } else {
-            uk.fn(kc, a_pan, b_pan, ldb, tile, NR, false);
-            for (int64_t i = 0; i < mr; ++i) {
-              T* ci = cp + i * n;
-              const T* ti_row = tile + i * NR;
-              if (first) {
-                for (int64_t j = 0; j < nr; ++j) ci[j] = ti_row[j];
-              } else {
-                for (int64_t j = 0; j < nr; ++j) ci[j] += ti_row[j];
-              }
-            }
+          const T* a_pan = a_blk + (direct_a ? 0 : ir * kc);
+          int64_t ars = 1, acs = MR;
+          if (direct_a && mr == MR) {
+            a_pan = a_src + ir * a_rs + p0 * a_cs;
+            ars = a_rs;
+            acs = a_cs;
           }
+          T* cp = cb + ir * n + jr;
+          uk.fn(kc, a_pan, ars, acs, b_pan, ldb, cp, n, static_cast<int>(mr),
+                static_cast<int>(nr), !first);
           if (last && (bias || act_fn)) epilogue(cp, n, mr, nr, bias ? bias + jr : nullptr, act_fn);
         }
       }
@@ -340,11 +455,11 @@ GemmInfo info(DType dtype) {
     return GemmInfo{name, b.mr, b.nr, b.kc, b.mc, b.nc, cs.l1d, cs.l2, cs.l3, cs.detected};
   };
   if (dtype == DType::Float64) {
-    const Ukernel<double> uk = select_ukernel<double>();
-    return fill(uk.name, blocking_of(uk));
+    const Config<double>& c = config_set<double>().c[config_set<double>().count - 1];
+    return fill(c.uk.name, c.bl);
   }
-  const Ukernel<float> uk = select_ukernel<float>();
-  return fill(uk.name, blocking_of(uk));
+  const Config<float>& c = config_set<float>().c[config_set<float>().count - 1];
+  return fill(c.uk.name, c.bl);
 }
 
 }  // namespace corten::cpu::gemm

@@ -1,21 +1,29 @@
 #pragma once
-/// Run-time CPU feature selection. Kernels with an AVX2+FMA build are used when the CPU has
-/// both, unless the portable path is forced by set_cpu_isa("baseline") or by setting the
-/// environment variable CORTEN_CPU_ISA=baseline before the library loads.
+/// Run-time CPU feature selection. The kernel sets form a ladder, each level needing the one
+/// below: baseline (portable C++), avx2 (AVX2+FMA) and avx512 (AVX-512 F/BW/DQ/VL + FMA). By
+/// default the highest level this CPU supports is used; set_cpu_isa() selects another, as does
+/// the environment variable CORTEN_CPU_ISA=baseline|avx2|avx512 read when the library loads
+/// (a level the CPU lacks falls back to the highest one it has). Where a level has no kernel of
+/// its own for an op, the level below serves it (AVX2 code runs on every AVX-512 CPU).
 
 #include <string>
 
 namespace corten {
 
-enum class CpuIsa { Baseline, Avx2 };
+/// Ordered: a later level includes every earlier one.
+enum class CpuIsa { Baseline, Avx2, Avx512 };
 
 /// The kernel set in use.
 CpuIsa cpu_isa();
-/// "baseline" or "avx2".
+/// Whether the kernel set in use is `isa` or a later level (e.g. AVX2 kernels may run).
+inline bool cpu_isa_at_least(CpuIsa isa) { return cpu_isa() >= isa; }
+/// "baseline", "avx2" or "avx512".
 std::string cpu_isa_name();
 /// Whether this CPU supports the AVX2+FMA kernels.
 bool cpu_has_avx2();
-/// Select "baseline" or "avx2" (ValueError if unknown or unsupported by this CPU).
+/// Whether this CPU (and OS) supports the AVX-512 kernels: AVX-512 F, BW, DQ, VL and FMA.
+bool cpu_has_avx512();
+/// Select "baseline", "avx2" or "avx512" (ValueError if unknown or unsupported by this CPU).
 void set_cpu_isa(const std::string& name);
 
 }  // namespace corten

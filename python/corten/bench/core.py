@@ -18,6 +18,12 @@ from typing import Any
 # steal the cores corten's (and numpy's) threads need while the other library is timed. Must be
 # set before torch is imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# OpenBLAS's (numpy's) workers spin for 2^28 TSC ticks (~0.1 s) after each call, holding a core
+# through the next library's round; 2^18 (~0.1 ms) frees it between rounds and keeps numpy's
+# threads warm within its own (bench/bench_gemm.py has the measurements). OpenBLAS reads this
+# when it loads, before this module runs (corten imports numpy): main() re-executes the process
+# with it set when it is missing.
+_QUIET_BLAS = {"OPENBLAS_THREAD_TIMEOUT": "18"}
 
 import numpy as np  # noqa: E402
 
@@ -147,6 +153,7 @@ def environment(torch) -> dict[str, Any]:
         "torch_threads": None if torch is None else torch.get_num_threads(),
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "openblas_thread_timeout": os.environ.get("OPENBLAS_THREAD_TIMEOUT"),
     }
 
 
@@ -211,7 +218,8 @@ def format_table(env: dict[str, Any], results: list[Result], args: argparse.Name
         f"threads {env['threads']} (of {env['logical_cpus']} logical CPUs) | CPU {env['cpu']}",
         f"# numpy {env['numpy']} | torch {env['torch'] or 'not installed'}"
         + (f" ({env['torch_threads']} threads)" if env["torch"] else "")
-        + f" | Python {env['python']} | {env['platform']}",
+        + f" | Python {env['python']} | {env['platform']}"
+        + f" | OPENBLAS_THREAD_TIMEOUT={env.get('openblas_thread_timeout') or 'unset'}",
         f"# times: median of {args.rounds} rounds x {args.repeats} runs (each >= 20 ms of calls); "
         "ratio = other time / corten time (> 1: corten faster)",
     ]
@@ -251,6 +259,10 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if argv is None and any(k not in os.environ for k in _QUIET_BLAS):
+        # From the command line: start again with OpenBLAS's spin cut (see _QUIET_BLAS).
+        env = {**_QUIET_BLAS, **os.environ}
+        os.execve(sys.executable, [sys.executable, "-m", "corten.bench", *sys.argv[1:]], env)
     if args.repeats < 1 or args.rounds < 1:
         raise SystemExit("--repeats and --rounds must be >= 1")
     env, results = run(args)

@@ -2,28 +2,54 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from corten import _C
 from corten.config import experimental, threading
 
-__all__ = ["threading", "experimental", "get_cpu_isa", "set_cpu_isa", "memory_stats",
-           "reset_peak_memory", "empty_cache"]
+__all__ = ["threading", "experimental", "get_cpu_isa", "set_cpu_isa", "cpu_has_avx2",
+           "cpu_has_avx512", "memory_stats", "reset_peak_memory", "empty_cache"]
 
 
-def get_cpu_isa() -> str:
-    """The CPU kernel set in use: ``"avx2"`` or ``"baseline"`` (portable)."""
+CpuIsa = Literal["baseline", "avx2", "avx512"]
+
+
+def get_cpu_isa() -> CpuIsa:
+    """The CPU kernel set in use: ``"avx512"``, ``"avx2"`` or ``"baseline"`` (portable).
+
+    By default the highest level this CPU supports.
+    """
     return _C.cpu_isa()
 
 
-def set_cpu_isa(name: str) -> None:
-    """Selects the CPU kernel set: ``"avx2"`` (needs AVX2+FMA) or ``"baseline"``.
+def set_cpu_isa(name: CpuIsa) -> None:
+    """Selects the CPU kernel set.
 
-    The environment variable ``CORTEN_CPU_ISA=baseline`` forces the portable kernels from
-    process start.
+    The levels form a ladder: ``"baseline"`` (portable C++), ``"avx2"`` (needs AVX2+FMA) and
+    ``"avx512"`` (needs AVX-512 F/BW/DQ/VL and FMA); ops without kernels of their own at a level
+    use the level below. The environment variable ``CORTEN_CPU_ISA=baseline|avx2|avx512`` caps
+    the level from process start (a level this CPU lacks gives the highest one it has).
+
+    Args:
+        name: ``"baseline"``, ``"avx2"`` or ``"avx512"``.
 
     Raises:
-        ValueError: for another name, or "avx2" on a CPU without AVX2+FMA.
+        ValueError: for another name, or a level this CPU does not support.
+
+    Example:
+        >>> corten.config.set_cpu_isa("avx2")  # compare the AVX2 and AVX-512 kernels
     """
     _C.set_cpu_isa(name)
+
+
+def cpu_has_avx2() -> bool:
+    """Whether this CPU supports the ``"avx2"`` kernels (AVX2 and FMA)."""
+    return _C.cpu_has_avx2()
+
+
+def cpu_has_avx512() -> bool:
+    """Whether this CPU supports the ``"avx512"`` kernels (AVX-512 F/BW/DQ/VL and FMA)."""
+    return _C.cpu_has_avx512()
 
 
 def memory_stats() -> dict[str, int]:

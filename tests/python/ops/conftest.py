@@ -1,11 +1,12 @@
-"""Every op test runs twice: with the AVX2+FMA kernels (when this CPU has them) and with the
-portable baseline kernels."""
+"""Every op test runs under each CPU kernel set this CPU supports: AVX-512, AVX2+FMA and the
+portable baseline."""
 
 import pytest
 
 import corten
 
-_ISAS = ["avx2", "baseline"] if corten._C.cpu_has_avx2() else ["baseline"]
+_ISAS = (["avx512"] if corten._C.cpu_has_avx512() else []) + (
+    ["avx2"] if corten._C.cpu_has_avx2() else []) + ["baseline"]
 
 
 @pytest.fixture(autouse=True, params=_ISAS)

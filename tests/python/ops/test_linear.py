@@ -80,6 +80,20 @@ def test_linear_large_uses_all_paths(threads, rng):
         _check(linear(x, w, bias, activation), x, w, bias, activation, "float32")
 
 
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "gelu"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_linear_epilogue_on_edge_tiles(activation, dtype, threads, rng):
+    # The fused bias + activation runs per micro-tile, on full tiles in place and on partial
+    # ones after the copy out of the tile buffer: sizes around the active kernel's MR x NR.
+    info = tf._C.gemm_info(dtype)
+    mr, nr = info["mr"], info["nr"]
+    for rows, n in ((mr - 1, nr + 1), (mr + 1, nr - 1), (2 * mr + 1, 2 * nr + 3)):
+        x = rng.standard_normal((2, rows, 45)).astype(dtype)
+        w = rng.standard_normal((45, n)).astype(dtype)
+        bias = rng.standard_normal((n,)).astype(dtype)
+        _check(linear(x, w, bias, activation), x, w, bias, activation, dtype)
+
+
 def test_linear_meta():
     x = tf._C.empty_meta([None, 3], "float32")
     w = tf.zeros((3, 5))

@@ -147,11 +147,12 @@ def _check_gemm(got, a, b, dtype):
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 def test_gemm_all_small_sizes(dtype, threads, rng):
-    # Every m, n, k in 1..37 appears, so every partial MR x NR edge tile is written back.
+    # Every m, n, k in 1..37 appears, so every partial MR x NR edge tile is written back; n
+    # crosses the widths of every kernel (8, 16, 32, 64: the narrow avx512 tiles serve n <= 32).
     big_a = rng.standard_normal((37, 37)).astype(dtype)
-    big_b = rng.standard_normal((37, 37)).astype(dtype)
+    big_b = rng.standard_normal((37, 65)).astype(dtype)
     for m in range(1, 38):
-        for n in (1, 5, 8, 15, 16, 17, 31, 32, 33, 37):
+        for n in (1, 5, 8, 9, 15, 16, 17, 31, 32, 33, 37, 63, 64, 65):
             for k in (1, 6, 37):
                 a, b = big_a[:m, :k], big_b[:k, :n]
                 _check_gemm(tf.matmul(a, b), a, b, dtype)
@@ -159,6 +160,54 @@ def test_gemm_all_small_sizes(dtype, threads, rng):
         for k in range(1, 38, 3):
             a, b = big_a[:7, :k], big_b[:k, :n]
             _check_gemm(tf.matmul(a, b), a, b, dtype)
+
+
+def _edge_sizes(tile):
+    # 1, and around one and two tiles: full tiles, partial tiles and a partial second tile.
+    return sorted({1, tile - 1, tile, tile + 1, 2 * tile - 1, 2 * tile + 3} - {0})
+
+
+@pytest.mark.parametrize(("ta", "tb"), list(itertools.product([False, True], repeat=2)))
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_gemm_edge_tiles_of_the_active_kernel(ta, tb, dtype, threads, rng):
+    # The sizes come from the micro-kernel of the ISA under test (the conftest fixture runs each
+    # ISA), so every kernel gets full, partial-row, partial-column and corner tiles, with B read
+    # in place (row-major, ta/tb False) and packed (transposed), and K from 1 past one KC block.
+    info = tf._C.gemm_info(dtype)
+    mr, nr, kc = info["mr"], info["nr"], info["kc"]
+    big_a = rng.standard_normal((2 * mr + 3, kc + 1)).astype(dtype)
+    big_b = rng.standard_normal((kc + 1, 2 * nr + 3)).astype(dtype)
+    for m in _edge_sizes(mr):
+        for n in _edge_sizes(nr):
+            for k in (1, 7, kc, kc + 1):
+                a, b = big_a[:m, :k], big_b[:k, :n]
+                a_in = np.ascontiguousarray(a.T) if ta else a
+                b_in = np.ascontiguousarray(b.T) if tb else b
+                _check_gemm(tf.matmul(a_in, b_in, transpose_a=ta, transpose_b=tb), a, b, dtype)
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_gemm_batched_edge_tiles_of_the_active_kernel(dtype, threads, rng):
+    info = tf._C.gemm_info(dtype)
+    mr, nr = info["mr"], info["nr"]
+    for m, n in ((mr + 1, nr - 1), (2 * mr - 1, nr + 1), (1, 2 * nr + 3)):
+        a = rng.standard_normal((3, m, 19)).astype(dtype)
+        b = rng.standard_normal((3, 19, n)).astype(dtype)
+        _check_gemm(tf.matmul(a, b), a, b, dtype)
+        _check_gemm(tf.matmul(a, b[0]), a, b[0], dtype)  # B shared by the batch
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_gemm_partial_panel_of_a_view_reads_only_its_columns(dtype, threads, rng):
+    # A view whose row stride equals the kernel's NR, ending at the end of its storage: a partial
+    # column panel read in place must not touch columns past the view (AddressSanitizer checks
+    # this in tools/sanitize.sh; the allocator poisons the slack).
+    nr = tf._C.gemm_info(dtype)["nr"]
+    for cols in (1, 5, nr - 1):
+        base = rng.standard_normal((9, nr)).astype(dtype)
+        b = tf.constant(base)[:, nr - cols:]
+        a = rng.standard_normal((13, 9)).astype(dtype)
+        _check_gemm(tf.matmul(a, b), a, base[:, nr - cols:], dtype)
 
 
 def _around(v):
