@@ -29,6 +29,32 @@ void adamax_update(int64_t n, T* var, const T* grad, T* m, T* u, const AdamaxOpt
 template <typename T>
 void nadam_update(int64_t n, T* var, const T* grad, T* m, T* v, const NadamOptions& opt);
 
+// The update kernels of one ISA (cpu/optimizer_kernels.inc); the functions above call the set
+// of the ISA in use.
+template <typename T>
+struct OptimizerKernels {
+  void (*sgd)(int64_t, T*, const T*, T*, const SgdOptions&);
+  void (*adam)(int64_t, T*, const T*, T*, T*, T*, const AdamOptions&);
+  void (*rmsprop)(int64_t, T*, const T*, T*, T*, T*, const RmspropOptions&);
+  void (*adagrad)(int64_t, T*, const T*, T*, const AdagradOptions&);
+  void (*adadelta)(int64_t, T*, const T*, T*, T*, const AdadeltaOptions&);
+  void (*adamax)(int64_t, T*, const T*, T*, T*, const AdamaxOptions&);
+  void (*nadam)(int64_t, T*, const T*, T*, T*, const NadamOptions&);
+};
+struct OptimizerTable {
+  OptimizerKernels<float> f32;
+  OptimizerKernels<double> f64;
+};
+namespace baseline {
+const OptimizerTable& optimizer_table();
+}
+namespace avx2 {
+const OptimizerTable& optimizer_table();
+}
+namespace avx512 {
+const OptimizerTable& optimizer_table();
+}
+
 // x: (n,) -> sum of x^2 in double, blocked as in Note [Deterministic reductions].
 template <typename T>
 double sum_of_squares(int64_t n, const T* x);
