@@ -120,11 +120,13 @@ void unary_row(const void* x_, int64_t sx, void* out_, int64_t n, double) {
   constexpr int L = V::kLanes;
   int64_t i = 0;
   for (; i + L <= n; i += L) {
-    // The output lines are fetched 1 KiB ahead: a store to a line not in cache otherwise waits
-    // for it (1M-element tanh at 1 thread: 0.356 -> 0.325 ms; the input is prefetched by the
-    // hardware already). Address arithmetic on integers: it may point past the row.
-    const uintptr_t ahead = reinterpret_cast<uintptr_t>(out + i) + 1024;
-    __builtin_prefetch(reinterpret_cast<const void*>(ahead), 1, 3);
+    // Software prefetch, 2 KiB ahead for the input and 1 KiB for the output (a store to a line
+    // not in cache waits for it): the hardware streams stop at page boundaries. 1M-element tanh
+    // at 1 thread: 0.356 ms without, 0.325 with the output's, 0.294 with both. Address
+    // arithmetic on integers: it may point past the row.
+    __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(x + i) + 2048));
+    __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(out + i) + 1024),
+                       1);
     V::store(out + i, Fn(V::load(x + i)));
   }
   if (i < n) V::store_n(out + i, Fn(V::load_n(x + i, n - i)), n - i);
