@@ -174,8 +174,10 @@ class BatchMatrices {
     std::sort(uniq_.begin(), uniq_.end());
     uniq_.erase(std::unique(uniq_.begin(), uniq_.end()), uniq_.end());
     index_.resize(static_cast<size_t>(batch));
-    for (int64_t i = 0; i < batch; ++i)
-      index_[i] = static_cast<int32_t>(std::lower_bound(uniq_.begin(), uniq_.end(), off[i]) - uniq_.begin());
+    for (int64_t i = 0; i < batch; ++i) {
+      const auto at = std::lower_bound(uniq_.begin(), uniq_.end(), off[i]);
+      index_[i] = static_cast<int32_t>(at - uniq_.begin());
+    }
     count_ = static_cast<int64_t>(uniq_.size());
   }
   int64_t count() const { return count_; }
