@@ -83,8 +83,8 @@ void set_cpu_isa(const std::string& name) {
     CORTEN_CHECK_VALUE(cpu_has_avx2(), "set_cpu_isa: this CPU does not support 'avx2' (AVX2+FMA)");
     current().store(CpuIsa::Avx2);
   } else if (name == "avx512") {
-    CORTEN_CHECK_VALUE(cpu_has_avx512(),
-                       "set_cpu_isa: this CPU does not support 'avx512' (AVX-512 F/BW/DQ/VL + FMA)");
+    CORTEN_CHECK_VALUE(cpu_has_avx512(), "set_cpu_isa: this CPU does not support 'avx512' ",
+                       "(AVX-512 F/BW/DQ/VL + FMA)");
     current().store(CpuIsa::Avx512);
   } else {
     throw ValueError("set_cpu_isa: expected 'baseline', 'avx2' or 'avx512'; got '" + name + "'");

@@ -53,8 +53,10 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
   const int64_t batch = shape_numel(batch_shape);
   std::vector<int64_t> a_off(static_cast<size_t>(batch), 0), b_off(static_cast<size_t>(batch), 0);
   if (batched) {
-    const Shape as = broadcast_strides(a_batch, Shape(a.strides().begin(), a.strides().end() - 2), batch_shape);
-    const Shape bs = broadcast_strides(b_batch, Shape(b.strides().begin(), b.strides().end() - 2), batch_shape);
+    const Shape as = broadcast_strides(
+        a_batch, Shape(a.strides().begin(), a.strides().end() - 2), batch_shape);
+    const Shape bs = broadcast_strides(
+        b_batch, Shape(b.strides().begin(), b.strides().end() - 2), batch_shape);
     Shape idx(batch_shape.size(), 0);
     for (int64_t i = 0; i < batch; ++i) {
       int64_t oa = 0, ob = 0;

@@ -1,7 +1,8 @@
 // Tests of the public C++ API, without Python: tensors, views, broadcasting, error types,
-// parallel_for, allocator statistics, DLPack. A plain program: prints each failed check and
-// exits nonzero if any failed.
+// parallel_for, allocator statistics, DLPack, CPU kernel selection. A plain program: prints each
+// failed check and exits nonzero if any failed.
 #include <corten/allocator.h>
+#include <corten/cpu_features.h>
 #include <corten/dlpack.h>
 #include <corten/errors.h>
 #include <corten/ops.h>
@@ -335,6 +336,38 @@ void test_backward_ops() {
   CHECK_THROWS(corten::ValueError, corten::log_softmax_grad(y, corten::ones({2, 4}), 2));
 }
 
+// The ISA ladder: every level the CPU has can be selected and includes the levels below; the
+// same product comes out of each (exact here: small integers in float32).
+void test_cpu_isa() {
+  using corten::CpuIsa;
+  const std::string before = corten::cpu_isa_name();
+  CHECK(before == "avx512" || before == "avx2" || before == "baseline");
+  CHECK(!corten::cpu_has_avx512() || corten::cpu_has_avx2());
+  const Tensor a = corten::reshape(arange_f32(70 * 9), {70, 9});
+  const Tensor b = corten::reshape(arange_f32(9 * 33), {9, 33});
+  std::vector<float> first;
+  for (const char* name : {"baseline", "avx2", "avx512"}) {
+    const std::string isa = name;
+    const bool has = isa == "baseline" ||
+                     (isa == "avx2" ? corten::cpu_has_avx2() : corten::cpu_has_avx512());
+    if (!has) {
+      CHECK_THROWS(corten::ValueError, corten::set_cpu_isa(name));
+      continue;
+    }
+    corten::set_cpu_isa(name);
+    CHECK(corten::cpu_isa_name() == name);
+    CHECK(corten::cpu_isa_at_least(CpuIsa::Baseline));
+    CHECK(corten::cpu_isa_at_least(CpuIsa::Avx2) == (isa != "baseline"));
+    CHECK(corten::cpu_isa_at_least(CpuIsa::Avx512) == (isa == "avx512"));
+    const std::vector<float> c = values(corten::matmul(a, b));
+    if (first.empty()) first = c;
+    CHECK(c == first);
+  }
+  CHECK_THROWS(corten::ValueError, corten::set_cpu_isa("sse"));
+  corten::set_cpu_isa(before);
+  CHECK(corten::cpu_isa_name() == before);
+}
+
 }  // namespace
 
 int main() {
@@ -346,6 +379,7 @@ int main() {
   test_allocator_stats();
   test_dlpack();
   test_backward_ops();
+  test_cpu_isa();
   std::printf("%d checks, %d failures\n", g_checks, g_failures);
   return g_failures == 0 ? 0 : 1;
 }

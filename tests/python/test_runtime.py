@@ -241,15 +241,17 @@ def test_cpu_isa_environment_variable_caps_the_level(env):
         child_env["CORTEN_CPU_ISA"] = env
     child_env["PYTHONPATH"] = os.pathsep.join(
         [os.path.dirname(os.path.dirname(corten.__file__))] + sys.path)
-    out = subprocess.run([sys.executable, "-c", "import corten; print(corten.config.get_cpu_isa())"],
-                         capture_output=True, text=True, env=child_env, timeout=120, check=True)
+    code = "import corten; print(corten.config.get_cpu_isa())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=child_env, timeout=120, check=True)
     assert out.stdout.strip() == want
 
 
 def test_unsupported_isa_is_a_value_error_naming_it():
     for name, has in (("avx512", _C.cpu_has_avx512()), ("avx2", _C.cpu_has_avx2())):
         if not has:
-            with pytest.raises(ValueError, match=f"set_cpu_isa: this CPU does not support '{name}'"):
+            message = f"set_cpu_isa: this CPU does not support '{name}'"
+            with pytest.raises(ValueError, match=message):
                 corten.config.set_cpu_isa(name)
 
 

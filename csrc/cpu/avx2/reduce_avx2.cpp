@@ -1,5 +1,5 @@
 // AVX2+FMA row kernels of the float32 reductions and softmax (see cpu/reduce.h, Note [AVX2
-// reduction rows]); compiled with -mavx2 -mfma and called only when cpu_isa() is avx2.
+// reduction rows]); compiled with -mavx2 -mfma and called only when cpu_isa() is avx2 or above.
 #include <immintrin.h>
 
 #include <cmath>

@@ -41,10 +41,12 @@ struct Vec8 {
   static F abs(F a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
   static F sign(F a) { return _mm256_and_ps(a, _mm256_set1_ps(-0.0f)); }
   static F or_(F a, F b) { return _mm256_or_ps(a, b); }
+  static F or_sign(F t, F x) { return _mm256_or_ps(t, sign(x)); }
   static F pow2i(F n) {
     return _mm256_castsi256_ps(
         _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
   }
+  static F ldexp(F c, F n) { return _mm256_mul_ps(c, pow2i(n)); }
   static M lt(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
   static M le(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_LE_OQ); }
   static M ge(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }

@@ -252,10 +252,12 @@ Ukernel<double> ukernel_f64() { return make<double, 6, 4>("ukernel_avx512_6x32")
 // wide tiles); two vectors per row reach the wide tiles' speed. 8 rows divide the usual batch
 // sizes.
 Ukernel<float> ukernel_narrow_f32(int nv) {
-  return nv == 1 ? make<float, 8, 1>("ukernel_avx512_8x16") : make<float, 8, 2>("ukernel_avx512_8x32");
+  return nv == 1 ? make<float, 8, 1>("ukernel_avx512_8x16")
+                 : make<float, 8, 2>("ukernel_avx512_8x32");
 }
 Ukernel<double> ukernel_narrow_f64(int nv) {
-  return nv == 1 ? make<double, 8, 1>("ukernel_avx512_8x8") : make<double, 8, 2>("ukernel_avx512_8x16");
+  return nv == 1 ? make<double, 8, 1>("ukernel_avx512_8x8")
+                 : make<double, 8, 2>("ukernel_avx512_8x16");
 }
 
 }  // namespace corten::cpu::gemm::avx512

@@ -34,8 +34,14 @@ struct Vec16 {
   static F abs(F a) { return _mm512_abs_ps(a); }
   static F sign(F a) { return _mm512_and_ps(a, _mm512_set1_ps(-0.0f)); }
   static F or_(F a, F b) { return _mm512_or_ps(a, b); }
+  // t | (x & sign bit) in one instruction.
+  static F or_sign(F t, F x) {
+    return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
+        _mm512_castps_si512(t), _mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN), 0xF8));
+  }
   // Exact for integral n in [-126, 127], like building the exponent field.
   static F pow2i(F n) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), n); }
+  static F ldexp(F c, F n) { return _mm512_scalef_ps(c, n); }
   static M lt(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
   static M le(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_LE_OQ); }
   static M ge(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }

@@ -40,7 +40,8 @@ struct Ukernel {
 // For kernels that store whole tiles: the mr x nr corner of an MR x NR tile computed into a
 // buffer (row stride NR), copied to or added into c.
 template <class T>
-inline void store_corner(const T* tile, int NR, T* c, int64_t ldc, int mr, int nr, bool accumulate) {
+inline void store_corner(const T* tile, int NR, T* c, int64_t ldc, int mr, int nr,
+                         bool accumulate) {
   for (int i = 0; i < mr; ++i) {
     T* ci = c + i * ldc;
     const T* ti = tile + i * NR;

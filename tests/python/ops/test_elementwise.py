@@ -294,6 +294,23 @@ def test_float32_transcendental_error_bound(name, fn, ref, lo, hi, max_ulp):
     assert _ulp_error(fn(x).numpy(), ref(x.astype(np.float64))).max() <= max_ulp
 
 
+def test_float32_tanh_error_bound_over_every_binade(rng):
+    # Random bit patterns cover every binade from subnormals to 16 alike, both signs: the
+    # linspace above barely samples |x| < 1e-3, where tanh's relative accuracy is hardest to
+    # keep (Note [Vectorised transcendental functions]).
+    bits = rng.integers(0, 0x41800000, size=1_000_000, dtype=np.uint32)
+    x = bits.view(np.float32) * rng.choice(np.array([-1, 1], np.float32), size=bits.size)
+    assert _ulp_error(tf.tanh(x).numpy(), np.tanh(x.astype(np.float64))).max() <= 2.5
+
+
+def test_tanh_keeps_the_sign_of_zero_saturates_and_passes_subnormals():
+    x = np.array([-0.0, 0.0, 9.1, -9.1, 20.0, -1e30, np.inf, 1e-40, -1e-40, 3e-39], np.float32)
+    got = tf.tanh(x).numpy()
+    assert np.signbit(got[0]) and got[0] == 0 and not np.signbit(got[1])
+    np.testing.assert_array_equal(got[2:7], [1, -1, 1, -1, 1])
+    np.testing.assert_array_equal(got[7:], x[7:])  # tanh(x) rounds to x
+
+
 def test_transcendental_edge_values():
     special = np.array([np.nan, np.inf, -np.inf, 100.0, -100.0, -90.0, 0.0, -0.0, 1e-30, 20.0],
                        dtype=np.float32)
