@@ -6,17 +6,14 @@
 #include <limits>
 #include <type_traits>
 
+#include "cpu/isa_table.h"
 #include "cpu/loops.h"
 
 namespace corten::cpu {
 
 const ElementwiseTable& active_elementwise_table() {
-  switch (cpu_isa()) {
-    case CpuIsa::Avx512: return avx512::elementwise_table();
-    case CpuIsa::Avx2: return avx2::elementwise_table();
-    case CpuIsa::Baseline: break;
-  }
-  return baseline::elementwise_table();
+  return table_for_isa(&baseline::elementwise_table, &avx2::elementwise_table,
+                       &avx512::elementwise_table);
 }
 
 namespace {

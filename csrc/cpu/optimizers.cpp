@@ -1,6 +1,5 @@
 #include "cpu/optimizers.h"
 
-#include <corten/cpu_features.h>
 #include <corten/parallel.h>
 
 #include <algorithm>
@@ -8,6 +7,8 @@
 #include <limits>
 #include <type_traits>
 #include <vector>
+
+#include "cpu/isa_table.h"
 
 #define CORTEN_ISA_NS baseline
 #include "cpu/optimizer_kernels.inc"
@@ -22,12 +23,8 @@ constexpr int64_t kSumBlock = 4096;
 constexpr int64_t kSumBlocksPerChunk = 2;
 
 const OptimizerTable& active_table() {
-  switch (cpu_isa()) {
-    case CpuIsa::Avx512: return avx512::optimizer_table();
-    case CpuIsa::Avx2: return avx2::optimizer_table();
-    case CpuIsa::Baseline: break;
-  }
-  return baseline::optimizer_table();
+  return table_for_isa(&baseline::optimizer_table, &avx2::optimizer_table,
+                       &avx512::optimizer_table);
 }
 
 template <typename T>
