@@ -6,6 +6,7 @@ import inspect
 import json
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -205,15 +206,12 @@ class Layer:
 
     def _flatten_layers(self, include_self: bool = True, recursive: bool = True) -> list[Layer]:
         if include_self and recursive:
-            # The whole tree is asked for on every step (losses, metrics): cached until the
-            # tracking changes. Containers mutated in place (list.append) are found by
-            # rescanning the layers that hold containers, which bumps the version if needed.
-            cache = self.__dict__.get("_flat_layers_cache")
-            if cache is not None and cache[0] == _tracking_version[0]:
-                for layer in cache[2]:
-                    layer._discover()
-                if cache[0] == _tracking_version[0]:
-                    return cache[1]
+            # The whole tree is asked for on every step (losses, metrics).
+            return cached(self, "_flat_layers_cache", _tracking_key,
+                          lambda: self._collect_layers(True, True), tree=lambda out: out)
+        return self._collect_layers(include_self, recursive)
+
+    def _collect_layers(self, include_self: bool, recursive: bool) -> list[Layer]:
         out: list[Layer] = []
         seen: set[int] = set()
         if include_self:
@@ -228,9 +226,6 @@ class Layer:
             out.append(layer)
             if recursive:
                 stack = list(layer._sublayers()) + stack
-        if include_self and recursive:
-            with_containers = [l for l in out if l.__dict__.get("_container_attrs")]
-            self.__dict__["_flat_layers_cache"] = (_tracking_version[0], out, with_containers)
         return out
 
     def _sublayers(self) -> list[Layer]:
@@ -278,25 +273,18 @@ class Layer:
 
     @property
     def trainable_weights(self) -> list[Variable]:
-        # Read on every training step: cached like _flatten_layers, also keyed by the
-        # Variables' trainable flags.
-        key = (_tracking_version[0], trainable_changes[0])
-        cache = self.__dict__.get("_trainable_weights_cache")
-        if cache is not None and cache[0] == key:
-            for layer in cache[2]:
-                layer._discover()
-            if cache[0] == (_tracking_version[0], trainable_changes[0]):
-                return list(cache[1])
+        # Read on every training step; also keyed by the Variables' trainable flags.
+        return list(cached(self, "_trainable_weights_cache",
+                           lambda: (_tracking_version[0], trainable_changes[0]),
+                           self._collect_trainable_weights))
+
+    def _collect_trainable_weights(self) -> list[Variable]:
         if not self.trainable:
-            out = []
-        else:
-            out = [v for v in self._own_vars() if v.trainable]
-            for layer in self._sublayers():
-                out.extend(layer.trainable_weights)
-            out = _dedupe(out)
-        with_containers = [l for l in self._flatten_layers() if l.__dict__.get("_container_attrs")]
-        self.__dict__["_trainable_weights_cache"] = (key, out, with_containers)
-        return list(out)
+            return []
+        out = [v for v in self._own_vars() if v.trainable]
+        for layer in self._sublayers():
+            out.extend(layer.trainable_weights)
+        return _dedupe(out)
 
     @property
     def non_trainable_weights(self) -> list[Variable]:
@@ -806,6 +794,31 @@ _tracking_version = [0]
 def tracking_changed() -> None:
     """Invalidates the cached layer trees and weight lists (after any tracking change)."""
     _tracking_version[0] += 1
+
+
+def _tracking_key() -> int:
+    return _tracking_version[0]
+
+
+def cached(layer: Layer, slot: str, key: Callable[[], Any], compute: Callable[[], Any],
+           tree: Callable[[Any], list[Layer]] | None = None) -> Any:
+    """``compute()``, kept in ``layer.__dict__[slot]`` until ``key()`` changes.
+
+    ``key`` includes the tracking version. Containers mutated in place (``list.append``) do not
+    bump it themselves: the layers of the tree that hold containers (``tree(value)``, else
+    ``layer._flatten_layers()``) are rescanned first, which bumps it when something is new.
+    """
+    entry = layer.__dict__.get(slot)
+    if entry is not None and entry[0] == key():
+        for holder in entry[2]:
+            holder._discover()
+        if entry[0] == key():
+            return entry[1]
+    value = compute()
+    layers = tree(value) if tree is not None else layer._flatten_layers()
+    holders = [l for l in layers if l.__dict__.get("_container_attrs")]
+    layer.__dict__[slot] = (key(), value, holders)
+    return value
 
 
 def _dedupe(items: list[Any]) -> list[Any]:

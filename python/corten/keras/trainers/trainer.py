@@ -176,16 +176,16 @@ class Trainer:
         """The compiled loss tracker ("loss"), the compiled metrics (once built by a first
         batch), then the metrics added with ``add_metric`` by the model and its layers."""
         # Read on every step (the logs): cached until the tracking or the compiled state changes.
+        return list(base_layer.cached(self, "_metrics_cache", self._metrics_key,
+                                      self._collect_metrics))
+
+    def _metrics_key(self) -> tuple:
         compiled = getattr(self, "_is_compiled", False)
         closs, cmetrics = (self.compiled_loss, self.compiled_metrics) if compiled else (None, None)
-        key = (base_layer._tracking_version[0], compiled, id(closs), id(cmetrics),
-               getattr(closs, "_built", None), getattr(cmetrics, "_built", None))
-        cache = self.__dict__.get("_metrics_cache")
-        if cache is not None and cache[0] == key:
-            for layer in cache[2]:
-                layer._discover()
-            if base_layer._tracking_version[0] == key[0]:
-                return list(cache[1])
+        return (base_layer._tracking_version[0], compiled, id(closs), id(cmetrics),
+                getattr(closs, "_built", None), getattr(cmetrics, "_built", None))
+
+    def _collect_metrics(self) -> list[Any]:
         out: list[Any] = []
         if getattr(self, "_is_compiled", False):
             if self.compiled_loss is not None:
@@ -199,9 +199,7 @@ class Trainer:
             if id(m) not in seen:
                 seen.add(id(m))
                 deduped.append(m)
-        with_containers = [l for l in self._flatten_layers() if l.__dict__.get("_container_attrs")]
-        self.__dict__["_metrics_cache"] = (key, deduped, with_containers)
-        return list(deduped)
+        return deduped
 
     @property
     def metrics_names(self) -> list[str]:
