@@ -122,17 +122,23 @@ class Reduce(Metric):
                 sample_weight is None or type(sample_weight) in (float, int)) \
                 and values.device != "meta":
             # The per-step case of compiled metrics: no weights, or one number for all values
-            # (the loss tracker's batch size). Same arithmetic as the general path below.
+            # (the loss tracker's batch size), counted without tensor ops.
             if sample_weight is not None:
                 values = corten.multiply(values, float(sample_weight))
-            self.total.assign_add(corten.reduce_sum(values))
-            if self.reduction == "sum":
-                return
-            num_values = float(math.prod(values._shape_tuple))
+            count: Any = float(math.prod(values._shape_tuple))
             if self.reduction == "weighted_mean" and sample_weight is not None:
-                num_values *= float(sample_weight)
-            self.count.assign_add(num_values)
-            return
+                count *= float(sample_weight)
+            if self.reduction == "sum":
+                count = None
+        else:
+            values, count = self._weigh(values, sample_weight)
+        self.total.assign_add(corten.reduce_sum(values))
+        if self.reduction != "sum":
+            self.count.assign_add(count)
+
+    def _weigh(self, values: Any, sample_weight: Any) -> tuple[Tensor, Tensor | None]:
+        """The weighted values and what they add to ``count`` (None for a sum), for any values
+        and weights."""
         try:
             values = corten.convert_to_tensor(values)
         except (TypeError, ValueError):
@@ -166,14 +172,11 @@ class Reduce(Metric):
             else:
                 sample_weight = broadcast
                 values = corten.multiply(values, sample_weight)
-        self.total.assign_add(corten.reduce_sum(values))
         if self.reduction == "sum":
-            return
+            return values, None
         if self.reduction == "weighted_mean" and sample_weight is not None:
-            num_values = corten.reduce_sum(sample_weight)
-        else:
-            num_values = corten.cast(corten.size(values), self._dtype)
-        self.count.assign_add(num_values)
+            return values, corten.reduce_sum(sample_weight)
+        return values, corten.cast(corten.size(values), self._dtype)
 
     def result(self) -> Tensor:
         if self.reduction == "sum":
