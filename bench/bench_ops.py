@@ -1,19 +1,16 @@
-"""Times corten ops against numpy (and PyTorch when installed) in one process, same inputs.
+"""The op and per-op overhead cases of the bench suite (see bench/README.md).
 
-    python bench/bench_ops.py [--filter ops/add] [--repeats 5] [--threads N] [--json FILE]
+    python bench/bench_ops.py [--threads 1,2] [--rounds 5] [--json FILE] [--peer torch=PYTHON]
 
-A thin script over the package's suite (`python -m corten.bench`, see bench/README.md); it
-runs the op and per-op overhead groups unless --filter says otherwise.
+Same as ``python -m corten.bench --filter ops/,overhead/``: corten, numpy and PyTorch each in
+a process of its own, alternated round by round.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
-
-from corten.bench.core import main  # noqa: E402
+from corten.bench import main
 
 if __name__ == "__main__":
     argv = sys.argv[1:]

@@ -1,11 +1,11 @@
-"""corten's benchmark suite: op, per-op overhead and (when available) GEMM cases timed against
-numpy and PyTorch in one process. Run it with ``python -m corten.bench`` or ``corten-bench``.
+"""corten's benchmark suite: corten against numpy, PyTorch, torch.compile, Keras 3 and tf.keras,
+each library in a process of its own at its own defaults. Run it with ``python -m corten.bench``
+or ``corten-bench``; bench/README.md says how to install the peers and read the table.
 
-Cases live in a registry of providers: ``register(group, provider)`` adds a function that takes
-the parsed arguments and yields :class:`Case` objects, so other modules (``corten.bench.gemm``)
-plug in their own cases without touching the runner.
+The cases are one table (``corten.bench.peers.cases``); the workers that run them, one script
+per library, are in ``corten.bench.peers``; ``corten.bench.runner`` starts and alternates them.
 """
 
-from corten.bench.core import Case, Result, main, register, run
+from corten.bench.cli import main
 
-__all__ = ["Case", "Result", "main", "register", "run"]
+__all__ = ["main"]

@@ -1,4 +1,4 @@
-from corten.bench.core import main
+from corten.bench.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -1,7 +1,7 @@
 """Where a training step's time goes: ``python -m corten.bench.step_breakdown``.
 
 Runs ``Model.fit`` on the training benchmark's models (the seeds' MLP and VAE, see
-``corten.bench.training``) with ``train_step`` timed phase by phase:
+``corten.bench.peers.keras_models``) with ``train_step`` timed phase by phase:
 
 - ``forward``: ``model(x, training=True)`` under the tape;
 - ``loss``: ``compute_loss`` (compiled loss, ``add_loss`` terms, the loss tracker);
@@ -31,7 +31,8 @@ import numpy as np
 
 import corten
 from corten import keras
-from corten.bench import training
+from corten.bench.peers import keras_models
+from corten.bench.peers.cases import BATCH, N_SAMPLES
 from corten.keras.trainers import data_adapter
 
 PHASES = ("forward", "loss", "gradient", "apply", "metrics")
@@ -52,11 +53,11 @@ def _timed_train_step(clock: dict[str, float]) -> Callable[[Any, Any], dict[str,
         t3 = time.perf_counter()
         grads = tape.gradient(loss, variables)
         t4 = time.perf_counter()
-        self.optimizer.apply_gradients(zip(grads, variables))
+        self.optimizer.apply_gradients(zip(grads, variables, strict=False))
         t5 = time.perf_counter()
         logs = self.compute_metrics(x, y, y_pred, sample_weight)
         t6 = time.perf_counter()
-        for name, dt in zip(PHASES, (t1 - t0, t2 - t1, t4 - t3, t5 - t4, t6 - t5)):
+        for name, dt in zip(PHASES, (t1 - t0, t2 - t1, t4 - t3, t5 - t4, t6 - t5), strict=False):
             clock[name] += dt
         return logs
 
@@ -64,37 +65,42 @@ def _timed_train_step(clock: dict[str, float]) -> Callable[[Any, Any], dict[str,
 
 
 def _models(width: int) -> dict[str, tuple[Callable[[], keras.Model], Callable[..., Any]]]:
+    math = keras_models.tf_math(corten, keras)
+
     def mlp() -> keras.Model:
-        m = training.MLP()
-        if width != 64:
-            m.dense_1 = keras.layers.Dense(width, activation="relu")
-            m.dense_2 = keras.layers.Dense(width, activation="relu")
+        m = keras_models.mlp(keras, width=width)
         m.compile(optimizer=keras.optimizers.RMSprop(),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
         return m
 
     def vae() -> keras.Model:
-        m = training.VAE(original_dim=784 if width == 64 else width,
-                         intermediate_dim=64 if width == 64 else width,
-                         latent_dim=32 if width == 64 else width)
+        m = keras_models.vae(keras, math, original_dim=784 if width == 64 else width,
+                             intermediate_dim=64 if width == 64 else width,
+                             latent_dim=32 if width == 64 else width)
         m.compile(keras.optimizers.Adam(learning_rate=1e-3),
                   loss=keras.losses.MeanSquaredError())
         return m
 
     return {"MLP 784-64-64-10 RMSprop": (mlp, lambda m, x, y: m.fit(
-                x, y, batch_size=training.BATCH, epochs=1, verbose=0)),
+                x, y, batch_size=BATCH, epochs=1, verbose=0)),
             "VAE 784-64-32 Adam": (vae, lambda m, x, y: m.fit(
-                x, x, batch_size=training.BATCH, epochs=1, verbose=0))}
+                x, x, batch_size=BATCH, epochs=1, verbose=0))}
+
+
+def _data() -> tuple[np.ndarray, np.ndarray]:
+    (x, y), _ = keras.datasets.mnist_small.load_data()
+    return (x[:N_SAMPLES].reshape(N_SAMPLES, 784).astype(np.float32) / 255,
+            y[:N_SAMPLES].astype(np.int64))
 
 
 def breakdown(width: int, epochs: int) -> dict[str, dict[str, float]]:
     """Per model: microseconds per step of each phase, ``other`` and ``total``."""
     keras.utils.set_random_seed(0)
-    x, y = training._data()
+    x, y = _data()
     if width != 64:
         x = np.ascontiguousarray(x[:, :width])
-    steps = len(x) // training.BATCH
+    steps = len(x) // BATCH
     out = {}
     for name, (make, fit) in _models(width).items():
         model = make()
@@ -127,8 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         corten.config.threading.set_intra_op_parallelism_threads(args.threads)
     threads = corten.config.threading.get_intra_op_parallelism_threads()
     print(f"# corten {corten.__version__} | kernels {corten.config.get_cpu_isa()} | threads "
-          f"{threads} | batch {training.BATCH} | median of {args.epochs} epochs of "
-          f"{training.N_SAMPLES // training.BATCH} steps; microseconds per step")
+          f"{threads} | batch {BATCH} | median of {args.epochs} epochs of "
+          f"{N_SAMPLES // BATCH} steps; microseconds per step")
     cols = PHASES + ("other", "total")
     print(f"{'model':<34} | {'width':>5} | " + " | ".join(f"{c:>8}" for c in cols))
     for width in (64, 8):

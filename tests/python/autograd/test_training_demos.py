@@ -3,7 +3,6 @@ least-squares solution, a two-layer MLP learns a synthetic task with gradients t
 finite differences (and PyTorch when installed), and a long loop keeps memory flat."""
 
 import gc
-import time
 
 import numpy as np
 import pytest
@@ -148,9 +147,8 @@ def test_long_training_loop_keeps_live_bytes_flat():
     """10,000 steps of a hand-written MLP loop (32x8 -> 16 -> 1, float32). The cyclic garbage
     collector is disabled: everything must be freed by reference counting alone.
 
-    Measured on the development machine (2 shared, loaded cores): live bytes after step 100 and
-    after step 10,000 both 1,600; 5,000 to 14,000 steps/s depending on load (1 to 2 s in all).
-    Recording costs about 2 us per recorded op there; the rest of a step is the ops and Python.
+    Its speed is the bench case "training/GradientTape loop" (`python -m corten.bench
+    --filter GradientTape`), against PyTorch; this test checks memory and recording only.
     """
     rng = np.random.default_rng(0)
     x = tf.constant(rng.normal(size=(32, 8)).astype(np.float32))
@@ -164,7 +162,6 @@ def test_long_training_loop_keeps_live_bytes_flat():
     records = {}
     gc_was_enabled = gc.isenabled()
     gc.disable()
-    start = time.perf_counter()
     try:
         for step in range(1, 10_001):
             with tf.GradientTape() as tape:
@@ -179,14 +176,11 @@ def test_long_training_loop_keeps_live_bytes_flat():
     finally:
         if gc_was_enabled:
             gc.enable()
-    elapsed = time.perf_counter() - start
     assert tape._tape.num_records == 0
     # Equal within a small tolerance (one step's temporaries are all freed by now).
     assert abs(live[10_000] - live[100]) <= 1024, live
     # Each step records the same 8 forward ops (matmul, add, tanh, matmul, add, subtract,
     # square, reduce_mean); the variable updates are not recorded.
     assert (records[10_000] - records[100]) == 9_900 * 8
-    assert elapsed < 60, f"10,000 steps took {elapsed:.1f} s"
     assert loss.numpy() < 0.1
-    print(f"live bytes: step 100 {live[100]}, step 10000 {live[10_000]}; "
-          f"{10_000 / elapsed:.0f} steps/s")
+    print(f"live bytes: step 100 {live[100]}, step 10000 {live[10_000]}")

@@ -1,0 +1,244 @@
+"""The bench's one case table: every case, the libraries that run it, and how each runs it.
+
+Imported by the parent (to plan the run and compute references) and by every worker (to
+build the case in its own library), so, like ``protocol.py``, it imports only the standard
+library at module level.
+
+Kernel cases are written here in full: ``calls[library](module, *inputs)`` is what one timed
+call runs, with `module` the library's module (``corten``, ``numpy``, ``torch``) and `inputs`
+the case's arrays already converted to that library's tensors. numpy's entry, run by the
+parent on float64 copies of the inputs, is the reference every library's result is checked
+against (``tol``). Training cases name their libraries only: each peer script builds the same
+model, optimizer, data and loop in its own API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+KERNEL_LIBRARIES = ("corten", "numpy", "torch")
+TRAINING_LIBRARIES = ("corten", "torch", "torch.compile", "keras3-torch", "keras3-jax",
+                      "tf.keras")
+INFERENCE_LIBRARIES = ("corten", "torch", "keras3-torch", "keras3-jax", "tf.keras")
+
+#: Training data: the first N_SAMPLES images of corten's bundled MNIST subset, in [0, 1].
+N_SAMPLES = 4096
+BATCH = 64
+PREDICT_BATCH = 32
+TAPE_STEPS = 100
+
+
+@dataclass(frozen=True)
+class Input:
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+    #: Stored transposed (the case reads it through a transpose view or flag).
+    transposed: bool = False
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark case.
+
+    ``unit`` is what one timed call is divided into (``call``, or ``step`` for training
+    epochs of ``steps`` steps); ``samples`` is the number of training samples per call (for
+    samples/s); ``flops`` the floating-point operations per call (for GFLOP/s).
+    """
+
+    group: str
+    name: str
+    shape: str
+    libraries: tuple[str, ...]
+    inputs: tuple[Input, ...] = ()
+    calls: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    tol: tuple[float, float] | None = (2e-4, 1e-4)
+    flops: float | None = None
+    steps: int = 1
+    samples: int = 0
+    note: str = ""
+    #: Per library, run once before the case is built (for state the case needs to exist).
+    prepare: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.group}/{self.name} {self.shape}"
+
+    @property
+    def unit(self) -> str:
+        return "step" if self.steps > 1 else "call"
+
+
+def _same(fn: Callable[..., Any]) -> dict[str, Callable[..., Any]]:
+    """The same expression in every kernel library (operators, methods and names they share)."""
+    return {lib: fn for lib in KERNEL_LIBRARIES}
+
+
+def _f32(*shape: int) -> Input:
+    return Input(tuple(shape))
+
+
+def _np_softmax(np, x):
+    e = np.exp(x - x.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def _np_logsumexp(np, x):
+    m = x.max(-1, keepdims=True)
+    return (np.log(np.exp(x - m).sum(-1, keepdims=True)) + m)[..., 0]
+
+
+def _op(name, shape, inputs, calls, tol=(2e-4, 1e-4), note=""):
+    return Case("ops", name, shape, KERNEL_LIBRARIES, tuple(inputs), calls, tol, note=note)
+
+
+_M = (_f32(1_000_000), _f32(1_000_000))
+_X = (_f32(1000, 1000),)
+
+OPS = [
+    _op("add", "1M", _M, _same(lambda m, a, b: a + b)),
+    _op("multiply", "1M", _M, _same(lambda m, a, b: a * b)),
+    _op("exp", "1M", _M[:1], _same(lambda m, a: m.exp(a))),
+    _op("tanh", "1M", _M[:1], _same(lambda m, a: m.tanh(a))),
+    _op("relu", "1M", _M[:1], {"corten": lambda tf, a: tf.nn.relu(a),
+                               "numpy": lambda np, a: np.maximum(a, 0),
+                               "torch": lambda torch, a: torch.relu(a)}),
+    _op("sigmoid", "1M", _M[:1], {"corten": lambda tf, a: tf.sigmoid(a),
+                                  "numpy": lambda np, a: 1 / (1 + np.exp(-a)),
+                                  "torch": lambda torch, a: torch.sigmoid(a)}),
+    _op("reduce_sum", "1M", _M[:1], {"corten": lambda tf, a: tf.reduce_sum(a),
+                                     "numpy": lambda np, a: a.sum(),
+                                     "torch": lambda torch, a: a.sum()}, tol=(1e-5, 1e-2)),
+    _op("reduce_sum(axis=-1)", "1000x1000", _X,
+        {"corten": lambda tf, x: tf.reduce_sum(x, axis=-1), "numpy": lambda np, x: x.sum(-1),
+         "torch": lambda torch, x: x.sum(-1)}),
+    _op("reduce_max", "1M", _M[:1], {"corten": lambda tf, a: tf.reduce_max(a),
+                                     "numpy": lambda np, a: a.max(),
+                                     "torch": lambda torch, a: a.max()}),
+    _op("reduce_max(axis=-1)", "1000x1000", _X,
+        {"corten": lambda tf, x: tf.reduce_max(x, axis=-1), "numpy": lambda np, x: x.max(-1),
+         "torch": lambda torch, x: x.amax(-1)}),
+    _op("argmax(axis=-1)", "1000x1000", _X,
+        {"corten": lambda tf, x: tf.argmax(x, axis=-1), "numpy": lambda np, x: x.argmax(-1),
+         "torch": lambda torch, x: x.argmax(-1)}, tol=(0, 0)),
+    _op("reduce_logsumexp(axis=-1)", "1000x1000", _X,
+        {"corten": lambda tf, x: tf.reduce_logsumexp(x, axis=-1), "numpy": _np_logsumexp,
+         "torch": lambda torch, x: torch.logsumexp(x, -1)}),
+    _op("softmax(axis=-1)", "1000x1000", _X,
+        {"corten": lambda tf, x: tf.nn.softmax(x), "numpy": _np_softmax,
+         "torch": lambda torch, x: torch.softmax(x, -1)}),
+]
+
+_S = (_f32(64, 64), _f32(64, 64))
+
+
+OVERHEAD = [
+    Case("overhead", "a + b", "64x64", KERNEL_LIBRARIES, _S, _same(lambda m, a, b: a + b)),
+    Case("overhead", "add(a, b)", "64x64", KERNEL_LIBRARIES, _S,
+         {"corten": lambda tf, a, b: tf.add(a, b), "numpy": lambda np, a, b: np.add(a, b),
+          "torch": lambda torch, a, b: torch.add(a, b)}),
+    Case("overhead", "a * 2.0", "64x64", KERNEL_LIBRARIES, _S[:1],
+         {"corten": lambda tf, a: a * 2.0, "numpy": lambda np, a: a * np.float32(2.0),
+          "torch": lambda torch, a: a * 2.0}),
+    Case("overhead", "exp(a)", "64x64", KERNEL_LIBRARIES, _S[:1], _same(lambda m, a: m.exp(a))),
+    Case("overhead", "a + b", "4", KERNEL_LIBRARIES, (_f32(4), _f32(4)),
+         _same(lambda m, a, b: a + b)),
+    Case("overhead", "reduce_sum(a)", "64x64", KERNEL_LIBRARIES, _S[:1],
+         {"corten": lambda tf, a: tf.reduce_sum(a), "numpy": lambda np, a: a.sum(),
+          "torch": lambda torch, a: a.sum()}, tol=(1e-5, 1e-3)),
+    # A keras.Input exists while this case runs, so every op call goes
+    # through the symbolic-input check (corten/ops/_symbolic.py); compare with "add(a, b)".
+    Case("overhead", "add(a, b), symbolic dispatch on", "64x64", ("corten",), _S,
+         {"corten": lambda tf, a, b: tf.add(a, b), "numpy": lambda np, a, b: np.add(a, b)},
+         prepare={"corten": lambda tf: tf.keras.Input(shape=(1,))}),
+]
+
+
+def _matmul(name, m, n, k, dtype="float32", ta=False, tb=False):
+    a = Input((k, m) if ta else (m, k), dtype, ta)
+    b = Input((n, k) if tb else (k, n), dtype, tb)
+    sa = f"({k}x{m})^T" if ta else f"{m}x{k}"
+    sb = f"({n}x{k})^T" if tb else f"{k}x{n}"
+
+    def plain(mod, x, y):
+        return (x.T if ta else x) @ (y.T if tb else y)
+
+    calls = _same(plain)
+    calls["corten"] = lambda tf, x, y: tf.matmul(x, y, transpose_a=ta, transpose_b=tb)
+    tol = (1e-4, 1e-3) if dtype == "float32" else (1e-10, 1e-9)
+    return Case("gemm", name, f"{sa} . {sb}", KERNEL_LIBRARIES, (a, b), calls, tol,
+                flops=2.0 * m * n * k)
+
+
+def _dense_relu(tf, x, w, b):
+    from corten.ops.linalg import linear
+
+    return linear(x, w, b, "relu")
+
+
+GEMM = [
+    _matmul("square", 256, 256, 256), _matmul("square", 512, 512, 512),
+    _matmul("square", 1024, 1024, 1024), _matmul("square", 2048, 2048, 2048),
+    _matmul("mlp fwd", 64, 64, 784), _matmul("mlp fwd", 64, 64, 64),
+    _matmul("mlp fwd", 64, 10, 64),
+    _matmul("mlp dW=X^T.G", 784, 64, 64, ta=True), _matmul("mlp dX=G.W^T", 64, 784, 64, tb=True),
+    Case("gemm", "dense relu (fused epilogue)", "64x784 . 784x64 +b", KERNEL_LIBRARIES,
+         (_f32(64, 784), _f32(784, 64), _f32(64)),
+         {"corten": _dense_relu,
+          "numpy": lambda np, x, w, b: np.maximum(x @ w + b, 0),
+          "torch": lambda torch, x, w, b: torch.relu(torch.addmm(b, x, w))},
+         (1e-4, 1e-3), flops=2.0 * 64 * 64 * 784),
+    _matmul("square f64", 512, 512, 512, "float64"),
+    _matmul("square f64", 1024, 1024, 1024, "float64"),
+]
+
+_DATA = f"{N_SAMPLES}x784 b{BATCH}"
+TRAINING = [
+    Case("training", "fit MLP 784-64-64-10 RMSprop", _DATA, TRAINING_LIBRARIES,
+         steps=N_SAMPLES // BATCH, samples=N_SAMPLES,
+         note="the seeds' digits MLP; sparse categorical cross-entropy from logits, accuracy "
+              "metric; one shuffled epoch per call"),
+    Case("training", "fit VAE 784-64-32 Adam", _DATA, TRAINING_LIBRARIES,
+         steps=N_SAMPLES // BATCH, samples=N_SAMPLES,
+         note="the custom-layers guide's VAE (KL term through add_loss), MSE reconstruction; "
+              "one shuffled epoch per call"),
+    Case("training", "GradientTape loop 8-16-1 tanh, SGD", "32x8", ("corten", "torch"),
+         steps=TAPE_STEPS, samples=32 * TAPE_STEPS,
+         note="a custom loop: forward under the tape, gradient, assign_sub per variable"),
+]
+
+INFERENCE = [
+    Case("inference", "predict MLP", f"{PREDICT_BATCH}x784", INFERENCE_LIBRARIES,
+         note="model.predict(x) on one in-memory batch (torch: module(x) under no_grad)"),
+    Case("inference", "call MLP", f"{PREDICT_BATCH}x784", INFERENCE_LIBRARIES,
+         note="model(x) on one batch (torch: module(x) under no_grad)"),
+]
+
+CASES: list[Case] = OPS + OVERHEAD + GEMM + TRAINING + INFERENCE
+BY_KEY: dict[str, Case] = {c.key: c for c in CASES}
+if len(BY_KEY) != len(CASES):
+    raise RuntimeError("bench case keys must be unique")
+
+
+def cases_for(library: str) -> list[str]:
+    """The keys of the cases `library` runs."""
+    return [c.key for c in CASES if library in c.libraries]
+
+
+def select(filters: str) -> list[Case]:
+    """Cases whose key contains any of the comma-separated substrings (all when empty)."""
+    wanted = [f for f in filters.split(",") if f]
+    return [c for c in CASES if not wanted or any(f in c.key for f in wanted)]
+
+
+def kernel_call(case: Case, library: str, module: Any, tensors: list[Any]) -> Callable[[], Any]:
+    """The zero-argument callable that times `case` in `library` on `tensors`."""
+    keep = [p(module) for lib, p in case.prepare.items() if lib == library]
+    fn = case.calls[library]
+
+    def call():
+        return fn(module, *tensors)
+
+    call.keep_alive = keep  # type: ignore[attr-defined]
+    return call

@@ -1,0 +1,73 @@
+"""corten in a process of its own (see protocol.py): kernels, training and inference cases."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+import cases
+import keras_models
+import protocol
+
+
+class CortenPeer(protocol.Peer):
+    library = "corten"
+
+    def __init__(self, threads: int, options: argparse.Namespace) -> None:
+        super().__init__(threads, options)
+        import corten
+
+        self.tf = corten
+        self.version = corten.__version__
+        corten.config.threading.set_intra_op_parallelism_threads(threads)
+        corten.keras.utils.set_random_seed(0)
+
+    def cases(self) -> list[str]:
+        return cases.cases_for(self.library)
+
+    def extra(self) -> dict[str, Any]:
+        return {"kernel_isa": self.tf.config.get_cpu_isa()}
+
+    def to_numpy(self, value: Any) -> Any:
+        return value.numpy()
+
+    def setup(self, case: str, inputs: list[Any], data: str | None) -> Callable[[], Any]:
+        tf = self.tf
+        spec = cases.BY_KEY[case]
+        if spec.calls:
+            return cases.kernel_call(spec, self.library, tf, [tf.constant(a) for a in inputs])
+        d = protocol.load_training_data(data)
+        if case.startswith("training/GradientTape loop"):
+            return self._tape_loop()
+        return keras_models.keras_case(tf.keras, keras_models.tf_math(tf, tf.keras), case, d,
+                                       cases.BATCH, cases.PREDICT_BATCH)
+
+    def _tape_loop(self) -> Callable[[], float]:
+        import numpy as np
+
+        tf = self.tf
+        rng = np.random.default_rng(0)
+        x = tf.constant(rng.normal(size=(32, 8)).astype(np.float32))
+        y = tf.constant(rng.normal(size=(32, 1)).astype(np.float32))
+        params = [tf.Variable(rng.normal(size=(8, 16)).astype(np.float32) * 0.3),
+                  tf.Variable(np.zeros(16, np.float32)),
+                  tf.Variable(rng.normal(size=(16, 1)).astype(np.float32) * 0.3),
+                  tf.Variable(np.zeros(1, np.float32))]
+        w1, b1, w2, b2 = params
+
+        def loop() -> float:
+            for _ in range(cases.TAPE_STEPS):
+                with tf.GradientTape() as tape:
+                    pred = tf.tanh(x @ w1 + b1) @ w2 + b2
+                    loss = tf.reduce_mean(tf.square(pred - y))
+                grads = tape.gradient(loss, params)
+                for p, g in zip(params, grads, strict=False):
+                    p.assign_sub(0.01 * g)
+            return float(loss.numpy())
+
+        return loop
+
+
+if __name__ == "__main__":
+    protocol.serve(CortenPeer)

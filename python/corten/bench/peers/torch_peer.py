@@ -1,0 +1,167 @@
+"""PyTorch in a process of its own (see protocol.py): eager, or ``--compile`` for torch.compile.
+
+Eager runs the kernel, training and inference cases; torch.compile runs the training cases,
+with the module compiled (forward and backward) and the optimizer eager, as PyTorch's
+documentation recommends. The models, optimizers (Keras's defaults: RMSprop rho 0.9,
+epsilon 1e-7; Adam epsilon 1e-7), batching and shuffling match the Keras cases, and the loop
+keeps the running loss and accuracy as fit() does.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+import cases
+import protocol
+
+
+class TorchPeer(protocol.Peer):
+    def __init__(self, threads: int, options: argparse.Namespace) -> None:
+        super().__init__(threads, options)
+        import torch
+
+        self.torch = torch
+        self.version = torch.__version__
+        self.compile = options.compile
+        self.library = "torch.compile" if self.compile else "torch"
+        torch.set_num_threads(threads)
+        torch.manual_seed(0)
+
+    def cases(self) -> list[str]:
+        return cases.cases_for(self.library)
+
+    def to_numpy(self, value: Any) -> Any:
+        return value.detach().numpy()
+
+    def setup(self, case: str, inputs: list[Any], data: str | None) -> Callable[[], Any]:
+        torch = self.torch
+        spec = cases.BY_KEY[case]
+        if spec.calls:
+            return cases.kernel_call(spec, self.library, torch,
+                                     [torch.from_numpy(a) for a in inputs])
+        d = protocol.load_training_data(data)
+        x, y = torch.from_numpy(d["x"]), torch.from_numpy(d["y"])
+        if case.startswith("training/fit MLP"):
+            return self._fit_mlp(x, y)
+        if case.startswith("training/fit VAE"):
+            return self._fit_vae(x)
+        if case.startswith("training/GradientTape loop"):
+            return self._tape_loop()
+        model = self._mlp()
+        xb = x[:cases.PREDICT_BATCH]
+
+        def call():
+            with torch.no_grad():
+                return model(xb)
+
+        return call
+
+    def _maybe_compile(self, module):
+        return self.torch.compile(module) if self.compile else module
+
+    def _mlp(self):
+        nn = self.torch.nn
+        return nn.Sequential(nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
+                             nn.Linear(64, 10))
+
+    def _fit_mlp(self, tx, ty) -> Callable[[], float]:
+        torch = self.torch
+        model = self._mlp()
+        opt = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
+        forward = self._maybe_compile(model)
+        loss_fn = torch.nn.CrossEntropyLoss()
+        batch, steps = cases.BATCH, len(tx) // cases.BATCH
+
+        def epoch() -> float:
+            perm = torch.randperm(len(tx))
+            total = torch.zeros(())
+            correct = torch.zeros((), dtype=torch.int64)
+            for i in range(0, len(tx), batch):
+                idx = perm[i:i + batch]
+                xb, yb = tx[idx], ty[idx]
+                opt.zero_grad()
+                logits = forward(xb)
+                loss = loss_fn(logits, yb)
+                loss.backward()
+                opt.step()
+                with torch.no_grad():  # the running loss and accuracy, as fit() keeps them
+                    total += loss.detach()
+                    correct += (logits.argmax(-1) == yb).sum()
+            return float(total) / steps
+
+        return epoch
+
+    def _fit_vae(self, tx) -> Callable[[], float]:
+        torch = self.torch
+        nn = torch.nn
+
+        class TorchVAE(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.enc, self.mean = nn.Linear(784, 64), nn.Linear(64, 32)
+                self.log_var = nn.Linear(64, 32)
+                self.dec, self.out = nn.Linear(32, 64), nn.Linear(64, 784)
+
+            def forward(self, inputs):
+                h = torch.relu(self.enc(inputs))
+                z_mean, z_log_var = self.mean(h), self.log_var(h)
+                z = z_mean + torch.exp(0.5 * z_log_var) * torch.randn_like(z_mean)
+                kl = -0.5 * torch.mean(z_log_var - z_mean.square() - z_log_var.exp() + 1)
+                return torch.sigmoid(self.out(torch.relu(self.dec(z)))), kl
+
+        model = TorchVAE()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+        forward = self._maybe_compile(model)
+        batch, steps = cases.BATCH, len(tx) // cases.BATCH
+
+        def epoch() -> float:
+            perm = torch.randperm(len(tx))
+            total = torch.zeros(())
+            for i in range(0, len(tx), batch):
+                xb = tx[perm[i:i + batch]]
+                opt.zero_grad()
+                recon, kl = forward(xb)
+                loss = torch.mean((recon - xb) ** 2) + kl
+                loss.backward()
+                opt.step()
+                with torch.no_grad():
+                    total += loss.detach()
+            return float(total) / steps
+
+        return epoch
+
+    def _tape_loop(self) -> Callable[[], float]:
+        import numpy as np
+
+        torch = self.torch
+        rng = np.random.default_rng(0)
+        x = torch.from_numpy(rng.normal(size=(32, 8)).astype(np.float32))
+        y = torch.from_numpy(rng.normal(size=(32, 1)).astype(np.float32))
+        params = [torch.from_numpy(rng.normal(size=(8, 16)).astype(np.float32) * 0.3),
+                  torch.zeros(16), torch.from_numpy(
+                      rng.normal(size=(16, 1)).astype(np.float32) * 0.3), torch.zeros(1)]
+        for p in params:
+            p.requires_grad_(True)
+        w1, b1, w2, b2 = params
+
+        def loop() -> float:
+            for _ in range(cases.TAPE_STEPS):
+                pred = torch.tanh(x @ w1 + b1) @ w2 + b2
+                loss = torch.mean(torch.square(pred - y))
+                grads = torch.autograd.grad(loss, params)
+                with torch.no_grad():
+                    for p, g in zip(params, grads, strict=False):
+                        p.sub_(0.01 * g)
+            return float(loss)
+
+        return loop
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--compile", action="store_true", help="torch.compile the module")
+
+
+if __name__ == "__main__":
+    protocol.serve(TorchPeer, _arguments)
