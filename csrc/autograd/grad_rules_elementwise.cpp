@@ -6,11 +6,16 @@
 namespace corten::autograd {
 namespace {
 
-const bool kRegistered = register_ops(
-    {"negative", "abs", "sign", "square", "sqrt", "rsqrt", "exp", "log", "log1p", "expm1", "sin",
-     "cos", "tanh", "sigmoid", "reciprocal", "relu", "relu6", "leaky_relu", "elu", "selu", "gelu",
-     "gelu_tanh", "softplus", "softsign", "silu", "erf", "add", "subtract", "multiply", "divide",
-     "pow", "maximum", "minimum", "floormod", "divide_no_nan", "where", "cast"});
+// The differentiable rows of the op table (Note [Elementwise op table]), and where and cast.
+bool register_elementwise() {
+  for (const ElementwiseOpInfo& info : detail::kUnaryOps)
+    if (info.differentiable) register_ops({info.name});
+  for (const ElementwiseOpInfo& info : detail::kBinaryOps)
+    if (info.differentiable) register_ops({info.name});
+  return register_ops({"where", "cast"});
+}
+
+const bool kRegistered = register_elementwise();
 
 Tensor scalar(double v, const Tensor& like) { return full({}, v, like.dtype()); }
 Tensor mul(const Tensor& a, double v) { return multiply(a, scalar(v, a)); }
@@ -86,19 +91,6 @@ Tensor unary_grad(UnaryOp op, const Tensor& x, const Tensor& out, const Tensor& 
   }
 }
 
-namespace {
-
-bool unary_differentiable(UnaryOp op) {
-  switch (op) {
-    case UnaryOp::Round: case UnaryOp::Floor: case UnaryOp::Ceil: case UnaryOp::LogicalNot:
-      return false;
-    default:
-      return true;
-  }
-}
-
-}  // namespace
-
 Tensor sum_to_shape(const Tensor& g, const Shape& shape) {
   if (g.shape() == shape) return g;
   const int64_t lead = g.ndim() - static_cast<int64_t>(shape.size());
@@ -111,7 +103,7 @@ Tensor sum_to_shape(const Tensor& g, const Shape& shape) {
 }
 
 void record_unary(UnaryOp op, const Tensor& x, const Tensor& out, double alpha) {
-  if (!unary_differentiable(op)) return;
+  if (!op_info(op).differentiable) return;
   record(unary_op_name(op), {x}, {out}, [&]() -> BackwardFn {
     return [op, x, out, alpha](const std::vector<Tensor>& g) {
       return std::vector<Tensor>{unary_grad(op, x, out, g[0], alpha)};
@@ -120,14 +112,7 @@ void record_unary(UnaryOp op, const Tensor& x, const Tensor& out, double alpha) 
 }
 
 void record_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) {
-  switch (op) {
-    case BinaryOp::Add: case BinaryOp::Subtract: case BinaryOp::Multiply: case BinaryOp::Divide:
-    case BinaryOp::Pow: case BinaryOp::Maximum: case BinaryOp::Minimum: case BinaryOp::FloorMod:
-    case BinaryOp::DivideNoNan:
-      break;
-    default:
-      return;  // floordiv and the comparisons have no gradient
-  }
+  if (!op_info(op).differentiable) return;  // floordiv and the comparisons
   record(binary_op_name(op), {a, b}, {out}, [&]() -> BackwardFn {
     return [op, a, b, out](const std::vector<Tensor>& grads) {
       const Tensor& g = grads[0];

@@ -72,6 +72,26 @@ void bind_elementwise(py::module_& m) {
         py::arg("x"), py::arg("y"));
   }
   m.def(
+      "elementwise_ops",
+      [] {
+        static const char* const accepts[] = {"numeric", "floating", "bool", "all"};
+        py::list ops;
+        auto row = [&](const ElementwiseOpInfo& info, int arity) {
+          py::dict d;
+          d["name"] = info.name;
+          d["arity"] = arity;
+          d["accepts"] = accepts[static_cast<int>(info.accepts)];
+          d["cost"] = info.cost == OpCost::Cheap ? "cheap" : "costly";
+          d["differentiable"] = info.differentiable;
+          d["returns_bool"] = info.returns_bool;
+          ops.append(d);
+        };
+        for (const ElementwiseOpInfo& info : detail::kUnaryOps) row(info, 1);
+        for (const ElementwiseOpInfo& info : detail::kBinaryOps) row(info, 2);
+        return ops;
+      },
+      "The elementwise op table (Note [Elementwise op table]): one dict per op.");
+  m.def(
       "where",
       [](py::handle cond, py::handle x, py::handle y) {
         auto [a, b] = binary_operands(x, y);

@@ -20,14 +20,9 @@ namespace {
 
 const ElementwiseTable& table() { return active_elementwise_table(); }
 
-int64_t grain_for(UnaryOp op) {
-  switch (op) {
-    case UnaryOp::Negative: case UnaryOp::Abs: case UnaryOp::Square: case UnaryOp::Relu:
-    case UnaryOp::Relu6: case UnaryOp::LogicalNot: case UnaryOp::Sign:
-      return kGrainCheap;
-    default:
-      return kGrainCostly;
-  }
+template <class Op>
+int64_t grain_for(Op op) {
+  return op_info(op).cost == OpCost::Cheap ? kGrainCheap : kGrainCostly;
 }
 
 // Float to integer conversion is undefined in C++ for NaN and out-of-range values: saturate.
@@ -105,11 +100,11 @@ void binary(BinaryOp op, DType dtype, const Shape& shape, const void* a, const S
             const void* b, const Shape& b_strides, void* out) {
   const BinaryRowFn fn = table().binary[static_cast<int>(op)][static_cast<int>(dtype)];
   const int64_t isz = static_cast<int64_t>(itemsize(dtype));
-  const int64_t osz = binary_returns_bool(op) ? 1 : isz;
+  const int64_t osz = op_info(op).returns_bool ? 1 : isz;
   const char* ap = static_cast<const char*>(a);
   const char* bp = static_cast<const char*>(b);
   char* outp = static_cast<char*>(out);
-  const int64_t grain = op == BinaryOp::Pow ? kGrainCostly : kGrainCheap;
+  const int64_t grain = grain_for(op);
   const int da = dense_stride(shape, a_strides), db = dense_stride(shape, b_strides);
   if (da >= 0 && db >= 0 && (da | db)) {  // Note [Dense fast path]; not both scalars
     run_flat(shape_numel(shape), grain, [&](int64_t s, int64_t e) {

@@ -8,9 +8,7 @@
 
 namespace corten::cpu {
 
-// Which input dtypes each op accepts; the op entry points check against this table and the
-// kernel tables are filled from it.
-enum class Accepts : uint8_t { Numeric, Floating, Bool, All };
+// Whether dtype `t` is in the set `a` (Note [Elementwise op table] gives each op's set).
 constexpr bool accepts(Accepts a, DType t) {
   switch (a) {
     case Accepts::Numeric: return t != DType::Bool;
@@ -19,27 +17,6 @@ constexpr bool accepts(Accepts a, DType t) {
     case Accepts::All: return true;
   }
   return false;
-}
-constexpr Accepts unary_accepts(UnaryOp op) {
-  switch (op) {
-    case UnaryOp::Negative: case UnaryOp::Abs: case UnaryOp::Sign: case UnaryOp::Square:
-    case UnaryOp::Round: case UnaryOp::Floor: case UnaryOp::Ceil: case UnaryOp::Relu:
-    case UnaryOp::Relu6:
-      return Accepts::Numeric;
-    case UnaryOp::LogicalNot: return Accepts::Bool;
-    default: return Accepts::Floating;
-  }
-}
-constexpr Accepts binary_accepts(BinaryOp op) {
-  switch (op) {
-    case BinaryOp::Equal: case BinaryOp::NotEqual: return Accepts::All;
-    case BinaryOp::LogicalAnd: case BinaryOp::LogicalOr: return Accepts::Bool;
-    case BinaryOp::DivideNoNan: return Accepts::Floating;
-    default: return Accepts::Numeric;
-  }
-}
-constexpr bool binary_returns_bool(BinaryOp op) {
-  return op >= BinaryOp::Equal;
 }
 
 void unary(UnaryOp op, DType dtype, const Shape& shape, const void* x, const Shape& x_strides,

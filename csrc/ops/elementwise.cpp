@@ -8,33 +8,18 @@ namespace corten {
 
 using detail::check_defined;
 
-const char* unary_op_name(UnaryOp op) {
-  static const char* const names[] = {
-      "negative", "abs", "sign", "square", "sqrt", "rsqrt", "exp", "log", "log1p", "expm1",
-      "sin", "cos", "tanh", "sigmoid", "round", "floor", "ceil", "logical_not", "reciprocal",
-      "relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "gelu_tanh", "softplus", "softsign",
-      "silu", "erf"};
-  static_assert(sizeof(names) / sizeof(names[0]) == static_cast<size_t>(UnaryOp::kCount));
-  return names[static_cast<int>(op)];
-}
+const char* unary_op_name(UnaryOp op) { return op_info(op).name; }
 
-const char* binary_op_name(BinaryOp op) {
-  static const char* const names[] = {
-      "add", "subtract", "multiply", "divide", "floordiv", "floormod", "pow", "maximum",
-      "minimum", "divide_no_nan", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
-      "logical_and", "logical_or"};
-  static_assert(sizeof(names) / sizeof(names[0]) == static_cast<size_t>(BinaryOp::kCount));
-  return names[static_cast<int>(op)];
-}
+const char* binary_op_name(BinaryOp op) { return op_info(op).name; }
 
 namespace {
 
-const char* accepts_str(cpu::Accepts a) {
+const char* accepts_str(Accepts a) {
   switch (a) {
-    case cpu::Accepts::Numeric: return "a numeric dtype (int32, int64, float32, float64)";
-    case cpu::Accepts::Floating: return "a floating dtype (float32, float64)";
-    case cpu::Accepts::Bool: return "dtype bool";
-    case cpu::Accepts::All: return "any dtype";
+    case Accepts::Numeric: return "a numeric dtype (int32, int64, float32, float64)";
+    case Accepts::Floating: return "a floating dtype (float32, float64)";
+    case Accepts::Bool: return "dtype bool";
+    case Accepts::All: return "any dtype";
   }
   return "";
 }
@@ -44,7 +29,7 @@ const char* accepts_str(cpu::Accepts a) {
 Tensor unary(UnaryOp op, const Tensor& x, double alpha) {
   const char* name = unary_op_name(op);
   check_defined(x, name);
-  const cpu::Accepts acc = cpu::unary_accepts(op);
+  const Accepts acc = op_info(op).accepts;
   CORTEN_CHECK_TYPE(cpu::accepts(acc, x.dtype()), name, ": expected ", accepts_str(acc),
                     "; got ", dtype_name(x.dtype()));
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device(), name);
@@ -60,7 +45,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   check_defined(b, name, "y");
   detail::check_same_dtype(a, b, name);
   detail::check_same_device(a, b, name);
-  const cpu::Accepts acc = cpu::binary_accepts(op);
+  const Accepts acc = op_info(op).accepts;
   CORTEN_CHECK_TYPE(cpu::accepts(acc, a.dtype()), name, ": expected ", accepts_str(acc),
                     "; got ", dtype_name(a.dtype()));
   if (op == BinaryOp::Divide && is_integral(a.dtype())) {
@@ -71,7 +56,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   const bool same = a.shape() == b.shape();
   const Shape broadcast = same ? Shape() : broadcast_shapes(a.shape(), b.shape(), name);
   const Shape& shape = same ? a.shape() : broadcast;
-  const DType out_dtype = cpu::binary_returns_bool(op) ? DType::Bool : a.dtype();
+  const DType out_dtype = op_info(op).returns_bool ? DType::Bool : a.dtype();
   Tensor out = Tensor::empty(shape, out_dtype, detail::result_device(a, b), name);
   if (out.is_meta()) return out;
   if (same) {

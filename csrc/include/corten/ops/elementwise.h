@@ -3,25 +3,12 @@
 /// otherwise, as in TensorFlow); comparisons and logical ops return bool. Integer division
 /// and modulo by zero give 0 rather than trapping.
 
+#include <corten/ops/elementwise_ops.h>
 #include <corten/tensor.h>
 
 #include <cstdint>
 
 namespace corten {
-
-enum class UnaryOp : uint8_t {
-  Negative, Abs, Sign, Square, Sqrt, Rsqrt, Exp, Log, Log1p, Expm1, Sin, Cos, Tanh, Sigmoid,
-  Round, Floor, Ceil, LogicalNot, Reciprocal,
-  // activations (corten.nn)
-  Relu, Relu6, LeakyRelu, Elu, Selu, GeluExact, GeluTanh, Softplus, Softsign, Silu,
-  Erf,
-  kCount
-};
-enum class BinaryOp : uint8_t {
-  Add, Subtract, Multiply, Divide, FloorDiv, FloorMod, Pow, Maximum, Minimum, DivideNoNan,
-  Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual, LogicalAnd, LogicalOr,
-  kCount
-};
 
 /// The op's Python-facing name, e.g. "add", "leaky_relu".
 const char* unary_op_name(UnaryOp op);
