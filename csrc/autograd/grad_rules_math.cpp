@@ -53,7 +53,7 @@ void record_linear(const Tensor& x, const Tensor& w, const Tensor& bias, Activat
       // recomputed only for gelu).
       Tensor gz;
       switch (act) {
-        case Activation::Identity: gz = g; break;
+        case Activation::Identity: case Activation::kCount: gz = g; break;
         case Activation::Relu: gz = where(binary(BinaryOp::Greater, out, zero), g, zero); break;
         case Activation::Sigmoid: gz = unary_grad(UnaryOp::Sigmoid, out, out, g, 0.0); break;
         case Activation::Tanh: gz = unary_grad(UnaryOp::Tanh, out, out, g, 0.0); break;

@@ -49,20 +49,21 @@ void bind_linalg(py::module_& m) {
   m.def(
       "linear",
       [](py::handle x, py::handle w, py::handle bias, const std::string& activation) {
-        Activation act;
-        if (activation == "linear" || activation == "identity") act = Activation::Identity;
-        else if (activation == "relu") act = Activation::Relu;
-        else if (activation == "sigmoid") act = Activation::Sigmoid;
-        else if (activation == "tanh") act = Activation::Tanh;
-        else if (activation == "gelu") act = Activation::Gelu;
-        else
-          throw ValueError("linear: activation must be one of 'linear', 'relu', 'sigmoid', "
-                           "'tanh', 'gelu'; got '" + activation + "'");
+        const Activation act = activation_from_name(activation);
         const Tensor xt = to_tensor(x);
         return linear(xt, to_tensor(w), bias.is_none() ? Tensor() : to_tensor(bias), act);
       },
       py::arg("x"), py::arg("w"), py::arg("bias") = py::none(),
       py::arg("activation") = "linear");
+  m.def(
+      "linear_activations",
+      [] {
+        py::list names;
+        for (int i = 0; i < static_cast<int>(Activation::kCount); ++i)
+          names.append(activation_name(static_cast<Activation>(i)));
+        return py::tuple(names);
+      },
+      "The activation names linear() fuses into the GEMM epilogue.");
   m.def(
       "gemm_info",
       [](const std::string& dtype) {

@@ -82,6 +82,24 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
   return out;
 }
 
+const char* activation_name(Activation act) {
+#define CORTEN_ACTIVATION_NAME_(Name, py) py,
+  static const char* const names[] = {CORTEN_LINEAR_ACTIVATIONS(CORTEN_ACTIVATION_NAME_)};
+#undef CORTEN_ACTIVATION_NAME_
+  return names[static_cast<int>(act)];
+}
+
+Activation activation_from_name(const std::string& name) {
+  if (name == "identity") return Activation::Identity;
+  std::string accepted;
+  for (int i = 0; i < static_cast<int>(Activation::kCount); ++i) {
+    const auto act = static_cast<Activation>(i);
+    if (name == activation_name(act)) return act;
+    accepted += std::string(i ? ", '" : "'") + activation_name(act) + "'";
+  }
+  throw ValueError("linear: activation must be one of " + accepted + "; got '" + name + "'");
+}
+
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, Activation act) {
   detail::check_defined(x, "linear", "x");
   detail::check_defined(w, "linear", "w");

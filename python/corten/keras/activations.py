@@ -7,50 +7,65 @@ from typing import Any
 
 import corten
 from corten import _C
+from corten.ops import _symbolic as _sym
+from corten.ops import math as math_ops
+from corten.ops import nn
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "hard_sigmoid", "tanh",
            "softmax", "log_softmax", "softplus", "softsign", "swish", "silu", "exponential",
            "linear", "get", "serialize", "deserialize"]
 
 
+def _symbolic(x: Any) -> bool:
+    return _sym.active and type(x) is _sym.KT
+
+
 def relu(x: Any, alpha: float = 0.0, max_value: float | None = None, threshold: float = 0.0):
     """max(x, 0), with Keras's optional leak (alpha), cap (max_value) and threshold."""
     if alpha == 0.0 and max_value is None and threshold == 0.0:
-        return _C.relu(x)
+        return nn.relu(x)
+    if _symbolic(x):
+        return _sym.op_node(relu, (x, alpha, max_value, threshold), {})
     x = corten.convert_to_tensor(x)
-    if threshold != 0.0:
-        y = corten.where(x > threshold, x, corten.zeros_like(x))
-    else:
-        y = _C.relu(x)
+    zeros = corten.zeros_like(x)
+    y = corten.where(x > threshold, x, zeros) if threshold != 0.0 else nn.relu(x)
     if alpha != 0.0:
-        y = y + alpha * corten.where(x < threshold, x - threshold, corten.zeros_like(x))
+        y = y + alpha * corten.where(x < threshold, x - threshold, zeros)
     if max_value is not None:
         y = corten.minimum(y, max_value)
     return y
 
 
 def relu6(x):
-    return _C.relu6(x)
+    """min(max(x, 0), 6)."""
+    return nn.relu6(x)
 
 
 def leaky_relu(x, alpha: float = 0.2):
-    return _C.leaky_relu(x, float(alpha))
+    """x for x > 0, alpha * x otherwise."""
+    return nn.leaky_relu(x, alpha)
 
 
 def elu(x, alpha: float = 1.0):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    if _symbolic(x):
+        return _sym.op_node(elu, (x, alpha), {})
     return _C.elu(x, float(alpha))
 
 
 def selu(x):
-    return _C.selu(x)
+    """Scaled exponential linear unit (Klambauer et al., 2017)."""
+    return nn.selu(x)
 
 
 def gelu(x, approximate: bool = False):
-    return _C.gelu_tanh(x) if approximate else _C.gelu(x)
+    """Gaussian error linear unit: exact (erf) or, with approximate=True, the tanh form."""
+    return nn.gelu(x, approximate)
 
 
 def sigmoid(x):
-    return _C.sigmoid(x)
+    """1 / (1 + exp(-x))."""
+    return math_ops.sigmoid(x)
 
 
 def hard_sigmoid(x):
@@ -59,34 +74,41 @@ def hard_sigmoid(x):
 
 
 def tanh(x):
-    return _C.tanh(x)
+    """Hyperbolic tangent."""
+    return math_ops.tanh(x)
 
 
 def softmax(x, axis: int = -1):
-    return _C.softmax(x, axis)
+    """exp(x) / sum(exp(x)) along `axis`."""
+    return nn.softmax(x, axis)
 
 
 def log_softmax(x, axis: int = -1):
-    return _C.log_softmax(x, axis)
+    """log(softmax(x)) along `axis`, computed stably."""
+    return nn.log_softmax(x, axis)
 
 
 def softplus(x):
-    return _C.softplus(x)
+    """log(exp(x) + 1)."""
+    return nn.softplus(x)
 
 
 def softsign(x):
-    return _C.softsign(x)
+    """x / (|x| + 1)."""
+    return nn.softsign(x)
 
 
 def swish(x):
-    return _C.silu(x)
+    """x * sigmoid(x) (also named silu)."""
+    return nn.silu(x)
 
 
 silu = swish
 
 
 def exponential(x):
-    return _C.exp(x)
+    """exp(x)."""
+    return math_ops.exp(x)
 
 
 def linear(x):

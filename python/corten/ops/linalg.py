@@ -55,7 +55,8 @@ def matmul(a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False,
     return out
 
 
-_ACTIVATIONS = ("linear", "relu", "sigmoid", "tanh", "gelu")
+#: The activations linear() fuses into the GEMM epilogue, as the C++ op lists them.
+FUSED_ACTIVATIONS: tuple[str, ...] = tuple(_C.linear_activations())
 
 
 def linear(x: Any, w: Any, bias: Any = None, activation: str | None = None) -> Tensor:
@@ -85,7 +86,7 @@ def linear(x: Any, w: Any, bias: Any = None, activation: str | None = None) -> T
     if _sym.active and (type(x) is _sym.KT or type(w) is _sym.KT or type(bias) is _sym.KT):
         return _sym.op_node(linear, (x, w, bias, activation), {})
     act = "linear" if activation is None else activation
-    if act not in _ACTIVATIONS:
-        raise ValueError(f"linear: activation must be None or one of {_ACTIVATIONS}. "
+    if act not in FUSED_ACTIVATIONS:
+        raise ValueError(f"linear: activation must be None or one of {FUSED_ACTIVATIONS}. "
                          f"Received: activation={activation!r}")
     return _C.linear(x, w, bias, act)

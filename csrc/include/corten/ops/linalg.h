@@ -4,6 +4,7 @@
 #include <corten/tensor.h>
 
 #include <cstdint>
+#include <string>
 
 namespace corten {
 
@@ -13,8 +14,21 @@ namespace corten {
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false,
               bool transpose_b = false);
 
-/// Activation fused into linear(). Gelu is the exact (erf) form, as Keras' default.
-enum class Activation : uint8_t { Identity, Relu, Sigmoid, Tanh, Gelu };
+/// Activations fused into linear(), with their Keras names: the one list Python reads
+/// (`corten._C.linear_activations()`) to decide which Dense activations take the fused path.
+/// Gelu is the exact (erf) form, as Keras' default.
+#define CORTEN_LINEAR_ACTIVATIONS(X) \
+  X(Identity, "linear") X(Relu, "relu") X(Sigmoid, "sigmoid") X(Tanh, "tanh") X(Gelu, "gelu")
+
+#define CORTEN_ACTIVATION_ENUM_(Name, py) Name,
+enum class Activation : uint8_t { CORTEN_LINEAR_ACTIVATIONS(CORTEN_ACTIVATION_ENUM_) kCount };
+#undef CORTEN_ACTIVATION_ENUM_
+
+/// The Keras name of `act` ("linear" for Identity).
+const char* activation_name(Activation act);
+/// The activation named `name` ("identity" is accepted for "linear"); ValueError names the
+/// accepted names otherwise.
+Activation activation_from_name(const std::string& name);
 
 /// The Dense layer's forward: act(x @ w + bias) for x (..., K), w (K, N), bias (N,) or an
 /// undefined tensor for none; returns (..., N). float32 and float64 only; all operands share

@@ -14,9 +14,8 @@ Tensor = corten.Tensor
 
 __all__ = ["Dense", "Dropout", "Activation", "Flatten", "Reshape", "Lambda", "Identity"]
 
-# activation functions with a fused kernel in the matmul epilogue
-_FUSED = {activations.linear: "linear", activations.relu: "relu", activations.sigmoid: "sigmoid",
-          activations.tanh: "tanh"}
+# activation functions with a fused kernel in the matmul epilogue, from the C++ op's own list
+_FUSED = {activations.get(name): name for name in _linalg.FUSED_ACTIVATIONS}
 
 
 class Dense(Layer):
