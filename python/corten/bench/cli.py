@@ -238,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
             print(msg, file=sys.stderr, flush=True)
 
     pythons = interpreters(args.peer)
+    started = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    commit = _commit()  # before the run: files edited while it runs do not count
     load = runner.busy_loop() if args.load else None
     with tempfile.TemporaryDirectory(prefix="corten-bench-") as tmp:
         jobs = plan(selected, Path(tmp))
@@ -260,8 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         if lib not in libs_env or (h.get("available") and not libs_env[lib].get("available")):
             libs_env[lib] = {**h, "interpreter": None if args.in_process else specs[lib].argv[0]}
     env = {
-        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "commit": _commit(), "cpu": _cpu_model(), "logical_cpus": os.cpu_count(),
+        "date": started, "commit": commit, "cpu": _cpu_model(), "logical_cpus": os.cpu_count(),
         "python": platform.python_version(), "platform": platform.platform(),
         "mode": ("in-process, 1 thread (quick look: libraries share this process)"
                  if args.in_process else "per-process"),

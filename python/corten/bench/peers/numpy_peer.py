@@ -33,7 +33,7 @@ class NumpyPeer(protocol.Peer):
         if blas:
             b = blas[0]
             self._blas = (f"{b.get('internal_api')} {b.get('version')} "
-                          f"({b.get('architecture')}), {b.get('num_threads')} threads")
+                          f"({b.get('architecture')}), threads set by threadpoolctl")
 
     def cases(self) -> list[str]:
         return cases.cases_for(self.library)
