@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 from gradcheck import check_gradients
 
+from cases import OP_CASES, U, P, away, distinct
+
 import corten as tf
 from corten import _C
 
@@ -34,32 +36,7 @@ class Case:
     atol: float = 1e-8
 
 
-_rng = np.random.default_rng(20240617)
-
-
-def U(*shape, lo=-2.0, hi=2.0):
-    return _rng.uniform(lo, hi, shape)
-
-
-def P(*shape, lo=0.5, hi=2.0):
-    """Positive values."""
-    return _rng.uniform(lo, hi, shape)
-
-
-def away(*shape, kinks=(0.0,), lo=-2.0, hi=2.0, margin=0.15):
-    """Uniform values moved at least ``margin`` away from each kink."""
-    x = _rng.uniform(lo, hi, shape)
-    for k in kinks:
-        near = np.abs(x - k) < margin
-        x = np.where(near, k + np.where(x >= k, 2 * margin, -2 * margin), x)
-    return x
-
-
-def distinct(*shape, spacing=0.3):
-    """Values at least ``spacing`` apart (no ties for max/min)."""
-    n = int(np.prod(shape))
-    v = (_rng.permutation(n) - n / 2) * spacing + _rng.uniform(-0.02, 0.02, n)
-    return v.reshape(shape)
+_rng = np.random.default_rng(20240618)
 
 
 def vjp(op: Callable) -> Callable:
@@ -159,44 +136,25 @@ def _linear(x, w, b, act):
     return linear(x, w, b, act)
 
 
-CASES: dict[str, list[Case]] = {
-    # Unary elementwise.
-    "negative": unary(tf.negative, U),
-    "abs": unary(tf.abs, away),
-    "sign": unary(tf.sign, away),
-    "square": unary(tf.square, U),
-    "sqrt": unary(tf.sqrt, P),
-    "rsqrt": unary(tf.math.rsqrt, P),
-    "exp": unary(tf.exp, U),
-    "log": unary(tf.math.log, P),
-    "log1p": unary(tf.math.log1p, lambda *s: U(*s, lo=-0.5, hi=2.0)),
-    "expm1": unary(tf.math.expm1, U),
-    "sin": unary(tf.sin, U),
-    "cos": unary(tf.cos, U),
-    "tanh": unary(tf.tanh, U),
-    "sigmoid": unary(tf.sigmoid, U),
-    "reciprocal": unary(tf.math.reciprocal, lambda *s: away(*s, margin=0.4)),
-    "erf": unary(tf.math.erf, U),
-    "relu": unary(tf.nn.relu, away),
-    "relu6": unary(tf.nn.relu6, lambda *s: away(*s, kinks=(0.0, 6.0), lo=-2.0, hi=8.0)),
-    "leaky_relu": unary(lambda x: tf.nn.leaky_relu(x, alpha=0.3), away),
-    "elu": unary(tf.nn.elu, away),
-    "selu": unary(tf.nn.selu, away),
-    "gelu": unary(tf.nn.gelu, U),
-    "gelu_tanh": unary(lambda x: tf.nn.gelu(x, approximate=True), U),
-    "softplus": unary(tf.nn.softplus, U),
-    "softsign": unary(tf.nn.softsign, away),
-    "silu": unary(tf.nn.silu, U) + [Case(lambda x: tf.nn.silu(x, beta=1.5), [U(3, 4)])],
-    # Binary elementwise (broadcasting).
-    "add": binary(tf.add, U),
-    "subtract": binary(tf.subtract, U),
-    "multiply": binary(tf.multiply, U),
-    "divide": binary(tf.divide, U, lambda *s: away(*s, margin=0.5)),
-    "divide_no_nan": binary(tf.math.divide_no_nan, U, lambda *s: away(*s, margin=0.5)),
-    "pow": binary(tf.pow, P, U),
+# Elementwise ops whose gradient check needs special inputs; the others are generated from
+# their OpCase's gradient samplers (tests/python/ops/cases.py).
+CUSTOM_ELEMENTWISE: dict[str, list[Case]] = {
     "maximum": maxmin(tf.maximum),
     "minimum": maxmin(tf.minimum),
     "floormod": floormod_inputs(),
+    "leaky_relu": unary(lambda x: tf.nn.leaky_relu(x, alpha=0.3), away),
+    "silu": unary(tf.nn.silu, U) + [Case(lambda x: tf.nn.silu(x, beta=1.5), [U(3, 4)])],
+}
+
+
+def _elementwise_cases(op) -> list[Case]:
+    if op.name in CUSTOM_ELEMENTWISE:
+        return CUSTOM_ELEMENTWISE[op.name]
+    return unary(op.fn, *op.grad) if op.arity == 1 else binary(op.fn, *op.grad)
+
+
+CASES: dict[str, list[Case]] = {
+    **{op.name: _elementwise_cases(op) for op in OP_CASES.values() if op.grad is not None},
     "where": [
         Case(lambda x, y: tf.where(tf.constant(_COND), x, y), [U(3, 4), U(3, 4)]),
         Case(lambda x, y: tf.where(tf.constant(_COND), x, y), [U(3, 1), U(1, 4)]),

@@ -2,80 +2,59 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from cases import (
+    BINARY_CASES,
     BROADCAST_PAIRS,
     FLOAT_DTYPES,
     INT_DTYPES,
     LAYOUTS,
-    NUMERIC_DTYPES,
+    OP_CASES,
     SHAPES,
+    UNARY_CASES,
     as_layout,
     check_close,
     random_array,
 )
 
 import corten as tf
-
-_erf = np.vectorize(math.erf, otypes=[np.float64])
+from corten import _C
 
 
 def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-# name -> (corten function, numpy float64 reference, dtypes, input range)
-UNARY = {
-    "negative": (tf.negative, np.negative, NUMERIC_DTYPES, (-3, 3)),
-    "abs": (tf.abs, np.abs, NUMERIC_DTYPES, (-3, 3)),
-    "sign": (tf.sign, np.sign, NUMERIC_DTYPES, (-3, 3)),
-    "square": (tf.square, np.square, NUMERIC_DTYPES, (-3, 3)),
-    "sqrt": (tf.sqrt, np.sqrt, FLOAT_DTYPES, (0.1, 4)),
-    "rsqrt": (tf.math.rsqrt, lambda x: 1 / np.sqrt(x), FLOAT_DTYPES, (0.1, 4)),
-    "exp": (tf.exp, np.exp, FLOAT_DTYPES, (-5, 5)),
-    "log": (tf.math.log, np.log, FLOAT_DTYPES, (0.1, 5)),
-    "log1p": (tf.math.log1p, np.log1p, FLOAT_DTYPES, (-0.5, 5)),
-    "expm1": (tf.math.expm1, np.expm1, FLOAT_DTYPES, (-3, 3)),
-    "sin": (tf.sin, np.sin, FLOAT_DTYPES, (-3, 3)),
-    "cos": (tf.cos, np.cos, FLOAT_DTYPES, (-3, 3)),
-    "tanh": (tf.tanh, np.tanh, FLOAT_DTYPES, (-4, 4)),
-    "sigmoid": (tf.sigmoid, _sigmoid, FLOAT_DTYPES, (-8, 8)),
-    "round": (tf.round, np.round, NUMERIC_DTYPES, (-4, 4)),
-    "floor": (tf.floor, np.floor, NUMERIC_DTYPES, (-4, 4)),
-    "ceil": (tf.math.ceil, np.ceil, NUMERIC_DTYPES, (-4, 4)),
-    "reciprocal": (tf.math.reciprocal, lambda x: 1 / x, FLOAT_DTYPES, (0.5, 4)),
-    "relu": (tf.nn.relu, lambda x: np.maximum(x, 0), NUMERIC_DTYPES, (-3, 3)),
-    "relu6": (tf.nn.relu6, lambda x: np.clip(x, 0, 6), NUMERIC_DTYPES, (-3, 9)),
-    "leaky_relu": (tf.nn.leaky_relu, lambda x: np.where(x > 0, x, 0.2 * x), FLOAT_DTYPES, (-3, 3)),
-    "elu": (tf.nn.elu, lambda x: np.where(x > 0, x, np.expm1(x)), FLOAT_DTYPES, (-3, 3)),
-    "selu": (
-        tf.nn.selu,
-        lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * np.expm1(x)),
-        FLOAT_DTYPES,
-        (-3, 3),
-    ),
-    "gelu": (tf.nn.gelu, lambda x: 0.5 * x * (1 + _erf(x / np.sqrt(2))), FLOAT_DTYPES, (-3, 3)),
-    "gelu_tanh": (
-        lambda x: tf.nn.gelu(x, approximate=True),
-        lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))),
-        FLOAT_DTYPES,
-        (-3, 3),
-    ),
-    "softplus": (tf.nn.softplus, lambda x: np.logaddexp(x, 0), FLOAT_DTYPES, (-30, 30)),
-    "softsign": (tf.nn.softsign, lambda x: x / (1 + np.abs(x)), FLOAT_DTYPES, (-3, 3)),
-    "silu": (tf.nn.silu, lambda x: x * _sigmoid(x), FLOAT_DTYPES, (-5, 5)),
-}
+UNARY = {c.name: c for c in UNARY_CASES}
+BINARY = {c.name: c for c in BINARY_CASES}
+
+
+def test_every_op_of_the_cpp_table_has_a_case():
+    table = {op["name"]: op for op in _C.elementwise_ops()}
+    assert set(table) == set(OP_CASES), set(table) ^ set(OP_CASES)
+    for name, op in table.items():
+        case = OP_CASES[name]
+        assert op["arity"] == case.arity, name
+        # a differentiable op has a gradient sampler (its finite-difference check)
+        assert op["differentiable"] == (case.grad is not None), name
+        assert getattr(_C, name) is not None
+
+
+def test_every_bench_link_names_a_bench_case():
+    from corten.bench.peers.cases import BY_KEY
+
+    for case in OP_CASES.values():
+        assert case.bench is None or case.bench in BY_KEY, (case.name, case.bench)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("name", sorted(UNARY))
 def test_unary(name, shape, layout, rng):
-    fn, ref, dtypes, (lo, hi) = UNARY[name]
-    for dtype in dtypes:
+    case = UNARY[name]
+    fn, ref, (lo, hi) = case.fn, case.ref, case.domain
+    for dtype in case.dtypes:
         a = random_array(rng, shape, dtype, lo, hi)
         if name == "round" and dtype in FLOAT_DTYPES and a.size:
             a.flat[0] = 2.5  # half to even
@@ -87,33 +66,9 @@ def test_unary(name, shape, layout, rng):
 
 @pytest.mark.parametrize("name", ["sqrt", "exp", "tanh", "sigmoid", "gelu"])
 def test_floating_only_ops_reject_integers(name):
-    fn = UNARY[name][0]
+    fn = UNARY[name].fn
     with pytest.raises(TypeError, match=r"expected a floating dtype.*got int32"):
         fn(tf.constant([1, 2]))
-
-
-BINARY = {
-    "add": (tf.add, np.add, NUMERIC_DTYPES),
-    "subtract": (tf.subtract, np.subtract, NUMERIC_DTYPES),
-    "multiply": (tf.multiply, np.multiply, NUMERIC_DTYPES),
-    "divide": (tf.divide, np.true_divide, FLOAT_DTYPES),
-    "divide_no_nan": (tf.math.divide_no_nan,
-                      lambda a, b: np.where(b == 0, 0.0, a / np.where(b == 0, 1.0, b)),
-                      FLOAT_DTYPES),
-    "maximum": (tf.maximum, np.maximum, NUMERIC_DTYPES),
-    "minimum": (tf.minimum, np.minimum, NUMERIC_DTYPES),
-    "pow": (tf.pow, np.power, FLOAT_DTYPES),
-    "floordiv": (tf.math.floordiv, np.floor_divide, FLOAT_DTYPES),
-    "floormod": (tf.math.floormod, np.mod, FLOAT_DTYPES),
-    "equal": (tf.equal, np.equal, NUMERIC_DTYPES + ["bool"]),
-    "not_equal": (tf.not_equal, np.not_equal, NUMERIC_DTYPES + ["bool"]),
-    "less": (tf.less, np.less, NUMERIC_DTYPES),
-    "less_equal": (tf.less_equal, np.less_equal, NUMERIC_DTYPES),
-    "greater": (tf.greater, np.greater, NUMERIC_DTYPES),
-    "greater_equal": (tf.greater_equal, np.greater_equal, NUMERIC_DTYPES),
-    "logical_and": (tf.logical_and, np.logical_and, ["bool"]),
-    "logical_or": (tf.logical_or, np.logical_or, ["bool"]),
-}
 
 
 def _binary_inputs(rng, name, sa, sb, dtype):
@@ -135,8 +90,9 @@ def _binary_inputs(rng, name, sa, sb, dtype):
 )
 @pytest.mark.parametrize("name", sorted(BINARY))
 def test_binary(name, sa, sb, layout, rng):
-    fn, ref, dtypes = BINARY[name]
-    for dtype in dtypes:
+    case = BINARY[name]
+    fn, ref = case.fn, case.ref
+    for dtype in case.dtypes:
         a, b = _binary_inputs(rng, name, sa, sb, dtype)
         got = fn(as_layout(a, layout), as_layout(b, layout))
         want = ref(a.astype(np.float64), b.astype(np.float64)) if dtype in FLOAT_DTYPES else ref(a, b)
