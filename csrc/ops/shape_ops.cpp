@@ -272,10 +272,13 @@ Tensor reshape(const Tensor& x, const Shape& requested) {
   detail::check_defined(x, "reshape", "tensor");
   Shape shape = requested;
   int64_t infer = -1, known = 1;
+  // A meta tensor with unknown dimensions (Keras None) can take several unknown (-1)
+  // dimensions: they stay unknown, as Flatten and Reshape of (None, None, 4) in Keras.
+  const bool unknown_input = x.is_meta() && x.numel() == kUnknownDim;
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
-      CORTEN_CHECK_VALUE(infer < 0, "reshape: only one dimension can be -1; got shape ",
-                         show(requested));
+      CORTEN_CHECK_VALUE(infer < 0 || unknown_input,
+                         "reshape: only one dimension can be -1; got shape ", show(requested));
       infer = static_cast<int64_t>(i);
     } else {
       CORTEN_CHECK_VALUE(shape[i] >= 0, "reshape: dimensions must be >= 0 or -1; got shape ",

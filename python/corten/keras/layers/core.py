@@ -199,20 +199,46 @@ class Reshape(Layer):
 
 
 class Lambda(Layer):
-    """Wraps a Python function of tensors as a layer."""
+    """Wraps a Python function of tensors as a layer.
+
+    Its config names the function; loading finds it by that name among the `custom_objects`
+    (or registered objects), never by running code from the file, so a Lambda of a named
+    function saves and loads, and a Lambda of a ``lambda`` expression cannot be saved (Note
+    [Safe deserialization]).
+    """
 
     def __init__(self, function: Any, output_shape: Any = None, mask: Any = None,
                  arguments: dict | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.function = function
+        self._output_shape = output_shape
         self.arguments = arguments or {}
 
     def call(self, inputs: Any) -> Any:
         return self.function(inputs, **self.arguments)
 
     def get_config(self) -> dict:
-        raise NotImplementedError("Lambda layers wrap Python code and cannot be serialised to a "
-                                  "config; write a Layer subclass with get_config() instead.")
+        name = getattr(self.function, "__name__", None)
+        if name is None or name == "<lambda>":
+            raise NotImplementedError(
+                f"Layer {self.name!r} wraps a lambda expression, which cannot be saved without "
+                "saving Python code; define the function with `def`, and pass it in "
+                "`custom_objects` when loading, or write a Layer subclass with get_config().")
+        from corten.keras.saving import serialization_lib  # saving sits above layers
+
+        config = super().get_config()
+        config.update({"function": serialization_lib.serialize_keras_object(self.function),
+                       "output_shape": self._output_shape, "arguments": self.arguments})
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict, custom_objects: dict | None = None) -> Lambda:
+        from corten.keras.saving import serialization_lib
+
+        config = dict(config)
+        config["function"] = serialization_lib.deserialize_keras_object(
+            config["function"], custom_objects=custom_objects)
+        return cls(**config)
 
 
 class Identity(Layer):
