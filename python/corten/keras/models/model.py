@@ -151,12 +151,11 @@ class Model(Trainer, Layer):
 
     def save_weights(self, filepath: Any, overwrite: bool = True, save_format: Any = None,
                      options: Any = None) -> None:
-        """Saves ``weights`` to ``filepath`` in the safetensors layout (written atomically).
-
-        Any path is accepted (``.weights.h5`` included); the file is always safetensors.
+        """Saves ``weights`` to exactly ``filepath`` in the safetensors layout (atomically).
 
         Raises:
-            ValueError: if the model has not created its weights yet.
+            ValueError: if the model has not created its weights yet, or for an HDF5 name
+                (``.h5``): the file would not be HDF5.
         """
         from corten.keras.saving import weights_file  # saving sits above models
 

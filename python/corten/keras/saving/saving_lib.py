@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import shutil
 import tempfile
 import warnings
 import zipfile
@@ -60,17 +61,22 @@ def _invalid(filepath: str, why: str) -> ValueError:
 
 
 # ---------------------------------------------------------------------- save
-def _resolve_save_path(filepath: Any, save_format: Any) -> str:
+def _resolve_save_path(filepath: Any, save_format: Any) -> tuple[str, bool]:
+    """``(path, as_directory)``: a ``.keras`` path is a zip file; any other path (no
+    extension, as the guides' ``model.save("path_to_my_model")``) is a directory written at
+    exactly that path, as tf.keras writes a SavedModel. HDF5 is refused with the way out."""
     filepath = os.fspath(filepath)
     ext = os.path.splitext(filepath)[1].lower()
-    if save_format not in (None, "keras", "keras_v3") or ext in (".h5", ".hdf5"):
+    if save_format in ("h5", "hdf5") or ext in (".h5", ".hdf5"):
         raise ValueError(
-            "corten saves whole models in the .keras zip format only (HDF5 and SavedModel are "
-            "not supported). Use a path ending in .keras, or model.save_weights(...) for the "
-            f"weights alone. Received: filepath={filepath!r}, save_format={save_format!r}")
-    if not ext:
-        filepath += ".keras"
-    return filepath
+            "corten does not write HDF5 model files yet. Use a path ending in .keras (one zip "
+            "file) or a path without extension (a saved-model directory). Received: "
+            f"filepath={filepath!r}, save_format={save_format!r}")
+    if save_format not in (None, "keras", "keras_v3", "tf"):
+        raise ValueError(f"model.save: unknown save_format {save_format!r}; use 'keras' or "
+                         "'tf' (a directory)")
+    as_directory = save_format == "tf" or ext != ".keras"
+    return filepath, as_directory
 
 
 def _config_of(model: Any) -> dict:
@@ -111,18 +117,22 @@ def _collect_weights(model: Any, include_optimizer: bool) -> tuple[dict, dict]:
 
 def save_model(model: Any, filepath: Any, overwrite: bool = True, save_format: Any = None,
                include_optimizer: bool = True, **kwargs: Any) -> None:
-    """Saves ``model`` (architecture, compile configuration, weights, optimizer state) to one
-    zip file; a path without extension gets ``.keras``. The write is atomic.
+    """Saves ``model`` (architecture, compile configuration, weights, optimizer state).
+
+    A path ending in ``.keras`` gets one zip file; any other path gets a directory at exactly
+    that path (as tf.keras's SavedModel), holding the same entries as files. Either way the
+    write is atomic, and ``load_model`` reads both.
 
     Raises:
         NotImplementedError: if the model's architecture cannot be described (a subclassed
             model without a working get_config), saying what to implement.
         ValueError: for an HDF5 path or save_format.
-        FileExistsError: if the file exists and ``overwrite`` is False.
+        FileExistsError: if the path exists and ``overwrite`` is False, or is a file or
+            directory that model.save did not write (it is never replaced).
     """
     import corten
 
-    filepath = _resolve_save_path(filepath, save_format)
+    filepath, as_directory = _resolve_save_path(filepath, save_format)
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"model.save: {filepath!r} exists and overwrite=False")
     config = _config_of(model)
@@ -134,6 +144,9 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, save_format: A
     tensors, weights_meta = _collect_weights(model, include_optimizer)
     size = weights_file.tensors_nbytes(tensors, weights_meta)
 
+    if as_directory:
+        _write_directory(filepath, metadata, config, tensors, weights_meta)
+        return
     directory = os.path.dirname(os.path.abspath(filepath))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".keras", dir=directory)
     try:
@@ -152,6 +165,60 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, save_format: A
         except OSError:
             pass
         raise
+
+
+def _is_saved_model_dir(path: str) -> bool:
+    """Whether `path` is a directory that model.save wrote (safe to replace)."""
+    meta = os.path.join(path, METADATA)
+    try:
+        with open(meta, "rb") as f:
+            return json.loads(f.read(_MAX_JSON_BYTES).decode("utf-8")).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return False
+
+
+def _write_directory(path: str, metadata: dict, config: dict, tensors: dict,
+                     weights_meta: dict) -> None:
+    """The saved-model directory at `path`: the .keras entries as files, plus an empty
+    ``assets/`` as tf.keras writes. Built beside `path` and renamed into place, so a crash
+    leaves either the old directory or the new one; an existing directory that model.save did
+    not write is never replaced."""
+    path = os.path.abspath(path)
+    if os.path.lexists(path) and not _is_saved_model_dir(path):
+        kind = "directory" if os.path.isdir(path) else "file"
+        raise FileExistsError(
+            f"model.save: {path!r} is a {kind} that model.save did not write; it is left "
+            "untouched. Choose another path, remove it, or use a path ending in .keras.")
+    parent = os.path.dirname(path)
+    tmp = tempfile.mkdtemp(prefix=".tmp-", suffix=".savedmodel", dir=parent)
+    old = None
+    try:
+        os.mkdir(os.path.join(tmp, "assets"))
+        for name, text in ((METADATA, json.dumps(metadata, indent=2)),
+                           (CONFIG, json.dumps(config, indent=2))):
+            with open(os.path.join(tmp, name), "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+        with open(os.path.join(tmp, WEIGHTS), "wb") as f:
+            weights_file.write_tensors_to(f, tensors, weights_meta)
+            f.flush()
+            os.fsync(f.fileno())
+        if os.path.lexists(path):
+            old = tempfile.mkdtemp(prefix=".tmp-", suffix=".old", dir=parent)
+            os.rmdir(old)
+            os.rename(path, old)
+        os.rename(tmp, path)
+        tmp = None
+    except BaseException:
+        if old is not None and not os.path.lexists(path):
+            os.rename(old, path)
+            old = None
+        raise
+    finally:
+        for leftover in (tmp, old):
+            if leftover is not None:
+                shutil.rmtree(leftover, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------- read (validated)
@@ -239,15 +306,50 @@ class _Archive:
         self.zf.close()
 
 
+class _Directory:
+    """A validated, read-only view of a saved-model directory (the entries of a .keras
+    archive as files)."""
+
+    def __init__(self, filepath: str) -> None:
+        self.filepath = filepath
+        for required in (METADATA, CONFIG):
+            if not os.path.isfile(os.path.join(filepath, required)):
+                if required == METADATA and os.path.isfile(os.path.join(filepath,
+                                                                        "saved_model.pb")):
+                    raise ValueError(
+                        f"Cannot load {filepath!r}: it is a TensorFlow SavedModel, which corten "
+                        "does not read. Save the model from tf.keras with "
+                        "model.save('model.keras') and load that file.")
+                raise _invalid(filepath, f"the directory has no {required}")
+
+    def read_json(self, name: str) -> Any:
+        path = os.path.join(self.filepath, name)
+        size = os.path.getsize(path)
+        if size > _MAX_JSON_BYTES:
+            raise _invalid(self.filepath, f"{name} has {size} bytes (at most "
+                                          f"{_MAX_JSON_BYTES})")
+        with open(path, "rb") as f:
+            raw = f.read(_MAX_JSON_BYTES + 1)
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+            raise _invalid(self.filepath, f"{name} is not valid JSON ({e})") from None
+
+    def read_weights(self) -> tuple[dict[str, np.ndarray], dict[str, str]] | None:
+        path = os.path.join(self.filepath, WEIGHTS)
+        if not os.path.isfile(path):
+            return None
+        with open(path, "rb") as f:
+            return weights_file.read_tensors_from(f, os.path.getsize(path), path)
+
+    def close(self) -> None:
+        pass
+
+
 def _resolve_load_path(filepath: Any) -> str:
     filepath = os.fspath(filepath)
-    if os.path.isdir(filepath):
-        raise ValueError(f"load_model: {filepath!r} is a directory; corten loads .keras files "
-                         "written by model.save (SavedModel directories are not supported).")
     if not os.path.exists(filepath):
-        if not os.path.splitext(filepath)[1] and os.path.isfile(filepath + ".keras"):
-            return filepath + ".keras"
-        raise FileNotFoundError(f"load_model: no such file: {filepath!r}")
+        raise FileNotFoundError(f"load_model: no such file or directory: {filepath!r}")
     return filepath
 
 
@@ -259,7 +361,7 @@ def read_archive(filepath: Any) -> tuple[dict, dict, Any]:
             format version.
     """
     filepath = _resolve_load_path(filepath)
-    archive = _Archive(filepath)
+    archive = _Directory(filepath) if os.path.isdir(filepath) else _Archive(filepath)
     try:
         metadata = archive.read_json(METADATA)
         if not isinstance(metadata, dict):
@@ -299,7 +401,7 @@ def load_model(filepath: Any, custom_objects: dict | None = None, compile: bool 
     """Loads a model saved by ``model.save``.
 
     Args:
-        filepath: the .keras file.
+        filepath: the .keras file or saved-model directory that model.save wrote.
         custom_objects: ``{name: class or function}`` for custom objects that are not
             registered with ``register_keras_serializable``.
         compile: whether to compile the model from the saved compile configuration and restore

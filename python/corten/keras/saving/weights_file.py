@@ -266,13 +266,20 @@ def weight_names(weights: list[Any]) -> list[str]:
 
 
 def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
-    """Saves ``model.weights`` to ``filepath`` (any extension; the safetensors layout).
+    """Saves ``model.weights`` to exactly ``filepath``, in the safetensors layout.
 
     Raises:
-        ValueError: if the model has no weights yet.
+        ValueError: if the model has no weights yet, or for an HDF5 name (``.h5``,
+            ``.hdf5``): the bytes would not be HDF5.
         FileExistsError: if the file exists and ``overwrite`` is False.
     """
     filepath = os.fspath(filepath)
+    if filepath.lower().endswith((".h5", ".hdf5")):
+        raise ValueError(
+            f"save_weights: {filepath!r} names an HDF5 file, which corten does not write yet; "
+            "its weights files are safetensors. Use a name such as "
+            f"{os.path.splitext(filepath)[0].removesuffix('.weights')}.weights.safetensors "
+            "(load_weights reads it back).")
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"save_weights: {filepath!r} exists and overwrite=False")
     weights = model.weights

@@ -672,7 +672,7 @@ def test_resnet_model_fit_and_save(tmp_path, mnist_small_flat):
     # Model exposes its inner layers, and the saving APIs.
     assert resnet.layers == [resnet.block_1, resnet.block_2, resnet.global_pool,
                              resnet.classifier]
-    path = str(tmp_path / "resnet.weights.h5")
+    path = str(tmp_path / "resnet.weights.safetensors")
     resnet.save_weights(path)
     before = [w.numpy() for w in resnet.weights]
     for w in resnet.weights:

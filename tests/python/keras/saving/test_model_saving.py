@@ -136,16 +136,18 @@ def test_loss_functions_schedules_and_uncompiled_models(tmp_path):
 def test_paths_and_overwrite(tmp_path):
     model = FixtureMLP(hidden=2)
     model(np.zeros((1, 4), "float32"))
-    model.save(str(tmp_path / "noext"))
-    assert (tmp_path / "noext.keras").is_file()
+    model.save(str(tmp_path / "noext"))  # a saved-model directory at exactly that path
+    assert (tmp_path / "noext").is_dir()
+    assert not (tmp_path / "noext.keras").exists()
     assert isinstance(keras.models.load_model(tmp_path / "noext"), FixtureMLP)
     with pytest.raises(ValueError, match=r"\.keras"):
         model.save(tmp_path / "m.h5")
+    model.save(tmp_path / "m.keras")
     with pytest.raises(FileExistsError):
-        model.save(tmp_path / "noext.keras", overwrite=False)
+        model.save(tmp_path / "m.keras", overwrite=False)
     with pytest.raises(FileNotFoundError):
         keras.models.load_model(tmp_path / "missing.keras")
-    with pytest.raises(ValueError, match="directory"):
+    with pytest.raises(ValueError, match="has no metadata.json"):
         keras.models.load_model(tmp_path)
 
 

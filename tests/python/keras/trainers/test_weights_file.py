@@ -31,7 +31,7 @@ def _built(hidden=4):
 
 
 def test_round_trip_into_a_fresh_model(tmp_path):
-    path = tmp_path / "net.weights.h5"
+    path = tmp_path / "net.weights.safetensors"
     a = _built()
     a.save_weights(path)
     b = _built()
