@@ -1,7 +1,7 @@
 """Trains the guides' MLP (784-64-64-10) on MNIST digits with Model.fit.
 
-    PYTHONPATH=python python3 examples/train_digits.py            # bundled 10k-image subset
-    PYTHONPATH=python python3 examples/train_digits.py --full     # mnist.npz from the cache
+    python examples/train_digits.py            # bundled 20k-image subset
+    python examples/train_digits.py --full     # mnist.npz from the cache
 
 Prints Keras's progress bar per epoch and the test accuracy. On the bundled subset (16,000
 training images after the guide's 0.2 validation split, 10 epochs) this MLP reaches about

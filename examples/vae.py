@@ -1,7 +1,7 @@
 """Trains the custom-layers guide's subclassed VAE (784-64-32) on MNIST, as the guide does.
 
-    PYTHONPATH=python python3 examples/vae.py                 # full MNIST from the Keras cache
-    PYTHONPATH=python python3 examples/vae.py --small         # bundled 20k-image subset
+    python examples/vae.py                 # full MNIST from the Keras cache
+    python examples/vae.py --small         # bundled 20k-image subset
     TF_USE_LEGACY_KERAS=1 python examples/vae.py --framework tf   # the same script on tf.keras
 
 Runs the guide's two trainings one after the other, each on a fresh model: its GradientTape loop
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 
 import numpy as np
@@ -34,7 +33,6 @@ def _import(framework: str):
         from tensorflow import keras
         from tensorflow.keras import layers
     else:
-        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
         import corten as tf
         from corten import keras
         from corten.keras import layers
