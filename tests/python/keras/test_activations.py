@@ -1,9 +1,8 @@
 """keras.activations: numeric values, symbolic (functional API) inputs, and Dense's fused path."""
 
+import corten as tf
 import numpy as np
 import pytest
-
-import corten as tf
 from corten import _C, keras
 from corten.keras import activations, layers
 from corten.keras.engine.keras_tensor import KerasTensor
