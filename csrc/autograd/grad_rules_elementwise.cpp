@@ -84,6 +84,11 @@ Tensor unary_grad(UnaryOp op, const Tensor& x, const Tensor& out, const Tensor& 
       const Tensor s = sigmoid(x);
       return multiply(g, multiply(s, add(scalar(1.0, x), multiply(x, subtract(scalar(1.0, s), s)))));
     }
+    case UnaryOp::HardSigmoid: {  // 0.2 inside (-2.5, 2.5), 0 where the output is clipped
+      const Tensor inside = binary(BinaryOp::LogicalAnd, binary(BinaryOp::Greater, x, scalar(-2.5, x)),
+                                   binary(BinaryOp::Less, x, scalar(2.5, x)));
+      return where(inside, mul(g, 0.2), zero_like_scalar(g));
+    }
     case UnaryOp::Erf:
       return multiply(g, mul(exp(negative(multiply(x, x))), 1.1283791670955126));  // 2/sqrt(pi)
     default:

@@ -70,7 +70,7 @@ def sigmoid(x):
 
 def hard_sigmoid(x):
     """Piecewise linear sigmoid: clip(0.2 * x + 0.5, 0, 1) (Keras 2)."""
-    return corten.clip_by_value(corten.add(corten.multiply(x, 0.2), 0.5), 0.0, 1.0)
+    return nn.hard_sigmoid(x)
 
 
 def tanh(x):

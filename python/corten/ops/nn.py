@@ -81,6 +81,14 @@ def silu(features: Any, beta: float = 1.0, name: str | None = None) -> Tensor:
 swish = silu
 
 
+def hard_sigmoid(features: Any, name: str | None = None) -> Tensor:
+    """clip(0.2 * features + 0.5, 0, 1): Keras 2's piecewise linear sigmoid (not in tf.nn;
+    keras.activations.hard_sigmoid calls it)."""
+    if _sym.active and (type(features) is _sym.KT):
+        return _sym.op_node(hard_sigmoid, (features, name), {})
+    return _C.hard_sigmoid(features)
+
+
 def softmax(logits: Any, axis: int | None = None, name: str | None = None) -> Tensor:
     """exp(logits) / sum(exp(logits)) along `axis` (-1 when None), computed without overflow.
 

@@ -189,6 +189,8 @@ UNARY_CASES: list[OpCase] = [
     _u("softplus", corten.nn.softplus, lambda x: np.logaddexp(x, 0), F, (-30.0, 30.0), grad=U),
     _u("softsign", corten.nn.softsign, lambda x: x / (1 + np.abs(x)), F, grad=away),
     _u("silu", corten.nn.silu, lambda x: x * _sigmoid(x), F, (-5.0, 5.0), grad=U),
+    _u("hard_sigmoid", corten.ops.nn.hard_sigmoid, lambda x: np.clip(0.2 * x + 0.5, 0, 1), F,
+       (-4.0, 4.0), grad=lambda *s: away(*s, kinks=(-2.5, 2.5), lo=-4.0, hi=4.0)),
     _u("erf", corten.math.erf, _erf, F, grad=U),
 ]
 

@@ -58,6 +58,7 @@ enum class OpCost : uint8_t { Cheap, Costly };
   X(Softplus, "softplus", Floating, Costly, Grad)           \
   X(Softsign, "softsign", Floating, Costly, Grad)           \
   X(Silu, "silu", Floating, Costly, Grad)                   \
+  X(HardSigmoid, "hard_sigmoid", Floating, Cheap, Grad)     \
   X(Erf, "erf", Floating, Costly, Grad)
 
 // X(Name, "name", dtypes, cost, grad, result)
