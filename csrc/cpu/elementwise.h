@@ -8,17 +8,6 @@
 
 namespace corten::cpu {
 
-// Whether dtype `t` is in the set `a` (Note [Elementwise op table] gives each op's set).
-constexpr bool accepts(Accepts a, DType t) {
-  switch (a) {
-    case Accepts::Numeric: return t != DType::Bool;
-    case Accepts::Floating: return is_floating(t);
-    case Accepts::Bool: return t == DType::Bool;
-    case Accepts::All: return true;
-  }
-  return false;
-}
-
 void unary(UnaryOp op, DType dtype, const Shape& shape, const void* x, const Shape& x_strides,
            void* out, double alpha);
 /// `dtype` is the input dtype; comparisons and logical ops write bool.

@@ -9,6 +9,7 @@
 #include "cpu/creation.h"
 #include "cpu/elementwise.h"
 #include "ops/common.h"
+#include "ops/kernels.h"
 
 namespace corten {
 namespace {
@@ -41,7 +42,7 @@ Tensor full(const Shape& shape, double value, DType dtype, const char* op) {
   // A 0-d float64 source broadcast over the output: one conversion path for every dtype.
   double v = value;
   const Shape zero_strides(shape.size(), 0);
-  cpu::cast(DType::Float64, dtype, shape, &v, zero_strides, out.raw_data(), out.strides());
+  kernels::cast(out.device())(DType::Float64, dtype, shape, &v, zero_strides, out.raw_data(), out.strides());
   return out;
 }
 
@@ -54,7 +55,7 @@ Tensor fill(const Shape& shape, const Tensor& value) {
                      show(value.shape()));
   if (value.is_meta()) return Tensor::empty(shape, value.dtype(), Device::Meta, "fill");
   Tensor out = Tensor::empty(shape, value.dtype(), Device::CPU, "fill");
-  cpu::copy(itemsize(value.dtype()), shape, value.raw_data(), Shape(shape.size(), 0),
+  kernels::copy(out.device())(itemsize(value.dtype()), shape, value.raw_data(), Shape(shape.size(), 0),
             out.raw_data(), out.strides());
   if (autograd::is_recording()) autograd::record_fill(value, out);
   return out;
@@ -85,7 +86,7 @@ Tensor range(double start, double limit, double delta, DType dtype) {
     start = static_cast<double>(s);
     delta = static_cast<double>(d);
     Tensor out = Tensor::empty({n}, dtype, Device::CPU, "range");
-    cpu::range(dtype, n, start, delta, out.raw_data());
+    kernels::range(out.device())(dtype, n, start, delta, out.raw_data());
     return out;
   }
   if (dtype == DType::Float32) {
@@ -99,7 +100,7 @@ Tensor range(double start, double limit, double delta, DType dtype) {
                      " give too many elements (", count, ")");
   n = count > 0 ? static_cast<int64_t>(count) : 0;
   Tensor out = Tensor::empty({n}, dtype, Device::CPU, "range");
-  cpu::range(dtype, n, start, delta, out.raw_data());
+  kernels::range(out.device())(dtype, n, start, delta, out.raw_data());
   return out;
 }
 
@@ -113,7 +114,7 @@ Tensor eye(int64_t num_rows, int64_t num_columns, const Shape& batch_shape, DTyp
   shape.push_back(num_rows);
   shape.push_back(num_columns);
   Tensor out = Tensor::empty(shape, dtype, Device::CPU, "eye");
-  cpu::eye(dtype, shape_numel(batch_shape), num_rows, num_columns, out.raw_data());
+  kernels::eye(out.device())(dtype, shape_numel(batch_shape), num_rows, num_columns, out.raw_data());
   return out;
 }
 
@@ -134,7 +135,7 @@ Tensor one_hot(const Tensor& indices, int64_t depth, double on_value, double off
   const Tensor idx = indices.contiguous();
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < rank; ++d) (d < a ? outer : inner) *= indices.dim(d);
-  cpu::one_hot(indices.dtype(), dtype, idx.raw_data(), outer, depth, inner, on_value, off_value,
+  kernels::one_hot(out.device())(indices.dtype(), dtype, idx.raw_data(), outer, depth, inner, on_value, off_value,
                out.raw_data());
   return out;
 }
@@ -143,7 +144,7 @@ Tensor clone(const Tensor& x) {
   detail::check_defined(x, "clone");
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device(), "clone");
   if (x.is_meta()) return out;
-  cpu::cast(x.dtype(), x.dtype(), x.shape(), x.raw_data(), x.strides(), out.raw_data(),
+  kernels::cast(out.device())(x.dtype(), x.dtype(), x.shape(), x.raw_data(), x.strides(), out.raw_data(),
             out.strides());
   return out;
 }

@@ -3,6 +3,7 @@
 #include "cpu/elementwise.h"
 #include "autograd/grad_rules.h"
 #include "ops/common.h"
+#include "ops/kernels.h"
 
 namespace corten {
 
@@ -30,11 +31,11 @@ Tensor unary(UnaryOp op, const Tensor& x, double alpha) {
   const char* name = unary_op_name(op);
   check_defined(x, name);
   const Accepts acc = op_info(op).accepts;
-  CORTEN_CHECK_TYPE(cpu::accepts(acc, x.dtype()), name, ": expected ", accepts_str(acc),
+  CORTEN_CHECK_TYPE(accepts(acc, x.dtype()), name, ": expected ", accepts_str(acc),
                     "; got ", dtype_name(x.dtype()));
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device(), name);
   if (x.is_meta()) return out;
-  cpu::unary(op, x.dtype(), x.shape(), x.raw_data(), x.strides(), out.raw_data(), alpha);
+  kernels::unary(out.device())(op, x.dtype(), x.shape(), x.raw_data(), x.strides(), out.raw_data(), alpha);
   if (autograd::is_recording()) autograd::record_unary(op, x, out, alpha);
   return out;
 }
@@ -46,7 +47,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   detail::check_same_dtype(a, b, name);
   detail::check_same_device(a, b, name);
   const Accepts acc = op_info(op).accepts;
-  CORTEN_CHECK_TYPE(cpu::accepts(acc, a.dtype()), name, ": expected ", accepts_str(acc),
+  CORTEN_CHECK_TYPE(accepts(acc, a.dtype()), name, ": expected ", accepts_str(acc),
                     "; got ", dtype_name(a.dtype()));
   if (op == BinaryOp::Divide && is_integral(a.dtype())) {
     // TensorFlow's truediv: integers divide in float64.
@@ -60,10 +61,10 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   Tensor out = Tensor::empty(shape, out_dtype, detail::result_device(a, b), name);
   if (out.is_meta()) return out;
   if (same) {
-    cpu::binary(op, a.dtype(), shape, a.raw_data(), a.strides(), b.raw_data(), b.strides(),
+    kernels::binary(out.device())(op, a.dtype(), shape, a.raw_data(), a.strides(), b.raw_data(), b.strides(),
                 out.raw_data());
   } else {
-    cpu::binary(op, a.dtype(), shape, a.raw_data(),
+    kernels::binary(out.device())(op, a.dtype(), shape, a.raw_data(),
                 broadcast_strides(a.shape(), a.strides(), shape), b.raw_data(),
                 broadcast_strides(b.shape(), b.strides(), shape), out.raw_data());
   }
@@ -86,7 +87,7 @@ Tensor where(const Tensor& cond, const Tensor& x, const Tensor& y) {
       detail::result_device(cond, x) == Device::Meta ? Device::Meta : detail::result_device(x, y);
   Tensor out = Tensor::empty(shape, x.dtype(), device, "where");
   if (out.is_meta()) return out;
-  cpu::where(x.dtype(), shape, cond.data<bool>(),
+  kernels::where(out.device())(x.dtype(), shape, cond.data<bool>(),
              broadcast_strides(cond.shape(), cond.strides(), shape), x.raw_data(),
              broadcast_strides(x.shape(), x.strides(), shape), y.raw_data(),
              broadcast_strides(y.shape(), y.strides(), shape), out.raw_data());
@@ -111,7 +112,7 @@ Tensor cast(const Tensor& x, DType dtype) {
   if (x.dtype() == dtype) return x;
   Tensor out = Tensor::empty(x.shape(), dtype, x.device(), "cast");
   if (x.is_meta()) return out;
-  cpu::cast(x.dtype(), dtype, x.shape(), x.raw_data(), x.strides(), out.raw_data(), out.strides());
+  kernels::cast(out.device())(x.dtype(), dtype, x.shape(), x.raw_data(), x.strides(), out.raw_data(), out.strides());
   if (autograd::is_recording()) autograd::record_cast(x, out);
   return out;
 }
@@ -123,7 +124,7 @@ void copy_(const Tensor& dst, const Tensor& src) {
   CORTEN_CHECK_VALUE(dst.shape() == src.shape(), "assign: shape mismatch; the destination has shape ",
                      show(dst.shape()), " and the value has shape ", show(src.shape()));
   if (dst.is_meta() || src.is_meta()) return;
-  cpu::cast(src.dtype(), dst.dtype(), src.shape(), src.raw_data(), src.strides(), dst.raw_data(),
+  kernels::cast(dst.device())(src.dtype(), dst.dtype(), src.shape(), src.raw_data(), src.strides(), dst.raw_data(),
             dst.strides());
 }
 

@@ -5,6 +5,7 @@
 #include "cpu/matmul.h"
 #include "autograd/grad_rules.h"
 #include "ops/common.h"
+#include "ops/kernels.h"
 
 namespace corten {
 
@@ -75,7 +76,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
   // Transposed and strided operands reach the kernel as strides; the GEMM packing reads them
   // in place (no materialised transposes).
   if (out.numel() != 0) {
-    cpu::matmul(a.dtype(), batch, m, n, k, a.raw_data(), a_off.data(), a_rs, a_cs, b.raw_data(),
+    kernels::matmul(out.device())(a.dtype(), batch, m, n, k, a.raw_data(), a_off.data(), a_rs, a_cs, b.raw_data(),
                 b_off.data(), b_rs, b_cs, out.raw_data());
   }
   if (autograd::is_recording()) autograd::record_matmul(a, b, transpose_a, transpose_b, out);
@@ -148,7 +149,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, Activation a
   const int64_t x_cs = xm.strides()[r - 1];
   const Tensor b = bias.defined() ? bias.contiguous() : bias;
   const int64_t zero = 0;
-  cpu::matmul_bias_act(x.dtype(), 1, m, n, k, xm.raw_data(), &zero, x_rs, x_cs, w.raw_data(),
+  kernels::matmul_bias_act(out.device())(x.dtype(), 1, m, n, k, xm.raw_data(), &zero, x_rs, x_cs, w.raw_data(),
                        &zero, w.strides()[0], w.strides()[1], out.raw_data(),
                        b.defined() ? b.raw_data() : nullptr, act);
   if (autograd::is_recording()) autograd::record_linear(x, w, bias, act, out);

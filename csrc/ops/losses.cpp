@@ -5,6 +5,7 @@
 #include "autograd/grad_rules_losses.h"
 #include "cpu/losses.h"
 #include "ops/common.h"
+#include "ops/kernels.h"
 
 namespace corten {
 namespace {
@@ -76,7 +77,7 @@ Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& log
   const Device dev = detail::result_device(labels, logits);
   Tensor out = Tensor::empty(drop_axis(logits.shape(), a), logits.dtype(), dev, kSoftmaxXent);
   if (dev == Device::Meta) return out;
-  cpu::softmax_cross_entropy(logits.dtype(), logits.shape(), labels.raw_data(), labels.strides(),
+  kernels::softmax_cross_entropy(out.device())(logits.dtype(), logits.shape(), labels.raw_data(), labels.strides(),
                              logits.raw_data(), logits.strides(), a, out.raw_data());
   if (autograd::is_recording()) autograd::record_softmax_cross_entropy(labels, logits, a, out);
   return out;
@@ -103,7 +104,7 @@ Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tens
   const Device dev = detail::result_device(labels, logits);
   Tensor out = Tensor::empty(expected, logits.dtype(), dev, kSparseXent);
   if (dev == Device::Meta) return out;
-  const int64_t bad = cpu::sparse_softmax_cross_entropy(
+  const int64_t bad = kernels::sparse_softmax_cross_entropy(out.device())(
       labels.dtype(), logits.dtype(), logits.shape(), labels.raw_data(), labels.strides(),
       logits.raw_data(), logits.strides(), a, out.raw_data());
   if (bad >= 0) {
@@ -124,7 +125,7 @@ Tensor sigmoid_cross_entropy_with_logits(const Tensor& labels, const Tensor& log
   const Device dev = detail::result_device(labels, logits);
   Tensor out = Tensor::empty(logits.shape(), logits.dtype(), dev, kSigmoidXent);
   if (dev == Device::Meta) return out;
-  cpu::sigmoid_cross_entropy(logits.dtype(), logits.shape(), labels.raw_data(), labels.strides(),
+  kernels::sigmoid_cross_entropy(out.device())(logits.dtype(), logits.shape(), labels.raw_data(), labels.strides(),
                              logits.raw_data(), logits.strides(), out.raw_data());
   if (autograd::is_recording()) autograd::record_sigmoid_cross_entropy(labels, logits, out);
   return out;

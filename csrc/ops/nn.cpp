@@ -3,6 +3,7 @@
 #include "cpu/softmax.h"
 #include "autograd/grad_rules.h"
 #include "ops/common.h"
+#include "ops/kernels.h"
 
 namespace corten {
 namespace {
@@ -21,7 +22,7 @@ Tensor softmax_op(bool log, const Tensor& x, int64_t axis) {
   const int64_t a = axis < 0 ? axis + nd : axis;
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device(), name);
   if (x.is_meta()) return out;
-  cpu::softmax(log, x.dtype(), x.shape(), x.raw_data(), x.strides(), a, out.raw_data());
+  kernels::softmax(out.device())(log, x.dtype(), x.shape(), x.raw_data(), x.strides(), a, out.raw_data());
   if (autograd::is_recording()) autograd::record_softmax(log, x, a, out);
   return out;
 }
@@ -50,7 +51,7 @@ Tensor softmax_grad_op(bool log, const Tensor& y, const Tensor& g, int64_t axis)
   for (int64_t d = 0; d < a; ++d) outer *= s[d];
   for (int64_t d = a + 1; d < nd; ++d) inner *= s[d];
   const Tensor yc = y.contiguous(), gc = g.contiguous();
-  cpu::softmax_backward(log, y.dtype(), outer, s[a], inner, yc.raw_data(), gc.raw_data(),
+  kernels::softmax_backward(out.device())(log, y.dtype(), outer, s[a], inner, yc.raw_data(), gc.raw_data(),
                         out.raw_data());
   if (autograd::is_recording()) autograd::record_softmax_grad(log, y, g, a, out);
   return out;

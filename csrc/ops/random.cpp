@@ -7,6 +7,7 @@
 #include "cpu/philox.h"
 #include "cpu/random.h"
 #include "ops/common.h"
+#include "ops/kernels.h"
 
 namespace corten {
 
@@ -40,7 +41,7 @@ Tensor random_normal(const Shape& shape, double mean, double stddev, DType dtype
   check_shape(shape, "random_normal");
   check_normal_params(mean, stddev, "random_normal");
   Tensor out = Tensor::empty(shape, dtype, Device::CPU, "random_normal");
-  cpu::random_normal(dtype, out.raw_data(), out.numel(), mean, stddev, seed.key, seed.offset);
+  kernels::random_normal(out.device())(dtype, out.raw_data(), out.numel(), mean, stddev, seed.key, seed.offset);
   return out;
 }
 
@@ -50,7 +51,7 @@ Tensor truncated_normal(const Shape& shape, double mean, double stddev, DType dt
   check_shape(shape, "truncated_normal");
   check_normal_params(mean, stddev, "truncated_normal");
   Tensor out = Tensor::empty(shape, dtype, Device::CPU, "truncated_normal");
-  cpu::truncated_normal(dtype, out.raw_data(), out.numel(), mean, stddev, seed.key, seed.offset);
+  kernels::truncated_normal(out.device())(dtype, out.raw_data(), out.numel(), mean, stddev, seed.key, seed.offset);
   return out;
 }
 
@@ -76,7 +77,7 @@ Tensor random_uniform(const Shape& shape, double minval, double maxval, DType dt
                      "random_uniform: minval, maxval and maxval - minval must be finite; got "
                      "minval=", minval, ", maxval=", maxval);
   Tensor out = Tensor::empty(shape, dtype, Device::CPU, "random_uniform");
-  cpu::random_uniform(dtype, out.raw_data(), out.numel(), minval, maxval, seed.key, seed.offset);
+  kernels::random_uniform(out.device())(dtype, out.raw_data(), out.numel(), minval, maxval, seed.key, seed.offset);
   return out;
 }
 
@@ -97,7 +98,7 @@ Tensor random_uniform_int(const Shape& shape, int64_t minval, int64_t maxval, DT
                      "random_uniform: minval must be less than maxval for integer dtypes; got "
                      "minval=", minval, ", maxval=", maxval);
   Tensor out = Tensor::empty(shape, dtype, Device::CPU, "random_uniform");
-  cpu::random_uniform_int(dtype, out.raw_data(), out.numel(), minval, maxval, seed.key,
+  kernels::random_uniform_int(out.device())(dtype, out.raw_data(), out.numel(), minval, maxval, seed.key,
                           seed.offset);
   return out;
 }
@@ -127,8 +128,8 @@ Tensor dropout(const Tensor& x, double rate, const std::optional<Shape>& noise_s
     out = Tensor::empty(x.shape(), x.dtype(), x.device(), "dropout");
     if (out.numel() > 0) {
       Tensor mask = Tensor::empty(ns, DType::Bool, x.device(), "dropout");
-      cpu::dropout_mask(mask.data<bool>(), mask.numel(), rate, seed.key, seed.offset);
-      cpu::dropout_apply(x.dtype(), x.shape(), x.raw_data(), x.strides(), mask.data<bool>(),
+      kernels::dropout_mask(mask.device())(mask.data<bool>(), mask.numel(), rate, seed.key, seed.offset);
+      kernels::dropout_apply(out.device())(x.dtype(), x.shape(), x.raw_data(), x.strides(), mask.data<bool>(),
                          broadcast_strides(ns, mask.strides(), x.shape()), out.raw_data(),
                          1.0 / (1.0 - rate));
     }

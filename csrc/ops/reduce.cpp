@@ -7,6 +7,7 @@
 #include "cpu/reduce.h"
 #include "autograd/grad_rules.h"
 #include "ops/common.h"
+#include "ops/kernels.h"
 
 namespace corten {
 
@@ -83,7 +84,7 @@ Tensor arg_reduce(bool is_max, const Tensor& x, int64_t axis, DType output_type)
   out_shape.erase(out_shape.begin() + a);
   Tensor out = Tensor::empty(out_shape, output_type, x.device(), name);
   if (x.is_meta()) return out;
-  cpu::arg_reduce(is_max, x.dtype(), x.shape(), x.raw_data(), x.strides(), a, output_type,
+  kernels::arg_reduce(out.device())(is_max, x.dtype(), x.shape(), x.raw_data(), x.strides(), a, output_type,
                   out.raw_data());
   return out;
 }
@@ -120,7 +121,7 @@ Tensor reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, bo
   }
   Tensor out = Tensor::empty(out_shape, x.dtype(), x.device(), name);
   if (x.is_meta()) return out;
-  cpu::reduce(op, x.dtype(), x.shape(), x.raw_data(), x.strides(), reduced, out.raw_data());
+  kernels::reduce(out.device())(op, x.dtype(), x.shape(), x.raw_data(), x.strides(), reduced, out.raw_data());
   if (autograd::is_recording()) autograd::record_reduce(op, x, reduced, keepdims, out);
   return out;
 }

@@ -13,6 +13,7 @@
 #include "cpu/gather.h"
 #include "autograd/grad_rules.h"
 #include "ops/common.h"
+#include "ops/kernels.h"
 
 namespace corten {
 namespace {
@@ -126,7 +127,7 @@ Tensor concat_impl(const std::vector<Tensor>& xs, int64_t axis, const char* op) 
   const size_t isz = itemsize(first.dtype());
   int64_t at = 0;
   for (const Tensor& x : xs) {
-    cpu::copy(isz, x.shape(), x.raw_data(), x.strides(),
+    kernels::copy(out.device())(isz, x.shape(), x.raw_data(), x.strides(),
               byte_at(out.raw_data(), at * out.strides()[a], out.dtype()), out.strides());
     at += x.dim(a);
   }
@@ -262,7 +263,7 @@ Tensor index_grad(const Tensor& grad, const Shape& input_shape,
                      " but indexing a tensor of shape ", show(input_shape), " gives shape ",
                      show(view.shape()));
   if (grad.is_meta()) return out;
-  cpu::copy(itemsize(grad.dtype()), grad.shape(), grad.raw_data(), grad.strides(),
+  kernels::copy(out.device())(itemsize(grad.dtype()), grad.shape(), grad.raw_data(), grad.strides(),
             view.raw_data(), view.strides());
   if (autograd::is_recording()) autograd::record_index_grad(grad, items, out);
   return out;
@@ -514,7 +515,7 @@ Tensor tile(const Tensor& x, const std::vector<int64_t>& multiples) {
   }
   if (x.is_meta()) return meta_like(shape, x);
   Tensor out = Tensor::empty(shape, x.dtype(), Device::CPU, "tile");
-  cpu::tile(itemsize(x.dtype()), x.shape(), x.raw_data(), x.strides(), multiples, out.raw_data());
+  kernels::tile(out.device())(itemsize(x.dtype()), x.shape(), x.raw_data(), x.strides(), multiples, out.raw_data());
   if (autograd::is_recording()) autograd::record_tile(x, multiples, out);
   return out;
 }
@@ -590,7 +591,7 @@ Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis, int64_t
   const Tensor p = params.contiguous();
   const Tensor idx = indices.contiguous();
   const cpu::BadIndex bad =
-      cpu::gather(itemsize(params.dtype()), indices.dtype(), p.raw_data(), prod(ps, 0, bd),
+      kernels::gather(out.device())(itemsize(params.dtype()), indices.dtype(), p.raw_data(), prod(ps, 0, bd),
                   prod(ps, bd, a), ps[a], prod(ps, a + 1, params.ndim()), idx.raw_data(),
                   prod(indices.shape(), bd, indices.ndim()), out.raw_data());
   if (bad.position >= 0) throw_bad_index(bad, indices, ps, a, "gather");
@@ -625,7 +626,7 @@ Tensor gather_grad(const Tensor& grad, const Tensor& indices, const Shape& param
   Tensor out = zeros(ps, grad.dtype());
   const Tensor g = grad.contiguous();
   const Tensor idx = indices.contiguous();
-  const cpu::BadIndex bad = cpu::gather_backward(
+  const cpu::BadIndex bad = kernels::gather_backward(out.device())(
       grad.dtype(), indices.dtype(), g.raw_data(), prod(ps, 0, bd), prod(ps, bd, a), ps[a],
       prod(ps, a + 1, static_cast<int64_t>(ps.size())), idx.raw_data(),
       prod(indices.shape(), bd, indices.ndim()), out.raw_data());
@@ -664,7 +665,7 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& padd
   if (x.is_meta()) return meta_like(shape, x);
   Tensor out = Tensor::empty(shape, x.dtype(), Device::CPU, "pad");
   const Tensor value = full({}, constant_value, x.dtype(), "pad");
-  cpu::pad(itemsize(x.dtype()), x.shape(), x.raw_data(), x.strides(), paddings, mode,
+  kernels::pad(out.device())(itemsize(x.dtype()), x.shape(), x.raw_data(), x.strides(), paddings, mode,
            value.raw_data(), out.raw_data());
   if (autograd::is_recording()) autograd::record_pad(x, paddings, mode, out);
   return out;
@@ -706,7 +707,7 @@ Tensor pad_grad(const Tensor& grad, const std::vector<std::pair<int64_t, int64_t
   Tensor out = Tensor::empty(shape, grad.dtype(), Device::CPU, "pad_grad");
   // The fold-back accumulates in place, so it works on a private copy of grad.
   Tensor work = mode == PadMode::Constant ? grad : clone(grad);
-  cpu::pad_backward(grad.dtype(), shape, paddings, mode, work.raw_data(), work.strides(),
+  kernels::pad_backward(out.device())(grad.dtype(), shape, paddings, mode, work.raw_data(), work.strides(),
                     out.raw_data());
   if (autograd::is_recording()) autograd::record_pad_grad(grad, paddings, mode, out);
   return out;
@@ -733,7 +734,7 @@ Tensor shape_of(const Tensor& x, DType out_type) {
     }
   }
   Tensor out = Tensor::empty(rank_shape, out_type, Device::CPU, "shape");
-  cpu::cast(DType::Int64, out_type, rank_shape, x.shape().data(), Shape{1}, out.raw_data(),
+  kernels::cast(out.device())(DType::Int64, out_type, rank_shape, x.shape().data(), Shape{1}, out.raw_data(),
             out.strides());
   return out;
 }
@@ -754,7 +755,7 @@ Tensor size_of(const Tensor& x, DType out_type) {
                      "size: ", n, " elements (shape ", show(x.shape()),
                      ") do not fit in int32; use int64");
   Tensor out = Tensor::empty({}, out_type, Device::CPU, "size");
-  cpu::cast(DType::Int64, out_type, {}, &n, {}, out.raw_data(), out.strides());
+  kernels::cast(out.device())(DType::Int64, out_type, {}, &n, {}, out.raw_data(), out.strides());
   return out;
 }
 

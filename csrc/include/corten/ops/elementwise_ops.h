@@ -20,11 +20,24 @@
 ///   grad     Grad when it has a gradient, NoGrad when it is piecewise constant
 ///   result   (binary only) Same: the input dtype, or Bool: comparisons and logic
 
+#include <corten/dtype.h>
+
 #include <cstdint>
 
 namespace corten {
 
 enum class Accepts : uint8_t { Numeric, Floating, Bool, All };
+
+/// Whether dtype `t` is in the set `a`.
+constexpr bool accepts(Accepts a, DType t) {
+  switch (a) {
+    case Accepts::Numeric: return t != DType::Bool;
+    case Accepts::Floating: return is_floating(t);
+    case Accepts::Bool: return t == DType::Bool;
+    case Accepts::All: return true;
+  }
+  return false;
+}
 enum class OpCost : uint8_t { Cheap, Costly };
 
 // X(Name, "name", dtypes, cost, grad)

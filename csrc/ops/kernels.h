@@ -1,0 +1,57 @@
+#pragma once
+// Note [Kernel dispatch]
+// Entry points never name a device's kernels: they ask the op's kernel table for the kernel
+// of the device their output lives on, `kernels::unary(out.device())(args...)`, as PyTorch's
+// DispatchStub and ggml's backends do. A table holds one function pointer per device, all of
+// one signature (raw pointers, sizes and strides: csrc/cpu/*.h), and the tables are filled in
+// one place, csrc/ops/kernel_table.cpp. A CUDA build adds its kernels there (the `cuda`
+// column), and no entry point changes. Asking for a device without a kernel throws a
+// ValueError naming the op and the device. The indirection costs one load per op call.
+//
+// The CPU kernels themselves choose their instruction set at run time through their own
+// per-ISA tables (cpu/isa_table.h); the device table sits above that choice.
+
+#include <corten/device.h>
+
+#include "cpu/copy.h"
+#include "cpu/creation.h"
+#include "cpu/elementwise.h"
+#include "cpu/gather.h"
+#include "cpu/losses.h"
+#include "cpu/matmul.h"
+#include "cpu/random.h"
+#include "cpu/reduce.h"
+#include "cpu/softmax.h"
+
+namespace corten::kernels {
+
+[[noreturn]] void throw_no_kernel(const char* op, Device device);
+
+/// One op's kernels, by device.
+template <class Fn>
+struct Table {
+  const char* op;
+  Fn cpu;
+  Fn cuda;
+
+  Fn operator()(Device device) const {
+    const Fn fn = device == Device::CPU ? cpu : device == Device::CUDA ? cuda : nullptr;
+    if (fn == nullptr) throw_no_kernel(op, device);
+    return fn;
+  }
+};
+
+// Every kernel an entry point calls, by name (the CPU kernel of the same name in cpu::
+// gives the signature).
+#define CORTEN_KERNELS(X)                                                                   \
+  X(unary) X(binary) X(where) X(cast) X(copy) X(tile) X(pad) X(pad_backward) X(range) X(eye) \
+  X(one_hot) X(gather) X(gather_backward) X(softmax_cross_entropy)                          \
+  X(sparse_softmax_cross_entropy) X(sigmoid_cross_entropy) X(matmul) X(matmul_bias_act)     \
+  X(random_normal) X(random_uniform) X(random_uniform_int) X(truncated_normal)              \
+  X(dropout_mask) X(dropout_apply) X(reduce) X(arg_reduce) X(softmax) X(softmax_backward)
+
+#define CORTEN_DECLARE_KERNEL_TABLE_(name) extern const Table<decltype(&cpu::name)> name;
+CORTEN_KERNELS(CORTEN_DECLARE_KERNEL_TABLE_)
+#undef CORTEN_DECLARE_KERNEL_TABLE_
+
+}  // namespace corten::kernels
