@@ -100,7 +100,15 @@ Tensor from_python_int(py::handle obj, std::optional<DType> dtype) {
 
 Tensor from_array(py::handle obj, std::optional<DType> dtype) {
   const bool is_python_seq = py::isinstance<py::list>(obj) || py::isinstance<py::tuple>(obj);
-  py::array arr = numpy().attr("asarray")(obj);
+  py::array arr;
+  try {
+    arr = numpy().attr("asarray")(obj);
+  } catch (py::error_already_set& e) {
+    if (!is_python_seq || !e.matches(PyExc_ValueError)) throw;
+    throw ValueError(
+        "cannot convert a ragged nested list (rows of different lengths) to a tensor: pad the "
+        "rows to one length, or pass a numpy array");
+  }
   const py::dtype dt = arr.dtype();
   const char kind = dt.kind();
   if (kind == 'O' || kind == 'U' || kind == 'S' || kind == 'V' || kind == 'c' || kind == 'M' ||

@@ -13,7 +13,7 @@ import numpy as np
 
 import corten
 from corten import _C, nest
-from corten.keras import backend, constraints, initializers, regularizers
+from corten.keras import backend, constraints, initializers, nested_lists, regularizers
 from corten.ops.initializers import weight_stream
 from corten.ops.variables import Variable, trainable_changes
 from corten.tensor_shape import TensorShape
@@ -55,7 +55,7 @@ def _is_symbolic(x: Any) -> bool:
     return isinstance(x, Tensor) and x.device == "meta"
 
 
-def _convert_inputs(inputs: Any) -> Any:
+def _convert_inputs(inputs: Any, layer_name: str = "") -> Any:
     t = type(inputs)
     if t is Tensor or ((t is tuple or t is list) and all(type(x) is Tensor for x in inputs)):
         return inputs
@@ -65,6 +65,9 @@ def _convert_inputs(inputs: Any) -> Any:
             return corten.convert_to_tensor(x)
         return x
 
+    if isinstance(inputs, (list, tuple)) and nested_lists.is_list_of_scalars(inputs):
+        return corten.convert_to_tensor(
+            nested_lists.list_to_array(inputs, f"the input of layer {layer_name!r}"))
     if isinstance(inputs, (list, tuple, dict)):
         return nest.map_structure(conv, inputs)
     return conv(inputs)
@@ -508,7 +511,7 @@ class Layer:
             inputs = args.pop(0)
         else:
             inputs = kwargs.pop("inputs")
-        inputs = _convert_inputs(inputs)
+        inputs = _convert_inputs(inputs, self.name)
         if self._autocast:
             inputs = self._autocast_inputs(inputs)
 

@@ -20,7 +20,7 @@ import numpy as np
 
 import corten
 from corten import _C, nest
-from corten.keras import backend
+from corten.keras import backend, nested_lists
 
 __all__ = ["DataHandler", "pack_x_y_sample_weight", "unpack_x_y_sample_weight",
            "train_validation_split", "single_batch", "is_array_data"]
@@ -99,18 +99,17 @@ def _to_numpy_leaf(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
-def _normalize_arrays(x: Any) -> Any:
+def _normalize_arrays(x: Any, name: str = "x") -> Any:
     """Converts the leaves of an array structure to numpy arrays (floats in floatx, as the
-    Keras 2 data adapter does); a list of numbers becomes one array."""
+    Keras 2 data adapter does); a (nested) list of numbers becomes one array."""
     if x is None:
         return None
-    if isinstance(x, (list, tuple)) and x and all(
-            isinstance(v, (int, float, bool, np.generic)) for v in x):
-        x = np.asarray(x)
+    if isinstance(x, (list, tuple)) and x and nested_lists.is_list_of_scalars(x):
+        x = nested_lists.list_to_array(x, name)
     if isinstance(x, Mapping):
-        return {k: _normalize_arrays(v) for k, v in x.items()}
+        return {k: _normalize_arrays(v, f"{name}[{k!r}]") for k, v in x.items()}
     if isinstance(x, (list, tuple)) and not _is_array_leaf(x):
-        out = [_normalize_arrays(v) for v in x]
+        out = [_normalize_arrays(v, f"{name}[{i}]") for i, v in enumerate(x)]
         return tuple(out) if isinstance(x, tuple) else out
     arr = _to_numpy_leaf(x)
     if arr.dtype.kind == "f" and arr.dtype != np.dtype(backend.floatx()):
@@ -262,10 +261,10 @@ class _ArrayAdapter:
 
     def __init__(self, x: Any, y: Any, sample_weight: Any, batch_size: int | None,
                  shuffle: Any, steps: int | None, rng: np.random.Generator | None) -> None:
-        self.x = _normalize_arrays(x)
+        self.x = _normalize_arrays(x, "x")
         # fit(x, x) (autoencoders): one array, cut once per batch.
-        self.y = self.x if y is x else _normalize_arrays(y)
-        self.sample_weight = _normalize_arrays(sample_weight)
+        self.y = self.x if y is x else _normalize_arrays(y, "y")
+        self.sample_weight = _normalize_arrays(sample_weight, "sample_weight")
         self.num_samples = _check_cardinality(self.x, self.y, self.sample_weight)
         self.batch_size = 32 if batch_size is None else int(batch_size)
         if self.batch_size <= 0:
@@ -535,8 +534,9 @@ def single_batch(x: Any, y: Any = None, sample_weight: Any = None,
                  class_weight: dict | None = None) -> Any:
     """One packed batch from whole arrays (``train_on_batch`` and friends)."""
     xs = _to_tensors(_normalize_arrays(x)) if is_array_data(x) else x
-    ys = _to_tensors(_normalize_arrays(y)) if y is not None else None
-    sws = _to_tensors(_normalize_arrays(sample_weight)) if sample_weight is not None else None
+    ys = _to_tensors(_normalize_arrays(y, "y")) if y is not None else None
+    sws = (_to_tensors(_normalize_arrays(sample_weight, "sample_weight"))
+           if sample_weight is not None else None)
     if is_array_data(x):
         _check_cardinality(_normalize_arrays(x), _normalize_arrays(y),
                            _normalize_arrays(sample_weight))
