@@ -12,6 +12,20 @@ void bind_creation(py::module_& m) {
       },
       py::arg("value"), py::arg("dtype") = py::none());
   m.def(
+      "constant",
+      [](py::handle value, py::handle dtype) {
+        // TensorFlow's constants are immutable snapshots: never the caller's memory, and
+        // exposed to numpy read-only.
+        const Tensor t =
+            to_tensor(value, dtype.is_none() ? std::nullopt : std::optional<DType>(to_dtype(dtype)));
+        const bool fresh = !py::isinstance<Tensor>(value) && t.storage() &&
+                           t.storage().use_count() == 1 && t.storage()->owned();
+        Tensor out = fresh ? t : clone(t);
+        if (out.storage()) out.storage()->set_read_only();
+        return out;
+      },
+      py::arg("value"), py::arg("dtype") = py::none());
+  m.def(
       "zeros", [](py::handle shape, py::handle dtype) { return zeros(to_shape(shape), to_dtype(dtype)); },
       py::arg("shape"), py::arg("dtype"));
   m.def(

@@ -182,8 +182,9 @@ void bind_tensor(py::module_& m) {
         std::vector<py::ssize_t> strides;
         const auto isz = static_cast<py::ssize_t>(itemsize(t.dtype()));
         for (int64_t s : t.strides()) strides.push_back(s * isz);
+        const bool read_only = t.storage() && t.storage()->read_only();
         return py::buffer_info(t.raw_data(), isz, buffer_format(t.dtype()), t.ndim(), shape,
-                               strides, /*readonly=*/false);
+                               strides, read_only);
       })
       .def(py::init([](const Tensor& t) { return t; }), py::arg("tensor"),
            "Another handle to the same tensor (used by subclasses such as Variable).")

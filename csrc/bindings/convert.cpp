@@ -26,7 +26,7 @@ py::module_& numpy() {
 }
 
 // The corten dtype that holds a numpy dtype's values, and whether numpy must convert first
-// (for dtypes corten lacks: small and unsigned integers, float16).
+// (for dtypes corten lacks: small and unsigned integers; float16 is refused, not widened).
 struct NumpyMapping {
   DType dtype;
   bool needs_numpy_cast;
@@ -39,7 +39,11 @@ NumpyMapping map_numpy_dtype(const py::dtype& dt) {
   if (kind == 'f') {
     if (size == 4) return {DType::Float32, false};
     if (size == 8) return {DType::Float64, false};
-    if (size == 2) return {DType::Float32, true};
+    if (size == 2) {
+      throw TypeError(
+          "cannot convert a float16 numpy array: corten has no float16 dtype yet (use "
+          "x.astype('float32'), or bfloat16/float16 through mixed precision when it lands)");
+    }
   }
   if (kind == 'i') {
     if (size == 4) return {DType::Int32, false};

@@ -13,13 +13,13 @@ def _shares(t, a):
     return np.shares_memory(np.asarray(t), a)
 
 
-# --- buffer protocol / constant ------------------------------------------------------------
+# --- buffer protocol / constant / convert_to_tensor ------------------------------------------
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64, np.bool_])
-def test_constant_shares_contiguous_numpy(dtype):
+def test_convert_to_tensor_shares_contiguous_numpy(dtype):
     a = np.zeros((2, 3), dtype=dtype)
-    t = corten.constant(a)
+    t = corten.convert_to_tensor(a)
     assert t.dtype.as_numpy_dtype == dtype
     assert t._data_ptr == a.ctypes.data
     a[1, 2] = 1  # numpy -> corten
@@ -28,8 +28,50 @@ def test_constant_shares_contiguous_numpy(dtype):
     assert a[0, 0] == 1
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64, np.bool_])
+def test_constant_is_an_immutable_copy(dtype):
+    # TensorFlow's constants are snapshots: reusing the numpy buffer does not change them
+    a = np.zeros((2, 3), dtype=dtype)
+    t = corten.constant(a)
+    assert t.dtype.as_numpy_dtype == dtype
+    assert not _shares(t, a)
+    a[1, 2] = 1
+    assert np.asarray(t)[1, 2] == 0
+    view = np.asarray(t)
+    assert not view.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        view[0, 0] = 1
+    with pytest.raises(ValueError, match="read-only"):
+        np.asarray(t[1:])[0, 0] = 1  # views of a constant are read-only too
+    copy = t.numpy()  # a writable copy, as TensorFlow's .numpy()
+    copy[0, 0] = 1
+    assert np.asarray(t)[0, 0] == 0
+
+
+def test_constant_of_a_tensor_copies_it_and_leaves_it_writable():
+    base = corten.convert_to_tensor(np.zeros(3))
+    c = corten.constant(base)
+    assert c._storage_id != base._storage_id
+    np.asarray(base)[0] = 5.0
+    assert np.asarray(c)[0] == 0.0
+
+
+def test_variables_initialised_from_constants_stay_independent():
+    c = corten.constant([1.0, 2.0])
+    v = corten.Variable(c)
+    v.assign([5.0, 6.0])
+    np.testing.assert_array_equal(np.asarray(c), [1.0, 2.0])
+    np.asarray(v)[0] = 7.0  # a Variable's numpy view is writable (explicit zero-copy)
+    assert v.numpy()[0] == 7.0
+
+
+def test_float16_arrays_are_refused_not_silently_widened():
+    with pytest.raises(TypeError, match="float16.*astype\\('float32'\\)"):
+        corten.constant(np.ones(3, np.float16))
+
+
 def test_asarray_shares_tensor_memory():
-    t = corten.constant([[1.0, 2.0], [3.0, 4.0]])
+    t = corten.convert_to_tensor([[1.0, 2.0], [3.0, 4.0]])
     a = np.asarray(t)
     assert a.ctypes.data == t._data_ptr
     a[0, 1] = 20.0
@@ -38,7 +80,7 @@ def test_asarray_shares_tensor_memory():
 
 
 def test_asarray_of_view_shares_with_strides():
-    t = corten.reshape(corten.constant(np.arange(12.0)), (3, 4))
+    t = corten.reshape(corten.convert_to_tensor(np.arange(12.0)), (3, 4))
     v = t[:, 1::2]
     a = np.asarray(v)
     assert a.strides == (32, 16)
@@ -76,7 +118,6 @@ def test_constant_copies_non_contiguous_numpy(make):
         (np.int16, corten.int32),
         (np.uint16, corten.int32),
         (np.uint32, corten.int64),
-        (np.float16, corten.float32),
         (np.float32, corten.float32),
         (np.float64, corten.float64),
         (np.int32, corten.int32),
@@ -91,10 +132,10 @@ def test_numpy_dtype_mapping(np_dtype, expected):
     np.testing.assert_array_equal(np.asarray(t), a)
 
 
-@pytest.mark.parametrize("np_dtype", [np.uint8, np.int16, np.float16])
+@pytest.mark.parametrize("np_dtype", [np.uint8, np.int16])
 def test_numpy_small_dtypes_are_copied(np_dtype):
     a = np.array([1, 2, 3], dtype=np_dtype)
-    t = corten.constant(a)
+    t = corten.convert_to_tensor(a)
     assert not _shares(t, a)
 
 
@@ -134,7 +175,7 @@ def test_numpy_from_dlpack_round_trip(shape, dtype, rng):
 
 
 def test_numpy_from_dlpack_shares_and_writes_through():
-    t = corten.constant([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    t = corten.convert_to_tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     b = np.from_dlpack(t)
     b[0, 0] = 42.0
     assert t.numpy()[0, 0] == 42.0

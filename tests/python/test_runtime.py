@@ -58,7 +58,7 @@ def test_views_do_not_allocate():
 def test_borrowed_numpy_memory_is_not_counted():
     a = np.zeros(100_000)
     base = _stats()
-    t = corten.constant(a)
+    t = corten.convert_to_tensor(a)
     assert _stats()["live_bytes"] == base["live_bytes"]
     del t
 

@@ -32,6 +32,10 @@ class Storage {
   void* data() const { return data_; }
   size_t nbytes() const { return nbytes_; }
   bool owned() const { return !owner_; }
+  /// Read-only storage (a constant's) is exposed to numpy as a read-only buffer. corten's own
+  /// ops never write into it: only Variables are updated in place, and they own their storage.
+  bool read_only() const { return read_only_; }
+  void set_read_only() { read_only_ = true; }
 
  private:
   Storage(void* data, size_t nbytes, std::shared_ptr<void> owner)
@@ -39,6 +43,7 @@ class Storage {
   void* data_;
   size_t nbytes_;
   std::shared_ptr<void> owner_;
+  bool read_only_ = false;
 };
 
 namespace detail {

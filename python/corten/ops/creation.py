@@ -28,13 +28,20 @@ __all__ = [
 
 
 def constant(value: Any, dtype: Any = None, shape: Any = None, name: str | None = None) -> Tensor:
-    """A tensor holding ``value`` (a Python scalar, nested list, numpy array or Tensor).
+    """An immutable tensor holding ``value`` (a Python scalar, nested list, numpy array or
+    Tensor), as TensorFlow's constants.
 
     Python floats become float32 and ints int32 (int64 when they do not fit); numpy arrays keep
-    their dtype and, when C-contiguous with a corten dtype, share memory with the tensor.
-    With ``shape``, a scalar value is broadcast to it and other values are reshaped.
+    their dtype. The values are copied, so changing the numpy array afterwards does not change
+    the constant, and ``np.asarray(constant)`` is a read-only view (``.numpy()`` returns a
+    writable copy). With ``shape``, a scalar value is broadcast to it and other values are
+    reshaped. ``convert_to_tensor`` and ``from_dlpack`` share memory instead, where they can.
+
+    Raises:
+        TypeError: a value corten has no dtype for (strings, objects, float16 arrays).
+        ValueError: a ragged nested list.
     """
-    t = _C.convert_to_tensor(value, None if dtype is None else as_dtype(dtype))
+    t = _C.constant(value, None if dtype is None else as_dtype(dtype))
     if shape is not None:
         shape = tuple(shape)
         if t.ndim == 0:

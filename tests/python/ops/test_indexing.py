@@ -66,7 +66,7 @@ def test_getitem_size1_and_tensor_indices():
 
 def test_views_share_storage_and_see_writes():
     base_np = np.arange(24.0).reshape(4, 6)
-    t = tf.constant(base_np)
+    t = tf.convert_to_tensor(base_np)
     for view in (t[1:], t[:, ::-2], t[..., 3], t[None, 2, 1:5], tf.transpose(t)[::2]):
         assert view._storage_id == t._storage_id
     v = t[1:, ::-2]

@@ -141,7 +141,7 @@ def test_split_even(shape, rng):
 
 def test_split_views_see_writes():
     base = np.arange(12.0).reshape(3, 4)
-    t = tf.constant(base)
+    t = tf.convert_to_tensor(base)
     pieces = tf.split(t, [1, 3], axis=1)
     base[0, 2] = -1.0
     assert _np(pieces[1])[0, 1] == -1.0
