@@ -502,12 +502,32 @@ class DataHandler:
                 "Your input ran out of data; interrupting training. Make sure that your "
                 "dataset or generator can generate at least `steps_per_epoch * epochs` "
                 f"batches (in this case, {(self.inferred_steps or 0) * self.epochs} batches). You "
-                "may need to use the repeat() function when building your dataset.", stacklevel=3)
+                "may need to use the repeat() function when building your dataset.", stacklevel=5)
             return None
         self._epoch_steps += 1
         if self.class_weight is not None and y is not None:
             sw = _to_tensors(_class_weight_to_sample_weight(y, sw, self.class_weight))
         return pack_x_y_sample_weight(x, y, sw)
+
+
+    def executions(self, iterator: Iterator[Any]) -> Iterator[tuple[int, int, list[Any]]]:
+        """The epoch's steps, one execution at a time: ``(begin_step, end_step, batches)``
+        with up to ``steps_per_execution`` batches (fewer at the end of the data), as Keras 3's
+        EpochIterator; the one step loop of fit, evaluate and predict. Stops when the data
+        runs out."""
+        for begin in self.steps():
+            count = self.step_increment
+            if self.inferred_steps is not None:
+                count = min(count, self.inferred_steps - begin)
+            batches = []
+            for _ in range(count):
+                batch = self.next_batch(iterator)
+                if batch is None:
+                    break
+                batches.append(batch)
+            if not batches:
+                return
+            yield begin, begin + len(batches) - 1, batches
 
 
 def _check_inputs_against_model(x: Any, model: Any) -> None:

@@ -280,15 +280,6 @@ class Trainer:
         x, _, _ = data_adapter.unpack_x_y_sample_weight(data)
         return self(x, training=False)
 
-    def _run_steps(self, step_fn, handler, iterator, count: int) -> Any:
-        logs = None
-        for _ in range(count):
-            batch = handler.next_batch(iterator)
-            if batch is None:
-                break
-            logs = step_fn(batch)
-        return logs
-
     # ------------------------------------------------------------------ callbacks
     def _make_callbacks(self, callbacks: Any, verbose: int, epochs: int, steps: Any,
                         add_history: bool) -> Any:
@@ -372,16 +363,11 @@ class Trainer:
         for epoch, iterator in handler.enumerate_epochs():
             self.reset_metrics()
             callbacks.on_epoch_begin(epoch)
-            for step in handler.steps():
-                callbacks.on_train_batch_begin(step)
-                count = handler.step_increment
-                if handler.inferred_steps is not None:
-                    count = min(count, handler.inferred_steps - step)
-                step_logs = self._run_steps(self.train_step, handler, iterator, count)
-                if step_logs is None:
-                    break
-                logs = step_logs
-                callbacks.on_train_batch_end(step + count - 1, logs=logs)
+            for begin, end, batches in handler.executions(iterator):
+                callbacks.on_train_batch_begin(begin)
+                for batch in batches:
+                    logs = self.train_step(batch)
+                callbacks.on_train_batch_end(end, logs=logs)
                 if self.stop_training:
                     break
             if logs is None:
@@ -442,16 +428,11 @@ class Trainer:
         callbacks.on_test_begin()
         for _, iterator in handler.enumerate_epochs():
             self.reset_metrics()
-            for step in handler.steps():
-                callbacks.on_test_batch_begin(step)
-                count = handler.step_increment
-                if handler.inferred_steps is not None:
-                    count = min(count, handler.inferred_steps - step)
-                step_logs = self._run_steps(self.test_step, handler, iterator, count)
-                if step_logs is None:
-                    break
-                logs = step_logs
-                callbacks.on_test_batch_end(step + count - 1, logs=logs)
+            for begin, end, batches in handler.executions(iterator):
+                callbacks.on_test_batch_begin(begin)
+                for batch in batches:
+                    logs = self.test_step(batch)
+                callbacks.on_test_batch_end(end, logs=logs)
         logs = _sync_logs(logs)
         callbacks.on_test_end(logs=logs)
         if return_dict:
@@ -483,24 +464,13 @@ class Trainer:
         structure = None
         callbacks.on_predict_begin()
         for _, iterator in handler.enumerate_epochs():
-            for step in handler.steps():
-                callbacks.on_predict_batch_begin(step)
-                count = handler.step_increment
-                if handler.inferred_steps is not None:
-                    count = min(count, handler.inferred_steps - step)
-                done = 0
-                batch_outputs = None
-                for _ in range(count):
-                    batch = handler.next_batch(iterator)
-                    if batch is None:
-                        break
+            for begin, end, batches in handler.executions(iterator):
+                callbacks.on_predict_batch_begin(begin)
+                for batch in batches:
                     batch_outputs = self.predict_step(batch)
                     structure = batch_outputs
                     outputs.append([np.asarray(t) for t in nest.flatten(batch_outputs)])
-                    done += 1
-                if not done:
-                    break
-                callbacks.on_predict_batch_end(step + done - 1, logs={"outputs": batch_outputs})
+                callbacks.on_predict_batch_end(end, logs={"outputs": batch_outputs})
         if structure is None:
             raise ValueError("Unexpected result of `predict_function` (Empty batch_outputs). "
                              "The input data produced no batch: check that it is not empty.")
