@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import warnings
 from collections.abc import Mapping
 from typing import Any
@@ -12,6 +11,7 @@ import numpy as np
 import corten
 from corten import _C, nest
 from corten.keras.engine import op_layers
+from corten.keras.engine.graph import map_graph, run_graph
 from corten.keras.engine.input_layer import InputLayer
 from corten.keras.engine.keras_tensor import KerasTensor
 from corten.keras.layers.base_layer import Layer, tracking_changed, unique_layer_name
@@ -93,103 +93,15 @@ class Functional(Model):
         return layer.name if isinstance(layer, InputLayer) else (t.name or layer.name)
 
     def _map_graph(self) -> None:
-        """Orders the nodes and layers between the inputs and the outputs (Keras's
-        ``_map_graph_network``): depth 0 for the outputs, increasing towards the inputs."""
-        terminals = self.outputs + self._extra_outputs
-        input_ids = {id(t) for t in self.inputs}
-        finished: set[int] = set()
-        in_progress: set[int] = set()
-        nodes_in_decreasing_depth: list[Any] = []
-        layer_indices: dict[int, int] = {}
-        layers_by_id: dict[int, Layer] = {}
-
-        def visit(tensor: KerasTensor) -> None:
-            layer, node_index, _ = tensor._keras_history
-            node = layer._inbound_nodes[node_index]
-            if id(node) in finished:
-                return
-            if id(node) in in_progress:
-                raise ValueError(f'Tensor {tensor!r} from layer "{layer.name}" is part of a cycle.')
-            if id(layer) not in layer_indices:
-                layer_indices[id(layer)] = len(layer_indices)
-                layers_by_id[id(layer)] = layer
-            in_progress.add(id(node))
-            if not node.is_input and id(tensor) not in input_ids:
-                for t in node.keras_inputs:
-                    visit(t)
-            finished.add(id(node))
-            in_progress.discard(id(node))
-            nodes_in_decreasing_depth.append(node)
-
-        for t in terminals:
-            visit(t)
-
-        node_depths: dict[int, int] = {}
-        node_by_id = {id(n): n for n in nodes_in_decreasing_depth}
-        layer_depths: dict[int, int] = {}
-        for node in reversed(nodes_in_decreasing_depth):
-            depth = node_depths.setdefault(id(node), 0)
-            depth = max(depth, layer_depths.get(id(node.layer), 0))
-            layer_depths[id(node.layer)] = depth
-            node_depths[id(node)] = depth
-            if node.is_input:
-                continue
-            for parent in node.parent_nodes:
-                node_by_id.setdefault(id(parent), parent)
-                node_depths[id(parent)] = max(depth + 1, node_depths.get(id(parent), 0))
-        for t in self.inputs:
-            layer = t._keras_history.layer
-            if id(layer) not in layer_depths:
-                layer_depths[id(layer)] = 0
-                layer_indices[id(layer)] = -1
-                layers_by_id[id(layer)] = layer
-                node = t.node
-                node_by_id[id(node)] = node
-                node_depths[id(node)] = 0
-
-        nodes_by_depth: dict[int, list] = collections.defaultdict(list)
-        for nid, depth in node_depths.items():
-            nodes_by_depth[depth].append(node_by_id[nid])
-        layers_by_depth: dict[int, list] = collections.defaultdict(list)
-        for lid, depth in layer_depths.items():
-            layers_by_depth[depth].append(layers_by_id[lid])
-        layers: list[Layer] = []
-        for depth in sorted(layers_by_depth, reverse=True):
-            group = sorted(layers_by_depth[depth], key=lambda l: layer_indices[id(l)])
-            layers.extend(group)
-
-        # Every node must be computable from the inputs.
-        computable = set(input_ids)
-        done_names: list[str] = []
-        order: list[Any] = []
-        for depth in sorted(nodes_by_depth, reverse=True):
-            for node in nodes_by_depth[depth]:
-                skip = node.is_input or all(id(t) in input_ids for t in node._flat_outputs
-                                            if isinstance(t, KerasTensor))
-                if not skip:
-                    for t in node.keras_inputs:
-                        if id(t) not in computable:
-                            raise ValueError(
-                                f"Graph disconnected: cannot obtain value for tensor {t!r} at "
-                                f'layer "{node.layer.name}". The following previous layers were '
-                                f"accessed without issue: {done_names}")
-                    order.append(node)
-                if not node.is_input:  # an InputLayer's tensor is computable iff a model input
-                    for t in node._flat_outputs:
-                        computable.add(id(t))
-                done_names.append(node.layer.name)
-        names = [l.name for l in layers]
-        for name in names:
-            if names.count(name) != 1:
-                raise ValueError(f'The name "{name}" is used {names.count(name)} times in the '
-                                 "model. All layer names should be unique.")
+        """Orders the graph between the inputs and the outputs (engine/graph.py) and tracks
+        its layers as sublayers, so weights, losses, metrics and `trainable` propagate."""
+        graph = map_graph(self.inputs, self.outputs + self._extra_outputs)
         d = self.__dict__
-        d["_nodes_by_depth"] = dict(nodes_by_depth)
-        d["_network_nodes"] = {id(n) for n in node_by_id.values()}
-        d["_execution_order"] = order
-        d["_functional_layers"] = layers
-        # tracked as sublayers: weights, losses, metrics, trainable propagate through them
-        self._tracked_layers[:] = list(layers)
+        d["_nodes_by_depth"] = graph.nodes_by_depth
+        d["_network_nodes"] = graph.network_nodes
+        d["_execution_order"] = graph.execution_order
+        d["_functional_layers"] = graph.layers
+        self._tracked_layers[:] = list(graph.layers)
         tracking_changed()
 
     # ------------------------------------------------------------------ properties
@@ -291,20 +203,8 @@ class Functional(Model):
                         t._keras_mask = m
                     except AttributeError:
                         pass
-        values: dict[int, Any] = {}
-        for ref, x in zip(self.inputs, flat):
-            values[id(ref)] = x
-        for node in self._execution_order:
-            args, kwargs = node.map_arguments(values)
-            outs = node.layer(*args, **kwargs)
-            refs = node._flat_outputs
-            if len(refs) == 1 and not isinstance(node.outputs, (list, tuple, dict)):
-                values[id(refs[0])] = outs
-            else:
-                for ref, value in zip(refs, nest.flatten(outs)):
-                    values[id(ref)] = value
-        return nest.pack_sequence_as(self._nested_outputs,
-                                     [values[id(t)] for t in self.outputs])
+        return run_graph(self.inputs, flat, self._execution_order, self._nested_outputs,
+                         self.outputs)
 
     def _flatten_inputs(self, inputs: Any) -> list[Any]:
         n = len(self.inputs)
