@@ -42,7 +42,9 @@ def _pack(s: Any, it: Iterator[Any]) -> Any:
         return type(s)((k, built[k]) for k in s)
     if _is_namedtuple(s):
         return type(s)(*[_pack(v, it) for v in s])
-    if isinstance(s, (list, tuple)):
+    if isinstance(s, list):  # a list subclass (a layer's tracked list) packs as a plain list
+        return [_pack(v, it) for v in s]
+    if isinstance(s, tuple):
         return type(s)(_pack(v, it) for v in s)
     return next(it)
 

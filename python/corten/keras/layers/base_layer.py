@@ -14,6 +14,7 @@ import numpy as np
 import corten
 from corten import _C, nest
 from corten.keras import backend, constraints, initializers, nested_lists, regularizers
+from corten.keras.layers import tracking
 from corten.ops.initializers import weight_stream
 from corten.ops.variables import Variable, trainable_changes
 from corten.tensor_shape import TensorShape
@@ -154,21 +155,29 @@ class Layer:
                 raise RuntimeError(
                     f"It looks like you are subclassing `{type(self).__name__}` and forgot to call "
                     "`super().__init__()`. Always start with this line.")
+        if name.startswith("__") or "_own_variables" not in self.__dict__:
+            super().__setattr__(name, value)
+            return
+        if not name.startswith("_") or name == "_layers":
+            value = tracking.wrap(value, self)  # Note [Tracked containers]
+        old = self.__dict__.get(name)
         super().__setattr__(name, value)
-        if not name.startswith("__") and "_own_variables" in self.__dict__:
+        # As tf.keras 2: a reassigned attribute's old layers and variables are untracked
+        # unless still held elsewhere.
+        if isinstance(value, _TRACKABLE):
             self._track(value)
-            containers = self.__dict__.setdefault("_container_attrs", set())
-            if isinstance(value, (list, tuple, dict)) and (not name.startswith("_")
-                                                           or name == "_layers"):
-                containers.add(name)
-            else:
-                containers.discard(name)
+        if old is not None and old is not value and isinstance(old, _TRACKABLE):
+            self._untrack(old)
 
     def __delattr__(self, name: str) -> None:
         value = self.__dict__.get(name)
         super().__delattr__(name)
-        self.__dict__.get("_container_attrs", set()).discard(name)
-        for v in nest.flatten(value) if isinstance(value, (list, tuple, dict)) else [value]:
+        self._untrack(value)
+
+    def _untrack(self, value: Any) -> None:
+        """Stops tracking the layers and variables of `value` that this layer no longer holds."""
+        leaves = nest.flatten(value) if isinstance(value, (list, tuple, dict)) else [value]
+        for v in leaves:
             if isinstance(v, Layer) and v in self._tracked_layers and not self._still_referenced(v):
                 self._tracked_layers.remove(v)
                 tracking_changed()
@@ -198,20 +207,11 @@ class Layer:
                     self._own_variables.append(v)
                     tracking_changed()
 
-    def _discover(self) -> None:
-        # Containers mutated after assignment (list.append) are found here; only attributes
-        # that hold containers are rescanned (set in __setattr__).
-        d = self.__dict__
-        for name in d.get("_container_attrs", ()):
-            value = d.get(name)
-            if value is not None:
-                self._track(value)
-
     def _flatten_layers(self, include_self: bool = True, recursive: bool = True) -> list[Layer]:
         if include_self and recursive:
             # The whole tree is asked for on every step (losses, metrics).
             return cached(self, "_flat_layers_cache", _tracking_key,
-                          lambda: self._collect_layers(True, True), tree=lambda out: out)
+                          lambda: self._collect_layers(True, True))
         return self._collect_layers(include_self, recursive)
 
     def _collect_layers(self, include_self: bool, recursive: bool) -> list[Layer]:
@@ -232,7 +232,6 @@ class Layer:
         return out
 
     def _sublayers(self) -> list[Layer]:
-        self._discover()
         return list(self._tracked_layers)
 
     # ------------------------------------------------------------------ properties
@@ -271,7 +270,6 @@ class Layer:
         self.__dict__["_activity_regularizer"] = regularizers.get(value)
 
     def _own_vars(self) -> list[Variable]:
-        self._discover()
         return list(self._own_variables)
 
     @property
@@ -785,9 +783,12 @@ def _input_spec(inputs: Any) -> Any:
         return None
 
 
+# What an attribute value must be to hold layers or variables.
+_TRACKABLE = (Layer, Variable, list, tuple, dict)
+
 # Layer attributes that hold tracking state rather than user references.
 _BOOKKEEPING = frozenset({"_tracked_layers", "_own_variables", "_flat_layers_cache",
-                          "_metrics_cache", "_trainable_weights_cache", "_container_attrs"})
+                          "_metrics_cache", "_trainable_weights_cache"})
 
 # Bumped whenever a layer gains or loses a sublayer or variable, or a trainable flag changes:
 # the cached layer trees and weight lists compare it.
@@ -803,24 +804,20 @@ def _tracking_key() -> int:
     return _tracking_version[0]
 
 
-def cached(layer: Layer, slot: str, key: Callable[[], Any], compute: Callable[[], Any],
-           tree: Callable[[Any], list[Layer]] | None = None) -> Any:
+def cached(layer: Layer, slot: str, key: Callable[[], Any], compute: Callable[[], Any]) -> Any:
     """``compute()``, kept in ``layer.__dict__[slot]`` until ``key()`` changes.
 
-    ``key`` includes the tracking version. Containers mutated in place (``list.append``) do not
-    bump it themselves: the layers of the tree that hold containers (``tree(value)``, else
-    ``layer._flatten_layers()``) are rescanned first, which bumps it when something is new.
+    ``key`` includes the tracking version, which every tracking change bumps: attribute
+    assignments and deletions, and the tracked containers' mutations (Note [Tracked
+    containers]), so nothing is rescanned on a cache hit. (`tree` is accepted for callers
+    that name the layers a value covers; it is no longer needed.)
     """
     entry = layer.__dict__.get(slot)
-    if entry is not None and entry[0] == key():
-        for holder in entry[2]:
-            holder._discover()
-        if entry[0] == key():
-            return entry[1]
+    k = key()
+    if entry is not None and entry[0] == k:
+        return entry[1]
     value = compute()
-    layers = tree(value) if tree is not None else layer._flatten_layers()
-    holders = [l for l in layers if l.__dict__.get("_container_attrs")]
-    layer.__dict__[slot] = (key(), value, holders)
+    layer.__dict__[slot] = (k, value)
     return value
 
 
