@@ -23,13 +23,15 @@ class Holder(layers.Layer):
 
 
 def _sub(layer):
-    return [l.name for l in layer._flatten_layers(include_self=False)]
+    return [sub.name for sub in layer._flatten_layers(include_self=False)]
 
 
 def test_assigned_lists_and_dicts_become_tracked_containers():
     h = Holder()
-    assert isinstance(h.blocks, TrackedList) and isinstance(h.heads, TrackedDict)
-    assert h.blocks == [] and h.heads == {}
+    assert isinstance(h.blocks, TrackedList)
+    assert isinstance(h.heads, TrackedDict)
+    assert h.blocks == []
+    assert h.heads == {}
 
 
 @pytest.mark.parametrize("mutate", [
