@@ -5,9 +5,6 @@
 #include <sstream>
 
 #include "autograd/grad_rules.h"
-#include "cpu/copy.h"
-#include "cpu/creation.h"
-#include "cpu/elementwise.h"
 #include "ops/common.h"
 #include "ops/kernels.h"
 

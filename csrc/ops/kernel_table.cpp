@@ -11,8 +11,10 @@
 #ifdef CORTEN_CUDA
 #include "cuda/kernels.h"
 #define CORTEN_CUDA_KERNEL_(name) &cuda::name
+#define CORTEN_CUDA_KERNEL_T_(name, T) &cuda::name<T>
 #else
 #define CORTEN_CUDA_KERNEL_(name) nullptr
+#define CORTEN_CUDA_KERNEL_T_(name, T) nullptr
 #endif
 
 namespace corten::kernels {
@@ -26,5 +28,14 @@ void throw_no_kernel(const char* op, Device device) {
   const Table<decltype(&cpu::name)> name{#name, &cpu::name, CORTEN_CUDA_KERNEL_(name)};
 CORTEN_KERNELS(CORTEN_DEFINE_KERNEL_TABLE_)
 #undef CORTEN_DEFINE_KERNEL_TABLE_
+
+#define CORTEN_OPTIMIZER_ROW_(name) {#name, &cpu::name<T>, CORTEN_CUDA_KERNEL_T_(name, T)},
+#define T float
+const OptimizerTables<float> optimizers_f32{CORTEN_OPTIMIZER_KERNELS(CORTEN_OPTIMIZER_ROW_)};
+#undef T
+#define T double
+const OptimizerTables<double> optimizers_f64{CORTEN_OPTIMIZER_KERNELS(CORTEN_OPTIMIZER_ROW_)};
+#undef T
+#undef CORTEN_OPTIMIZER_ROW_
 
 }  // namespace corten::kernels

@@ -13,12 +13,15 @@
 
 #include <corten/device.h>
 
+#include <type_traits>
+
 #include "cpu/copy.h"
 #include "cpu/creation.h"
 #include "cpu/elementwise.h"
 #include "cpu/gather.h"
 #include "cpu/losses.h"
 #include "cpu/matmul.h"
+#include "cpu/optimizers.h"
 #include "cpu/random.h"
 #include "cpu/reduce.h"
 #include "cpu/softmax.h"
@@ -53,5 +56,30 @@ struct Table {
 #define CORTEN_DECLARE_KERNEL_TABLE_(name) extern const Table<decltype(&cpu::name)> name;
 CORTEN_KERNELS(CORTEN_DECLARE_KERNEL_TABLE_)
 #undef CORTEN_DECLARE_KERNEL_TABLE_
+
+// The kernels templated on the element type (the fused optimizer updates), one table set per
+// floating dtype: `kernels::optimizers<T>().sgd_update(var.device())(...)`.
+#define CORTEN_OPTIMIZER_KERNELS(X)                                                          \
+  X(sgd_update) X(adam_update) X(rmsprop_update) X(adagrad_update) X(adadelta_update)     \
+  X(adamax_update) X(nadam_update) X(sum_of_squares)
+
+template <class T>
+struct OptimizerTables {
+#define CORTEN_OPTIMIZER_TABLE_MEMBER_(name) Table<decltype(&cpu::name<T>)> name;
+  CORTEN_OPTIMIZER_KERNELS(CORTEN_OPTIMIZER_TABLE_MEMBER_)
+#undef CORTEN_OPTIMIZER_TABLE_MEMBER_
+};
+
+extern const OptimizerTables<float> optimizers_f32;
+extern const OptimizerTables<double> optimizers_f64;
+
+template <class T>
+const OptimizerTables<T>& optimizers() {
+  if constexpr (std::is_same_v<T, float>) {
+    return optimizers_f32;
+  } else {
+    return optimizers_f64;
+  }
+}
 
 }  // namespace corten::kernels

@@ -2,7 +2,6 @@
 
 #include <vector>
 
-#include "cpu/matmul.h"
 #include "autograd/grad_rules.h"
 #include "ops/common.h"
 #include "ops/kernels.h"

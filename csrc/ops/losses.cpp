@@ -3,7 +3,6 @@
 #include <string>
 
 #include "autograd/grad_rules_losses.h"
-#include "cpu/losses.h"
 #include "ops/common.h"
 #include "ops/kernels.h"
 

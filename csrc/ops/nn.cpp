@@ -1,6 +1,5 @@
 #include <corten/ops.h>
 
-#include "cpu/softmax.h"
 #include "autograd/grad_rules.h"
 #include "ops/common.h"
 #include "ops/kernels.h"

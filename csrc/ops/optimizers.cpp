@@ -5,8 +5,8 @@
 #include <initializer_list>
 #include <utility>
 
-#include "cpu/optimizers.h"
 #include "ops/common.h"
+#include "ops/kernels.h"
 
 namespace corten {
 namespace {
@@ -99,7 +99,7 @@ void sgd_update_(const Tensor& var, const Tensor& grad, const Tensor& momentum,
   if (var.numel() == 0) return;
   visit_floating(var.dtype(), "SGD", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    cpu::sgd_update<T>(var.numel(), var.data<T>(), g.data<T>(), ptr<T>(momentum), opt);
+    kernels::optimizers<T>().sgd_update(var.device())(var.numel(), var.data<T>(), g.data<T>(), ptr<T>(momentum), opt);
   });
 }
 
@@ -116,7 +116,7 @@ void adam_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const 
   if (var.numel() == 0) return;
   visit_floating(var.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    cpu::adam_update<T>(var.numel(), var.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(),
+    kernels::optimizers<T>().adam_update(var.device())(var.numel(), var.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(),
                         ptr<T>(vh), opt);
   });
 }
@@ -139,7 +139,7 @@ void rmsprop_update_(const Tensor& var, const Tensor& grad, const Tensor& veloci
   if (var.numel() == 0) return;
   visit_floating(var.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    cpu::rmsprop_update<T>(var.numel(), var.data<T>(), g.data<T>(), velocity.data<T>(),
+    kernels::optimizers<T>().rmsprop_update(var.device())(var.numel(), var.data<T>(), g.data<T>(), velocity.data<T>(),
                            ptr<T>(mom), ptr<T>(avg), opt);
   });
 }
@@ -152,7 +152,7 @@ void adagrad_update_(const Tensor& var, const Tensor& grad, const Tensor& accumu
   if (var.numel() == 0) return;
   visit_floating(var.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    cpu::adagrad_update<T>(var.numel(), var.data<T>(), g.data<T>(), accumulator.data<T>(), opt);
+    kernels::optimizers<T>().adagrad_update(var.device())(var.numel(), var.data<T>(), g.data<T>(), accumulator.data<T>(), opt);
   });
 }
 
@@ -168,7 +168,7 @@ void adadelta_update_(const Tensor& var, const Tensor& grad, const Tensor& accum
   if (var.numel() == 0) return;
   visit_floating(var.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    cpu::adadelta_update<T>(var.numel(), var.data<T>(), g.data<T>(), accumulated_grad.data<T>(),
+    kernels::optimizers<T>().adadelta_update(var.device())(var.numel(), var.data<T>(), g.data<T>(), accumulated_grad.data<T>(),
                             accumulated_delta_var.data<T>(), opt);
   });
 }
@@ -182,7 +182,7 @@ void adamax_update_(const Tensor& var, const Tensor& grad, const Tensor& m, cons
   if (var.numel() == 0) return;
   visit_floating(var.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    cpu::adamax_update<T>(var.numel(), var.data<T>(), g.data<T>(), m.data<T>(), u.data<T>(), opt);
+    kernels::optimizers<T>().adamax_update(var.device())(var.numel(), var.data<T>(), g.data<T>(), m.data<T>(), u.data<T>(), opt);
   });
 }
 
@@ -195,7 +195,7 @@ void nadam_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const
   if (var.numel() == 0) return;
   visit_floating(var.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    cpu::nadam_update<T>(var.numel(), var.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(), opt);
+    kernels::optimizers<T>().nadam_update(var.device())(var.numel(), var.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(), opt);
   });
 }
 
@@ -206,7 +206,7 @@ double sum_of_squares(const Tensor& x) {
   const Tensor c = x.contiguous();
   return visit_floating(c.dtype(), "sum_of_squares", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    return cpu::sum_of_squares<T>(c.numel(), c.data<T>());
+    return kernels::optimizers<T>().sum_of_squares(c.device())(c.numel(), c.data<T>());
   });
 }
 

@@ -5,7 +5,6 @@
 
 #include "autograd/grad_rules.h"
 #include "cpu/philox.h"
-#include "cpu/random.h"
 #include "ops/common.h"
 #include "ops/kernels.h"
 

@@ -4,7 +4,6 @@
 #include <string>
 #include <vector>
 
-#include "cpu/reduce.h"
 #include "autograd/grad_rules.h"
 #include "ops/common.h"
 #include "ops/kernels.h"

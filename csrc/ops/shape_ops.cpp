@@ -8,9 +8,6 @@
 #include <sstream>
 #include <string>
 
-#include "cpu/copy.h"
-#include "cpu/elementwise.h"
-#include "cpu/gather.h"
 #include "autograd/grad_rules.h"
 #include "ops/common.h"
 #include "ops/kernels.h"
