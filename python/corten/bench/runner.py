@@ -171,14 +171,9 @@ def run(workers: Iterable[tuple[str, int, Channel]], jobs: list[Job], rounds: in
                 continue
             m = Measurement(job.key, lib, thr)
             results.append(m)
-            try:
-                reply = ch.request({"op": "setup", "case": job.key, **job.setup(lib, thr)},
-                                   SETUP_TIMEOUT)
-            except WorkerError as e:
-                m.error = str(e)
-                continue
-            if not reply.get("ok"):
-                m.error = reply.get("error", "setup failed")
+            reply = _ask(ch, m, {"op": "setup", "case": job.key, **job.setup(lib, thr)},
+                         SETUP_TIMEOUT)
+            if reply is None:
                 log(f"# {job.key} [{lib}, {thr} thr]: {m.error}")
                 continue
             m.calls_per_sample, m.info = reply["calls"], reply.get("info", {})
@@ -190,18 +185,26 @@ def run(workers: Iterable[tuple[str, int, Channel]], jobs: list[Job], rounds: in
                 if m.error is not None:
                     continue
                 time.sleep(settle)
-                try:
-                    reply = ch.request({"op": "time", "case": job.key, "repeats": repeats},
-                                       TIME_TIMEOUT)
-                except WorkerError as e:
-                    m.error = str(e)
-                    continue
-                if not reply.get("ok"):
-                    m.error = reply.get("error", "timing failed")
-                    continue
-                m.rounds.append(statistics.median(reply["seconds"]))
+                reply = _ask(ch, m, {"op": "time", "case": job.key, "repeats": repeats},
+                             TIME_TIMEOUT)
+                if reply is not None:
+                    m.rounds.append(statistics.median(reply["seconds"]))
         log(f"# done {job.key}")
     return RunResult(hellos, results)
+
+
+def _ask(ch: Channel, m: Measurement, msg: dict[str, Any], timeout: float
+         ) -> dict[str, Any] | None:
+    """The worker's reply, or None with the failure recorded in `m.error`."""
+    try:
+        reply = ch.request(msg, timeout)
+    except WorkerError as e:
+        m.error = str(e)
+        return None
+    if not reply.get("ok"):
+        m.error = reply.get("error", f"{msg['op']} failed")
+        return None
+    return reply
 
 
 def start_workers(specs: Iterable[PeerSpec], thread_counts: Iterable[int],
