@@ -181,7 +181,17 @@ void bind_tensor(py::module_& m) {
         std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end());
         std::vector<py::ssize_t> strides;
         const auto isz = static_cast<py::ssize_t>(itemsize(t.dtype()));
-        for (int64_t s : t.strides()) strides.push_back(s * isz);
+        for (int64_t d = 0; d < t.ndim(); ++d) {
+          py::ssize_t bytes = 0;
+          if (__builtin_mul_overflow(t.strides()[d], isz, &bytes)) {
+            // A dimension of size 0 or 1 never steps (x[::2**62]): any stride will do.
+            CORTEN_CHECK_VALUE(t.dim(d) <= 1, "cannot export a tensor of shape ",
+                               show(t.shape()), " with strides ", show(t.strides()),
+                               ": its byte strides do not fit in a Py_ssize_t");
+            bytes = 0;
+          }
+          strides.push_back(bytes);
+        }
         const bool read_only = t.storage() && t.storage()->read_only();
         return py::buffer_info(t.raw_data(), isz, buffer_format(t.dtype()), t.ndim(), shape,
                                strides, read_only);

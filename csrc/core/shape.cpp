@@ -7,19 +7,29 @@ namespace corten {
 
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
+  bool empty = false;
   for (int64_t d : shape) {
     if (d == kUnknownDim) return kUnknownDim;
-    n *= d;
+    empty = empty || d == 0;
+  }
+  if (empty) return 0;
+  for (int64_t d : shape) {
+    CORTEN_CHECK_VALUE(!__builtin_mul_overflow(n, d, &n), "the shape ", shape_str(shape),
+                       " has more elements than fit in int64");
   }
   return n;
 }
 
 Shape contiguous_strides(const Shape& shape) {
+  // The strides of a zero-size tensor are never used to address memory, but they are still
+  // computed, so even (2**20, 0, 2**20, 2**20, 2**20) must not overflow: it is rejected.
   Shape strides(shape.size());
   int64_t s = 1;
   for (size_t i = shape.size(); i-- > 0;) {
     strides[i] = s;
-    s *= std::max<int64_t>(shape[i], 1);
+    CORTEN_CHECK_VALUE(!__builtin_mul_overflow(s, std::max<int64_t>(shape[i], 1), &s),
+                       "the shape ", shape_str(shape),
+                       " is too large: its strides do not fit in int64");
   }
   return strides;
 }
