@@ -295,11 +295,25 @@ def serialize(initializer: Initializer) -> dict:
 
 
 def deserialize(config: dict, custom_objects: dict | None = None) -> Initializer:
+    """The initializer a ``{"class_name": ..., "config": {...}}`` dict describes.
+
+    Raises:
+        ValueError: a malformed config or an unknown class name.
+    """
+    if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
+        raise ValueError("An initializer config must be a dict with a 'class_name' string. "
+                         f"Received: config={config!r}")
     name = config["class_name"]
     cls = (custom_objects or {}).get(name) or _ALIASES.get(name)
     if cls is None:
         raise ValueError(f"Unknown initializer: {name!r}")
-    return cls.from_config(config.get("config", {}))
+    inner = config.get("config", {})
+    if not isinstance(inner, dict):
+        raise ValueError(f"The config of initializer {name!r} must be a dict. Received: {inner!r}")
+    try:
+        return cls.from_config(inner)
+    except TypeError as e:
+        raise ValueError(f"Invalid config for initializer {name!r}: {e}") from None
 
 
 def get(identifier: Any) -> Initializer | None:

@@ -33,6 +33,7 @@ import shutil
 import tempfile
 import warnings
 import zipfile
+import zlib
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,19 @@ _MAX_JSON_BYTES = 64 * 1024 * 1024
 _MAX_ENTRIES = 64
 # Deflate cannot expand data more than ~1032 times; anything claiming more is a bomb.
 _MAX_DEFLATE_RATIO = 1100
+
+
+# What reading a zip entry can raise on a corrupt or hostile file: a bad CRC or header
+# (BadZipFile), a corrupt deflate stream (zlib.error), an entry flagged as encrypted
+# (RuntimeError: a password is required), truncation (EOFError, OSError).
+_ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, RuntimeError, OSError, EOFError, ValueError,
+                    NotImplementedError)
+
+
+def _describe(e: BaseException) -> str:
+    if isinstance(e, RuntimeError) and "encrypted" in str(e):
+        return "the entry is encrypted"
+    return f"{type(e).__name__}: {e}"
 
 
 def _invalid(filepath: str, why: str) -> ValueError:
@@ -282,8 +296,8 @@ class _Archive:
         try:
             with self.zf.open(info) as f:
                 raw = f.read(info.file_size + 1)
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as e:
-            raise _invalid(self.filepath, f"{name} cannot be read ({e})") from None
+        except _ZIP_READ_ERRORS as e:
+            raise _invalid(self.filepath, f"{name} cannot be read ({_describe(e)})") from None
         if len(raw) != info.file_size:
             raise _invalid(self.filepath, f"{name} is truncated")
         try:
@@ -299,8 +313,10 @@ class _Archive:
         try:
             with self.zf.open(info) as f:
                 return weights_file.read_tensors_from(f, info.file_size, label)
-        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as e:
-            raise _invalid(self.filepath, f"{WEIGHTS} cannot be read ({e})") from None
+        except _ZIP_READ_ERRORS as e:
+            if isinstance(e, ValueError) and str(e).startswith("Cannot read weights file"):
+                raise  # the weights reader's own message names the file already
+            raise _invalid(self.filepath, f"{WEIGHTS} cannot be read ({_describe(e)})") from None
 
     def close(self) -> None:
         self.zf.close()
@@ -420,7 +436,17 @@ def load_model(filepath: Any, custom_objects: dict | None = None, compile: bool 
     config = dict(config)
     compile_config = config.pop("compile_config", None)
     with CustomObjectScope(custom_objects):
-        model = serialization_lib.deserialize_keras_object(config, custom_objects=custom_objects)
+        try:
+            model = serialization_lib.deserialize_keras_object(config,
+                                                               custom_objects=custom_objects)
+        except (KeyError, TypeError, IndexError, AttributeError, RecursionError) as e:
+            # A config that names known classes with arguments they cannot take.
+            raise _invalid(filepath, f"{CONFIG} does not describe a model corten can build "
+                                     f"({type(e).__name__}: {e})") from None
+        except ValueError as e:
+            if filepath in str(e):
+                raise
+            raise ValueError(f"Cannot load model file {filepath!r}: {e}") from None
     if not isinstance(model, Layer):
         raise _invalid(filepath, f"{CONFIG} describes a {type(model).__name__}, not a model")
 

@@ -1,0 +1,109 @@
+"""Every corrupt or hostile model file gives a ValueError naming the file and what is wrong
+(before these fixes: zlib.error, RuntimeError, RecursionError and KeyError escaped)."""
+
+import json
+import struct
+import zipfile
+
+import numpy as np
+import pytest
+
+from corten import keras
+from corten.keras import initializers, layers
+
+
+@pytest.fixture
+def saved(tmp_path):
+    inputs = keras.Input(shape=(4,))
+    model = keras.Model(inputs, layers.Dense(2)(inputs))
+    path = tmp_path / "good.keras"
+    model.save(str(path))
+    return path
+
+
+def _entries(path):
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def _write(path, entries, compression=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression=compression) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return path
+
+
+def _load_fails(path, match):
+    with pytest.raises(ValueError, match=match) as info:
+        keras.models.load_model(str(path))
+    assert str(path) in str(info.value)
+
+
+def test_a_corrupt_deflate_stream(saved, tmp_path):
+    bad = _write(tmp_path / "deflated.keras", _entries(saved), zipfile.ZIP_DEFLATED)
+    data = bytearray(bad.read_bytes())
+    # the first entry's compressed data starts after its local header (30 bytes + name + extra)
+    name_len, extra_len = struct.unpack("<HH", data[26:30])
+    start = 30 + name_len + extra_len
+    data[start:start + 4] = b"\xff\xff\xff\xff"  # an invalid deflate block type
+    bad.write_bytes(bytes(data))
+    _load_fails(bad, r"cannot be read \((error|BadZipFile)")
+
+
+def test_an_entry_flagged_as_encrypted(saved, tmp_path):
+    bad = _write(tmp_path / "encrypted.keras", _entries(saved))
+    data = bytearray(bad.read_bytes())
+    # set bit 0 (encrypted) of the general purpose flags, local and central headers alike
+    for sig, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        i = data.find(sig)
+        while i >= 0:
+            data[i + offset] |= 1
+            i = data.find(sig, i + 4)
+    bad.write_bytes(bytes(data))
+    _load_fails(bad, "encrypted")
+
+
+def test_deeply_nested_json_in_the_metadata(saved, tmp_path):
+    entries = _entries(saved)
+    entries["metadata.json"] = "[" * 200_000 + "]" * 200_000
+    _load_fails(_write(tmp_path / "deep.keras", entries), "metadata.json")
+
+
+def test_deeply_nested_json_in_the_config(saved, tmp_path):
+    entries = _entries(saved)
+    text = entries["config.json"].decode()
+    entries["config.json"] = text.replace('"units": 2', '"units": ' + '{"a": ' * 100_000 + "2"
+                                          + "}" * 100_000)
+    _load_fails(_write(tmp_path / "deepconfig.keras", entries), "config.json")
+
+
+def test_a_config_nested_as_deep_as_json_allows_but_not_a_model(saved, tmp_path):
+    entries = _entries(saved)
+    config = json.loads(entries["config.json"])
+    deep = 2
+    for _ in range(400):
+        deep = {"class_name": "Dense", "config": {"units": deep}}
+    config["config"]["layers"][1]["config"]["units"] = deep
+    entries["config.json"] = json.dumps(config)
+    _load_fails(_write(tmp_path / "deepmodel.keras", entries), "Cannot load model file")
+
+
+def test_an_initializer_config_without_class_name(saved, tmp_path):
+    entries = _entries(saved)
+    config = json.loads(entries["config.json"])
+    config["config"]["layers"][1]["config"]["kernel_initializer"] = {"config": {}}
+    entries["config.json"] = json.dumps(config)
+    _load_fails(_write(tmp_path / "init.keras", entries), "class_name")
+
+
+@pytest.mark.parametrize("bad", [{"config": {}}, {"class_name": 3}, ["GlorotUniform"],
+                                 {"class_name": "GlorotUniform", "config": {"seed": [1, 2],
+                                                                            "nonsense": 1}}])
+def test_initializer_deserialize_raises_value_error(bad):
+    with pytest.raises(ValueError, match="initializer"):
+        initializers.deserialize(bad)
+
+
+def test_the_good_file_still_loads(saved):
+    model = keras.models.load_model(str(saved))
+    assert model.predict(np.ones((1, 4), "float32"), verbose=0).shape == (1, 2)
