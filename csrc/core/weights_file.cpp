@@ -11,6 +11,8 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <string_view>
+#include <unordered_set>
 #include <utility>
 
 namespace corten {
@@ -20,6 +22,7 @@ namespace {
 constexpr uint64_t kMaxHeaderSize = 100ull * 1024 * 1024;  // as the safetensors reference
 constexpr int kMaxJsonDepth = 64;
 constexpr size_t kMaxRankInFile = 64;
+constexpr size_t kMaxTensorsInFile = 1'000'000;  // documented in corten/weights_file.h
 
 // ---------------------------------------------------------------------- byte sources
 class Source {
@@ -362,7 +365,16 @@ struct WeightsFileReader {
     };
     std::vector<Entry> entries;
     WeightsFile out;
+    size_t count = 0;
+    for (const auto& kv : root.object) count += kv.first != "__metadata__";
+    if (count > kMaxTensorsInFile) {
+      throw corrupt(detail::str_cat("the header lists ", count, " entries (at most ",
+                                    kMaxTensorsInFile, " tensors are read)"));
+    }
+    std::unordered_set<std::string_view> seen;  // duplicates in linear time
+    seen.reserve(root.object.size());
     for (const auto& [name, info] : root.object) {
+      if (!seen.insert(name).second) throw corrupt(detail::str_cat("the entry '", name, "' appears twice"));
       if (name == "__metadata__") {
         if (info.kind == Json::Kind::Null) continue;
         if (info.kind != Json::Kind::Object) throw corrupt("__metadata__ is not an object");
@@ -412,9 +424,6 @@ struct WeightsFileReader {
         throw corrupt(detail::str_cat("the entry '", name, "' of shape ", shape_str(e.shape), " and dtype ",
                                       dtype_v->string, " does not match its data_offsets span of ",
                                       e.end - e.begin, " bytes"));
-      }
-      for (const Entry& other : entries) {
-        if (other.name == name) throw corrupt(detail::str_cat("the entry '", name, "' appears twice"));
       }
       entries.push_back(std::move(e));
     }

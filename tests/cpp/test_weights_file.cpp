@@ -133,6 +133,24 @@ void test_malformed() {
                     "other than 0 or 1");
 }
 
+// Many entries: duplicate names are found in linear time (this file took 34 s when each name
+// was compared with every earlier one), and more than the documented 1,000,000 are refused.
+void test_many_entries() {
+  auto header_of = [](size_t n, bool duplicate_last) {
+    std::string h = "{";
+    for (size_t i = 0; i < n; ++i) {
+      const size_t id = duplicate_last && i + 1 == n ? 0 : i;
+      h += (i ? ",\"t" : "\"t") + std::to_string(id) +
+           R"(":{"dtype":"F32","shape":[0],"data_offsets":[0,0]})";
+    }
+    return h + "}";
+  };
+  CHECK(parse(make_file(header_of(200000, false), {})).size() == 200000);
+  CHECK_VALUE_ERROR(parse(make_file(header_of(200000, true), {})), "'t0' appears twice");
+  CHECK_VALUE_ERROR(parse(make_file(header_of(1000002, false), {})),
+                    "at most 1000000 tensors are read");
+}
+
 void test_missing_file() {
   ++g_checks;
   try {
@@ -175,6 +193,7 @@ void dump(const corten::WeightsFile& wf) {
 int main(int argc, char** argv) {
   test_well_formed();
   test_malformed();
+  test_many_entries();
   test_missing_file();
   if (argc > 1) {
     const std::string path = argv[1];

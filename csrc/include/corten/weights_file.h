@@ -10,7 +10,8 @@
 /// dtypes: F32, F64, I32, I64, BOOL.
 ///
 /// Nothing in a file is trusted: the header length is checked against the file size and a
-/// 100 MiB limit before it is read, every shape, dtype and offset is validated (sizes with
+/// 100 MiB limit before it is read, a header of more than 1,000,000 tensors is refused, names
+/// must be unique (checked in linear time), every shape, dtype and offset is validated (sizes with
 /// overflow checks, offsets inside the data section, no overlap) before any tensor is
 /// allocated or read. A malformed file throws corten::ValueError naming the file and the
 /// problem; I/O failures throw corten::Error.

@@ -107,3 +107,29 @@ def test_initializer_deserialize_raises_value_error(bad):
 def test_the_good_file_still_loads(saved):
     model = keras.models.load_model(str(saved))
     assert model.predict(np.ones((1, 4), "float32"), verbose=0).shape == (1, 2)
+
+
+def _weights_file(path, header, data=b""):
+    raw = json.dumps(header).encode() if not isinstance(header, bytes) else header
+    path.write_bytes(struct.pack("<Q", len(raw)) + raw + data)
+    return path
+
+
+def test_a_weights_header_that_names_a_tensor_twice(tmp_path):
+    from corten.keras.saving import weights_file
+
+    entry = '{"dtype":"F32","shape":[1],"data_offsets":[0,4]}'
+    raw = ('{"w":' + entry + ',"w":' + entry + "}").encode()
+    path = _weights_file(tmp_path / "dup.safetensors", raw, b"\0" * 4)
+    with pytest.raises(ValueError, match=r"'w' appears twice"):
+        weights_file.read_header(str(path))
+
+
+def test_a_weights_header_with_more_tensors_than_the_limit(tmp_path, monkeypatch):
+    from corten.keras.saving import weights_file
+
+    monkeypatch.setattr(weights_file, "MAX_TENSORS", 3)
+    header = {f"t{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(4)}
+    path = _weights_file(tmp_path / "many.safetensors", header)
+    with pytest.raises(ValueError, match="lists 4 entries .at most 3 tensors"):
+        weights_file.read_header(str(path))

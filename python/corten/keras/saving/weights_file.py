@@ -36,6 +36,22 @@ __all__ = ["save_weights", "load_weights", "write_tensors", "read_tensors", "ass
 _FORMAT = "corten.keras.weights"
 # Same limit as the safetensors reference implementation.
 _MAX_HEADER_SIZE = 100 * 1024 * 1024
+#: The most tensors a weights file may hold (as the C++ reader, corten/weights_file.h).
+MAX_TENSORS = 1_000_000
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys must be unique (json.loads keeps the last one silently)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        dup = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise _DuplicateKey(dup)
+    return out
+
+
+class _DuplicateKey(ValueError):
+    pass
 
 _DTYPES = {
     "F32": np.dtype("<f4"),
@@ -170,11 +186,17 @@ def read_header_from(f: Any, size: int, label: str) -> tuple[dict[str, Any], dic
     if len(raw) != n:
         raise _corrupt(label, "the header is truncated")
     try:
-        header = json.loads(raw.decode("utf-8"))
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
+    except _DuplicateKey as e:
+        raise _corrupt(label, f"the entry {str(e)!r} appears twice") from None
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
         raise _corrupt(label, f"the header is not valid JSON ({e})") from None
     if not isinstance(header, dict):
         raise _corrupt(label, "the header is not a JSON object")
+    count = len(header) - ("__metadata__" in header)
+    if count > MAX_TENSORS:
+        raise _corrupt(label, f"the header lists {count} entries (at most {MAX_TENSORS} "
+                              "tensors are read)")
     data_start = 8 + n
     data_len = size - data_start
     metadata = header.pop("__metadata__", None) or {}
