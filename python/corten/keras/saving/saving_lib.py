@@ -30,7 +30,6 @@ import datetime
 import json
 import os
 import shutil
-import tempfile
 import warnings
 import zipfile
 import zlib
@@ -38,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from corten.keras.saving import serialization_lib, weights_file
+from corten.keras.saving import atomic, serialization_lib, weights_file
 from corten.keras.saving.object_registration import CustomObjectScope
 
 __all__ = ["save_model", "load_model", "FORMAT_VERSION"]
@@ -161,24 +160,12 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, save_format: A
     if as_directory:
         _write_directory(filepath, metadata, config, tensors, weights_meta)
         return
-    directory = os.path.dirname(os.path.abspath(filepath))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".keras", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
-                zf.writestr(METADATA, json.dumps(metadata, indent=2))
-                zf.writestr(CONFIG, json.dumps(config, indent=2))
-                with zf.open(WEIGHTS, "w", force_zip64=size >= 2**31 - 2**20) as w:
-                    weights_file.write_tensors_to(w, tensors, weights_meta)
-            f.flush()
-            os.fsync(f.fileno())
-        weights_file.replace_atomically(tmp, filepath)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic.atomic_file(filepath) as f, \
+            zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr(METADATA, json.dumps(metadata, indent=2))
+        zf.writestr(CONFIG, json.dumps(config, indent=2))
+        with zf.open(WEIGHTS, "w", force_zip64=size >= 2**31 - 2**20) as w:
+            weights_file.write_tensors_to(w, tensors, weights_meta)
 
 
 def _is_saved_model_dir(path: str) -> bool:
@@ -203,8 +190,7 @@ def _write_directory(path: str, metadata: dict, config: dict, tensors: dict,
         raise FileExistsError(
             f"model.save: {path!r} is a {kind} that model.save did not write; it is left "
             "untouched. Choose another path, remove it, or use a path ending in .keras.")
-    parent = os.path.dirname(path)
-    tmp = tempfile.mkdtemp(prefix=".tmp-", suffix=".savedmodel", dir=parent)
+    tmp = atomic.temp_dir(path)
     old = None
     try:
         os.mkdir(os.path.join(tmp, "assets"))
@@ -219,11 +205,16 @@ def _write_directory(path: str, metadata: dict, config: dict, tensors: dict,
             f.flush()
             os.fsync(f.fileno())
         if os.path.lexists(path):
-            old = tempfile.mkdtemp(prefix=".tmp-", suffix=".old", dir=parent)
+            old = atomic.temp_dir(path)
             os.rmdir(old)
             os.rename(path, old)
         os.rename(tmp, path)
         tmp = None
+    except OSError as e:
+        if old is not None and not os.path.lexists(path):
+            os.rename(old, path)
+            old = None
+        raise OSError(e.errno, f"{e.strerror or e} (while saving)", path) from e
     except BaseException:
         if old is not None and not os.path.lexists(path):
             os.rename(old, path)

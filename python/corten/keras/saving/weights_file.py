@@ -25,11 +25,12 @@ from __future__ import annotations
 import json
 import os
 import struct
-import tempfile
 import warnings
 from typing import Any
 
 import numpy as np
+
+from corten.keras.saving import atomic
 
 __all__ = ["save_weights", "load_weights", "write_tensors", "read_tensors", "assign_weights"]
 
@@ -112,48 +113,11 @@ def write_tensors_to(f: Any, tensors: dict[str, np.ndarray],
             f.write(memoryview(arr.reshape(-1)).cast("B"))
 
 
-def _umask() -> int:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)  # not thread-safe, hence the /proc route first
-    os.umask(mask)
-    return mask
-
-
-def replace_atomically(tmp: str, filepath: str) -> None:
-    """Gives ``tmp`` (from mkstemp, mode 0600) the mode a plain ``open`` would have, or the
-    existing target's, then renames it over ``filepath``."""
-    try:
-        mode = os.stat(filepath).st_mode & 0o7777
-    except OSError:
-        mode = 0o666 & ~_umask()
-    os.chmod(tmp, mode)
-    os.replace(tmp, filepath)
-
-
 def write_tensors(filepath: Any, tensors: dict[str, np.ndarray],
                   metadata: dict[str, str] | None = None) -> None:
     """Writes named arrays to ``filepath`` in the safetensors layout, atomically."""
-    filepath = os.fspath(filepath)
-    directory = os.path.dirname(os.path.abspath(filepath))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write_tensors_to(f, tensors, metadata)
-            f.flush()
-            os.fsync(f.fileno())
-        replace_atomically(tmp, filepath)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic.atomic_file(os.fspath(filepath)) as f:
+        write_tensors_to(f, tensors, metadata)
 
 
 def _corrupt(filepath: str, why: str) -> ValueError:
