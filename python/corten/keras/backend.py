@@ -8,6 +8,7 @@ from typing import Any
 
 import corten
 from corten import _C
+from corten.ops import _seed
 
 __all__ = ["clear_session", "floatx", "set_floatx", "epsilon", "set_epsilon", "random_normal",
            "random_uniform", "get_uid", "learning_phase", "set_learning_phase", "int_shape",
@@ -23,6 +24,22 @@ def get_uid(prefix: str = "") -> int:
     """1, 2, 3, ... per prefix since the last clear_session()."""
     _name_uids[prefix] += 1
     return _name_uids[prefix]
+
+
+_WEIGHT_STREAMS = "__weights__/"
+
+
+def reset_weight_streams() -> None:
+    """Restarts the occurrence counts of the initial-weight streams (Note [Weight streams]):
+    setting the seed again makes the same model code draw the same initial weights, as in
+    tf.keras 2."""
+    for key in [k for k in _name_uids if k.startswith(_WEIGHT_STREAMS)]:
+        del _name_uids[key]
+
+
+def weight_stream_id(base: str) -> int:
+    """0, 1, 2, ... for each layer of stream name `base` since the seed was last set."""
+    return get_uid(_WEIGHT_STREAMS + base) - 1
 
 
 def clear_session() -> None:
@@ -78,3 +95,6 @@ def int_shape(x: Any) -> tuple:
 
 def is_keras_tensor(x: Any) -> bool:
     return isinstance(x, _C.Tensor) and x.device == "meta"
+
+
+_seed.on_set_seed(reset_weight_streams)

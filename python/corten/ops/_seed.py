@@ -70,6 +70,14 @@ def _check_seed(seed: Any, name: str) -> int:
     return seed
 
 
+_reset_hooks: list[Callable[[], None]] = []
+
+
+def on_set_seed(hook: Callable[[], None]) -> None:
+    """Calls `hook` whenever the global seed is set (Keras resets its weight streams there)."""
+    _reset_hooks.append(hook)
+
+
 def set_seed(seed: int | None) -> None:
     """Sets the global random seed and resets the op counters (``None`` clears it)."""
     global _global_seed, _default_seed
@@ -78,6 +86,8 @@ def set_seed(seed: int | None) -> None:
         _global_seed = value
         _offsets.clear()
         _default_seed = int.from_bytes(os.urandom(8), "little")
+    for hook in _reset_hooks:
+        hook()
 
 
 def get_global_seed() -> int | None:

@@ -112,13 +112,19 @@ class Layer:
                             f"(layer {type(self).__name__})")
         d = self.__dict__
         d["_trainable"] = bool(trainable)
-        d["_name"] = name if name else unique_layer_name(_to_snake_case(type(self).__name__))
+        base = _to_snake_case(type(self).__name__)
+        d["_name"] = name if name else unique_layer_name(base)
         if not isinstance(self._name, str):
             raise TypeError(f"Layer name must be a string. Received: name={name!r}")
-        # Occurrence of this name since clear_session(): initial weights are drawn from a stream
-        # keyed by (name, occurrence, weight), so a layer's initial weights do not depend on
-        # the other layers, and a second layer of the same name (a clone) gets new values.
-        d["_stream_id"] = backend.get_uid("__weights__/" + d["_name"]) - 1
+        # Note [Weight streams]
+        # Unseeded initial weights are drawn from a stream keyed by (stream name, occurrence,
+        # weight): the stream name is the layer's given name, or its class's for a generated
+        # one ("dense", not "dense_3"), and the occurrence counts the layers of that stream
+        # name since the global seed was last set. So a layer's initial weights do not depend
+        # on layers of other names, a second layer of one name (a clone) gets new values, and
+        # set_random_seed(42) before the same model code gives the same weights every time.
+        d["_stream_name"] = name if name else base
+        d["_stream_id"] = backend.weight_stream_id(d["_stream_name"])
         d["_dtype"] = corten.as_dtype(dtype).name if dtype is not None else backend.floatx()
         d["built"] = False
         d["_own_variables"] = []          # in tracking order
@@ -345,7 +351,7 @@ class Layer:
         init = initializers.get(initializer)
         trainable = True if trainable is None else bool(trainable)
         weight_name = name or f"weight_{len(self._own_variables)}"
-        with weight_stream(f"{self.name}:{self._stream_id}/{weight_name}"):
+        with weight_stream(f"{self._stream_name}:{self._stream_id}/{weight_name}"):
             value = init(shape, dtype)
         if value.dtype != dtype:
             value = corten.cast(value, dtype)
