@@ -18,7 +18,13 @@ __all__ = ["TerminateOnNaN", "CSVLogger", "LambdaCallback"]
 
 
 class TerminateOnNaN(Callback):
-    """Stops training (``model.stop_training = True``) when a batch's loss is NaN or inf."""
+    """Stops training (``model.stop_training = True``) when a batch's loss is NaN or inf.
+
+    Beyond Keras: while it is among fit()'s callbacks, the built-in ``train_step`` does not
+    apply a step whose loss or gradients are NaN or infinite, so the model keeps its last
+    finite weights (Keras applies that step and leaves NaN weights behind). A custom
+    ``train_step`` decides for itself.
+    """
 
     def __init__(self) -> None:
         super().__init__()

@@ -9,6 +9,7 @@ customise a step while keeping the loops, callbacks and progress bar of ``fit``.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,6 +55,13 @@ def _get_verbosity(verbose: Any) -> int:
     if verbose in (0, 1, 2) or isinstance(verbose, (int, np.integer)):
         return int(verbose)
     raise ValueError(f"`verbose` must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
+
+
+def _non_finite(loss: Any, grads: list[Any]) -> bool:
+    """Whether the loss or any gradient holds a NaN or an infinity (Note [Non-finite steps])."""
+    if not math.isfinite(float(loss)):
+        return True
+    return any(g is not None and not math.isfinite(_C.sum_of_squares(g)) for g in grads)
 
 
 def _flatten_metrics_in_order(logs: dict, metrics_names: list[str]) -> Any:
@@ -265,7 +273,8 @@ class Trainer:
         self._validate_target_and_loss(y, loss)
         variables = self.trainable_variables
         grads = tape.gradient(loss, variables)
-        self.optimizer.apply_gradients(zip(grads, variables))
+        if not (self.__dict__.get("_skip_non_finite_steps") and _non_finite(loss, grads)):
+            self.optimizer.apply_gradients(zip(grads, variables))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def test_step(self, data: Any) -> dict[str, Any]:
@@ -357,6 +366,11 @@ class Trainer:
                                          add_history=True)
         self.stop_training = False
         self.train_function = self.train_step
+        # Note [Non-finite steps]: with TerminateOnNaN, a step whose loss or gradients are not
+        # finite is not applied, so training stops with the last finite weights (Keras applies
+        # it, and leaves NaN weights behind). Checked in the built-in train_step only.
+        self.__dict__["_skip_non_finite_steps"] = any(
+            isinstance(cb, _callbacks_module().TerminateOnNaN) for cb in callbacks.callbacks)
         callbacks.on_train_begin()
         training_logs = None
         logs = None
@@ -384,6 +398,7 @@ class Trainer:
             if self.stop_training:
                 break
         callbacks.on_train_end(logs=training_logs)
+        self.__dict__["_skip_non_finite_steps"] = False
         return self.history
 
     @staticmethod
