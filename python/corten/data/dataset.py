@@ -645,6 +645,17 @@ def _stack(items: list[Any], component: int) -> np.ndarray:
     return np.stack(arrays)
 
 
+# What holding one element in a pending batch costs besides its data (the Python objects).
+_ELEMENT_OVERHEAD = 64
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return 0
+
+
 class _BatchDataset(_UnaryDataset):
     def __init__(self, input_dataset: Dataset, batch_size: int, drop_remainder: bool) -> None:
         super().__init__(input_dataset)
@@ -656,9 +667,27 @@ class _BatchDataset(_UnaryDataset):
         stacked = [_stack([f[c] for f in flats], c) for c in range(len(flats[0]))]
         return st.pack(elements[0], stacked)
 
+    def _check_fits(self, first: Any) -> None:
+        """Refuses, at the first element, a batch that cannot fit in this machine's memory,
+        instead of collecting elements until memory runs out."""
+        n = self._batch_size
+        card = self._input._cardinality()
+        if card >= 0:
+            n = min(n, card)
+        element = sum(getattr(c, "nbytes", 8) for c in st.flatten(first))
+        need = n * (element + _ELEMENT_OVERHEAD)
+        total = _physical_memory()
+        if total and need > total:
+            raise MemoryError(
+                f"batch: a batch of {n} elements of {element} bytes needs about {need} bytes, "
+                f"more than this machine's {total} bytes of memory. Use a smaller batch_size. "
+                f"Received: batch_size={self._batch_size}")
+
     def _elements(self) -> Iterator[Any]:
         pending: list[Any] = []
         for element in self._input._elements():
+            if not pending:
+                self._check_fits(element)
             pending.append(element)
             if len(pending) == self._batch_size:
                 yield self._make_batch(pending)

@@ -29,3 +29,14 @@ def test_a_view_with_a_huge_step_exports_to_numpy():
 def test_element_counts_that_overflow_are_rejected():
     with pytest.raises(MemoryError, match=r"zeros: a float32 tensor of shape .* needs more than 2\^63 bytes"):
         tf.zeros((2**40, 2**40))
+
+
+def test_a_batch_larger_than_memory_is_refused_at_its_first_element():
+    ds = tf.data.Dataset.range(2**62).batch(2**40).take(1)
+    with pytest.raises(MemoryError, match=r"batch: a batch of 1099511627776 elements of 8 bytes"):
+        next(iter(ds))
+
+
+def test_a_huge_batch_size_over_a_short_dataset_is_fine():
+    batches = [b.numpy().tolist() for b in tf.data.Dataset.range(5).batch(2**40)]
+    assert batches == [[0, 1, 2, 3, 4]]
