@@ -26,6 +26,7 @@ import json
 import os
 import struct
 import warnings
+import zlib
 from typing import Any
 
 import numpy as np
@@ -79,18 +80,23 @@ def _dtype_code(arr: np.ndarray) -> str:
 def _layout(tensors: dict[str, np.ndarray],
             metadata: dict[str, str] | None) -> tuple[bytes, list[np.ndarray]]:
     header: dict[str, Any] = {}
-    if metadata:
-        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
     arrays = []
     offset = 0
+    checksums: dict[str, int] = {}
+    entries: dict[str, Any] = {}
     for name, value in tensors.items():
         arr = np.asarray(value)
         code = _dtype_code(arr)
         arr = np.asarray(arr, dtype=_DTYPES[code], order="C")  # keeps 0-d arrays 0-d
-        header[name] = {"dtype": code, "shape": [int(d) for d in arr.shape],
-                        "data_offsets": [offset, offset + arr.nbytes]}
+        entries[name] = {"dtype": code, "shape": [int(d) for d in arr.shape],
+                         "data_offsets": [offset, offset + arr.nbytes]}
         offset += arr.nbytes
         arrays.append(arr)
+        checksums[name] = zlib.crc32(memoryview(arr.reshape(-1)).cast("B"))
+    meta = {str(k): str(v) for k, v in (metadata or {}).items()}
+    meta[CHECKSUMS] = json.dumps(checksums, separators=(",", ":"))
+    header["__metadata__"] = meta
+    header.update(entries)
     raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
     raw += b" " * (-len(raw) % 8)
     return raw, arrays
@@ -100,6 +106,25 @@ def tensors_nbytes(tensors: dict[str, np.ndarray], metadata: dict[str, str] | No
     """The size of the file ``write_tensors`` would write."""
     raw, arrays = _layout(tensors, metadata)
     return 8 + len(raw) + sum(a.nbytes for a in arrays)
+
+
+#: The metadata key of the per-tensor checksums: a JSON object of CRC-32 values (zlib's), one
+#: per tensor, over its bytes. Verified on load when present; files without it still load.
+CHECKSUMS = "corten_crc32"
+
+
+def _checksums(metadata: dict[str, str], label: str) -> dict[str, int]:
+    raw = metadata.get(CHECKSUMS)
+    if raw is None:
+        return {}
+    try:
+        values = json.loads(raw)
+    except (json.JSONDecodeError, RecursionError):
+        values = None
+    if not isinstance(values, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in values.values()):
+        raise _corrupt(label, f"the {CHECKSUMS} metadata is not an object of integers")
+    return values
 
 
 def write_tensors_to(f: Any, tensors: dict[str, np.ndarray],
@@ -216,6 +241,7 @@ def read_tensors_from(f: Any, size: int,
     """``read_tensors`` for a binary stream of ``size`` bytes positioned at its start; the
     tensors are read in file order, so a forward-only (compressed) stream works too."""
     entries, metadata, data_start = read_header_from(f, size, label)
+    checksums = _checksums(metadata, label)
     out: dict[str, np.ndarray] = {}
     pos = data_start
     for name, e in sorted(entries.items(), key=lambda item: item[1]["offsets"]):
@@ -225,6 +251,9 @@ def read_tensors_from(f: Any, size: int,
         buf = f.read(end - begin)
         if len(buf) != end - begin:
             raise _corrupt(label, f"the data of {name!r} is truncated")
+        if name in checksums and zlib.crc32(buf) != checksums[name]:
+            raise _corrupt(label, f"the data of {name!r} does not match its checksum (the file "
+                                  "changed after it was written)")
         pos = data_start + end
         arr = np.frombuffer(buf, dtype=_DTYPES[e["dtype"]]).reshape(e["shape"])
         out[name] = arr.astype(arr.dtype.newbyteorder("="), copy=True)
@@ -340,10 +369,17 @@ def assign_weights(model: Any, arrays: dict[str, np.ndarray], metadata: dict[str
     for var, model_name, file_name in pairs:
         value = arrays[file_name]
         want = tuple(var.shape)
+        want_dtype = np.dtype(var.dtype.name)
+        msg = None
         if tuple(value.shape) != want:
             msg = (f"Shape mismatch in layer {_layer_of(model_name)!r} for weight "
                    f"{model_name!r}: the model expects shape {want} but the weights file has "
                    f"shape {tuple(value.shape)} (saved as {file_name!r}).")
+        elif value.dtype.kind != want_dtype.kind:  # float32 and float64 convert, as in Keras
+            msg = (f"Dtype mismatch in layer {_layer_of(model_name)!r} for weight "
+                   f"{model_name!r}: the model expects {want_dtype.name} but the weights file "
+                   f"has {value.dtype.name} (saved as {file_name!r}).")
+        if msg is not None:
             if skip_mismatch:
                 warnings.warn("Skipping loading weights: " + msg, stacklevel=3)
                 continue
