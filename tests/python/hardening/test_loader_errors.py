@@ -133,3 +133,31 @@ def test_a_weights_header_with_more_tensors_than_the_limit(tmp_path, monkeypatch
     path = _weights_file(tmp_path / "many.safetensors", header)
     with pytest.raises(ValueError, match="lists 4 entries .at most 3 tensors"):
         weights_file.read_header(str(path))
+
+
+def test_weights_that_do_not_fit_the_model_are_refused_before_inflating(saved, tmp_path,
+                                                                         monkeypatch):
+    # a small file whose weights deflate to 64 MiB of well-formed zeros
+    from corten.keras.saving import saving_lib
+
+    entries = _entries(saved)
+    n = 16 * 2**20
+    header = json.dumps({"__metadata__": {"format": "corten.keras.weights"},
+                         "bomb": {"dtype": "F32", "shape": [n],
+                                  "data_offsets": [0, 4 * n]}}).encode()
+    bad = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(bad, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("metadata.json", entries["metadata.json"])
+        zf.writestr("config.json", entries["config.json"])
+        with zf.open("model.weights.safetensors", "w") as w:
+            w.write(struct.pack("<Q", len(header)) + header)
+            zeros = bytes(2**20)
+            for _ in range(4 * n // len(zeros)):
+                w.write(zeros)
+    assert bad.stat().st_size < 2**20
+
+    def no_inflating(self):
+        raise AssertionError("tensor data was inflated before the header was checked")
+
+    monkeypatch.setattr(saving_lib._Archive, "read_weights", no_inflating)
+    _load_fails(bad, "Weight count mismatch|Shape mismatch")

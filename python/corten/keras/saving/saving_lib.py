@@ -296,6 +296,22 @@ class _Archive:
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
             raise _invalid(self.filepath, f"{name} is not valid JSON ({e})") from None
 
+    def read_weights_header(self) -> tuple[dict[str, Any], dict[str, str]] | None:
+        """The weights' header only: inflates no tensor data (Note [Validate before
+        inflating])."""
+        info = self.infos.get(WEIGHTS)
+        if info is None:
+            return None
+        label = f"{self.filepath}:{WEIGHTS}"
+        try:
+            with self.zf.open(info) as f:
+                entries, meta, _ = weights_file.read_header_from(f, info.file_size, label)
+                return entries, meta
+        except _ZIP_READ_ERRORS as e:
+            if isinstance(e, ValueError) and str(e).startswith("Cannot read weights file"):
+                raise
+            raise _invalid(self.filepath, f"{WEIGHTS} cannot be read ({_describe(e)})") from None
+
     def read_weights(self) -> tuple[dict[str, np.ndarray], dict[str, str]] | None:
         info = self.infos.get(WEIGHTS)
         if info is None:
@@ -342,6 +358,14 @@ class _Directory:
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
             raise _invalid(self.filepath, f"{name} is not valid JSON ({e})") from None
 
+    def read_weights_header(self) -> tuple[dict[str, Any], dict[str, str]] | None:
+        path = os.path.join(self.filepath, WEIGHTS)
+        if not os.path.isfile(path):
+            return None
+        with open(path, "rb") as f:
+            entries, meta, _ = weights_file.read_header_from(f, os.path.getsize(path), path)
+            return entries, meta
+
     def read_weights(self) -> tuple[dict[str, np.ndarray], dict[str, str]] | None:
         path = os.path.join(self.filepath, WEIGHTS)
         if not os.path.isfile(path):
@@ -360,15 +384,20 @@ def _resolve_load_path(filepath: Any) -> str:
     return filepath
 
 
+def _open(filepath: str) -> _Archive | _Directory:
+    return _Directory(filepath) if os.path.isdir(filepath) else _Archive(filepath)
+
+
 def read_archive(filepath: Any) -> tuple[dict, dict, Any]:
-    """``(metadata, config, (arrays, weights metadata) or None)`` of a validated .keras file.
+    """``(metadata, config, (weight entries, weights metadata) or None)`` of a validated .keras
+    file or saved-model directory; the weights' header only, no tensor data.
 
     Raises:
         ValueError: for a file that is not a valid .keras archive, or was written by a newer
             format version.
     """
     filepath = _resolve_load_path(filepath)
-    archive = _Directory(filepath) if os.path.isdir(filepath) else _Archive(filepath)
+    archive = _open(filepath)
     try:
         metadata = archive.read_json(METADATA)
         if not isinstance(metadata, dict):
@@ -386,7 +415,7 @@ def read_archive(filepath: Any) -> tuple[dict, dict, Any]:
         if not isinstance(config, dict) or "class_name" not in config:
             raise _invalid(filepath, f"{CONFIG} does not describe a model (expected a JSON "
                                      "object with 'class_name' and 'config')")
-        weights = archive.read_weights()
+        weights = archive.read_weights_header()
     finally:
         archive.close()
     return metadata, config, weights
@@ -441,7 +470,22 @@ def load_model(filepath: Any, custom_objects: dict | None = None, compile: bool 
     if not isinstance(model, Layer):
         raise _invalid(filepath, f"{CONFIG} describes a {type(model).__name__}, not a model")
 
-    arrays, wmeta = weights if weights is not None else ({}, {})
+    # Note [Validate before inflating]
+    # The file's weights are checked against the rebuilt model from the header alone (names,
+    # shapes, dtypes, and the optimizer state's size against the model's), and only then is
+    # tensor data read: a small file that deflates to gigabytes of well-formed zeros is refused
+    # before anything is inflated, and what is inflated is bounded by the model's own size.
+    entries, wmeta = weights if weights is not None else ({}, {})
+    stubs = {n: np.broadcast_to(np.zeros((), weights_file.numpy_dtype(e["dtype"])), e["shape"])
+             for n, e in entries.items()}
+    _check_weights(model, stubs, wmeta, filepath)
+    arrays = {}
+    if entries:
+        archive = _open(filepath)
+        try:
+            arrays, wmeta = archive.read_weights()
+        finally:
+            archive.close()
     opt_names = _names_from(wmeta, "optimizer_variables") or sorted(
         (n for n in arrays if n.startswith(_OPTIMIZER_PREFIX)),
         key=lambda n: int(n[len(_OPTIMIZER_PREFIX):]) if n[len(_OPTIMIZER_PREFIX):].isdigit()
@@ -465,6 +509,22 @@ def load_model(filepath: Any, custom_objects: dict | None = None, compile: bool 
         if opt_names and getattr(model, "optimizer", None) is not None:
             _restore_optimizer(model, [arrays[n] for n in opt_names], filepath)
     return model
+
+
+def _check_weights(model: Any, stubs: dict[str, np.ndarray], wmeta: dict[str, str],
+                   filepath: str) -> None:
+    """Validates the weights' header against the model before any data is read."""
+    opt_names = set(_names_from(wmeta, "optimizer_variables") or
+                    (n for n in stubs if n.startswith(_OPTIMIZER_PREFIX)))
+    model_stubs = {n: a for n, a in stubs.items() if n not in opt_names}
+    if model_stubs and model.weights:
+        weights_file.assign_weights(model, model_stubs, wmeta, f"{filepath}:{WEIGHTS}",
+                                    check_only=True)
+    model_bytes = sum(int(np.prod(w.shape)) * 8 for w in model.weights)
+    opt_bytes = sum(stubs[n].size * stubs[n].dtype.itemsize for n in opt_names if n in stubs)
+    if opt_bytes > 4 * model_bytes + (1 << 20):  # Adam with amsgrad keeps 3 slots per weight
+        raise _invalid(filepath, f"its optimizer state declares {opt_bytes} bytes, more than an "
+                                 f"optimizer of a model of {model_bytes // 8} values keeps")
 
 
 def _restore_optimizer(model: Any, values: list[np.ndarray], filepath: str) -> None:

@@ -329,10 +329,16 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False) -> None
     assign_weights(model, arrays, metadata, filepath, skip_mismatch=skip_mismatch)
 
 
+def numpy_dtype(code: str) -> np.dtype:
+    """The numpy dtype of a safetensors dtype code ("F32", ...)."""
+    return np.dtype(_DTYPES[code])
+
+
 def assign_weights(model: Any, arrays: dict[str, np.ndarray], metadata: dict[str, str],
-                   filepath: str, skip_mismatch: bool = False) -> None:
+                   filepath: str, skip_mismatch: bool = False, check_only: bool = False) -> None:
     """Assigns named arrays (read from ``filepath``) to ``model.weights``: by name when every
     name matches, else by position; all shapes are checked before anything is assigned.
+    With ``check_only``, only the checks run (the arrays may be shape-only stand-ins).
 
     Raises:
         ValueError: for a model without weights yet, a different number of weights or a shape
@@ -385,5 +391,7 @@ def assign_weights(model: Any, arrays: dict[str, np.ndarray], metadata: dict[str
                 continue
             raise ValueError(msg)
         updates.append((var, value))
+    if check_only:
+        return
     for var, value in updates:
         var.assign(value.astype(np.dtype(var.dtype.name), copy=False))
