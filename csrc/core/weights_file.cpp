@@ -5,6 +5,7 @@
 #include <corten/weights_file.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <limits>
 #include <memory>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
@@ -329,6 +331,25 @@ uint32_t le32(const uint8_t* p) {
 
 }  // namespace
 
+// CRC-32 (zlib's: the reflected IEEE polynomial 0xEDB88320), the per-tensor checksum the
+// Python writer stores under "corten_crc32" in the metadata.
+uint32_t crc32(const uint8_t* p, uint64_t n) {
+  static const auto table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  uint32_t c = 0xFFFFFFFFu;
+  for (uint64_t i = 0; i < n; ++i) c = table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
+}
+
+constexpr const char* kChecksumsKey = "corten_crc32";
+
 // ---------------------------------------------------------------------- reader
 struct WeightsFileReader {
   static WeightsFile read(const Source& src, const std::string& source) {
@@ -437,10 +458,27 @@ struct WeightsFileReader {
         throw corrupt(detail::str_cat("the data of '", by_offset[i - 1]->name, "' and '", by_offset[i]->name, "' overlap"));
       }
     }
+    // Per-tensor checksums, when the writer stored them (files without them still load).
+    std::unordered_map<std::string, uint32_t> checksums;
+    if (auto it = out.metadata_.find(kChecksumsKey); it != out.metadata_.end()) {
+      const Json sums = JsonParser(it->second, source).parse_document();
+      if (sums.kind != Json::Kind::Object) throw corrupt("the corten_crc32 metadata is not an object");
+      for (const auto& [name, v] : sums.object) {
+        if (v.kind != Json::Kind::Int || v.integer < 0 || v.integer > 0xFFFFFFFFll) {
+          throw corrupt(detail::str_cat("the checksum of '", name, "' is not a 32-bit integer"));
+        }
+        checksums[name] = static_cast<uint32_t>(v.integer);
+      }
+    }
     // Everything is validated: allocate and read.
     for (const Entry& e : entries) {
       Tensor t = Tensor::empty(e.shape, e.dtype, Device::CPU, "WeightsFile::load");
       src.read_at(data_start + e.begin, t.raw_data(), static_cast<size_t>(e.end - e.begin));
+      if (auto it = checksums.find(e.name); it != checksums.end() &&
+          crc32(static_cast<const uint8_t*>(t.raw_data()), e.end - e.begin) != it->second) {
+        throw corrupt(detail::str_cat("the data of '", e.name, "' does not match its checksum "
+                                      "(the file changed after it was written)"));
+      }
       if (e.dtype == DType::Bool) {  // only 0 and 1 are valid bools
         auto* p = static_cast<uint8_t*>(t.raw_data());
         for (uint64_t i = 0; i < e.end - e.begin; ++i) {

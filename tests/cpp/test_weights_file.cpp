@@ -135,6 +135,21 @@ void test_malformed() {
 
 // Many entries: duplicate names are found in linear time (this file took 34 s when each name
 // was compared with every earlier one), and more than the documented 1,000,000 are refused.
+// The per-tensor CRC-32 the Python writer stores (zlib's crc32 of the tensor's bytes).
+void test_checksums() {
+  const std::vector<uint8_t> four = bytes_of(std::vector<float>{1.f, 2.f, 3.f, 4.f});
+  auto header = [](const std::string& crc) {
+    return R"({"__metadata__":{"corten_crc32":"{\"w\":)" + crc + R"(}"},)"
+           R"("w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})";
+  };
+  CHECK(parse(make_file(header("2342982740"), four)).at("w").data<float>()[3] == 4.f);
+  std::vector<uint8_t> flipped = four;
+  flipped[5] ^= 0x10;
+  CHECK_VALUE_ERROR(parse(make_file(header("2342982740"), flipped)),
+                    "'w' does not match its checksum");
+  CHECK_VALUE_ERROR(parse(make_file(header("-1"), four)), "not a 32-bit integer");
+}
+
 void test_many_entries() {
   auto header_of = [](size_t n, bool duplicate_last) {
     std::string h = "{";
@@ -194,6 +209,7 @@ int main(int argc, char** argv) {
   test_well_formed();
   test_malformed();
   test_many_entries();
+  test_checksums();
   test_missing_file();
   if (argc > 1) {
     const std::string path = argv[1];
