@@ -128,6 +128,38 @@ def run_stateful(op_seed: int | None, draw: Callable[[int, int], Any]) -> Any:
     return out
 
 
+def get_state() -> dict[str, Any]:
+    """The positions of the stateful random streams (JSON-ready), for saving with a model."""
+    with _lock:
+        return {"global_seed": _global_seed,
+                "offsets": {str(k): v for k, v in sorted(_offsets.items())}}
+
+
+def set_state(state: Any) -> None:
+    """Restores the stream positions `get_state` returned, so that the random ops after it
+    draw what they would have drawn in the process that saved it (under the same global
+    seed: the streams' keys derive from it).
+
+    Raises:
+        ValueError: a malformed state.
+    """
+    if not isinstance(state, dict) or not isinstance(state.get("offsets"), dict):
+        raise ValueError(f"a random state must be a dict with 'offsets'. Received: {state!r}")
+    offsets = {}
+    for k, v in state["offsets"].items():
+        try:
+            key, value = int(k), v
+        except (TypeError, ValueError):
+            raise ValueError(f"a random state's offsets must map integers to integers. "
+                             f"Received: {k!r}: {v!r}") from None
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MASK:
+            raise ValueError(f"a random state's offset must be an integer in [0, 2**64). "
+                             f"Received: {value!r}")
+        offsets[key & _MASK] = value
+    with _lock:
+        _offsets.update(offsets)
+
+
 def global_seed_or_default() -> int:
     """The global seed when set, else this process's random default seed."""
     return _default_seed if _global_seed is None else _global_seed

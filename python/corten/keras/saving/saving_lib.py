@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from corten.keras.saving import atomic, serialization_lib, weights_file
+from corten.ops import _seed
 from corten.keras.saving.object_registration import CustomObjectScope
 
 __all__ = ["save_model", "load_model", "FORMAT_VERSION"]
@@ -153,7 +154,9 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, save_format: A
         config.pop("compile_config", None)
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION,
                 "corten_version": corten.__version__,
-                "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
+                "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+                # Note [Saved random state]
+                "random_state": _seed.get_state()}
     tensors, weights_meta = _collect_weights(model, include_optimizer)
     size = weights_file.tensors_nbytes(tensors, weights_meta)
 
@@ -502,6 +505,16 @@ def load_model(filepath: Any, custom_objects: dict | None = None, compile: bool 
                 "build_from_config().")
         label = f"{filepath}:{WEIGHTS}"
         weights_file.assign_weights(model, model_arrays, wmeta, label)
+
+    # Note [Saved random state]: the random streams' positions at save time come back, so
+    # training resumed in a new process (under the same global seed) draws the same dropout
+    # masks and shuffles as the saving process would have: N steps + save + load + M steps
+    # equal N + M steps bit for bit.
+    if metadata.get("random_state") is not None:
+        try:
+            _seed.set_state(metadata["random_state"])
+        except ValueError as e:
+            raise _invalid(filepath, f"{METADATA} has an invalid random_state ({e})") from None
 
     if compile and compile_config is not None and hasattr(model, "compile"):
         with CustomObjectScope(custom_objects):
