@@ -68,7 +68,7 @@ def load_weights(data: bytes) -> None:
     except LOADER_ERRORS:
         for w, b in zip(model.weights, before, strict=True):
             if not np.array_equal(w.numpy(), b, equal_nan=True):
-                raise AssertionError("a failed load_weights changed the model's weights")
+                raise AssertionError("a failed load_weights changed the model's weights") from None
 
 
 _OPS = ["add", "multiply", "matmul", "reduce_sum", "reduce_max", "reshape", "transpose",
