@@ -302,26 +302,20 @@ class _Archive:
     def read_weights_header(self) -> tuple[dict[str, Any], dict[str, str]] | None:
         """The weights' header only: inflates no tensor data (Note [Validate before
         inflating])."""
-        info = self.infos.get(WEIGHTS)
-        if info is None:
-            return None
-        label = f"{self.filepath}:{WEIGHTS}"
-        try:
-            with self.zf.open(info) as f:
-                entries, meta, _ = weights_file.read_header_from(f, info.file_size, label)
-                return entries, meta
-        except _ZIP_READ_ERRORS as e:
-            if isinstance(e, ValueError) and str(e).startswith("Cannot read weights file"):
-                raise
-            raise _invalid(self.filepath, f"{WEIGHTS} cannot be read ({_describe(e)})") from None
+        return self._weights(header_only=True)
 
     def read_weights(self) -> tuple[dict[str, np.ndarray], dict[str, str]] | None:
+        return self._weights(header_only=False)
+
+    def _weights(self, header_only: bool) -> Any:
         info = self.infos.get(WEIGHTS)
         if info is None:
             return None
         label = f"{self.filepath}:{WEIGHTS}"
         try:
             with self.zf.open(info) as f:
+                if header_only:
+                    return weights_file.read_header_from(f, info.file_size, label)[:2]
                 return weights_file.read_tensors_from(f, info.file_size, label)
         except _ZIP_READ_ERRORS as e:
             if isinstance(e, ValueError) and str(e).startswith("Cannot read weights file"):
@@ -362,18 +356,18 @@ class _Directory:
             raise _invalid(self.filepath, f"{name} is not valid JSON ({e})") from None
 
     def read_weights_header(self) -> tuple[dict[str, Any], dict[str, str]] | None:
-        path = os.path.join(self.filepath, WEIGHTS)
-        if not os.path.isfile(path):
-            return None
-        with open(path, "rb") as f:
-            entries, meta, _ = weights_file.read_header_from(f, os.path.getsize(path), path)
-            return entries, meta
+        return self._weights(header_only=True)
 
     def read_weights(self) -> tuple[dict[str, np.ndarray], dict[str, str]] | None:
+        return self._weights(header_only=False)
+
+    def _weights(self, header_only: bool) -> Any:
         path = os.path.join(self.filepath, WEIGHTS)
         if not os.path.isfile(path):
             return None
         with open(path, "rb") as f:
+            if header_only:
+                return weights_file.read_header_from(f, os.path.getsize(path), path)[:2]
             return weights_file.read_tensors_from(f, os.path.getsize(path), path)
 
     def close(self) -> None:
