@@ -2,10 +2,31 @@
 
 from corten.keras.layers.base_layer import Layer
 from corten.keras.layers.core import Activation, Dense, Dropout, Flatten, Identity, Lambda, Reshape
-from corten.keras.engine.input_layer import InputLayer
+from corten.keras.layers.embedding import Embedding, Masking
+from corten.keras.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
+from corten.keras.engine.input_layer import Input, InputLayer
 
 __all__ = ["Layer", "Dense", "Dropout", "Activation", "Flatten", "Reshape", "Lambda", "Identity",
-           "InputLayer", "serialize", "deserialize"]
+           "Embedding", "Masking", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+           "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
+           "concatenate", "dot", "Input", "InputLayer", "serialize", "deserialize"]
 
 
 def serialize(layer: Layer) -> dict:

@@ -528,11 +528,14 @@ class Layer:
             training = self._call_training_default
         if self._call_accepts_training:
             kwargs["training"] = training
+        # The inputs' masks reach call() when it takes `mask`, and compute_mask() always, as
+        # in tf.keras 2 (a merge layer ANDs them, Dense passes them on).
         mask = kwargs.pop("mask", None)
+        if mask is None and (self._call_accepts_mask or self.supports_masking
+                             or type(self).compute_mask is not Layer.compute_mask):
+            mask = nest.map_structure(lambda t: getattr(t, "_keras_mask", None), inputs) \
+                if isinstance(inputs, (list, tuple, dict)) else getattr(inputs, "_keras_mask", None)
         if self._call_accepts_mask:
-            if mask is None:
-                mask = nest.map_structure(lambda t: getattr(t, "_keras_mask", None), inputs) \
-                    if isinstance(inputs, (list, tuple, dict)) else getattr(inputs, "_keras_mask", None)
             kwargs["mask"] = mask
 
         top_level = not _call_context.stack
