@@ -15,6 +15,7 @@ from corten.keras import (
     losses,
     metrics,
     optimizers,
+    preprocessing,
     regularizers,
     saving,
     utils,
@@ -24,5 +25,5 @@ from corten.keras.layers import InputLayer, Layer
 from corten.keras.models import Model, Sequential
 
 __all__ = ["activations", "backend", "callbacks", "constraints", "datasets", "initializers",
-           "layers", "losses", "metrics", "optimizers", "regularizers", "saving", "utils", "Input",
+           "layers", "losses", "metrics", "optimizers", "preprocessing", "regularizers", "saving", "utils", "Input",
            "InputLayer", "Layer", "Model", "Sequential"]

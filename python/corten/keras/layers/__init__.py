@@ -1,6 +1,14 @@
 """keras.layers."""
 
 from corten.keras.layers.base_layer import Layer
+from corten.keras.layers.activation_layers import (
+    ELU,
+    LeakyReLU,
+    PReLU,
+    ReLU,
+    Softmax,
+    ThresholdedReLU,
+)
 from corten.keras.layers.core import Activation, Dense, Dropout, Flatten, Identity, Lambda, Reshape
 from corten.keras.layers.embedding import Embedding, Masking
 from corten.keras.layers.merging import (
@@ -21,12 +29,14 @@ from corten.keras.layers.merging import (
     multiply,
     subtract,
 )
+from corten.keras.layers.reshaping import Permute, RepeatVector
 from corten.keras.engine.input_layer import Input, InputLayer
 
 __all__ = ["Layer", "Dense", "Dropout", "Activation", "Flatten", "Reshape", "Lambda", "Identity",
            "Embedding", "Masking", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
            "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
-           "concatenate", "dot", "Input", "InputLayer", "serialize", "deserialize"]
+           "concatenate", "dot", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
+           "ThresholdedReLU", "Permute", "RepeatVector", "Input", "InputLayer", "serialize", "deserialize"]
 
 
 def serialize(layer: Layer) -> dict:
