@@ -29,6 +29,14 @@ from corten.keras.layers.merging import (
     multiply,
     subtract,
 )
+from corten.keras.layers.regularization import (
+    AlphaDropout,
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
+)
 from corten.keras.layers.reshaping import Permute, RepeatVector
 from corten.keras.engine.input_layer import Input, InputLayer
 
@@ -36,7 +44,8 @@ __all__ = ["Layer", "Dense", "Dropout", "Activation", "Flatten", "Reshape", "Lam
            "Embedding", "Masking", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
            "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
            "concatenate", "dot", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
-           "ThresholdedReLU", "Permute", "RepeatVector", "Input", "InputLayer", "serialize", "deserialize"]
+           "ThresholdedReLU", "Permute", "RepeatVector", "GaussianNoise", "GaussianDropout",
+           "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "Input", "InputLayer", "serialize", "deserialize"]
 
 
 def serialize(layer: Layer) -> dict:
