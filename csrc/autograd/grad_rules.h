@@ -35,6 +35,12 @@ Tensor unary_grad(UnaryOp op, const Tensor& x, const Tensor& out, const Tensor& 
 void record_softmax_grad(bool log, const Tensor& y, const Tensor& g, int64_t axis,
                          const Tensor& out);
 
+// Normalisation (grad_rules_nn.cpp): the forward's inputs as given (the tape's edges), the
+// contiguous copy of x the backward reads, and the saved statistics.
+void record_layer_norm(const Tensor& x, const Tensor& x_contiguous, const Tensor& gamma,
+                       const Tensor& beta, const Tensor& mean, const Tensor& rstd,
+                       const Tensor& out);
+
 /// Sums `g` over broadcast dimensions so that it has `shape` (the reverse of broadcasting).
 Tensor sum_to_shape(const Tensor& g, const Shape& shape);
 

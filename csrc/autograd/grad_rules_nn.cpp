@@ -4,7 +4,7 @@
 namespace corten::autograd {
 namespace {
 
-const bool kRegistered = register_ops({"dropout"});
+const bool kRegistered = register_ops({"dropout", "layer_norm"});
 
 }  // namespace
 
@@ -15,6 +15,19 @@ void record_dropout(const Tensor& x, double rate, const Shape& noise_shape, Phil
     // mask, so dropout of the gradient applies exactly the forward's mask and scale.
     return [rate, noise_shape, seed](const std::vector<Tensor>& g) {
       return std::vector<Tensor>{dropout(g[0], rate, noise_shape, seed)};
+    };
+  });
+}
+
+void record_layer_norm(const Tensor& x, const Tensor& x_contiguous, const Tensor& gamma,
+                       const Tensor& beta, const Tensor& mean, const Tensor& rstd,
+                       const Tensor& out) {
+  record("layer_norm", {x, gamma, beta}, {out}, [&]() -> BackwardFn {
+    // One fused backward kernel from the saved statistics; it is not recorded itself, so
+    // layer_norm has first derivatives only.
+    return [xc = x_contiguous, gamma, mean, rstd](const std::vector<Tensor>& g) {
+      return layer_norm_backward(xc, gamma, mean, rstd, g[0], needs_input_grad(0),
+                                 needs_input_grad(1), needs_input_grad(2));
     };
   });
 }

@@ -1,5 +1,7 @@
 #include <corten/ops.h>
 
+#include <cmath>
+
 #include "autograd/grad_rules.h"
 #include "ops/common.h"
 #include "ops/kernels.h"
@@ -68,6 +70,79 @@ Tensor softmax_grad(const Tensor& y, const Tensor& g, int64_t axis) {
 
 Tensor log_softmax_grad(const Tensor& y, const Tensor& g, int64_t axis) {
   return softmax_grad_op(true, y, g, axis);
+}
+
+namespace {
+
+void check_norm_param(const Tensor& p, const Tensor& x, const char* what) {
+  if (!p.defined()) return;
+  detail::check_same_dtype(p, x, "layer_norm");
+  CORTEN_CHECK_VALUE(p.ndim() == 1 && p.dim(0) == x.dim(x.ndim() - 1), "layer_norm: ", what,
+                     " must have shape (", x.dim(x.ndim() - 1), ",) for x of shape ",
+                     show(x.shape()), "; got ", what, ".shape=", show(p.shape()));
+}
+
+}  // namespace
+
+Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon) {
+  detail::check_defined(x, "layer_norm", "x");
+  CORTEN_CHECK_TYPE(is_floating(x.dtype()), "layer_norm: expected a floating dtype (float32, "
+                    "float64); got ", dtype_name(x.dtype()));
+  CORTEN_CHECK_VALUE(x.ndim() >= 1, "layer_norm: x must have rank >= 1; got a scalar");
+  CORTEN_CHECK_VALUE(epsilon >= 0 && std::isfinite(epsilon),
+                     "layer_norm: epsilon must be a finite number >= 0; got ", epsilon);
+  check_norm_param(gamma, x, "gamma");
+  check_norm_param(beta, x, "beta");
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device(), "layer_norm");
+  if (x.is_meta() || (gamma.defined() && gamma.is_meta()) || (beta.defined() && beta.is_meta())) {
+    return x.is_meta() ? out : Tensor::empty(x.shape(), x.dtype(), Device::Meta, "layer_norm");
+  }
+  const int64_t cols = x.dim(x.ndim() - 1);
+  const int64_t rows = cols ? x.numel() / cols : 0;
+  const Tensor xc = x.contiguous();
+  const Tensor g = gamma.defined() ? gamma.contiguous() : gamma;
+  const Tensor b = beta.defined() ? beta.contiguous() : beta;
+  Tensor mean = Tensor::empty({rows}, DType::Float64, x.device(), "layer_norm");
+  Tensor rstd = Tensor::empty({rows}, DType::Float64, x.device(), "layer_norm");
+  kernels::layer_norm(out.device())(x.dtype(), rows, cols, xc.raw_data(),
+                                    g.defined() ? g.raw_data() : nullptr,
+                                    b.defined() ? b.raw_data() : nullptr, epsilon,
+                                    out.raw_data(), mean.data<double>(), rstd.data<double>());
+  if (autograd::is_recording()) {
+    autograd::record_layer_norm(x, xc, gamma, beta, mean, rstd, out);
+  }
+  return out;
+}
+
+std::vector<Tensor> layer_norm_backward(const Tensor& x, const Tensor& gamma,
+                                        const Tensor& mean, const Tensor& rstd,
+                                        const Tensor& dy, bool need_dx, bool need_dgamma,
+                                        bool need_dbeta) {
+  const char* name = "layer_norm_grad";
+  detail::check_defined(x, name, "x");
+  detail::check_defined(dy, name, "dy");
+  detail::check_same_dtype(x, dy, name);
+  CORTEN_CHECK_VALUE(x.shape() == dy.shape(), name, ": x and dy must have the same shape; got ",
+                     "x.shape=", show(x.shape()), ", dy.shape=", show(dy.shape()));
+  check_norm_param(gamma, x, "gamma");
+  const int64_t cols = x.dim(x.ndim() - 1);
+  const int64_t rows = cols ? x.numel() / cols : 0;
+  CORTEN_CHECK_VALUE(mean.dtype() == DType::Float64 && rstd.dtype() == DType::Float64 &&
+                         mean.numel() == rows && rstd.numel() == rows,
+                     name, ": mean and rstd must be float64 of ", rows, " values");
+  std::vector<Tensor> out(3);
+  if (need_dx) out[0] = Tensor::empty(x.shape(), x.dtype(), x.device(), name);
+  if (need_dgamma && gamma.defined()) out[1] = Tensor::empty({cols}, x.dtype(), x.device(), name);
+  if (need_dbeta) out[2] = Tensor::empty({cols}, x.dtype(), x.device(), name);
+  if (x.is_meta()) return out;
+  const Tensor xc = x.contiguous(), gc = dy.contiguous();
+  const Tensor g = gamma.defined() ? gamma.contiguous() : gamma;
+  const Tensor mc = mean.contiguous(), rc = rstd.contiguous();
+  auto ptr = [](const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; };
+  kernels::layer_norm_backward(x.device())(x.dtype(), rows, cols, xc.raw_data(), ptr(g),
+                                           mc.data<double>(), rc.data<double>(), gc.raw_data(),
+                                           ptr(out[0]), ptr(out[1]), ptr(out[2]));
+  return out;
 }
 
 }  // namespace corten

@@ -89,6 +89,15 @@ def hard_sigmoid(features: Any, name: str | None = None) -> Tensor:
     return _C.hard_sigmoid(features)
 
 
+def layer_norm(x: Any, gamma: Any = None, beta: Any = None, epsilon: float = 1e-3,
+               name: str | None = None) -> Tensor:
+    """(x - mean) / sqrt(var + epsilon) * gamma + beta over the last axis, one fused C++ kernel
+    each way (keras.layers.LayerNormalization calls it; not in tf.nn)."""
+    if _sym.active and (type(x) is _sym.KT or type(gamma) is _sym.KT or type(beta) is _sym.KT):
+        return _sym.op_node(layer_norm, (x, gamma, beta, epsilon, name), {})
+    return _C.layer_norm(x, gamma, beta, float(epsilon))
+
+
 def softmax(logits: Any, axis: int | None = None, name: str | None = None) -> Tensor:
     """exp(logits) / sum(exp(logits)) along `axis` (-1 when None), computed without overflow.
 

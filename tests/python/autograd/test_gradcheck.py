@@ -130,6 +130,12 @@ def _clip(x, lo, hi):
 _P23 = [[1, 1], [2, 2]]
 _P234 = [[1, 0], [0, 2], [2, 1]]
 
+def _layer_norm(x, g, b, eps):
+    from corten.ops.nn import layer_norm
+
+    return layer_norm(x, g, b, eps)
+
+
 def _linear(x, w, b, act):
     from corten.ops.linalg import linear
 
@@ -351,6 +357,14 @@ CASES: dict[str, list[Case]] = {
         Case(lambda v: tf.fill([2, 3], v), [U()]),
         Case(lambda v: tf.fill([], v), [U()]),
         Case(lambda v: tf.fill([0, 2], v), [U()]),
+    ],
+    "layer_norm": [
+        Case(lambda x, g, b: _layer_norm(x, g, b, 1e-3), [U(3, 5), U(5), U(5)]),
+        Case(lambda x: _layer_norm(x, None, None, 1e-2), [U(2, 3, 4)]),
+        Case(lambda x, g: _layer_norm(x, g, None, 1e-3), [U(4, 3), U(3)],
+             ["transposed", "contiguous"]),
+        Case(lambda x, g, b: _layer_norm(x, g, b, 1e-3), [U(2, 6), U(6), U(6)],
+             ["strided", "contiguous", "contiguous"]),
     ],
     "dropout": [
         Case(_dropout(0.4), [U(3, 4)]),

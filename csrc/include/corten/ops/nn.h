@@ -4,6 +4,7 @@
 #include <corten/tensor.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace corten {
 
@@ -16,5 +17,19 @@ Tensor log_softmax(const Tensor& x, int64_t axis = -1);
 Tensor softmax_grad(const Tensor& y, const Tensor& g, int64_t axis = -1);
 /// log_softmax's backward from its output y: g - exp(y) * sum(g) along `axis`.
 Tensor log_softmax_grad(const Tensor& y, const Tensor& g, int64_t axis = -1);
+
+/// Layer normalisation over the last axis: (x - mean) / sqrt(var + epsilon) * gamma + beta,
+/// with the biased variance of each slice x[..., :]; gamma and beta of shape (x.shape[-1],),
+/// or undefined tensors for none. float32 and float64; statistics in float64. One fused
+/// kernel forward and one backward (Keras's LayerNormalization over the last axis).
+Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon);
+
+/// layer_norm's backward: {dx, dgamma, dbeta} for the output gradient dy, from the forward's
+/// input and its saved float64 statistics mean and rstd (one value per slice). An output is
+/// left undefined when its `need_*` flag is false (or gamma/beta is undefined).
+std::vector<Tensor> layer_norm_backward(const Tensor& x, const Tensor& gamma,
+                                        const Tensor& mean, const Tensor& rstd,
+                                        const Tensor& dy, bool need_dx, bool need_dgamma,
+                                        bool need_dbeta);
 
 }  // namespace corten

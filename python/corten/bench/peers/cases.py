@@ -130,6 +130,22 @@ OPS = [
          "torch": lambda torch, x: torch.softmax(x, -1)}),
 ]
 
+def _np_layer_norm(np, x, g, b):
+    m = x.mean(-1, keepdims=True)
+    return (x - m) / np.sqrt(x.var(-1, keepdims=True) + 1e-3) * g + b
+
+
+def _corten_layer_norm(tf, x, g, b):
+    from corten.ops.nn import layer_norm
+
+    return layer_norm(x, g, b, 1e-3)
+
+
+OPS.append(_op("layer_norm", "32x128x512", (_f32(32, 128, 512), _f32(512), _f32(512)),
+               {"corten": _corten_layer_norm, "numpy": _np_layer_norm,
+                "torch": lambda torch, x, g, b: torch.nn.functional.layer_norm(
+                    x, (512,), g, b, 1e-3)}, tol=(1e-4, 1e-4)))
+
 _S = (_f32(64, 64), _f32(64, 64))
 
 

@@ -29,6 +29,7 @@ from corten.keras.layers.merging import (
     multiply,
     subtract,
 )
+from corten.keras.layers.normalization import LayerNormalization
 from corten.keras.layers.regularization import (
     AlphaDropout,
     GaussianDropout,
@@ -45,7 +46,7 @@ __all__ = ["Layer", "Dense", "Dropout", "Activation", "Flatten", "Reshape", "Lam
            "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
            "concatenate", "dot", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
            "ThresholdedReLU", "Permute", "RepeatVector", "GaussianNoise", "GaussianDropout",
-           "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "Input", "InputLayer", "serialize", "deserialize"]
+           "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "LayerNormalization", "Input", "InputLayer", "serialize", "deserialize"]
 
 
 def serialize(layer: Layer) -> dict:
