@@ -3,6 +3,7 @@ install: none of them puts the checkout's python/ folder on sys.path (that shado
 installed corten and failed with a misleading circular-import error)."""
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,10 @@ def test_example_does_not_touch_sys_path(path):
 
 def test_tensor_tour_runs_from_another_folder(tmp_path):
     tour = next(p for p in EXAMPLES if p.name == "tensor_tour.py")
+    env = dict(os.environ)
+    if env.get("PYTHONPATH"):  # a development checkout's relative PYTHONPATH=python
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p)
+                                            for p in env["PYTHONPATH"].split(os.pathsep))
     done = subprocess.run([sys.executable, str(tour)], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
