@@ -7,6 +7,7 @@ backward rules give the gradients.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import corten
@@ -71,18 +72,27 @@ class _Merge(Layer):
         return corten.reduce_all(corten.concat(masks, axis=0), axis=0)
 
 
-class Add(_Merge):
-    """The sum of its inputs (broadcasting)."""
+class _Fold(_Merge):
+    """A merge that folds one binary op over its inputs."""
+
+    @staticmethod
+    def _op(a: Any, b: Any) -> Any:
+        raise NotImplementedError
 
     def _merge(self, xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = corten.add(out, x)
-        return out
+        return functools.reduce(self._op, xs)
 
 
-class Subtract(_Merge):
+class Add(_Fold):
+    """The sum of its inputs (broadcasting)."""
+
+    _op = staticmethod(corten.add)
+
+
+class Subtract(_Fold):
     """The difference of its two inputs."""
+
+    _op = staticmethod(corten.subtract)
 
     def _check_inputs(self, inputs):
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
@@ -90,48 +100,33 @@ class Subtract(_Merge):
                              f"Received: inputs={inputs!r}")
         return super()._check_inputs(inputs)
 
-    def _merge(self, xs):
-        return corten.subtract(xs[0], xs[1])
 
-
-class Multiply(_Merge):
+class Multiply(_Fold):
     """The elementwise product of its inputs."""
 
-    def _merge(self, xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = corten.multiply(out, x)
-        return out
+    _op = staticmethod(corten.multiply)
 
 
-class Average(_Merge):
+class Average(_Fold):
     """The mean of its inputs."""
 
+    _op = staticmethod(corten.add)
+
     def _merge(self, xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = corten.add(out, x)
-        return corten.divide(out, corten.cast(len(xs), out.dtype))
+        total = super()._merge(xs)
+        return corten.divide(total, corten.cast(len(xs), total.dtype))
 
 
-class Maximum(_Merge):
+class Maximum(_Fold):
     """The elementwise maximum of its inputs."""
 
-    def _merge(self, xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = corten.maximum(out, x)
-        return out
+    _op = staticmethod(corten.maximum)
 
 
-class Minimum(_Merge):
+class Minimum(_Fold):
     """The elementwise minimum of its inputs."""
 
-    def _merge(self, xs):
-        out = xs[0]
-        for x in xs[1:]:
-            out = corten.minimum(out, x)
-        return out
+    _op = staticmethod(corten.minimum)
 
 
 class Concatenate(_Merge):
