@@ -1,15 +1,16 @@
+import gzip
 import hashlib
 import http.server
 import io
 import os
 import pickle
+import struct
 import tarfile
 import threading
 
 import numpy as np
 import pytest
-
-from corten.keras.datasets import cifar10, mnist, mnist_small
+from corten.keras.datasets import cifar10, fashion_mnist, mnist, mnist_small
 
 
 @pytest.fixture
@@ -163,3 +164,55 @@ def test_cifar_load_batch_refuses_code(tmp_path):
     path.write_bytes(pickle.dumps({b"data": Evil(), b"labels": []}))
     with pytest.raises(pickle.UnpicklingError, match="refusing"):
         cifar10.load_batch(str(path))
+
+
+def _idx_gz(array, magic):
+    header = struct.pack(">I", magic) + b"".join(struct.pack(">I", d) for d in array.shape)
+    return gzip.compress(header + array.astype(np.uint8).tobytes())
+
+
+def _fashion_files(n_train=6, n_test=4):
+    rng = np.random.default_rng(2)
+    arrays = {"train-labels-idx1-ubyte.gz": (rng.integers(0, 10, n_train), 2049),
+              "train-images-idx3-ubyte.gz": (rng.integers(0, 256, (n_train, 28, 28)), 2051),
+              "t10k-labels-idx1-ubyte.gz": (rng.integers(0, 10, n_test), 2049),
+              "t10k-images-idx3-ubyte.gz": (rng.integers(0, 256, (n_test, 28, 28)), 2051)}
+    return {name: (a.astype(np.uint8), _idx_gz(a, magic)) for name, (a, magic) in arrays.items()}
+
+
+def test_fashion_mnist_downloads_into_its_cache_folder(keras_home, server, monkeypatch):
+    url, files = server
+    made = _fashion_files()
+    for name, (_, body) in made.items():
+        files["/" + name] = body
+    monkeypatch.setenv("CORTEN_DATASETS_ORIGIN", url)
+    (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data()
+    np.testing.assert_array_equal(x_train, made["train-images-idx3-ubyte.gz"][0])
+    np.testing.assert_array_equal(y_test, made["t10k-labels-idx1-ubyte.gz"][0])
+    assert x_train.dtype == np.uint8
+    assert x_test.shape == (4, 28, 28)
+    assert y_train.shape == (6,)
+    assert sorted(os.listdir(keras_home / "fashion-mnist")) == sorted(made)
+
+
+def test_fashion_mnist_offline_and_corrupted(keras_home, server, monkeypatch):
+    url, _ = server
+    monkeypatch.setenv("CORTEN_DATASETS_ORIGIN", url)
+    with pytest.raises(OSError, match="Place the Fashion-MNIST files") as info:
+        fashion_mnist.load_data()
+    assert str(keras_home / "fashion-mnist") in str(info.value)
+    folder = keras_home / "fashion-mnist"
+    folder.mkdir(parents=True, exist_ok=True)
+    made = _fashion_files()
+    for name, (_, body) in made.items():
+        (folder / name).write_bytes(body)
+    (folder / "t10k-images-idx3-ubyte.gz").write_bytes(b"not gzip")
+    with pytest.raises(ValueError, match="t10k-images-idx3-ubyte.gz is not a readable gzip"):
+        fashion_mnist.load_data()
+    (folder / "t10k-images-idx3-ubyte.gz").write_bytes(
+        _idx_gz(np.zeros((3, 28, 28)), 2051))  # 3 images, 4 labels
+    with pytest.raises(ValueError, match=r"\(3, 28, 28\) do not match labels of shape \(4,\)"):
+        fashion_mnist.load_data()
+    (folder / "t10k-images-idx3-ubyte.gz").write_bytes(_idx_gz(np.zeros((4, 28, 28)), 2049))
+    with pytest.raises(ValueError, match="magic number 2049, expected 2051"):
+        fashion_mnist.load_data()
