@@ -15,12 +15,20 @@ model, optimizer, data and loop in its own API.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
+
+if __package__:  # imported by the parent as corten.bench.peers.cases
+    from .case_types import Case, Input
+    from .layer_cases import LAYER_LIBRARIES, LAYERS
+else:  # imported by a worker script, with peers/ on sys.path
+    from case_types import Case, Input
+    from layer_cases import LAYER_LIBRARIES, LAYERS
 
 KERNEL_LIBRARIES = ("corten", "numpy", "torch")
 TRAINING_LIBRARIES = ("corten", "torch", "torch.compile", "keras3-torch", "keras3-jax",
                       "tf.keras")
+#: The libraries that run the Keras API (and so share the Keras builds of layer cases).
+KERAS_API_LIBRARIES = ("corten", "tf.keras", "keras3-torch", "keras3-jax")
 INFERENCE_LIBRARIES = ("corten", "torch", "keras3-torch", "keras3-jax", "tf.keras")
 
 #: Training data: the first N_SAMPLES images of corten's bundled MNIST subset, in [0, 1].
@@ -28,46 +36,6 @@ N_SAMPLES = 4096
 BATCH = 64
 PREDICT_BATCH = 32
 TAPE_STEPS = 100
-
-
-@dataclass(frozen=True)
-class Input:
-    shape: tuple[int, ...]
-    dtype: str = "float32"
-    #: Stored transposed (the case reads it through a transpose view or flag).
-    transposed: bool = False
-
-
-@dataclass(frozen=True)
-class Case:
-    """One benchmark case.
-
-    ``unit`` is what one timed call is divided into (``call``, or ``step`` for training
-    epochs of ``steps`` steps); ``samples`` is the number of training samples per call (for
-    samples/s); ``flops`` the floating-point operations per call (for GFLOP/s).
-    """
-
-    group: str
-    name: str
-    shape: str
-    libraries: tuple[str, ...]
-    inputs: tuple[Input, ...] = ()
-    calls: dict[str, Callable[..., Any]] = field(default_factory=dict)
-    tol: tuple[float, float] | None = (2e-4, 1e-4)
-    flops: float | None = None
-    steps: int = 1
-    samples: int = 0
-    note: str = ""
-    #: Per library, run once before the case is built (for state the case needs to exist).
-    prepare: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
-
-    @property
-    def key(self) -> str:
-        return f"{self.group}/{self.name} {self.shape}"
-
-    @property
-    def unit(self) -> str:
-        return "step" if self.steps > 1 else "call"
 
 
 def _same(fn: Callable[..., Any]) -> dict[str, Callable[..., Any]]:
@@ -219,6 +187,14 @@ TRAINING = [
          steps=N_SAMPLES // BATCH, samples=N_SAMPLES,
          note="the custom-layers guide's VAE (KL term through add_loss), MSE reconstruction; "
               "one shuffled epoch per call"),
+    Case("training", "fit toy ResNet RMSprop", "2000x32x32x3 b64", LAYER_LIBRARIES,
+         steps=32, samples=2000,
+         note="the functional guide's toy ResNet (223,242 parameters) on CIFAR-shaped random "
+              "images, categorical cross-entropy from logits; one shuffled epoch per call"),
+    Case("training", "fit BiLSTM classifier Adam", "2000x200 b32", LAYER_LIBRARIES,
+         steps=63, samples=2000,
+         note="Embedding(20000, 128), two Bidirectional(LSTM(64)), sigmoid output, binary "
+              "cross-entropy, random ids; one shuffled epoch per call"),
     Case("training", "GradientTape loop 8-16-1 tanh, SGD", "32x8", ("corten", "torch"),
          steps=TAPE_STEPS, samples=32 * TAPE_STEPS,
          note="a custom loop: forward under the tape, gradient, assign_sub per variable"),
@@ -231,7 +207,7 @@ INFERENCE = [
          note="model(x) on one batch (torch: module(x) under no_grad)"),
 ]
 
-CASES: list[Case] = OPS + OVERHEAD + GEMM + TRAINING + INFERENCE
+CASES: list[Case] = OPS + OVERHEAD + GEMM + LAYERS + TRAINING + INFERENCE
 BY_KEY: dict[str, Case] = {c.key: c for c in CASES}
 if len(BY_KEY) != len(CASES):
     raise RuntimeError("bench case keys must be unique")
@@ -248,8 +224,14 @@ def select(filters: str) -> list[Case]:
     return [c for c in CASES if not wanted or any(f in c.key for f in wanted)]
 
 
-def kernel_call(case: Case, library: str, module: Any, tensors: list[Any]) -> Callable[[], Any]:
-    """The zero-argument callable that times `case` in `library` on `tensors`."""
+def kernel_call(case: Case, library: str, module: Any, tensors: list[Any],
+                keras: Any = None) -> Callable[[], Any]:
+    """The zero-argument callable that times `case` in `library` on `tensors` (`keras`: the
+    library's Keras module, for layer cases built by the Keras-API libraries)."""
+    if case.builds:
+        if library in KERAS_API_LIBRARIES:
+            return case.builds["keras"](module, keras, *tensors)
+        return case.builds[library](module, *tensors)
     keep = [p(module) for lib, p in case.prepare.items() if lib == library]
     fn = case.calls[library]
 

@@ -36,7 +36,8 @@ class CortenPeer(protocol.Peer):
         tf = self.tf
         spec = cases.BY_KEY[case]
         if spec.calls:
-            return cases.kernel_call(spec, self.library, tf, [tf.constant(a) for a in inputs])
+            return cases.kernel_call(spec, self.library, tf, [tf.constant(a) for a in inputs],
+                                     keras=tf.keras)
         d = protocol.load_training_data(data)
         if case.startswith("training/GradientTape loop"):
             return self._tape_loop()

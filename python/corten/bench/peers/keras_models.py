@@ -116,9 +116,73 @@ def fit_epoch(model: Any, x: Any, y: Any, batch: int) -> Callable[[], float]:
     return lambda: model.fit(x, y, batch_size=batch, epochs=1, verbose=0).history["loss"][-1]
 
 
+def toy_resnet(keras: Any) -> Any:
+    """The functional guide's toy ResNet for CIFAR10 (223,242 parameters), compiled as there."""
+    layers = keras.layers
+    inputs = keras.Input(shape=(32, 32, 3), name="img")
+    x = layers.Conv2D(32, 3, activation="relu")(inputs)
+    x = layers.Conv2D(64, 3, activation="relu")(x)
+    block_1_output = layers.MaxPooling2D(3)(x)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(block_1_output)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(x)
+    block_2_output = layers.add([x, block_1_output])
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(block_2_output)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(x)
+    block_3_output = layers.add([x, block_2_output])
+    x = layers.Conv2D(64, 3, activation="relu")(block_3_output)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dense(256, activation="relu")(x)
+    x = layers.Dropout(0.5)(x)
+    outputs = layers.Dense(10)(x)
+    model = keras.Model(inputs, outputs, name="toy_resnet")
+    model.compile(optimizer=keras.optimizers.RMSprop(1e-3),
+                  loss=keras.losses.CategoricalCrossentropy(from_logits=True), metrics=["acc"])
+    return model
+
+
+def bilstm_classifier(keras: Any, max_features: int = 20000) -> Any:
+    """keras-io's bidirectional LSTM text classifier: Embedding(20000, 128), two
+    Bidirectional(LSTM(64)), a sigmoid unit; Adam and binary cross-entropy."""
+    layers = keras.layers
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    x = layers.Embedding(max_features, 128)(inputs)
+    x = layers.Bidirectional(layers.LSTM(64, return_sequences=True))(x)
+    x = layers.Bidirectional(layers.LSTM(64))(x)
+    outputs = layers.Dense(1, activation="sigmoid")(x)
+    model = keras.Model(inputs, outputs)
+    model.compile("adam", "binary_crossentropy", metrics=["accuracy"])
+    return model
+
+
+#: The synthetic data sets of the convolution and recurrent training cases: (samples, batch).
+CIFAR_SHAPED = (2000, 64)
+SEQUENCES = (2000, 32)
+SEQUENCE_LENGTH = 200
+
+
+def synthetic_data(np: Any, case: str) -> tuple[Any, Any]:
+    """Seeded data every library builds identically: CIFAR-shaped images in [0, 1) with one-hot
+    labels, or integer sequences (ids in [1, 20000)) with binary labels."""
+    rng = np.random.default_rng(0)
+    if "ResNet" in case:
+        n = CIFAR_SHAPED[0]
+        x = rng.random((n, 32, 32, 3), dtype=np.float32)
+        return x, np.eye(10, dtype=np.float32)[rng.integers(0, 10, n)]
+    n = SEQUENCES[0]
+    x = rng.integers(1, 20000, (n, SEQUENCE_LENGTH)).astype(np.int32)
+    return x, rng.integers(0, 2, (n, 1)).astype(np.float32)
+
+
 def keras_case(keras: Any, math: Math, case: str, data: dict[str, Any], batch: int,
                predict_batch: int) -> Callable[[], Any]:
     """The callable of a training or inference case for a Keras-API library."""
+    if case.startswith("training/fit toy ResNet") or case.startswith("training/fit BiLSTM"):
+        import numpy as np
+
+        resnet = "ResNet" in case
+        model = toy_resnet(keras) if resnet else bilstm_classifier(keras)
+        xs, ys = synthetic_data(np, case)
+        return fit_epoch(model, xs, ys, (CIFAR_SHAPED if resnet else SEQUENCES)[1])
     x, y = data["x"], data["y"]
     if case.startswith("training/fit MLP"):
         return fit_epoch(compiled_mlp(keras), x, y, batch)

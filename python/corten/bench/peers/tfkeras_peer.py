@@ -33,7 +33,14 @@ class TfKerasPeer(protocol.Peer):
     def cases(self) -> list[str]:
         return cases.cases_for(self.library)
 
+    def to_numpy(self, value: Any) -> Any:
+        return value.numpy()
+
     def setup(self, case: str, inputs: list[Any], data: str | None) -> Callable[[], Any]:
+        spec = cases.BY_KEY[case]
+        if spec.builds:
+            return cases.kernel_call(spec, self.library, self.tf,
+                                     [self.tf.constant(a) for a in inputs], keras=self.keras)
         return keras_models.keras_case(self.keras, keras_models.tf_math(self.tf, self.keras),
                                        case, protocol.load_training_data(data), cases.BATCH,
                                        cases.PREDICT_BATCH)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import cases
+import keras_models
 import protocol
 
 
@@ -41,6 +42,10 @@ class TorchPeer(protocol.Peer):
         if spec.calls:
             return cases.kernel_call(spec, self.library, torch,
                                      [torch.from_numpy(a) for a in inputs])
+        if case.startswith("training/fit toy ResNet"):
+            return self._fit_toy_resnet(case)
+        if case.startswith("training/fit BiLSTM"):
+            return self._fit_bilstm(case)
         d = protocol.load_training_data(data)
         x, y = torch.from_numpy(d["x"]), torch.from_numpy(d["y"])
         if case.startswith("training/fit MLP"):
@@ -131,6 +136,84 @@ class TorchPeer(protocol.Peer):
             return float(total) / steps
 
         return epoch
+
+    def _epoch(self, model, opt, loss_fn, tx, ty, batch) -> Callable[[], float]:
+        """One shuffled epoch as fit() runs it, the running loss kept on the side."""
+        torch = self.torch
+        forward = self._maybe_compile(model)
+        steps = (len(tx) + batch - 1) // batch
+
+        def epoch() -> float:
+            model.train()
+            perm = torch.randperm(len(tx))
+            total = torch.zeros(())
+            for i in range(0, len(tx), batch):
+                idx = perm[i:i + batch]
+                opt.zero_grad()
+                loss = loss_fn(forward(tx[idx]), ty[idx])
+                loss.backward()
+                opt.step()
+                with torch.no_grad():
+                    total += loss.detach()
+            return float(total) / steps
+
+        return epoch
+
+    def _fit_toy_resnet(self, case: str) -> Callable[[], float]:
+        import numpy as np
+
+        torch = self.torch
+        nn = torch.nn
+
+        class ToyResNet(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.c1, self.c2 = nn.Conv2d(3, 32, 3), nn.Conv2d(32, 64, 3)
+                self.pool = nn.MaxPool2d(3)
+                self.same = nn.ModuleList(nn.Conv2d(64, 64, 3, padding=1) for _ in range(4))
+                self.c7 = nn.Conv2d(64, 64, 3)
+                self.fc1, self.drop, self.fc2 = nn.Linear(64, 256), nn.Dropout(0.5), nn.Linear(
+                    256, 10)
+
+            def forward(self, x):
+                b = self.pool(torch.relu(self.c2(torch.relu(self.c1(x)))))
+                for i in (0, 2):
+                    b = b + torch.relu(self.same[i + 1](torch.relu(self.same[i](b))))
+                x = torch.relu(self.c7(b)).mean((2, 3))
+                return self.fc2(self.drop(torch.relu(self.fc1(x))))
+
+        xs, ys = keras_models.synthetic_data(np, case)
+        tx = torch.from_numpy(xs).permute(0, 3, 1, 2).contiguous()  # NCHW, once
+        ty = torch.from_numpy(ys.argmax(-1))
+        model = ToyResNet()
+        opt = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
+        return self._epoch(model, opt, nn.CrossEntropyLoss(), tx, ty,
+                           keras_models.CIFAR_SHAPED[1])
+
+    def _fit_bilstm(self, case: str) -> Callable[[], float]:
+        import numpy as np
+
+        torch = self.torch
+        nn = torch.nn
+
+        class BiLSTM(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.emb = nn.Embedding(20000, 128)
+                self.l1 = nn.LSTM(128, 64, batch_first=True, bidirectional=True)
+                self.l2 = nn.LSTM(128, 64, batch_first=True, bidirectional=True)
+                self.out = nn.Linear(128, 1)
+
+            def forward(self, ids):
+                x, _ = self.l1(self.emb(ids))
+                _, (h, _) = self.l2(x)
+                return torch.sigmoid(self.out(torch.cat([h[0], h[1]], -1)))
+
+        xs, ys = keras_models.synthetic_data(np, case)
+        model = BiLSTM()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+        return self._epoch(model, opt, nn.BCELoss(), torch.from_numpy(xs).long(),
+                           torch.from_numpy(ys), keras_models.SEQUENCES[1])
 
     def _tape_loop(self) -> Callable[[], float]:
         import numpy as np
