@@ -6,6 +6,7 @@
 
 from corten.keras import (
     activations,
+    applications,
     backend,
     callbacks,
     constraints,
@@ -24,6 +25,7 @@ from corten.keras.engine.input_layer import Input
 from corten.keras.layers import InputLayer, Layer
 from corten.keras.models import Model, Sequential
 
-__all__ = ["activations", "backend", "callbacks", "constraints", "datasets", "initializers",
-           "layers", "losses", "metrics", "optimizers", "preprocessing", "regularizers", "saving", "utils", "Input",
-           "InputLayer", "Layer", "Model", "Sequential"]
+__all__ = ["activations", "applications", "backend", "callbacks", "constraints", "datasets",
+           "initializers", "layers", "losses", "metrics", "optimizers", "preprocessing",
+           "regularizers", "saving", "utils", "Input", "InputLayer", "Layer", "Model",
+           "Sequential"]

@@ -10,9 +10,9 @@ import corten
 from corten import _C
 from corten.ops import _seed
 
-__all__ = ["clear_session", "floatx", "set_floatx", "epsilon", "set_epsilon", "random_normal",
-           "random_uniform", "get_uid", "learning_phase", "set_learning_phase", "int_shape",
-           "is_keras_tensor"]
+__all__ = ["clear_session", "image_data_format", "set_image_data_format", "floatx",
+           "set_floatx", "epsilon", "set_epsilon", "random_normal", "random_uniform", "get_uid",
+           "learning_phase", "set_learning_phase", "int_shape", "is_keras_tensor"]
 
 _state = threading.local()
 _name_uids: dict[str, int] = defaultdict(int)
@@ -67,6 +67,23 @@ def epsilon() -> float:
 def set_epsilon(value: float) -> None:
     global _epsilon
     _epsilon = float(value)
+
+
+_image_data_format = "channels_last"
+
+
+def image_data_format() -> str:
+    """The default data format of image layers: "channels_last" (NHWC) or "channels_first"."""
+    return _image_data_format
+
+
+def set_image_data_format(data_format: str) -> None:
+    """Sets the default data format of image layers and datasets."""
+    global _image_data_format
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError("set_image_data_format: expected 'channels_last' or 'channels_first'. "
+                         f"Received: data_format={data_format!r}")
+    _image_data_format = data_format
 
 
 def learning_phase() -> int:

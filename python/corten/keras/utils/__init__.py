@@ -21,13 +21,14 @@ from corten.keras.saving.serialization_lib import (
     serialize_keras_object,
 )
 from corten.keras.utils.data_utils import pad_sequences, to_categorical
+from corten.keras.utils.layer_utils import get_source_inputs
 from corten.keras.utils.progbar import Progbar
 from corten.keras.utils.vis_utils import model_to_dot, plot_model
 
 __all__ = ["set_random_seed", "Progbar", "get_file", "CustomObjectScope", "custom_object_scope",
            "get_custom_objects", "get_registered_name", "get_registered_object",
            "register_keras_serializable", "serialize_keras_object", "deserialize_keras_object",
-           "plot_model", "model_to_dot", "to_categorical", "pad_sequences"]
+           "plot_model", "model_to_dot", "to_categorical", "pad_sequences", "get_source_inputs"]
 
 
 def set_random_seed(seed: int) -> None:
