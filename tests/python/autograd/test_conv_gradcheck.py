@@ -4,12 +4,11 @@ fused bias and activation."""
 
 from __future__ import annotations
 
+import corten as tf
 import numpy as np
 import pytest
-from gradcheck import check_gradients
-
-import corten as tf
 from corten.ops import conv as conv_ops
+from gradcheck import check_gradients
 
 # (x shape channels_last, kernel shape, strides, dilations, padding, groups)
 GRID = [

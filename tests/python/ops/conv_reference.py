@@ -11,7 +11,7 @@ import numpy as np
 def same_pads(sizes, kernel, strides, dilations):
     """TensorFlow's 'SAME' padding as flat (before, after) pairs."""
     out = []
-    for n, k, s, d in zip(sizes, kernel, strides, dilations):
+    for n, k, s, d in zip(sizes, kernel, strides, dilations, strict=True):
         o = -(-n // s)
         total = max((o - 1) * s + (k - 1) * d + 1 - n, 0)
         out += [total // 2, total - total // 2]
@@ -24,12 +24,12 @@ def _taps(kernel):
 
 def _window(tap, out, strides, dilations):
     return tuple(slice(t * d, t * d + (o - 1) * s + 1, s)
-                 for t, o, s, d in zip(tap, out, strides, dilations))
+                 for t, o, s, d in zip(tap, out, strides, dilations, strict=True))
 
 
 def out_sizes(sizes, kernel, strides, dilations, pads):
     return [(n + pads[2 * i] + pads[2 * i + 1] - d * (k - 1) - 1) // s + 1
-            for i, (n, k, s, d) in enumerate(zip(sizes, kernel, strides, dilations))]
+            for i, (n, k, s, d) in enumerate(zip(sizes, kernel, strides, dilations, strict=True))]
 
 
 def conv(x, w, strides, dilations, pads, groups=1):
@@ -46,7 +46,8 @@ def conv(x, w, strides, dilations, pads, groups=1):
     for tap in _taps(kernel):
         patch = xp[(slice(None),) + _window(tap, out, strides, dilations)]
         for g in range(groups):
-            y[..., g * fg:(g + 1) * fg] += patch[..., g * cg:(g + 1) * cg] @ w[tap][:, g * fg:(g + 1) * fg]
+            wg = w[tap][:, g * fg:(g + 1) * fg]
+            y[..., g * fg:(g + 1) * fg] += patch[..., g * cg:(g + 1) * cg] @ wg
     return y
 
 

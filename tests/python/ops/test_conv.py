@@ -4,11 +4,10 @@ functions."""
 
 from __future__ import annotations
 
+import conv_reference as ref
+import corten as tf
 import numpy as np
 import pytest
-import conv_reference as ref
-
-import corten as tf
 from corten import _C
 from corten.ops import conv as conv_ops
 
@@ -162,7 +161,7 @@ def test_thread_count_invariance(xs, ws, stride, padding, groups, threads, rng):
             loss = tf.reduce_sum(y * y)
         grads = tape.gradient(loss, [xt, wt, bt])
         results.append([y.numpy()] + [g.numpy() for g in grads])
-    for a, b2 in zip(*results):
+    for a, b2 in zip(*results, strict=True):
         np.testing.assert_array_equal(a, b2)
 
 

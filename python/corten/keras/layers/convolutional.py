@@ -380,7 +380,7 @@ class _ConvTranspose(Conv):
         if self.output_padding is not None:
             self.output_padding = normalize_tuple(self.output_padding, rank, "output_padding",
                                                   allow_zero=True)
-            for stride, out_pad in zip(self.strides, self.output_padding):
+            for stride, out_pad in zip(self.strides, self.output_padding, strict=True):
                 if out_pad >= stride:
                     raise ValueError(f"Strides must be greater than output padding. Received "
                                      f"strides={self.strides}, "
