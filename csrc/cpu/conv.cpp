@@ -31,12 +31,14 @@
 #include <corten/parallel.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 #include <vector>
 
 #include "cpu/elementwise.h"
 #include "cpu/gemm/gemm.h"
+#include "cpu/gemm/ukernel.h"
 
 namespace corten::cpu {
 namespace {
@@ -165,6 +167,108 @@ int64_t tile_rows(int64_t kdim, int64_t elem, int64_t bytes, int64_t total) {
 // ---------------------------------------------------------------------------------------------
 // Fast kernels.
 
+// Input channels per group from which the forward runs as a batch-reduce GEMM over the
+// kernel taps (Note [Convolution algorithm]); fewer give micro-kernel calls too short.
+constexpr int64_t kImplicitMinChannels = 16;
+
+// x copied into a zero-padded buffer (n, P0, P1, P2, c), every tap of every output pixel in
+// range, plus `slack` trailing zeros (micro-kernels read whole MR-row blocks).
+template <class T>
+std::vector<T> padded_input(const ConvGeom& g, const T* x, int64_t p[3], int64_t slack) {
+  for (int i = 0; i < 3; ++i) {
+    const int64_t reach = (g.out[i] - 1) * g.stride[i] + (g.k[i] - 1) * g.dil[i] + 1;
+    p[i] = std::max(g.in[i] + g.pad[i], reach);
+  }
+  std::vector<T> buf(static_cast<size_t>(g.n * p[0] * p[1] * p[2] * g.c + slack), T(0));
+  for (int64_t b = 0; b < g.n; ++b)
+    for (int64_t i0 = 0; i0 < g.in[0]; ++i0)
+      for (int64_t i1 = 0; i1 < g.in[1]; ++i1) {
+        const T* src = x + ((b * g.in[0] + i0) * g.in[1] + i1) * g.in[2] * g.c;
+        T* dst = buf.data() +
+                 (((b * p[0] + i0 + g.pad[0]) * p[1] + i1 + g.pad[1]) * p[2] + g.pad[2]) * g.c;
+        std::memcpy(dst, src, static_cast<size_t>(g.in[2] * g.c) * sizeof(T));
+      }
+  return buf;
+}
+
+// The forward as a batch-reduce GEMM straight on the padded channels_last input: for each
+// output row (image, o0, o1) and each NR-column panel of filters, every tap adds
+// x_tap (out[2] x cg, rows at stride stride[2] * c) @ w_tap (cg x NR) into the row's tile of
+// y through the GEMM micro-kernel, which reads x in place. No patch matrix is written.
+template <class T>
+void forward_implicit(const ConvGeom& g, const Sizes& s, const T* x, const T* w, const T* bias,
+                      Activation act, T* y) {
+  // The widest kernel, or a narrower one (8 rows on avx512) when its tiles fit the output
+  // row and the filters with less padding: 32 output columns are 6 + 6 + 6 + 6 + 6 + 2 rows
+  // of the 6x64 tile (89% used) but 4 x 8 of the 8x32 one (bench: 3x3 32x32x32 -> 64 at one
+  // thread, 140 -> 154 GFLOP/s; 16x16x64 -> 64, 136 -> 151).
+  const gemm::Ukernel<T>* uk_ptr = &gemm::ukernel_for<T>(s.fg);
+  {
+    auto used = [&](const gemm::Ukernel<T>& k) {
+      const double rows = static_cast<double>(g.out[2]) / static_cast<double>(
+          (g.out[2] + k.mr - 1) / k.mr * k.mr);
+      const double cols = static_cast<double>(s.fg) / static_cast<double>(
+          (s.fg + k.nr - 1) / k.nr * k.nr);
+      return rows * cols;
+    };
+    const gemm::Ukernel<T>& narrow = gemm::ukernel_for<T>(std::min<int64_t>(s.fg, 32));
+    if (used(narrow) >= used(*uk_ptr)) uk_ptr = &narrow;
+  }
+  const gemm::Ukernel<T>& uk = *uk_ptr;
+  const int64_t MR = uk.mr, NR = uk.nr;
+  const int64_t panels = (s.fg + NR - 1) / NR;
+  // w as NR-column panels per (group, panel, tap): the micro-kernel's packed B layout.
+  std::vector<T> wp(static_cast<size_t>(g.groups * panels * s.kk * s.cg * NR), T(0));
+  for (int64_t grp = 0; grp < g.groups; ++grp)
+    for (int64_t pan = 0; pan < panels; ++pan)
+      for (int64_t tap = 0; tap < s.kk; ++tap) {
+        T* dst = wp.data() + ((grp * panels + pan) * s.kk + tap) * s.cg * NR;
+        const int64_t j0 = pan * NR, nr = std::min(NR, s.fg - j0);
+        for (int64_t q = 0; q < s.cg; ++q)
+          for (int64_t j = 0; j < nr; ++j)
+            dst[q * NR + j] = w[(tap * s.cg + q) * g.f + grp * s.fg + j0 + j];
+      }
+  int64_t p[3];
+  const std::vector<T> xp = padded_input(g, x, p, (MR + 1) * g.stride[2] * g.c);
+  // Element offsets of the taps in the padded input.
+  std::vector<int64_t> tap_off(static_cast<size_t>(s.kk));
+  for (int64_t a = 0, t = 0; a < g.k[0]; ++a)
+    for (int64_t b = 0; b < g.k[1]; ++b)
+      for (int64_t c = 0; c < g.k[2]; ++c, ++t)
+        tap_off[t] = ((a * g.dil[0] * p[1] + b * g.dil[1]) * p[2] + c * g.dil[2]) * g.c;
+  const int64_t rows = g.n * g.out[0] * g.out[1];
+  const int64_t a_rs = g.stride[2] * g.c;
+  auto run = [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t o1 = r % g.out[1], o0 = r / g.out[1] % g.out[0], b = r / (g.out[1] * g.out[0]);
+      const T* xr = xp.data() + ((b * p[0] + o0 * g.stride[0]) * p[1] + o1 * g.stride[1]) * p[2] * g.c;
+      T* yr = y + r * g.out[2] * g.f;
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        for (int64_t pan = 0; pan < panels; ++pan) {
+          const int nr = static_cast<int>(std::min(NR, s.fg - pan * NR));
+          const T* wpan = wp.data() + (grp * panels + pan) * s.kk * s.cg * NR;
+          T* yc = yr + grp * s.fg + pan * NR;
+          for (int64_t tap = 0; tap < s.kk; ++tap) {
+            const T* xa = xr + tap_off[tap] + grp * s.cg;
+            const T* wb = wpan + tap * s.cg * NR;
+            for (int64_t ow = 0; ow < g.out[2]; ow += MR) {
+              const int mr = static_cast<int>(std::min(MR, g.out[2] - ow));
+              uk.fn(s.cg, xa + ow * a_rs, a_rs, 1, wb, NR, yc + ow * g.f, g.f, mr, nr, tap > 0);
+            }
+          }
+        }
+      }
+      bias_act_rows(yr, g.out[2], g.f, bias, act);
+    }
+  };
+  const int threads = get_num_threads();
+  if (threads > 1 && rows >= 2 * threads) {
+    parallel_for(0, rows, 1, run);
+  } else {
+    run(0, rows);
+  }
+}
+
 template <class T>
 void forward_fast(const ConvGeom& g, const T* x, const T* w, const T* bias, Activation act,
                   T* y) {
@@ -173,6 +277,11 @@ void forward_fast(const ConvGeom& g, const T* x, const T* w, const T* bias, Acti
   const int64_t zero = 0;
   if (pointwise(g)) {
     gemm::gemm<T>(1, m, g.f, g.c, x, &zero, g.c, 1, w, &zero, g.f, 1, y, bias, act);
+    return;
+  }
+  static const bool force_im2col = std::getenv("CORTEN_CONV_IM2COL") != nullptr;
+  if (s.cg >= kImplicitMinChannels && !force_im2col) {
+    forward_implicit(g, s, x, w, bias, act, y);
     return;
   }
   const int64_t rows = tile_rows(s.kdim, sizeof(T), kColsBytes, m);
