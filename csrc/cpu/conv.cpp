@@ -122,39 +122,108 @@ inline void for_each_tap(const ConvGeom& g, int64_t q, const F& fn) {
   }
 }
 
+// Calls fn(row, b, o0, o1, ow0, run) for the runs of output pixels of rows [r0, r1) that
+// share an output row (image b, o0, o1): pixels ow0 .. ow0 + run - 1, the first being row `row`.
+template <class F>
+inline void for_each_run(const ConvGeom& g, const Sizes& s, int64_t r0, int64_t r1,
+                         const F& fn) {
+  for (int64_t r = r0; r < r1;) {
+    const int64_t b = r / s.out_px, q = r % s.out_px;
+    const int64_t ow0 = q % g.out[2], o1 = q / g.out[2] % g.out[1];
+    const int64_t o0 = q / (g.out[2] * g.out[1]);
+    const int64_t run = std::min(g.out[2] - ow0, r1 - r);
+    fn(r, b, o0, o1, ow0, run);
+    r += run;
+  }
+}
+
+// Calls fn(tap, input_row) for the taps of output row (o0, o1): input_row points at the start
+// of the input row (i0, i1) of image xb, or is null where the tap row is in the padding.
+template <class T, class F>
+inline void for_each_tap_row(const ConvGeom& g, const T* xb, int64_t o0, int64_t o1,
+                             const F& fn) {
+  int64_t tap = 0;
+  for (int64_t a = 0; a < g.k[0]; ++a) {
+    const int64_t i0 = o0 * g.stride[0] - g.pad[0] + a * g.dil[0];
+    for (int64_t b = 0; b < g.k[1]; ++b) {
+      const int64_t i1 = o1 * g.stride[1] - g.pad[1] + b * g.dil[1];
+      const bool valid = i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1];
+      const T* row = valid ? xb + (i0 * g.in[1] + i1) * g.in[2] * g.c : nullptr;
+      for (int64_t c = 0; c < g.k[2]; ++c, ++tap) fn(tap, c, row);
+    }
+  }
+}
+
+// The output pixels [lo, hi) of a run starting at ow0 whose tap column c is inside the input.
+inline void valid_span(const ConvGeom& g, int64_t ow0, int64_t run, int64_t c, int64_t* lo,
+                       int64_t* hi) {
+  // iw = ow * stride - pad + c * dil must lie in [0, in).
+  const int64_t off = c * g.dil[2] - g.pad[2], st = g.stride[2];
+  int64_t first = off >= 0 ? 0 : (-off + st - 1) / st;
+  int64_t last = g.in[2] - off <= 0 ? 0 : (g.in[2] - off + st - 1) / st;  // exclusive
+  first = std::max(first, ow0);
+  last = std::min(last, ow0 + run);
+  *lo = std::min(first, ow0 + run) - ow0;
+  *hi = std::max(last, first) - ow0;
+}
+
 // cols (rows [r0, r1) of the patch matrix, row-major, kdim values a row) for group grp.
 template <class T>
 void im2col(const ConvGeom& g, const Sizes& s, const T* x, int64_t grp, int64_t r0, int64_t r1,
             T* cols) {
-  for (int64_t r = r0; r < r1; ++r) {
-    const T* xb = x + (r / s.out_px) * s.in_px * g.c + grp * s.cg;
-    T* dst = cols + (r - r0) * s.kdim;
-    for_each_tap(g, r % s.out_px, [&](int64_t tap, int64_t px) {
-      T* d = dst + tap * s.cg;
-      if (px < 0) {
-        std::fill(d, d + s.cg, T(0));
-      } else {
-        const T* src = xb + px * g.c;
-        for (int64_t i = 0; i < s.cg; ++i) d[i] = src[i];
+  const int64_t cg = s.cg, kdim = s.kdim, c_all = g.c, st = g.stride[2];
+  for_each_run(g, s, r0, r1, [&](int64_t r, int64_t b, int64_t o0, int64_t o1, int64_t ow0,
+                                 int64_t run) {
+    const T* xb = x + b * s.in_px * g.c + grp * cg;
+    T* base = cols + (r - r0) * kdim;
+    for_each_tap_row(g, xb, o0, o1, [&](int64_t tap, int64_t c, const T* row) {
+      T* d = base + tap * cg;
+      int64_t lo = 0, hi = 0;
+      if (row) valid_span(g, ow0, run, c, &lo, &hi);
+      for (int64_t j = 0; j < lo; ++j) std::fill(d + j * kdim, d + j * kdim + cg, T(0));
+      if (hi > lo) {
+        const T* src = row + ((ow0 + lo) * st - g.pad[2] + c * g.dil[2]) * c_all;
+        const int64_t step = st * c_all;
+        T* dd = d + lo * kdim;
+        if (cg == 1) {
+          for (int64_t j = lo; j < hi; ++j, dd += kdim, src += step) dd[0] = src[0];
+        } else if (cg == 3) {
+          for (int64_t j = lo; j < hi; ++j, dd += kdim, src += step) {
+            dd[0] = src[0];
+            dd[1] = src[1];
+            dd[2] = src[2];
+          }
+        } else {
+          for (int64_t j = lo; j < hi; ++j, dd += kdim, src += step)
+            for (int64_t i = 0; i < cg; ++i) dd[i] = src[i];
+        }
       }
+      for (int64_t j = std::max(hi, lo); j < run; ++j)
+        std::fill(d + j * kdim, d + j * kdim + cg, T(0));
     });
-  }
+  });
 }
 
 // dx += col2im(cols) for rows [r0, r1), group grp.
 template <class T>
 void col2im_add(const ConvGeom& g, const Sizes& s, const T* cols, int64_t grp, int64_t r0,
                 int64_t r1, T* dx) {
-  for (int64_t r = r0; r < r1; ++r) {
-    T* db = dx + (r / s.out_px) * s.in_px * g.c + grp * s.cg;
-    const T* src = cols + (r - r0) * s.kdim;
-    for_each_tap(g, r % s.out_px, [&](int64_t tap, int64_t px) {
-      if (px < 0) return;
-      T* d = db + px * g.c;
-      const T* v = src + tap * s.cg;
-      for (int64_t i = 0; i < s.cg; ++i) d[i] += v[i];
+  const int64_t cg = s.cg, kdim = s.kdim, c_all = g.c, st = g.stride[2];
+  for_each_run(g, s, r0, r1, [&](int64_t r, int64_t b, int64_t o0, int64_t o1, int64_t ow0,
+                                 int64_t run) {
+    T* db = dx + b * s.in_px * g.c + grp * cg;
+    const T* base = cols + (r - r0) * kdim;
+    for_each_tap_row(g, static_cast<const T*>(db), o0, o1,
+                     [&](int64_t tap, int64_t c, const T* row) {
+      if (!row) return;
+      int64_t lo = 0, hi = 0;
+      valid_span(g, ow0, run, c, &lo, &hi);
+      T* dst = const_cast<T*>(row) + ((ow0 + lo) * st - g.pad[2] + c * g.dil[2]) * c_all;
+      const T* v = base + tap * cg + lo * kdim;
+      for (int64_t j = lo; j < hi; ++j, dst += st * c_all, v += kdim)
+        for (int64_t i = 0; i < cg; ++i) dst[i] += v[i];
     });
-  }
+  });
 }
 
 // Rows per tile: about `bytes` of patch values, a multiple of 24 (the GEMM's row tiles).
