@@ -3,26 +3,35 @@
 // Note [Convolution algorithm]
 // Every convolution is a 3-D one (1-D and 2-D get leading spatial sizes of 1) on contiguous
 // channels_last data; channels_first is transposed by the entry point (csrc/ops/conv.cpp).
-// With M = n * prod(out) output pixels, K = prod(k) * c/groups patch values and f filters:
-//   * pointwise (every k == 1, stride 1, no padding, one group): the convolution is the GEMM
-//     x (M, c) @ w (c, f) as it stands, one call to the packed GEMM (cpu/gemm) with the bias
-//     and activation fused into its write-back; dx = dy @ w^T and dw = x^T @ dy likewise.
-//   * otherwise, im2col in tiles: a tile of R output rows (R * K values, about kColsBytes, so
-//     it stays in L2 while the GEMM reads it) is gathered from x, then multiplied by the
-//     (K, f) weight matrix with the packed GEMM, which reads the row-major tile in place
-//     (Note [GEMM micro-kernel contract]) and writes y's rows directly (bias and activation
-//     fused). No whole-batch patch matrix is ever materialised. dx: the tile's dcols =
-//     dy_tile @ w^T by GEMM, scattered back (col2im) into dx. dw: the sum over tiles of
-//     cols^T @ dy_tile.
-// Threads: tiles (forward), images (dx) or fixed chunks of tiles (dw) run in parallel when
-// there are enough of them; otherwise one at a time with the GEMM splitting each. Every
-// output element is computed by the same sequence of operations either way (tile
-// boundaries, GEMM K blocks and the chunk order of the dw partial sums do not depend on the
-// thread count), so results are bit-identical at any thread count.
-// Measured (bench `--filter conv`): 3x3 'same' forward on 32x32x32 -> 64 at one thread, the
-// tiled im2col + packed GEMM reaches the GEMM's own speed on the (M, 288) x (288, 64) product
-// less the gather (about 5% of the time): gathering into the GEMM's A-packing would save
-// that 5% only, as the GEMM reads the row-major tile without packing it.
+// With M = n * prod(out) output pixels, K = prod(k) * c/groups patch values and f filters,
+// the forward picks, per shape:
+//   * pointwise (every k == 1, stride 1, no padding, one group): the GEMM x (M, c) @ w (c, f)
+//     as it stands, one call to the packed GEMM (cpu/gemm) with bias and activation fused.
+//   * at least kImplicitMinChannels (16) input channels per group: a batch-reduce GEMM over
+//     the kernel taps straight on the input (oneDNN's approach), forward_implicit: the input
+//     is copied once into a zero-padded buffer, then for each output row every tap adds
+//     x_tap @ w_tap into the row's tile of y through the GEMM micro-kernel, which reads x in
+//     place (rows at stride stride * c). No patch matrix is written: the tiled im2col below
+//     writes prod(k) times the input (9x for 3x3) and costs 10-20% of the time on these
+//     shapes. The micro-kernel is the one whose MR x NR tile wastes least on the output row
+//     and the filters (8x32 rather than 6x64 on avx512 for rows of 16 or 32 pixels).
+//     Measured at one thread, float32, min of 15 (bench cases conv/conv2d 3x3 same fwd):
+//     b32 32x32x32 -> 64: im2col 137 GFLOP/s, implicit 6x64 140, implicit 8x32 154;
+//     b32 16x16x64 -> 64: im2col 135 (75 on a noisy run), implicit 6x64 136, 8x32 151;
+//     the packed GEMM alone on the same (M, K) x (K, f) product: 156-163.
+//   * fewer channels (RGB or grey images: K = 27 or 9): per-tap micro-kernel calls would be
+//     1-3 deep, so the patches are gathered (im2col, by runs of an output row) in tiles of
+//     R rows (about kColsBytes, L2-resident) and multiplied by the (K, f) weights with the
+//     packed GEMM, which reads the row-major tile in place and writes y's rows directly.
+// Backward: dx by tiles of dcols = dy_tile @ w^T (GEMM) scattered back into dx (col2im), one
+// image at a time per thread; dw as the sum over tiles of cols^T @ dy_tile, in at most
+// kMaxFilterChunks partial sums added in a fixed order.
+// Threads: output rows (implicit forward), tiles (im2col forward), images (dx) or fixed chunks
+// of tiles (dw) run in parallel when there are enough of them; otherwise one at a time with
+// the GEMM splitting each. Every output element is computed by the same sequence of
+// operations either way (tile boundaries, GEMM K blocks and the chunk order of the dw
+// partial sums do not depend on the thread count), so results are bit-identical at any
+// thread count. CORTEN_CONV_IM2COL=1 (read once) forces the im2col forward, for measuring.
 // The plain direct loops (`reference`) are kept for tests and as the definition.
 
 #include "cpu/conv.h"
