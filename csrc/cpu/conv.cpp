@@ -8,8 +8,8 @@
 //   * pointwise (every k == 1, stride 1, no padding, one group): the GEMM x (M, c) @ w (c, f)
 //     as it stands, one call to the packed GEMM (cpu/gemm) with bias and activation fused.
 //   * at least kImplicitMinChannels (16) input channels per group: a batch-reduce GEMM over
-//     the kernel taps straight on the input (oneDNN's approach), forward_implicit: the input
-//     is copied once into a zero-padded buffer, then for each output row every tap adds
+//     the kernel taps straight on the input (oneDNN's approach), forward_implicit: each input
+//     image is copied into a zero-padded buffer, then for each output row every tap adds
 //     x_tap @ w_tap into the row's tile of y through the GEMM micro-kernel, which reads x in
 //     place (rows at stride stride * c). No patch matrix is written: the tiled im2col below
 //     writes prod(k) times the input (9x for 3x3) and costs 10-20% of the time on these
@@ -23,8 +23,10 @@
 //     1-3 deep, so the patches are gathered (im2col, by runs of an output row) in tiles of
 //     R rows (about kColsBytes, L2-resident) and multiplied by the (K, f) weights with the
 //     packed GEMM, which reads the row-major tile in place and writes y's rows directly.
-// Backward: dx by tiles of dcols = dy_tile @ w^T (GEMM) scattered back into dx (col2im), one
-// image at a time per thread; dw as the sum over tiles of cols^T @ dy_tile, in at most
+// Backward: dx with stride 1 and at least 16 channels per group on both sides is the forward
+// of dy with the kernel flipped in space and transposed in channels (the implicit path above);
+// otherwise tiles of dcols = dy_tile @ w^T (GEMM) are scattered back into dx (col2im), one
+// image at a time per thread. dw is the sum over tiles of cols^T @ dy_tile, in at most
 // kMaxFilterChunks partial sums added in a fixed order.
 // Threads: output rows (implicit forward), tiles (im2col forward), images (dx) or fixed chunks
 // of tiles (dw) run in parallel when there are enough of them; otherwise one at a time with
@@ -249,27 +251,27 @@ int64_t tile_rows(int64_t kdim, int64_t elem, int64_t bytes, int64_t total) {
 // kernel taps (Note [Convolution algorithm]); fewer give micro-kernel calls too short.
 constexpr int64_t kImplicitMinChannels = 16;
 
-// x copied into a zero-padded buffer (n, P0, P1, P2, c), every tap of every output pixel in
-// range, plus `slack` trailing zeros (micro-kernels read whole MR-row blocks).
-template <class T>
-std::vector<T> padded_input(const ConvGeom& g, const T* x, int64_t p[3], int64_t slack) {
+// The padded extents p of an image: every tap of every output pixel falls inside.
+void padded_extents(const ConvGeom& g, int64_t p[3]) {
   for (int i = 0; i < 3; ++i) {
     const int64_t reach = (g.out[i] - 1) * g.stride[i] + (g.k[i] - 1) * g.dil[i] + 1;
     p[i] = std::max(g.in[i] + g.pad[i], reach);
   }
-  std::vector<T> buf(static_cast<size_t>(g.n * p[0] * p[1] * p[2] * g.c + slack), T(0));
-  for (int64_t b = 0; b < g.n; ++b)
-    for (int64_t i0 = 0; i0 < g.in[0]; ++i0)
-      for (int64_t i1 = 0; i1 < g.in[1]; ++i1) {
-        const T* src = x + ((b * g.in[0] + i0) * g.in[1] + i1) * g.in[2] * g.c;
-        T* dst = buf.data() +
-                 (((b * p[0] + i0 + g.pad[0]) * p[1] + i1 + g.pad[1]) * p[2] + g.pad[2]) * g.c;
-        std::memcpy(dst, src, static_cast<size_t>(g.in[2] * g.c) * sizeof(T));
-      }
-  return buf;
 }
 
-// The forward as a batch-reduce GEMM straight on the padded channels_last input: for each
+// One image xb (in..., c) copied into the interior of a zero-padded (p..., c) buffer whose
+// border (and trailing slack) is already zero.
+template <class T>
+void pad_image(const ConvGeom& g, const T* xb, const int64_t p[3], T* buf) {
+  for (int64_t i0 = 0; i0 < g.in[0]; ++i0)
+    for (int64_t i1 = 0; i1 < g.in[1]; ++i1) {
+      const T* src = xb + (i0 * g.in[1] + i1) * g.in[2] * g.c;
+      T* dst = buf + (((i0 + g.pad[0]) * p[1] + i1 + g.pad[1]) * p[2] + g.pad[2]) * g.c;
+      std::memcpy(dst, src, static_cast<size_t>(g.in[2] * g.c) * sizeof(T));
+    }
+}
+
+// The forward as a batch-reduce GEMM straight on the (padded) channels_last input: for each
 // output row (image, o0, o1) and each NR-column panel of filters, every tap adds
 // x_tap (out[2] x cg, rows at stride stride[2] * c) @ w_tap (cg x NR) into the row's tile of
 // y through the GEMM micro-kernel, which reads x in place. No patch matrix is written.
@@ -307,7 +309,10 @@ void forward_implicit(const ConvGeom& g, const Sizes& s, const T* x, const T* w,
             dst[q * NR + j] = w[(tap * s.cg + q) * g.f + grp * s.fg + j0 + j];
       }
   int64_t p[3];
-  const std::vector<T> xp = padded_input(g, x, p, (MR + 1) * g.stride[2] * g.c);
+  padded_extents(g, p);
+  const int64_t image = p[0] * p[1] * p[2] * g.c;
+  // Micro-kernels read whole MR-row blocks: the last rows of a block may lie past the image.
+  const int64_t slack = (MR + 1) * g.stride[2] * g.c;
   // Element offsets of the taps in the padded input.
   std::vector<int64_t> tap_off(static_cast<size_t>(s.kk));
   for (int64_t a = 0, t = 0; a < g.k[0]; ++a)
@@ -317,9 +322,17 @@ void forward_implicit(const ConvGeom& g, const Sizes& s, const T* x, const T* w,
   const int64_t rows = g.n * g.out[0] * g.out[1];
   const int64_t a_rs = g.stride[2] * g.c;
   auto run = [&](int64_t r0, int64_t r1) {
+    // The padded copy of the image being read, made when the rows reach a new image.
+    std::vector<T> xp(static_cast<size_t>(image + slack), T(0));
+    int64_t current = -1;
     for (int64_t r = r0; r < r1; ++r) {
-      const int64_t o1 = r % g.out[1], o0 = r / g.out[1] % g.out[0], b = r / (g.out[1] * g.out[0]);
-      const T* xr = xp.data() + ((b * p[0] + o0 * g.stride[0]) * p[1] + o1 * g.stride[1]) * p[2] * g.c;
+      const int64_t o1 = r % g.out[1], o0 = r / g.out[1] % g.out[0];
+      const int64_t b = r / (g.out[1] * g.out[0]);
+      if (b != current) {
+        pad_image(g, x + b * s.in_px * g.c, p, xp.data());
+        current = b;
+      }
+      const T* xr = xp.data() + ((o0 * g.stride[0]) * p[1] + o1 * g.stride[1]) * p[2] * g.c;
       T* yr = y + r * g.out[2] * g.f;
       for (int64_t grp = 0; grp < g.groups; ++grp) {
         for (int64_t pan = 0; pan < panels; ++pan) {
@@ -347,6 +360,24 @@ void forward_implicit(const ConvGeom& g, const Sizes& s, const T* x, const T* w,
   }
 }
 
+bool force_im2col() {
+  static const bool forced = std::getenv("CORTEN_CONV_IM2COL") != nullptr;
+  return forced;
+}
+
+// Whether the adjoint in x is itself a convolution over dy (stride 1, padding at most the
+// dilated kernel's span - 1 on each side, so that the flipped convolution's padding is >= 0).
+bool transposable(const ConvGeom& g, const Sizes&) {
+  for (int i = 0; i < 3; ++i) {
+    const int64_t span = (g.k[i] - 1) * g.dil[i];
+    if (g.stride[i] != 1 || g.pad[i] > span) return false;
+    // the padding after: out = in + pad + pad_after - span
+    const int64_t pad_after = g.out[i] - 1 + span - g.pad[i] - (g.in[i] - 1);
+    if (pad_after < 0 || pad_after > span) return false;
+  }
+  return true;
+}
+
 template <class T>
 void forward_fast(const ConvGeom& g, const T* x, const T* w, const T* bias, Activation act,
                   T* y) {
@@ -357,8 +388,7 @@ void forward_fast(const ConvGeom& g, const T* x, const T* w, const T* bias, Acti
     gemm::gemm<T>(1, m, g.f, g.c, x, &zero, g.c, 1, w, &zero, g.f, 1, y, bias, act);
     return;
   }
-  static const bool force_im2col = std::getenv("CORTEN_CONV_IM2COL") != nullptr;
-  if (s.cg >= kImplicitMinChannels && !force_im2col) {
+  if (s.cg >= kImplicitMinChannels && !force_im2col()) {
     forward_implicit(g, s, x, w, bias, act, y);
     return;
   }
@@ -400,6 +430,27 @@ void backward_data_fast(const ConvGeom& g, const T* dy, const T* w, const T* bia
   const int64_t zero = 0;
   if (pointwise(g)) {  // dx = dy @ w^T
     gemm::gemm<T>(1, g.n * s.in_px, g.c, g.f, dy, &zero, g.f, 1, w, &zero, 1, g.f, dx, bias, act);
+    return;
+  }
+  if (transposable(g, s) && s.fg >= kImplicitMinChannels && s.cg >= kImplicitMinChannels &&
+      !force_im2col()) {
+    // Stride 1: dx is the convolution of dy, padded by span - pad, with the kernel flipped in
+    // space and transposed in channels (Note [Convolution algorithm]); its output channels
+    // (c) must fill the micro-kernel's columns too: RGB inputs take the col2im path.
+    ConvGeom t = g;
+    std::swap(t.c, t.f);
+    for (int i = 0; i < 3; ++i) {
+      std::swap(t.in[i], t.out[i]);
+      t.pad[i] = (g.k[i] - 1) * g.dil[i] - g.pad[i];
+    }
+    std::vector<T> wt(static_cast<size_t>(s.kk * s.fg * g.c));
+    for (int64_t tap = 0; tap < s.kk; ++tap)
+      for (int64_t grp = 0; grp < g.groups; ++grp)
+        for (int64_t j = 0; j < s.fg; ++j)
+          for (int64_t i = 0; i < s.cg; ++i)
+            wt[((s.kk - 1 - tap) * s.fg + j) * g.c + grp * s.cg + i] =
+                w[(tap * s.cg + i) * g.f + grp * s.fg + j];
+    forward_implicit(t, sizes_of(t), dy, wt.data(), bias, act, dx);
     return;
   }
   // w^T per group, (fg, kdim) row-major, so that the GEMM reads it in place.
