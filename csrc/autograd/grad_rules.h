@@ -78,4 +78,10 @@ void record_fill(const Tensor& value, const Tensor& out);
 void record_dropout(const Tensor& x, double rate, const Shape& noise_shape, PhiloxSeed seed,
                     const Tensor& out);
 
+// Convolutions (grad_rules_conv.cpp).
+void record_conv(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvOptions& options,
+                 Activation act, const Tensor& out);
+void record_conv_transpose(const Tensor& x, const Tensor& w, const Tensor& bias,
+                           const ConvOptions& options, Activation act, const Tensor& out);
+
 }  // namespace corten::autograd

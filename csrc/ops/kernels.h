@@ -15,6 +15,7 @@
 
 #include <type_traits>
 
+#include "cpu/conv.h"
 #include "cpu/copy.h"
 #include "cpu/creation.h"
 #include "cpu/elementwise.h"
@@ -53,7 +54,8 @@ struct Table {
   X(sparse_softmax_cross_entropy) X(sigmoid_cross_entropy) X(matmul) X(matmul_bias_act)     \
   X(random_normal) X(random_uniform) X(random_uniform_int) X(truncated_normal)              \
   X(dropout_mask) X(dropout_apply) X(reduce) X(arg_reduce) X(softmax) X(softmax_backward)  \
-  X(layer_norm) X(layer_norm_backward)
+  X(layer_norm) X(layer_norm_backward)                                                     \
+  X(conv_forward) X(conv_backward_data) X(conv_backward_filter)
 
 #define CORTEN_DECLARE_KERNEL_TABLE_(name) extern const Table<decltype(&cpu::name)> name;
 CORTEN_KERNELS(CORTEN_DECLARE_KERNEL_TABLE_)

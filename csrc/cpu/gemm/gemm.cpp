@@ -470,4 +470,12 @@ GemmInfo info(DType dtype) {
   return fill(c.uk.name, c.bl);
 }
 
+template <class T>
+const Ukernel<T>& ukernel_for(int64_t n) {
+  return select_config<T>(n).uk;
+}
+
+template const Ukernel<float>& ukernel_for<float>(int64_t);
+template const Ukernel<double>& ukernel_for<double>(int64_t);
+
 }  // namespace corten::cpu::gemm

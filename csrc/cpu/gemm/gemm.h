@@ -19,4 +19,11 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
 
 GemmInfo info(DType dtype);
 
+template <class T>
+struct Ukernel;
+// The micro-kernel gemm() runs for products n columns wide with the current ISA, for drivers
+// that call it directly (the convolutions' batch-reduce GEMM in cpu/conv.cpp).
+template <class T>
+const Ukernel<T>& ukernel_for(int64_t n);
+
 }  // namespace corten::cpu::gemm

@@ -374,6 +374,55 @@ CASES: dict[str, list[Case]] = {
     ],
 }
 
+_W2 = np.random.default_rng(11).uniform(-1, 1, (3, 2, 2, 3))
+_W1 = np.random.default_rng(12).uniform(-1, 1, (3, 2, 3))
+_W3 = np.random.default_rng(13).uniform(-1, 1, (2, 2, 2, 2, 3))
+CASES.update({
+    # The full grid (strides, dilations, paddings, groups, data formats, 1-3-D) is in
+    # test_conv_gradcheck.py.
+    "conv": [
+        Case(lambda x, w, b: tf.nn.bias_add(tf.nn.conv2d(x, w, 2, "SAME"), b),
+             [U(1, 5, 4, 2), U(3, 2, 2, 3), U(3)]),
+        Case(lambda x, w: tf.nn.convolution(x, w, padding="VALID", dilations=2),
+             [U(1, 6, 5, 2), U(2, 2, 2, 3)]),
+    ],
+    "conv_transpose": [
+        Case(lambda x, w: tf.nn.conv2d_transpose(x, w, [1, 6, 4, 2], 2, "SAME"),
+             [U(1, 3, 2, 3), U(3, 2, 2, 3)]),
+        Case(lambda x, w: tf.nn.conv1d_transpose(x, w, [1, 7, 2], 2, "VALID"),
+             [U(2, 3, 3), U(3, 2, 3)]),
+    ],
+    "conv1d": [Case(lambda x: tf.nn.conv1d(x, tf.constant(_W1), 1, "SAME"), [U(2, 5, 2)]),
+               Case(lambda x, w: tf.nn.conv1d(x, w, 2, "VALID", data_format="NCW"),
+                    [U(1, 2, 7), U(3, 2, 3)])],
+    "conv2d": [Case(lambda x: tf.nn.conv2d(x, tf.constant(_W2), 1, "VALID"), [U(1, 4, 4, 2)]),
+               Case(lambda x: tf.nn.conv2d(x, tf.constant(_W2), 1, "SAME",
+                                           data_format="NCHW"), [U(1, 2, 4, 3)])],
+    "conv3d": [Case(lambda x: tf.nn.conv3d(x, tf.constant(_W3), 1, "SAME"), [U(1, 3, 2, 3, 2)]),
+               Case(lambda x, w: tf.nn.conv3d(x, w, 1, "VALID"), [U(1, 3, 3, 2, 2),
+                                                                   U(2, 2, 1, 2, 2)])],
+    "convolution": [Case(lambda x: tf.nn.convolution(x, tf.constant(_W1), padding="SAME"),
+                         [U(1, 5, 2)]),
+                    Case(lambda x, w: tf.nn.convolution(x, w), [U(1, 4, 3, 2), U(2, 2, 2, 2)])],
+    "conv2d_transpose": [
+        Case(lambda x: tf.nn.conv2d_transpose(x, tf.constant(_W2), [1, 5, 4, 2], 1, "SAME"),
+             [U(1, 5, 4, 3)]),
+        Case(lambda x: tf.nn.conv2d_transpose(x, tf.constant(_W2), [1, 2, 5, 4], 2, "VALID",
+                                              data_format="NCHW"), [U(1, 3, 2, 2)])],
+    "conv1d_transpose": [
+        Case(lambda x: tf.nn.conv1d_transpose(x, tf.constant(_W1), [1, 6, 2], 2), [U(1, 3, 3)]),
+        Case(lambda x: tf.nn.conv1d_transpose(x, tf.constant(_W1), [2, 5, 2], 1, "VALID"),
+             [U(2, 3, 3)])],
+    "conv3d_transpose": [
+        Case(lambda x: tf.nn.conv3d_transpose(x, tf.constant(_W3), [1, 4, 2, 2, 2], 2),
+             [U(1, 2, 1, 1, 3)]),
+        Case(lambda x: tf.nn.conv3d_transpose(x, tf.constant(_W3), [1, 3, 3, 2, 2], 1,
+                                              "VALID"), [U(1, 2, 2, 1, 3)])],
+    "bias_add": [Case(tf.nn.bias_add, [U(2, 3), U(3)]),
+                 Case(lambda x, b: tf.nn.bias_add(x, b, data_format="NCHW"),
+                      [U(2, 3, 2, 2), U(3)])],
+})
+
 # Public functions checked through a case of another name.
 ALIASES = {
     "truediv": "divide",

@@ -207,6 +207,44 @@ INFERENCE = [
          note="model(x) on one batch (torch: module(x) under no_grad)"),
 ]
 
+def _np_conv2d_same(np, x, w, b):
+    """3x3 (any odd k) 'same' stride-1 convolution, NHWC, as a sum over the kernel taps."""
+    kh, kw = w.shape[:2]
+    n, h, wd, _ = x.shape
+    xp = np.pad(x, ((0, 0), (kh // 2, kh // 2), (kw // 2, kw // 2), (0, 0)))
+    y = np.zeros((n, h, wd, w.shape[-1]), x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            y += xp[:, i:i + h, j:j + wd, :] @ w[i, j]
+    return y + b
+
+
+def _corten_conv2d_same(tf, x, w, b):
+    from corten.ops.conv import conv
+
+    return conv(x, w, b, 1, "same")
+
+
+def _torch_conv2d_same(torch, x, w, b):
+    # NHWC data seen as an NCHW tensor in channels_last memory format (a view, no copy): the
+    # layout a PyTorch user picks for convnets on CPU; the result is viewed back as NHWC.
+    xt = x.permute(0, 3, 1, 2)
+    wt = w.permute(3, 2, 0, 1)
+    return torch.nn.functional.conv2d(xt, wt, b, padding="same").permute(0, 2, 3, 1)
+
+
+def _conv_case(batch, h, w, c, f, k=3):
+    return Case("conv", "conv2d 3x3 same fwd", f"b{batch} {h}x{w}x{c}->{f}", KERNEL_LIBRARIES,
+                (_f32(batch, h, w, c), _f32(k, k, c, f), _f32(f)),
+                {"corten": _corten_conv2d_same, "numpy": _np_conv2d_same,
+                 "torch": _torch_conv2d_same},
+                (1e-4, 1e-3), flops=2.0 * batch * h * w * f * c * k * k)
+
+
+CONV = [_conv_case(batch, *shape) for batch in (32, 1)
+        for shape in ((32, 32, 3, 32), (32, 32, 32, 64), (16, 16, 64, 64), (28, 28, 1, 32))]
+OPS.extend(CONV)
+
 CASES: list[Case] = OPS + OVERHEAD + GEMM + LAYERS + TRAINING + INFERENCE
 BY_KEY: dict[str, Case] = {c.key: c for c in CASES}
 if len(BY_KEY) != len(CASES):

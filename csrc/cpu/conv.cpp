@@ -1,0 +1,655 @@
+// Convolution kernels: forward, backward-data and backward-filter, channels_last, 1-3-D.
+//
+// Note [Convolution algorithm]
+// Every convolution is a 3-D one (1-D and 2-D get leading spatial sizes of 1) on contiguous
+// channels_last data; channels_first is transposed by the entry point (csrc/ops/conv.cpp).
+// With M = n * prod(out) output pixels, K = prod(k) * c/groups patch values and f filters,
+// the forward picks, per shape:
+//   * pointwise (every k == 1, stride 1, no padding, one group): the GEMM x (M, c) @ w (c, f)
+//     as it stands, one call to the packed GEMM (cpu/gemm) with bias and activation fused.
+//   * at least kImplicitMinChannels (16) input channels per group: a batch-reduce GEMM over
+//     the kernel taps straight on the input (oneDNN's approach), forward_implicit: each input
+//     image is copied into a zero-padded buffer, then for each output row every tap adds
+//     x_tap @ w_tap into the row's tile of y through the GEMM micro-kernel, which reads x in
+//     place (rows at stride stride * c). No patch matrix is written: the tiled im2col below
+//     writes prod(k) times the input (9x for 3x3) and costs 10-20% of the time on these
+//     shapes. The micro-kernel is the one whose MR x NR tile wastes least on the output row
+//     and the filters (8x32 rather than 6x64 on avx512 for rows of 16 or 32 pixels).
+//     Measured at one thread, float32, min of 15 (bench cases conv/conv2d 3x3 same fwd):
+//     b32 32x32x32 -> 64: im2col 137 GFLOP/s, implicit 6x64 140, implicit 8x32 154;
+//     b32 16x16x64 -> 64: im2col 135 (75 on a noisy run), implicit 6x64 136, 8x32 151;
+//     the packed GEMM alone on the same (M, K) x (K, f) product: 156-163.
+//   * fewer channels (RGB or grey images: K = 27 or 9): per-tap micro-kernel calls would be
+//     1-3 deep, so the patches are gathered (im2col, by runs of an output row) in tiles of
+//     R rows (about kColsBytes, L2-resident) and multiplied by the (K, f) weights with the
+//     packed GEMM, which reads the row-major tile in place and writes y's rows directly.
+// Backward: dx with stride 1 and at least 16 channels per group on both sides is the forward
+// of dy with the kernel flipped in space and transposed in channels (the implicit path above);
+// otherwise tiles of dcols = dy_tile @ w^T (GEMM) are scattered back into dx (col2im), one
+// image at a time per thread. dw is the sum over tiles of cols^T @ dy_tile, in at most
+// kMaxFilterChunks partial sums added in a fixed order.
+// Threads: output rows (implicit forward), tiles (im2col forward), images (dx) or fixed chunks
+// of tiles (dw) run in parallel when there are enough of them; otherwise one at a time with
+// the GEMM splitting each. Every output element is computed by the same sequence of
+// operations either way (tile boundaries, GEMM K blocks and the chunk order of the dw
+// partial sums do not depend on the thread count), so results are bit-identical at any
+// thread count. CORTEN_CONV_IM2COL=1 (read once) forces the im2col forward, for measuring.
+// The plain direct loops (`reference`) are kept for tests and as the definition.
+
+#include "cpu/conv.h"
+
+#include <corten/allocator.h>
+#include <corten/parallel.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "cpu/elementwise.h"
+#include "cpu/gemm/gemm.h"
+#include "cpu/gemm/ukernel.h"
+
+namespace corten::cpu {
+namespace {
+
+// Patch values per forward / dx tile: the tile and the GEMM's B panels stay in L2.
+constexpr int64_t kColsBytes = int64_t{192} << 10;
+// dw tiles are longer (the tile height is the GEMM's reduction), and their partial sums are
+// split in at most this many chunks (a thread-count independent split).
+constexpr int64_t kFilterColsBytes = int64_t{1} << 20;
+constexpr int64_t kMaxFilterChunks = 16;
+
+UnaryRowFn activation_row(Activation act, DType dtype) {
+  UnaryOp op;
+  switch (act) {
+    case Activation::Relu: op = UnaryOp::Relu; break;
+    case Activation::Sigmoid: op = UnaryOp::Sigmoid; break;
+    case Activation::Tanh: op = UnaryOp::Tanh; break;
+    case Activation::Gelu: op = UnaryOp::GeluExact; break;
+    default: return nullptr;
+  }
+  return active_elementwise_table().unary[static_cast<int>(op)][static_cast<int>(dtype)];
+}
+
+template <class T>
+constexpr DType dtype_of() {
+  return std::is_same_v<T, float> ? DType::Float32 : DType::Float64;
+}
+
+// rows x cols (contiguous) = act(rows + bias).
+template <class T>
+void bias_act_rows(T* p, int64_t rows, int64_t cols, const T* bias, Activation act) {
+  const UnaryRowFn fn = activation_row(act, dtype_of<T>());
+  if (!bias && !fn) return;
+  for (int64_t r = 0; r < rows; ++r) {
+    T* row = p + r * cols;
+    if (bias)
+      for (int64_t j = 0; j < cols; ++j) row[j] += bias[j];
+    if (fn) fn(row, 1, row, cols, 0.0);
+  }
+}
+
+struct Sizes {
+  int64_t in_px, out_px, cg, fg, kk, kdim;  // kk taps, kdim = kk * cg
+};
+
+Sizes sizes_of(const ConvGeom& g) {
+  Sizes s;
+  s.in_px = g.in[0] * g.in[1] * g.in[2];
+  s.out_px = g.out[0] * g.out[1] * g.out[2];
+  s.cg = g.c / g.groups;
+  s.fg = g.f / g.groups;
+  s.kk = g.k[0] * g.k[1] * g.k[2];
+  s.kdim = s.kk * s.cg;
+  return s;
+}
+
+bool pointwise(const ConvGeom& g) {
+  for (int i = 0; i < 3; ++i)
+    if (g.k[i] != 1 || g.stride[i] != 1 || g.pad[i] != 0 || g.in[i] != g.out[i]) return false;
+  return g.groups == 1;
+}
+
+// Calls fn(tap, input_pixel) for each tap of output pixel q (row-major taps), with
+// input_pixel = -1 where the tap falls in the padding.
+template <class F>
+inline void for_each_tap(const ConvGeom& g, int64_t q, const F& fn) {
+  const int64_t o2 = q % g.out[2], o1 = q / g.out[2] % g.out[1], o0 = q / (g.out[2] * g.out[1]);
+  int64_t tap = 0;
+  for (int64_t a = 0; a < g.k[0]; ++a) {
+    const int64_t i0 = o0 * g.stride[0] - g.pad[0] + a * g.dil[0];
+    const bool v0 = i0 >= 0 && i0 < g.in[0];
+    for (int64_t b = 0; b < g.k[1]; ++b) {
+      const int64_t i1 = o1 * g.stride[1] - g.pad[1] + b * g.dil[1];
+      const bool v1 = v0 && i1 >= 0 && i1 < g.in[1];
+      for (int64_t c = 0; c < g.k[2]; ++c, ++tap) {
+        const int64_t i2 = o2 * g.stride[2] - g.pad[2] + c * g.dil[2];
+        const bool v = v1 && i2 >= 0 && i2 < g.in[2];
+        fn(tap, v ? (i0 * g.in[1] + i1) * g.in[2] + i2 : int64_t{-1});
+      }
+    }
+  }
+}
+
+// Calls fn(row, b, o0, o1, ow0, run) for the runs of output pixels of rows [r0, r1) that
+// share an output row (image b, o0, o1): pixels ow0 .. ow0 + run - 1, the first being row `row`.
+template <class F>
+inline void for_each_run(const ConvGeom& g, const Sizes& s, int64_t r0, int64_t r1,
+                         const F& fn) {
+  for (int64_t r = r0; r < r1;) {
+    const int64_t b = r / s.out_px, q = r % s.out_px;
+    const int64_t ow0 = q % g.out[2], o1 = q / g.out[2] % g.out[1];
+    const int64_t o0 = q / (g.out[2] * g.out[1]);
+    const int64_t run = std::min(g.out[2] - ow0, r1 - r);
+    fn(r, b, o0, o1, ow0, run);
+    r += run;
+  }
+}
+
+// Calls fn(tap, input_row) for the taps of output row (o0, o1): input_row points at the start
+// of the input row (i0, i1) of image xb, or is null where the tap row is in the padding.
+template <class T, class F>
+inline void for_each_tap_row(const ConvGeom& g, const T* xb, int64_t o0, int64_t o1,
+                             const F& fn) {
+  int64_t tap = 0;
+  for (int64_t a = 0; a < g.k[0]; ++a) {
+    const int64_t i0 = o0 * g.stride[0] - g.pad[0] + a * g.dil[0];
+    for (int64_t b = 0; b < g.k[1]; ++b) {
+      const int64_t i1 = o1 * g.stride[1] - g.pad[1] + b * g.dil[1];
+      const bool valid = i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1];
+      const T* row = valid ? xb + (i0 * g.in[1] + i1) * g.in[2] * g.c : nullptr;
+      for (int64_t c = 0; c < g.k[2]; ++c, ++tap) fn(tap, c, row);
+    }
+  }
+}
+
+// The output pixels [lo, hi) of a run starting at ow0 whose tap column c is inside the input.
+inline void valid_span(const ConvGeom& g, int64_t ow0, int64_t run, int64_t c, int64_t* lo,
+                       int64_t* hi) {
+  // iw = ow * stride - pad + c * dil must lie in [0, in).
+  const int64_t off = c * g.dil[2] - g.pad[2], st = g.stride[2];
+  int64_t first = off >= 0 ? 0 : (-off + st - 1) / st;
+  int64_t last = g.in[2] - off <= 0 ? 0 : (g.in[2] - off + st - 1) / st;  // exclusive
+  first = std::max(first, ow0);
+  last = std::min(last, ow0 + run);
+  *lo = std::min(first, ow0 + run) - ow0;
+  *hi = std::max(last, first) - ow0;
+}
+
+// cols (rows [r0, r1) of the patch matrix, row-major, kdim values a row) for group grp.
+template <class T>
+void im2col(const ConvGeom& g, const Sizes& s, const T* x, int64_t grp, int64_t r0, int64_t r1,
+            T* cols) {
+  const int64_t cg = s.cg, kdim = s.kdim, c_all = g.c, st = g.stride[2];
+  for_each_run(g, s, r0, r1, [&](int64_t r, int64_t b, int64_t o0, int64_t o1, int64_t ow0,
+                                 int64_t run) {
+    const T* xb = x + b * s.in_px * g.c + grp * cg;
+    T* base = cols + (r - r0) * kdim;
+    for_each_tap_row(g, xb, o0, o1, [&](int64_t tap, int64_t c, const T* row) {
+      T* d = base + tap * cg;
+      int64_t lo = 0, hi = 0;
+      if (row) valid_span(g, ow0, run, c, &lo, &hi);
+      for (int64_t j = 0; j < lo; ++j) std::fill(d + j * kdim, d + j * kdim + cg, T(0));
+      if (hi > lo) {
+        const T* src = row + ((ow0 + lo) * st - g.pad[2] + c * g.dil[2]) * c_all;
+        const int64_t step = st * c_all;
+        T* dd = d + lo * kdim;
+        if (cg == 1) {
+          for (int64_t j = lo; j < hi; ++j, dd += kdim, src += step) dd[0] = src[0];
+        } else if (cg == 3) {
+          for (int64_t j = lo; j < hi; ++j, dd += kdim, src += step) {
+            dd[0] = src[0];
+            dd[1] = src[1];
+            dd[2] = src[2];
+          }
+        } else {
+          for (int64_t j = lo; j < hi; ++j, dd += kdim, src += step)
+            for (int64_t i = 0; i < cg; ++i) dd[i] = src[i];
+        }
+      }
+      for (int64_t j = std::max(hi, lo); j < run; ++j)
+        std::fill(d + j * kdim, d + j * kdim + cg, T(0));
+    });
+  });
+}
+
+// dx += col2im(cols) for rows [r0, r1), group grp.
+template <class T>
+void col2im_add(const ConvGeom& g, const Sizes& s, const T* cols, int64_t grp, int64_t r0,
+                int64_t r1, T* dx) {
+  const int64_t cg = s.cg, kdim = s.kdim, c_all = g.c, st = g.stride[2];
+  for_each_run(g, s, r0, r1, [&](int64_t r, int64_t b, int64_t o0, int64_t o1, int64_t ow0,
+                                 int64_t run) {
+    T* db = dx + b * s.in_px * g.c + grp * cg;
+    const T* base = cols + (r - r0) * kdim;
+    for_each_tap_row(g, static_cast<const T*>(db), o0, o1,
+                     [&](int64_t tap, int64_t c, const T* row) {
+      if (!row) return;
+      int64_t lo = 0, hi = 0;
+      valid_span(g, ow0, run, c, &lo, &hi);
+      T* dst = const_cast<T*>(row) + ((ow0 + lo) * st - g.pad[2] + c * g.dil[2]) * c_all;
+      const T* v = base + tap * cg + lo * kdim;
+      for (int64_t j = lo; j < hi; ++j, dst += st * c_all, v += kdim)
+        for (int64_t i = 0; i < cg; ++i) dst[i] += v[i];
+    });
+  });
+}
+
+// Rows per tile: about `bytes` of patch values, a multiple of 24 (the GEMM's row tiles).
+int64_t tile_rows(int64_t kdim, int64_t elem, int64_t bytes, int64_t total) {
+  int64_t r = bytes / std::max<int64_t>(1, kdim * elem);
+  r = std::max<int64_t>(24, r / 24 * 24);
+  return std::max<int64_t>(1, std::min(r, total));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fast kernels.
+
+// Input channels per group from which the forward runs as a batch-reduce GEMM over the
+// kernel taps (Note [Convolution algorithm]); fewer give micro-kernel calls too short.
+constexpr int64_t kImplicitMinChannels = 16;
+
+// The padded extents p of an image: every tap of every output pixel falls inside.
+void padded_extents(const ConvGeom& g, int64_t p[3]) {
+  for (int i = 0; i < 3; ++i) {
+    const int64_t reach = (g.out[i] - 1) * g.stride[i] + (g.k[i] - 1) * g.dil[i] + 1;
+    p[i] = std::max(g.in[i] + g.pad[i], reach);
+  }
+}
+
+// One image xb (in..., c) copied into the interior of a zero-padded (p..., c) buffer whose
+// border (and trailing slack) is already zero.
+template <class T>
+void pad_image(const ConvGeom& g, const T* xb, const int64_t p[3], T* buf) {
+  for (int64_t i0 = 0; i0 < g.in[0]; ++i0)
+    for (int64_t i1 = 0; i1 < g.in[1]; ++i1) {
+      const T* src = xb + (i0 * g.in[1] + i1) * g.in[2] * g.c;
+      T* dst = buf + (((i0 + g.pad[0]) * p[1] + i1 + g.pad[1]) * p[2] + g.pad[2]) * g.c;
+      std::memcpy(dst, src, static_cast<size_t>(g.in[2] * g.c) * sizeof(T));
+    }
+}
+
+// The forward as a batch-reduce GEMM straight on the (padded) channels_last input: for each
+// output row (image, o0, o1) and each NR-column panel of filters, every tap adds
+// x_tap (out[2] x cg, rows at stride stride[2] * c) @ w_tap (cg x NR) into the row's tile of
+// y through the GEMM micro-kernel, which reads x in place. No patch matrix is written.
+template <class T>
+void forward_implicit(const ConvGeom& g, const Sizes& s, const T* x, const T* w, const T* bias,
+                      Activation act, T* y) {
+  // The widest kernel, or a narrower one (8 rows on avx512) when its tiles fit the output
+  // row and the filters with less padding: 32 output columns are 6 + 6 + 6 + 6 + 6 + 2 rows
+  // of the 6x64 tile (89% used) but 4 x 8 of the 8x32 one (bench: 3x3 32x32x32 -> 64 at one
+  // thread, 140 -> 154 GFLOP/s; 16x16x64 -> 64, 136 -> 151).
+  const gemm::Ukernel<T>* uk_ptr = &gemm::ukernel_for<T>(s.fg);
+  {
+    auto used = [&](const gemm::Ukernel<T>& k) {
+      const double rows = static_cast<double>(g.out[2]) / static_cast<double>(
+          (g.out[2] + k.mr - 1) / k.mr * k.mr);
+      const double cols = static_cast<double>(s.fg) / static_cast<double>(
+          (s.fg + k.nr - 1) / k.nr * k.nr);
+      return rows * cols;
+    };
+    const gemm::Ukernel<T>& narrow = gemm::ukernel_for<T>(std::min<int64_t>(s.fg, 32));
+    if (used(narrow) >= used(*uk_ptr)) uk_ptr = &narrow;
+  }
+  const gemm::Ukernel<T>& uk = *uk_ptr;
+  const int64_t MR = uk.mr, NR = uk.nr;
+  const int64_t panels = (s.fg + NR - 1) / NR;
+  // w as NR-column panels per (group, panel, tap): the micro-kernel's packed B layout.
+  std::vector<T> wp(static_cast<size_t>(g.groups * panels * s.kk * s.cg * NR), T(0));
+  for (int64_t grp = 0; grp < g.groups; ++grp)
+    for (int64_t pan = 0; pan < panels; ++pan)
+      for (int64_t tap = 0; tap < s.kk; ++tap) {
+        T* dst = wp.data() + ((grp * panels + pan) * s.kk + tap) * s.cg * NR;
+        const int64_t j0 = pan * NR, nr = std::min(NR, s.fg - j0);
+        for (int64_t q = 0; q < s.cg; ++q)
+          for (int64_t j = 0; j < nr; ++j)
+            dst[q * NR + j] = w[(tap * s.cg + q) * g.f + grp * s.fg + j0 + j];
+      }
+  int64_t p[3];
+  padded_extents(g, p);
+  const int64_t image = p[0] * p[1] * p[2] * g.c;
+  // Micro-kernels read whole MR-row blocks: the last rows of a block may lie past the image.
+  const int64_t slack = (MR + 1) * g.stride[2] * g.c;
+  // Element offsets of the taps in the padded input.
+  std::vector<int64_t> tap_off(static_cast<size_t>(s.kk));
+  for (int64_t a = 0, t = 0; a < g.k[0]; ++a)
+    for (int64_t b = 0; b < g.k[1]; ++b)
+      for (int64_t c = 0; c < g.k[2]; ++c, ++t)
+        tap_off[t] = ((a * g.dil[0] * p[1] + b * g.dil[1]) * p[2] + c * g.dil[2]) * g.c;
+  const int64_t rows = g.n * g.out[0] * g.out[1];
+  const int64_t a_rs = g.stride[2] * g.c;
+  auto run = [&](int64_t r0, int64_t r1) {
+    // The padded copy of the image being read, made when the rows reach a new image.
+    std::vector<T> xp(static_cast<size_t>(image + slack), T(0));
+    int64_t current = -1;
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t o1 = r % g.out[1], o0 = r / g.out[1] % g.out[0];
+      const int64_t b = r / (g.out[1] * g.out[0]);
+      if (b != current) {
+        pad_image(g, x + b * s.in_px * g.c, p, xp.data());
+        current = b;
+      }
+      const T* xr = xp.data() + ((o0 * g.stride[0]) * p[1] + o1 * g.stride[1]) * p[2] * g.c;
+      T* yr = y + r * g.out[2] * g.f;
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        for (int64_t pan = 0; pan < panels; ++pan) {
+          const int nr = static_cast<int>(std::min(NR, s.fg - pan * NR));
+          const T* wpan = wp.data() + (grp * panels + pan) * s.kk * s.cg * NR;
+          T* yc = yr + grp * s.fg + pan * NR;
+          for (int64_t tap = 0; tap < s.kk; ++tap) {
+            const T* xa = xr + tap_off[tap] + grp * s.cg;
+            const T* wb = wpan + tap * s.cg * NR;
+            for (int64_t ow = 0; ow < g.out[2]; ow += MR) {
+              const int mr = static_cast<int>(std::min(MR, g.out[2] - ow));
+              uk.fn(s.cg, xa + ow * a_rs, a_rs, 1, wb, NR, yc + ow * g.f, g.f, mr, nr, tap > 0);
+            }
+          }
+        }
+      }
+      bias_act_rows(yr, g.out[2], g.f, bias, act);
+    }
+  };
+  const int threads = get_num_threads();
+  if (threads > 1 && rows >= 2 * threads) {
+    parallel_for(0, rows, 1, run);
+  } else {
+    run(0, rows);
+  }
+}
+
+bool force_im2col() {
+  static const bool forced = std::getenv("CORTEN_CONV_IM2COL") != nullptr;
+  return forced;
+}
+
+// Whether the adjoint in x is itself a convolution over dy (stride 1, padding at most the
+// dilated kernel's span - 1 on each side, so that the flipped convolution's padding is >= 0).
+bool transposable(const ConvGeom& g, const Sizes&) {
+  for (int i = 0; i < 3; ++i) {
+    const int64_t span = (g.k[i] - 1) * g.dil[i];
+    if (g.stride[i] != 1 || g.pad[i] > span) return false;
+    // the padding after: out = in + pad + pad_after - span
+    const int64_t pad_after = g.out[i] - 1 + span - g.pad[i] - (g.in[i] - 1);
+    if (pad_after < 0 || pad_after > span) return false;
+  }
+  return true;
+}
+
+template <class T>
+void forward_fast(const ConvGeom& g, const T* x, const T* w, const T* bias, Activation act,
+                  T* y) {
+  const Sizes s = sizes_of(g);
+  const int64_t m = g.n * s.out_px;
+  const int64_t zero = 0;
+  if (pointwise(g)) {
+    gemm::gemm<T>(1, m, g.f, g.c, x, &zero, g.c, 1, w, &zero, g.f, 1, y, bias, act);
+    return;
+  }
+  if (s.cg >= kImplicitMinChannels && !force_im2col()) {
+    forward_implicit(g, s, x, w, bias, act, y);
+    return;
+  }
+  const int64_t rows = tile_rows(s.kdim, sizeof(T), kColsBytes, m);
+  const int64_t tiles = (m + rows - 1) / rows;
+  auto run = [&](int64_t t0, int64_t t1) {
+    std::vector<T> cols(static_cast<size_t>(rows * s.kdim));
+    std::vector<T> tmp(g.groups > 1 ? static_cast<size_t>(rows * s.fg) : 0);
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t r0 = t * rows, r1 = std::min(m, r0 + rows), nr = r1 - r0;
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        im2col(g, s, x, grp, r0, r1, cols.data());
+        const T* bg = bias ? bias + grp * s.fg : nullptr;
+        if (g.groups == 1) {
+          gemm::gemm<T>(1, nr, g.f, s.kdim, cols.data(), &zero, s.kdim, 1, w, &zero, g.f, 1,
+                        y + r0 * g.f, bg, act);
+        } else {
+          gemm::gemm<T>(1, nr, s.fg, s.kdim, cols.data(), &zero, s.kdim, 1, w + grp * s.fg,
+                        &zero, g.f, 1, tmp.data(), bg, act);
+          for (int64_t r = 0; r < nr; ++r)
+            std::memcpy(y + (r0 + r) * g.f + grp * s.fg, tmp.data() + r * s.fg,
+                        static_cast<size_t>(s.fg) * sizeof(T));
+        }
+      }
+    }
+  };
+  const int threads = get_num_threads();
+  if (threads > 1 && tiles >= 2 * threads) {
+    parallel_for(0, tiles, 1, run);
+  } else {
+    run(0, tiles);
+  }
+}
+
+template <class T>
+void backward_data_fast(const ConvGeom& g, const T* dy, const T* w, const T* bias,
+                        Activation act, T* dx) {
+  const Sizes s = sizes_of(g);
+  const int64_t zero = 0;
+  if (pointwise(g)) {  // dx = dy @ w^T
+    gemm::gemm<T>(1, g.n * s.in_px, g.c, g.f, dy, &zero, g.f, 1, w, &zero, 1, g.f, dx, bias, act);
+    return;
+  }
+  if (transposable(g, s) && s.fg >= kImplicitMinChannels && s.cg >= kImplicitMinChannels &&
+      !force_im2col()) {
+    // Stride 1: dx is the convolution of dy, padded by span - pad, with the kernel flipped in
+    // space and transposed in channels (Note [Convolution algorithm]); its output channels
+    // (c) must fill the micro-kernel's columns too: RGB inputs take the col2im path.
+    ConvGeom t = g;
+    std::swap(t.c, t.f);
+    for (int i = 0; i < 3; ++i) {
+      std::swap(t.in[i], t.out[i]);
+      t.pad[i] = (g.k[i] - 1) * g.dil[i] - g.pad[i];
+    }
+    std::vector<T> wt(static_cast<size_t>(s.kk * s.fg * g.c));
+    for (int64_t tap = 0; tap < s.kk; ++tap)
+      for (int64_t grp = 0; grp < g.groups; ++grp)
+        for (int64_t j = 0; j < s.fg; ++j)
+          for (int64_t i = 0; i < s.cg; ++i)
+            wt[((s.kk - 1 - tap) * s.fg + j) * g.c + grp * s.cg + i] =
+                w[(tap * s.cg + i) * g.f + grp * s.fg + j];
+    forward_implicit(t, sizes_of(t), dy, wt.data(), bias, act, dx);
+    return;
+  }
+  // w^T per group, (fg, kdim) row-major, so that the GEMM reads it in place.
+  std::vector<T> wt(static_cast<size_t>(g.groups * s.fg * s.kdim));
+  for (int64_t grp = 0; grp < g.groups; ++grp)
+    for (int64_t j = 0; j < s.fg; ++j)
+      for (int64_t p = 0; p < s.kdim; ++p)
+        wt[(grp * s.fg + j) * s.kdim + p] = w[p * g.f + grp * s.fg + j];
+  const int64_t rows = tile_rows(s.kdim, sizeof(T), kColsBytes, s.out_px);
+  auto run = [&](int64_t b0, int64_t b1) {
+    std::vector<T> cols(static_cast<size_t>(rows * s.kdim));
+    for (int64_t b = b0; b < b1; ++b) {
+      T* dxb = dx + b * s.in_px * g.c;
+      std::fill(dxb, dxb + s.in_px * g.c, T(0));
+      for (int64_t q0 = 0; q0 < s.out_px; q0 += rows) {
+        const int64_t r0 = b * s.out_px + q0, r1 = b * s.out_px + std::min(s.out_px, q0 + rows);
+        for (int64_t grp = 0; grp < g.groups; ++grp) {
+          gemm::gemm<T>(1, r1 - r0, s.kdim, s.fg, dy + r0 * g.f + grp * s.fg, &zero, g.f, 1,
+                        wt.data() + grp * s.fg * s.kdim, &zero, s.kdim, 1, cols.data(), nullptr,
+                        Activation::Identity);
+          col2im_add(g, s, cols.data(), grp, r0, r1, dx);
+        }
+      }
+      bias_act_rows(dxb, s.in_px, g.c, bias, act);
+    }
+  };
+  const int threads = get_num_threads();
+  if (threads > 1 && g.n >= threads) {
+    parallel_for(0, g.n, 1, run);
+  } else {
+    run(0, g.n);
+  }
+}
+
+template <class T>
+void backward_filter_fast(const ConvGeom& g, const T* x, const T* dy, T* dw) {
+  const Sizes s = sizes_of(g);
+  const int64_t m = g.n * s.out_px;
+  const int64_t zero = 0;
+  if (pointwise(g)) {  // dw = x^T @ dy
+    gemm::gemm<T>(1, g.c, g.f, m, x, &zero, 1, g.c, dy, &zero, g.f, 1, dw, nullptr,
+                  Activation::Identity);
+    return;
+  }
+  if (m == 0) {
+    std::fill(dw, dw + s.kdim * g.f, T(0));
+    return;
+  }
+  const int64_t rows = tile_rows(s.kdim, sizeof(T), kFilterColsBytes, m);
+  const int64_t tiles = (m + rows - 1) / rows;
+  const int64_t chunks = std::min(tiles, kMaxFilterChunks);
+  const int64_t wsize = s.kdim * g.f;
+  // Partial sums per chunk (chunk 0 straight into dw), added in chunk order at the end.
+  std::vector<T> partial(static_cast<size_t>((chunks - 1) * wsize));
+  auto run = [&](int64_t c0, int64_t c1) {
+    std::vector<T> cols(static_cast<size_t>(rows * s.kdim));
+    std::vector<T> tmp(static_cast<size_t>(s.kdim * s.fg));
+    for (int64_t ch = c0; ch < c1; ++ch) {
+      T* acc = ch == 0 ? dw : partial.data() + (ch - 1) * wsize;
+      std::fill(acc, acc + wsize, T(0));
+      const int64_t t0 = ch * tiles / chunks, t1 = (ch + 1) * tiles / chunks;
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t r0 = t * rows, r1 = std::min(m, r0 + rows);
+        for (int64_t grp = 0; grp < g.groups; ++grp) {
+          im2col(g, s, x, grp, r0, r1, cols.data());
+          gemm::gemm<T>(1, s.kdim, s.fg, r1 - r0, cols.data(), &zero, 1, s.kdim,
+                        dy + r0 * g.f + grp * s.fg, &zero, g.f, 1, tmp.data(), nullptr,
+                        Activation::Identity);
+          for (int64_t p = 0; p < s.kdim; ++p) {
+            T* a = acc + p * g.f + grp * s.fg;
+            const T* v = tmp.data() + p * s.fg;
+            for (int64_t j = 0; j < s.fg; ++j) a[j] += v[j];
+          }
+        }
+      }
+    }
+  };
+  const int threads = get_num_threads();
+  if (threads > 1 && chunks >= threads) {
+    parallel_for(0, chunks, 1, run);
+  } else {
+    run(0, chunks);
+  }
+  for (int64_t ch = 1; ch < chunks; ++ch) {
+    const T* p = partial.data() + (ch - 1) * wsize;
+    for (int64_t i = 0; i < wsize; ++i) dw[i] += p[i];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference kernels: direct loops, float64 accumulation.
+
+template <class T>
+void forward_ref(const ConvGeom& g, const T* x, const T* w, const T* bias, Activation act,
+                 T* y) {
+  const Sizes s = sizes_of(g);
+  std::vector<double> acc(static_cast<size_t>(g.f));
+  for (int64_t b = 0; b < g.n; ++b) {
+    for (int64_t q = 0; q < s.out_px; ++q) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for_each_tap(g, q, [&](int64_t tap, int64_t px) {
+        if (px < 0) return;
+        for (int64_t j = 0; j < g.f; ++j) {
+          const int64_t grp = j / s.fg;
+          for (int64_t i = 0; i < s.cg; ++i) {
+            acc[j] += static_cast<double>(x[(b * s.in_px + px) * g.c + grp * s.cg + i]) *
+                      static_cast<double>(w[(tap * s.cg + i) * g.f + j]);
+          }
+        }
+      });
+      T* out = y + (b * s.out_px + q) * g.f;
+      for (int64_t j = 0; j < g.f; ++j) out[j] = static_cast<T>(acc[j]);
+    }
+  }
+  bias_act_rows(y, g.n * s.out_px, g.f, bias, act);
+}
+
+template <class T>
+void backward_data_ref(const ConvGeom& g, const T* dy, const T* w, const T* bias,
+                       Activation act, T* dx) {
+  const Sizes s = sizes_of(g);
+  std::vector<double> acc(static_cast<size_t>(g.n * s.in_px * g.c), 0.0);
+  for (int64_t b = 0; b < g.n; ++b) {
+    for (int64_t q = 0; q < s.out_px; ++q) {
+      const T* gy = dy + (b * s.out_px + q) * g.f;
+      for_each_tap(g, q, [&](int64_t tap, int64_t px) {
+        if (px < 0) return;
+        for (int64_t j = 0; j < g.f; ++j) {
+          const int64_t grp = j / s.fg;
+          for (int64_t i = 0; i < s.cg; ++i) {
+            acc[static_cast<size_t>((b * s.in_px + px) * g.c + grp * s.cg + i)] +=
+                static_cast<double>(gy[j]) * static_cast<double>(w[(tap * s.cg + i) * g.f + j]);
+          }
+        }
+      });
+    }
+  }
+  for (size_t i = 0; i < acc.size(); ++i) dx[i] = static_cast<T>(acc[i]);
+  bias_act_rows(dx, g.n * s.in_px, g.c, bias, act);
+}
+
+template <class T>
+void backward_filter_ref(const ConvGeom& g, const T* x, const T* dy, T* dw) {
+  const Sizes s = sizes_of(g);
+  std::vector<double> acc(static_cast<size_t>(s.kdim * g.f), 0.0);
+  for (int64_t b = 0; b < g.n; ++b) {
+    for (int64_t q = 0; q < s.out_px; ++q) {
+      const T* gy = dy + (b * s.out_px + q) * g.f;
+      for_each_tap(g, q, [&](int64_t tap, int64_t px) {
+        if (px < 0) return;
+        for (int64_t j = 0; j < g.f; ++j) {
+          const int64_t grp = j / s.fg;
+          for (int64_t i = 0; i < s.cg; ++i) {
+            acc[static_cast<size_t>((tap * s.cg + i) * g.f + j)] +=
+                static_cast<double>(x[(b * s.in_px + px) * g.c + grp * s.cg + i]) *
+                static_cast<double>(gy[j]);
+          }
+        }
+      });
+    }
+  }
+  for (size_t i = 0; i < acc.size(); ++i) dw[i] = static_cast<T>(acc[i]);
+}
+
+template <class F>
+void dispatch(DType dtype, const F& f) {
+  if (dtype == DType::Float64) f(double{});
+  else f(float{});
+}
+
+}  // namespace
+
+void conv_forward(DType dtype, const ConvGeom& g, const void* x, const void* w, const void* bias,
+                  Activation act, void* y) {
+  dispatch(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    auto fn = g.reference ? forward_ref<T> : forward_fast<T>;
+    fn(g, static_cast<const T*>(x), static_cast<const T*>(w), static_cast<const T*>(bias), act,
+       static_cast<T*>(y));
+  });
+}
+
+void conv_backward_data(DType dtype, const ConvGeom& g, const void* dy, const void* w,
+                        const void* bias, Activation act, void* dx) {
+  dispatch(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    auto fn = g.reference ? backward_data_ref<T> : backward_data_fast<T>;
+    fn(g, static_cast<const T*>(dy), static_cast<const T*>(w), static_cast<const T*>(bias), act,
+       static_cast<T*>(dx));
+  });
+}
+
+void conv_backward_filter(DType dtype, const ConvGeom& g, const void* x, const void* dy,
+                          void* dw) {
+  dispatch(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    auto fn = g.reference ? backward_filter_ref<T> : backward_filter_fast<T>;
+    fn(g, static_cast<const T*>(x), static_cast<const T*>(dy), static_cast<T*>(dw));
+  });
+}
+
+}  // namespace corten::cpu
