@@ -13,3 +13,4 @@
 #include <corten/ops/random.h>
 #include <corten/ops/reduce.h>
 #include <corten/ops/shape_ops.h>
+#include <corten/ops/pooling.h>
