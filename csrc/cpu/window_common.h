@@ -38,3 +38,23 @@ void dispatch_floating(DType dtype, Fn&& fn) {
 }
 
 }  // namespace corten::cpu::window
+
+namespace corten::cpu {
+
+/// The depthwise kernels of one ISA level (fast: cpu/depthwise_kernels.inc).
+struct DepthwiseTable {
+  decltype(&depthwise_conv) forward;
+  decltype(&depthwise_conv_backward_input) backward_input;
+  decltype(&depthwise_conv_backward_filter) backward_filter;
+};
+
+/// The plain reference kernels (depthwise.cpp), run at the 'baseline' level.
+const DepthwiseTable& reference_depthwise_table();
+namespace avx2 {
+const DepthwiseTable& depthwise_table();
+}
+namespace avx512 {
+const DepthwiseTable& depthwise_table();
+}
+
+}  // namespace corten::cpu
