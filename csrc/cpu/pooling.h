@@ -11,10 +11,15 @@
 // contiguous (vectorised) for channels_last, strided for channels_first.
 //
 // Note [Window kernels: fast and reference]
-// Every kernel has a plain reference beside it (one output element at a time, every tap
-// checked against the bounds). The fast kernels clip the tap ranges once per output position
-// and run the channel loop innermost. The reference runs when the CPU ISA level is 'baseline'
-// (corten.config.set_cpu_isa), which is how the tests compare the two.
+// Every kernel has a plain reference beside it (one output element or channel at a time,
+// every tap checked against the bounds). The fast kernels clip the tap ranges once per output
+// position and run the channel loop innermost; the depthwise ones are compiled per ISA
+// (cpu/depthwise_kernels.inc) and hold a row of channels-last outputs in registers. The
+// reference runs when the CPU ISA level is 'baseline' (corten.config.set_cpu_isa), so the op
+// tests, which run under every level, check both against numpy, and a test compares them.
+// Direct kernels, not GEMM: a depthwise or pooling window has no reduction over channels, so
+// each output is 9 (3x3) multiply-adds per channel; the work is bound by loads, and a
+// channels-last row keeps every load a whole vector (bench: ops/DepthwiseConv2D).
 //
 // Note [Deterministic window backward]
 // Backward kernels scatter into dx (windows overlap). Work is split over (image, channel block)
