@@ -83,5 +83,16 @@ void record_conv(const Tensor& x, const Tensor& w, const Tensor& bias, const Con
                  Activation act, const Tensor& out);
 void record_conv_transpose(const Tensor& x, const Tensor& w, const Tensor& bias,
                            const ConvOptions& options, Activation act, const Tensor& out);
+// Sliding-window ops (grad_rules_pooling.cpp): the forward's arguments as given.
+void record_pool(bool is_max, const Tensor& x, const Tensor& x_contiguous,
+                 const std::vector<int64_t>& pool_size, const std::vector<int64_t>& strides,
+                 const std::string& padding, bool channels_first, const Tensor& out);
+void record_depthwise_conv(const Tensor& x, const Tensor& w, const Tensor& bias,
+                           const std::vector<int64_t>& strides,
+                           const std::vector<int64_t>& dilations, const std::string& padding,
+                           bool channels_first, const Tensor& out);
+void record_resize(const Tensor& x, const std::vector<int64_t>& input_size,
+                   const std::string& method, bool align_corners, bool half_pixel_centers,
+                   bool channels_first, const Tensor& out);
 
 }  // namespace corten::autograd

@@ -37,6 +37,7 @@ PYBIND11_MODULE(_C, m) {
   bind_autograd(m);
   bind_optimizers(m);
   bind_conv(m);
+  bind_pooling(m);
 }
 
 }  // namespace corten::py_bind

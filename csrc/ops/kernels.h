@@ -24,6 +24,7 @@
 #include "cpu/matmul.h"
 #include "cpu/norm.h"
 #include "cpu/optimizers.h"
+#include "cpu/pooling.h"
 #include "cpu/random.h"
 #include "cpu/reduce.h"
 #include "cpu/softmax.h"
@@ -54,8 +55,10 @@ struct Table {
   X(sparse_softmax_cross_entropy) X(sigmoid_cross_entropy) X(matmul) X(matmul_bias_act)     \
   X(random_normal) X(random_uniform) X(random_uniform_int) X(truncated_normal)              \
   X(dropout_mask) X(dropout_apply) X(reduce) X(arg_reduce) X(softmax) X(softmax_backward)  \
-  X(layer_norm) X(layer_norm_backward)                                                     \
-  X(conv_forward) X(conv_backward_data) X(conv_backward_filter)
+  X(layer_norm) X(layer_norm_backward)                                                      \
+  X(conv_forward) X(conv_backward_data) X(conv_backward_filter)                             \
+  X(pool) X(pool_backward) X(depthwise_conv) X(depthwise_conv_backward_input)               \
+  X(depthwise_conv_backward_filter) X(resize) X(resize_backward)
 
 #define CORTEN_DECLARE_KERNEL_TABLE_(name) extern const Table<decltype(&cpu::name)> name;
 CORTEN_KERNELS(CORTEN_DECLARE_KERNEL_TABLE_)

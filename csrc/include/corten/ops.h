@@ -14,3 +14,4 @@
 #include <corten/ops/reduce.h>
 #include <corten/ops/shape_ops.h>
 #include <corten/ops/conv.h>
+#include <corten/ops/pooling.h>

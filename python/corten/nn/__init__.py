@@ -4,3 +4,4 @@ from corten.ops.math import sigmoid, tanh
 from corten.ops.nn import *  # noqa: F403
 from corten.ops.random import dropout
 from corten.ops.conv import *  # noqa: F403
+from corten.ops.pooling import *  # noqa: F403

@@ -142,6 +142,25 @@ def _linear(x, w, b, act):
     return linear(x, w, b, act)
 
 
+def _pool(kind, k, s, padding, cf=False):
+    from corten import _C
+
+    fn = _C.max_pool if kind == "max" else _C.avg_pool
+    return lambda x: fn(x, k, s, padding, cf)
+
+
+def _depthwise(s, padding, d, cf=False):
+    from corten.ops.pooling import depthwise_conv
+
+    return lambda x, w, b=None: depthwise_conv(x, w, b, s, padding, d, cf)
+
+
+def _resize(size, method, cf=False):
+    from corten.ops.pooling import resize
+
+    return lambda x: resize(x, size, method, channels_first=cf)
+
+
 # Elementwise ops whose gradient check needs special inputs; the others are generated from
 # their OpCase's gradient samplers (tests/python/ops/cases.py).
 CUSTOM_ELEMENTWISE: dict[str, list[Case]] = {
@@ -365,6 +384,66 @@ CASES: dict[str, list[Case]] = {
              ["transposed", "contiguous"]),
         Case(lambda x, g, b: _layer_norm(x, g, b, 1e-3), [U(2, 6), U(6), U(6)],
              ["strided", "contiguous", "contiguous"]),
+    ],
+    "max_pool": [
+        Case(_pool("max", [2, 2], [2, 2], "valid"), [distinct(2, 4, 4, 3)]),
+        Case(_pool("max", [3], [2], "same", True), [distinct(2, 3, 7)]),
+        Case(_pool("max", [2, 2, 2], [1, 1, 1], "same"), [distinct(1, 3, 3, 3, 2)]),
+        Case(lambda x: tf.nn.max_pool(x, 2, 2, "SAME"), [distinct(2, 5, 5, 2)]),
+    ],
+    "avg_pool": [
+        Case(_pool("avg", [2, 3], [1, 2], "same"), [U(2, 4, 5, 3)]),
+        Case(_pool("avg", [3], [1], "valid", True), [U(2, 3, 6)], ["transposed"]),
+        Case(_pool("avg", [2, 2, 2], [2, 2, 2], "same"), [U(1, 3, 3, 3, 2)]),
+        Case(lambda x: tf.nn.avg_pool(x, 2, 1, "VALID"), [U(2, 5, 3)]),
+    ],
+    "depthwise_conv": [
+        Case(_depthwise(1, "same", 1), [U(2, 4, 4, 3), U(3, 3, 3, 2), U(6)]),
+        Case(_depthwise(2, "valid", 1, True), [U(2, 3, 5, 6), U(2, 2, 3, 1), U(3)]),
+        Case(_depthwise(1, "same", 2), [U(2, 7, 2), U(3, 2, 2)]),
+        Case(_depthwise(1, "valid", 1), [U(1, 3, 3, 3, 2), U(2, 2, 2, 2, 1), U(2)]),
+    ],
+    "resize": [
+        Case(_resize([6, 8], "bilinear"), [U(2, 3, 4, 2)]),
+        Case(_resize([7, 5], "bilinear", True), [U(2, 2, 4, 3)]),
+        Case(_resize([6, 4], "nearest"), [U(1, 3, 2, 2)]),
+        Case(_resize([4, 4, 6], "bilinear"), [U(1, 2, 2, 3, 2)]),
+    ],
+    "max_pool1d": [
+        Case(lambda x: tf.nn.max_pool1d(x, 2, 1, "SAME"), [distinct(2, 5, 3)]),
+        Case(lambda x: tf.nn.max_pool1d(x, 3, 2, "VALID", "NCW"), [distinct(2, 3, 7)]),
+    ],
+    "max_pool2d": [
+        Case(lambda x: tf.nn.max_pool2d(x, 2, 2, "SAME"), [distinct(2, 5, 5, 2)]),
+        Case(lambda x: tf.nn.max_pool2d(x, [3, 2], 1, "VALID", "NCHW"), [distinct(1, 2, 4, 4)]),
+    ],
+    "max_pool3d": [
+        Case(lambda x: tf.nn.max_pool3d(x, 2, 2, "SAME"), [distinct(1, 3, 3, 3, 2)]),
+        Case(lambda x: tf.nn.max_pool3d(x, 2, 1, "VALID"), [distinct(1, 3, 2, 3, 1)]),
+    ],
+    "avg_pool1d": [
+        Case(lambda x: tf.nn.avg_pool1d(x, 2, 1, "SAME"), [U(2, 5, 3)]),
+        Case(lambda x: tf.nn.avg_pool1d(x, 3, 2, "VALID", "NCW"), [U(2, 3, 7)]),
+    ],
+    "avg_pool2d": [
+        Case(lambda x: tf.nn.avg_pool2d(x, 3, 2, "SAME"), [U(2, 5, 5, 2)]),
+        Case(lambda x: tf.nn.avg_pool2d(x, 2, 1, "VALID", "NCHW"), [U(1, 2, 4, 4)]),
+    ],
+    "avg_pool3d": [
+        Case(lambda x: tf.nn.avg_pool3d(x, 2, 2, "SAME"), [U(1, 3, 3, 3, 2)]),
+        Case(lambda x: tf.nn.avg_pool3d(x, 2, 1, "VALID"), [U(1, 3, 2, 3, 1)]),
+    ],
+    "depthwise_conv2d": [
+        Case(lambda x, w: tf.nn.depthwise_conv2d(x, w, [1, 1, 1, 1], "SAME"),
+             [U(2, 4, 4, 2), U(3, 3, 2, 2)]),
+        Case(lambda x, w: tf.nn.depthwise_conv2d(x, w, [1, 1, 2, 2], "VALID", "NCHW"),
+             [U(1, 2, 5, 5), U(2, 2, 2, 1)]),
+    ],
+    "separable_conv2d": [
+        Case(lambda x, w, p: tf.nn.separable_conv2d(x, w, p, 1, "SAME"),
+             [U(2, 4, 4, 2), U(3, 3, 2, 2), U(1, 1, 4, 3)]),
+        Case(lambda x, w, p: tf.nn.separable_conv2d(x, w, p, [1, 1, 2, 2], "VALID", "NCHW"),
+             [U(1, 2, 5, 5), U(2, 2, 2, 1), U(1, 1, 2, 3)]),
     ],
     "dropout": [
         Case(_dropout(0.4), [U(3, 4)]),

@@ -114,6 +114,54 @@ OPS.append(_op("layer_norm", "32x128x512", (_f32(32, 128, 512), _f32(512), _f32(
                 "torch": lambda torch, x, g, b: torch.nn.functional.layer_norm(
                     x, (512,), g, b, 1e-3)}, tol=(1e-4, 1e-4)))
 
+
+def _np_depthwise3x3(np, x, w, b):
+    n, h, wd, c = x.shape
+    xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    y = np.zeros_like(x)
+    for i in range(3):
+        for j in range(3):
+            y += xp[:, i:i + h, j:j + wd, :] * w[i, j, :, 0]
+    return y + b
+
+
+def _corten_depthwise3x3(tf, x, w, b):
+    from corten.ops.pooling import depthwise_conv
+
+    return depthwise_conv(x, w, b, 1, "same")
+
+
+def _torch_depthwise3x3(torch, x, w, b):
+    # NHWC data seen as NCHW (channels_last memory format, oneDNN's native layout); the
+    # Keras kernel (3, 3, C, 1) seen as torch's (C, 1, 3, 3).
+    y = torch.nn.functional.conv2d(x.permute(0, 3, 1, 2), w.permute(2, 3, 0, 1), b,
+                                   padding=1, groups=x.shape[-1])
+    return y.permute(0, 2, 3, 1)
+
+
+def _np_maxpool2x2(np, x):
+    n, h, w, c = x.shape
+    return x.reshape(n, h // 2, 2, w // 2, 2, c).max((2, 4))
+
+
+def _torch_maxpool2x2(torch, x):
+    return torch.nn.functional.max_pool2d(x.permute(0, 3, 1, 2), 2).permute(0, 2, 3, 1)
+
+
+_WINDOW_NOTE = ("NHWC float32; torch runs the same data as an NCHW view in channels_last "
+                "memory format")
+for _n, _h, _c in ((32, 32, 32), (32, 16, 64)):
+    OPS.append(Case("ops", "DepthwiseConv2D 3x3 same +bias", f"{_n}x{_h}x{_h}x{_c}",
+                    KERNEL_LIBRARIES, (_f32(_n, _h, _h, _c), _f32(3, 3, _c, 1), _f32(_c)),
+                    {"corten": _corten_depthwise3x3, "numpy": _np_depthwise3x3,
+                     "torch": _torch_depthwise3x3}, (1e-4, 1e-4),
+                    flops=2.0 * 9 * _n * _h * _h * _c, note=_WINDOW_NOTE))
+    OPS.append(Case("ops", "MaxPooling2D 2x2", f"{_n}x{_h}x{_h}x{_c}", KERNEL_LIBRARIES,
+                    (_f32(_n, _h, _h, _c),),
+                    {"corten": lambda tf, x: tf.nn.max_pool2d(x, 2, 2, "VALID"),
+                     "numpy": _np_maxpool2x2, "torch": _torch_maxpool2x2}, (0, 0),
+                    note=_WINDOW_NOTE))
+
 _S = (_f32(64, 64), _f32(64, 64))
 
 
