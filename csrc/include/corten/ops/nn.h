@@ -32,4 +32,22 @@ std::vector<Tensor> layer_norm_backward(const Tensor& x, const Tensor& gamma,
                                         const Tensor& dy, bool need_dx, bool need_dgamma,
                                         bool need_dbeta);
 
+/// Batch normalisation over every axis but `axis` (Keras's BatchNormalization with one axis):
+/// (x - mean) / sqrt(var + epsilon) * gamma + beta per channel x[..., c, ...]. training: the
+/// batch's mean and biased variance; moving_mean and moving_variance (optional in training,
+/// C values of x's dtype, contiguous) are updated in place, moving -= (moving - batch) * (1 -
+/// momentum), the variance Bessel-corrected when `bessel` (Note [Batch norm variance]).
+/// Inference: normalises with the moving statistics, which are required and left unchanged.
+/// gamma and beta hold C values (any shape) or are undefined. One fused kernel each way.
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                  const Tensor& moving_mean, const Tensor& moving_variance, int64_t axis,
+                  bool training, double momentum, double epsilon, bool bessel);
+
+/// batch_norm's backward: {dx, dgamma, dbeta} from the forward's x and its saved float64
+/// statistics (mean, invstd: C values). Outputs whose need_* flag is false stay undefined.
+std::vector<Tensor> batch_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                                        const Tensor& invstd, const Tensor& dy, int64_t axis,
+                                        bool training, bool need_dx, bool need_dgamma,
+                                        bool need_dbeta);
+
 }  // namespace corten

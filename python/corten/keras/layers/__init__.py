@@ -39,6 +39,7 @@ from corten.keras.layers.regularization import (
     SpatialDropout3D,
 )
 from corten.keras.layers.reshaping import Permute, RepeatVector
+from corten.keras.layers.batch_normalization import BatchNormalization
 from corten.keras.engine.input_layer import Input, InputLayer
 
 __all__ = ["Layer", "Dense", "Dropout", "Activation", "Flatten", "Reshape", "Lambda", "Identity",
@@ -46,7 +47,8 @@ __all__ = ["Layer", "Dense", "Dropout", "Activation", "Flatten", "Reshape", "Lam
            "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
            "concatenate", "dot", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
            "ThresholdedReLU", "Permute", "RepeatVector", "GaussianNoise", "GaussianDropout",
-           "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "LayerNormalization", "Input", "InputLayer", "serialize", "deserialize"]
+           "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "LayerNormalization", "Input", "InputLayer", "serialize", "deserialize",
+           "BatchNormalization"]
 
 
 def serialize(layer: Layer) -> dict:
