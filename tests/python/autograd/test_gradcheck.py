@@ -136,6 +136,16 @@ def _layer_norm(x, g, b, eps):
     return layer_norm(x, g, b, eps)
 
 
+def _batch_norm(x, g, b, axis, training):
+    from corten.ops.nn import batch_norm
+
+    c = x.shape[axis]
+    mm = tf.constant(np.linspace(-0.5, 0.5, c))
+    mv = tf.constant(np.linspace(0.5, 2.0, c))
+    return batch_norm(x, g, b, None if training else mm, None if training else mv, axis,
+                      training, 0.9, 1e-3)
+
+
 def _linear(x, w, b, act):
     from corten.ops.linalg import linear
 
@@ -371,6 +381,13 @@ CASES: dict[str, list[Case]] = {
         Case(_dropout(0.5, [1, 4]), [U(3, 4)]),
         Case(_dropout(0.3, [4, 1]), [U(4, 3)], ["transposed"]),
         Case(_dropout(0.0), [U(2, 3)]),
+    ],
+    "batch_norm": [
+        Case(lambda x, g, b: _batch_norm(x, g, b, -1, True), [U(6, 3), U(3), U(3)]),
+        Case(lambda x, g, b: _batch_norm(x, g, b, 1, True), [U(3, 2, 4), U(2), U(2)]),
+        Case(lambda x: _batch_norm(x, None, None, 0, True), [U(3, 5)], ["transposed"]),
+        Case(lambda x, g, b: _batch_norm(x, g, b, 1, False), [U(2, 3, 2), U(3), U(3)],
+             ["strided", "contiguous", "contiguous"]),
     ],
 }
 
