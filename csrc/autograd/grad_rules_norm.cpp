@@ -16,9 +16,15 @@ void record_batch_norm(const Tensor& x, const Tensor& x_contiguous, const Tensor
   record("batch_norm", {x, gamma, beta}, {out}, [&]() -> BackwardFn {
     // One fused backward kernel from the saved statistics; not recorded itself (first
     // derivatives only).
-    return [xc = x_contiguous, gamma, mean, invstd, axis, training](const std::vector<Tensor>& g) {
-      return batch_norm_backward(xc, gamma, mean, invstd, g[0], axis, training,
-                                 needs_input_grad(0), needs_input_grad(1), needs_input_grad(2));
+    // dbeta takes beta's shape (the kernel gives gamma's, or (C,) without gamma).
+    const Shape beta_shape = beta.defined() ? beta.shape() : Shape{};
+    return [xc = x_contiguous, gamma, mean, invstd, axis, training,
+            beta_shape](const std::vector<Tensor>& g) {
+      std::vector<Tensor> out =
+          batch_norm_backward(xc, gamma, mean, invstd, g[0], axis, training, needs_input_grad(0),
+                              needs_input_grad(1), needs_input_grad(2));
+      if (out[2].defined() && out[2].shape() != beta_shape) out[2] = reshape(out[2], beta_shape);
+      return out;
     };
   });
 }

@@ -2,11 +2,10 @@
 Bessel-corrected), thread-count invariance, the AVX-512 kernels against the portable ones, and
 its argument checks. (conftest.py runs every test under each kernel set of this CPU.)"""
 
+import corten
 import numpy as np
 import pytest
 from cases import LAYOUTS, as_layout, check_close
-
-import corten
 from corten.ops.nn import batch_norm
 
 

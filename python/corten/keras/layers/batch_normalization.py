@@ -161,6 +161,7 @@ class BatchNormalization(Layer):
         else:
             param_shape = tuple(shape[i] if i in axes else 1 for i in range(rank))
         self._param_shape = param_shape
+        self._build_rank_shape = tuple(shape[i] if i in axes else None for i in range(rank))
         self.gamma = self.add_weight(
             name="gamma", shape=param_shape, initializer=self.gamma_initializer,
             regularizer=self.gamma_regularizer, constraint=self.gamma_constraint,
@@ -200,6 +201,7 @@ class BatchNormalization(Layer):
                     f"mask before this layer or call it with training=False")
         ndim = inputs.ndim
         axes = self.axis
+        self._check_input(inputs)
         kw = {"training": training, "momentum": self.momentum, "epsilon": self.epsilon,
               "bessel": bool(self.fused)}
         params = (self.gamma, self.beta, self.moving_mean, self.moving_variance)
@@ -219,6 +221,22 @@ class BatchNormalization(Layer):
         if moved != list(range(ndim)):
             y = corten.transpose(y, [moved.index(d) for d in range(ndim)])
         return y
+
+    def _check_input(self, inputs: Any) -> None:
+        # Keras's InputSpec(ndim=rank, axes={axis: size}) message.
+        shape = tuple(inputs.shape)
+        rank = len(self._build_rank_shape)
+        if len(shape) != rank:
+            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
+                             f"expected ndim={rank}, found ndim={len(shape)}. Full shape "
+                             f"received: {shape}")
+        for a in self.axis:
+            want = self._build_rank_shape[a]
+            if shape[a] is not None and shape[a] != want:
+                raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the "
+                                 f"layer: expected axis {a - rank if a == rank - 1 else a} of "
+                                 f"input shape to have value {want}, but received input with "
+                                 f"shape {shape}")
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return corten.TensorShape(tuple(input_shape))
