@@ -3,6 +3,7 @@
 #include <corten/parallel.h>
 
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "cpu/batch_norm.h"
