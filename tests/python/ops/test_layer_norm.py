@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 from cases import LAYOUTS, as_layout, check_close
-
 from corten.ops.nn import layer_norm
 
 
