@@ -58,4 +58,49 @@ void batch_norm_backward(DType dtype, NormShape s, const void* x, const void* ga
   else run(float{}, norm_table().f32);
 }
 
+void group_norm(DType dtype, GroupShape s, const void* x, const void* gamma, const void* beta,
+                double epsilon, void* y, double* mean, double* rstd) {
+  auto run = [&](auto tag, const auto& k) {
+    using T = decltype(tag);
+    k.group_norm(s, static_cast<const T*>(x), static_cast<const T*>(gamma),
+                 static_cast<const T*>(beta), epsilon, static_cast<T*>(y), mean, rstd);
+  };
+  if (dtype == DType::Float64) run(double{}, norm_table().f64);
+  else run(float{}, norm_table().f32);
+}
+
+void group_norm_backward(DType dtype, GroupShape s, const void* x, const void* gamma,
+                         const double* mean, const double* rstd, const void* dy, void* dx,
+                         void* dgamma, void* dbeta) {
+  auto run = [&](auto tag, const auto& k) {
+    using T = decltype(tag);
+    k.group_norm_backward(s, static_cast<const T*>(x), static_cast<const T*>(gamma), mean, rstd,
+                          static_cast<const T*>(dy), static_cast<T*>(dx),
+                          static_cast<T*>(dgamma), static_cast<T*>(dbeta));
+  };
+  if (dtype == DType::Float64) run(double{}, norm_table().f64);
+  else run(float{}, norm_table().f32);
+}
+
+void unit_norm(DType dtype, int64_t rows, int64_t cols, const void* x, double epsilon, void* y,
+               double* inv, double* cube) {
+  auto run = [&](auto tag, const auto& k) {
+    using T = decltype(tag);
+    k.unit_norm(rows, cols, static_cast<const T*>(x), epsilon, static_cast<T*>(y), inv, cube);
+  };
+  if (dtype == DType::Float64) run(double{}, norm_table().f64);
+  else run(float{}, norm_table().f32);
+}
+
+void unit_norm_backward(DType dtype, int64_t rows, int64_t cols, const void* x,
+                        const double* inv, const double* cube, const void* dy, void* dx) {
+  auto run = [&](auto tag, const auto& k) {
+    using T = decltype(tag);
+    k.unit_norm_backward(rows, cols, static_cast<const T*>(x), inv, cube,
+                         static_cast<const T*>(dy), static_cast<T*>(dx));
+  };
+  if (dtype == DType::Float64) run(double{}, norm_table().f64);
+  else run(float{}, norm_table().f32);
+}
+
 }  // namespace corten::cpu

@@ -36,6 +36,35 @@ void batch_norm_backward(DType dtype, NormShape s, const void* x, const void* ga
                          const double* mean, const double* invstd, bool training, const void* dy,
                          void* dx, void* dgamma, void* dbeta);
 
+// Group normalisation: x viewed as (n, p, groups, group_size, q) (batch, the axes before the
+// channel axis, the channel axis split in groups, the axes after it). mean, rstd: (n, groups).
+struct GroupShape {
+  int64_t n = 0;
+  int64_t p = 0;
+  int64_t groups = 0;
+  int64_t group_size = 0;
+  int64_t q = 0;
+};
+
+// y = (x - mean) * rstd * gamma[c] + beta[c] with the statistics of each (n, group) over p,
+// group_size and q (biased variance); gamma, beta: (groups * group_size,) or null.
+void group_norm(DType dtype, GroupShape s, const void* x, const void* gamma, const void* beta,
+                double epsilon, void* y, double* mean, double* rstd);
+
+// group_norm's backward from the saved statistics; null outputs are skipped.
+void group_norm_backward(DType dtype, GroupShape s, const void* x, const void* gamma,
+                         const double* mean, const double* rstd, const void* dy, void* dx,
+                         void* dgamma, void* dbeta);
+
+// x: (rows, cols) -> y = x / sqrt(max(sum(x^2), epsilon)) per row (tf.math.l2_normalize);
+// inv: that factor, cube: inv^3 where the sum exceeds epsilon, else 0 (both (rows,) float64).
+void unit_norm(DType dtype, int64_t rows, int64_t cols, const void* x, double epsilon, void* y,
+               double* inv, double* cube);
+
+// unit_norm's backward: dx = inv * dy - x * cube * sum(dy * x) per row.
+void unit_norm_backward(DType dtype, int64_t rows, int64_t cols, const void* x,
+                        const double* inv, const double* cube, const void* dy, void* dx);
+
 template <typename T>
 struct NormKernels {
   void (*batch_norm)(NormShape, const T*, const T*, const T*, T*, T*, bool, double, double, bool,
@@ -46,6 +75,12 @@ struct NormKernels {
                      double*);
   void (*layer_norm_backward)(int64_t, int64_t, const T*, const T*, const double*,
                               const double*, const T*, T*, T*, T*);
+  void (*group_norm)(GroupShape, const T*, const T*, const T*, double, T*, double*, double*);
+  void (*group_norm_backward)(GroupShape, const T*, const T*, const double*, const double*,
+                              const T*, T*, T*, T*);
+  void (*unit_norm)(int64_t, int64_t, const T*, double, T*, double*, double*);
+  void (*unit_norm_backward)(int64_t, int64_t, const T*, const double*, const double*, const T*,
+                             T*);
 };
 
 struct NormTable {

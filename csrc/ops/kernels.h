@@ -55,7 +55,8 @@ struct Table {
   X(random_normal) X(random_uniform) X(random_uniform_int) X(truncated_normal)              \
   X(dropout_mask) X(dropout_apply) X(reduce) X(arg_reduce) X(softmax) X(softmax_backward)  \
   X(layer_norm) X(layer_norm_backward)                                                      \
-  X(batch_norm) X(batch_norm_backward)
+  X(batch_norm) X(batch_norm_backward) X(group_norm) X(group_norm_backward) X(unit_norm)      \
+  X(unit_norm_backward)
 
 #define CORTEN_DECLARE_KERNEL_TABLE_(name) extern const Table<decltype(&cpu::name)> name;
 CORTEN_KERNELS(CORTEN_DECLARE_KERNEL_TABLE_)

@@ -128,6 +128,41 @@ def batch_norm(x: Any, gamma: Any = None, beta: Any = None, moving_mean: Any = N
                          float(momentum), float(epsilon), bool(bessel))
 
 
+def group_norm(x: Any, gamma: Any = None, beta: Any = None, groups: int = 32, axis: int = -1,
+               epsilon: float = 1e-3, name: str | None = None) -> Tensor:
+    """Group normalisation, one fused C++ kernel each way (keras.layers.GroupNormalization).
+
+    Args:
+        x: a float tensor of rank >= 2 (batch first).
+        gamma, beta: per-channel scale and offset, or None.
+        groups: how many groups the channels of `axis` form (it must divide them).
+        axis: the channel axis (not 0).
+        epsilon: added to each group's variance.
+
+    Returns:
+        A tensor of x's shape and dtype.
+    """
+    if _sym.active and (type(x) is _sym.KT or type(gamma) is _sym.KT or type(beta) is _sym.KT):
+        return _sym.op_node(group_norm, (x, gamma, beta, groups, axis, epsilon, name), {})
+    return _C.group_norm(x, gamma, beta, int(groups), int(axis), float(epsilon))
+
+
+def unit_norm(x: Any, epsilon: float = 1e-12, name: str | None = None) -> Tensor:
+    """x / sqrt(max(sum(x^2), epsilon)) over the last axis, one fused C++ kernel each way
+    (keras.layers.UnitNormalization; tf.math.l2_normalize over the last axis).
+
+    Args:
+        x: a float tensor of rank >= 1.
+        epsilon: the floor of the sum of squares.
+
+    Returns:
+        A tensor of x's shape and dtype.
+    """
+    if _sym.active and type(x) is _sym.KT:
+        return _sym.op_node(unit_norm, (x, epsilon, name), {})
+    return _C.unit_norm(x, float(epsilon))
+
+
 def softmax(logits: Any, axis: int | None = None, name: str | None = None) -> Tensor:
     """exp(logits) / sum(exp(logits)) along `axis` (-1 when None), computed without overflow.
 

@@ -146,6 +146,18 @@ def _batch_norm(x, g, b, axis, training):
                       training, 0.9, 1e-3)
 
 
+def _group_norm(x, g, b, groups, axis):
+    from corten.ops.nn import group_norm
+
+    return group_norm(x, g, b, groups, axis, 1e-3)
+
+
+def _unit_norm(x):
+    from corten.ops.nn import unit_norm
+
+    return unit_norm(x)
+
+
 def _linear(x, w, b, act):
     from corten.ops.linalg import linear
 
@@ -388,6 +400,16 @@ CASES: dict[str, list[Case]] = {
         Case(lambda x: _batch_norm(x, None, None, 0, True), [U(3, 5)], ["transposed"]),
         Case(lambda x, g, b: _batch_norm(x, g, b, 1, False), [U(2, 3, 2), U(3), U(3)],
              ["strided", "contiguous", "contiguous"]),
+    ],
+    "group_norm": [
+        Case(lambda x, g, b: _group_norm(x, g, b, 2, -1), [U(3, 4), U(4), U(4)]),
+        Case(lambda x, g, b: _group_norm(x, g, b, 3, -1), [U(2, 3, 6), U(6), U(6)]),
+        Case(lambda x, g, b: _group_norm(x, g, b, 2, 1), [U(2, 4, 3), U(4), U(4)]),
+        Case(lambda x: _group_norm(x, None, None, 1, 2), [U(2, 2, 3, 2)], ["transposed"]),
+    ],
+    "unit_norm": [
+        Case(lambda x: _unit_norm(x), [U(3, 4)]),
+        Case(lambda x: _unit_norm(x), [U(2, 3, 5)], ["strided"]),
     ],
 }
 

@@ -50,4 +50,25 @@ std::vector<Tensor> batch_norm_backward(const Tensor& x, const Tensor& gamma, co
                                         bool training, bool need_dx, bool need_dgamma,
                                         bool need_dbeta);
 
+/// Group normalisation (Keras's GroupNormalization): the `axis` channels of x split in
+/// `groups` groups; each (batch entry, group) normalised over its channels and every axis but
+/// the batch axis 0, then scaled by gamma and shifted by beta per channel (C values or
+/// undefined). float32/float64, statistics in float64; one fused kernel each way.
+Tensor group_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, int64_t groups,
+                  int64_t axis, double epsilon);
+
+/// group_norm's backward: {dx, dgamma, dbeta} from the saved float64 mean and rstd (n * groups).
+std::vector<Tensor> group_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                                        const Tensor& rstd, const Tensor& dy, int64_t groups,
+                                        int64_t axis, bool need_dx, bool need_dgamma,
+                                        bool need_dbeta);
+
+/// x / sqrt(max(sum(x^2), epsilon)) over the last axis (tf.math.l2_normalize; Keras's
+/// UnitNormalization); one fused kernel each way.
+Tensor unit_norm(const Tensor& x, double epsilon);
+
+/// unit_norm's backward from the saved per-row factors inv and cube (float64).
+Tensor unit_norm_backward(const Tensor& x, const Tensor& inv, const Tensor& cube,
+                          const Tensor& dy);
+
 }  // namespace corten
