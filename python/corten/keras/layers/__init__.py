@@ -40,6 +40,7 @@ from corten.keras.layers.regularization import (
 )
 from corten.keras.layers.reshaping import Permute, RepeatVector
 from corten.keras.layers.batch_normalization import BatchNormalization
+from corten.keras.layers.normalization import GroupNormalization, UnitNormalization
 from corten.keras.engine.input_layer import Input, InputLayer
 
 __all__ = ["Layer", "Dense", "Dropout", "Activation", "Flatten", "Reshape", "Lambda", "Identity",
@@ -48,7 +49,7 @@ __all__ = ["Layer", "Dense", "Dropout", "Activation", "Flatten", "Reshape", "Lam
            "concatenate", "dot", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
            "ThresholdedReLU", "Permute", "RepeatVector", "GaussianNoise", "GaussianDropout",
            "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "LayerNormalization", "Input", "InputLayer", "serialize", "deserialize",
-           "BatchNormalization"]
+           "BatchNormalization", "GroupNormalization", "UnitNormalization"]
 
 
 def serialize(layer: Layer) -> dict:
