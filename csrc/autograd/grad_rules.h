@@ -41,6 +41,19 @@ void record_layer_norm(const Tensor& x, const Tensor& x_contiguous, const Tensor
                        const Tensor& beta, const Tensor& mean, const Tensor& rstd,
                        const Tensor& out);
 
+// batch_norm (grad_rules_norm.cpp): the inputs as given, the contiguous x, the saved float64
+// statistics and the normalised axis.
+void record_batch_norm(const Tensor& x, const Tensor& x_contiguous, const Tensor& gamma,
+                       const Tensor& beta, const Tensor& mean, const Tensor& invstd, int64_t axis,
+                       bool training, const Tensor& out);
+
+// group_norm and unit_norm (grad_rules_norm.cpp), as record_batch_norm.
+void record_group_norm(const Tensor& x, const Tensor& x_contiguous, const Tensor& gamma,
+                       const Tensor& beta, const Tensor& mean, const Tensor& rstd, int64_t groups,
+                       int64_t axis, const Tensor& out);
+void record_unit_norm(const Tensor& x, const Tensor& x_contiguous, const Tensor& inv,
+                      const Tensor& cube, const Tensor& out);
+
 /// Sums `g` over broadcast dimensions so that it has `shape` (the reverse of broadcasting).
 Tensor sum_to_shape(const Tensor& g, const Shape& shape);
 

@@ -23,6 +23,7 @@
 #include "cpu/losses.h"
 #include "cpu/matmul.h"
 #include "cpu/norm.h"
+#include "cpu/batch_norm.h"
 #include "cpu/optimizers.h"
 #include "cpu/pooling.h"
 #include "cpu/random.h"
@@ -58,7 +59,9 @@ struct Table {
   X(layer_norm) X(layer_norm_backward)                                                      \
   X(conv_forward) X(conv_backward_data) X(conv_backward_filter)                             \
   X(pool) X(pool_backward) X(depthwise_conv) X(depthwise_conv_backward_input)               \
-  X(depthwise_conv_backward_filter) X(resize) X(resize_backward)
+  X(depthwise_conv_backward_filter) X(resize) X(resize_backward)                           \
+  X(batch_norm) X(batch_norm_backward) X(group_norm) X(group_norm_backward) X(unit_norm)      \
+  X(unit_norm_backward)
 
 #define CORTEN_DECLARE_KERNEL_TABLE_(name) extern const Table<decltype(&cpu::name)> name;
 CORTEN_KERNELS(CORTEN_DECLARE_KERNEL_TABLE_)

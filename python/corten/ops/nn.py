@@ -98,6 +98,71 @@ def layer_norm(x: Any, gamma: Any = None, beta: Any = None, epsilon: float = 1e-
     return _C.layer_norm(x, gamma, beta, float(epsilon))
 
 
+def batch_norm(x: Any, gamma: Any = None, beta: Any = None, moving_mean: Any = None,
+               moving_variance: Any = None, axis: int = -1, training: bool = False,
+               momentum: float = 0.99, epsilon: float = 1e-3, bessel: bool = False,
+               name: str | None = None) -> Tensor:
+    """Batch normalisation of `x` per channel along `axis`, one fused C++ kernel each way
+    (keras.layers.BatchNormalization calls it; not in tf.nn).
+
+    Args:
+        x: a float32 or float64 tensor.
+        gamma, beta: the scale and offset (C values each), or None.
+        moving_mean, moving_variance: Variables of C values. In training they are updated in
+            place (moving -= (moving - batch) * (1 - momentum)) when given; in inference they
+            are the statistics used.
+        axis: the channel axis.
+        training: normalise with the batch statistics (True) or the moving ones (False).
+        momentum: of the moving averages.
+        epsilon: added to the variance.
+        bessel: update the moving variance with the unbiased batch variance (Keras's fused path,
+            Note [Batch norm variance] in csrc/cpu/batch_norm.cpp).
+
+    Returns:
+        A tensor of x's shape and dtype.
+    """
+    if _sym.active and (type(x) is _sym.KT or type(gamma) is _sym.KT or type(beta) is _sym.KT):
+        return _sym.op_node(batch_norm, (x, gamma, beta, moving_mean, moving_variance, axis,
+                                         training, momentum, epsilon, bessel, name), {})
+    return _C.batch_norm(x, gamma, beta, moving_mean, moving_variance, int(axis), bool(training),
+                         float(momentum), float(epsilon), bool(bessel))
+
+
+def group_norm(x: Any, gamma: Any = None, beta: Any = None, groups: int = 32, axis: int = -1,
+               epsilon: float = 1e-3, name: str | None = None) -> Tensor:
+    """Group normalisation, one fused C++ kernel each way (keras.layers.GroupNormalization).
+
+    Args:
+        x: a float tensor of rank >= 2 (batch first).
+        gamma, beta: per-channel scale and offset, or None.
+        groups: how many groups the channels of `axis` form (it must divide them).
+        axis: the channel axis (not 0).
+        epsilon: added to each group's variance.
+
+    Returns:
+        A tensor of x's shape and dtype.
+    """
+    if _sym.active and (type(x) is _sym.KT or type(gamma) is _sym.KT or type(beta) is _sym.KT):
+        return _sym.op_node(group_norm, (x, gamma, beta, groups, axis, epsilon, name), {})
+    return _C.group_norm(x, gamma, beta, int(groups), int(axis), float(epsilon))
+
+
+def unit_norm(x: Any, epsilon: float = 1e-12, name: str | None = None) -> Tensor:
+    """x / sqrt(max(sum(x^2), epsilon)) over the last axis, one fused C++ kernel each way
+    (keras.layers.UnitNormalization; tf.math.l2_normalize over the last axis).
+
+    Args:
+        x: a float tensor of rank >= 1.
+        epsilon: the floor of the sum of squares.
+
+    Returns:
+        A tensor of x's shape and dtype.
+    """
+    if _sym.active and type(x) is _sym.KT:
+        return _sym.op_node(unit_norm, (x, epsilon, name), {})
+    return _C.unit_norm(x, float(epsilon))
+
+
 def softmax(logits: Any, axis: int | None = None, name: str | None = None) -> Tensor:
     """exp(logits) / sum(exp(logits)) along `axis` (-1 when None), computed without overflow.
 

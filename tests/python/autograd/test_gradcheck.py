@@ -136,6 +136,28 @@ def _layer_norm(x, g, b, eps):
     return layer_norm(x, g, b, eps)
 
 
+def _batch_norm(x, g, b, axis, training):
+    from corten.ops.nn import batch_norm
+
+    c = x.shape[axis]
+    mm = tf.constant(np.linspace(-0.5, 0.5, c))
+    mv = tf.constant(np.linspace(0.5, 2.0, c))
+    return batch_norm(x, g, b, None if training else mm, None if training else mv, axis,
+                      training, 0.9, 1e-3)
+
+
+def _group_norm(x, g, b, groups, axis):
+    from corten.ops.nn import group_norm
+
+    return group_norm(x, g, b, groups, axis, 1e-3)
+
+
+def _unit_norm(x):
+    from corten.ops.nn import unit_norm
+
+    return unit_norm(x)
+
+
 def _linear(x, w, b, act):
     from corten.ops.linalg import linear
 
@@ -450,6 +472,23 @@ CASES: dict[str, list[Case]] = {
         Case(_dropout(0.5, [1, 4]), [U(3, 4)]),
         Case(_dropout(0.3, [4, 1]), [U(4, 3)], ["transposed"]),
         Case(_dropout(0.0), [U(2, 3)]),
+    ],
+    "batch_norm": [
+        Case(lambda x, g, b: _batch_norm(x, g, b, -1, True), [U(6, 3), U(3), U(3)]),
+        Case(lambda x, g, b: _batch_norm(x, g, b, 1, True), [U(3, 2, 4), U(2), U(2)]),
+        Case(lambda x: _batch_norm(x, None, None, 0, True), [U(3, 5)], ["transposed"]),
+        Case(lambda x, g, b: _batch_norm(x, g, b, 1, False), [U(2, 3, 2), U(3), U(3)],
+             ["strided", "contiguous", "contiguous"]),
+    ],
+    "group_norm": [
+        Case(lambda x, g, b: _group_norm(x, g, b, 2, -1), [U(3, 4), U(4), U(4)]),
+        Case(lambda x, g, b: _group_norm(x, g, b, 3, -1), [U(2, 3, 6), U(6), U(6)]),
+        Case(lambda x, g, b: _group_norm(x, g, b, 2, 1), [U(2, 4, 3), U(4), U(4)]),
+        Case(lambda x: _group_norm(x, None, None, 1, 2), [U(2, 2, 3, 2)], ["transposed"]),
+    ],
+    "unit_norm": [
+        Case(lambda x: _unit_norm(x), [U(3, 4)]),
+        Case(lambda x: _unit_norm(x), [U(2, 3, 5)], ["strided"]),
     ],
 }
 

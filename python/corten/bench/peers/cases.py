@@ -161,6 +161,89 @@ for _n, _h, _c in ((32, 32, 32), (32, 16, 64)):
                     {"corten": lambda tf, x: tf.nn.max_pool2d(x, 2, 2, "VALID"),
                      "numpy": _np_maxpool2x2, "torch": _torch_maxpool2x2}, (0, 0),
                     note=_WINDOW_NOTE))
+def _np_bn_stats(np, x):
+    return x.mean((0, 1, 2)), x.var((0, 1, 2))
+
+
+def _np_batch_norm(np, x, g, b, mm, mv):
+    m, v = _np_bn_stats(np, x)
+    return (x - m) / np.sqrt(v + 1e-3) * g + b
+
+
+def _np_batch_norm_grad(np, x, g, b, dy):
+    m, v = _np_bn_stats(np, x)
+    s = 1 / np.sqrt(v + 1e-3)
+    xhat = (x - m) * s
+    d = dy * g
+    return s * (d - d.mean((0, 1, 2)) - xhat * (d * xhat).mean((0, 1, 2)))
+
+
+def _corten_batch_norm(tf, x, g, b, mm, mv):
+    from corten.ops.nn import batch_norm
+
+    return batch_norm(x, g, b, mm, mv, -1, True, 0.99, 1e-3, True)
+
+
+def _corten_batch_norm_grad(tf, x, g, b, dy):
+    from corten.ops.nn import batch_norm
+
+    with tf.GradientTape() as tape:
+        tape.watch([x, g, b])
+        y = batch_norm(x, g, b, None, None, -1, True, 0.99, 1e-3)
+    return tape.gradient(y, [x, g, b], output_gradients=dy)[0]
+
+
+def _torch_batch_norm(torch, x, g, b, mm, mv):
+    # NHWC data as an NCHW tensor in channels_last memory format (PyTorch's fast path).
+    y = torch.nn.functional.batch_norm(x.permute(0, 3, 1, 2), mm, mv, g, b, True, 0.01, 1e-3)
+    return y.permute(0, 2, 3, 1)
+
+
+def _torch_batch_norm_grad(torch, x, g, b, dy):
+    x, g, b = (t.detach().requires_grad_() for t in (x, g, b))
+    y = torch.nn.functional.batch_norm(x.permute(0, 3, 1, 2), None, None, g, b, True, 0.0, 1e-3)
+    y.backward(dy.permute(0, 3, 1, 2))
+    return x.grad
+
+
+def _np_layer_norm_grad(np, x, g, b, dy):
+    s = 1 / np.sqrt(x.var(-1, keepdims=True) + 1e-3)
+    xhat = (x - x.mean(-1, keepdims=True)) * s
+    d = dy * g
+    return s * (d - d.mean(-1, keepdims=True) - xhat * (d * xhat).mean(-1, keepdims=True))
+
+
+def _corten_layer_norm_grad(tf, x, g, b, dy):
+    from corten.ops.nn import layer_norm
+
+    with tf.GradientTape() as tape:
+        tape.watch([x, g, b])
+        y = layer_norm(x, g, b, 1e-3)
+    return tape.gradient(y, [x, g, b], output_gradients=dy)[0]
+
+
+def _torch_layer_norm_grad(torch, x, g, b, dy):
+    x, g, b = (t.detach().requires_grad_() for t in (x, g, b))
+    torch.nn.functional.layer_norm(x, (512,), g, b, 1e-3).backward(dy)
+    return x.grad
+
+
+_BN = (_f32(64, 16, 16, 64), _f32(64), _f32(64))
+_LN = (_f32(32, 128, 512), _f32(512), _f32(512))
+OPS += [
+    _op("batch_norm(training)", "64x16x16x64", _BN + (_f32(64), _f32(64)),
+        {"corten": _corten_batch_norm, "numpy": _np_batch_norm, "torch": _torch_batch_norm},
+        tol=(1e-4, 1e-4), note="channels last, moving statistics updated (torch: NCHW view in "
+        "channels_last memory format)"),
+    _op("batch_norm(training) fwd+bwd", "64x16x16x64", _BN + (_f32(64, 16, 16, 64),),
+        {"corten": _corten_batch_norm_grad, "numpy": _np_batch_norm_grad,
+         "torch": _torch_batch_norm_grad}, tol=(1e-3, 1e-3),
+        note="forward, then dx, dgamma, dbeta for a given dy; checks dx"),
+    _op("layer_norm fwd+bwd", "32x128x512", _LN + (_f32(32, 128, 512),),
+        {"corten": _corten_layer_norm_grad, "numpy": _np_layer_norm_grad,
+         "torch": _torch_layer_norm_grad}, tol=(1e-3, 1e-3),
+        note="forward, then dx, dgamma, dbeta for a given dy; checks dx"),
+]
 
 _S = (_f32(64, 64), _f32(64, 64))
 

@@ -84,6 +84,8 @@ from corten.keras.layers.convolutional_depthwise import (
     SeparableConvolution1D,
     SeparableConvolution2D,
 )
+from corten.keras.layers.batch_normalization import BatchNormalization
+from corten.keras.layers.normalization import GroupNormalization, UnitNormalization
 from corten.keras.engine.input_layer import Input, InputLayer
 from corten.keras.layers.convolutional import (
     Conv1D,
@@ -120,7 +122,8 @@ __all__ += [
            "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "Cropping1D",
            "Cropping2D", "Cropping3D", "DepthwiseConv1D", "DepthwiseConv2D",
            "SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D",
-           "SeparableConvolution2D"]
+           "SeparableConvolution2D",
+           "BatchNormalization", "GroupNormalization", "UnitNormalization"]
 
 
 def serialize(layer: Layer) -> dict:

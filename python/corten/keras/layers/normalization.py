@@ -1,4 +1,6 @@
-"""Normalisation layers: LayerNormalization (one fused C++ kernel forward and backward)."""
+"""Normalisation layers: LayerNormalization, GroupNormalization and UnitNormalization, each on
+a fused C++ op (one kernel forward and one backward). BatchNormalization is in
+batch_normalization.py."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from corten.keras import constraints, initializers, regularizers
 from corten.keras.layers.base_layer import Layer
 from corten.ops import nn as nn_ops
 
-__all__ = ["LayerNormalization"]
+__all__ = ["LayerNormalization", "GroupNormalization", "UnitNormalization"]
 
 
 def _maybe(fn: Any, value: Any) -> Any:
@@ -76,27 +78,14 @@ class LayerNormalization(Layer):
         self.built = True
 
     def call(self, inputs: Any) -> Any:
-        ndim = inputs.ndim
-        axes = self._axes(ndim)
-        rest = [d for d in range(ndim) if d not in axes]
-        moved = rest + axes
-        x = inputs if moved == list(range(ndim)) else corten.transpose(inputs, moved)
-        shape = tuple(x.shape)
-        lead = shape[:len(rest)]
+        axes = self._axes(inputs.ndim)
         n = 1
         for a in axes:
             n *= inputs.shape[a]
-        flat = corten.reshape(x, (*[-1 if d is None else d for d in lead], n)) \
-            if len(axes) > 1 else x
         gamma = None if self.gamma is None else corten.reshape(self.gamma, (n,))
         beta = None if self.beta is None else corten.reshape(self.beta, (n,))
-        y = nn_ops.layer_norm(flat, gamma, beta, self.epsilon)
-        if len(axes) > 1:
-            y = corten.reshape(y, tuple(-1 if d is None else d for d in shape))
-        if moved != list(range(ndim)):
-            inverse = [moved.index(d) for d in range(ndim)]
-            y = corten.transpose(y, inverse)
-        return y
+        return _over_last_axis(inputs, axes,
+                               lambda x: nn_ops.layer_norm(x, gamma, beta, self.epsilon))
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return corten.TensorShape(tuple(input_shape))
@@ -113,6 +102,167 @@ class LayerNormalization(Layer):
             "beta_constraint": _maybe(constraints.serialize, self.beta_constraint),
             "gamma_constraint": _maybe(constraints.serialize, self.gamma_constraint),
         })
+        return config
+
+
+def _over_last_axis(inputs: Any, axes: list[int], fn: Any) -> Any:
+    """fn applied to `inputs` with the (sorted) `axes` moved last and merged into one, and the
+    result moved back: the row kernels normalise over the last axis."""
+    ndim = inputs.ndim
+    rest = [d for d in range(ndim) if d not in axes]
+    moved = rest + axes
+    x = inputs if moved == list(range(ndim)) else corten.transpose(inputs, moved)
+    shape = tuple(x.shape)
+    n = 1
+    for a in axes:
+        n *= inputs.shape[a]
+    flat = corten.reshape(x, (*[-1 if d is None else d for d in shape[:len(rest)]], n)) \
+        if len(axes) > 1 else x
+    y = fn(flat)
+    if len(axes) > 1:
+        y = corten.reshape(y, tuple(-1 if d is None else d for d in shape))
+    if moved != list(range(ndim)):
+        y = corten.transpose(y, [moved.index(d) for d in range(ndim)])
+    return y
+
+
+class GroupNormalization(Layer):
+    """Splits the channels of `axis` into `groups` groups and normalises each group of each
+    sample over its channels and every other axis but the batch axis, then scales by `gamma`
+    and shifts by `beta` per channel (tf.keras 2: epsilon 1e-3, biased variance). groups=1 is
+    close to LayerNormalization, groups equal to the channels is instance normalisation.
+
+    Args:
+        groups: the number of groups (32); it must divide the channels; -1 means one group per
+            channel.
+        axis: the channel axis (-1).
+        epsilon: added to the variance.
+        center, scale: whether to learn `beta` and `gamma`.
+        beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
+        beta_constraint, gamma_constraint: of the two weights.
+
+    Returns:
+        Called on a tensor (batch first), a tensor of the same shape.
+
+    Raises:
+        ValueError: when groups does not divide the channels, or a mask is passed (masked
+            statistics are not supported).
+    """
+
+    def __init__(self, groups: int = 32, axis: int = -1, epsilon: float = 1e-3,
+                 center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
+                 gamma_initializer: Any = "ones", beta_regularizer: Any = None,
+                 gamma_regularizer: Any = None, beta_constraint: Any = None,
+                 gamma_constraint: Any = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.supports_masking = True
+        self.groups = int(groups)
+        if isinstance(axis, (list, tuple)):
+            if len(axis) != 1:
+                raise ValueError(f"GroupNormalization: axis must be one axis. Received: "
+                                 f"axis={axis}")
+            axis = axis[0]
+        self.axis = int(axis)
+        self.epsilon = float(epsilon)
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+
+    def build(self, input_shape: Any) -> None:
+        shape = tuple(input_shape)
+        ndim = len(shape)
+        if not -ndim <= self.axis < ndim:
+            _bad_axis(self.axis, ndim)
+        dim = shape[self.axis]
+        if dim is None:
+            raise ValueError(f"Axis {self.axis} of input tensor should have a defined dimension "
+                             f"but the layer received an input with shape {shape}.")
+        if self.groups == -1:
+            self.groups = dim
+        if dim < self.groups:
+            raise ValueError(f"Number of groups ({self.groups}) cannot be more than the number "
+                             f"of channels ({dim}).")
+        if dim % self.groups != 0:
+            raise ValueError(f"Number of groups ({self.groups}) must be a multiple of the "
+                             f"number of channels ({dim}).")
+        self.gamma = self.add_weight(
+            name="gamma", shape=(dim,), initializer=self.gamma_initializer,
+            regularizer=self.gamma_regularizer, constraint=self.gamma_constraint) \
+            if self.scale else None
+        self.beta = self.add_weight(
+            name="beta", shape=(dim,), initializer=self.beta_initializer,
+            regularizer=self.beta_regularizer, constraint=self.beta_constraint) \
+            if self.center else None
+        self.built = True
+
+    def call(self, inputs: Any, mask: Any = None) -> Any:
+        if mask is not None:
+            raise ValueError(f"GroupNormalization: masked statistics are not supported (input "
+                             f"shape {tuple(inputs.shape)}, mask shape {tuple(mask.shape)})")
+        return nn_ops.group_norm(inputs, self.gamma, self.beta, self.groups, self.axis,
+                                 self.epsilon)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return corten.TensorShape(tuple(input_shape))
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({
+            "groups": self.groups, "axis": self.axis, "epsilon": self.epsilon,
+            "center": self.center, "scale": self.scale,
+            "beta_initializer": initializers.serialize(self.beta_initializer),
+            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            "beta_regularizer": _maybe(regularizers.serialize, self.beta_regularizer),
+            "gamma_regularizer": _maybe(regularizers.serialize, self.gamma_regularizer),
+            "beta_constraint": _maybe(constraints.serialize, self.beta_constraint),
+            "gamma_constraint": _maybe(constraints.serialize, self.gamma_constraint),
+        })
+        return config
+
+
+class UnitNormalization(Layer):
+    """Scales each sample to an L2 norm of 1 over `axis`: x / sqrt(max(sum(x^2), 1e-12))
+    (tf.keras 2, tf.math.l2_normalize).
+
+    Args:
+        axis: an int or a list of ints, the axes to normalise over (-1).
+
+    Returns:
+        Called on a tensor, a tensor of the same shape.
+    """
+
+    def __init__(self, axis: Any = -1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if isinstance(axis, (list, tuple)):
+            self.axis = list(axis)
+        elif isinstance(axis, int):
+            self.axis = axis
+        else:
+            raise TypeError(f"Invalid value for `axis` argument: expected an int or a "
+                            f"list/tuple of ints. Received: axis={axis}")
+        self.supports_masking = True
+
+    def _axes(self, ndim: int) -> list[int]:
+        axes = self.axis if isinstance(self.axis, list) else [self.axis]
+        return sorted({a % ndim if -ndim <= a < ndim else _bad_axis(a, ndim) for a in axes})
+
+    def build(self, input_shape: Any) -> None:
+        self._axes(len(tuple(input_shape)))
+        self.built = True
+
+    def call(self, inputs: Any) -> Any:
+        return _over_last_axis(inputs, self._axes(inputs.ndim), nn_ops.unit_norm)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return corten.TensorShape(tuple(input_shape))
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update({"axis": self.axis})
         return config
 
 

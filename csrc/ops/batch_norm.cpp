@@ -1,0 +1,118 @@
+// The batch_norm op: argument checks, output allocation, dispatch and autograd recording. The
+// kernels are in cpu/norm_kernels.inc (Note [Batch norm variance] in cpu/batch_norm.cpp).
+
+#include <corten/ops.h>
+
+#include <cmath>
+
+#include "autograd/grad_rules.h"
+#include "ops/common.h"
+#include "ops/kernels.h"
+
+namespace corten {
+namespace {
+
+cpu::NormShape norm_shape(const Tensor& x, int64_t axis) {
+  cpu::NormShape s;
+  s.outer = 1;
+  s.inner = 1;
+  for (int64_t d = 0; d < axis; ++d) s.outer *= x.dim(d);
+  s.channels = x.dim(axis);
+  for (int64_t d = axis + 1; d < x.ndim(); ++d) s.inner *= x.dim(d);
+  return s;
+}
+
+// gamma, beta and the moving statistics: C values (any shape: Keras's multi-axis layers keep
+// them in the input's rank), x's dtype and device.
+void check_channel_param(const Tensor& p, const Tensor& x, int64_t axis, const char* op,
+                         const char* what) {
+  if (!p.defined()) return;
+  detail::check_same_dtype(p, x, op);
+  detail::check_same_device(p, x, op);
+  CORTEN_CHECK_VALUE(p.numel() == x.dim(axis), op, ": ", what, " must have ", x.dim(axis),
+                     " values (x.shape[", axis, "] for x of shape ", show(x.shape()), "); got ",
+                     what, ".shape=", show(p.shape()));
+}
+
+void* data_or_null(const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                  const Tensor& moving_mean, const Tensor& moving_variance, int64_t axis,
+                  bool training, double momentum, double epsilon, bool bessel) {
+  const char* op = "batch_norm";
+  detail::check_defined(x, op, "x");
+  CORTEN_CHECK_TYPE(is_floating(x.dtype()), op, ": expected a floating dtype (float32, "
+                    "float64); got ", dtype_name(x.dtype()));
+  CORTEN_CHECK_VALUE(x.ndim() >= 1, op, ": x must have rank >= 1; got a scalar");
+  const int64_t a = normalize_axis(axis, x.ndim(), op);
+  CORTEN_CHECK_VALUE(epsilon >= 0 && std::isfinite(epsilon), op,
+                     ": epsilon must be a finite number >= 0; got ", epsilon);
+  CORTEN_CHECK_VALUE(std::isfinite(momentum), op, ": momentum must be finite; got ", momentum);
+  check_channel_param(gamma, x, a, op, "gamma");
+  check_channel_param(beta, x, a, op, "beta");
+  check_channel_param(moving_mean, x, a, op, "moving_mean");
+  check_channel_param(moving_variance, x, a, op, "moving_variance");
+  CORTEN_CHECK_VALUE(moving_mean.defined() == moving_variance.defined(), op,
+                     ": moving_mean and moving_variance must be given together");
+  CORTEN_CHECK_VALUE(training || moving_mean.defined(), op,
+                     ": inference (training=false) needs moving_mean and moving_variance");
+  for (const Tensor* t : {&moving_mean, &moving_variance}) {
+    CORTEN_CHECK_VALUE(!t->defined() || t->is_meta() || t->is_contiguous(), op,
+                       ": the moving statistics are updated in place and must be contiguous");
+  }
+  const bool meta = x.is_meta() || (gamma.defined() && gamma.is_meta()) ||
+                    (beta.defined() && beta.is_meta()) ||
+                    (moving_mean.defined() && moving_mean.is_meta());
+  Tensor out = Tensor::empty(x.shape(), x.dtype(), meta ? Device::Meta : x.device(), op);
+  if (meta) return out;
+  const cpu::NormShape s = norm_shape(x, a);
+  const Tensor xc = x.contiguous();
+  const Tensor g = gamma.defined() ? gamma.contiguous() : gamma;
+  const Tensor b = beta.defined() ? beta.contiguous() : beta;
+  Tensor mean = Tensor::empty({s.channels}, DType::Float64, x.device(), op);
+  Tensor invstd = Tensor::empty({s.channels}, DType::Float64, x.device(), op);
+  kernels::batch_norm(x.device())(x.dtype(), s, xc.raw_data(), data_or_null(g), data_or_null(b),
+                                  data_or_null(moving_mean), data_or_null(moving_variance),
+                                  training, momentum, epsilon, bessel, out.raw_data(),
+                                  mean.data<double>(), invstd.data<double>());
+  if (autograd::is_recording()) {
+    autograd::record_batch_norm(x, xc, gamma, beta, mean, invstd, a, training, out);
+  }
+  return out;
+}
+
+std::vector<Tensor> batch_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean,
+                                        const Tensor& invstd, const Tensor& dy, int64_t axis,
+                                        bool training, bool need_dx, bool need_dgamma,
+                                        bool need_dbeta) {
+  const char* op = "batch_norm_grad";
+  detail::check_defined(x, op, "x");
+  detail::check_defined(dy, op, "dy");
+  detail::check_same_dtype(x, dy, op);
+  CORTEN_CHECK_VALUE(x.shape() == dy.shape(), op, ": x and dy must have the same shape; got ",
+                     "x.shape=", show(x.shape()), ", dy.shape=", show(dy.shape()));
+  const int64_t a = normalize_axis(axis, x.ndim(), op);
+  check_channel_param(gamma, x, a, op, "gamma");
+  const int64_t C = x.dim(a);
+  CORTEN_CHECK_VALUE(mean.dtype() == DType::Float64 && invstd.dtype() == DType::Float64 &&
+                         mean.numel() == C && invstd.numel() == C,
+                     op, ": mean and invstd must be float64 of ", C, " values");
+  std::vector<Tensor> out(3);
+  const Shape pshape = gamma.defined() ? gamma.shape() : Shape{C};
+  if (need_dx) out[0] = Tensor::empty(x.shape(), x.dtype(), x.device(), op);
+  if (need_dgamma && gamma.defined()) out[1] = Tensor::empty(pshape, x.dtype(), x.device(), op);
+  if (need_dbeta) out[2] = Tensor::empty(pshape, x.dtype(), x.device(), op);
+  if (x.is_meta() || dy.is_meta()) return out;
+  const Tensor xc = x.contiguous(), gc = dy.contiguous();
+  const Tensor g = gamma.defined() ? gamma.contiguous() : gamma;
+  const Tensor mc = mean.contiguous(), ic = invstd.contiguous();
+  kernels::batch_norm_backward(x.device())(
+      x.dtype(), norm_shape(x, a), xc.raw_data(), data_or_null(g), mc.data<double>(),
+      ic.data<double>(), training, gc.raw_data(), data_or_null(out[0]), data_or_null(out[1]),
+      data_or_null(out[2]));
+  return out;
+}
+
+}  // namespace corten
