@@ -26,6 +26,7 @@ void bind_runtime(py::module_& m);
 void bind_interop(py::module_& m);
 void bind_autograd(py::module_& m);
 void bind_optimizers(py::module_& m);
+void bind_rnn(py::module_& m);
 
 /// DType from a corten DType, a string ("float32"), a numpy dtype or type, or Python's
 /// float/int/bool. TypeError otherwise.

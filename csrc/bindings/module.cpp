@@ -36,6 +36,7 @@ PYBIND11_MODULE(_C, m) {
   bind_interop(m);
   bind_autograd(m);
   bind_optimizers(m);
+  bind_rnn(m);
 }
 
 }  // namespace corten::py_bind

@@ -12,4 +12,5 @@
 #include <corten/ops/optimizers.h>
 #include <corten/ops/random.h>
 #include <corten/ops/reduce.h>
+#include <corten/ops/rnn.h>
 #include <corten/ops/shape_ops.h>
