@@ -39,6 +39,9 @@ from corten.keras.layers.regularization import (
     SpatialDropout3D,
 )
 from corten.keras.layers.reshaping import Permute, RepeatVector
+from corten.keras.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
+from corten.keras.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
+from corten.keras.layers.wrappers import Bidirectional, TimeDistributed
 from corten.keras.engine.input_layer import Input, InputLayer
 
 __all__ = ["Layer", "Dense", "Dropout", "Activation", "Flatten", "Reshape", "Lambda", "Identity",
@@ -46,7 +49,9 @@ __all__ = ["Layer", "Dense", "Dropout", "Activation", "Flatten", "Reshape", "Lam
            "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
            "concatenate", "dot", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
            "ThresholdedReLU", "Permute", "RepeatVector", "GaussianNoise", "GaussianDropout",
-           "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "LayerNormalization", "Input", "InputLayer", "serialize", "deserialize"]
+           "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "LayerNormalization", "Input", "InputLayer", "serialize", "deserialize",
+           "RNN", "SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell",
+           "StackedRNNCells", "Bidirectional", "TimeDistributed"]
 
 
 def serialize(layer: Layer) -> dict:
