@@ -231,7 +231,154 @@ INFERENCE = [
          note="model(x) on one batch (torch: module(x) under no_grad)"),
 ]
 
-CASES: list[Case] = OPS + OVERHEAD + GEMM + TRAINING + INFERENCE
+
+# Recurrent layers, forward + backward: one call runs the layer on a batch under a tape and
+# takes the gradients of sum(output) for the input and every weight; it returns the output,
+# which is checked against a float64 numpy forward. The layer (corten) or module (torch) is
+# built once per weight set, with the same weights (torch's GRU gates r, z, n reordered).
+_RNN_STATE: dict = {}
+
+
+def _np_sigmoid(np, x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _np_lstm(np, x, w, u, b):
+    h = np.zeros((x.shape[0], u.shape[0]))
+    c = np.zeros_like(h)
+    for t in range(x.shape[1]):
+        i, f, g, o = np.split(x[:, t] @ w + h @ u + b, 4, axis=-1)
+        c = _np_sigmoid(np, f) * c + _np_sigmoid(np, i) * np.tanh(g)
+        h = _np_sigmoid(np, o) * np.tanh(c)
+    return h
+
+
+def _np_gru(np, x, w, u, b):
+    h = np.zeros((x.shape[0], u.shape[0]))
+    for t in range(x.shape[1]):
+        xz, xr, xh = np.split(x[:, t] @ w + b[0], 3, axis=-1)
+        rz, rr, rh = np.split(h @ u + b[1], 3, axis=-1)
+        z, r = _np_sigmoid(np, xz + rz), _np_sigmoid(np, xr + rr)
+        h = z * h + (1 - z) * np.tanh(xh + r * rh)
+    return h
+
+
+def _corten_rnn(kind):
+    def call(tf, x, w, u, b):
+        key = ("corten", kind, id(w))
+        state = _RNN_STATE.get(key)
+        if state is None:
+            layer = getattr(tf.keras.layers, kind)(u.shape[0])
+            layer.build((None, None, w.shape[0]))
+            layer.set_weights([w.numpy() * 0.1, u.numpy() * 0.1, b.numpy() * 0.1])
+            state = _RNN_STATE[key] = (layer, x * 0.5)
+        layer, x = state
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+            loss = tf.reduce_sum(y)
+        tape.gradient(loss, [x, *layer.trainable_weights])
+        return y
+    return call
+
+
+def _torch_rnn(kind):
+    def call(torch, x, w, u, b):
+        key = ("torch", kind, id(w))
+        state = _RNN_STATE.get(key)
+        if state is None:
+            n = u.shape[0]
+            mod = getattr(torch.nn, kind)(w.shape[0], n, batch_first=True)
+            w, u, b = w * 0.1, u * 0.1, b * 0.1
+            order = [1, 0, 2] if kind == "GRU" else [0, 1, 2, 3]
+
+            def gates(m):  # Keras columns (in, G*n) -> torch rows (G*n, in), torch gate order
+                return torch.cat([m[:, g * n:(g + 1) * n] for g in order], dim=1).T
+
+            with torch.no_grad():
+                mod.weight_ih_l0.copy_(gates(w))
+                mod.weight_hh_l0.copy_(gates(u))
+                if kind == "GRU":
+                    mod.bias_ih_l0.copy_(gates(b[0:1])[:, 0])
+                    mod.bias_hh_l0.copy_(gates(b[1:2])[:, 0])
+                else:
+                    mod.bias_ih_l0.copy_(b)
+                    mod.bias_hh_l0.zero_()
+            state = (mod, (x * 0.5).requires_grad_(True))
+            _RNN_STATE[key] = state
+        mod, xr = state
+        mod.zero_grad()
+        xr.grad = None
+        out, _ = mod(xr)
+        out[:, -1].sum().backward()
+        return out[:, -1]
+    return call
+
+
+def _rnn_case(kind, steps):
+    n, f, g = 128, 64, 4 if kind == "LSTM" else 3
+    bias = _f32(g * n) if kind == "LSTM" else _f32(2, g * n)
+    ref = _np_lstm if kind == "LSTM" else _np_gru
+    return Case("layers", f"{kind}(128) fwd+bwd", f"32x{steps}x64", ("corten", "torch"),
+                (_f32(32, steps, f), _f32(f, g * n), _f32(n, g * n), bias),
+                {"corten": _corten_rnn(kind), "torch": _torch_rnn(kind),
+                 "numpy": lambda np, x, w, u, b: ref(np, x * 0.5, w * 0.1, u * 0.1, b * 0.1)},
+                (1e-3, 1e-4),
+                note="inputs x 0.5 and weights x 0.1 (standard-normal ones saturate), scaled once "
+                     "when the layer is built")
+
+
+def _ids(mod, x):
+    key = ("ids", id(x))
+    ids = _RNN_STATE.get(key)
+    if ids is None:
+        ids = (abs(x) * 7919).long() % 20000 if hasattr(x, "long") else \
+            mod.cast(mod.abs(x) * 7919, "int32") % 20000
+        _RNN_STATE[key] = ids
+    return ids
+
+
+def _corten_embedding(tf, x, table):
+    layer = _RNN_STATE.get(("corten-emb", id(table)))
+    if layer is None:
+        layer = tf.keras.layers.Embedding(20000, 128)
+        layer.build((None, 200))
+        layer.set_weights([table])
+        _RNN_STATE[("corten-emb", id(table))] = layer
+    ids = _ids(tf, x)
+    with tf.GradientTape() as tape:
+        y = layer(ids)
+        loss = tf.reduce_sum(y)
+    tape.gradient(loss, layer.trainable_weights)
+    return y
+
+
+def _torch_embedding(torch, x, table):
+    mod = _RNN_STATE.get(("torch-emb", id(table)))
+    if mod is None:
+        mod = torch.nn.Embedding(20000, 128)
+        with torch.no_grad():
+            mod.weight.copy_(table)
+        _RNN_STATE[("torch-emb", id(table))] = mod
+    mod.zero_grad()
+    y = mod(_ids(torch, x))
+    y.sum().backward()
+    return y
+
+
+def _np_embedding(np, x, table):
+    return table[(np.abs(x.astype(np.float32)) * 7919).astype(np.int64) % 20000]
+
+
+LAYERS = [
+    _rnn_case("LSTM", 10), _rnn_case("LSTM", 100), _rnn_case("GRU", 10), _rnn_case("GRU", 100),
+    Case("layers", "Embedding(20000, 128) fwd+bwd", "32x200", ("corten", "torch"),
+         (_f32(32, 200), _f32(20000, 128)),
+         {"corten": _corten_embedding, "torch": _torch_embedding, "numpy": _np_embedding},
+         note="ids drawn from the float input once and cached; gradient of sum(output)"),
+]
+
+CASES: list[Case] = OPS + OVERHEAD + GEMM + TRAINING + INFERENCE + LAYERS
 BY_KEY: dict[str, Case] = {c.key: c for c in CASES}
 if len(BY_KEY) != len(CASES):
     raise RuntimeError("bench case keys must be unique")
