@@ -548,3 +548,43 @@ def test_cells_alone():
     assert tuple(out.shape) == (2, 4)
     assert tuple(layers.SimpleRNNCell(4).get_initial_state(batch_size=2, dtype="float32")
                  .shape) == (2, 4)
+
+
+# ---------------------------------------------------------------------------- the guide's model
+
+def test_functional_guide_ticket_model():
+    """The functional guide's multi-input, multi-output model: shapes, parameters (as tf.keras
+    counts them) and two epochs of fit on the guide's dummy data (fewer samples)."""
+    num_tags, num_words, num_departments = 12, 10000, 4
+    title_input = keras.Input(shape=(None,), name="title")
+    body_input = keras.Input(shape=(None,), name="body")
+    tags_input = keras.Input(shape=(num_tags,), name="tags")
+    title_features = layers.Embedding(num_words, 64)(title_input)
+    body_features = layers.Embedding(num_words, 64)(body_input)
+    title_features = layers.LSTM(128)(title_features)
+    body_features = layers.LSTM(32)(body_features)
+    x = layers.concatenate([title_features, body_features, tags_input])
+    priority_pred = layers.Dense(1, name="priority")(x)
+    department_pred = layers.Dense(num_departments, name="department")(x)
+    model = keras.Model(inputs=[title_input, body_input, tags_input],
+                        outputs=[priority_pred, department_pred])
+    assert tuple(title_features.shape) == (None, 128)
+    assert tuple(body_features.shape) == (None, 32)
+    assert tuple(x.shape) == (None, 172)
+    # tf.keras: 2 x 640000 (embeddings) + 4 * (64 * 128 + 128 * 128 + 128) + 4 * (64 * 32 +
+    # 32 * 32 + 32) + 173 + 692.
+    assert model.count_params() == 1_392_097
+    model.compile(optimizer=keras.optimizers.RMSprop(1e-3),
+                  loss={"priority": keras.losses.BinaryCrossentropy(from_logits=True),
+                        "department": keras.losses.CategoricalCrossentropy(from_logits=True)},
+                  loss_weights={"priority": 1.0, "department": 0.2})
+    rng = np.random.default_rng(0)
+    n = 64
+    history = model.fit(
+        {"title": rng.integers(num_words, size=(n, 10)),
+         "body": rng.integers(num_words, size=(n, 20)),
+         "tags": rng.integers(2, size=(n, num_tags)).astype("float32")},
+        {"priority": rng.random(size=(n, 1)),
+         "department": rng.integers(2, size=(n, num_departments))},
+        epochs=2, batch_size=32, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
