@@ -92,6 +92,25 @@ inline T act_grad(RnnAct a, T y) {
   return T(1);
 }
 
+// Derivative functors: the common activations as their own types, so that the backward's row
+// loops are compiled (and vectorised) without a switch per element; any other pair goes
+// through ActGrad.
+struct ActGrad {
+  RnnAct a;
+  template <class T>
+  T operator()(T y) const { return act_grad(a, y); }
+};
+struct TanhGrad {
+  explicit TanhGrad(RnnAct) {}
+  template <class T>
+  T operator()(T y) const { return T(1) - y * y; }
+};
+struct SigmoidGrad {
+  explicit SigmoidGrad(RnnAct) {}
+  template <class T>
+  T operator()(T y) const { return y * (T(1) - y); }
+};
+
 // out[0:n] = act(x[0:n]) (x and out distinct): the vectorised elementwise row kernels, or
 // scalar math in reference mode.
 template <class T>
@@ -296,8 +315,8 @@ void forward_impl(const RnnDims& d, const T* xw, const T* h0, const T* c0, const
   if (c.lstm) std::memcpy(c_last, cstates + last * bh, sizeof(T) * bh);
 }
 
-template <class T>
-void backward_impl(const RnnDims& d, const T* u, const bool* mask, const T* rdrop,
+template <class T, class AG, class RG>
+void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask, const T* rdrop,
                    const T* gates, const T* states, const T* cstates, const T* aop,
                    const T* extra, const T* dy, const T* dh_last, const T* dc_last, T* dxw,
                    T* dh0, T* dc0, T* du, T* drb) {
@@ -311,6 +330,12 @@ void backward_impl(const RnnDims& d, const T* u, const bool* mask, const T* rdro
   std::vector<T> dinner_buf(c.after ? static_cast<size_t>(nt * nb * gh) : 0);
   T* dinner = c.after ? dinner_buf.data() : dxw;
   const size_t n_late = c.before ? c.groups.size() - 1 : c.groups.size();
+  // U^T (G*H, H) row-major: each step's dpre @ U^T then reads its B operand in place instead of
+  // packing a transposed U at every step.
+  std::vector<T> ut(static_cast<size_t>(gh * nh));
+  for (int64_t k = 0; k < nh; ++k) {
+    for (int64_t j = 0; j < gh; ++j) ut[j * nh + k] = u[k * gh + j];
+  }
   for (int64_t s = nt - 1; s >= 0; --s) {
     const int64_t t = c.time(s);
     const T* hp = states + c.slot_prev(s) * bh;
@@ -348,11 +373,11 @@ void backward_impl(const RnnDims& d, const T* u, const bool* mask, const T* rdro
           const T* cpr = cp + b * nh;
           for (int64_t j = 0; j < nh; ++j) {
             const T gi = g[j], gf = g[nh + j], gc = g[2 * nh + j], go = g[3 * nh + j];
-            const T dct = dcr[j] + dhn[j] * go * act_grad(d.act, ac[j]);
-            dx[j] = dct * gc * act_grad(d.rec_act, gi);
-            dx[nh + j] = dct * cpr[j] * act_grad(d.rec_act, gf);
-            dx[2 * nh + j] = dct * gi * act_grad(d.act, gc);
-            dx[3 * nh + j] = dhn[j] * ac[j] * act_grad(d.rec_act, go);
+            const T dct = dcr[j] + dhn[j] * go * ag(ac[j]);
+            dx[j] = dct * gc * rg(gi);
+            dx[nh + j] = dct * cpr[j] * rg(gf);
+            dx[2 * nh + j] = dct * gi * ag(gc);
+            dx[3 * nh + j] = dhn[j] * ac[j] * rg(go);
             dcr[j] = dct * gf;
             dhr[j] = T(0);
           }
@@ -360,11 +385,11 @@ void backward_impl(const RnnDims& d, const T* u, const bool* mask, const T* rdro
           const T* ih = c.after ? et + b * nh : nullptr;
           for (int64_t j = 0; j < nh; ++j) {
             const T z = g[j], r = g[nh + j], hh = g[2 * nh + j];
-            dx[j] = dhn[j] * (hpr[j] - hh) * act_grad(d.rec_act, z);
-            const T dph = dhn[j] * (T(1) - z) * act_grad(d.act, hh);
+            dx[j] = dhn[j] * (hpr[j] - hh) * rg(z);
+            const T dph = dhn[j] * (T(1) - z) * ag(hh);
             dx[2 * nh + j] = dph;
             if (c.after) {
-              const T dr = dph * ih[j] * act_grad(d.rec_act, r);
+              const T dr = dph * ih[j] * rg(r);
               dx[nh + j] = dr;
               di[j] = dx[j];
               di[nh + j] = dr;
@@ -374,7 +399,7 @@ void backward_impl(const RnnDims& d, const T* u, const bool* mask, const T* rdro
           }
         } else {
           for (int64_t j = 0; j < nh; ++j) {
-            dx[j] = dhn[j] * act_grad(d.act, g[j]);
+            dx[j] = dhn[j] * ag(g[j]);
             dhr[j] = T(0);
           }
         }
@@ -383,7 +408,8 @@ void backward_impl(const RnnDims& d, const T* u, const bool* mask, const T* rdro
     if (c.before) {
       // d(r * h_prev * m_h) from the h columns, then r's gradient and the direct path to h_prev.
       const Group& g = c.groups.back();
-      mm<T>(d.reference, nb, nh, nh, dit + 2 * nh, gh, 1, u + 2 * nh, 1, gh, dap.data());
+      mm<T>(d.reference, nb, nh, nh, dit + 2 * nh, gh, 1, ut.data() + 2 * nh * nh, nh, 1,
+            dap.data());
       const T* m = g.gate >= 0 ? rdrop + g.gate * bh : nullptr;
       for (int64_t b = 0; b < nb; ++b) {
         if (!c.on(mask, b, t)) continue;
@@ -392,7 +418,7 @@ void backward_impl(const RnnDims& d, const T* u, const bool* mask, const T* rdro
         for (int64_t j = 0; j < nh; ++j) {
           const int64_t i = b * nh + j;
           const T mh = m ? m[i] : T(1);
-          dx[j] = dap[i] * hp[i] * mh * act_grad(d.rec_act, gr[j]);
+          dx[j] = dap[i] * hp[i] * mh * rg(gr[j]);
           dh[i] += dap[i] * gr[j] * mh;
         }
       }
@@ -400,7 +426,8 @@ void backward_impl(const RnnDims& d, const T* u, const bool* mask, const T* rdro
     // The recurrent products' gradient to h_prev (zero for masked rows, whose dpre is zero).
     for (size_t gi = 0; gi < n_late; ++gi) {
       const Group& g = c.groups[gi];
-      mm<T>(d.reference, nb, nh, g.ncols, dit + g.col0, gh, 1, u + g.col0, 1, gh, dap.data());
+      mm<T>(d.reference, nb, nh, g.ncols, dit + g.col0, gh, 1, ut.data() + g.col0 * nh, nh, 1,
+            dap.data());
       const T* m = g.gate >= 0 ? rdrop + g.gate * bh : nullptr;
       for (int64_t i = 0; i < bh; ++i) dh[i] += m ? dap[i] * m[i] : dap[i];
     }
@@ -487,9 +514,9 @@ void rnn_backward(DType dtype, const RnnDims& d, const void* u, const bool* mask
                   const void* rdrop, const void* gates, const void* states, const void* cstates,
                   const void* aop, const void* extra, const void* dy, const void* dh_last,
                   const void* dc_last, void* dxw, void* dh0, void* dc0, void* du, void* drb) {
-  auto run = [&](auto tag) {
+  auto run = [&](auto tag, auto ag, auto rg) {
     using T = decltype(tag);
-    backward_impl<T>(d, static_cast<const T*>(u), mask, static_cast<const T*>(rdrop),
+    backward_impl<T>(d, ag, rg, static_cast<const T*>(u), mask, static_cast<const T*>(rdrop),
                      static_cast<const T*>(gates), static_cast<const T*>(states),
                      static_cast<const T*>(cstates), static_cast<const T*>(aop),
                      static_cast<const T*>(extra), static_cast<const T*>(dy),
@@ -497,8 +524,15 @@ void rnn_backward(DType dtype, const RnnDims& d, const void* u, const bool* mask
                      static_cast<T*>(dxw), static_cast<T*>(dh0), static_cast<T*>(dc0),
                      static_cast<T*>(du), static_cast<T*>(drb));
   };
-  if (dtype == DType::Float64) run(double{});
-  else run(float{});
+  auto typed = [&](auto tag) {
+    if (d.act == RnnAct::Tanh && d.rec_act == RnnAct::Sigmoid && !d.reference) {
+      run(tag, TanhGrad(d.act), SigmoidGrad(d.rec_act));
+    } else {
+      run(tag, ActGrad{d.act}, ActGrad{d.rec_act});
+    }
+  };
+  if (dtype == DType::Float64) typed(double{});
+  else typed(float{});
 }
 
 }  // namespace corten::cpu
