@@ -319,7 +319,7 @@ def _rnn_case(kind, steps):
     n, f, g = 128, 64, 4 if kind == "LSTM" else 3
     bias = _f32(g * n) if kind == "LSTM" else _f32(2, g * n)
     ref = _np_lstm if kind == "LSTM" else _np_gru
-    return Case("layers", f"{kind}(128) fwd+bwd", f"32x{steps}x64", ("corten", "torch"),
+    return Case(kind.lower(), f"{kind}(128) fwd+bwd", f"32x{steps}x64", ("corten", "torch"),
                 (_f32(32, steps, f), _f32(f, g * n), _f32(n, g * n), bias),
                 {"corten": _corten_rnn(kind), "torch": _torch_rnn(kind),
                  "numpy": lambda np, x, w, u, b: ref(np, x * 0.5, w * 0.1, u * 0.1, b * 0.1)},
@@ -372,7 +372,7 @@ def _np_embedding(np, x, table):
 
 LAYERS = [
     _rnn_case("LSTM", 10), _rnn_case("LSTM", 100), _rnn_case("GRU", 10), _rnn_case("GRU", 100),
-    Case("layers", "Embedding(20000, 128) fwd+bwd", "32x200", ("corten", "torch"),
+    Case("embedding", "Embedding(20000, 128) fwd+bwd", "32x200", ("corten", "torch"),
          (_f32(32, 200), _f32(20000, 128)),
          {"corten": _corten_embedding, "torch": _torch_embedding, "numpy": _np_embedding},
          note="ids drawn from the float input once and cached; gradient of sum(output)"),
