@@ -38,6 +38,7 @@ PYBIND11_MODULE(_C, m) {
   bind_optimizers(m);
   bind_conv(m);
   bind_pooling(m);
+  bind_rnn(m);
 }
 
 }  // namespace corten::py_bind

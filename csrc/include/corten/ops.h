@@ -12,6 +12,7 @@
 #include <corten/ops/optimizers.h>
 #include <corten/ops/random.h>
 #include <corten/ops/reduce.h>
+#include <corten/ops/rnn.h>
 #include <corten/ops/shape_ops.h>
 #include <corten/ops/conv.h>
 #include <corten/ops/pooling.h>

@@ -158,6 +158,19 @@ def _unit_norm(x):
     return unit_norm(x)
 
 
+def _rnn_sequence(cell, go_backwards=False, masked=False):
+    """rnn_sequence's outputs flattened into one vector, for the inputs (xw, h0[, c0], U[, rb])."""
+    def fn(xw, h0, *rest):
+        c0 = rest[0] if cell == "lstm" else None
+        u = rest[1] if cell == "lstm" else rest[0]
+        rb = rest[1] if cell == "gru" else None
+        mask = np.array([[1, 0, 1, 1], [0, 1, 1, 0]], bool) if masked else None
+        outs = _C.rnn_sequence(cell, xw, h0, c0, u, rb, mask, None, "tanh", "sigmoid",
+                               go_backwards, False)
+        return tf.concat([tf.reshape(o, [-1]) for o in outs], 0)
+    return fn
+
+
 def _linear(x, w, b, act):
     from corten.ops.linalg import linear
 
@@ -489,6 +502,13 @@ CASES: dict[str, list[Case]] = {
     "unit_norm": [
         Case(lambda x: _unit_norm(x), [U(3, 4)]),
         Case(lambda x: _unit_norm(x), [U(2, 3, 5)], ["strided"]),
+    ],
+    "rnn_sequence": [
+        Case(_rnn_sequence("lstm"), [U(3, 2, 8), U(2, 2), U(2, 2), U(2, 8)]),
+        Case(_rnn_sequence("gru", go_backwards=True), [U(3, 2, 6), U(2, 2), U(2, 6), U(6)]),
+        Case(_rnn_sequence("gru_reset_before"), [U(2, 3, 9), U(3, 3), U(3, 9)],
+             ["transposed", "contiguous", "strided"]),
+        Case(_rnn_sequence("simple_rnn", masked=True), [U(4, 2, 3), U(2, 3), U(3, 3)]),
     ],
 }
 

@@ -1,6 +1,6 @@
 """keras.layers."""
 
-from corten.keras.layers.base_layer import Layer
+from corten.keras.engine.input_layer import Input, InputLayer
 from corten.keras.layers.activation_layers import (
     ELU,
     LeakyReLU,
@@ -8,6 +8,30 @@ from corten.keras.layers.activation_layers import (
     ReLU,
     Softmax,
     ThresholdedReLU,
+)
+from corten.keras.layers.base_layer import Layer
+from corten.keras.layers.batch_normalization import BatchNormalization
+from corten.keras.layers.convolutional import (
+    Conv1D,
+    Conv1DTranspose,
+    Conv2D,
+    Conv2DTranspose,
+    Conv3D,
+    Conv3DTranspose,
+    Convolution1D,
+    Convolution1DTranspose,
+    Convolution2D,
+    Convolution2DTranspose,
+    Convolution3D,
+    Convolution3DTranspose,
+)
+from corten.keras.layers.convolutional_depthwise import (
+    DepthwiseConv1D,
+    DepthwiseConv2D,
+    SeparableConv1D,
+    SeparableConv2D,
+    SeparableConvolution1D,
+    SeparableConvolution2D,
 )
 from corten.keras.layers.core import Activation, Dense, Dropout, Flatten, Identity, Lambda, Reshape
 from corten.keras.layers.embedding import Embedding, Masking
@@ -29,16 +53,11 @@ from corten.keras.layers.merging import (
     multiply,
     subtract,
 )
-from corten.keras.layers.normalization import LayerNormalization
-from corten.keras.layers.regularization import (
-    AlphaDropout,
-    GaussianDropout,
-    GaussianNoise,
-    SpatialDropout1D,
-    SpatialDropout2D,
-    SpatialDropout3D,
+from corten.keras.layers.normalization import (
+    GroupNormalization,
+    LayerNormalization,
+    UnitNormalization,
 )
-from corten.keras.layers.reshaping import Permute, RepeatVector
 from corten.keras.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -65,6 +84,17 @@ from corten.keras.layers.pooling import (
     MaxPooling2D,
     MaxPooling3D,
 )
+from corten.keras.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
+from corten.keras.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
+from corten.keras.layers.regularization import (
+    AlphaDropout,
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
+)
+from corten.keras.layers.reshaping import Permute, RepeatVector
 from corten.keras.layers.spatial_reshaping import (
     Cropping1D,
     Cropping2D,
@@ -76,54 +106,30 @@ from corten.keras.layers.spatial_reshaping import (
     ZeroPadding2D,
     ZeroPadding3D,
 )
-from corten.keras.layers.convolutional_depthwise import (
-    DepthwiseConv1D,
-    DepthwiseConv2D,
-    SeparableConv1D,
-    SeparableConv2D,
-    SeparableConvolution1D,
-    SeparableConvolution2D,
-)
-from corten.keras.layers.batch_normalization import BatchNormalization
-from corten.keras.layers.normalization import GroupNormalization, UnitNormalization
-from corten.keras.engine.input_layer import Input, InputLayer
-from corten.keras.layers.convolutional import (
-    Conv1D,
-    Conv1DTranspose,
-    Conv2D,
-    Conv2DTranspose,
-    Conv3D,
-    Conv3DTranspose,
-    Convolution1D,
-    Convolution1DTranspose,
-    Convolution2D,
-    Convolution2DTranspose,
-    Convolution3D,
-    Convolution3DTranspose,
-)
+from corten.keras.layers.wrappers import Bidirectional, TimeDistributed
 
-__all__ = ["Layer", "Dense", "Dropout", "Activation", "Flatten", "Reshape", "Lambda", "Identity",
-           "Embedding", "Masking", "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
-           "Concatenate", "Dot", "add", "subtract", "multiply", "average", "maximum", "minimum",
-           "concatenate", "dot", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax",
-           "ThresholdedReLU", "Permute", "RepeatVector", "GaussianNoise", "GaussianDropout",
-           "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "LayerNormalization", "Input", "InputLayer", "serialize", "deserialize",
-           "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
-           "Convolution1D", "Convolution2D", "Convolution3D", "Convolution1DTranspose",
-           "Convolution2DTranspose", "Convolution3DTranspose"]
-__all__ += [
-           "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
-           "AveragePooling2D", "AveragePooling3D", "MaxPool1D", "MaxPool2D",
-           "MaxPool3D", "AvgPool1D", "AvgPool2D", "AvgPool3D", "GlobalMaxPooling1D",
-           "GlobalMaxPooling2D", "GlobalMaxPooling3D", "GlobalAveragePooling1D",
-           "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalMaxPool1D",
-           "GlobalMaxPool2D", "GlobalMaxPool3D", "GlobalAvgPool1D", "GlobalAvgPool2D",
-           "GlobalAvgPool3D", "UpSampling1D", "UpSampling2D", "UpSampling3D",
-           "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "Cropping1D",
-           "Cropping2D", "Cropping3D", "DepthwiseConv1D", "DepthwiseConv2D",
-           "SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D",
-           "SeparableConvolution2D",
-           "BatchNormalization", "GroupNormalization", "UnitNormalization"]
+__all__ = ["Layer", "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax", "ThresholdedReLU",
+           "Activation", "Dense", "Dropout", "Flatten", "Identity", "Lambda", "Reshape",
+           "Embedding", "Masking", "Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum",
+           "Multiply", "Subtract", "add", "average", "concatenate", "dot", "maximum", "minimum",
+           "multiply", "subtract", "LayerNormalization", "AlphaDropout", "GaussianDropout",
+           "GaussianNoise", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "Permute",
+           "RepeatVector", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
+           "AvgPool1D", "AvgPool2D", "AvgPool3D", "GlobalAveragePooling1D",
+           "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalAvgPool1D",
+           "GlobalAvgPool2D", "GlobalAvgPool3D", "GlobalMaxPool1D", "GlobalMaxPool2D",
+           "GlobalMaxPool3D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalMaxPooling3D",
+           "MaxPool1D", "MaxPool2D", "MaxPool3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
+           "Cropping1D", "Cropping2D", "Cropping3D", "UpSampling1D", "UpSampling2D",
+           "UpSampling3D", "ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D", "DepthwiseConv1D",
+           "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D", "SeparableConvolution1D",
+           "SeparableConvolution2D", "BatchNormalization", "GroupNormalization",
+           "UnitNormalization", "GRU", "LSTM", "RNN", "SimpleRNN", "GRUCell", "LSTMCell",
+           "SimpleRNNCell", "StackedRNNCells", "Bidirectional", "TimeDistributed", "Input",
+           "InputLayer", "Conv1D", "Conv1DTranspose", "Conv2D", "Conv2DTranspose", "Conv3D",
+           "Conv3DTranspose", "Convolution1D", "Convolution1DTranspose", "Convolution2D",
+           "Convolution2DTranspose", "Convolution3D", "Convolution3DTranspose", "serialize",
+           "deserialize"]
 
 
 def serialize(layer: Layer) -> dict:

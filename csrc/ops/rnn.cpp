@@ -1,0 +1,176 @@
+#include <corten/autograd.h>
+#include <corten/ops.h>
+
+#include <memory>
+#include <string>
+
+#include "autograd/grad_rules_rnn.h"
+#include "ops/common.h"
+#include "ops/kernels.h"
+#include "ops/rnn_saved.h"
+
+namespace corten {
+namespace {
+
+constexpr const char* kOp = "rnn_sequence";
+
+cpu::RnnCell parse_cell(const std::string& name) {
+  if (name == "simple_rnn") return cpu::RnnCell::Simple;
+  if (name == "lstm") return cpu::RnnCell::Lstm;
+  if (name == "gru") return cpu::RnnCell::GruResetAfter;
+  if (name == "gru_reset_before") return cpu::RnnCell::GruResetBefore;
+  throw ValueError(std::string(kOp) + ": cell must be one of 'simple_rnn', 'lstm', 'gru', "
+                   "'gru_reset_before'; got '" + name + "'");
+}
+
+cpu::RnnAct parse_act(const std::string& name, const char* arg) {
+  if (name == "tanh") return cpu::RnnAct::Tanh;
+  if (name == "sigmoid") return cpu::RnnAct::Sigmoid;
+  if (name == "relu") return cpu::RnnAct::Relu;
+  if (name == "hard_sigmoid") return cpu::RnnAct::HardSigmoid;
+  if (name == "linear") return cpu::RnnAct::Linear;
+  throw ValueError(std::string(kOp) + ": " + arg + " must be one of 'tanh', 'sigmoid', 'relu', "
+                   "'hard_sigmoid', 'linear' for the fused kernel; got '" + name + "'");
+}
+
+void check_shape(const Tensor& t, const Shape& want, const char* arg) {
+  bool ok = t.ndim() == static_cast<int64_t>(want.size());
+  for (size_t i = 0; ok && i < want.size(); ++i) {
+    const int64_t a = t.dim(static_cast<int64_t>(i)), b = want[i];
+    ok = a == b || a == kUnknownDim || b == kUnknownDim;
+  }
+  CORTEN_CHECK_VALUE(ok, kOp, ": ", arg, " must have shape ", show(want), "; got ", arg,
+                     ".shape=", show(t.shape()));
+}
+
+void check_float(const Tensor& t, const Tensor& xw, const char* arg) {
+  CORTEN_CHECK_TYPE(t.dtype() == xw.dtype(), kOp, ": ", arg, " must have the dtype of xw (",
+                    dtype_name(xw.dtype()), "); got ", dtype_name(t.dtype()));
+}
+
+const void* ptr(const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
+
+}  // namespace
+
+std::vector<Tensor> rnn_sequence(const std::string& cell_name, const Tensor& xw, const Tensor& h0,
+                                 const Tensor& c0, const Tensor& recurrent_kernel,
+                                 const Tensor& recurrent_bias, const Tensor& mask,
+                                 const Tensor& recurrent_dropout, const std::string& activation,
+                                 const std::string& recurrent_activation, bool go_backwards,
+                                 bool zero_output_for_mask, bool reference) {
+  const cpu::RnnCell cell = parse_cell(cell_name);
+  const cpu::RnnAct act = parse_act(activation, "activation");
+  const cpu::RnnAct rec_act = parse_act(recurrent_activation, "recurrent_activation");
+  detail::check_defined(xw, kOp, "xw");
+  detail::check_defined(h0, kOp, "h0");
+  detail::check_defined(recurrent_kernel, kOp, "recurrent_kernel");
+  CORTEN_CHECK_TYPE(is_floating(xw.dtype()), kOp, ": expected a floating dtype (float32, "
+                    "float64); got ", dtype_name(xw.dtype()));
+  CORTEN_CHECK_VALUE(xw.ndim() == 3, kOp, ": xw must have rank 3 (steps, batch, gates * units); "
+                     "got xw.shape=", show(xw.shape()));
+  CORTEN_CHECK_VALUE(recurrent_kernel.ndim() == 2, kOp, ": recurrent_kernel must have rank 2; "
+                     "got recurrent_kernel.shape=", show(recurrent_kernel.shape()));
+  const int64_t ng = cpu::rnn_num_gates(cell);
+  const int64_t nh = recurrent_kernel.dim(0);
+  const int64_t nt = xw.dim(0), nb = xw.dim(1);
+  const bool lstm = cell == cpu::RnnCell::Lstm;
+  check_float(recurrent_kernel, xw, "recurrent_kernel");
+  check_shape(recurrent_kernel, {nh, ng * nh}, "recurrent_kernel");
+  check_shape(xw, {nt, nb, ng * nh}, "xw");
+  check_float(h0, xw, "h0");
+  check_shape(h0, {nb, nh}, "h0");
+  CORTEN_CHECK_VALUE(c0.defined() == lstm, kOp, ": c0 is ",
+                     lstm ? "required for 'lstm'" : "only taken by 'lstm'");
+  if (lstm) {
+    check_float(c0, xw, "c0");
+    check_shape(c0, {nb, nh}, "c0");
+  }
+  if (recurrent_bias.defined()) {
+    CORTEN_CHECK_VALUE(cell == cpu::RnnCell::GruResetAfter, kOp,
+                       ": recurrent_bias is only taken by 'gru' (reset_after)");
+    check_float(recurrent_bias, xw, "recurrent_bias");
+    check_shape(recurrent_bias, {ng * nh}, "recurrent_bias");
+  }
+  if (mask.defined()) {
+    CORTEN_CHECK_TYPE(mask.dtype() == DType::Bool, kOp, ": mask must be bool; got ",
+                      dtype_name(mask.dtype()));
+    check_shape(mask, {nb, nt}, "mask");
+  }
+  if (recurrent_dropout.defined()) {
+    check_float(recurrent_dropout, xw, "recurrent_dropout");
+    check_shape(recurrent_dropout, {ng, nb, nh}, "recurrent_dropout");
+  }
+  const bool meta = xw.is_meta() || h0.is_meta() || recurrent_kernel.is_meta() ||
+                    (c0.defined() && c0.is_meta()) ||
+                    (recurrent_bias.defined() && recurrent_bias.is_meta()) ||
+                    (mask.defined() && mask.is_meta()) ||
+                    (recurrent_dropout.defined() && recurrent_dropout.is_meta());
+  const Device dev = meta ? Device::Meta : xw.device();
+  std::vector<Tensor> outs{Tensor::empty({nt, nb, nh}, xw.dtype(), dev, kOp),
+                           Tensor::empty({nb, nh}, xw.dtype(), dev, kOp)};
+  if (lstm) outs.push_back(Tensor::empty({nb, nh}, xw.dtype(), dev, kOp));
+  if (meta) return outs;
+
+  auto s = std::make_shared<detail::RnnSaved>();
+  s->dims = cpu::RnnDims{cell, nt, nb, nh, act, rec_act, go_backwards, zero_output_for_mask,
+                         reference};
+  s->u = recurrent_kernel.contiguous();
+  s->mask = mask.defined() ? mask.contiguous() : mask;
+  s->rdrop = recurrent_dropout.defined() ? recurrent_dropout.contiguous() : recurrent_dropout;
+  s->has_recurrent_bias = recurrent_bias.defined();
+  const DType dt = xw.dtype();
+  s->gates = Tensor::empty({nt, nb, ng * nh}, dt, dev, kOp);
+  s->states = Tensor::empty({nt + 1, nb, nh}, dt, dev, kOp);
+  if (lstm) s->cstates = Tensor::empty({nt + 1, nb, nh}, dt, dev, kOp);
+  if (recurrent_dropout.defined() || cell == cpu::RnnCell::GruResetBefore) {
+    const int64_t groups = cpu::rnn_num_groups(cell, recurrent_dropout.defined());
+    s->aop = Tensor::empty({groups, nt, nb, nh}, dt, dev, kOp);
+  }
+  if (lstm || cell == cpu::RnnCell::GruResetAfter) {
+    s->extra = Tensor::empty({nt, nb, nh}, dt, dev, kOp);
+  }
+  const Tensor xc = xw.contiguous(), hc = h0.contiguous();
+  const Tensor cc = lstm ? c0.contiguous() : c0;
+  const Tensor rbc = recurrent_bias.defined() ? recurrent_bias.contiguous() : recurrent_bias;
+  kernels::rnn_forward(dev)(
+      dt, s->dims, xc.raw_data(), hc.raw_data(), ptr(cc), s->u.raw_data(), ptr(rbc),
+      s->mask.defined() ? s->mask.data<bool>() : nullptr, ptr(s->rdrop), outs[0].raw_data(),
+      outs[1].raw_data(), lstm ? outs[2].raw_data() : nullptr, s->gates.raw_data(),
+      s->states.raw_data(), lstm ? s->cstates.raw_data() : nullptr,
+      s->aop.defined() ? s->aop.raw_data() : nullptr,
+      s->extra.defined() ? s->extra.raw_data() : nullptr);
+  if (autograd::is_recording()) {
+    autograd::record_rnn_sequence({xw, h0, c0, recurrent_kernel, recurrent_bias}, outs,
+                                  std::move(s));
+  }
+  return outs;
+}
+
+namespace detail {
+
+std::vector<Tensor> rnn_sequence_backward(const RnnSaved& s, const std::vector<Tensor>& g) {
+  const cpu::RnnDims& d = s.dims;
+  const bool lstm = d.cell == cpu::RnnCell::Lstm;
+  const int64_t ng = cpu::rnn_num_gates(d.cell);
+  const DType dt = s.u.dtype();
+  const Device dev = s.u.device();
+  const Tensor dy = g.size() > 0 && g[0].defined() ? g[0].contiguous() : Tensor();
+  const Tensor dh = g.size() > 1 && g[1].defined() ? g[1].contiguous() : Tensor();
+  const Tensor dc = lstm && g.size() > 2 && g[2].defined() ? g[2].contiguous() : Tensor();
+  std::vector<Tensor> out(5);
+  out[0] = Tensor::empty({d.steps, d.batch, ng * d.units}, dt, dev, "rnn_sequence_grad");
+  out[1] = Tensor::empty({d.batch, d.units}, dt, dev, "rnn_sequence_grad");
+  if (lstm) out[2] = Tensor::empty({d.batch, d.units}, dt, dev, "rnn_sequence_grad");
+  out[3] = Tensor::empty({d.units, ng * d.units}, dt, dev, "rnn_sequence_grad");
+  if (s.has_recurrent_bias) out[4] = Tensor::empty({ng * d.units}, dt, dev, "rnn_sequence_grad");
+  kernels::rnn_backward(dev)(
+      dt, d, s.u.raw_data(), s.mask.defined() ? s.mask.data<bool>() : nullptr, ptr(s.rdrop),
+      s.gates.raw_data(), s.states.raw_data(), ptr(s.cstates), ptr(s.aop), ptr(s.extra),
+      ptr(dy), ptr(dh), ptr(dc), out[0].raw_data(), out[1].raw_data(),
+      lstm ? out[2].raw_data() : nullptr, out[3].raw_data(),
+      s.has_recurrent_bias ? out[4].raw_data() : nullptr);
+  return out;
+}
+
+}  // namespace detail
+}  // namespace corten

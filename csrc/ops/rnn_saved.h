@@ -1,0 +1,24 @@
+#pragma once
+// What the fused recurrent sequence's backward reads (csrc/ops/rnn.cpp, its grad rule in
+// csrc/autograd/grad_rules_rnn.cpp).
+
+#include <corten/tensor.h>
+
+#include <vector>
+
+#include "cpu/rnn.h"
+
+namespace corten::detail {
+
+struct RnnSaved {
+  cpu::RnnDims dims;
+  Tensor u, mask, rdrop;                         // contiguous copies of the inputs
+  Tensor gates, states, cstates, aop, extra;     // the forward's saved buffers
+  bool has_recurrent_bias = false;
+};
+
+/// {dxw, dh0, dc0, drecurrent_kernel, drecurrent_bias} from the gradients of {y, h_T[, c_T]};
+/// dc0 / drecurrent_bias undefined where the cell has none.
+std::vector<Tensor> rnn_sequence_backward(const RnnSaved& saved, const std::vector<Tensor>& g);
+
+}  // namespace corten::detail
