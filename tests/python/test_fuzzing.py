@@ -2,6 +2,7 @@
 replayed on each run, and a short coverage-guided run with atheris where it is installed."""
 
 import importlib.util
+import resource
 import shutil
 import subprocess
 import sys
@@ -31,9 +32,12 @@ def test_a_short_fuzzing_run_finds_nothing(target, tmp_path):
                                           "on Linux x86_64)")
     corpus = tmp_path / target
     shutil.copytree(FUZZ / "corpus" / target, corpus)
+    # libFuzzer reads its RSS from getrusage, whose high-water mark a child inherits across
+    # fork and exec: allow this process's peak plus libFuzzer's default 2 GiB for the target.
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     done = subprocess.run([sys.executable, str(FUZZ / "targets.py"), target, "-runs=3000",
-                           "-max_total_time=20", str(corpus)], capture_output=True, text=True,
-                          timeout=300)
+                           "-max_total_time=20", f"-rss_limit_mb={peak_mb + 2048}",
+                           str(corpus)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     assert "Done" in done.stderr
 

@@ -154,7 +154,7 @@ def test_weights_from_a_user_file_round_trip(tmp_path):
     keras.utils.set_random_seed(3)
     model = keras.applications.MobileNetV2(weights=None, include_top=False, alpha=0.35,
                                            input_shape=(32, 32, 3))
-    path = str(tmp_path / "mnv2.weights.h5")
+    path = str(tmp_path / "mnv2.weights.safetensors")
     model.save_weights(path)
     keras.utils.set_random_seed(4)
     again = keras.applications.MobileNetV2(weights=path, include_top=False, alpha=0.35,

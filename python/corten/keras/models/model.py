@@ -101,6 +101,22 @@ class Model(Trainer, Layer):
                               **kwargs)
 
     @property
+    def weights(self) -> list[Any]:
+        """Every weight, layer by layer in ``layers`` order (each layer's trainable weights,
+        then its non-trainable ones), then the model's own: tf.keras 2's ``Model.weights``
+        order, so that ``get_weights``/``set_weights`` lists are interchangeable with Keras's
+        (a BatchNormalization's moving statistics sit right after its gamma and beta)."""
+        out: list[Any] = []
+        seen: set[int] = set()
+        own = self._own_vars()
+        for v in [w for layer in self._sublayers() for w in layer.weights] + [
+                v for v in own if v.trainable] + [v for v in own if not v.trainable]:
+            if id(v) not in seen:
+                seen.add(id(v))
+                out.append(v)
+        return out
+
+    @property
     def layers(self) -> list[Layer]:
         """The direct sublayers, in the order they were assigned."""
         return [l for l in self._sublayers() if not _is_metric(l)]
