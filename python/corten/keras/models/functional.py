@@ -116,6 +116,12 @@ class Functional(Model):
         return self._nested_inputs
 
     @property
+    def xs(self) -> Any:
+        """The model's input tensor(s): the functional guide's spelling of ``input``
+        (``keras.Model(inputs=vgg19.xs, outputs=features_list)``)."""
+        return self.input
+
+    @property
     def output(self) -> Any:
         """The model's output tensor(s), as given to the constructor."""
         return self._nested_outputs

@@ -6,8 +6,6 @@ Each test is one of the guide's code examples with only the imports changed
 asserting what the text says it prints or does. MNIST is the bundled real-MNIST subset
 (``keras.datasets.mnist_small``, 20,000 training images) instead of the full 60,000, so the
 training examples run a few hundred steps.
-
-Examples that need the functional API (keras.Input) or convolution layers skip until those land.
 """
 
 from __future__ import annotations
@@ -19,11 +17,6 @@ import corten as tf
 from corten import keras
 from corten.keras import layers
 
-needs_input = pytest.mark.skipif(not hasattr(keras, "Input"),
-                                 reason="needs keras.Input (functional API)")
-needs_conv = pytest.mark.skipif(
-    not (hasattr(layers, "Conv2D") and hasattr(layers, "GlobalAveragePooling2D")),
-    reason="needs layers.Conv2D (built-in layer set)")
 
 
 # --- Section 2: the Layer class -------------------------------------------------------------
@@ -334,7 +327,6 @@ def test_training_loop_adds_layer_losses(mnist_small_flat):
     assert all(g is not None for g in grads)
 
 
-@needs_input
 def test_add_loss_with_fit_functional():
     inputs = keras.Input(shape=(3,))
     outputs = ActivityRegularizationLayer()(inputs)
@@ -407,7 +399,6 @@ def test_logistic_endpoint_metrics(capsys):
     assert len(layer.losses) == 1
 
 
-@needs_input
 def test_logistic_endpoint_with_fit_functional():
     inputs = keras.Input(shape=(3,), name="inputs")
     targets = keras.Input(shape=(10,), name="targets")
@@ -626,22 +617,20 @@ def test_mask_argument_passed_automatically():
 
 # --- Section 11: the Model class ------------------------------------------------------------
 
-if hasattr(layers, "Conv2D"):
-    class ResNetBlock(layers.Layer):
-        # The guide refers to a "mini-resnet example above" it never shows: a small residual
-        # block of two 3x3 convolutions and a 1x1 projection.
-        def __init__(self, filters=8):
-            super().__init__()
-            self.conv_1 = layers.Conv2D(filters, 3, padding="same", activation="relu")
-            self.conv_2 = layers.Conv2D(filters, 3, padding="same")
-            self.proj = layers.Conv2D(filters, 1)
+class ResNetBlock(layers.Layer):
+    # The guide refers to a "mini-resnet example above" it never shows: a small residual
+    # block of two 3x3 convolutions and a 1x1 projection.
+    def __init__(self, filters=8):
+        super().__init__()
+        self.conv_1 = layers.Conv2D(filters, 3, padding="same", activation="relu")
+        self.conv_2 = layers.Conv2D(filters, 3, padding="same")
+        self.proj = layers.Conv2D(filters, 1)
 
-        def call(self, inputs):
-            x = self.conv_2(self.conv_1(inputs))
-            return tf.nn.relu(x + self.proj(inputs))
+    def call(self, inputs):
+        x = self.conv_2(self.conv_1(inputs))
+        return tf.nn.relu(x + self.proj(inputs))
 
 
-@needs_conv
 def test_resnet_model_fit_and_save(tmp_path, mnist_small_flat):
     Dense = layers.Dense
 
@@ -666,9 +655,9 @@ def test_resnet_model_fit_and_save(tmp_path, mnist_small_flat):
     dataset = tf.data.Dataset.from_tensor_slices((images, y_train[:256])).batch(32)
     resnet.compile(optimizer="adam",
                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    history = resnet.fit(dataset, epochs=2, verbose=0)
-    assert len(history.history["loss"]) == 2
-    assert np.all(np.isfinite(history.history["loss"]))
+    history = resnet.fit(dataset, epochs=3, verbose=0)
+    assert len(history.history["loss"]) == 3
+    assert history.history["loss"][-1] < history.history["loss"][0]
     # Model exposes its inner layers, and the saving APIs.
     assert resnet.layers == [resnet.block_1, resnet.block_2, resnet.global_pool,
                              resnet.classifier]
@@ -680,8 +669,8 @@ def test_resnet_model_fit_and_save(tmp_path, mnist_small_flat):
     resnet.load_weights(path)
     for a, b in zip(before, resnet.weights):
         np.testing.assert_array_equal(a, b.numpy())
-    if hasattr(resnet, "save"):
-        resnet.save(str(tmp_path / "resnet.keras"))
+    resnet.save(str(tmp_path / "resnet.keras"))
+    assert (tmp_path / "resnet.keras").stat().st_size > 0
 
 
 # --- Section 12: putting it all together, the VAE --------------------------------------------
@@ -881,7 +870,6 @@ def test_vae_fit(mnist_small_flat):
     assert abs(float(np.mean((recon - x) ** 2)) + float(kl) - eval_loss) < 0.003
 
 
-@needs_input
 def test_vae_functional(mnist_small_flat):
     (x_train, _), _ = mnist_small_flat
     original_dim = 784
