@@ -97,11 +97,14 @@ def _pairs(value, rank):
     return [(v, v) if isinstance(v, int) else tuple(v) for v in value]
 
 
-@pytest.mark.parametrize(("cls", "rank", "padding"), PAD_CASES)
-@pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
+def _with_formats(cases):
+    """Each case in both data formats, except the 1-D layers, which have no data_format."""
+    return [(*case, fmt) for case in cases for fmt in ("channels_last", "channels_first")
+            if case[1] > 1 or fmt == "channels_last"]
+
+
+@pytest.mark.parametrize(("cls", "rank", "padding", "fmt"), _with_formats(PAD_CASES))
 def test_zero_padding(cls, rank, padding, fmt):
-    if rank == 1 and fmt == "channels_first":
-        pytest.skip("ZeroPadding1D has no data_format")
     shape = _SHAPES[rank] if fmt == "channels_last" else _cf(_SHAPES[rank])
     x = rng.standard_normal(shape).astype("float32")
     kwargs = {"padding": padding} if rank == 1 else {"padding": padding, "data_format": fmt}
@@ -118,11 +121,8 @@ CROP_CASES = [(layers.Cropping1D, 1, (1, 1)), (layers.Cropping1D, 1, 2),
               (layers.Cropping3D, 3, ((0, 1), (1, 1), (0, 0))), (layers.Cropping3D, 3, 0)]
 
 
-@pytest.mark.parametrize(("cls", "rank", "cropping"), CROP_CASES)
-@pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
+@pytest.mark.parametrize(("cls", "rank", "cropping", "fmt"), _with_formats(CROP_CASES))
 def test_cropping(cls, rank, cropping, fmt):
-    if rank == 1 and fmt == "channels_first":
-        pytest.skip("Cropping1D has no data_format")
     base = {1: (2, 6, 3), 2: (2, 4, 5, 2), 3: (2, 3, 4, 2, 2)}[rank]
     shape = base if fmt == "channels_last" else _cf(base)
     x = rng.standard_normal(shape).astype("float32")
