@@ -2,7 +2,10 @@
 // the ISA level in use (cpu/depthwise_kernels.inc; Notes in cpu/pooling.h).
 // w: (k0, k1, k2, c, m) contiguous; y channel ci * m + j.
 
+#include <corten/allocator.h>
 #include <corten/parallel.h>
+
+#include <algorithm>
 
 #include "cpu/isa_table.h"
 #include "cpu/pooling.h"
@@ -151,19 +154,154 @@ const DepthwiseTable& reference_depthwise_table() {
   return t;
 }
 
+// Note [Channels-first depthwise]: the fast kernels read whole registers of channels, so a
+// channels-first call copies its operands to channels-last scratch buffers, runs them there
+// and copies the result back (two passes over memory instead of strided loads in every tap:
+// 32x32x32x32 3x3 at 1 thread: 93 -> 3.5 ms, against 0.45 ms channels-last). The reference
+// kernels read any layout directly.
+namespace {
+
+bool channels_last(const SpatialGeom& g) { return g.xs[1] == 1 && g.ys[1] == 1; }
+
+// Scratch of `count` elements from the caching allocator (no page faults on reuse).
+template <class T>
+class Scratch {
+ public:
+  explicit Scratch(size_t count)
+      : bytes_(count * sizeof(T)),
+        p_(static_cast<T*>(bytes_ ? cpu_allocate(bytes_, "depthwise_conv") : nullptr)) {}
+  ~Scratch() {
+    if (p_) cpu_free(p_, bytes_);
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  T* data() const { return p_; }
+
+ private:
+  size_t bytes_;
+  T* p_;
+};
+
+// Element strides (n, c, d, h, w) of contiguous channels-last data of these sizes.
+void channels_last_strides(const int64_t* sp, int64_t c, int64_t* s) {
+  s[1] = 1;
+  s[4] = c;
+  s[3] = sp[2] * c;
+  s[2] = sp[1] * sp[2] * c;
+  s[0] = sp[0] * sp[1] * sp[2] * c;
+}
+
+// dst[n, c, d, h, w] = src[n, c, d, h, w] between two layouts, in tiles of kTile spatial
+// positions times every channel, so that the strided side of the copy stays in L1.
+template <class T>
+void relayout(int64_t n, int64_t c, const int64_t* sp, const int64_t* from, const T* src,
+              const int64_t* to, T* dst) {
+  constexpr int64_t kTile = 64;
+  const int64_t positions = sp[0] * sp[1] * sp[2];
+  const int64_t tiles = (positions + kTile - 1) / kTile;
+  // Both layouts contiguous over the flattened spatial index (every contiguous tensor): a
+  // strided 2-D transpose per image, with constant strides the compiler can schedule.
+  auto flat = [&](const int64_t* st) {
+    return (sp[1] == 1 || st[3] == st[4] * sp[2]) &&
+           (sp[0] == 1 || st[2] == st[4] * sp[1] * sp[2]);
+  };
+  if (flat(from) && flat(to)) {
+    const int64_t fs = from[4], ts = to[4], fc = from[1], tc = to[1];
+    parallel_for(0, n * tiles, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t i = t / tiles, p0 = (t % tiles) * kTile;
+        const int64_t count = std::min(kTile, positions - p0);
+        const T* s = src + i * from[0] + p0 * fs;
+        T* d = dst + i * to[0] + p0 * ts;
+        for (int64_t ch = 0; ch < c; ++ch)
+          for (int64_t q = 0; q < count; ++q) d[ch * tc + q * ts] = s[ch * fc + q * fs];
+      }
+    });
+    return;
+  }
+  parallel_for(0, n * tiles, 1, [&](int64_t t0, int64_t t1) {
+    int64_t foff[kTile], toff[kTile];
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t i = t / tiles, p0 = (t % tiles) * kTile;
+      const int64_t count = std::min(kTile, positions - p0);
+      for (int64_t q = 0; q < count; ++q) {
+        const int64_t p = p0 + q, e = p % sp[2], b = (p / sp[2]) % sp[1], a = p / (sp[2] * sp[1]);
+        foff[q] = i * from[0] + a * from[2] + b * from[3] + e * from[4];
+        toff[q] = i * to[0] + a * to[2] + b * to[3] + e * to[4];
+      }
+      for (int64_t ch = 0; ch < c; ++ch) {
+        const T* s = src + ch * from[1];
+        T* d = dst + ch * to[1];
+        for (int64_t q = 0; q < count; ++q) d[toff[q]] = s[foff[q]];
+      }
+    }
+  });
+}
+
+// g with channels-last strides for x and y.
+SpatialGeom as_channels_last(const SpatialGeom& g) {
+  SpatialGeom h = g;
+  channels_last_strides(g.in, g.c, h.xs);
+  channels_last_strides(g.out, g.c * g.m, h.ys);
+  return h;
+}
+
+size_t x_size(const SpatialGeom& g) {
+  return static_cast<size_t>(g.n * g.c * g.in[0] * g.in[1] * g.in[2]);
+}
+
+size_t y_size(const SpatialGeom& g) {
+  return static_cast<size_t>(g.n * g.c * g.m * g.out[0] * g.out[1] * g.out[2]);
+}
+
+}  // namespace
+
 void depthwise_conv(DType dtype, const SpatialGeom& g, const void* x, const void* w,
                     const void* b, void* y) {
-  table().forward(dtype, g, x, w, b, y);
+  if (channels_last(g) || window::use_reference()) {
+    table().forward(dtype, g, x, w, b, y);
+    return;
+  }
+  window::dispatch_floating(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    const SpatialGeom h = as_channels_last(g);
+    Scratch<T> xl(x_size(g)), yl(y_size(g));
+    relayout(g.n, g.c, g.in, g.xs, static_cast<const T*>(x), h.xs, xl.data());
+    table().forward(dtype, h, xl.data(), w, b, yl.data());
+    relayout(g.n, g.c * g.m, g.out, h.ys, yl.data(), g.ys, static_cast<T*>(y));
+  });
 }
 
 void depthwise_conv_backward_input(DType dtype, const SpatialGeom& g, const void* w,
                                    const void* dy, void* dx) {
-  table().backward_input(dtype, g, w, dy, dx);
+  if (channels_last(g) || window::use_reference()) {
+    table().backward_input(dtype, g, w, dy, dx);
+    return;
+  }
+  window::dispatch_floating(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    const SpatialGeom h = as_channels_last(g);
+    Scratch<T> gl(y_size(g)), xl(x_size(g));
+    relayout(g.n, g.c * g.m, g.out, g.ys, static_cast<const T*>(dy), h.ys, gl.data());
+    table().backward_input(dtype, h, w, gl.data(), xl.data());
+    relayout(g.n, g.c, g.in, h.xs, xl.data(), g.xs, static_cast<T*>(dx));
+  });
 }
 
 void depthwise_conv_backward_filter(DType dtype, const SpatialGeom& g, const void* x,
                                     const void* dy, void* dw, void* db) {
-  table().backward_filter(dtype, g, x, dy, dw, db);
+  if (channels_last(g) || window::use_reference()) {
+    table().backward_filter(dtype, g, x, dy, dw, db);
+    return;
+  }
+  window::dispatch_floating(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    const SpatialGeom h = as_channels_last(g);
+    Scratch<T> xl(x_size(g)), gl(y_size(g));
+    relayout(g.n, g.c, g.in, g.xs, static_cast<const T*>(x), h.xs, xl.data());
+    relayout(g.n, g.c * g.m, g.out, g.ys, static_cast<const T*>(dy), h.ys, gl.data());
+    table().backward_filter(dtype, h, xl.data(), gl.data(), dw, db);
+  });
 }
 
 }  // namespace corten::cpu

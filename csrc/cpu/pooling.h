@@ -24,9 +24,11 @@
 // Note [Deterministic window backward]
 // Backward kernels scatter into dx (windows overlap). Work is split over (image, channel block)
 // pairs, so one task owns every write to its part of dx and each element's sum runs in one
-// fixed order (output positions, then taps) on any thread count. The depthwise filter gradient
-// sums per fixed group of images into its own buffer, then adds the groups in order: the result
-// does not depend on the number of threads.
+// fixed order (output positions, then taps) on any thread count. The fast depthwise dx of
+// channels-last data gathers instead (each dx element summed once, over its taps in window
+// order, rows of the input in parallel). The depthwise filter gradient sums per fixed group of
+// images into its own buffer, then adds the groups in order: the result does not depend on the
+// number of threads.
 
 #include <corten/dtype.h>
 

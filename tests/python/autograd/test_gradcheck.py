@@ -437,6 +437,10 @@ CASES: dict[str, list[Case]] = {
         Case(_depthwise(2, "valid", 1, True), [U(2, 3, 5, 6), U(2, 2, 3, 1), U(3)]),
         Case(_depthwise(1, "same", 2), [U(2, 7, 2), U(3, 2, 2)]),
         Case(_depthwise(1, "valid", 1), [U(1, 3, 3, 3, 2), U(2, 2, 2, 2, 1), U(2)]),
+        # Whole registers of channels (17 = 2 x 8 float64 lanes + 1) and edges.
+        Case(_depthwise(1, "same", 1), [U(1, 4, 6, 17), U(3, 3, 17, 1), U(17)]),
+        Case(_depthwise(2, "same", 1), [U(2, 5, 5, 9), U(3, 3, 9, 1), U(9)]),
+        Case(_depthwise(1, "same", 1, True), [U(1, 17, 4, 5), U(3, 3, 17, 1), U(17)]),
     ],
     "resize": [
         Case(_resize([6, 8], "bilinear"), [U(2, 3, 4, 2)]),

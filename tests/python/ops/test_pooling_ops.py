@@ -277,13 +277,14 @@ def test_meta_shapes_with_unknown_dimensions():
                          [(3, 1, 1, "same"), (3, 2, 1, "same"), (5, 1, 2, "same"),
                           (3, 1, 1, "valid"), (2, 3, 1, "valid"), (1, 1, 1, "same")])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_depthwise_vector_paths_match_numpy(k, s, d, padding, dtype):
+@pytest.mark.parametrize("cf", [False, True])
+def test_depthwise_vector_paths_match_numpy(k, s, d, padding, dtype, cf):
     # 37 channels: whole vectors and a tail; 13 columns: edges, blocks of four and a remainder.
-    x = rng.standard_normal((2, 6, 13, 37))
+    x = rng.standard_normal((2, 37, 6, 13) if cf else (2, 6, 13, 37))
     w = rng.standard_normal((k, k, 37, 1))
     b = rng.standard_normal(37)
-    want = depthwise_ref(x, w, b, [s, s], [d, d], padding)
+    want = depthwise_ref(x, w, b, [s, s], [d, d], padding, cf)
     got = P.depthwise_conv(tf.constant(x.astype(dtype)), tf.constant(w.astype(dtype)),
-                           tf.constant(b.astype(dtype)), s, padding, d)
+                           tf.constant(b.astype(dtype)), s, padding, d, cf)
     tol = 1e-12 if dtype == "float64" else 1e-5
     np.testing.assert_allclose(got.numpy(), want, rtol=tol, atol=tol)

@@ -245,6 +245,33 @@ OPS += [
         note="forward, then dx, dgamma, dbeta for a given dy; checks dx"),
 ]
 
+def _np_separable3x3(np, x, w, p, b):
+    return _np_depthwise3x3(np, x, w, 0) @ p[0, 0] + b
+
+
+def _corten_separable3x3(tf, x, w, p, b):
+    # What keras.layers.SeparableConv2D runs: depthwise, then the GEMM with its fused bias.
+    from corten.ops.pooling import depthwise_conv, pointwise
+
+    return pointwise(depthwise_conv(x, w, None, 1, "same"), tf.reshape(p, p.shape[2:]), b,
+                     None, False)
+
+
+def _torch_separable3x3(torch, x, w, p, b):
+    f = torch.nn.functional
+    y = f.conv2d(x.permute(0, 3, 1, 2), w.permute(2, 3, 0, 1), None, padding=1,
+                 groups=x.shape[-1])
+    return f.conv2d(y, p.permute(3, 2, 0, 1), b).permute(0, 2, 3, 1)
+
+
+for _n, _h, _c in ((32, 32, 32), (32, 16, 64)):
+    OPS.append(Case("ops", "SeparableConv2D 3x3 same ->64 +bias", f"{_n}x{_h}x{_h}x{_c}",
+                    KERNEL_LIBRARIES,
+                    (_f32(_n, _h, _h, _c), _f32(3, 3, _c, 1), _f32(1, 1, _c, 64), _f32(64)),
+                    {"corten": _corten_separable3x3, "numpy": _np_separable3x3,
+                     "torch": _torch_separable3x3}, (1e-4, 1e-4),
+                    flops=2.0 * _n * _h * _h * _c * (9 + 64), note=_WINDOW_NOTE))
+
 _S = (_f32(64, 64), _f32(64, 64))
 
 

@@ -42,7 +42,11 @@ class _DepthwiseBase(Layer):
                              f"groups={groups!r}")
         self.kernel_size = wu.normalize_tuple(kernel_size, self._rank, "kernel_size")
         self.strides = wu.normalize_tuple(strides, self._rank, "strides")
-        self.padding = wu.normalize_padding(padding)
+        causal = isinstance(padding, str) and padding.lower() == "causal"
+        if causal and self._rank != 1:
+            raise ValueError(f"{type(self).__name__}: `causal` padding is only supported for "
+                             f"1-D inputs. Received: padding={padding!r}")
+        self.padding = "causal" if causal else wu.normalize_padding(padding)
         self.data_format = wu.normalize_data_format(data_format)
         self.dilation_rate = wu.normalize_tuple(dilation_rate, self._rank, "dilation_rate")
         if not isinstance(depth_multiplier, int) or depth_multiplier < 1:
@@ -91,15 +95,26 @@ class _DepthwiseBase(Layer):
             constraint=self.depthwise_constraint, dtype=self.dtype, trainable=True)
 
     def _depthwise(self, inputs: Any, bias: Any) -> Any:
+        padding = self.padding
+        if padding == "causal":
+            # Left padding of (kernel_size - 1) * dilation steps, then 'valid' (tf_keras).
+            left = (self.kernel_size[0] - 1) * self.dilation_rate[0]
+            steps = 2 if self.data_format == "channels_first" else 1
+            pads = [[0, 0], [0, 0], [0, 0]]
+            pads[steps] = [left, 0]
+            inputs = corten.pad(inputs, pads)
+            padding = "valid"
         return _pooling.depthwise_conv(inputs, self.depthwise_kernel, bias, list(self.strides),
-                                       self.padding, list(self.dilation_rate),
+                                       padding, list(self.dilation_rate),
                                        self.data_format == "channels_first")
 
     def _output_shape(self, input_shape: Any, channels_out: int) -> Any:
         shape = [None if d is None else int(d) for d in tuple(input_shape)]
         wu.check_rank(self, tuple(shape), self._rank)
         for i, axis in enumerate(wu.spatial_axes(self._rank, self.data_format)):
-            shape[axis] = wu.output_length(shape[axis], self.kernel_size[i], self.padding,
+            # 'causal' pads as many steps as 'same' on the left only: the same length.
+            padding = "same" if self.padding == "causal" else self.padding
+            shape[axis] = wu.output_length(shape[axis], self.kernel_size[i], padding,
                                            self.strides[i], self.dilation_rate[i])
         shape[1 if self.data_format == "channels_first" else -1] = channels_out
         return corten.TensorShape(tuple(shape))

@@ -169,3 +169,44 @@ def test_errors_name_the_layer_and_the_shapes():
         layers.SeparableConv2D(0, 3)
     with pytest.raises(ValueError, match=r"depth_multiplier must be a positive integer"):
         layers.DepthwiseConv1D(3, depth_multiplier=0)
+
+
+@pytest.mark.parametrize("fmt", ["channels_last", "channels_first"])
+@pytest.mark.parametrize(("s", "d"), [(1, 1), (2, 1), (1, 2)])
+def test_causal_padding_1d(fmt, s, d):
+    shape = (2, 9, 3) if fmt == "channels_last" else (2, 3, 9)
+    x = rng.standard_normal(shape).astype("float32")
+    kwargs = {"kernel_size": 3, "strides": s, "dilation_rate": d, "padding": "causal",
+              "data_format": fmt, "bias_initializer": "random_normal"}
+    run_layer_test(layers.DepthwiseConv1D, kwargs, input_data=x,
+                   run_mixed_shapes=fmt == "channels_last")
+    run_layer_test(layers.SeparableConv1D, {"filters": 2, **kwargs}, input_data=x,
+                   run_mixed_shapes=fmt == "channels_last")
+    layer = layers.DepthwiseConv1D(**kwargs)
+    y = layer(x).numpy()
+    axis = 1 if fmt == "channels_last" else 2
+    pads = [(0, 0)] * 3
+    pads[axis] = (2 * d, 0)
+    want = depthwise_ref(np.pad(x, pads), layer.depthwise_kernel.numpy(), layer.bias.numpy(),
+                         [s], [d], "valid", fmt == "channels_first")
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5)
+    assert y.shape[axis] == -(-9 // s)
+    assert layer.get_config()["padding"] == "causal"
+
+
+def test_causal_padding_is_1d_only():
+    with pytest.raises(ValueError, match=r"DepthwiseConv2D: `causal` padding is only supported"):
+        layers.DepthwiseConv2D(3, padding="causal")
+
+
+def test_tf_nn_functions_in_a_functional_model():
+    import corten as tf
+
+    inp = keras.Input((8, 8, 3))
+    y = tf.nn.max_pool2d(inp, 2, 2, "SAME")
+    y = tf.nn.depthwise_conv2d(y, np.ones((3, 3, 3, 2), "float32"), [1, 1, 1, 1], "SAME")
+    model = keras.Model(inp, y)
+    x = rng.standard_normal((2, 8, 8, 3)).astype("float32")
+    pooled = x.reshape(2, 4, 2, 4, 2, 3).max((2, 4))
+    want = depthwise_ref(pooled, np.ones((3, 3, 3, 2)), None, [1, 1], [1, 1], "same")
+    np.testing.assert_allclose(model(x).numpy(), want, rtol=1e-5, atol=1e-5)
