@@ -276,6 +276,51 @@ void pad_image(const ConvGeom& g, const T* xb, const int64_t p[3], T* buf) {
     }
 }
 
+// The padded images the implicit kernels read. A batch of at most kSharedPadBytes is padded
+// once, up front, by all threads, and shared; a larger one is padded image by image by each
+// thread as its rows reach a new image (the memory stays one image per thread). Sharing
+// matters for small batches: 2 threads split a batch-1 3x3 32x32x32 -> 64 forward in 8
+// chunks of rows, each of which would otherwise pad the whole image again.
+constexpr int64_t kSharedPadBytes = int64_t{16} << 20;
+
+template <class T>
+class PaddedImages {
+ public:
+  PaddedImages(const ConvGeom& g, const T* x, const int64_t p[3], int64_t slack)
+      : g_(g), x_(x), image_(p[0] * p[1] * p[2] * g.c), slack_(slack),
+        in_image_(g.in[0] * g.in[1] * g.in[2] * g.c) {
+    for (int i = 0; i < 3; ++i) p_[i] = p[i];
+    if (g.n * image_ * static_cast<int64_t>(sizeof(T)) <= kSharedPadBytes) {
+      shared_.assign(static_cast<size_t>(g.n * image_ + slack), T(0));
+      parallel_for(0, g.n, 1, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b)
+          pad_image(g_, x_ + b * in_image_, p_, shared_.data() + b * image_);
+      });
+    }
+  }
+  // Per-thread state of a private padded image.
+  struct Local {
+    std::vector<T> buf;
+    int64_t current = -1;
+  };
+  const T* image(int64_t b, Local& local) const {
+    if (!shared_.empty()) return shared_.data() + b * image_;
+    if (local.buf.empty()) local.buf.assign(static_cast<size_t>(image_ + slack_), T(0));
+    if (local.current != b) {
+      pad_image(g_, x_ + b * in_image_, p_, local.buf.data());
+      local.current = b;
+    }
+    return local.buf.data();
+  }
+
+ private:
+  const ConvGeom& g_;
+  const T* x_;
+  int64_t image_, slack_, in_image_;
+  int64_t p_[3];
+  std::vector<T> shared_;
+};
+
 // The forward as a batch-reduce GEMM straight on the (padded) channels_last input: for each
 // output row (image, o0, o1) and each NR-column panel of filters, every tap adds
 // x_tap (out[2] x cg, rows at stride stride[2] * c) @ w_tap (cg x NR) into the row's tile of
@@ -315,9 +360,8 @@ void forward_implicit(const ConvGeom& g, const Sizes& s, const T* x, const T* w,
       }
   int64_t p[3];
   padded_extents(g, p);
-  const int64_t image = p[0] * p[1] * p[2] * g.c;
   // Micro-kernels read whole MR-row blocks: the last rows of a block may lie past the image.
-  const int64_t slack = (MR + 1) * g.stride[2] * g.c;
+  const PaddedImages<T> images(g, x, p, (MR + 1) * g.stride[2] * g.c);
   // Element offsets of the taps in the padded input.
   std::vector<int64_t> tap_off(static_cast<size_t>(s.kk));
   for (int64_t a = 0, t = 0; a < g.k[0]; ++a)
@@ -327,17 +371,12 @@ void forward_implicit(const ConvGeom& g, const Sizes& s, const T* x, const T* w,
   const int64_t rows = g.n * g.out[0] * g.out[1];
   const int64_t a_rs = g.stride[2] * g.c;
   auto run = [&](int64_t r0, int64_t r1) {
-    // The padded copy of the image being read, made when the rows reach a new image.
-    std::vector<T> xp(static_cast<size_t>(image + slack), T(0));
-    int64_t current = -1;
+    typename PaddedImages<T>::Local local;
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t o1 = r % g.out[1], o0 = r / g.out[1] % g.out[0];
       const int64_t b = r / (g.out[1] * g.out[0]);
-      if (b != current) {
-        pad_image(g, x + b * s.in_px * g.c, p, xp.data());
-        current = b;
-      }
-      const T* xr = xp.data() + ((o0 * g.stride[0]) * p[1] + o1 * g.stride[1]) * p[2] * g.c;
+      const T* xr = images.image(b, local) +
+                    ((o0 * g.stride[0]) * p[1] + o1 * g.stride[1]) * p[2] * g.c;
       T* yr = y + r * g.out[2] * g.f;
       for (int64_t grp = 0; grp < g.groups; ++grp) {
         for (int64_t pan = 0; pan < panels; ++pan) {
@@ -503,8 +542,7 @@ bool backward_filter_implicit(const ConvGeom& g, const Sizes& s, const T* x, con
   const int64_t panels = s.fg / NR;
   int64_t p[3];
   padded_extents(g, p);
-  const int64_t image = p[0] * p[1] * p[2] * g.c;
-  const int64_t slack = (MR + 1) * g.stride[2] * g.c + MR;
+  const PaddedImages<T> images(g, x, p, (MR + 1) * g.stride[2] * g.c + MR);
   std::vector<int64_t> tap_off(static_cast<size_t>(s.kk));
   for (int64_t a = 0, t = 0; a < g.k[0]; ++a)
     for (int64_t b = 0; b < g.k[1]; ++b)
@@ -516,19 +554,15 @@ bool backward_filter_implicit(const ConvGeom& g, const Sizes& s, const T* x, con
   std::vector<T> partial(static_cast<size_t>((chunks - 1) * wsize));
   const int64_t a_cs = g.stride[2] * g.c;
   auto run = [&](int64_t c0, int64_t c1) {
-    std::vector<T> xp(static_cast<size_t>(image + slack), T(0));
-    int64_t current = -1;
+    typename PaddedImages<T>::Local local;
     for (int64_t ch = c0; ch < c1; ++ch) {
       T* acc = ch == 0 ? dw : partial.data() + (ch - 1) * wsize;
       std::fill(acc, acc + wsize, T(0));
       for (int64_t r = ch * rows / chunks; r < (ch + 1) * rows / chunks; ++r) {
         const int64_t o1 = r % g.out[1], o0 = r / g.out[1] % g.out[0];
         const int64_t b = r / (g.out[1] * g.out[0]);
-        if (b != current) {
-          pad_image(g, x + b * s.in_px * g.c, p, xp.data());
-          current = b;
-        }
-        const T* xr = xp.data() + ((o0 * g.stride[0]) * p[1] + o1 * g.stride[1]) * p[2] * g.c;
+        const T* xr = images.image(b, local) +
+                      ((o0 * g.stride[0]) * p[1] + o1 * g.stride[1]) * p[2] * g.c;
         const T* dyr = dy + r * g.out[2] * g.f;
         for (int64_t tap = 0; tap < s.kk; ++tap) {
           for (int64_t grp = 0; grp < g.groups; ++grp) {
