@@ -276,11 +276,12 @@ void pad_image(const ConvGeom& g, const T* xb, const int64_t p[3], T* buf) {
     }
 }
 
-// The padded images the implicit kernels read. A batch of at most kSharedPadBytes is padded
-// once, up front, by all threads, and shared; a larger one is padded image by image by each
-// thread as its rows reach a new image (the memory stays one image per thread). Sharing
-// matters for small batches: 2 threads split a batch-1 3x3 32x32x32 -> 64 forward in 8
-// chunks of rows, each of which would otherwise pad the whole image again.
+// The padded images the implicit kernels read. Each thread pads an image as its rows reach
+// it, into one buffer of its own, so that the image is in cache when read (a whole batch
+// padded up front would be out of L2 by then, and cost a batch-sized buffer). A batch with
+// fewer images than parallel_for's chunks of rows
+// (4 per thread) is padded once, up front, by all threads, and shared instead: 2 threads
+// split a batch-1 forward in 8 chunks, each of which would otherwise pad the image again.
 constexpr int64_t kSharedPadBytes = int64_t{16} << 20;
 
 template <class T>
@@ -290,7 +291,9 @@ class PaddedImages {
       : g_(g), x_(x), image_(p[0] * p[1] * p[2] * g.c), slack_(slack),
         in_image_(g.in[0] * g.in[1] * g.in[2] * g.c) {
     for (int i = 0; i < 3; ++i) p_[i] = p[i];
-    if (g.n * image_ * static_cast<int64_t>(sizeof(T)) <= kSharedPadBytes) {
+    const int threads = get_num_threads();
+    if (threads > 1 && g.n < 4 * int64_t{threads} &&
+        g.n * image_ * static_cast<int64_t>(sizeof(T)) <= kSharedPadBytes) {
       shared_.assign(static_cast<size_t>(g.n * image_ + slack), T(0));
       parallel_for(0, g.n, 1, [&](int64_t b0, int64_t b1) {
         for (int64_t b = b0; b < b1; ++b)
