@@ -293,3 +293,20 @@ def test_nn_bias_add(rng):
                                x + np.arange(3.0)[:, None])
     with pytest.raises(ValueError, match=r"bias_add: bias must be 1-D .*\(2, 3, 4\)"):
         tf.nn.bias_add(x, np.ones(3))
+
+
+def test_a_batch_too_large_to_pad_at_once(rng):
+    # Over 16 MB of padded input: each thread pads the images it reaches (cpu/conv.cpp
+    # PaddedImages), in forward, dx and dw.
+    x = rng.standard_normal((8, 200, 200, 16)).astype("float32")
+    w = rng.standard_normal((3, 3, 16, 16)).astype("float32")
+    dy = rng.standard_normal((8, 200, 200, 16)).astype("float32")
+    pads = [1, 1, 1, 1]
+    np.testing.assert_allclose(conv_ops.conv(x, w, None, 1, "same").numpy(),
+                               ref.conv(x, w, (1, 1), (1, 1), pads), rtol=1e-3, atol=1e-3)
+    np.testing.assert_allclose(conv_ops.conv_transpose(dy, w, None, (200, 200), 1, "same").numpy(),
+                               ref.conv_transpose(dy, w, (200, 200), (1, 1), (1, 1), pads),
+                               rtol=1e-3, atol=1e-3)
+    dw = _C.conv_backward_filter(x, dy, [3, 3, 16, 16], [1, 1], [1, 1], pads).numpy()
+    np.testing.assert_allclose(dw, ref.conv_backward_filter(x, dy, (3, 3), (1, 1), (1, 1), pads),
+                               rtol=1e-3, atol=0.5)

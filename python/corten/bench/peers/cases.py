@@ -399,8 +399,54 @@ def _conv_case(batch, h, w, c, f, k=3):
                 (1e-4, 1e-3), flops=2.0 * batch * h * w * f * c * k * k)
 
 
-CONV = [_conv_case(batch, *shape) for batch in (32, 1)
-        for shape in ((32, 32, 3, 32), (32, 32, 32, 64), (16, 16, 64, 64), (28, 28, 1, 32))]
+def _np_conv2d_same_step(np, x, w, g):
+    """Forward, dx and dw of conv2d_same; returns dw, the kernel gradient of
+    sum(conv2d_same(x, w) * g) (the step's checked result)."""
+    _np_conv2d_same(np, x, w, 0.0)
+    _np_conv2d_same(np, g, w[::-1, ::-1].swapaxes(2, 3), 0.0)  # dx (stride 1, odd kernel)
+    kh, kw = w.shape[:2]
+    n, h, wd, c = x.shape
+    xp = np.pad(x, ((0, 0), (kh // 2, kh // 2), (kw // 2, kw // 2), (0, 0)))
+    gm = g.reshape(-1, g.shape[-1])
+    dw = np.zeros(w.shape, x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dw[i, j] = xp[:, i:i + h, j:j + wd, :].reshape(-1, c).T @ gm
+    return dw
+
+
+def _corten_conv2d_same_step(tf, x, w, g):
+    from corten.ops.conv import conv
+
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        tape.watch(w)
+        y = conv(x, w, None, 1, "same")
+    return tape.gradient(y, [x, w], output_gradients=g)[1]
+
+
+def _torch_conv2d_same_step(torch, x, w, g):
+    # Forward, then both gradients (input and kernel), as in a training step of a hidden layer.
+    x.requires_grad_(True)
+    w.requires_grad_(True)
+    xt = x.permute(0, 3, 1, 2)
+    wt = w.permute(3, 2, 0, 1)
+    y = torch.nn.functional.conv2d(xt, wt, padding="same")
+    return torch.autograd.grad(y, [x, w], g.permute(0, 3, 1, 2))[1]
+
+
+def _conv_step_case(batch, h, w, c, f, k=3):
+    return Case("conv", "conv2d 3x3 same fwd+bwd", f"b{batch} {h}x{w}x{c}->{f}",
+                KERNEL_LIBRARIES, (_f32(batch, h, w, c), _f32(k, k, c, f), _f32(batch, h, w, f)),
+                {"corten": _corten_conv2d_same_step, "numpy": _np_conv2d_same_step,
+                 "torch": _torch_conv2d_same_step},
+                (1e-3, 1e-2), flops=3 * 2.0 * batch * h * w * f * c * k * k,
+                note="forward, dx and dw; the result checked is dw")
+
+
+_CONV_SHAPES = ((32, 32, 3, 32), (32, 32, 32, 64), (16, 16, 64, 64), (28, 28, 1, 32))
+CONV = [_conv_case(batch, *shape) for batch in (32, 1) for shape in _CONV_SHAPES]
+CONV += [_conv_step_case(batch, *shape) for batch in (32, 1) for shape in _CONV_SHAPES]
 OPS.extend(CONV)
 
 CASES: list[Case] = OPS + OVERHEAD + GEMM + LAYERS + TRAINING + INFERENCE

@@ -174,10 +174,15 @@ class Conv(Layer):
         return -1 if self.data_format == "channels_last" else 1
 
     def _check_rank(self, shape: tuple) -> None:
-        if len(shape) != self.rank + 2:
+        if len(shape) < self.rank + 2:
             raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
                              f"expected min_ndim={self.rank + 2}, found ndim={len(shape)}. Full "
                              f"shape received: {tuple(shape)}")
+        if len(shape) > self.rank + 2:
+            # Keras folds extra leading batch dimensions; corten takes one batch dimension.
+            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
+                             f"expected ndim={self.rank + 2} (one batch dimension), found "
+                             f"ndim={len(shape)}. Full shape received: {tuple(shape)}")
 
     def _input_channel(self, shape: tuple) -> int:
         channel = shape[self._channel_axis()]
