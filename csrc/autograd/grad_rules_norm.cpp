@@ -9,9 +9,8 @@ const bool kRegistered = register_ops({"batch_norm", "group_norm", "unit_norm"})
 }  // namespace
 
 void record_batch_norm(const Tensor& x, const Tensor& x_contiguous, const Tensor& mask,
-                       const Tensor& gamma,
-                       const Tensor& beta, const Tensor& mean, const Tensor& invstd, int64_t axis,
-                       bool training, const Tensor& out) {
+                       const Tensor& gamma, const Tensor& beta, const Tensor& mean,
+                       const Tensor& invstd, int64_t axis, bool training, const Tensor& out) {
   // The moving statistics are not inputs of the tape: Keras does not differentiate them (they
   // are non-trainable) and the batch statistics' dependence on x is in the training backward.
   record("batch_norm", {x, gamma, beta}, {out}, [&]() -> BackwardFn {

@@ -54,8 +54,8 @@ struct Table {
   X(sparse_softmax_cross_entropy) X(sigmoid_cross_entropy) X(matmul) X(matmul_bias_act)     \
   X(random_normal) X(random_uniform) X(random_uniform_int) X(truncated_normal)              \
   X(dropout_mask) X(dropout_apply) X(reduce) X(arg_reduce) X(softmax) X(softmax_backward)  \
-  X(layer_norm) X(layer_norm_backward)                                                      \
-  X(batch_norm) X(batch_norm_backward) X(group_norm) X(group_norm_backward) X(unit_norm)      \
+  X(layer_norm) X(layer_norm_backward)                                                     \
+  X(batch_norm) X(batch_norm_backward) X(group_norm) X(group_norm_backward) X(unit_norm)   \
   X(unit_norm_backward)
 
 #define CORTEN_DECLARE_KERNEL_TABLE_(name) extern const Table<decltype(&cpu::name)> name;
