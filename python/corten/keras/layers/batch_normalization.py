@@ -8,6 +8,7 @@ from typing import Any
 import corten
 from corten.keras import constraints, initializers, regularizers
 from corten.keras.layers.base_layer import Layer
+from corten.keras.layers.normalization import _over_last_axis
 from corten.ops import nn as nn_ops
 
 __all__ = ["BatchNormalization"]
@@ -197,7 +198,6 @@ class BatchNormalization(Layer):
                           "normalization.", stacklevel=2)
         # The unfused path takes the moments of the unmasked positions (channels last only).
         weights = mask if training and not self.fused else None
-        ndim = inputs.ndim
         axes = self.axis
         self._check_input(inputs)
         kw = {"training": training, "momentum": self.momentum, "epsilon": self.epsilon,
@@ -209,19 +209,8 @@ class BatchNormalization(Layer):
             raise ValueError(f"BatchNormalization: a mask needs a single channel axis, the last; "
                              f"got axis={axes}, input shape {tuple(inputs.shape)}")
         # Several axes: one channel per combination; the axes are moved last and merged.
-        rest = [d for d in range(ndim) if d not in axes]
-        moved = rest + axes
-        x = inputs if moved == list(range(ndim)) else corten.transpose(inputs, moved)
-        shape = tuple(x.shape)
-        n = 1
-        for a in axes:
-            n *= inputs.shape[a]
-        flat = corten.reshape(x, (*[-1 if d is None else d for d in shape[:len(rest)]], n))
-        y = nn_ops.batch_norm(flat, *params, axis=-1, **kw)
-        y = corten.reshape(y, tuple(-1 if d is None else d for d in shape))
-        if moved != list(range(ndim)):
-            y = corten.transpose(y, [moved.index(d) for d in range(ndim)])
-        return y
+        return _over_last_axis(inputs, axes,
+                               lambda x: nn_ops.batch_norm(x, *params, axis=-1, **kw))
 
     def _check_input(self, inputs: Any) -> None:
         # Keras's InputSpec(ndim=rank, axes={axis: size}) message.
