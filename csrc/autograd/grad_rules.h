@@ -43,9 +43,9 @@ void record_layer_norm(const Tensor& x, const Tensor& x_contiguous, const Tensor
 
 // batch_norm (grad_rules_norm.cpp): the inputs as given, the contiguous x, the saved float64
 // statistics and the normalised axis.
-void record_batch_norm(const Tensor& x, const Tensor& x_contiguous, const Tensor& gamma,
-                       const Tensor& beta, const Tensor& mean, const Tensor& invstd, int64_t axis,
-                       bool training, const Tensor& out);
+void record_batch_norm(const Tensor& x, const Tensor& x_contiguous, const Tensor& mask,
+                       const Tensor& gamma, const Tensor& beta, const Tensor& mean,
+                       const Tensor& invstd, int64_t axis, bool training, const Tensor& out);
 
 // group_norm and unit_norm (grad_rules_norm.cpp), as record_batch_norm.
 void record_group_norm(const Tensor& x, const Tensor& x_contiguous, const Tensor& gamma,

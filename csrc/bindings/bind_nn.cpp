@@ -24,7 +24,7 @@ void bind_nn(py::module_& m) {
       "batch_norm",
       [](py::handle x, py::handle gamma, py::handle beta, py::object moving_mean,
          py::object moving_variance, int64_t axis, bool training, double momentum,
-         double epsilon, bool bessel) {
+         double epsilon, bool bessel, py::handle mask) {
         const Tensor xt = to_tensor(x);
         auto opt = [&](py::handle t) { return t.is_none() ? Tensor() : to_tensor(t, xt.dtype()); };
         // The moving statistics are written in place: they must be corten tensors (Variables).
@@ -32,12 +32,13 @@ void bind_nn(py::module_& m) {
           return t.is_none() ? Tensor() : py::cast<Tensor>(t);
         };
         return batch_norm(xt, opt(gamma), opt(beta), inplace(moving_mean),
-                          inplace(moving_variance), axis, training, momentum, epsilon, bessel);
+                          inplace(moving_variance), axis, training, momentum, epsilon, bessel,
+                          opt(mask));
       },
       py::arg("x"), py::arg("gamma") = py::none(), py::arg("beta") = py::none(),
       py::arg("moving_mean") = py::none(), py::arg("moving_variance") = py::none(),
       py::arg("axis") = -1, py::arg("training") = false, py::arg("momentum") = 0.99,
-      py::arg("epsilon") = 1e-3, py::arg("bessel") = false);
+      py::arg("epsilon") = 1e-3, py::arg("bessel") = false, py::arg("mask") = py::none());
   m.def(
       "group_norm",
       [](py::handle x, py::handle gamma, py::handle beta, int64_t groups, int64_t axis,

@@ -31,13 +31,15 @@ const NormTable& norm_table() {
   return table_for_isa(&baseline::norm_table, &baseline::norm_table, &avx512::norm_table);
 }
 
-void batch_norm(DType dtype, NormShape s, const void* x, const void* gamma, const void* beta,
-                void* moving_mean, void* moving_variance, bool training, double momentum,
-                double epsilon, bool bessel, void* y, double* mean, double* invstd) {
+void batch_norm(DType dtype, NormShape s, const void* x, const void* weight, const void* gamma,
+                const void* beta, void* moving_mean, void* moving_variance, bool training,
+                double momentum, double epsilon, bool bessel, void* y, double* mean,
+                double* invstd) {
   auto run = [&](auto tag, const auto& k) {
     using T = decltype(tag);
-    k.batch_norm(s, static_cast<const T*>(x), static_cast<const T*>(gamma),
-                 static_cast<const T*>(beta), static_cast<T*>(moving_mean),
+    k.batch_norm(s, static_cast<const T*>(x), static_cast<const T*>(weight),
+                 static_cast<const T*>(gamma), static_cast<const T*>(beta),
+                 static_cast<T*>(moving_mean),
                  static_cast<T*>(moving_variance), training, momentum, epsilon, bessel,
                  static_cast<T*>(y), mean, invstd);
   };
@@ -45,13 +47,14 @@ void batch_norm(DType dtype, NormShape s, const void* x, const void* gamma, cons
   else run(float{}, norm_table().f32);
 }
 
-void batch_norm_backward(DType dtype, NormShape s, const void* x, const void* gamma,
-                         const double* mean, const double* invstd, bool training, const void* dy,
-                         void* dx, void* dgamma, void* dbeta) {
+void batch_norm_backward(DType dtype, NormShape s, const void* x, const void* weight,
+                         const void* gamma, const double* mean, const double* invstd,
+                         bool training, const void* dy, void* dx, void* dgamma, void* dbeta) {
   auto run = [&](auto tag, const auto& k) {
     using T = decltype(tag);
-    k.batch_norm_backward(s, static_cast<const T*>(x), static_cast<const T*>(gamma), mean, invstd,
-                          training, static_cast<const T*>(dy), static_cast<T*>(dx),
+    k.batch_norm_backward(s, static_cast<const T*>(x), static_cast<const T*>(weight),
+                          static_cast<const T*>(gamma), mean, invstd, training,
+                          static_cast<const T*>(dy), static_cast<T*>(dx),
                           static_cast<T*>(dgamma), static_cast<T*>(dbeta));
   };
   if (dtype == DType::Float64) run(double{}, norm_table().f64);

@@ -24,7 +24,10 @@ struct NormShape {
 // momentum), with the variance times n / (n - 1) when `bessel` (Note [Batch norm variance]),
 // and left alone for an empty batch. Inference: the moving statistics, read only.
 // y = (x - mean) * invstd * gamma + beta with invstd = 1 / sqrt(var + epsilon).
-void batch_norm(DType dtype, NormShape s, const void* x, const void* gamma, const void* beta,
+// weight: null, or one value per outer index (channels last only, inner == 1): a mask of the
+// rows whose weighted mean and variance are the batch statistics (Keras's masked moments).
+void batch_norm(DType dtype, NormShape s, const void* x, const void* weight, const void* gamma,
+                const void* beta,
                 void* moving_mean, void* moving_variance, bool training, double momentum,
                 double epsilon, bool bessel, void* y, double* mean, double* invstd);
 
@@ -32,9 +35,9 @@ void batch_norm(DType dtype, NormShape s, const void* x, const void* gamma, cons
 // dgamma = sum(dy * xhat), dbeta = sum(dy) over (outer, inner); dx = gamma * invstd * (dy -
 // mean(dy) - xhat * mean(dy * xhat)) in training (the batch statistics depend on x) and
 // gamma * invstd * dy in inference. Null outputs are skipped.
-void batch_norm_backward(DType dtype, NormShape s, const void* x, const void* gamma,
-                         const double* mean, const double* invstd, bool training, const void* dy,
-                         void* dx, void* dgamma, void* dbeta);
+void batch_norm_backward(DType dtype, NormShape s, const void* x, const void* weight,
+                         const void* gamma, const double* mean, const double* invstd,
+                         bool training, const void* dy, void* dx, void* dgamma, void* dbeta);
 
 // Group normalisation: x viewed as (n, p, groups, group_size, q) (batch, the axes before the
 // channel axis, the channel axis split in groups, the axes after it). mean, rstd: (n, groups).
@@ -67,10 +70,10 @@ void unit_norm_backward(DType dtype, int64_t rows, int64_t cols, const void* x,
 
 template <typename T>
 struct NormKernels {
-  void (*batch_norm)(NormShape, const T*, const T*, const T*, T*, T*, bool, double, double, bool,
-                     T*, double*, double*);
-  void (*batch_norm_backward)(NormShape, const T*, const T*, const double*, const double*, bool,
-                              const T*, T*, T*, T*);
+  void (*batch_norm)(NormShape, const T*, const T*, const T*, const T*, T*, T*, bool, double,
+                     double, bool, T*, double*, double*);
+  void (*batch_norm_backward)(NormShape, const T*, const T*, const T*, const double*,
+                              const double*, bool, const T*, T*, T*, T*);
   void (*layer_norm)(int64_t, int64_t, const T*, const T*, const T*, double, T*, double*,
                      double*);
   void (*layer_norm_backward)(int64_t, int64_t, const T*, const T*, const double*,

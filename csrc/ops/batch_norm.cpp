@@ -36,11 +36,24 @@ void check_channel_param(const Tensor& p, const Tensor& x, int64_t axis, const c
 
 void* data_or_null(const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
 
+// A mask weighs the rows of channels-last x (Keras's masked moments): x.shape without its last
+// axis, x's dtype.
+void check_mask(const Tensor& mask, const Tensor& x, int64_t axis, const char* op) {
+  if (!mask.defined()) return;
+  detail::check_same_dtype(mask, x, op);
+  detail::check_same_device(mask, x, op);
+  Shape want(x.shape().begin(), x.shape().end() - 1);
+  CORTEN_CHECK_VALUE(axis == x.ndim() - 1 && mask.shape() == want, op, ": a mask needs the "
+                     "channel axis last and the shape of x without it; got x.shape=",
+                     show(x.shape()), ", axis=", axis, ", mask.shape=", show(mask.shape()));
+}
+
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                   const Tensor& moving_mean, const Tensor& moving_variance, int64_t axis,
-                  bool training, double momentum, double epsilon, bool bessel) {
+                  bool training, double momentum, double epsilon, bool bessel,
+                  const Tensor& mask) {
   const char* op = "batch_norm";
   detail::check_defined(x, op, "x");
   CORTEN_CHECK_TYPE(is_floating(x.dtype()), op, ": expected a floating dtype (float32, "
@@ -62,7 +75,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
     CORTEN_CHECK_VALUE(!t->defined() || t->is_meta() || t->is_contiguous(), op,
                        ": the moving statistics are updated in place and must be contiguous");
   }
-  const bool meta = x.is_meta() || (gamma.defined() && gamma.is_meta()) ||
+  check_mask(mask, x, a, op);
+  const bool meta = x.is_meta() || (mask.defined() && mask.is_meta()) ||
+                    (gamma.defined() && gamma.is_meta()) ||
                     (beta.defined() && beta.is_meta()) ||
                     (moving_mean.defined() && moving_mean.is_meta());
   Tensor out = Tensor::empty(x.shape(), x.dtype(), meta ? Device::Meta : x.device(), op);
@@ -71,14 +86,17 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
   const Tensor xc = x.contiguous();
   const Tensor g = gamma.defined() ? gamma.contiguous() : gamma;
   const Tensor b = beta.defined() ? beta.contiguous() : beta;
+  // The mask only matters where the batch statistics are computed.
+  const Tensor w = mask.defined() && training ? mask.contiguous() : Tensor();
   Tensor mean = Tensor::empty({s.channels}, DType::Float64, x.device(), op);
   Tensor invstd = Tensor::empty({s.channels}, DType::Float64, x.device(), op);
-  kernels::batch_norm(x.device())(x.dtype(), s, xc.raw_data(), data_or_null(g), data_or_null(b),
+  kernels::batch_norm(x.device())(x.dtype(), s, xc.raw_data(), data_or_null(w), data_or_null(g),
+                                  data_or_null(b),
                                   data_or_null(moving_mean), data_or_null(moving_variance),
                                   training, momentum, epsilon, bessel, out.raw_data(),
                                   mean.data<double>(), invstd.data<double>());
   if (autograd::is_recording()) {
-    autograd::record_batch_norm(x, xc, gamma, beta, mean, invstd, a, training, out);
+    autograd::record_batch_norm(x, xc, w, gamma, beta, mean, invstd, a, training, out);
   }
   return out;
 }
@@ -86,7 +104,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
 std::vector<Tensor> batch_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean,
                                         const Tensor& invstd, const Tensor& dy, int64_t axis,
                                         bool training, bool need_dx, bool need_dgamma,
-                                        bool need_dbeta) {
+                                        bool need_dbeta, const Tensor& mask) {
   const char* op = "batch_norm_grad";
   detail::check_defined(x, op, "x");
   detail::check_defined(dy, op, "dy");
@@ -95,6 +113,7 @@ std::vector<Tensor> batch_norm_backward(const Tensor& x, const Tensor& gamma, co
                      "x.shape=", show(x.shape()), ", dy.shape=", show(dy.shape()));
   const int64_t a = normalize_axis(axis, x.ndim(), op);
   check_channel_param(gamma, x, a, op, "gamma");
+  check_mask(mask, x, a, op);
   const int64_t C = x.dim(a);
   CORTEN_CHECK_VALUE(mean.dtype() == DType::Float64 && invstd.dtype() == DType::Float64 &&
                          mean.numel() == C && invstd.numel() == C,
@@ -108,8 +127,10 @@ std::vector<Tensor> batch_norm_backward(const Tensor& x, const Tensor& gamma, co
   const Tensor xc = x.contiguous(), gc = dy.contiguous();
   const Tensor g = gamma.defined() ? gamma.contiguous() : gamma;
   const Tensor mc = mean.contiguous(), ic = invstd.contiguous();
+  const Tensor w = mask.defined() && training ? mask.contiguous() : Tensor();
   kernels::batch_norm_backward(x.device())(
-      x.dtype(), norm_shape(x, a), xc.raw_data(), data_or_null(g), mc.data<double>(),
+      x.dtype(), norm_shape(x, a), xc.raw_data(), data_or_null(w), data_or_null(g),
+      mc.data<double>(),
       ic.data<double>(), training, gc.raw_data(), data_or_null(out[0]), data_or_null(out[1]),
       data_or_null(out[2]));
   return out;

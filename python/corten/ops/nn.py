@@ -101,7 +101,7 @@ def layer_norm(x: Any, gamma: Any = None, beta: Any = None, epsilon: float = 1e-
 def batch_norm(x: Any, gamma: Any = None, beta: Any = None, moving_mean: Any = None,
                moving_variance: Any = None, axis: int = -1, training: bool = False,
                momentum: float = 0.99, epsilon: float = 1e-3, bessel: bool = False,
-               name: str | None = None) -> Tensor:
+               mask: Any = None, name: str | None = None) -> Tensor:
     """Batch normalisation of `x` per channel along `axis`, one fused C++ kernel each way
     (keras.layers.BatchNormalization calls it; not in tf.nn).
 
@@ -117,15 +117,24 @@ def batch_norm(x: Any, gamma: Any = None, beta: Any = None, moving_mean: Any = N
         epsilon: added to the variance.
         bessel: update the moving variance with the unbiased batch variance (Keras's fused path,
             Note [Batch norm variance] in csrc/cpu/batch_norm.cpp).
+        mask: None, or weights of the positions (x.shape without its last axis, which must be
+            `axis`; booleans are converted): in training the batch statistics are the weighted
+            ones (Keras's masked moments). Every position is normalised.
 
     Returns:
         A tensor of x's shape and dtype.
     """
     if _sym.active and (type(x) is _sym.KT or type(gamma) is _sym.KT or type(beta) is _sym.KT):
         return _sym.op_node(batch_norm, (x, gamma, beta, moving_mean, moving_variance, axis,
-                                         training, momentum, epsilon, bessel, name), {})
+                                         training, momentum, epsilon, bessel, mask, name), {})
+    if mask is not None:
+        from corten.ops.creation import convert_to_tensor
+        from corten.ops.math import cast
+
+        x = convert_to_tensor(x)
+        mask = cast(convert_to_tensor(mask), x.dtype)
     return _C.batch_norm(x, gamma, beta, moving_mean, moving_variance, int(axis), bool(training),
-                         float(momentum), float(epsilon), bool(bessel))
+                         float(momentum), float(epsilon), bool(bessel), mask)
 
 
 def group_norm(x: Any, gamma: Any = None, beta: Any = None, groups: int = 32, axis: int = -1,

@@ -136,14 +136,14 @@ def _layer_norm(x, g, b, eps):
     return layer_norm(x, g, b, eps)
 
 
-def _batch_norm(x, g, b, axis, training):
+def _batch_norm(x, g, b, axis, training, mask=None):
     from corten.ops.nn import batch_norm
 
     c = x.shape[axis]
     mm = tf.constant(np.linspace(-0.5, 0.5, c))
     mv = tf.constant(np.linspace(0.5, 2.0, c))
     return batch_norm(x, g, b, None if training else mm, None if training else mv, axis,
-                      training, 0.9, 1e-3)
+                      training, 0.9, 1e-3, mask=None if mask is None else np.array(mask, bool))
 
 
 def _group_norm(x, g, b, groups, axis):
@@ -496,6 +496,8 @@ CASES: dict[str, list[Case]] = {
         Case(lambda x: _batch_norm(x, None, None, 0, True), [U(3, 5)], ["transposed"]),
         Case(lambda x, g, b: _batch_norm(x, g, b, 1, False), [U(2, 3, 2), U(3), U(3)],
              ["strided", "contiguous", "contiguous"]),
+        Case(lambda x, g, b: _batch_norm(x, g, b, -1, True, [[1, 0, 1], [1, 1, 0]]),
+             [U(2, 3, 4), U(4), U(4)]),
     ],
     "group_norm": [
         Case(lambda x, g, b: _group_norm(x, g, b, 2, -1), [U(3, 4), U(4), U(4)]),

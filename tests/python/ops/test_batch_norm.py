@@ -166,6 +166,52 @@ def test_avx512_kernels_match_the_portable_ones(shape, axis, dtype, rng):
         np.testing.assert_allclose(f, a, rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(5, 4, 3), (3000, 7), (40, 50, 6)], ids=str)
+def test_mask_weighs_the_statistics(shape, dtype, rng):
+    x = (rng.normal(size=shape) * 2 + 1).astype(dtype)
+    keep = rng.uniform(size=shape[:-1]) > 0.3
+    c = shape[-1]
+    mm = corten.Variable(np.zeros(c, dtype), trainable=False)
+    mv = corten.Variable(np.ones(c, dtype), trainable=False)
+    got = batch_norm(x, None, None, mm, mv, -1, True, 0.5, 1e-3, True, keep)
+    sel = x[keep].astype(np.float64)
+    m, v, n = sel.mean(0), sel.var(0), len(sel)
+    rtol, atol = _tol(dtype)
+    check_close(got, (x - m) / np.sqrt(v + 1e-3), dtype, rtol=rtol, atol=max(atol, 1e-10))
+    np.testing.assert_allclose(mv.numpy(), 0.5 + v * n / (n - 1) * 0.5, rtol=max(rtol, 1e-9))
+    # all positions masked: no statistics, the moving ones untouched
+    batch_norm(x, None, None, mm, mv, -1, True, 0.5, 1e-3, True, np.zeros(shape[:-1], bool))
+    np.testing.assert_allclose(mv.numpy(), 0.5 + v * n / (n - 1) * 0.5, rtol=max(rtol, 1e-9))
+
+
+def test_mask_is_bit_identical_on_one_and_two_threads(rng):
+    x = rng.normal(size=(64, 30, 16)).astype("float32")
+    keep = rng.uniform(size=(64, 30)) > 0.5
+    dy = rng.normal(size=x.shape).astype("float32")
+    g = corten.Variable(np.ones(16, "float32"))
+
+    def run():
+        xs = corten.constant(x)
+        with corten.GradientTape() as tape:
+            tape.watch(xs)
+            y = batch_norm(xs, g, None, None, None, -1, True, 0.9, 1e-3, False, keep)
+        gx, gg = tape.gradient(y, [xs, g], output_gradients=corten.constant(dy))
+        return y.numpy(), gx.numpy(), gg.numpy()
+
+    threading = corten.config.threading
+    previous = threading.get_intra_op_parallelism_threads()
+    try:
+        threading.set_intra_op_parallelism_threads(1)
+        one = run()
+        threading.set_intra_op_parallelism_threads(2)
+        two = run()
+    finally:
+        threading.set_intra_op_parallelism_threads(previous)
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_errors_name_the_op_and_shapes():
     x = np.ones((2, 3), "float32")
     with pytest.raises(ValueError, match=r"batch_norm: gamma must have 3 values \(x.shape\[1\] "
@@ -182,6 +228,10 @@ def test_errors_name_the_op_and_shapes():
         batch_norm(x, None, None, mm, None, -1, True)
     with pytest.raises(ValueError, match="axis"):
         batch_norm(x, axis=2, training=True)
+    with pytest.raises(ValueError, match=r"batch_norm: a mask needs the channel axis last and "
+                                         r"the shape of x without it; got x.shape=\(2, 3\), "
+                                         r"axis=1, mask.shape=\(3,\)"):
+        batch_norm(x, training=True, mask=np.ones(3, bool))
     with pytest.raises(TypeError, match="batch_norm: operands must have the same dtype"):
         batch_norm(x, None, None, corten.Variable(np.zeros(3)), corten.Variable(np.ones(3)),
                    -1, True)

@@ -38,17 +38,21 @@ std::vector<Tensor> layer_norm_backward(const Tensor& x, const Tensor& gamma,
 /// C values of x's dtype, contiguous) are updated in place, moving -= (moving - batch) * (1 -
 /// momentum), the variance Bessel-corrected when `bessel` (Note [Batch norm variance]).
 /// Inference: normalises with the moving statistics, which are required and left unchanged.
-/// gamma and beta hold C values (any shape) or are undefined. One fused kernel each way.
+/// gamma and beta hold C values (any shape) or are undefined. `mask` (x's dtype, the shape of x
+/// without its last axis, which must be the channel axis) weighs the rows whose statistics are
+/// taken in training (Keras's masked moments); every row is normalised. One fused kernel each
+/// way.
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                   const Tensor& moving_mean, const Tensor& moving_variance, int64_t axis,
-                  bool training, double momentum, double epsilon, bool bessel);
+                  bool training, double momentum, double epsilon, bool bessel,
+                  const Tensor& mask = Tensor());
 
 /// batch_norm's backward: {dx, dgamma, dbeta} from the forward's x and its saved float64
 /// statistics (mean, invstd: C values). Outputs whose need_* flag is false stay undefined.
 std::vector<Tensor> batch_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean,
                                         const Tensor& invstd, const Tensor& dy, int64_t axis,
                                         bool training, bool need_dx, bool need_dgamma,
-                                        bool need_dbeta);
+                                        bool need_dbeta, const Tensor& mask = Tensor());
 
 /// Group normalisation (Keras's GroupNormalization): the `axis` channels of x split in
 /// `groups` groups; each (batch entry, group) normalised over its channels and every axis but

@@ -8,6 +8,7 @@ from typing import Any
 import corten
 from corten.keras import constraints, initializers, regularizers
 from corten.keras.layers.base_layer import Layer
+from corten.keras.layers.normalization import _over_last_axis
 from corten.ops import nn as nn_ops
 
 __all__ = ["BatchNormalization"]
@@ -33,8 +34,10 @@ class BatchNormalization(Layer):
     The moving variance is updated with the Bessel-corrected batch variance (n / (n - 1)) on
     Keras's fused path (float32, rank 4 or 5, the channel axis 1 or last, `fused` not False)
     and with the biased one otherwise (Note [Batch norm variance] in csrc/cpu/batch_norm.cpp);
-    `self.fused` tells which after build. Masks: the fused path ignores a mask with a warning,
-    as Keras; the unfused path rejects one in training (masked moments are not implemented).
+    `self.fused` tells which after build. Masks (e.g. from Embedding(mask_zero=True)): in
+    training the unfused path takes the mean and variance of the unmasked positions only (the
+    channel axis must be the last one), and the fused path ignores the mask with a warning, as
+    Keras.
 
     Args:
         axis: an int or a list of ints: the channel axis (axes), -1 by default.
@@ -188,39 +191,26 @@ class BatchNormalization(Layer):
 
     def call(self, inputs: Any, training: Any = None, mask: Any = None) -> Any:
         training = self._get_training_value(training)
-        if mask is not None and training:
-            if self.fused:
-                warnings.warn("Masking is not supported with `fused=True`. You should either "
-                              "turn off fusing (`fused=False`) or you should not pass a `mask` "
-                              "argument when calling the layer. For the moment `mask` will be "
-                              "ignored for the normalization.", stacklevel=2)
-            else:
-                raise ValueError(
-                    f"BatchNormalization: masked batch statistics are not supported (input "
-                    f"shape {tuple(inputs.shape)}, mask shape {tuple(mask.shape)}); drop the "
-                    f"mask before this layer or call it with training=False")
-        ndim = inputs.ndim
+        if mask is not None and training and self.fused:
+            warnings.warn("Masking is not supported with `fused=True`. You should either turn off "
+                          "fusing (`fused=False`) or you should not pass a `mask` argument when "
+                          "calling the layer. For the moment `mask` will be ignored for the "
+                          "normalization.", stacklevel=2)
+        # The unfused path takes the moments of the unmasked positions (channels last only).
+        weights = mask if training and not self.fused else None
         axes = self.axis
         self._check_input(inputs)
         kw = {"training": training, "momentum": self.momentum, "epsilon": self.epsilon,
               "bessel": bool(self.fused)}
         params = (self.gamma, self.beta, self.moving_mean, self.moving_variance)
         if len(axes) == 1:
-            return nn_ops.batch_norm(inputs, *params, axis=axes[0], **kw)
+            return nn_ops.batch_norm(inputs, *params, axis=axes[0], mask=weights, **kw)
+        if weights is not None:
+            raise ValueError(f"BatchNormalization: a mask needs a single channel axis, the last; "
+                             f"got axis={axes}, input shape {tuple(inputs.shape)}")
         # Several axes: one channel per combination; the axes are moved last and merged.
-        rest = [d for d in range(ndim) if d not in axes]
-        moved = rest + axes
-        x = inputs if moved == list(range(ndim)) else corten.transpose(inputs, moved)
-        shape = tuple(x.shape)
-        n = 1
-        for a in axes:
-            n *= inputs.shape[a]
-        flat = corten.reshape(x, (*[-1 if d is None else d for d in shape[:len(rest)]], n))
-        y = nn_ops.batch_norm(flat, *params, axis=-1, **kw)
-        y = corten.reshape(y, tuple(-1 if d is None else d for d in shape))
-        if moved != list(range(ndim)):
-            y = corten.transpose(y, [moved.index(d) for d in range(ndim)])
-        return y
+        return _over_last_axis(inputs, axes,
+                               lambda x: nn_ops.batch_norm(x, *params, axis=-1, **kw))
 
     def _check_input(self, inputs: Any) -> None:
         # Keras's InputSpec(ndim=rank, axes={axis: size}) message.

@@ -184,17 +184,36 @@ def test_gradient_flows_in_training_and_inference():
         assert gb.shape == (3,)
 
 
-def test_mask():
+def test_mask_gives_the_moments_of_the_unmasked_positions():
     x = rng.normal(size=(2, 3, 4)).astype("float32")
-    mask = corten.constant(np.array([[1, 1, 0], [1, 0, 0]], bool))
-    layer = layers.BatchNormalization()
-    layer(x, training=False, mask=mask)  # inference ignores the mask
-    with pytest.raises(ValueError, match=r"masked batch statistics .*input shape \(2, 3, 4\)"):
-        layer(x, training=True, mask=mask)
+    keep = np.array([[1, 1, 0], [1, 0, 0]], bool)
+    mask = corten.constant(keep)
+    layer = layers.BatchNormalization(momentum=0.5)
+    np.testing.assert_allclose(layer(x, training=False, mask=mask).numpy(),
+                               x / np.sqrt(1 + 1e-3), rtol=1e-5)  # inference: moving stats
+    got = layer(x, training=True, mask=mask).numpy()
+    sel = x[keep].astype(np.float64)
+    m, v = sel.mean(0), sel.var(0)
+    np.testing.assert_allclose(got, (x - m) / np.sqrt(v + 1e-3), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(layer.moving_mean.numpy(), m * 0.5, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(layer.moving_variance.numpy(), 0.5 + v * 0.5, rtol=1e-5)
+    # After Embedding(mask_zero=True), the padding does not enter the statistics.
+    inputs = keras.Input((3,), dtype="int32")
+    h = layers.Embedding(5, 4, mask_zero=True)(inputs)
+    model = keras.Model(inputs, layers.BatchNormalization()(h))
+    ids = np.array([[1, 2, 0], [3, 0, 0]], "int32")
+    out = model(ids, training=True).numpy()
+    emb = model.layers[1].embeddings.numpy()[ids][ids > 0].astype(np.float64)
+    np.testing.assert_allclose(out[ids > 0], (emb - emb.mean(0)) / np.sqrt(emb.var(0) + 1e-3),
+                               rtol=1e-4, atol=1e-4)
     fused = layers.BatchNormalization()
     with pytest.warns(UserWarning, match="Masking is not supported with `fused=True`"):
         fused(x.reshape(2, 3, 4, 1), training=True, mask=corten.constant(np.ones((2, 3, 4),
                                                                                  bool)))
+    with pytest.raises(ValueError, match=r"a mask needs a single channel axis.*\(2, 3, 4\)"):
+        layers.BatchNormalization(axis=[1, 2])(x, training=True, mask=mask)
+    with pytest.raises(ValueError, match=r"a mask needs the channel axis last.*axis=1"):
+        layers.BatchNormalization(axis=1)(x, training=True, mask=mask)
 
 
 def test_argument_errors():
