@@ -1,0 +1,346 @@
+"""Generate keras_golden.npz: tf.keras 2 reference outputs for corten's layers.
+
+Run with an interpreter that has tf_keras installed (corten never imports it):
+
+    TF_CPP_MIN_LOG_LEVEL=3 /path/to/tfkeras/bin/python make_keras_golden.py
+
+For every case the layer is built in tf_keras from (class name, kwargs), given
+deterministic weights, run on a seeded input, and its config, weight names and
+shapes, weights, input, outputs, masks, moving statistics and
+compute_output_shape are stored in one compressed .npz next to this script.
+"""
+
+import json
+import os
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import tensorflow as tf  # noqa: E402
+import tf_keras as keras  # noqa: E402
+from tf_keras import layers  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "keras_golden.npz")
+
+
+def C(name, cls, kwargs, shape, **extra):
+    """One case: a layer class name, its kwargs, the input shape (with batch) and options."""
+    return dict(name=name, cls=cls, kwargs=kwargs, shape=shape, **extra)
+
+
+def conv_cases():
+    cs = []
+    for i, (kw, shape) in enumerate([
+        (dict(filters=3, kernel_size=3), (2, 7, 2)),
+        (dict(filters=3, kernel_size=3, padding="same"), (2, 7, 2)),
+        (dict(filters=3, kernel_size=2, padding="same", strides=2), (2, 8, 2)),
+        (dict(filters=3, kernel_size=3, padding="causal", dilation_rate=2), (2, 7, 2)),
+        (dict(filters=4, kernel_size=2, groups=2, activation="relu"), (2, 6, 4)),
+        (dict(filters=3, kernel_size=3, strides=2, use_bias=False), (2, 9, 2)),
+    ]):
+        cs.append(C(f"conv1d_{i}", "Conv1D", kw, shape))
+    for i, (kw, shape) in enumerate([
+        (dict(filters=3, kernel_size=2, padding="same"), (2, 5, 5, 2)),
+        (dict(filters=3, kernel_size=4, padding="same"), (2, 6, 7, 2)),
+        (dict(filters=3, kernel_size=2, padding="same", strides=2), (2, 5, 6, 2)),
+        (dict(filters=3, kernel_size=4, padding="same", strides=2), (2, 7, 8, 2)),
+        (dict(filters=3, kernel_size=3, padding="same", strides=2), (2, 6, 7, 2)),
+        (dict(filters=3, kernel_size=(3, 2)), (2, 6, 5, 2)),
+        (dict(filters=3, kernel_size=3, dilation_rate=2, padding="same"), (2, 7, 7, 2)),
+        (dict(filters=4, kernel_size=3, groups=2, activation="tanh"), (2, 5, 5, 4)),
+        (dict(filters=3, kernel_size=3, strides=(2, 1)), (2, 7, 6, 2)),
+        (dict(filters=3, kernel_size=3, data_format="channels_first"), (2, 2, 6, 6)),
+    ]):
+        cs.append(C(f"conv2d_{i}", "Conv2D", kw, shape))
+    for i, (kw, shape) in enumerate([
+        (dict(filters=2, kernel_size=2), (1, 4, 4, 4, 2)),
+        (dict(filters=2, kernel_size=2, padding="same", strides=2), (1, 5, 4, 4, 2)),
+        (dict(filters=2, kernel_size=3, padding="same", dilation_rate=2), (1, 5, 5, 4, 2)),
+    ]):
+        cs.append(C(f"conv3d_{i}", "Conv3D", kw, shape))
+    for i, (kw, shape) in enumerate([
+        (dict(filters=3, kernel_size=3), (2, 5, 2)),
+        (dict(filters=3, kernel_size=3, strides=2, padding="same"), (2, 5, 2)),
+        (dict(filters=3, kernel_size=3, strides=2, output_padding=1), (2, 5, 2)),
+        (dict(filters=3, kernel_size=2, dilation_rate=2, padding="same"), (2, 5, 2)),
+    ]):
+        cs.append(C(f"conv1dt_{i}", "Conv1DTranspose", kw, shape))
+    for i, (kw, shape) in enumerate([
+        (dict(filters=3, kernel_size=3), (2, 4, 4, 2)),
+        (dict(filters=3, kernel_size=3, strides=2, padding="same"), (2, 4, 5, 2)),
+        (dict(filters=3, kernel_size=4, strides=2, padding="same"), (2, 4, 4, 2)),
+        (dict(filters=3, kernel_size=3, strides=2, output_padding=1), (2, 4, 4, 2)),
+        (dict(filters=3, kernel_size=3, strides=(2, 3), padding="same", output_padding=(1, 2)),
+         (2, 3, 3, 2)),
+        (dict(filters=3, kernel_size=2, dilation_rate=2), (2, 4, 4, 2)),
+    ]):
+        cs.append(C(f"conv2dt_{i}", "Conv2DTranspose", kw, shape))
+    for i, (kw, shape) in enumerate([
+        (dict(filters=2, kernel_size=2, strides=2), (1, 3, 3, 2, 2)),
+        (dict(filters=2, kernel_size=3, strides=2, padding="same"), (1, 3, 2, 3, 2)),
+    ]):
+        cs.append(C(f"conv3dt_{i}", "Conv3DTranspose", kw, shape))
+    for i, (kw, shape) in enumerate([
+        (dict(kernel_size=3), (2, 7, 3)),
+        (dict(kernel_size=3, depth_multiplier=2, strides=2, padding="same"), (2, 8, 3)),
+    ]):
+        cs.append(C(f"dwconv1d_{i}", "DepthwiseConv1D", kw, shape))
+    for i, (kw, shape) in enumerate([
+        (dict(kernel_size=3), (2, 6, 6, 3)),
+        (dict(kernel_size=3, depth_multiplier=2, strides=2, padding="same"), (2, 6, 7, 3)),
+        (dict(kernel_size=2, depth_multiplier=2, padding="same", dilation_rate=2), (2, 5, 5, 2)),
+    ]):
+        cs.append(C(f"dwconv2d_{i}", "DepthwiseConv2D", kw, shape))
+    for i, (kw, shape) in enumerate([
+        (dict(filters=4, kernel_size=3), (2, 7, 3)),
+        (dict(filters=4, kernel_size=3, depth_multiplier=2, strides=2, padding="same"), (2, 8, 3)),
+    ]):
+        cs.append(C(f"sepconv1d_{i}", "SeparableConv1D", kw, shape))
+    for i, (kw, shape) in enumerate([
+        (dict(filters=4, kernel_size=3), (2, 6, 6, 3)),
+        (dict(filters=4, kernel_size=2, depth_multiplier=2, strides=2, padding="same"),
+         (2, 5, 6, 3)),
+    ]):
+        cs.append(C(f"sepconv2d_{i}", "SeparableConv2D", kw, shape))
+    return cs
+
+
+def pool_cases():
+    cs = []
+    for kind in ("Max", "Average"):
+        for i, (kw, shape) in enumerate([
+            (dict(), (2, 7, 3)),
+            (dict(pool_size=3, strides=2, padding="same"), (2, 8, 3)),
+            (dict(pool_size=3, strides=1, padding="same"), (2, 5, 2)),
+            (dict(pool_size=2, data_format="channels_first"), (2, 3, 6)),
+        ]):
+            cs.append(C(f"{kind.lower()}pool1d_{i}", f"{kind}Pooling1D", kw, shape))
+        for i, (kw, shape) in enumerate([
+            (dict(), (2, 5, 6, 2)),
+            (dict(pool_size=3, strides=2, padding="same"), (2, 6, 7, 2)),
+            (dict(pool_size=(3, 2), strides=1, padding="same"), (2, 4, 5, 2)),
+            (dict(pool_size=3, strides=(2, 1)), (2, 7, 6, 2)),
+        ]):
+            cs.append(C(f"{kind.lower()}pool2d_{i}", f"{kind}Pooling2D", kw, shape))
+        for i, (kw, shape) in enumerate([
+            (dict(), (1, 4, 4, 5, 2)),
+            (dict(pool_size=3, strides=2, padding="same"), (1, 4, 5, 3, 2)),
+        ]):
+            cs.append(C(f"{kind.lower()}pool3d_{i}", f"{kind}Pooling3D", kw, shape))
+        for d, shape in ((1, (2, 5, 3)), (2, (2, 4, 3, 2)), (3, (1, 3, 2, 3, 2))):
+            for keep in (False, True):
+                cs.append(C(f"global{kind.lower()}pool{d}d_{int(keep)}",
+                            f"Global{kind}Pooling{d}D", dict(keepdims=keep), shape))
+        cs.append(C(f"global{kind.lower()}pool2d_cf", f"Global{kind}Pooling2D",
+                    dict(data_format="channels_first"), (2, 3, 4, 2)))
+    return cs
+
+
+def reshape_cases():
+    return [
+        C("upsampling1d", "UpSampling1D", dict(size=3), (2, 4, 2)),
+        C("upsampling2d_nearest", "UpSampling2D", dict(size=(2, 3)), (2, 3, 2, 2)),
+        C("upsampling2d_bilinear", "UpSampling2D", dict(size=2, interpolation="bilinear"),
+          (2, 3, 4, 2)),
+        C("upsampling2d_bilinear_13", "UpSampling2D", dict(size=(1, 3), interpolation="bilinear"),
+          (1, 2, 3, 2)),
+        C("upsampling3d", "UpSampling3D", dict(size=(2, 1, 2)), (1, 2, 3, 2, 2)),
+        C("zeropadding1d", "ZeroPadding1D", dict(padding=(1, 2)), (2, 3, 2)),
+        C("zeropadding2d", "ZeroPadding2D", dict(padding=((1, 0), (2, 1))), (2, 3, 2, 2)),
+        C("zeropadding3d", "ZeroPadding3D", dict(padding=1), (1, 2, 2, 2, 2)),
+        C("cropping1d", "Cropping1D", dict(cropping=(1, 2)), (2, 6, 2)),
+        C("cropping2d", "Cropping2D", dict(cropping=((1, 0), (2, 1))), (2, 5, 6, 2)),
+        C("cropping3d", "Cropping3D", dict(cropping=1), (1, 4, 4, 4, 2)),
+    ]
+
+
+def norm_cases():
+    cs = []
+    for i, (kw, shape) in enumerate([
+        (dict(), (6, 3)),
+        (dict(momentum=0.5), (6, 3)),
+        (dict(axis=1), (4, 3, 2, 5)),
+        (dict(), (4, 3, 2, 5)),
+        (dict(momentum=0.5, center=False, scale=False), (4, 3, 2, 3)),
+        (dict(axis=1, momentum=0.9, epsilon=1e-2), (5, 4)),
+        (dict(axis=-1, momentum=0.9), (4, 5, 3)),
+    ]):
+        cs.append(C(f"batchnorm_{i}", "BatchNormalization", kw, shape, training=True))
+    cs += [
+        C("layernorm_0", "LayerNormalization", dict(), (3, 4, 5)),
+        C("layernorm_1", "LayerNormalization", dict(axis=[1, 2]), (3, 4, 5)),
+        C("layernorm_2", "LayerNormalization", dict(center=False, epsilon=1e-5), (3, 6)),
+        C("groupnorm_0", "GroupNormalization", dict(groups=2), (2, 3, 4)),
+        C("groupnorm_1", "GroupNormalization", dict(groups=3, axis=1), (2, 6, 3, 2)),
+        C("unitnorm_0", "UnitNormalization", dict(), (3, 5)),
+        C("unitnorm_1", "UnitNormalization", dict(axis=[1, 2]), (2, 3, 4)),
+    ]
+    return cs
+
+
+def act_cases():
+    return [
+        C("relu_0", "ReLU", dict(), (3, 5)),
+        C("relu_1", "ReLU", dict(max_value=0.3, negative_slope=0.1, threshold=0.1), (3, 5)),
+        C("leakyrelu", "LeakyReLU", dict(alpha=0.2), (3, 5)),
+        C("prelu_0", "PReLU", dict(), (3, 4, 2)),
+        C("prelu_1", "PReLU", dict(shared_axes=[1]), (3, 4, 2)),
+        C("elu", "ELU", dict(alpha=0.7), (3, 5)),
+        C("softmax_0", "Softmax", dict(axis=-1), (3, 5)),
+        C("softmax_1", "Softmax", dict(axis=1), (2, 3, 4)),
+        C("softmax_mask", "Softmax", dict(), (3, 5), softmax_mask=True),
+        C("thresholdedrelu", "ThresholdedReLU", dict(theta=0.2), (3, 5)),
+    ]
+
+
+def rnn_cases():
+    cs = [C("embedding_0", "Embedding", dict(input_dim=7, output_dim=3), (2, 5), ids=True),
+          C("embedding_1", "Embedding", dict(input_dim=7, output_dim=3, mask_zero=True), (2, 5),
+            ids=True)]
+    grids = {
+        "SimpleRNN": [dict(), dict(return_sequences=True, return_state=True),
+                      dict(go_backwards=True, activation="relu")],
+        "LSTM": [dict(), dict(return_sequences=True, return_state=True),
+                 dict(go_backwards=True, return_sequences=True)],
+        "GRU": [dict(), dict(reset_after=False, return_sequences=True, return_state=True),
+                dict(go_backwards=True, return_state=True),
+                dict(reset_after=False, go_backwards=True)],
+    }
+    for cls, grid in grids.items():
+        for i, kw in enumerate(grid):
+            kw = dict(units=3, **kw)
+            cs.append(C(f"{cls.lower()}_{i}", cls, kw, (2, 5, 4)))
+            cs.append(C(f"{cls.lower()}_{i}_masked", cls, kw, (3, 6), masked=True))
+    for mode in ("concat", "sum", "mul", "ave", None):
+        cs.append(C(f"bidirectional_{mode}", "Bidirectional",
+                    dict(layer=("LSTM", dict(units=3, return_sequences=True)), merge_mode=mode),
+                    (2, 4, 3)))
+    cs.append(C("bidirectional_gru_masked", "Bidirectional",
+                dict(layer=("GRU", dict(units=2)), merge_mode="concat"), (3, 5), masked=True))
+    cs.append(C("timedistributed", "TimeDistributed",
+                dict(layer=("Dense", dict(units=3, activation="relu"))), (2, 4, 5)))
+    return cs
+
+
+def make_layer(case):
+    kw = dict(case["kwargs"])
+    if "layer" in kw:
+        inner_cls, inner_kw = kw["layer"]
+        kw["layer"] = getattr(layers, inner_cls)(**inner_kw)
+    return getattr(layers, case["cls"])(**kw)
+
+
+def to_list(shape):
+    if isinstance(shape, (list, tuple)) and shape and not isinstance(shape[0], (int, type(None))):
+        return [to_list(s) for s in shape]
+    return [None if d is None else int(d) for d in tf.TensorShape(shape).as_list()]
+
+
+def weight_values(rng, weights, scale=0.5):
+    vals = []
+    for w in weights:
+        shape = tuple(w.shape)
+        if "variance" in w.name:
+            vals.append(rng.uniform(0.5, 1.5, shape).astype(np.float32))
+        else:
+            vals.append(rng.uniform(-scale, scale, shape).astype(np.float32))
+    return vals
+
+
+def to_json(obj):
+    """JSON text of a config, numpy scalars and arrays as plain Python values."""
+    return json.dumps(obj, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+
+
+def run_case(case, store, meta, seed):
+    rng = np.random.default_rng(seed)
+    shape = case["shape"]
+    layer = make_layer(case)
+    entry = dict(name=case["name"], cls=case["cls"], shape=list(shape))
+    if case.get("masked"):
+        # An int sequence with zeros anywhere, masked by Embedding(mask_zero=True).
+        ids = rng.integers(0, 5, size=shape)
+        ids[0, 0] = 0
+        ids[1, -1] = 0
+        ids[2, :] = np.where(np.arange(shape[1]) % 2 == 0, 0, rng.integers(1, 5, size=shape[1]))
+        emb = layers.Embedding(5, 4, mask_zero=True)
+        inp = keras.Input(shape=shape[1:], dtype="int32")
+        h = emb(inp)
+        out = layer(h)
+        model = keras.Model(inp, out)
+        emb_w = rng.uniform(-0.5, 0.5, (5, 4)).astype(np.float32)
+        emb.set_weights([emb_w])
+        store[case["name"] + "/embedding"] = emb_w
+        x = ids.astype(np.int32)
+        w = weight_values(rng, layer.weights)
+        layer.set_weights(w)
+        outs = model(x)
+        entry["embedding_config"] = to_json(emb.get_config())
+    else:
+        if case.get("ids"):
+            x = rng.integers(0, case["kwargs"]["input_dim"], size=shape).astype(np.int32)
+            x[0, 1] = 0
+        else:
+            x = rng.uniform(-1, 1, size=shape).astype(np.float32)
+        layer.build(shape)
+        w = weight_values(rng, layer.weights)
+        layer.set_weights(w)
+        if case.get("softmax_mask"):
+            mask = rng.uniform(size=shape) > 0.4
+            mask[:, 0] = True
+            store[case["name"] + "/mask_in"] = mask
+            outs = layer(x, mask=tf.constant(mask))
+        else:
+            outs = layer(x, training=False)
+        if case["cls"] == "Embedding" and case["kwargs"].get("mask_zero"):
+            store[case["name"] + "/mask"] = layer.compute_mask(x).numpy()
+        if case.get("training"):
+            tr = layer(x, training=True)
+            store[case["name"] + "/train_out"] = tr.numpy()
+            for v in layer.weights:
+                if "moving" in v.name:
+                    key = v.name.split("/")[-1].split(":")[0]
+                    store[case["name"] + "/after_" + key] = v.numpy()
+    outs = outs if isinstance(outs, (list, tuple)) else [outs]
+    entry["n_out"] = len(outs)
+    store[case["name"] + "/x"] = x
+    for i, o in enumerate(outs):
+        store[f"{case['name']}/out{i}"] = o.numpy()
+    entry["n_weights"] = len(w)
+    for i, v in enumerate(w):
+        store[f"{case['name']}/w{i}"] = v
+    prefix = layer.name + "/"
+    entry["weight_names"] = [v.name[len(prefix):].split(":")[0] if v.name.startswith(prefix)
+                             else v.name.split(":")[0] for v in layer.weights]
+    entry["weight_shapes"] = [list(v.shape) for v in layer.weights]
+    entry["config"] = to_json(layer.get_config())
+    try:
+        in_shape = (None,) + tuple(shape[1:])
+        if case.get("masked"):
+            in_shape = in_shape + (4,)
+        entry["output_shape"] = to_list(layer.compute_output_shape(in_shape))
+    except NotImplementedError:
+        entry["output_shape"] = None
+    meta.append(entry)
+
+
+def main():
+    cases = conv_cases() + pool_cases() + reshape_cases() + norm_cases() + act_cases() + rnn_cases()
+    store, meta, skipped = {}, [], []
+    for seed, case in enumerate(cases):
+        try:
+            run_case(case, store, meta, seed)
+        except (tf.errors.OpError, ValueError) as e:
+            # channels_first convs and pools do not run on tf's CPU kernels.
+            skipped.append((case["name"], f"{type(e).__name__}: {str(e)[:300]}"))
+    store["__meta__"] = np.array(json.dumps(meta))
+    np.savez_compressed(OUT, **store)
+    print(f"{len(meta)} cases written to {OUT} ({os.path.getsize(OUT)} bytes)")
+    for name, err in skipped:
+        print("skipped (tf.keras cannot run it here):", name, err)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""corten's layers against tf.keras 2 golden data (golden/keras_golden.npz).
+
+Each case was produced by golden/make_keras_golden.py with tf_keras: the layer's
+config, weight names and shapes, weights, input and outputs. Here the layer is
+deserialized in corten FROM tf.keras's config, given the same weights, and its
+outputs, states, masks, moving statistics, compute_output_shape and get_config
+keys must equal tf.keras's. TensorFlow is not needed to run this file.
+"""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import corten as tf
+from corten.keras import layers
+
+GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden", "keras_golden.npz")
+DATA = np.load(GOLDEN)
+META = json.loads(str(DATA["__meta__"]))
+CASES = {entry["name"]: entry for entry in META}
+
+# get_config keys tf.keras has and corten deliberately does not, or the other way
+# round, by class name, each with its reason.
+CONFIG_KEY_DIFFERENCES = {
+    # tf.keras's Conv3DTranspose pops dilation_rate from its config (its CPU kernel cannot
+    # dilate); corten runs dilated 3-D transposed convolutions, so its config keeps the key
+    # to round-trip them.
+    "Conv3DTranspose": {"dilation_rate"},
+}
+
+# corten names a weight "<layer that creates it>/<weight>", with no scope of the layers
+# around it. tf.keras scopes a wrapped layer's weights by the name scope active when they
+# were built: Bidirectional gives "forward_lstm/lstm_cell/kernel", and TimeDistributed gives
+# "kernel" when built by build() but "time_distributed/kernel" when built by a call. Only
+# the weight's own name (the last part) is compared for these wrappers; order and shapes
+# are compared in full.
+WRAPPERS = {"Bidirectional", "TimeDistributed"}
+
+RTOL = ATOL = 1e-5
+
+
+def _np(t):
+    return t.numpy() if hasattr(t, "numpy") else np.asarray(t)
+
+
+def _local_name(layer, weight):
+    """The part of a weight name after the layer's own name, without ':0'."""
+    name = weight.name.split(":")[0]
+    prefix = layer.name + "/"
+    return name[len(prefix):] if name.startswith(prefix) else name
+
+
+def _shape_list(shape):
+    if isinstance(shape, (list, tuple)) and shape and isinstance(shape[0], (list, tuple)) \
+            or (isinstance(shape, list) and shape and hasattr(shape[0], "as_list")):
+        return [_shape_list(s) for s in shape]
+    if hasattr(shape, "as_list"):
+        shape = shape.as_list()
+    return [None if d is None else int(d) for d in shape]
+
+
+def _build_and_run(entry):
+    name = entry["name"]
+    config = json.loads(entry["config"])
+    layer = layers.deserialize({"class_name": entry["cls"], "config": config})
+    x = DATA[name + "/x"]
+    call_kwargs = {}
+    if name + "/mask_in" in DATA:
+        call_kwargs["mask"] = tf.convert_to_tensor(DATA[name + "/mask_in"])
+    if "embedding_config" in entry:
+        emb = layers.deserialize({"class_name": "Embedding",
+                                  "config": json.loads(entry["embedding_config"])})
+        emb(x)
+        emb.set_weights([DATA[name + "/embedding"]])
+        inputs = emb(x)
+        call_kwargs["mask"] = emb.compute_mask(x)
+    else:
+        inputs = tf.convert_to_tensor(x)
+    layer(inputs, **call_kwargs)  # builds the layer (wrappers build on call)
+    return layer, inputs, call_kwargs
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_layer_matches_tf_keras(name):
+    entry = CASES[name]
+    layer, inputs, call_kwargs = _build_and_run(entry)
+
+    names = [_local_name(layer, w) for w in layer.weights]
+    shapes = [list(w.shape) for w in layer.weights]
+    expected = entry["weight_names"]
+    if entry["cls"] in WRAPPERS:
+        names = [n.split("/")[-1] for n in names]
+        expected = [n.split("/")[-1] for n in expected]
+    assert names == expected, (name, names)
+    assert shapes == entry["weight_shapes"], (name, shapes)
+
+    weights = [DATA[f"{name}/w{i}"] for i in range(entry["n_weights"])]
+    layer.set_weights(weights)
+    outs = layer(inputs, training=False, **call_kwargs)
+    outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
+    assert len(outs) == entry["n_out"], name
+    for i, out in enumerate(outs):
+        np.testing.assert_allclose(_np(out), DATA[f"{name}/out{i}"], rtol=RTOL, atol=ATOL,
+                                   err_msg=f"{name} output {i}")
+
+    if name + "/mask" in DATA:
+        np.testing.assert_array_equal(_np(layer.compute_mask(DATA[name + "/x"])),
+                                      DATA[name + "/mask"])
+
+    if name + "/train_out" in DATA:
+        train_out = layer(inputs, training=True)
+        np.testing.assert_allclose(_np(train_out), DATA[name + "/train_out"], rtol=RTOL,
+                                   atol=ATOL, err_msg=f"{name} training output")
+        for w in layer.weights:
+            key = f"{name}/after_{_local_name(layer, w)}"
+            if key in DATA:
+                np.testing.assert_allclose(_np(w), DATA[key], rtol=RTOL, atol=ATOL,
+                                           err_msg=key)
+
+    if entry["output_shape"] is not None:
+        in_shape = (None,) + tuple(entry["shape"][1:])
+        if "embedding_config" in entry:
+            in_shape = in_shape + (4,)
+        got = _shape_list(layer.compute_output_shape(in_shape))
+        assert got == entry["output_shape"], (name, got)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_get_config_has_tf_keras_keys(name):
+    entry = CASES[name]
+    theirs = json.loads(entry["config"])
+    layer = layers.deserialize({"class_name": entry["cls"], "config": theirs})
+    ours = layer.get_config()
+    allowed = CONFIG_KEY_DIFFERENCES.get(entry["cls"], {})
+    assert set(ours) ^ set(theirs) <= set(allowed), (name, set(ours) ^ set(theirs))
