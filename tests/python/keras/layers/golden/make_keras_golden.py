@@ -190,7 +190,7 @@ def act_cases():
         C("elu", "ELU", dict(alpha=0.7), (3, 5)),
         C("softmax_0", "Softmax", dict(axis=-1), (3, 5)),
         C("softmax_1", "Softmax", dict(axis=1), (2, 3, 4)),
-        C("softmax_mask", "Softmax", dict(), (3, 5), softmax_mask=True),
+        C("softmax_mask", "Softmax", dict(), (3, 5), mask_in="full"),
         C("thresholdedrelu", "ThresholdedReLU", dict(theta=0.2), (3, 5)),
     ]
 
@@ -222,6 +222,125 @@ def rnn_cases():
     cs.append(C("timedistributed", "TimeDistributed",
                 dict(layer=("Dense", dict(units=3, activation="relu"))), (2, 4, 5)))
     return cs
+
+
+def extra_cases():
+    """More argument combinations: channels_first where tf.keras runs it, causal depthwise,
+    masks, the unfused BatchNormalization paths, recurrent options."""
+    cf = dict(data_format="channels_first")
+    return [
+        C("x_conv1d_cf", "Conv1D", dict(filters=3, kernel_size=3, **cf), (2, 2, 7)),
+        C("x_conv1d_causal_s2", "Conv1D", dict(filters=3, kernel_size=3, padding="causal",
+                                               strides=2), (2, 8, 2)),
+        C("x_conv2d_same_s3", "Conv2D", dict(filters=2, kernel_size=5, strides=3,
+                                             padding="same"), (1, 8, 10, 2)),
+        C("x_conv2d_cf_same", "Conv2D", dict(filters=3, kernel_size=2, padding="same",
+                                             strides=2, **cf), (2, 2, 5, 5)),
+        C("x_conv3d_cf", "Conv3D", dict(filters=2, kernel_size=2, **cf), (1, 2, 3, 3, 3)),
+        C("x_conv2dt_cf", "Conv2DTranspose", dict(filters=3, kernel_size=3, strides=2, **cf),
+          (1, 2, 3, 3)),
+        C("x_conv1dt_same_op", "Conv1DTranspose", dict(filters=2, kernel_size=4, strides=3,
+                                                       padding="same", output_padding=2),
+          (2, 4, 2)),
+        C("x_conv2dt_valid_s3", "Conv2DTranspose", dict(filters=2, kernel_size=2, strides=3),
+          (1, 3, 2, 2)),
+        C("x_dwconv1d_causal", "DepthwiseConv1D", dict(kernel_size=3, padding="causal",
+                                                       depth_multiplier=2), (2, 6, 2)),
+        C("x_dwconv2d_cf", "DepthwiseConv2D", dict(kernel_size=3, **cf), (1, 2, 5, 5)),
+        C("x_sepconv1d_causal", "SeparableConv1D", dict(filters=3, kernel_size=3,
+                                                        padding="causal", dilation_rate=2),
+          (2, 7, 2)),
+        C("x_sepconv2d_dil", "SeparableConv2D", dict(filters=3, kernel_size=2, dilation_rate=2,
+                                                     use_bias=False), (1, 5, 5, 2)),
+        C("x_avgpool2d_same_43", "AveragePooling2D", dict(pool_size=4, strides=3,
+                                                          padding="same"), (1, 7, 8, 2)),
+        C("x_maxpool2d_same_43", "MaxPooling2D", dict(pool_size=4, strides=3,
+                                                      padding="same"), (1, 7, 8, 2)),
+        C("x_avgpool1d_same_big", "AveragePooling1D", dict(pool_size=5, strides=2,
+                                                           padding="same"), (1, 4, 2)),
+        C("x_avgpool2d_cf", "AveragePooling2D", dict(pool_size=2, **cf), (1, 2, 4, 5)),
+        C("x_maxpool3d_cf", "MaxPooling3D", dict(pool_size=2, **cf), (1, 2, 4, 4, 4)),
+        C("x_avgpool3d_same_cf", "AveragePooling3D", dict(pool_size=3, strides=2,
+                                                          padding="same", **cf),
+          (1, 2, 4, 3, 5)),
+        C("x_gap1d_mask", "GlobalAveragePooling1D", dict(), (3, 5, 2), mask_in="steps"),
+        C("x_gap1d_mask_keep", "GlobalAveragePooling1D", dict(keepdims=True), (3, 5, 2),
+          mask_in="steps"),
+        C("x_gmp1d_cf", "GlobalMaxPooling1D", dict(**cf), (2, 3, 5)),
+        C("x_gap3d_cf_keep", "GlobalAveragePooling3D", dict(keepdims=True, **cf),
+          (1, 2, 3, 2, 2)),
+        C("x_upsampling2d_cf", "UpSampling2D", dict(size=2, **cf), (1, 2, 2, 3)),
+        C("x_upsampling2d_bil_cf", "UpSampling2D", dict(size=(3, 2), interpolation="bilinear",
+                                                        **cf), (1, 2, 2, 3)),
+        C("x_upsampling3d_cf", "UpSampling3D", dict(size=2, **cf), (1, 2, 2, 1, 2)),
+        C("x_zeropadding2d_cf", "ZeroPadding2D", dict(padding=(1, 2), **cf), (1, 2, 2, 3)),
+        C("x_zeropadding3d_cf", "ZeroPadding3D", dict(padding=((1, 0), (0, 2), (1, 1)), **cf),
+          (1, 2, 2, 1, 2)),
+        C("x_cropping2d_cf", "Cropping2D", dict(cropping=(1, 2), **cf), (1, 2, 4, 6)),
+        C("x_cropping3d_cf", "Cropping3D", dict(cropping=((1, 0), (0, 2), (1, 1)), **cf),
+          (1, 2, 3, 4, 4)),
+        C("x_batchnorm_axis2_r4", "BatchNormalization", dict(axis=2, momentum=0.5),
+          (4, 3, 2, 5), training=True),
+        C("x_batchnorm_axis12", "BatchNormalization", dict(axis=[1, 2], momentum=0.5),
+          (4, 3, 2, 5), training=True),
+        C("x_batchnorm_r5", "BatchNormalization", dict(momentum=0.5), (3, 2, 2, 2, 3),
+          training=True),
+        C("x_batchnorm_r5_axis1", "BatchNormalization", dict(axis=1, momentum=0.5),
+          (3, 2, 2, 2, 3), training=True),
+        C("x_batchnorm_r3_axis1", "BatchNormalization", dict(axis=1, momentum=0.5),
+          (3, 2, 4), training=True),
+        C("x_batchnorm_scale_only", "BatchNormalization", dict(center=False, momentum=0.5),
+          (4, 2, 2, 3), training=True),
+        C("x_layernorm_axis1", "LayerNormalization", dict(axis=1, scale=False), (3, 4, 5)),
+        C("x_layernorm_r4", "LayerNormalization", dict(axis=[-2, -1]), (2, 3, 2, 4)),
+        C("x_groupnorm_1", "GroupNormalization", dict(groups=1, center=False), (2, 3, 4)),
+        C("x_groupnorm_all", "GroupNormalization", dict(groups=-1, scale=False), (2, 3, 4)),
+        C("x_groupnorm_eps", "GroupNormalization", dict(groups=2, epsilon=0.1), (2, 2, 2, 4)),
+        C("x_unitnorm_axis1", "UnitNormalization", dict(axis=1), (2, 3, 4)),
+        C("x_relu_max", "ReLU", dict(max_value=0.5), (3, 5)),
+        C("x_relu_thr", "ReLU", dict(threshold=0.3), (3, 5)),
+        C("x_relu_slope", "ReLU", dict(negative_slope=0.2), (3, 5)),
+        C("x_leakyrelu_default", "LeakyReLU", dict(), (3, 5)),
+        C("x_elu_default", "ELU", dict(), (3, 5)),
+        C("x_prelu_shared12", "PReLU", dict(shared_axes=[1, 2]), (2, 3, 2, 4)),
+        C("x_softmax_axes", "Softmax", dict(axis=[1, 2]), (2, 3, 4)),
+        C("x_softmax_robust", "Softmax", dict(robust_masking=True), (3, 5), mask_in="full"),
+        C("x_softmax_axes_mask", "Softmax", dict(axis=[1, 2]), (2, 3, 4), mask_in="full"),
+        C("x_thresholdedrelu_default", "ThresholdedReLU", dict(), (3, 5)),
+        C("x_embedding_len", "Embedding", dict(input_dim=9, output_dim=2, input_length=4),
+          (2, 4), ids=True),
+        C("x_simplernn_nobias", "SimpleRNN", dict(units=2, use_bias=False,
+                                                  return_sequences=True), (2, 4, 3)),
+        C("x_simplernn_state_back_masked", "SimpleRNN",
+          dict(units=2, return_state=True, go_backwards=True, return_sequences=True), (3, 6),
+          masked=True),
+        C("x_lstm_acts", "LSTM", dict(units=2, activation="relu",
+                                      recurrent_activation="hard_sigmoid",
+                                      return_sequences=True), (2, 4, 3)),
+        C("x_lstm_state_back_masked", "LSTM",
+          dict(units=2, return_state=True, go_backwards=True), (3, 6), masked=True),
+        C("x_lstm_nobias_masked", "LSTM", dict(units=2, use_bias=False, return_sequences=True),
+          (3, 6), masked=True),
+        C("x_gru_nobias", "GRU", dict(units=2, use_bias=False, reset_after=False,
+                                      return_sequences=True), (2, 4, 3)),
+        C("x_gru_ra_seq_masked", "GRU", dict(units=2, return_sequences=True), (3, 6),
+          masked=True),
+        C("x_gru_noreset_masked", "GRU", dict(units=2, reset_after=False, return_state=True),
+          (3, 6), masked=True),
+        C("x_bidirectional_state", "Bidirectional",
+          dict(layer=("LSTM", dict(units=2, return_state=True)), merge_mode="concat"),
+          (2, 4, 3)),
+        C("x_bidirectional_seq_masked", "Bidirectional",
+          dict(layer=("SimpleRNN", dict(units=2, return_sequences=True)), merge_mode="sum"),
+          (3, 5), masked=True),
+        C("x_bidirectional_none_masked", "Bidirectional",
+          dict(layer=("GRU", dict(units=2, return_sequences=True, reset_after=False)),
+               merge_mode=None), (3, 5), masked=True),
+        C("x_timedistributed_conv", "TimeDistributed",
+          dict(layer=("Conv1D", dict(filters=2, kernel_size=2))), (2, 3, 4, 2)),
+        C("x_timedistributed_masked", "TimeDistributed",
+          dict(layer=("Dense", dict(units=2))), (3, 5), masked=True),
+    ]
 
 
 def make_layer(case):
@@ -287,8 +406,9 @@ def run_case(case, store, meta, seed):
         layer.build(shape)
         w = weight_values(rng, layer.weights)
         layer.set_weights(w)
-        if case.get("softmax_mask"):
-            mask = rng.uniform(size=shape) > 0.4
+        if case.get("mask_in"):
+            mask_shape = shape if case["mask_in"] == "full" else shape[:2]
+            mask = rng.uniform(size=mask_shape) > 0.4
             mask[:, 0] = True
             store[case["name"] + "/mask_in"] = mask
             outs = layer(x, mask=tf.constant(mask))
@@ -328,6 +448,7 @@ def run_case(case, store, meta, seed):
 
 def main():
     cases = conv_cases() + pool_cases() + reshape_cases() + norm_cases() + act_cases() + rnn_cases()
+    cases += extra_cases()
     store, meta, skipped = {}, [], []
     for seed, case in enumerate(cases):
         try:
