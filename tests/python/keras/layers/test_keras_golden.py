@@ -102,8 +102,22 @@ def test_layer_matches_tf_keras(name):
     outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
     assert len(outs) == entry["n_out"], name
     for i, out in enumerate(outs):
+        assert _np(out).dtype == DATA[f"{name}/out{i}"].dtype, (name, i)
         np.testing.assert_allclose(_np(out), DATA[f"{name}/out{i}"], rtol=RTOL, atol=ATOL,
                                    err_msg=f"{name} output {i}")
+
+    if "embedding_config" in entry:
+        # The mask each output carries on (tf.keras's `_keras_mask`), None where it has none.
+        masks = layer.compute_mask(inputs, call_kwargs["mask"])
+        masks = list(masks) if isinstance(masks, (list, tuple)) else [masks]
+        masks += [None] * (len(outs) - len(masks))
+        for i, m in enumerate(masks):
+            key = f"{name}/out_mask{i}"
+            if key in DATA:
+                assert m is not None, (name, i)
+                np.testing.assert_array_equal(_np(m), DATA[key], err_msg=key)
+            else:
+                assert m is None, (name, i)
 
     if name + "/mask" in DATA:
         np.testing.assert_array_equal(_np(layer.compute_mask(DATA[name + "/x"])),

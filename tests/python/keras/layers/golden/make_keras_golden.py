@@ -428,6 +428,9 @@ def run_case(case, store, meta, seed):
     store[case["name"] + "/x"] = x
     for i, o in enumerate(outs):
         store[f"{case['name']}/out{i}"] = o.numpy()
+        out_mask = getattr(o, "_keras_mask", None)
+        if case.get("masked") and out_mask is not None:
+            store[f"{case['name']}/out_mask{i}"] = out_mask.numpy()
     entry["n_weights"] = len(w)
     for i, v in enumerate(w):
         store[f"{case['name']}/w{i}"] = v
