@@ -106,6 +106,12 @@ def test_layer_matches_tf_keras(name):
         np.testing.assert_allclose(_np(out), DATA[f"{name}/out{i}"], rtol=RTOL, atol=ATOL,
                                    err_msg=f"{name} output {i}")
 
+    if name + "/losses" in DATA:
+        # Weight penalties and the activity penalty of this call, in any order.
+        losses = sorted(float(_np(v)) for v in layer.losses)
+        np.testing.assert_allclose(losses, DATA[name + "/losses"], rtol=RTOL, atol=ATOL,
+                                   err_msg=f"{name} losses")
+
     if "embedding_config" in entry:
         # The mask each output carries on (tf.keras's `_keras_mask`), None where it has none.
         masks = layer.compute_mask(inputs, call_kwargs["mask"])

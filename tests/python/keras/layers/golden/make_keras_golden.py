@@ -343,6 +343,51 @@ def extra_cases():
     ]
 
 
+def config_cases():
+    """float64 layers, and regularizers, constraints and initializers in the config (their
+    losses are recorded after the call)."""
+    reg = keras.regularizers
+    return [
+        C("f64_conv2d", "Conv2D", dict(filters=2, kernel_size=3, padding="same",
+                                       dtype="float64"), (1, 4, 4, 2)),
+        C("f64_lstm", "LSTM", dict(units=2, return_sequences=True, dtype="float64"), (2, 3, 2)),
+        C("f64_batchnorm", "BatchNormalization", dict(momentum=0.5, dtype="float64"),
+          (4, 2, 2, 3), training=True),
+        C("reg_conv2d", "Conv2D",
+          dict(filters=2, kernel_size=2, kernel_regularizer=reg.L2(0.01),
+               bias_regularizer=reg.L1L2(0.1, 0.2), activity_regularizer="l1",
+               kernel_constraint=keras.constraints.MaxNorm(2.0),
+               bias_constraint="non_neg",
+               kernel_initializer=keras.initializers.HeNormal(seed=1),
+               bias_initializer=keras.initializers.Constant(0.1)), (1, 3, 3, 2), losses=True),
+        C("reg_lstm", "LSTM",
+          dict(units=2, kernel_regularizer="l2", recurrent_regularizer=reg.L1(0.05),
+               bias_regularizer="l1", recurrent_constraint="unit_norm", dropout=0.1,
+               recurrent_dropout=0.2, unroll=True), (2, 3, 2), losses=True),
+        C("reg_gru", "GRU", dict(units=2, activity_regularizer=reg.L2(0.3),
+                                 kernel_initializer="orthogonal"), (2, 3, 2), losses=True),
+        C("reg_batchnorm", "BatchNormalization",
+          dict(beta_regularizer="l2", gamma_regularizer=reg.L1(0.2),
+               gamma_constraint=keras.constraints.MinMaxNorm(0.5, 1.0)), (3, 4), losses=True),
+        C("reg_embedding", "Embedding",
+          dict(input_dim=5, output_dim=2, embeddings_regularizer="l2",
+               activity_regularizer="l1", embeddings_constraint="non_neg"), (2, 3),
+          ids=True, losses=True),
+        C("reg_sepconv1d", "SeparableConv1D",
+          dict(filters=2, kernel_size=2, depthwise_regularizer="l2",
+               pointwise_regularizer=reg.L1(0.3), pointwise_constraint="max_norm"),
+          (1, 4, 2), losses=True),
+        C("reg_prelu", "PReLU", dict(alpha_regularizer="l2", alpha_constraint="non_neg",
+                                     alpha_initializer=keras.initializers.Constant(0.25)),
+          (2, 3), losses=True),
+        C("reg_layernorm", "LayerNormalization",
+          dict(beta_regularizer="l1", gamma_constraint="non_neg"), (2, 3), losses=True),
+        C("reg_dwconv2d", "DepthwiseConv2D",
+          dict(kernel_size=2, depthwise_regularizer=reg.L2(0.5), bias_regularizer="l2",
+               depthwise_constraint="unit_norm"), (1, 3, 3, 2), losses=True),
+    ]
+
+
 def make_layer(case):
     kw = dict(case["kwargs"])
     if "layer" in kw:
@@ -402,7 +447,7 @@ def run_case(case, store, meta, seed):
             x = rng.integers(0, case["kwargs"]["input_dim"], size=shape).astype(np.int32)
             x[0, 1] = 0
         else:
-            x = rng.uniform(-1, 1, size=shape).astype(np.float32)
+            x = rng.uniform(-1, 1, size=shape).astype(case["kwargs"].get("dtype", "float32"))
         layer.build(shape)
         w = weight_values(rng, layer.weights)
         layer.set_weights(w)
@@ -423,6 +468,8 @@ def run_case(case, store, meta, seed):
                 if "moving" in v.name:
                     key = v.name.split("/")[-1].split(":")[0]
                     store[case["name"] + "/after_" + key] = v.numpy()
+    if case.get("losses"):
+        store[case["name"] + "/losses"] = np.array(sorted(float(v) for v in layer.losses))
     outs = outs if isinstance(outs, (list, tuple)) else [outs]
     entry["n_out"] = len(outs)
     store[case["name"] + "/x"] = x
@@ -451,7 +498,7 @@ def run_case(case, store, meta, seed):
 
 def main():
     cases = conv_cases() + pool_cases() + reshape_cases() + norm_cases() + act_cases() + rnn_cases()
-    cases += extra_cases()
+    cases += extra_cases() + config_cases()
     store, meta, skipped = {}, [], []
     for seed, case in enumerate(cases):
         try:
