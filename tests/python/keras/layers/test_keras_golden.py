@@ -77,15 +77,16 @@ def _build_and_run(entry):
         inputs = emb(x)
         call_kwargs["mask"] = emb.compute_mask(x)
     else:
+        emb = None
         inputs = tf.convert_to_tensor(x)
     layer(inputs, **call_kwargs)  # builds the layer (wrappers build on call)
-    return layer, inputs, call_kwargs
+    return layer, inputs, call_kwargs, emb
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_layer_matches_tf_keras(name):
     entry = CASES[name]
-    layer, inputs, call_kwargs = _build_and_run(entry)
+    layer, inputs, call_kwargs, _ = _build_and_run(entry)
 
     names = [_local_name(layer, w) for w in layer.weights]
     shapes = [list(w.shape) for w in layer.weights]
@@ -155,3 +156,46 @@ def test_get_config_has_tf_keras_keys(name):
     ours = layer.get_config()
     allowed = CONFIG_KEY_DIFFERENCES.get(entry["cls"], {})
     assert set(ours) ^ set(theirs) <= set(allowed), (name, set(ours) ^ set(theirs))
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gradients_match_tf_keras(name):
+    """Gradients of sum(output_i * cotangent_i) w.r.t. the input, every trainable weight and
+    the masking Embedding's table equal tf.GradientTape's in tf.keras (BatchNormalization
+    in training mode)."""
+    entry = CASES[name]
+    if name + "/cot0" not in DATA:
+        pytest.skip("no gradient recorded")
+    layer, _, _, emb = _build_and_run(entry)
+    layer.set_weights([DATA[f"{name}/w{i}"] for i in range(entry["n_weights"])])
+    x = tf.convert_to_tensor(DATA[name + "/x"])
+    float_in = name + "/gx" in DATA
+    with tf.GradientTape() as tape:
+        if float_in:
+            tape.watch(x)
+        if emb is not None:
+            outs = layer(emb(x), mask=emb.compute_mask(x))
+        elif name + "/mask_in" in DATA:
+            outs = layer(x, mask=tf.convert_to_tensor(DATA[name + "/mask_in"]))
+        else:
+            outs = layer(x, training=name + "/train_out" in DATA)
+        outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
+        loss = None
+        for i, o in enumerate(outs):
+            term = tf.reduce_sum(tf.multiply(o, tf.convert_to_tensor(DATA[f"{name}/cot{i}"])))
+            loss = term if loss is None else tf.add(loss, term)
+    keys = [f"{name}/gw{i}" for i in range(len(layer.weights))]
+    index = [i for i, key in enumerate(keys) if key in DATA]
+    sources = [layer.weights[i] for i in index]
+    expected = [DATA[keys[i]] for i in index]
+    if emb is not None:
+        sources.append(emb.embeddings)
+        expected.append(DATA[name + "/gemb"])
+    if float_in:
+        sources.append(x)
+        expected.append(DATA[name + "/gx"])
+    grads = tape.gradient(loss, sources)
+    for src, g, want in zip(sources, grads, expected, strict=True):
+        got = np.zeros(want.shape, want.dtype) if g is None else _np(tf.convert_to_tensor(g))
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5,
+                                   err_msg=f"{name}: gradient of {getattr(src, 'name', 'x')}")

@@ -418,6 +418,44 @@ def to_json(obj):
     return json.dumps(obj, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
 
 
+def record_grads(case, layer, x, store, seed, model=None, emb=None):
+    """Gradients of sum(output_i * cotangent_i) w.r.t. the float input, every trainable weight
+    (keyed by its index in layer.weights) and the masking Embedding's table."""
+    name = case["name"]
+    xt = tf.constant(x)
+    float_in = xt.dtype.is_floating
+    rng = np.random.default_rng(10_000 + seed)
+    with tf.GradientTape() as tape:
+        if float_in:
+            tape.watch(xt)
+        if model is not None:
+            outs = model(xt)
+        elif name + "/mask_in" in store:
+            outs = layer(xt, mask=tf.constant(store[name + "/mask_in"]))
+        else:
+            outs = layer(xt, training=bool(case.get("training")))
+        outs = outs if isinstance(outs, (list, tuple)) else [outs]
+        cots = [rng.uniform(-1, 1, o.shape).astype(o.dtype.as_numpy_dtype) for o in outs]
+        loss = tf.add_n([tf.reduce_sum(o * c) for o, c in zip(outs, cots, strict=True)])
+    index = [i for i, v in enumerate(layer.weights) if v.trainable]
+    sources = [layer.weights[i] for i in index]
+    if emb is not None:
+        sources.append(emb.embeddings)
+    if float_in:
+        sources.append(xt)
+    grads = tape.gradient(loss, sources)
+    grads = [np.zeros(s.shape, s.dtype.as_numpy_dtype) if g is None
+             else tf.convert_to_tensor(g).numpy() for s, g in zip(sources, grads, strict=True)]
+    for i, c in enumerate(cots):
+        store[f"{name}/cot{i}"] = c
+    for i, g in zip(index, grads[:len(index)], strict=True):
+        store[f"{name}/gw{i}"] = g
+    if emb is not None:
+        store[name + "/gemb"] = grads[len(index)]
+    if float_in:
+        store[name + "/gx"] = grads[-1]
+
+
 def run_case(case, store, meta, seed):
     rng = np.random.default_rng(seed)
     shape = case["shape"]
@@ -493,6 +531,10 @@ def run_case(case, store, meta, seed):
         entry["output_shape"] = to_list(layer.compute_output_shape(in_shape))
     except NotImplementedError:
         entry["output_shape"] = None
+    if case.get("masked"):
+        record_grads(case, layer, x, store, seed, model=model, emb=emb)
+    else:
+        record_grads(case, layer, x, store, seed)
     meta.append(entry)
 
 
