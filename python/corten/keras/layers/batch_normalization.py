@@ -34,7 +34,8 @@ class BatchNormalization(Layer):
     Keras's fused path (float32, rank 4 or 5, the channel axis 1 or last, `fused` not False)
     and with the biased one otherwise (Note [Batch norm variance] in csrc/cpu/batch_norm.cpp);
     `self.fused` tells which after build. Masks: the fused path ignores a mask with a warning,
-    as Keras; the unfused path rejects one in training (masked moments are not implemented).
+    as Keras; in training the unfused path computes the batch statistics over the unmasked
+    positions only (Keras's weighted moments, the mask broadcast over the last axis).
 
     Args:
         axis: an int or a list of ints: the channel axis (axes), -1 by default.
@@ -195,10 +196,7 @@ class BatchNormalization(Layer):
                               "argument when calling the layer. For the moment `mask` will be "
                               "ignored for the normalization.", stacklevel=2)
             else:
-                raise ValueError(
-                    f"BatchNormalization: masked batch statistics are not supported (input "
-                    f"shape {tuple(inputs.shape)}, mask shape {tuple(mask.shape)}); drop the "
-                    f"mask before this layer or call it with training=False")
+                return self._masked_training_call(inputs, mask)
         ndim = inputs.ndim
         axes = self.axis
         self._check_input(inputs)
@@ -220,6 +218,42 @@ class BatchNormalization(Layer):
         y = corten.reshape(y, tuple(-1 if d is None else d for d in shape))
         if moved != list(range(ndim)):
             y = corten.transpose(y, [moved.index(d) for d in range(ndim)])
+        return y
+
+    def _masked_training_call(self, inputs: Any, mask: Any) -> Any:
+        """Training on the unfused path with a mask: tf.keras's weighted moments, the mask
+        (rank - 1 dims, a trailing 1 added) weighting each position, then the moving averages
+        updated with the biased weighted variance. Composed of corten ops, so it has their
+        gradients; the fused kernel serves every unmasked call."""
+        self._check_input(inputs)
+        ndim = inputs.ndim
+        if mask.ndim != ndim - 1:
+            raise ValueError(f"BatchNormalization: a mask must have one dimension fewer than "
+                             f"the input; received input shape {tuple(inputs.shape)} and mask "
+                             f"shape {tuple(mask.shape)}")
+        reduce = [d for d in range(ndim) if d not in self.axis]
+        weights = corten.expand_dims(corten.cast(mask, inputs.dtype), -1)
+        sum_w = corten.reduce_sum(corten.add(weights, corten.zeros_like(inputs)), reduce,
+                                  keepdims=True)
+        mean = corten.divide(corten.reduce_sum(corten.multiply(weights, inputs), reduce,
+                                               keepdims=True), sum_w)
+        centered = corten.subtract(inputs, mean)
+        variance = corten.divide(corten.reduce_sum(
+            corten.multiply(weights, corten.square(centered)), reduce, keepdims=True), sum_w)
+        inv = corten.rsqrt(corten.add(variance, corten.cast(self.epsilon, inputs.dtype)))
+        bshape = [inputs.shape[d] if d in self.axis else 1 for d in range(ndim)]
+        if self.gamma is not None:
+            inv = corten.multiply(inv, corten.reshape(corten.cast(self.gamma, inputs.dtype),
+                                                      bshape))
+        y = corten.multiply(centered, inv)
+        if self.beta is not None:
+            y = corten.add(y, corten.reshape(corten.cast(self.beta, inputs.dtype), bshape))
+        if getattr(mean, "device", None) != "meta":
+            decay = 1.0 - self.momentum
+            for var, value in ((self.moving_mean, mean), (self.moving_variance, variance)):
+                value = corten.reshape(corten.stop_gradient(value), tuple(var.shape))
+                var.assign_sub(corten.multiply(corten.subtract(var, corten.cast(
+                    value, var.dtype)), corten.cast(decay, var.dtype)))
         return y
 
     def _check_input(self, inputs: Any) -> None:

@@ -131,7 +131,7 @@ def test_layer_matches_tf_keras(name):
                                       DATA[name + "/mask"])
 
     if name + "/train_out" in DATA:
-        train_out = layer(inputs, training=True)
+        train_out = layer(inputs, training=True, **call_kwargs)
         np.testing.assert_allclose(_np(train_out), DATA[name + "/train_out"], rtol=RTOL,
                                    atol=ATOL, err_msg=f"{name} training output")
         for w in layer.weights:
@@ -203,7 +203,8 @@ def test_gradients_match_tf_keras(name):
         if emb is not None:
             outs = layer(emb(x), mask=emb.compute_mask(x))
         elif name + "/mask_in" in DATA:
-            outs = layer(x, mask=tf.convert_to_tensor(DATA[name + "/mask_in"]))
+            outs = layer(x, mask=tf.convert_to_tensor(DATA[name + "/mask_in"]),
+                         training=name + "/train_out" in DATA)
         else:
             outs = layer(x, training=name + "/train_out" in DATA)
         outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]

@@ -336,6 +336,21 @@ def extra_cases():
         C("x_bidirectional_none_masked", "Bidirectional",
           dict(layer=("GRU", dict(units=2, return_sequences=True, reset_after=False)),
                merge_mode=None), (3, 5), masked=True),
+        C("x_batchnorm_mask", "BatchNormalization", dict(momentum=0.5), (3, 5, 2),
+          mask_in="steps", training=True),
+        C("x_lstm_time_major", "LSTM", dict(units=2, time_major=True, return_sequences=True),
+          (4, 2, 3)),
+        C("x_gru_time_major", "GRU", dict(units=2, time_major=True, go_backwards=True),
+          (4, 2, 3)),
+        C("x_lstm_empty_row_masked", "LSTM", dict(units=2, return_sequences=True,
+                                                  return_state=True), (3, 5), masked=True,
+          empty_row=True),
+        C("x_gru_empty_row_masked", "GRU", dict(units=2), (3, 5), masked=True, empty_row=True),
+        C("x_bidirectional_state_masked", "Bidirectional",
+          dict(layer=("LSTM", dict(units=2, return_state=True, return_sequences=True)),
+               merge_mode="ave"), (3, 5), masked=True),
+        C("x_simplernn_unroll", "SimpleRNN", dict(units=2, unroll=True, return_sequences=True,
+                                                  activation="sigmoid"), (2, 3, 2)),
         C("x_timedistributed_conv", "TimeDistributed",
           dict(layer=("Conv1D", dict(filters=2, kernel_size=2))), (2, 3, 4, 2)),
         C("x_timedistributed_masked", "TimeDistributed",
@@ -431,7 +446,8 @@ def record_grads(case, layer, x, store, seed, model=None, emb=None):
         if model is not None:
             outs = model(xt)
         elif name + "/mask_in" in store:
-            outs = layer(xt, mask=tf.constant(store[name + "/mask_in"]))
+            outs = layer(xt, mask=tf.constant(store[name + "/mask_in"]),
+                         training=bool(case.get("training")))
         else:
             outs = layer(xt, training=bool(case.get("training")))
         outs = outs if isinstance(outs, (list, tuple)) else [outs]
@@ -467,6 +483,8 @@ def run_case(case, store, meta, seed):
         ids[0, 0] = 0
         ids[1, -1] = 0
         ids[2, :] = np.where(np.arange(shape[1]) % 2 == 0, 0, rng.integers(1, 5, size=shape[1]))
+        if case.get("empty_row"):
+            ids[1, :] = 0
         emb = layers.Embedding(5, 4, mask_zero=True)
         inp = keras.Input(shape=shape[1:], dtype="int32")
         h = emb(inp)
@@ -500,7 +518,10 @@ def run_case(case, store, meta, seed):
         if case["cls"] == "Embedding" and case["kwargs"].get("mask_zero"):
             store[case["name"] + "/mask"] = layer.compute_mask(x).numpy()
         if case.get("training"):
-            tr = layer(x, training=True)
+            if case.get("mask_in"):
+                tr = layer(x, training=True, mask=tf.constant(store[case["name"] + "/mask_in"]))
+            else:
+                tr = layer(x, training=True)
             store[case["name"] + "/train_out"] = tr.numpy()
             for v in layer.weights:
                 if "moving" in v.name:
