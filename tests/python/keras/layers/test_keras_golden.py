@@ -31,12 +31,25 @@ CONFIG_KEY_DIFFERENCES = {
 }
 
 # corten names a weight "<layer that creates it>/<weight>", with no scope of the layers
-# around it. tf.keras scopes a wrapped layer's weights by the name scope active when they
-# were built: Bidirectional gives "forward_lstm/lstm_cell/kernel", and TimeDistributed gives
-# "kernel" when built by build() but "time_distributed/kernel" when built by a call. Only
-# the weight's own name (the last part) is compared for these wrappers; order and shapes
-# are compared in full.
-WRAPPERS = {"Bidirectional", "TimeDistributed"}
+# around it. tf.keras scopes a nested layer's weights by the name scopes active when they
+# were built: Bidirectional gives "forward_lstm/lstm_cell/kernel", RNN over stacked cells
+# "stacked_rnn_cells/gru_cell/kernel", and TimeDistributed gives "kernel" when built by
+# build() but "time_distributed/kernel" when built by a call. For these layers one name must
+# end the other on a "/" boundary; order and shapes are compared in full.
+NESTED = {"Bidirectional", "TimeDistributed", "RNN"}
+
+# Cases where tf.keras's compute_output_shape is wrong and corten's is the real output
+# shape, with the reason.
+TF_KERAS_OUTPUT_SHAPE_WRONG = {
+    # tf.keras computes the forward layer's shape and doubles its last axis for "concat",
+    # ignoring a backward_layer with other units (GRU(3) after LSTM(2): it says 4, the
+    # output has 5).
+    "x_bidirectional_backward_layer",
+}
+
+
+def _same_weight_name(ours, theirs):
+    return ours == theirs or ours.endswith("/" + theirs) or theirs.endswith("/" + ours)
 
 RTOL = ATOL = 1e-5
 
@@ -91,10 +104,12 @@ def test_layer_matches_tf_keras(name):
     names = [_local_name(layer, w) for w in layer.weights]
     shapes = [list(w.shape) for w in layer.weights]
     expected = entry["weight_names"]
-    if entry["cls"] in WRAPPERS:
-        names = [n.split("/")[-1] for n in names]
-        expected = [n.split("/")[-1] for n in expected]
-    assert names == expected, (name, names)
+    if entry["cls"] in NESTED:
+        assert len(names) == len(expected), (name, names)
+        assert all(_same_weight_name(a, b) for a, b in zip(names, expected, strict=True)), (
+            name, names, expected)
+    else:
+        assert names == expected, (name, names)
     assert shapes == entry["weight_shapes"], (name, shapes)
 
     weights = [DATA[f"{name}/w{i}"] for i in range(entry["n_weights"])]
@@ -145,7 +160,10 @@ def test_layer_matches_tf_keras(name):
         if "embedding_config" in entry:
             in_shape = in_shape + (4,)
         got = _shape_list(layer.compute_output_shape(in_shape))
-        assert got == entry["output_shape"], (name, got)
+        if name in TF_KERAS_OUTPUT_SHAPE_WRONG:
+            assert got == [None, *DATA[name + "/out0"].shape[1:]], (name, got)
+        else:
+            assert got == entry["output_shape"], (name, got)
 
 
 def _comparable(config):

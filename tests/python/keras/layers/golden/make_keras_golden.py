@@ -12,6 +12,7 @@ compute_output_shape are stored in one compressed .npz next to this script.
 
 import json
 import os
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -351,6 +352,20 @@ def extra_cases():
                merge_mode="ave"), (3, 5), masked=True),
         C("x_simplernn_unroll", "SimpleRNN", dict(units=2, unroll=True, return_sequences=True,
                                                   activation="sigmoid"), (2, 3, 2)),
+        C("x_rnn_lstmcell", "RNN", dict(cell=("LSTMCell", dict(units=2)),
+                                        return_sequences=True), (2, 4, 3)),
+        C("x_rnn_stacked", "RNN", dict(cell=[("GRUCell", dict(units=3)),
+                                             ("SimpleRNNCell", dict(units=2))],
+                                       return_state=True), (2, 4, 3)),
+        C("x_rnn_stacked_masked", "RNN", dict(cell=[("LSTMCell", dict(units=2)),
+                                                    ("GRUCell", dict(units=2,
+                                                                     reset_after=False))],
+                                              return_sequences=True), (3, 5), masked=True),
+        C("x_bidirectional_backward_layer", "Bidirectional",
+          dict(layer=("LSTM", dict(units=2, return_sequences=True)),
+               backward_layer=("GRU", dict(units=3, return_sequences=True,
+                                           go_backwards=True)), merge_mode="concat"),
+          (2, 4, 3)),
         C("x_timedistributed_conv", "TimeDistributed",
           dict(layer=("Conv1D", dict(filters=2, kernel_size=2))), (2, 3, 4, 2)),
         C("x_timedistributed_masked", "TimeDistributed",
@@ -405,9 +420,13 @@ def config_cases():
 
 def make_layer(case):
     kw = dict(case["kwargs"])
-    if "layer" in kw:
-        inner_cls, inner_kw = kw["layer"]
-        kw["layer"] = getattr(layers, inner_cls)(**inner_kw)
+    for key in ("layer", "backward_layer", "cell"):
+        if key in kw:
+            spec = kw[key]
+            if isinstance(spec, list):
+                kw[key] = [getattr(layers, c)(**k) for c, k in spec]
+            else:
+                kw[key] = getattr(layers, spec[0])(**spec[1])
     return getattr(layers, case["cls"])(**kw)
 
 
@@ -430,7 +449,16 @@ def weight_values(rng, weights, scale=0.5):
 
 def to_json(obj):
     """JSON text of a config, numpy scalars and arrays as plain Python values."""
-    return json.dumps(obj, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+    def plain(o):
+        if hasattr(o, "tolist"):
+            return o.tolist()
+        if isinstance(o, Mapping):  # tf's tracking DictWrapper
+            return dict(o)
+        if isinstance(o, Sequence):  # and ListWrapper
+            return list(o)
+        raise TypeError(f"not JSON serializable: {type(o).__name__}")
+
+    return json.dumps(obj, default=plain)
 
 
 def record_grads(case, layer, x, store, seed, model=None, emb=None):
