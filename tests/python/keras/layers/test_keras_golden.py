@@ -51,6 +51,15 @@ TF_KERAS_OUTPUT_SHAPE_WRONG = {
 def _same_weight_name(ours, theirs):
     return ours == theirs or ours.endswith("/" + theirs) or theirs.endswith("/" + ours)
 
+# Where corten deliberately does more than tf.keras (no tf.keras case can exist):
+# - channels_first convolutions and pooling that tf.keras cannot run on CPU (issue 13);
+#   the generator records those tf.keras does run;
+# - DepthwiseConv1D(padding="causal"), which tf.keras refuses ("Causal padding is only
+#   supported for `Conv1D` and `SeparableConv1D`");
+# - an out-of-range Embedding id raises on every device (issue 14).
+# And where corten does less: UpSampling2D takes only "nearest" and "bilinear" (tf.keras
+# also resizes with "bicubic", "area", "gaussian", "lanczos3/5" and "mitchellcubic").
+
 RTOL = ATOL = 1e-5
 
 

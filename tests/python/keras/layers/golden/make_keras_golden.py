@@ -245,8 +245,6 @@ def extra_cases():
           (2, 4, 2)),
         C("x_conv2dt_valid_s3", "Conv2DTranspose", dict(filters=2, kernel_size=2, strides=3),
           (1, 3, 2, 2)),
-        C("x_dwconv1d_causal", "DepthwiseConv1D", dict(kernel_size=3, padding="causal",
-                                                       depth_multiplier=2), (2, 6, 2)),
         C("x_dwconv2d_cf", "DepthwiseConv2D", dict(kernel_size=3, **cf), (1, 2, 5, 5)),
         C("x_sepconv1d_causal", "SeparableConv1D", dict(filters=3, kernel_size=3,
                                                         padding="causal", dilation_rate=2),
