@@ -254,3 +254,20 @@ def test_gradients_match_tf_keras(name):
         got = np.zeros(want.shape, want.dtype) if g is None else _np(tf.convert_to_tensor(g))
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5,
                                    err_msg=f"{name}: gradient of {getattr(src, 'name', 'x')}")
+
+
+MODELS = {entry["name"]: entry for entry in json.loads(str(DATA["__models__"]))}
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_tf_keras_model_config_loads_and_predicts_the_same(name):
+    """A whole tf.keras Sequential or functional model, rebuilt from its get_config() and
+    given its weights in get_weights() order, predicts what tf.keras predicted."""
+    from corten import keras
+
+    entry = MODELS[name]
+    cls = keras.Sequential if entry["cls"] == "Sequential" else keras.Model
+    model = cls.from_config(json.loads(entry["config"]))
+    model.set_weights([DATA[f"{name}/w{i}"] for i in range(entry["n_weights"])])
+    out = model(DATA[name + "/x"], training=False)
+    np.testing.assert_allclose(_np(out), DATA[name + "/out"], rtol=RTOL, atol=ATOL)

@@ -585,6 +585,52 @@ def run_case(case, store, meta, seed):
     meta.append(entry)
 
 
+def model_cases(store):
+    """Whole tf.keras models: their get_config(), weights (get_weights order), input, output."""
+    rng = np.random.default_rng(12345)
+    models = {}
+    models["model_cnn"] = keras.Sequential([
+        keras.Input((8, 8, 3)),
+        layers.Conv2D(4, 3, padding="same", activation="relu"),
+        layers.BatchNormalization(),
+        layers.MaxPooling2D(),
+        layers.SeparableConv2D(4, 2, padding="same"),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(3, activation="softmax"),
+    ])
+    ids = keras.Input((6,), dtype="int32")
+    h = layers.Embedding(10, 4, mask_zero=True)(ids)
+    h = layers.Bidirectional(layers.LSTM(3, return_sequences=True))(h)
+    h = layers.GRU(2)(h)
+    models["model_text"] = keras.Model(ids, layers.Dense(1, activation="sigmoid")(h))
+    inp = keras.Input((5, 2))
+    a = layers.Conv1D(3, 2, padding="causal")(inp)
+    b = layers.SimpleRNN(3, return_sequences=True)(inp)
+    c = layers.LayerNormalization()(layers.add([a, b]))
+    c = layers.UpSampling1D(2)(c)
+    models["model_functional"] = keras.Model(inp, layers.GlobalMaxPooling1D()(c))
+    meta = []
+    for name, model in models.items():
+        ws = [rng.uniform(-0.5, 0.5, w.shape).astype(np.float32) for w in model.get_weights()]
+        for i, v in enumerate(model.weights):
+            if "variance" in v.name:
+                ws[i] = np.abs(ws[i]) + 0.5
+        model.set_weights(ws)
+        if name == "model_text":
+            x = rng.integers(0, 10, size=(3, 6)).astype(np.int32)
+            x[0, :2] = 0
+            x[1, 3] = 0
+        else:
+            x = rng.uniform(-1, 1, size=(2, *model.input_shape[1:])).astype(np.float32)
+        store[name + "/x"] = x
+        store[name + "/out"] = model(x, training=False).numpy()
+        for i, v in enumerate(ws):
+            store[f"{name}/w{i}"] = v
+        meta.append(dict(name=name, cls=type(model).__name__, n_weights=len(ws),
+                         config=to_json(model.get_config())))
+    return meta
+
+
 def main():
     cases = conv_cases() + pool_cases() + reshape_cases() + norm_cases() + act_cases() + rnn_cases()
     cases += extra_cases() + config_cases()
@@ -596,6 +642,7 @@ def main():
             # channels_first convs and pools do not run on tf's CPU kernels.
             skipped.append((case["name"], f"{type(e).__name__}: {str(e)[:300]}"))
     store["__meta__"] = np.array(json.dumps(meta))
+    store["__models__"] = np.array(json.dumps(model_cases(store)))
     np.savez_compressed(OUT, **store)
     print(f"{len(meta)} cases written to {OUT} ({os.path.getsize(OUT)} bytes)")
     for name, err in skipped:
