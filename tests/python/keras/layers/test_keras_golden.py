@@ -173,6 +173,10 @@ def test_layer_matches_tf_keras(name):
             assert got == [None, *DATA[name + "/out0"].shape[1:]], (name, got)
         else:
             assert got == entry["output_shape"], (name, got)
+    if entry.get("output_shape_none") is not None and name not in TF_KERAS_OUTPUT_SHAPE_WRONG:
+        # Every dimension unknown but the channels.
+        got = _shape_list(layer.compute_output_shape(tuple(entry["none_shape"])))
+        assert got == entry["output_shape_none"], (name, entry["none_shape"], got)
 
 
 def _comparable(config):

@@ -578,6 +578,20 @@ def run_case(case, store, meta, seed):
         entry["output_shape"] = to_list(layer.compute_output_shape(in_shape))
     except NotImplementedError:
         entry["output_shape"] = None
+    # And with every dimension unknown but the channels (the batch-shape-free form).
+    try:
+        in_shape = list((None,) + tuple(shape[1:]) + ((4,) if case.get("masked") else ()))
+        keep = 1 if case["kwargs"].get("data_format") == "channels_first" else len(in_shape) - 1
+        if case.get("ids") or case.get("masked"):
+            keep = len(in_shape) - 1 if case.get("masked") else -1
+        in_shape = [d if i == keep or case["cls"] in ("BatchNormalization",
+                                                       "LayerNormalization",
+                                                       "GroupNormalization") else None
+                    for i, d in enumerate(in_shape)]
+        entry["none_shape"] = in_shape
+        entry["output_shape_none"] = to_list(layer.compute_output_shape(tuple(in_shape)))
+    except (NotImplementedError, ValueError, TypeError):
+        entry["output_shape_none"] = None
     if case.get("masked"):
         record_grads(case, layer, x, store, seed, model=model, emb=emb)
     else:
