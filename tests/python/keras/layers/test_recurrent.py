@@ -603,6 +603,7 @@ def test_cells_with_a_build_config_deserialize_by_building():
                  "build_config": {"input_shape": [2, 3]}}]},
             "build_config": {"input_shape": [2, 4]}}}}
     layer = layers.deserialize(config)
-    assert layer.cell.cells[0].built and layer.cell.cells[1].built
+    assert layer.cell.cells[0].built
+    assert layer.cell.cells[1].built
     assert [tuple(w.shape) for w in layer.cell.cells[1].weights] == [(3, 8), (2, 8), (8,)]
     assert layer(np.zeros((1, 5, 4), "float32")).shape == (1, 5, 2)
