@@ -364,6 +364,17 @@ def extra_cases():
                backward_layer=("GRU", dict(units=3, return_sequences=True,
                                            go_backwards=True)), merge_mode="concat"),
           (2, 4, 3)),
+        C("x_lstm_stateful", "LSTM", dict(units=2, stateful=True, return_sequences=True),
+          (2, 3, 2), stateful=True),
+        C("x_gru_stateful", "GRU", dict(units=2, stateful=True, reset_after=False),
+          (2, 3, 2), stateful=True),
+        C("x_lstm_initial_state", "LSTM", dict(units=2, return_state=True), (2, 3, 2),
+          initial_state=True),
+        C("x_gru_initial_state", "GRU", dict(units=3, return_sequences=True,
+                                             go_backwards=True), (2, 3, 2),
+          initial_state=True),
+        C("x_simplernn_initial_state", "SimpleRNN", dict(units=2), (2, 3, 2),
+          initial_state=True),
         C("x_timedistributed_conv", "TimeDistributed",
           dict(layer=("Conv1D", dict(filters=2, kernel_size=2))), (2, 3, 4, 2)),
         C("x_timedistributed_masked", "TimeDistributed",
@@ -533,7 +544,20 @@ def run_case(case, store, meta, seed):
         layer.build(shape)
         w = weight_values(rng, layer.weights)
         layer.set_weights(w)
-        if case.get("mask_in"):
+        if case.get("stateful"):
+            # Two calls: the second starts from the states the first left.
+            layer(x)
+            x2 = rng.uniform(-1, 1, size=shape).astype(np.float32)
+            store[case["name"] + "/x2"] = x2
+            outs = layer(x2)
+        elif case.get("initial_state"):
+            sizes = layer.cell.state_size
+            sizes = list(sizes) if isinstance(sizes, (list, tuple)) else [sizes]
+            states = [rng.uniform(-1, 1, size=(shape[0], n)).astype(np.float32) for n in sizes]
+            for i, st in enumerate(states):
+                store[f"{case['name']}/s{i}"] = st
+            outs = layer(x, initial_state=[tf.constant(st) for st in states])
+        elif case.get("mask_in"):
             mask_shape = shape if case["mask_in"] == "full" else shape[:2]
             mask = rng.uniform(size=mask_shape) > 0.4
             mask[:, 0] = True
@@ -594,7 +618,7 @@ def run_case(case, store, meta, seed):
         entry["output_shape_none"] = None
     if case.get("masked"):
         record_grads(case, layer, x, store, seed, model=model, emb=emb)
-    else:
+    elif not (case.get("stateful") or case.get("initial_state")):
         record_grads(case, layer, x, store, seed)
     meta.append(entry)
 
