@@ -427,6 +427,19 @@ def config_cases():
     ]
 
 
+def activation_cases():
+    """Every named activation fused into a convolution or a dense layer."""
+    names = ["sigmoid", "gelu", "swish", "selu", "elu", "softplus", "softsign", "hard_sigmoid",
+             "exponential", "relu6", "silu", "mish", "softmax", "leaky_relu"]
+    cs = [C(f"act_conv1d_{a}", "Conv1D", dict(filters=3, kernel_size=2, activation=a),
+            (2, 5, 2)) for a in names]
+    cs += [C(f"act_conv2d_{a}", "Conv2D", dict(filters=2, kernel_size=2, activation=a),
+             (1, 3, 3, 2)) for a in ("gelu", "swish", "sigmoid", "hard_sigmoid")]
+    cs += [C(f"act_dwconv2d_{a}", "DepthwiseConv2D", dict(kernel_size=2, activation=a),
+             (1, 3, 3, 2)) for a in ("relu6", "swish", "elu")]
+    return cs
+
+
 def make_layer(case):
     kw = dict(case["kwargs"])
     for key in ("layer", "backward_layer", "cell"):
@@ -671,7 +684,7 @@ def model_cases(store):
 
 def main():
     cases = conv_cases() + pool_cases() + reshape_cases() + norm_cases() + act_cases() + rnn_cases()
-    cases += extra_cases() + config_cases()
+    cases += extra_cases() + config_cases() + activation_cases()
     store, meta, skipped = {}, [], []
     for seed, case in enumerate(cases):
         try:
