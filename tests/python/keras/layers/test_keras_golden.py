@@ -3,8 +3,9 @@
 Each case was produced by golden/make_keras_golden.py with tf_keras: the layer's
 config, weight names and shapes, weights, input and outputs. Here the layer is
 deserialized in corten FROM tf.keras's config, given the same weights, and its
-outputs, states, masks, moving statistics, compute_output_shape and get_config
-keys must equal tf.keras's. TensorFlow is not needed to run this file.
+outputs, states, masks, moving statistics, regularization losses, gradients,
+compute_output_shape and get_config must equal tf.keras's; whole tf.keras models rebuilt
+from their configs predict the same. TensorFlow is not needed to run this file.
 """
 
 import json
@@ -48,9 +49,6 @@ TF_KERAS_OUTPUT_SHAPE_WRONG = {
 }
 
 
-def _same_weight_name(ours, theirs):
-    return ours == theirs or ours.endswith("/" + theirs) or theirs.endswith("/" + ours)
-
 # Where corten deliberately does more than tf.keras (no tf.keras case can exist):
 # - channels_first convolutions and pooling that tf.keras cannot run on CPU (issue 13);
 #   the generator records those tf.keras does run;
@@ -61,6 +59,10 @@ def _same_weight_name(ours, theirs):
 # also resizes with "bicubic", "area", "gaussian", "lanczos3/5" and "mitchellcubic").
 
 RTOL = ATOL = 1e-5
+
+
+def _same_weight_name(ours, theirs):
+    return ours == theirs or ours.endswith("/" + theirs) or theirs.endswith("/" + ours)
 
 
 def _np(t):
