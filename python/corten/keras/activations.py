@@ -13,7 +13,7 @@ from corten.ops import nn
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "hard_sigmoid", "tanh",
            "softmax", "log_softmax", "softplus", "softsign", "swish", "silu", "exponential",
-           "linear", "get", "serialize", "deserialize"]
+           "linear", "get", "serialize", "deserialize", "mish"]
 
 
 def _symbolic(x: Any) -> bool:
@@ -111,6 +111,11 @@ def exponential(x):
     return math_ops.exp(x)
 
 
+def mish(x):
+    """x * tanh(softplus(x)) (tf.keras's mish), composed of corten ops."""
+    return math_ops.multiply(x, math_ops.tanh(nn.softplus(x)))
+
+
 def linear(x):
     """The identity."""
     return x
@@ -118,7 +123,7 @@ def linear(x):
 
 _BY_NAME: dict[str, Callable] = {f.__name__: f for f in [
     relu, relu6, leaky_relu, elu, selu, gelu, sigmoid, hard_sigmoid, tanh, softmax, log_softmax,
-    softplus, softsign, swish, exponential, linear]}
+    softplus, softsign, swish, exponential, linear, mish]}
 _BY_NAME["silu"] = swish
 
 

@@ -63,3 +63,15 @@ def test_dense_takes_the_fused_path_for_every_fused_activation(name, monkeypatch
     assert seen == [name]
     unfused = activations.get(name)(tf.matmul(tf.constant(x), layer.kernel) + layer.bias)
     np.testing.assert_allclose(y.numpy(), unfused.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_mish_matches_numpy_and_builds_a_functional_model():
+    x = np.linspace(-4, 4, 9)
+    want = x * np.tanh(np.log1p(np.exp(x)))
+    np.testing.assert_allclose(activations.get("mish")(tf.constant(x)).numpy(), want,
+                               rtol=1e-12)
+    assert activations.serialize(activations.mish) == "mish"
+    inp = keras.Input((3,))
+    model = keras.Model(inp, keras.layers.Activation("mish")(inp))
+    np.testing.assert_allclose(model(np.ones((1, 3), "float32")).numpy(),
+                               np.full((1, 3), 1 * np.tanh(np.log1p(np.e))), rtol=1e-6)

@@ -48,6 +48,7 @@ class InputLayer(Layer):
         dtype: the dtype of the input (floatx by default).
         input_tensor: not supported (raises) unless None.
         sparse, ragged: only False/None are supported.
+        optional: only False is supported (tf.keras 2.16+ writes it into every config).
         name: defaults to ``input_1``, ``input_2``, ...
         batch_input_shape: the full shape, batch dimension included (instead of input_shape
             and batch_size).
@@ -58,6 +59,9 @@ class InputLayer(Layer):
                  ragged: bool | None = None, type_spec: Any = None, **kwargs: Any) -> None:
         batch_input_shape = kwargs.pop("batch_input_shape", None)
         kwargs.pop("batch_shape", None)
+        if kwargs.pop("optional", False):
+            raise NotImplementedError("InputLayer: optional inputs (which accept None) are not "
+                                      "supported by corten. Received: optional=True")
         if kwargs:
             raise TypeError(f"InputLayer: unrecognized keyword arguments: {sorted(kwargs)}")
         if sparse:
@@ -106,7 +110,7 @@ class InputLayer(Layer):
 
     def get_config(self) -> dict:
         return {"batch_input_shape": self._batch_input_shape, "dtype": self._dtype,
-                "sparse": False, "ragged": False, "name": self.name}
+                "sparse": False, "ragged": False, "name": self.name, "optional": False}
 
 
 def Input(shape: Any = None, batch_size: int | None = None, name: str | None = None,  # noqa: N802

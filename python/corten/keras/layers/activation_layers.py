@@ -111,23 +111,47 @@ class ThresholdedReLU(_Elementwise):
 
 class Softmax(_Elementwise):
     """Softmax along `axis`; positions where `mask` is False get no probability (tf.keras 2
-    adds -1e9 to their logits)."""
+    adds -1e9 to their logits).
 
-    def __init__(self, axis: int = -1, **kwargs: Any) -> None:
+    Args:
+        axis: an int, or a list of axes normalised together (as tf.keras:
+            ``exp(x - logsumexp(x, axis))``).
+        robust_masking: when True, masked logits are replaced by -1e9 instead of shifted by
+            it, so that very negative logits stay masked (tf.keras 2.13+).
+    """
+
+    def __init__(self, axis: Any = -1, robust_masking: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.axis = axis
+        self.robust_masking = bool(robust_masking)
 
     def call(self, inputs: Any, mask: Any = None) -> Any:
         if mask is not None:
-            adder = corten.multiply(
-                corten.subtract(corten.cast(1.0, inputs.dtype), corten.cast(mask, inputs.dtype)),
-                corten.cast(-1e9 if inputs.dtype.name != "float16" else -6e4, inputs.dtype))
-            inputs = corten.add(inputs, adder)
-        return corten.nn.softmax(inputs, axis=self.axis)
+            # float16 cannot hold -1e9: tf.keras uses half its lowest value.
+            big = -1e9 if inputs.dtype.name != "float16" else -32752.0
+            if self.robust_masking:
+                if mask.dtype.name != "bool":
+                    mask = corten.greater(mask, corten.cast(0.5, mask.dtype))
+                inputs = corten.where(mask, inputs, corten.cast(big, inputs.dtype))
+            else:
+                adder = corten.multiply(
+                    corten.subtract(corten.cast(1.0, inputs.dtype),
+                                    corten.cast(mask, inputs.dtype)),
+                    corten.cast(big, inputs.dtype))
+                inputs = corten.add(inputs, adder)
+        axis = self.axis
+        if isinstance(axis, (list, tuple)):
+            if len(axis) > 1:
+                return corten.exp(corten.subtract(
+                    inputs, corten.reduce_logsumexp(inputs, axis=list(axis), keepdims=True)))
+            axis = axis[0]
+        return corten.nn.softmax(inputs, axis=axis)
 
     def get_config(self) -> dict:
         config = super().get_config()
         config["axis"] = self.axis
+        if self.robust_masking:
+            config["robust_masking"] = True
         return config
 
 

@@ -145,7 +145,9 @@ class _DepthwiseConv(_DepthwiseBase):
                  depthwise_initializer: Any = "glorot_uniform", bias_initializer: Any = "zeros",
                  depthwise_regularizer: Any = None, bias_regularizer: Any = None,
                  activity_regularizer: Any = None, depthwise_constraint: Any = None,
-                 bias_constraint: Any = None, **kwargs: Any) -> None:
+                 bias_constraint: Any = None, kernel_initializer: Any = "glorot_uniform",
+                 kernel_regularizer: Any = None, kernel_constraint: Any = None,
+                 **kwargs: Any) -> None:
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate,
                          depth_multiplier, activation, use_bias, depthwise_initializer,
                          bias_initializer, depthwise_regularizer, bias_regularizer,
@@ -218,7 +220,9 @@ class _SeparableConv(_DepthwiseBase):
                  depthwise_regularizer: Any = None, pointwise_regularizer: Any = None,
                  bias_regularizer: Any = None, activity_regularizer: Any = None,
                  depthwise_constraint: Any = None, pointwise_constraint: Any = None,
-                 bias_constraint: Any = None, **kwargs: Any) -> None:
+                 bias_constraint: Any = None, kernel_initializer: Any = "glorot_uniform",
+                 kernel_regularizer: Any = None, kernel_constraint: Any = None,
+                 **kwargs: Any) -> None:
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate,
                          depth_multiplier, activation, use_bias, depthwise_initializer,
                          bias_initializer, depthwise_regularizer, bias_regularizer,
@@ -231,6 +235,11 @@ class _SeparableConv(_DepthwiseBase):
         self.pointwise_initializer = initializers.get(pointwise_initializer)
         self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
         self.pointwise_constraint = constraints.get(pointwise_constraint)
+        # tf.keras's separable layers inherit Conv's kernel_* arguments and write them into
+        # get_config, though no weight uses them; accept them so its configs load.
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
 
     def build(self, input_shape: Any) -> None:
         channels = self._channels(input_shape)
@@ -267,6 +276,9 @@ class _SeparableConv(_DepthwiseBase):
             "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
             "pointwise_regularizer": _maybe(regularizers.serialize, self.pointwise_regularizer),
             "pointwise_constraint": _maybe(constraints.serialize, self.pointwise_constraint),
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "kernel_regularizer": _maybe(regularizers.serialize, self.kernel_regularizer),
+            "kernel_constraint": _maybe(constraints.serialize, self.kernel_constraint),
         })
         return config
 
@@ -281,6 +293,8 @@ class SeparableConv1D(_SeparableConv):
         kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier,
         activation, use_bias, and the initializers, regularizers and constraints of the three
             weights: as in Keras.
+        kernel_initializer, kernel_regularizer, kernel_constraint: accepted and kept in the
+            config, unused, as in tf.keras (whose configs carry them).
     """
 
     _rank = 1
@@ -296,6 +310,8 @@ class SeparableConv2D(_SeparableConv):
         kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier,
         activation, use_bias, and the initializers, regularizers and constraints of the three
             weights: as in Keras.
+        kernel_initializer, kernel_regularizer, kernel_constraint: accepted and kept in the
+            config, unused, as in tf.keras (whose configs carry them).
     """
 
     _rank = 2

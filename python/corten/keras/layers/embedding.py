@@ -67,7 +67,23 @@ class Embedding(Layer):
         return corten.not_equal(inputs, corten.cast(0, inputs.dtype))
 
     def compute_output_shape(self, input_shape: Any) -> Any:
-        return corten.TensorShape(tuple(input_shape) + (self.output_dim,))
+        shape = tuple(input_shape)
+        if self.input_length is None:
+            return corten.TensorShape(shape + (self.output_dim,))
+        # As tf.keras: input_length fills in the unknown sequence dimensions and must agree
+        # with the known ones.
+        lengths = list(self.input_length) if isinstance(self.input_length, (list, tuple)) \
+            else [self.input_length]
+        if len(lengths) != len(shape) - 1:
+            raise ValueError(f'"input_length" is {self.input_length}, but received input has '
+                             f"shape {shape}")
+        for i, (given, seen) in enumerate(zip(lengths, shape[1:], strict=True)):
+            if given is not None and seen is not None and given != seen:
+                raise ValueError(f'"input_length" is {self.input_length}, but received input '
+                                 f"has shape {shape}")
+            if given is None:
+                lengths[i] = seen
+        return corten.TensorShape((shape[0], *lengths, self.output_dim))
 
     def get_config(self) -> dict:
         config = super().get_config()

@@ -41,6 +41,15 @@ def _dropout_masks(rate: float, count: int, shape: tuple, dtype: str) -> Any:
     return corten.nn.dropout(corten.ones((count, *shape), dtype=dtype), rate=rate)
 
 
+def _build_from_shape(layer: Layer, config: dict) -> None:
+    if not isinstance(config, dict):
+        raise ValueError(f"{type(layer).__name__}: invalid build_config: expected a JSON "
+                         f"object. Received: {config!r}")
+    shape = config.get("input_shape")
+    if shape is not None and not layer.built:
+        layer.build(tuple(shape))
+
+
 class _RNNCellBase(Layer):
     """Shared arguments and weights of the built-in cells (G gates of `units` each)."""
 
@@ -79,6 +88,12 @@ class _RNNCellBase(Layer):
 
     def _bias_init(self) -> Any:
         return self.bias_initializer
+
+    def build_from_config(self, config: dict) -> None:
+        """Builds from a ``build_config`` with ``build(input_shape)``, as tf.keras: a cell
+        cannot be called on zeros without its states (tf.keras's saved RNN configs carry a
+        build_config for every cell)."""
+        _build_from_shape(self, config)
 
     def build(self, input_shape: Any) -> None:
         input_dim = tuple(input_shape)[-1]
@@ -450,6 +465,12 @@ class StackedRNNCells(Layer):
                           dtype: Any = None) -> list:
         """The zero states of every cell, one entry per cell."""
         return [c.get_initial_state(inputs, batch_size, dtype) for c in self.cells]
+
+    def build_from_config(self, config: dict) -> None:
+        """Builds from a ``build_config`` with ``build(input_shape)``, as tf.keras: a cell
+        cannot be called on zeros without its states (tf.keras's saved RNN configs carry a
+        build_config for every cell)."""
+        _build_from_shape(self, config)
 
     def build(self, input_shape: Any) -> None:
         shape = tuple(input_shape)

@@ -164,7 +164,12 @@ class Bidirectional(Layer):
         config["merge_mode"] = self.merge_mode
         config["layer"] = _serialize(self.layer)
         if self._backward_given:
-            config["backward_layer"] = _serialize(self.backward_layer)
+            backward = _serialize(self.backward_layer)
+            # Bidirectional sets zero_output_for_mask itself; tf.keras writes the backward
+            # layer's config as the user gave it, without the key.
+            if isinstance(backward, dict) and isinstance(backward.get("config"), dict):
+                backward["config"].pop("zero_output_for_mask", None)
+            config["backward_layer"] = backward
         return config
 
     @classmethod

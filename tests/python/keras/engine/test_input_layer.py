@@ -45,3 +45,13 @@ def test_keras_input_is_the_output_of_an_input_layer():
 def test_input_layer_rejects_both_shapes():
     with pytest.raises(ValueError, match="Only provide the input_shape OR batch_input_shape"):
         layers.InputLayer(input_shape=(3,), batch_input_shape=(None, 3))
+
+
+def test_tf_keras_optional_key_loads():
+    # tf.keras 2.16+ writes "optional" into every InputLayer config.
+    config = {"batch_input_shape": [None, 3], "dtype": "float32", "sparse": False,
+              "ragged": False, "name": "input_1", "optional": False}
+    layer = layers.InputLayer.from_config(config)
+    assert layer.get_config()["optional"] is False
+    with pytest.raises(NotImplementedError, match="optional=True"):
+        layers.InputLayer.from_config({**config, "optional": True})

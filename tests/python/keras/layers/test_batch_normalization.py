@@ -216,6 +216,42 @@ def test_mask_gives_the_moments_of_the_unmasked_positions():
         layers.BatchNormalization(axis=1)(x, training=True, mask=mask)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_masked_training_uses_the_unmasked_positions(dtype):
+    # Keras's weighted moments: only the unmasked steps count, in the output, the moving
+    # statistics (biased variance) and the gradients.
+    x = rng.normal(size=(2, 4, 3)).astype(dtype)
+    m = np.array([[1, 1, 0, 1], [0, 1, 0, 0]], bool)
+    layer = layers.BatchNormalization(momentum=0.5, dtype=dtype)
+    layer.build(x.shape)
+    gamma = rng.uniform(0.5, 1.5, size=3).astype(dtype)
+    beta = rng.uniform(-0.5, 0.5, size=3).astype(dtype)
+    layer.set_weights([gamma, beta, np.zeros(3, dtype), np.ones(3, dtype)])
+    xt = corten.constant(x)
+    with corten.GradientTape() as tape:
+        tape.watch(xt)
+        y = layer(xt, training=True, mask=corten.constant(m))
+        loss = corten.reduce_sum(y * y)
+    sel = x[m]
+    mean, var = sel.mean(0), sel.var(0)
+    want = (x - mean) / np.sqrt(var + 1e-3) * gamma + beta
+    np.testing.assert_allclose(y.numpy(), want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(layer.moving_mean.numpy(), 0.5 * mean, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(layer.moving_variance.numpy(), 0.5 + 0.5 * var, rtol=1e-5)
+    gx = tape.gradient(loss, xt).numpy()
+    if dtype == "float64":
+        def f(v):
+            s = v[m]
+            mu, sd = s.mean(0), s.var(0)
+            return np.sum(((v - mu) / np.sqrt(sd + 1e-3) * gamma + beta) ** 2)
+        num = np.zeros_like(x)
+        for idx in np.ndindex(x.shape):
+            e = np.zeros_like(x)
+            e[idx] = 1e-6
+            num[idx] = (f(x + e) - f(x - e)) / 2e-6
+        np.testing.assert_allclose(gx, num, rtol=1e-5, atol=1e-6)
+
+
 def test_argument_errors():
     with pytest.raises(TypeError, match="Expected an int or a list/tuple of ints"):
         layers.BatchNormalization(axis="last")

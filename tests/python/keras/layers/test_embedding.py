@@ -74,3 +74,12 @@ def test_masking():
 
 def test_input_is_an_alias_of_keras_input():
     assert layers.Input is keras.Input
+
+
+def test_input_length_fills_in_the_output_shape():
+    # As tf.keras: input_length fills the unknown sequence dimension and must match a known one.
+    emb = layers.Embedding(5, 2, input_length=4)
+    assert tuple(emb.compute_output_shape((None, None))) == (None, 4, 2)
+    assert tuple(emb.compute_output_shape((3, 4))) == (3, 4, 2)
+    with pytest.raises(ValueError, match=r'"input_length" is 4, but received input has shape'):
+        emb.compute_output_shape((None, 5))

@@ -588,3 +588,22 @@ def test_functional_guide_ticket_model():
          "department": rng.integers(2, size=(n, num_departments))},
         epochs=2, batch_size=32, verbose=0)
     assert np.all(np.isfinite(history.history["loss"]))
+
+
+def test_cells_with_a_build_config_deserialize_by_building():
+    # tf.keras's saved RNN configs carry a build_config for every cell; a cell cannot be
+    # called on zeros without its states, so it is built from the shape.
+    config = {"class_name": "RNN", "config": {
+        "name": "rnn", "return_sequences": True,
+        "cell": {"class_name": "StackedRNNCells", "config": {
+            "name": "stacked_rnn_cells", "cells": [
+                {"class_name": "GRUCell", "config": {"name": "gru_cell", "units": 3},
+                 "build_config": {"input_shape": [2, 4]}},
+                {"class_name": "LSTMCell", "config": {"name": "lstm_cell", "units": 2},
+                 "build_config": {"input_shape": [2, 3]}}]},
+            "build_config": {"input_shape": [2, 4]}}}}
+    layer = layers.deserialize(config)
+    assert layer.cell.cells[0].built
+    assert layer.cell.cells[1].built
+    assert [tuple(w.shape) for w in layer.cell.cells[1].weights] == [(3, 8), (2, 8), (8,)]
+    assert layer(np.zeros((1, 5, 4), "float32")).shape == (1, 5, 2)

@@ -98,3 +98,16 @@ def test_time_distributed():
     assert tuple(out.shape) == (None, None, 2)
     with pytest.raises(ValueError, match="at least 3 dimensions"):
         layers.TimeDistributed(layers.Dense(3))(np.zeros((2, 5), "float32"))
+
+
+def test_backward_layer_config_is_the_given_one():
+    # As tf.keras: the backward layer's config has no zero_output_for_mask (Bidirectional
+    # sets it itself), and it round-trips.
+    bi = layers.Bidirectional(layers.LSTM(2, return_sequences=True),
+                              backward_layer=layers.GRU(3, return_sequences=True,
+                                                        go_backwards=True))
+    config = bi.get_config()
+    assert "zero_output_for_mask" not in config["backward_layer"]["config"]
+    again = layers.Bidirectional.from_config(config)
+    assert again.backward_layer.zero_output_for_mask
+    assert again(np.zeros((1, 4, 3), "float32")).shape == (1, 4, 5)
