@@ -245,6 +245,8 @@ class BatchNormalization(Layer):
             "gamma_regularizer": _maybe(regularizers.serialize, self.gamma_regularizer),
             "beta_constraint": _maybe(constraints.serialize, self.beta_constraint),
             "gamma_constraint": _maybe(constraints.serialize, self.gamma_constraint),
-            "synchronized": self.synchronized,
         })
+        if self.synchronized:
+            # tf.keras leaves TensorFlow-specific keys out of the config unless they are set.
+            config["synchronized"] = True
         return config
