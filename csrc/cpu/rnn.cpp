@@ -37,9 +37,14 @@
 //     micro-kernel directly: no per-step packing of the 256 KB operand (the GEMM driver packs
 //     a B whose row stride is a multiple of 256 bytes, Note [GEMM threading]), no driver setup.
 //     The backward accumulates dpre @ U^T straight into dh (the kernel's accumulate mode).
-//   - At 2 threads a step's column panels are split between the threads (one parallel_for per
-//     product); every C element is still one micro-kernel sum over the whole k, so results are
-//     bit-identical on any thread count.
+//   - Batch rows never interact in a recurrent sequence (forward or backward through time):
+//     the threads split the batch in blocks of whole MR-row panels and each block runs the
+//     whole time loop, with no synchronisation between steps. The former split (one GEMM per
+//     step with its tiles on both threads, then a parallel_for over the gate rows) paid two
+//     fork/joins per step and moved the step's gate pre-activations between cores. Every C
+//     element is still one micro-kernel sum over the whole k, and every gate row is computed
+//     alone, so results are bit-identical on any thread count. (A single row panel splits the
+//     product's column panels instead, mm_packed.)
 //   - The LSTM gate rows (float32, tanh/sigmoid) run one fused AVX-512 kernel per row
 //     (cpu/rnn_gates.h): the pre-activation sums, the four gates, the cell update and act(c) in
 //     registers, and sigmoid/tanh with a reciprocal estimate plus a Newton step in place of the
@@ -52,6 +57,7 @@
 #include <corten/cpu_features.h>
 #include <corten/parallel.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -67,9 +73,6 @@
 namespace corten::cpu {
 namespace {
 
-// Batch rows per task in the gate kernels: a row is G * H values (a few hundred to a few
-// thousand), so four rows are several microseconds of work.
-constexpr int64_t kRowGrain = 4;
 // Per-step recurrent products with at least this many multiply-adds split their column panels
 // between the threads.
 constexpr int64_t kPackedParallelMacs = int64_t{1} << 19;
@@ -201,6 +204,21 @@ const LstmGateKernels* fused_lstm(const RnnDims& d) {
   return lstm_gate_kernels();
 }
 
+// Runs fn(b0, b1) over blocks of batch rows, whole row panels of `mr` rows each, in parallel:
+// the rows of a recurrent sequence are independent through every step (Note [Recurrent
+// kernel]), so each block runs the whole time loop with no synchronisation between steps.
+inline void for_row_blocks(const RnnDims& d, int64_t nb, int64_t mr,
+                           const std::function<void(int64_t, int64_t)>& fn) {
+  const int64_t panels = (nb + mr - 1) / mr;
+  if (d.reference || get_num_threads() == 1 || panels < 2) {
+    fn(0, nb);
+    return;
+  }
+  parallel_for(0, panels, 1, [&](int64_t p0, int64_t p1) {
+    fn(p0 * mr, std::min(nb, p1 * mr));
+  });
+}
+
 template <class T>
 struct Ctx {
   const RnnDims& d;
@@ -220,10 +238,6 @@ struct Ctx {
   int64_t slot_prev(int64_t s) const { return d.go_backwards ? nt - s : s; }
   int64_t slot_new(int64_t s) const { return d.go_backwards ? nt - s - 1 : s + 1; }
   bool on(const bool* mask, int64_t b, int64_t t) const { return !mask || mask[b * nt + t]; }
-  void rows(const std::function<void(int64_t, int64_t)>& fn) const {
-    if (d.reference || nb <= kRowGrain) fn(0, nb);
-    else parallel_for(0, nb, kRowGrain, fn);
-  }
 };
 
 template <class T>
@@ -233,6 +247,7 @@ void forward_impl(const RnnDims& d, const T* xw, const T* h0, const T* c0, const
   const Ctx<T> c(d, rdrop != nullptr);
   const int64_t nt = c.nt, nb = c.nb, nh = c.nh, gh = c.gh, bh = nb * nh;
   std::vector<T> inner(static_cast<size_t>(nb * gh)), tmp(static_cast<size_t>(nb * gh));
+  std::vector<T> late(c.before ? static_cast<size_t>(bh) : 0);  // GruResetBefore's h product
   std::memcpy(states + c.slot_prev(0) * bh, h0, sizeof(T) * bh);
   if (c.lstm) std::memcpy(cstates + c.slot_prev(0) * bh, c0, sizeof(T) * bh);
   const size_t n_early = c.before ? c.groups.size() - 1 : c.groups.size();
@@ -241,6 +256,11 @@ void forward_impl(const RnnDims& d, const T* xw, const T* h0, const T* c0, const
   const LstmGateKernels* lk = fused_lstm<T>(d);
   std::unique_ptr<gemm::PackedB<T>> pu;
   if (packed) pu = std::make_unique<gemm::PackedB<T>>(nh, gh, u, gh, 1);
+  // Batch rows never interact: each block of rows runs the whole sequence (Note [Recurrent
+  // kernel]).
+  for_row_blocks(d, nb, pu ? pu->mr() : 8, [&](int64_t b0, int64_t b1) {
+  const int64_t rb_rows = b1 - b0;
+  std::vector<T> pre(static_cast<size_t>(gh));
   for (int64_t s = 0; s < nt; ++s) {
     const int64_t t = c.time(s);
     const T* hp = states + c.slot_prev(s) * bh;
@@ -255,24 +275,25 @@ void forward_impl(const RnnDims& d, const T* xw, const T* h0, const T* c0, const
     // The recurrent products known before the gates.
     for (size_t gi = 0; gi < n_early; ++gi) {
       const Group& g = c.groups[gi];
-      const T* a = hp;
+      const T* a = hp + b0 * nh;
       if (c.use_aop) {
         T* ap = aop + (static_cast<int64_t>(gi) * nt + t) * bh;
         if (g.gate >= 0) {
           const T* m = rdrop + g.gate * bh;
-          for (int64_t i = 0; i < bh; ++i) ap[i] = hp[i] * m[i];
+          for (int64_t i = b0 * nh; i < b1 * nh; ++i) ap[i] = hp[i] * m[i];
         } else {
-          std::memcpy(ap, hp, sizeof(T) * bh);
+          std::memcpy(ap + b0 * nh, hp + b0 * nh, sizeof(T) * rb_rows * nh);
         }
-        a = ap;
+        a = ap + b0 * nh;
       }
       if (pu) {
-        mm_packed(*pu, nb, a, nh, inner.data(), gh, false);
+        mm_packed(*pu, rb_rows, a, nh, inner.data() + b0 * gh, gh, false);
       } else if (c.groups.size() == 1) {
-        mm<T>(d.reference, nb, gh, nh, a, nh, 1, u, gh, 1, inner.data());
+        mm<T>(d.reference, rb_rows, gh, nh, a, nh, 1, u, gh, 1, inner.data() + b0 * gh);
       } else {
-        mm<T>(d.reference, nb, g.ncols, nh, a, nh, 1, u + g.col0, gh, 1, tmp.data());
-        for (int64_t b = 0; b < nb; ++b) {
+        T* tb = tmp.data() + b0 * g.ncols;
+        mm<T>(d.reference, rb_rows, g.ncols, nh, a, nh, 1, u + g.col0, gh, 1, tb);
+        for (int64_t b = b0; b < b1; ++b) {
           std::memcpy(inner.data() + b * gh + g.col0, tmp.data() + b * g.ncols,
                       sizeof(T) * g.ncols);
         }
@@ -291,8 +312,7 @@ void forward_impl(const RnnDims& d, const T* xw, const T* h0, const T* c0, const
       if (d.zero_output_for_mask || !yprev) std::memset(yr, 0, sizeof(T) * nh);
       else std::memcpy(yr, yprev + b * nh, sizeof(T) * nh);
     };
-    c.rows([&](int64_t b0, int64_t b1) {
-      std::vector<T> pre(static_cast<size_t>(gh));
+    {
       for (int64_t b = b0; b < b1; ++b) {
         const T* x = xt + b * gh;
         const T* in = inner.data() + b * gh;
@@ -347,25 +367,25 @@ void forward_impl(const RnnDims& d, const T* xw, const T* h0, const T* c0, const
         for (int64_t j = 0; j < nh; ++j) hr[j] = go[j] * ac[j];
         finish_row(b);
       }
-    });
+    }
     if (c.before) {
       const Group& g = c.groups.back();
       T* ap = aop + (static_cast<int64_t>(c.groups.size() - 1) * nt + t) * bh;
       const T* m = g.gate >= 0 ? rdrop + g.gate * bh : nullptr;
-      for (int64_t b = 0; b < nb; ++b) {
+      for (int64_t b = b0; b < b1; ++b) {
         const T* r = gt + b * gh + nh;
         for (int64_t j = 0; j < nh; ++j) {
           const int64_t i = b * nh + j;
           ap[i] = r[j] * hp[i] * (m ? m[i] : T(1));
         }
       }
-      mm<T>(d.reference, nb, nh, nh, ap, nh, 1, u + 2 * nh, gh, 1, tmp.data());
-      c.rows([&](int64_t b0, int64_t b1) {
-        std::vector<T> pre(static_cast<size_t>(nh));
+      mm<T>(d.reference, rb_rows, nh, nh, ap + b0 * nh, nh, 1, u + 2 * nh, gh, 1,
+            late.data() + b0 * nh);
+      {
         for (int64_t b = b0; b < b1; ++b) {
           const T* x = xt + b * gh;
           T* g2 = gt + b * gh;
-          for (int64_t j = 0; j < nh; ++j) pre[j] = x[2 * nh + j] + tmp[b * nh + j];
+          for (int64_t j = 0; j < nh; ++j) pre[j] = x[2 * nh + j] + late[b * nh + j];
           apply_act(d.act, pre.data(), g2 + 2 * nh, nh, d.reference);
           const T* z = g2;
           const T* hh = g2 + 2 * nh;
@@ -374,9 +394,10 @@ void forward_impl(const RnnDims& d, const T* xw, const T* h0, const T* c0, const
           for (int64_t j = 0; j < nh; ++j) hr[j] = z[j] * hpr[j] + (T(1) - z[j]) * hh[j];
           finish_row(b);
         }
-      });
+      }
     }
   }
+  });
   const int64_t last = nt > 0 ? c.slot_new(nt - 1) : c.slot_prev(0);
   std::memcpy(h_last, states + last * bh, sizeof(T) * bh);
   if (c.lstm) std::memcpy(c_last, cstates + last * bh, sizeof(T) * bh);
@@ -410,6 +431,9 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
       nh > 0) {
     put = std::make_unique<gemm::PackedB<T>>(gh, nh, ut.data(), nh, 1);
   }
+  for_row_blocks(d, nb, put ? put->mr() : 8, [&](int64_t b0, int64_t b1) {
+  const int64_t rb_rows = b1 - b0;
+  std::vector<T> dhn(static_cast<size_t>(nh));
   for (int64_t s = nt - 1; s >= 0; --s) {
     const int64_t t = c.time(s);
     const T* hp = states + c.slot_prev(s) * bh;
@@ -418,8 +442,7 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
     const T* et = extra ? extra + t * bh : nullptr;
     T* dxt = dxw + t * nb * gh;
     T* dit = dinner + t * nb * gh;
-    c.rows([&](int64_t b0, int64_t b1) {
-      std::vector<T> dhn(static_cast<size_t>(nh));
+    {
       for (int64_t b = b0; b < b1; ++b) {
         T* cr = carry.data() + b * nh;
         T* dhr = dh.data() + b * nh;
@@ -484,14 +507,14 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
           }
         }
       }
-    });
+    }
     if (c.before) {
       // d(r * h_prev * m_h) from the h columns, then r's gradient and the direct path to h_prev.
       const Group& g = c.groups.back();
-      mm<T>(d.reference, nb, nh, nh, dit + 2 * nh, gh, 1, ut.data() + 2 * nh * nh, nh, 1,
-            dap.data());
+      mm<T>(d.reference, rb_rows, nh, nh, dit + b0 * gh + 2 * nh, gh, 1,
+            ut.data() + 2 * nh * nh, nh, 1, dap.data() + b0 * nh);
       const T* m = g.gate >= 0 ? rdrop + g.gate * bh : nullptr;
-      for (int64_t b = 0; b < nb; ++b) {
+      for (int64_t b = b0; b < b1; ++b) {
         if (!c.on(mask, b, t)) continue;
         const T* gr = gt + b * gh + nh;
         T* dx = dxt + b * gh + nh;
@@ -505,17 +528,18 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
     }
     // The recurrent products' gradient to h_prev (zero for masked rows, whose dpre is zero).
     if (put) {
-      mm_packed(*put, nb, dit, gh, dh.data(), nh, true);
+      mm_packed(*put, rb_rows, dit + b0 * gh, gh, dh.data() + b0 * nh, nh, true);
       continue;
     }
     for (size_t gi = 0; gi < n_late; ++gi) {
       const Group& g = c.groups[gi];
-      mm<T>(d.reference, nb, nh, g.ncols, dit + g.col0, gh, 1, ut.data() + g.col0 * nh, nh, 1,
-            dap.data());
+      mm<T>(d.reference, rb_rows, nh, g.ncols, dit + b0 * gh + g.col0, gh, 1,
+            ut.data() + g.col0 * nh, nh, 1, dap.data() + b0 * nh);
       const T* m = g.gate >= 0 ? rdrop + g.gate * bh : nullptr;
-      for (int64_t i = 0; i < bh; ++i) dh[i] += m ? dap[i] * m[i] : dap[i];
+      for (int64_t i = b0 * nh; i < b1 * nh; ++i) dh[i] += m ? dap[i] * m[i] : dap[i];
     }
   }
+  });
   std::memcpy(dh0, dh.data(), sizeof(T) * bh);
   if (c.lstm) std::memcpy(dc0, dc.data(), sizeof(T) * bh);
   // du[:, cols] = sum over steps and rows of operand^T @ dpre[:, cols]: one GEMM per group.

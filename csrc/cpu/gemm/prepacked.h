@@ -20,6 +20,7 @@ class PackedB {
   int64_t k() const { return k_; }
   int64_t n() const { return n_; }
   int nr() const { return uk_.nr; }
+  int mr() const { return uk_.mr; }
   // Number of NR-column panels (the unit of column work).
   int64_t panels() const { return (n_ + uk_.nr - 1) / uk_.nr; }
 
