@@ -255,7 +255,7 @@ void forward_impl(const RnnDims& d, const T* xw, const T* h0, const T* c0, const
   const bool packed = !d.reference && c.groups.size() == 1 && !c.use_aop && nt > 0 && nh > 0;
   const LstmGateKernels* lk = fused_lstm<T>(d);
   std::unique_ptr<gemm::PackedB<T>> pu;
-  if (packed) pu = std::make_unique<gemm::PackedB<T>>(nh, gh, u, gh, 1);
+  if (packed) pu = std::make_unique<gemm::PackedB<T>>(nh, gh, u, gh, 1, nb);
   // Batch rows never interact: each block of rows runs the whole sequence (Note [Recurrent
   // kernel]).
   for_row_blocks(d, nb, pu ? pu->mr() : 8, [&](int64_t b0, int64_t b1) {
@@ -429,7 +429,7 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
   std::unique_ptr<gemm::PackedB<T>> put;
   if (!d.reference && n_late == 1 && c.groups[0].gate < 0 && c.groups[0].ncols == gh && nt > 0 &&
       nh > 0) {
-    put = std::make_unique<gemm::PackedB<T>>(gh, nh, ut.data(), nh, 1);
+    put = std::make_unique<gemm::PackedB<T>>(gh, nh, ut.data(), nh, 1, nb);
   }
   for_row_blocks(d, nb, put ? put->mr() : 8, [&](int64_t b0, int64_t b1) {
   const int64_t rb_rows = b1 - b0;

@@ -14,8 +14,9 @@ template <class T>
 class PackedB {
  public:
   // Packs b (k x n, element (p, j) at b[p * rs + j * cs]) into NR-column panels of the
-  // current ISA's main micro-kernel, each panel the full k deep.
-  PackedB(int64_t k, int64_t n, const T* b, int64_t rs, int64_t cs);
+  // current ISA's micro-kernel for about m_hint rows of A per product (0: the main kernel),
+  // each panel the full k deep.
+  PackedB(int64_t k, int64_t n, const T* b, int64_t rs, int64_t cs, int64_t m_hint = 0);
 
   int64_t k() const { return k_; }
   int64_t n() const { return n_; }

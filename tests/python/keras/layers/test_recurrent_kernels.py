@@ -35,7 +35,9 @@ def _run(cell, args, mask, go_backwards, reference):
 
 @pytest.mark.parametrize(("cell", "gates"), CELLS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-@pytest.mark.parametrize(("batch", "units", "masked"), [(37, 21, True), (8, 70, False)])
+# 37 and 8 rows take the 8-row micro-kernel, 30 the 6-row one (cpu/gemm/prepacked.cpp).
+@pytest.mark.parametrize(("batch", "units", "masked"),
+                         [(37, 21, True), (8, 70, False), (30, 33, True)])
 def test_fast_kernel_matches_reference_without_dropout(cell, gates, dtype, batch, units,
                                                        masked):
     # No recurrent dropout: one packed product per step (a partial row panel when batch is not
@@ -51,12 +53,14 @@ def test_fast_kernel_matches_reference_without_dropout(cell, gates, dtype, batch
 
 
 @pytest.mark.parametrize(("cell", "gates"), CELLS)
-def test_thread_count_invariance_split_products(cell, gates):
-    # Large enough that each step's product splits its column panels between the threads.
+@pytest.mark.parametrize("batch", [37, 36, 8])
+def test_thread_count_invariance_split_products(cell, gates, batch):
+    # The threads split the batch rows (37, 36), or a single row panel splits the product's
+    # column panels (8).
     from corten.config import threading
 
-    args = _args(cell, gates, 5, 37, 130, "float32")
-    mask = RNG.random((37, 5)) > 0.2
+    args = _args(cell, gates, 5, batch, 160, "float32")
+    mask = RNG.random((batch, 5)) > 0.2
     before = threading.get_intra_op_parallelism_threads()
     try:
         res = []
