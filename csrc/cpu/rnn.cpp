@@ -50,6 +50,8 @@
 //     registers, and sigmoid/tanh with a reciprocal estimate plus a Newton step in place of the
 //     division (the division was the costliest instruction of the gates). Forward gates 14.5 ->
 //     12.5 us per step, backward 17 -> 10 us (same machine and run, 1 thread, A/B alternated).
+//     GRU (reset_after) likewise: forward gates 1.0 -> 0.86 ms per 100 steps, backward 1.8 ->
+//     1.1 ms.
 //   - With a batch that 8-row panels pad less than 6-row ones (32), the products use the
 //     8-row AVX-512 micro-kernel (cpu/gemm/prepacked.cpp): 2.4-2.5 ms per 100 forward
 //     products against 2.4-3.0 ms.
@@ -213,6 +215,16 @@ const LstmGateKernels* fused_lstm(const RnnDims& d) {
   return lstm_gate_kernels();
 }
 
+// The fused GRU (reset_after) gate kernels when they apply.
+template <class T>
+const GruGateKernels* fused_gru(const RnnDims& d) {
+  if (!std::is_same_v<T, float> || d.reference || d.cell != RnnCell::GruResetAfter ||
+      d.act != RnnAct::Tanh || d.rec_act != RnnAct::Sigmoid) {
+    return nullptr;
+  }
+  return gru_gate_kernels();
+}
+
 // Runs fn(b0, b1) over blocks of batch rows, whole row panels of `mr` rows each, in parallel:
 // the rows of a recurrent sequence are independent through every step (Note [Recurrent
 // kernel]), so each block runs the whole time loop with no synchronisation between steps.
@@ -263,6 +275,7 @@ void forward_impl(const RnnDims& d, const T* xw, const T* h0, const T* c0, const
   // The whole recurrent kernel is one product per step: packed once (Note [Recurrent kernel]).
   const bool packed = !d.reference && c.groups.size() == 1 && !c.use_aop && nt > 0 && nh > 0;
   const LstmGateKernels* lk = fused_lstm<T>(d);
+  const GruGateKernels* gk = fused_gru<T>(d);
   std::unique_ptr<gemm::PackedB<T>> pu;
   if (packed) pu = std::make_unique<gemm::PackedB<T>>(nh, gh, u, gh, 1, nb);
   // Batch rows never interact: each block of rows runs the whole sequence (Note [Recurrent
@@ -328,6 +341,13 @@ void forward_impl(const RnnDims& d, const T* xw, const T* h0, const T* c0, const
         T* g = gt + b * gh;
         T* hr = hn + b * nh;
         const T* hpr = hp + b * nh;
+        if constexpr (std::is_same_v<T, float>) {
+          if (gk) {
+            gk->forward_row(nh, x, in, rb, hpr, g, et + b * nh, hr);
+            finish_row(b);
+            continue;
+          }
+        }
         if (c.after) {
           for (int64_t j = 0; j < 2 * nh; ++j) pre[j] = x[j] + in[j] + (rb ? rb[j] : T(0));
           T* ih = et + b * nh;
@@ -428,6 +448,7 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
   T* dinner = c.after ? dinner_buf.data() : dxw;
   const size_t n_late = c.before ? c.groups.size() - 1 : c.groups.size();
   const LstmGateKernels* lk = fused_lstm<T>(d);
+  const GruGateKernels* gk = fused_gru<T>(d);
   // U^T (G*H, H) row-major: each step's dpre @ U^T then reads its B operand in place instead of
   // packing a transposed U at every step.
   std::vector<T> ut(static_cast<size_t>(gh * nh));
@@ -471,6 +492,10 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
         if constexpr (std::is_same_v<T, float>) {
           if (lk) {
             lk->backward_row(nh, gt + b * gh, et + b * nh, cp + b * nh, dyr, dhr, cr, dcr, dx);
+            continue;
+          }
+          if (gk) {
+            gk->backward_row(nh, gt + b * gh, et + b * nh, hp + b * nh, dyr, dhr, cr, dx, di);
             continue;
           }
         }
@@ -604,6 +629,16 @@ const LstmGateKernels* lstm_gate_kernels() {
 #if defined(__x86_64__) || defined(_M_X64)
   if (cpu_isa_at_least(CpuIsa::Avx512)) {
     static const LstmGateKernels k = avx512::lstm_gate_kernels();
+    return &k;
+  }
+#endif
+  return nullptr;
+}
+
+const GruGateKernels* gru_gate_kernels() {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (cpu_isa_at_least(CpuIsa::Avx512)) {
+    static const GruGateKernels k = avx512::gru_gate_kernels();
     return &k;
   }
 #endif

@@ -92,8 +92,54 @@ void backward_row(int64_t nh, const float* g, const float* ac, const float* cp, 
   }
 }
 
+void gru_forward_row(int64_t nh, const float* x, const float* in, const float* rb,
+                     const float* hp, float* g, float* ih, float* hn) {
+  const F one = V::set1(1.0f);
+  for (int64_t j = 0; j < nh; j += 16) {
+    const int64_t n = nh - j < 16 ? nh - j : 16;
+    F pz = V::add(ld(x + j, n), ld(in + j, n));
+    F pr = V::add(ld(x + nh + j, n), ld(in + nh + j, n));
+    F ihv = ld(in + 2 * nh + j, n);
+    if (rb) {
+      pz = V::add(pz, ld(rb + j, n));
+      pr = V::add(pr, ld(rb + nh + j, n));
+      ihv = V::add(ihv, ld(rb + 2 * nh + j, n));
+    }
+    const F z = sigmoid(pz), r = sigmoid(pr);
+    const F hh = tanh(V::add(ld(x + 2 * nh + j, n), V::mul(r, ihv)));
+    st(g + j, z, n);
+    st(g + nh + j, r, n);
+    st(g + 2 * nh + j, hh, n);
+    st(ih + j, ihv, n);
+    st(hn + j, V::add(V::mul(z, ld(hp + j, n)), V::mul(V::sub(one, z), hh)), n);
+  }
+}
+
+void gru_backward_row(int64_t nh, const float* g, const float* ih, const float* hp,
+                      const float* dy, float* dh, float* carry, float* dx, float* di) {
+  const F one = V::set1(1.0f), zero = V::set1(0.0f);
+  for (int64_t j = 0; j < nh; j += 16) {
+    const int64_t n = nh - j < 16 ? nh - j : 16;
+    F dhn = V::add(ld(dh + j, n), ld(carry + j, n));
+    if (dy) dhn = V::add(dhn, ld(dy + j, n));
+    st(carry + j, zero, n);
+    const F z = ld(g + j, n), r = ld(g + nh + j, n), hh = ld(g + 2 * nh + j, n);
+    const F dz = V::mul(V::mul(dhn, V::sub(ld(hp + j, n), hh)), V::mul(z, V::sub(one, z)));
+    const F dph = V::mul(V::mul(dhn, V::sub(one, z)), V::sub(one, V::mul(hh, hh)));
+    const F dr = V::mul(V::mul(dph, ld(ih + j, n)), V::mul(r, V::sub(one, r)));
+    st(dx + j, dz, n);
+    st(dx + nh + j, dr, n);
+    st(dx + 2 * nh + j, dph, n);
+    st(di + j, dz, n);
+    st(di + nh + j, dr, n);
+    st(di + 2 * nh + j, V::mul(dph, r), n);
+    st(dh + j, V::mul(dhn, z), n);
+  }
+}
+
 }  // namespace
 
 LstmGateKernels lstm_gate_kernels() { return {&forward_row, &backward_row}; }
+GruGateKernels gru_gate_kernels() { return {&gru_forward_row, &gru_backward_row}; }
 
 }  // namespace corten::cpu::avx512

@@ -1,6 +1,6 @@
 #pragma once
 // A GEMM right-hand side packed once and multiplied many times (the recurrent kernels of the
-// fused RNN sequence, Note [Recurrent kernel] in cpu/rnn_fast.cpp): the micro-kernel is called
+// fused RNN sequence, Note [Recurrent kernel] in cpu/rnn.cpp): the micro-kernel is called
 // directly, with no per-call packing of B and no driver or thread-pool overhead.
 
 #include <cstdint>
