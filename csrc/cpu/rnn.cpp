@@ -26,25 +26,67 @@
 // Every batch row is independent in the gate kernels, and the GEMM's sums do not depend on the
 // thread count (Note [GEMM threading]): results are bit-identical on any thread count.
 
+// Note [Recurrent kernel]
+// LSTM(128), batch 32: each step is a (32, 128) x (128, 512) product forward and a (32, 512) x
+// (512, 128) product backward (4.2 MFLOP each), plus the gate kernels. Measured per step at 1
+// thread (thread CPU time, bench/lab/rnn_time.py and timers around the loops, 100 steps):
+// product 25 us each way, forward gates 11.5 us, backward gates 14.5 us; the final dU GEMM
+// (128 x 512, k = 3200) 2.7 ms for the whole sequence. So:
+//   - The recurrent kernel U (and U^T for the backward) is packed ONCE per sequence into the
+//     main micro-kernel's NR-column panels (cpu/gemm/prepacked.h), and each step calls the
+//     micro-kernel directly: no per-step packing of the 256 KB operand (the GEMM driver packs
+//     a B whose row stride is a multiple of 256 bytes, Note [GEMM threading]), no driver setup.
+//     The backward accumulates dpre @ U^T straight into dh (the kernel's accumulate mode).
+//   - Batch rows never interact in a recurrent sequence (forward or backward through time):
+//     the threads split the batch in blocks of whole MR-row panels and each block runs the
+//     whole time loop, with no synchronisation between steps. The former split (one GEMM per
+//     step with its tiles on both threads, then a parallel_for over the gate rows) paid two
+//     fork/joins per step and moved the step's gate pre-activations between cores. Every C
+//     element is still one micro-kernel sum over the whole k, and every gate row is computed
+//     alone, so results are bit-identical on any thread count. (A single row panel splits the
+//     product's column panels instead, mm_packed.)
+//   - The LSTM gate rows (float32, tanh/sigmoid) run one fused AVX-512 kernel per row
+//     (cpu/rnn_gates.h): the pre-activation sums, the four gates, the cell update and act(c) in
+//     registers, and sigmoid/tanh with a reciprocal estimate plus a Newton step in place of the
+//     division (the division was the costliest instruction of the gates). Forward gates 14.5 ->
+//     12.5 us per step, backward 17 -> 10 us (same machine and run, 1 thread, A/B alternated).
+//     GRU (reset_after) likewise: forward gates 1.0 -> 0.86 ms per 100 steps, backward 1.8 ->
+//     1.1 ms.
+//   - With a batch that 8-row panels pad less than 6-row ones (32), the products use the
+//     8-row AVX-512 micro-kernel (cpu/gemm/prepacked.cpp): 2.4-2.5 ms per 100 forward
+//     products against 2.4-3.0 ms.
+// What is left at 1 thread (100 steps, thread CPU time): products 2 x 2.5 ms, gates 1.1 + 0.9
+// ms, dU 2.7-3.3 ms, all GEMMs running at 130-170 GFLOP/s; the layer adds its input projection
+// and the dW and dX products (about 1.4 ms each). Not done: fusing the gates into the product
+// loop (a 6- or 8-row panel's gates need all four gate column blocks, i.e. every column panel
+// of the step, so B would stream from L2 once per row panel instead of once per step), and
+// accumulating dU per step (k = batch per call: C traffic of the 256 KB dU at every step).
+// The plain reference kernel (RnnDims::reference) keeps the unpacked loops and scalar math.
+
 #include "cpu/rnn.h"
 
+#include <corten/cpu_features.h>
 #include <corten/parallel.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
 #include "cpu/elementwise.h"
 #include "cpu/gemm/gemm.h"
+#include "cpu/gemm/prepacked.h"
+#include "cpu/rnn_gates.h"
 
 namespace corten::cpu {
 namespace {
 
-// Batch rows per task in the gate kernels: a row is G * H values (a few hundred to a few
-// thousand), so four rows are several microseconds of work.
-constexpr int64_t kRowGrain = 4;
+// Per-step recurrent products with at least this many multiply-adds split their column panels
+// between the threads.
+constexpr int64_t kPackedParallelMacs = int64_t{1} << 19;
 
 struct Group {
   int64_t col0, ncols, gate;  // gate: the recurrent-dropout mask of the group, -1 for none
@@ -148,6 +190,56 @@ void mm(bool reference, int64_t m, int64_t n, int64_t k, const T* a, int64_t a_r
                 Activation::Identity);
 }
 
+// c (m x pk.n(), row stride ldc) (+)= a (m x pk.k(), row stride lda) @ B, its column panels
+// split between the threads (Note [Recurrent kernel]).
+template <class T>
+void mm_packed(const gemm::PackedB<T>& pk, int64_t m, const T* a, int64_t lda, T* c, int64_t ldc,
+               bool accumulate) {
+  const int64_t np = pk.panels();
+  if (get_num_threads() > 1 && np > 1 && m * pk.k() * pk.n() >= kPackedParallelMacs) {
+    parallel_for(0, np, 1, [&](int64_t s0, int64_t s1) {
+      pk.multiply(m, a, lda, s0, s1, c, ldc, accumulate);
+    });
+  } else {
+    pk.multiply(m, a, lda, 0, np, c, ldc, accumulate);
+  }
+}
+
+// The fused LSTM gate kernels when they apply (float32, tanh and sigmoid, not reference).
+template <class T>
+const LstmGateKernels* fused_lstm(const RnnDims& d) {
+  if (!std::is_same_v<T, float> || d.reference || d.cell != RnnCell::Lstm ||
+      d.act != RnnAct::Tanh || d.rec_act != RnnAct::Sigmoid) {
+    return nullptr;
+  }
+  return lstm_gate_kernels();
+}
+
+// The fused GRU (reset_after) gate kernels when they apply.
+template <class T>
+const GruGateKernels* fused_gru(const RnnDims& d) {
+  if (!std::is_same_v<T, float> || d.reference || d.cell != RnnCell::GruResetAfter ||
+      d.act != RnnAct::Tanh || d.rec_act != RnnAct::Sigmoid) {
+    return nullptr;
+  }
+  return gru_gate_kernels();
+}
+
+// Runs fn(b0, b1) over blocks of batch rows, whole row panels of `mr` rows each, in parallel:
+// the rows of a recurrent sequence are independent through every step (Note [Recurrent
+// kernel]), so each block runs the whole time loop with no synchronisation between steps.
+inline void for_row_blocks(const RnnDims& d, int64_t nb, int64_t mr,
+                           const std::function<void(int64_t, int64_t)>& fn) {
+  const int64_t panels = (nb + mr - 1) / mr;
+  if (d.reference || get_num_threads() == 1 || panels < 2) {
+    fn(0, nb);
+    return;
+  }
+  parallel_for(0, panels, 1, [&](int64_t p0, int64_t p1) {
+    fn(p0 * mr, std::min(nb, p1 * mr));
+  });
+}
+
 template <class T>
 struct Ctx {
   const RnnDims& d;
@@ -167,10 +259,6 @@ struct Ctx {
   int64_t slot_prev(int64_t s) const { return d.go_backwards ? nt - s : s; }
   int64_t slot_new(int64_t s) const { return d.go_backwards ? nt - s - 1 : s + 1; }
   bool on(const bool* mask, int64_t b, int64_t t) const { return !mask || mask[b * nt + t]; }
-  void rows(const std::function<void(int64_t, int64_t)>& fn) const {
-    if (d.reference || nb <= kRowGrain) fn(0, nb);
-    else parallel_for(0, nb, kRowGrain, fn);
-  }
 };
 
 template <class T>
@@ -180,9 +268,21 @@ void forward_impl(const RnnDims& d, const T* xw, const T* h0, const T* c0, const
   const Ctx<T> c(d, rdrop != nullptr);
   const int64_t nt = c.nt, nb = c.nb, nh = c.nh, gh = c.gh, bh = nb * nh;
   std::vector<T> inner(static_cast<size_t>(nb * gh)), tmp(static_cast<size_t>(nb * gh));
+  std::vector<T> late(c.before ? static_cast<size_t>(bh) : 0);  // GruResetBefore's h product
   std::memcpy(states + c.slot_prev(0) * bh, h0, sizeof(T) * bh);
   if (c.lstm) std::memcpy(cstates + c.slot_prev(0) * bh, c0, sizeof(T) * bh);
   const size_t n_early = c.before ? c.groups.size() - 1 : c.groups.size();
+  // The whole recurrent kernel is one product per step: packed once (Note [Recurrent kernel]).
+  const bool packed = !d.reference && c.groups.size() == 1 && !c.use_aop && nt > 0 && nh > 0;
+  const LstmGateKernels* lk = fused_lstm<T>(d);
+  const GruGateKernels* gk = fused_gru<T>(d);
+  std::unique_ptr<gemm::PackedB<T>> pu;
+  if (packed) pu = std::make_unique<gemm::PackedB<T>>(nh, gh, u, gh, 1, nb);
+  // Batch rows never interact: each block of rows runs the whole sequence (Note [Recurrent
+  // kernel]).
+  for_row_blocks(d, nb, pu ? pu->mr() : 8, [&](int64_t b0, int64_t b1) {
+  const int64_t rb_rows = b1 - b0;
+  std::vector<T> pre(static_cast<size_t>(gh));
   for (int64_t s = 0; s < nt; ++s) {
     const int64_t t = c.time(s);
     const T* hp = states + c.slot_prev(s) * bh;
@@ -197,22 +297,25 @@ void forward_impl(const RnnDims& d, const T* xw, const T* h0, const T* c0, const
     // The recurrent products known before the gates.
     for (size_t gi = 0; gi < n_early; ++gi) {
       const Group& g = c.groups[gi];
-      const T* a = hp;
+      const T* a = hp + b0 * nh;
       if (c.use_aop) {
         T* ap = aop + (static_cast<int64_t>(gi) * nt + t) * bh;
         if (g.gate >= 0) {
           const T* m = rdrop + g.gate * bh;
-          for (int64_t i = 0; i < bh; ++i) ap[i] = hp[i] * m[i];
+          for (int64_t i = b0 * nh; i < b1 * nh; ++i) ap[i] = hp[i] * m[i];
         } else {
-          std::memcpy(ap, hp, sizeof(T) * bh);
+          std::memcpy(ap + b0 * nh, hp + b0 * nh, sizeof(T) * rb_rows * nh);
         }
-        a = ap;
+        a = ap + b0 * nh;
       }
-      if (c.groups.size() == 1) {
-        mm<T>(d.reference, nb, gh, nh, a, nh, 1, u, gh, 1, inner.data());
+      if (pu) {
+        mm_packed(*pu, rb_rows, a, nh, inner.data() + b0 * gh, gh, false);
+      } else if (c.groups.size() == 1) {
+        mm<T>(d.reference, rb_rows, gh, nh, a, nh, 1, u, gh, 1, inner.data() + b0 * gh);
       } else {
-        mm<T>(d.reference, nb, g.ncols, nh, a, nh, 1, u + g.col0, gh, 1, tmp.data());
-        for (int64_t b = 0; b < nb; ++b) {
+        T* tb = tmp.data() + b0 * g.ncols;
+        mm<T>(d.reference, rb_rows, g.ncols, nh, a, nh, 1, u + g.col0, gh, 1, tb);
+        for (int64_t b = b0; b < b1; ++b) {
           std::memcpy(inner.data() + b * gh + g.col0, tmp.data() + b * g.ncols,
                       sizeof(T) * g.ncols);
         }
@@ -231,14 +334,20 @@ void forward_impl(const RnnDims& d, const T* xw, const T* h0, const T* c0, const
       if (d.zero_output_for_mask || !yprev) std::memset(yr, 0, sizeof(T) * nh);
       else std::memcpy(yr, yprev + b * nh, sizeof(T) * nh);
     };
-    c.rows([&](int64_t b0, int64_t b1) {
-      std::vector<T> pre(static_cast<size_t>(gh));
+    {
       for (int64_t b = b0; b < b1; ++b) {
         const T* x = xt + b * gh;
         const T* in = inner.data() + b * gh;
         T* g = gt + b * gh;
         T* hr = hn + b * nh;
         const T* hpr = hp + b * nh;
+        if constexpr (std::is_same_v<T, float>) {
+          if (gk) {
+            gk->forward_row(nh, x, in, rb, hpr, g, et + b * nh, hr);
+            finish_row(b);
+            continue;
+          }
+        }
         if (c.after) {
           for (int64_t j = 0; j < 2 * nh; ++j) pre[j] = x[j] + in[j] + (rb ? rb[j] : T(0));
           T* ih = et + b * nh;
@@ -257,6 +366,13 @@ void forward_impl(const RnnDims& d, const T* xw, const T* h0, const T* c0, const
           for (int64_t j = 0; j < 2 * nh; ++j) pre[j] = x[j] + in[j];
           apply_act(d.rec_act, pre.data(), g, 2 * nh, d.reference);
           continue;
+        }
+        if constexpr (std::is_same_v<T, float>) {
+          if (lk) {
+            lk->forward_row(nh, x, in, cp + b * nh, g, cn + b * nh, et + b * nh, hr);
+            finish_row(b);
+            continue;
+          }
         }
         for (int64_t j = 0; j < gh; ++j) pre[j] = x[j] + in[j];
         if (!c.lstm) {
@@ -280,25 +396,25 @@ void forward_impl(const RnnDims& d, const T* xw, const T* h0, const T* c0, const
         for (int64_t j = 0; j < nh; ++j) hr[j] = go[j] * ac[j];
         finish_row(b);
       }
-    });
+    }
     if (c.before) {
       const Group& g = c.groups.back();
       T* ap = aop + (static_cast<int64_t>(c.groups.size() - 1) * nt + t) * bh;
       const T* m = g.gate >= 0 ? rdrop + g.gate * bh : nullptr;
-      for (int64_t b = 0; b < nb; ++b) {
+      for (int64_t b = b0; b < b1; ++b) {
         const T* r = gt + b * gh + nh;
         for (int64_t j = 0; j < nh; ++j) {
           const int64_t i = b * nh + j;
           ap[i] = r[j] * hp[i] * (m ? m[i] : T(1));
         }
       }
-      mm<T>(d.reference, nb, nh, nh, ap, nh, 1, u + 2 * nh, gh, 1, tmp.data());
-      c.rows([&](int64_t b0, int64_t b1) {
-        std::vector<T> pre(static_cast<size_t>(nh));
+      mm<T>(d.reference, rb_rows, nh, nh, ap + b0 * nh, nh, 1, u + 2 * nh, gh, 1,
+            late.data() + b0 * nh);
+      {
         for (int64_t b = b0; b < b1; ++b) {
           const T* x = xt + b * gh;
           T* g2 = gt + b * gh;
-          for (int64_t j = 0; j < nh; ++j) pre[j] = x[2 * nh + j] + tmp[b * nh + j];
+          for (int64_t j = 0; j < nh; ++j) pre[j] = x[2 * nh + j] + late[b * nh + j];
           apply_act(d.act, pre.data(), g2 + 2 * nh, nh, d.reference);
           const T* z = g2;
           const T* hh = g2 + 2 * nh;
@@ -307,9 +423,10 @@ void forward_impl(const RnnDims& d, const T* xw, const T* h0, const T* c0, const
           for (int64_t j = 0; j < nh; ++j) hr[j] = z[j] * hpr[j] + (T(1) - z[j]) * hh[j];
           finish_row(b);
         }
-      });
+      }
     }
   }
+  });
   const int64_t last = nt > 0 ? c.slot_new(nt - 1) : c.slot_prev(0);
   std::memcpy(h_last, states + last * bh, sizeof(T) * bh);
   if (c.lstm) std::memcpy(c_last, cstates + last * bh, sizeof(T) * bh);
@@ -330,12 +447,23 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
   std::vector<T> dinner_buf(c.after ? static_cast<size_t>(nt * nb * gh) : 0);
   T* dinner = c.after ? dinner_buf.data() : dxw;
   const size_t n_late = c.before ? c.groups.size() - 1 : c.groups.size();
+  const LstmGateKernels* lk = fused_lstm<T>(d);
+  const GruGateKernels* gk = fused_gru<T>(d);
   // U^T (G*H, H) row-major: each step's dpre @ U^T then reads its B operand in place instead of
   // packing a transposed U at every step.
   std::vector<T> ut(static_cast<size_t>(gh * nh));
   for (int64_t k = 0; k < nh; ++k) {
     for (int64_t j = 0; j < gh; ++j) ut[j * nh + k] = u[k * gh + j];
   }
+  // One group without masks: dh += dpre @ U^T straight into dh, U^T packed once.
+  std::unique_ptr<gemm::PackedB<T>> put;
+  if (!d.reference && n_late == 1 && c.groups[0].gate < 0 && c.groups[0].ncols == gh && nt > 0 &&
+      nh > 0) {
+    put = std::make_unique<gemm::PackedB<T>>(gh, nh, ut.data(), nh, 1, nb);
+  }
+  for_row_blocks(d, nb, put ? put->mr() : 8, [&](int64_t b0, int64_t b1) {
+  const int64_t rb_rows = b1 - b0;
+  std::vector<T> dhn(static_cast<size_t>(nh));
   for (int64_t s = nt - 1; s >= 0; --s) {
     const int64_t t = c.time(s);
     const T* hp = states + c.slot_prev(s) * bh;
@@ -344,8 +472,7 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
     const T* et = extra ? extra + t * bh : nullptr;
     T* dxt = dxw + t * nb * gh;
     T* dit = dinner + t * nb * gh;
-    c.rows([&](int64_t b0, int64_t b1) {
-      std::vector<T> dhn(static_cast<size_t>(nh));
+    {
       for (int64_t b = b0; b < b1; ++b) {
         T* cr = carry.data() + b * nh;
         T* dhr = dh.data() + b * nh;
@@ -361,6 +488,16 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
           std::memset(dx, 0, sizeof(T) * gh);
           if (c.after) std::memset(di, 0, sizeof(T) * gh);
           continue;
+        }
+        if constexpr (std::is_same_v<T, float>) {
+          if (lk) {
+            lk->backward_row(nh, gt + b * gh, et + b * nh, cp + b * nh, dyr, dhr, cr, dcr, dx);
+            continue;
+          }
+          if (gk) {
+            gk->backward_row(nh, gt + b * gh, et + b * nh, hp + b * nh, dyr, dhr, cr, dx, di);
+            continue;
+          }
         }
         for (int64_t j = 0; j < nh; ++j) {
           dhn[j] = dhr[j] + cr[j] + (dyr ? dyr[j] : T(0));
@@ -404,14 +541,14 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
           }
         }
       }
-    });
+    }
     if (c.before) {
       // d(r * h_prev * m_h) from the h columns, then r's gradient and the direct path to h_prev.
       const Group& g = c.groups.back();
-      mm<T>(d.reference, nb, nh, nh, dit + 2 * nh, gh, 1, ut.data() + 2 * nh * nh, nh, 1,
-            dap.data());
+      mm<T>(d.reference, rb_rows, nh, nh, dit + b0 * gh + 2 * nh, gh, 1,
+            ut.data() + 2 * nh * nh, nh, 1, dap.data() + b0 * nh);
       const T* m = g.gate >= 0 ? rdrop + g.gate * bh : nullptr;
-      for (int64_t b = 0; b < nb; ++b) {
+      for (int64_t b = b0; b < b1; ++b) {
         if (!c.on(mask, b, t)) continue;
         const T* gr = gt + b * gh + nh;
         T* dx = dxt + b * gh + nh;
@@ -424,14 +561,19 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
       }
     }
     // The recurrent products' gradient to h_prev (zero for masked rows, whose dpre is zero).
+    if (put) {
+      mm_packed(*put, rb_rows, dit + b0 * gh, gh, dh.data() + b0 * nh, nh, true);
+      continue;
+    }
     for (size_t gi = 0; gi < n_late; ++gi) {
       const Group& g = c.groups[gi];
-      mm<T>(d.reference, nb, nh, g.ncols, dit + g.col0, gh, 1, ut.data() + g.col0 * nh, nh, 1,
-            dap.data());
+      mm<T>(d.reference, rb_rows, nh, g.ncols, dit + b0 * gh + g.col0, gh, 1,
+            ut.data() + g.col0 * nh, nh, 1, dap.data() + b0 * nh);
       const T* m = g.gate >= 0 ? rdrop + g.gate * bh : nullptr;
-      for (int64_t i = 0; i < bh; ++i) dh[i] += m ? dap[i] * m[i] : dap[i];
+      for (int64_t i = b0 * nh; i < b1 * nh; ++i) dh[i] += m ? dap[i] * m[i] : dap[i];
     }
   }
+  });
   std::memcpy(dh0, dh.data(), sizeof(T) * bh);
   if (c.lstm) std::memcpy(dc0, dc.data(), sizeof(T) * bh);
   // du[:, cols] = sum over steps and rows of operand^T @ dpre[:, cols]: one GEMM per group.
@@ -482,6 +624,26 @@ void dispatch_forward(const RnnDims& d, const void* xw, const void* h0, const vo
 }
 
 }  // namespace
+
+const LstmGateKernels* lstm_gate_kernels() {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (cpu_isa_at_least(CpuIsa::Avx512)) {
+    static const LstmGateKernels k = avx512::lstm_gate_kernels();
+    return &k;
+  }
+#endif
+  return nullptr;
+}
+
+const GruGateKernels* gru_gate_kernels() {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (cpu_isa_at_least(CpuIsa::Avx512)) {
+    static const GruGateKernels k = avx512::gru_gate_kernels();
+    return &k;
+  }
+#endif
+  return nullptr;
+}
 
 int64_t rnn_num_gates(RnnCell cell) {
   switch (cell) {

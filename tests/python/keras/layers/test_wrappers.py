@@ -111,3 +111,27 @@ def test_backward_layer_config_is_the_given_one():
     again = layers.Bidirectional.from_config(config)
     assert again.backward_layer.zero_output_for_mask
     assert again(np.zeros((1, 4, 3), "float32")).shape == (1, 4, 5)
+
+
+def test_bidirectional_text_classifier_params_fit_and_save(tmp_path):
+    """Embedding + two Bidirectional LSTM(64): tf.keras's parameter counts, fit on padded
+    sequences, and save/load with the same predictions."""
+    inp = keras.Input((None,), dtype="int32")
+    x = layers.Embedding(20000, 128, mask_zero=True)(inp)
+    x = layers.Bidirectional(layers.LSTM(64, return_sequences=True))(x)
+    x = layers.Bidirectional(layers.LSTM(64))(x)
+    model = keras.Model(inp, layers.Dense(1, activation="sigmoid")(x))
+    assert [layer.count_params() for layer in model.layers] == [0, 2_560_000, 98_816, 98_816,
+                                                                 129]
+    model.compile("adam", "binary_crossentropy")
+    rng = np.random.default_rng(0)
+    data = rng.integers(1, 20000, size=(16, 12))
+    data[:5, 8:] = 0
+    history = model.fit(data, rng.integers(0, 2, size=(16, 1)), epochs=1, batch_size=8,
+                        verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    path = str(tmp_path / "bi.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    np.testing.assert_allclose(loaded.predict(data, verbose=0), model.predict(data, verbose=0),
+                               rtol=1e-6, atol=1e-7)
