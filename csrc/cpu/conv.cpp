@@ -52,9 +52,11 @@
 #include <type_traits>
 #include <vector>
 
+#include "cpu/conv_direct.h"
 #include "cpu/elementwise.h"
 #include "cpu/gemm/gemm.h"
 #include "cpu/gemm/ukernel.h"
+#include "cpu/isa_table.h"
 
 namespace corten::cpu {
 namespace {
@@ -407,6 +409,56 @@ void forward_implicit(const ConvGeom& g, const Sizes& s, const T* x, const T* w,
   }
 }
 
+// Filters and patch values (kk * cg) up to which a forward with fewer than
+// kImplicitMinChannels channels runs the direct kernel (cpu/conv_direct.h) rather than im2col.
+constexpr int64_t kDirectMaxPatch = 64;
+
+const ConvDirectTable& direct_table() {
+  return table_for_isa(&portable_conv_direct_table, &avx2::conv_direct_table,
+                       &avx512::conv_direct_table);
+}
+
+template <class T>
+ConvDirectRowFn<T> direct_row_fn() {
+  if constexpr (std::is_same_v<T, float>) return direct_table().row_f32;
+  else return direct_table().row_f64;
+}
+
+// The direct forward (one group, few channels): each output row of y is one call of the
+// register-blocked row kernel on the padded image, then the activation while it is in L1.
+template <class T>
+void forward_direct(const ConvGeom& g, const Sizes& s, const T* x, const T* w, const T* bias,
+                    Activation act, T* y) {
+  const ConvDirectRowFn<T> row_fn = direct_row_fn<T>();
+  int64_t p[3];
+  padded_extents(g, p);
+  const PaddedImages<T> images(g, x, p, 0);
+  std::vector<int64_t> tap_off(static_cast<size_t>(s.kk));
+  for (int64_t a = 0, t = 0; a < g.k[0]; ++a)
+    for (int64_t b = 0; b < g.k[1]; ++b)
+      for (int64_t c = 0; c < g.k[2]; ++c, ++t)
+        tap_off[t] = ((a * g.dil[0] * p[1] + b * g.dil[1]) * p[2] + c * g.dil[2]) * g.c;
+  const int64_t rows = g.n * g.out[0] * g.out[1];
+  auto run = [&](int64_t r0, int64_t r1) {
+    typename PaddedImages<T>::Local local;
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t o1 = r % g.out[1], o0 = r / g.out[1] % g.out[0];
+      const int64_t b = r / (g.out[1] * g.out[0]);
+      const T* xr = images.image(b, local) +
+                    ((o0 * g.stride[0]) * p[1] + o1 * g.stride[1]) * p[2] * g.c;
+      T* yr = y + r * g.out[2] * g.f;
+      row_fn(xr, tap_off.data(), s.kk, s.cg, g.stride[2] * g.c, g.out[2], w, g.f, bias, yr);
+      bias_act_rows(yr, g.out[2], g.f, static_cast<const T*>(nullptr), act);
+    }
+  };
+  const int threads = get_num_threads();
+  if (threads > 1 && rows >= 2 * threads) {
+    parallel_for(0, rows, 1, run);
+  } else {
+    run(0, rows);
+  }
+}
+
 bool force_im2col() {
   static const bool forced = std::getenv("CORTEN_CONV_IM2COL") != nullptr;
   return forced;
@@ -437,6 +489,10 @@ void forward_fast(const ConvGeom& g, const T* x, const T* w, const T* bias, Acti
   }
   if (s.cg >= kImplicitMinChannels && !force_im2col()) {
     forward_implicit(g, s, x, w, bias, act, y);
+    return;
+  }
+  if (g.groups == 1 && s.kdim <= kDirectMaxPatch && m > 0 && !force_im2col()) {
+    forward_direct(g, s, x, w, bias, act, y);
     return;
   }
   const int64_t rows = tile_rows(s.kdim, sizeof(T), kColsBytes, m);
