@@ -116,7 +116,13 @@ BIG = [((4, 17, 19, 16), (3, 3, 16, 24), 1, "same", 1),
        ((5, 8, 8, 32), (1, 1, 32, 16), 1, "valid", 1),
        ((2, 9, 8, 32), (3, 3, 16, 32), 1, "same", 2),
        ((2, 11, 10, 16), (3, 2, 16, 20), 2, "same", 1),
-       ((2, 7, 40), (4, 40, 24), 1, "causal", 1)]
+       ((2, 7, 40), (4, 40, 24), 1, "causal", 1),
+       # Few input channels (the direct kernel): vector blocks of filters and a column tail,
+       # pixel blocks and their tails, strides, 4 vectors of filters, 1-D.
+       ((3, 13, 29, 3), (3, 3, 3, 37), 1, "same", 1),
+       ((2, 15, 14, 1), (3, 3, 1, 64), 2, "valid", 1),
+       ((2, 9, 30, 2), (5, 5, 2, 8), 1, "same", 1),
+       ((2, 33, 3), (7, 3, 20), 3, "causal", 1)]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
