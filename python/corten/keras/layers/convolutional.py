@@ -7,6 +7,13 @@ from typing import Any
 
 import corten
 from corten.keras import activations, constraints, initializers, regularizers
+from corten.keras.layers._window_utils import (
+    deconv_output_length,
+    normalize_data_format,
+    normalize_padding,
+    normalize_tuple,
+    output_length,
+)
 from corten.keras.layers.base_layer import Layer
 from corten.ops import conv as conv_ops
 from corten.ops import linalg as _linalg
@@ -23,79 +30,6 @@ _FUSED = {activations.get(name): name for name in _linalg.FUSED_ACTIVATIONS}
 
 def _maybe(fn: Any, value: Any) -> Any:
     return None if value is None else fn(value)
-
-
-def normalize_tuple(value: Any, n: int, name: str, allow_zero: bool = False) -> tuple:
-    """An int or n ints as a tuple of n ints (Keras's conv_utils.normalize_tuple).
-
-    Raises:
-        ValueError: not an int or n ints, or a value below 1 (below 0 with allow_zero).
-    """
-    error = (f"The `{name}` argument must be a tuple of {n} integers. Received {name}={value}")
-    if isinstance(value, int):
-        values = (value,) * n
-    else:
-        try:
-            values = tuple(value)
-        except TypeError:
-            raise ValueError(error) from None
-        if len(values) != n:
-            raise ValueError(error)
-        for v in values:
-            if not isinstance(v, int):
-                raise ValueError(f"{error} including element {v} of type {type(v)}")
-    low = 0 if allow_zero else 1
-    bad = [v for v in values if v < low]
-    if bad:
-        req = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{error}, including values {set(bad)} that do not satisfy `value "
-                         f"{req}`")
-    return values
-
-
-def normalize_padding(value: Any) -> str:
-    """'valid', 'same' or 'causal' (any case) (Keras's conv_utils.normalize_padding)."""
-    padding = value.lower() if isinstance(value, str) else value
-    if padding not in ("valid", "same", "causal"):
-        raise ValueError(f"The `padding` argument must be a list/tuple or one of \"valid\", "
-                         f"\"same\" (or \"causal\", only for `Conv1D). Received: {value}")
-    return padding
-
-
-def normalize_data_format(value: Any) -> str:
-    """'channels_last' (the default for None) or 'channels_first'."""
-    if value is None:
-        return "channels_last"
-    fmt = str(value).lower()
-    if fmt not in ("channels_first", "channels_last"):
-        raise ValueError(f"The `data_format` argument must be one of \"channels_first\", "
-                         f"\"channels_last\". Received: {value}")
-    return fmt
-
-
-def conv_output_length(length: int | None, kernel: int, padding: str, stride: int,
-                       dilation: int = 1) -> int | None:
-    """The output size of a convolution along one dimension (Keras's conv_output_length)."""
-    if length is None:
-        return None
-    dilated = kernel + (kernel - 1) * (dilation - 1)
-    out = length if padding in ("same", "causal") else length - dilated + 1
-    return (out + stride - 1) // stride
-
-
-def deconv_output_length(length: int | None, kernel: int, padding: str,
-                         output_padding: int | None = None, stride: int = 0,
-                         dilation: int = 1) -> int | None:
-    """The output size of a transposed convolution (Keras's deconv_output_length)."""
-    if length is None:
-        return None
-    kernel = kernel + (kernel - 1) * (dilation - 1)
-    if output_padding is None:
-        if padding == "valid":
-            return length * stride + max(kernel - stride, 0)
-        return length * stride
-    pad = kernel // 2 if padding == "same" else 0
-    return (length - 1) * stride + kernel - 2 * pad + output_padding
 
 
 def _shape_of(inputs: Any) -> tuple:
@@ -139,7 +73,7 @@ class Conv(Layer):
         self.groups = groups or 1
         self.kernel_size = normalize_tuple(kernel_size, rank, "kernel_size")
         self.strides = normalize_tuple(strides, rank, "strides", allow_zero=True)
-        self.padding = normalize_padding(padding)
+        self.padding = normalize_padding(padding, causal=True)
         self.data_format = normalize_data_format(data_format)
         self.dilation_rate = normalize_tuple(dilation_rate, rank, "dilation_rate")
         self.activation = activations.get(activation)
@@ -243,8 +177,8 @@ class Conv(Layer):
         return out if after is None else after(out)
 
     def _spatial_output_shape(self, spatial: list) -> list:
-        return [conv_output_length(length, self.kernel_size[i], self.padding, self.strides[i],
-                                   self.dilation_rate[i]) for i, length in enumerate(spatial)]
+        return [output_length(length, self.kernel_size[i], self.padding, self.strides[i],
+                              self.dilation_rate[i]) for i, length in enumerate(spatial)]
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         shape = list(tuple(input_shape))

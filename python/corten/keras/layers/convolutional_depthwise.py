@@ -112,9 +112,7 @@ class _DepthwiseBase(Layer):
         shape = [None if d is None else int(d) for d in tuple(input_shape)]
         wu.check_rank(self, tuple(shape), self._rank)
         for i, axis in enumerate(wu.spatial_axes(self._rank, self.data_format)):
-            # 'causal' pads as many steps as 'same' on the left only: the same length.
-            padding = "same" if self.padding == "causal" else self.padding
-            shape[axis] = wu.output_length(shape[axis], self.kernel_size[i], padding,
+            shape[axis] = wu.output_length(shape[axis], self.kernel_size[i], self.padding,
                                            self.strides[i], self.dilation_rate[i])
         shape[1 if self.data_format == "channels_first" else -1] = channels_out
         return corten.TensorShape(tuple(shape))
