@@ -32,6 +32,21 @@ def _maybe(fn: Any, value: Any) -> Any:
     return None if value is None else fn(value)
 
 
+def _own_args(frame_locals: dict) -> dict:
+    """A constructor's arguments, from its ``locals()`` taken first thing, as keywords for the
+    base class: the per-rank layers keep Keras's explicit signatures and forward them once.
+
+    Args:
+        frame_locals: ``locals()`` of the calling ``__init__``, before it binds anything.
+
+    Returns:
+        The named arguments and the ``**kwargs`` in one dict.
+    """
+    args = {k: v for k, v in frame_locals.items() if k not in ("self", "__class__", "kwargs")}
+    args.update(frame_locals.get("kwargs", {}))
+    return args
+
+
 def _shape_of(inputs: Any) -> tuple:
     return inputs._shape_tuple if type(inputs) is Tensor else tuple(inputs.shape)
 
@@ -155,9 +170,13 @@ class Conv(Layer):
         self._built_channels = input_channel
         self.built = True
 
+    def _expected_channels(self) -> int:
+        """The input channels the built kernel takes."""
+        return self.kernel._shape_tuple[-2] * self.groups
+
     def _check_input(self, shape: tuple) -> None:
         self._check_rank(shape)
-        expected = self.kernel._shape_tuple[-2] * self.groups
+        expected = self._expected_channels()
         channel = shape[self._channel_axis()]
         if channel is not None and channel != expected:
             raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
@@ -233,16 +252,7 @@ class Conv1D(Conv):
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  activity_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_constraint: Any = None, **kwargs: Any) -> None:
-        super().__init__(1, filters, kernel_size, strides=strides, padding=padding,
-                         data_format=data_format, dilation_rate=dilation_rate, groups=groups,
-                         activation=activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer,
-                         bias_initializer=bias_initializer,
-                         kernel_regularizer=kernel_regularizer,
-                         bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer,
-                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-                         **kwargs)
+        super().__init__(1, **_own_args(locals()))
 
 
 class Conv2D(Conv):
@@ -257,16 +267,7 @@ class Conv2D(Conv):
                  bias_regularizer: Any = None, activity_regularizer: Any = None,
                  kernel_constraint: Any = None, bias_constraint: Any = None,
                  **kwargs: Any) -> None:
-        super().__init__(2, filters, kernel_size, strides=strides, padding=padding,
-                         data_format=data_format, dilation_rate=dilation_rate, groups=groups,
-                         activation=activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer,
-                         bias_initializer=bias_initializer,
-                         kernel_regularizer=kernel_regularizer,
-                         bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer,
-                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-                         **kwargs)
+        super().__init__(2, **_own_args(locals()))
 
 
 class Conv3D(Conv):
@@ -281,16 +282,7 @@ class Conv3D(Conv):
                  bias_regularizer: Any = None, activity_regularizer: Any = None,
                  kernel_constraint: Any = None, bias_constraint: Any = None,
                  **kwargs: Any) -> None:
-        super().__init__(3, filters, kernel_size, strides=strides, padding=padding,
-                         data_format=data_format, dilation_rate=dilation_rate, groups=groups,
-                         activation=activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer,
-                         bias_initializer=bias_initializer,
-                         kernel_regularizer=kernel_regularizer,
-                         bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer,
-                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-                         **kwargs)
+        super().__init__(3, **_own_args(locals()))
 
 
 class _ConvTranspose(Conv):
@@ -305,16 +297,9 @@ class _ConvTranspose(Conv):
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  activity_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_constraint: Any = None, **kwargs: Any) -> None:
-        super().__init__(rank, filters, kernel_size, strides=strides, padding=padding,
-                         data_format=data_format, dilation_rate=dilation_rate,
-                         activation=activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer,
-                         bias_initializer=bias_initializer,
-                         kernel_regularizer=kernel_regularizer,
-                         bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer,
-                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-                         **kwargs)
+        args = _own_args(locals())
+        del args["output_padding"]  # Conv has none; set below
+        super().__init__(**args)
         self.output_padding = output_padding
         if self.output_padding is not None:
             self.output_padding = normalize_tuple(self.output_padding, rank, "output_padding",
@@ -333,14 +318,8 @@ class _ConvTranspose(Conv):
     def _kernel_shape(self, input_channel: int) -> tuple:
         return self.kernel_size + (self.filters, input_channel)
 
-    def _check_input(self, shape: tuple) -> None:
-        self._check_rank(shape)
-        expected = self.kernel._shape_tuple[-1]
-        channel = shape[self._channel_axis()]
-        if channel is not None and channel != expected:
-            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
-                             f"expected axis {self._channel_axis()} of input shape to have value "
-                             f"{expected}, but received input with shape {tuple(shape)}")
+    def _expected_channels(self) -> int:
+        return self.kernel._shape_tuple[-1]
 
     def _spatial_output_shape(self, spatial: list) -> list:
         pads = self.output_padding or (None,) * self.rank
@@ -376,10 +355,7 @@ class Conv1DTranspose(_ConvTranspose):
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  activity_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_constraint: Any = None, **kwargs: Any) -> None:
-        super().__init__(1, filters, kernel_size, strides, padding, output_padding, data_format,
-                         dilation_rate, activation, use_bias, kernel_initializer,
-                         bias_initializer, kernel_regularizer, bias_regularizer,
-                         activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
+        super().__init__(1, **_own_args(locals()))
 
 
 class Conv2DTranspose(_ConvTranspose):
@@ -394,10 +370,7 @@ class Conv2DTranspose(_ConvTranspose):
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  activity_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_constraint: Any = None, **kwargs: Any) -> None:
-        super().__init__(2, filters, kernel_size, strides, padding, output_padding, data_format,
-                         dilation_rate, activation, use_bias, kernel_initializer,
-                         bias_initializer, kernel_regularizer, bias_regularizer,
-                         activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
+        super().__init__(2, **_own_args(locals()))
 
 
 class Conv3DTranspose(_ConvTranspose):
@@ -412,10 +385,7 @@ class Conv3DTranspose(_ConvTranspose):
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  activity_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_constraint: Any = None, **kwargs: Any) -> None:
-        super().__init__(3, filters, kernel_size, strides, padding, output_padding, data_format,
-                         dilation_rate, activation, use_bias, kernel_initializer,
-                         bias_initializer, kernel_regularizer, bias_regularizer,
-                         activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
+        super().__init__(3, **_own_args(locals()))
 
 
 # Keras 2's aliases.
