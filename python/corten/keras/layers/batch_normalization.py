@@ -8,14 +8,12 @@ from typing import Any
 import corten
 from corten.keras import constraints, initializers, regularizers
 from corten.keras.layers.base_layer import Layer
+from corten.keras.layers.core import _maybe
 from corten.keras.layers.normalization import _over_last_axis
 from corten.ops import nn as nn_ops
 
 __all__ = ["BatchNormalization"]
 
-
-def _maybe(fn: Any, value: Any) -> Any:
-    return None if value is None else fn(value)
 
 
 class BatchNormalization(Layer):

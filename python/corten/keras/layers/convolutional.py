@@ -15,8 +15,8 @@ from corten.keras.layers._window_utils import (
     output_length,
 )
 from corten.keras.layers.base_layer import Layer
+from corten.keras.layers.core import _FUSED, _maybe
 from corten.ops import conv as conv_ops
-from corten.ops import linalg as _linalg
 
 Tensor = corten.Tensor
 
@@ -24,12 +24,7 @@ __all__ = ["Conv", "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTrans
            "Conv3DTranspose", "Convolution1D", "Convolution2D", "Convolution3D",
            "Convolution1DTranspose", "Convolution2DTranspose", "Convolution3DTranspose"]
 
-# activations fused into the convolution kernels' write-back (the matmul epilogue's list)
-_FUSED = {activations.get(name): name for name in _linalg.FUSED_ACTIVATIONS}
 
-
-def _maybe(fn: Any, value: Any) -> Any:
-    return None if value is None else fn(value)
 
 
 def _own_args(frame_locals: dict) -> dict:

@@ -10,17 +10,13 @@ import corten
 from corten.keras import activations, constraints, initializers, regularizers
 from corten.keras.layers import _window_utils as wu
 from corten.keras.layers.base_layer import Layer
-from corten.ops import linalg as _linalg
+from corten.keras.layers.core import _FUSED, _maybe
 from corten.ops import pooling as _pooling
 
 __all__ = ["DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
            "SeparableConvolution1D", "SeparableConvolution2D"]
 
-_FUSED = {activations.get(name): name for name in _linalg.FUSED_ACTIVATIONS}
 
-
-def _maybe(fn: Any, value: Any) -> Any:
-    return None if value is None else fn(value)
 
 
 class _DepthwiseBase(Layer):
