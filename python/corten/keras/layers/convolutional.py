@@ -25,8 +25,6 @@ __all__ = ["Conv", "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTrans
            "Convolution1DTranspose", "Convolution2DTranspose", "Convolution3DTranspose"]
 
 
-
-
 def _own_args(frame_locals: dict) -> dict:
     """A constructor's arguments, from its ``locals()`` taken first thing, as keywords for the
     base class: the per-rank layers keep Keras's explicit signatures and forward them once.

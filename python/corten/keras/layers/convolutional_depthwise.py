@@ -17,8 +17,6 @@ __all__ = ["DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableCo
            "SeparableConvolution1D", "SeparableConvolution2D"]
 
 
-
-
 class _DepthwiseBase(Layer):
     """The arguments, checks and depthwise step shared by the depthwise and separable
     convolutions."""
