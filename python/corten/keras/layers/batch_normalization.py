@@ -10,6 +10,7 @@ from corten.keras import initializers
 from corten.keras.layers.base_layer import Layer
 from corten.keras.layers.normalization import (
     _affine_config,
+    _axis_arg,
     _build_affine,
     _init_affine,
     _over_last_axis,
@@ -73,13 +74,7 @@ class BatchNormalization(Layer):
                  virtual_batch_size: Any = None, adjustment: Any = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(axis, (list, tuple)):
-            self.axis = list(axis)
-        elif isinstance(axis, int):
-            self.axis = axis
-        else:
-            raise TypeError(f"Expected an int or a list/tuple of ints for the argument 'axis', "
-                            f"but received: {axis!r}")
+        self.axis = _axis_arg(axis)
         if renorm:
             raise ValueError("BatchNormalization: batch renormalisation is not supported. "
                              f"Received: renorm={renorm!r}")

@@ -35,13 +35,7 @@ class LayerNormalization(Layer):
                  gamma_regularizer: Any = None, beta_constraint: Any = None,
                  gamma_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(axis, (list, tuple)):
-            self.axis = list(axis)
-        elif isinstance(axis, int):
-            self.axis = axis
-        else:
-            raise TypeError(f"Expected an int or a list/tuple of ints for the argument 'axis', "
-                            f"but received: {axis!r}")
+        self.axis = _axis_arg(axis)
         self.epsilon = float(epsilon)
         _init_affine(self, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
                      gamma_regularizer, beta_constraint, gamma_constraint)
@@ -197,13 +191,8 @@ class UnitNormalization(Layer):
 
     def __init__(self, axis: Any = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(axis, (list, tuple)):
-            self.axis = list(axis)
-        elif isinstance(axis, int):
-            self.axis = axis
-        else:
-            raise TypeError(f"Invalid value for `axis` argument: expected an int or a "
-                            f"list/tuple of ints. Received: axis={axis}")
+        self.axis = _axis_arg(axis, f"Invalid value for `axis` argument: expected an int or a "
+                                    f"list/tuple of ints. Received: axis={axis}")
         self.supports_masking = True
 
     def _axes(self, ndim: int) -> list[int]:
@@ -295,3 +284,22 @@ def _affine_config(layer: Layer, more_initializers: dict | None = None) -> dict:
         "gamma_constraint": _maybe(constraints.serialize, layer.gamma_constraint),
     })
     return config
+
+
+def _axis_arg(axis: Any, error: str | None = None) -> Any:
+    """A normalisation layer's `axis` argument: an int, or a list from a list or tuple.
+
+    Args:
+        axis: the argument.
+        error: the TypeError's message (each Keras layer words its own); None for
+            Layer/BatchNormalization's.
+
+    Returns:
+        The int, or the list of ints.
+    """
+    if isinstance(axis, (list, tuple)):
+        return list(axis)
+    if isinstance(axis, int):
+        return axis
+    raise TypeError(error or f"Expected an int or a list/tuple of ints for the argument 'axis', "
+                             f"but received: {axis!r}")
