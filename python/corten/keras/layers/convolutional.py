@@ -15,7 +15,7 @@ from corten.keras.layers._window_utils import (
     output_length,
 )
 from corten.keras.layers.base_layer import Layer
-from corten.keras.layers.core import _FUSED, _maybe
+from corten.keras.layers.core import _FUSED, _kernel_bias_config
 from corten.ops import conv as conv_ops
 
 Tensor = corten.Tensor
@@ -220,15 +220,7 @@ class Conv(Layer):
             "data_format": self.data_format,
             "dilation_rate": self.dilation_rate,
             "groups": self.groups,
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": _maybe(regularizers.serialize, self.kernel_regularizer),
-            "bias_regularizer": _maybe(regularizers.serialize, self.bias_regularizer),
-            "activity_regularizer": _maybe(regularizers.serialize, self.activity_regularizer),
-            "kernel_constraint": _maybe(constraints.serialize, self.kernel_constraint),
-            "bias_constraint": _maybe(constraints.serialize, self.bias_constraint),
+            **_kernel_bias_config(self),
         })
         return config
 
