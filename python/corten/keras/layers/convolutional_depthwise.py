@@ -172,14 +172,10 @@ class DepthwiseConv1D(_DepthwiseConv):
     (inputs (batch, steps, channels) or channels first).
 
     Args:
-        kernel_size: an int or a tuple of 1 int.
-        strides, dilation_rate: ints (not both > 1).
-        padding: 'valid' or 'same'.
-        depth_multiplier: output channels per input channel.
-        data_format: 'channels_last' (default) or 'channels_first'.
-        activation, use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer,
-        bias_regularizer, activity_regularizer, depthwise_constraint, bias_constraint: as in
-            Keras.
+        kernel_size, strides, dilation_rate: an int or a tuple of 1 int.
+        padding: 'valid', 'same' or 'causal'.
+        depth_multiplier, data_format, activation, use_bias and the initializers,
+        regularizers and constraints: as DepthwiseConv2D.
     """
 
     _rank = 1
@@ -281,12 +277,8 @@ class SeparableConv1D(_SeparableConv):
     pointwise_kernel (1, in * m, filters), bias (filters,)).
 
     Args:
-        filters: output channels.
-        kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier,
-        activation, use_bias, and the initializers, regularizers and constraints of the three
-            weights: as in Keras.
-        kernel_initializer, kernel_regularizer, kernel_constraint: accepted and kept in the
-            config, unused, as in tf.keras (whose configs carry them).
+        filters, kernel_size, strides, padding, ...: as SeparableConv2D (sizes an int or a
+            tuple of 1 int; padding may also be 'causal').
     """
 
     _rank = 1
