@@ -54,11 +54,13 @@ def normalize_padding(value: Any, causal: bool = False) -> str:
         The padding in lower case.
     """
     padding = value.lower() if isinstance(value, str) else value
-    choices = ("valid", "same", "causal") if causal else ("valid", "same")
-    if padding not in choices:
-        raise ValueError(f"The `padding` argument must be one of "
-                         f"{', '.join(repr(c) for c in choices)}. Received: padding={value!r}")
-    return padding
+    if padding in ("valid", "same") or (causal and padding == "causal"):
+        return padding
+    if causal:  # tf.keras's conv_utils words it so
+        raise ValueError(f"The `padding` argument must be a list/tuple or one of \"valid\", "
+                         f"\"same\" (or \"causal\", only for `Conv1D). Received: {value}")
+    raise ValueError(f"The `padding` argument must be one of 'valid', 'same'. Received: "
+                     f"padding={value!r}")
 
 
 def normalize_data_format(value: Any) -> str:
@@ -67,8 +69,8 @@ def normalize_data_format(value: Any) -> str:
         return "channels_last"
     fmt = str(value).lower()
     if fmt not in ("channels_last", "channels_first"):
-        raise ValueError(f"The `data_format` argument must be one of 'channels_first', "
-                         f"'channels_last'. Received: data_format={value!r}")
+        raise ValueError(f"The `data_format` argument must be one of \"channels_first\", "
+                         f"\"channels_last\". Received: {value}")
     return fmt
 
 
