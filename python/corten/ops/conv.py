@@ -222,14 +222,20 @@ def _tf_padding(padding: Any, nd: int, last: bool, op: str) -> Any:
     return pairs
 
 
+def _check_filters(op: str, filters: Tensor, nd: int, data_format: Any) -> bool:
+    """ValueError naming `op` unless the filters have rank nd + 2; whether data_format is
+    channels_last."""
+    if len(_shape(filters)) != nd + 2:
+        raise ValueError(f"{op}: `filters` must have rank {nd + 2}. Received: "
+                         f"filters.shape={_shape(filters)}")
+    return _format(data_format, nd, op)
+
+
 def _nn_conv(op: str, input: Any, filters: Any, strides: Any, padding: Any, data_format: Any,
              dilations: Any, nd: int | None = None) -> Tensor:
     filters = _tensor(filters)
     nd = len(_shape(filters)) - 2 if nd is None else nd
-    if len(_shape(filters)) != nd + 2:
-        raise ValueError(f"{op}: `filters` must have rank {nd + 2}. Received: "
-                         f"filters.shape={_shape(filters)}")
-    last = _format(data_format, nd, op)
+    last = _check_filters(op, filters, nd, data_format)
     x_shape = _shape(input)
     if len(x_shape) != nd + 2:
         raise ValueError(f"{op}: `input` must have rank {nd + 2}. Received: "
@@ -340,10 +346,7 @@ def convolution(input: Any, filters: Any, strides: Any = None, padding: str = "V
 def _nn_conv_transpose(op: str, input: Any, filters: Any, output_shape: Any, strides: Any,
                        padding: Any, data_format: Any, dilations: Any, nd: int) -> Tensor:
     filters = _tensor(filters)
-    if len(_shape(filters)) != nd + 2:
-        raise ValueError(f"{op}: `filters` must have rank {nd + 2}. Received: "
-                         f"filters.shape={_shape(filters)}")
-    last = _format(data_format, nd, op)
+    last = _check_filters(op, filters, nd, data_format)
     if hasattr(output_shape, "numpy"):
         output_shape = output_shape.numpy().tolist()
     output_shape = [int(v) for v in output_shape]

@@ -1,9 +1,8 @@
 """Every op test runs under each CPU kernel set this CPU supports: AVX-512, AVX2+FMA and the
 portable baseline."""
 
-import pytest
-
 import corten
+import pytest
 
 _ISAS = (["avx512"] if corten._C.cpu_has_avx512() else []) + (
     ["avx2"] if corten._C.cpu_has_avx2() else []) + ["baseline"]
@@ -15,3 +14,12 @@ def cpu_isa(request):
     corten.config.set_cpu_isa(request.param)
     yield request.param
     corten.config.set_cpu_isa(previous)
+
+
+@pytest.fixture
+def threads():
+    """Sets the intra-op thread count (the setter is the value), restored after the test."""
+    cfg = corten.config.threading
+    before = cfg.get_intra_op_parallelism_threads()
+    yield cfg.set_intra_op_parallelism_threads
+    cfg.set_intra_op_parallelism_threads(before)

@@ -127,20 +127,15 @@ SHAPES = [((64, 8, 8, 16), -1), ((16, 12, 9, 9), 1), ((3000, 5), -1)]
 
 @pytest.mark.parametrize(("shape", "axis"), SHAPES, ids=str)
 @pytest.mark.parametrize("training", [True, False])
-def test_bit_identical_on_one_and_two_threads(shape, axis, training, rng):
+def test_bit_identical_on_one_and_two_threads(shape, axis, training, threads, rng):
     x = rng.normal(size=shape).astype("float32")
     c = shape[axis]
     g, b = rng.normal(size=c).astype("float32"), rng.normal(size=c).astype("float32")
     dy = rng.normal(size=shape).astype("float32")
-    threading = corten.config.threading
-    previous = threading.get_intra_op_parallelism_threads()
-    try:
-        threading.set_intra_op_parallelism_threads(1)
-        one = _run_all(x, g, b, dy, axis, training)
-        threading.set_intra_op_parallelism_threads(2)
-        two = _run_all(x, g, b, dy, axis, training)
-    finally:
-        threading.set_intra_op_parallelism_threads(previous)
+    threads(1)
+    one = _run_all(x, g, b, dy, axis, training)
+    threads(2)
+    two = _run_all(x, g, b, dy, axis, training)
     for a, c2 in zip(one, two, strict=True):
         np.testing.assert_array_equal(a, c2)
 

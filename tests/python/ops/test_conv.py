@@ -147,14 +147,6 @@ def test_fast_kernels_match_reference_kernels(xs, ws, stride, padding, groups, d
     np.testing.assert_allclose(dws[0], dws[1], rtol=tol["rtol"] * 10, atol=tol["atol"] * 10)
 
 
-@pytest.fixture
-def threads():
-    cfg = tf.config.threading
-    before = cfg.get_intra_op_parallelism_threads()
-    yield cfg.set_intra_op_parallelism_threads
-    cfg.set_intra_op_parallelism_threads(before)
-
-
 @pytest.mark.parametrize(("xs", "ws", "stride", "padding", "groups"), BIG)
 def test_thread_count_invariance(xs, ws, stride, padding, groups, threads, rng):
     x = rng.standard_normal((8,) + xs[1:]).astype("float32")

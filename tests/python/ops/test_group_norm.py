@@ -85,21 +85,16 @@ OPS = {
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
-def test_bit_identical_on_one_and_two_threads(name, rng):
+def test_bit_identical_on_one_and_two_threads(name, threads, rng):
     shape, fn = OPS[name]
     c = 64 if name == "group_norm_last" else shape[1] if name == "group_norm_first" else 128
     x = rng.normal(size=shape).astype("float32")
     g, b = rng.normal(size=c).astype("float32"), rng.normal(size=c).astype("float32")
     dy = rng.normal(size=shape).astype("float32")
-    threading = corten.config.threading
-    previous = threading.get_intra_op_parallelism_threads()
-    try:
-        threading.set_intra_op_parallelism_threads(1)
-        one = _run_all(fn, x, g, b, dy)
-        threading.set_intra_op_parallelism_threads(2)
-        two = _run_all(fn, x, g, b, dy)
-    finally:
-        threading.set_intra_op_parallelism_threads(previous)
+    threads(1)
+    one = _run_all(fn, x, g, b, dy)
+    threads(2)
+    two = _run_all(fn, x, g, b, dy)
     for a, c2 in zip(one, two, strict=True):
         np.testing.assert_array_equal(a, c2)
 

@@ -172,22 +172,15 @@ def test_fast_kernels_match_the_reference_kernels(cf, cpu_isa):
                 np.testing.assert_allclose(f, r, rtol=1e-5, atol=1e-5 * np.abs(r).max() + 1e-5)
 
 
-@pytest.fixture
-def restore_threads():
-    before = tf.config.threading.get_intra_op_parallelism_threads()
-    yield
-    tf.config.threading.set_intra_op_parallelism_threads(before)
-
-
 @pytest.mark.parametrize("cf", [False, True])
-def test_results_do_not_depend_on_the_thread_count(restore_threads, cf):
+def test_results_do_not_depend_on_the_thread_count(threads, cf):
     shape = (9, 24, 11, 13) if cf else (9, 11, 13, 24)
     x = rng.standard_normal(shape).astype("float32")
     w = rng.standard_normal((3, 3, 24, 1)).astype("float32")
     out = {}
-    for threads in (1, 2):
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        out[threads] = [[None if a is None else a.tobytes() for a in row]
+    for n in (1, 2):
+        threads(n)
+        out[n] = [[None if a is None else a.tobytes() for a in row]
                         for row in _ops(x, w, cf)]
     assert out[1] == out[2]
 

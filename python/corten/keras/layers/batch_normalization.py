@@ -6,16 +6,18 @@ import warnings
 from typing import Any
 
 import corten
-from corten.keras import constraints, initializers, regularizers
+from corten.keras import initializers
 from corten.keras.layers.base_layer import Layer
-from corten.keras.layers.normalization import _over_last_axis
+from corten.keras.layers.normalization import (
+    _affine_config,
+    _axis_arg,
+    _build_affine,
+    _init_affine,
+    _over_last_axis,
+)
 from corten.ops import nn as nn_ops
 
 __all__ = ["BatchNormalization"]
-
-
-def _maybe(fn: Any, value: Any) -> Any:
-    return None if value is None else fn(value)
 
 
 class BatchNormalization(Layer):
@@ -72,13 +74,7 @@ class BatchNormalization(Layer):
                  virtual_batch_size: Any = None, adjustment: Any = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(axis, (list, tuple)):
-            self.axis = list(axis)
-        elif isinstance(axis, int):
-            self.axis = axis
-        else:
-            raise TypeError(f"Expected an int or a list/tuple of ints for the argument 'axis', "
-                            f"but received: {axis!r}")
+        self.axis = _axis_arg(axis)
         if renorm:
             raise ValueError("BatchNormalization: batch renormalisation is not supported. "
                              f"Received: renorm={renorm!r}")
@@ -95,15 +91,10 @@ class BatchNormalization(Layer):
             fused = False
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
-        self.center, self.scale = bool(center), bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
+        _init_affine(self, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                     gamma_regularizer, beta_constraint, gamma_constraint)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
         self.renorm = False
         self.virtual_batch_size = None
         self.adjustment = None
@@ -165,14 +156,7 @@ class BatchNormalization(Layer):
             param_shape = tuple(shape[i] if i in axes else 1 for i in range(rank))
         self._param_shape = param_shape
         self._build_rank_shape = tuple(shape[i] if i in axes else None for i in range(rank))
-        self.gamma = self.add_weight(
-            name="gamma", shape=param_shape, initializer=self.gamma_initializer,
-            regularizer=self.gamma_regularizer, constraint=self.gamma_constraint,
-            trainable=True) if self.scale else None
-        self.beta = self.add_weight(
-            name="beta", shape=param_shape, initializer=self.beta_initializer,
-            regularizer=self.beta_regularizer, constraint=self.beta_constraint,
-            trainable=True) if self.center else None
+        _build_affine(self, param_shape, trainable=True)
         self.moving_mean = self.add_weight(
             name="moving_mean", shape=param_shape, initializer=self.moving_mean_initializer,
             trainable=False)
@@ -235,16 +219,9 @@ class BatchNormalization(Layer):
         config = super().get_config()
         config.update({
             "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
-            "center": self.center, "scale": self.scale,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
-            "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
-            "moving_variance_initializer": initializers.serialize(
-                self.moving_variance_initializer),
-            "beta_regularizer": _maybe(regularizers.serialize, self.beta_regularizer),
-            "gamma_regularizer": _maybe(regularizers.serialize, self.gamma_regularizer),
-            "beta_constraint": _maybe(constraints.serialize, self.beta_constraint),
-            "gamma_constraint": _maybe(constraints.serialize, self.gamma_constraint),
+            **_affine_config(self, {
+                "moving_mean_initializer": self.moving_mean_initializer,
+                "moving_variance_initializer": self.moving_variance_initializer}),
         })
         if self.synchronized:
             # tf.keras leaves TensorFlow-specific keys out of the config unless they are set.

@@ -7,9 +7,16 @@ from typing import Any
 
 import corten
 from corten.keras import activations, constraints, initializers, regularizers
+from corten.keras.layers._window_utils import (
+    deconv_output_length,
+    normalize_data_format,
+    normalize_padding,
+    normalize_tuple,
+    output_length,
+)
 from corten.keras.layers.base_layer import Layer
+from corten.keras.layers.core import _FUSED, _kernel_bias_config
 from corten.ops import conv as conv_ops
-from corten.ops import linalg as _linalg
 
 Tensor = corten.Tensor
 
@@ -17,85 +24,20 @@ __all__ = ["Conv", "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTrans
            "Conv3DTranspose", "Convolution1D", "Convolution2D", "Convolution3D",
            "Convolution1DTranspose", "Convolution2DTranspose", "Convolution3DTranspose"]
 
-# activations fused into the convolution kernels' write-back (the matmul epilogue's list)
-_FUSED = {activations.get(name): name for name in _linalg.FUSED_ACTIVATIONS}
 
+def _own_args(frame_locals: dict) -> dict:
+    """A constructor's arguments, from its ``locals()`` taken first thing, as keywords for the
+    base class: the per-rank layers keep Keras's explicit signatures and forward them once.
 
-def _maybe(fn: Any, value: Any) -> Any:
-    return None if value is None else fn(value)
+    Args:
+        frame_locals: ``locals()`` of the calling ``__init__``, before it binds anything.
 
-
-def normalize_tuple(value: Any, n: int, name: str, allow_zero: bool = False) -> tuple:
-    """An int or n ints as a tuple of n ints (Keras's conv_utils.normalize_tuple).
-
-    Raises:
-        ValueError: not an int or n ints, or a value below 1 (below 0 with allow_zero).
+    Returns:
+        The named arguments and the ``**kwargs`` in one dict.
     """
-    error = (f"The `{name}` argument must be a tuple of {n} integers. Received {name}={value}")
-    if isinstance(value, int):
-        values = (value,) * n
-    else:
-        try:
-            values = tuple(value)
-        except TypeError:
-            raise ValueError(error) from None
-        if len(values) != n:
-            raise ValueError(error)
-        for v in values:
-            if not isinstance(v, int):
-                raise ValueError(f"{error} including element {v} of type {type(v)}")
-    low = 0 if allow_zero else 1
-    bad = [v for v in values if v < low]
-    if bad:
-        req = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{error}, including values {set(bad)} that do not satisfy `value "
-                         f"{req}`")
-    return values
-
-
-def normalize_padding(value: Any) -> str:
-    """'valid', 'same' or 'causal' (any case) (Keras's conv_utils.normalize_padding)."""
-    padding = value.lower() if isinstance(value, str) else value
-    if padding not in ("valid", "same", "causal"):
-        raise ValueError(f"The `padding` argument must be a list/tuple or one of \"valid\", "
-                         f"\"same\" (or \"causal\", only for `Conv1D). Received: {value}")
-    return padding
-
-
-def normalize_data_format(value: Any) -> str:
-    """'channels_last' (the default for None) or 'channels_first'."""
-    if value is None:
-        return "channels_last"
-    fmt = str(value).lower()
-    if fmt not in ("channels_first", "channels_last"):
-        raise ValueError(f"The `data_format` argument must be one of \"channels_first\", "
-                         f"\"channels_last\". Received: {value}")
-    return fmt
-
-
-def conv_output_length(length: int | None, kernel: int, padding: str, stride: int,
-                       dilation: int = 1) -> int | None:
-    """The output size of a convolution along one dimension (Keras's conv_output_length)."""
-    if length is None:
-        return None
-    dilated = kernel + (kernel - 1) * (dilation - 1)
-    out = length if padding in ("same", "causal") else length - dilated + 1
-    return (out + stride - 1) // stride
-
-
-def deconv_output_length(length: int | None, kernel: int, padding: str,
-                         output_padding: int | None = None, stride: int = 0,
-                         dilation: int = 1) -> int | None:
-    """The output size of a transposed convolution (Keras's deconv_output_length)."""
-    if length is None:
-        return None
-    kernel = kernel + (kernel - 1) * (dilation - 1)
-    if output_padding is None:
-        if padding == "valid":
-            return length * stride + max(kernel - stride, 0)
-        return length * stride
-    pad = kernel // 2 if padding == "same" else 0
-    return (length - 1) * stride + kernel - 2 * pad + output_padding
+    args = {k: v for k, v in frame_locals.items() if k not in ("self", "__class__", "kwargs")}
+    args.update(frame_locals.get("kwargs", {}))
+    return args
 
 
 def _shape_of(inputs: Any) -> tuple:
@@ -139,7 +81,7 @@ class Conv(Layer):
         self.groups = groups or 1
         self.kernel_size = normalize_tuple(kernel_size, rank, "kernel_size")
         self.strides = normalize_tuple(strides, rank, "strides", allow_zero=True)
-        self.padding = normalize_padding(padding)
+        self.padding = normalize_padding(padding, causal=True)
         self.data_format = normalize_data_format(data_format)
         self.dilation_rate = normalize_tuple(dilation_rate, rank, "dilation_rate")
         self.activation = activations.get(activation)
@@ -221,9 +163,13 @@ class Conv(Layer):
         self._built_channels = input_channel
         self.built = True
 
+    def _expected_channels(self) -> int:
+        """The input channels the built kernel takes."""
+        return self.kernel._shape_tuple[-2] * self.groups
+
     def _check_input(self, shape: tuple) -> None:
         self._check_rank(shape)
-        expected = self.kernel._shape_tuple[-2] * self.groups
+        expected = self._expected_channels()
         channel = shape[self._channel_axis()]
         if channel is not None and channel != expected:
             raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
@@ -243,8 +189,8 @@ class Conv(Layer):
         return out if after is None else after(out)
 
     def _spatial_output_shape(self, spatial: list) -> list:
-        return [conv_output_length(length, self.kernel_size[i], self.padding, self.strides[i],
-                                   self.dilation_rate[i]) for i, length in enumerate(spatial)]
+        return [output_length(length, self.kernel_size[i], self.padding, self.strides[i],
+                              self.dilation_rate[i]) for i, length in enumerate(spatial)]
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         shape = list(tuple(input_shape))
@@ -274,15 +220,7 @@ class Conv(Layer):
             "data_format": self.data_format,
             "dilation_rate": self.dilation_rate,
             "groups": self.groups,
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": _maybe(regularizers.serialize, self.kernel_regularizer),
-            "bias_regularizer": _maybe(regularizers.serialize, self.bias_regularizer),
-            "activity_regularizer": _maybe(regularizers.serialize, self.activity_regularizer),
-            "kernel_constraint": _maybe(constraints.serialize, self.kernel_constraint),
-            "bias_constraint": _maybe(constraints.serialize, self.bias_constraint),
+            **_kernel_bias_config(self),
         })
         return config
 
@@ -299,16 +237,7 @@ class Conv1D(Conv):
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  activity_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_constraint: Any = None, **kwargs: Any) -> None:
-        super().__init__(1, filters, kernel_size, strides=strides, padding=padding,
-                         data_format=data_format, dilation_rate=dilation_rate, groups=groups,
-                         activation=activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer,
-                         bias_initializer=bias_initializer,
-                         kernel_regularizer=kernel_regularizer,
-                         bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer,
-                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-                         **kwargs)
+        super().__init__(1, **_own_args(locals()))
 
 
 class Conv2D(Conv):
@@ -323,16 +252,7 @@ class Conv2D(Conv):
                  bias_regularizer: Any = None, activity_regularizer: Any = None,
                  kernel_constraint: Any = None, bias_constraint: Any = None,
                  **kwargs: Any) -> None:
-        super().__init__(2, filters, kernel_size, strides=strides, padding=padding,
-                         data_format=data_format, dilation_rate=dilation_rate, groups=groups,
-                         activation=activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer,
-                         bias_initializer=bias_initializer,
-                         kernel_regularizer=kernel_regularizer,
-                         bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer,
-                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-                         **kwargs)
+        super().__init__(2, **_own_args(locals()))
 
 
 class Conv3D(Conv):
@@ -347,16 +267,7 @@ class Conv3D(Conv):
                  bias_regularizer: Any = None, activity_regularizer: Any = None,
                  kernel_constraint: Any = None, bias_constraint: Any = None,
                  **kwargs: Any) -> None:
-        super().__init__(3, filters, kernel_size, strides=strides, padding=padding,
-                         data_format=data_format, dilation_rate=dilation_rate, groups=groups,
-                         activation=activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer,
-                         bias_initializer=bias_initializer,
-                         kernel_regularizer=kernel_regularizer,
-                         bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer,
-                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-                         **kwargs)
+        super().__init__(3, **_own_args(locals()))
 
 
 class _ConvTranspose(Conv):
@@ -371,16 +282,9 @@ class _ConvTranspose(Conv):
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  activity_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_constraint: Any = None, **kwargs: Any) -> None:
-        super().__init__(rank, filters, kernel_size, strides=strides, padding=padding,
-                         data_format=data_format, dilation_rate=dilation_rate,
-                         activation=activation, use_bias=use_bias,
-                         kernel_initializer=kernel_initializer,
-                         bias_initializer=bias_initializer,
-                         kernel_regularizer=kernel_regularizer,
-                         bias_regularizer=bias_regularizer,
-                         activity_regularizer=activity_regularizer,
-                         kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-                         **kwargs)
+        args = _own_args(locals())
+        del args["output_padding"]  # Conv has none; set below
+        super().__init__(**args)
         self.output_padding = output_padding
         if self.output_padding is not None:
             self.output_padding = normalize_tuple(self.output_padding, rank, "output_padding",
@@ -399,14 +303,8 @@ class _ConvTranspose(Conv):
     def _kernel_shape(self, input_channel: int) -> tuple:
         return self.kernel_size + (self.filters, input_channel)
 
-    def _check_input(self, shape: tuple) -> None:
-        self._check_rank(shape)
-        expected = self.kernel._shape_tuple[-1]
-        channel = shape[self._channel_axis()]
-        if channel is not None and channel != expected:
-            raise ValueError(f"Input 0 of layer \"{self.name}\" is incompatible with the layer: "
-                             f"expected axis {self._channel_axis()} of input shape to have value "
-                             f"{expected}, but received input with shape {tuple(shape)}")
+    def _expected_channels(self) -> int:
+        return self.kernel._shape_tuple[-1]
 
     def _spatial_output_shape(self, spatial: list) -> list:
         pads = self.output_padding or (None,) * self.rank
@@ -442,10 +340,7 @@ class Conv1DTranspose(_ConvTranspose):
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  activity_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_constraint: Any = None, **kwargs: Any) -> None:
-        super().__init__(1, filters, kernel_size, strides, padding, output_padding, data_format,
-                         dilation_rate, activation, use_bias, kernel_initializer,
-                         bias_initializer, kernel_regularizer, bias_regularizer,
-                         activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
+        super().__init__(1, **_own_args(locals()))
 
 
 class Conv2DTranspose(_ConvTranspose):
@@ -460,10 +355,7 @@ class Conv2DTranspose(_ConvTranspose):
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  activity_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_constraint: Any = None, **kwargs: Any) -> None:
-        super().__init__(2, filters, kernel_size, strides, padding, output_padding, data_format,
-                         dilation_rate, activation, use_bias, kernel_initializer,
-                         bias_initializer, kernel_regularizer, bias_regularizer,
-                         activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
+        super().__init__(2, **_own_args(locals()))
 
 
 class Conv3DTranspose(_ConvTranspose):
@@ -478,10 +370,7 @@ class Conv3DTranspose(_ConvTranspose):
                  kernel_regularizer: Any = None, bias_regularizer: Any = None,
                  activity_regularizer: Any = None, kernel_constraint: Any = None,
                  bias_constraint: Any = None, **kwargs: Any) -> None:
-        super().__init__(3, filters, kernel_size, strides, padding, output_padding, data_format,
-                         dilation_rate, activation, use_bias, kernel_initializer,
-                         bias_initializer, kernel_regularizer, bias_regularizer,
-                         activity_regularizer, kernel_constraint, bias_constraint, **kwargs)
+        super().__init__(3, **_own_args(locals()))
 
 
 # Keras 2's aliases.

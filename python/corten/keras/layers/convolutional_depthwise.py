@@ -10,17 +10,11 @@ import corten
 from corten.keras import activations, constraints, initializers, regularizers
 from corten.keras.layers import _window_utils as wu
 from corten.keras.layers.base_layer import Layer
-from corten.ops import linalg as _linalg
+from corten.keras.layers.core import _FUSED, _maybe
 from corten.ops import pooling as _pooling
 
 __all__ = ["DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D",
            "SeparableConvolution1D", "SeparableConvolution2D"]
-
-_FUSED = {activations.get(name): name for name in _linalg.FUSED_ACTIVATIONS}
-
-
-def _maybe(fn: Any, value: Any) -> Any:
-    return None if value is None else fn(value)
 
 
 class _DepthwiseBase(Layer):
@@ -112,9 +106,7 @@ class _DepthwiseBase(Layer):
         shape = [None if d is None else int(d) for d in tuple(input_shape)]
         wu.check_rank(self, tuple(shape), self._rank)
         for i, axis in enumerate(wu.spatial_axes(self._rank, self.data_format)):
-            # 'causal' pads as many steps as 'same' on the left only: the same length.
-            padding = "same" if self.padding == "causal" else self.padding
-            shape[axis] = wu.output_length(shape[axis], self.kernel_size[i], padding,
+            shape[axis] = wu.output_length(shape[axis], self.kernel_size[i], self.padding,
                                            self.strides[i], self.dilation_rate[i])
         shape[1 if self.data_format == "channels_first" else -1] = channels_out
         return corten.TensorShape(tuple(shape))
@@ -180,14 +172,10 @@ class DepthwiseConv1D(_DepthwiseConv):
     (inputs (batch, steps, channels) or channels first).
 
     Args:
-        kernel_size: an int or a tuple of 1 int.
-        strides, dilation_rate: ints (not both > 1).
-        padding: 'valid' or 'same'.
-        depth_multiplier: output channels per input channel.
-        data_format: 'channels_last' (default) or 'channels_first'.
-        activation, use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer,
-        bias_regularizer, activity_regularizer, depthwise_constraint, bias_constraint: as in
-            Keras.
+        kernel_size, strides, dilation_rate: an int or a tuple of 1 int.
+        padding: 'valid', 'same' or 'causal'.
+        depth_multiplier, data_format, activation, use_bias and the initializers,
+        regularizers and constraints: as DepthwiseConv2D.
     """
 
     _rank = 1
@@ -289,12 +277,8 @@ class SeparableConv1D(_SeparableConv):
     pointwise_kernel (1, in * m, filters), bias (filters,)).
 
     Args:
-        filters: output channels.
-        kernel_size, strides, padding, data_format, dilation_rate, depth_multiplier,
-        activation, use_bias, and the initializers, regularizers and constraints of the three
-            weights: as in Keras.
-        kernel_initializer, kernel_regularizer, kernel_constraint: accepted and kept in the
-            config, unused, as in tf.keras (whose configs carry them).
+        filters, kernel_size, strides, padding, ...: as SeparableConv2D (sizes an int or a
+            tuple of 1 int; padding may also be 'causal').
     """
 
     _rank = 1

@@ -94,21 +94,36 @@ class Dense(Layer):
         config = super().get_config()
         config.update({
             "units": self.units,
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": _maybe(regularizers.serialize, self.kernel_regularizer),
-            "bias_regularizer": _maybe(regularizers.serialize, self.bias_regularizer),
-            "activity_regularizer": _maybe(regularizers.serialize, self.activity_regularizer),
-            "kernel_constraint": _maybe(constraints.serialize, self.kernel_constraint),
-            "bias_constraint": _maybe(constraints.serialize, self.bias_constraint),
+            **_kernel_bias_config(self),
         })
         return config
 
 
 def _maybe(fn, value):
     return None if value is None else fn(value)
+
+
+def _kernel_bias_config(layer: Layer) -> dict:
+    """The config entries of a kernel-and-bias layer's (Dense's, Conv's) activation, use_bias
+    and kernel/bias initializers, regularizers and constraints, in Keras's key order.
+
+    Args:
+        layer: the layer.
+
+    Returns:
+        A dict for get_config.
+    """
+    return {
+        "activation": activations.serialize(layer.activation),
+        "use_bias": layer.use_bias,
+        "kernel_initializer": initializers.serialize(layer.kernel_initializer),
+        "bias_initializer": initializers.serialize(layer.bias_initializer),
+        "kernel_regularizer": _maybe(regularizers.serialize, layer.kernel_regularizer),
+        "bias_regularizer": _maybe(regularizers.serialize, layer.bias_regularizer),
+        "activity_regularizer": _maybe(regularizers.serialize, layer.activity_regularizer),
+        "kernel_constraint": _maybe(constraints.serialize, layer.kernel_constraint),
+        "bias_constraint": _maybe(constraints.serialize, layer.bias_constraint),
+    }
 
 
 class Dropout(Layer):

@@ -9,13 +9,10 @@ from typing import Any
 import corten
 from corten.keras import constraints, initializers, regularizers
 from corten.keras.layers.base_layer import Layer
+from corten.keras.layers.core import _maybe
 from corten.ops import nn as nn_ops
 
 __all__ = ["LayerNormalization", "GroupNormalization", "UnitNormalization"]
-
-
-def _maybe(fn: Any, value: Any) -> Any:
-    return None if value is None else fn(value)
 
 
 class LayerNormalization(Layer):
@@ -38,21 +35,10 @@ class LayerNormalization(Layer):
                  gamma_regularizer: Any = None, beta_constraint: Any = None,
                  gamma_constraint: Any = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(axis, (list, tuple)):
-            self.axis = list(axis)
-        elif isinstance(axis, int):
-            self.axis = axis
-        else:
-            raise TypeError(f"Expected an int or a list/tuple of ints for the argument 'axis', "
-                            f"but received: {axis!r}")
+        self.axis = _axis_arg(axis)
         self.epsilon = float(epsilon)
-        self.center, self.scale = bool(center), bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        _init_affine(self, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                     gamma_regularizer, beta_constraint, gamma_constraint)
         self.supports_masking = True
 
     def _axes(self, ndim: int) -> list[int]:
@@ -67,14 +53,7 @@ class LayerNormalization(Layer):
         if any(d is None for d in param_shape):
             raise ValueError(f"LayerNormalization: the normalised axes {axes} of input shape "
                              f"{shape} must be known")
-        self.gamma = self.add_weight(
-            name="gamma", shape=param_shape, initializer=self.gamma_initializer,
-            regularizer=self.gamma_regularizer, constraint=self.gamma_constraint) \
-            if self.scale else None
-        self.beta = self.add_weight(
-            name="beta", shape=param_shape, initializer=self.beta_initializer,
-            regularizer=self.beta_regularizer, constraint=self.beta_constraint) \
-            if self.center else None
+        _build_affine(self, param_shape)
         self.built = True
 
     def call(self, inputs: Any) -> Any:
@@ -93,14 +72,7 @@ class LayerNormalization(Layer):
     def get_config(self) -> dict:
         config = super().get_config()
         config.update({
-            "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
-            "scale": self.scale,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
-            "beta_regularizer": _maybe(regularizers.serialize, self.beta_regularizer),
-            "gamma_regularizer": _maybe(regularizers.serialize, self.gamma_regularizer),
-            "beta_constraint": _maybe(constraints.serialize, self.beta_constraint),
-            "gamma_constraint": _maybe(constraints.serialize, self.gamma_constraint),
+            "axis": self.axis, "epsilon": self.epsilon, **_affine_config(self),
         })
         return config
 
@@ -164,13 +136,8 @@ class GroupNormalization(Layer):
             axis = axis[0]
         self.axis = int(axis)
         self.epsilon = float(epsilon)
-        self.center, self.scale = bool(center), bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        _init_affine(self, center, scale, beta_initializer, gamma_initializer, beta_regularizer,
+                     gamma_regularizer, beta_constraint, gamma_constraint)
 
     def build(self, input_shape: Any) -> None:
         shape = tuple(input_shape)
@@ -189,14 +156,7 @@ class GroupNormalization(Layer):
         if dim % self.groups != 0:
             raise ValueError(f"Number of groups ({self.groups}) must be a multiple of the "
                              f"number of channels ({dim}).")
-        self.gamma = self.add_weight(
-            name="gamma", shape=(dim,), initializer=self.gamma_initializer,
-            regularizer=self.gamma_regularizer, constraint=self.gamma_constraint) \
-            if self.scale else None
-        self.beta = self.add_weight(
-            name="beta", shape=(dim,), initializer=self.beta_initializer,
-            regularizer=self.beta_regularizer, constraint=self.beta_constraint) \
-            if self.center else None
+        _build_affine(self, (dim,))
         self.built = True
 
     def call(self, inputs: Any, mask: Any = None) -> Any:
@@ -213,13 +173,7 @@ class GroupNormalization(Layer):
         config = super().get_config()
         config.update({
             "groups": self.groups, "axis": self.axis, "epsilon": self.epsilon,
-            "center": self.center, "scale": self.scale,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
-            "beta_regularizer": _maybe(regularizers.serialize, self.beta_regularizer),
-            "gamma_regularizer": _maybe(regularizers.serialize, self.gamma_regularizer),
-            "beta_constraint": _maybe(constraints.serialize, self.beta_constraint),
-            "gamma_constraint": _maybe(constraints.serialize, self.gamma_constraint),
+            **_affine_config(self),
         })
         return config
 
@@ -237,13 +191,8 @@ class UnitNormalization(Layer):
 
     def __init__(self, axis: Any = -1, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(axis, (list, tuple)):
-            self.axis = list(axis)
-        elif isinstance(axis, int):
-            self.axis = axis
-        else:
-            raise TypeError(f"Invalid value for `axis` argument: expected an int or a "
-                            f"list/tuple of ints. Received: axis={axis}")
+        self.axis = _axis_arg(axis, f"Invalid value for `axis` argument: expected an int or a "
+                                    f"list/tuple of ints. Received: axis={axis}")
         self.supports_masking = True
 
     def _axes(self, ndim: int) -> list[int]:
@@ -268,3 +217,89 @@ class UnitNormalization(Layer):
 
 def _bad_axis(axis: int, ndim: int) -> int:
     raise ValueError(f"Invalid axis: {axis} for an input of rank {ndim}")
+
+
+def _init_affine(layer: Layer, center: Any, scale: Any, beta_initializer: Any,
+                 gamma_initializer: Any, beta_regularizer: Any, gamma_regularizer: Any,
+                 beta_constraint: Any, gamma_constraint: Any) -> None:
+    """Sets a normalisation layer's center/scale flags and its beta and gamma initializers,
+    regularizers and constraints (the arguments every Keras normalisation layer takes).
+
+    Args:
+        layer: the layer being constructed.
+        center, scale: whether it has beta and gamma.
+        beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
+        beta_constraint, gamma_constraint: as Keras takes them (identifiers or objects).
+    """
+    layer.center, layer.scale = bool(center), bool(scale)
+    layer.beta_initializer = initializers.get(beta_initializer)
+    layer.gamma_initializer = initializers.get(gamma_initializer)
+    layer.beta_regularizer = regularizers.get(beta_regularizer)
+    layer.gamma_regularizer = regularizers.get(gamma_regularizer)
+    layer.beta_constraint = constraints.get(beta_constraint)
+    layer.gamma_constraint = constraints.get(gamma_constraint)
+
+
+def _build_affine(layer: Layer, shape: tuple, **kwargs: Any) -> None:
+    """Creates `layer.gamma` (when scale) and `layer.beta` (when center) of `shape`, in that
+    order (Keras's weight order); None where the flag is off.
+
+    Args:
+        layer: the layer being built.
+        shape: the weights' shape.
+        **kwargs: passed on to add_weight.
+    """
+    layer.gamma = layer.add_weight(
+        name="gamma", shape=shape, initializer=layer.gamma_initializer,
+        regularizer=layer.gamma_regularizer, constraint=layer.gamma_constraint, **kwargs) \
+        if layer.scale else None
+    layer.beta = layer.add_weight(
+        name="beta", shape=shape, initializer=layer.beta_initializer,
+        regularizer=layer.beta_regularizer, constraint=layer.beta_constraint, **kwargs) \
+        if layer.center else None
+
+
+def _affine_config(layer: Layer, more_initializers: dict | None = None) -> dict:
+    """The config entries of the arguments `_init_affine` sets, in Keras's key order.
+
+    Args:
+        layer: the layer.
+        more_initializers: further initializers, serialized after gamma_initializer (as
+            BatchNormalization's moving-statistics initializers in Keras's config).
+
+    Returns:
+        A dict for get_config.
+    """
+    config = {
+        "center": layer.center, "scale": layer.scale,
+        "beta_initializer": initializers.serialize(layer.beta_initializer),
+        "gamma_initializer": initializers.serialize(layer.gamma_initializer),
+    }
+    for key, value in (more_initializers or {}).items():
+        config[key] = initializers.serialize(value)
+    config.update({
+        "beta_regularizer": _maybe(regularizers.serialize, layer.beta_regularizer),
+        "gamma_regularizer": _maybe(regularizers.serialize, layer.gamma_regularizer),
+        "beta_constraint": _maybe(constraints.serialize, layer.beta_constraint),
+        "gamma_constraint": _maybe(constraints.serialize, layer.gamma_constraint),
+    })
+    return config
+
+
+def _axis_arg(axis: Any, error: str | None = None) -> Any:
+    """A normalisation layer's `axis` argument: an int, or a list from a list or tuple.
+
+    Args:
+        axis: the argument.
+        error: the TypeError's message (each Keras layer words its own); None for
+            Layer/BatchNormalization's.
+
+    Returns:
+        The int, or the list of ints.
+    """
+    if isinstance(axis, (list, tuple)):
+        return list(axis)
+    if isinstance(axis, int):
+        return axis
+    raise TypeError(error or f"Expected an int or a list/tuple of ints for the argument 'axis', "
+                             f"but received: {axis!r}")
