@@ -9,12 +9,15 @@
 //     as it stands, one call to the packed GEMM (cpu/gemm) with bias and activation fused.
 //   * at least kImplicitMinChannels (16) input channels per group: a batch-reduce GEMM over
 //     the kernel taps straight on the input (oneDNN's approach), forward_implicit: each input
-//     image is copied into a zero-padded buffer, then for each output row every tap adds
-//     x_tap @ w_tap into the row's tile of y through the GEMM micro-kernel, which reads x in
-//     place (rows at stride stride * c). No patch matrix is written: the tiled im2col below
-//     writes prod(k) times the input (9x for 3x3) and costs 10-20% of the time on these
-//     shapes. The micro-kernel is the one whose MR x NR tile wastes least on the output row
-//     and the filters (8x32 rather than 6x64 on avx512 for rows of 16 or 32 pixels).
+//     image is copied into a zero-padded buffer, then each MR-pixel tile of an output row
+//     is sum_tap x_tap @ w_tap, one call of the batch-reduce micro-kernel (Note [Batch-reduce
+//     micro-kernel] in cpu/gemm/ukernel.h), which reads x in place (rows at stride
+//     stride * c) and keeps the tile in registers across the taps (one call and one store of
+//     C per tap before: 3-9% slower, A/B at one thread). No patch matrix is written: the
+//     tiled im2col below writes prod(k) times the input (9x for 3x3) and costs 10-20% of the
+//     time on these shapes. The micro-kernel is the one whose MR x NR tile wastes least on
+//     the output row and the filters (8x32 rather than 6x64 on avx512 for rows of 16 or 32
+//     pixels).
 //     Measured at one thread, float32, min of 15 (bench cases conv/conv2d 3x3 same fwd):
 //     b32 32x32x32 -> 64: im2col 137 GFLOP/s, implicit 6x64 140, implicit 8x32 154;
 //     b32 16x16x64 -> 64: im2col 135 (75 on a noisy run), implicit 6x64 136, 8x32 151;
@@ -34,9 +37,11 @@
 // otherwise tiles of dcols = dy_tile @ w^T (GEMM) are scattered back into dx (col2im), one
 // image at a time per thread. dw with >= 16 channels per group (and whole micro-kernel column
 // panels of filters) is the forward's dual, a batch-reduce GEMM on the padded input: per
-// output row and tap, dw_tap += x_tap^T @ dy_row with both read in place; otherwise the sum
-// over im2col tiles of cols^T @ dy_tile. Either way in at most kMaxFilterChunks partial sums
-// added in a fixed order. dw with few patch values (the direct forward's condition) is the
+// block of output rows (their dy about 16 KB, in L1 across the taps) and tap, one
+// batch-reduce call per tile adds sum_rows x_tap^T @ dy_row into dw_tap, both read in place;
+// otherwise the sum over im2col tiles of cols^T @ dy_tile. Either way in fixed chunks whose
+// partial sums are added in a fixed order (Note [Filter gradient chunks]). dw with few patch
+// values (the direct forward's condition) is the
 // direct dw kernel per output row (blocks of patch values x filter vectors in registers,
 // summed over the row's pixels), in the same fixed chunks: b32 32x32x3 -> 32, 1.31 -> 0.56 ms;
 // 28x28x1 -> 32, 0.67 -> 0.23 ms. dx with 1-4 input channels stays col2im: a direct kernel
@@ -79,6 +84,10 @@ constexpr int64_t kColsBytes = int64_t{192} << 10;
 // split in at most this many chunks (a thread-count independent split).
 constexpr int64_t kFilterColsBytes = int64_t{1} << 20;
 constexpr int64_t kMaxFilterChunks = 16;
+// Output pixels of dw work per chunk at least (Note [Filter gradient chunks]).
+constexpr int64_t kFilterChunkPixels = 256;
+// dy rows per batch-reduce of the implicit dw, in bytes (a part of L1).
+constexpr int64_t kFilterRowBlockBytes = int64_t{16} << 10;
 
 UnaryRowFn activation_row(Activation act, DType dtype) {
   UnaryOp op;
@@ -385,6 +394,9 @@ void forward_implicit(const ConvGeom& g, const Sizes& s, const T* x, const T* w,
     for (int64_t b = 0; b < g.k[1]; ++b)
       for (int64_t c = 0; c < g.k[2]; ++c, ++t)
         tap_off[t] = ((a * g.dil[0] * p[1] + b * g.dil[1]) * p[2] + c * g.dil[2]) * g.c;
+  // The taps' weight panels follow each other: tap t's starts t * cg * NR into the panel.
+  std::vector<int64_t> w_off(static_cast<size_t>(s.kk));
+  for (int64_t t = 0; t < s.kk; ++t) w_off[t] = t * s.cg * NR;
   const int64_t rows = g.n * g.out[0] * g.out[1];
   const int64_t a_rs = g.stride[2] * g.c;
   auto run = [&](int64_t r0, int64_t r1) {
@@ -400,13 +412,11 @@ void forward_implicit(const ConvGeom& g, const Sizes& s, const T* x, const T* w,
           const int nr = static_cast<int>(std::min(NR, s.fg - pan * NR));
           const T* wpan = wp.data() + (grp * panels + pan) * s.kk * s.cg * NR;
           T* yc = yr + grp * s.fg + pan * NR;
-          for (int64_t tap = 0; tap < s.kk; ++tap) {
-            const T* xa = xr + tap_off[tap] + grp * s.cg;
-            const T* wb = wpan + tap * s.cg * NR;
-            for (int64_t ow = 0; ow < g.out[2]; ow += MR) {
-              const int mr = static_cast<int>(std::min(MR, g.out[2] - ow));
-              uk.fn(s.cg, xa + ow * a_rs, a_rs, 1, wb, NR, yc + ow * g.f, g.f, mr, nr, tap > 0);
-            }
+          for (int64_t ow = 0; ow < g.out[2]; ow += MR) {
+            const int mr = static_cast<int>(std::min(MR, g.out[2] - ow));
+            gemm::batch_reduce(uk, s.cg, s.kk, xr + grp * s.cg + ow * a_rs, tap_off.data(), a_rs,
+                               int64_t{1}, wpan, w_off.data(), NR, yc + ow * g.f, g.f, mr, nr,
+                               false);
           }
         }
       }
@@ -442,6 +452,62 @@ std::vector<int64_t> tap_offsets(const ConvGeom& g, const int64_t p[3]) {
   return off;
 }
 
+// Note [Filter gradient chunks]
+// dw sums over every output pixel of the batch. The pixels are split in fixed chunks (by
+// output rows or im2col tiles) that depend on the shape only, each summing into a partial dw
+// of its own; the partials are then added in chunk order. So every dw element is the same
+// sequence of operations on any thread count. Each chunk costs a zero fill and an add of the
+// whole dw, as much memory traffic as kFilterChunkPixels pixels of work, so small batches get
+// fewer chunks (a batch-1 16x16x64 -> 64 3x3 dw: 16 chunks of one row each made dw 3x the
+// forward's time); the threads then split the taps of each chunk (the implicit path).
+template <class T>
+class FilterChunks {
+ public:
+  // `units` rows or tiles of `pixels_per_unit` output pixels each.
+  FilterChunks(int64_t units, int64_t pixels_per_unit, int64_t wsize, T* dw)
+      : units_(units), wsize_(wsize), dw_(dw) {
+    const int64_t by_work = units * pixels_per_unit / kFilterChunkPixels;
+    chunks_ = std::max<int64_t>(1, std::min({units, kMaxFilterChunks, by_work}));
+    partial_.resize(static_cast<size_t>((chunks_ - 1) * wsize));
+  }
+  int64_t count() const { return chunks_; }
+  int64_t begin(int64_t ch) const { return ch * units_ / chunks_; }
+  int64_t end(int64_t ch) const { return (ch + 1) * units_ / chunks_; }
+  // Chunk ch's partial sum (chunk 0's is dw itself).
+  T* acc(int64_t ch) { return ch == 0 ? dw_ : partial_.data() + (ch - 1) * wsize_; }
+  // Runs fn(ch) for every chunk, in parallel when there are enough, each on a zeroed partial,
+  // then adds the partials into dw in chunk order.
+  template <class F>
+  void run(const F& fn) {
+    auto chunk = [&](int64_t c0, int64_t c1) {
+      for (int64_t ch = c0; ch < c1; ++ch) {
+        std::fill(acc(ch), acc(ch) + wsize_, T(0));
+        fn(ch);
+      }
+    };
+    if (get_num_threads() > 1 && chunks_ >= get_num_threads()) {
+      parallel_for(0, chunks_, 1, chunk);
+    } else {
+      chunk(0, chunks_);
+    }
+    reduce();
+  }
+  void reduce() {
+    if (chunks_ == 1) return;
+    parallel_for(0, wsize_, int64_t{1} << 14, [&](int64_t i0, int64_t i1) {
+      for (int64_t ch = 1; ch < chunks_; ++ch) {
+        const T* q = partial_.data() + (ch - 1) * wsize_;
+        for (int64_t i = i0; i < i1; ++i) dw_[i] += q[i];
+      }
+    });
+  }
+
+ private:
+  int64_t units_, wsize_, chunks_;
+  T* dw_;
+  std::vector<T> partial_;
+};
+
 // dw of a convolution with few patch values (kk * cg <= kConvDirectMaxPatch, one group): per
 // output row, dw += patches^T @ dy_row through the direct kernel, the rows split in at most
 // kMaxFilterChunks fixed chunks whose partial sums are added in chunk order.
@@ -455,33 +521,18 @@ void backward_filter_direct(const ConvGeom& g, const Sizes& s, const T* x, const
   const PaddedImages<T> images(g, x, p, 0);
   const std::vector<int64_t> tap_off = tap_offsets(g, p);
   const int64_t rows = g.n * g.out[0] * g.out[1];
-  const int64_t chunks = std::min(rows, kMaxFilterChunks);
-  const int64_t wsize = s.kdim * g.f;
-  std::vector<T> partial(static_cast<size_t>((chunks - 1) * wsize));
-  auto run = [&](int64_t c0, int64_t c1) {
+  FilterChunks<T> chunks(rows, g.out[2], s.kdim * g.f, dw);
+  chunks.run([&](int64_t ch) {
     typename PaddedImages<T>::Local local;
-    for (int64_t ch = c0; ch < c1; ++ch) {
-      T* acc = ch == 0 ? dw : partial.data() + (ch - 1) * wsize;
-      std::fill(acc, acc + wsize, T(0));
-      for (int64_t r = ch * rows / chunks; r < (ch + 1) * rows / chunks; ++r) {
-        const int64_t o1 = r % g.out[1], o0 = r / g.out[1] % g.out[0];
-        const T* xr = images.image(r / (g.out[1] * g.out[0]), local) +
-                      ((o0 * g.stride[0]) * p[1] + o1 * g.stride[1]) * p[2] * g.c;
-        row_fn(xr, tap_off.data(), s.kk, s.cg, g.stride[2] * g.c, g.out[2],
-               dy + r * g.out[2] * g.f, g.f, acc);
-      }
+    T* acc = chunks.acc(ch);
+    for (int64_t r = chunks.begin(ch); r < chunks.end(ch); ++r) {
+      const int64_t o1 = r % g.out[1], o0 = r / g.out[1] % g.out[0];
+      const T* xr = images.image(r / (g.out[1] * g.out[0]), local) +
+                    ((o0 * g.stride[0]) * p[1] + o1 * g.stride[1]) * p[2] * g.c;
+      row_fn(xr, tap_off.data(), s.kk, s.cg, g.stride[2] * g.c, g.out[2],
+             dy + r * g.out[2] * g.f, g.f, acc);
     }
-  };
-  const int threads = get_num_threads();
-  if (threads > 1 && chunks >= threads) {
-    parallel_for(0, chunks, 1, run);
-  } else {
-    run(0, chunks);
-  }
-  for (int64_t ch = 1; ch < chunks; ++ch) {
-    const T* q = partial.data() + (ch - 1) * wsize;
-    for (int64_t i = 0; i < wsize; ++i) dw[i] += q[i];
-  }
+  });
 }
 
 // The direct forward (one group, few channels): each output row of y is one call of the
@@ -664,47 +715,65 @@ bool backward_filter_implicit(const ConvGeom& g, const Sizes& s, const T* x, con
       for (int64_t c = 0; c < g.k[2]; ++c, ++t)
         tap_off[t] = ((a * g.dil[0] * p[1] + b * g.dil[1]) * p[2] + c * g.dil[2]) * g.c;
   const int64_t rows = g.n * g.out[0] * g.out[1];
-  const int64_t chunks = std::min(rows, kMaxFilterChunks);
-  const int64_t wsize = s.kdim * g.f;
-  std::vector<T> partial(static_cast<size_t>((chunks - 1) * wsize));
   const int64_t a_cs = g.stride[2] * g.c;
-  auto run = [&](int64_t c0, int64_t c1) {
-    typename PaddedImages<T>::Local local;
-    for (int64_t ch = c0; ch < c1; ++ch) {
-      T* acc = ch == 0 ? dw : partial.data() + (ch - 1) * wsize;
-      std::fill(acc, acc + wsize, T(0));
-      for (int64_t r = ch * rows / chunks; r < (ch + 1) * rows / chunks; ++r) {
+  // Output rows are taken in blocks of one image whose dy (about kFilterRowBlockBytes) stays
+  // in L1 across the taps: each dw tile is one batch-reduce over the block's rows.
+  const int64_t dy_row = g.out[2] * g.f;
+  const int64_t block = std::max<int64_t>(
+      1, kFilterRowBlockBytes / (dy_row * static_cast<int64_t>(sizeof(T))));
+  const int64_t per_image = g.out[0] * g.out[1];
+  FilterChunks<T> chunks(rows, g.out[2], s.kdim * g.f, dw);
+  auto taps = [&](int64_t ch, int64_t tap0, int64_t tap1,
+                  typename PaddedImages<T>::Local& local) {
+    std::vector<int64_t> x_off(static_cast<size_t>(block)), dy_off(static_cast<size_t>(block));
+    T* acc = chunks.acc(ch);
+    const int64_t end = chunks.end(ch);
+    for (int64_t r0 = chunks.begin(ch); r0 < end;) {
+      const int64_t b = r0 / per_image;
+      const int64_t r1 = std::min({end, r0 + block, (b + 1) * per_image});
+      const T* xi = images.image(b, local);
+      for (int64_t r = r0; r < r1; ++r) {
         const int64_t o1 = r % g.out[1], o0 = r / g.out[1] % g.out[0];
-        const int64_t b = r / (g.out[1] * g.out[0]);
-        const T* xr = images.image(b, local) +
-                      ((o0 * g.stride[0]) * p[1] + o1 * g.stride[1]) * p[2] * g.c;
-        const T* dyr = dy + r * g.out[2] * g.f;
-        for (int64_t tap = 0; tap < s.kk; ++tap) {
-          for (int64_t grp = 0; grp < g.groups; ++grp) {
-            const T* xa = xr + tap_off[tap] + grp * s.cg;
-            for (int64_t pan = 0; pan < panels; ++pan) {
-              const int64_t col = grp * s.fg + pan * NR;
-              for (int64_t i0 = 0; i0 < s.cg; i0 += MR) {
-                const int mr = static_cast<int>(std::min(MR, s.cg - i0));
-                uk.fn(g.out[2], xa + i0, 1, a_cs, dyr + col, g.f,
-                      acc + (tap * s.cg + i0) * g.f + col, g.f, mr, static_cast<int>(NR), true);
-              }
+        x_off[r - r0] = ((o0 * g.stride[0]) * p[1] + o1 * g.stride[1]) * p[2] * g.c;
+        dy_off[r - r0] = (r - r0) * dy_row;
+      }
+      const T* dyb = dy + r0 * dy_row;
+      for (int64_t tap = tap0; tap < tap1; ++tap) {
+        for (int64_t grp = 0; grp < g.groups; ++grp) {
+          const T* xa = xi + tap_off[tap] + grp * s.cg;
+          for (int64_t pan = 0; pan < panels; ++pan) {
+            const int64_t col = grp * s.fg + pan * NR;
+            for (int64_t i0 = 0; i0 < s.cg; i0 += MR) {
+              const int mr = static_cast<int>(std::min(MR, s.cg - i0));
+              gemm::batch_reduce(uk, g.out[2], r1 - r0, xa + i0, x_off.data(), int64_t{1}, a_cs,
+                                 dyb + col, dy_off.data(), g.f,
+                                 acc + (tap * s.cg + i0) * g.f + col, g.f, mr,
+                                 static_cast<int>(NR), true);
             }
           }
         }
       }
+      r0 = r1;
     }
   };
-  const int threads = get_num_threads();
-  if (threads > 1 && chunks >= threads) {
-    parallel_for(0, chunks, 1, run);
-  } else {
-    run(0, chunks);
+  if (chunks.count() >= get_num_threads()) {
+    chunks.run([&](int64_t ch) {
+      typename PaddedImages<T>::Local local;
+      taps(ch, 0, s.kk, local);
+    });
+    return true;
   }
-  for (int64_t ch = 1; ch < chunks; ++ch) {
-    const T* q = partial.data() + (ch - 1) * wsize;
-    for (int64_t i = 0; i < wsize; ++i) dw[i] += q[i];
+  // Fewer chunks than threads: the threads split each chunk's taps, disjoint parts of its
+  // partial dw (the sums themselves do not change).
+  const int64_t wsize = s.kdim * g.f;
+  for (int64_t ch = 0; ch < chunks.count(); ++ch) {
+    std::fill(chunks.acc(ch), chunks.acc(ch) + wsize, T(0));
+    parallel_for(0, s.kk, 1, [&](int64_t t0, int64_t t1) {
+      typename PaddedImages<T>::Local local;
+      taps(ch, t0, t1, local);
+    });
   }
+  chunks.reduce();
   return true;
 }
 
@@ -732,43 +801,26 @@ void backward_filter_fast(const ConvGeom& g, const T* x, const T* dy, T* dw) {
   }
   const int64_t rows = tile_rows(s.kdim, sizeof(T), kFilterColsBytes, m);
   const int64_t tiles = (m + rows - 1) / rows;
-  const int64_t chunks = std::min(tiles, kMaxFilterChunks);
-  const int64_t wsize = s.kdim * g.f;
-  // Partial sums per chunk (chunk 0 straight into dw), added in chunk order at the end.
-  std::vector<T> partial(static_cast<size_t>((chunks - 1) * wsize));
-  auto run = [&](int64_t c0, int64_t c1) {
+  FilterChunks<T> chunks(tiles, rows, s.kdim * g.f, dw);
+  chunks.run([&](int64_t ch) {
     std::vector<T> cols(static_cast<size_t>(rows * s.kdim));
     std::vector<T> tmp(static_cast<size_t>(s.kdim * s.fg));
-    for (int64_t ch = c0; ch < c1; ++ch) {
-      T* acc = ch == 0 ? dw : partial.data() + (ch - 1) * wsize;
-      std::fill(acc, acc + wsize, T(0));
-      const int64_t t0 = ch * tiles / chunks, t1 = (ch + 1) * tiles / chunks;
-      for (int64_t t = t0; t < t1; ++t) {
-        const int64_t r0 = t * rows, r1 = std::min(m, r0 + rows);
-        for (int64_t grp = 0; grp < g.groups; ++grp) {
-          im2col(g, s, x, grp, r0, r1, cols.data());
-          gemm::gemm<T>(1, s.kdim, s.fg, r1 - r0, cols.data(), &zero, 1, s.kdim,
-                        dy + r0 * g.f + grp * s.fg, &zero, g.f, 1, tmp.data(), nullptr,
-                        Activation::Identity);
-          for (int64_t p = 0; p < s.kdim; ++p) {
-            T* a = acc + p * g.f + grp * s.fg;
-            const T* v = tmp.data() + p * s.fg;
-            for (int64_t j = 0; j < s.fg; ++j) a[j] += v[j];
-          }
+    T* acc = chunks.acc(ch);
+    for (int64_t t = chunks.begin(ch); t < chunks.end(ch); ++t) {
+      const int64_t r0 = t * rows, r1 = std::min(m, r0 + rows);
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        im2col(g, s, x, grp, r0, r1, cols.data());
+        gemm::gemm<T>(1, s.kdim, s.fg, r1 - r0, cols.data(), &zero, 1, s.kdim,
+                      dy + r0 * g.f + grp * s.fg, &zero, g.f, 1, tmp.data(), nullptr,
+                      Activation::Identity);
+        for (int64_t p = 0; p < s.kdim; ++p) {
+          T* a = acc + p * g.f + grp * s.fg;
+          const T* v = tmp.data() + p * s.fg;
+          for (int64_t j = 0; j < s.fg; ++j) a[j] += v[j];
         }
       }
     }
-  };
-  const int threads = get_num_threads();
-  if (threads > 1 && chunks >= threads) {
-    parallel_for(0, chunks, 1, run);
-  } else {
-    run(0, chunks);
-  }
-  for (int64_t ch = 1; ch < chunks; ++ch) {
-    const T* p = partial.data() + (ch - 1) * wsize;
-    for (int64_t i = 0; i < wsize; ++i) dw[i] += p[i];
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -66,9 +66,12 @@ struct Zmm<double> {
 // kPackedA: A is a packed panel (strides 1, MR), else A is read in place with the run-time
 // strides (MR row offsets held in registers). kMaskB: a partial in-place B panel, of which
 // only the first nr columns are read (masked loads cost as much as plain ones).
+// The tile is summed over `batch` products (Note [Batch-reduce micro-kernel]); the plain
+// micro-kernel is batch 1 with zero offsets.
 template <class T, int MR, int NV, int64_t kLdb, bool kPackedA, bool kMaskB>
-void ukernel_impl(int64_t kc, const T* a, int64_t a_rs_rt, int64_t a_cs_rt, const T* b,
-                  int64_t ldb_rt, T* c, int64_t ldc, int mr, int nr, bool accumulate) {
+void ukernel_impl(int64_t kc, int64_t batch, const T* a0, const int64_t* a_off, int64_t a_rs_rt,
+                  int64_t a_cs_rt, const T* b0, const int64_t* b_off, int64_t ldb_rt, T* c,
+                  int64_t ldc, int mr, int nr, bool accumulate) {
   using Z = Zmm<T>;
   using V = typename Z::V;
   constexpr int L = Z::kLanes;
@@ -86,6 +89,8 @@ void ukernel_impl(int64_t kc, const T* a, int64_t a_rs_rt, int64_t a_cs_rt, cons
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) acc[i][j] = Z::zero();
+  const T* a = a0;
+  const T* b = b0;
   auto step = [&]() __attribute__((always_inline)) {
     V bv[NV];
 #pragma GCC unroll 4
@@ -105,15 +110,19 @@ void ukernel_impl(int64_t kc, const T* a, int64_t a_rs_rt, int64_t a_cs_rt, cons
     const char* ci = reinterpret_cast<const char*>(c + i * ldc);
     for (int j = 0; j <= NV; ++j) prefetch_ahead(ci, j * 64 - (j == NV));
   }
-  int64_t p = 0;
-  for (; p + 4 <= kc; p += 4) {
-    if (kPackedA) prefetch_ahead(a, 4 * MR * sizeof(T) + 256);
-    step();
-    step();
-    step();
-    step();
+  for (int64_t t = 0; t < batch; ++t) {
+    a = a0 + a_off[t];
+    b = b0 + b_off[t];
+    int64_t p = 0;
+    for (; p + 4 <= kc; p += 4) {
+      if (kPackedA) prefetch_ahead(a, 4 * MR * sizeof(T) + 256);
+      step();
+      step();
+      step();
+      step();
+    }
+    for (; p < kc; ++p) step();
   }
-  for (; p < kc; ++p) step();
   if (mr == MR && nr == NV * L) {
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
@@ -139,8 +148,9 @@ void ukernel_impl(int64_t kc, const T* a, int64_t a_rs_rt, int64_t a_cs_rt, cons
 }
 
 template <class T, int MR, int NV>
-void ukernel(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t ldb, T* c,
-             int64_t ldc, int mr, int nr, bool accumulate) {
+void batch_reduce(int64_t kc, int64_t batch, const T* a, const int64_t* a_off, int64_t a_rs,
+                  int64_t a_cs, const T* b, const int64_t* b_off, int64_t ldb, T* c, int64_t ldc,
+                  int mr, int nr, bool accumulate) {
   constexpr int64_t kPacked = NV * Zmm<T>::kLanes;
   const bool packed_a = a_rs == 1 && a_cs == MR;
   // A partial panel's B loads are masked whether B is packed (zero padded: no harm) or read in
@@ -148,7 +158,8 @@ void ukernel(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int
   const bool mask_b = nr < kPacked;
   auto run = [&](auto ldb_c, auto packed_a_c, auto mask_b_c) {
     ukernel_impl<T, MR, NV, decltype(ldb_c)::value, decltype(packed_a_c)::value,
-                 decltype(mask_b_c)::value>(kc, a, a_rs, a_cs, b, ldb, c, ldc, mr, nr, accumulate);
+                 decltype(mask_b_c)::value>(kc, batch, a, a_off, a_rs, a_cs, b, b_off, ldb, c,
+                                            ldc, mr, nr, accumulate);
   };
   using Packed = std::integral_constant<int64_t, kPacked>;
   using InPlace = std::integral_constant<int64_t, 0>;
@@ -162,6 +173,15 @@ void ukernel(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int
     if (packed_a) run(InPlace(), std::true_type(), std::false_type());
     else run(InPlace(), std::false_type(), std::false_type());
   }
+}
+
+constexpr int64_t kNoOffset[1] = {0};
+
+template <class T, int MR, int NV>
+void ukernel(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t ldb, T* c,
+             int64_t ldc, int mr, int nr, bool accumulate) {
+  batch_reduce<T, MR, NV>(kc, 1, a, kNoOffset, a_rs, a_cs, b, kNoOffset, ldb, c, ldc, mr, nr,
+                          accumulate);
 }
 
 // Note [Transposed B packing]
@@ -239,7 +259,8 @@ void pack_b_transposed(int NR, int64_t kc, int64_t nr, const T* src, int64_t cs,
 
 template <class T, int MR, int NV>
 Ukernel<T> make(const char* name) {
-  return {&ukernel<T, MR, NV>, MR, NV * Zmm<T>::kLanes, name, true, &pack_b_transposed<T>};
+  return {&ukernel<T, MR, NV>, MR, NV * Zmm<T>::kLanes, name, true, &pack_b_transposed<T>,
+          &batch_reduce<T, MR, NV>};
 }
 
 }  // namespace

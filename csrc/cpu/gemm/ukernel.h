@@ -22,6 +22,18 @@ template <class T>
 using UkernelFn = void (*)(int64_t kc, const T* a, int64_t a_rs, int64_t a_cs, const T* b,
                            int64_t ldb, T* c, int64_t ldc, int mr, int nr, bool accumulate);
 
+// Note [Batch-reduce micro-kernel]
+// batch_reduce(kc, batch, a, a_off, a_rs, a_cs, b, b_off, ldb, c, ldc, mr, nr, accumulate) is
+// the same tile summed over `batch` products of the contract above:
+//   c = (accumulate ? c : 0) + sum_t (a + a_off[t]) . (b + b_off[t])       (each kc deep),
+// with the tile's accumulators in registers across all t: the convolutions' sum over kernel
+// taps (and dW's over output rows) stores C once instead of once per tap. A kernel without
+// one runs the per-product loop (same sums, C round-tripping through memory in between).
+template <class T>
+using BatchReduceFn = void (*)(int64_t kc, int64_t batch, const T* a, const int64_t* a_off,
+                               int64_t a_rs, int64_t a_cs, const T* b, const int64_t* b_off,
+                               int64_t ldb, T* c, int64_t ldc, int mr, int nr, bool accumulate);
+
 // Packs a column-major kc x nr block of B (element (p, j) at src[j * cs + p]) into an NR-column
 // panel: dst[p * NR + j], zero for nr <= j < NR.
 template <class T>
@@ -35,7 +47,24 @@ struct Ukernel {
   const char* name;
   bool masked_b = false;  // reads only columns < nr of a B read in place
   PackBFn<T> pack_b_transposed = nullptr;  // a faster packing of column-major B, if any
+  BatchReduceFn<T> batch_reduce = nullptr;  // Note [Batch-reduce micro-kernel], if any
 };
+
+// The batch-reduce product of Note [Batch-reduce micro-kernel] with `uk`: its own kernel, or
+// one call of uk.fn per product.
+template <class T>
+inline void batch_reduce(const Ukernel<T>& uk, int64_t kc, int64_t batch, const T* a,
+                         const int64_t* a_off, int64_t a_rs, int64_t a_cs, const T* b,
+                         const int64_t* b_off, int64_t ldb, T* c, int64_t ldc, int mr, int nr,
+                         bool accumulate) {
+  if (uk.batch_reduce != nullptr) {
+    uk.batch_reduce(kc, batch, a, a_off, a_rs, a_cs, b, b_off, ldb, c, ldc, mr, nr, accumulate);
+    return;
+  }
+  if (batch == 0) uk.fn(0, a, a_rs, a_cs, b, ldb, c, ldc, mr, nr, accumulate);
+  for (int64_t t = 0; t < batch; ++t)
+    uk.fn(kc, a + a_off[t], a_rs, a_cs, b + b_off[t], ldb, c, ldc, mr, nr, accumulate || t > 0);
+}
 
 // For kernels that store whole tiles: the mr x nr corner of an MR x NR tile computed into a
 // buffer (row stride NR), copied to or added into c.

@@ -119,6 +119,8 @@ BIG = [((4, 17, 19, 16), (3, 3, 16, 24), 1, "same", 1),
        ((2, 9, 8, 32), (3, 3, 16, 32), 1, "same", 2),
        ((2, 11, 10, 16), (3, 2, 16, 20), 2, "same", 1),
        ((2, 7, 40), (4, 40, 24), 1, "causal", 1),
+       # Fewer dw chunks than threads (Note [Filter gradient chunks]): the threads split taps.
+       ((1, 5, 7, 32), (3, 3, 32, 32), 1, "same", 1),
        # Few input channels (the direct kernel): vector blocks of filters and a column tail,
        # pixel blocks and their tails, strides, 4 vectors of filters, 1-D.
        ((3, 13, 29, 3), (3, 3, 3, 37), 1, "same", 1),
