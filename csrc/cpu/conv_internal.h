@@ -1,0 +1,286 @@
+#pragma once
+// Pieces shared by the convolution kernels (cpu/conv.cpp: forward and dx; cpu/conv_filter.cpp:
+// dw): geometry helpers, patch gathering and the padded images of the implicit kernels.
+// Internal to those files.
+
+#include <corten/parallel.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "cpu/conv.h"
+#include "cpu/conv_direct.h"
+#include "cpu/elementwise.h"
+#include "cpu/isa_table.h"
+
+namespace corten::cpu::conv_internal {
+
+// Input channels per group from which the forward runs as a batch-reduce GEMM over the
+// kernel taps (Note [Convolution algorithm]); fewer give micro-kernel calls too short.
+constexpr int64_t kImplicitMinChannels = 16;
+
+inline UnaryRowFn activation_row(Activation act, DType dtype) {
+  UnaryOp op;
+  switch (act) {
+    case Activation::Relu: op = UnaryOp::Relu; break;
+    case Activation::Sigmoid: op = UnaryOp::Sigmoid; break;
+    case Activation::Tanh: op = UnaryOp::Tanh; break;
+    case Activation::Gelu: op = UnaryOp::GeluExact; break;
+    default: return nullptr;
+  }
+  return active_elementwise_table().unary[static_cast<int>(op)][static_cast<int>(dtype)];
+}
+
+template <class T>
+constexpr DType dtype_of() {
+  return std::is_same_v<T, float> ? DType::Float32 : DType::Float64;
+}
+
+// rows x cols (contiguous) = act(rows + bias).
+template <class T>
+void bias_act_rows(T* p, int64_t rows, int64_t cols, const T* bias, Activation act) {
+  const UnaryRowFn fn = activation_row(act, dtype_of<T>());
+  if (!bias && !fn) return;
+  for (int64_t r = 0; r < rows; ++r) {
+    T* row = p + r * cols;
+    if (bias)
+      for (int64_t j = 0; j < cols; ++j) row[j] += bias[j];
+    if (fn) fn(row, 1, row, cols, 0.0);
+  }
+}
+
+struct Sizes {
+  int64_t in_px, out_px, cg, fg, kk, kdim;  // kk taps, kdim = kk * cg
+};
+
+inline Sizes sizes_of(const ConvGeom& g) {
+  Sizes s;
+  s.in_px = g.in[0] * g.in[1] * g.in[2];
+  s.out_px = g.out[0] * g.out[1] * g.out[2];
+  s.cg = g.c / g.groups;
+  s.fg = g.f / g.groups;
+  s.kk = g.k[0] * g.k[1] * g.k[2];
+  s.kdim = s.kk * s.cg;
+  return s;
+}
+
+inline bool pointwise(const ConvGeom& g) {
+  for (int i = 0; i < 3; ++i)
+    if (g.k[i] != 1 || g.stride[i] != 1 || g.pad[i] != 0 || g.in[i] != g.out[i]) return false;
+  return g.groups == 1;
+}
+
+// Calls fn(tap, input_pixel) for each tap of output pixel q (row-major taps), with
+// input_pixel = -1 where the tap falls in the padding.
+template <class F>
+inline void for_each_tap(const ConvGeom& g, int64_t q, const F& fn) {
+  const int64_t o2 = q % g.out[2], o1 = q / g.out[2] % g.out[1], o0 = q / (g.out[2] * g.out[1]);
+  int64_t tap = 0;
+  for (int64_t a = 0; a < g.k[0]; ++a) {
+    const int64_t i0 = o0 * g.stride[0] - g.pad[0] + a * g.dil[0];
+    const bool v0 = i0 >= 0 && i0 < g.in[0];
+    for (int64_t b = 0; b < g.k[1]; ++b) {
+      const int64_t i1 = o1 * g.stride[1] - g.pad[1] + b * g.dil[1];
+      const bool v1 = v0 && i1 >= 0 && i1 < g.in[1];
+      for (int64_t c = 0; c < g.k[2]; ++c, ++tap) {
+        const int64_t i2 = o2 * g.stride[2] - g.pad[2] + c * g.dil[2];
+        const bool v = v1 && i2 >= 0 && i2 < g.in[2];
+        fn(tap, v ? (i0 * g.in[1] + i1) * g.in[2] + i2 : int64_t{-1});
+      }
+    }
+  }
+}
+
+// Calls fn(row, b, o0, o1, ow0, run) for the runs of output pixels of rows [r0, r1) that
+// share an output row (image b, o0, o1): pixels ow0 .. ow0 + run - 1, the first being row `row`.
+template <class F>
+inline void for_each_run(const ConvGeom& g, const Sizes& s, int64_t r0, int64_t r1,
+                         const F& fn) {
+  for (int64_t r = r0; r < r1;) {
+    const int64_t b = r / s.out_px, q = r % s.out_px;
+    const int64_t ow0 = q % g.out[2], o1 = q / g.out[2] % g.out[1];
+    const int64_t o0 = q / (g.out[2] * g.out[1]);
+    const int64_t run = std::min(g.out[2] - ow0, r1 - r);
+    fn(r, b, o0, o1, ow0, run);
+    r += run;
+  }
+}
+
+// Calls fn(tap, input_row) for the taps of output row (o0, o1): input_row points at the start
+// of the input row (i0, i1) of image xb, or is null where the tap row is in the padding.
+template <class T, class F>
+inline void for_each_tap_row(const ConvGeom& g, const T* xb, int64_t o0, int64_t o1,
+                             const F& fn) {
+  int64_t tap = 0;
+  for (int64_t a = 0; a < g.k[0]; ++a) {
+    const int64_t i0 = o0 * g.stride[0] - g.pad[0] + a * g.dil[0];
+    for (int64_t b = 0; b < g.k[1]; ++b) {
+      const int64_t i1 = o1 * g.stride[1] - g.pad[1] + b * g.dil[1];
+      const bool valid = i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1];
+      const T* row = valid ? xb + (i0 * g.in[1] + i1) * g.in[2] * g.c : nullptr;
+      for (int64_t c = 0; c < g.k[2]; ++c, ++tap) fn(tap, c, row);
+    }
+  }
+}
+
+// The output pixels [lo, hi) of a run starting at ow0 whose tap column c is inside the input.
+inline void valid_span(const ConvGeom& g, int64_t ow0, int64_t run, int64_t c, int64_t* lo,
+                       int64_t* hi) {
+  // iw = ow * stride - pad + c * dil must lie in [0, in).
+  const int64_t off = c * g.dil[2] - g.pad[2], st = g.stride[2];
+  int64_t first = off >= 0 ? 0 : (-off + st - 1) / st;
+  int64_t last = g.in[2] - off <= 0 ? 0 : (g.in[2] - off + st - 1) / st;  // exclusive
+  first = std::max(first, ow0);
+  last = std::min(last, ow0 + run);
+  *lo = std::min(first, ow0 + run) - ow0;
+  *hi = std::max(last, first) - ow0;
+}
+
+// cols (rows [r0, r1) of the patch matrix, row-major, kdim values a row) for group grp.
+template <class T>
+void im2col(const ConvGeom& g, const Sizes& s, const T* x, int64_t grp, int64_t r0, int64_t r1,
+            T* cols) {
+  const int64_t cg = s.cg, kdim = s.kdim, c_all = g.c, st = g.stride[2];
+  for_each_run(g, s, r0, r1, [&](int64_t r, int64_t b, int64_t o0, int64_t o1, int64_t ow0,
+                                 int64_t run) {
+    const T* xb = x + b * s.in_px * g.c + grp * cg;
+    T* base = cols + (r - r0) * kdim;
+    for_each_tap_row(g, xb, o0, o1, [&](int64_t tap, int64_t c, const T* row) {
+      T* d = base + tap * cg;
+      int64_t lo = 0, hi = 0;
+      if (row) valid_span(g, ow0, run, c, &lo, &hi);
+      for (int64_t j = 0; j < lo; ++j) std::fill(d + j * kdim, d + j * kdim + cg, T(0));
+      if (hi > lo) {
+        const T* src = row + ((ow0 + lo) * st - g.pad[2] + c * g.dil[2]) * c_all;
+        const int64_t step = st * c_all;
+        T* dd = d + lo * kdim;
+        if (cg == 1) {
+          for (int64_t j = lo; j < hi; ++j, dd += kdim, src += step) dd[0] = src[0];
+        } else if (cg == 3) {
+          for (int64_t j = lo; j < hi; ++j, dd += kdim, src += step) {
+            dd[0] = src[0];
+            dd[1] = src[1];
+            dd[2] = src[2];
+          }
+        } else {
+          for (int64_t j = lo; j < hi; ++j, dd += kdim, src += step)
+            for (int64_t i = 0; i < cg; ++i) dd[i] = src[i];
+        }
+      }
+      for (int64_t j = std::max(hi, lo); j < run; ++j)
+        std::fill(d + j * kdim, d + j * kdim + cg, T(0));
+    });
+  });
+}
+
+// Rows per tile: about `bytes` of patch values, a multiple of 24 (the GEMM's row tiles).
+inline int64_t tile_rows(int64_t kdim, int64_t elem, int64_t bytes, int64_t total) {
+  int64_t r = bytes / std::max<int64_t>(1, kdim * elem);
+  r = std::max<int64_t>(24, r / 24 * 24);
+  return std::max<int64_t>(1, std::min(r, total));
+}
+
+// The padded extents p of an image: every tap of every output pixel falls inside.
+inline void padded_extents(const ConvGeom& g, int64_t p[3]) {
+  for (int i = 0; i < 3; ++i) {
+    const int64_t reach = (g.out[i] - 1) * g.stride[i] + (g.k[i] - 1) * g.dil[i] + 1;
+    p[i] = std::max(g.in[i] + g.pad[i], reach);
+  }
+}
+
+// One image xb (in..., c) copied into the interior of a zero-padded (p..., c) buffer whose
+// border (and trailing slack) is already zero.
+template <class T>
+void pad_image(const ConvGeom& g, const T* xb, const int64_t p[3], T* buf) {
+  for (int64_t i0 = 0; i0 < g.in[0]; ++i0)
+    for (int64_t i1 = 0; i1 < g.in[1]; ++i1) {
+      const T* src = xb + (i0 * g.in[1] + i1) * g.in[2] * g.c;
+      T* dst = buf + (((i0 + g.pad[0]) * p[1] + i1 + g.pad[1]) * p[2] + g.pad[2]) * g.c;
+      std::memcpy(dst, src, static_cast<size_t>(g.in[2] * g.c) * sizeof(T));
+    }
+}
+
+// The padded images the implicit kernels read. Each thread pads an image as its rows reach
+// it, into one buffer of its own, so that the image is in cache when read (a whole batch
+// padded up front would be out of L2 by then, and cost a batch-sized buffer). A batch with
+// fewer images than parallel_for's chunks of rows
+// (4 per thread) is padded once, up front, by all threads, and shared instead: 2 threads
+// split a batch-1 forward in 8 chunks, each of which would otherwise pad the image again.
+constexpr int64_t kSharedPadBytes = int64_t{16} << 20;
+
+template <class T>
+class PaddedImages {
+ public:
+  PaddedImages(const ConvGeom& g, const T* x, const int64_t p[3], int64_t slack)
+      : g_(g), x_(x), image_(p[0] * p[1] * p[2] * g.c), slack_(slack),
+        in_image_(g.in[0] * g.in[1] * g.in[2] * g.c) {
+    for (int i = 0; i < 3; ++i) p_[i] = p[i];
+    const int threads = get_num_threads();
+    if (threads > 1 && g.n < 4 * int64_t{threads} &&
+        g.n * image_ * static_cast<int64_t>(sizeof(T)) <= kSharedPadBytes) {
+      shared_.assign(static_cast<size_t>(g.n * image_ + slack), T(0));
+      parallel_for(0, g.n, 1, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b)
+          pad_image(g_, x_ + b * in_image_, p_, shared_.data() + b * image_);
+      });
+    }
+  }
+  // Per-thread state of a private padded image.
+  struct Local {
+    std::vector<T> buf;
+    int64_t current = -1;
+  };
+  const T* image(int64_t b, Local& local) const {
+    if (!shared_.empty()) return shared_.data() + b * image_;
+    if (local.buf.empty()) local.buf.assign(static_cast<size_t>(image_ + slack_), T(0));
+    if (local.current != b) {
+      pad_image(g_, x_ + b * in_image_, p_, local.buf.data());
+      local.current = b;
+    }
+    return local.buf.data();
+  }
+
+ private:
+  const ConvGeom& g_;
+  const T* x_;
+  int64_t image_, slack_, in_image_;
+  int64_t p_[3];
+  std::vector<T> shared_;
+};
+
+inline const ConvDirectTable& direct_table() {
+  return table_for_isa(&portable_conv_direct_table, &avx2::conv_direct_table,
+                       &avx512::conv_direct_table);
+}
+
+template <class T>
+ConvDirectRowFn<T> direct_row_fn() {
+  if constexpr (std::is_same_v<T, float>) return direct_table().row_f32;
+  else return direct_table().row_f64;
+}
+
+// Element offsets of the taps in a padded image of extents p.
+inline std::vector<int64_t> tap_offsets(const ConvGeom& g, const int64_t p[3]) {
+  std::vector<int64_t> off;
+  for (int64_t a = 0; a < g.k[0]; ++a)
+    for (int64_t b = 0; b < g.k[1]; ++b)
+      for (int64_t c = 0; c < g.k[2]; ++c)
+        off.push_back(((a * g.dil[0] * p[1] + b * g.dil[1]) * p[2] + c * g.dil[2]) * g.c);
+  return off;
+}
+
+inline bool force_im2col() {
+  static const bool forced = std::getenv("CORTEN_CONV_IM2COL") != nullptr;
+  return forced;
+}
+
+template <class F>
+void dispatch(DType dtype, const F& f) {
+  if (dtype == DType::Float64) f(double{});
+  else f(float{});
+}
+
+}  // namespace corten::cpu::conv_internal
