@@ -344,48 +344,22 @@ template <class T>
 void forward_ref(const ConvGeom& g, const T* x, const T* w, const T* bias, Activation act,
                  T* y) {
   const Sizes s = sizes_of(g);
-  std::vector<double> acc(static_cast<size_t>(g.f));
-  for (int64_t b = 0; b < g.n; ++b) {
-    for (int64_t q = 0; q < s.out_px; ++q) {
-      std::fill(acc.begin(), acc.end(), 0.0);
-      for_each_tap(g, q, [&](int64_t tap, int64_t px) {
-        if (px < 0) return;
-        for (int64_t j = 0; j < g.f; ++j) {
-          const int64_t grp = j / s.fg;
-          for (int64_t i = 0; i < s.cg; ++i) {
-            acc[j] += static_cast<double>(x[(b * s.in_px + px) * g.c + grp * s.cg + i]) *
-                      static_cast<double>(w[(tap * s.cg + i) * g.f + j]);
-          }
-        }
-      });
-      T* out = y + (b * s.out_px + q) * g.f;
-      for (int64_t j = 0; j < g.f; ++j) out[j] = static_cast<T>(acc[j]);
-    }
-  }
+  std::vector<double> acc(static_cast<size_t>(g.n * s.out_px * g.f), 0.0);
+  for_each_product(g, [&](int64_t xi, int64_t wi, int64_t yi) {
+    acc[static_cast<size_t>(yi)] += static_cast<double>(x[xi]) * static_cast<double>(w[wi]);
+  });
+  for (size_t i = 0; i < acc.size(); ++i) y[i] = static_cast<T>(acc[i]);
   bias_act_rows(y, g.n * s.out_px, g.f, bias, act);
 }
-
 
 template <class T>
 void backward_data_ref(const ConvGeom& g, const T* dy, const T* w, const T* bias,
                        Activation act, T* dx) {
   const Sizes s = sizes_of(g);
   std::vector<double> acc(static_cast<size_t>(g.n * s.in_px * g.c), 0.0);
-  for (int64_t b = 0; b < g.n; ++b) {
-    for (int64_t q = 0; q < s.out_px; ++q) {
-      const T* gy = dy + (b * s.out_px + q) * g.f;
-      for_each_tap(g, q, [&](int64_t tap, int64_t px) {
-        if (px < 0) return;
-        for (int64_t j = 0; j < g.f; ++j) {
-          const int64_t grp = j / s.fg;
-          for (int64_t i = 0; i < s.cg; ++i) {
-            acc[static_cast<size_t>((b * s.in_px + px) * g.c + grp * s.cg + i)] +=
-                static_cast<double>(gy[j]) * static_cast<double>(w[(tap * s.cg + i) * g.f + j]);
-          }
-        }
-      });
-    }
-  }
+  for_each_product(g, [&](int64_t xi, int64_t wi, int64_t yi) {
+    acc[static_cast<size_t>(xi)] += static_cast<double>(dy[yi]) * static_cast<double>(w[wi]);
+  });
   for (size_t i = 0; i < acc.size(); ++i) dx[i] = static_cast<T>(acc[i]);
   bias_act_rows(dx, g.n * s.in_px, g.c, bias, act);
 }

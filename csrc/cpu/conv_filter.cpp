@@ -241,22 +241,9 @@ template <class T>
 void backward_filter_ref(const ConvGeom& g, const T* x, const T* dy, T* dw) {
   const Sizes s = sizes_of(g);
   std::vector<double> acc(static_cast<size_t>(s.kdim * g.f), 0.0);
-  for (int64_t b = 0; b < g.n; ++b) {
-    for (int64_t q = 0; q < s.out_px; ++q) {
-      const T* gy = dy + (b * s.out_px + q) * g.f;
-      for_each_tap(g, q, [&](int64_t tap, int64_t px) {
-        if (px < 0) return;
-        for (int64_t j = 0; j < g.f; ++j) {
-          const int64_t grp = j / s.fg;
-          for (int64_t i = 0; i < s.cg; ++i) {
-            acc[static_cast<size_t>((tap * s.cg + i) * g.f + j)] +=
-                static_cast<double>(x[(b * s.in_px + px) * g.c + grp * s.cg + i]) *
-                static_cast<double>(gy[j]);
-          }
-        }
-      });
-    }
-  }
+  for_each_product(g, [&](int64_t xi, int64_t wi, int64_t yi) {
+    acc[static_cast<size_t>(wi)] += static_cast<double>(x[xi]) * static_cast<double>(dy[yi]);
+  });
   for (size_t i = 0; i < acc.size(); ++i) dw[i] = static_cast<T>(acc[i]);
 }
 

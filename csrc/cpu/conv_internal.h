@@ -22,18 +22,6 @@ namespace corten::cpu::conv_internal {
 // kernel taps (Note [Convolution algorithm]); fewer give micro-kernel calls too short.
 constexpr int64_t kImplicitMinChannels = 16;
 
-inline UnaryRowFn activation_row(Activation act, DType dtype) {
-  UnaryOp op;
-  switch (act) {
-    case Activation::Relu: op = UnaryOp::Relu; break;
-    case Activation::Sigmoid: op = UnaryOp::Sigmoid; break;
-    case Activation::Tanh: op = UnaryOp::Tanh; break;
-    case Activation::Gelu: op = UnaryOp::GeluExact; break;
-    default: return nullptr;
-  }
-  return active_elementwise_table().unary[static_cast<int>(op)][static_cast<int>(dtype)];
-}
-
 template <class T>
 constexpr DType dtype_of() {
   return std::is_same_v<T, float> ? DType::Float32 : DType::Float64;
@@ -122,6 +110,26 @@ inline void for_each_tap_row(const ConvGeom& g, const T* xb, int64_t o0, int64_t
       const bool valid = i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1];
       const T* row = valid ? xb + (i0 * g.in[1] + i1) * g.in[2] * g.c : nullptr;
       for (int64_t c = 0; c < g.k[2]; ++c, ++tap) fn(tap, c, row);
+    }
+  }
+}
+
+// Calls fn(xi, wi, yi) for every product x[xi] * w[wi] of the convolution that adds into
+// y[yi] (taps in the zero padding skipped): the definition the reference kernels share.
+template <class F>
+void for_each_product(const ConvGeom& g, const F& fn) {
+  const Sizes s = sizes_of(g);
+  for (int64_t b = 0; b < g.n; ++b) {
+    for (int64_t q = 0; q < s.out_px; ++q) {
+      for_each_tap(g, q, [&](int64_t tap, int64_t px) {
+        if (px < 0) return;
+        for (int64_t j = 0; j < g.f; ++j) {
+          const int64_t grp = j / s.fg;
+          for (int64_t i = 0; i < s.cg; ++i)
+            fn((b * s.in_px + px) * g.c + grp * s.cg + i, (tap * s.cg + i) * g.f + j,
+               (b * s.out_px + q) * g.f + j);
+        }
+      });
     }
   }
 }

@@ -16,6 +16,18 @@ const ElementwiseTable& active_elementwise_table() {
                        &avx512::elementwise_table);
 }
 
+UnaryRowFn activation_row(Activation act, DType dtype) {
+  UnaryOp op;
+  switch (act) {
+    case Activation::Relu: op = UnaryOp::Relu; break;
+    case Activation::Sigmoid: op = UnaryOp::Sigmoid; break;
+    case Activation::Tanh: op = UnaryOp::Tanh; break;
+    case Activation::Gelu: op = UnaryOp::GeluExact; break;
+    default: return nullptr;
+  }
+  return active_elementwise_table().unary[static_cast<int>(op)][static_cast<int>(dtype)];
+}
+
 namespace {
 
 const ElementwiseTable& table() { return active_elementwise_table(); }

@@ -4,6 +4,7 @@
 
 #include <corten/dtype.h>
 #include <corten/ops/elementwise.h>
+#include <corten/ops/linalg.h>
 #include <corten/shape.h>
 
 namespace corten::cpu {
@@ -41,5 +42,8 @@ const ElementwiseTable& elementwise_table();
 }
 /// The table of the ISA in use (corten/cpu_features.h).
 const ElementwiseTable& active_elementwise_table();
+/// The row kernel (of the ISA in use) of an activation fused into an epilogue; null for the
+/// identity.
+UnaryRowFn activation_row(Activation act, DType dtype);
 
 }  // namespace corten::cpu

@@ -271,19 +271,6 @@ void pack_b(int NR, int64_t j0, int64_t j1, int64_t kc, const T* b, int64_t rs, 
   }
 }
 
-UnaryRowFn activation_row(Activation act, DType dtype) {
-  UnaryOp op;
-  switch (act) {
-    case Activation::Identity: return nullptr;
-    case Activation::Relu: op = UnaryOp::Relu; break;
-    case Activation::Sigmoid: op = UnaryOp::Sigmoid; break;
-    case Activation::Tanh: op = UnaryOp::Tanh; break;
-    case Activation::Gelu: op = UnaryOp::GeluExact; break;
-    default: return nullptr;
-  }
-  return active_elementwise_table().unary[static_cast<int>(op)][static_cast<int>(dtype)];
-}
-
 // c rows [0, mr) x cols [0, nr) (row stride ldc) = act(c + bias).
 template <class T>
 void epilogue(T* c, int64_t ldc, int64_t mr, int64_t nr, const T* bias, UnaryRowFn act) {
