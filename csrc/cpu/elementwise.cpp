@@ -2,6 +2,7 @@
 
 #include <corten/cpu_features.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -169,6 +170,9 @@ void cast(DType from, DType to, const Shape& shape, const void* x, const Shape& 
                         T* o = op + off[1];
                         if (s[0] == 1 && s[1] == 1) {
                           for (int64_t i = 0; i < n; ++i) o[i] = convert<T>(xr[i]);
+                        } else if (s[0] == 0 && s[1] == 1) {
+                          // A broadcast row (the gradient of a sum or a mean, say).
+                          std::fill(o, o + n, convert<T>(*xr));
                         } else {
                           for (int64_t i = 0; i < n; ++i) o[i * s[1]] = convert<T>(xr[i * s[0]]);
                         }
