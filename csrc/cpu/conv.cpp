@@ -7,6 +7,12 @@
 // the forward picks, per shape:
 //   * pointwise (every k == 1, stride 1, no padding, one group): the GEMM x (M, c) @ w (c, f)
 //     as it stands, one call to the packed GEMM (cpu/gemm) with bias and activation fused.
+//   * 3x3, stride 1, no dilation, one group, at least 16 channels on both sides and 512 tiles
+//     of 2x2 output pixels: Winograd F(2x2, 3x3) (cpu/conv_winograd.cpp, Note [Winograd
+//     convolution]), 2.25x fewer multiply-adds. Measured against PyTorch's oneDNN kernels in one
+//     process at one thread (thread CPU time, min of 5, median of 7 alternations), b32 3x3
+//     'same' forward / dx: 16x16x64 -> 64, implicit 0.82 / 0.86x, Winograd 1.28-1.38 /
+//     1.27-1.40x; 32x32x32 -> 64, implicit 0.88 / 0.82-0.94x, Winograd 1.24-1.27 / 1.33-1.39x.
 //   * at least kImplicitMinChannels (16) input channels per group: a batch-reduce GEMM over
 //     the kernel taps straight on the input (oneDNN's approach), forward_implicit: each input
 //     image is copied into a zero-padded buffer, then each MR-pixel tile of an output row
@@ -236,6 +242,10 @@ void forward_fast(const ConvGeom& g, const T* x, const T* w, const T* bias, Acti
     gemm::gemm<T>(1, m, g.f, g.c, x, &zero, g.c, 1, w, &zero, g.f, 1, y, bias, act);
     return;
   }
+  if (winograd_applies(g) && !force_im2col()) {
+    forward_winograd(g, x, w, bias, act, y);
+    return;
+  }
   if (s.cg >= kImplicitMinChannels && !force_im2col()) {
     forward_implicit(g, s, x, w, bias, act, y);
     return;
@@ -302,7 +312,11 @@ void backward_data_fast(const ConvGeom& g, const T* dy, const T* w, const T* bia
           for (int64_t i = 0; i < s.cg; ++i)
             wt[((s.kk - 1 - tap) * s.fg + j) * g.c + grp * s.cg + i] =
                 w[(tap * s.cg + i) * g.f + grp * s.fg + j];
-    forward_implicit(t, sizes_of(t), dy, wt.data(), bias, act, dx);
+    if (winograd_applies(t)) {
+      forward_winograd(t, dy, wt.data(), bias, act, dx);
+    } else {
+      forward_implicit(t, sizes_of(t), dy, wt.data(), bias, act, dx);
+    }
     return;
   }
   // w^T per group, (fg, kdim) row-major, so that the GEMM reads it in place.

@@ -291,4 +291,11 @@ void dispatch(DType dtype, const F& f) {
   else f(float{});
 }
 
+// Winograd F(2x2, 3x3) (cpu/conv_winograd.cpp, Note [Winograd convolution]): whether it runs
+// g, and the forward through it.
+bool winograd_applies(const ConvGeom& g);
+template <class T>
+void forward_winograd(const ConvGeom& g, const T* x, const T* w, const T* bias, Activation act,
+                      T* y);
+
 }  // namespace corten::cpu::conv_internal

@@ -2,13 +2,13 @@
 // the ISA level in use (cpu/depthwise_kernels.inc; Notes in cpu/pooling.h).
 // w: (k0, k1, k2, c, m) contiguous; y channel ci * m + j.
 
-#include <corten/allocator.h>
 #include <corten/parallel.h>
 
 #include <algorithm>
 
 #include "cpu/isa_table.h"
 #include "cpu/pooling.h"
+#include "cpu/scratch.h"
 #include "cpu/window_common.h"
 
 namespace corten::cpu {
@@ -163,25 +163,6 @@ namespace {
 
 bool channels_last(const SpatialGeom& g) { return g.xs[1] == 1 && g.ys[1] == 1; }
 
-// Scratch of `count` elements from the caching allocator (no page faults on reuse).
-template <class T>
-class Scratch {
- public:
-  explicit Scratch(size_t count)
-      : bytes_(count * sizeof(T)),
-        p_(static_cast<T*>(bytes_ ? cpu_allocate(bytes_, "depthwise_conv") : nullptr)) {}
-  ~Scratch() {
-    if (p_) cpu_free(p_, bytes_);
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  T* data() const { return p_; }
-
- private:
-  size_t bytes_;
-  T* p_;
-};
-
 // Element strides (n, c, d, h, w) of contiguous channels-last data of these sizes.
 void channels_last_strides(const int64_t* sp, int64_t c, int64_t* s) {
   s[1] = 1;
@@ -265,7 +246,7 @@ void depthwise_conv(DType dtype, const SpatialGeom& g, const void* x, const void
   window::dispatch_floating(dtype, [&](auto tag) {
     using T = decltype(tag);
     const SpatialGeom h = as_channels_last(g);
-    Scratch<T> xl(x_size(g)), yl(y_size(g));
+    Scratch<T> xl(x_size(g), "depthwise_conv"), yl(y_size(g), "depthwise_conv");
     relayout(g.n, g.c, g.in, g.xs, static_cast<const T*>(x), h.xs, xl.data());
     table().forward(dtype, h, xl.data(), w, b, yl.data());
     relayout(g.n, g.c * g.m, g.out, h.ys, yl.data(), g.ys, static_cast<T*>(y));
@@ -281,7 +262,7 @@ void depthwise_conv_backward_input(DType dtype, const SpatialGeom& g, const void
   window::dispatch_floating(dtype, [&](auto tag) {
     using T = decltype(tag);
     const SpatialGeom h = as_channels_last(g);
-    Scratch<T> gl(y_size(g)), xl(x_size(g));
+    Scratch<T> gl(y_size(g), "depthwise_conv"), xl(x_size(g), "depthwise_conv");
     relayout(g.n, g.c * g.m, g.out, g.ys, static_cast<const T*>(dy), h.ys, gl.data());
     table().backward_input(dtype, h, w, gl.data(), xl.data());
     relayout(g.n, g.c, g.in, h.xs, xl.data(), g.xs, static_cast<T*>(dx));
@@ -297,7 +278,7 @@ void depthwise_conv_backward_filter(DType dtype, const SpatialGeom& g, const voi
   window::dispatch_floating(dtype, [&](auto tag) {
     using T = decltype(tag);
     const SpatialGeom h = as_channels_last(g);
-    Scratch<T> xl(x_size(g)), gl(y_size(g));
+    Scratch<T> xl(x_size(g), "depthwise_conv"), gl(y_size(g), "depthwise_conv");
     relayout(g.n, g.c, g.in, g.xs, static_cast<const T*>(x), h.xs, xl.data());
     relayout(g.n, g.c * g.m, g.out, g.ys, static_cast<const T*>(dy), h.ys, gl.data());
     table().backward_filter(dtype, h, xl.data(), gl.data(), dw, db);

@@ -121,6 +121,11 @@ BIG = [((4, 17, 19, 16), (3, 3, 16, 24), 1, "same", 1),
        ((2, 7, 40), (4, 40, 24), 1, "causal", 1),
        # Fewer dw chunks than threads (Note [Filter gradient chunks]): the threads split taps.
        ((1, 5, 7, 32), (3, 3, 32, 32), 1, "same", 1),
+       # Winograd F(2x2, 3x3) (at least 512 tiles): odd output sizes (partial tiles), filters
+       # that leave a partial micro-kernel panel, 'valid' and explicit padding.
+       ((2, 34, 33, 16), (3, 3, 16, 20), 1, "same", 1),
+       ((2, 37, 34, 17), (3, 3, 17, 16), 1, "valid", 1),
+       ((1, 46, 47, 16), (3, 3, 16, 16), 1, [[2, 0], [0, 1]], 1),
        # Few input channels (the direct kernel): vector blocks of filters and a column tail,
        # pixel blocks and their tails, strides, 4 vectors of filters, 1-D.
        ((3, 13, 29, 3), (3, 3, 3, 37), 1, "same", 1),

@@ -1,0 +1,53 @@
+#pragma once
+// Winograd F(2x2, 3x3) transforms (Note [Winograd convolution], cpu/conv_winograd.cpp),
+// compiled once per ISA level (cpu/conv_winograd_kernels.inc); internal to csrc/cpu.
+
+#include <cstdint>
+
+#include "cpu/conv.h"
+#include "cpu/elementwise.h"
+
+namespace corten::cpu {
+
+// Images of out[1] x out[2] outputs (n * in[0] of them: the depth is 1) in th x tw tiles of
+// 2 x 2 output pixels; tile t is image t / per_image, row t % per_image / tw, column t % tw.
+struct WinogradTiles {
+  int64_t th, tw, per_image, total;
+};
+
+// U[xi][ci][fi] = (G w[., ., ci, fi] G^T)[xi] for the 16 positions xi of the 4x4 result;
+// w (3, 3, c, f).
+template <class T>
+using WinogradWeightsFn = void (*)(const T* w, int64_t c, int64_t f, T* u);
+// V[xi][j][.] = (B^T d_t B)[xi] for tiles t = t0 + j, j < nt: d_t the 4x4 x c input tile
+// (zero outside the image); V's position planes are `plane` values apart, tile j's row j * c
+// into its plane. scratch: 17 * c values.
+template <class T>
+using WinogradInputFn = void (*)(const ConvGeom& g, const WinogradTiles& tl, const T* x,
+                                 int64_t t0, int64_t nt, T* v, int64_t plane, T* scratch);
+// y's 2 x 2 blocks of tiles t0 + j = act(A^T M_t A + bias) (bias and act may be null),
+// pixels past the output's edge not written; M's position planes are `plane` values apart,
+// tile j's row j * f into its plane. scratch: 9 * f values.
+template <class T>
+using WinogradOutputFn = void (*)(const ConvGeom& g, const WinogradTiles& tl, const T* m,
+                                  int64_t plane, int64_t t0, int64_t nt, const T* bias,
+                                  UnaryRowFn act, T* y, T* scratch);
+
+struct WinogradTable {
+  WinogradWeightsFn<float> weights_f32;
+  WinogradWeightsFn<double> weights_f64;
+  WinogradInputFn<float> input_f32;
+  WinogradInputFn<double> input_f64;
+  WinogradOutputFn<float> output_f32;
+  WinogradOutputFn<double> output_f64;
+};
+
+const WinogradTable& portable_winograd_table();
+namespace avx2 {
+const WinogradTable& winograd_table();
+}
+namespace avx512 {
+const WinogradTable& winograd_table();
+}
+
+}  // namespace corten::cpu
