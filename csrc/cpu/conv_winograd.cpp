@@ -101,10 +101,11 @@ void forward_winograd(const ConvGeom& g, const T* x, const T* w, const T* bias, 
   const UnaryRowFn act_fn = activation_row(act, dtype_of<T>());
   // The products run on the GEMM micro-kernel, V read in place (rows of c values) and U
   // packed once into NR-column panels per position: no packing per block.
+  // The narrower kernel (8 rows on avx512) unless it pads the filters more.
   const gemm::Ukernel<T>* uk_ptr = &gemm::ukernel_for<T>(g.f);
   const gemm::Ukernel<T>& narrow = gemm::ukernel_for<T>(std::min<int64_t>(g.f, 32));
-  if ((g.f + narrow.nr - 1) / narrow.nr * narrow.nr <= (g.f + uk_ptr->nr - 1) / uk_ptr->nr * uk_ptr->nr)
-    uk_ptr = &narrow;
+  auto padded = [&](const gemm::Ukernel<T>& k) { return (g.f + k.nr - 1) / k.nr * k.nr; };
+  if (padded(narrow) <= padded(*uk_ptr)) uk_ptr = &narrow;
   const gemm::Ukernel<T>& uk = *uk_ptr;
   const int64_t MR = uk.mr, NR = uk.nr;
   const int64_t panels = (g.f + NR - 1) / NR;
