@@ -43,7 +43,7 @@
 // otherwise tiles of dcols = dy_tile @ w^T (GEMM) are scattered back into dx (col2im), one
 // image at a time per thread. dw with >= 16 channels per group (and whole micro-kernel column
 // panels of filters) is the forward's dual, a batch-reduce GEMM on the padded input: per
-// block of output rows (their dy about 16 KB, in L1 across the taps) and tap, one
+// block of output rows (their dy about 64 KB, in L2 across the taps) and tap, one
 // batch-reduce call per tile adds sum_rows x_tap^T @ dy_row into dw_tap, both read in place;
 // otherwise the sum over im2col tiles of cols^T @ dy_tile. Either way in fixed chunks whose
 // partial sums are added in a fixed order (Note [Filter gradient chunks]). dw with few patch

@@ -21,8 +21,10 @@ constexpr int64_t kFilterColsBytes = int64_t{1} << 20;
 constexpr int64_t kMaxFilterChunks = 16;
 // Output pixels of dw work per chunk at least (Note [Filter gradient chunks]).
 constexpr int64_t kFilterChunkPixels = 256;
-// dy rows per batch-reduce of the implicit dw, in bytes (a part of L1).
-constexpr int64_t kFilterRowBlockBytes = int64_t{16} << 10;
+// dy rows per batch-reduce of the implicit dw, in bytes: each dw tile goes to memory once per
+// block (8 / 16 / 32 / 64 / 128 KB: 0.78 / 0.84 / 0.86 / 0.88 / 0.88x PyTorch's dw at one
+// thread, b32 16x16x64 -> 64).
+constexpr int64_t kFilterRowBlockBytes = int64_t{64} << 10;
 
 // Note [Filter gradient chunks]
 // dw sums over every output pixel of the batch. The pixels are split in fixed chunks (by
@@ -128,8 +130,8 @@ bool backward_filter_implicit(const ConvGeom& g, const Sizes& s, const T* x, con
         tap_off[t] = ((a * g.dil[0] * p[1] + b * g.dil[1]) * p[2] + c * g.dil[2]) * g.c;
   const int64_t rows = g.n * g.out[0] * g.out[1];
   const int64_t a_cs = g.stride[2] * g.c;
-  // Output rows are taken in blocks of one image whose dy (about kFilterRowBlockBytes) stays
-  // in L1 across the taps: each dw tile is one batch-reduce over the block's rows.
+  // Output rows are taken in blocks of one image (dy about kFilterRowBlockBytes, in L2 across
+  // the taps): each dw tile is one batch-reduce over the block's rows.
   const int64_t dy_row = g.out[2] * g.f;
   const int64_t block = std::max<int64_t>(
       1, kFilterRowBlockBytes / (dy_row * static_cast<int64_t>(sizeof(T))));
