@@ -203,6 +203,7 @@ inline void padded_extents(const ConvGeom& g, int64_t p[3]) {
 // border (and trailing slack) is already zero.
 template <class T>
 void pad_image(const ConvGeom& g, const T* xb, const int64_t p[3], T* buf) {
+  if (g.in[2] * g.c == 0) return;  // nothing to copy (and xb may be null)
   for (int64_t i0 = 0; i0 < g.in[0]; ++i0)
     for (int64_t i1 = 0; i1 < g.in[1]; ++i1) {
       const T* src = xb + (i0 * g.in[1] + i1) * g.in[2] * g.c;
