@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 
@@ -134,6 +136,29 @@ void binary(BinaryOp op, DType dtype, const Shape& shape, const void* a, const S
                   });
 }
 
+namespace {
+
+// c ? a : b as a bit blend: no branch, so the loops over it vectorise. A branch on the
+// condition mispredicts half the time in a relu gradient (2M floats: 17 ms).
+template <class T>
+inline T select_bits(bool c, T a, T b) {
+  using U = std::conditional_t<sizeof(T) == 8, uint64_t,
+                               std::conditional_t<sizeof(T) == 4, uint32_t,
+                                                  std::conditional_t<sizeof(T) == 2, uint16_t,
+                                                                     uint8_t>>>;
+  static_assert(sizeof(U) == sizeof(T));
+  U ua, ub;
+  std::memcpy(&ua, &a, sizeof(T));
+  std::memcpy(&ub, &b, sizeof(T));
+  const U mask = static_cast<U>(U{0} - static_cast<U>(c));
+  const U r = static_cast<U>((ua & mask) | (ub & static_cast<U>(~mask)));
+  T out;
+  std::memcpy(&out, &r, sizeof(T));
+  return out;
+}
+
+}  // namespace
+
 void where(DType dtype, const Shape& shape, const bool* cond, const Shape& c_strides,
            const void* x, const Shape& x_strides, const void* y, const Shape& y_strides,
            void* out) {
@@ -150,7 +175,15 @@ void where(DType dtype, const Shape& shape, const bool* cond, const Shape& c_str
                       const T* xr = xp + off[1];
                       const T* yr = yp + off[2];
                       T* o = op + off[3];
-                      for (int64_t i = 0; i < n; ++i) o[i] = c[i * s[0]] ? xr[i * s[1]] : yr[i * s[2]];
+                      if (s[0] == 1 && s[1] == 1 && s[2] == 0) {  // relu-like gradients
+                        const T b = *yr;
+                        for (int64_t i = 0; i < n; ++i) o[i] = select_bits(c[i], xr[i], b);
+                      } else if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
+                        for (int64_t i = 0; i < n; ++i) o[i] = select_bits(c[i], xr[i], yr[i]);
+                      } else {
+                        for (int64_t i = 0; i < n; ++i)
+                          o[i] = select_bits(c[i * s[0]], xr[i * s[1]], yr[i * s[2]]);
+                      }
                     });
   });
 }
