@@ -133,8 +133,10 @@ void zero_block(const SpatialGeom& g, T* dx, int64_t n, int64_t c0, int64_t c1) 
       }
 }
 
-template <class T, bool kMax>
-void pool_backward_fast(const SpatialGeom& g, const T* x, const T* dy, T* dx) {
+// kUnit: channels at unit stride in x, dy and dx (channels_last), so that the channel loops
+// vectorise.
+template <class T, bool kMax, bool kUnit>
+void pool_backward_impl(const SpatialGeom& g, const T* x, const T* dy, T* dx) {
   const int64_t blocks = (g.c + kChannelBlock - 1) / kChannelBlock;
   parallel_for(0, g.n * blocks, 1, [&](int64_t t0, int64_t t1) {
     T best[kChannelBlock];
@@ -144,7 +146,8 @@ void pool_backward_fast(const SpatialGeom& g, const T* x, const T* dy, T* dx) {
       const int64_t n = t / blocks, c0 = (t % blocks) * kChannelBlock;
       const int64_t c1 = std::min(g.c, c0 + kChannelBlock), nc = c1 - c0;
       zero_block(g, dx, n, c0, c1);
-      const int64_t cs = g.xs[1];
+      const int64_t cs = kUnit ? 1 : g.xs[1];
+      const int64_t gs = kUnit ? 1 : g.ys[1];
       const T* xn = x + n * g.xs[0] + c0 * cs;
       T* dxn = dx + n * g.xs[0] + c0 * cs;
       for (int64_t od = 0; od < g.out[0]; ++od) {
@@ -158,10 +161,10 @@ void pool_backward_fast(const SpatialGeom& g, const T* x, const T* dy, T* dx) {
             tap_range(g, 2, ow, w0, w1);
             const int64_t count = (d1 - d0) * (h1 - h0) * (w1 - w0);
             if (count == 0) continue;
-            const T* gp = dy + n * g.ys[0] + c0 * g.ys[1] + od * g.ys[2] + oh * g.ys[3] +
+            const T* gp = dy + n * g.ys[0] + c0 * gs + od * g.ys[2] + oh * g.ys[3] +
                           ow * g.ys[4];
             if (!kMax) {
-              for (int64_t c = 0; c < nc; ++c) share[c] = gp[c * g.ys[1]] / static_cast<T>(count);
+              for (int64_t c = 0; c < nc; ++c) share[c] = gp[c * gs] / static_cast<T>(count);
             }
             bool first = true;
             for (int64_t kd = d0; kd < d1; ++kd)
@@ -171,11 +174,19 @@ void pool_backward_fast(const SpatialGeom& g, const T* x, const T* dy, T* dx) {
                                       input_index(g, 1, oh, kh) * g.xs[3] +
                                       input_index(g, 2, ow, kw) * g.xs[4];
                   if (kMax) {
-                    for (int64_t c = 0; c < nc; ++c) {
-                      const T v = xn[off + c * cs];
-                      if (first || v > best[c]) {
-                        best[c] = v;
+                    // Branch-free selects (the first maximum wins, as in the forward): a
+                    // branch per channel on data mispredicts.
+                    if (first) {
+                      for (int64_t c = 0; c < nc; ++c) {
+                        best[c] = xn[off + c * cs];
                         at[c] = off;
+                      }
+                    } else {
+                      for (int64_t c = 0; c < nc; ++c) {
+                        const T v = xn[off + c * cs], b = best[c];
+                        const bool take = v > b;
+                        best[c] = take ? v : b;
+                        at[c] = take ? off : at[c];
                       }
                     }
                     first = false;
@@ -184,13 +195,22 @@ void pool_backward_fast(const SpatialGeom& g, const T* x, const T* dy, T* dx) {
                   }
                 }
             if (kMax) {
-              for (int64_t c = 0; c < nc; ++c) dxn[at[c] + c * cs] += gp[c * g.ys[1]];
+              for (int64_t c = 0; c < nc; ++c) dxn[at[c] + c * cs] += gp[c * gs];
             }
           }
         }
       }
     }
   });
+}
+
+template <class T, bool kMax>
+void pool_backward_fast(const SpatialGeom& g, const T* x, const T* dy, T* dx) {
+  if (g.xs[1] == 1 && g.ys[1] == 1) {
+    pool_backward_impl<T, kMax, true>(g, x, dy, dx);
+  } else {
+    pool_backward_impl<T, kMax, false>(g, x, dy, dx);
+  }
 }
 
 template <class T, bool kMax>
