@@ -100,7 +100,7 @@ void forward_winograd(const ConvGeom& g, const T* x, const T* w, const T* bias, 
   }
   const UnaryRowFn act_fn = activation_row(act, dtype_of<T>());
   // The products run on the GEMM micro-kernel, V read in place (rows of c values) and U
-  // packed once into NR-column panels per position: no packing per block.
+  // transformed straight into NR-column panels per position, once: no packing per block.
   // The narrower kernel (8 rows on avx512) unless it pads the filters more.
   const gemm::Ukernel<T>* uk_ptr = &gemm::ukernel_for<T>(g.f);
   const gemm::Ukernel<T>& narrow = gemm::ukernel_for<T>(std::min<int64_t>(g.f, 32));
@@ -109,18 +109,8 @@ void forward_winograd(const ConvGeom& g, const T* x, const T* w, const T* bias, 
   const gemm::Ukernel<T>& uk = *uk_ptr;
   const int64_t MR = uk.mr, NR = uk.nr;
   const int64_t panels = (g.f + NR - 1) / NR;
-  const Scratch<T> u(static_cast<size_t>(16 * g.c * g.f), "conv");
-  weights_fn(w, g.c, g.f, u.data());
   const Scratch<T> up(static_cast<size_t>(16 * panels * g.c * NR), "conv");
-  for (int64_t xi = 0; xi < 16; ++xi)
-    for (int64_t pan = 0; pan < panels; ++pan) {
-      T* dst = up.data() + (xi * panels + pan) * g.c * NR;
-      const int64_t j0 = pan * NR, nr = std::min(NR, g.f - j0);
-      for (int64_t q = 0; q < g.c; ++q) {
-        const T* src = u.data() + (xi * g.c + q) * g.f + j0;
-        for (int64_t j = 0; j < NR; ++j) dst[q * NR + j] = j < nr ? src[j] : T(0);
-      }
-    }
+  weights_fn(w, g.c, g.f, NR, up.data());
   const int64_t per_tile = 16 * (g.c + g.f) * static_cast<int64_t>(sizeof(T));
   const int64_t block = std::min(
       std::clamp<int64_t>(kWinogradBlockBytes / per_tile / MR * MR, MR, 64 * MR),

@@ -15,10 +15,11 @@ struct WinogradTiles {
   int64_t th, tw, per_image, total;
 };
 
-// U[xi][ci][fi] = (G w[., ., ci, fi] G^T)[xi] for the 16 positions xi of the 4x4 result;
-// w (3, 3, c, f).
+// U = G w G^T for the 16 positions xi of the 4x4 result, w (3, 3, c, f), written as the GEMM
+// micro-kernel's packed B: NR-column panels (zero padded), element (xi, ci, fi) at
+// u[((xi * panels + fi / NR) * c + ci) * NR + fi % NR], panels = ceil(f / NR).
 template <class T>
-using WinogradWeightsFn = void (*)(const T* w, int64_t c, int64_t f, T* u);
+using WinogradWeightsFn = void (*)(const T* w, int64_t c, int64_t f, int64_t nr, T* u);
 // V[xi][j][.] = (B^T d_t B)[xi] for tiles t = t0 + j, j < nt: d_t the 4x4 x c input tile
 // (zero outside the image); V's position planes are `plane` values apart, tile j's row j * c
 // into its plane. scratch: 17 * c values.
