@@ -9,10 +9,11 @@
 //     as it stands, one call to the packed GEMM (cpu/gemm) with bias and activation fused.
 //   * 3x3, stride 1, no dilation, one group, at least 16 channels on both sides and 512 tiles
 //     of 2x2 output pixels: Winograd F(2x2, 3x3) (cpu/conv_winograd.cpp, Note [Winograd
-//     convolution]), 2.25x fewer multiply-adds. Measured against PyTorch's oneDNN kernels in one
-//     process at one thread (thread CPU time, min of 5, median of 7 alternations), b32 3x3
-//     'same' forward / dx: 16x16x64 -> 64, implicit 0.82 / 0.86x, Winograd 1.28-1.38 /
-//     1.27-1.40x; 32x32x32 -> 64, implicit 0.88 / 0.82-0.94x, Winograd 1.24-1.27 / 1.33-1.39x.
+//     convolution]), 2.25x fewer multiply-adds, for the forward, dx and dw. Measured against
+//     PyTorch's oneDNN kernels in one process at one thread (thread CPU time, min of 5, median
+//     of 7 alternations), b32 3x3 'same' forward / dx / dw: 16x16x64 -> 64, implicit 0.82 /
+//     0.86 / 0.88x, Winograd 1.33 / 1.32 / 1.38x; 32x32x32 -> 64, implicit 0.88 / 0.82-0.94
+//     / 0.86x, Winograd 1.29 / 1.29 / 1.32x.
 //   * at least kImplicitMinChannels (16) input channels per group: a batch-reduce GEMM over
 //     the kernel taps straight on the input (oneDNN's approach), forward_implicit: each input
 //     image is copied into a zero-padded buffer, then each MR-pixel tile of an output row

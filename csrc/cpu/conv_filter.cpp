@@ -205,6 +205,10 @@ void backward_filter_fast(const ConvGeom& g, const T* x, const T* dy, T* dw) {
     std::fill(dw, dw + s.kdim * g.f, T(0));
     return;
   }
+  if (winograd_applies(g) && !force_im2col()) {
+    backward_filter_winograd(g, x, dy, dw);
+    return;
+  }
   if (s.cg >= kImplicitMinChannels && !force_im2col() &&
       backward_filter_implicit(g, s, x, dy, dw)) {
     return;

@@ -293,10 +293,12 @@ void dispatch(DType dtype, const F& f) {
 }
 
 // Winograd F(2x2, 3x3) (cpu/conv_winograd.cpp, Note [Winograd convolution]): whether it runs
-// g, and the forward through it.
+// g, and the forward and dw through it.
 bool winograd_applies(const ConvGeom& g);
 template <class T>
 void forward_winograd(const ConvGeom& g, const T* x, const T* w, const T* bias, Activation act,
                       T* y);
+template <class T>
+void backward_filter_winograd(const ConvGeom& g, const T* x, const T* dy, T* dw);
 
 }  // namespace corten::cpu::conv_internal

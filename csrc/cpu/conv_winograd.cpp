@@ -24,10 +24,10 @@
 // Threads: blocks of tiles (a fixed split by shape) run in parallel, each with its GEMMs
 // inline; with fewer blocks than threads, the GEMMs split instead. Every output is the same
 // sequence of operations either way: bit-identical at any thread count.
-// Used for the forward and dx (stride-1 dx is a convolution, Note [Convolution algorithm])
+// Used for the forward, dx (stride-1 dx is a convolution, Note [Convolution algorithm]) and
+// dw (dU = sum over tiles of V^T (A dY A^T), then dw = G^T dU G: the transforms' adjoints),
 // with one group and at least kImplicitMinChannels channels on both sides; measured in that
-// Note. CORTEN_CONV_WINOGRAD=0 (read once) turns it off, for measuring. dw stays on the
-// implicit kernel (its Winograd form transforms dy as well as x).
+// Note. CORTEN_CONV_WINOGRAD=0 (read once) turns it off, for measuring.
 
 #include <corten/parallel.h>
 
@@ -52,6 +52,8 @@ constexpr int64_t kPlaneSkew = 80;
 // Fewer 2x2 tiles than this do not pay for the weight transform and the per-block setup
 // (batch 1, 16x16x64 -> 64: 0.4x the implicit kernel's speed; batch 32: 1.5x).
 constexpr int64_t kWinogradMinTiles = 512;
+// dw's partial sums: at most this many fixed chunks of tiles.
+constexpr int64_t kMaxChunks = 16;
 
 bool winograd_enabled() {
   static const bool enabled = [] {
@@ -151,6 +153,81 @@ void forward_winograd(const ConvGeom& g, const T* x, const T* w, const T* bias, 
   }
 }
 
+// dw through the same transforms: dU[xi] = sum over tiles of V[xi]^T D[xi], D = A dY A^T
+// the output transform's adjoint, then dw = G^T dU G. The tiles are split in fixed chunks
+// (by shape, kMaxChunks at most), each summing its blocks into a partial dU of its own; the
+// partials are added in chunk order (Note [Filter gradient chunks]): bit-identical on any
+// thread count.
+template <class T>
+void backward_filter_winograd(const ConvGeom& g, const T* x, const T* dy, T* dw) {
+  const WinogradTiles tl = tiles_of(g);
+  const WinogradTable& k = winograd_kernels();
+  WinogradInputFn<T> input_fn;
+  WinogradOutputAdjointFn<T> dy_fn;
+  WinogradWeightsAdjointFn<T> dw_fn;
+  if constexpr (std::is_same_v<T, float>) {
+    input_fn = k.input_f32, dy_fn = k.output_adjoint_f32, dw_fn = k.weights_adjoint_f32;
+  } else {
+    input_fn = k.input_f64, dy_fn = k.output_adjoint_f64, dw_fn = k.weights_adjoint_f64;
+  }
+  // dU tiles: MR input channels x NR filters, summed over a block's tiles in one call.
+  const gemm::Ukernel<T>& uk = gemm::ukernel_for<T>(g.f);
+  const int64_t MR = uk.mr, NR = uk.nr;
+  const int64_t per_tile = 16 * (g.c + g.f) * static_cast<int64_t>(sizeof(T));
+  const int64_t block = std::min(std::clamp<int64_t>(kWinogradBlockBytes / per_tile, 8, 512),
+                                 tl.total);
+  const int64_t blocks = (tl.total + block - 1) / block;
+  const int64_t chunks = std::min<int64_t>(blocks, kMaxChunks);
+  const int64_t du_size = 16 * g.c * g.f;
+  const Scratch<T> du(static_cast<size_t>(chunks * du_size), "conv");
+  // D's rows are padded to whole NR panels: kernels without masked loads read them in full
+  // (the padding only meets columns of dU that are not stored).
+  const int64_t fp = (g.f + NR - 1) / NR * NR;
+  const int64_t v_plane = block * g.c + kPlaneSkew, d_plane = block * fp + kPlaneSkew;
+  auto run = [&](int64_t c0, int64_t c1) {
+    const Scratch<T> v(static_cast<size_t>(16 * v_plane + MR), "conv");
+    const Scratch<T> d(static_cast<size_t>(16 * d_plane), "conv");
+    const Scratch<T> scratch(static_cast<size_t>(17 * std::max(g.c, fp)), "conv");
+    for (int64_t ch = c0; ch < c1; ++ch) {
+      T* acc = du.data() + ch * du_size;
+      std::fill(acc, acc + du_size, T(0));
+      for (int64_t bl = ch * blocks / chunks; bl < (ch + 1) * blocks / chunks; ++bl) {
+        const int64_t t0 = bl * block, nt = std::min(block, tl.total - t0);
+        input_fn(g, tl, x, t0, nt, v.data(), v_plane, scratch.data());
+        dy_fn(g, tl, dy, t0, nt, d.data(), d_plane, fp, scratch.data());
+        for (int64_t xi = 0; xi < 16; ++xi) {
+          const T* vx = v.data() + xi * v_plane;
+          const T* dm = d.data() + xi * d_plane;
+          T* ux = acc + xi * g.c * g.f;
+          for (int64_t j0 = 0; j0 < g.f; j0 += NR) {
+            const int nr = static_cast<int>(std::min(NR, g.f - j0));
+            for (int64_t i0 = 0; i0 < g.c; i0 += MR) {
+              const int mr = static_cast<int>(std::min(MR, g.c - i0));
+              uk.fn(nt, vx + i0, 1, g.c, dm + j0, fp, ux + i0 * g.f + j0, g.f, mr, nr, true);
+            }
+          }
+        }
+      }
+    }
+  };
+  const int threads = get_num_threads();
+  if (threads > 1 && chunks >= threads) {
+    parallel_for(0, chunks, 1, run);
+  } else {
+    run(0, chunks);
+  }
+  for (int64_t ch = 1; ch < chunks; ++ch) {
+    const T* q = du.data() + ch * du_size;
+    T* acc = du.data();
+    for (int64_t i = 0; i < du_size; ++i) acc[i] += q[i];
+  }
+  dw_fn(du.data(), g.c, g.f, dw);
+}
+
+template void backward_filter_winograd<float>(const ConvGeom&, const float*, const float*,
+                                              float*);
+template void backward_filter_winograd<double>(const ConvGeom&, const double*, const double*,
+                                               double*);
 template void forward_winograd<float>(const ConvGeom&, const float*, const float*, const float*,
                                       Activation, float*);
 template void forward_winograd<double>(const ConvGeom&, const double*, const double*,

@@ -34,6 +34,17 @@ using WinogradOutputFn = void (*)(const ConvGeom& g, const WinogradTiles& tl, co
                                   int64_t plane, int64_t t0, int64_t nt, const T* bias,
                                   UnaryRowFn act, T* y, T* scratch);
 
+// D = A dY_t A^T per tile, the adjoint of the output transform (dw's operand): dy's 2 x 2
+// blocks (zero past the output's edge) to 4 x 4; D's planes `plane` values apart, tile j's
+// row j * ld into its plane (f values of it written). scratch: f values.
+template <class T>
+using WinogradOutputAdjointFn = void (*)(const ConvGeom& g, const WinogradTiles& tl,
+                                         const T* dy, int64_t t0, int64_t nt, T* d,
+                                         int64_t plane, int64_t ld, T* scratch);
+// dw (3, 3, c, f) = G^T dU G, the adjoint of the weight transform; dU (16, c, f) row-major.
+template <class T>
+using WinogradWeightsAdjointFn = void (*)(const T* du, int64_t c, int64_t f, T* dw);
+
 struct WinogradTable {
   WinogradWeightsFn<float> weights_f32;
   WinogradWeightsFn<double> weights_f64;
@@ -41,6 +52,10 @@ struct WinogradTable {
   WinogradInputFn<double> input_f64;
   WinogradOutputFn<float> output_f32;
   WinogradOutputFn<double> output_f64;
+  WinogradOutputAdjointFn<float> output_adjoint_f32;
+  WinogradOutputAdjointFn<double> output_adjoint_f64;
+  WinogradWeightsAdjointFn<float> weights_adjoint_f32;
+  WinogradWeightsAdjointFn<double> weights_adjoint_f64;
 };
 
 const WinogradTable& portable_winograd_table();
