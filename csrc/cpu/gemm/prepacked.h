@@ -3,12 +3,17 @@
 // fused RNN sequence, Note [Recurrent kernel] in cpu/rnn.cpp): the micro-kernel is called
 // directly, with no per-call packing of B and no driver or thread-pool overhead.
 
+#include <cstddef>
 #include <cstdint>
-#include <vector>
 
 #include "cpu/gemm/ukernel.h"
 
 namespace corten::cpu::gemm {
+
+// The micro-kernel PackedB uses for about m_hint rows of A per product (0: the main kernel):
+// on AVX-512 the 8-row kernel when 8-row panels pad m_hint less than 6-row ones.
+template <class T>
+Ukernel<T> packed_kernel(int64_t m_hint);
 
 template <class T>
 class PackedB {
@@ -35,7 +40,13 @@ class PackedB {
  private:
   Ukernel<T> uk_;
   int64_t k_, n_;
-  std::vector<T> data_;  // panels() panels of k x NR
+  T* data_;  // panels() panels of k x NR, from the caching allocator
+  size_t bytes_;
+
+ public:
+  ~PackedB();
+  PackedB(const PackedB&) = delete;
+  PackedB& operator=(const PackedB&) = delete;
 };
 
 }  // namespace corten::cpu::gemm
