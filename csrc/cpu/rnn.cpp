@@ -98,6 +98,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <type_traits>
 #include <vector>
@@ -249,6 +250,34 @@ void mm_packed(const gemm::PackedB<T>& pk, int64_t m, const T* a, int64_t lda, T
   }
 }
 
+// A right-hand side to pack: b (strides rs, cs) into pk, when pk is not null.
+template <class T>
+struct PackJob {
+  gemm::PackedB<T>* pk;
+  const T* b;
+  int64_t rs, cs;
+};
+
+// Packs the jobs' panels, split between the threads: a sequence packs its kernels once per
+// call, before its time loop.
+template <class T>
+void pack_all(std::initializer_list<PackJob<T>> jobs) {
+  int64_t total = 0;
+  for (const PackJob<T>& j : jobs) total += j.pk ? j.pk->panels() : 0;
+  auto run = [&](int64_t i0, int64_t i1) {
+    int64_t base = 0;
+    for (const PackJob<T>& j : jobs) {
+      if (!j.pk) continue;
+      const int64_t np = j.pk->panels();
+      const int64_t s0 = std::max(i0, base), s1 = std::min(i1, base + np);
+      if (s0 < s1) j.pk->pack(j.b, j.rs, j.cs, s0 - base, s1 - base);
+      base += np;
+    }
+  };
+  if (get_num_threads() > 1 && total > 1) parallel_for(0, total, 1, run);
+  else run(0, total);
+}
+
 // The fused LSTM gate kernels when they apply (float32, tanh and sigmoid, not reference).
 template <class T>
 const LstmGateKernels* fused_lstm(const RnnDims& d) {
@@ -359,8 +388,9 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
   const LstmGateKernels* lk = fused_lstm<T>(d);
   const GruGateKernels* gk = fused_gru<T>(d);
   std::unique_ptr<gemm::PackedB<T>> pu, pw;
-  if (packed) pu = std::make_unique<gemm::PackedB<T>>(nh, gh, u, gh, 1, nb);
-  if (proj_loop && nf > 0) pw = std::make_unique<gemm::PackedB<T>>(nf, gh, w, gh, 1, nb);
+  if (packed) pu = std::make_unique<gemm::PackedB<T>>(nh, gh, nb);
+  if (proj_loop && nf > 0) pw = std::make_unique<gemm::PackedB<T>>(nf, gh, nb);
+  pack_all<T>({{pu.get(), u, gh, 1}, {pw.get(), w, gh, 1}});
   // Batch rows never interact: each block of rows runs the whole sequence (Note [Recurrent
   // kernel]).
   for_row_blocks(d, nb, pu ? pu->mr() : 8, [&](int64_t b0, int64_t b1) {
@@ -750,7 +780,7 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
   std::unique_ptr<gemm::PackedB<T>> put, pwt;
   std::vector<T> ut;
   if (packed) {
-    put = std::make_unique<gemm::PackedB<T>>(gh, nh, u, 1, gh, nb);
+    put = std::make_unique<gemm::PackedB<T>>(gh, nh, nb);
   } else {
     // U^T (G*H, H) row-major: each step's dpre @ U^T then reads its B operand in place.
     ut.resize(static_cast<size_t>(gh * nh));
@@ -759,7 +789,8 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
     }
   }
   // dx_t = dxw_t @ W^T in the loop, W^T packed once.
-  if (proj_loop && dxw_out && nf > 0) pwt = std::make_unique<gemm::PackedB<T>>(gh, nf, w, 1, gh, nb);
+  if (proj_loop && dxw_out && nf > 0) pwt = std::make_unique<gemm::PackedB<T>>(gh, nf, nb);
+  pack_all<T>({{put.get(), u, 1, gh}, {pwt.get(), w, 1, gh}});
 
   // One row's gradients at step s (input time t): dx (G*H) the pre-activations' gradient, di
   // (G*H, GruResetAfter) the recurrent product's columns'.

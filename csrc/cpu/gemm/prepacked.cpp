@@ -48,18 +48,34 @@ Ukernel<T> packed_kernel(int64_t m_hint) {
 }
 
 template <class T>
-PackedB<T>::PackedB(int64_t k, int64_t n, const T* b, int64_t rs, int64_t cs, int64_t m_hint)
+PackedB<T>::PackedB(int64_t k, int64_t n, int64_t m_hint)
     : uk_(main_kernel<T>(m_hint)), k_(k), n_(n) {
-  const int NR = uk_.nr;
-  bytes_ = static_cast<size_t>(panels() * k * NR) * sizeof(T);
+  bytes_ = static_cast<size_t>(panels() * k * uk_.nr) * sizeof(T);
   data_ = static_cast<T*>(cpu_allocate(bytes_, "packed_b"));
-  for (int64_t s = 0; s < panels(); ++s) {
+}
+
+template <class T>
+PackedB<T>::PackedB(int64_t k, int64_t n, const T* b, int64_t rs, int64_t cs, int64_t m_hint)
+    : PackedB(k, n, m_hint) {
+  pack(b, rs, cs, 0, panels());
+}
+
+template <class T>
+void PackedB<T>::pack(const T* b, int64_t rs, int64_t cs, int64_t s0, int64_t s1) {
+  const int NR = uk_.nr;
+  const int64_t k = k_, n = n_;
+  for (int64_t s = s0; s < s1; ++s) {
     T* dst = data_ + s * k * NR;
     const int64_t j0 = s * NR, nr = std::min<int64_t>(NR, n - j0);
     if (nr < NR) std::fill(dst, dst + k * NR, T(0));  // a partial panel's padding is zero
+    if (rs == 1 && cs != 1 && uk_.pack_b_transposed) {
+      // A column-major b (the transposed recurrent or input kernel of the backward): register
+      // transposes (Note [Transposed B packing]).
+      uk_.pack_b_transposed(NR, k, nr, b + j0 * cs, cs, dst);
+      continue;
+    }
     if (rs == 1 && cs != 1) {
-      // A column-major b (the transposed recurrent or input kernel of the backward): each
-      // column is read contiguously, 16 rows of the panel at a time.
+      // Each column is read contiguously, 16 rows of the panel at a time.
       for (int64_t p0 = 0; p0 < k; p0 += 16) {
         const int64_t p1 = std::min<int64_t>(k, p0 + 16);
         for (int64_t j = 0; j < nr; ++j) {

@@ -22,6 +22,10 @@ class PackedB {
   // current ISA's micro-kernel for about m_hint rows of A per product (0: the main kernel),
   // each panel the full k deep.
   PackedB(int64_t k, int64_t n, const T* b, int64_t rs, int64_t cs, int64_t m_hint = 0);
+  // Allocates the panels only: pack() fills them (panel ranges may be packed in parallel).
+  PackedB(int64_t k, int64_t n, int64_t m_hint);
+  // Packs panels [s0, s1) of b (k x n, element (p, j) at b[p * rs + j * cs]).
+  void pack(const T* b, int64_t rs, int64_t cs, int64_t s0, int64_t s1);
 
   int64_t k() const { return k_; }
   int64_t n() const { return n_; }
