@@ -646,6 +646,12 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
   std::vector<T> sums0(static_cast<size_t>(2 * gh), T(0));  // group 0's db, drb
   const int64_t a_stride = kmax * MR, b_stride = kmax * NR;  // between panels
   const int64_t a_size = (af + ah) * a_stride, b_size = bn * b_stride;
+  // The per-row copies and sums with the ISA's vectors, where it has them (float32).
+  const RnnRowKernels* rk = std::is_same_v<T, float> && (MR == 8 || MR == 16 || MR == 32 ||
+                                                         MR == 64) &&
+                                    (NR == 8 || NR == 16 || NR == 32 || NR == 64)
+                                ? rnn_row_kernels()
+                                : nullptr;
   // Panels with padding rows or columns: zeroed once, so that no garbage reaches a discarded
   // lane of the micro-kernel (denormals there would slow it down).
   const bool padded = nf % MR != 0 || nh % MR != 0 || gh % NR != 0;
@@ -714,8 +720,22 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
         T* bi = c.after ? bx + b_size : bx;
         T *gw, *gu, *gdb;
         sums(g, gw, gu, gdb);
+        const int64_t p0 = nblk * rows;
+        if constexpr (std::is_same_v<T, float>) {
+          if (rk) {  // the same copies and sums, with the ISA's vectors
+            const T* hp = states + (c.slot_prev(s) * nb + gb0) * nh;
+            rk->pack_rows(nf, rows, x + c.row(t, gb0) * nf, c.row_stride() * nf, MR, p0,
+                          a_stride, ap);
+            rk->pack_rows(nh, rows, hp, nh, MR, p0, a_stride, ap + af * a_stride);
+            rk->pack_rows(gh, rows, gx, ld, NR, p0, b_stride, bx);
+            if (c.after) rk->pack_rows(gh, rows, gi, ld, NR, p0, b_stride, bi);
+            if (db) rk->sum_rows(gh, rows, gx, ld, gdb);
+            if (drb) rk->sum_rows(gh, rows, gi, ld, gdb + gh);
+            continue;
+          }
+        }
         for (int64_t r = 0; r < rows; ++r) {
-          const int64_t p = nblk * rows + r, b = gb0 + r;
+          const int64_t p = p0 + r, b = gb0 + r;
           const T* __restrict xr = gx + r * ld;
           const T* __restrict ir = gi + r * ld;
           pack_row(static_cast<int>(MR), x + c.row(t, b) * nf, nf, p, a_stride, ap);
@@ -1004,6 +1024,16 @@ const GruGateKernels* gru_gate_kernels() {
 #if defined(__x86_64__) || defined(_M_X64)
   if (cpu_isa_at_least(CpuIsa::Avx512)) {
     static const GruGateKernels k = avx512::gru_gate_kernels();
+    return &k;
+  }
+#endif
+  return nullptr;
+}
+
+const RnnRowKernels* rnn_row_kernels() {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (cpu_isa_at_least(CpuIsa::Avx512)) {
+    static const RnnRowKernels k = avx512::rnn_row_kernels();
     return &k;
   }
 #endif
