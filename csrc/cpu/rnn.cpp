@@ -26,6 +26,31 @@
 // Every batch row is independent in the gate kernels, and the GEMM's sums do not depend on the
 // thread count (Note [GEMM threading]): results are bit-identical on any thread count.
 
+// Note [Input projection in the sequence]
+// The layers pass the input x itself with the input kernel W and bias b (RnnDims::project),
+// not x @ W + b: the projections of a whole sequence, (T, B, G*H), are 6.5 MB for LSTM(128)
+// at batch 32 and 100 steps, and their gradient as much again; written by one GEMM, read by
+// the time loop, then the gradient written by the loop and read (and packed) by the dU, dX, dW
+// and bias-gradient products, they made the layer memory-bound (Note [Recurrent kernel]). On
+// the packed path the op instead
+//   - forward: computes each step's projections of the block's rows right before its gates,
+//     xs = b + x_t @ W (W packed once like U), into a buffer that stays in L1;
+//   - backward: per step and row group, writes the gate gradients dxw (dinner) of the group's
+//     rows to a small buffer, then dh += dinner @ U^T and dx_t = dxw @ W^T (W^T packed once;
+//     skipped when x needs no gradient), adds the rows to db (drb) and packs them, with the
+//     rows' x and h_prev, as the next k rows of the block products dW += x^T @ dxw and
+//     dU += h_prev^T @ dinner, which run on the micro-kernel every steps_blk steps
+//     (kBlockRows rows of k) while the block is in L2.
+// x, y, dy and dx may be batch-major (B, T, .) (RnnDims::batch_major), the layer's layout,
+// read and written in place: no transposes around the op. Only the last output
+// (return_sequences false in the op) is not stored at all without a mask: it is h_T.
+// Determinism: the batch splits into fixed row groups (RowGroups: whole row panels, a count
+// that depends on the batch only) and each group sums its own dW, dU, db in block order;
+// group 0 sums into the outputs, the others into buffers added in group order at the end. The
+// threads take whole groups, so the sums do not depend on the thread count.
+// Other paths (reference, recurrent dropout, GruResetBefore) compute all projections first
+// (project_all) and the input gradients after the loop, from the same arguments.
+
 // Note [Recurrent kernel]
 // LSTM(128), batch 32: each step is a (32, 128) x (128, 512) product forward and a (32, 512) x
 // (512, 128) product backward (4.2 MFLOP each), plus the gate kernels. Measured per step at 1
@@ -65,6 +90,7 @@
 
 #include "cpu/rnn.h"
 
+#include <corten/allocator.h>
 #include <corten/cpu_features.h>
 #include <corten/parallel.h>
 
@@ -72,6 +98,7 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <type_traits>
 #include <vector>
@@ -83,6 +110,24 @@
 
 namespace corten::cpu {
 namespace {
+
+// Uninitialised scratch of n elements from the caching allocator (a sequence's buffers are
+// the same sizes call after call: no system allocation, page faults or zero fill).
+template <class T>
+class Scratch {
+ public:
+  explicit Scratch(int64_t n)
+      : bytes_(static_cast<size_t>(std::max<int64_t>(n, 0)) * sizeof(T)),
+        p_(static_cast<T*>(cpu_allocate(bytes_, "rnn_sequence"))) {}
+  ~Scratch() { cpu_free(p_, bytes_); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  T* data() const { return p_; }
+
+ private:
+  size_t bytes_;
+  T* p_;
+};
 
 // Per-step recurrent products with at least this many multiply-adds split their column panels
 // between the threads.
@@ -205,6 +250,34 @@ void mm_packed(const gemm::PackedB<T>& pk, int64_t m, const T* a, int64_t lda, T
   }
 }
 
+// A right-hand side to pack: b (strides rs, cs) into pk, when pk is not null.
+template <class T>
+struct PackJob {
+  gemm::PackedB<T>* pk;
+  const T* b;
+  int64_t rs, cs;
+};
+
+// Packs the jobs' panels, split between the threads: a sequence packs its kernels once per
+// call, before its time loop.
+template <class T>
+void pack_all(std::initializer_list<PackJob<T>> jobs) {
+  int64_t total = 0;
+  for (const PackJob<T>& j : jobs) total += j.pk ? j.pk->panels() : 0;
+  auto run = [&](int64_t i0, int64_t i1) {
+    int64_t base = 0;
+    for (const PackJob<T>& j : jobs) {
+      if (!j.pk) continue;
+      const int64_t np = j.pk->panels();
+      const int64_t s0 = std::max(i0, base), s1 = std::min(i1, base + np);
+      if (s0 < s1) j.pk->pack(j.b, j.rs, j.cs, s0 - base, s1 - base);
+      base += np;
+    }
+  };
+  if (get_num_threads() > 1 && total > 1) parallel_for(0, total, 1, run);
+  else run(0, total);
+}
+
 // The fused LSTM gate kernels when they apply (float32, tanh and sigmoid, not reference).
 template <class T>
 const LstmGateKernels* fused_lstm(const RnnDims& d) {
@@ -243,15 +316,16 @@ inline void for_row_blocks(const RnnDims& d, int64_t nb, int64_t mr,
 template <class T>
 struct Ctx {
   const RnnDims& d;
-  int64_t nt, nb, nh, ng, gh;
+  int64_t nt, nb, nh, ng, gh, nf;
   bool lstm, after, before;
   std::vector<Group> groups;
   bool use_aop;
 
   Ctx(const RnnDims& dims, bool rdrop)
       : d(dims), nt(dims.steps), nb(dims.batch), nh(dims.units), ng(rnn_num_gates(dims.cell)),
-        gh(ng * dims.units), lstm(dims.cell == RnnCell::Lstm),
-        after(dims.cell == RnnCell::GruResetAfter), before(dims.cell == RnnCell::GruResetBefore),
+        gh(ng * dims.units), nf(dims.project ? dims.features : 0),
+        lstm(dims.cell == RnnCell::Lstm), after(dims.cell == RnnCell::GruResetAfter),
+        before(dims.cell == RnnCell::GruResetBefore),
         groups(make_groups(dims.cell, dims.units, rdrop)),
         use_aop(rdrop || dims.cell == RnnCell::GruResetBefore) {}
 
@@ -259,41 +333,94 @@ struct Ctx {
   int64_t slot_prev(int64_t s) const { return d.go_backwards ? nt - s : s; }
   int64_t slot_new(int64_t s) const { return d.go_backwards ? nt - s - 1 : s + 1; }
   bool on(const bool* mask, int64_t b, int64_t t) const { return !mask || mask[b * nt + t]; }
+  // Row of (step or time i, batch b) in x, y, dy and dx (in units of their last dimension),
+  // and the distance between consecutive batch rows.
+  int64_t row(int64_t i, int64_t b) const { return d.batch_major ? b * nt + i : i * nb + b; }
+  int64_t row_stride() const { return d.batch_major ? nt : 1; }
+  // Whether the recurrent kernel is one product per step, packed once (Note [Recurrent
+  // kernel]); with d.project the input projection then runs inside the time loop too.
+  bool packed() const {
+    return !d.reference && groups.size() == 1 && !use_aop && nt > 0 && nh > 0;
+  }
 };
 
+// The input projections of every step, time-major (T, B, G*H): x_t @ w + bias. For the paths
+// that do not project inside the time loop (reference, several product groups).
 template <class T>
-void forward_impl(const RnnDims& d, const T* xw, const T* h0, const T* c0, const T* u,
+std::vector<T> project_all(const Ctx<T>& c, const T* x, const T* w, const T* bias) {
+  const int64_t nt = c.nt, nb = c.nb, gh = c.gh, nf = c.nf;
+  std::vector<T> xw(static_cast<size_t>(nt * nb * gh));
+  for (int64_t t = 0; t < nt; ++t) {
+    T* out = xw.data() + t * nb * gh;
+    mm<T>(c.d.reference, nb, gh, nf, x + c.row(t, 0) * nf, c.row_stride() * nf, 1, w, gh, 1,
+          out);
+    if (bias) {
+      for (int64_t b = 0; b < nb; ++b)
+        for (int64_t j = 0; j < gh; ++j) out[b * gh + j] += bias[j];
+    }
+  }
+  return xw;
+}
+
+template <class T>
+void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, const T* u,
                   const T* rb, const bool* mask, const T* rdrop, T* y, T* h_last, T* c_last,
-                  T* gates, T* states, T* cstates, T* aop, T* extra) {
+                  T* gates, T* states, T* cstates, T* aop, T* extra, const T* w,
+                  const T* bias) {
   const Ctx<T> c(d, rdrop != nullptr);
-  const int64_t nt = c.nt, nb = c.nb, nh = c.nh, gh = c.gh, bh = nb * nh;
-  std::vector<T> inner(static_cast<size_t>(nb * gh)), tmp(static_cast<size_t>(nb * gh));
+  const int64_t nt = c.nt, nb = c.nb, nh = c.nh, gh = c.gh, nf = c.nf, bh = nb * nh;
+  // The whole recurrent kernel is one product per step: packed once (Note [Recurrent kernel]).
+  const bool packed = c.packed();
+  // The input projection inside the time loop (Note [Input projection in the sequence]), or
+  // all at once before it.
+  const bool proj_loop = d.project && packed;
+  std::vector<T> xw_all;
+  const T* xw = xw_in;
+  if (d.project && !proj_loop) {
+    xw_all = project_all(c, xw_in, w, bias);
+    xw = xw_all.data();
+  }
+  Scratch<T> inner(nb * gh), tmp(c.groups.size() > 1 ? nb * gh : 0);
   std::vector<T> late(c.before ? static_cast<size_t>(bh) : 0);  // GruResetBefore's h product
   std::memcpy(states + c.slot_prev(0) * bh, h0, sizeof(T) * bh);
   if (c.lstm) std::memcpy(cstates + c.slot_prev(0) * bh, c0, sizeof(T) * bh);
   const size_t n_early = c.before ? c.groups.size() - 1 : c.groups.size();
-  // The whole recurrent kernel is one product per step: packed once (Note [Recurrent kernel]).
-  const bool packed = !d.reference && c.groups.size() == 1 && !c.use_aop && nt > 0 && nh > 0;
   const LstmGateKernels* lk = fused_lstm<T>(d);
   const GruGateKernels* gk = fused_gru<T>(d);
-  std::unique_ptr<gemm::PackedB<T>> pu;
-  if (packed) pu = std::make_unique<gemm::PackedB<T>>(nh, gh, u, gh, 1, nb);
+  std::unique_ptr<gemm::PackedB<T>> pu, pw;
+  if (packed) pu = std::make_unique<gemm::PackedB<T>>(nh, gh, nb);
+  if (proj_loop && nf > 0) pw = std::make_unique<gemm::PackedB<T>>(nf, gh, nb);
+  pack_all<T>({{pu.get(), u, gh, 1}, {pw.get(), w, gh, 1}});
   // Batch rows never interact: each block of rows runs the whole sequence (Note [Recurrent
   // kernel]).
   for_row_blocks(d, nb, pu ? pu->mr() : 8, [&](int64_t b0, int64_t b1) {
   const int64_t rb_rows = b1 - b0;
   std::vector<T> pre(static_cast<size_t>(gh));
+  // This block's input projections of the current step (proj_loop).
+  Scratch<T> xs(proj_loop ? rb_rows * gh : 0);
   for (int64_t s = 0; s < nt; ++s) {
     const int64_t t = c.time(s);
     const T* hp = states + c.slot_prev(s) * bh;
     T* hn = states + c.slot_new(s) * bh;
     const T* cp = c.lstm ? cstates + c.slot_prev(s) * bh : nullptr;
     T* cn = c.lstm ? cstates + c.slot_new(s) * bh : nullptr;
+    // Row b's input projection is at xt + b * gh.
     const T* xt = xw + t * nb * gh;
+    if (proj_loop) {
+      T* x0 = xs.data();
+      if (bias) {
+        for (int64_t i = 0; i < rb_rows; ++i) std::memcpy(x0 + i * gh, bias, sizeof(T) * gh);
+      } else if (!pw) {
+        std::fill(x0, x0 + rb_rows * gh, T(0));
+      }
+      if (pw) {
+        mm_packed(*pw, rb_rows, xw_in + c.row(t, b0) * nf, c.row_stride() * nf, x0, gh,
+                  bias != nullptr);
+      }
+      xt = x0 - b0 * gh;
+    }
     T* gt = gates + t * nb * gh;
     T* et = extra ? extra + t * bh : nullptr;
-    T* ys = y + s * bh;
-    const T* yprev = s > 0 ? y + (s - 1) * bh : nullptr;
     // The recurrent products known before the gates.
     for (size_t gi = 0; gi < n_early; ++gi) {
       const Group& g = c.groups[gi];
@@ -324,15 +451,16 @@ void forward_impl(const RnnDims& d, const T* xw, const T* h0, const T* c0, const
     // Output and state of a row once its candidate state is in hn (and cn).
     auto finish_row = [&](int64_t b) {
       T* hr = hn + b * nh;
-      T* yr = ys + b * nh;
+      if (!y) return;  // no mask (checked by the caller): the state is the output
+      T* yr = y + c.row(s, b) * nh;
       if (c.on(mask, b, t)) {
         std::memcpy(yr, hr, sizeof(T) * nh);
         return;
       }
       std::memcpy(hr, hp + b * nh, sizeof(T) * nh);
       if (c.lstm) std::memcpy(cn + b * nh, cp + b * nh, sizeof(T) * nh);
-      if (d.zero_output_for_mask || !yprev) std::memset(yr, 0, sizeof(T) * nh);
-      else std::memcpy(yr, yprev + b * nh, sizeof(T) * nh);
+      if (d.zero_output_for_mask || s == 0) std::memset(yr, 0, sizeof(T) * nh);
+      else std::memcpy(yr, y + c.row(s - 1, b) * nh, sizeof(T) * nh);
     };
     {
       for (int64_t b = b0; b < b1; ++b) {
@@ -432,150 +560,382 @@ void forward_impl(const RnnDims& d, const T* xw, const T* h0, const T* c0, const
   if (c.lstm) std::memcpy(c_last, cstates + last * bh, sizeof(T) * bh);
 }
 
+// The fixed row groups of the backward with the projection inside the time loop (Note [Input
+// projection in the sequence]): whole row panels of `mr` rows; each group sums its own part of
+// the weight gradients, so that the sums do not depend on which thread runs which group.
+struct RowGroups {
+  int64_t count, panels, mr, nb;
+  RowGroups(int64_t nb_, int64_t mr_) : mr(mr_), nb(nb_) {
+    panels = (nb + mr - 1) / mr;
+    count = panels <= 3 ? panels : std::clamp<int64_t>(panels / 2, 2, 8);
+  }
+  int64_t begin(int64_t g) const { return std::min(nb, g * panels / count * mr); }
+  int64_t end(int64_t g) const { return begin(g + 1); }
+};
+
+// Copies row p of an n-column matrix into its panels of W columns (the layout of a
+// micro-kernel's A panels, W = MR, or of its B panels, W = NR): panel q of the matrix starts at
+// dst + q * stride and holds column q * W + i of row p at p * W + i. A partial last panel's
+// columns past n are left as they are: they only feed tile rows or columns that are not
+// stored.
+template <int W, class T>
+inline void pack_row(const T* src, int64_t n, int64_t p, int64_t stride, T* dst) {
+  dst += p * W;
+  int64_t j = 0;
+  for (; j + W <= n; j += W, dst += stride) std::memcpy(dst, src + j, sizeof(T) * W);
+  for (int64_t i = 0; j + i < n; ++i) dst[i] = src[j + i];
+}
+
+template <class T>
+void pack_row(int w, const T* src, int64_t n, int64_t p, int64_t stride, T* dst) {
+  switch (w) {
+    case 6: return pack_row<6>(src, n, p, stride, dst);
+    case 8: return pack_row<8>(src, n, p, stride, dst);
+    case 16: return pack_row<16>(src, n, p, stride, dst);
+    case 32: return pack_row<32>(src, n, p, stride, dst);
+    case 64: return pack_row<64>(src, n, p, stride, dst);
+    default: break;
+  }
+  dst += p * w;
+  for (int64_t j0 = 0; j0 < n; j0 += w, dst += stride) {
+    for (int64_t i = 0; i < w && j0 + i < n; ++i) dst[i] = src[j0 + i];
+  }
+}
+
+// Rows of each group per block of the weight-gradient products (their k): enough that the
+// product's C tile loads and stores are a small part of its work.
+constexpr int64_t kBlockRows = 128;
+
+// The backward when the input projection runs inside the time loop (Note [Input projection in
+// the sequence]). Per step, each group of rows gets its pre-activations' gradients dxw (and
+// dinner, GruResetAfter) from row_grad, then dh += dinner @ U^T and dx_t = dxw @ W^T (both
+// packed once); the rows, still in L1, are added to the group's db (drb) and packed as the
+// next k rows of the block products dw += x^T @ dxw and du += h_prev^T @ dinner, which run
+// every steps_blk steps on the block. Group 0 sums into the outputs, the others into their own
+// buffers, added in group order at the end.
+template <class T, class RowGrad>
+void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
+                        const gemm::PackedB<T>* pwt, const RowGrad& row_grad, const T* states,
+                        const T* x, T* dx, T* dh, T* dw, T* du, T* db, T* drb) {
+  const int64_t nt = c.nt, nb = c.nb, nh = c.nh, gh = c.gh, nf = c.nf;
+  const RowGroups groups(nb, put->mr());
+  int64_t max_rows = 0;
+  for (int64_t g = 0; g < groups.count; ++g) {
+    max_rows = std::max(max_rows, groups.end(g) - groups.begin(g));
+  }
+  const int64_t steps_blk = std::clamp<int64_t>((kBlockRows + max_rows - 1) / max_rows, 1, nt);
+  const int64_t kmax = steps_blk * max_rows;
+  // The block products: A the block's x and h_prev rows as MR-row panels of x^T and h_prev^T,
+  // B its dxw (dinner) rows in NR-column panels, each panel kmax deep.
+  const gemm::Ukernel<T> uk = gemm::packed_kernel<T>(nh);
+  const int64_t MR = uk.mr, NR = uk.nr;
+  const int64_t af = (nf + MR - 1) / MR, ah = (nh + MR - 1) / MR;  // A panels: x, h_prev
+  const int64_t bn = (gh + NR - 1) / NR;                           // B panels
+  // Row stride of a step's dxw (dinner) rows, the per-step products' A: not a multiple of 256
+  // bytes (its rows would share a few L1 sets).
+  int64_t ld = gh;
+  const int64_t ld_bytes = ld * static_cast<int64_t>(sizeof(T));
+  if ((ld_bytes & -ld_bytes) > 128) ld += 64 / static_cast<int64_t>(sizeof(T));
+  // The sums of groups 1.. : dw (F, G*H), du (H, G*H), db, drb; group 0's are the outputs.
+  const int64_t psize = (nf + nh + 2) * gh;
+  Scratch<T> partial((groups.count - 1) * psize);
+  for (int64_t g = 1; g < groups.count; ++g) {  // db, drb are summed row by row
+    T* p = partial.data() + (g - 1) * psize + (nf + nh) * gh;
+    std::fill(p, p + 2 * gh, T(0));
+  }
+  std::vector<T> sums0(static_cast<size_t>(2 * gh), T(0));  // group 0's db, drb
+  const int64_t a_stride = kmax * MR, b_stride = kmax * NR;  // between panels
+  const int64_t a_size = (af + ah) * a_stride, b_size = bn * b_stride;
+  // The per-row copies and sums with the ISA's vectors, where it has them (float32).
+  const RnnRowKernels* rk = std::is_same_v<T, float> && (MR == 8 || MR == 16 || MR == 32 ||
+                                                         MR == 64) &&
+                                    (NR == 8 || NR == 16 || NR == 32 || NR == 64)
+                                ? rnn_row_kernels()
+                                : nullptr;
+  // Panels with padding rows or columns: zeroed once, so that no garbage reaches a discarded
+  // lane of the micro-kernel (denormals there would slow it down).
+  const bool padded = nf % MR != 0 || nh % MR != 0 || gh % NR != 0;
+  auto run = [&](int64_t g0, int64_t g1) {
+    const int64_t ngr = g1 - g0;
+    Scratch<T> step_x(max_rows * ld);
+    Scratch<T> step_i(c.after ? max_rows * ld : 0);
+    // Per group: A panels of x^T and h_prev^T, B panels of dxw (then of dinner).
+    const int64_t per_group = a_size + b_size * (c.after ? 2 : 1);
+    Scratch<T> pk(ngr * per_group);
+    if (padded) std::fill(pk.data(), pk.data() + ngr * per_group, T(0));
+    std::vector<T> dhn(static_cast<size_t>(nh));
+    int64_t nblk = 0;
+    bool first = true;
+    // Group g's sums.
+    auto sums = [&](int64_t g, T*& gw, T*& gu, T*& gdb) {
+      if (g == 0) {
+        gw = dw;
+        gu = du;
+        gdb = sums0.data();
+      } else {
+        gw = partial.data() + (g - 1) * psize;
+        gu = gw + nf * gh;
+        gdb = gu + nh * gh;
+      }
+    };
+    auto flush = [&]() {
+      for (int64_t g = g0; g < g1; ++g) {
+        const int64_t k = nblk * (groups.end(g) - groups.begin(g));
+        const T* ap = pk.data() + (g - g0) * per_group;
+        const T* bx = ap + a_size;
+        const T* bi = c.after ? bx + b_size : bx;
+        T *gw, *gu, *gdb;
+        sums(g, gw, gu, gdb);
+        // Each B panel stays in L1 while the A panels stream past.
+        for (int64_t jp = 0; jp < bn; ++jp) {
+          const int64_t j0 = jp * NR;
+          const int nr = static_cast<int>(std::min<int64_t>(NR, gh - j0));
+          for (int64_t q = 0; q < af + ah; ++q) {
+            const bool xq = q < af;
+            const int64_t i0 = (xq ? q : q - af) * MR;
+            const int mr = static_cast<int>(std::min<int64_t>(MR, (xq ? nf : nh) - i0));
+            uk.fn(k, ap + q * a_stride, 1, MR, (xq ? bx : bi) + jp * b_stride, NR,
+                  (xq ? gw : gu) + i0 * gh + j0, gh, mr, nr, !first);
+          }
+        }
+      }
+      nblk = 0;
+      first = false;
+    };
+    for (int64_t s = nt - 1; s >= 0; --s) {
+      const int64_t t = c.time(s);
+      for (int64_t g = g0; g < g1; ++g) {
+        const int64_t gb0 = groups.begin(g), rows = groups.end(g) - gb0;
+        T* gx = step_x.data();
+        T* gi = c.after ? step_i.data() : gx;
+        for (int64_t r = 0; r < rows; ++r) {
+          row_grad(gb0 + r, s, t, gx + r * ld, gi + r * ld, dhn.data());
+        }
+        mm_packed(*put, rows, gi, ld, dh + gb0 * nh, nh, true);
+        if (pwt) {
+          mm_packed(*pwt, rows, gx, ld, dx + c.row(t, gb0) * nf, c.row_stride() * nf, false);
+        }
+        T* ap = pk.data() + (g - g0) * per_group;
+        T* bx = ap + a_size;
+        T* bi = c.after ? bx + b_size : bx;
+        T *gw, *gu, *gdb;
+        sums(g, gw, gu, gdb);
+        const int64_t p0 = nblk * rows;
+        if constexpr (std::is_same_v<T, float>) {
+          if (rk) {  // the same copies and sums, with the ISA's vectors
+            const T* hp = states + (c.slot_prev(s) * nb + gb0) * nh;
+            rk->pack_rows(nf, rows, x + c.row(t, gb0) * nf, c.row_stride() * nf, MR, p0,
+                          a_stride, ap);
+            rk->pack_rows(nh, rows, hp, nh, MR, p0, a_stride, ap + af * a_stride);
+            rk->pack_rows(gh, rows, gx, ld, NR, p0, b_stride, bx);
+            if (c.after) rk->pack_rows(gh, rows, gi, ld, NR, p0, b_stride, bi);
+            if (db) rk->sum_rows(gh, rows, gx, ld, gdb);
+            if (drb) rk->sum_rows(gh, rows, gi, ld, gdb + gh);
+            continue;
+          }
+        }
+        for (int64_t r = 0; r < rows; ++r) {
+          const int64_t p = p0 + r, b = gb0 + r;
+          const T* __restrict xr = gx + r * ld;
+          const T* __restrict ir = gi + r * ld;
+          pack_row(static_cast<int>(MR), x + c.row(t, b) * nf, nf, p, a_stride, ap);
+          pack_row(static_cast<int>(MR), states + (c.slot_prev(s) * nb + b) * nh, nh, p,
+                   a_stride, ap + af * a_stride);
+          pack_row(static_cast<int>(NR), xr, gh, p, b_stride, bx);
+          if (c.after) pack_row(static_cast<int>(NR), ir, gh, p, b_stride, bi);
+          if (db) {
+            T* __restrict o = gdb;
+            for (int64_t j = 0; j < gh; ++j) o[j] += xr[j];
+          }
+          if (drb) {
+            T* __restrict o = gdb + gh;
+            for (int64_t j = 0; j < gh; ++j) o[j] += ir[j];
+          }
+        }
+      }
+      if (++nblk == steps_blk || s == 0) flush();
+    }
+  };
+  if (groups.count == 1 || get_num_threads() == 1) {
+    run(0, groups.count);
+  } else {
+    parallel_for(0, groups.count, 1, run);
+  }
+  T* sdb = sums0.data();
+  for (int64_t g = 1; g < groups.count; ++g) {
+    const T* p = partial.data() + (g - 1) * psize;
+    for (int64_t i = 0; i < nf * gh; ++i) dw[i] += p[i];
+    p += nf * gh;
+    for (int64_t i = 0; i < nh * gh; ++i) du[i] += p[i];
+    p += nh * gh;
+    for (int64_t i = 0; i < 2 * gh; ++i) sdb[i] += p[i];
+  }
+  if (db) std::memcpy(db, sdb, sizeof(T) * gh);
+  if (drb) std::memcpy(drb, sdb + gh, sizeof(T) * gh);
+}
+
 template <class T, class AG, class RG>
 void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask, const T* rdrop,
                    const T* gates, const T* states, const T* cstates, const T* aop,
-                   const T* extra, const T* dy, const T* dh_last, const T* dc_last, T* dxw,
-                   T* dh0, T* dc0, T* du, T* drb) {
+                   const T* extra, const T* dy, const T* dh_last, const T* dc_last, T* dxw_out,
+                   T* dh0, T* dc0, T* du, T* drb, const T* x, const T* w, T* dw, T* db) {
   const Ctx<T> c(d, rdrop != nullptr);
-  const int64_t nt = c.nt, nb = c.nb, nh = c.nh, gh = c.gh, bh = nb * nh;
+  const int64_t nt = c.nt, nb = c.nb, nh = c.nh, gh = c.gh, nf = c.nf, bh = nb * nh;
   std::vector<T> dh(static_cast<size_t>(bh), T(0)), dc(static_cast<size_t>(bh), T(0));
   std::vector<T> carry(static_cast<size_t>(bh), T(0)), dap(static_cast<size_t>(bh));
   if (dh_last) std::memcpy(dh.data(), dh_last, sizeof(T) * bh);
   if (dc_last && c.lstm) std::memcpy(dc.data(), dc_last, sizeof(T) * bh);
-  // GRU with reset_after: the h columns of the recurrent product get dpre_h * r, not dpre_h.
-  std::vector<T> dinner_buf(c.after ? static_cast<size_t>(nt * nb * gh) : 0);
-  T* dinner = c.after ? dinner_buf.data() : dxw;
-  const size_t n_late = c.before ? c.groups.size() - 1 : c.groups.size();
   const LstmGateKernels* lk = fused_lstm<T>(d);
   const GruGateKernels* gk = fused_gru<T>(d);
-  // U^T (G*H, H) row-major: each step's dpre @ U^T then reads its B operand in place instead of
-  // packing a transposed U at every step.
-  std::vector<T> ut(static_cast<size_t>(gh * nh));
-  for (int64_t k = 0; k < nh; ++k) {
-    for (int64_t j = 0; j < gh; ++j) ut[j * nh + k] = u[k * gh + j];
+  // One product group without masks: dh += dpre @ U^T straight into dh, U^T packed once.
+  const bool packed = c.packed();
+  const bool proj_loop = d.project && packed;
+  // Without the projection in the loop: the input projections' gradient, (T, B, G*H).
+  std::vector<T> dxw_all(d.project && !proj_loop ? static_cast<size_t>(nt * nb * gh) : 0);
+  T* dxw = d.project ? dxw_all.data() : dxw_out;
+  // GRU with reset_after: the h columns of the recurrent product get dpre_h * r, not dpre_h.
+  std::vector<T> dinner_buf(c.after && !proj_loop ? static_cast<size_t>(nt * nb * gh) : 0);
+  T* dinner = c.after ? dinner_buf.data() : dxw;
+  const size_t n_late = c.before ? c.groups.size() - 1 : c.groups.size();
+  std::unique_ptr<gemm::PackedB<T>> put, pwt;
+  std::vector<T> ut;
+  if (packed) {
+    put = std::make_unique<gemm::PackedB<T>>(gh, nh, nb);
+  } else {
+    // U^T (G*H, H) row-major: each step's dpre @ U^T then reads its B operand in place.
+    ut.resize(static_cast<size_t>(gh * nh));
+    for (int64_t k = 0; k < nh; ++k) {
+      for (int64_t j = 0; j < gh; ++j) ut[j * nh + k] = u[k * gh + j];
+    }
   }
-  // One group without masks: dh += dpre @ U^T straight into dh, U^T packed once.
-  std::unique_ptr<gemm::PackedB<T>> put;
-  if (!d.reference && n_late == 1 && c.groups[0].gate < 0 && c.groups[0].ncols == gh && nt > 0 &&
-      nh > 0) {
-    put = std::make_unique<gemm::PackedB<T>>(gh, nh, ut.data(), nh, 1, nb);
-  }
-  for_row_blocks(d, nb, put ? put->mr() : 8, [&](int64_t b0, int64_t b1) {
-  const int64_t rb_rows = b1 - b0;
-  std::vector<T> dhn(static_cast<size_t>(nh));
-  for (int64_t s = nt - 1; s >= 0; --s) {
-    const int64_t t = c.time(s);
+  // dx_t = dxw_t @ W^T in the loop, W^T packed once.
+  if (proj_loop && dxw_out && nf > 0) pwt = std::make_unique<gemm::PackedB<T>>(gh, nf, nb);
+  pack_all<T>({{put.get(), u, 1, gh}, {pwt.get(), w, 1, gh}});
+
+  // One row's gradients at step s (input time t): dx (G*H) the pre-activations' gradient, di
+  // (G*H, GruResetAfter) the recurrent product's columns'.
+  auto row_grad = [&](int64_t b, int64_t s, int64_t t, T* dx, T* di, T* dhn) {
     const T* hp = states + c.slot_prev(s) * bh;
     const T* cp = c.lstm ? cstates + c.slot_prev(s) * bh : nullptr;
     const T* gt = gates + t * nb * gh;
     const T* et = extra ? extra + t * bh : nullptr;
-    T* dxt = dxw + t * nb * gh;
-    T* dit = dinner + t * nb * gh;
-    {
-      for (int64_t b = b0; b < b1; ++b) {
-        T* cr = carry.data() + b * nh;
-        T* dhr = dh.data() + b * nh;
-        T* dcr = dc.data() + b * nh;
-        const T* dyr = dy ? dy + (s * nb + b) * nh : nullptr;
-        T* dx = dxt + b * gh;
-        T* di = dit + b * gh;
-        if (!c.on(mask, b, t)) {
-          // The state passes through; the output's gradient goes to the previous output.
-          for (int64_t j = 0; j < nh; ++j) {
-            cr[j] = d.zero_output_for_mask ? T(0) : cr[j] + (dyr ? dyr[j] : T(0));
-          }
-          std::memset(dx, 0, sizeof(T) * gh);
-          if (c.after) std::memset(di, 0, sizeof(T) * gh);
-          continue;
+    T* cr = carry.data() + b * nh;
+    T* dhr = dh.data() + b * nh;
+    T* dcr = dc.data() + b * nh;
+    const T* dyr = dy ? dy + c.row(s, b) * nh : nullptr;
+    if (!c.on(mask, b, t)) {
+      // The state passes through; the output's gradient goes to the previous output.
+      for (int64_t j = 0; j < nh; ++j) {
+        cr[j] = d.zero_output_for_mask ? T(0) : cr[j] + (dyr ? dyr[j] : T(0));
+      }
+      std::memset(dx, 0, sizeof(T) * gh);
+      if (c.after) std::memset(di, 0, sizeof(T) * gh);
+      return;
+    }
+    if constexpr (std::is_same_v<T, float>) {
+      if (lk) {
+        lk->backward_row(nh, gt + b * gh, et + b * nh, cp + b * nh, dyr, dhr, cr, dcr, dx);
+        return;
+      }
+      if (gk) {
+        gk->backward_row(nh, gt + b * gh, et + b * nh, hp + b * nh, dyr, dhr, cr, dx, di);
+        return;
+      }
+    }
+    for (int64_t j = 0; j < nh; ++j) {
+      dhn[j] = dhr[j] + cr[j] + (dyr ? dyr[j] : T(0));
+      cr[j] = T(0);
+    }
+    const T* g = gt + b * gh;
+    const T* hpr = hp + b * nh;
+    if (c.lstm) {
+      const T* ac = et + b * nh;
+      const T* cpr = cp + b * nh;
+      for (int64_t j = 0; j < nh; ++j) {
+        const T gi = g[j], gf = g[nh + j], gc = g[2 * nh + j], go = g[3 * nh + j];
+        const T dct = dcr[j] + dhn[j] * go * ag(ac[j]);
+        dx[j] = dct * gc * rg(gi);
+        dx[nh + j] = dct * cpr[j] * rg(gf);
+        dx[2 * nh + j] = dct * gi * ag(gc);
+        dx[3 * nh + j] = dhn[j] * ac[j] * rg(go);
+        dcr[j] = dct * gf;
+        dhr[j] = T(0);
+      }
+    } else if (c.after || c.before) {
+      const T* ih = c.after ? et + b * nh : nullptr;
+      for (int64_t j = 0; j < nh; ++j) {
+        const T z = g[j], r = g[nh + j], hh = g[2 * nh + j];
+        dx[j] = dhn[j] * (hpr[j] - hh) * rg(z);
+        const T dph = dhn[j] * (T(1) - z) * ag(hh);
+        dx[2 * nh + j] = dph;
+        if (c.after) {
+          const T dr = dph * ih[j] * rg(r);
+          dx[nh + j] = dr;
+          di[j] = dx[j];
+          di[nh + j] = dr;
+          di[2 * nh + j] = dph * r;
         }
-        if constexpr (std::is_same_v<T, float>) {
-          if (lk) {
-            lk->backward_row(nh, gt + b * gh, et + b * nh, cp + b * nh, dyr, dhr, cr, dcr, dx);
-            continue;
-          }
-          if (gk) {
-            gk->backward_row(nh, gt + b * gh, et + b * nh, hp + b * nh, dyr, dhr, cr, dx, di);
-            continue;
-          }
-        }
-        for (int64_t j = 0; j < nh; ++j) {
-          dhn[j] = dhr[j] + cr[j] + (dyr ? dyr[j] : T(0));
-          cr[j] = T(0);
-        }
-        const T* g = gt + b * gh;
-        const T* hpr = hp + b * nh;
-        if (c.lstm) {
-          const T* ac = et + b * nh;
-          const T* cpr = cp + b * nh;
+        dhr[j] = dhn[j] * z;
+      }
+    } else {
+      for (int64_t j = 0; j < nh; ++j) {
+        dx[j] = dhn[j] * ag(g[j]);
+        dhr[j] = T(0);
+      }
+    }
+  };
+
+  if (proj_loop) {
+    backward_projected(c, put.get(), pwt.get(), row_grad, states, x, dxw_out, dh.data(), dw, du,
+                       db, drb);
+  } else {
+    for_row_blocks(d, nb, put ? put->mr() : 8, [&](int64_t b0, int64_t b1) {
+    const int64_t rb_rows = b1 - b0;
+    std::vector<T> dhn(static_cast<size_t>(nh));
+    for (int64_t s = nt - 1; s >= 0; --s) {
+      const int64_t t = c.time(s);
+      const T* hp = states + c.slot_prev(s) * bh;
+      const T* gt = gates + t * nb * gh;
+      T* dxt = dxw + t * nb * gh;
+      T* dit = dinner + t * nb * gh;
+      for (int64_t b = b0; b < b1; ++b) row_grad(b, s, t, dxt + b * gh, dit + b * gh, dhn.data());
+      if (c.before) {
+        // d(r * h_prev * m_h) from the h columns, then r's gradient and the direct path to
+        // h_prev.
+        const Group& g = c.groups.back();
+        mm<T>(d.reference, rb_rows, nh, nh, dit + b0 * gh + 2 * nh, gh, 1,
+              ut.data() + 2 * nh * nh, nh, 1, dap.data() + b0 * nh);
+        const T* m = g.gate >= 0 ? rdrop + g.gate * bh : nullptr;
+        for (int64_t b = b0; b < b1; ++b) {
+          if (!c.on(mask, b, t)) continue;
+          const T* gr = gt + b * gh + nh;
+          T* dx = dxt + b * gh + nh;
           for (int64_t j = 0; j < nh; ++j) {
-            const T gi = g[j], gf = g[nh + j], gc = g[2 * nh + j], go = g[3 * nh + j];
-            const T dct = dcr[j] + dhn[j] * go * ag(ac[j]);
-            dx[j] = dct * gc * rg(gi);
-            dx[nh + j] = dct * cpr[j] * rg(gf);
-            dx[2 * nh + j] = dct * gi * ag(gc);
-            dx[3 * nh + j] = dhn[j] * ac[j] * rg(go);
-            dcr[j] = dct * gf;
-            dhr[j] = T(0);
-          }
-        } else if (c.after || c.before) {
-          const T* ih = c.after ? et + b * nh : nullptr;
-          for (int64_t j = 0; j < nh; ++j) {
-            const T z = g[j], r = g[nh + j], hh = g[2 * nh + j];
-            dx[j] = dhn[j] * (hpr[j] - hh) * rg(z);
-            const T dph = dhn[j] * (T(1) - z) * ag(hh);
-            dx[2 * nh + j] = dph;
-            if (c.after) {
-              const T dr = dph * ih[j] * rg(r);
-              dx[nh + j] = dr;
-              di[j] = dx[j];
-              di[nh + j] = dr;
-              di[2 * nh + j] = dph * r;
-            }
-            dhr[j] = dhn[j] * z;
-          }
-        } else {
-          for (int64_t j = 0; j < nh; ++j) {
-            dx[j] = dhn[j] * ag(g[j]);
-            dhr[j] = T(0);
+            const int64_t i = b * nh + j;
+            const T mh = m ? m[i] : T(1);
+            dx[j] = dap[i] * hp[i] * mh * rg(gr[j]);
+            dh[i] += dap[i] * gr[j] * mh;
           }
         }
       }
-    }
-    if (c.before) {
-      // d(r * h_prev * m_h) from the h columns, then r's gradient and the direct path to h_prev.
-      const Group& g = c.groups.back();
-      mm<T>(d.reference, rb_rows, nh, nh, dit + b0 * gh + 2 * nh, gh, 1,
-            ut.data() + 2 * nh * nh, nh, 1, dap.data() + b0 * nh);
-      const T* m = g.gate >= 0 ? rdrop + g.gate * bh : nullptr;
-      for (int64_t b = b0; b < b1; ++b) {
-        if (!c.on(mask, b, t)) continue;
-        const T* gr = gt + b * gh + nh;
-        T* dx = dxt + b * gh + nh;
-        for (int64_t j = 0; j < nh; ++j) {
-          const int64_t i = b * nh + j;
-          const T mh = m ? m[i] : T(1);
-          dx[j] = dap[i] * hp[i] * mh * rg(gr[j]);
-          dh[i] += dap[i] * gr[j] * mh;
-        }
+      // The recurrent products' gradient to h_prev (zero for masked rows, whose dpre is zero).
+      if (put) {
+        mm_packed(*put, rb_rows, dit + b0 * gh, gh, dh.data() + b0 * nh, nh, true);
+        continue;
+      }
+      for (size_t gi = 0; gi < n_late; ++gi) {
+        const Group& g = c.groups[gi];
+        mm<T>(d.reference, rb_rows, nh, g.ncols, dit + b0 * gh + g.col0, gh, 1,
+              ut.data() + g.col0 * nh, nh, 1, dap.data() + b0 * nh);
+        const T* m = g.gate >= 0 ? rdrop + g.gate * bh : nullptr;
+        for (int64_t i = b0 * nh; i < b1 * nh; ++i) dh[i] += m ? dap[i] * m[i] : dap[i];
       }
     }
-    // The recurrent products' gradient to h_prev (zero for masked rows, whose dpre is zero).
-    if (put) {
-      mm_packed(*put, rb_rows, dit + b0 * gh, gh, dh.data() + b0 * nh, nh, true);
-      continue;
-    }
-    for (size_t gi = 0; gi < n_late; ++gi) {
-      const Group& g = c.groups[gi];
-      mm<T>(d.reference, rb_rows, nh, g.ncols, dit + b0 * gh + g.col0, gh, 1,
-            ut.data() + g.col0 * nh, nh, 1, dap.data() + b0 * nh);
-      const T* m = g.gate >= 0 ? rdrop + g.gate * bh : nullptr;
-      for (int64_t i = b0 * nh; i < b1 * nh; ++i) dh[i] += m ? dap[i] * m[i] : dap[i];
-    }
+    });
   }
-  });
   std::memcpy(dh0, dh.data(), sizeof(T) * bh);
   if (c.lstm) std::memcpy(dc0, dc.data(), sizeof(T) * bh);
+  if (proj_loop) return;  // the weight gradients were summed in the loop
   // du[:, cols] = sum over steps and rows of operand^T @ dpre[:, cols]: one GEMM per group.
   const int64_t rows = nt * nb;
   std::vector<T> tmp(c.groups.size() > 1 ? static_cast<size_t>(nh * gh) : 0);
@@ -596,17 +956,41 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
       }
     }
   }
-  if (drb) {
-    // Columns in parallel, rows in order: one summation order on any thread count.
+  // Column sums over every step and row: columns in parallel, rows in order (one summation
+  // order on any thread count).
+  auto col_sums = [&](const T* src, T* out) {
     auto sums = [&](int64_t j0, int64_t j1) {
       for (int64_t j = j0; j < j1; ++j) {
         T acc = T(0);
-        for (int64_t r = 0; r < rows; ++r) acc += dinner[r * gh + j];
-        drb[j] = acc;
+        for (int64_t r = 0; r < rows; ++r) acc += src[r * gh + j];
+        out[j] = acc;
       }
     };
     if (d.reference) sums(0, gh);
     else parallel_for(0, gh, 64, sums);
+  };
+  if (drb) col_sums(dinner, drb);
+  if (!d.project) return;
+  // The input projection's gradients from dxw (T, B, G*H).
+  if (db) col_sums(dxw, db);
+  // x time-major (T * B, F) for dw = x^T @ dxw.
+  std::vector<T> x_tm;
+  const T* xt = x;
+  if (d.batch_major && nt * nb > 0) {
+    x_tm.resize(static_cast<size_t>(nt * nb * nf));
+    for (int64_t t = 0; t < nt; ++t)
+      for (int64_t b = 0; b < nb; ++b)
+        std::memcpy(x_tm.data() + (t * nb + b) * nf, x + c.row(t, b) * nf, sizeof(T) * nf);
+    xt = x_tm.data();
+  }
+  mm<T>(d.reference, nf, gh, rows, xt, 1, nf, dxw, gh, 1, dw);
+  if (dxw_out) {
+    std::vector<T> dxs(static_cast<size_t>(nb * nf));
+    for (int64_t t = 0; t < nt; ++t) {
+      mm<T>(d.reference, nb, nf, gh, dxw + t * nb * gh, gh, 1, w, 1, gh, dxs.data());
+      for (int64_t b = 0; b < nb; ++b)
+        std::memcpy(dxw_out + c.row(t, b) * nf, dxs.data() + b * nf, sizeof(T) * nf);
+    }
   }
 }
 
@@ -614,13 +998,14 @@ template <class T>
 void dispatch_forward(const RnnDims& d, const void* xw, const void* h0, const void* c0,
                       const void* u, const void* rb, const bool* mask, const void* rdrop,
                       void* y, void* h_last, void* c_last, void* gates, void* states,
-                      void* cstates, void* aop, void* extra) {
+                      void* cstates, void* aop, void* extra, const void* w, const void* bias) {
   forward_impl<T>(d, static_cast<const T*>(xw), static_cast<const T*>(h0),
                   static_cast<const T*>(c0), static_cast<const T*>(u),
                   static_cast<const T*>(rb), mask, static_cast<const T*>(rdrop),
                   static_cast<T*>(y), static_cast<T*>(h_last), static_cast<T*>(c_last),
                   static_cast<T*>(gates), static_cast<T*>(states), static_cast<T*>(cstates),
-                  static_cast<T*>(aop), static_cast<T*>(extra));
+                  static_cast<T*>(aop), static_cast<T*>(extra), static_cast<const T*>(w),
+                  static_cast<const T*>(bias));
 }
 
 }  // namespace
@@ -645,6 +1030,16 @@ const GruGateKernels* gru_gate_kernels() {
   return nullptr;
 }
 
+const RnnRowKernels* rnn_row_kernels() {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (cpu_isa_at_least(CpuIsa::Avx512)) {
+    static const RnnRowKernels k = avx512::rnn_row_kernels();
+    return &k;
+  }
+#endif
+  return nullptr;
+}
+
 int64_t rnn_num_gates(RnnCell cell) {
   switch (cell) {
     case RnnCell::Lstm: return 4;
@@ -662,20 +1057,21 @@ int64_t rnn_num_groups(RnnCell cell, bool recurrent_dropout) {
 void rnn_forward(DType dtype, const RnnDims& d, const void* xw, const void* h0, const void* c0,
                  const void* u, const void* rb, const bool* mask, const void* rdrop, void* y,
                  void* h_last, void* c_last, void* gates, void* states, void* cstates,
-                 void* aop, void* extra) {
+                 void* aop, void* extra, const void* w, const void* bias) {
   if (dtype == DType::Float64) {
     dispatch_forward<double>(d, xw, h0, c0, u, rb, mask, rdrop, y, h_last, c_last, gates,
-                             states, cstates, aop, extra);
+                             states, cstates, aop, extra, w, bias);
   } else {
     dispatch_forward<float>(d, xw, h0, c0, u, rb, mask, rdrop, y, h_last, c_last, gates, states,
-                            cstates, aop, extra);
+                            cstates, aop, extra, w, bias);
   }
 }
 
 void rnn_backward(DType dtype, const RnnDims& d, const void* u, const bool* mask,
                   const void* rdrop, const void* gates, const void* states, const void* cstates,
                   const void* aop, const void* extra, const void* dy, const void* dh_last,
-                  const void* dc_last, void* dxw, void* dh0, void* dc0, void* du, void* drb) {
+                  const void* dc_last, void* dxw, void* dh0, void* dc0, void* du, void* drb,
+                  const void* x, const void* w, void* dw, void* db) {
   auto run = [&](auto tag, auto ag, auto rg) {
     using T = decltype(tag);
     backward_impl<T>(d, ag, rg, static_cast<const T*>(u), mask, static_cast<const T*>(rdrop),
@@ -684,7 +1080,8 @@ void rnn_backward(DType dtype, const RnnDims& d, const void* u, const bool* mask
                      static_cast<const T*>(extra), static_cast<const T*>(dy),
                      static_cast<const T*>(dh_last), static_cast<const T*>(dc_last),
                      static_cast<T*>(dxw), static_cast<T*>(dh0), static_cast<T*>(dc0),
-                     static_cast<T*>(du), static_cast<T*>(drb));
+                     static_cast<T*>(du), static_cast<T*>(drb), static_cast<const T*>(x),
+                     static_cast<const T*>(w), static_cast<T*>(dw), static_cast<T*>(db));
   };
   auto typed = [&](auto tag) {
     if (d.act == RnnAct::Tanh && d.rec_act == RnnAct::Sigmoid && !d.reference) {

@@ -32,6 +32,13 @@ struct RnnDims {
   bool go_backwards;
   bool zero_output_for_mask;
   bool reference;  // plain loops and scalar math (the reference the fast path is tested against)
+  // The op projects its input itself (Note [Input projection in the sequence]): `xw` is then
+  // the input x, (T, B, F) or (B, T, F), and the kernel w (F, G*H) and bias (G*H,) are given.
+  bool project = false;
+  int64_t features = 0;  // F
+  // x, y, dy and dx are batch-major (B, T, .) instead of time-major (T, B, .); only with
+  // project.
+  bool batch_major = false;
 };
 
 // Forward. xw: (T, B, G*H) input projections (bias included) in input time order; h0, c0:
@@ -42,17 +49,24 @@ struct RnnDims {
 // states (T+1, B, H) and cstates (T+1, B, H) (LSTM) hold the state sequence (Note);
 // aop (groups, T, B, H) the recurrent-product operands when they are not the states (rdrop or
 // GruResetBefore), else null; extra (T, B, H): LSTM act(c), GruResetAfter h U_h + rb_h.
+// With d.project: xw is x, w (F, G*H) the input kernel, bias (G*H,) or null; y follows x's
+// layout (batch_major). y may be null when there is no mask (the outputs are then the states).
 void rnn_forward(DType dtype, const RnnDims& d, const void* xw, const void* h0, const void* c0,
                  const void* u, const void* rb, const bool* mask, const void* rdrop, void* y,
                  void* h_last, void* c_last, void* gates, void* states, void* cstates,
-                 void* aop, void* extra);
+                 void* aop, void* extra, const void* w = nullptr, const void* bias = nullptr);
 
 // Backward through time from the forward's saved buffers. dy: (T, B, H) or null; dh_last,
 // dc_last: (B, H) or null. Outputs: dxw (T, B, G*H), dh0 (B, H), dc0 (B, H) (LSTM), du (H, G*H),
 // drb (G*H,) (GruResetAfter with a recurrent bias, else null).
+// With d.project: x and w are the forward's input and kernel, dy follows x's layout, and the
+// outputs are dx (x's shape; null when not wanted) in place of dxw, dw (F, G*H) and db (G*H,;
+// null without a bias).
 void rnn_backward(DType dtype, const RnnDims& d, const void* u, const bool* mask,
                   const void* rdrop, const void* gates, const void* states, const void* cstates,
                   const void* aop, const void* extra, const void* dy, const void* dh_last,
-                  const void* dc_last, void* dxw, void* dh0, void* dc0, void* du, void* drb);
+                  const void* dc_last, void* dxw, void* dh0, void* dc0, void* du, void* drb,
+                  const void* x = nullptr, const void* w = nullptr, void* dw = nullptr,
+                  void* db = nullptr);
 
 }  // namespace corten::cpu

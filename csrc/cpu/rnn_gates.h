@@ -30,13 +30,27 @@ struct GruGateKernels {
                        const float* dy, float* dh, float* carry, float* dx, float* di);
 };
 
+// The backward's per-row glue of the projected sequence (Note [Input projection in the
+// sequence]), float32.
+struct RnnRowKernels {
+  // sum[j] += src[r * ld + j] for r < rows in order, j < n.
+  void (*sum_rows)(int64_t n, int64_t rows, const float* src, int64_t ld, float* sum);
+  // Row r (src[r * ld + j], j < n) to row p0 + r of panels of w columns (w = 8, 16, 32 or
+  // 64): column j at dst + (j / w) * stride + (p0 + r) * w + j % w; a partial last panel's
+  // columns past n are not written.
+  void (*pack_rows)(int64_t n, int64_t rows, const float* src, int64_t ld, int64_t w,
+                    int64_t p0, int64_t stride, float* dst);
+};
+
 /// The fused kernels of the ISA in use, or null where there are none (the generic loops run).
 const LstmGateKernels* lstm_gate_kernels();
 const GruGateKernels* gru_gate_kernels();
+const RnnRowKernels* rnn_row_kernels();
 
 namespace avx512 {
 LstmGateKernels lstm_gate_kernels();
 GruGateKernels gru_gate_kernels();
+RnnRowKernels rnn_row_kernels();
 }  // namespace avx512
 
 }  // namespace corten::cpu

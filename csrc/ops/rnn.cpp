@@ -1,6 +1,7 @@
 #include <corten/autograd.h>
 #include <corten/ops.h>
 
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -49,6 +50,47 @@ void check_float(const Tensor& t, const Tensor& xw, const char* arg) {
 }
 
 const void* ptr(const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
+void* out_ptr(const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
+
+// Row b of step s (processing order) in an output sequence of the layout of d.
+int64_t seq_row(const cpu::RnnDims& d, int64_t s, int64_t b) {
+  return d.batch_major ? b * d.steps + s : s * d.batch + b;
+}
+
+// out (B, H) = the last output: the last step's rows of y_seq, or without one (no mask) the
+// final state h_T; zeros for an empty sequence.
+void copy_last_step(const cpu::RnnDims& d, const Tensor& y_seq, const Tensor& h_last,
+                    const Tensor& out) {
+  const size_t row = static_cast<size_t>(d.units) * itemsize(out.dtype());
+  auto* dst = static_cast<char*>(out.raw_data());
+  if (d.steps == 0) {
+    std::memset(dst, 0, row * static_cast<size_t>(d.batch));
+    return;
+  }
+  if (!y_seq.defined()) {
+    std::memcpy(dst, h_last.raw_data(), row * static_cast<size_t>(d.batch));
+    return;
+  }
+  const auto* src = static_cast<const char*>(y_seq.raw_data());
+  for (int64_t b = 0; b < d.batch; ++b) {
+    std::memcpy(dst + b * row, src + seq_row(d, d.steps - 1, b) * row, row);
+  }
+}
+
+// A sequence gradient, zero but for the last step's rows: dy_last (B, H).
+Tensor expand_last_step(const cpu::RnnDims& d, const Tensor& dy_last) {
+  const Shape shape = d.batch_major ? Shape{d.batch, d.steps, d.units}
+                                    : Shape{d.steps, d.batch, d.units};
+  Tensor out = Tensor::empty(shape, dy_last.dtype(), dy_last.device(), "rnn_sequence_grad");
+  const size_t row = static_cast<size_t>(d.units) * itemsize(out.dtype());
+  auto* dst = static_cast<char*>(out.raw_data());
+  std::memset(dst, 0, row * static_cast<size_t>(d.batch * d.steps));
+  const auto* src = static_cast<const char*>(dy_last.raw_data());
+  for (int64_t b = 0; b < d.batch; ++b) {
+    std::memcpy(dst + seq_row(d, d.steps - 1, b) * row, src + b * row, row);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -57,7 +99,9 @@ std::vector<Tensor> rnn_sequence(const std::string& cell_name, const Tensor& xw,
                                  const Tensor& recurrent_bias, const Tensor& mask,
                                  const Tensor& recurrent_dropout, const std::string& activation,
                                  const std::string& recurrent_activation, bool go_backwards,
-                                 bool zero_output_for_mask, bool reference) {
+                                 bool zero_output_for_mask, bool reference,
+                                 const Tensor& kernel, const Tensor& bias, bool batch_major,
+                                 bool return_sequences) {
   const cpu::RnnCell cell = parse_cell(cell_name);
   const cpu::RnnAct act = parse_act(activation, "activation");
   const cpu::RnnAct rec_act = parse_act(recurrent_activation, "recurrent_activation");
@@ -72,11 +116,27 @@ std::vector<Tensor> rnn_sequence(const std::string& cell_name, const Tensor& xw,
                      "got recurrent_kernel.shape=", show(recurrent_kernel.shape()));
   const int64_t ng = cpu::rnn_num_gates(cell);
   const int64_t nh = recurrent_kernel.dim(0);
-  const int64_t nt = xw.dim(0), nb = xw.dim(1);
+  const bool project = kernel.defined();
+  CORTEN_CHECK_VALUE(project || !batch_major, kOp, ": batch_major requires kernel");
+  CORTEN_CHECK_VALUE(project || !bias.defined(), kOp, ": bias requires kernel");
+  const int64_t nt = xw.dim(batch_major ? 1 : 0), nb = xw.dim(batch_major ? 0 : 1);
   const bool lstm = cell == cpu::RnnCell::Lstm;
   check_float(recurrent_kernel, xw, "recurrent_kernel");
   check_shape(recurrent_kernel, {nh, ng * nh}, "recurrent_kernel");
-  check_shape(xw, {nt, nb, ng * nh}, "xw");
+  int64_t nf = 0;
+  if (project) {
+    nf = xw.dim(2);
+    check_float(kernel, xw, "kernel");
+    CORTEN_CHECK_VALUE(kernel.ndim() == 2, kOp, ": kernel must have rank 2; got kernel.shape=",
+                       show(kernel.shape()));
+    check_shape(kernel, {nf, ng * nh}, "kernel");
+    if (bias.defined()) {
+      check_float(bias, xw, "bias");
+      check_shape(bias, {ng * nh}, "bias");
+    }
+  } else {
+    check_shape(xw, {nt, nb, ng * nh}, "xw");
+  }
   check_float(h0, xw, "h0");
   check_shape(h0, {nb, nh}, "h0");
   CORTEN_CHECK_VALUE(c0.defined() == lstm, kOp, ": c0 is ",
@@ -104,20 +164,24 @@ std::vector<Tensor> rnn_sequence(const std::string& cell_name, const Tensor& xw,
                     (c0.defined() && c0.is_meta()) ||
                     (recurrent_bias.defined() && recurrent_bias.is_meta()) ||
                     (mask.defined() && mask.is_meta()) ||
-                    (recurrent_dropout.defined() && recurrent_dropout.is_meta());
+                    (recurrent_dropout.defined() && recurrent_dropout.is_meta()) ||
+                    (project && kernel.is_meta()) || (bias.defined() && bias.is_meta());
   const Device dev = meta ? Device::Meta : xw.device();
-  std::vector<Tensor> outs{Tensor::empty({nt, nb, nh}, xw.dtype(), dev, kOp),
+  const Shape y_shape = batch_major ? Shape{nb, nt, nh} : Shape{nt, nb, nh};
+  std::vector<Tensor> outs{Tensor::empty(return_sequences ? y_shape : Shape{nb, nh}, xw.dtype(),
+                                         dev, kOp),
                            Tensor::empty({nb, nh}, xw.dtype(), dev, kOp)};
   if (lstm) outs.push_back(Tensor::empty({nb, nh}, xw.dtype(), dev, kOp));
   if (meta) return outs;
 
   auto s = std::make_shared<detail::RnnSaved>();
   s->dims = cpu::RnnDims{cell, nt, nb, nh, act, rec_act, go_backwards, zero_output_for_mask,
-                         reference};
+                         reference, project, nf, batch_major};
   s->u = recurrent_kernel.contiguous();
   s->mask = mask.defined() ? mask.contiguous() : mask;
   s->rdrop = recurrent_dropout.defined() ? recurrent_dropout.contiguous() : recurrent_dropout;
   s->has_recurrent_bias = recurrent_bias.defined();
+  s->return_sequences = return_sequences;
   const DType dt = xw.dtype();
   s->gates = Tensor::empty({nt, nb, ng * nh}, dt, dev, kOp);
   s->states = Tensor::empty({nt + 1, nb, nh}, dt, dev, kOp);
@@ -132,16 +196,28 @@ std::vector<Tensor> rnn_sequence(const std::string& cell_name, const Tensor& xw,
   const Tensor xc = xw.contiguous(), hc = h0.contiguous();
   const Tensor cc = lstm ? c0.contiguous() : c0;
   const Tensor rbc = recurrent_bias.defined() ? recurrent_bias.contiguous() : recurrent_bias;
+  const Tensor bc = bias.defined() ? bias.contiguous() : bias;
+  if (project) {
+    s->x = xc;
+    s->w = kernel.contiguous();
+    s->has_bias = bias.defined();
+  }
+  // Only the last output: without a mask the kernel writes no outputs (they are the states),
+  // with one it writes them to a scratch sequence.
+  Tensor y_seq = return_sequences ? outs[0]
+                 : mask.defined() ? Tensor::empty(y_shape, dt, dev, kOp)
+                                  : Tensor();
   kernels::rnn_forward(dev)(
       dt, s->dims, xc.raw_data(), hc.raw_data(), ptr(cc), s->u.raw_data(), ptr(rbc),
-      s->mask.defined() ? s->mask.data<bool>() : nullptr, ptr(s->rdrop), outs[0].raw_data(),
+      s->mask.defined() ? s->mask.data<bool>() : nullptr, ptr(s->rdrop), out_ptr(y_seq),
       outs[1].raw_data(), lstm ? outs[2].raw_data() : nullptr, s->gates.raw_data(),
       s->states.raw_data(), lstm ? s->cstates.raw_data() : nullptr,
       s->aop.defined() ? s->aop.raw_data() : nullptr,
-      s->extra.defined() ? s->extra.raw_data() : nullptr);
+      s->extra.defined() ? s->extra.raw_data() : nullptr, ptr(s->w), ptr(bc));
+  if (!return_sequences) copy_last_step(s->dims, y_seq, outs[1], outs[0]);
   if (autograd::is_recording()) {
-    autograd::record_rnn_sequence({xw, h0, c0, recurrent_kernel, recurrent_bias}, outs,
-                                  std::move(s));
+    autograd::record_rnn_sequence({xw, h0, c0, recurrent_kernel, recurrent_bias, kernel, bias},
+                                  outs, std::move(s));
   }
   return outs;
 }
@@ -154,11 +230,31 @@ std::vector<Tensor> rnn_sequence_backward(const RnnSaved& s, const std::vector<T
   const int64_t ng = cpu::rnn_num_gates(d.cell);
   const DType dt = s.u.dtype();
   const Device dev = s.u.device();
-  const Tensor dy = g.size() > 0 && g[0].defined() ? g[0].contiguous() : Tensor();
-  const Tensor dh = g.size() > 1 && g[1].defined() ? g[1].contiguous() : Tensor();
+  Tensor dy = g.size() > 0 && g[0].defined() ? g[0].contiguous() : Tensor();
+  Tensor dh = g.size() > 1 && g[1].defined() ? g[1].contiguous() : Tensor();
+  if (!s.return_sequences && dy.defined()) {
+    // The last output's gradient: it is the state's without a mask, else the last step's
+    // rows of a zero sequence gradient.
+    if (d.steps == 0) {
+      dy = Tensor();
+    } else if (!s.mask.defined()) {
+      dh = dh.defined() ? add(dh, dy) : dy;
+      dy = Tensor();
+    } else {
+      dy = expand_last_step(d, dy);
+    }
+  }
   const Tensor dc = lstm && g.size() > 2 && g[2].defined() ? g[2].contiguous() : Tensor();
-  std::vector<Tensor> out(5);
-  out[0] = Tensor::empty({d.steps, d.batch, ng * d.units}, dt, dev, "rnn_sequence_grad");
+  std::vector<Tensor> out(7);
+  if (!d.project) {
+    out[0] = Tensor::empty({d.steps, d.batch, ng * d.units}, dt, dev, "rnn_sequence_grad");
+  } else if (autograd::needs_input_grad(0)) {
+    out[0] = Tensor::empty(s.x.shape(), dt, dev, "rnn_sequence_grad");
+  }
+  if (d.project) {
+    out[5] = Tensor::empty({d.features, ng * d.units}, dt, dev, "rnn_sequence_grad");
+    if (s.has_bias) out[6] = Tensor::empty({ng * d.units}, dt, dev, "rnn_sequence_grad");
+  }
   out[1] = Tensor::empty({d.batch, d.units}, dt, dev, "rnn_sequence_grad");
   if (lstm) out[2] = Tensor::empty({d.batch, d.units}, dt, dev, "rnn_sequence_grad");
   out[3] = Tensor::empty({d.units, ng * d.units}, dt, dev, "rnn_sequence_grad");
@@ -166,9 +262,10 @@ std::vector<Tensor> rnn_sequence_backward(const RnnSaved& s, const std::vector<T
   kernels::rnn_backward(dev)(
       dt, d, s.u.raw_data(), s.mask.defined() ? s.mask.data<bool>() : nullptr, ptr(s.rdrop),
       s.gates.raw_data(), s.states.raw_data(), ptr(s.cstates), ptr(s.aop), ptr(s.extra),
-      ptr(dy), ptr(dh), ptr(dc), out[0].raw_data(), out[1].raw_data(),
+      ptr(dy), ptr(dh), ptr(dc), out_ptr(out[0]), out[1].raw_data(),
       lstm ? out[2].raw_data() : nullptr, out[3].raw_data(),
-      s.has_recurrent_bias ? out[4].raw_data() : nullptr);
+      s.has_recurrent_bias ? out[4].raw_data() : nullptr, ptr(s.x), ptr(s.w), out_ptr(out[5]),
+      out_ptr(out[6]));
   return out;
 }
 

@@ -137,9 +137,50 @@ void gru_backward_row(int64_t nh, const float* g, const float* ih, const float* 
   }
 }
 
+void sum_rows(int64_t n, int64_t rows, const float* src, int64_t rs, float* sum) {
+  for (int64_t j = 0; j < n; j += 16) {
+    const int64_t m = n - j < 16 ? n - j : 16;
+    F acc = ld(sum + j, m);
+    for (int64_t r = 0; r < rows; ++r) acc = V::add(acc, ld(src + r * rs + j, m));
+    st(sum + j, acc, m);
+  }
+}
+
+template <int W>
+void pack_rows_w(int64_t n, int64_t rows, const float* src, int64_t rs, int64_t p0,
+                 int64_t stride, float* dst) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = src + r * rs;
+    float* d = dst + (p0 + r) * W;
+    for (int64_t j0 = 0; j0 < n; j0 += W, d += stride) {
+      for (int64_t j = 0; j < W && j0 + j < n; j += 16) {
+        const int64_t m = n - j0 - j < 16 ? n - j0 - j : 16;
+        if (W == 8) {
+          // Half a vector: masked to the panel's 8 columns.
+          const int64_t m8 = m < 8 ? m : 8;
+          V::store_n(d + j, V::load_n(row + j0 + j, m8), m8);
+        } else {
+          st(d + j, ld(row + j0 + j, m), m);
+        }
+      }
+    }
+  }
+}
+
+void pack_rows(int64_t n, int64_t rows, const float* src, int64_t rs, int64_t w, int64_t p0,
+               int64_t stride, float* dst) {
+  switch (w) {
+    case 8: return pack_rows_w<8>(n, rows, src, rs, p0, stride, dst);
+    case 16: return pack_rows_w<16>(n, rows, src, rs, p0, stride, dst);
+    case 32: return pack_rows_w<32>(n, rows, src, rs, p0, stride, dst);
+    default: return pack_rows_w<64>(n, rows, src, rs, p0, stride, dst);
+  }
+}
+
 }  // namespace
 
 LstmGateKernels lstm_gate_kernels() { return {&forward_row, &backward_row}; }
 GruGateKernels gru_gate_kernels() { return {&gru_forward_row, &gru_backward_row}; }
+RnnRowKernels rnn_row_kernels() { return {&sum_rows, &pack_rows}; }
 
 }  // namespace corten::cpu::avx512

@@ -3,12 +3,17 @@
 // fused RNN sequence, Note [Recurrent kernel] in cpu/rnn.cpp): the micro-kernel is called
 // directly, with no per-call packing of B and no driver or thread-pool overhead.
 
+#include <cstddef>
 #include <cstdint>
-#include <vector>
 
 #include "cpu/gemm/ukernel.h"
 
 namespace corten::cpu::gemm {
+
+// The micro-kernel PackedB uses for about m_hint rows of A per product (0: the main kernel):
+// on AVX-512 the 8-row kernel when 8-row panels pad m_hint less than 6-row ones.
+template <class T>
+Ukernel<T> packed_kernel(int64_t m_hint);
 
 template <class T>
 class PackedB {
@@ -17,6 +22,10 @@ class PackedB {
   // current ISA's micro-kernel for about m_hint rows of A per product (0: the main kernel),
   // each panel the full k deep.
   PackedB(int64_t k, int64_t n, const T* b, int64_t rs, int64_t cs, int64_t m_hint = 0);
+  // Allocates the panels only: pack() fills them (panel ranges may be packed in parallel).
+  PackedB(int64_t k, int64_t n, int64_t m_hint);
+  // Packs panels [s0, s1) of b (k x n, element (p, j) at b[p * rs + j * cs]).
+  void pack(const T* b, int64_t rs, int64_t cs, int64_t s0, int64_t s1);
 
   int64_t k() const { return k_; }
   int64_t n() const { return n_; }
@@ -35,7 +44,13 @@ class PackedB {
  private:
   Ukernel<T> uk_;
   int64_t k_, n_;
-  std::vector<T> data_;  // panels() panels of k x NR
+  T* data_;  // panels() panels of k x NR, from the caching allocator
+  size_t bytes_;
+
+ public:
+  ~PackedB();
+  PackedB(const PackedB&) = delete;
+  PackedB& operator=(const PackedB&) = delete;
 };
 
 }  // namespace corten::cpu::gemm

@@ -171,6 +171,23 @@ def _rnn_sequence(cell, go_backwards=False, masked=False):
     return fn
 
 
+def _rnn_projected(cell, batch_major=False, masked=False, return_sequences=True):
+    """rnn_sequence projecting its input itself, for the inputs (x, h0[, c0], U[, rb], kernel,
+    bias)."""
+    def fn(x, h0, *rest):
+        rest = list(rest)
+        c0 = rest.pop(0) if cell == "lstm" else None
+        u = rest.pop(0)
+        rb = rest.pop(0) if cell == "gru" else None
+        w, b = rest
+        mask = np.array([[1, 0, 1, 1], [0, 1, 1, 0]], bool) if masked else None
+        outs = _C.rnn_sequence(cell, x, h0, c0, u, rb, mask, None, "tanh", "sigmoid", False,
+                               False, kernel=w, bias=b, batch_major=batch_major,
+                               return_sequences=return_sequences)
+        return tf.concat([tf.reshape(o, [-1]) for o in outs], 0)
+    return fn
+
+
 def _linear(x, w, b, act):
     from corten.ops.linalg import linear
 
@@ -515,6 +532,12 @@ CASES: dict[str, list[Case]] = {
         Case(_rnn_sequence("gru_reset_before"), [U(2, 3, 9), U(3, 3), U(3, 9)],
              ["transposed", "contiguous", "strided"]),
         Case(_rnn_sequence("simple_rnn", masked=True), [U(4, 2, 3), U(2, 3), U(3, 3)]),
+        Case(_rnn_projected("lstm", batch_major=True, masked=True),
+             [U(2, 4, 3), U(2, 2), U(2, 2), U(2, 8), U(3, 8), U(8)]),
+        Case(_rnn_projected("gru", return_sequences=False),
+             [U(4, 2, 3), U(2, 2), U(2, 6), U(6), U(3, 6), U(6)]),
+        Case(_rnn_projected("simple_rnn", batch_major=True, masked=True, return_sequences=False),
+             [U(2, 4, 3), U(2, 3), U(3, 3), U(3, 3), U(3)]),
     ],
 }
 

@@ -20,11 +20,20 @@ namespace corten {
 /// Returns {y (T, B, H) the outputs in processing order, h_T (B, H)} plus c_T for "lstm".
 /// float32 and float64; differentiable in xw, h0, c0, recurrent_kernel and recurrent_bias
 /// (first derivatives). reference: run the plain reference kernels (for tests).
+///
+/// With `kernel` (F, G*H) defined, the op projects its input itself: xw is then the input x,
+/// (T, B, F), and the projections are x_t @ kernel + bias (bias (G*H,) or undefined); the op is
+/// also differentiable in kernel and bias. batch_major (only with kernel): x is (B, T, F) and y
+/// (B, T, H). See Note [Input projection in the sequence] in csrc/cpu/rnn.cpp.
+/// return_sequences false: y is the last step's output only, (B, H) (without a mask, the
+/// outputs are not stored at all).
 std::vector<Tensor> rnn_sequence(const std::string& cell, const Tensor& xw, const Tensor& h0,
                                  const Tensor& c0, const Tensor& recurrent_kernel,
                                  const Tensor& recurrent_bias, const Tensor& mask,
                                  const Tensor& recurrent_dropout, const std::string& activation,
                                  const std::string& recurrent_activation, bool go_backwards,
-                                 bool zero_output_for_mask, bool reference = false);
+                                 bool zero_output_for_mask, bool reference = false,
+                                 const Tensor& kernel = Tensor(), const Tensor& bias = Tensor(),
+                                 bool batch_major = false, bool return_sequences = true);
 
 }  // namespace corten

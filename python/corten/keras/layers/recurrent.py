@@ -1,9 +1,10 @@
 """Recurrent layers: RNN(cell), SimpleRNN, LSTM and GRU (tf.keras 2 semantics).
 
 Built-in cells (SimpleRNNCell, LSTMCell, GRUCell and stacks of them) run a whole sequence in
-the fused C++ op ``rnn_sequence`` (Note [Fused recurrent sequence], csrc/cpu/rnn.cpp): the
-input projections of every step in one GEMM, then per step one recurrent GEMM and one gate
-kernel, forward and backward, with no Python loop over time. Any other cell (a user's Layer
+the fused C++ op ``rnn_sequence`` (Note [Fused recurrent sequence], csrc/cpu/rnn.cpp): per step
+the input projection, the recurrent product and one gate kernel, forward and backward, with no
+Python loop over time; the op reads the layer's inputs and writes its outputs in the layer's
+layout (Note [Input projection in the sequence]). Any other cell (a user's Layer
 with ``call(inputs, states)`` and ``state_size``, or a built-in cell with an activation the
 kernel lacks) runs its Python step once per time step, as tf.keras does.
 
@@ -199,20 +200,22 @@ class RNN(Layer):
                              f"{shape}")
         if not inputs.dtype.is_floating:
             inputs = corten.cast(inputs, self._dtype)
-        x_tm = inputs if self.time_major else corten.transpose(inputs, [1, 0, 2])
         states = self._initial_states(initial_state, inputs)
         if mask is not None and mask.dtype.name != "bool":
             mask = corten.cast(mask, "bool")
         if self._fusable():
-            y_tm, final = self._run_fused(x_tm, states, mask, training)
+            # The fused op reads and writes the layer's own layout (no transposes), and returns
+            # only the last output unless return_sequences.
+            output, final = self._run_fused(inputs, states, mask, training)
         else:
+            x_tm = inputs if self.time_major else corten.transpose(inputs, [1, 0, 2])
             y_tm, final = self._run_steps(x_tm, states, mask, training)
+            if self.return_sequences:
+                output = y_tm if self.time_major else corten.transpose(y_tm, [1, 0, 2])
+            else:
+                output = y_tm[-1]
         if self.stateful and not _is_meta(inputs):
             self.__dict__["states"] = [corten.stop_gradient(s) for s in final]
-        if self.return_sequences:
-            output = y_tm if self.time_major else corten.transpose(y_tm, [1, 0, 2])
-        else:
-            output = y_tm[-1]
         if self.return_state:
             return [output, *final]
         return output
@@ -251,30 +254,50 @@ class RNN(Layer):
                 return False
         return True
 
-    def _run_fused(self, x_tm: Any, states: list, mask: Any, training: Any) -> tuple[Any, list]:
+    def _run_fused(self, x: Any, states: list, mask: Any, training: Any) -> tuple[Any, list]:
+        """Every cell's whole sequence in one rnn_sequence op each, on x in the layer's layout
+        (time-major or batch-major); returns the last cell's outputs in that layout (its last
+        output only, (B, H), unless return_sequences) and the final states. The op projects
+        its input itself (Note [Input projection in the sequence]) unless the cell draws one
+        input dropout mask per gate."""
         cells = self._cells()
         go_backwards = self.go_backwards
-        if go_backwards and len(cells) > 1 and not _is_meta(x_tm):
+        t_axis = 0 if self.time_major else 1
+        batch_major = not self.time_major
+        if go_backwards and len(cells) > 1 and not _is_meta(x):
             # Stacked: the first cell's outputs come in processing order, so every later cell
             # reads them forwards; reversing the inputs once gives the same result.
-            x_tm = _reverse_time(x_tm, 0)
+            x = _reverse_time(x, t_axis)
             mask = _reverse_time(mask, 1) if mask is not None else None
             go_backwards = False
-        y, final, i = x_tm, [], 0
-        meta = _is_meta(x_tm)
-        for c in cells:
+        y, final, i = x, [], 0
+        meta = _is_meta(x)
+        for n, c in enumerate(cells):
+            whole = self.return_sequences or n + 1 < len(cells)
             kind = c._fused_kind()
             lstm = kind == "lstm"
             h0, c0 = states[i], (states[i + 1] if lstm else None)
             i += 2 if lstm else 1
-            dp, rdp = (None, None) if meta else c._make_masks(
-                int(y.shape[1]), int(y.shape[2]), training)
-            xw = c._projection(y, dp)
+            batch = int(y.shape[1 - t_axis]) if not meta else None
+            dp, rdp = (None, None) if meta else c._make_masks(batch, int(y.shape[2]), training)
             rec = _fused_name(getattr(c, "recurrent_activation", None) or activations.sigmoid)
-            outs = _C.rnn_sequence(kind, xw, h0, c0, c.recurrent_kernel, c._recurrent_bias(), mask,
-                                   rdp, _fused_name(c.activation), rec or "sigmoid",
-                                   go_backwards, self.zero_output_for_mask)
-            y = outs[0]
+            args = (h0, c0, c.recurrent_kernel, c._recurrent_bias(), mask, rdp,
+                    _fused_name(c.activation), rec or "sigmoid", go_backwards,
+                    self.zero_output_for_mask)
+            if dp is None or int(dp.shape[0]) == 1:
+                xin = y if dp is None else y * (dp[0] if self.time_major else dp[0][:, None])
+                outs = _C.rnn_sequence(kind, xin, *args, kernel=c.kernel,
+                                       bias=c._input_bias(), batch_major=batch_major,
+                                       return_sequences=whole)
+                y = outs[0]
+            else:
+                # One input mask per gate (with recurrent dropout): the projections here,
+                # time-major.
+                y_tm = y if self.time_major else corten.transpose(y, [1, 0, 2])
+                outs = _C.rnn_sequence(kind, c._projection(y_tm, dp), *args,
+                                       return_sequences=whole)
+                y = outs[0] if self.time_major or not whole else \
+                    corten.transpose(outs[0], [1, 0, 2])
             final.extend(outs[1:])
         return y, final
 
