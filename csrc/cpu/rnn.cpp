@@ -344,22 +344,37 @@ struct Ctx {
   }
 };
 
-// The input projections of every step, time-major (T, B, G*H): x_t @ w + bias. For the paths
-// that do not project inside the time loop (reference, several product groups).
+// x as time-major rows (T * B, F): x itself, or a batch-major x copied into `copy` (T * B * F
+// elements).
 template <class T>
-std::vector<T> project_all(const Ctx<T>& c, const T* x, const T* w, const T* bias) {
-  const int64_t nt = c.nt, nb = c.nb, gh = c.gh, nf = c.nf;
-  std::vector<T> xw(static_cast<size_t>(nt * nb * gh));
-  for (int64_t t = 0; t < nt; ++t) {
-    T* out = xw.data() + t * nb * gh;
-    mm<T>(c.d.reference, nb, gh, nf, x + c.row(t, 0) * nf, c.row_stride() * nf, 1, w, gh, 1,
-          out);
-    if (bias) {
-      for (int64_t b = 0; b < nb; ++b)
-        for (int64_t j = 0; j < gh; ++j) out[b * gh + j] += bias[j];
-    }
+const T* time_major_x(const Ctx<T>& c, const T* x, const Scratch<T>& copy) {
+  if (!c.d.batch_major) return x;
+  const int64_t nt = c.nt, nb = c.nb, nf = c.nf;
+  for (int64_t t = 0; t < nt; ++t)
+    for (int64_t b = 0; b < nb; ++b)
+      std::memcpy(copy.data() + (t * nb + b) * nf, x + c.row(t, b) * nf, sizeof(T) * nf);
+  return copy.data();
+}
+
+// xw (T * B, G*H) = the input projections of every step, time-major: x_t @ w + bias, one
+// product over all T * B rows. For the paths that do not project inside the time loop
+// (reference, several product groups).
+template <class T>
+void project_all(const Ctx<T>& c, const T* x, const T* w, const T* bias, T* xw) {
+  const int64_t rows = c.nt * c.nb, gh = c.gh, nf = c.nf;
+  const Scratch<T> copy(c.d.batch_major ? rows * nf : 0);
+  const T* xt = time_major_x(c, x, copy);
+  if (!c.d.reference && rows > 0 && nf > 0) {  // the bias as the GEMM's epilogue
+    const int64_t zero = 0;
+    gemm::gemm<T>(1, rows, gh, nf, xt, &zero, nf, 1, w, &zero, gh, 1, xw, bias,
+                  Activation::Identity);
+    return;
   }
-  return xw;
+  mm<T>(c.d.reference, rows, gh, nf, xt, nf, 1, w, gh, 1, xw);
+  if (bias) {
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < gh; ++j) xw[r * gh + j] += bias[j];
+  }
 }
 
 template <class T>
@@ -374,10 +389,10 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
   // The input projection inside the time loop (Note [Input projection in the sequence]), or
   // all at once before it.
   const bool proj_loop = d.project && packed;
-  std::vector<T> xw_all;
+  Scratch<T> xw_all(d.project && !proj_loop ? nt * nb * gh : 0);
   const T* xw = xw_in;
   if (d.project && !proj_loop) {
-    xw_all = project_all(c, xw_in, w, bias);
+    project_all(c, xw_in, w, bias, xw_all.data());
     xw = xw_all.data();
   }
   Scratch<T> inner(nb * gh), tmp(c.groups.size() > 1 ? nb * gh : 0);
@@ -791,7 +806,8 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
   const bool packed = c.packed();
   const bool proj_loop = d.project && packed;
   // Without the projection in the loop: the input projections' gradient, (T, B, G*H).
-  std::vector<T> dxw_all(d.project && !proj_loop ? static_cast<size_t>(nt * nb * gh) : 0);
+  // (Every row is written by the loop: no zero fill.)
+  Scratch<T> dxw_all(d.project && !proj_loop ? nt * nb * gh : 0);
   T* dxw = d.project ? dxw_all.data() : dxw_out;
   // GRU with reset_after: the h columns of the recurrent product get dpre_h * r, not dpre_h.
   std::vector<T> dinner_buf(c.after && !proj_loop ? static_cast<size_t>(nt * nb * gh) : 0);
@@ -956,14 +972,15 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
       }
     }
   }
-  // Column sums over every step and row: columns in parallel, rows in order (one summation
-  // order on any thread count).
+  // Column sums over every step and row: blocks of columns in parallel, rows in order (one
+  // summation order on any thread count), each block's rows read along the row.
   auto col_sums = [&](const T* src, T* out) {
     auto sums = [&](int64_t j0, int64_t j1) {
-      for (int64_t j = j0; j < j1; ++j) {
-        T acc = T(0);
-        for (int64_t r = 0; r < rows; ++r) acc += src[r * gh + j];
-        out[j] = acc;
+      std::fill(out + j0, out + j1, T(0));
+      for (int64_t r = 0; r < rows; ++r) {
+        const T* __restrict row = src + r * gh;
+        T* __restrict o = out;
+        for (int64_t j = j0; j < j1; ++j) o[j] += row[j];
       }
     };
     if (d.reference) sums(0, gh);
@@ -973,24 +990,20 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
   if (!d.project) return;
   // The input projection's gradients from dxw (T, B, G*H).
   if (db) col_sums(dxw, db);
-  // x time-major (T * B, F) for dw = x^T @ dxw.
-  std::vector<T> x_tm;
-  const T* xt = x;
-  if (d.batch_major && nt * nb > 0) {
-    x_tm.resize(static_cast<size_t>(nt * nb * nf));
+  // dw = x^T @ dxw and dx = dxw @ w^T, each one product over all T * B rows (time-major).
+  const Scratch<T> copy(d.batch_major ? rows * nf : 0);
+  mm<T>(d.reference, nf, gh, rows, time_major_x(c, x, copy), 1, nf, dxw, gh, 1, dw);
+  if (dxw_out) {
+    if (!d.batch_major) {
+      mm<T>(d.reference, rows, nf, gh, dxw, gh, 1, w, 1, gh, dxw_out);
+      return;
+    }
+    const Scratch<T> dx_tm(rows * nf);
+    mm<T>(d.reference, rows, nf, gh, dxw, gh, 1, w, 1, gh, dx_tm.data());
     for (int64_t t = 0; t < nt; ++t)
       for (int64_t b = 0; b < nb; ++b)
-        std::memcpy(x_tm.data() + (t * nb + b) * nf, x + c.row(t, b) * nf, sizeof(T) * nf);
-    xt = x_tm.data();
-  }
-  mm<T>(d.reference, nf, gh, rows, xt, 1, nf, dxw, gh, 1, dw);
-  if (dxw_out) {
-    std::vector<T> dxs(static_cast<size_t>(nb * nf));
-    for (int64_t t = 0; t < nt; ++t) {
-      mm<T>(d.reference, nb, nf, gh, dxw + t * nb * gh, gh, 1, w, 1, gh, dxs.data());
-      for (int64_t b = 0; b < nb; ++b)
-        std::memcpy(dxw_out + c.row(t, b) * nf, dxs.data() + b * nf, sizeof(T) * nf);
-    }
+        std::memcpy(dxw_out + c.row(t, b) * nf, dx_tm.data() + (t * nb + b) * nf,
+                    sizeof(T) * nf);
   }
 }
 
