@@ -404,6 +404,8 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
   const size_t n_early = c.before ? c.groups.size() - 1 : c.groups.size();
   const LstmGateKernels* lk = fused_lstm<T>(d);
   const GruGateKernels* gk = fused_gru<T>(d);
+  // The input bias, added by the fused gate kernels in the projected loop (else null).
+  const T* xb = proj_loop && (lk || gk) ? bias : nullptr;
   std::unique_ptr<gemm::PackedB<T>> pu, pw;
   if (packed) pu = std::make_unique<gemm::PackedB<T>>(nh, gh, nb);
   if (proj_loop && nf > 0) pw = std::make_unique<gemm::PackedB<T>>(nf, gh, nb);
@@ -424,15 +426,17 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
     // Row b's input projection is at xt + b * gh.
     const T* xt = xw + t * nb * gh;
     if (proj_loop) {
+      // x_t @ W, plus the bias: added by the fused gate kernels (xb), else copied in first.
       T* x0 = xs.data();
-      if (bias) {
+      const bool bias_rows = bias && !xb;
+      if (bias_rows) {
         for (int64_t i = 0; i < rb_rows; ++i) std::memcpy(x0 + i * gh, bias, sizeof(T) * gh);
       } else if (!pw) {
         std::fill(x0, x0 + rb_rows * gh, T(0));
       }
       if (pw) {
         mm_packed(*pw, rb_rows, xw_in + c.row(t, b0) * nf, c.row_stride() * nf, x0, gh,
-                  bias != nullptr);
+                  bias_rows);
       }
       xt = x0 - b0 * gh;
     }
@@ -488,7 +492,7 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
         const T* hpr = hp + b * nh;
         if constexpr (std::is_same_v<T, float>) {
           if (gk) {
-            gk->forward_row(nh, x, in, rb, hpr, g, et + b * nh, hr);
+            gk->forward_row(nh, x, xb, in, rb, hpr, g, et + b * nh, hr);
             finish_row(b);
             continue;
           }
@@ -514,7 +518,7 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
         }
         if constexpr (std::is_same_v<T, float>) {
           if (lk) {
-            lk->forward_row(nh, x, in, cp + b * nh, g, cn + b * nh, et + b * nh, hr);
+            lk->forward_row(nh, x, xb, in, cp + b * nh, g, cn + b * nh, et + b * nh, hr);
             finish_row(b);
             continue;
           }
