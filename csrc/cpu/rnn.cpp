@@ -34,13 +34,15 @@
 // and bias-gradient products, they made the layer memory-bound (Note [Recurrent kernel]). On
 // the packed path the op instead
 //   - forward: computes each step's projections of the block's rows right before its gates,
-//     xs = b + x_t @ W (W packed once like U), into a buffer that stays in L1;
+//     xs = x_t @ W (W packed once like U), into a buffer that stays in L1, the bias added by
+//     the fused gate kernels;
 //   - backward: per step and row group, writes the gate gradients dxw (dinner) of the group's
 //     rows to a small buffer, then dh += dinner @ U^T and dx_t = dxw @ W^T (W^T packed once;
 //     skipped when x needs no gradient), adds the rows to db (drb) and packs them, with the
 //     rows' x and h_prev, as the next k rows of the block products dW += x^T @ dxw and
 //     dU += h_prev^T @ dinner, which run on the micro-kernel every steps_blk steps
-//     (kBlockRows rows of k) while the block is in L2.
+//     (kBlockRows rows of k) while the block is in L2 (the copies and sums with AVX-512
+//     vectors: rnn_row_kernels).
 // x, y, dy and dx may be batch-major (B, T, .) (RnnDims::batch_major), the layer's layout,
 // read and written in place: no transposes around the op. Only the last output
 // (return_sequences false in the op) is not stored at all without a mask: it is h_T.
@@ -80,12 +82,36 @@
 //   - With a batch that 8-row panels pad less than 6-row ones (32), the products use the
 //     8-row AVX-512 micro-kernel (cpu/gemm/prepacked.cpp): 2.4-2.5 ms per 100 forward
 //     products against 2.4-3.0 ms.
-// What is left at 1 thread (100 steps, thread CPU time): products 2 x 2.5 ms, gates 1.1 + 0.9
-// ms, dU 2.7-3.3 ms, all GEMMs running at 130-170 GFLOP/s; the layer adds its input projection
-// and the dW and dX products (about 1.4 ms each). Not done: fusing the gates into the product
-// loop (a 6- or 8-row panel's gates need all four gate column blocks, i.e. every column panel
-// of the step, so B would stream from L2 once per row panel instead of once per step), and
-// accumulating dU per step (k = batch per call: C traffic of the 256 KB dU at every step).
+// The whole layer (LSTM(128), batch 32, 64 features, 100 steps, forward + GradientTape
+// gradients of x and every weight), profiled at 1 thread with `perf record -g` (cpu-clock) in
+// steady state: the per-step products were only 28% of its time. The input projection (one
+// GEMM over T * B rows) and the dX, dW (linear's backward) and dU products, each reading or
+// writing a (T, B, G*H) operand of 6.5 MB and packing it, took 40% (memmove of the packing 6%
+// more), the gate rows 13%, the bias gradient's reduction 4%, zero fills, casts and transposes
+// around the op 3%. So the op now projects its input itself and sums the weight gradients in
+// the time loop (Note [Input projection in the sequence]): every product is a packed per-step
+// or per-block micro-kernel call, at 90-95% of the core's FMA peak (245 GFLOP/s measured
+// here), and per-step products 51%, block products (dW, dU) 26%, gate rows 11%, the backward's
+// row copies and sums 5% make up the layer. Times (the layer's step in a loop, minimum over 60
+// calls, best of 3 rounds alternating corten and PyTorch 2.13 processes on the shared 2-vCPU
+// host; bench/results/lstm-2026-12-06.txt has the bench's runs):
+//   100 steps: 1 thread 12.4 -> 10.1 ms, 2 threads 7.1 -> 5.25 ms (PyTorch 11.2 / 8.0 ms);
+//   10 steps:  1 thread 1.46 -> 1.17 ms, 2 threads 1.07 -> 0.69 ms (PyTorch 1.52 / 1.25 ms).
+//   `python -m corten.bench --filter "layers/LSTM(128) fwd+bwd" --libraries corten,torch
+//   --peer torch=... --rounds 5`, 5 runs: PyTorch / corten 1.48-1.56x at 100 steps, 1.73-1.82x
+//   at 10 (1.49x in the run with tf.keras's workers in the rotation too; 1.11-1.16x before).
+//   GRU(128) fwd+bwd went from 2.1-2.5x to 3.6-4.7x.
+// Tried and not kept (A/B alternated; profile shares in the same runs): one forward product
+// over [x_t, h_{t-1}] @ [W; U] (k = 192) instead of two (no faster); recomputing act(c) in the
+// backward instead of saving it (backward gate rows 4% -> 7%, forward no faster); the gate
+// gradients' bias sums and panel copies inside the AVX-512 gate kernel (the kernel slowed by
+// more than the loops it replaced); non-temporal stores of the saved gates; software prefetch
+// of the next step's saved rows; a 2-way unrolled forward gate loop; block depths 64 and 256
+// (128 kept); 32-row instead of 16-row per-step products at 1 thread (3% slower: the 32 rows
+// of dpre no longer fit L1); 4 row groups instead of 2 at batch 32. Measuring: numpy's
+// OpenBLAS server thread, woken by the orthogonal initializer's QR, spins for a while and takes
+// the pool worker's core whenever it yields (OPENBLAS_NUM_THREADS=1 for such timings); another
+// process on the host makes 2-thread figures bimodal.
 // The plain reference kernel (RnnDims::reference) keeps the unpacked loops and scalar math.
 
 #include "cpu/rnn.h"
