@@ -10,8 +10,8 @@
 
 namespace corten::autograd {
 
-/// Records rnn_sequence: inputs {xw, h0, c0, recurrent_kernel, recurrent_bias, kernel, bias} as given,
-/// outputs {y, h_T[, c_T]}; the backward runs the fused kernel from `saved`.
+/// Records rnn_sequence: inputs {xw, h0, c0, recurrent_kernel, recurrent_bias, kernel, bias} as
+/// given, outputs {y, h_T[, c_T]}; the backward runs the fused kernel from `saved`.
 void record_rnn_sequence(const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs,
                          std::shared_ptr<const detail::RnnSaved> saved);
 

@@ -34,13 +34,15 @@
 // and bias-gradient products, they made the layer memory-bound (Note [Recurrent kernel]). On
 // the packed path the op instead
 //   - forward: computes each step's projections of the block's rows right before its gates,
-//     xs = b + x_t @ W (W packed once like U), into a buffer that stays in L1;
+//     xs = x_t @ W (W packed once like U), into a buffer that stays in L1, the bias added by
+//     the fused gate kernels;
 //   - backward: per step and row group, writes the gate gradients dxw (dinner) of the group's
 //     rows to a small buffer, then dh += dinner @ U^T and dx_t = dxw @ W^T (W^T packed once;
 //     skipped when x needs no gradient), adds the rows to db (drb) and packs them, with the
 //     rows' x and h_prev, as the next k rows of the block products dW += x^T @ dxw and
 //     dU += h_prev^T @ dinner, which run on the micro-kernel every steps_blk steps
-//     (kBlockRows rows of k) while the block is in L2.
+//     (kBlockRows rows of k) while the block is in L2 (the copies and sums with AVX-512
+//     vectors: rnn_row_kernels).
 // x, y, dy and dx may be batch-major (B, T, .) (RnnDims::batch_major), the layer's layout,
 // read and written in place: no transposes around the op. Only the last output
 // (return_sequences false in the op) is not stored at all without a mask: it is h_T.
@@ -80,12 +82,36 @@
 //   - With a batch that 8-row panels pad less than 6-row ones (32), the products use the
 //     8-row AVX-512 micro-kernel (cpu/gemm/prepacked.cpp): 2.4-2.5 ms per 100 forward
 //     products against 2.4-3.0 ms.
-// What is left at 1 thread (100 steps, thread CPU time): products 2 x 2.5 ms, gates 1.1 + 0.9
-// ms, dU 2.7-3.3 ms, all GEMMs running at 130-170 GFLOP/s; the layer adds its input projection
-// and the dW and dX products (about 1.4 ms each). Not done: fusing the gates into the product
-// loop (a 6- or 8-row panel's gates need all four gate column blocks, i.e. every column panel
-// of the step, so B would stream from L2 once per row panel instead of once per step), and
-// accumulating dU per step (k = batch per call: C traffic of the 256 KB dU at every step).
+// The whole layer (LSTM(128), batch 32, 64 features, 100 steps, forward + GradientTape
+// gradients of x and every weight), profiled at 1 thread with `perf record -g` (cpu-clock) in
+// steady state: the per-step products were only 28% of its time. The input projection (one
+// GEMM over T * B rows) and the dX, dW (linear's backward) and dU products, each reading or
+// writing a (T, B, G*H) operand of 6.5 MB and packing it, took 40% (memmove of the packing 6%
+// more), the gate rows 13%, the bias gradient's reduction 4%, zero fills, casts and transposes
+// around the op 3%. So the op now projects its input itself and sums the weight gradients in
+// the time loop (Note [Input projection in the sequence]): every product is a packed per-step
+// or per-block micro-kernel call, at 90-95% of the core's FMA peak (245 GFLOP/s measured
+// here), and per-step products 51%, block products (dW, dU) 26%, gate rows 11%, the backward's
+// row copies and sums 5% make up the layer. Times (the layer's step in a loop, minimum over 60
+// calls, best of 3 rounds alternating corten and PyTorch 2.13 processes on the shared 2-vCPU
+// host; bench/results/lstm-2026-12-06.txt has the bench's runs):
+//   100 steps: 1 thread 12.4 -> 10.1 ms, 2 threads 7.1 -> 5.25 ms (PyTorch 11.2 / 8.0 ms);
+//   10 steps:  1 thread 1.46 -> 1.17 ms, 2 threads 1.07 -> 0.69 ms (PyTorch 1.52 / 1.25 ms).
+//   `python -m corten.bench --filter "layers/LSTM(128) fwd+bwd" --libraries corten,torch
+//   --peer torch=... --rounds 5`, 5 runs: PyTorch / corten 1.48-1.56x at 100 steps, 1.73-1.82x
+//   at 10 (1.49x in the run with tf.keras's workers in the rotation too; 1.11-1.16x before).
+//   GRU(128) fwd+bwd went from 2.1-2.5x to 3.6-4.7x.
+// Tried and not kept (A/B alternated; profile shares in the same runs): one forward product
+// over [x_t, h_{t-1}] @ [W; U] (k = 192) instead of two (no faster); recomputing act(c) in the
+// backward instead of saving it (backward gate rows 4% -> 7%, forward no faster); the gate
+// gradients' bias sums and panel copies inside the AVX-512 gate kernel (the kernel slowed by
+// more than the loops it replaced); non-temporal stores of the saved gates; software prefetch
+// of the next step's saved rows; a 2-way unrolled forward gate loop; block depths 64 and 256
+// (128 kept); 32-row instead of 16-row per-step products at 1 thread (3% slower: the 32 rows
+// of dpre no longer fit L1); 4 row groups instead of 2 at batch 32. Measuring: numpy's
+// OpenBLAS server thread, woken by the orthogonal initializer's QR, spins for a while and takes
+// the pool worker's core whenever it yields (OPENBLAS_NUM_THREADS=1 for such timings); another
+// process on the host makes 2-thread figures bimodal.
 // The plain reference kernel (RnnDims::reference) keeps the unpacked loops and scalar math.
 
 #include "cpu/rnn.h"
@@ -308,7 +334,9 @@ inline void for_row_blocks(const RnnDims& d, int64_t nb, int64_t mr,
     fn(0, nb);
     return;
   }
-  parallel_for(0, panels, 1, [&](int64_t p0, int64_t p1) {
+  // From 4 panels, pairs of them: 16-row products with the 8-row micro-kernel (LSTM(128) at
+  // batch 32: no slower than single panels at 100 steps, a little faster at 10).
+  parallel_for(0, panels, panels >= 4 ? 2 : 1, [&](int64_t p0, int64_t p1) {
     fn(p0 * mr, std::min(nb, p1 * mr));
   });
 }
@@ -344,22 +372,37 @@ struct Ctx {
   }
 };
 
-// The input projections of every step, time-major (T, B, G*H): x_t @ w + bias. For the paths
-// that do not project inside the time loop (reference, several product groups).
+// x as time-major rows (T * B, F): x itself, or a batch-major x copied into `copy` (T * B * F
+// elements).
 template <class T>
-std::vector<T> project_all(const Ctx<T>& c, const T* x, const T* w, const T* bias) {
-  const int64_t nt = c.nt, nb = c.nb, gh = c.gh, nf = c.nf;
-  std::vector<T> xw(static_cast<size_t>(nt * nb * gh));
-  for (int64_t t = 0; t < nt; ++t) {
-    T* out = xw.data() + t * nb * gh;
-    mm<T>(c.d.reference, nb, gh, nf, x + c.row(t, 0) * nf, c.row_stride() * nf, 1, w, gh, 1,
-          out);
-    if (bias) {
-      for (int64_t b = 0; b < nb; ++b)
-        for (int64_t j = 0; j < gh; ++j) out[b * gh + j] += bias[j];
-    }
+const T* time_major_x(const Ctx<T>& c, const T* x, const Scratch<T>& copy) {
+  if (!c.d.batch_major) return x;
+  const int64_t nt = c.nt, nb = c.nb, nf = c.nf;
+  for (int64_t t = 0; t < nt; ++t)
+    for (int64_t b = 0; b < nb; ++b)
+      std::memcpy(copy.data() + (t * nb + b) * nf, x + c.row(t, b) * nf, sizeof(T) * nf);
+  return copy.data();
+}
+
+// xw (T * B, G*H) = the input projections of every step, time-major: x_t @ w + bias, one
+// product over all T * B rows. For the paths that do not project inside the time loop
+// (reference, several product groups).
+template <class T>
+void project_all(const Ctx<T>& c, const T* x, const T* w, const T* bias, T* xw) {
+  const int64_t rows = c.nt * c.nb, gh = c.gh, nf = c.nf;
+  const Scratch<T> copy(c.d.batch_major ? rows * nf : 0);
+  const T* xt = time_major_x(c, x, copy);
+  if (!c.d.reference && rows > 0 && nf > 0) {  // the bias as the GEMM's epilogue
+    const int64_t zero = 0;
+    gemm::gemm<T>(1, rows, gh, nf, xt, &zero, nf, 1, w, &zero, gh, 1, xw, bias,
+                  Activation::Identity);
+    return;
   }
-  return xw;
+  mm<T>(c.d.reference, rows, gh, nf, xt, nf, 1, w, gh, 1, xw);
+  if (bias) {
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < gh; ++j) xw[r * gh + j] += bias[j];
+  }
 }
 
 template <class T>
@@ -374,10 +417,10 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
   // The input projection inside the time loop (Note [Input projection in the sequence]), or
   // all at once before it.
   const bool proj_loop = d.project && packed;
-  std::vector<T> xw_all;
+  Scratch<T> xw_all(d.project && !proj_loop ? nt * nb * gh : 0);
   const T* xw = xw_in;
   if (d.project && !proj_loop) {
-    xw_all = project_all(c, xw_in, w, bias);
+    project_all(c, xw_in, w, bias, xw_all.data());
     xw = xw_all.data();
   }
   Scratch<T> inner(nb * gh), tmp(c.groups.size() > 1 ? nb * gh : 0);
@@ -387,6 +430,8 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
   const size_t n_early = c.before ? c.groups.size() - 1 : c.groups.size();
   const LstmGateKernels* lk = fused_lstm<T>(d);
   const GruGateKernels* gk = fused_gru<T>(d);
+  // The input bias, added by the fused gate kernels in the projected loop (else null).
+  const T* xb = proj_loop && (lk || gk) ? bias : nullptr;
   std::unique_ptr<gemm::PackedB<T>> pu, pw;
   if (packed) pu = std::make_unique<gemm::PackedB<T>>(nh, gh, nb);
   if (proj_loop && nf > 0) pw = std::make_unique<gemm::PackedB<T>>(nf, gh, nb);
@@ -407,15 +452,17 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
     // Row b's input projection is at xt + b * gh.
     const T* xt = xw + t * nb * gh;
     if (proj_loop) {
+      // x_t @ W, plus the bias: added by the fused gate kernels (xb), else copied in first.
       T* x0 = xs.data();
-      if (bias) {
+      const bool bias_rows = bias && !xb;
+      if (bias_rows) {
         for (int64_t i = 0; i < rb_rows; ++i) std::memcpy(x0 + i * gh, bias, sizeof(T) * gh);
       } else if (!pw) {
         std::fill(x0, x0 + rb_rows * gh, T(0));
       }
       if (pw) {
         mm_packed(*pw, rb_rows, xw_in + c.row(t, b0) * nf, c.row_stride() * nf, x0, gh,
-                  bias != nullptr);
+                  bias_rows);
       }
       xt = x0 - b0 * gh;
     }
@@ -471,7 +518,7 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
         const T* hpr = hp + b * nh;
         if constexpr (std::is_same_v<T, float>) {
           if (gk) {
-            gk->forward_row(nh, x, in, rb, hpr, g, et + b * nh, hr);
+            gk->forward_row(nh, x, xb, in, rb, hpr, g, et + b * nh, hr);
             finish_row(b);
             continue;
           }
@@ -497,7 +544,7 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
         }
         if constexpr (std::is_same_v<T, float>) {
           if (lk) {
-            lk->forward_row(nh, x, in, cp + b * nh, g, cn + b * nh, et + b * nh, hr);
+            lk->forward_row(nh, x, xb, in, cp + b * nh, g, cn + b * nh, et + b * nh, hr);
             finish_row(b);
             continue;
           }
@@ -761,13 +808,19 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
   } else {
     parallel_for(0, groups.count, 1, run);
   }
+  // The other groups' sums, in group order, element ranges split between the threads.
   T* sdb = sums0.data();
+  const int64_t nw = nf * gh, nwu = (nf + nh) * gh;
+  auto add_partials = [&](int64_t i0, int64_t i1) {
+    for (int64_t g = 1; g < groups.count; ++g) {
+      const T* p = partial.data() + (g - 1) * psize;
+      for (int64_t i = i0; i < std::min(i1, nw); ++i) dw[i] += p[i];
+      for (int64_t i = std::max(i0, nw); i < i1; ++i) du[i - nw] += p[i];
+    }
+  };
+  if (groups.count > 1) parallel_for(0, nwu, 1 << 14, add_partials);
   for (int64_t g = 1; g < groups.count; ++g) {
-    const T* p = partial.data() + (g - 1) * psize;
-    for (int64_t i = 0; i < nf * gh; ++i) dw[i] += p[i];
-    p += nf * gh;
-    for (int64_t i = 0; i < nh * gh; ++i) du[i] += p[i];
-    p += nh * gh;
+    const T* p = partial.data() + (g - 1) * psize + nwu;
     for (int64_t i = 0; i < 2 * gh; ++i) sdb[i] += p[i];
   }
   if (db) std::memcpy(db, sdb, sizeof(T) * gh);
@@ -791,7 +844,8 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
   const bool packed = c.packed();
   const bool proj_loop = d.project && packed;
   // Without the projection in the loop: the input projections' gradient, (T, B, G*H).
-  std::vector<T> dxw_all(d.project && !proj_loop ? static_cast<size_t>(nt * nb * gh) : 0);
+  // (Every row is written by the loop: no zero fill.)
+  Scratch<T> dxw_all(d.project && !proj_loop ? nt * nb * gh : 0);
   T* dxw = d.project ? dxw_all.data() : dxw_out;
   // GRU with reset_after: the h columns of the recurrent product get dpre_h * r, not dpre_h.
   std::vector<T> dinner_buf(c.after && !proj_loop ? static_cast<size_t>(nt * nb * gh) : 0);
@@ -956,14 +1010,15 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
       }
     }
   }
-  // Column sums over every step and row: columns in parallel, rows in order (one summation
-  // order on any thread count).
+  // Column sums over every step and row: blocks of columns in parallel, rows in order (one
+  // summation order on any thread count), each block's rows read along the row.
   auto col_sums = [&](const T* src, T* out) {
     auto sums = [&](int64_t j0, int64_t j1) {
-      for (int64_t j = j0; j < j1; ++j) {
-        T acc = T(0);
-        for (int64_t r = 0; r < rows; ++r) acc += src[r * gh + j];
-        out[j] = acc;
+      std::fill(out + j0, out + j1, T(0));
+      for (int64_t r = 0; r < rows; ++r) {
+        const T* __restrict row = src + r * gh;
+        T* __restrict o = out;
+        for (int64_t j = j0; j < j1; ++j) o[j] += row[j];
       }
     };
     if (d.reference) sums(0, gh);
@@ -973,24 +1028,20 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
   if (!d.project) return;
   // The input projection's gradients from dxw (T, B, G*H).
   if (db) col_sums(dxw, db);
-  // x time-major (T * B, F) for dw = x^T @ dxw.
-  std::vector<T> x_tm;
-  const T* xt = x;
-  if (d.batch_major && nt * nb > 0) {
-    x_tm.resize(static_cast<size_t>(nt * nb * nf));
+  // dw = x^T @ dxw and dx = dxw @ w^T, each one product over all T * B rows (time-major).
+  const Scratch<T> copy(d.batch_major ? rows * nf : 0);
+  mm<T>(d.reference, nf, gh, rows, time_major_x(c, x, copy), 1, nf, dxw, gh, 1, dw);
+  if (dxw_out) {
+    if (!d.batch_major) {
+      mm<T>(d.reference, rows, nf, gh, dxw, gh, 1, w, 1, gh, dxw_out);
+      return;
+    }
+    const Scratch<T> dx_tm(rows * nf);
+    mm<T>(d.reference, rows, nf, gh, dxw, gh, 1, w, 1, gh, dx_tm.data());
     for (int64_t t = 0; t < nt; ++t)
       for (int64_t b = 0; b < nb; ++b)
-        std::memcpy(x_tm.data() + (t * nb + b) * nf, x + c.row(t, b) * nf, sizeof(T) * nf);
-    xt = x_tm.data();
-  }
-  mm<T>(d.reference, nf, gh, rows, xt, 1, nf, dxw, gh, 1, dw);
-  if (dxw_out) {
-    std::vector<T> dxs(static_cast<size_t>(nb * nf));
-    for (int64_t t = 0; t < nt; ++t) {
-      mm<T>(d.reference, nb, nf, gh, dxw + t * nb * gh, gh, 1, w, 1, gh, dxs.data());
-      for (int64_t b = 0; b < nb; ++b)
-        std::memcpy(dxw_out + c.row(t, b) * nf, dxs.data() + b * nf, sizeof(T) * nf);
-    }
+        std::memcpy(dxw_out + c.row(t, b) * nf, dx_tm.data() + (t * nb + b) * nf,
+                    sizeof(T) * nf);
   }
 }
 

@@ -51,14 +51,19 @@ inline void st(float* p, F v, int64_t n) {
   else V::store_n(p, v, n);
 }
 
-void forward_row(int64_t nh, const float* x, const float* in, const float* cp, float* g,
-                 float* cn, float* ac, float* hn) {
+// x + xb (xb null: x).
+inline F plus_bias(const float* x, const float* xb, int64_t j, int64_t n) {
+  return xb ? V::add(ld(x + j, n), ld(xb + j, n)) : ld(x + j, n);
+}
+
+void forward_row(int64_t nh, const float* x, const float* xb, const float* in, const float* cp,
+                 float* g, float* cn, float* ac, float* hn) {
   for (int64_t j = 0; j < nh; j += 16) {
     const int64_t n = nh - j < 16 ? nh - j : 16;
-    const F gi = sigmoid(V::add(ld(x + j, n), ld(in + j, n)));
-    const F gf = sigmoid(V::add(ld(x + nh + j, n), ld(in + nh + j, n)));
-    const F gc = tanh(V::add(ld(x + 2 * nh + j, n), ld(in + 2 * nh + j, n)));
-    const F go = sigmoid(V::add(ld(x + 3 * nh + j, n), ld(in + 3 * nh + j, n)));
+    const F gi = sigmoid(V::add(plus_bias(x, xb, j, n), ld(in + j, n)));
+    const F gf = sigmoid(V::add(plus_bias(x, xb, nh + j, n), ld(in + nh + j, n)));
+    const F gc = tanh(V::add(plus_bias(x, xb, 2 * nh + j, n), ld(in + 2 * nh + j, n)));
+    const F go = sigmoid(V::add(plus_bias(x, xb, 3 * nh + j, n), ld(in + 3 * nh + j, n)));
     const F c = V::add(V::mul(gf, ld(cp + j, n)), V::mul(gi, gc));
     const F a = tanh(c);
     st(g + j, gi, n);
@@ -92,13 +97,13 @@ void backward_row(int64_t nh, const float* g, const float* ac, const float* cp, 
   }
 }
 
-void gru_forward_row(int64_t nh, const float* x, const float* in, const float* rb,
-                     const float* hp, float* g, float* ih, float* hn) {
+void gru_forward_row(int64_t nh, const float* x, const float* xb, const float* in,
+                     const float* rb, const float* hp, float* g, float* ih, float* hn) {
   const F one = V::set1(1.0f);
   for (int64_t j = 0; j < nh; j += 16) {
     const int64_t n = nh - j < 16 ? nh - j : 16;
-    F pz = V::add(ld(x + j, n), ld(in + j, n));
-    F pr = V::add(ld(x + nh + j, n), ld(in + nh + j, n));
+    F pz = V::add(plus_bias(x, xb, j, n), ld(in + j, n));
+    F pr = V::add(plus_bias(x, xb, nh + j, n), ld(in + nh + j, n));
     F ihv = ld(in + 2 * nh + j, n);
     if (rb) {
       pz = V::add(pz, ld(rb + j, n));
@@ -106,7 +111,7 @@ void gru_forward_row(int64_t nh, const float* x, const float* in, const float* r
       ihv = V::add(ihv, ld(rb + 2 * nh + j, n));
     }
     const F z = sigmoid(pz), r = sigmoid(pr);
-    const F hh = tanh(V::add(ld(x + 2 * nh + j, n), V::mul(r, ihv)));
+    const F hh = tanh(V::add(plus_bias(x, xb, 2 * nh + j, n), V::mul(r, ihv)));
     st(g + j, z, n);
     st(g + nh + j, r, n);
     st(g + 2 * nh + j, hh, n);
