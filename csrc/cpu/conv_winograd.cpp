@@ -91,28 +91,20 @@ template <class T>
 void forward_winograd(const ConvGeom& g, const T* x, const T* w, const T* bias, Activation act,
                       T* y) {
   const WinogradTiles tl = tiles_of(g);
-  const WinogradTable& k = winograd_kernels();
-  WinogradWeightsFn<T> weights_fn;
-  WinogradInputFn<T> input_fn;
-  WinogradOutputFn<T> output_fn;
-  if constexpr (std::is_same_v<T, float>) {
-    weights_fn = k.weights_f32, input_fn = k.input_f32, output_fn = k.output_f32;
-  } else {
-    weights_fn = k.weights_f64, input_fn = k.input_f64, output_fn = k.output_f64;
-  }
+  const WinogradKernels<T>& k = winograd_kernels().of<T>();
   const UnaryRowFn act_fn = activation_row(act, dtype_of<T>());
   // The products run on the GEMM micro-kernel, V read in place (rows of c values) and U
   // transformed straight into NR-column panels per position, once: no packing per block.
   // The narrower kernel (8 rows on avx512) unless it pads the filters more.
   const gemm::Ukernel<T>* uk_ptr = &gemm::ukernel_for<T>(g.f);
   const gemm::Ukernel<T>& narrow = gemm::ukernel_for<T>(std::min<int64_t>(g.f, 32));
-  auto padded = [&](const gemm::Ukernel<T>& k) { return (g.f + k.nr - 1) / k.nr * k.nr; };
+  auto padded = [&](const gemm::Ukernel<T>& u) { return (g.f + u.nr - 1) / u.nr * u.nr; };
   if (padded(narrow) <= padded(*uk_ptr)) uk_ptr = &narrow;
   const gemm::Ukernel<T>& uk = *uk_ptr;
   const int64_t MR = uk.mr, NR = uk.nr;
   const int64_t panels = (g.f + NR - 1) / NR;
-  const Scratch<T> up(static_cast<size_t>(16 * panels * g.c * NR), "conv");
-  weights_fn(w, g.c, g.f, NR, up.data());
+  const Scratch<T> up(16 * panels * g.c * NR, "conv");
+  k.weights(w, g.c, g.f, NR, up.data());
   const int64_t per_tile = 16 * (g.c + g.f) * static_cast<int64_t>(sizeof(T));
   const int64_t block = std::min(
       std::clamp<int64_t>(kWinogradBlockBytes / per_tile / MR * MR, MR, 64 * MR),
@@ -123,12 +115,12 @@ void forward_winograd(const ConvGeom& g, const T* x, const T* w, const T* bias, 
   const int64_t v_plane = block * g.c + kPlaneSkew, m_plane = block * g.f + kPlaneSkew;
   auto run = [&](int64_t b0, int64_t b1) {
     // MR rows of slack: the micro-kernel reads whole MR-row blocks of V.
-    const Scratch<T> v(static_cast<size_t>(16 * v_plane + MR * g.c), "conv");
-    const Scratch<T> m(static_cast<size_t>(16 * m_plane), "conv");
-    const Scratch<T> scratch(static_cast<size_t>(17 * std::max(g.c, g.f)), "conv");
+    const Scratch<T> v(16 * v_plane + MR * g.c, "conv");
+    const Scratch<T> m(16 * m_plane, "conv");
+    const Scratch<T> scratch(17 * std::max(g.c, g.f), "conv");
     for (int64_t bl = b0; bl < b1; ++bl) {
       const int64_t t0 = bl * block, nt = std::min(block, tl.total - t0);
-      input_fn(g, tl, x, t0, nt, v.data(), v_plane, scratch.data());
+      k.input(g, tl, x, t0, nt, v.data(), v_plane, scratch.data());
       for (int64_t xi = 0; xi < 16; ++xi) {
         const T* vx = v.data() + xi * v_plane;
         T* mx = m.data() + xi * m_plane;
@@ -142,7 +134,7 @@ void forward_winograd(const ConvGeom& g, const T* x, const T* w, const T* bias, 
           }
         }
       }
-      output_fn(g, tl, m.data(), m_plane, t0, nt, bias, act_fn, y, scratch.data());
+      k.output(g, tl, m.data(), m_plane, t0, nt, bias, act_fn, y, scratch.data());
     }
   };
   const int threads = get_num_threads();
@@ -161,15 +153,7 @@ void forward_winograd(const ConvGeom& g, const T* x, const T* w, const T* bias, 
 template <class T>
 void backward_filter_winograd(const ConvGeom& g, const T* x, const T* dy, T* dw) {
   const WinogradTiles tl = tiles_of(g);
-  const WinogradTable& k = winograd_kernels();
-  WinogradInputFn<T> input_fn;
-  WinogradOutputAdjointFn<T> dy_fn;
-  WinogradWeightsAdjointFn<T> dw_fn;
-  if constexpr (std::is_same_v<T, float>) {
-    input_fn = k.input_f32, dy_fn = k.output_adjoint_f32, dw_fn = k.weights_adjoint_f32;
-  } else {
-    input_fn = k.input_f64, dy_fn = k.output_adjoint_f64, dw_fn = k.weights_adjoint_f64;
-  }
+  const WinogradKernels<T>& k = winograd_kernels().of<T>();
   // dU tiles: MR input channels x NR filters, summed over a block's tiles in one call.
   const gemm::Ukernel<T>& uk = gemm::ukernel_for<T>(g.f);
   const int64_t MR = uk.mr, NR = uk.nr;
@@ -179,22 +163,22 @@ void backward_filter_winograd(const ConvGeom& g, const T* x, const T* dy, T* dw)
   const int64_t blocks = (tl.total + block - 1) / block;
   const int64_t chunks = std::min<int64_t>(blocks, kMaxChunks);
   const int64_t du_size = 16 * g.c * g.f;
-  const Scratch<T> du(static_cast<size_t>(chunks * du_size), "conv");
+  const Scratch<T> du(chunks * du_size, "conv");
   // D's rows are padded to whole NR panels: kernels without masked loads read them in full
   // (the padding only meets columns of dU that are not stored).
   const int64_t fp = (g.f + NR - 1) / NR * NR;
   const int64_t v_plane = block * g.c + kPlaneSkew, d_plane = block * fp + kPlaneSkew;
   auto run = [&](int64_t c0, int64_t c1) {
-    const Scratch<T> v(static_cast<size_t>(16 * v_plane + MR), "conv");
-    const Scratch<T> d(static_cast<size_t>(16 * d_plane), "conv");
-    const Scratch<T> scratch(static_cast<size_t>(17 * std::max(g.c, fp)), "conv");
+    const Scratch<T> v(16 * v_plane + MR, "conv");
+    const Scratch<T> d(16 * d_plane, "conv");
+    const Scratch<T> scratch(17 * std::max(g.c, fp), "conv");
     for (int64_t ch = c0; ch < c1; ++ch) {
       T* acc = du.data() + ch * du_size;
       std::fill(acc, acc + du_size, T(0));
       for (int64_t bl = ch * blocks / chunks; bl < (ch + 1) * blocks / chunks; ++bl) {
         const int64_t t0 = bl * block, nt = std::min(block, tl.total - t0);
-        input_fn(g, tl, x, t0, nt, v.data(), v_plane, scratch.data());
-        dy_fn(g, tl, dy, t0, nt, d.data(), d_plane, fp, scratch.data());
+        k.input(g, tl, x, t0, nt, v.data(), v_plane, scratch.data());
+        k.output_adjoint(g, tl, dy, t0, nt, d.data(), d_plane, fp, scratch.data());
         for (int64_t xi = 0; xi < 16; ++xi) {
           const T* vx = v.data() + xi * v_plane;
           const T* dm = d.data() + xi * d_plane;
@@ -221,7 +205,7 @@ void backward_filter_winograd(const ConvGeom& g, const T* x, const T* dy, T* dw)
     T* acc = du.data();
     for (int64_t i = 0; i < du_size; ++i) acc[i] += q[i];
   }
-  dw_fn(du.data(), g.c, g.f, dw);
+  k.weights_adjoint(du.data(), g.c, g.f, dw);
 }
 
 template void backward_filter_winograd<float>(const ConvGeom&, const float*, const float*,

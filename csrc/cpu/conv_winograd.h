@@ -3,6 +3,7 @@
 // compiled once per ISA level (cpu/conv_winograd_kernels.inc); internal to csrc/cpu.
 
 #include <cstdint>
+#include <type_traits>
 
 #include "cpu/conv.h"
 #include "cpu/elementwise.h"
@@ -45,17 +46,25 @@ using WinogradOutputAdjointFn = void (*)(const ConvGeom& g, const WinogradTiles&
 template <class T>
 using WinogradWeightsAdjointFn = void (*)(const T* du, int64_t c, int64_t f, T* dw);
 
+// One ISA's transforms for one dtype.
+template <class T>
+struct WinogradKernels {
+  WinogradWeightsFn<T> weights;
+  WinogradInputFn<T> input;
+  WinogradOutputFn<T> output;
+  WinogradOutputAdjointFn<T> output_adjoint;
+  WinogradWeightsAdjointFn<T> weights_adjoint;
+};
+
 struct WinogradTable {
-  WinogradWeightsFn<float> weights_f32;
-  WinogradWeightsFn<double> weights_f64;
-  WinogradInputFn<float> input_f32;
-  WinogradInputFn<double> input_f64;
-  WinogradOutputFn<float> output_f32;
-  WinogradOutputFn<double> output_f64;
-  WinogradOutputAdjointFn<float> output_adjoint_f32;
-  WinogradOutputAdjointFn<double> output_adjoint_f64;
-  WinogradWeightsAdjointFn<float> weights_adjoint_f32;
-  WinogradWeightsAdjointFn<double> weights_adjoint_f64;
+  WinogradKernels<float> f32;
+  WinogradKernels<double> f64;
+
+  template <class T>
+  const WinogradKernels<T>& of() const {
+    if constexpr (std::is_same_v<T, float>) return f32;
+    else return f64;
+  }
 };
 
 const WinogradTable& portable_winograd_table();

@@ -133,27 +133,10 @@
 #include "cpu/gemm/gemm.h"
 #include "cpu/gemm/prepacked.h"
 #include "cpu/rnn_gates.h"
+#include "cpu/scratch.h"
 
 namespace corten::cpu {
 namespace {
-
-// Uninitialised scratch of n elements from the caching allocator (a sequence's buffers are
-// the same sizes call after call: no system allocation, page faults or zero fill).
-template <class T>
-class Scratch {
- public:
-  explicit Scratch(int64_t n)
-      : bytes_(static_cast<size_t>(std::max<int64_t>(n, 0)) * sizeof(T)),
-        p_(static_cast<T*>(cpu_allocate(bytes_, "rnn_sequence"))) {}
-  ~Scratch() { cpu_free(p_, bytes_); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  T* data() const { return p_; }
-
- private:
-  size_t bytes_;
-  T* p_;
-};
 
 // Per-step recurrent products with at least this many multiply-adds split their column panels
 // between the threads.
@@ -390,7 +373,7 @@ const T* time_major_x(const Ctx<T>& c, const T* x, const Scratch<T>& copy) {
 template <class T>
 void project_all(const Ctx<T>& c, const T* x, const T* w, const T* bias, T* xw) {
   const int64_t rows = c.nt * c.nb, gh = c.gh, nf = c.nf;
-  const Scratch<T> copy(c.d.batch_major ? rows * nf : 0);
+  const Scratch<T> copy(c.d.batch_major ? rows * nf : 0, "rnn_sequence");
   const T* xt = time_major_x(c, x, copy);
   if (!c.d.reference && rows > 0 && nf > 0) {  // the bias as the GEMM's epilogue
     const int64_t zero = 0;
@@ -417,13 +400,14 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
   // The input projection inside the time loop (Note [Input projection in the sequence]), or
   // all at once before it.
   const bool proj_loop = d.project && packed;
-  Scratch<T> xw_all(d.project && !proj_loop ? nt * nb * gh : 0);
+  Scratch<T> xw_all(d.project && !proj_loop ? nt * nb * gh : 0, "rnn_sequence");
   const T* xw = xw_in;
   if (d.project && !proj_loop) {
     project_all(c, xw_in, w, bias, xw_all.data());
     xw = xw_all.data();
   }
-  Scratch<T> inner(nb * gh), tmp(c.groups.size() > 1 ? nb * gh : 0);
+  Scratch<T> inner(nb * gh, "rnn_sequence");
+  Scratch<T> tmp(c.groups.size() > 1 ? nb * gh : 0, "rnn_sequence");
   std::vector<T> late(c.before ? static_cast<size_t>(bh) : 0);  // GruResetBefore's h product
   std::memcpy(states + c.slot_prev(0) * bh, h0, sizeof(T) * bh);
   if (c.lstm) std::memcpy(cstates + c.slot_prev(0) * bh, c0, sizeof(T) * bh);
@@ -442,7 +426,7 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
   const int64_t rb_rows = b1 - b0;
   std::vector<T> pre(static_cast<size_t>(gh));
   // This block's input projections of the current step (proj_loop).
-  Scratch<T> xs(proj_loop ? rb_rows * gh : 0);
+  Scratch<T> xs(proj_loop ? rb_rows * gh : 0, "rnn_sequence");
   for (int64_t s = 0; s < nt; ++s) {
     const int64_t t = c.time(s);
     const T* hp = states + c.slot_prev(s) * bh;
@@ -685,7 +669,7 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
   if ((ld_bytes & -ld_bytes) > 128) ld += 64 / static_cast<int64_t>(sizeof(T));
   // The sums of groups 1.. : dw (F, G*H), du (H, G*H), db, drb; group 0's are the outputs.
   const int64_t psize = (nf + nh + 2) * gh;
-  Scratch<T> partial((groups.count - 1) * psize);
+  Scratch<T> partial((groups.count - 1) * psize, "rnn_sequence");
   for (int64_t g = 1; g < groups.count; ++g) {  // db, drb are summed row by row
     T* p = partial.data() + (g - 1) * psize + (nf + nh) * gh;
     std::fill(p, p + 2 * gh, T(0));
@@ -704,11 +688,11 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
   const bool padded = nf % MR != 0 || nh % MR != 0 || gh % NR != 0;
   auto run = [&](int64_t g0, int64_t g1) {
     const int64_t ngr = g1 - g0;
-    Scratch<T> step_x(max_rows * ld);
-    Scratch<T> step_i(c.after ? max_rows * ld : 0);
+    Scratch<T> step_x(max_rows * ld, "rnn_sequence");
+    Scratch<T> step_i(c.after ? max_rows * ld : 0, "rnn_sequence");
     // Per group: A panels of x^T and h_prev^T, B panels of dxw (then of dinner).
     const int64_t per_group = a_size + b_size * (c.after ? 2 : 1);
-    Scratch<T> pk(ngr * per_group);
+    Scratch<T> pk(ngr * per_group, "rnn_sequence");
     if (padded) std::fill(pk.data(), pk.data() + ngr * per_group, T(0));
     std::vector<T> dhn(static_cast<size_t>(nh));
     int64_t nblk = 0;
@@ -845,7 +829,7 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
   const bool proj_loop = d.project && packed;
   // Without the projection in the loop: the input projections' gradient, (T, B, G*H).
   // (Every row is written by the loop: no zero fill.)
-  Scratch<T> dxw_all(d.project && !proj_loop ? nt * nb * gh : 0);
+  Scratch<T> dxw_all(d.project && !proj_loop ? nt * nb * gh : 0, "rnn_sequence");
   T* dxw = d.project ? dxw_all.data() : dxw_out;
   // GRU with reset_after: the h columns of the recurrent product get dpre_h * r, not dpre_h.
   std::vector<T> dinner_buf(c.after && !proj_loop ? static_cast<size_t>(nt * nb * gh) : 0);
@@ -1029,14 +1013,14 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
   // The input projection's gradients from dxw (T, B, G*H).
   if (db) col_sums(dxw, db);
   // dw = x^T @ dxw and dx = dxw @ w^T, each one product over all T * B rows (time-major).
-  const Scratch<T> copy(d.batch_major ? rows * nf : 0);
+  const Scratch<T> copy(d.batch_major ? rows * nf : 0, "rnn_sequence");
   mm<T>(d.reference, nf, gh, rows, time_major_x(c, x, copy), 1, nf, dxw, gh, 1, dw);
   if (dxw_out) {
     if (!d.batch_major) {
       mm<T>(d.reference, rows, nf, gh, dxw, gh, 1, w, 1, gh, dxw_out);
       return;
     }
-    const Scratch<T> dx_tm(rows * nf);
+    const Scratch<T> dx_tm(rows * nf, "rnn_sequence");
     mm<T>(d.reference, rows, nf, gh, dxw, gh, 1, w, 1, gh, dx_tm.data());
     for (int64_t t = 0; t < nt; ++t)
       for (int64_t b = 0; b < nb; ++b)

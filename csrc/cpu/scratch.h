@@ -6,6 +6,7 @@
 #include <corten/allocator.h>
 
 #include <cstddef>
+#include <cstdint>
 
 namespace corten::cpu {
 
@@ -13,8 +14,8 @@ namespace corten::cpu {
 template <class T>
 class Scratch {
  public:
-  Scratch(size_t count, const char* op)
-      : bytes_(count * sizeof(T)),
+  Scratch(int64_t count, const char* op)
+      : bytes_(static_cast<size_t>(count) * sizeof(T)),
         p_(static_cast<T*>(bytes_ ? cpu_allocate(bytes_, op) : nullptr)) {}
   ~Scratch() {
     if (p_) cpu_free(p_, bytes_);
