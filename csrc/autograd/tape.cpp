@@ -1,6 +1,7 @@
 // The tape engine: recording, the backward sweep, Variables.
 #include <corten/autograd.h>
 #include <corten/ops.h>
+#include <corten/trace.h>
 
 #include <algorithm>
 #include <atomic>
@@ -309,6 +310,9 @@ Tensor make_variable(const Tensor& value, bool trainable) {
   detail::check_defined(value, "Variable", "initial_value");
   CORTEN_CHECK_VALUE(!value.is_meta(), "Variable: the initial value must have data; got a meta "
                      "tensor of shape ", show(value.shape()));
+  // A Variable is state, made once: never a node of a traced function (its value is read when
+  // the trace begins, like TensorFlow's lifted initialisers).
+  const trace::Pause not_traced;
   Tensor v = clone(value);
   v.impl()->is_variable = true;
   v.impl()->trainable = trainable;
@@ -331,6 +335,7 @@ void assign_variable(const Tensor& variable, const Tensor& value, AssignMode mod
   CORTEN_CHECK_VALUE(!value.is_meta(), op,
                      ": the value must have data; got a meta tensor of shape ", show(value.shape()));
   // Variable updates are state changes, not differentiable ops.
+  trace::OpRecord rec;
   PauseRecording no_record;
   Tensor src = value;
   if (mode == AssignMode::Add) src = add(variable, value);
@@ -338,6 +343,10 @@ void assign_variable(const Tensor& variable, const Tensor& value, AssignMode mod
   // The value may be a view of the variable (v.assign(v[::-1])): read it all before writing.
   if (src.storage().get() == variable.storage().get()) src = clone(src);
   copy_(variable, src);
+  rec.record(
+      op, {variable, value}, {},
+      [mode](const trace::Tensors& in) { assign_variable(in[0], in[1], mode); },
+      trace::Effect::Writes);
 }
 
 void set_trainable(const Tensor& variable, bool trainable) {
@@ -347,9 +356,13 @@ void set_trainable(const Tensor& variable, bool trainable) {
 }
 
 Tensor stop_gradient(const Tensor& x) {
+  trace::OpRecord rec;
   detail::check_defined(x, "stop_gradient", "input");
   if (x.is_meta()) return Tensor::empty(x.shape(), x.dtype(), Device::Meta);
-  return x.as_strided(x.shape(), x.strides(), x.offset());
+  Tensor out = x.as_strided(x.shape(), x.strides(), x.offset());
+  rec.record("stop_gradient", {x}, {out},
+             [](const trace::Tensors& in) { return stop_gradient(in[0]); });
+  return out;
 }
 
 }  // namespace corten::autograd

@@ -1,4 +1,5 @@
 #include <corten/ops.h>
+#include <corten/trace.h>
 
 #include "bindings/bindings.h"
 #include "bindings/fastcall.h"
@@ -88,7 +89,20 @@ py::object matmul_operator(const Tensor& self, py::handle other, bool reflected)
   return py::cast(reflected ? matmul(*o, self) : matmul(self, *o));
 }
 
+// A traced tensor's value is known only when the plan runs: reading it in Python while
+// tracing would freeze this run's value into the plan (tf.function raises too).
+void check_not_traced(const Tensor& t, const char* use) {
+  if (trace::holds(t)) {
+    throw TypeError(detail::str_cat(
+        "corten.function: a traced tensor cannot be used as a Python ", use,
+        " while tracing (its value changes from call to call); use corten.where for choices "
+        "that depend on a value, or run the function eagerly with "
+        "corten.config.run_functions_eagerly(True)"));
+  }
+}
+
 Tensor scalar_item_check(const Tensor& t, const char* what) {
+  check_not_traced(t, what);
   CORTEN_CHECK_TYPE(t.numel() == 1 && !t.is_meta(), "only tensors with one element can be converted to ",
                     what, "; got shape ", show(t.shape()));
   return t.contiguous();
@@ -176,6 +190,7 @@ void bind_tensor(py::module_& m) {
   py::class_<Tensor>(m, "Tensor", py::buffer_protocol(), py::dynamic_attr(),
                      "An n-dimensional array on a device, with a dtype and a shape.")
       .def_buffer([](const Tensor& t) -> py::buffer_info {
+        check_not_traced(t, "buffer (numpy array)");
         CORTEN_CHECK_VALUE(!t.is_meta(), "a meta tensor of shape ", show(t.shape()),
                            " has no data to export");
         std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end());
@@ -207,36 +222,45 @@ void bind_tensor(py::module_& m) {
       .def_property_readonly("ndim", &Tensor::ndim)
       .def_property_readonly("_strides", [](const Tensor& t) { return t.strides(); })
       .def_property_readonly("_offset", &Tensor::offset)
-      .def_property_readonly("_data_ptr",
-                             [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw_data()); })
-      .def_property_readonly("_storage_id", [](const Tensor& t) {
-        return reinterpret_cast<uintptr_t>(t.storage().get());
-      })
+      .def_property_readonly(
+          "_data_ptr", [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.raw_data()); })
+      .def_property_readonly(
+          "_storage_id",
+          [](const Tensor& t) { return reinterpret_cast<uintptr_t>(t.storage().get()); })
       .def("_is_contiguous", &Tensor::is_contiguous)
       .def("_is_same", &Tensor::is_same)
-      .def("__len__", [](const Tensor& t) {
-        CORTEN_CHECK_TYPE(t.ndim() > 0, "len() of a 0-d tensor");
-        CORTEN_CHECK_TYPE(t.dim(0) != kUnknownDim, "len() of a tensor whose first dimension is unknown");
-        return t.dim(0);
-      })
-      .def("__getitem__", [](const Tensor& t, py::handle key) { return index(t, to_index_items(key)); })
-      .def("__bool__", [](const Tensor& t) {
-        Tensor s = cast(scalar_item_check(t, "bool"), DType::Bool);
-        return *s.data<bool>();
-      })
-      .def("__float__", [](const Tensor& t) {
-        return *cast(scalar_item_check(t, "float"), DType::Float64).data<double>();
-      })
-      .def("__int__", [](const Tensor& t) {
-        return *cast(scalar_item_check(t, "int"), DType::Int64).data<int64_t>();
-      })
-      .def("__index__", [](const Tensor& t) {
-        CORTEN_CHECK_TYPE(is_integral(t.dtype()) && t.ndim() == 0 && !t.is_meta(),
-                          "only 0-d integer tensors with values can be used as an index; got "
-                          "shape ", show(t.shape()), ", dtype ", dtype_name(t.dtype()),
-                          t.is_meta() ? " (symbolic)" : "");
-        return int_values(t, "an index")[0];
-      })
+      .def("__len__",
+           [](const Tensor& t) {
+             CORTEN_CHECK_TYPE(t.ndim() > 0, "len() of a 0-d tensor");
+             CORTEN_CHECK_TYPE(t.dim(0) != kUnknownDim,
+                               "len() of a tensor whose first dimension is unknown");
+             return t.dim(0);
+           })
+      .def("__getitem__",
+           [](const Tensor& t, py::handle key) { return index(t, to_index_items(key)); })
+      .def("__bool__",
+           [](const Tensor& t) {
+             Tensor s = cast(scalar_item_check(t, "bool"), DType::Bool);
+             return *s.data<bool>();
+           })
+      .def("__float__",
+           [](const Tensor& t) {
+             return *cast(scalar_item_check(t, "float"), DType::Float64).data<double>();
+           })
+      .def("__int__",
+           [](const Tensor& t) {
+             return *cast(scalar_item_check(t, "int"), DType::Int64).data<int64_t>();
+           })
+      .def("__index__",
+           [](const Tensor& t) {
+             check_not_traced(t, "index");
+             CORTEN_CHECK_TYPE(is_integral(t.dtype()) && t.ndim() == 0 && !t.is_meta(),
+                               "only 0-d integer tensors with values can be used as an index; got "
+                               "shape ",
+                               show(t.shape()), ", dtype ", dtype_name(t.dtype()),
+                               t.is_meta() ? " (symbolic)" : "");
+             return int_values(t, "an index")[0];
+           })
       .def("__add__", &binary_operator<BinaryOp::Add, false>)
       .def("__radd__", &binary_operator<BinaryOp::Add, true>)
       .def("__sub__", &binary_operator<BinaryOp::Subtract, false>)

@@ -1,5 +1,6 @@
 #include <corten/errors.h>
 #include <corten/ops.h>
+#include <corten/trace.h>
 
 #include <climits>
 #include <cstring>
@@ -176,6 +177,8 @@ Tensor to_tensor(py::handle obj, std::optional<DType> dtype) {
                       " (use corten.cast to convert it)");
     return t;
   }
+  // Python data becomes a constant of a traced function, never one of its nodes.
+  const trace::Pause constant;
   if (PyBool_Check(obj.ptr())) {
     CORTEN_CHECK_TYPE(!dtype || *dtype == DType::Bool, "cannot convert the Python bool ",
                       obj.ptr() == Py_True ? "True" : "False", " to ", dtype_name(*dtype),

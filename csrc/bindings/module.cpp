@@ -39,6 +39,7 @@ PYBIND11_MODULE(_C, m) {
   bind_conv(m);
   bind_pooling(m);
   bind_rnn(m);
+  bind_trace(m);
 }
 
 }  // namespace corten::py_bind

@@ -2,6 +2,7 @@
 // kernels are in cpu/norm_kernels.inc (Note [Batch norm variance] in cpu/batch_norm.cpp).
 
 #include <corten/ops.h>
+#include <corten/trace.h>
 
 #include <cmath>
 
@@ -54,6 +55,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                   const Tensor& moving_mean, const Tensor& moving_variance, int64_t axis,
                   bool training, double momentum, double epsilon, bool bessel,
                   const Tensor& mask) {
+  trace::not_traceable("batch_norm");
   const char* op = "batch_norm";
   detail::check_defined(x, op, "x");
   CORTEN_CHECK_TYPE(is_floating(x.dtype()), op, ": expected a floating dtype (float32, "

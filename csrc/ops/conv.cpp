@@ -3,6 +3,7 @@
 // The kernels (csrc/cpu/conv.cpp) see contiguous channels_last data only.
 
 #include <corten/ops.h>
+#include <corten/trace.h>
 
 #include <string>
 
@@ -173,6 +174,7 @@ void check_bias(const char* op, const Tensor& bias, const Tensor& x, int64_t cha
 
 Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvOptions& o,
             Activation act) {
+  trace::OpRecord rec;
   const char* op = "conv";
   detail::check_defined(x, op, "x");
   detail::check_defined(w, op, "w");
@@ -204,12 +206,15 @@ Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvOpti
   }
   Tensor out = from_channels_last(y, g.nd, o);
   if (autograd::is_recording()) autograd::record_conv(x, w, bias, o, act, out);
+  rec.record(op, {x, w, bias}, {out},
+             [=](const trace::Tensors& in) { return conv(in[0], in[1], in[2], o, act); });
   return out;
 }
 
 Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& bias,
                       const std::vector<int64_t>& output_spatial, const ConvOptions& o,
                       Activation act) {
+  trace::OpRecord rec;
   const char* op = "conv_transpose";
   detail::check_defined(x, op, "x");
   detail::check_defined(w, op, "w");
@@ -260,11 +265,15 @@ Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& bias,
   }
   Tensor out = from_channels_last(y, g.nd, o);
   if (autograd::is_recording()) autograd::record_conv_transpose(x, w, bias, o, act, out);
+  rec.record(op, {x, w, bias}, {out}, [=](const trace::Tensors& in) {
+    return conv_transpose(in[0], in[1], in[2], output_spatial, o, act);
+  });
   return out;
 }
 
 Tensor conv_backward_filter(const Tensor& x, const Tensor& dy, const Shape& w_shape,
                             const ConvOptions& o) {
+  trace::OpRecord rec;
   const char* op = "conv_backward_filter";
   detail::check_defined(x, op, "x");
   detail::check_defined(dy, op, "dy");
@@ -292,6 +301,9 @@ Tensor conv_backward_filter(const Tensor& x, const Tensor& dy, const Shape& w_sh
     kernels::conv_backward_filter(dw.device())(x.dtype(), make_geom(g, o), xc.raw_data(),
                                                gc.raw_data(), dw.raw_data());
   }
+  rec.record(op, {x, dy}, {dw}, [=](const trace::Tensors& in) {
+    return conv_backward_filter(in[0], in[1], w_shape, o);
+  });
   return dw;
 }
 

@@ -1,4 +1,5 @@
 #include <corten/ops.h>
+#include <corten/trace.h>
 
 #include <cmath>
 #include <limits>
@@ -26,6 +27,7 @@ int64_t to_integer(double v, DType dtype, const char* what) {
 }  // namespace
 
 Tensor full(const Shape& shape, double value, DType dtype, const char* op) {
+  trace::OpRecord rec;
   for (int64_t d : shape) {
     // Checked here so that -1 is reported as -1 (shape_str would print it as None).
     if (d < 0) {
@@ -40,6 +42,7 @@ Tensor full(const Shape& shape, double value, DType dtype, const char* op) {
   double v = value;
   const Shape zero_strides(shape.size(), 0);
   kernels::cast(out.device())(DType::Float64, dtype, shape, &v, zero_strides, out.raw_data(), out.strides());
+  rec.record(op, {}, {out}, [=](const trace::Tensors&) { return full(shape, value, dtype, op); });
   return out;
 }
 
@@ -47,6 +50,7 @@ Tensor zeros(const Shape& shape, DType dtype) { return full(shape, 0.0, dtype, "
 Tensor ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype, "ones"); }
 
 Tensor fill(const Shape& shape, const Tensor& value) {
+  trace::OpRecord rec;
   detail::check_defined(value, "fill", "value");
   CORTEN_CHECK_VALUE(value.ndim() == 0, "fill: value must be a scalar (0-d tensor); got shape ",
                      show(value.shape()));
@@ -55,10 +59,14 @@ Tensor fill(const Shape& shape, const Tensor& value) {
   kernels::copy(out.device())(itemsize(value.dtype()), shape, value.raw_data(), Shape(shape.size(), 0),
             out.raw_data(), out.strides());
   if (autograd::is_recording()) autograd::record_fill(value, out);
+  rec.record("fill", {value}, {out},
+             [shape](const trace::Tensors& in) { return fill(shape, in[0]); });
   return out;
 }
 
 Tensor range(double start, double limit, double delta, DType dtype) {
+  trace::OpRecord rec;
+  const auto replay = [=](const trace::Tensors&) { return range(start, limit, delta, dtype); };
   CORTEN_CHECK_TYPE(dtype != DType::Bool,
                     "range: dtype bool is not supported; expected int32, int64, float32 or "
                     "float64");
@@ -84,6 +92,7 @@ Tensor range(double start, double limit, double delta, DType dtype) {
     delta = static_cast<double>(d);
     Tensor out = Tensor::empty({n}, dtype, Device::CPU, "range");
     kernels::range(out.device())(dtype, n, start, delta, out.raw_data());
+    rec.record("range", {}, {out}, replay);
     return out;
   }
   if (dtype == DType::Float32) {
@@ -98,10 +107,12 @@ Tensor range(double start, double limit, double delta, DType dtype) {
   n = count > 0 ? static_cast<int64_t>(count) : 0;
   Tensor out = Tensor::empty({n}, dtype, Device::CPU, "range");
   kernels::range(out.device())(dtype, n, start, delta, out.raw_data());
+  rec.record("range", {}, {out}, replay);
   return out;
 }
 
 Tensor eye(int64_t num_rows, int64_t num_columns, const Shape& batch_shape, DType dtype) {
+  trace::OpRecord rec;
   CORTEN_CHECK_VALUE(num_rows >= 0, "eye: num_rows must be >= 0; got ", num_rows);
   CORTEN_CHECK_VALUE(num_columns >= 0, "eye: num_columns must be >= 0; got ", num_columns);
   for (int64_t d : batch_shape) {
@@ -112,11 +123,14 @@ Tensor eye(int64_t num_rows, int64_t num_columns, const Shape& batch_shape, DTyp
   shape.push_back(num_columns);
   Tensor out = Tensor::empty(shape, dtype, Device::CPU, "eye");
   kernels::eye(out.device())(dtype, shape_numel(batch_shape), num_rows, num_columns, out.raw_data());
+  rec.record("eye", {}, {out},
+             [=](const trace::Tensors&) { return eye(num_rows, num_columns, batch_shape, dtype); });
   return out;
 }
 
 Tensor one_hot(const Tensor& indices, int64_t depth, double on_value, double off_value,
                int64_t axis, DType dtype) {
+  trace::OpRecord rec;
   detail::check_defined(indices, "one_hot", "indices");
   CORTEN_CHECK_TYPE(is_integral(indices.dtype()), "one_hot: indices must be int32 or int64; got ",
                     dtype_name(indices.dtype()));
@@ -134,15 +148,20 @@ Tensor one_hot(const Tensor& indices, int64_t depth, double on_value, double off
   for (int64_t d = 0; d < rank; ++d) (d < a ? outer : inner) *= indices.dim(d);
   kernels::one_hot(out.device())(indices.dtype(), dtype, idx.raw_data(), outer, depth, inner, on_value, off_value,
                out.raw_data());
+  rec.record("one_hot", {indices}, {out}, [=](const trace::Tensors& in) {
+    return one_hot(in[0], depth, on_value, off_value, axis, dtype);
+  });
   return out;
 }
 
 Tensor clone(const Tensor& x) {
+  trace::OpRecord rec;
   detail::check_defined(x, "clone");
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device(), "clone");
   if (x.is_meta()) return out;
   kernels::cast(out.device())(x.dtype(), x.dtype(), x.shape(), x.raw_data(), x.strides(), out.raw_data(),
             out.strides());
+  rec.record("clone", {x}, {out}, [](const trace::Tensors& in) { return clone(in[0]); });
   return out;
 }
 

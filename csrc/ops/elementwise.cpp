@@ -1,4 +1,5 @@
 #include <corten/ops.h>
+#include <corten/trace.h>
 
 #include "autograd/grad_rules.h"
 #include "ops/common.h"
@@ -27,6 +28,7 @@ const char* accepts_str(Accepts a) {
 }  // namespace
 
 Tensor unary(UnaryOp op, const Tensor& x, double alpha) {
+  trace::OpRecord rec;
   const char* name = unary_op_name(op);
   check_defined(x, name);
   const Accepts acc = op_info(op).accepts;
@@ -36,10 +38,13 @@ Tensor unary(UnaryOp op, const Tensor& x, double alpha) {
   if (x.is_meta()) return out;
   kernels::unary(out.device())(op, x.dtype(), x.shape(), x.raw_data(), x.strides(), out.raw_data(), alpha);
   if (autograd::is_recording()) autograd::record_unary(op, x, out, alpha);
+  rec.record(name, {x}, {out},
+             [op, alpha](const trace::Tensors& in) { return unary(op, in[0], alpha); });
   return out;
 }
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+  trace::OpRecord rec;
   const char* name = binary_op_name(op);
   check_defined(a, name, "x");
   check_defined(b, name, "y");
@@ -68,10 +73,13 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
                 broadcast_strides(b.shape(), b.strides(), shape), out.raw_data());
   }
   if (autograd::is_recording()) autograd::record_binary(op, a, b, out);
+  rec.record(name, {a, b}, {out},
+             [op](const trace::Tensors& in) { return binary(op, in[0], in[1]); });
   return out;
 }
 
 Tensor where(const Tensor& cond, const Tensor& x, const Tensor& y) {
+  trace::OpRecord rec;
   check_defined(cond, "where", "condition");
   check_defined(x, "where", "x");
   check_defined(y, "where", "y");
@@ -91,6 +99,8 @@ Tensor where(const Tensor& cond, const Tensor& x, const Tensor& y) {
              broadcast_strides(x.shape(), x.strides(), shape), y.raw_data(),
              broadcast_strides(y.shape(), y.strides(), shape), out.raw_data());
   if (autograd::is_recording()) autograd::record_where(cond, x, y, out);
+  rec.record("where", {cond, x, y}, {out},
+             [](const trace::Tensors& in) { return where(in[0], in[1], in[2]); });
   return out;
 }
 
@@ -107,16 +117,19 @@ Tensor clip_by_value(const Tensor& x, const Tensor& lo, const Tensor& hi) {
 }
 
 Tensor cast(const Tensor& x, DType dtype) {
+  trace::OpRecord rec;
   check_defined(x, "cast");
   if (x.dtype() == dtype) return x;
   Tensor out = Tensor::empty(x.shape(), dtype, x.device(), "cast");
   if (x.is_meta()) return out;
   kernels::cast(out.device())(x.dtype(), dtype, x.shape(), x.raw_data(), x.strides(), out.raw_data(), out.strides());
   if (autograd::is_recording()) autograd::record_cast(x, out);
+  rec.record("cast", {x}, {out}, [dtype](const trace::Tensors& in) { return cast(in[0], dtype); });
   return out;
 }
 
 void copy_(const Tensor& dst, const Tensor& src) {
+  trace::OpRecord rec;
   check_defined(dst, "assign", "dst");
   check_defined(src, "assign", "src");
   detail::check_same_device(dst, src, "assign");
@@ -125,6 +138,9 @@ void copy_(const Tensor& dst, const Tensor& src) {
   if (dst.is_meta() || src.is_meta()) return;
   kernels::cast(dst.device())(src.dtype(), dst.dtype(), src.shape(), src.raw_data(), src.strides(), dst.raw_data(),
             dst.strides());
+  rec.record(
+      "assign", {dst, src}, {}, [](const trace::Tensors& in) { copy_(in[0], in[1]); },
+      trace::Effect::Writes);
 }
 
 }  // namespace corten

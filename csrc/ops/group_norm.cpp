@@ -2,6 +2,7 @@
 // recording. The kernels are in cpu/group_norm_kernels.inc.
 
 #include <corten/ops.h>
+#include <corten/trace.h>
 
 #include <cmath>
 
@@ -51,6 +52,7 @@ int64_t check_group_args(const Tensor& x, const Tensor& gamma, const Tensor& bet
 
 Tensor group_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, int64_t groups,
                   int64_t axis, double epsilon) {
+  trace::not_traceable("group_norm");
   const char* op = "group_norm";
   const int64_t a = check_group_args(x, gamma, beta, groups, axis, op);
   CORTEN_CHECK_VALUE(epsilon >= 0 && std::isfinite(epsilon), op,
@@ -105,6 +107,7 @@ std::vector<Tensor> group_norm_backward(const Tensor& x, const Tensor& gamma, co
 }
 
 Tensor unit_norm(const Tensor& x, double epsilon) {
+  trace::not_traceable("unit_norm");
   const char* op = "unit_norm";
   detail::check_defined(x, op, "x");
   CORTEN_CHECK_TYPE(is_floating(x.dtype()), op, ": expected a floating dtype (float32, "

@@ -1,4 +1,5 @@
 #include <corten/ops.h>
+#include <corten/trace.h>
 
 #include <vector>
 
@@ -9,6 +10,7 @@
 namespace corten {
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
+  trace::OpRecord rec;
   detail::check_defined(a, "matmul", "a");
   detail::check_defined(b, "matmul", "b");
   detail::check_same_dtype(a, b, "matmul");
@@ -79,6 +81,9 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
                 b_off.data(), b_rs, b_cs, out.raw_data());
   }
   if (autograd::is_recording()) autograd::record_matmul(a, b, transpose_a, transpose_b, out);
+  rec.record("matmul", {a, b}, {out}, [=](const trace::Tensors& in) {
+    return matmul(in[0], in[1], transpose_a, transpose_b);
+  });
   return out;
 }
 
@@ -100,7 +105,24 @@ Activation activation_from_name(const std::string& name) {
   throw ValueError("linear: activation must be one of " + accepted + "; got '" + name + "'");
 }
 
+namespace {
+
+void record_linear_node(trace::OpRecord& rec, const Tensor& x, const Tensor& w, const Tensor& bias,
+                        Activation act, const Tensor& out) {
+  const auto replay = [act](const trace::Tensors& in) {
+    return linear(in[0], in[1], in.size() > 2 ? in[2] : Tensor(), act);
+  };
+  if (bias.defined()) {
+    rec.record("linear", {x, w, bias}, {out}, replay);
+  } else {
+    rec.record("linear", {x, w}, {out}, replay);
+  }
+}
+
+}  // namespace
+
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, Activation act) {
+  trace::OpRecord rec;
   detail::check_defined(x, "linear", "x");
   detail::check_defined(w, "linear", "w");
   detail::check_same_dtype(x, w, "linear");
@@ -129,6 +151,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, Activation a
   if (meta) return out;
   if (out.numel() == 0) {
     if (autograd::is_recording()) autograd::record_linear(x, w, bias, act, out);
+    record_linear_node(rec, x, w, bias, act, out);
     return out;
   }
 
@@ -152,6 +175,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, Activation a
                        &zero, w.strides()[0], w.strides()[1], out.raw_data(),
                        b.defined() ? b.raw_data() : nullptr, act);
   if (autograd::is_recording()) autograd::record_linear(x, w, bias, act, out);
+  record_linear_node(rec, x, w, bias, act, out);
   return out;
 }
 

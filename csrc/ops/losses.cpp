@@ -1,4 +1,5 @@
 #include <corten/ops.h>
+#include <corten/trace.h>
 
 #include <string>
 
@@ -71,6 +72,7 @@ int64_t label_at(const Tensor& labels, int64_t flat, Shape& index) {
 
 Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits,
                                          int64_t axis) {
+  trace::OpRecord rec;
   check_floating_pair(labels, logits, kSoftmaxXent);
   const int64_t a = checked_class_axis(logits, axis, kSoftmaxXent);
   const Device dev = detail::result_device(labels, logits);
@@ -79,11 +81,15 @@ Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& log
   kernels::softmax_cross_entropy(out.device())(logits.dtype(), logits.shape(), labels.raw_data(), labels.strides(),
                              logits.raw_data(), logits.strides(), a, out.raw_data());
   if (autograd::is_recording()) autograd::record_softmax_cross_entropy(labels, logits, a, out);
+  rec.record(kSoftmaxXent, {labels, logits}, {out}, [axis](const trace::Tensors& in) {
+    return softmax_cross_entropy_with_logits(in[0], in[1], axis);
+  });
   return out;
 }
 
 Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits,
                                                 int64_t axis) {
+  trace::OpRecord rec;
   detail::check_defined(labels, kSparseXent, "labels");
   detail::check_defined(logits, kSparseXent, "logits");
   CORTEN_CHECK_TYPE(is_floating(logits.dtype()), kSparseXent,
@@ -116,10 +122,14 @@ Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tens
         show(logits.shape()), ", class axis ", axis, ")"));
   }
   if (autograd::is_recording()) autograd::record_sparse_softmax_cross_entropy(labels, logits, a, out);
+  rec.record(kSparseXent, {labels, logits}, {out}, [axis](const trace::Tensors& in) {
+    return sparse_softmax_cross_entropy_with_logits(in[0], in[1], axis);
+  });
   return out;
 }
 
 Tensor sigmoid_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits) {
+  trace::OpRecord rec;
   check_floating_pair(labels, logits, kSigmoidXent);
   const Device dev = detail::result_device(labels, logits);
   Tensor out = Tensor::empty(logits.shape(), logits.dtype(), dev, kSigmoidXent);
@@ -127,6 +137,9 @@ Tensor sigmoid_cross_entropy_with_logits(const Tensor& labels, const Tensor& log
   kernels::sigmoid_cross_entropy(out.device())(logits.dtype(), logits.shape(), labels.raw_data(), labels.strides(),
                              logits.raw_data(), logits.strides(), out.raw_data());
   if (autograd::is_recording()) autograd::record_sigmoid_cross_entropy(labels, logits, out);
+  rec.record(kSigmoidXent, {labels, logits}, {out}, [](const trace::Tensors& in) {
+    return sigmoid_cross_entropy_with_logits(in[0], in[1]);
+  });
   return out;
 }
 

@@ -1,4 +1,5 @@
 #include <corten/ops.h>
+#include <corten/trace.h>
 
 #include <cmath>
 
@@ -10,6 +11,7 @@ namespace corten {
 namespace {
 
 Tensor softmax_op(bool log, const Tensor& x, int64_t axis) {
+  trace::OpRecord rec;
   const char* name = log ? "log_softmax" : "softmax";
   detail::check_defined(x, name, "logits");
   CORTEN_CHECK_TYPE(is_floating(x.dtype()), name,
@@ -25,10 +27,13 @@ Tensor softmax_op(bool log, const Tensor& x, int64_t axis) {
   if (x.is_meta()) return out;
   kernels::softmax(out.device())(log, x.dtype(), x.shape(), x.raw_data(), x.strides(), a, out.raw_data());
   if (autograd::is_recording()) autograd::record_softmax(log, x, a, out);
+  rec.record(name, {x}, {out},
+             [=](const trace::Tensors& in) { return softmax_op(log, in[0], axis); });
   return out;
 }
 
 Tensor softmax_grad_op(bool log, const Tensor& y, const Tensor& g, int64_t axis) {
+  trace::OpRecord rec;
   const char* name = log ? "log_softmax_grad" : "softmax_grad";
   detail::check_defined(y, name, "y");
   detail::check_defined(g, name, "grad");
@@ -55,6 +60,8 @@ Tensor softmax_grad_op(bool log, const Tensor& y, const Tensor& g, int64_t axis)
   kernels::softmax_backward(out.device())(log, y.dtype(), outer, s[a], inner, yc.raw_data(), gc.raw_data(),
                         out.raw_data());
   if (autograd::is_recording()) autograd::record_softmax_grad(log, y, g, a, out);
+  rec.record(name, {y, g}, {out},
+             [=](const trace::Tensors& in) { return softmax_grad_op(log, in[0], in[1], axis); });
   return out;
 }
 
@@ -85,6 +92,7 @@ void check_norm_param(const Tensor& p, const Tensor& x, const char* what) {
 }  // namespace
 
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon) {
+  trace::not_traceable("layer_norm");
   detail::check_defined(x, "layer_norm", "x");
   CORTEN_CHECK_TYPE(is_floating(x.dtype()), "layer_norm: expected a floating dtype (float32, "
                     "float64); got ", dtype_name(x.dtype()));

@@ -1,4 +1,5 @@
 #include <corten/ops.h>
+#include <corten/trace.h>
 
 #include <cmath>
 #include <cstdint>
@@ -95,6 +96,7 @@ T* ptr(const Tensor& t) {
 
 void sgd_update_(const Tensor& var, const Tensor& grad, const Tensor& momentum,
                  const SgdOptions& opt) {
+  trace::not_traceable("sgd_update");
   const Tensor g = prepare("SGD", var, grad, {{"momentum", &momentum}}, opt);
   if (var.numel() == 0) return;
   visit_floating(var.dtype(), "SGD", [&](auto tag) {
@@ -105,6 +107,7 @@ void sgd_update_(const Tensor& var, const Tensor& grad, const Tensor& momentum,
 
 void adam_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const Tensor& v,
                   const Tensor& vhat, const AdamOptions& opt) {
+  trace::not_traceable("adam_update");
   const char* op = "Adam";
   CORTEN_CHECK_VALUE(m.defined() && v.defined(), op, ": the m and v slots are required");
   CORTEN_CHECK_VALUE(!opt.amsgrad || vhat.defined(), op,
@@ -124,6 +127,7 @@ void adam_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const 
 void rmsprop_update_(const Tensor& var, const Tensor& grad, const Tensor& velocity,
                      const Tensor& momentum, const Tensor& average_grad,
                      const RmspropOptions& opt) {
+  trace::not_traceable("rmsprop_update");
   const char* op = "RMSprop";
   CORTEN_CHECK_VALUE(velocity.defined(), op, ": the velocity slot is required");
   CORTEN_CHECK_VALUE(!(opt.momentum > 0) || momentum.defined(), op,
@@ -146,6 +150,7 @@ void rmsprop_update_(const Tensor& var, const Tensor& grad, const Tensor& veloci
 
 void adagrad_update_(const Tensor& var, const Tensor& grad, const Tensor& accumulator,
                      const AdagradOptions& opt) {
+  trace::not_traceable("adagrad_update");
   const char* op = "Adagrad";
   CORTEN_CHECK_VALUE(accumulator.defined(), op, ": the accumulator slot is required");
   const Tensor g = prepare(op, var, grad, {{"accumulator", &accumulator}}, opt);
@@ -158,6 +163,7 @@ void adagrad_update_(const Tensor& var, const Tensor& grad, const Tensor& accumu
 
 void adadelta_update_(const Tensor& var, const Tensor& grad, const Tensor& accumulated_grad,
                       const Tensor& accumulated_delta_var, const AdadeltaOptions& opt) {
+  trace::not_traceable("adadelta_update");
   const char* op = "Adadelta";
   CORTEN_CHECK_VALUE(accumulated_grad.defined() && accumulated_delta_var.defined(), op,
                      ": the accumulated_grad and accumulated_delta_var slots are required");
@@ -175,6 +181,7 @@ void adadelta_update_(const Tensor& var, const Tensor& grad, const Tensor& accum
 
 void adamax_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const Tensor& u,
                     const AdamaxOptions& opt) {
+  trace::not_traceable("adamax_update");
   const char* op = "Adamax";
   CORTEN_CHECK_VALUE(m.defined() && u.defined(), op, ": the m and u slots are required");
   check_step(op, opt.step);
@@ -188,6 +195,7 @@ void adamax_update_(const Tensor& var, const Tensor& grad, const Tensor& m, cons
 
 void nadam_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const Tensor& v,
                    const NadamOptions& opt) {
+  trace::not_traceable("nadam_update");
   const char* op = "Nadam";
   CORTEN_CHECK_VALUE(m.defined() && v.defined(), op, ": the m and v slots are required");
   check_step(op, opt.step);
@@ -200,6 +208,7 @@ void nadam_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const
 }
 
 double sum_of_squares(const Tensor& x) {
+  trace::not_traceable("sum_of_squares");
   check_defined(x, "sum_of_squares");
   CORTEN_CHECK_VALUE(x.device() == Device::CPU,
                      "sum_of_squares: expected a cpu tensor; got device ", device_name(x.device()));

@@ -4,6 +4,7 @@
 
 #include <corten/ops.h>
 #include <corten/ops/pooling.h>
+#include <corten/trace.h>
 
 #include <algorithm>
 #include <cctype>
@@ -128,6 +129,7 @@ bool any_unknown(const Shape& s) {
 
 Tensor pool_op(cpu::PoolKind kind, const Tensor& x, const std::vector<int64_t>& pool_size,
                const std::vector<int64_t>& strides, const std::string& padding, bool cf) {
+  trace::OpRecord rec;
   const char* op = kind == cpu::PoolKind::Max ? "max_pool" : "avg_pool";
   check_input(x, op);
   const std::vector<int64_t> ones(pool_size.size(), 1);
@@ -143,6 +145,9 @@ Tensor pool_op(cpu::PoolKind kind, const Tensor& x, const std::vector<int64_t>& 
     autograd::record_pool(kind == cpu::PoolKind::Max, x, xc, pool_size, strides, padding, cf,
                           out);
   }
+  rec.record(op, {x}, {out}, [=](const trace::Tensors& in) {
+    return pool_op(kind, in[0], pool_size, strides, padding, cf);
+  });
   return out;
 }
 
@@ -197,6 +202,7 @@ Tensor avg_pool(const Tensor& x, const std::vector<int64_t>& pool_size,
 Tensor pool_grad(bool is_max, const Tensor& x, const Tensor& dy,
                  const std::vector<int64_t>& pool_size, const std::vector<int64_t>& strides,
                  const std::string& padding, bool channels_first) {
+  trace::OpRecord rec;
   const char* op = is_max ? "max_pool_grad" : "avg_pool_grad";
   check_input(x, op);
   detail::check_defined(dy, op, "dy");
@@ -214,12 +220,16 @@ Tensor pool_grad(bool is_max, const Tensor& x, const Tensor& dy,
   fill_strides(gc.shape(), channels_first, w.g.ys);
   kernels::pool_backward(dx.device())(x.dtype(), is_max ? cpu::PoolKind::Max : cpu::PoolKind::Avg,
                                       w.g, xc.raw_data(), gc.raw_data(), dx.raw_data());
+  rec.record(op, {x, dy}, {dx}, [=](const trace::Tensors& in) {
+    return pool_grad(is_max, in[0], in[1], pool_size, strides, padding, channels_first);
+  });
   return dx;
 }
 
 Tensor depthwise_conv(const Tensor& x, const Tensor& w, const Tensor& bias,
                       const std::vector<int64_t>& strides, const std::vector<int64_t>& dilations,
                       const std::string& padding, bool channels_first) {
+  trace::OpRecord rec;
   const char* op = "depthwise_conv";
   check_input(x, op);
   detail::check_defined(w, op, "w");
@@ -262,6 +272,9 @@ Tensor depthwise_conv(const Tensor& x, const Tensor& w, const Tensor& bias,
     autograd::record_depthwise_conv(x, w, bias, strides, dilations, padding, channels_first,
                                     out);
   }
+  rec.record("depthwise_conv", {x, w, bias}, {out}, [=](const trace::Tensors& in) {
+    return depthwise_conv(in[0], in[1], in[2], strides, dilations, padding, channels_first);
+  });
   return out;
 }
 
@@ -270,6 +283,7 @@ std::vector<Tensor> depthwise_conv_backward(const Tensor& x, const Tensor& w, co
                                             const std::vector<int64_t>& dilations,
                                             const std::string& padding, bool channels_first,
                                             bool need_dx, bool need_dw, bool need_dbias) {
+  trace::OpRecord rec;
   const char* op = "depthwise_conv_grad";
   check_input(x, op);
   detail::check_defined(w, op, "w");
@@ -312,11 +326,16 @@ std::vector<Tensor> depthwise_conv_backward(const Tensor& x, const Tensor& w, co
         x.dtype(), win.g, xc.raw_data(), gc.raw_data(), dw.raw_data(),
         need_dbias ? out[2].raw_data() : nullptr);
   }
+  rec.record("depthwise_conv_backward", {x, w, dy}, out, [=](const trace::Tensors& in) {
+    return depthwise_conv_backward(in[0], in[1], in[2], strides, dilations, padding, channels_first,
+                                   need_dx, need_dw, need_dbias);
+  });
   return out;
 }
 
 Tensor resize(const Tensor& x, const std::vector<int64_t>& size, const std::string& method,
               bool align_corners, bool half_pixel_centers, bool channels_first) {
+  trace::OpRecord rec;
   const char* op = "resize";
   check_input(x, op);
   const cpu::ResizeSpec spec = resize_spec(op, method, align_corners, half_pixel_centers);
@@ -349,12 +368,16 @@ Tensor resize(const Tensor& x, const std::vector<int64_t>& size, const std::stri
     autograd::record_resize(x, in_size, method, align_corners, half_pixel_centers,
                             channels_first, out);
   }
+  rec.record("resize", {x}, {out}, [=](const trace::Tensors& in) {
+    return resize(in[0], size, method, align_corners, half_pixel_centers, channels_first);
+  });
   return out;
 }
 
 Tensor resize_grad(const Tensor& dy, const std::vector<int64_t>& input_size,
                    const std::string& method, bool align_corners, bool half_pixel_centers,
                    bool channels_first) {
+  trace::OpRecord rec;
   const char* op = "resize_grad";
   check_input(dy, op);
   const cpu::ResizeSpec spec = resize_spec(op, method, align_corners, half_pixel_centers);
@@ -372,6 +395,10 @@ Tensor resize_grad(const Tensor& dy, const std::vector<int64_t>& input_size,
   fill_strides(in_shape, channels_first, g.xs);
   fill_strides(gc.shape(), channels_first, g.ys);
   kernels::resize_backward(dx.device())(dy.dtype(), spec, g, gc.raw_data(), dx.raw_data());
+  rec.record("resize_grad", {dy}, {dx}, [=](const trace::Tensors& in) {
+    return resize_grad(in[0], input_size, method, align_corners, half_pixel_centers,
+                       channels_first);
+  });
   return dx;
 }
 

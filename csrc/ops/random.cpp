@@ -1,4 +1,5 @@
 #include <corten/ops.h>
+#include <corten/trace.h>
 
 #include <cmath>
 #include <limits>
@@ -36,6 +37,7 @@ void check_normal_params(double mean, double stddev, const char* op) {
 
 Tensor random_normal(const Shape& shape, double mean, double stddev, DType dtype,
                      PhiloxSeed seed) {
+  trace::not_traceable("random_normal");
   check_floating(dtype, "random_normal");
   check_shape(shape, "random_normal");
   check_normal_params(mean, stddev, "random_normal");
@@ -46,6 +48,7 @@ Tensor random_normal(const Shape& shape, double mean, double stddev, DType dtype
 
 Tensor truncated_normal(const Shape& shape, double mean, double stddev, DType dtype,
                         PhiloxSeed seed) {
+  trace::not_traceable("truncated_normal");
   check_floating(dtype, "truncated_normal");
   check_shape(shape, "truncated_normal");
   check_normal_params(mean, stddev, "truncated_normal");
@@ -56,6 +59,7 @@ Tensor truncated_normal(const Shape& shape, double mean, double stddev, DType dt
 
 Tensor random_uniform(const Shape& shape, double minval, double maxval, DType dtype,
                       PhiloxSeed seed) {
+  trace::not_traceable("random_uniform");
   if (is_integral(dtype)) {
     // 2^63 is exactly representable; anything below it and integral converts exactly.
     constexpr double kLimit = 9223372036854775808.0;
@@ -82,6 +86,7 @@ Tensor random_uniform(const Shape& shape, double minval, double maxval, DType dt
 
 Tensor random_uniform_int(const Shape& shape, int64_t minval, int64_t maxval, DType dtype,
                           PhiloxSeed seed) {
+  trace::not_traceable("random_uniform_int");
   CORTEN_CHECK_TYPE(is_integral(dtype),
                     "random_uniform: integer bounds need dtype int32 or int64; got ",
                     dtype_name(dtype));
@@ -104,6 +109,7 @@ Tensor random_uniform_int(const Shape& shape, int64_t minval, int64_t maxval, DT
 
 Tensor dropout(const Tensor& x, double rate, const std::optional<Shape>& noise_shape,
                PhiloxSeed seed) {
+  trace::not_traceable("dropout");
   detail::check_defined(x, "dropout");
   CORTEN_CHECK_TYPE(is_floating(x.dtype()),
                     "dropout: x must be a floating tensor (float32 or float64); got dtype ",

@@ -1,4 +1,5 @@
 #include <corten/ops.h>
+#include <corten/trace.h>
 
 #include <limits>
 #include <string>
@@ -66,6 +67,7 @@ int64_t checked_axis(int64_t axis, const Shape& shape, const char* op) {
 }
 
 Tensor arg_reduce(bool is_max, const Tensor& x, int64_t axis, DType output_type) {
+  trace::OpRecord rec;
   const char* name = is_max ? "argmax" : "argmin";
   detail::check_defined(x, name, "input");
   CORTEN_CHECK_TYPE(x.dtype() != DType::Bool, name,
@@ -85,6 +87,9 @@ Tensor arg_reduce(bool is_max, const Tensor& x, int64_t axis, DType output_type)
   if (x.is_meta()) return out;
   kernels::arg_reduce(out.device())(is_max, x.dtype(), x.shape(), x.raw_data(), x.strides(), a, output_type,
                   out.raw_data());
+  rec.record(name, {x}, {out}, [=](const trace::Tensors& in) {
+    return arg_reduce(is_max, in[0], axis, output_type);
+  });
   return out;
 }
 
@@ -92,6 +97,7 @@ Tensor arg_reduce(bool is_max, const Tensor& x, int64_t axis, DType output_type)
 
 Tensor reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, bool keepdims,
               bool all_axes_if_empty) {
+  trace::OpRecord rec;
   const char* name = reduce_op_name(op);
   detail::check_defined(x, name, "input_tensor");
   check_reduce_dtype(op, x.dtype());
@@ -122,6 +128,9 @@ Tensor reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, bo
   if (x.is_meta()) return out;
   kernels::reduce(out.device())(op, x.dtype(), x.shape(), x.raw_data(), x.strides(), reduced, out.raw_data());
   if (autograd::is_recording()) autograd::record_reduce(op, x, reduced, keepdims, out);
+  rec.record(name, {x}, {out}, [=](const trace::Tensors& in) {
+    return reduce(op, in[0], axes, keepdims, all_axes_if_empty);
+  });
   return out;
 }
 

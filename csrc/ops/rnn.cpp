@@ -1,5 +1,6 @@
 #include <corten/autograd.h>
 #include <corten/ops.h>
+#include <corten/trace.h>
 
 #include <cstring>
 #include <memory>
@@ -102,6 +103,7 @@ std::vector<Tensor> rnn_sequence(const std::string& cell_name, const Tensor& xw,
                                  bool zero_output_for_mask, bool reference,
                                  const Tensor& kernel, const Tensor& bias, bool batch_major,
                                  bool return_sequences) {
+  trace::not_traceable("rnn_sequence");
   const cpu::RnnCell cell = parse_cell(cell_name);
   const cpu::RnnAct act = parse_act(activation, "activation");
   const cpu::RnnAct rec_act = parse_act(recurrent_activation, "recurrent_activation");

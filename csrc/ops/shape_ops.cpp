@@ -1,6 +1,7 @@
 // Shape ops. Views: indexing, reshape, transpose, expand_dims, squeeze, broadcast_to, split,
 // unstack, identity. Copies: concat, stack, tile, gather, pad.
 #include <corten/ops.h>
+#include <corten/trace.h>
 
 #include <algorithm>
 #include <limits>
@@ -152,6 +153,7 @@ std::vector<Tensor> split_views(const Tensor& x, int64_t a, const std::vector<in
 }  // namespace
 
 Tensor index(const Tensor& x, const std::vector<IndexItem>& items) {
+  trace::OpRecord rec;
   detail::check_defined(x, "getitem");
   int64_t consumed = 0, ellipses = 0;
   for (const IndexItem& it : items) {
@@ -234,11 +236,13 @@ Tensor index(const Tensor& x, const std::vector<IndexItem>& items) {
   if (x.is_meta()) return meta_like(shape, x);
   Tensor out = x.as_strided(shape, strides, offset);
   if (autograd::is_recording()) autograd::record_index(x, items, out);
+  rec.record("index", {x}, {out}, [=](const trace::Tensors& in) { return index(in[0], items); });
   return out;
 }
 
 Tensor index_grad(const Tensor& grad, const Shape& input_shape,
                   const std::vector<IndexItem>& items) {
+  trace::OpRecord rec;
   detail::check_defined(grad, "index_grad", "grad");
   for (int64_t d : input_shape) {
     CORTEN_CHECK_VALUE(d >= 0 || (grad.is_meta() && d == kUnknownDim),
@@ -263,10 +267,13 @@ Tensor index_grad(const Tensor& grad, const Shape& input_shape,
   kernels::copy(out.device())(itemsize(grad.dtype()), grad.shape(), grad.raw_data(), grad.strides(),
             view.raw_data(), view.strides());
   if (autograd::is_recording()) autograd::record_index_grad(grad, items, out);
+  rec.record("index_grad", {grad}, {out},
+             [=](const trace::Tensors& in) { return index_grad(in[0], input_shape, items); });
   return out;
 }
 
 Tensor reshape(const Tensor& x, const Shape& requested) {
+  trace::OpRecord rec;
   detail::check_defined(x, "reshape", "tensor");
   Shape shape = requested;
   int64_t infer = -1, known = 1;
@@ -305,6 +312,8 @@ Tensor reshape(const Tensor& x, const Shape& requested) {
     out = clone(x).as_strided(shape, contiguous_strides(shape), 0);
   }
   if (autograd::is_recording()) autograd::record_reshape(x, out);
+  rec.record("reshape", {x}, {out},
+             [=](const trace::Tensors& in) { return reshape(in[0], requested); });
   return out;
 }
 
@@ -316,6 +325,7 @@ Tensor transpose(const Tensor& x) {
 }
 
 Tensor transpose(const Tensor& x, const std::vector<int64_t>& perm) {
+  trace::OpRecord rec;
   detail::check_defined(x, "transpose", "a");
   const int64_t n = x.ndim();
   CORTEN_CHECK_VALUE(static_cast<int64_t>(perm.size()) == n, "transpose: perm has ", perm.size(),
@@ -333,10 +343,13 @@ Tensor transpose(const Tensor& x, const std::vector<int64_t>& perm) {
   if (x.is_meta()) return meta_like(shape, x);
   Tensor out = x.as_strided(shape, strides, x.offset());
   if (autograd::is_recording()) autograd::record_transpose(x, perm, out);
+  rec.record("transpose", {x}, {out},
+             [=](const trace::Tensors& in) { return transpose(in[0], perm); });
   return out;
 }
 
 Tensor expand_dims(const Tensor& x, int64_t axis) {
+  trace::OpRecord rec;
   detail::check_defined(x, "expand_dims", "input");
   const int64_t n = x.ndim();
   CORTEN_CHECK_VALUE(axis >= -n - 1 && axis <= n, "expand_dims: axis ", axis,
@@ -350,10 +363,13 @@ Tensor expand_dims(const Tensor& x, int64_t axis) {
   if (x.is_meta()) return meta_like(shape, x);
   Tensor out = x.as_strided(shape, strides, x.offset());
   if (autograd::is_recording()) autograd::record_reshape(x, out);
+  rec.record("expand_dims", {x}, {out},
+             [=](const trace::Tensors& in) { return expand_dims(in[0], axis); });
   return out;
 }
 
 Tensor squeeze(const Tensor& x, const std::vector<int64_t>& axes) {
+  trace::OpRecord rec;
   detail::check_defined(x, "squeeze", "input");
   const int64_t n = x.ndim();
   std::vector<bool> drop(static_cast<size_t>(n), false);
@@ -377,10 +393,12 @@ Tensor squeeze(const Tensor& x, const std::vector<int64_t>& axes) {
   if (x.is_meta()) return meta_like(shape, x);
   Tensor out = x.as_strided(shape, strides, x.offset());
   if (autograd::is_recording()) autograd::record_reshape(x, out);
+  rec.record("squeeze", {x}, {out}, [=](const trace::Tensors& in) { return squeeze(in[0], axes); });
   return out;
 }
 
 Tensor broadcast_to(const Tensor& x, const Shape& shape) {
+  trace::OpRecord rec;
   detail::check_defined(x, "broadcast_to", "input");
   const Shape out = broadcast_shapes(x.shape(), shape, "broadcast_to");
   CORTEN_CHECK_VALUE(out == shape, "broadcast_to: a tensor of shape ", show(x.shape()),
@@ -388,18 +406,23 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   if (x.is_meta()) return meta_like(shape, x);
   Tensor result = x.as_strided(shape, broadcast_strides(x.shape(), x.strides(), shape), x.offset());
   if (autograd::is_recording()) autograd::record_broadcast_to(x, result);
+  rec.record("broadcast_to", {x}, {result},
+             [=](const trace::Tensors& in) { return broadcast_to(in[0], shape); });
   return result;
 }
 
 Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
+  trace::OpRecord rec;
   Tensor out = concat_impl(xs, axis, "concat");
   if (autograd::is_recording() && !out.is_meta()) {
     autograd::record_concat(xs, normalize_axis(axis, out.ndim(), "concat"), out);
   }
+  rec.record("concat", xs, {out}, [=](const trace::Tensors& in) { return concat(in, axis); });
   return out;
 }
 
 Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
+  trace::OpRecord rec;
   CORTEN_CHECK_VALUE(!xs.empty(), "stack: expected a non-empty list of tensors");
   for (const Tensor& x : xs) detail::check_defined(x, "stack", "values");
   const Shape& shape = xs[0].shape();
@@ -422,10 +445,12 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
   }
   Tensor out = concat_impl(expanded, a, "stack");
   if (autograd::is_recording() && !out.is_meta()) autograd::record_stack(xs, a, out);
+  rec.record("stack", xs, {out}, [=](const trace::Tensors& in) { return stack(in, axis); });
   return out;
 }
 
 std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes_in, int64_t axis) {
+  trace::OpRecord rec;
   detail::check_defined(x, "split", "value");
   CORTEN_CHECK_VALUE(x.ndim() > 0, "split: cannot split a 0-d tensor");
   const int64_t a = normalize_axis(axis, x.ndim(), "split");
@@ -457,10 +482,13 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes_in,
   }
   std::vector<Tensor> out = split_views(x, a, sizes);
   if (autograd::is_recording() && !x.is_meta()) autograd::record_split(x, a, out);
+  rec.record("split", {x}, out,
+             [=](const trace::Tensors& in) { return split(in[0], sizes_in, axis); });
   return out;
 }
 
 std::vector<Tensor> split(const Tensor& x, int64_t num_splits, int64_t axis) {
+  trace::OpRecord rec;
   detail::check_defined(x, "split", "value");
   CORTEN_CHECK_VALUE(x.ndim() > 0, "split: cannot split a 0-d tensor");
   const int64_t a = normalize_axis(axis, x.ndim(), "split");
@@ -474,10 +502,13 @@ std::vector<Tensor> split(const Tensor& x, int64_t num_splits, int64_t axis) {
   std::vector<Tensor> out =
       split_views(x, a, std::vector<int64_t>(static_cast<size_t>(num_splits), dim / num_splits));
   if (autograd::is_recording() && !x.is_meta()) autograd::record_split(x, a, out);
+  rec.record("split", {x}, out,
+             [=](const trace::Tensors& in) { return split(in[0], num_splits, axis); });
   return out;
 }
 
 std::vector<Tensor> unstack(const Tensor& x, int64_t axis) {
+  trace::OpRecord rec;
   detail::check_defined(x, "unstack", "value");
   CORTEN_CHECK_VALUE(x.ndim() > 0, "unstack: cannot unstack a 0-d tensor");
   const int64_t a = normalize_axis(axis, x.ndim(), "unstack");
@@ -494,10 +525,12 @@ std::vector<Tensor> unstack(const Tensor& x, int64_t axis) {
                               : x.as_strided(shape, strides, x.offset() + i * x.strides()[a]));
   }
   if (autograd::is_recording() && !x.is_meta()) autograd::record_unstack(x, a, out);
+  rec.record("unstack", {x}, out, [=](const trace::Tensors& in) { return unstack(in[0], axis); });
   return out;
 }
 
 Tensor tile(const Tensor& x, const std::vector<int64_t>& multiples) {
+  trace::OpRecord rec;
   detail::check_defined(x, "tile", "input");
   CORTEN_CHECK_VALUE(static_cast<int64_t>(multiples.size()) == x.ndim(),
                      "tile: multiples must have one entry per dimension of input; got ",
@@ -514,6 +547,7 @@ Tensor tile(const Tensor& x, const std::vector<int64_t>& multiples) {
   Tensor out = Tensor::empty(shape, x.dtype(), Device::CPU, "tile");
   kernels::tile(out.device())(itemsize(x.dtype()), x.shape(), x.raw_data(), x.strides(), multiples, out.raw_data());
   if (autograd::is_recording()) autograd::record_tile(x, multiples, out);
+  rec.record("tile", {x}, {out}, [=](const trace::Tensors& in) { return tile(in[0], multiples); });
   return out;
 }
 
@@ -577,6 +611,7 @@ GatherGeometry gather_geometry(const Shape& ps, const Tensor& indices, int64_t a
 }  // namespace
 
 Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis, int64_t batch_dims) {
+  trace::OpRecord rec;
   detail::check_defined(params, "gather", "params");
   detail::check_defined(indices, "gather", "indices");
   detail::check_same_device(params, indices, "gather");
@@ -593,11 +628,14 @@ Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis, int64_t
                   prod(indices.shape(), bd, indices.ndim()), out.raw_data());
   if (bad.position >= 0) throw_bad_index(bad, indices, ps, a, "gather");
   if (autograd::is_recording()) autograd::record_gather(params, indices, a, bd, out);
+  rec.record("gather", {params, indices}, {out},
+             [=](const trace::Tensors& in) { return gather(in[0], in[1], axis, batch_dims); });
   return out;
 }
 
 Tensor gather_grad(const Tensor& grad, const Tensor& indices, const Shape& params_shape,
                    int64_t axis, int64_t batch_dims) {
+  trace::OpRecord rec;
   detail::check_defined(grad, "gather_grad", "grad");
   detail::check_defined(indices, "gather_grad", "indices");
   detail::check_same_device(grad, indices, "gather_grad");
@@ -629,11 +667,15 @@ Tensor gather_grad(const Tensor& grad, const Tensor& indices, const Shape& param
       prod(indices.shape(), bd, indices.ndim()), out.raw_data());
   if (bad.position >= 0) throw_bad_index(bad, indices, ps, a, "gather_grad");
   if (autograd::is_recording()) autograd::record_gather_grad(grad, indices, a, bd, out);
+  rec.record("gather_grad", {grad, indices}, {out}, [=](const trace::Tensors& in) {
+    return gather_grad(in[0], in[1], params_shape, axis, batch_dims);
+  });
   return out;
 }
 
 Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& paddings,
            PadMode mode, double constant_value) {
+  trace::OpRecord rec;
   detail::check_defined(x, "pad", "tensor");
   const int64_t rank = x.ndim();
   CORTEN_CHECK_VALUE(static_cast<int64_t>(paddings.size()) == rank,
@@ -665,11 +707,14 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& padd
   kernels::pad(out.device())(itemsize(x.dtype()), x.shape(), x.raw_data(), x.strides(), paddings, mode,
            value.raw_data(), out.raw_data());
   if (autograd::is_recording()) autograd::record_pad(x, paddings, mode, out);
+  rec.record("pad", {x}, {out},
+             [=](const trace::Tensors& in) { return pad(in[0], paddings, mode, constant_value); });
   return out;
 }
 
 Tensor pad_grad(const Tensor& grad, const std::vector<std::pair<int64_t, int64_t>>& paddings,
                 PadMode mode) {
+  trace::OpRecord rec;
   detail::check_defined(grad, "pad_grad", "grad");
   CORTEN_CHECK_TYPE(is_floating(grad.dtype()), "pad_grad: grad must be float32 or float64; got ",
                     dtype_name(grad.dtype()));
@@ -707,18 +752,23 @@ Tensor pad_grad(const Tensor& grad, const std::vector<std::pair<int64_t, int64_t
   kernels::pad_backward(out.device())(grad.dtype(), shape, paddings, mode, work.raw_data(), work.strides(),
                     out.raw_data());
   if (autograd::is_recording()) autograd::record_pad_grad(grad, paddings, mode, out);
+  rec.record("pad_grad", {grad}, {out},
+             [=](const trace::Tensors& in) { return pad_grad(in[0], paddings, mode); });
   return out;
 }
 
 Tensor identity(const Tensor& x) {
+  trace::OpRecord rec;
   detail::check_defined(x, "identity", "input");
   if (x.is_meta()) return meta_like(x.shape(), x);
   Tensor out = x.as_strided(x.shape(), x.strides(), x.offset());
   if (autograd::is_recording()) autograd::record_identity(x, out);
+  rec.record("identity", {x}, {out}, [](const trace::Tensors& in) { return identity(in[0]); });
   return out;
 }
 
 Tensor shape_of(const Tensor& x, DType out_type) {
+  trace::OpRecord rec;
   detail::check_defined(x, "shape", "input");
   CORTEN_CHECK_TYPE(is_integral(out_type), "shape: out_type must be int32 or int64; got ",
                     dtype_name(out_type));
@@ -733,6 +783,8 @@ Tensor shape_of(const Tensor& x, DType out_type) {
   Tensor out = Tensor::empty(rank_shape, out_type, Device::CPU, "shape");
   kernels::cast(out.device())(DType::Int64, out_type, rank_shape, x.shape().data(), Shape{1}, out.raw_data(),
             out.strides());
+  rec.record("shape_of", {x}, {out},
+             [=](const trace::Tensors& in) { return shape_of(in[0], out_type); });
   return out;
 }
 
@@ -743,6 +795,7 @@ Tensor rank_of(const Tensor& x) {
 }
 
 Tensor size_of(const Tensor& x, DType out_type) {
+  trace::OpRecord rec;
   detail::check_defined(x, "size", "input");
   CORTEN_CHECK_TYPE(is_integral(out_type), "size: out_type must be int32 or int64; got ",
                     dtype_name(out_type));
@@ -753,6 +806,8 @@ Tensor size_of(const Tensor& x, DType out_type) {
                      ") do not fit in int32; use int64");
   Tensor out = Tensor::empty({}, out_type, Device::CPU, "size");
   kernels::cast(out.device())(DType::Int64, out_type, {}, &n, {}, out.raw_data(), out.strides());
+  rec.record("size_of", {x}, {out},
+             [=](const trace::Tensors& in) { return size_of(in[0], out_type); });
   return out;
 }
 

@@ -18,8 +18,17 @@ def _shape(self: Tensor) -> TensorShape:
     return _new_tuple(TensorShape, self._shape_tuple)
 
 
+def _check_not_traced(t: Tensor, use: str) -> None:
+    if _C.trace_holds(t):
+        raise TypeError(f"corten.function: {use} of a traced tensor is not available while "
+                        "tracing (its value changes from call to call); return the tensor from "
+                        "the function instead, or run it eagerly with "
+                        "corten.config.run_functions_eagerly(True)")
+
+
 def _numpy(self: Tensor) -> np.ndarray | np.generic:
     """A numpy copy of the tensor's values (a numpy scalar for 0-d tensors)."""
+    _check_not_traced(self, "numpy()")
     arr = np.array(self, copy=True)
     return arr[()] if arr.ndim == 0 else arr
 
@@ -52,6 +61,7 @@ def _array(self: Tensor, dtype=None, copy=None) -> np.ndarray:
     # protocol's error instead of letting numpy wrap the tensor in an object array.
     if self.device == "meta":
         raise ValueError(f"a meta tensor of shape {self.shape} has no data to convert to numpy")
+    _check_not_traced(self, "conversion to numpy")
     memoryview(self)
     raise TypeError(f"cannot convert {self!r} to a numpy array")
 

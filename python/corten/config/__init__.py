@@ -1,4 +1,4 @@
-"""corten.config: threading, kernel selection and memory statistics."""
+"""corten.config: threading, kernel selection, memory statistics and eager debugging."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from typing import Literal
 
 from corten import _C
 from corten.config import experimental, threading
+from corten.ops.function import functions_run_eagerly, run_functions_eagerly
 
 __all__ = ["threading", "experimental", "get_cpu_isa", "set_cpu_isa", "cpu_has_avx2",
-           "cpu_has_avx512", "memory_stats", "reset_peak_memory", "empty_cache"]
+           "cpu_has_avx512", "memory_stats", "reset_peak_memory", "empty_cache",
+           "run_functions_eagerly", "functions_run_eagerly"]
 
 
 CpuIsa = Literal["baseline", "avx2", "avx512"]

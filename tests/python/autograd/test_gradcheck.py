@@ -598,6 +598,9 @@ ALIASES = {
 
 # Public functions with no gradient to check, with the reason.
 NON_DIFFERENTIABLE = {
+    # Not ops: a decorator and a context (tests/python/ops/test_function.py).
+    "function": "decorator",
+    "init_scope": "context",
     # Integer or boolean results.
     "argmax": "integer",
     "argmin": "integer",

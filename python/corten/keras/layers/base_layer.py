@@ -351,10 +351,12 @@ class Layer:
         init = initializers.get(initializer)
         trainable = True if trainable is None else bool(trainable)
         weight_name = name or f"weight_{len(self._own_variables)}"
-        with weight_stream(f"{self._stream_name}:{self._stream_id}/{weight_name}"):
+        # Initialisers run outside any trace: the weight's value is a constant, not a node.
+        stream = f"{self._stream_name}:{self._stream_id}/{weight_name}"
+        with corten.init_scope(), weight_stream(stream):
             value = init(shape, dtype)
-        if value.dtype != dtype:
-            value = corten.cast(value, dtype)
+            if value.dtype != dtype:
+                value = corten.cast(value, dtype)
         if tuple(value.shape) != shape:
             raise ValueError(f"{self.name}.add_weight: the initializer returned shape "
                              f"{tuple(value.shape)} for requested shape {shape}")

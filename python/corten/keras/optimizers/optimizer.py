@@ -252,8 +252,9 @@ class Optimizer:
         from corten.keras import initializers
 
         dtype = corten.as_dtype(dtype or backend.floatx())
-        value = initializers.get(initializer)(tuple(shape), dtype)
-        var = Variable(value, name=name or "Variable", dtype=dtype, trainable=False)
+        with corten.init_scope():
+            value = initializers.get(initializer)(tuple(shape), dtype)
+            var = Variable(value, name=name or "Variable", dtype=dtype, trainable=False)
         self._variables.append(var)
         return var
 
@@ -261,12 +262,13 @@ class Optimizer:
                                     shape: Any = None, initial_value: Any = None) -> Variable:
         """A slot for ``model_variable``: zeros of its shape and dtype (or ``initial_value``),
         named ``"<optimizer name>/<variable_name>/<model variable name>"`` as in tf.keras."""
-        if initial_value is None:
-            shape = tuple(model_variable.shape) if shape is None else tuple(shape)
-            initial_value = corten.zeros(shape, dtype=model_variable.dtype)
-        var = Variable(initial_value,
-                       name=f"{self.name}/{variable_name}/{_shared_name(model_variable)}",
-                       dtype=model_variable.dtype, trainable=False)
+        with corten.init_scope():
+            if initial_value is None:
+                shape = tuple(model_variable.shape) if shape is None else tuple(shape)
+                initial_value = corten.zeros(shape, dtype=model_variable.dtype)
+            var = Variable(initial_value,
+                           name=f"{self.name}/{variable_name}/{_shared_name(model_variable)}",
+                           dtype=model_variable.dtype, trainable=False)
         self._variables.append(var)
         return var
 

@@ -1,0 +1,46 @@
+#include <corten/trace.h>
+
+#include <memory>
+
+#include "bindings/bindings.h"
+
+namespace corten::py_bind {
+namespace {
+
+struct PyTracePause {
+  std::unique_ptr<trace::Pause> pause;
+};
+
+}  // namespace
+
+void bind_trace(py::module_& m) {
+  py::class_<trace::Plan, std::shared_ptr<trace::Plan>>(
+      m, "Plan", "A traced function's op calls, replayed in C++ (corten.function).")
+      .def("run", &trace::Plan::run, py::arg("inputs"),
+           "Runs the plan on tensors of the traced shapes and dtypes; returns its outputs.")
+      .def("summary", &trace::Plan::summary)
+      .def_property_readonly("num_nodes", &trace::Plan::num_nodes)
+      .def_property_readonly("num_inputs", &trace::Plan::num_inputs)
+      .def_property_readonly("num_outputs", &trace::Plan::num_outputs)
+      .def_property_readonly("num_captures", &trace::Plan::num_captures)
+      .def_property_readonly("num_dead", &trace::Plan::num_dead)
+      .def_property_readonly("ops", [](const trace::Plan& p) {
+        std::vector<std::string> ops;
+        for (const auto& node : p.nodes()) ops.push_back(node.op);
+        return ops;
+      });
+
+  py::class_<PyTracePause>(m, "TracePause",
+                           "Context manager: ops inside it are not traced (init_scope).")
+      .def(py::init<>())
+      .def("__enter__", [](PyTracePause& p) { p.pause = std::make_unique<trace::Pause>(); })
+      .def("__exit__", [](PyTracePause& p, py::args) { p.pause.reset(); });
+
+  m.def("trace_begin", &trace::begin, py::arg("inputs"));
+  m.def("trace_end", &trace::end, py::arg("outputs"));
+  m.def("trace_cancel", &trace::cancel);
+  m.def("trace_active", &trace::active);
+  m.def("trace_holds", &trace::holds, py::arg("tensor"));
+}
+
+}  // namespace corten::py_bind

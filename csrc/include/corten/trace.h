@@ -1,0 +1,172 @@
+#pragma once
+/// Traced plans: the op calls of one run of a function, kept as a list and replayed on new
+/// inputs without the code that made them (corten.function). Note [Traced plans] in
+/// csrc/trace/plan.cpp describes what a plan holds and what it can and cannot capture.
+///
+/// While a trace is active on a thread, each op entry point called from outside another op
+/// appends a node to it: the op's name, where each input comes from (a function input, an
+/// earlier node's output, or a tensor captured by reference: a Variable, or a tensor that
+/// existed before the trace began) and a replay function that calls the same entry point with
+/// the same non-tensor arguments. The ops run normally meanwhile: tracing is an eager run that
+/// also writes down what it did.
+
+#include <corten/autograd.h>
+#include <corten/tensor.h>
+
+#include <climits>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace corten::trace {
+
+using Tensors = std::vector<Tensor>;
+
+/// Calls an op's entry point again on new input tensors, with the non-tensor arguments it was
+/// traced with; returns its outputs (none for an op that only writes in place).
+using ReplayFn = std::function<Tensors(const Tensors& inputs)>;
+
+/// What a node does besides returning its outputs. Nodes with an effect are never removed as
+/// dead code, and run in their traced order.
+enum class Effect {
+  None,
+  Writes,  // updates one of its inputs in place (Variable.assign, optimizer updates)
+  Random,  // advances a random stream
+};
+
+struct TraceState;
+
+namespace detail {
+/// The trace recording on this thread, or null; counts one more op level when there is one.
+TraceState* enter_op() noexcept;
+/// Undoes enter_op.
+void leave_op(TraceState* state) noexcept;
+/// Whether the op that entered last is the outermost one.
+bool outermost(const TraceState* state) noexcept;
+void append(TraceState* state, const char* op, autograd::TensorSpan inputs,
+            autograd::TensorSpan outputs, ReplayFn replay, Effect effect);
+}  // namespace detail
+
+/// Held by an op entry point for the whole call: created first, then record() once the outputs
+/// exist. Only the outermost op records (ops that other ops call are part of their caller's
+/// node). Costs one thread-local read when no trace is active.
+class OpRecord {
+ public:
+  OpRecord() noexcept : state_(detail::enter_op()) {}
+  ~OpRecord() {
+    if (state_) detail::leave_op(state_);
+  }
+  OpRecord(const OpRecord&) = delete;
+  OpRecord& operator=(const OpRecord&) = delete;
+
+  /// Appends the node when this op is the outermost one of an active trace; `replay` (called
+  /// with the node's input tensors, returning a Tensor, Tensors or nothing) is copied only then.
+  template <class F>
+  void record(const char* op, autograd::TensorSpan inputs, autograd::TensorSpan outputs, F&& replay,
+              Effect effect = Effect::None) {
+    if (state_ && detail::outermost(state_)) {
+      detail::append(state_, op, inputs, outputs, adapt(std::forward<F>(replay)), effect);
+    }
+  }
+
+ private:
+  template <class F>
+  static ReplayFn adapt(F&& f) {
+    using Fn = std::decay_t<F>;
+    using R = std::invoke_result_t<Fn&, const Tensors&>;
+    if constexpr (std::is_same_v<R, Tensor>) {
+      return [fn = Fn(std::forward<F>(f))](const Tensors& in) { return Tensors{fn(in)}; };
+    } else if constexpr (std::is_void_v<R>) {
+      return [fn = Fn(std::forward<F>(f))](const Tensors& in) {
+        fn(in);
+        return Tensors{};
+      };
+    } else {
+      return ReplayFn(std::forward<F>(f));
+    }
+  }
+
+  TraceState* state_;
+};
+
+/// A traced function: nodes in order, the plan's inputs and outputs, and the tensors it
+/// captured. Immutable once built; run() may be called from several threads.
+class Plan {
+ public:
+  /// An input that is an undefined Tensor (an absent bias, an unrequested gradient).
+  static constexpr int32_t kUndefined = INT32_MIN;
+
+  struct Node {
+    std::string op;
+    std::vector<int32_t> inputs;  // >= 0: a value slot; kUndefined; other < 0: capture -1 - k
+    int32_t first_output = 0;     // its outputs fill slots first_output, first_output + 1, ...
+    int32_t num_outputs = 0;
+    Effect effect = Effect::None;
+    ReplayFn replay;
+    std::vector<int32_t> release;  // slots no later node reads: dropped after this node
+  };
+
+  /// Runs the nodes on `inputs` (the traced inputs' shapes and dtypes; ValueError otherwise)
+  /// and returns the outputs. Tapes on the calling thread do not record the nodes.
+  Tensors run(const Tensors& inputs) const;
+  /// Nodes, what each reads and writes, captures and outputs, one line each.
+  std::string summary() const;
+  int64_t num_nodes() const { return static_cast<int64_t>(nodes_.size()); }
+  int64_t num_inputs() const { return static_cast<int64_t>(input_shapes_.size()); }
+  int64_t num_outputs() const { return static_cast<int64_t>(outputs_.size()); }
+  int64_t num_captures() const { return static_cast<int64_t>(captures_.size()); }
+  /// Nodes that the trace recorded but no output or effect needs (dropped from the plan).
+  int64_t num_dead() const { return dead_; }
+  const std::vector<Node>& nodes() const { return nodes_; }
+
+ private:
+  friend std::shared_ptr<Plan> end(const Tensors& outputs);
+  const Tensor& value(const Tensors& vals, int32_t r) const;
+  std::vector<Node> nodes_;
+  std::vector<Shape> input_shapes_;
+  std::vector<DType> input_dtypes_;
+  std::vector<Tensor> captures_;
+  std::vector<int32_t> outputs_;
+  int32_t num_slots_ = 0;
+  int64_t dead_ = 0;
+};
+
+/// Starts a trace on this thread with `inputs` as the function's inputs (ValueError when one
+/// is already active on it, or an input is undefined).
+void begin(const Tensors& inputs);
+/// Ends this thread's trace; `outputs` are the function's results, each an input, an output of
+/// a recorded op or a captured tensor. ValueError when no trace is active.
+std::shared_ptr<Plan> end(const Tensors& outputs);
+/// Drops this thread's trace, if any (the traced function raised).
+void cancel() noexcept;
+/// Whether a trace records on this thread.
+bool active() noexcept;
+/// Called first thing by an op that a plan cannot replay yet (it draws random numbers or keeps
+/// internal tensors for its gradient): NotImplementedError naming the op when a trace would
+/// record it; nothing otherwise (a thread-local read).
+void not_traceable(const char* op);
+/// Whether `t` is a value of this thread's trace (an input or an op's output), as opposed to
+/// a tensor made before it or a constant: its value can change from run to run.
+bool holds(const Tensor& t) noexcept;
+/// Marks a tensor made during the trace from Python data (numpy, lists, scalars) as a constant
+/// of the plan. Ops may read it; no-op without a trace.
+void note_constant(const Tensor& t);
+
+/// Stops recording on this thread for its lifetime (Keras builds weights under it, as
+/// TensorFlow's init_scope lifts variable initialisers out of a function).
+class Pause {
+ public:
+  Pause() noexcept;
+  ~Pause();
+  Pause(const Pause&) = delete;
+  Pause& operator=(const Pause&) = delete;
+
+ private:
+  TraceState* paused_;
+};
+
+}  // namespace corten::trace

@@ -1,0 +1,324 @@
+// Note [Traced plans]
+// corten.function runs a Python function once per input signature with a trace active, and
+// keeps what the ops did as a Plan; later calls with that signature replay the plan from C++
+// in one call, without the Python code that made it (no layer objects, no tape walk, no
+// optimizer loop). A node is an op entry point called again with its traced non-tensor
+// arguments, so a replay validates, allocates and dispatches exactly as eager mode does and
+// raises the same errors (a data-dependent check, such as an embedding id out of range, runs on
+// every replay).
+//
+// Where a node's input comes from is decided when the op records it:
+//   - a function input or an earlier node's output: a value slot, filled per run;
+//   - a Variable: captured by reference, read at each run (assign writes in place, so the
+//     reference sees every update, including those of earlier nodes of the same run);
+//   - a tensor that existed before the trace began, or one made from Python data during it
+//     (note_constant), or under trace::Pause: captured as a constant;
+//   - anything else is a tensor that some op made without recording itself: an error here,
+//     since replaying the plan would silently reuse its traced value.
+// Only the outermost op records (OpRecord counts the op levels), so an op built from other ops
+// is one node and replays as one call. The backward of a GradientTape that runs inside the
+// function is recorded too, op by op, since the backward rules call the same entry points:
+// a replay needs no tape.
+//
+// end() drops the nodes that neither lead to an output nor have an effect (dead code), and
+// works out after which node each slot is last read, so that a run lets go of its
+// intermediates as early as eager Python would (the caching allocator reuses their blocks).
+
+#include <corten/errors.h>
+#include <corten/trace.h>
+
+#include <algorithm>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace corten::trace {
+
+struct TraceState {
+  uint64_t first_id = 0;  // tensors with a smaller id existed before the trace
+  int depth = 0;          // op levels entered
+  std::unordered_map<uint64_t, int32_t> slot_of;     // tensor id -> value slot
+  std::unordered_map<uint64_t, int32_t> capture_of;  // tensor id -> capture index
+  std::unordered_set<uint64_t> constants;            // made during the trace, allowed as captures
+  std::vector<std::pair<uint64_t, uint64_t>> paused_ids;  // id ranges made under Pause
+  std::vector<Tensor> keep;  // every traced value, so that no id is read from a freed tensor
+  std::vector<Tensor> captures;
+  std::vector<Plan::Node> nodes;
+  std::vector<Shape> input_shapes;
+  std::vector<DType> input_dtypes;
+  int32_t num_slots = 0;
+
+  bool made_before(const Tensor& t) const {
+    if (t.id() < first_id || t.is_variable() || constants.count(t.id())) return true;
+    return std::any_of(paused_ids.begin(), paused_ids.end(),
+                       [&](const auto& r) { return t.id() >= r.first && t.id() < r.second; });
+  }
+
+  int32_t ref(const Tensor& t, const char* op) {
+    if (!t.defined()) return Plan::kUndefined;
+    const auto slot = slot_of.find(t.id());
+    if (slot != slot_of.end()) return slot->second;
+    const auto cap = capture_of.find(t.id());
+    if (cap != capture_of.end()) return -1 - cap->second;
+    if (!made_before(t)) {
+      throw ValueError(std::string("corten.function: '") + op +
+                       "' read a tensor made during tracing by an operation that cannot be "
+                       "traced; its value would be frozen into the plan");
+    }
+    const auto k = static_cast<int32_t>(captures.size());
+    captures.push_back(t);
+    capture_of.emplace(t.id(), k);
+    return -1 - k;
+  }
+
+  int32_t new_slot(const Tensor& t) {
+    const int32_t s = num_slots++;
+    if (t.defined()) {
+      slot_of[t.id()] = s;
+      keep.push_back(t);
+    }
+    return s;
+  }
+};
+
+namespace {
+
+thread_local TraceState* tls_trace = nullptr;
+
+std::string show_ref(int32_t r) {
+  if (r == Plan::kUndefined) return "_";
+  return r >= 0 ? "%" + std::to_string(r) : "c" + std::to_string(-1 - r);
+}
+
+const char* effect_name(Effect e) {
+  switch (e) {
+    case Effect::None:
+      return "";
+    case Effect::Writes:
+      return "  [writes]";
+    case Effect::Random:
+      return "  [random]";
+  }
+  return "";
+}
+
+}  // namespace
+
+namespace detail {
+
+TraceState* enter_op() noexcept {
+  TraceState* s = tls_trace;
+  if (s) ++s->depth;
+  return s;
+}
+
+void leave_op(TraceState* state) noexcept { --state->depth; }
+
+bool outermost(const TraceState* state) noexcept { return state->depth == 1; }
+
+void append(TraceState* s, const char* op, autograd::TensorSpan inputs,
+            autograd::TensorSpan outputs, ReplayFn replay, Effect effect) {
+  Plan::Node node;
+  node.op = op;
+  node.effect = effect;
+  node.replay = std::move(replay);
+  node.inputs.reserve(inputs.size());
+  for (const Tensor& t : inputs) node.inputs.push_back(s->ref(t, op));
+  node.first_output = s->num_slots;
+  node.num_outputs = static_cast<int32_t>(outputs.size());
+  for (const Tensor& t : outputs) s->new_slot(t);
+  s->nodes.push_back(std::move(node));
+}
+
+}  // namespace detail
+
+void begin(const Tensors& inputs) {
+  if (tls_trace) throw ValueError("corten.function: a trace is already active on this thread");
+  auto state = std::make_unique<TraceState>();
+  state->first_id = corten::detail::next_tensor_id();
+  for (const Tensor& t : inputs) {
+    if (!t.defined()) throw ValueError("corten.function: an input tensor is undefined");
+    // An input passed twice is one slot per position: a run may pass different tensors there.
+    state->slot_of.erase(t.id());
+    state->new_slot(t);
+    state->input_shapes.push_back(t.shape());
+    state->input_dtypes.push_back(t.dtype());
+  }
+  tls_trace = state.release();
+}
+
+void cancel() noexcept {
+  delete tls_trace;
+  tls_trace = nullptr;
+}
+
+bool active() noexcept { return tls_trace != nullptr; }
+
+void not_traceable(const char* op) {
+  if (tls_trace && tls_trace->depth == 0) {
+    throw NotImplementedError(std::string("corten.function cannot trace '") + op +
+                              "' yet (it draws random numbers or keeps internal tensors for its "
+                              "gradient); run this function eagerly");
+  }
+}
+
+bool holds(const Tensor& t) noexcept {
+  return tls_trace && t.defined() && tls_trace->slot_of.count(t.id()) > 0;
+}
+
+void note_constant(const Tensor& t) {
+  if (tls_trace && t.defined()) tls_trace->constants.insert(t.id());
+}
+
+Pause::Pause() noexcept : paused_(tls_trace) {
+  if (paused_) {
+    // Consecutive pauses with nothing made between them share one range.
+    const uint64_t id = corten::detail::next_tensor_id();
+    auto& ids = paused_->paused_ids;
+    if (ids.empty() || ids.back().second + 1 < id) ids.emplace_back(id, 0);
+    tls_trace = nullptr;
+  }
+}
+
+Pause::~Pause() {
+  if (paused_) {
+    paused_->paused_ids.back().second = corten::detail::next_tensor_id();
+    tls_trace = paused_;
+  }
+}
+
+std::shared_ptr<Plan> end(const Tensors& outputs) {
+  if (!tls_trace) throw ValueError("corten.function: no trace is active on this thread");
+  std::unique_ptr<TraceState> s(tls_trace);
+  tls_trace = nullptr;
+  auto plan = std::make_shared<Plan>();
+  for (const Tensor& t : outputs) {
+    if (!t.defined()) throw ValueError("corten.function: an output tensor is undefined");
+    plan->outputs_.push_back(s->ref(t, "return"));
+  }
+  // Dead code: walk back from the outputs and the effects.
+  const size_t n = s->nodes.size();
+  std::vector<char> live_slot(static_cast<size_t>(s->num_slots), 0), live(n, 0);
+  for (int32_t r : plan->outputs_) {
+    if (r >= 0) live_slot[static_cast<size_t>(r)] = 1;
+  }
+  for (size_t i = n; i-- > 0;) {
+    const Plan::Node& node = s->nodes[i];
+    bool needed = node.effect != Effect::None;
+    for (int32_t k = 0; k < node.num_outputs && !needed; ++k) {
+      needed = live_slot[static_cast<size_t>(node.first_output + k)] != 0;
+    }
+    if (!needed) continue;
+    live[i] = 1;
+    for (int32_t r : node.inputs) {
+      if (r >= 0) live_slot[static_cast<size_t>(r)] = 1;
+    }
+  }
+  // Last reads: a slot is released after the last live node that reads it, unless it is an
+  // output; slots no node reads are released right after the node that makes them.
+  std::vector<int32_t> last(static_cast<size_t>(s->num_slots), -1);
+  std::vector<int32_t> kept;  // index in plan->nodes_ of each live node, by trace index
+  for (size_t i = 0; i < n; ++i) {
+    if (!live[i]) {
+      ++plan->dead_;
+      continue;
+    }
+    const auto at = static_cast<int32_t>(plan->nodes_.size());
+    Plan::Node& node = s->nodes[i];
+    for (int32_t r : node.inputs) {
+      if (r >= 0) last[static_cast<size_t>(r)] = at;
+    }
+    for (int32_t k = 0; k < node.num_outputs; ++k) {
+      const auto slot = static_cast<size_t>(node.first_output + k);
+      if (last[slot] < 0) last[slot] = at;
+    }
+    plan->nodes_.push_back(std::move(node));
+  }
+  for (int32_t r : plan->outputs_) {
+    if (r >= 0) last[static_cast<size_t>(r)] = -1;
+  }
+  for (size_t slot = 0; slot < last.size(); ++slot) {
+    if (last[slot] >= 0) {
+      plan->nodes_[static_cast<size_t>(last[slot])].release.push_back(static_cast<int32_t>(slot));
+    }
+  }
+  plan->input_shapes_ = std::move(s->input_shapes);
+  plan->input_dtypes_ = std::move(s->input_dtypes);
+  plan->captures_ = std::move(s->captures);
+  plan->num_slots_ = s->num_slots;
+  return plan;
+}
+
+const Tensor& Plan::value(const Tensors& vals, int32_t r) const {
+  static const Tensor undefined;
+  if (r == kUndefined) return undefined;
+  return r >= 0 ? vals[static_cast<size_t>(r)] : captures_[static_cast<size_t>(-1 - r)];
+}
+
+Tensors Plan::run(const Tensors& inputs) const {
+  CORTEN_CHECK_VALUE(inputs.size() == input_shapes_.size(), "corten.function: the plan takes ",
+                     input_shapes_.size(), " tensors; got ", inputs.size());
+  Tensors vals(static_cast<size_t>(num_slots_));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor& t = inputs[i];
+    CORTEN_CHECK_VALUE(t.defined(), "corten.function: input ", i, " is undefined");
+    CORTEN_CHECK_VALUE(t.shape() == input_shapes_[i] && t.dtype() == input_dtypes_[i],
+                       "corten.function: input ", i, " must be ", dtype_name(input_dtypes_[i]),
+                       " of shape ", show(input_shapes_[i]), " as traced; got ",
+                       dtype_name(t.dtype()), " of shape ", show(t.shape()));
+    vals[i] = t;
+  }
+  autograd::PauseRecording no_tape;
+  Tensors args;
+  for (const Node& node : nodes_) {
+    args.clear();
+    for (int32_t r : node.inputs) args.push_back(value(vals, r));
+    Tensors outs = node.replay(args);
+    if (static_cast<int32_t>(outs.size()) != node.num_outputs) {
+      throw ValueError("corten.function: '" + node.op + "' returned " +
+                       std::to_string(outs.size()) + " tensors on replay; it was traced with " +
+                       std::to_string(node.num_outputs));
+    }
+    for (int32_t k = 0; k < node.num_outputs; ++k) {
+      vals[static_cast<size_t>(node.first_output + k)] = std::move(outs[static_cast<size_t>(k)]);
+    }
+    for (int32_t slot : node.release) vals[static_cast<size_t>(slot)] = Tensor();
+  }
+  args.clear();
+  Tensors out;
+  out.reserve(outputs_.size());
+  for (int32_t r : outputs_) out.push_back(value(vals, r));
+  return out;
+}
+
+std::string Plan::summary() const {
+  std::ostringstream os;
+  os << "Plan: " << nodes_.size() << " nodes (" << dead_ << " dead dropped), "
+     << input_shapes_.size() << " inputs, " << captures_.size() << " captures, " << outputs_.size()
+     << " outputs\n";
+  for (size_t i = 0; i < input_shapes_.size(); ++i) {
+    os << "  %" << i << " = input " << dtype_name(input_dtypes_[i]) << show(input_shapes_[i])
+       << "\n";
+  }
+  for (size_t k = 0; k < captures_.size(); ++k) {
+    const Tensor& c = captures_[k];
+    os << "  c" << k << " = " << (c.is_variable() ? "variable " : "constant ")
+       << dtype_name(c.dtype()) << show(c.shape()) << "\n";
+  }
+  for (const Node& node : nodes_) {
+    os << "  ";
+    for (int32_t k = 0; k < node.num_outputs; ++k) {
+      os << (k ? ", " : "") << "%" << node.first_output + k;
+    }
+    os << (node.num_outputs ? " = " : "") << node.op << "(";
+    for (size_t k = 0; k < node.inputs.size(); ++k)
+      os << (k ? ", " : "") << show_ref(node.inputs[k]);
+    os << ")" << effect_name(node.effect) << "\n";
+  }
+  os << "  return ";
+  for (size_t k = 0; k < outputs_.size(); ++k) os << (k ? ", " : "") << show_ref(outputs_[k]);
+  os << "\n";
+  return os.str();
+}
+
+}  // namespace corten::trace

@@ -1,0 +1,260 @@
+"""``corten.function``: trace a Python function once per input signature, replay it from C++.
+
+The rules are tf.function's:
+
+* **Tracing.** The first call with a new *signature* runs the Python function with a trace
+  active: every op it calls (forward, the backward of a GradientTape inside it, variable
+  updates) is written into a plan held in C++. Later calls with the same signature replay the
+  plan in one C++ call; the Python code does not run again. The signature is the shapes and
+  dtypes of the tensor arguments (numpy arrays count as tensors), the identity of Variable
+  arguments, and the values of every other Python argument: a new Python value retraces.
+* **Side effects.** Python side effects (``print``, appending to a list, counters) happen only
+  while tracing, exactly as in tf.function. Use corten ops for anything that must happen on
+  every call.
+* **Captures.** Variables used inside are captured by reference: a replay reads their current
+  values, and ``assign`` inside the function updates them on every call. Tensors made outside
+  the function, and Python or numpy values inside it, are captured as constants.
+* **Values.** Inside a trace a tensor's value is not known in Python: ``if t > 0:``, ``float(t)``
+  and ``t.numpy()`` raise a ``TypeError`` naming the line. Use ``corten.where`` for choices
+  that depend on a value (``corten.cond`` on a traced predicate is not supported yet).
+* **Variables** may be created on the first call only (as Keras layers do when they build);
+  their initialisers run under ``init_scope`` and are not part of the plan.
+* **Gradients through a call.** When a GradientTape records on the calling thread, the function
+  runs eagerly, so that the tape sees its ops.
+* **Debugging.** ``corten.config.run_functions_eagerly(True)`` runs every function as plain
+  Python; ``f.plan_summary()`` lists the nodes of the last plan.
+
+Ops that a plan cannot replay yet (random draws, dropout, the normalisation layers' fused
+kernels, the recurrent sequence kernel and the fused optimizer updates) raise
+``NotImplementedError`` while tracing; run such functions eagerly.
+"""
+
+from __future__ import annotations
+
+import collections
+import functools
+import traceback
+import warnings
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from corten import _C, nest
+from corten.dtypes import as_dtype
+
+__all__ = ["function", "Function", "init_scope", "run_functions_eagerly",
+           "functions_run_eagerly"]
+
+_run_eagerly = False
+
+# TensorFlow warns when 5 of the last 5 calls of a function retraced.
+_RETRACE_WINDOW = 5
+
+
+def run_functions_eagerly(run_eagerly: bool) -> None:
+    """Makes every ``corten.function`` run its Python code eagerly (True) or traced (False)."""
+    global _run_eagerly
+    _run_eagerly = bool(run_eagerly)
+
+
+def functions_run_eagerly() -> bool:
+    """Whether ``run_functions_eagerly(True)`` is in effect."""
+    return _run_eagerly
+
+
+def init_scope() -> Any:
+    """A context in which ops are not traced: variables' initial values computed inside it are
+    constants of the plan, not nodes (TensorFlow's ``tf.init_scope``)."""
+    return _C.TracePause()
+
+
+class _Plan:
+    __slots__ = ("plan", "structure", "tensor_positions")
+
+    def __init__(self, plan: Any, structure: Any, tensor_positions: list[int]) -> None:
+        self.plan = plan
+        self.structure = structure  # the output structure, non-tensor leaves included
+        self.tensor_positions = tensor_positions  # which flattened output leaves are tensors
+
+
+def _leaf_key(leaf: Any) -> Any:
+    if isinstance(leaf, _C.Tensor):
+        if leaf._is_variable:
+            return ("variable", leaf._id)
+        return ("tensor", leaf._shape_tuple, leaf.dtype.name)
+    if isinstance(leaf, np.ndarray):
+        return ("tensor", leaf.shape, as_dtype(leaf.dtype).name)
+    try:
+        hash(leaf)
+    except TypeError:
+        return ("object", id(leaf))
+    return ("value", type(leaf), leaf)
+
+
+def _user_frame(tb: Any) -> str:
+    """The innermost traceback frame outside corten, as ``file:line``."""
+    where = ""
+    for frame, lineno in traceback.walk_tb(tb):
+        filename = frame.f_code.co_filename
+        if "/corten/" not in filename.replace("\\", "/"):
+            where = f"{filename}:{lineno}"
+    return where
+
+
+class Function:
+    """A Python function traced into plans, one per input signature (see the module docstring).
+
+    Args:
+        python_function: the function to trace.
+        input_signature: optional sequence of ``corten.TensorSpec``-like objects (with ``shape``
+            and ``dtype``); calls whose tensor arguments do not match raise ``ValueError``.
+        reduce_retracing: accepted for compatibility; plans stay specialised to shapes.
+        jit_compile: accepted for compatibility; fusion passes are not applied yet.
+        name: the name shown in warnings and summaries.
+    """
+
+    def __init__(self, python_function: Callable[..., Any], input_signature: Any = None,
+                 reduce_retracing: bool = False, jit_compile: bool | None = None,
+                 name: str | None = None) -> None:
+        self._python_function = python_function
+        self._input_signature = None if input_signature is None else list(input_signature)
+        self._reduce_retracing = bool(reduce_retracing)
+        self._jit_compile = jit_compile
+        self._name = name or getattr(python_function, "__name__", "function")
+        self._plans: dict[Any, _Plan] = {}
+        self._tracing_count = 0
+        self._recent = collections.deque(maxlen=_RETRACE_WINDOW)
+        self._warned = False
+        self._last_plan: _Plan | None = None
+        self._bound: weakref.WeakKeyDictionary[Any, Function] = weakref.WeakKeyDictionary()
+        functools.update_wrapper(self, python_function)
+
+    @property
+    def python_function(self) -> Callable[..., Any]:
+        """The wrapped Python function."""
+        return self._python_function
+
+    def experimental_get_tracing_count(self) -> int:
+        """How many times the function has been traced."""
+        return self._tracing_count
+
+    def plan_summary(self) -> str:
+        """The nodes, captures and outputs of the most recently used plan."""
+        if self._last_plan is None:
+            return f"{self._name}: not traced yet"
+        return self._last_plan.plan.summary()
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        # A decorated method gets a Function per instance, as tf.function does.
+        if instance is None:
+            return self
+        bound = self._bound.get(instance)
+        if bound is None:
+            bound = Function(self._python_function.__get__(instance, owner),
+                             self._input_signature, self._reduce_retracing, self._jit_compile,
+                             self._name)
+            self._bound[instance] = bound
+        return bound
+
+    def _check_signature(self, args: tuple) -> None:
+        specs = self._input_signature
+        if specs is None:
+            return
+        if len(args) != len(specs):
+            raise ValueError(f"{self._name}: input_signature has {len(specs)} entries; the call "
+                             f"passed {len(args)} positional arguments")
+        for i, (arg, spec) in enumerate(zip(args, specs, strict=True)):
+            shape = tuple(getattr(arg, "shape", ()))
+            want = tuple(None if d is None else int(d) for d in spec.shape)
+            ok = len(shape) == len(want) and all(
+                w is None or w == s for w, s in zip(want, shape, strict=True))
+            if not ok or (getattr(spec, "dtype", None) is not None
+                          and str(getattr(arg, "dtype", "")) != str(spec.dtype)):
+                raise ValueError(f"{self._name}: argument {i} of shape {shape} and dtype "
+                                 f"{getattr(arg, 'dtype', None)} does not match the "
+                                 f"input_signature entry {spec}")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _run_eagerly or _C.trace_active() or _C.is_recording():
+            return self._python_function(*args, **kwargs)
+        self._check_signature(args)
+        leaves = nest.flatten((args, kwargs))
+        key = tuple(_leaf_key(leaf) for leaf in leaves)
+        entry = self._plans.get(key)
+        self._recent.append(entry is None)
+        if entry is None:
+            return self._trace(key, args, kwargs, leaves)
+        self._last_plan = entry
+        inputs = [_C.convert_to_tensor(leaf) if isinstance(leaf, np.ndarray) else leaf
+                  for leaf in leaves
+                  if isinstance(leaf, np.ndarray)
+                  or (isinstance(leaf, _C.Tensor) and not leaf._is_variable)]
+        outputs = entry.plan.run(inputs)
+        flat = nest.flatten(entry.structure)
+        for pos, value in zip(entry.tensor_positions, outputs, strict=True):
+            flat[pos] = value
+        return nest.pack_sequence_as(entry.structure, flat)
+
+    def _trace(self, key: Any, args: tuple, kwargs: dict, leaves: list[Any]) -> Any:
+        # numpy arguments become tensors, so that the plan takes them as inputs.
+        converted = [_C.convert_to_tensor(leaf) if isinstance(leaf, np.ndarray) else leaf
+                     for leaf in leaves]
+        inputs = [leaf for leaf in converted
+                  if isinstance(leaf, _C.Tensor) and not leaf._is_variable]
+        call_args, call_kwargs = nest.pack_sequence_as((args, kwargs), converted)
+        _C.trace_begin(inputs)
+        try:
+            result = self._python_function(*call_args, **call_kwargs)
+        except TypeError as e:
+            _C.trace_cancel()
+            if str(e).startswith("corten.function:"):
+                where = _user_frame(e.__traceback__)
+                raise TypeError(f"{e} (at {where})" if where else str(e)) from None
+            raise
+        except BaseException:
+            _C.trace_cancel()
+            raise
+        flat = nest.flatten(result)
+        positions = [i for i, leaf in enumerate(flat) if isinstance(leaf, _C.Tensor)]
+        plan = _C.trace_end([flat[i] for i in positions])
+        entry = _Plan(plan, result, positions)
+        self._plans[key] = entry
+        self._last_plan = entry
+        self._tracing_count += 1
+        if (not self._warned and len(self._recent) == _RETRACE_WINDOW
+                and all(self._recent)):
+            self._warned = True
+            warnings.warn(
+                f"{_RETRACE_WINDOW} out of the last {_RETRACE_WINDOW} calls to {self._name} "
+                "triggered corten.function retracing. Tracing is expensive; retracing comes "
+                "from calls with tensors of different shapes or dtypes, or from new Python "
+                "values as arguments (pass tensors instead).", stacklevel=3)
+        return result
+
+
+def function(func: Callable[..., Any] | None = None, input_signature: Any = None,
+             autograph: bool = True, jit_compile: bool | None = None,
+             reduce_retracing: bool = False, experimental_implements: Any = None,
+             experimental_autograph_options: Any = None,
+             experimental_attributes: Any = None, experimental_relax_shapes: Any = None,
+             experimental_compile: Any = None, experimental_follow_type_hints: Any = None,
+             name: str | None = None) -> Any:
+    """Compiles ``func`` into traced plans (``tf.function``): as a decorator, with or without
+    arguments, or called on a function.
+
+    Example:
+        >>> @corten.function
+        ... def step(x):
+        ...     return corten.reduce_sum(x * x)
+    """
+    del autograph, experimental_implements, experimental_autograph_options
+    del experimental_attributes, experimental_compile, experimental_follow_type_hints
+    if experimental_relax_shapes is not None:
+        reduce_retracing = bool(experimental_relax_shapes)
+
+    def decorate(f: Callable[..., Any]) -> Function:
+        return Function(f, input_signature, reduce_retracing, jit_compile, name)
+
+    return decorate if func is None else decorate(func)

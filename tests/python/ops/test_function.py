@@ -1,0 +1,332 @@
+"""corten.function: tracing, replay, retracing rules, captures, side effects and errors."""
+
+from __future__ import annotations
+
+import gc
+import warnings
+
+import corten as tf
+import numpy as np
+import pytest
+from corten import _C, keras
+from corten.keras import layers
+
+
+@pytest.fixture(autouse=True)
+def _traced_mode():
+    tf.config.run_functions_eagerly(False)
+    yield
+    tf.config.run_functions_eagerly(False)
+
+
+def _rand(*shape, seed=0, dtype="float32"):
+    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+def _sgd_step(model, loss_fn, lr=0.05):
+    """A custom training step: forward, tape gradient, plain SGD through assign_sub."""
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        grads = tape.gradient(loss, model.trainable_weights)
+        for w, g in zip(model.trainable_weights, grads, strict=True):
+            w.assign_sub(lr * g)
+        return loss
+    return step
+
+
+def _mlp():
+    return keras.Sequential([layers.Dense(16, activation="relu"), layers.Dense(4)])
+
+
+def _convnet():
+    return keras.Sequential([
+        layers.Conv2D(4, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Conv2D(4, 3),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(3),
+    ])
+
+
+def _embedding_net():
+    inp = keras.Input((6,), dtype="int32")
+    e = layers.Embedding(20, 5)(inp)
+    a = layers.Flatten()(e)
+    b = layers.GlobalAveragePooling1D()(e)
+    out = layers.Dense(2)(layers.Concatenate()([a, b]))
+    return keras.Model(inp, out)
+
+
+CASES = {
+    "mlp": (_mlp, lambda: (_rand(8, 5), np.arange(8) % 4)),
+    "conv": (_convnet, lambda: (_rand(4, 8, 8, 2), np.arange(4) % 3)),
+    "embedding": (_embedding_net,
+                  lambda: (np.random.default_rng(1).integers(0, 20, (8, 6)).astype("int32"),
+                           np.arange(8) % 2)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_traced_training_steps_match_eager_steps(name):
+    build, data = CASES[name]
+    x, y = (tf.constant(v) for v in data())
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    tf.random.set_seed(3)
+    eager = build()
+    tf.random.set_seed(3)
+    traced = build()
+    eager_step = _sgd_step(eager, loss_fn)
+    traced_step = tf.function(_sgd_step(traced, loss_fn))
+    losses = []
+    for _ in range(20):
+        le, lt = eager_step(x, y), traced_step(x, y)
+        np.testing.assert_allclose(lt.numpy(), le.numpy(), rtol=1e-6, atol=1e-7)
+        losses.append(float(lt))
+    for we, wt in zip(eager.get_weights(), traced.get_weights(), strict=True):
+        np.testing.assert_allclose(wt, we, rtol=1e-5, atol=1e-6)
+    assert traced_step.experimental_get_tracing_count() == 1
+    assert losses[-1] < losses[0]
+
+
+def test_replay_does_not_run_python_again():
+    calls = []
+
+    @tf.function
+    def f(x):
+        calls.append(1)  # a Python side effect: only while tracing
+        print("tracing")
+        return x * 2.0
+
+    x = tf.constant([1.0, 2.0])
+    for _ in range(3):
+        np.testing.assert_array_equal(f(x).numpy(), [2.0, 4.0])
+    assert len(calls) == 1
+    np.testing.assert_array_equal(f(tf.constant([5.0, 6.0])).numpy(), [10.0, 12.0])
+    assert len(calls) == 1  # same shape and dtype: the same plan, new values
+
+
+def test_retracing_rules():
+    @tf.function
+    def f(x, scale):
+        return x * scale
+
+    x2, x3 = tf.constant([1.0, 2.0]), tf.constant([1.0, 2.0, 3.0])
+    f(x2, 2.0)
+    f(x2, 2.0)
+    assert f.experimental_get_tracing_count() == 1
+    f(x3, 2.0)  # new shape
+    assert f.experimental_get_tracing_count() == 2
+    f(x2, 3.0)  # new Python value
+    assert f.experimental_get_tracing_count() == 3
+    np.testing.assert_array_equal(f(x2, 3.0).numpy(), [3.0, 6.0])
+    f(tf.constant([1, 2]), 2)  # new dtype
+    assert f.experimental_get_tracing_count() == 4
+    f(np.array([1.0, 2.0], np.float32), 2.0)  # numpy arrays are tensors: same key as x2
+    assert f.experimental_get_tracing_count() == 4
+
+
+def test_retracing_warning_after_five_retraces_in_a_row():
+    @tf.function
+    def f(x):
+        return x + 1.0
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for n in range(1, 7):
+            f(tf.zeros([n]))
+    messages = [str(w.message) for w in caught if "retracing" in str(w.message)]
+    assert len(messages) == 1
+    assert "5 out of the last 5 calls to f" in messages[0]
+
+
+def test_variables_are_captured_by_reference():
+    v = tf.Variable([1.0, 2.0])
+
+    @tf.function
+    def f(x):
+        return x * v
+
+    x = tf.constant([1.0, 1.0])
+    np.testing.assert_array_equal(f(x).numpy(), [1.0, 2.0])
+    v.assign([5.0, 6.0])
+    np.testing.assert_array_equal(f(x).numpy(), [5.0, 6.0])
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_assign_inside_runs_on_every_call():
+    counter = tf.Variable(0.0)
+
+    @tf.function
+    def bump():
+        counter.assign_add(1.0)
+        return counter + 0.0
+
+    for i in range(1, 5):
+        assert float(bump()) == float(i)
+    assert float(counter) == 4.0
+
+
+def test_outside_tensors_are_constants():
+    c = tf.constant([1.0, 2.0])
+
+    @tf.function
+    def f(x):
+        return x + c + np.array([10.0, 20.0], np.float32)
+
+    np.testing.assert_array_equal(f(tf.constant([0.0, 0.0])).numpy(), [11.0, 22.0])
+    np.testing.assert_array_equal(f(tf.constant([1.0, 1.0])).numpy(), [12.0, 23.0])
+
+
+def test_value_dependent_python_control_flow_raises_with_the_line():
+    @tf.function
+    def f(x):
+        if tf.reduce_sum(x) > 0:
+            return x
+        return -x
+
+    with pytest.raises(TypeError, match=r"Python bool while tracing.*test_function\.py:\d+"):
+        f(tf.constant([1.0]))
+    assert not _C.trace_active()  # the failed trace is gone
+
+
+@pytest.mark.parametrize("use", [lambda t: t.numpy(), float, int, lambda t: np.asarray(t)])
+def test_reading_a_traced_value_in_python_raises(use):
+    @tf.function
+    def f(x):
+        use(tf.reduce_sum(x))
+        return x
+
+    with pytest.raises(TypeError, match="corten.function"):
+        f(tf.constant([1.0]))
+
+
+def test_tensors_from_outside_can_be_read_while_tracing():
+    c = tf.constant(3.0)
+
+    @tf.function
+    def f(x):
+        return x * float(c)  # c is not a traced value: its Python value is a constant
+
+    assert float(f(tf.constant(2.0))) == 6.0
+
+
+def test_untraceable_ops_raise_not_implemented():
+    @tf.function
+    def f(x):
+        return tf.nn.dropout(x, 0.5)
+
+    with pytest.raises(NotImplementedError, match="cannot trace 'dropout'"):
+        f(tf.ones([4]))
+    assert not _C.trace_active()
+
+
+def test_run_functions_eagerly_runs_python_each_call():
+    calls = []
+
+    @tf.function
+    def f(x):
+        calls.append(1)
+        return x + 1.0
+
+    tf.config.run_functions_eagerly(True)
+    assert tf.config.functions_run_eagerly()
+    f(tf.constant(1.0))
+    f(tf.constant(1.0))
+    assert len(calls) == 2
+    assert f.experimental_get_tracing_count() == 0
+
+
+def test_gradient_through_a_call_under_an_outer_tape():
+    @tf.function
+    def f(x):
+        return x * x
+
+    x = tf.constant(3.0)
+    f(x)  # traced once
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = f(x)  # a tape is recording: runs eagerly, so the tape sees the ops
+    assert float(tape.gradient(y, x)) == 6.0
+
+
+def test_layers_build_inside_the_first_call():
+    model = keras.Sequential([layers.Dense(3)])
+
+    @tf.function
+    def f(x):
+        return model(x)
+
+    x = tf.constant(_rand(2, 4))
+    first = f(x).numpy()
+    assert len(model.weights) == 2
+    np.testing.assert_array_equal(f(x).numpy(), first)
+    summary = f.plan_summary()
+    assert "variable float32(4, 3)" in summary
+    assert "linear(" in summary
+
+
+def test_dead_code_is_dropped_and_outputs_keep_their_structure():
+    @tf.function
+    def f(x):
+        unused = tf.exp(x) * 2.0  # noqa: F841
+        return {"double": x * 2.0, "same": x, "label": "const"}
+
+    out = f(tf.constant([1.0]))
+    out = f(tf.constant([2.0]))
+    assert out["label"] == "const"
+    np.testing.assert_array_equal(out["double"].numpy(), [4.0])
+    np.testing.assert_array_equal(out["same"].numpy(), [2.0])
+    assert "exp" not in f.plan_summary()
+
+
+def test_methods_get_a_function_per_instance():
+    class Scaler:
+        def __init__(self, k):
+            self.k = tf.Variable(k)
+
+        @tf.function
+        def __call__(self, x):
+            return x * self.k
+
+    a, b = Scaler(2.0), Scaler(3.0)
+    x = tf.constant(1.0)
+    assert float(a(x)) == 2.0
+    assert float(b(x)) == 3.0
+
+
+def test_input_signature_is_checked():
+    @tf.function(input_signature=[keras.Input((3,))])
+    def f(x):
+        return x
+
+    f(tf.zeros([5, 3]))
+    with pytest.raises(ValueError, match="does not match the input_signature"):
+        f(tf.zeros([5, 4]))
+
+
+def test_plan_checks_its_inputs():
+    _C.trace_begin([tf.zeros([2])])
+    plan = _C.trace_end([tf.zeros([2]) + 1.0])
+    with pytest.raises(ValueError, match=r"input 0 must be float32 of shape \(2,\)"):
+        plan.run([tf.zeros([3])])
+    with pytest.raises(ValueError, match="takes 1 tensors"):
+        plan.run([])
+
+
+def test_memory_is_flat_over_many_replays():
+    model = _mlp()
+    step = tf.function(_sgd_step(model, keras.losses.MeanSquaredError(), lr=1e-3))
+    x, y = tf.constant(_rand(16, 5)), tf.constant(_rand(16, 4))
+    for _ in range(50):
+        step(x, y)
+    gc.collect()  # tensors of earlier tests' reference cycles would be freed mid-loop
+    gc.disable()
+    try:
+        before = tf.config.memory_stats()["live_bytes"]
+        for _ in range(2000):
+            step(x, y)
+        after = tf.config.memory_stats()["live_bytes"]
+    finally:
+        gc.enable()
+    assert after == before
