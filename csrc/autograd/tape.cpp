@@ -336,6 +336,7 @@ void assign_variable(const Tensor& variable, const Tensor& value, AssignMode mod
                      ": the value must have data; got a meta tensor of shape ", show(value.shape()));
   // Variable updates are state changes, not differentiable ops.
   trace::OpRecord rec;
+  trace::will_write({variable});
   PauseRecording no_record;
   Tensor src = value;
   if (mode == AssignMode::Add) src = add(variable, value);

@@ -136,6 +136,7 @@ void copy_(const Tensor& dst, const Tensor& src) {
   CORTEN_CHECK_VALUE(dst.shape() == src.shape(), "assign: shape mismatch; the destination has shape ",
                      show(dst.shape()), " and the value has shape ", show(src.shape()));
   if (dst.is_meta() || src.is_meta()) return;
+  trace::will_write({dst});
   kernels::cast(dst.device())(src.dtype(), dst.dtype(), src.shape(), src.raw_data(), src.strides(), dst.raw_data(),
             dst.strides());
   rec.record(

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
+#include <type_traits>
 #include <utility>
 
 #include "ops/common.h"
@@ -92,22 +93,59 @@ T* ptr(const Tensor& t) {
   return t.defined() ? t.data<T>() : nullptr;
 }
 
+template <class O, class = void>
+struct HasStep : std::false_type {};
+template <class O>
+struct HasStep<O, std::void_t<decltype(O::step)>> : std::true_type {};
+
+double scalar_of(const char* op, const char* what, const Tensor& t) {
+  CORTEN_CHECK_VALUE(t.numel() == 1 && !t.is_meta() && t.device() == Device::CPU, op, ": ", what,
+                     " must be a one-element tensor with data on the cpu; got shape ",
+                     show(t.shape()));
+  CORTEN_CHECK_TYPE(t.dtype() != DType::Bool, op, ": ", what, " must be a number; got bool");
+  return *cast(t.contiguous(), DType::Float64).data<double>();
+}
+
+// The options with the per-step values that `s` holds.
+template <class Opt>
+Opt with_scalars(const char* op, const Opt& in, const UpdateScalars& s) {
+  Opt o = in;
+  if (s.learning_rate.defined()) o.learning_rate = scalar_of(op, "learning_rate", s.learning_rate);
+  if (s.grad_scale.defined()) o.grad_scale = scalar_of(op, "grad_scale", s.grad_scale);
+  if constexpr (HasStep<Opt>::value) {
+    if (s.step.defined()) o.step = scalar_of(op, "step", s.step);
+  } else {
+    CORTEN_CHECK_VALUE(!s.step.defined(), op, ": takes no step");
+  }
+  return o;
+}
+
 }  // namespace
 
 void sgd_update_(const Tensor& var, const Tensor& grad, const Tensor& momentum,
-                 const SgdOptions& opt) {
-  trace::not_traceable("sgd_update");
+                 const SgdOptions& options, const UpdateScalars& scalars) {
+  trace::OpRecord rec;
+  const SgdOptions opt = with_scalars("SGD", options, scalars);
   const Tensor g = prepare("SGD", var, grad, {{"momentum", &momentum}}, opt);
+  trace::will_write({var, momentum});
   if (var.numel() == 0) return;
   visit_floating(var.dtype(), "SGD", [&](auto tag) {
     using T = typename decltype(tag)::type;
     kernels::optimizers<T>().sgd_update(var.device())(var.numel(), var.data<T>(), g.data<T>(), ptr<T>(momentum), opt);
   });
+  rec.record(
+      "sgd_update", {var, grad, momentum, scalars.learning_rate, scalars.grad_scale, scalars.step},
+      {},
+      [options](const trace::Tensors& in) {
+        sgd_update_(in[0], in[1], in[2], options, {in[3], in[4], in[5]});
+      },
+      trace::Effect::Writes);
 }
 
 void adam_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const Tensor& v,
-                  const Tensor& vhat, const AdamOptions& opt) {
-  trace::not_traceable("adam_update");
+                  const Tensor& vhat, const AdamOptions& options, const UpdateScalars& scalars) {
+  trace::OpRecord rec;
+  const AdamOptions opt = with_scalars("Adam", options, scalars);
   const char* op = "Adam";
   CORTEN_CHECK_VALUE(m.defined() && v.defined(), op, ": the m and v slots are required");
   CORTEN_CHECK_VALUE(!opt.amsgrad || vhat.defined(), op,
@@ -116,18 +154,27 @@ void adam_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const 
   const Tensor none;
   const Tensor& vh = opt.amsgrad ? vhat : none;
   const Tensor g = prepare(op, var, grad, {{"m", &m}, {"v", &v}, {"vhat", &vh}}, opt);
+  trace::will_write({var, m, v, vhat});
   if (var.numel() == 0) return;
   visit_floating(var.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
     kernels::optimizers<T>().adam_update(var.device())(var.numel(), var.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(),
                         ptr<T>(vh), opt);
   });
+  rec.record(
+      "adam_update",
+      {var, grad, m, v, vhat, scalars.learning_rate, scalars.grad_scale, scalars.step}, {},
+      [options](const trace::Tensors& in) {
+        adam_update_(in[0], in[1], in[2], in[3], in[4], options, {in[5], in[6], in[7]});
+      },
+      trace::Effect::Writes);
 }
 
 void rmsprop_update_(const Tensor& var, const Tensor& grad, const Tensor& velocity,
                      const Tensor& momentum, const Tensor& average_grad,
-                     const RmspropOptions& opt) {
-  trace::not_traceable("rmsprop_update");
+                     const RmspropOptions& options, const UpdateScalars& scalars) {
+  trace::OpRecord rec;
+  const RmspropOptions opt = with_scalars("RMSprop", options, scalars);
   const char* op = "RMSprop";
   CORTEN_CHECK_VALUE(velocity.defined(), op, ": the velocity slot is required");
   CORTEN_CHECK_VALUE(!(opt.momentum > 0) || momentum.defined(), op,
@@ -140,30 +187,51 @@ void rmsprop_update_(const Tensor& var, const Tensor& grad, const Tensor& veloci
   const Tensor g = prepare(
       op, var, grad,
       {{"velocity", &velocity}, {"momentum", &mom}, {"average_gradient", &avg}}, opt);
+  trace::will_write({var, velocity, momentum, average_grad});
   if (var.numel() == 0) return;
   visit_floating(var.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
     kernels::optimizers<T>().rmsprop_update(var.device())(var.numel(), var.data<T>(), g.data<T>(), velocity.data<T>(),
                            ptr<T>(mom), ptr<T>(avg), opt);
   });
+  rec.record(
+      "rmsprop_update",
+      {var, grad, velocity, momentum, average_grad, scalars.learning_rate, scalars.grad_scale,
+       scalars.step},
+      {},
+      [options](const trace::Tensors& in) {
+        rmsprop_update_(in[0], in[1], in[2], in[3], in[4], options, {in[5], in[6], in[7]});
+      },
+      trace::Effect::Writes);
 }
 
 void adagrad_update_(const Tensor& var, const Tensor& grad, const Tensor& accumulator,
-                     const AdagradOptions& opt) {
-  trace::not_traceable("adagrad_update");
+                     const AdagradOptions& options, const UpdateScalars& scalars) {
+  trace::OpRecord rec;
+  const AdagradOptions opt = with_scalars("Adagrad", options, scalars);
   const char* op = "Adagrad";
   CORTEN_CHECK_VALUE(accumulator.defined(), op, ": the accumulator slot is required");
   const Tensor g = prepare(op, var, grad, {{"accumulator", &accumulator}}, opt);
+  trace::will_write({var, accumulator});
   if (var.numel() == 0) return;
   visit_floating(var.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
     kernels::optimizers<T>().adagrad_update(var.device())(var.numel(), var.data<T>(), g.data<T>(), accumulator.data<T>(), opt);
   });
+  rec.record(
+      "adagrad_update",
+      {var, grad, accumulator, scalars.learning_rate, scalars.grad_scale, scalars.step}, {},
+      [options](const trace::Tensors& in) {
+        adagrad_update_(in[0], in[1], in[2], options, {in[3], in[4], in[5]});
+      },
+      trace::Effect::Writes);
 }
 
 void adadelta_update_(const Tensor& var, const Tensor& grad, const Tensor& accumulated_grad,
-                      const Tensor& accumulated_delta_var, const AdadeltaOptions& opt) {
-  trace::not_traceable("adadelta_update");
+                      const Tensor& accumulated_delta_var, const AdadeltaOptions& options,
+                      const UpdateScalars& scalars) {
+  trace::OpRecord rec;
+  const AdadeltaOptions opt = with_scalars("Adadelta", options, scalars);
   const char* op = "Adadelta";
   CORTEN_CHECK_VALUE(accumulated_grad.defined() && accumulated_delta_var.defined(), op,
                      ": the accumulated_grad and accumulated_delta_var slots are required");
@@ -171,35 +239,56 @@ void adadelta_update_(const Tensor& var, const Tensor& grad, const Tensor& accum
       op, var, grad,
       {{"accumulated_grad", &accumulated_grad}, {"accumulated_delta_var", &accumulated_delta_var}},
       opt);
+  trace::will_write({var, accumulated_grad, accumulated_delta_var});
   if (var.numel() == 0) return;
   visit_floating(var.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
     kernels::optimizers<T>().adadelta_update(var.device())(var.numel(), var.data<T>(), g.data<T>(), accumulated_grad.data<T>(),
                             accumulated_delta_var.data<T>(), opt);
   });
+  rec.record(
+      "adadelta_update",
+      {var, grad, accumulated_grad, accumulated_delta_var, scalars.learning_rate,
+       scalars.grad_scale, scalars.step},
+      {},
+      [options](const trace::Tensors& in) {
+        adadelta_update_(in[0], in[1], in[2], in[3], options, {in[4], in[5], in[6]});
+      },
+      trace::Effect::Writes);
 }
 
 void adamax_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const Tensor& u,
-                    const AdamaxOptions& opt) {
-  trace::not_traceable("adamax_update");
+                    const AdamaxOptions& options, const UpdateScalars& scalars) {
+  trace::OpRecord rec;
+  const AdamaxOptions opt = with_scalars("Adamax", options, scalars);
   const char* op = "Adamax";
   CORTEN_CHECK_VALUE(m.defined() && u.defined(), op, ": the m and u slots are required");
   check_step(op, opt.step);
   const Tensor g = prepare(op, var, grad, {{"m", &m}, {"u", &u}}, opt);
+  trace::will_write({var, m, u});
   if (var.numel() == 0) return;
   visit_floating(var.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;
     kernels::optimizers<T>().adamax_update(var.device())(var.numel(), var.data<T>(), g.data<T>(), m.data<T>(), u.data<T>(), opt);
   });
+  rec.record(
+      "adamax_update", {var, grad, m, u, scalars.learning_rate, scalars.grad_scale, scalars.step},
+      {},
+      [options](const trace::Tensors& in) {
+        adamax_update_(in[0], in[1], in[2], in[3], options, {in[4], in[5], in[6]});
+      },
+      trace::Effect::Writes);
 }
 
 void nadam_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const Tensor& v,
-                   const NadamOptions& opt) {
+                   const NadamOptions& options, const UpdateScalars& scalars) {
   trace::not_traceable("nadam_update");
+  const NadamOptions opt = with_scalars("Nadam", options, scalars);
   const char* op = "Nadam";
   CORTEN_CHECK_VALUE(m.defined() && v.defined(), op, ": the m and v slots are required");
   check_step(op, opt.step);
   const Tensor g = prepare(op, var, grad, {{"m", &m}, {"v", &v}}, opt);
+  trace::will_write({var, m, v});
   if (var.numel() == 0) return;
   visit_floating(var.dtype(), op, [&](auto tag) {
     using T = typename decltype(tag)::type;

@@ -25,6 +25,7 @@
 // intermediates as early as eager Python would (the caching allocator reuses their blocks).
 
 #include <corten/errors.h>
+#include <corten/ops.h>
 #include <corten/trace.h>
 
 #include <algorithm>
@@ -44,6 +45,8 @@ struct TraceState {
   std::vector<Tensor> keep;  // every traced value, so that no id is read from a freed tensor
   std::vector<Tensor> captures;
   std::vector<Plan::Node> nodes;
+  std::vector<std::pair<Tensor, Tensor>> undo;  // (written tensor, its value before the trace)
+  std::unordered_set<uint64_t> saved;
   std::vector<Shape> input_shapes;
   std::vector<DType> input_dtypes;
   int32_t num_slots = 0;
@@ -148,8 +151,26 @@ void begin(const Tensors& inputs) {
 }
 
 void cancel() noexcept {
-  delete tls_trace;
+  std::unique_ptr<TraceState> s(tls_trace);
   tls_trace = nullptr;
+  if (!s) return;
+  // Newest first, so that a tensor written twice ends with its value from before the trace.
+  for (auto it = s->undo.rbegin(); it != s->undo.rend(); ++it) {
+    try {
+      copy_(it->first, it->second);
+    } catch (...) {  // same shape and dtype as when copied: cannot fail short of memory
+    }
+  }
+}
+
+void will_write(autograd::TensorSpan targets) {
+  TraceState* s = tls_trace;
+  if (!s) return;
+  const Pause copies_are_not_nodes;
+  for (const Tensor& t : targets) {
+    if (!t.defined() || t.is_meta() || !s->saved.insert(t.id()).second) continue;
+    s->undo.emplace_back(t, clone(t));
+  }
 }
 
 bool active() noexcept { return tls_trace != nullptr; }
@@ -163,7 +184,7 @@ void not_traceable(const char* op) {
 }
 
 bool holds(const Tensor& t) noexcept {
-  return tls_trace && t.defined() && tls_trace->slot_of.count(t.id()) > 0;
+  return tls_trace && t.defined() && (t.is_variable() || tls_trace->slot_of.count(t.id()) > 0);
 }
 
 void note_constant(const Tensor& t) {

@@ -141,16 +141,22 @@ void begin(const Tensors& inputs);
 /// Ends this thread's trace; `outputs` are the function's results, each an input, an output of
 /// a recorded op or a captured tensor. ValueError when no trace is active.
 std::shared_ptr<Plan> end(const Tensors& outputs);
-/// Drops this thread's trace, if any (the traced function raised).
+/// Drops this thread's trace, if any (the traced function raised), and puts back the values
+/// of the tensors that its ops wrote in place (will_write): a failed trace leaves variables as
+/// they were before the call.
 void cancel() noexcept;
+/// Called by an op that writes tensors in place, before it writes: an active trace keeps a copy
+/// of each (once per tensor) for cancel(). Nothing without a trace.
+void will_write(autograd::TensorSpan targets);
 /// Whether a trace records on this thread.
 bool active() noexcept;
 /// Called first thing by an op that a plan cannot replay yet (it draws random numbers or keeps
 /// internal tensors for its gradient): NotImplementedError naming the op when a trace would
 /// record it; nothing otherwise (a thread-local read).
 void not_traceable(const char* op);
-/// Whether `t` is a value of this thread's trace (an input or an op's output), as opposed to
-/// a tensor made before it or a constant: its value can change from run to run.
+/// Whether `t`'s value can change from run to run of this thread's trace: an input, an op's
+/// output or a Variable, as opposed to a constant. Python must not read such a value while
+/// tracing (it would be frozen into the plan).
 bool holds(const Tensor& t) noexcept;
 /// Marks a tensor made during the trace from Python data (numpy, lists, scalars) as a constant
 /// of the plan. Ops may read it; no-op without a trace.

@@ -17,6 +17,8 @@ The rules are tf.function's:
 * **Values.** Inside a trace a tensor's value is not known in Python: ``if t > 0:``, ``float(t)``
   and ``t.numpy()`` raise a ``TypeError`` naming the line. Use ``corten.where`` for choices
   that depend on a value (``corten.cond`` on a traced predicate is not supported yet).
+* **Failures.** When the function raises while it is traced, the variables it had assigned
+  are put back: the call leaves them as they were.
 * **Variables** may be created on the first call only (as Keras layers do when they build);
   their initialisers run under ``init_scope`` and are not part of the plan.
 * **Gradients through a call.** When a GradientTape records on the calling thread, the function
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import collections
 import functools
+import os
 import traceback
 import warnings
 import weakref
@@ -93,13 +96,16 @@ def _leaf_key(leaf: Any) -> Any:
     return ("value", type(leaf), leaf)
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
 def _user_frame(tb: Any) -> str:
-    """The innermost traceback frame outside corten, as ``file:line``."""
+    """The innermost traceback frame outside the corten package, as ``file:line``."""
     where = ""
     for frame, lineno in traceback.walk_tb(tb):
-        filename = frame.f_code.co_filename
-        if "/corten/" not in filename.replace("\\", "/"):
-            where = f"{filename}:{lineno}"
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if not filename.startswith(_PACKAGE_DIR + os.sep):
+            where = f"{frame.f_code.co_filename}:{lineno}"
     return where
 
 

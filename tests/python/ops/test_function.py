@@ -330,3 +330,102 @@ def test_memory_is_flat_over_many_replays():
     finally:
         gc.enable()
     assert after == before
+
+
+OPTIMIZERS = {
+    "sgd_momentum": lambda: keras.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+    "adam": lambda: keras.optimizers.Adam(0.01),
+    "adam_amsgrad": lambda: keras.optimizers.Adam(0.01, amsgrad=True),
+    "adamw": lambda: keras.optimizers.AdamW(0.01),
+    "rmsprop_centered": lambda: keras.optimizers.RMSprop(0.01, momentum=0.5, centered=True),
+    "adagrad": lambda: keras.optimizers.Adagrad(0.1),
+    "adadelta": lambda: keras.optimizers.Adadelta(1.0),
+    "adamax": lambda: keras.optimizers.Adamax(0.01),
+}
+
+
+def _optimizer_run(make_optimizer, compiled):
+    tf.random.set_seed(0)
+    model = keras.Sequential([layers.Dense(8, activation="tanh"), layers.Dense(3)])
+    optimizer = make_optimizer()
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    x, y = tf.constant(_rand(16, 5)), tf.constant(np.arange(16) % 3)
+
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        grads = tape.gradient(loss, model.trainable_weights)
+        optimizer.apply_gradients(zip(grads, model.trainable_weights, strict=True))
+        return loss
+
+    if compiled:
+        step = tf.function(step)
+    losses = [float(step(x, y)) for _ in range(20)]
+    return losses, model.get_weights(), int(optimizer.iterations)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_optimizer_updates_in_a_traced_step_match_eager_bit_for_bit(name):
+    # The step and learning rate reach the fused updates as tensors read on every replay.
+    eager_losses, eager_weights, eager_iterations = _optimizer_run(OPTIMIZERS[name], False)
+    traced_losses, traced_weights, traced_iterations = _optimizer_run(OPTIMIZERS[name], True)
+    assert traced_iterations == eager_iterations == 20
+    assert traced_losses == eager_losses
+    for a, b in zip(eager_weights, traced_weights, strict=True):
+        np.testing.assert_array_equal(b, a)
+
+
+def test_learning_rate_changes_reach_a_traced_step():
+    v = tf.Variable([1.0])
+    optimizer = keras.optimizers.SGD(1.0)
+
+    @tf.function
+    def step():
+        optimizer.apply_gradients([(tf.constant([1.0]), v)])
+
+    step()
+    optimizer.learning_rate = 0.5
+    step()
+    np.testing.assert_allclose(v.numpy(), [-0.5])
+    assert step.experimental_get_tracing_count() == 1
+
+
+def test_nadam_is_not_traced_yet():
+    v = tf.Variable([1.0])
+    optimizer = keras.optimizers.Nadam()
+
+    @tf.function
+    def step():
+        optimizer.apply_gradients([(tf.constant([1.0]), v)])
+
+    with pytest.raises(NotImplementedError, match="Nadam"):
+        step()
+
+
+def test_reading_a_variable_in_python_while_tracing_raises():
+    v = tf.Variable(2.0)
+
+    @tf.function
+    def f(x):
+        return x * float(v)  # would freeze the variable's value into the plan
+
+    with pytest.raises(TypeError, match="corten.function"):
+        f(tf.constant(1.0))
+
+
+def test_a_failed_trace_puts_assigned_variables_back():
+    v = tf.Variable([1.0, 2.0])
+    optimizer = keras.optimizers.Adam(0.1)
+    w = tf.Variable([3.0])
+
+    @tf.function
+    def f(x):
+        v.assign_add(x)
+        optimizer.apply_gradients([(tf.constant([1.0]), w)])
+        return tf.nn.dropout(v, 0.5)  # not traceable: the trace fails after the writes
+
+    with pytest.raises(NotImplementedError):
+        f(tf.constant([10.0, 10.0]))
+    np.testing.assert_array_equal(v.numpy(), [1.0, 2.0])
+    np.testing.assert_array_equal(w.numpy(), [3.0])
+    assert int(optimizer.iterations) == 0

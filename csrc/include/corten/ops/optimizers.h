@@ -78,23 +78,35 @@ struct NadamOptions : UpdateCommon {
   double u_product = 0.9 * (1 - 0.5 * 0.96);
 };
 
+/// The per-step values of an update as 0-d tensors, read when the update runs: a traced plan
+/// then reads their current values on every replay (a learning-rate Variable or schedule
+/// output, the step from the optimizer's iterations, a clip-by-norm factor). Each one that is
+/// defined replaces the matching option; `step` only applies to the optimizers that have one.
+struct UpdateScalars {
+  Tensor learning_rate;
+  Tensor grad_scale;
+  Tensor step;
+};
+
 /// SGD update of `var`; `momentum` may be undefined (plain SGD).
 void sgd_update_(const Tensor& var, const Tensor& grad, const Tensor& momentum,
-                 const SgdOptions& opt);
+                 const SgdOptions& opt, const UpdateScalars& scalars = {});
 /// Adam update; `vhat` is required with amsgrad and ignored otherwise.
 void adam_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const Tensor& v,
-                  const Tensor& vhat, const AdamOptions& opt);
+                  const Tensor& vhat, const AdamOptions& opt, const UpdateScalars& scalars = {});
 /// RMSprop update; `momentum` is required when opt.momentum > 0, `average_grad` when centered.
 void rmsprop_update_(const Tensor& var, const Tensor& grad, const Tensor& velocity,
-                     const Tensor& momentum, const Tensor& average_grad, const RmspropOptions& opt);
+                     const Tensor& momentum, const Tensor& average_grad, const RmspropOptions& opt,
+                     const UpdateScalars& scalars = {});
 void adagrad_update_(const Tensor& var, const Tensor& grad, const Tensor& accumulator,
-                     const AdagradOptions& opt);
+                     const AdagradOptions& opt, const UpdateScalars& scalars = {});
 void adadelta_update_(const Tensor& var, const Tensor& grad, const Tensor& accumulated_grad,
-                      const Tensor& accumulated_delta_var, const AdadeltaOptions& opt);
+                      const Tensor& accumulated_delta_var, const AdadeltaOptions& opt,
+                      const UpdateScalars& scalars = {});
 void adamax_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const Tensor& u,
-                    const AdamaxOptions& opt);
+                    const AdamaxOptions& opt, const UpdateScalars& scalars = {});
 void nadam_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const Tensor& v,
-                   const NadamOptions& opt);
+                   const NadamOptions& opt, const UpdateScalars& scalars = {});
 
 /// Sum of the squares of a float32/float64 tensor's elements, accumulated in float64 in a
 /// fixed order (independent of the thread count). Used for clip_by_norm and global norms.

@@ -62,7 +62,7 @@ class Adam(Optimizer):
         i = self._var_index(variable)
         _C.adam_update_(variable, gradient, self._momentums[i], self._velocities[i],
                         self._velocity_hats[i] if self.amsgrad else None, float(self.beta_1),
-                        float(self.beta_2), float(self.epsilon), float(step), bool(self.amsgrad),
+                        float(self.beta_2), float(self.epsilon), step, bool(self.amsgrad),
                         learning_rate=lr, weight_decay=weight_decay, grad_scale=grad_scale,
                         clip_value=clip_value)
 

@@ -52,7 +52,7 @@ class Adamax(Optimizer):
                       clip_value):
         i = self._var_index(variable)
         _C.adamax_update_(variable, gradient, self._m[i], self._u[i], float(self.beta_1),
-                          float(self.beta_2), float(self.epsilon), float(step),
+                          float(self.beta_2), float(self.epsilon), step,
                           learning_rate=lr, weight_decay=weight_decay, grad_scale=grad_scale,
                           clip_value=clip_value)
 

@@ -65,7 +65,11 @@ class Nadam(Optimizer):
             self._momentums.append(self.add_variable_from_reference(var, "m"))
             self._velocities.append(self.add_variable_from_reference(var, "v"))
 
-    def _prepare_step(self, step: int) -> None:
+    def _prepare_step(self, step: Any) -> None:
+        if _C.trace_active():
+            raise NotImplementedError("corten.function cannot trace Nadam's update yet (its "
+                                      "running product is Python state); run it eagerly")
+        step = int(step)
         b1 = float(self.beta_1)
         if self._u_product_step == step - 1:
             self._u_product *= _u(b1, step)
@@ -81,7 +85,7 @@ class Nadam(Optimizer):
         i = self._var_index(variable)
         _C.nadam_update_(variable, gradient, self._momentums[i], self._velocities[i],
                          float(self.beta_1), float(self.beta_2), float(self.epsilon),
-                         float(step), self._u_product, learning_rate=lr,
+                         step, self._u_product, learning_rate=lr,
                          weight_decay=weight_decay, grad_scale=grad_scale,
                          clip_value=clip_value)
 

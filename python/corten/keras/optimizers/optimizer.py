@@ -211,6 +211,16 @@ class Optimizer:
             return _floatx_round(_scalar(lr(), "learning_rate()"))
         return float(np.asarray(lr))
 
+    def _lr_for_update(self) -> Any:
+        """The learning rate passed to the updates: the Variable holding it (read by the update
+        when it runs), or a Python float from a callable."""
+        lr = self._learning_rate
+        if isinstance(lr, schedules.LearningRateSchedule):
+            return self._current_learning_rate
+        if callable(lr) and not isinstance(lr, Tensor):
+            return _floatx_round(_scalar(lr(), "learning_rate()"))
+        return lr
+
     def _serialize_hyperparameter(self, value: Any) -> Any:
         if isinstance(value, schedules.LearningRateSchedule):
             return schedules.serialize(value)
@@ -458,14 +468,16 @@ class Optimizer:
         grads = [g for g, _ in present]
         variables = [v for _, v in present]
         self._update_learning_rate()
-        lr = self._lr_value()
+        lr = self._lr_for_update()
         scales = self._clip_scales(grads)
         clip = 0.0
         if self.clipvalue is not None and float(self.clipvalue) > 0 and not (
                 self.clipnorm and float(self.clipnorm) > 0) and not (
                 self.global_clipnorm and float(self.global_clipnorm) > 0):
             clip = float(self.clipvalue)
-        step = int(np.asarray(self._iterations)) + 1
+        # The step and the learning rate go to the updates as tensors, read when they run: a
+        # traced train step then uses each call's values, not the first call's.
+        step = self._iterations + 1
         self._prepare_step(step)
         for g, v, scale in zip(grads, variables, scales):
             wd = 0.0
@@ -486,10 +498,11 @@ class Optimizer:
             self._current_learning_rate.assign(
                 _scalar(value, "learning_rate schedule value"))
 
-    def _prepare_step(self, step: int) -> None:
-        """Hook run once per apply_gradients before the variables are updated."""
+    def _prepare_step(self, step: Tensor) -> None:
+        """Hook run once per apply_gradients before the variables are updated (``step`` is
+        ``iterations + 1`` as a 0-d int64 tensor)."""
 
-    def _fused_update(self, gradient: Tensor, variable: Variable, *, lr: float, step: int,
+    def _fused_update(self, gradient: Tensor, variable: Variable, *, lr: Any, step: Tensor,
                       weight_decay: float, grad_scale: float, clip_value: float) -> None:
         """Updates one variable. Built-in optimizers call one fused C++ op; the default applies
         clipping and weight decay with tensor ops and calls ``update_step``."""

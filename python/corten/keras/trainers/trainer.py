@@ -20,6 +20,7 @@ from corten import _C, nest
 from corten.keras.layers import base_layer
 from corten.keras.trainers import data_adapter
 from corten.keras.trainers.compile_utils import LossesContainer, MetricsContainer
+from corten.keras.trainers.compiled_step import CompiledStep
 
 __all__ = ["Trainer"]
 
@@ -99,9 +100,7 @@ class Trainer:
         self._run_eagerly = None
         self._jit_compile = None
         self._steps_per_execution = 1
-        self.train_function = None
-        self.test_function = None
-        self.predict_function = None
+        self._reset_step_functions()
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer: Any = "rmsprop", loss: Any = None, metrics: Any = None,
@@ -119,7 +118,13 @@ class Trainer:
                 applies to every output; a list of lists or a dict gives them per output.
             loss_weights: scalars weighting the loss of each output (list or dict).
             weighted_metrics: metrics that use ``sample_weight``/``class_weight``.
-            run_eagerly, jit_compile: accepted for compatibility; corten always runs eagerly.
+            run_eagerly: False (the default) runs fit, evaluate and predict with compiled
+                steps: ``train_step``, ``test_step`` and ``predict_step`` (overridden or not)
+                are traced once per batch signature by ``corten.function`` and replayed from
+                C++ (Python side effects in them happen only while tracing, as in tf.keras).
+                A step that uses an op a plan cannot replay yet runs eagerly, with a warning.
+                True runs every step as plain Python.
+            jit_compile: accepted for compatibility.
             steps_per_execution: the number of batches run between two callback calls.
 
         Raises:
@@ -149,18 +154,51 @@ class Trainer:
         self.loss = loss or {}
         self._run_eagerly = run_eagerly
         self._jit_compile = jit_compile
+        self._reset_step_functions()
         self._steps_per_execution = steps_per_execution
         self.stop_training = False
         self._is_compiled = True
 
     @property
     def run_eagerly(self) -> bool:
-        """Always True in effect: corten has no graph compilation of train steps."""
-        return bool(getattr(self, "_run_eagerly", None))
+        """Whether the steps run as plain Python (``compile(run_eagerly=True)`` or
+        ``corten.config.run_functions_eagerly(True)``) instead of compiled."""
+        return bool(getattr(self, "_run_eagerly", None)) or corten.config.functions_run_eagerly()
 
     @run_eagerly.setter
     def run_eagerly(self, value: bool) -> None:
         self._run_eagerly = value
+        self._reset_step_functions()
+
+    def _reset_step_functions(self) -> None:
+        for name in ("train_function", "test_function", "predict_function"):
+            self.__dict__[name] = None
+
+    def _step_function(self, name: str, step: Any) -> Any:
+        fn = self.__dict__.get(name)
+        if fn is None:
+            fn = step if self.run_eagerly else CompiledStep(step, self.name)
+            self.__dict__[name] = fn
+        return fn
+
+    def make_train_function(self, force: bool = False) -> Any:
+        """The callable fit() runs per batch: ``train_step``, compiled unless run_eagerly."""
+        if force:
+            self.__dict__["train_function"] = None
+        return self._step_function("train_function", self.train_step)
+
+    def make_test_function(self, force: bool = False) -> Any:
+        """The callable evaluate() runs per batch: ``test_step``, compiled unless run_eagerly."""
+        if force:
+            self.__dict__["test_function"] = None
+        return self._step_function("test_function", self.test_step)
+
+    def make_predict_function(self, force: bool = False) -> Any:
+        """The callable predict() runs per batch: ``predict_step``, compiled unless
+        run_eagerly."""
+        if force:
+            self.__dict__["predict_function"] = None
+        return self._step_function("predict_function", self.predict_step)
 
     @property
     def jit_compile(self) -> bool:
@@ -365,12 +403,14 @@ class Trainer:
         callbacks = self._make_callbacks(callbacks, verbose, epochs, handler.inferred_steps,
                                          add_history=True)
         self.stop_training = False
-        self.train_function = self.train_step
         # Note [Non-finite steps]: with TerminateOnNaN, a step whose loss or gradients are not
         # finite is not applied, so training stops with the last finite weights (Keras applies
-        # it, and leaves NaN weights behind). Checked in the built-in train_step only.
-        self.__dict__["_skip_non_finite_steps"] = any(
+        # it, and leaves NaN weights behind). Checked in the built-in train_step only, which
+        # then runs eagerly (the check reads the values in Python).
+        skip_non_finite = any(
             isinstance(cb, _callbacks_module().TerminateOnNaN) for cb in callbacks.callbacks)
+        self.__dict__["_skip_non_finite_steps"] = skip_non_finite
+        train_function = self.train_step if skip_non_finite else self.make_train_function()
         callbacks.on_train_begin()
         training_logs = None
         logs = None
@@ -380,7 +420,7 @@ class Trainer:
             for begin, end, batches in handler.executions(iterator):
                 callbacks.on_train_batch_begin(begin)
                 for batch in batches:
-                    logs = self.train_step(batch)
+                    logs = train_function(batch)
                 callbacks.on_train_batch_end(end, logs=logs)
                 if self.stop_training:
                     break
@@ -438,7 +478,7 @@ class Trainer:
                 shuffle=False, model=self, steps_per_execution=self.steps_per_execution)
         callbacks = self._make_callbacks(callbacks, verbose, 1, handler.inferred_steps,
                                          add_history=False)
-        self.test_function = self.test_step
+        test_function = self.make_test_function()
         logs: Any = {}
         callbacks.on_test_begin()
         for _, iterator in handler.enumerate_epochs():
@@ -446,7 +486,7 @@ class Trainer:
             for begin, end, batches in handler.executions(iterator):
                 callbacks.on_test_batch_begin(begin)
                 for batch in batches:
-                    logs = self.test_step(batch)
+                    logs = test_function(batch)
                 callbacks.on_test_batch_end(end, logs=logs)
         logs = _sync_logs(logs)
         callbacks.on_test_end(logs=logs)
@@ -474,7 +514,7 @@ class Trainer:
             model=self, steps_per_execution=self.steps_per_execution)
         callbacks = self._make_callbacks(callbacks, verbose, 1, handler.inferred_steps,
                                          add_history=True)
-        self.__dict__["predict_function"] = self.predict_step
+        predict_function = self.make_predict_function()
         outputs: list[Any] = []
         structure = None
         callbacks.on_predict_begin()
@@ -482,7 +522,7 @@ class Trainer:
             for begin, end, batches in handler.executions(iterator):
                 callbacks.on_predict_batch_begin(begin)
                 for batch in batches:
-                    batch_outputs = self.predict_step(batch)
+                    batch_outputs = predict_function(batch)
                     structure = batch_outputs
                     outputs.append([np.asarray(t) for t in nest.flatten(batch_outputs)])
                 callbacks.on_predict_batch_end(end, logs={"outputs": batch_outputs})
@@ -506,9 +546,8 @@ class Trainer:
         n = len(x)
         if n == 0 or n > (32 if batch_size is None else int(batch_size)):
             return None
-        self.__dict__["predict_function"] = self.predict_step
         # the batch as the loop packs it: a single array stays unpacked (pack_x_y_sample_weight)
-        outputs = self.predict_step(corten.convert_to_tensor(x))
+        outputs = self.make_predict_function()(corten.convert_to_tensor(x))
         flat = [_concat([np.asarray(t)]) for t in nest.flatten(outputs)]
         return nest.pack_sequence_as(outputs, flat)
 
@@ -523,7 +562,7 @@ class Trainer:
         """
         self._assert_compile_was_called()
         batch = data_adapter.single_batch(x, y, sample_weight, class_weight)
-        logs = self.train_step(batch)
+        logs = self.make_train_function()(batch)
         logs = _sync_logs(logs)
         if reset_metrics:
             self.reset_metrics()
@@ -536,7 +575,7 @@ class Trainer:
         """Evaluates the model on one batch of data."""
         self._assert_compile_was_called()
         batch = data_adapter.single_batch(x, y, sample_weight)
-        logs = _sync_logs(self.test_step(batch))
+        logs = _sync_logs(self.make_test_function()(batch))
         if reset_metrics:
             self.reset_metrics()
         if return_dict:
@@ -546,5 +585,5 @@ class Trainer:
     def predict_on_batch(self, x: Any) -> Any:
         """The model's outputs for one batch, as numpy arrays."""
         batch = data_adapter.single_batch(x)
-        out = self.predict_step(batch)
+        out = self.make_predict_function()(batch)
         return nest.map_structure(np.asarray, out)

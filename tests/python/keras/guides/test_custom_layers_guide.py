@@ -562,7 +562,10 @@ def test_training_argument_set_by_fit_and_predict():
     model.compile(optimizer="sgd", loss="mse")
     x, y = np.ones((8, 3), np.float32), np.zeros((8, 4), np.float32)
     model.fit(x, y, batch_size=8, epochs=1, verbose=0)
-    assert seen == [True]
+    # Once per trace of the compiled step; the dropout makes that trace fall back to eager
+    # execution, which calls the layer again.
+    assert seen
+    assert all(t is True for t in seen)
     seen.clear()
     model.evaluate(x, y, batch_size=8, verbose=0)
     model.predict(x, batch_size=8, verbose=0)

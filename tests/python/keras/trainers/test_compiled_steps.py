@@ -1,0 +1,110 @@
+"""fit / evaluate / predict with compiled steps (compile's default run_eagerly=False) against
+the same runs with run_eagerly=True."""
+
+from __future__ import annotations
+
+import logging
+
+import corten as tf
+import numpy as np
+import pytest
+from corten import keras
+from corten.keras import layers
+from corten.keras.trainers.compiled_step import CompiledStep
+
+
+def _data(n=96, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, 6, 6, 2)).astype("float32"), rng.integers(0, 3, n)
+
+
+def _model(dropout=False):
+    tf.random.set_seed(11)
+    inputs = keras.Input((6, 6, 2))
+    h = layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    h = layers.MaxPooling2D(2)(h)
+    h = layers.Flatten()(h)
+    if dropout:
+        h = layers.Dropout(0.3)(h)
+    h = layers.Dense(8, activation="relu")(h)
+    return keras.Model(inputs, layers.Dense(3)(h))
+
+
+def _run(run_eagerly, dropout=False, optimizer="adam"):
+    model = _model(dropout)
+    model.compile(optimizer=optimizer, run_eagerly=run_eagerly,
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    x, y = _data()
+    history = model.fit(x, y, batch_size=32, epochs=3, validation_split=0.25, verbose=0)
+    evaluation = model.evaluate(x, y, batch_size=40, verbose=0)
+    prediction = model.predict(x, batch_size=40, verbose=0)
+    return model, history.history, evaluation, prediction
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop", "sgd"])
+def test_compiled_fit_evaluate_predict_match_eager(optimizer):
+    eager, h_eager, e_eager, p_eager = _run(True, optimizer=optimizer)
+    compiled, h_compiled, e_compiled, p_compiled = _run(False, optimizer=optimizer)
+    assert isinstance(compiled.train_function, CompiledStep)
+    assert not compiled.train_function.runs_eagerly
+    assert not isinstance(eager.train_function, CompiledStep)
+    assert h_compiled.keys() == h_eager.keys()
+    for key in h_eager:
+        np.testing.assert_allclose(h_compiled[key], h_eager[key], rtol=1e-6, err_msg=key)
+    np.testing.assert_allclose(e_compiled, e_eager, rtol=1e-6)
+    np.testing.assert_allclose(p_compiled, p_eager, rtol=1e-6, atol=1e-7)
+    for a, b in zip(eager.get_weights(), compiled.get_weights(), strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+    # one trace per batch shape: 32 and the last partial batch of the 72 training samples
+    assert compiled.train_function.function.experimental_get_tracing_count() == 2
+
+
+def test_an_untraceable_step_runs_eagerly_once_and_matches(caplog):
+    _, h_eager, _, p_eager = _run(True, dropout=True)
+    with caplog.at_level(logging.INFO, logger="corten"):
+        compiled, h_compiled, _, p_compiled = _run(False, dropout=True)
+    assert compiled.train_function.runs_eagerly  # Dropout draws random numbers
+    assert any("runs eagerly" in r.getMessage() and "dropout" in r.getMessage()
+               for r in caplog.records)
+    for key in h_eager:
+        np.testing.assert_allclose(h_compiled[key], h_eager[key], rtol=1e-6, err_msg=key)
+    np.testing.assert_allclose(p_compiled, p_eager, rtol=1e-6, atol=1e-7)
+
+
+def test_run_eagerly_switches_and_compile_resets_the_step_functions():
+    model = _model()
+    model.compile("sgd", "mse")
+    assert not model.run_eagerly
+    first = model.make_train_function()
+    assert isinstance(first, CompiledStep)
+    assert model.make_train_function() is first
+    model.run_eagerly = True
+    assert model.make_train_function() == model.train_step
+    model.compile("sgd", "mse")
+    assert isinstance(model.make_train_function(), CompiledStep)
+    tf.config.run_functions_eagerly(True)
+    try:
+        assert model.run_eagerly
+    finally:
+        tf.config.run_functions_eagerly(False)
+
+
+def test_python_side_effects_of_a_compiled_step_happen_while_tracing():
+    calls = []
+
+    class Counting(keras.Model):
+        def train_step(self, data):
+            calls.append(1)
+            return super().train_step(data)
+
+    inputs = keras.Input((3,))
+    model = Counting(inputs, layers.Dense(1)(inputs))
+    model.compile("sgd", "mse")
+    x, y = np.ones((64, 3), "float32"), np.zeros((64, 1), "float32")
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert len(calls) == 1  # 8 batches of one shape: traced once, replayed 7 times
+    model.compile("sgd", "mse", run_eagerly=True)
+    calls.clear()
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert len(calls) == 8
