@@ -3,39 +3,57 @@
 #include "bindings/bindings.h"
 
 namespace corten::py_bind {
+namespace {
+
+// offset None: a stateful draw from the stream `key` (its offset kept in C++).
+template <class Draw>
+Tensor draw(uint64_t key, py::handle offset, const Draw& fn) {
+  if (offset.is_none()) return fn(PhiloxStream{key});
+  return fn(PhiloxSeed{key, offset.cast<uint64_t>()});
+}
+
+}  // namespace
 
 void bind_random(py::module_& m) {
   m.def(
       "random_normal",
       [](py::handle shape, double mean, double stddev, py::handle dtype, uint64_t key,
-         uint64_t offset) {
-        return random_normal(to_shape(shape), mean, stddev, to_dtype(dtype), {key, offset});
+         py::handle offset) {
+        const Shape s = to_shape(shape);
+        const DType t = to_dtype(dtype);
+        return draw(key, offset,
+                    [&](auto seed) { return random_normal(s, mean, stddev, t, seed); });
       },
       py::arg("shape"), py::arg("mean"), py::arg("stddev"), py::arg("dtype"), py::arg("key"),
-      py::arg("offset"));
+      py::arg("offset") = py::none());
   m.def(
       "truncated_normal",
       [](py::handle shape, double mean, double stddev, py::handle dtype, uint64_t key,
-         uint64_t offset) {
-        return truncated_normal(to_shape(shape), mean, stddev, to_dtype(dtype), {key, offset});
+         py::handle offset) {
+        const Shape s = to_shape(shape);
+        const DType t = to_dtype(dtype);
+        return draw(key, offset,
+                    [&](auto seed) { return truncated_normal(s, mean, stddev, t, seed); });
       },
       py::arg("shape"), py::arg("mean"), py::arg("stddev"), py::arg("dtype"), py::arg("key"),
-      py::arg("offset"));
+      py::arg("offset") = py::none());
   m.def(
       "random_uniform",
       [](py::handle shape, py::handle minval, py::handle maxval, py::handle dtype, uint64_t key,
-         uint64_t offset) {
+         py::handle offset) {
         const DType t = to_dtype(dtype);
+        const Shape s = to_shape(shape);
         // Python ints go through int64 so that int64 bounds stay exact.
         if (is_integral(t) && PyLong_Check(minval.ptr()) && PyLong_Check(maxval.ptr())) {
-          return random_uniform_int(to_shape(shape), to_int64(minval, "minval"),
-                                    to_int64(maxval, "maxval"), t, {key, offset});
+          const int64_t lo = to_int64(minval, "minval"), hi = to_int64(maxval, "maxval");
+          return draw(key, offset,
+                      [&](auto seed) { return random_uniform_int(s, lo, hi, t, seed); });
         }
-        return random_uniform(to_shape(shape), minval.cast<double>(), maxval.cast<double>(), t,
-                              {key, offset});
+        const double lo = minval.cast<double>(), hi = maxval.cast<double>();
+        return draw(key, offset, [&](auto seed) { return random_uniform(s, lo, hi, t, seed); });
       },
       py::arg("shape"), py::arg("minval"), py::arg("maxval"), py::arg("dtype"), py::arg("key"),
-      py::arg("offset"));
+      py::arg("offset") = py::none());
   m.def(
       "dropout",
       [](py::handle x, double rate, py::handle noise_shape, uint64_t key, uint64_t offset) {
@@ -44,6 +62,10 @@ void bind_random(py::module_& m) {
         return dropout(to_tensor(x), rate, ns, {key, offset});
       },
       py::arg("x"), py::arg("rate"), py::arg("noise_shape"), py::arg("key"), py::arg("offset"));
+  m.def("philox_stream_offset", &philox_stream_offset, py::arg("key"));
+  m.def("set_philox_stream_offset", &set_philox_stream_offset, py::arg("key"), py::arg("offset"));
+  m.def("philox_stream_offsets", &philox_stream_offsets);
+  m.def("reset_philox_streams", &reset_philox_streams);
   m.def("philox_counters_used", &philox_counters_used, py::arg("numel"),
         "Upper bound of the Philox counters a random draw of numel elements consumes.");
   m.def("_philox4x32", &philox4x32, py::arg("counter"), py::arg("key"),

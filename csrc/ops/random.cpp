@@ -37,29 +37,35 @@ void check_normal_params(double mean, double stddev, const char* op) {
 
 Tensor random_normal(const Shape& shape, double mean, double stddev, DType dtype,
                      PhiloxSeed seed) {
-  trace::not_traceable("random_normal");
+  trace::OpRecord rec;
   check_floating(dtype, "random_normal");
   check_shape(shape, "random_normal");
   check_normal_params(mean, stddev, "random_normal");
   Tensor out = Tensor::empty(shape, dtype, Device::CPU, "random_normal");
   kernels::random_normal(out.device())(dtype, out.raw_data(), out.numel(), mean, stddev, seed.key, seed.offset);
+  rec.record("random_normal", {}, {out}, [=](const trace::Tensors&) {
+    return random_normal(shape, mean, stddev, dtype, seed);
+  });
   return out;
 }
 
 Tensor truncated_normal(const Shape& shape, double mean, double stddev, DType dtype,
                         PhiloxSeed seed) {
-  trace::not_traceable("truncated_normal");
+  trace::OpRecord rec;
   check_floating(dtype, "truncated_normal");
   check_shape(shape, "truncated_normal");
   check_normal_params(mean, stddev, "truncated_normal");
   Tensor out = Tensor::empty(shape, dtype, Device::CPU, "truncated_normal");
   kernels::truncated_normal(out.device())(dtype, out.raw_data(), out.numel(), mean, stddev, seed.key, seed.offset);
+  rec.record("truncated_normal", {}, {out}, [=](const trace::Tensors&) {
+    return truncated_normal(shape, mean, stddev, dtype, seed);
+  });
   return out;
 }
 
 Tensor random_uniform(const Shape& shape, double minval, double maxval, DType dtype,
                       PhiloxSeed seed) {
-  trace::not_traceable("random_uniform");
+  trace::OpRecord rec;
   if (is_integral(dtype)) {
     // 2^63 is exactly representable; anything below it and integral converts exactly.
     constexpr double kLimit = 9223372036854775808.0;
@@ -81,12 +87,15 @@ Tensor random_uniform(const Shape& shape, double minval, double maxval, DType dt
                      "minval=", minval, ", maxval=", maxval);
   Tensor out = Tensor::empty(shape, dtype, Device::CPU, "random_uniform");
   kernels::random_uniform(out.device())(dtype, out.raw_data(), out.numel(), minval, maxval, seed.key, seed.offset);
+  rec.record("random_uniform", {}, {out}, [=](const trace::Tensors&) {
+    return random_uniform(shape, minval, maxval, dtype, seed);
+  });
   return out;
 }
 
 Tensor random_uniform_int(const Shape& shape, int64_t minval, int64_t maxval, DType dtype,
                           PhiloxSeed seed) {
-  trace::not_traceable("random_uniform_int");
+  trace::OpRecord rec;
   CORTEN_CHECK_TYPE(is_integral(dtype),
                     "random_uniform: integer bounds need dtype int32 or int64; got ",
                     dtype_name(dtype));
@@ -104,6 +113,9 @@ Tensor random_uniform_int(const Shape& shape, int64_t minval, int64_t maxval, DT
   Tensor out = Tensor::empty(shape, dtype, Device::CPU, "random_uniform");
   kernels::random_uniform_int(out.device())(dtype, out.raw_data(), out.numel(), minval, maxval, seed.key,
                           seed.offset);
+  rec.record("random_uniform_int", {}, {out}, [=](const trace::Tensors&) {
+    return random_uniform_int(shape, minval, maxval, dtype, seed);
+  });
   return out;
 }
 

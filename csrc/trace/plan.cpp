@@ -46,6 +46,7 @@ struct TraceState {
   std::vector<Tensor> captures;
   std::vector<Plan::Node> nodes;
   std::vector<std::pair<Tensor, Tensor>> undo;  // (written tensor, its value before the trace)
+  std::vector<std::pair<uint64_t, uint64_t>> streams;  // the random streams' offsets at begin
   std::unordered_set<uint64_t> saved;
   std::vector<Shape> input_shapes;
   std::vector<DType> input_dtypes;
@@ -139,6 +140,7 @@ void begin(const Tensors& inputs) {
   if (tls_trace) throw ValueError("corten.function: a trace is already active on this thread");
   auto state = std::make_unique<TraceState>();
   state->first_id = corten::detail::next_tensor_id();
+  state->streams = philox_stream_offsets();
   for (const Tensor& t : inputs) {
     if (!t.defined()) throw ValueError("corten.function: an input tensor is undefined");
     // An input passed twice is one slot per position: a run may pass different tensors there.
@@ -154,6 +156,13 @@ void cancel() noexcept {
   std::unique_ptr<TraceState> s(tls_trace);
   tls_trace = nullptr;
   if (!s) return;
+  // The random streams as they were, so that running the function again draws what it would
+  // have drawn.
+  try {
+    reset_philox_streams();
+    for (const auto& [key, offset] : s->streams) set_philox_stream_offset(key, offset);
+  } catch (...) {  // a map insertion short of memory: the streams then stay advanced
+  }
   // Newest first, so that a tensor written twice ends with its value from before the trace.
   for (auto it = s->undo.rbegin(); it != s->undo.rend(); ++it) {
     try {

@@ -142,8 +142,8 @@ void begin(const Tensors& inputs);
 /// a recorded op or a captured tensor. ValueError when no trace is active.
 std::shared_ptr<Plan> end(const Tensors& outputs);
 /// Drops this thread's trace, if any (the traced function raised), and puts back the values
-/// of the tensors that its ops wrote in place (will_write): a failed trace leaves variables as
-/// they were before the call.
+/// of the tensors that its ops wrote in place (will_write) and the random streams' offsets: a
+/// failed trace leaves variables and random state as they were before the call.
 void cancel() noexcept;
 /// Called by an op that writes tensors in place, before it writes: an active trace keeps a copy
 /// of each (once per tensor) for cancel(). Nothing without a trace.

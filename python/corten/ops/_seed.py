@@ -1,7 +1,8 @@
 """Seed state of the stateful random ops, with TensorFlow 2's semantics.
 
-Only generator state lives here (a global seed and per-key counter offsets); every number is
-drawn in C++ by Philox4x32-10 from a (key, offset) pair.
+Only the global seed lives here; the per-key counter offsets live in C++ (corten/ops/random.h,
+PhiloxStream), so that the draws of a traced function advance them on every replay. Every
+number is drawn in C++ by Philox4x32-10 from a (key, offset) pair.
 
 Keys are derived by a fixed hash, the same on every platform and Python version (Python's
 ``hash()`` is salted per process, so it is never used)::
@@ -40,7 +41,6 @@ _MASK = (1 << 64) - 1
 _lock = threading.Lock()
 _global_seed: int | None = None
 _default_seed = int.from_bytes(os.urandom(8), "little")
-_offsets: dict[int, int] = {}
 
 
 def splitmix64(x: int) -> int:
@@ -84,7 +84,7 @@ def set_seed(seed: int | None) -> None:
     value = None if seed is None else _check_seed(seed, "seed")
     with _lock:
         _global_seed = value
-        _offsets.clear()
+        _C.reset_philox_streams()
         _default_seed = int.from_bytes(os.urandom(8), "little")
     for hook in _reset_hooks:
         hook()
@@ -119,12 +119,12 @@ def run_stateful(op_seed: int | None, draw: Callable[[int, int], Any]) -> Any:
     offset by the counters the result used. A draw that raises leaves the state untouched."""
     with _lock:
         key = stateful_key(op_seed)
-        offset = _offsets.get(key, 0)
+        offset = _C.philox_stream_offset(key)
         out = draw(key, offset)
         numel = 1
         for d in out._shape_tuple:
             numel *= d
-        _offsets[key] = (offset + _C.philox_counters_used(numel)) & _MASK
+        _C.set_philox_stream_offset(key, (offset + _C.philox_counters_used(numel)) & _MASK)
     return out
 
 
@@ -132,7 +132,7 @@ def get_state() -> dict[str, Any]:
     """The positions of the stateful random streams (JSON-ready), for saving with a model."""
     with _lock:
         return {"global_seed": _global_seed,
-                "offsets": {str(k): v for k, v in sorted(_offsets.items())}}
+                "offsets": {str(k): v for k, v in _C.philox_stream_offsets()}}
 
 
 def set_state(state: Any) -> None:
@@ -157,7 +157,8 @@ def set_state(state: Any) -> None:
                              f"Received: {value!r}")
         offsets[key & _MASK] = value
     with _lock:
-        _offsets.update(offsets)
+        for key, value in offsets.items():
+            _C.set_philox_stream_offset(key, value)
 
 
 def global_seed_or_default() -> int:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from corten import _C
-from corten.ops import _symbolic as _sym
 from corten.dtypes import as_dtype, float32
 from corten.ops import _seed
+from corten.ops import _symbolic as _sym
 from corten.ops._seed import set_seed
 
 Tensor = _C.Tensor
@@ -69,8 +69,7 @@ def normal(shape: Any, mean: float = 0.0, stddev: float = 1.0, dtype: Any = floa
         return _C.empty_meta(static, as_dtype(dtype))  # Note [Symbolic dispatch]
     dtype = as_dtype(dtype)
     mean, stddev = float(mean), float(stddev)
-    return _seed.run_stateful(
-        seed, lambda key, off: _C.random_normal(shape, mean, stddev, dtype, key, off))
+    return _C.random_normal(shape, mean, stddev, dtype, _seed.stateful_key(seed))
 
 
 def uniform(shape: Any, minval: Any = 0, maxval: Any = None, dtype: Any = float32,
@@ -90,8 +89,7 @@ def uniform(shape: Any, minval: Any = 0, maxval: Any = None, dtype: Any = float3
     lo, hi = _uniform_bounds(minval, maxval, dtype)
     if dtype.is_integer:
         lo, hi = _int_bound(lo), _int_bound(hi)
-    return _seed.run_stateful(
-        seed, lambda key, off: _C.random_uniform(shape, lo, hi, dtype, key, off))
+    return _C.random_uniform(shape, lo, hi, dtype, _seed.stateful_key(seed))
 
 
 def truncated_normal(shape: Any, mean: float = 0.0, stddev: float = 1.0, dtype: Any = float32,
@@ -102,8 +100,7 @@ def truncated_normal(shape: Any, mean: float = 0.0, stddev: float = 1.0, dtype: 
         return _C.empty_meta(static, as_dtype(dtype))  # Note [Symbolic dispatch]
     dtype = as_dtype(dtype)
     mean, stddev = float(mean), float(stddev)
-    return _seed.run_stateful(
-        seed, lambda key, off: _C.truncated_normal(shape, mean, stddev, dtype, key, off))
+    return _C.truncated_normal(shape, mean, stddev, dtype, _seed.stateful_key(seed))
 
 
 def stateless_normal(shape: Any, seed: Any, mean: float = 0.0, stddev: float = 1.0,

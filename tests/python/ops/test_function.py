@@ -211,6 +211,34 @@ def test_tensors_from_outside_can_be_read_while_tracing():
     assert float(f(tf.constant(2.0))) == 6.0
 
 
+def test_random_draws_advance_on_every_replay_as_eager_calls_do():
+    @tf.function
+    def f(x):
+        return (x + tf.random.normal([3], seed=5), tf.random.uniform([2], seed=5),
+                tf.random.truncated_normal([2]))
+
+    tf.random.set_seed(1)
+    traced = [[t.numpy() for t in f(tf.zeros([3]))] for _ in range(3)]
+    tf.random.set_seed(1)
+    eager = [[t.numpy() for t in f.python_function(tf.zeros([3]))] for _ in range(3)]
+    for t_out, e_out in zip(traced, eager, strict=True):
+        for t, e in zip(t_out, e_out, strict=True):
+            np.testing.assert_array_equal(t, e)
+    assert not np.array_equal(traced[0][0], traced[1][0])
+    assert f.experimental_get_tracing_count() == 1
+    assert "[random]" in f.plan_summary()
+
+
+def test_stateless_draws_repeat_on_every_replay():
+    @tf.function
+    def f():
+        return tf.random.stateless_normal([4], seed=[1, 2])
+
+    first = f().numpy()
+    np.testing.assert_array_equal(f().numpy(), first)
+    np.testing.assert_array_equal(tf.random.stateless_normal([4], seed=[1, 2]).numpy(), first)
+
+
 def test_untraceable_ops_raise_not_implemented():
     @tf.function
     def f(x):
@@ -429,3 +457,17 @@ def test_a_failed_trace_puts_assigned_variables_back():
     np.testing.assert_array_equal(v.numpy(), [1.0, 2.0])
     np.testing.assert_array_equal(w.numpy(), [3.0])
     assert int(optimizer.iterations) == 0
+
+
+def test_a_failed_trace_puts_the_random_streams_back():
+    @tf.function
+    def f(x):
+        noise = tf.random.normal([2], seed=7)
+        return tf.nn.dropout(x + noise, 0.5)  # not traceable after the draw
+
+    tf.random.set_seed(4)
+    with pytest.raises(NotImplementedError):
+        f(tf.zeros([2]))
+    after_failure = tf.random.normal([2], seed=7).numpy()
+    tf.random.set_seed(4)
+    np.testing.assert_array_equal(after_failure, tf.random.normal([2], seed=7).numpy())

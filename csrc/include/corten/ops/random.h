@@ -10,6 +10,8 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <utility>
+#include <vector>
 
 namespace corten {
 
@@ -36,6 +38,34 @@ Tensor random_uniform_int(const Shape& shape, int64_t minval, int64_t maxval, DT
 /// (key, offset, i). Same argument rules as random_normal.
 Tensor truncated_normal(const Shape& shape, double mean, double stddev, DType dtype,
                         PhiloxSeed seed);
+/// A stateful random stream (TensorFlow's stateful random ops): a draw from it uses the
+/// stream's current counter offset under `key`, then advances the offset by the counters it
+/// used. The offsets live here, not in the caller, so that a traced plan's draws advance them
+/// on every replay as eager calls do (a draw that raises leaves its stream unchanged).
+struct PhiloxStream {
+  uint64_t key = 0;
+};
+
+/// The stateful forms of the draws above: the same numbers as the PhiloxSeed forms at the
+/// stream's offset.
+Tensor random_normal(const Shape& shape, double mean, double stddev, DType dtype,
+                     PhiloxStream stream);
+Tensor truncated_normal(const Shape& shape, double mean, double stddev, DType dtype,
+                        PhiloxStream stream);
+Tensor random_uniform(const Shape& shape, double minval, double maxval, DType dtype,
+                      PhiloxStream stream);
+Tensor random_uniform_int(const Shape& shape, int64_t minval, int64_t maxval, DType dtype,
+                          PhiloxStream stream);
+
+/// The next counter offset of the stream `key` (0 for a stream never drawn from).
+uint64_t philox_stream_offset(uint64_t key);
+/// Sets the next counter offset of the stream `key`.
+void set_philox_stream_offset(uint64_t key, uint64_t offset);
+/// Every stream's next offset, by key (for saving the random state).
+std::vector<std::pair<uint64_t, uint64_t>> philox_stream_offsets();
+/// Forgets every stream's offset (set_seed).
+void reset_philox_streams();
+
 /// Inverted dropout of a float32/float64 tensor: each element of a mask of shape `noise_shape`
 /// is kept with probability 1 - rate; the mask is broadcast against x, kept values are scaled
 /// by 1/(1-rate) and dropped ones are 0. `noise_shape` nullopt means x's shape; unknown

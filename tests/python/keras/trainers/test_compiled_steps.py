@@ -108,3 +108,36 @@ def test_python_side_effects_of_a_compiled_step_happen_while_tracing():
     calls.clear()
     model.fit(x, y, batch_size=16, epochs=2, verbose=0)
     assert len(calls) == 8
+
+
+class _Sampling(layers.Layer):
+    """The custom-layers guide's VAE sampling layer."""
+
+    def call(self, inputs):
+        z_mean, z_log_var = inputs
+        batch = tf.shape(z_mean)[0]
+        dim = tf.shape(z_mean)[1]
+        epsilon = tf.keras.backend.random_normal(shape=(batch, dim))
+        return z_mean + tf.exp(0.5 * z_log_var) * epsilon
+
+
+def _vae_history(run_eagerly):
+    tf.random.set_seed(0)
+    inputs = keras.Input((12,))
+    h = layers.Dense(8, activation="relu")(inputs)
+    z_mean, z_log_var = layers.Dense(2)(h), layers.Dense(2)(h)
+    z = _Sampling()((z_mean, z_log_var))
+    model = keras.Model(inputs, layers.Dense(12, activation="sigmoid")(z))
+    model.add_loss(-0.5 * tf.reduce_mean(z_log_var - tf.square(z_mean) - tf.exp(z_log_var) + 1))
+    model.compile(keras.optimizers.Adam(1e-2), loss="mse", run_eagerly=run_eagerly)
+    x = np.random.default_rng(2).random((64, 12)).astype("float32")
+    tf.random.set_seed(3)
+    history = model.fit(x, x, batch_size=16, epochs=3, verbose=0).history["loss"]
+    return model, history
+
+
+def test_a_sampling_vae_trains_compiled_with_the_eager_numbers():
+    _, eager = _vae_history(True)
+    model, compiled = _vae_history(False)
+    assert not model.train_function.runs_eagerly  # the draws are nodes of the plan
+    assert compiled == eager

@@ -1,0 +1,116 @@
+// The stateful random streams (corten/ops/random.h: PhiloxStream): one counter offset per key,
+// behind one lock. A draw holds the lock while it runs, so that two threads drawing from one
+// stream get consecutive, non-overlapping counters, as TensorFlow's stateful ops do.
+#include <corten/ops.h>
+#include <corten/trace.h>
+
+#include <algorithm>
+#include <mutex>
+#include <unordered_map>
+
+namespace corten {
+namespace {
+
+struct Streams {
+  std::mutex mutex;
+  std::unordered_map<uint64_t, uint64_t> offsets;
+};
+
+Streams& streams() {
+  static Streams s;
+  return s;
+}
+
+// Draws at the stream's offset and advances it by what the result used.
+template <class Draw>
+Tensor from_stream(PhiloxStream stream, const Draw& draw) {
+  Streams& s = streams();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  const auto it = s.offsets.find(stream.key);
+  const uint64_t offset = it == s.offsets.end() ? 0 : it->second;
+  Tensor out = draw(PhiloxSeed{stream.key, offset});
+  s.offsets[stream.key] = offset + philox_counters_used(out.numel());
+  return out;
+}
+
+}  // namespace
+
+Tensor random_normal(const Shape& shape, double mean, double stddev, DType dtype,
+                     PhiloxStream stream) {
+  trace::OpRecord rec;
+  Tensor out = from_stream(
+      stream, [&](PhiloxSeed seed) { return random_normal(shape, mean, stddev, dtype, seed); });
+  rec.record(
+      "random_normal", {}, {out},
+      [=](const trace::Tensors&) { return random_normal(shape, mean, stddev, dtype, stream); },
+      trace::Effect::Random);
+  return out;
+}
+
+Tensor truncated_normal(const Shape& shape, double mean, double stddev, DType dtype,
+                        PhiloxStream stream) {
+  trace::OpRecord rec;
+  Tensor out = from_stream(
+      stream, [&](PhiloxSeed seed) { return truncated_normal(shape, mean, stddev, dtype, seed); });
+  rec.record(
+      "truncated_normal", {}, {out},
+      [=](const trace::Tensors&) { return truncated_normal(shape, mean, stddev, dtype, stream); },
+      trace::Effect::Random);
+  return out;
+}
+
+Tensor random_uniform(const Shape& shape, double minval, double maxval, DType dtype,
+                      PhiloxStream stream) {
+  trace::OpRecord rec;
+  Tensor out = from_stream(
+      stream, [&](PhiloxSeed seed) { return random_uniform(shape, minval, maxval, dtype, seed); });
+  rec.record(
+      "random_uniform", {}, {out},
+      [=](const trace::Tensors&) { return random_uniform(shape, minval, maxval, dtype, stream); },
+      trace::Effect::Random);
+  return out;
+}
+
+Tensor random_uniform_int(const Shape& shape, int64_t minval, int64_t maxval, DType dtype,
+                          PhiloxStream stream) {
+  trace::OpRecord rec;
+  Tensor out = from_stream(stream, [&](PhiloxSeed seed) {
+    return random_uniform_int(shape, minval, maxval, dtype, seed);
+  });
+  rec.record(
+      "random_uniform_int", {}, {out},
+      [=](const trace::Tensors&) {
+        return random_uniform_int(shape, minval, maxval, dtype, stream);
+      },
+      trace::Effect::Random);
+  return out;
+}
+
+uint64_t philox_stream_offset(uint64_t key) {
+  Streams& s = streams();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  const auto it = s.offsets.find(key);
+  return it == s.offsets.end() ? 0 : it->second;
+}
+
+void set_philox_stream_offset(uint64_t key, uint64_t offset) {
+  Streams& s = streams();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  s.offsets[key] = offset;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> philox_stream_offsets() {
+  Streams& s = streams();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  std::vector<std::pair<uint64_t, uint64_t>> out(s.offsets.begin(), s.offsets.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void reset_philox_streams() {
+  Streams& s = streams();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  s.offsets.clear();
+}
+
+}  // namespace corten
