@@ -90,6 +90,8 @@ void record_fill(const Tensor& value, const Tensor& out);
 // Random (grad_rules_nn.cpp). `noise_shape` is the resolved mask shape.
 void record_dropout(const Tensor& x, double rate, const Shape& noise_shape, PhiloxSeed seed,
                     const Tensor& out);
+void record_dropout(const Tensor& x, double rate, const Shape& noise_shape, const Tensor& seed,
+                    const Tensor& out);
 
 // Convolutions (grad_rules_conv.cpp).
 void record_conv(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvOptions& options,

@@ -19,6 +19,17 @@ void record_dropout(const Tensor& x, double rate, const Shape& noise_shape, Phil
   });
 }
 
+void record_dropout(const Tensor& x, double rate, const Shape& noise_shape, const Tensor& seed,
+                    const Tensor& out) {
+  record("dropout", {x}, {out}, [&]() -> BackwardFn {
+    // As above, from the forward's seed tensor (a traced plan's backward then reads the seed
+    // its forward drew on the same replay).
+    return [rate, noise_shape, seed](const std::vector<Tensor>& g) {
+      return std::vector<Tensor>{dropout(g[0], rate, noise_shape, seed)};
+    };
+  });
+}
+
 void record_layer_norm(const Tensor& x, const Tensor& x_contiguous, const Tensor& gamma,
                        const Tensor& beta, const Tensor& mean, const Tensor& rstd,
                        const Tensor& out) {

@@ -56,12 +56,14 @@ void bind_random(py::module_& m) {
       py::arg("offset") = py::none());
   m.def(
       "dropout",
-      [](py::handle x, double rate, py::handle noise_shape, uint64_t key, uint64_t offset) {
+      [](py::handle x, double rate, py::handle noise_shape, uint64_t key, py::handle offset) {
         std::optional<Shape> ns;
         if (!noise_shape.is_none()) ns = to_shape(noise_shape);
-        return dropout(to_tensor(x), rate, ns, {key, offset});
+        const Tensor t = to_tensor(x);
+        return draw(key, offset, [&](auto seed) { return dropout(t, rate, ns, seed); });
       },
-      py::arg("x"), py::arg("rate"), py::arg("noise_shape"), py::arg("key"), py::arg("offset"));
+      py::arg("x"), py::arg("rate"), py::arg("noise_shape"), py::arg("key"),
+      py::arg("offset") = py::none());
   m.def("philox_stream_offset", &philox_stream_offset, py::arg("key"));
   m.def("set_philox_stream_offset", &set_philox_stream_offset, py::arg("key"), py::arg("offset"));
   m.def("philox_stream_offsets", &philox_stream_offsets);

@@ -2,6 +2,7 @@
 #include <corten/trace.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 #include "autograd/grad_rules.h"
@@ -119,9 +120,11 @@ Tensor random_uniform_int(const Shape& shape, int64_t minval, int64_t maxval, DT
   return out;
 }
 
-Tensor dropout(const Tensor& x, double rate, const std::optional<Shape>& noise_shape,
-               PhiloxSeed seed) {
-  trace::not_traceable("dropout");
+namespace {
+
+// Dropout without autograd: the output and the resolved noise shape.
+Tensor dropout_impl(const Tensor& x, double rate, const std::optional<Shape>& noise_shape,
+                    PhiloxSeed seed, Shape* resolved) {
   detail::check_defined(x, "dropout");
   CORTEN_CHECK_TYPE(is_floating(x.dtype()),
                     "dropout: x must be a floating tensor (float32 or float64); got dtype ",
@@ -151,7 +154,53 @@ Tensor dropout(const Tensor& x, double rate, const std::optional<Shape>& noise_s
                          1.0 / (1.0 - rate));
     }
   }
+  *resolved = ns;
+  return out;
+}
+
+PhiloxSeed seed_of(const Tensor& seed) {
+  detail::check_defined(seed, "dropout", "seed");
+  CORTEN_CHECK_VALUE(seed.dtype() == DType::Int64 && seed.numel() == 2 && !seed.is_meta() &&
+                         seed.device() == Device::CPU,
+                     "dropout: seed must be an int64 tensor of 2 values [key, offset] on the "
+                     "cpu; got ",
+                     dtype_name(seed.dtype()), " of shape ", show(seed.shape()));
+  const Tensor c = seed.contiguous();
+  PhiloxSeed out;
+  std::memcpy(&out.key, c.data<int64_t>(), sizeof(uint64_t));
+  std::memcpy(&out.offset, c.data<int64_t>() + 1, sizeof(uint64_t));
+  return out;
+}
+
+}  // namespace
+
+Tensor dropout(const Tensor& x, double rate, const std::optional<Shape>& noise_shape,
+               PhiloxSeed seed) {
+  // Called with an offset computed by the caller: a plan would replay that offset.
+  trace::not_traceable("dropout");
+  Shape ns;
+  Tensor out = dropout_impl(x, rate, noise_shape, seed, &ns);
+  if (!out.is_meta() && autograd::is_recording()) autograd::record_dropout(x, rate, ns, seed, out);
+  return out;
+}
+
+Tensor dropout(const Tensor& x, double rate, const std::optional<Shape>& noise_shape,
+               const Tensor& seed) {
+  trace::OpRecord rec;
+  Shape ns;
+  Tensor out = dropout_impl(x, rate, noise_shape, seed_of(seed), &ns);
+  if (out.is_meta()) return out;
   if (autograd::is_recording()) autograd::record_dropout(x, rate, ns, seed, out);
+  rec.record("dropout", {x, seed}, {out}, [rate, noise_shape](const trace::Tensors& in) {
+    return dropout(in[0], rate, noise_shape, in[1]);
+  });
+  return out;
+}
+
+Tensor philox_seed_tensor(PhiloxSeed seed) {
+  Tensor out = Tensor::empty({2}, DType::Int64, Device::CPU, "philox_seed");
+  std::memcpy(out.data<int64_t>(), &seed.key, sizeof(uint64_t));
+  std::memcpy(out.data<int64_t>() + 1, &seed.offset, sizeof(uint64_t));
   return out;
 }
 

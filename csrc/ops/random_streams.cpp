@@ -86,6 +86,36 @@ Tensor random_uniform_int(const Shape& shape, int64_t minval, int64_t maxval, DT
   return out;
 }
 
+namespace {
+
+// The stream form of dropout and its replay: the output and the seed tensor its gradient reads.
+trace::Tensors dropout_from_stream(const Tensor& x, double rate,
+                                   const std::optional<Shape>& noise_shape, PhiloxStream stream) {
+  Tensor seed;
+  Tensor out = from_stream(stream, [&](PhiloxSeed s) {
+    seed = philox_seed_tensor(s);
+    return dropout(x, rate, noise_shape, seed);
+  });
+  return {out, seed};
+}
+
+}  // namespace
+
+Tensor dropout(const Tensor& x, double rate, const std::optional<Shape>& noise_shape,
+               PhiloxStream stream) {
+  trace::OpRecord rec;
+  trace::Tensors outs = dropout_from_stream(x, rate, noise_shape, stream);
+  if (!outs[0].is_meta()) {
+    rec.record(
+        "dropout_draw", {x}, outs,
+        [rate, noise_shape, stream](const trace::Tensors& in) {
+          return dropout_from_stream(in[0], rate, noise_shape, stream);
+        },
+        trace::Effect::Random);
+  }
+  return outs[0];
+}
+
 uint64_t philox_stream_offset(uint64_t key) {
   Streams& s = streams();
   std::lock_guard<std::mutex> lock(s.mutex);

@@ -114,20 +114,6 @@ def stateless_key(seed: Any) -> int:
     return mix(3, a, b)
 
 
-def run_stateful(op_seed: int | None, draw: Callable[[int, int], Any]) -> Any:
-    """Calls ``draw(key, offset)`` with the op's key and current offset, then advances the
-    offset by the counters the result used. A draw that raises leaves the state untouched."""
-    with _lock:
-        key = stateful_key(op_seed)
-        offset = _C.philox_stream_offset(key)
-        out = draw(key, offset)
-        numel = 1
-        for d in out._shape_tuple:
-            numel *= d
-        _C.set_philox_stream_offset(key, (offset + _C.philox_counters_used(numel)) & _MASK)
-    return out
-
-
 def get_state() -> dict[str, Any]:
     """The positions of the stateful random streams (JSON-ready), for saving with a model."""
     with _lock:

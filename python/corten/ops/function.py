@@ -26,9 +26,9 @@ The rules are tf.function's:
 * **Debugging.** ``corten.config.run_functions_eagerly(True)`` runs every function as plain
   Python; ``f.plan_summary()`` lists the nodes of the last plan.
 
-Random draws (``corten.random.normal`` and the other stateful ops) are nodes that advance their
-streams on every replay, so a traced function draws the same numbers as the eager one at the
-same seed. Ops that a plan cannot replay yet (dropout, the normalisation layers' fused kernels,
+Random draws (``corten.random.normal`` and the other stateful ops, dropout) are nodes that
+advance their streams on every replay, so a traced function draws the same numbers as the eager
+one at the same seed. Ops that a plan cannot replay yet (the normalisation layers' fused kernels,
 the recurrent sequence kernel, Nadam's update, reading a learning-rate schedule's value) raise
 ``NotImplementedError`` or ``TypeError`` while tracing; run such functions eagerly.
 """

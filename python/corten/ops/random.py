@@ -152,5 +152,4 @@ def dropout(x: Any, rate: float, noise_shape: Any = None, seed: int | None = Non
     if _sym.active and (type(x) is _sym.KT):
         return _sym.op_node(dropout, (x, rate, noise_shape, seed, name), {})
     rate = float(rate)
-    return _seed.run_stateful(
-        seed, lambda key, off: _C.dropout(x, rate, noise_shape, key, off))
+    return _C.dropout(x, rate, noise_shape, _seed.stateful_key(seed))

@@ -73,6 +73,18 @@ void reset_philox_streams();
 /// rate 0 returns a copy of x. The result is a new contiguous tensor.
 Tensor dropout(const Tensor& x, double rate, const std::optional<Shape>& noise_shape,
                PhiloxSeed seed);
+/// Dropout with the mask's key and offset in a tensor: int64 [key, offset] (their bits), as
+/// philox_seed_tensor makes it. The gradient of a dropout reuses its forward's seed tensor, so a
+/// traced plan's backward follows the mask its forward drew on the same replay.
+Tensor dropout(const Tensor& x, double rate, const std::optional<Shape>& noise_shape,
+               const Tensor& seed);
+/// Dropout from a stateful stream (advanced as the PhiloxSeed form's callers advance it, by
+/// philox_counters_used(x.numel())).
+Tensor dropout(const Tensor& x, double rate, const std::optional<Shape>& noise_shape,
+               PhiloxStream stream);
+/// The int64 [key, offset] tensor of a seed.
+Tensor philox_seed_tensor(PhiloxSeed seed);
+
 /// Upper bound of the Philox counters that any draw above of `numel` elements consumes:
 /// ceil(numel / 2) (0 for numel <= 0). For dropout, numel is the noise shape's element count.
 uint64_t philox_counters_used(int64_t numel);

@@ -18,7 +18,7 @@ def _data(n=96, seed=0):
     return rng.standard_normal((n, 6, 6, 2)).astype("float32"), rng.integers(0, 3, n)
 
 
-def _model(dropout=False):
+def _model(dropout=False, norm=False):
     tf.random.set_seed(11)
     inputs = keras.Input((6, 6, 2))
     h = layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
@@ -26,12 +26,14 @@ def _model(dropout=False):
     h = layers.Flatten()(h)
     if dropout:
         h = layers.Dropout(0.3)(h)
+    if norm:
+        h = layers.LayerNormalization()(h)
     h = layers.Dense(8, activation="relu")(h)
     return keras.Model(inputs, layers.Dense(3)(h))
 
 
-def _run(run_eagerly, dropout=False, optimizer="adam"):
-    model = _model(dropout)
+def _run(run_eagerly, dropout=False, optimizer="adam", norm=False):
+    model = _model(dropout, norm)
     model.compile(optimizer=optimizer, run_eagerly=run_eagerly,
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
@@ -42,10 +44,12 @@ def _run(run_eagerly, dropout=False, optimizer="adam"):
     return model, history.history, evaluation, prediction
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "rmsprop", "sgd"])
-def test_compiled_fit_evaluate_predict_match_eager(optimizer):
-    eager, h_eager, e_eager, p_eager = _run(True, optimizer=optimizer)
-    compiled, h_compiled, e_compiled, p_compiled = _run(False, optimizer=optimizer)
+@pytest.mark.parametrize(("optimizer", "dropout"), [("adam", False), ("rmsprop", True),
+                                                    ("sgd", False)])
+def test_compiled_fit_evaluate_predict_match_eager(optimizer, dropout):
+    eager, h_eager, e_eager, p_eager = _run(True, optimizer=optimizer, dropout=dropout)
+    compiled, h_compiled, e_compiled, p_compiled = _run(False, optimizer=optimizer,
+                                                        dropout=dropout)
     assert isinstance(compiled.train_function, CompiledStep)
     assert not compiled.train_function.runs_eagerly
     assert not isinstance(eager.train_function, CompiledStep)
@@ -61,11 +65,11 @@ def test_compiled_fit_evaluate_predict_match_eager(optimizer):
 
 
 def test_an_untraceable_step_runs_eagerly_once_and_matches(caplog):
-    _, h_eager, _, p_eager = _run(True, dropout=True)
+    _, h_eager, _, p_eager = _run(True, dropout=True, norm=True)
     with caplog.at_level(logging.INFO, logger="corten"):
-        compiled, h_compiled, _, p_compiled = _run(False, dropout=True)
-    assert compiled.train_function.runs_eagerly  # Dropout draws random numbers
-    assert any("runs eagerly" in r.getMessage() and "dropout" in r.getMessage()
+        compiled, h_compiled, _, p_compiled = _run(False, dropout=True, norm=True)
+    assert compiled.train_function.runs_eagerly  # layer_norm's statistics are internal
+    assert any("runs eagerly" in r.getMessage() and "layer_norm" in r.getMessage()
                for r in caplog.records)
     for key in h_eager:
         np.testing.assert_allclose(h_compiled[key], h_eager[key], rtol=1e-6, err_msg=key)
