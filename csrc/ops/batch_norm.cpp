@@ -51,11 +51,19 @@ void check_mask(const Tensor& mask, const Tensor& x, int64_t axis, const char* o
 
 }  // namespace
 
-Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
-                  const Tensor& moving_mean, const Tensor& moving_variance, int64_t axis,
-                  bool training, double momentum, double epsilon, bool bessel,
-                  const Tensor& mask) {
-  trace::not_traceable("batch_norm");
+namespace {
+
+// What a batch_norm call makes: the output and what its gradient reads (the float64 batch
+// statistics, x made contiguous, the mask where it applies). No autograd.
+struct BatchNormParts {
+  Tensor out, mean, invstd, xc, mask;
+  trace::Tensors all() const { return {out, mean, invstd, xc, mask}; }
+};
+
+BatchNormParts batch_norm_parts(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                const Tensor& moving_mean, const Tensor& moving_variance,
+                                int64_t axis, bool training, double momentum, double epsilon,
+                                bool bessel, const Tensor& mask) {
   const char* op = "batch_norm";
   detail::check_defined(x, op, "x");
   CORTEN_CHECK_TYPE(is_floating(x.dtype()), op, ": expected a floating dtype (float32, "
@@ -83,7 +91,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                     (beta.defined() && beta.is_meta()) ||
                     (moving_mean.defined() && moving_mean.is_meta());
   Tensor out = Tensor::empty(x.shape(), x.dtype(), meta ? Device::Meta : x.device(), op);
-  if (meta) return out;
+  if (meta) return {out, {}, {}, {}, {}};
+  if (training) trace::will_write({moving_mean, moving_variance});
   const cpu::NormShape s = norm_shape(x, a);
   const Tensor xc = x.contiguous();
   const Tensor g = gamma.defined() ? gamma.contiguous() : gamma;
@@ -97,16 +106,41 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
                                   data_or_null(moving_mean), data_or_null(moving_variance),
                                   training, momentum, epsilon, bessel, out.raw_data(),
                                   mean.data<double>(), invstd.data<double>());
+  return {out, mean, invstd, xc, w};
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                  const Tensor& moving_mean, const Tensor& moving_variance, int64_t axis,
+                  bool training, double momentum, double epsilon, bool bessel, const Tensor& mask) {
+  trace::OpRecord rec;
+  const BatchNormParts p = batch_norm_parts(x, gamma, beta, moving_mean, moving_variance, axis,
+                                            training, momentum, epsilon, bessel, mask);
+  if (p.out.is_meta()) return p.out;
+  const int64_t a = normalize_axis(axis, x.ndim(), "batch_norm");
   if (autograd::is_recording()) {
-    autograd::record_batch_norm(x, xc, w, gamma, beta, mean, invstd, a, training, out);
+    autograd::record_batch_norm(x, p.xc, p.mask, gamma, beta, p.mean, p.invstd, a, training, p.out);
   }
-  return out;
+  // The statistics and x's contiguous copy are outputs of the node, so that the backward
+  // nodes read this replay's; training updates the moving statistics in place.
+  const bool writes = training && moving_mean.defined();
+  rec.record(
+      "batch_norm", {x, gamma, beta, moving_mean, moving_variance, mask}, p.all(),
+      [=](const trace::Tensors& in) {
+        return batch_norm_parts(in[0], in[1], in[2], in[3], in[4], axis, training, momentum,
+                                epsilon, bessel, in[5])
+            .all();
+      },
+      writes ? trace::Effect::Writes : trace::Effect::None);
+  return p.out;
 }
 
 std::vector<Tensor> batch_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean,
                                         const Tensor& invstd, const Tensor& dy, int64_t axis,
                                         bool training, bool need_dx, bool need_dgamma,
                                         bool need_dbeta, const Tensor& mask) {
+  trace::OpRecord rec;
   const char* op = "batch_norm_grad";
   detail::check_defined(x, op, "x");
   detail::check_defined(dy, op, "dy");
@@ -135,6 +169,11 @@ std::vector<Tensor> batch_norm_backward(const Tensor& x, const Tensor& gamma, co
       mc.data<double>(),
       ic.data<double>(), training, gc.raw_data(), data_or_null(out[0]), data_or_null(out[1]),
       data_or_null(out[2]));
+  rec.record("batch_norm_backward", {x, gamma, mean, invstd, dy, mask}, out,
+             [=](const trace::Tensors& in) {
+               return batch_norm_backward(in[0], in[1], in[2], in[3], in[4], axis, training,
+                                          need_dx, need_dgamma, need_dbeta, in[5]);
+             });
   return out;
 }
 

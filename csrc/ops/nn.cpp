@@ -91,8 +91,17 @@ void check_norm_param(const Tensor& p, const Tensor& x, const char* what) {
 
 }  // namespace
 
-Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon) {
-  trace::not_traceable("layer_norm");
+namespace {
+
+// What a layer_norm call makes: the output and what its gradient reads (x made contiguous,
+// the float64 row statistics). No autograd.
+struct LayerNormParts {
+  Tensor out, xc, mean, rstd;
+  trace::Tensors all() const { return {out, xc, mean, rstd}; }
+};
+
+LayerNormParts layer_norm_parts(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                double epsilon) {
   detail::check_defined(x, "layer_norm", "x");
   CORTEN_CHECK_TYPE(is_floating(x.dtype()), "layer_norm: expected a floating dtype (float32, "
                     "float64); got ", dtype_name(x.dtype()));
@@ -103,7 +112,10 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, doub
   check_norm_param(beta, x, "beta");
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device(), "layer_norm");
   if (x.is_meta() || (gamma.defined() && gamma.is_meta()) || (beta.defined() && beta.is_meta())) {
-    return x.is_meta() ? out : Tensor::empty(x.shape(), x.dtype(), Device::Meta, "layer_norm");
+    return {x.is_meta() ? out : Tensor::empty(x.shape(), x.dtype(), Device::Meta, "layer_norm"),
+            {},
+            {},
+            {}};
   }
   const int64_t cols = x.dim(x.ndim() - 1);
   const int64_t rows = cols ? x.numel() / cols : 0;
@@ -116,16 +128,30 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, doub
                                     g.defined() ? g.raw_data() : nullptr,
                                     b.defined() ? b.raw_data() : nullptr, epsilon,
                                     out.raw_data(), mean.data<double>(), rstd.data<double>());
+  return {out, xc, mean, rstd};
+}
+
+}  // namespace
+
+Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon) {
+  trace::OpRecord rec;
+  const LayerNormParts p = layer_norm_parts(x, gamma, beta, epsilon);
+  if (p.out.is_meta()) return p.out;
   if (autograd::is_recording()) {
-    autograd::record_layer_norm(x, xc, gamma, beta, mean, rstd, out);
+    autograd::record_layer_norm(x, p.xc, gamma, beta, p.mean, p.rstd, p.out);
   }
-  return out;
+  // The statistics are outputs of the node, so that the backward nodes read this replay's.
+  rec.record("layer_norm", {x, gamma, beta}, p.all(), [epsilon](const trace::Tensors& in) {
+    return layer_norm_parts(in[0], in[1], in[2], epsilon).all();
+  });
+  return p.out;
 }
 
 std::vector<Tensor> layer_norm_backward(const Tensor& x, const Tensor& gamma,
                                         const Tensor& mean, const Tensor& rstd,
                                         const Tensor& dy, bool need_dx, bool need_dgamma,
                                         bool need_dbeta) {
+  trace::OpRecord rec;
   const char* name = "layer_norm_grad";
   detail::check_defined(x, name, "x");
   detail::check_defined(dy, name, "dy");
@@ -150,6 +176,9 @@ std::vector<Tensor> layer_norm_backward(const Tensor& x, const Tensor& gamma,
   kernels::layer_norm_backward(x.device())(x.dtype(), rows, cols, xc.raw_data(), ptr(g),
                                            mc.data<double>(), rc.data<double>(), gc.raw_data(),
                                            ptr(out[0]), ptr(out[1]), ptr(out[2]));
+  rec.record("layer_norm_backward", {x, gamma, mean, rstd, dy}, out, [=](const trace::Tensors& in) {
+    return layer_norm_backward(in[0], in[1], in[2], in[3], in[4], need_dx, need_dgamma, need_dbeta);
+  });
   return out;
 }
 

@@ -27,7 +27,7 @@ def _model(dropout=False, norm=False):
     if dropout:
         h = layers.Dropout(0.3)(h)
     if norm:
-        h = layers.LayerNormalization()(h)
+        h = layers.GroupNormalization(groups=2)(h)
     h = layers.Dense(8, activation="relu")(h)
     return keras.Model(inputs, layers.Dense(3)(h))
 
@@ -64,12 +64,37 @@ def test_compiled_fit_evaluate_predict_match_eager(optimizer, dropout):
     assert compiled.train_function.function.experimental_get_tracing_count() == 2
 
 
+def _normalized_history(run_eagerly):
+    tf.random.set_seed(5)
+    inputs = keras.Input((4, 4, 3))
+    h = layers.Conv2D(4, 3, padding="same")(inputs)
+    h = layers.BatchNormalization()(h)
+    h = layers.Flatten()(layers.ReLU()(h))
+    h = layers.LayerNormalization()(h)
+    model = keras.Model(inputs, layers.Dense(2)(h))
+    model.compile("adam", "mse", run_eagerly=run_eagerly)
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((48, 4, 4, 3)).astype("float32"), rng.random((48, 2))
+    history = model.fit(x, y.astype("float32"), batch_size=16, epochs=2, verbose=0)
+    return model, history.history["loss"], model.predict(x, verbose=0)
+
+
+def test_batch_and_layer_normalization_train_compiled_with_the_eager_numbers():
+    eager, h_eager, p_eager = _normalized_history(True)
+    compiled, h_compiled, p_compiled = _normalized_history(False)
+    assert not compiled.train_function.runs_eagerly
+    assert h_compiled == h_eager
+    np.testing.assert_array_equal(p_compiled, p_eager)
+    for a, b in zip(eager.get_weights(), compiled.get_weights(), strict=True):
+        np.testing.assert_array_equal(b, a)  # the moving statistics included
+
+
 def test_an_untraceable_step_runs_eagerly_once_and_matches(caplog):
     _, h_eager, _, p_eager = _run(True, dropout=True, norm=True)
     with caplog.at_level(logging.INFO, logger="corten"):
         compiled, h_compiled, _, p_compiled = _run(False, dropout=True, norm=True)
-    assert compiled.train_function.runs_eagerly  # layer_norm's statistics are internal
-    assert any("runs eagerly" in r.getMessage() and "layer_norm" in r.getMessage()
+    assert compiled.train_function.runs_eagerly  # group_norm's statistics are internal
+    assert any("runs eagerly" in r.getMessage() and "group_norm" in r.getMessage()
                for r in caplog.records)
     for key in h_eager:
         np.testing.assert_allclose(h_compiled[key], h_eager[key], rtol=1e-6, err_msg=key)
