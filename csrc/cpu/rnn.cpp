@@ -122,6 +122,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <initializer_list>
@@ -137,6 +138,11 @@
 
 namespace corten::cpu {
 namespace {
+
+inline bool rnn_env_flag(const char* name) {  // TEMP A/B
+  const char* v = std::getenv(name);
+  return v && v[0] == '1';
+}
 
 // Per-step recurrent products with at least this many multiply-adds split their column panels
 // between the threads.
@@ -313,6 +319,10 @@ const GruGateKernels* fused_gru(const RnnDims& d) {
 inline void for_row_blocks(const RnnDims& d, int64_t nb, int64_t mr,
                            const std::function<void(int64_t, int64_t)>& fn) {
   const int64_t panels = (nb + mr - 1) / mr;
+  if (!d.reference && get_num_threads() == 1 && panels >= 4 && !rnn_env_flag("CORTEN_RNN_OLD")) {
+    for (int64_t p = 0; p < panels; p += 2) fn(p * mr, std::min(nb, (p + 2) * mr));
+    return;
+  }
   if (d.reference || get_num_threads() == 1 || panels < 2) {
     fn(0, nb);
     return;
@@ -644,9 +654,10 @@ constexpr int64_t kBlockRows = 128;
 // next k rows of the block products dw += x^T @ dxw and du += h_prev^T @ dinner, which run
 // every steps_blk steps on the block. Group 0 sums into the outputs, the others into their own
 // buffers, added in group order at the end.
-template <class T, class RowGrad>
+template <class T, class RowGrad, class Prefetch>
 void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
-                        const gemm::PackedB<T>* pwt, const RowGrad& row_grad, const T* states,
+                        const gemm::PackedB<T>* pwt, const RowGrad& row_grad,
+                        const Prefetch& prefetch, const T* states,
                         const T* x, T* dx, T* dh, T* dw, T* du, T* db, T* drb) {
   const int64_t nt = c.nt, nb = c.nb, nh = c.nh, gh = c.gh, nf = c.nf;
   const RowGroups groups(nb, put->mr());
@@ -664,9 +675,16 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
   const int64_t bn = (gh + NR - 1) / NR;                           // B panels
   // Row stride of a step's dxw (dinner) rows, the per-step products' A: not a multiple of 256
   // bytes (its rows would share a few L1 sets).
-  int64_t ld = gh;
+  int64_t ld = (gh + NR - 1) / NR * NR;
   const int64_t ld_bytes = ld * static_cast<int64_t>(sizeof(T));
   if ((ld_bytes & -ld_bytes) > 128) ld += 64 / static_cast<int64_t>(sizeof(T));
+  // Whether the block products read their operands in place (Note [Recurrent kernel]): A the
+  // rows of x and h_prev themselves (x^T, h_prev^T: unit row stride, their rows' stride along
+  // k), B the block's dxw (dinner) rows, kept for the whole block at row stride ld; one
+  // batch-reduce call per tile sums the block's steps. A read in place needs all MR of its
+  // rows: whole panels of features and units only, else the rows are packed.
+  const bool inplace = !rnn_env_flag("CORTEN_RNN_OLD");
+  const bool pf_on = !rnn_env_flag("CORTEN_RNN_OLD");
   // The sums of groups 1.. : dw (F, G*H), du (H, G*H), db, drb; group 0's are the outputs.
   const int64_t psize = (nf + nh + 2) * gh;
   Scratch<T> partial((groups.count - 1) * psize, "rnn_sequence");
@@ -688,10 +706,19 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
   const bool padded = nf % MR != 0 || nh % MR != 0 || gh % NR != 0;
   auto run = [&](int64_t g0, int64_t g1) {
     const int64_t ngr = g1 - g0;
-    Scratch<T> step_x(max_rows * ld, "rnn_sequence");
-    Scratch<T> step_i(c.after ? max_rows * ld : 0, "rnn_sequence");
+    // The dxw (dinner) rows of a step, or in place: of every group's steps of the block.
+    const int64_t xrows = inplace ? ngr * kmax : max_rows;
+    Scratch<T> step_x(xrows * ld, "rnn_sequence");
+    Scratch<T> step_i(c.after ? xrows * ld : 0, "rnn_sequence");
+    if (inplace && gh % NR != 0) {
+      // The last B panel's columns past gh feed discarded lanes only: zero (finite) once.
+      for (int64_t r = 0; r < xrows; ++r) {
+        std::fill(step_x.data() + r * ld + gh, step_x.data() + r * ld + ld, T(0));
+        if (c.after) std::fill(step_i.data() + r * ld + gh, step_i.data() + r * ld + ld, T(0));
+      }
+    }
     // Per group: A panels of x^T and h_prev^T, B panels of dxw (then of dinner).
-    const int64_t per_group = a_size + b_size * (c.after ? 2 : 1);
+    const int64_t per_group = inplace ? a_size : a_size + b_size * (c.after ? 2 : 1);
     Scratch<T> pk(ngr * per_group, "rnn_sequence");
     if (padded) std::fill(pk.data(), pk.data() + ngr * per_group, T(0));
     std::vector<T> dhn(static_cast<size_t>(nh));
@@ -709,7 +736,34 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
         gdb = gu + nh * gh;
       }
     };
+    auto flush_inplace = [&]() {
+      for (int64_t g = g0; g < g1; ++g) {
+        const int64_t rows = groups.end(g) - groups.begin(g);
+        const T* ap = pk.data() + (g - g0) * per_group;
+        const T* bx = step_x.data() + (g - g0) * kmax * ld;
+        const T* bi = c.after ? step_i.data() + (g - g0) * kmax * ld : bx;
+        T *gw, *gu, *gdb;
+        sums(g, gw, gu, gdb);
+        for (int64_t jp = 0; jp < bn; ++jp) {
+          const int64_t j0 = jp * NR;
+          const int nr = static_cast<int>(std::min<int64_t>(NR, gh - j0));
+          for (int64_t q = 0; q < af + ah; ++q) {
+            const bool xq = q < af;
+            const int64_t i0 = (xq ? q : q - af) * MR;
+            const int mr = static_cast<int>(std::min<int64_t>(MR, (xq ? nf : nh) - i0));
+            uk.fn(nblk * rows, ap + q * a_stride, 1, MR, (xq ? bx : bi) + j0, ld,
+                  (xq ? gw : gu) + i0 * gh + j0, gh, mr, nr, !first);
+          }
+        }
+      }
+      nblk = 0;
+      first = false;
+    };
     auto flush = [&]() {
+      if (inplace) {
+        flush_inplace();
+        return;
+      }
       for (int64_t g = g0; g < g1; ++g) {
         const int64_t k = nblk * (groups.end(g) - groups.begin(g));
         const T* ap = pk.data() + (g - g0) * per_group;
@@ -739,18 +793,25 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
         const int64_t gb0 = groups.begin(g), rows = groups.end(g) - gb0;
         T* gx = step_x.data();
         T* gi = c.after ? step_i.data() : gx;
+        if (inplace) {
+          const int64_t o = ((g - g0) * kmax + nblk * rows) * ld;
+          gx += o;
+          if (c.after) gi += o;
+          else gi = gx;
+        }
         for (int64_t r = 0; r < rows; ++r) {
           row_grad(gb0 + r, s, t, gx + r * ld, gi + r * ld, dhn.data());
         }
+        if (s > 0 && pf_on) prefetch(gb0, rows, s - 1);
         mm_packed(*put, rows, gi, ld, dh + gb0 * nh, nh, true);
         if (pwt) {
           mm_packed(*pwt, rows, gx, ld, dx + c.row(t, gb0) * nf, c.row_stride() * nf, false);
         }
+        T *gw, *gu, *gdb;
+        sums(g, gw, gu, gdb);
         T* ap = pk.data() + (g - g0) * per_group;
         T* bx = ap + a_size;
         T* bi = c.after ? bx + b_size : bx;
-        T *gw, *gu, *gdb;
-        sums(g, gw, gu, gdb);
         const int64_t p0 = nblk * rows;
         if constexpr (std::is_same_v<T, float>) {
           if (rk) {  // the same copies and sums, with the ISA's vectors
@@ -758,8 +819,10 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
             rk->pack_rows(nf, rows, x + c.row(t, gb0) * nf, c.row_stride() * nf, MR, p0,
                           a_stride, ap);
             rk->pack_rows(nh, rows, hp, nh, MR, p0, a_stride, ap + af * a_stride);
-            rk->pack_rows(gh, rows, gx, ld, NR, p0, b_stride, bx);
-            if (c.after) rk->pack_rows(gh, rows, gi, ld, NR, p0, b_stride, bi);
+            if (!inplace) {
+              rk->pack_rows(gh, rows, gx, ld, NR, p0, b_stride, bx);
+              if (c.after) rk->pack_rows(gh, rows, gi, ld, NR, p0, b_stride, bi);
+            }
             if (db) rk->sum_rows(gh, rows, gx, ld, gdb);
             if (drb) rk->sum_rows(gh, rows, gi, ld, gdb + gh);
             continue;
@@ -772,8 +835,10 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
           pack_row(static_cast<int>(MR), x + c.row(t, b) * nf, nf, p, a_stride, ap);
           pack_row(static_cast<int>(MR), states + (c.slot_prev(s) * nb + b) * nh, nh, p,
                    a_stride, ap + af * a_stride);
-          pack_row(static_cast<int>(NR), xr, gh, p, b_stride, bx);
-          if (c.after) pack_row(static_cast<int>(NR), ir, gh, p, b_stride, bi);
+          if (!inplace) {
+            pack_row(static_cast<int>(NR), xr, gh, p, b_stride, bx);
+            if (c.after) pack_row(static_cast<int>(NR), ir, gh, p, b_stride, bi);
+          }
           if (db) {
             T* __restrict o = gdb;
             for (int64_t j = 0; j < gh; ++j) o[j] += xr[j];
@@ -787,7 +852,9 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
       if (++nblk == steps_blk || s == 0) flush();
     }
   };
-  if (groups.count == 1 || get_num_threads() == 1) {
+  if (groups.count > 1 && get_num_threads() == 1 && !rnn_env_flag("CORTEN_RNN_OLD")) {
+    for (int64_t g = 0; g < groups.count; ++g) run(g, g + 1);
+  } else if (groups.count == 1 || get_num_threads() == 1) {
     run(0, groups.count);
   } else {
     parallel_for(0, groups.count, 1, run);
@@ -924,8 +991,21 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
   };
 
   if (proj_loop) {
-    backward_projected(c, put.get(), pwt.get(), row_grad, states, x, dxw_out, dh.data(), dw, du,
-                       db, drb);
+    // The saved rows of a group's next step, fetched into L2 while the step's products run.
+    auto prefetch = [&](int64_t b0, int64_t rows, int64_t s) {
+      auto pf = [](const T* p, int64_t n) {
+        const char* b = reinterpret_cast<const char*>(p);
+        for (int64_t i = 0; i < n * static_cast<int64_t>(sizeof(T)); i += 64)
+          __builtin_prefetch(b + i, 0, 2);
+      };
+      const int64_t t = c.time(s);
+      pf(gates + (t * nb + b0) * gh, rows * gh);
+      if (extra) pf(extra + t * bh + b0 * nh, rows * nh);
+      if (c.lstm) pf(cstates + c.slot_prev(s) * bh + b0 * nh, rows * nh);
+      pf(states + c.slot_prev(s) * bh + b0 * nh, rows * nh);
+    };
+    backward_projected(c, put.get(), pwt.get(), row_grad, prefetch, states, x, dxw_out,
+                       dh.data(), dw, du, db, drb);
   } else {
     for_row_blocks(d, nb, put ? put->mr() : 8, [&](int64_t b0, int64_t b1) {
     const int64_t rb_rows = b1 - b0;
