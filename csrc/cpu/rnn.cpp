@@ -122,7 +122,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <initializer_list>
@@ -138,11 +137,6 @@
 
 namespace corten::cpu {
 namespace {
-
-inline bool rnn_env_flag(const char* name) {  // TEMP A/B
-  const char* v = std::getenv(name);
-  return v && v[0] == '1';
-}
 
 // Per-step recurrent products with at least this many multiply-adds split their column panels
 // between the threads.
@@ -319,16 +313,19 @@ const GruGateKernels* fused_gru(const RnnDims& d) {
 inline void for_row_blocks(const RnnDims& d, int64_t nb, int64_t mr,
                            const std::function<void(int64_t, int64_t)>& fn) {
   const int64_t panels = (nb + mr - 1) / mr;
-  if (!d.reference && get_num_threads() == 1 && panels >= 4 && !rnn_env_flag("CORTEN_RNN_OLD")) {
-    for (int64_t p = 0; p < panels; p += 2) fn(p * mr, std::min(nb, (p + 2) * mr));
-    return;
-  }
-  if (d.reference || get_num_threads() == 1 || panels < 2) {
+  if (d.reference || panels < 2) {
     fn(0, nb);
     return;
   }
   // From 4 panels, pairs of them: 16-row products with the 8-row micro-kernel (LSTM(128) at
-  // batch 32: no slower than single panels at 100 steps, a little faster at 10).
+  // batch 32: no slower than single panels at 100 steps, a little faster at 10). One thread
+  // runs the pairs one after another, each through the whole sequence: half the rows' states
+  // and step buffers in cache at a time.
+  if (get_num_threads() == 1) {
+    if (panels < 4) fn(0, nb);
+    else for (int64_t p = 0; p < panels; p += 2) fn(p * mr, std::min(nb, (p + 2) * mr));
+    return;
+  }
   parallel_for(0, panels, panels >= 4 ? 2 : 1, [&](int64_t p0, int64_t p1) {
     fn(p0 * mr, std::min(nb, p1 * mr));
   });
@@ -649,16 +646,18 @@ constexpr int64_t kBlockRows = 128;
 
 // The backward when the input projection runs inside the time loop (Note [Input projection in
 // the sequence]). Per step, each group of rows gets its pre-activations' gradients dxw (and
-// dinner, GruResetAfter) from row_grad, then dh += dinner @ U^T and dx_t = dxw @ W^T (both
-// packed once); the rows, still in L1, are added to the group's db (drb) and packed as the
-// next k rows of the block products dw += x^T @ dxw and du += h_prev^T @ dinner, which run
-// every steps_blk steps on the block. Group 0 sums into the outputs, the others into their own
-// buffers, added in group order at the end.
+// dinner, GruResetAfter) from row_grad, written as the next rows of the group's block buffer,
+// then dh += dinner @ U^T and dx_t = dxw @ W^T (both packed once); the rows are added to the
+// group's db (drb), and the rows of x and h_prev packed as the next k rows of the block
+// products dw += x^T @ dxw and du += h_prev^T @ dinner, which run every steps_blk steps on the
+// block, B (dxw, dinner) read in place from the block buffer. Group 0 sums into the outputs,
+// the others into their own buffers, added in group order at the end. `prefetch(b0, rows, s)`
+// fetches the saved rows that row_grad reads at step s.
 template <class T, class RowGrad, class Prefetch>
 void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
                         const gemm::PackedB<T>* pwt, const RowGrad& row_grad,
-                        const Prefetch& prefetch, const T* states,
-                        const T* x, T* dx, T* dh, T* dw, T* du, T* db, T* drb) {
+                        const Prefetch& prefetch, const T* states, const T* x, T* dx, T* dh,
+                        T* dw, T* du, T* db, T* drb) {
   const int64_t nt = c.nt, nb = c.nb, nh = c.nh, gh = c.gh, nf = c.nf;
   const RowGroups groups(nb, put->mr());
   int64_t max_rows = 0;
@@ -668,23 +667,17 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
   const int64_t steps_blk = std::clamp<int64_t>((kBlockRows + max_rows - 1) / max_rows, 1, nt);
   const int64_t kmax = steps_blk * max_rows;
   // The block products: A the block's x and h_prev rows as MR-row panels of x^T and h_prev^T,
-  // B its dxw (dinner) rows in NR-column panels, each panel kmax deep.
+  // each panel kmax deep; B the block's dxw (dinner) rows in place.
   const gemm::Ukernel<T> uk = gemm::packed_kernel<T>(nh);
   const int64_t MR = uk.mr, NR = uk.nr;
   const int64_t af = (nf + MR - 1) / MR, ah = (nh + MR - 1) / MR;  // A panels: x, h_prev
   const int64_t bn = (gh + NR - 1) / NR;                           // B panels
-  // Row stride of a step's dxw (dinner) rows, the per-step products' A: not a multiple of 256
-  // bytes (its rows would share a few L1 sets).
-  int64_t ld = (gh + NR - 1) / NR * NR;
+  // Row stride of the dxw (dinner) rows, the per-step products' A and the block products' B:
+  // whole NR-column panels (B read in place: every column of a panel must exist), and not a
+  // multiple of 256 bytes (the rows would share a few L1 sets).
+  int64_t ld = bn * NR;
   const int64_t ld_bytes = ld * static_cast<int64_t>(sizeof(T));
   if ((ld_bytes & -ld_bytes) > 128) ld += 64 / static_cast<int64_t>(sizeof(T));
-  // Whether the block products read their operands in place (Note [Recurrent kernel]): A the
-  // rows of x and h_prev themselves (x^T, h_prev^T: unit row stride, their rows' stride along
-  // k), B the block's dxw (dinner) rows, kept for the whole block at row stride ld; one
-  // batch-reduce call per tile sums the block's steps. A read in place needs all MR of its
-  // rows: whole panels of features and units only, else the rows are packed.
-  const bool inplace = !rnn_env_flag("CORTEN_RNN_OLD");
-  const bool pf_on = !rnn_env_flag("CORTEN_RNN_OLD");
   // The sums of groups 1.. : dw (F, G*H), du (H, G*H), db, drb; group 0's are the outputs.
   const int64_t psize = (nf + nh + 2) * gh;
   Scratch<T> partial((groups.count - 1) * psize, "rnn_sequence");
@@ -693,34 +686,30 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
     std::fill(p, p + 2 * gh, T(0));
   }
   std::vector<T> sums0(static_cast<size_t>(2 * gh), T(0));  // group 0's db, drb
-  const int64_t a_stride = kmax * MR, b_stride = kmax * NR;  // between panels
-  const int64_t a_size = (af + ah) * a_stride, b_size = bn * b_stride;
+  const int64_t a_stride = kmax * MR;                          // between A panels
+  const int64_t a_size = (af + ah) * a_stride;
   // The per-row copies and sums with the ISA's vectors, where it has them (float32).
-  const RnnRowKernels* rk = std::is_same_v<T, float> && (MR == 8 || MR == 16 || MR == 32 ||
-                                                         MR == 64) &&
-                                    (NR == 8 || NR == 16 || NR == 32 || NR == 64)
-                                ? rnn_row_kernels()
-                                : nullptr;
-  // Panels with padding rows or columns: zeroed once, so that no garbage reaches a discarded
-  // lane of the micro-kernel (denormals there would slow it down).
-  const bool padded = nf % MR != 0 || nh % MR != 0 || gh % NR != 0;
+  const RnnRowKernels* rk =
+      std::is_same_v<T, float> && (MR == 8 || MR == 16 || MR == 32 || MR == 64)
+          ? rnn_row_kernels()
+          : nullptr;
   auto run = [&](int64_t g0, int64_t g1) {
     const int64_t ngr = g1 - g0;
-    // The dxw (dinner) rows of a step, or in place: of every group's steps of the block.
-    const int64_t xrows = inplace ? ngr * kmax : max_rows;
-    Scratch<T> step_x(xrows * ld, "rnn_sequence");
-    Scratch<T> step_i(c.after ? xrows * ld : 0, "rnn_sequence");
-    if (inplace && gh % NR != 0) {
+    // Per group, its dxw (dinner) rows of the block's steps.
+    Scratch<T> step_x(ngr * kmax * ld, "rnn_sequence");
+    Scratch<T> step_i(c.after ? ngr * kmax * ld : 0, "rnn_sequence");
+    if (gh % NR != 0) {
       // The last B panel's columns past gh feed discarded lanes only: zero (finite) once.
-      for (int64_t r = 0; r < xrows; ++r) {
-        std::fill(step_x.data() + r * ld + gh, step_x.data() + r * ld + ld, T(0));
-        if (c.after) std::fill(step_i.data() + r * ld + gh, step_i.data() + r * ld + ld, T(0));
+      for (int64_t r = 0; r < ngr * kmax; ++r) {
+        std::fill(step_x.data() + r * ld + gh, step_x.data() + (r + 1) * ld, T(0));
+        if (c.after) std::fill(step_i.data() + r * ld + gh, step_i.data() + (r + 1) * ld, T(0));
       }
     }
-    // Per group: A panels of x^T and h_prev^T, B panels of dxw (then of dinner).
-    const int64_t per_group = inplace ? a_size : a_size + b_size * (c.after ? 2 : 1);
-    Scratch<T> pk(ngr * per_group, "rnn_sequence");
-    if (padded) std::fill(pk.data(), pk.data() + ngr * per_group, T(0));
+    // Per group: A panels of x^T and h_prev^T. Panels with padding rows are zeroed once, so
+    // that no garbage reaches a discarded lane of the micro-kernel (denormals there would slow
+    // it down).
+    Scratch<T> pk(ngr * a_size, "rnn_sequence");
+    if (nf % MR != 0 || nh % MR != 0) std::fill(pk.data(), pk.data() + ngr * a_size, T(0));
     std::vector<T> dhn(static_cast<size_t>(nh));
     int64_t nblk = 0;
     bool first = true;
@@ -736,39 +725,12 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
         gdb = gu + nh * gh;
       }
     };
-    auto flush_inplace = [&]() {
-      for (int64_t g = g0; g < g1; ++g) {
-        const int64_t rows = groups.end(g) - groups.begin(g);
-        const T* ap = pk.data() + (g - g0) * per_group;
-        const T* bx = step_x.data() + (g - g0) * kmax * ld;
-        const T* bi = c.after ? step_i.data() + (g - g0) * kmax * ld : bx;
-        T *gw, *gu, *gdb;
-        sums(g, gw, gu, gdb);
-        for (int64_t jp = 0; jp < bn; ++jp) {
-          const int64_t j0 = jp * NR;
-          const int nr = static_cast<int>(std::min<int64_t>(NR, gh - j0));
-          for (int64_t q = 0; q < af + ah; ++q) {
-            const bool xq = q < af;
-            const int64_t i0 = (xq ? q : q - af) * MR;
-            const int mr = static_cast<int>(std::min<int64_t>(MR, (xq ? nf : nh) - i0));
-            uk.fn(nblk * rows, ap + q * a_stride, 1, MR, (xq ? bx : bi) + j0, ld,
-                  (xq ? gw : gu) + i0 * gh + j0, gh, mr, nr, !first);
-          }
-        }
-      }
-      nblk = 0;
-      first = false;
-    };
     auto flush = [&]() {
-      if (inplace) {
-        flush_inplace();
-        return;
-      }
       for (int64_t g = g0; g < g1; ++g) {
         const int64_t k = nblk * (groups.end(g) - groups.begin(g));
-        const T* ap = pk.data() + (g - g0) * per_group;
-        const T* bx = ap + a_size;
-        const T* bi = c.after ? bx + b_size : bx;
+        const T* ap = pk.data() + (g - g0) * a_size;
+        const T* bx = step_x.data() + (g - g0) * kmax * ld;
+        const T* bi = c.after ? step_i.data() + (g - g0) * kmax * ld : bx;
         T *gw, *gu, *gdb;
         sums(g, gw, gu, gdb);
         // Each B panel stays in L1 while the A panels stream past.
@@ -779,7 +741,7 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
             const bool xq = q < af;
             const int64_t i0 = (xq ? q : q - af) * MR;
             const int mr = static_cast<int>(std::min<int64_t>(MR, (xq ? nf : nh) - i0));
-            uk.fn(k, ap + q * a_stride, 1, MR, (xq ? bx : bi) + jp * b_stride, NR,
+            uk.fn(k, ap + q * a_stride, 1, MR, (xq ? bx : bi) + j0, ld,
                   (xq ? gw : gu) + i0 * gh + j0, gh, mr, nr, !first);
           }
         }
@@ -791,38 +753,26 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
       const int64_t t = c.time(s);
       for (int64_t g = g0; g < g1; ++g) {
         const int64_t gb0 = groups.begin(g), rows = groups.end(g) - gb0;
-        T* gx = step_x.data();
-        T* gi = c.after ? step_i.data() : gx;
-        if (inplace) {
-          const int64_t o = ((g - g0) * kmax + nblk * rows) * ld;
-          gx += o;
-          if (c.after) gi += o;
-          else gi = gx;
-        }
+        const int64_t p0 = nblk * rows;  // the rows' place in the block
+        T* gx = step_x.data() + ((g - g0) * kmax + p0) * ld;
+        T* gi = c.after ? step_i.data() + ((g - g0) * kmax + p0) * ld : gx;
         for (int64_t r = 0; r < rows; ++r) {
           row_grad(gb0 + r, s, t, gx + r * ld, gi + r * ld, dhn.data());
         }
-        if (s > 0 && pf_on) prefetch(gb0, rows, s - 1);
+        if (s > 0) prefetch(gb0, rows, s - 1);  // into L2 while the products run
         mm_packed(*put, rows, gi, ld, dh + gb0 * nh, nh, true);
         if (pwt) {
           mm_packed(*pwt, rows, gx, ld, dx + c.row(t, gb0) * nf, c.row_stride() * nf, false);
         }
         T *gw, *gu, *gdb;
         sums(g, gw, gu, gdb);
-        T* ap = pk.data() + (g - g0) * per_group;
-        T* bx = ap + a_size;
-        T* bi = c.after ? bx + b_size : bx;
-        const int64_t p0 = nblk * rows;
+        T* ap = pk.data() + (g - g0) * a_size;
         if constexpr (std::is_same_v<T, float>) {
           if (rk) {  // the same copies and sums, with the ISA's vectors
             const T* hp = states + (c.slot_prev(s) * nb + gb0) * nh;
             rk->pack_rows(nf, rows, x + c.row(t, gb0) * nf, c.row_stride() * nf, MR, p0,
                           a_stride, ap);
             rk->pack_rows(nh, rows, hp, nh, MR, p0, a_stride, ap + af * a_stride);
-            if (!inplace) {
-              rk->pack_rows(gh, rows, gx, ld, NR, p0, b_stride, bx);
-              if (c.after) rk->pack_rows(gh, rows, gi, ld, NR, p0, b_stride, bi);
-            }
             if (db) rk->sum_rows(gh, rows, gx, ld, gdb);
             if (drb) rk->sum_rows(gh, rows, gi, ld, gdb + gh);
             continue;
@@ -830,21 +780,17 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
         }
         for (int64_t r = 0; r < rows; ++r) {
           const int64_t p = p0 + r, b = gb0 + r;
-          const T* __restrict xr = gx + r * ld;
-          const T* __restrict ir = gi + r * ld;
           pack_row(static_cast<int>(MR), x + c.row(t, b) * nf, nf, p, a_stride, ap);
           pack_row(static_cast<int>(MR), states + (c.slot_prev(s) * nb + b) * nh, nh, p,
                    a_stride, ap + af * a_stride);
-          if (!inplace) {
-            pack_row(static_cast<int>(NR), xr, gh, p, b_stride, bx);
-            if (c.after) pack_row(static_cast<int>(NR), ir, gh, p, b_stride, bi);
-          }
           if (db) {
             T* __restrict o = gdb;
+            const T* __restrict xr = gx + r * ld;
             for (int64_t j = 0; j < gh; ++j) o[j] += xr[j];
           }
           if (drb) {
             T* __restrict o = gdb + gh;
+            const T* __restrict ir = gi + r * ld;
             for (int64_t j = 0; j < gh; ++j) o[j] += ir[j];
           }
         }
@@ -852,10 +798,12 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
       if (++nblk == steps_blk || s == 0) flush();
     }
   };
-  if (groups.count > 1 && get_num_threads() == 1 && !rnn_env_flag("CORTEN_RNN_OLD")) {
+  if (get_num_threads() == 1) {
+    // One group after another, each through the whole sequence: one group's weight-gradient
+    // sums and block buffers in L2 at a time (Note [Recurrent kernel]).
     for (int64_t g = 0; g < groups.count; ++g) run(g, g + 1);
-  } else if (groups.count == 1 || get_num_threads() == 1) {
-    run(0, groups.count);
+  } else if (groups.count == 1) {
+    run(0, 1);
   } else {
     parallel_for(0, groups.count, 1, run);
   }
