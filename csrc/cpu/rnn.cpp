@@ -37,12 +37,13 @@
 //     xs = x_t @ W (W packed once like U), into a buffer that stays in L1, the bias added by
 //     the fused gate kernels;
 //   - backward: per step and row group, writes the gate gradients dxw (dinner) of the group's
-//     rows to a small buffer, then dh += dinner @ U^T and dx_t = dxw @ W^T (W^T packed once;
-//     skipped when x needs no gradient), adds the rows to db (drb) and packs them, with the
-//     rows' x and h_prev, as the next k rows of the block products dW += x^T @ dxw and
-//     dU += h_prev^T @ dinner, which run on the micro-kernel every steps_blk steps
-//     (kBlockRows rows of k) while the block is in L2 (the copies and sums with AVX-512
-//     vectors: rnn_row_kernels).
+//     rows as the next rows of the group's block buffer, then dh += dinner @ U^T and
+//     dx_t = dxw @ W^T (W^T packed once; skipped when x needs no gradient), adds the rows to
+//     db (drb) and packs the rows' x and h_prev as the next k rows of the block products
+//     dW += x^T @ dxw and dU += h_prev^T @ dinner, which run on the micro-kernel every
+//     steps_blk steps (kBlockRows rows of k) while the block is in L2, their B (dxw, dinner)
+//     read in place from the block buffer (the copies and sums with AVX-512 vectors:
+//     rnn_row_kernels).
 // x, y, dy and dx may be batch-major (B, T, .) (RnnDims::batch_major), the layer's layout,
 // read and written in place: no transposes around the op. Only the last output
 // (return_sequences false in the op) is not stored at all without a mask: it is h_T.
@@ -112,6 +113,32 @@
 // OpenBLAS server thread, woken by the orthogonal initializer's QR, spins for a while and takes
 // the pool worker's core whenever it yields (OPENBLAS_NUM_THREADS=1 for such timings); another
 // process on the host makes 2-thread figures bimodal.
+// Second round (same layer and host; profile shares at 1 thread, 100 steps, before -> after):
+//   - The forward gate rows run in two passes: the four gates and c of every vector, then
+//     act(c) and h. In one pass each vector's act(c) waits on two chains of about 25 dependent
+//     instructions (a sigmoid, then tanh of c): the out-of-order window held little more than
+//     one vector's chain and the samples sat on the tanh of c. The second pass's vectors are
+//     independent. sigmoid is now 1 / (1 + exp(-x)) on x capped to [-80, 80], with n rounded
+//     by the 1.5 * 2^23 add-and-subtract and no blend between x < 0 and x >= 0 (19 vector
+//     instructions against 25; max relative error 2.1e-7 against 2.5e-7). Forward gate rows
+//     1.03 -> 0.70 ms per 100 steps of 32 rows in isolation; 7.0% -> 5.6% of the layer.
+//   - The block products read their B (the dxw, dinner rows) in place from a block buffer of
+//     kmax rows per group, at the row stride ld of whole NR-column panels; only the rows of x
+//     and h_prev (A) are packed. Row packing 3.9% -> 1.7% of the layer.
+//   - At 1 thread the backward's row groups run one after another, each through the whole
+//     sequence (as the 2 threads do, one group each): one group's dW and dU sums (384 KB) and
+//     block buffers in L2 at a time, not two. 3-6% off the layer (LSTM and GRU, 10 and 100
+//     steps). The forward's 16-row blocks likewise (about 1%).
+//   - While a step's products run, the saved rows that the group's next step reads (gates,
+//     act(c), c_prev, h_prev) are prefetched into L2: about 1%.
+//   Tried and not kept: the block products with A read in place too (x^T and h_prev^T as the
+//   rows of x and states, one batch-reduce call per tile over the block's steps, no packing at
+//   all): 2% slower than packing A (every k step reads another row's cache line).
+//   After: per-step products 53%, block products 27%, forward gate rows 5.6%, backward gate
+//   rows 4.0%, row packing 1.7%, bias-gradient sums 0.7%. The backward gate rows run at about
+//   38 cycles per vector with their operands in L1 and about 30% more streaming them from
+//   L3; in the layer they still wait on the saved gates' loads.
+//   Same-process ratios PyTorch / corten, bench/results/lstm-2026-12-06.txt.
 // The plain reference kernel (RnnDims::reference) keeps the unpacked loops and scalar math.
 
 #include "cpu/rnn.h"
