@@ -35,7 +35,8 @@
 // the packed path the op instead
 //   - forward: computes each step's projections of the block's rows right before its gates,
 //     xs = x_t @ W (W packed once like U), into a buffer that stays in L1, the bias added by
-//     the fused gate kernels;
+//     the fused gate kernels (the fused LSTM rows: x_t @ W summed into the recurrent
+//     product's output instead, Note [Recurrent kernel]);
 //   - backward: per step and row group, writes the gate gradients dxw (dinner) of the group's
 //     rows as the next rows of the group's block buffer, then dh += dinner @ U^T and
 //     dx_t = dxw @ W^T (W^T packed once; skipped when x needs no gradient), adds the rows to
@@ -131,6 +132,11 @@
 //     steps). The forward's 16-row blocks likewise (about 1%).
 //   - While a step's products run, the saved rows that the group's next step reads (gates,
 //     act(c), c_prev, h_prev) are prefetched into L2: about 1%.
+//   - The fused LSTM forward sums x_t @ W into the recurrent product (the second product
+//     accumulates), so the gate kernel reads one buffer of pre-activations, not two, and the
+//     separate projection buffer is gone: about 1% at 1 thread. The pre-activation is now
+//     (h U + x W) + b instead of (x W + b) + h U (a different rounding, within the tests'
+//     tolerances; still the same on any thread count).
 //   Tried and not kept: the block products with A read in place too (x^T and h_prev^T as the
 //   rows of x and states, one batch-reduce call per tile over the block's steps, no packing at
 //   all): 2% slower than packing A (every k step reads another row's cache line).
@@ -450,6 +456,9 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
   const GruGateKernels* gk = fused_gru<T>(d);
   // The input bias, added by the fused gate kernels in the projected loop (else null).
   const T* xb = proj_loop && (lk || gk) ? bias : nullptr;
+  // The fused LSTM rows take x_t @ W summed into the recurrent product (accumulated by the
+  // second product): one buffer of pre-activations for the gate kernel to read, not two.
+  const bool merged = proj_loop && lk && nf > 0;
   std::unique_ptr<gemm::PackedB<T>> pu, pw;
   if (packed) pu = std::make_unique<gemm::PackedB<T>>(nh, gh, nb);
   if (proj_loop && nf > 0) pw = std::make_unique<gemm::PackedB<T>>(nf, gh, nb);
@@ -460,7 +469,7 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
   const int64_t rb_rows = b1 - b0;
   std::vector<T> pre(static_cast<size_t>(gh));
   // This block's input projections of the current step (proj_loop).
-  Scratch<T> xs(proj_loop ? rb_rows * gh : 0, "rnn_sequence");
+  Scratch<T> xs(proj_loop && !merged ? rb_rows * gh : 0, "rnn_sequence");
   for (int64_t s = 0; s < nt; ++s) {
     const int64_t t = c.time(s);
     const T* hp = states + c.slot_prev(s) * bh;
@@ -468,8 +477,8 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
     const T* cp = c.lstm ? cstates + c.slot_prev(s) * bh : nullptr;
     T* cn = c.lstm ? cstates + c.slot_new(s) * bh : nullptr;
     // Row b's input projection is at xt + b * gh.
-    const T* xt = xw + t * nb * gh;
-    if (proj_loop) {
+    const T* xt = proj_loop ? nullptr : xw + t * nb * gh;
+    if (proj_loop && !merged) {
       // x_t @ W, plus the bias: added by the fused gate kernels (xb), else copied in first.
       T* x0 = xs.data();
       const bool bias_rows = bias && !xb;
@@ -502,6 +511,10 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
       }
       if (pu) {
         mm_packed(*pu, rb_rows, a, nh, inner.data() + b0 * gh, gh, false);
+        if (merged) {
+          mm_packed(*pw, rb_rows, xw_in + c.row(t, b0) * nf, c.row_stride() * nf,
+                    inner.data() + b0 * gh, gh, true);
+        }
       } else if (c.groups.size() == 1) {
         mm<T>(d.reference, rb_rows, gh, nh, a, nh, 1, u, gh, 1, inner.data() + b0 * gh);
       } else {
@@ -529,7 +542,7 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
     };
     {
       for (int64_t b = b0; b < b1; ++b) {
-        const T* x = xt + b * gh;
+        const T* x = xt ? xt + b * gh : nullptr;
         const T* in = inner.data() + b * gh;
         T* g = gt + b * gh;
         T* hr = hn + b * nh;
@@ -562,7 +575,8 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
         }
         if constexpr (std::is_same_v<T, float>) {
           if (lk) {
-            lk->forward_row(nh, x, xb, in, cp + b * nh, g, cn + b * nh, et + b * nh, hr);
+            lk->forward_row(nh, merged ? in : x, xb, merged ? nullptr : in, cp + b * nh, g,
+                            cn + b * nh, et + b * nh, hr);
             finish_row(b);
             continue;
           }

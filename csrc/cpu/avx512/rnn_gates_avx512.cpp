@@ -77,14 +77,20 @@ inline F plus_bias(const float* x, const float* xb, int64_t j, int64_t n) {
 // instructions; in one pass the out-of-order window held little more than one vector's chain
 // and the kernel ran at its latency, not at the FMA ports' throughput (the samples sat on
 // the tanh of c). The second pass's vectors are independent of each other.
-void forward_row(int64_t nh, const float* x, const float* xb, const float* in, const float* cp,
-                 float* g, float* cn, float* ac, float* hn) {
+template <bool kIn>
+void forward_row_impl(int64_t nh, const float* x, const float* xb, const float* in,
+                      const float* cp, float* g, float* cn, float* ac, float* hn) {
+  // The pre-activation of gate q: (x + xb) + in, or x + xb without in.
+  auto pre = [&](int64_t q, int64_t j, int64_t n) __attribute__((always_inline)) {
+    const F v = plus_bias(x, xb, q * nh + j, n);
+    return kIn ? V::add(v, ld(in + q * nh + j, n)) : v;
+  };
   for (int64_t j = 0; j < nh; j += 16) {
     const int64_t n = nh - j < 16 ? nh - j : 16;
-    const F gi = sigmoid(V::add(plus_bias(x, xb, j, n), ld(in + j, n)));
-    const F gf = sigmoid(V::add(plus_bias(x, xb, nh + j, n), ld(in + nh + j, n)));
-    const F gc = tanh(V::add(plus_bias(x, xb, 2 * nh + j, n), ld(in + 2 * nh + j, n)));
-    const F go = sigmoid(V::add(plus_bias(x, xb, 3 * nh + j, n), ld(in + 3 * nh + j, n)));
+    const F gi = sigmoid(pre(0, j, n));
+    const F gf = sigmoid(pre(1, j, n));
+    const F gc = tanh(pre(2, j, n));
+    const F go = sigmoid(pre(3, j, n));
     st(g + j, gi, n);
     st(g + nh + j, gf, n);
     st(g + 2 * nh + j, gc, n);
@@ -97,6 +103,12 @@ void forward_row(int64_t nh, const float* x, const float* xb, const float* in, c
     st(ac + j, a, n);
     st(hn + j, V::mul(ld(g + 3 * nh + j, n), a), n);
   }
+}
+
+void forward_row(int64_t nh, const float* x, const float* xb, const float* in, const float* cp,
+                 float* g, float* cn, float* ac, float* hn) {
+  if (in) forward_row_impl<true>(nh, x, xb, in, cp, g, cn, ac, hn);
+  else forward_row_impl<false>(nh, x, xb, in, cp, g, cn, ac, hn);
 }
 
 void backward_row(int64_t nh, const float* g, const float* ac, const float* cp, const float* dy,
