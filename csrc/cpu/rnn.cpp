@@ -35,14 +35,16 @@
 // the packed path the op instead
 //   - forward: computes each step's projections of the block's rows right before its gates,
 //     xs = x_t @ W (W packed once like U), into a buffer that stays in L1, the bias added by
-//     the fused gate kernels;
+//     the fused gate kernels (the fused LSTM rows: x_t @ W summed into the recurrent
+//     product's output instead, Note [Recurrent kernel]);
 //   - backward: per step and row group, writes the gate gradients dxw (dinner) of the group's
-//     rows to a small buffer, then dh += dinner @ U^T and dx_t = dxw @ W^T (W^T packed once;
-//     skipped when x needs no gradient), adds the rows to db (drb) and packs them, with the
-//     rows' x and h_prev, as the next k rows of the block products dW += x^T @ dxw and
-//     dU += h_prev^T @ dinner, which run on the micro-kernel every steps_blk steps
-//     (kBlockRows rows of k) while the block is in L2 (the copies and sums with AVX-512
-//     vectors: rnn_row_kernels).
+//     rows as the next rows of the group's block buffer, then dh += dinner @ U^T and
+//     dx_t = dxw @ W^T (W^T packed once; skipped when x needs no gradient), adds the rows to
+//     db (drb) and packs the rows' x and h_prev as the next k rows of the block products
+//     dW += x^T @ dxw and dU += h_prev^T @ dinner, which run on the micro-kernel every
+//     steps_blk steps (kBlockRows rows of k) while the block is in L2, their B (dxw, dinner)
+//     read in place from the block buffer (the copies and sums with AVX-512 vectors:
+//     rnn_row_kernels).
 // x, y, dy and dx may be batch-major (B, T, .) (RnnDims::batch_major), the layer's layout,
 // read and written in place: no transposes around the op. Only the last output
 // (return_sequences false in the op) is not stored at all without a mask: it is h_T.
@@ -112,6 +114,44 @@
 // OpenBLAS server thread, woken by the orthogonal initializer's QR, spins for a while and takes
 // the pool worker's core whenever it yields (OPENBLAS_NUM_THREADS=1 for such timings); another
 // process on the host makes 2-thread figures bimodal.
+// Second round (same layer and host; profile shares at 1 thread, 100 steps, before -> after):
+//   - The forward gate rows run in two passes: the four gates and c of every vector, then
+//     act(c) and h. In one pass each vector's act(c) waits on two chains of about 25 dependent
+//     instructions (a sigmoid, then tanh of c): the out-of-order window held little more than
+//     one vector's chain and the samples sat on the tanh of c. The second pass's vectors are
+//     independent. sigmoid is now 1 / (1 + exp(-x)) on x capped to [-80, 80], with n rounded
+//     by the 1.5 * 2^23 add-and-subtract and no blend between x < 0 and x >= 0 (19 vector
+//     instructions against 25; max relative error 2.1e-7 against 2.5e-7). Forward gate rows
+//     1.03 -> 0.70 ms per 100 steps of 32 rows in isolation; 7.0% -> 5.6% of the layer.
+//   - The block products read their B (the dxw, dinner rows) in place from a block buffer of
+//     kmax rows per group, at the row stride ld of whole NR-column panels; only the rows of x
+//     and h_prev (A) are packed. Row packing 3.9% -> 1.7% of the layer.
+//   - At 1 thread the backward's row groups run one after another, each through the whole
+//     sequence (as the 2 threads do, one group each): one group's dW and dU sums (384 KB) and
+//     block buffers in L2 at a time, not two. 3-6% off the layer (LSTM and GRU, 10 and 100
+//     steps). The forward's 16-row blocks likewise (about 1%).
+//   - While a step's products run, the saved rows that the group's next step reads (gates,
+//     act(c), c_prev, h_prev) are prefetched into L2: about 1%.
+//   - The fused LSTM forward sums x_t @ W into the recurrent product (the second product
+//     accumulates), so the gate kernel reads one buffer of pre-activations, not two, and the
+//     separate projection buffer is gone: about 1% at 1 thread. The pre-activation is now
+//     (h U + x W) + b instead of (x W + b) + h U (a different rounding, within the tests'
+//     tolerances; still the same on any thread count).
+//   Tried and not kept: the block products with A read in place too (x^T and h_prev^T as the
+//   rows of x and states, one batch-reduce call per tile over the block's steps, no packing at
+//   all): 2% slower than packing A (every k step reads another row's cache line). The
+//   backward's per-step products (k = 512: a 64 KB B panel, more than L1, read once per row
+//   panel) in k chunks of 128 summed through C: 1% slower at 1 thread.
+//   After: per-step products 53%, block products 27%, forward gate rows 5.6%, backward gate
+//   rows 4.0%, row packing 1.7%, bias-gradient sums 0.7%. The backward gate rows run at about
+//   38 cycles per vector with their operands in L1 and about 30% more streaming them from
+//   L3; in the layer they still wait on the saved gates' loads.
+//   Same-process ratios PyTorch / corten (both libraries alternated in one process;
+//   bench/lab/rnn_torch_ratio.py, bench/results/lstm-2026-12-06.txt), before -> after: LSTM
+//   100 steps 1 thread 1.09 -> 1.16 (9.6-9.8 ms), 2 threads 1.48 -> 1.54 (5.0-5.1 ms); 10
+//   steps 1.30 -> 1.36 and 1.77 -> 1.85; GRU 100 steps 2.29 -> 2.49 and 4.11 -> 4.33. The 2
+//   threads already ran one row group (one 16-row block) each: they gain only the kernels'
+//   part (4-5%), not the 1-thread ordering's.
 // The plain reference kernel (RnnDims::reference) keeps the unpacked loops and scalar math.
 
 #include "cpu/rnn.h"
@@ -313,12 +353,19 @@ const GruGateKernels* fused_gru(const RnnDims& d) {
 inline void for_row_blocks(const RnnDims& d, int64_t nb, int64_t mr,
                            const std::function<void(int64_t, int64_t)>& fn) {
   const int64_t panels = (nb + mr - 1) / mr;
-  if (d.reference || get_num_threads() == 1 || panels < 2) {
+  if (d.reference || panels < 2) {
     fn(0, nb);
     return;
   }
   // From 4 panels, pairs of them: 16-row products with the 8-row micro-kernel (LSTM(128) at
-  // batch 32: no slower than single panels at 100 steps, a little faster at 10).
+  // batch 32: no slower than single panels at 100 steps, a little faster at 10). One thread
+  // runs the pairs one after another, each through the whole sequence: half the rows' states
+  // and step buffers in cache at a time.
+  if (get_num_threads() == 1) {
+    if (panels < 4) fn(0, nb);
+    else for (int64_t p = 0; p < panels; p += 2) fn(p * mr, std::min(nb, (p + 2) * mr));
+    return;
+  }
   parallel_for(0, panels, panels >= 4 ? 2 : 1, [&](int64_t p0, int64_t p1) {
     fn(p0 * mr, std::min(nb, p1 * mr));
   });
@@ -416,6 +463,9 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
   const GruGateKernels* gk = fused_gru<T>(d);
   // The input bias, added by the fused gate kernels in the projected loop (else null).
   const T* xb = proj_loop && (lk || gk) ? bias : nullptr;
+  // The fused LSTM rows take x_t @ W summed into the recurrent product (accumulated by the
+  // second product): one buffer of pre-activations for the gate kernel to read, not two.
+  const bool merged = proj_loop && lk && nf > 0;
   std::unique_ptr<gemm::PackedB<T>> pu, pw;
   if (packed) pu = std::make_unique<gemm::PackedB<T>>(nh, gh, nb);
   if (proj_loop && nf > 0) pw = std::make_unique<gemm::PackedB<T>>(nf, gh, nb);
@@ -426,7 +476,7 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
   const int64_t rb_rows = b1 - b0;
   std::vector<T> pre(static_cast<size_t>(gh));
   // This block's input projections of the current step (proj_loop).
-  Scratch<T> xs(proj_loop ? rb_rows * gh : 0, "rnn_sequence");
+  Scratch<T> xs(proj_loop && !merged ? rb_rows * gh : 0, "rnn_sequence");
   for (int64_t s = 0; s < nt; ++s) {
     const int64_t t = c.time(s);
     const T* hp = states + c.slot_prev(s) * bh;
@@ -434,8 +484,8 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
     const T* cp = c.lstm ? cstates + c.slot_prev(s) * bh : nullptr;
     T* cn = c.lstm ? cstates + c.slot_new(s) * bh : nullptr;
     // Row b's input projection is at xt + b * gh.
-    const T* xt = xw + t * nb * gh;
-    if (proj_loop) {
+    const T* xt = proj_loop ? nullptr : xw + t * nb * gh;
+    if (proj_loop && !merged) {
       // x_t @ W, plus the bias: added by the fused gate kernels (xb), else copied in first.
       T* x0 = xs.data();
       const bool bias_rows = bias && !xb;
@@ -468,6 +518,10 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
       }
       if (pu) {
         mm_packed(*pu, rb_rows, a, nh, inner.data() + b0 * gh, gh, false);
+        if (merged) {
+          mm_packed(*pw, rb_rows, xw_in + c.row(t, b0) * nf, c.row_stride() * nf,
+                    inner.data() + b0 * gh, gh, true);
+        }
       } else if (c.groups.size() == 1) {
         mm<T>(d.reference, rb_rows, gh, nh, a, nh, 1, u, gh, 1, inner.data() + b0 * gh);
       } else {
@@ -495,7 +549,7 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
     };
     {
       for (int64_t b = b0; b < b1; ++b) {
-        const T* x = xt + b * gh;
+        const T* x = xt ? xt + b * gh : nullptr;
         const T* in = inner.data() + b * gh;
         T* g = gt + b * gh;
         T* hr = hn + b * nh;
@@ -528,7 +582,8 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
         }
         if constexpr (std::is_same_v<T, float>) {
           if (lk) {
-            lk->forward_row(nh, x, xb, in, cp + b * nh, g, cn + b * nh, et + b * nh, hr);
+            lk->forward_row(nh, merged ? in : x, xb, merged ? nullptr : in, cp + b * nh, g,
+                            cn + b * nh, et + b * nh, hr);
             finish_row(b);
             continue;
           }
@@ -639,15 +694,18 @@ constexpr int64_t kBlockRows = 128;
 
 // The backward when the input projection runs inside the time loop (Note [Input projection in
 // the sequence]). Per step, each group of rows gets its pre-activations' gradients dxw (and
-// dinner, GruResetAfter) from row_grad, then dh += dinner @ U^T and dx_t = dxw @ W^T (both
-// packed once); the rows, still in L1, are added to the group's db (drb) and packed as the
-// next k rows of the block products dw += x^T @ dxw and du += h_prev^T @ dinner, which run
-// every steps_blk steps on the block. Group 0 sums into the outputs, the others into their own
-// buffers, added in group order at the end.
-template <class T, class RowGrad>
+// dinner, GruResetAfter) from row_grad, written as the next rows of the group's block buffer,
+// then dh += dinner @ U^T and dx_t = dxw @ W^T (both packed once); the rows are added to the
+// group's db (drb), and the rows of x and h_prev packed as the next k rows of the block
+// products dw += x^T @ dxw and du += h_prev^T @ dinner, which run every steps_blk steps on the
+// block, B (dxw, dinner) read in place from the block buffer. Group 0 sums into the outputs,
+// the others into their own buffers, added in group order at the end. `prefetch(b0, rows, s)`
+// fetches the saved rows that row_grad reads at step s.
+template <class T, class RowGrad, class Prefetch>
 void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
-                        const gemm::PackedB<T>* pwt, const RowGrad& row_grad, const T* states,
-                        const T* x, T* dx, T* dh, T* dw, T* du, T* db, T* drb) {
+                        const gemm::PackedB<T>* pwt, const RowGrad& row_grad,
+                        const Prefetch& prefetch, const T* states, const T* x, T* dx, T* dh,
+                        T* dw, T* du, T* db, T* drb) {
   const int64_t nt = c.nt, nb = c.nb, nh = c.nh, gh = c.gh, nf = c.nf;
   const RowGroups groups(nb, put->mr());
   int64_t max_rows = 0;
@@ -657,14 +715,15 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
   const int64_t steps_blk = std::clamp<int64_t>((kBlockRows + max_rows - 1) / max_rows, 1, nt);
   const int64_t kmax = steps_blk * max_rows;
   // The block products: A the block's x and h_prev rows as MR-row panels of x^T and h_prev^T,
-  // B its dxw (dinner) rows in NR-column panels, each panel kmax deep.
+  // each panel kmax deep; B the block's dxw (dinner) rows in place.
   const gemm::Ukernel<T> uk = gemm::packed_kernel<T>(nh);
   const int64_t MR = uk.mr, NR = uk.nr;
   const int64_t af = (nf + MR - 1) / MR, ah = (nh + MR - 1) / MR;  // A panels: x, h_prev
   const int64_t bn = (gh + NR - 1) / NR;                           // B panels
-  // Row stride of a step's dxw (dinner) rows, the per-step products' A: not a multiple of 256
-  // bytes (its rows would share a few L1 sets).
-  int64_t ld = gh;
+  // Row stride of the dxw (dinner) rows, the per-step products' A and the block products' B:
+  // whole NR-column panels (B read in place: every column of a panel must exist), and not a
+  // multiple of 256 bytes (the rows would share a few L1 sets).
+  int64_t ld = bn * NR;
   const int64_t ld_bytes = ld * static_cast<int64_t>(sizeof(T));
   if ((ld_bytes & -ld_bytes) > 128) ld += 64 / static_cast<int64_t>(sizeof(T));
   // The sums of groups 1.. : dw (F, G*H), du (H, G*H), db, drb; group 0's are the outputs.
@@ -675,25 +734,30 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
     std::fill(p, p + 2 * gh, T(0));
   }
   std::vector<T> sums0(static_cast<size_t>(2 * gh), T(0));  // group 0's db, drb
-  const int64_t a_stride = kmax * MR, b_stride = kmax * NR;  // between panels
-  const int64_t a_size = (af + ah) * a_stride, b_size = bn * b_stride;
+  const int64_t a_stride = kmax * MR;                          // between A panels
+  const int64_t a_size = (af + ah) * a_stride;
   // The per-row copies and sums with the ISA's vectors, where it has them (float32).
-  const RnnRowKernels* rk = std::is_same_v<T, float> && (MR == 8 || MR == 16 || MR == 32 ||
-                                                         MR == 64) &&
-                                    (NR == 8 || NR == 16 || NR == 32 || NR == 64)
-                                ? rnn_row_kernels()
-                                : nullptr;
-  // Panels with padding rows or columns: zeroed once, so that no garbage reaches a discarded
-  // lane of the micro-kernel (denormals there would slow it down).
-  const bool padded = nf % MR != 0 || nh % MR != 0 || gh % NR != 0;
+  const RnnRowKernels* rk =
+      std::is_same_v<T, float> && (MR == 8 || MR == 16 || MR == 32 || MR == 64)
+          ? rnn_row_kernels()
+          : nullptr;
   auto run = [&](int64_t g0, int64_t g1) {
     const int64_t ngr = g1 - g0;
-    Scratch<T> step_x(max_rows * ld, "rnn_sequence");
-    Scratch<T> step_i(c.after ? max_rows * ld : 0, "rnn_sequence");
-    // Per group: A panels of x^T and h_prev^T, B panels of dxw (then of dinner).
-    const int64_t per_group = a_size + b_size * (c.after ? 2 : 1);
-    Scratch<T> pk(ngr * per_group, "rnn_sequence");
-    if (padded) std::fill(pk.data(), pk.data() + ngr * per_group, T(0));
+    // Per group, its dxw (dinner) rows of the block's steps.
+    Scratch<T> step_x(ngr * kmax * ld, "rnn_sequence");
+    Scratch<T> step_i(c.after ? ngr * kmax * ld : 0, "rnn_sequence");
+    if (gh % NR != 0) {
+      // The last B panel's columns past gh feed discarded lanes only: zero (finite) once.
+      for (int64_t r = 0; r < ngr * kmax; ++r) {
+        std::fill(step_x.data() + r * ld + gh, step_x.data() + (r + 1) * ld, T(0));
+        if (c.after) std::fill(step_i.data() + r * ld + gh, step_i.data() + (r + 1) * ld, T(0));
+      }
+    }
+    // Per group: A panels of x^T and h_prev^T. Panels with padding rows are zeroed once, so
+    // that no garbage reaches a discarded lane of the micro-kernel (denormals there would slow
+    // it down).
+    Scratch<T> pk(ngr * a_size, "rnn_sequence");
+    if (nf % MR != 0 || nh % MR != 0) std::fill(pk.data(), pk.data() + ngr * a_size, T(0));
     std::vector<T> dhn(static_cast<size_t>(nh));
     int64_t nblk = 0;
     bool first = true;
@@ -712,9 +776,9 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
     auto flush = [&]() {
       for (int64_t g = g0; g < g1; ++g) {
         const int64_t k = nblk * (groups.end(g) - groups.begin(g));
-        const T* ap = pk.data() + (g - g0) * per_group;
-        const T* bx = ap + a_size;
-        const T* bi = c.after ? bx + b_size : bx;
+        const T* ap = pk.data() + (g - g0) * a_size;
+        const T* bx = step_x.data() + (g - g0) * kmax * ld;
+        const T* bi = c.after ? step_i.data() + (g - g0) * kmax * ld : bx;
         T *gw, *gu, *gdb;
         sums(g, gw, gu, gdb);
         // Each B panel stays in L1 while the A panels stream past.
@@ -725,7 +789,7 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
             const bool xq = q < af;
             const int64_t i0 = (xq ? q : q - af) * MR;
             const int mr = static_cast<int>(std::min<int64_t>(MR, (xq ? nf : nh) - i0));
-            uk.fn(k, ap + q * a_stride, 1, MR, (xq ? bx : bi) + jp * b_stride, NR,
+            uk.fn(k, ap + q * a_stride, 1, MR, (xq ? bx : bi) + j0, ld,
                   (xq ? gw : gu) + i0 * gh + j0, gh, mr, nr, !first);
           }
         }
@@ -737,29 +801,26 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
       const int64_t t = c.time(s);
       for (int64_t g = g0; g < g1; ++g) {
         const int64_t gb0 = groups.begin(g), rows = groups.end(g) - gb0;
-        T* gx = step_x.data();
-        T* gi = c.after ? step_i.data() : gx;
+        const int64_t p0 = nblk * rows;  // the rows' place in the block
+        T* gx = step_x.data() + ((g - g0) * kmax + p0) * ld;
+        T* gi = c.after ? step_i.data() + ((g - g0) * kmax + p0) * ld : gx;
         for (int64_t r = 0; r < rows; ++r) {
           row_grad(gb0 + r, s, t, gx + r * ld, gi + r * ld, dhn.data());
         }
+        if (s > 0) prefetch(gb0, rows, s - 1);  // into L2 while the products run
         mm_packed(*put, rows, gi, ld, dh + gb0 * nh, nh, true);
         if (pwt) {
           mm_packed(*pwt, rows, gx, ld, dx + c.row(t, gb0) * nf, c.row_stride() * nf, false);
         }
-        T* ap = pk.data() + (g - g0) * per_group;
-        T* bx = ap + a_size;
-        T* bi = c.after ? bx + b_size : bx;
         T *gw, *gu, *gdb;
         sums(g, gw, gu, gdb);
-        const int64_t p0 = nblk * rows;
+        T* ap = pk.data() + (g - g0) * a_size;
         if constexpr (std::is_same_v<T, float>) {
           if (rk) {  // the same copies and sums, with the ISA's vectors
             const T* hp = states + (c.slot_prev(s) * nb + gb0) * nh;
             rk->pack_rows(nf, rows, x + c.row(t, gb0) * nf, c.row_stride() * nf, MR, p0,
                           a_stride, ap);
             rk->pack_rows(nh, rows, hp, nh, MR, p0, a_stride, ap + af * a_stride);
-            rk->pack_rows(gh, rows, gx, ld, NR, p0, b_stride, bx);
-            if (c.after) rk->pack_rows(gh, rows, gi, ld, NR, p0, b_stride, bi);
             if (db) rk->sum_rows(gh, rows, gx, ld, gdb);
             if (drb) rk->sum_rows(gh, rows, gi, ld, gdb + gh);
             continue;
@@ -767,19 +828,17 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
         }
         for (int64_t r = 0; r < rows; ++r) {
           const int64_t p = p0 + r, b = gb0 + r;
-          const T* __restrict xr = gx + r * ld;
-          const T* __restrict ir = gi + r * ld;
           pack_row(static_cast<int>(MR), x + c.row(t, b) * nf, nf, p, a_stride, ap);
           pack_row(static_cast<int>(MR), states + (c.slot_prev(s) * nb + b) * nh, nh, p,
                    a_stride, ap + af * a_stride);
-          pack_row(static_cast<int>(NR), xr, gh, p, b_stride, bx);
-          if (c.after) pack_row(static_cast<int>(NR), ir, gh, p, b_stride, bi);
           if (db) {
             T* __restrict o = gdb;
+            const T* __restrict xr = gx + r * ld;
             for (int64_t j = 0; j < gh; ++j) o[j] += xr[j];
           }
           if (drb) {
             T* __restrict o = gdb + gh;
+            const T* __restrict ir = gi + r * ld;
             for (int64_t j = 0; j < gh; ++j) o[j] += ir[j];
           }
         }
@@ -787,8 +846,12 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
       if (++nblk == steps_blk || s == 0) flush();
     }
   };
-  if (groups.count == 1 || get_num_threads() == 1) {
-    run(0, groups.count);
+  if (get_num_threads() == 1) {
+    // One group after another, each through the whole sequence: one group's weight-gradient
+    // sums and block buffers in L2 at a time (Note [Recurrent kernel]).
+    for (int64_t g = 0; g < groups.count; ++g) run(g, g + 1);
+  } else if (groups.count == 1) {
+    run(0, 1);
   } else {
     parallel_for(0, groups.count, 1, run);
   }
@@ -924,8 +987,21 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
   };
 
   if (proj_loop) {
-    backward_projected(c, put.get(), pwt.get(), row_grad, states, x, dxw_out, dh.data(), dw, du,
-                       db, drb);
+    // The saved rows of a group's next step, fetched into L2 while the step's products run.
+    auto prefetch = [&](int64_t b0, int64_t rows, int64_t s) {
+      auto pf = [](const T* p, int64_t n) {
+        const char* b = reinterpret_cast<const char*>(p);
+        for (int64_t i = 0; i < n * static_cast<int64_t>(sizeof(T)); i += 64)
+          __builtin_prefetch(b + i, 0, 2);
+      };
+      const int64_t t = c.time(s);
+      pf(gates + (t * nb + b0) * gh, rows * gh);
+      if (extra) pf(extra + t * bh + b0 * nh, rows * nh);
+      if (c.lstm) pf(cstates + c.slot_prev(s) * bh + b0 * nh, rows * nh);
+      pf(states + c.slot_prev(s) * bh + b0 * nh, rows * nh);
+    };
+    backward_projected(c, put.get(), pwt.get(), row_grad, prefetch, states, x, dxw_out,
+                       dh.data(), dw, du, db, drb);
   } else {
     for_row_blocks(d, nb, put ? put->mr() : 8, [&](int64_t b0, int64_t b1) {
     const int64_t rb_rows = b1 - b0;

@@ -8,7 +8,8 @@
 namespace corten::cpu {
 
 struct LstmGateKernels {
-  // pre = (x + xb) + in (4 * nh values, gates i, f, c, o; xb the input bias or null); g =
+  // pre = (x + xb) + in (4 * nh values, gates i, f, c, o; xb the input bias or null; in null:
+  // pre = x + xb, the recurrent product already summed into x); g =
   // (sigmoid(i), sigmoid(f), tanh(c), sigmoid(o)); cn = g_f * cp + g_i * g_c; ac = tanh(cn);
   // hn = g_o * ac.
   void (*forward_row)(int64_t nh, const float* x, const float* xb, const float* in,
