@@ -29,20 +29,26 @@ namespace {
 constexpr float kExpHi = 88.3762626647949f;
 constexpr float kExpLo = -87.3365447505531f;
 
+// e^r on the reduced argument |r| <= ln2/2: 1 + r + r^2 p(r), p Cephes' degree-5 polynomial.
 template <class V>
-inline typename V::F exp_in_range(typename V::F x) {
+inline typename V::F exp_reduced(typename V::F r) {
   using F = typename V::F;
-  const F fx = V::floor(V::fmadd(x, V::set1(1.44269504088896341f), V::set1(0.5f)));
-  F r = V::fnmadd(fx, V::set1(0.693359375f), x);
-  r = V::fnmadd(fx, V::set1(-2.12194440e-4f), r);
   F y = V::set1(1.9875691500E-4f);
   y = V::fmadd(y, r, V::set1(1.3981999507E-3f));
   y = V::fmadd(y, r, V::set1(8.3334519073E-3f));
   y = V::fmadd(y, r, V::set1(4.1665795894E-2f));
   y = V::fmadd(y, r, V::set1(1.6666665459E-1f));
   y = V::fmadd(y, r, V::set1(5.0000001201E-1f));
-  y = V::fmadd(y, V::mul(r, r), V::add(r, V::set1(1.0f)));
-  return V::mul(y, V::pow2i(fx));
+  return V::fmadd(y, V::mul(r, r), V::add(r, V::set1(1.0f)));
+}
+
+template <class V>
+inline typename V::F exp_in_range(typename V::F x) {
+  using F = typename V::F;
+  const F fx = V::floor(V::fmadd(x, V::set1(1.44269504088896341f), V::set1(0.5f)));
+  F r = V::fnmadd(fx, V::set1(0.693359375f), x);
+  r = V::fnmadd(fx, V::set1(-2.12194440e-4f), r);
+  return V::mul(exp_reduced<V>(r), V::pow2i(fx));
 }
 
 // exp of every lane; lanes outside [kExpLo, kExpHi] or NaN are recomputed by std::exp.

@@ -50,17 +50,21 @@ int64_t check_group_args(const Tensor& x, const Tensor& gamma, const Tensor& bet
 
 }  // namespace
 
-Tensor group_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, int64_t groups,
-                  int64_t axis, double epsilon) {
-  trace::not_traceable("group_norm");
+namespace {
+
+// A group_norm call's output and what its gradient reads: x made contiguous and the float64
+// group statistics (the axis, normalised, last). No autograd.
+trace::Tensors group_norm_parts(const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                                int64_t groups, int64_t axis, double epsilon, int64_t* axis_out) {
   const char* op = "group_norm";
   const int64_t a = check_group_args(x, gamma, beta, groups, axis, op);
+  *axis_out = a;
   CORTEN_CHECK_VALUE(epsilon >= 0 && std::isfinite(epsilon), op,
                      ": epsilon must be a finite number >= 0; got ", epsilon);
   const bool meta = x.is_meta() || (gamma.defined() && gamma.is_meta()) ||
                     (beta.defined() && beta.is_meta());
   Tensor out = Tensor::empty(x.shape(), x.dtype(), meta ? Device::Meta : x.device(), op);
-  if (meta) return out;
+  if (meta) return {out};
   const cpu::GroupShape s = group_shape(x, a, groups);
   const Tensor xc = x.contiguous();
   const Tensor g = gamma.defined() ? gamma.contiguous() : gamma;
@@ -70,16 +74,33 @@ Tensor group_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, int6
   kernels::group_norm(x.device())(x.dtype(), s, xc.raw_data(), data_or_null(g), data_or_null(b),
                                   epsilon, out.raw_data(), mean.data<double>(),
                                   rstd.data<double>());
+  return {out, xc, mean, rstd};
+}
+
+}  // namespace
+
+Tensor group_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, int64_t groups,
+                  int64_t axis, double epsilon) {
+  trace::OpRecord rec;
+  int64_t a = 0;
+  const trace::Tensors p = group_norm_parts(x, gamma, beta, groups, axis, epsilon, &a);
+  if (p[0].is_meta()) return p[0];
   if (autograd::is_recording()) {
-    autograd::record_group_norm(x, xc, gamma, beta, mean, rstd, groups, a, out);
+    autograd::record_group_norm(x, p[1], gamma, beta, p[2], p[3], groups, a, p[0]);
   }
-  return out;
+  // The statistics are outputs of the node, so that the backward nodes read this replay's.
+  rec.record("group_norm", {x, gamma, beta}, p, [=](const trace::Tensors& in) {
+    int64_t unused = 0;
+    return group_norm_parts(in[0], in[1], in[2], groups, axis, epsilon, &unused);
+  });
+  return p[0];
 }
 
 std::vector<Tensor> group_norm_backward(const Tensor& x, const Tensor& gamma, const Tensor& mean,
                                         const Tensor& rstd, const Tensor& dy, int64_t groups,
                                         int64_t axis, bool need_dx, bool need_dgamma,
                                         bool need_dbeta) {
+  trace::OpRecord rec;
   const char* op = "group_norm_grad";
   const int64_t a = check_group_args(x, gamma, Tensor(), groups, axis, op);
   detail::check_defined(dy, op, "dy");
@@ -103,11 +124,18 @@ std::vector<Tensor> group_norm_backward(const Tensor& x, const Tensor& gamma, co
                                            mc.data<double>(), rc.data<double>(), gc.raw_data(),
                                            data_or_null(out[0]), data_or_null(out[1]),
                                            data_or_null(out[2]));
+  rec.record("group_norm_backward", {x, gamma, mean, rstd, dy}, out, [=](const trace::Tensors& in) {
+    return group_norm_backward(in[0], in[1], in[2], in[3], in[4], groups, axis, need_dx,
+                               need_dgamma, need_dbeta);
+  });
   return out;
 }
 
-Tensor unit_norm(const Tensor& x, double epsilon) {
-  trace::not_traceable("unit_norm");
+namespace {
+
+// A unit_norm call's output and what its gradient reads: x made contiguous and the float64
+// row factors. No autograd.
+trace::Tensors unit_norm_parts(const Tensor& x, double epsilon) {
   const char* op = "unit_norm";
   detail::check_defined(x, op, "x");
   CORTEN_CHECK_TYPE(is_floating(x.dtype()), op, ": expected a floating dtype (float32, "
@@ -116,7 +144,7 @@ Tensor unit_norm(const Tensor& x, double epsilon) {
   CORTEN_CHECK_VALUE(epsilon > 0 && std::isfinite(epsilon), op,
                      ": epsilon must be a finite number > 0; got ", epsilon);
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device(), op);
-  if (x.is_meta()) return out;
+  if (x.is_meta()) return {out};
   const int64_t cols = x.dim(x.ndim() - 1);
   const int64_t rows = cols ? x.numel() / cols : 0;
   const Tensor xc = x.contiguous();
@@ -124,12 +152,24 @@ Tensor unit_norm(const Tensor& x, double epsilon) {
   Tensor cube = Tensor::empty({rows}, DType::Float64, x.device(), op);
   kernels::unit_norm(x.device())(x.dtype(), rows, cols, xc.raw_data(), epsilon, out.raw_data(),
                                  inv.data<double>(), cube.data<double>());
-  if (autograd::is_recording()) autograd::record_unit_norm(x, xc, inv, cube, out);
-  return out;
+  return {out, xc, inv, cube};
+}
+
+}  // namespace
+
+Tensor unit_norm(const Tensor& x, double epsilon) {
+  trace::OpRecord rec;
+  const trace::Tensors p = unit_norm_parts(x, epsilon);
+  if (p[0].is_meta()) return p[0];
+  if (autograd::is_recording()) autograd::record_unit_norm(x, p[1], p[2], p[3], p[0]);
+  rec.record("unit_norm", {x}, p,
+             [epsilon](const trace::Tensors& in) { return unit_norm_parts(in[0], epsilon); });
+  return p[0];
 }
 
 Tensor unit_norm_backward(const Tensor& x, const Tensor& inv, const Tensor& cube,
                           const Tensor& dy) {
+  trace::OpRecord rec;
   const char* op = "unit_norm_grad";
   detail::check_defined(x, op, "x");
   detail::check_defined(dy, op, "dy");
@@ -148,6 +188,9 @@ Tensor unit_norm_backward(const Tensor& x, const Tensor& inv, const Tensor& cube
   kernels::unit_norm_backward(x.device())(x.dtype(), rows, cols, xc.raw_data(),
                                           ic.data<double>(), cc.data<double>(), gc.raw_data(),
                                           out.raw_data());
+  rec.record("unit_norm_backward", {x, inv, cube, dy}, {out}, [](const trace::Tensors& in) {
+    return unit_norm_backward(in[0], in[1], in[2], in[3]);
+  });
   return out;
 }
 

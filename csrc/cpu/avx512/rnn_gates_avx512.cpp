@@ -32,14 +32,7 @@ inline F sigmoid(F x) {
   // r = -x - n ln2, ln2 in two parts (n * 0.693359375 is exact).
   F r = _mm512_fnmsub_ps(n, V::set1(0.693359375f), xc);
   r = V::fnmadd(n, V::set1(-2.12194440e-4f), r);
-  F y = V::set1(1.9875691500E-4f);
-  y = V::fmadd(y, r, V::set1(1.3981999507E-3f));
-  y = V::fmadd(y, r, V::set1(8.3334519073E-3f));
-  y = V::fmadd(y, r, V::set1(4.1665795894E-2f));
-  y = V::fmadd(y, r, V::set1(1.6666665459E-1f));
-  y = V::fmadd(y, r, V::set1(5.0000001201E-1f));
-  y = V::fmadd(y, V::mul(r, r), V::add(r, V::set1(1.0f)));
-  return rcp(V::add(V::set1(1.0f), V::ldexp(y, n)));
+  return rcp(V::add(V::set1(1.0f), V::ldexp(vec::exp_reduced<V>(r), n)));
 }
 
 // tanh as in cpu/vec_math.h with the division replaced by rcp.

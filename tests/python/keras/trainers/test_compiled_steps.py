@@ -18,7 +18,7 @@ def _data(n=96, seed=0):
     return rng.standard_normal((n, 6, 6, 2)).astype("float32"), rng.integers(0, 3, n)
 
 
-def _model(dropout=False, norm=False):
+def _model(dropout=False, rnn=False):
     tf.random.set_seed(11)
     inputs = keras.Input((6, 6, 2))
     h = layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
@@ -26,14 +26,14 @@ def _model(dropout=False, norm=False):
     h = layers.Flatten()(h)
     if dropout:
         h = layers.Dropout(0.3)(h)
-    if norm:
-        h = layers.GroupNormalization(groups=2)(h)
+    if rnn:
+        h = layers.SimpleRNN(4)(layers.Reshape((-1, 4))(h))
     h = layers.Dense(8, activation="relu")(h)
     return keras.Model(inputs, layers.Dense(3)(h))
 
 
-def _run(run_eagerly, dropout=False, optimizer="adam", norm=False):
-    model = _model(dropout, norm)
+def _run(run_eagerly, dropout=False, optimizer="adam", rnn=False):
+    model = _model(dropout, rnn)
     model.compile(optimizer=optimizer, run_eagerly=run_eagerly,
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
@@ -69,8 +69,10 @@ def _normalized_history(run_eagerly):
     inputs = keras.Input((4, 4, 3))
     h = layers.Conv2D(4, 3, padding="same")(inputs)
     h = layers.BatchNormalization()(h)
+    h = layers.GroupNormalization(groups=2)(h)
     h = layers.Flatten()(layers.ReLU()(h))
     h = layers.LayerNormalization()(h)
+    h = layers.UnitNormalization()(h)
     model = keras.Model(inputs, layers.Dense(2)(h))
     model.compile("adam", "mse", run_eagerly=run_eagerly)
     rng = np.random.default_rng(4)
@@ -79,7 +81,7 @@ def _normalized_history(run_eagerly):
     return model, history.history["loss"], model.predict(x, verbose=0)
 
 
-def test_batch_and_layer_normalization_train_compiled_with_the_eager_numbers():
+def test_the_normalization_layers_train_compiled_with_the_eager_numbers():
     eager, h_eager, p_eager = _normalized_history(True)
     compiled, h_compiled, p_compiled = _normalized_history(False)
     assert not compiled.train_function.runs_eagerly
@@ -90,11 +92,11 @@ def test_batch_and_layer_normalization_train_compiled_with_the_eager_numbers():
 
 
 def test_an_untraceable_step_runs_eagerly_once_and_matches(caplog):
-    _, h_eager, _, p_eager = _run(True, dropout=True, norm=True)
+    _, h_eager, _, p_eager = _run(True, dropout=True, rnn=True)
     with caplog.at_level(logging.INFO, logger="corten"):
-        compiled, h_compiled, _, p_compiled = _run(False, dropout=True, norm=True)
-    assert compiled.train_function.runs_eagerly  # group_norm's statistics are internal
-    assert any("runs eagerly" in r.getMessage() and "group_norm" in r.getMessage()
+        compiled, h_compiled, _, p_compiled = _run(False, dropout=True, rnn=True)
+    assert compiled.train_function.runs_eagerly  # the recurrent sequence's saved state
+    assert any("runs eagerly" in r.getMessage() and "rnn_sequence" in r.getMessage()
                for r in caplog.records)
     for key in h_eager:
         np.testing.assert_allclose(h_compiled[key], h_eager[key], rtol=1e-6, err_msg=key)
