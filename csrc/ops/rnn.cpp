@@ -95,15 +95,16 @@ Tensor expand_last_step(const cpu::RnnDims& d, const Tensor& dy_last) {
 
 }  // namespace
 
-std::vector<Tensor> rnn_sequence(const std::string& cell_name, const Tensor& xw, const Tensor& h0,
-                                 const Tensor& c0, const Tensor& recurrent_kernel,
-                                 const Tensor& recurrent_bias, const Tensor& mask,
-                                 const Tensor& recurrent_dropout, const std::string& activation,
-                                 const std::string& recurrent_activation, bool go_backwards,
-                                 bool zero_output_for_mask, bool reference,
-                                 const Tensor& kernel, const Tensor& bias, bool batch_major,
-                                 bool return_sequences) {
-  trace::not_traceable("rnn_sequence");
+namespace {
+
+// The sequence's outputs and what its backward reads (null for meta inputs). No autograd.
+std::pair<std::vector<Tensor>, std::shared_ptr<detail::RnnSaved>> sequence_parts(
+    const std::string& cell_name, const Tensor& xw, const Tensor& h0, const Tensor& c0,
+    const Tensor& recurrent_kernel, const Tensor& recurrent_bias, const Tensor& mask,
+    const Tensor& recurrent_dropout, const std::string& activation,
+    const std::string& recurrent_activation, bool go_backwards, bool zero_output_for_mask,
+    bool reference, const Tensor& kernel, const Tensor& bias, bool batch_major,
+    bool return_sequences) {
   const cpu::RnnCell cell = parse_cell(cell_name);
   const cpu::RnnAct act = parse_act(activation, "activation");
   const cpu::RnnAct rec_act = parse_act(recurrent_activation, "recurrent_activation");
@@ -174,7 +175,7 @@ std::vector<Tensor> rnn_sequence(const std::string& cell_name, const Tensor& xw,
                                          dev, kOp),
                            Tensor::empty({nb, nh}, xw.dtype(), dev, kOp)};
   if (lstm) outs.push_back(Tensor::empty({nb, nh}, xw.dtype(), dev, kOp));
-  if (meta) return outs;
+  if (meta) return {outs, nullptr};
 
   auto s = std::make_shared<detail::RnnSaved>();
   s->dims = cpu::RnnDims{cell, nt, nb, nh, act, rec_act, go_backwards, zero_output_for_mask,
@@ -217,16 +218,84 @@ std::vector<Tensor> rnn_sequence(const std::string& cell_name, const Tensor& xw,
       s->aop.defined() ? s->aop.raw_data() : nullptr,
       s->extra.defined() ? s->extra.raw_data() : nullptr, ptr(s->w), ptr(bc));
   if (!return_sequences) copy_last_step(s->dims, y_seq, outs[1], outs[0]);
+  return {outs, s};
+}
+
+}  // namespace
+
+std::vector<Tensor> rnn_sequence(const std::string& cell_name, const Tensor& xw, const Tensor& h0,
+                                 const Tensor& c0, const Tensor& recurrent_kernel,
+                                 const Tensor& recurrent_bias, const Tensor& mask,
+                                 const Tensor& recurrent_dropout, const std::string& activation,
+                                 const std::string& recurrent_activation, bool go_backwards,
+                                 bool zero_output_for_mask, bool reference, const Tensor& kernel,
+                                 const Tensor& bias, bool batch_major, bool return_sequences) {
+  trace::OpRecord rec;
+  auto parts = [=](const Tensor& xw_, const Tensor& h0_, const Tensor& c0_, const Tensor& u_,
+                   const Tensor& rb_, const Tensor& mask_, const Tensor& rdrop_, const Tensor& w_,
+                   const Tensor& b_) {
+    return sequence_parts(cell_name, xw_, h0_, c0_, u_, rb_, mask_, rdrop_, activation,
+                          recurrent_activation, go_backwards, zero_output_for_mask, reference, w_,
+                          b_, batch_major, return_sequences);
+  };
+  auto [outs, saved] =
+      parts(xw, h0, c0, recurrent_kernel, recurrent_bias, mask, recurrent_dropout, kernel, bias);
+  if (!saved) return outs;
+  // The node outputs the saved tensors too, so that the traced backward reads this replay's.
+  std::vector<Tensor> node_outputs = outs;
+  for (const Tensor& t : detail::saved_tensors(*saved)) node_outputs.push_back(t);
+  rec.record("rnn_sequence",
+             {xw, h0, c0, recurrent_kernel, recurrent_bias, mask, recurrent_dropout, kernel, bias},
+             node_outputs, [parts](const trace::Tensors& in) {
+               auto [o, sv] = parts(in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7], in[8]);
+               for (const Tensor& t : detail::saved_tensors(*sv)) o.push_back(t);
+               return o;
+             });
   if (autograd::is_recording()) {
     autograd::record_rnn_sequence({xw, h0, c0, recurrent_kernel, recurrent_bias, kernel, bias},
-                                  outs, std::move(s));
+                                  outs, std::move(saved));
   }
   return outs;
 }
 
 namespace detail {
 
+std::vector<Tensor> saved_tensors(const RnnSaved& s) {
+  return {s.u, s.mask, s.rdrop, s.x, s.w, s.gates, s.states, s.cstates, s.aop, s.extra};
+}
+
+namespace {
+
+constexpr size_t kSavedTensors = 10;
+
+RnnSaved saved_from(const RnnSaved& like, const std::vector<Tensor>& t) {
+  RnnSaved s = like;
+  s.u = t[0], s.mask = t[1], s.rdrop = t[2], s.x = t[3], s.w = t[4];
+  s.gates = t[5], s.states = t[6], s.cstates = t[7], s.aop = t[8], s.extra = t[9];
+  return s;
+}
+
+std::vector<Tensor> backward_impl(const RnnSaved& s, const std::vector<Tensor>& g);
+
+}  // namespace
+
 std::vector<Tensor> rnn_sequence_backward(const RnnSaved& s, const std::vector<Tensor>& g) {
+  trace::OpRecord rec;
+  std::vector<Tensor> out = backward_impl(s, g);
+  // A traced backward reads the saved tensors its forward node output on the same replay.
+  std::vector<Tensor> inputs = saved_tensors(s);
+  inputs.insert(inputs.end(), g.begin(), g.end());
+  rec.record("rnn_sequence_grad", inputs, out, [like = s](const trace::Tensors& in) {
+    const std::vector<Tensor> saved(in.begin(), in.begin() + kSavedTensors);
+    const std::vector<Tensor> grads(in.begin() + kSavedTensors, in.end());
+    return backward_impl(saved_from(like, saved), grads);
+  });
+  return out;
+}
+
+namespace {
+
+std::vector<Tensor> backward_impl(const RnnSaved& s, const std::vector<Tensor>& g) {
   const cpu::RnnDims& d = s.dims;
   const bool lstm = d.cell == cpu::RnnCell::Lstm;
   const int64_t ng = cpu::rnn_num_gates(d.cell);
@@ -270,6 +339,8 @@ std::vector<Tensor> rnn_sequence_backward(const RnnSaved& s, const std::vector<T
       out_ptr(out[6]));
   return out;
 }
+
+}  // namespace
 
 }  // namespace detail
 }  // namespace corten

@@ -20,6 +20,9 @@ struct RnnSaved {
   bool return_sequences = true;                  // else y is the last output only
 };
 
+/// The tensors of `saved`: u, mask, rdrop, x, w, gates, states, cstates, aop, extra.
+std::vector<Tensor> saved_tensors(const RnnSaved& saved);
+
 /// {dxw, dh0, dc0, drecurrent_kernel, drecurrent_bias, dkernel, dbias} from the gradients of
 /// {y, h_T[, c_T]}: dxw is dx with dims.project; dc0, drecurrent_bias, dkernel and dbias are
 /// undefined where the cell or the call has none.
