@@ -148,6 +148,9 @@ void bind_optimizers(py::module_& m) {
       py::arg("beta_2"), py::arg("epsilon"), py::arg("step"), py::arg("u_product"),
       CORTEN_COMMON_ARGS, "Fused in-place Nadam update.");
   m.def(
+      "squared_norm", [](py::handle x) { return squared_norm(to_tensor(x)); }, py::arg("x"),
+      "Sum of squares of a float tensor's elements, as a 0-d float64 tensor.");
+  m.def(
       "sum_of_squares", [](py::handle x) { return sum_of_squares(to_tensor(x)); }, py::arg("x"),
       "Sum of squares of a float tensor's elements, as a Python float (float64 accumulation).");
 }

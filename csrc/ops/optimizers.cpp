@@ -296,16 +296,26 @@ void nadam_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const
   });
 }
 
-double sum_of_squares(const Tensor& x) {
-  trace::not_traceable("sum_of_squares");
-  check_defined(x, "sum_of_squares");
-  CORTEN_CHECK_VALUE(x.device() == Device::CPU,
-                     "sum_of_squares: expected a cpu tensor; got device ", device_name(x.device()));
+Tensor squared_norm(const Tensor& x) {
+  trace::OpRecord rec;
+  check_defined(x, "squared_norm");
+  CORTEN_CHECK_VALUE(x.device() == Device::CPU, "squared_norm: expected a cpu tensor; got device ",
+                     device_name(x.device()));
   const Tensor c = x.contiguous();
-  return visit_floating(c.dtype(), "sum_of_squares", [&](auto tag) {
+  Tensor out = Tensor::empty({}, DType::Float64, Device::CPU, "squared_norm");
+  *out.data<double>() = visit_floating(c.dtype(), "squared_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;
     return kernels::optimizers<T>().sum_of_squares(c.device())(c.numel(), c.data<T>());
   });
+  rec.record("squared_norm", {x}, {out},
+             [](const trace::Tensors& in) { return squared_norm(in[0]); });
+  return out;
+}
+
+double sum_of_squares(const Tensor& x) {
+  // The value goes to the caller: a plan would replay the traced one.
+  trace::not_traceable("sum_of_squares");
+  return *squared_norm(x).data<double>();
 }
 
 }  // namespace corten

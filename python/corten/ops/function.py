@@ -28,8 +28,8 @@ The rules are tf.function's:
 
 Random draws (``corten.random.normal`` and the other stateful ops, dropout) are nodes that
 advance their streams on every replay, so a traced function draws the same numbers as the eager
-one at the same seed. What a plan cannot replay yet (Nadam's update, clipnorm and
-global_clipnorm, reading a learning-rate schedule's value) raises
+one at the same seed. What a plan cannot replay yet (Nadam's update, reading a learning-rate
+schedule's value) raises
 ``NotImplementedError`` or ``TypeError`` while tracing; run such functions eagerly.
 """
 

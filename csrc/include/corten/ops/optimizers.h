@@ -108,8 +108,11 @@ void adamax_update_(const Tensor& var, const Tensor& grad, const Tensor& m, cons
 void nadam_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const Tensor& v,
                    const NadamOptions& opt, const UpdateScalars& scalars = {});
 
-/// Sum of the squares of a float32/float64 tensor's elements, accumulated in float64 in a
-/// fixed order (independent of the thread count). Used for clip_by_norm and global norms.
+/// Sum of the squares of a float32/float64 tensor's elements as a 0-d float64 tensor,
+/// accumulated in float64 in a fixed order (independent of the thread count). Used for
+/// clip_by_norm and global norms.
+Tensor squared_norm(const Tensor& x);
+/// squared_norm's value as a double.
 double sum_of_squares(const Tensor& x);
 
 }  // namespace corten

@@ -405,22 +405,27 @@ class Optimizer:
             out.append((grad, var))
         return out
 
-    def _clip_scales(self, grads: list[Tensor]) -> list[float]:
-        """Per-gradient factors implementing clipnorm / global_clipnorm (1.0 when unused)."""
+    def _clip_scales(self, grads: list[Tensor]) -> list[Any]:
+        """Per-gradient factors implementing clipnorm / global_clipnorm (1.0 when unused), as
+        0-d float64 tensors that the updates read when they run (a traced step recomputes
+        them on every replay)."""
         if self.clipnorm is not None and float(self.clipnorm) > 0:
-            c = float(self.clipnorm)
-            scales = []
-            for g in grads:
-                norm = math.sqrt(_C.sum_of_squares(g))
-                # tf.clip_by_norm: g * c / max(norm, c); NaN norms propagate.
-                scales.append(math.nan if math.isnan(norm) else c / max(norm, c))
-            return scales
+            c = corten.constant(float(self.clipnorm), dtype=corten.float64)
+            # tf.clip_by_norm: g * c / max(norm, c); NaN norms propagate.
+            return [c / corten.maximum(corten.sqrt(_C.squared_norm(g)), c) for g in grads]
         if self.global_clipnorm is not None and float(self.global_clipnorm) > 0:
             c = float(self.global_clipnorm)
-            norm = math.sqrt(sum(_C.sum_of_squares(g) for g in grads))
-            # tf.clip_by_global_norm: NaN everywhere when the norm is not finite.
-            scale = c * min(1.0 / norm, 1.0 / c) if norm > 0 and math.isfinite(norm) else (
-                1.0 if norm == 0 else math.nan)
+            total = _C.squared_norm(grads[0])
+            for g in grads[1:]:
+                total = total + _C.squared_norm(g)
+            norm = corten.sqrt(total)
+            # tf.clip_by_global_norm: NaN everywhere when the norm is not finite, 1 at 0.
+            one = corten.constant(1.0, dtype=corten.float64)
+            inv_c = corten.constant(1.0 / c, dtype=corten.float64)
+            scaled = corten.constant(c, dtype=corten.float64) * corten.minimum(one / norm, inv_c)
+            nan = corten.constant(math.nan, dtype=corten.float64)
+            finite = (norm - norm) == 0.0  # False for inf and NaN
+            scale = corten.where(norm == 0.0, one, corten.where(finite, scaled, nan))
             return [scale] * len(grads)
         return [1.0] * len(grads)
 
