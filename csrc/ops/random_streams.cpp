@@ -33,57 +33,47 @@ Tensor from_stream(PhiloxStream stream, const Draw& draw) {
   return out;
 }
 
+// A stateful draw as one node: `draw` makes the numbers at a seed; the node's replay draws
+// again from the stream, so that every replay advances it.
+template <class Draw>
+Tensor stream_draw(const char* op, PhiloxStream stream, const Draw& draw) {
+  trace::OpRecord rec;
+  Tensor out = from_stream(stream, draw);
+  rec.record(
+      op, {}, {out},
+      [op, stream, draw](const trace::Tensors&) { return stream_draw(op, stream, draw); },
+      trace::Effect::Random);
+  return out;
+}
+
 }  // namespace
 
 Tensor random_normal(const Shape& shape, double mean, double stddev, DType dtype,
                      PhiloxStream stream) {
-  trace::OpRecord rec;
-  Tensor out = from_stream(
-      stream, [&](PhiloxSeed seed) { return random_normal(shape, mean, stddev, dtype, seed); });
-  rec.record(
-      "random_normal", {}, {out},
-      [=](const trace::Tensors&) { return random_normal(shape, mean, stddev, dtype, stream); },
-      trace::Effect::Random);
-  return out;
+  return stream_draw("random_normal", stream, [=](PhiloxSeed seed) {
+    return random_normal(shape, mean, stddev, dtype, seed);
+  });
 }
 
 Tensor truncated_normal(const Shape& shape, double mean, double stddev, DType dtype,
                         PhiloxStream stream) {
-  trace::OpRecord rec;
-  Tensor out = from_stream(
-      stream, [&](PhiloxSeed seed) { return truncated_normal(shape, mean, stddev, dtype, seed); });
-  rec.record(
-      "truncated_normal", {}, {out},
-      [=](const trace::Tensors&) { return truncated_normal(shape, mean, stddev, dtype, stream); },
-      trace::Effect::Random);
-  return out;
+  return stream_draw("truncated_normal", stream, [=](PhiloxSeed seed) {
+    return truncated_normal(shape, mean, stddev, dtype, seed);
+  });
 }
 
 Tensor random_uniform(const Shape& shape, double minval, double maxval, DType dtype,
                       PhiloxStream stream) {
-  trace::OpRecord rec;
-  Tensor out = from_stream(
-      stream, [&](PhiloxSeed seed) { return random_uniform(shape, minval, maxval, dtype, seed); });
-  rec.record(
-      "random_uniform", {}, {out},
-      [=](const trace::Tensors&) { return random_uniform(shape, minval, maxval, dtype, stream); },
-      trace::Effect::Random);
-  return out;
+  return stream_draw("random_uniform", stream, [=](PhiloxSeed seed) {
+    return random_uniform(shape, minval, maxval, dtype, seed);
+  });
 }
 
 Tensor random_uniform_int(const Shape& shape, int64_t minval, int64_t maxval, DType dtype,
                           PhiloxStream stream) {
-  trace::OpRecord rec;
-  Tensor out = from_stream(stream, [&](PhiloxSeed seed) {
+  return stream_draw("random_uniform_int", stream, [=](PhiloxSeed seed) {
     return random_uniform_int(shape, minval, maxval, dtype, seed);
   });
-  rec.record(
-      "random_uniform_int", {}, {out},
-      [=](const trace::Tensors&) {
-        return random_uniform_int(shape, minval, maxval, dtype, stream);
-      },
-      trace::Effect::Random);
-  return out;
 }
 
 namespace {
