@@ -25,6 +25,8 @@ void bind_runtime(py::module_& m) {
   });
   m.def("reset_peak_memory", &allocator_reset_peak);
   m.def("empty_cache", &allocator_empty_cache);
+  m.def("set_poison_freed", &allocator_set_poison_freed, py::arg("enabled"));
+  m.def("poison_freed", &allocator_poison_freed);
   m.def("set_cache_limit", &allocator_set_cache_limit, py::arg("bytes"));
 }
 

@@ -24,6 +24,10 @@ void bind_trace(py::module_& m) {
       .def_property_readonly("num_outputs", &trace::Plan::num_outputs)
       .def_property_readonly("num_captures", &trace::Plan::num_captures)
       .def_property_readonly("num_dead", &trace::Plan::num_dead)
+      .def_property_readonly("num_folded", &trace::Plan::num_folded)
+      .def_property_readonly("peak_bytes", &trace::Plan::peak_bytes)
+      .def("profile", &trace::Plan::profile, py::arg("inputs"), py::arg("runs"),
+           "Each node's mean wall time in seconds over `runs` runs.")
       .def_property_readonly("ops", [](const trace::Plan& p) {
         std::vector<std::string> ops;
         for (const auto& node : p.nodes()) ops.push_back(node.op);

@@ -15,9 +15,10 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
+#include <array>
 #include <atomic>
 #include <cstdlib>
-#include <array>
+#include <cstring>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -136,6 +137,12 @@ class CachingAllocator {
   }
 
   void release(void* p, size_t nbytes) noexcept {
+    // Note [Freed-buffer poisoning]: in the debug mode every freed buffer is filled with
+    // all-one bytes (NaN for floats, -1 for integers) before it can be reused, so that code
+    // still reading a buffer it no longer owns (a plan releasing a value too early, an op
+    // keeping a raw pointer) computes NaN instead of plausible numbers. ASan builds catch the
+    // same reads as use-after-free; this mode finds them in the release build the tests use.
+    if (poison_freed_.load(std::memory_order_relaxed)) std::memset(p, 0xFF, nbytes);
     const size_t cls = size_class(nbytes);
     std::unique_lock<SpinLock> lock(mu_);
     live_ -= static_cast<int64_t>(cls);
@@ -168,6 +175,9 @@ class CachingAllocator {
     }
   }
 
+  void set_poison_freed(bool on) { poison_freed_.store(on); }
+  bool poison_freed() const { return poison_freed_.load(); }
+
   AllocatorStats stats() {
     std::lock_guard<SpinLock> lock(mu_);
     return {live_, peak_, cached_, num_allocs_, num_system_allocs_};
@@ -193,6 +203,7 @@ class CachingAllocator {
   std::array<std::vector<void*>, kNumBins> free_;
   int64_t live_ = 0, peak_ = 0, cached_ = 0, num_allocs_ = 0, num_system_allocs_ = 0;
   int64_t cache_limit_ = int64_t{1} << 30;
+  std::atomic<bool> poison_freed_{false};
 };
 
 // Leaked on purpose: tensors held by static objects of an embedding application may be freed
@@ -211,6 +222,8 @@ void cpu_free(void* ptr, size_t nbytes) noexcept {
 AllocatorStats allocator_stats() { return allocator().stats(); }
 void allocator_reset_peak() { allocator().reset_peak(); }
 void allocator_empty_cache() { allocator().empty_cache(); }
+void allocator_set_poison_freed(bool enabled) { allocator().set_poison_freed(enabled); }
+bool allocator_poison_freed() { return allocator().poison_freed(); }
 void allocator_set_cache_limit(int64_t bytes) {
   CORTEN_CHECK_VALUE(bytes >= 0, "allocator_set_cache_limit: bytes must be >= 0; got ", bytes);
   allocator().set_cache_limit(bytes);

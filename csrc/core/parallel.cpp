@@ -1,3 +1,4 @@
+#include <corten/denormals.h>
 #include <corten/errors.h>
 #include <corten/parallel.h>
 
@@ -155,6 +156,7 @@ class ThreadPool {
   }
 
   void worker_loop() {
+    FlushDenormals::set_for_thread();  // Note [Denormals]
     uint64_t seen = 0;
     for (;;) {
       const auto has_work = [&] {

@@ -29,6 +29,7 @@
 #include <corten/trace.h>
 
 #include <algorithm>
+#include <chrono>
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
@@ -42,7 +43,7 @@ struct TraceState {
   std::unordered_map<uint64_t, int32_t> capture_of;  // tensor id -> capture index
   std::unordered_set<uint64_t> constants;            // made during the trace, allowed as captures
   std::vector<std::pair<uint64_t, uint64_t>> paused_ids;  // id ranges made under Pause
-  std::vector<Tensor> keep;  // every traced value, so that no id is read from a freed tensor
+  std::vector<Tensor> keep;  // each slot's traced value (no id is read from a freed tensor)
   std::vector<Tensor> captures;
   std::vector<Plan::Node> nodes;
   std::vector<std::pair<Tensor, Tensor>> undo;  // (written tensor, its value before the trace)
@@ -77,10 +78,8 @@ struct TraceState {
 
   int32_t new_slot(const Tensor& t) {
     const int32_t s = num_slots++;
-    if (t.defined()) {
-      slot_of[t.id()] = s;
-      keep.push_back(t);
-    }
+    if (t.defined()) slot_of[t.id()] = s;
+    keep.push_back(t);
     return s;
   }
 };
@@ -88,6 +87,8 @@ struct TraceState {
 namespace {
 
 thread_local TraceState* tls_trace = nullptr;
+
+using Clock = std::chrono::steady_clock;
 
 std::string show_ref(int32_t r) {
   if (r == Plan::kUndefined) return "_";
@@ -244,13 +245,55 @@ std::shared_ptr<Plan> end(const Tensors& outputs) {
       if (r >= 0) live_slot[static_cast<size_t>(r)] = 1;
     }
   }
+  // Constant folding: a live node without effects whose inputs are all constants (captured
+  // non-Variable tensors, absent inputs or outputs of nodes folded before it) gives the same
+  // outputs on every run, so its traced outputs become constants of the plan and the node
+  // goes. A slot that a node writes in place stays a value (its traced value is not final).
+  std::vector<char> written(static_cast<size_t>(s->num_slots), 0);
+  for (size_t i = 0; i < n; ++i) {
+    if (!live[i] || s->nodes[i].effect != Effect::Writes) continue;
+    for (int32_t r : s->nodes[i].inputs) {
+      if (r >= 0) written[static_cast<size_t>(r)] = 1;
+    }
+  }
+  std::vector<int32_t> folded(static_cast<size_t>(s->num_slots), 0);  // capture ref, or 0
+  std::vector<char> folded_node(n, 0);
+  auto constant = [&](int32_t r) {
+    return r == Plan::kUndefined ||
+           (r < 0 && !s->captures[static_cast<size_t>(-1 - r)].is_variable());
+  };
+  for (size_t i = 0; i < n; ++i) {
+    if (!live[i]) continue;
+    Plan::Node& node = s->nodes[i];
+    for (int32_t& r : node.inputs) {
+      if (r >= 0 && folded[static_cast<size_t>(r)]) r = folded[static_cast<size_t>(r)];
+    }
+    bool fold = node.effect == Effect::None && node.num_outputs > 0 &&
+                std::all_of(node.inputs.begin(), node.inputs.end(), constant);
+    for (int32_t k = 0; k < node.num_outputs && fold; ++k) {
+      const auto slot = static_cast<size_t>(node.first_output + k);
+      fold = !written[slot] && s->keep[slot].defined();
+    }
+    if (!fold) continue;
+    for (int32_t k = 0; k < node.num_outputs; ++k) {
+      const auto slot = static_cast<size_t>(node.first_output + k);
+      folded[slot] = -1 - static_cast<int32_t>(s->captures.size());
+      s->captures.push_back(s->keep[slot]);
+    }
+    live[i] = 0;
+    folded_node[i] = 1;
+    ++plan->folded_;
+  }
+  for (int32_t& r : plan->outputs_) {
+    if (r >= 0 && folded[static_cast<size_t>(r)]) r = folded[static_cast<size_t>(r)];
+  }
   // Last reads: a slot is released after the last live node that reads it, unless it is an
   // output; slots no node reads are released right after the node that makes them.
   std::vector<int32_t> last(static_cast<size_t>(s->num_slots), -1);
   std::vector<int32_t> kept;  // index in plan->nodes_ of each live node, by trace index
   for (size_t i = 0; i < n; ++i) {
     if (!live[i]) {
-      ++plan->dead_;
+      if (!folded_node[i]) ++plan->dead_;
       continue;
     }
     const auto at = static_cast<int32_t>(plan->nodes_.size());
@@ -272,6 +315,27 @@ std::shared_ptr<Plan> end(const Tensors& outputs) {
       plan->nodes_[static_cast<size_t>(last[slot])].release.push_back(static_cast<int32_t>(slot));
     }
   }
+  // Peak bytes of the values a run holds at once: each node's outputs from that node until
+  // their release, a storage shared by views counted once; the inputs' and captures'
+  // storages are not the plan's. (Scratch memory inside an op is not counted.)
+  std::unordered_map<const void*, int> holders;
+  for (size_t i = 0; i < s->input_shapes.size(); ++i) holders[s->keep[i].storage().get()] = -1;
+  for (const Tensor& c : s->captures) holders[c.storage().get()] = -1;
+  int64_t live_bytes = 0;
+  auto hold = [&](int32_t slot, int delta) {
+    const Tensor& t = s->keep[static_cast<size_t>(slot)];
+    if (!t.defined() || !t.storage()) return;
+    int& h = holders[t.storage().get()];
+    if (h < 0) return;
+    const auto bytes = static_cast<int64_t>(t.storage()->nbytes());
+    if (delta > 0 && h++ == 0) live_bytes += bytes;
+    if (delta < 0 && --h == 0) live_bytes -= bytes;
+  };
+  for (const Plan::Node& node : plan->nodes_) {
+    for (int32_t k = 0; k < node.num_outputs; ++k) hold(node.first_output + k, 1);
+    plan->peak_bytes_ = std::max(plan->peak_bytes_, live_bytes);
+    for (int32_t slot : node.release) hold(slot, -1);
+  }
   plan->input_shapes_ = std::move(s->input_shapes);
   plan->input_dtypes_ = std::move(s->input_dtypes);
   plan->captures_ = std::move(s->captures);
@@ -285,7 +349,17 @@ const Tensor& Plan::value(const Tensors& vals, int32_t r) const {
   return r >= 0 ? vals[static_cast<size_t>(r)] : captures_[static_cast<size_t>(-1 - r)];
 }
 
-Tensors Plan::run(const Tensors& inputs) const {
+Tensors Plan::run(const Tensors& inputs) const { return run_timed(inputs, nullptr); }
+
+std::vector<double> Plan::profile(const Tensors& inputs, int runs) const {
+  CORTEN_CHECK_VALUE(runs > 0, "Plan.profile: runs must be positive; got ", runs);
+  std::vector<double> seconds(nodes_.size(), 0.0);
+  for (int i = 0; i < runs; ++i) run_timed(inputs, &seconds);
+  for (double& t : seconds) t /= runs;
+  return seconds;
+}
+
+Tensors Plan::run_timed(const Tensors& inputs, std::vector<double>* seconds) const {
   CORTEN_CHECK_VALUE(inputs.size() == input_shapes_.size(), "corten.function: the plan takes ",
                      input_shapes_.size(), " tensors; got ", inputs.size());
   Tensors vals(static_cast<size_t>(num_slots_));
@@ -300,10 +374,15 @@ Tensors Plan::run(const Tensors& inputs) const {
   }
   autograd::PauseRecording no_tape;
   Tensors args;
-  for (const Node& node : nodes_) {
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    const Node& node = nodes_[i];
     args.clear();
     for (int32_t r : node.inputs) args.push_back(value(vals, r));
+    const auto start = seconds ? Clock::now() : Clock::time_point();
     Tensors outs = node.replay(args);
+    if (seconds) {
+      (*seconds)[i] += std::chrono::duration<double>(Clock::now() - start).count();
+    }
     if (static_cast<int32_t>(outs.size()) != node.num_outputs) {
       throw ValueError("corten.function: '" + node.op + "' returned " +
                        std::to_string(outs.size()) + " tensors on replay; it was traced with " +
@@ -323,9 +402,9 @@ Tensors Plan::run(const Tensors& inputs) const {
 
 std::string Plan::summary() const {
   std::ostringstream os;
-  os << "Plan: " << nodes_.size() << " nodes (" << dead_ << " dead dropped), "
-     << input_shapes_.size() << " inputs, " << captures_.size() << " captures, " << outputs_.size()
-     << " outputs\n";
+  os << "Plan: " << nodes_.size() << " nodes (" << dead_ << " dead dropped, " << folded_
+     << " folded), " << input_shapes_.size() << " inputs, " << captures_.size() << " captures, "
+     << outputs_.size() << " outputs, peak " << peak_bytes_ << " bytes of intermediates\n";
   for (size_t i = 0; i < input_shapes_.size(); ++i) {
     os << "  %" << i << " = input " << dtype_name(input_dtypes_[i]) << show(input_shapes_[i])
        << "\n";

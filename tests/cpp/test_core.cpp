@@ -242,6 +242,24 @@ void test_allocator_stats() {
   CHECK_THROWS(corten::ValueError, corten::allocator_set_cache_limit(-1));
 }
 
+void test_freed_buffer_poisoning() {
+  corten::allocator_set_poison_freed(true);
+  const void* block = nullptr;
+  {
+    Tensor t = corten::zeros({1000});
+    block = t.raw_data();
+  }
+  // The cache hands the same size class back: the block comes back filled with NaN.
+  auto s = corten::Storage::allocate(4000);
+  CHECK(s->data() == block);
+  const auto* bytes = static_cast<const unsigned char*>(s->data());
+  bool all_ones = true;
+  for (int i = 0; i < 4000; ++i) all_ones = all_ones && bytes[i] == 0xFF;
+  CHECK(all_ones);
+  corten::allocator_set_poison_freed(false);
+  CHECK(!corten::allocator_poison_freed());
+}
+
 int g_deleted = 0;
 
 void test_dlpack() {
@@ -377,6 +395,7 @@ int main() {
   test_errors();
   test_parallel_for();
   test_allocator_stats();
+  test_freed_buffer_poisoning();
   test_dlpack();
   test_backward_ops();
   test_cpu_isa();

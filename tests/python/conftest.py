@@ -8,6 +8,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "ops"))
 
 
+def pytest_configure(config):
+    # Every test runs with freed buffers poisoned (corten.config.experimental
+    # .enable_buffer_poisoning): a compiled plan or op that reads a buffer after releasing it
+    # computes NaN and fails the test's comparison.
+    import corten
+
+    corten.config.experimental.enable_buffer_poisoning(True)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

@@ -24,6 +24,10 @@ AllocatorStats allocator_stats();
 void allocator_reset_peak();
 /// Releases every cached block to the system.
 void allocator_empty_cache();
+/// Debug mode: fill every freed buffer with all-one bytes before reuse (Note [Freed-buffer
+/// poisoning] in core/allocator.cpp).
+void allocator_set_poison_freed(bool enabled);
+bool allocator_poison_freed();
 /// Largest number of bytes the cache may hold (default 1 GiB).
 void allocator_set_cache_limit(int64_t bytes);
 

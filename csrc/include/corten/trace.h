@@ -11,6 +11,7 @@
 /// also writes down what it did.
 
 #include <corten/autograd.h>
+#include <corten/denormals.h>
 #include <corten/tensor.h>
 
 #include <climits>
@@ -53,7 +54,8 @@ void append(TraceState* state, const char* op, autograd::TensorSpan inputs,
 
 /// Held by an op entry point for the whole call: created first, then record() once the outputs
 /// exist. Only the outermost op records (ops that other ops call are part of their caller's
-/// node). Costs one thread-local read when no trace is active.
+/// node). Costs one thread-local read when no trace is active. It also holds the op's
+/// denormal mode (Note [Denormals]), since every entry point holds one for its whole call.
 class OpRecord {
  public:
   OpRecord() noexcept : state_(detail::enter_op()) {}
@@ -90,6 +92,7 @@ class OpRecord {
     }
   }
 
+  FlushDenormals flush_;
   TraceState* state_;
 };
 
@@ -113,6 +116,9 @@ class Plan {
   /// Runs the nodes on `inputs` (the traced inputs' shapes and dtypes; ValueError otherwise)
   /// and returns the outputs. Tapes on the calling thread do not record the nodes.
   Tensors run(const Tensors& inputs) const;
+  /// Runs the plan `runs` times and returns each node's mean wall time in seconds (the op's
+  /// entry point and kernels, without the plan's own bookkeeping).
+  std::vector<double> profile(const Tensors& inputs, int runs) const;
   /// Nodes, what each reads and writes, captures and outputs, one line each.
   std::string summary() const;
   int64_t num_nodes() const { return static_cast<int64_t>(nodes_.size()); }
@@ -121,11 +127,17 @@ class Plan {
   int64_t num_captures() const { return static_cast<int64_t>(captures_.size()); }
   /// Nodes that the trace recorded but no output or effect needs (dropped from the plan).
   int64_t num_dead() const { return dead_; }
+  /// Nodes whose inputs were all constants: their traced outputs became captures.
+  int64_t num_folded() const { return folded_; }
+  /// Most bytes of node outputs alive at once during a run (views of one buffer counted once;
+  /// inputs, captures and an op's internal scratch not counted).
+  int64_t peak_bytes() const { return peak_bytes_; }
   const std::vector<Node>& nodes() const { return nodes_; }
 
  private:
   friend std::shared_ptr<Plan> end(const Tensors& outputs);
   const Tensor& value(const Tensors& vals, int32_t r) const;
+  Tensors run_timed(const Tensors& inputs, std::vector<double>* seconds) const;
   std::vector<Node> nodes_;
   std::vector<Shape> input_shapes_;
   std::vector<DType> input_dtypes_;
@@ -133,6 +145,8 @@ class Plan {
   std::vector<int32_t> outputs_;
   int32_t num_slots_ = 0;
   int64_t dead_ = 0;
+  int64_t folded_ = 0;
+  int64_t peak_bytes_ = 0;
 };
 
 /// Starts a trace on this thread with `inputs` as the function's inputs (ValueError when one

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from corten import _C
 
-__all__ = ["get_memory_info", "reset_memory_stats"]
+__all__ = ["get_memory_info", "reset_memory_stats", "enable_buffer_poisoning",
+           "buffer_poisoning_enabled"]
 
 
 def _check_device(device: str) -> None:
@@ -23,3 +24,16 @@ def reset_memory_stats(device: str = "CPU:0") -> None:
     """Resets the peak to the current usage."""
     _check_device(device)
     _C.reset_peak_memory()
+
+
+def enable_buffer_poisoning(enabled: bool = True) -> None:
+    """Debug mode: every tensor buffer corten frees is filled with all-one bytes (NaN for
+    floats, -1 for integers) before it is reused, so that a compiled plan or an op that read a
+    buffer after giving it back would produce NaN instead of plausible numbers. Costs one
+    memory fill per free; the test suite runs under it."""
+    _C.set_poison_freed(bool(enabled))
+
+
+def buffer_poisoning_enabled() -> bool:
+    """Whether ``enable_buffer_poisoning(True)`` is in effect."""
+    return bool(_C.poison_freed())

@@ -24,7 +24,8 @@ The rules are tf.function's:
 * **Gradients through a call.** When a GradientTape records on the calling thread, the function
   runs eagerly, so that the tape sees its ops.
 * **Debugging.** ``corten.config.run_functions_eagerly(True)`` runs every function as plain
-  Python; ``f.plan_summary()`` lists the nodes of the last plan.
+  Python; ``f.plan_summary()`` lists the nodes of the last plan, with its peak memory;
+  ``f.profile(*args)`` times each node.
 
 Random draws (``corten.random.normal`` and the other stateful ops, dropout) are nodes that
 advance their streams on every replay, so a traced function draws the same numbers as the eager
@@ -98,6 +99,15 @@ def _leaf_key(leaf: Any) -> Any:
     return ("value", type(leaf), leaf)
 
 
+def _plan_inputs(leaves: list[Any]) -> list[Any]:
+    """The tensors a plan takes, in order: the tensor and numpy leaves of a call, Variables
+    excepted (a plan reads those by reference)."""
+    return [_C.convert_to_tensor(leaf) if isinstance(leaf, np.ndarray) else leaf
+            for leaf in leaves
+            if isinstance(leaf, np.ndarray)
+            or (isinstance(leaf, _C.Tensor) and not leaf._is_variable)]
+
+
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -154,6 +164,18 @@ class Function:
             return f"{self._name}: not traced yet"
         return self._last_plan.plan.summary()
 
+    def profile(self, *args: Any, runs: int = 20, **kwargs: Any) -> list[tuple[str, float]]:
+        """Runs the plan of this call's signature ``runs`` times (tracing it first if needed)
+        and returns each node's op name and mean wall time in seconds, in plan order. Their sum
+        is the step's time inside its ops; the rest of a call's time is the plan's and Python's
+        own overhead."""
+        leaves = nest.flatten((args, kwargs))
+        key = tuple(_leaf_key(leaf) for leaf in leaves)
+        if key not in self._plans:
+            self(*args, **kwargs)
+        plan = self._plans[key].plan
+        return list(zip(plan.ops, plan.profile(_plan_inputs(leaves), int(runs)), strict=True))
+
     def __get__(self, instance: Any, owner: Any = None) -> Any:
         # A decorated method gets a Function per instance, as tf.function does.
         if instance is None:
@@ -195,11 +217,7 @@ class Function:
         if entry is None:
             return self._trace(key, args, kwargs, leaves)
         self._last_plan = entry
-        inputs = [_C.convert_to_tensor(leaf) if isinstance(leaf, np.ndarray) else leaf
-                  for leaf in leaves
-                  if isinstance(leaf, np.ndarray)
-                  or (isinstance(leaf, _C.Tensor) and not leaf._is_variable)]
-        outputs = entry.plan.run(inputs)
+        outputs = entry.plan.run(_plan_inputs(leaves))
         flat = nest.flatten(entry.structure)
         for pos, value in zip(entry.tensor_positions, outputs, strict=True):
             flat[pos] = value
