@@ -26,6 +26,8 @@ void bind_trace(py::module_& m) {
       .def_property_readonly("num_dead", &trace::Plan::num_dead)
       .def_property_readonly("num_folded", &trace::Plan::num_folded)
       .def_property_readonly("peak_bytes", &trace::Plan::peak_bytes)
+      .def_property_readonly("num_fused_groups", &trace::Plan::num_fused_groups)
+      .def_property_readonly("num_fused_nodes", &trace::Plan::num_fused_nodes)
       .def("profile", &trace::Plan::profile, py::arg("inputs"), py::arg("runs"),
            "Each node's mean wall time in seconds over `runs` runs.")
       .def_property_readonly("ops", [](const trace::Plan& p) {
@@ -41,7 +43,7 @@ void bind_trace(py::module_& m) {
       .def("__exit__", [](PyTracePause& p, py::args) { p.pause.reset(); });
 
   m.def("trace_begin", &trace::begin, py::arg("inputs"));
-  m.def("trace_end", &trace::end, py::arg("outputs"));
+  m.def("trace_end", &trace::end, py::arg("outputs"), py::arg("fuse") = true);
   m.def("trace_cancel", &trace::cancel);
   m.def("trace_active", &trace::active);
   m.def("trace_holds", &trace::holds, py::arg("tensor"));

@@ -38,8 +38,9 @@ Tensor unary(UnaryOp op, const Tensor& x, double alpha) {
   if (x.is_meta()) return out;
   kernels::unary(out.device())(op, x.dtype(), x.shape(), x.raw_data(), x.strides(), out.raw_data(), alpha);
   if (autograd::is_recording()) autograd::record_unary(op, x, out, alpha);
-  rec.record(name, {x}, {out},
-             [op, alpha](const trace::Tensors& in) { return unary(op, in[0], alpha); });
+  rec.record_pointwise(
+      name, {x}, {out}, [op, alpha](const trace::Tensors& in) { return unary(op, in[0], alpha); },
+      trace::Pointwise::of(op, alpha));
   return out;
 }
 
@@ -55,7 +56,10 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
                     "; got ", dtype_name(a.dtype()));
   if (op == BinaryOp::Divide && is_integral(a.dtype())) {
     // TensorFlow's truediv: integers divide in float64.
-    return binary(op, cast(a, DType::Float64), cast(b, DType::Float64));
+    Tensor out = binary(op, cast(a, DType::Float64), cast(b, DType::Float64));
+    rec.record(name, {a, b}, {out},
+               [op](const trace::Tensors& in) { return binary(op, in[0], in[1]); });
+    return out;
   }
   // Same shapes (the common case) need neither a broadcast shape nor broadcast strides.
   const bool same = a.shape() == b.shape();
@@ -73,8 +77,9 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
                 broadcast_strides(b.shape(), b.strides(), shape), out.raw_data());
   }
   if (autograd::is_recording()) autograd::record_binary(op, a, b, out);
-  rec.record(name, {a, b}, {out},
-             [op](const trace::Tensors& in) { return binary(op, in[0], in[1]); });
+  rec.record_pointwise(
+      name, {a, b}, {out}, [op](const trace::Tensors& in) { return binary(op, in[0], in[1]); },
+      trace::Pointwise::of(op));
   return out;
 }
 

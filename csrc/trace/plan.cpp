@@ -34,6 +34,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "trace/passes.h"
+
 namespace corten::trace {
 
 struct TraceState {
@@ -122,10 +124,12 @@ void leave_op(TraceState* state) noexcept { --state->depth; }
 bool outermost(const TraceState* state) noexcept { return state->depth == 1; }
 
 void append(TraceState* s, const char* op, autograd::TensorSpan inputs,
-            autograd::TensorSpan outputs, ReplayFn replay, Effect effect) {
+            autograd::TensorSpan outputs, ReplayFn replay, Effect effect,
+            std::optional<Pointwise> pointwise) {
   Plan::Node node;
   node.op = op;
   node.effect = effect;
+  node.pointwise = pointwise;
   node.replay = std::move(replay);
   node.inputs.reserve(inputs.size());
   for (const Tensor& t : inputs) node.inputs.push_back(s->ref(t, op));
@@ -218,7 +222,7 @@ Pause::~Pause() {
   }
 }
 
-std::shared_ptr<Plan> end(const Tensors& outputs) {
+std::shared_ptr<Plan> end(const Tensors& outputs, bool fuse) {
   if (!tls_trace) throw ValueError("corten.function: no trace is active on this thread");
   std::unique_ptr<TraceState> s(tls_trace);
   tls_trace = nullptr;
@@ -287,17 +291,24 @@ std::shared_ptr<Plan> end(const Tensors& outputs) {
   for (int32_t& r : plan->outputs_) {
     if (r >= 0 && folded[static_cast<size_t>(r)]) r = folded[static_cast<size_t>(r)];
   }
-  // Last reads: a slot is released after the last live node that reads it, unless it is an
-  // output; slots no node reads are released right after the node that makes them.
-  std::vector<int32_t> last(static_cast<size_t>(s->num_slots), -1);
-  std::vector<int32_t> kept;  // index in plan->nodes_ of each live node, by trace index
   for (size_t i = 0; i < n; ++i) {
-    if (!live[i]) {
-      if (!folded_node[i]) ++plan->dead_;
-      continue;
+    if (live[i]) {
+      plan->nodes_.push_back(std::move(s->nodes[i]));
+    } else if (!folded_node[i]) {
+      ++plan->dead_;
     }
-    const auto at = static_cast<int32_t>(plan->nodes_.size());
-    Plan::Node& node = s->nodes[i];
+  }
+  const FusionStats fusion =
+      fuse ? fuse_pointwise(plan->nodes_, plan->outputs_, s->keep, s->captures) : FusionStats{};
+  plan->fused_groups_ = fusion.groups;
+  plan->fused_nodes_ = fusion.nodes;
+  s->num_slots = static_cast<int32_t>(s->keep.size());
+  // Last reads: a slot is released after the last node that reads it, unless it is an output;
+  // slots no node reads are released right after the node that makes them.
+  std::vector<int32_t> last(static_cast<size_t>(s->num_slots), -1);
+  for (size_t i = 0; i < plan->nodes_.size(); ++i) {
+    const auto at = static_cast<int32_t>(i);
+    const Plan::Node& node = plan->nodes_[i];
     for (int32_t r : node.inputs) {
       if (r >= 0) last[static_cast<size_t>(r)] = at;
     }
@@ -305,7 +316,6 @@ std::shared_ptr<Plan> end(const Tensors& outputs) {
       const auto slot = static_cast<size_t>(node.first_output + k);
       if (last[slot] < 0) last[slot] = at;
     }
-    plan->nodes_.push_back(std::move(node));
   }
   for (int32_t r : plan->outputs_) {
     if (r >= 0) last[static_cast<size_t>(r)] = -1;
@@ -403,8 +413,9 @@ Tensors Plan::run_timed(const Tensors& inputs, std::vector<double>* seconds) con
 std::string Plan::summary() const {
   std::ostringstream os;
   os << "Plan: " << nodes_.size() << " nodes (" << dead_ << " dead dropped, " << folded_
-     << " folded), " << input_shapes_.size() << " inputs, " << captures_.size() << " captures, "
-     << outputs_.size() << " outputs, peak " << peak_bytes_ << " bytes of intermediates\n";
+     << " folded, " << fused_nodes_ << " fused into " << fused_groups_ << "), "
+     << input_shapes_.size() << " inputs, " << captures_.size() << " captures, " << outputs_.size()
+     << " outputs, peak " << peak_bytes_ << " bytes of intermediates\n";
   for (size_t i = 0; i < input_shapes_.size(); ++i) {
     os << "  %" << i << " = input " << dtype_name(input_dtypes_[i]) << show(input_shapes_[i])
        << "\n";

@@ -12,12 +12,14 @@
 
 #include <corten/autograd.h>
 #include <corten/denormals.h>
+#include <corten/ops/elementwise_ops.h>
 #include <corten/tensor.h>
 
 #include <climits>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -39,6 +41,16 @@ enum class Effect {
   Random,  // advances a random stream
 };
 
+/// What an elementwise node computes, for the fusion pass (Note [Pointwise fusion] in
+/// csrc/trace/fusion.cpp): a unary op (with its alpha) or a binary op of the op table.
+struct Pointwise {
+  bool binary = false;
+  uint8_t op = 0;  // a UnaryOp or BinaryOp
+  double alpha = 0.0;
+  static Pointwise of(UnaryOp op, double alpha) { return {false, static_cast<uint8_t>(op), alpha}; }
+  static Pointwise of(BinaryOp op) { return {true, static_cast<uint8_t>(op), 0.0}; }
+};
+
 struct TraceState;
 
 namespace detail {
@@ -49,7 +61,8 @@ void leave_op(TraceState* state) noexcept;
 /// Whether the op that entered last is the outermost one.
 bool outermost(const TraceState* state) noexcept;
 void append(TraceState* state, const char* op, autograd::TensorSpan inputs,
-            autograd::TensorSpan outputs, ReplayFn replay, Effect effect);
+            autograd::TensorSpan outputs, ReplayFn replay, Effect effect,
+            std::optional<Pointwise> pointwise);
 }  // namespace detail
 
 /// Held by an op entry point for the whole call: created first, then record() once the outputs
@@ -71,7 +84,17 @@ class OpRecord {
   void record(const char* op, autograd::TensorSpan inputs, autograd::TensorSpan outputs, F&& replay,
               Effect effect = Effect::None) {
     if (state_ && detail::outermost(state_)) {
-      detail::append(state_, op, inputs, outputs, adapt(std::forward<F>(replay)), effect);
+      detail::append(state_, op, inputs, outputs, adapt(std::forward<F>(replay)), effect,
+                     std::nullopt);
+    }
+  }
+  /// record() of an elementwise op, described for the fusion pass.
+  template <class F>
+  void record_pointwise(const char* op, autograd::TensorSpan inputs, autograd::TensorSpan outputs,
+                        F&& replay, Pointwise pointwise) {
+    if (state_ && detail::outermost(state_)) {
+      detail::append(state_, op, inputs, outputs, adapt(std::forward<F>(replay)), Effect::None,
+                     pointwise);
     }
   }
 
@@ -111,6 +134,7 @@ class Plan {
     Effect effect = Effect::None;
     ReplayFn replay;
     std::vector<int32_t> release;  // slots no later node reads: dropped after this node
+    std::optional<Pointwise> pointwise;  // set for elementwise ops (the fusion pass)
   };
 
   /// Runs the nodes on `inputs` (the traced inputs' shapes and dtypes; ValueError otherwise)
@@ -129,13 +153,16 @@ class Plan {
   int64_t num_dead() const { return dead_; }
   /// Nodes whose inputs were all constants: their traced outputs became captures.
   int64_t num_folded() const { return folded_; }
+  /// Groups of elementwise nodes fused into one pass each, and the nodes they replaced.
+  int64_t num_fused_groups() const { return fused_groups_; }
+  int64_t num_fused_nodes() const { return fused_nodes_; }
   /// Most bytes of node outputs alive at once during a run (views of one buffer counted once;
   /// inputs, captures and an op's internal scratch not counted).
   int64_t peak_bytes() const { return peak_bytes_; }
   const std::vector<Node>& nodes() const { return nodes_; }
 
  private:
-  friend std::shared_ptr<Plan> end(const Tensors& outputs);
+  friend std::shared_ptr<Plan> end(const Tensors& outputs, bool fuse);
   const Tensor& value(const Tensors& vals, int32_t r) const;
   Tensors run_timed(const Tensors& inputs, std::vector<double>* seconds) const;
   std::vector<Node> nodes_;
@@ -146,6 +173,8 @@ class Plan {
   int32_t num_slots_ = 0;
   int64_t dead_ = 0;
   int64_t folded_ = 0;
+  int64_t fused_groups_ = 0;
+  int64_t fused_nodes_ = 0;
   int64_t peak_bytes_ = 0;
 };
 
@@ -153,8 +182,9 @@ class Plan {
 /// is already active on it, or an input is undefined).
 void begin(const Tensors& inputs);
 /// Ends this thread's trace; `outputs` are the function's results, each an input, an output of
-/// a recorded op or a captured tensor. ValueError when no trace is active.
-std::shared_ptr<Plan> end(const Tensors& outputs);
+/// a recorded op or a captured tensor. ValueError when no trace is active. `fuse` runs the
+/// pointwise fusion pass (Note [Pointwise fusion]); without it every traced op stays a node.
+std::shared_ptr<Plan> end(const Tensors& outputs, bool fuse = true);
 /// Drops this thread's trace, if any (the traced function raised), and puts back the values
 /// of the tensors that its ops wrote in place (will_write) and the random streams' offsets: a
 /// failed trace leaves variables and random state as they were before the call.

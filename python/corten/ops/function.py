@@ -129,7 +129,8 @@ class Function:
         input_signature: optional sequence of ``corten.TensorSpec``-like objects (with ``shape``
             and ``dtype``); calls whose tensor arguments do not match raise ``ValueError``.
         reduce_retracing: accepted for compatibility; plans stay specialised to shapes.
-        jit_compile: accepted for compatibility; fusion passes are not applied yet.
+        jit_compile: ``False`` keeps every traced op a node of its own; otherwise (the
+            default, as ``True``) chains of elementwise ops are fused into single passes.
         name: the name shown in warnings and summaries.
     """
 
@@ -244,7 +245,7 @@ class Function:
             raise
         flat = nest.flatten(result)
         positions = [i for i, leaf in enumerate(flat) if isinstance(leaf, _C.Tensor)]
-        plan = _C.trace_end([flat[i] for i in positions])
+        plan = _C.trace_end([flat[i] for i in positions], fuse=self._jit_compile is not False)
         entry = _Plan(plan, result, positions)
         self._plans[key] = entry
         self._last_plan = entry

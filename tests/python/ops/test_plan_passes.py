@@ -53,7 +53,7 @@ def test_variables_and_random_draws_are_never_folded():
     assert not np.array_equal(a, b)  # a new draw per run
     v.assign([5.0, 5.0, 5.0])
     assert np.all(f().numpy() >= 10.0)  # the Variable is read on each run
-    assert "multiply" in _plan(f).ops
+    assert any("multiply" in op for op in _plan(f).ops)
 
 
 def test_a_tensor_written_in_place_is_not_folded():
@@ -69,21 +69,21 @@ def test_a_tensor_written_in_place_is_not_folded():
 
 
 def test_peak_bytes_counts_intermediates_alive_at_once():
-    n = 1000  # 4000-byte float32 buffers
+    n = 1000  # 4000-byte float32 buffers; softmax is not elementwise, so nothing fuses
 
     @tf.function
     def chain(x):
-        a = x * 2.0
-        b = a + 1.0  # a is released after this node
-        return b * 3.0  # b is released after this node; the output stays
+        a = tf.nn.softmax(x)
+        b = tf.nn.softmax(a)  # a is released after this node
+        return tf.nn.softmax(b)  # b is released after this node; the output stays
 
     chain(np.ones(n, dtype="float32"))
     assert _plan(chain).peak_bytes == 2 * 4000
 
     @tf.function
     def fan(x):
-        a, b, c = x * 2.0, x * 3.0, x * 4.0
-        return a + b + c  # a, b, c and the first sum alive together
+        a, b, c = tf.nn.softmax(x), tf.nn.log_softmax(x), tf.nn.softmax(x * 2.0)
+        return a + b + c  # one fused pass reads a, b and c and writes the sum
 
     fan(np.ones(n, dtype="float32"))
     assert _plan(fan).peak_bytes == 4 * 4000

@@ -1,0 +1,258 @@
+// Note [Pointwise fusion]
+// A traced step is full of short chains of elementwise ops: a loss's backward, an activation's
+// derivative, the KL term of a VAE. Run one node at a time, each op reads its operands from
+// memory and writes a full-size result that the next op reads again; on tensors of a few
+// hundred KB the step's elementwise time is memory traffic, plus one allocation and one
+// dispatch per op. The fusion pass (fuse_pointwise, called by trace::end) merges such ops into
+// one node that runs a small program (cpu/fused_elementwise.h) tile by tile: each
+// intermediate lives in an L1-sized tile and only the values that something outside the group
+// reads are written out. No code is generated: the program calls the same row kernels as the
+// unfused ops, in the same order per element, so a fused plan gives the unfused plan's results
+// bit for bit.
+//
+// Which nodes join: elementwise nodes (recorded with record_pointwise) whose result has the
+// dtype of their operands (float32 or float64, so no comparisons) and whose operands are each
+// either a contiguous tensor of the result's shape or a single value (one element, or a
+// broadcast view of one). A node joins the open
+// groups that produced its operands, when they have its shape and dtype. A group executes at
+// the position of its last member, so it is closed (takes no more members) as soon as:
+//   - a node outside it reads one of its values: that node needs the value before the group's
+//     later members would run;
+//   - a node that writes in place runs: members read Variables, and must read them before the
+//     write, as they were traced.
+// A value of a group that a node outside it, or the plan's return, reads becomes an output of
+// the fused node; the others never leave the tile.
+
+#include <corten/errors.h>
+#include <corten/ops/elementwise.h>
+#include <corten/trace.h>
+
+#include <algorithm>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <unordered_map>
+
+#include "cpu/fused_elementwise.h"
+#include "trace/passes.h"
+
+namespace corten::trace {
+
+namespace {
+
+// A group with more instructions than this is closed: its tiles stay within L1.
+constexpr size_t kMaxGroup = 24;
+
+// One value seen through a shape: a single element, or a broadcast view of one (all strides 0).
+bool one_value(const Tensor& t) {
+  if (t.numel() == 1) return true;
+  const Shape& st = t.strides();
+  return std::all_of(st.begin(), st.end(), [](int64_t v) { return v == 0; });
+}
+
+bool result_keeps_dtype(const Pointwise& pw) {
+  return !pw.binary || !op_info(static_cast<BinaryOp>(pw.op)).returns_bool;
+}
+
+// Runs a fused node: validates its inputs against the program (the replayed plan has the
+// traced shapes, so a failure is an internal error) and allocates its outputs.
+Tensors run_fused(const cpu::FusedProgram& prog, DType dtype, const Shape& shape,
+                  const std::string& name, const Tensors& inputs) {
+  const FlushDenormals flush;  // as the ops it replaces (Note [Denormals])
+  const int64_t n = shape_numel(shape);
+  std::vector<Tensor> dense(inputs.size());
+  std::vector<const void*> ptrs(inputs.size());
+  std::unique_ptr<bool[]> scalar(new bool[inputs.size()]);
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const Tensor& t = inputs[k];
+    CORTEN_CHECK_VALUE(t.defined(), name, ": input ", k, " is undefined");
+    const bool single = one_value(t);
+    CORTEN_CHECK_VALUE(t.dtype() == dtype && (t.numel() == n || single), name, ": input ", k,
+                       " must be ", dtype_name(dtype), " with ", n, " elements or one; got ",
+                       dtype_name(t.dtype()), show(t.shape()));
+    dense[k] = single || t.is_contiguous() ? t : t.contiguous();
+    ptrs[k] = dense[k].raw_data();
+    scalar[k] = single && n != 1;
+  }
+  Tensors outs;
+  std::vector<void*> out_ptrs;
+  for (size_t k = 0; k < prog.stores.size(); ++k) {
+    outs.push_back(Tensor::empty(shape, dtype, Device::CPU, name.c_str()));
+    out_ptrs.push_back(outs.back().raw_data());
+  }
+  cpu::fused_elementwise(prog, dtype, n, ptrs.data(), scalar.get(), out_ptrs.data());
+  return outs;
+}
+
+struct Group {
+  std::vector<size_t> members;  // node indices, in plan order
+  bool closed = false;
+};
+
+}  // namespace
+
+FusionStats fuse_pointwise(std::vector<Plan::Node>& nodes, std::vector<int32_t>& outputs,
+                           std::vector<Tensor>& slot_values, const std::vector<Tensor>& captures) {
+  FusionStats stats;
+  const size_t n = nodes.size();
+  auto traced = [&](int32_t r) -> const Tensor& {
+    static const Tensor undefined;
+    if (r == Plan::kUndefined) return undefined;
+    return r >= 0 ? slot_values[static_cast<size_t>(r)] : captures[static_cast<size_t>(-1 - r)];
+  };
+  std::unordered_map<int32_t, size_t> producer;  // slot -> node
+  for (size_t i = 0; i < n; ++i) {
+    for (int32_t k = 0; k < nodes[i].num_outputs; ++k) producer[nodes[i].first_output + k] = i;
+  }
+  // Whether node i can be a member: its result's shape and dtype, or null.
+  auto member_value = [&](size_t i) -> const Tensor* {
+    const Plan::Node& node = nodes[i];
+    if (!node.pointwise || node.num_outputs != 1 || !result_keeps_dtype(*node.pointwise)) {
+      return nullptr;
+    }
+    const Tensor& out = traced(node.first_output);
+    if (!out.defined() || out.is_meta() || !is_floating(out.dtype()) || !out.is_contiguous()) {
+      return nullptr;
+    }
+    for (int32_t r : node.inputs) {
+      const Tensor& t = traced(r);
+      if (!t.defined() || t.is_meta() || t.dtype() != out.dtype()) return nullptr;
+      if (!one_value(t) && (t.shape() != out.shape() || !t.is_contiguous())) return nullptr;
+    }
+    return &out;
+  };
+
+  std::vector<std::unique_ptr<Group>> groups;
+  std::vector<Group*> group_of(n, nullptr);
+  auto find = [&](size_t i) { return group_of[i]; };
+  for (size_t i = 0; i < n; ++i) {
+    Plan::Node& node = nodes[i];
+    if (node.effect == Effect::Writes) {
+      for (auto& g : groups) g->closed = true;
+    }
+    const Tensor* value = member_value(i);
+    std::vector<Group*> joins;
+    for (int32_t r : node.inputs) {
+      if (r < 0) continue;
+      const auto p = producer.find(r);
+      if (p == producer.end()) continue;  // a plan input
+      Group* g = find(p->second);
+      if (!g || g->closed) continue;
+      const Tensor& pv = traced(r);
+      const bool fits = value && pv.shape() == value->shape() && pv.dtype() == value->dtype();
+      if (fits) {
+        if (std::find(joins.begin(), joins.end(), g) == joins.end()) joins.push_back(g);
+      } else {
+        g->closed = true;  // this node reads the group's value where the group now stands
+      }
+    }
+    if (!value) continue;
+    size_t size = 1;
+    for (Group* g : joins) size += g->members.size();
+    if (size > kMaxGroup) {
+      for (Group* g : joins) g->closed = true;
+      joins.clear();
+    }
+    groups.push_back(std::make_unique<Group>());
+    Group* mine = groups.back().get();
+    mine->members.push_back(i);
+    for (Group* g : joins) {
+      for (size_t m : g->members) {
+        group_of[m] = mine;
+        mine->members.push_back(m);
+      }
+      g->members.clear();
+      g->closed = true;
+    }
+    std::sort(mine->members.begin(), mine->members.end());
+    group_of[i] = mine;
+  }
+
+  // Readers outside each group, and the plan's return: the values a fused node stores.
+  std::vector<char> read_outside(slot_values.size(), 0);
+  for (size_t i = 0; i < n; ++i) {
+    for (int32_t r : nodes[i].inputs) {
+      if (r < 0) continue;
+      const auto p = producer.find(r);
+      if (p != producer.end() && group_of[p->second] != group_of[i]) {
+        read_outside[static_cast<size_t>(r)] = 1;
+      }
+    }
+  }
+  for (int32_t r : outputs) {
+    if (r >= 0) read_outside[static_cast<size_t>(r)] = 1;
+  }
+
+  std::vector<int32_t> remap(slot_values.size());
+  std::iota(remap.begin(), remap.end(), 0);
+  std::vector<char> removed(n, 0);
+  for (const auto& g : groups) {
+    if (g->members.size() < 2) continue;
+    cpu::FusedProgram prog;
+    std::vector<int32_t> ext;                     // the fused node's inputs
+    std::unordered_map<int32_t, int32_t> reg_of;  // member's output slot -> register
+    std::string name = "fused[";
+    const Tensor& root_value = traced(nodes[g->members.back()].first_output);
+    for (size_t m : g->members) {
+      const Plan::Node& node = nodes[m];
+      cpu::FusedInstr in;
+      in.binary = node.pointwise->binary;
+      in.op = node.pointwise->op;
+      in.alpha = node.pointwise->alpha;
+      int32_t* operand[2] = {&in.a, &in.b};
+      for (size_t k = 0; k < node.inputs.size(); ++k) {
+        const int32_t r = node.inputs[k];
+        const auto reg = reg_of.find(r);
+        if (reg != reg_of.end()) {
+          *operand[k] = reg->second;
+          continue;
+        }
+        auto at = std::find(ext.begin(), ext.end(), r);
+        if (at == ext.end()) at = ext.insert(ext.end(), r);
+        *operand[k] = -1 - static_cast<int32_t>(at - ext.begin());
+      }
+      const auto reg = static_cast<int32_t>(prog.code.size());
+      prog.code.push_back(in);
+      reg_of[node.first_output] = reg;
+      name += (reg ? "," : "") + node.op;
+    }
+    name += "]";
+    prog.num_inputs = static_cast<int32_t>(ext.size());
+    Plan::Node fused;
+    fused.op = name;
+    fused.inputs = ext;
+    fused.first_output = static_cast<int32_t>(slot_values.size());
+    for (size_t m : g->members) {
+      const int32_t slot = nodes[m].first_output;
+      if (!read_outside[static_cast<size_t>(slot)]) continue;
+      prog.stores.push_back(reg_of[slot]);
+      remap[static_cast<size_t>(slot)] = static_cast<int32_t>(slot_values.size());
+      remap.push_back(static_cast<int32_t>(slot_values.size()));
+      slot_values.push_back(slot_values[static_cast<size_t>(slot)]);
+    }
+    fused.num_outputs = static_cast<int32_t>(prog.stores.size());
+    fused.replay = [prog = std::move(prog), dtype = root_value.dtype(), shape = root_value.shape(),
+                    name](const Tensors& in) { return run_fused(prog, dtype, shape, name, in); };
+    for (size_t k = 0; k + 1 < g->members.size(); ++k) removed[g->members[k]] = 1;
+    nodes[g->members.back()] = std::move(fused);
+    ++stats.groups;
+    stats.nodes += static_cast<int64_t>(g->members.size());
+  }
+  if (stats.groups == 0) return stats;
+  std::vector<Plan::Node> kept;
+  kept.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (removed[i]) continue;
+    for (int32_t& r : nodes[i].inputs) {
+      if (r >= 0) r = remap[static_cast<size_t>(r)];
+    }
+    kept.push_back(std::move(nodes[i]));
+  }
+  for (int32_t& r : outputs) {
+    if (r >= 0) r = remap[static_cast<size_t>(r)];
+  }
+  nodes = std::move(kept);
+  return stats;
+}
+
+}  // namespace corten::trace
