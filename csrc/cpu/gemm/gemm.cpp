@@ -430,8 +430,12 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
           T* cp = cb + ir * n + jr;
           uk.fn(kc, a_pan, ars, acs, b_pan, ldb, cp, n, static_cast<int>(mr),
                 static_cast<int>(nr), !first);
-          if (last && (bias || act_fn)) epilogue(cp, n, mr, nr, bias ? bias + jr : nullptr, act_fn);
         }
+      }
+      // The epilogue over the whole block once its sums are final, row by row: an activation's
+      // row kernel has a fixed cost per call that a micro-tile's few columns would not repay.
+      if (last && (bias || act_fn)) {
+        epilogue(cb + i0 * n + j0, n, i1 - i0, j1 - j0, bias ? bias + j0 : nullptr, act_fn);
       }
     }
   });
