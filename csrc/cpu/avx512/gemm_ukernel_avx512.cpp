@@ -281,4 +281,7 @@ Ukernel<double> ukernel_narrow_f64(int nv) {
                  : make<double, 8, 2>("ukernel_avx512_8x16");
 }
 
+Ukernel<float> ukernel_row_f32() { return make<float, 1, 4>("ukernel_avx512_1x64"); }
+Ukernel<double> ukernel_row_f64() { return make<double, 1, 4>("ukernel_avx512_1x32"); }
+
 }  // namespace corten::cpu::gemm::avx512

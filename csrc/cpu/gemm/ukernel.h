@@ -102,6 +102,10 @@ Ukernel<double> ukernel_f64();
 // compute padding: nv = 1 or 2 vectors of 8 rows (8x16 and 8x32 float32, 8x8 and 8x16 float64).
 Ukernel<float> ukernel_narrow_f32(int nv);
 Ukernel<double> ukernel_narrow_f64(int nv);
+// One row of 4 vectors (1x64 float32, 1x32 float64), for products with a single row (a
+// one-sample Dense layer): a 6-row tile would spend 5/6 of its FMAs on padding.
+Ukernel<float> ukernel_row_f32();
+Ukernel<double> ukernel_row_f64();
 }  // namespace avx512
 
 }  // namespace corten::cpu::gemm

@@ -77,12 +77,13 @@ def init_scope() -> Any:
 
 
 class _Plan:
-    __slots__ = ("plan", "structure", "tensor_positions")
+    __slots__ = ("plan", "structure", "tensor_positions", "single")
 
     def __init__(self, plan: Any, structure: Any, tensor_positions: list[int]) -> None:
         self.plan = plan
         self.structure = structure  # the output structure, non-tensor leaves included
         self.tensor_positions = tensor_positions  # which flattened output leaves are tensors
+        self.single = isinstance(structure, _C.Tensor)  # the function returns one tensor
 
 
 def _leaf_key(leaf: Any) -> Any:
@@ -211,6 +212,15 @@ class Function:
         if _run_eagerly or _C.trace_active() or _C.is_recording():
             return self._python_function(*args, **kwargs)
         self._check_signature(args)
+        if not kwargs and all(type(a) is _C.Tensor and not a._is_variable for a in args):
+            # The common call (tensors only) skips the structure walks: its leaves are args.
+            key = tuple([("tensor", a._shape_tuple, a.dtype.name) for a in args])
+            entry = self._plans.get(key)
+            if entry is not None:
+                self._recent.append(False)
+                self._last_plan = entry
+                outputs = entry.plan.run(list(args))
+                return outputs[0] if entry.single else self._pack(entry, outputs)
         leaves = nest.flatten((args, kwargs))
         key = tuple(_leaf_key(leaf) for leaf in leaves)
         entry = self._plans.get(key)
@@ -218,7 +228,10 @@ class Function:
         if entry is None:
             return self._trace(key, args, kwargs, leaves)
         self._last_plan = entry
-        outputs = entry.plan.run(_plan_inputs(leaves))
+        return self._pack(entry, entry.plan.run(_plan_inputs(leaves)))
+
+    @staticmethod
+    def _pack(entry: _Plan, outputs: list[Any]) -> Any:
         flat = nest.flatten(entry.structure)
         for pos, value in zip(entry.tensor_positions, outputs, strict=True):
             flat[pos] = value

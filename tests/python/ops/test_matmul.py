@@ -186,6 +186,22 @@ def test_gemm_edge_tiles_of_the_active_kernel(ta, tb, dtype, threads, rng):
                 _check_gemm(tf.matmul(a_in, b_in, transpose_a=ta, transpose_b=tb), a, b, dtype)
 
 
+@pytest.mark.parametrize(("ta", "tb"), list(itertools.product([False, True], repeat=2)))
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_gemm_single_row_products(ta, tb, dtype, threads, rng):
+    # One-row products take the single-row kernel where the ISA has one (a one-sample Dense):
+    # k across several KC blocks, n across several column tiles and a partial last one, B
+    # read in place (row strides of 256 bytes included) and packed.
+    for k, n in ((784, 64), (2000, 300), (64, 784), (3, 1), (257, 65)):
+        a = rng.standard_normal((1, k)).astype(dtype)
+        b = rng.standard_normal((k, n)).astype(dtype)
+        a_in = np.ascontiguousarray(a.T) if ta else a
+        b_in = np.ascontiguousarray(b.T) if tb else b
+        _check_gemm(tf.matmul(a_in, b_in, transpose_a=ta, transpose_b=tb), a, b, dtype)
+        batched = rng.standard_normal((3, 1, k)).astype(dtype)
+        _check_gemm(tf.matmul(batched, b), batched, b, dtype)
+
+
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 def test_gemm_batched_edge_tiles_of_the_active_kernel(dtype, threads, rng):
     info = tf._C.gemm_info(dtype)

@@ -548,6 +548,8 @@ class Trainer:
             return None
         # the batch as the loop packs it: a single array stays unpacked (pack_x_y_sample_weight)
         outputs = self.make_predict_function()(corten.convert_to_tensor(x))
+        if type(outputs) is Tensor:
+            return np.array(outputs)  # a copy, as the loop's concatenation gives
         flat = [_concat([np.asarray(t)]) for t in nest.flatten(outputs)]
         return nest.pack_sequence_as(outputs, flat)
 
