@@ -1,7 +1,19 @@
 """Where a training step's time goes: ``python -m corten.bench.step_breakdown``.
 
-Runs ``Model.fit`` on the training benchmark's models (the seeds' MLP and VAE, see
-``corten.bench.peers.keras_models``) with ``train_step`` timed phase by phase:
+Compiled steps (the default of ``fit``), per model (the seeds' MLP and VAE, see
+``corten.bench.peers.keras_models``), microseconds per step:
+
+- ``fit``: one epoch of ``Model.fit`` divided by its steps (batching, callbacks, logs and
+  the step);
+- ``step``: one call of the compiled train function on a batch (the plan's replay from
+  Python);
+- ``nodes``: the sum of the plan's node times (``Function.profile``): the ops' own time, entry
+  points and kernels; ``fit / nodes`` is how far the step is from its kernels;
+- the node time by kind: GEMMs (``linear``, ``matmul``), optimizer updates, elementwise
+  (fused groups included), reductions, random draws, and the rest.
+
+With ``--eager`` the models run eagerly (``run_eagerly=True``) and ``train_step`` is timed
+phase by phase instead:
 
 - ``forward``: ``model(x, training=True)`` under the tape;
 - ``loss``: ``compute_loss`` (compiled loss, ``add_loss`` terms, the loss tracker);
@@ -64,14 +76,14 @@ def _timed_train_step(clock: dict[str, float]) -> Callable[[Any, Any], dict[str,
     return train_step
 
 
-def _models(width: int) -> dict[str, tuple[Callable[[], keras.Model], Callable[..., Any]]]:
+def _models(width: int, eager: bool = False) -> dict[str, tuple[Callable[[], keras.Model], Callable[..., Any]]]:
     math = keras_models.tf_math(corten, keras)
 
     def mlp() -> keras.Model:
         m = keras_models.mlp(keras, width=width)
         m.compile(optimizer=keras.optimizers.RMSprop(),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+                  metrics=["accuracy"], run_eagerly=eager)
         return m
 
     def vae() -> keras.Model:
@@ -79,7 +91,7 @@ def _models(width: int) -> dict[str, tuple[Callable[[], keras.Model], Callable[.
                              intermediate_dim=64 if width == 64 else width,
                              latent_dim=32 if width == 64 else width)
         m.compile(keras.optimizers.Adam(learning_rate=1e-3),
-                  loss=keras.losses.MeanSquaredError())
+                  loss=keras.losses.MeanSquaredError(), run_eagerly=eager)
         return m
 
     return {"MLP 784-64-64-10 RMSprop": (mlp, lambda m, x, y: m.fit(
@@ -102,7 +114,7 @@ def breakdown(width: int, epochs: int) -> dict[str, dict[str, float]]:
         x = np.ascontiguousarray(x[:, :width])
     steps = len(x) // BATCH
     out = {}
-    for name, (make, fit) in _models(width).items():
+    for name, (make, fit) in _models(width, eager=True).items():
         model = make()
         clock = dict.fromkeys(PHASES, 0.0)
         # An instance attribute: the class (shared with the other benchmarks) is untouched.
@@ -123,15 +135,77 @@ def breakdown(width: int, epochs: int) -> dict[str, dict[str, float]]:
     return out
 
 
+KINDS = ("gemm", "update", "elementwise", "reduce", "random", "other")
+
+
+def _kind(op: str) -> str:
+    if op in ("linear", "matmul"):
+        return "gemm"
+    if op.endswith("_update"):
+        return "update"
+    if op.startswith("fused[") or op in corten._C.elementwise_ops() or op == "where":
+        return "elementwise"
+    if op.startswith("reduce_") or op == "squared_norm":
+        return "reduce"
+    if op.startswith("random_") or op in ("dropout", "stateless_dropout"):
+        return "random"
+    return "other"
+
+
+def compiled_breakdown(epochs: int) -> dict[str, dict[str, float]]:
+    """Per model: microseconds per step of fit, of the train function, of its nodes by kind."""
+    keras.utils.set_random_seed(0)
+    x, y = _data()
+    steps = len(x) // BATCH
+    out = {}
+    for name, (make, fit) in _models(64).items():
+        model = make()
+        fit(model, x, y)  # warm-up: traces the step
+        walls = []
+        for _ in range(epochs):
+            t0 = time.perf_counter()
+            fit(model, x, y)
+            walls.append((time.perf_counter() - t0) / steps * 1e6)
+        step_fn = model.make_train_function()
+        xb = corten.constant(x[:BATCH])
+        batch = (xb, xb) if name.startswith("VAE") else (xb, corten.constant(y[:BATCH]))
+        calls = []
+        for _ in range(epochs * steps):
+            t0 = time.perf_counter()
+            step_fn(batch)
+            calls.append((time.perf_counter() - t0) * 1e6)
+        prof = step_fn.function.profile(batch, runs=epochs * steps)
+        row = {"fit": statistics.median(walls), "step": statistics.median(calls),
+               "nodes": sum(t for _, t in prof) * 1e6}
+        row.update(dict.fromkeys(KINDS, 0.0))
+        for op, t in prof:
+            row[_kind(op)] += t * 1e6
+        row["fit/nodes"] = row["fit"] / row["nodes"]
+        row["num_nodes"] = float(len(prof))
+        out[name] = row
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m corten.bench.step_breakdown",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=15, help="timed epochs (64 steps each)")
     parser.add_argument("--threads", type=int, default=0, help="0: the library default")
+    parser.add_argument("--eager", action="store_true", help="phases of eager steps")
     args = parser.parse_args(argv)
     if args.threads:
         corten.config.threading.set_intra_op_parallelism_threads(args.threads)
     threads = corten.config.threading.get_intra_op_parallelism_threads()
+    if not args.eager:
+        print(f"# corten {corten.__version__} | kernels {corten.config.get_cpu_isa()} | threads "
+              f"{threads} | batch {BATCH} | compiled steps, medians of {args.epochs} epochs of "
+              f"{N_SAMPLES // BATCH} steps; microseconds per step")
+        cols = ("fit", "step", "nodes", "fit/nodes") + KINDS + ("num_nodes",)
+        print(f"{'model':<26} | " + " | ".join(f"{c:>11}" for c in cols))
+        for name, row in compiled_breakdown(args.epochs).items():
+            print(f"{name:<26} | " + " | ".join(
+                f"{row[c]:11.2f}" if c == "fit/nodes" else f"{row[c]:11.1f}" for c in cols))
+        return 0
     print(f"# corten {corten.__version__} | kernels {corten.config.get_cpu_isa()} | threads "
           f"{threads} | batch {BATCH} | median of {args.epochs} epochs of "
           f"{N_SAMPLES // BATCH} steps; microseconds per step")

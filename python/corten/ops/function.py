@@ -42,7 +42,7 @@ import os
 import traceback
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -77,13 +77,16 @@ def init_scope() -> Any:
 
 
 class _Plan:
-    __slots__ = ("plan", "structure", "tensor_positions", "single")
+    __slots__ = ("plan", "structure", "tensor_positions", "single", "dict_keys")
 
     def __init__(self, plan: Any, structure: Any, tensor_positions: list[int]) -> None:
         self.plan = plan
         self.structure = structure  # the output structure, non-tensor leaves included
         self.tensor_positions = tensor_positions  # which flattened output leaves are tensors
         self.single = isinstance(structure, _C.Tensor)  # the function returns one tensor
+        # A plain dict of tensors (a train step's logs): its keys in flatten's (sorted) order.
+        self.dict_keys = (sorted(structure) if type(structure) is dict and all(
+            type(v) is _C.Tensor for v in structure.values()) else None)
 
 
 def _leaf_key(leaf: Any) -> Any:
@@ -98,6 +101,22 @@ def _leaf_key(leaf: Any) -> Any:
     except TypeError:
         return ("object", id(leaf))
     return ("value", type(leaf), leaf)
+
+
+def _structure(x: Any) -> Any:
+    """The nesting of a call's arguments, leaves left out: part of the signature, so that
+    ``f(x, y)`` and ``f((x, y))`` trace separately."""
+    if isinstance(x, (tuple, list)):
+        return (type(x).__name__, tuple(_structure(v) for v in x))
+    if isinstance(x, Mapping):
+        return ("dict", tuple((k, _structure(x[k])) for k in sorted(x)))
+    return None
+
+
+def _flat_key(n: int, in_tuple: bool) -> Any:
+    """_structure((args, {})) of n tensor arguments, or of one tuple of n tensors."""
+    leaves = ("tuple", (None,) * n)
+    return ("tuple", (("tuple", (leaves,)) if in_tuple else leaves, ("dict", ())))
 
 
 def _plan_inputs(leaves: list[Any]) -> list[Any]:
@@ -172,7 +191,7 @@ class Function:
         is the step's time inside its ops; the rest of a call's time is the plan's and Python's
         own overhead."""
         leaves = nest.flatten((args, kwargs))
-        key = tuple(_leaf_key(leaf) for leaf in leaves)
+        key = (_structure((args, kwargs)), *[_leaf_key(leaf) for leaf in leaves])
         if key not in self._plans:
             self(*args, **kwargs)
         plan = self._plans[key].plan
@@ -212,17 +231,21 @@ class Function:
         if _run_eagerly or _C.trace_active() or _C.is_recording():
             return self._python_function(*args, **kwargs)
         self._check_signature(args)
-        if not kwargs and all(type(a) is _C.Tensor and not a._is_variable for a in args):
-            # The common call (tensors only) skips the structure walks: its leaves are args.
-            key = tuple([("tensor", a._shape_tuple, a.dtype.name) for a in args])
+        # The common calls, tensors or one tuple of tensors (a Keras step's batch), skip the
+        # structure walks: their leaves are the tensors themselves.
+        in_tuple = len(args) == 1 and type(args[0]) is tuple
+        flat = args[0] if in_tuple else args
+        if not kwargs and all(type(a) is _C.Tensor and not a._is_variable for a in flat):
+            key = (_flat_key(len(flat), in_tuple),
+                   *[("tensor", a._shape_tuple, a.dtype.name) for a in flat])
             entry = self._plans.get(key)
             if entry is not None:
                 self._recent.append(False)
                 self._last_plan = entry
-                outputs = entry.plan.run(list(args))
+                outputs = entry.plan.run(list(flat))
                 return outputs[0] if entry.single else self._pack(entry, outputs)
         leaves = nest.flatten((args, kwargs))
-        key = tuple(_leaf_key(leaf) for leaf in leaves)
+        key = (_structure((args, kwargs)), *[_leaf_key(leaf) for leaf in leaves])
         entry = self._plans.get(key)
         self._recent.append(entry is None)
         if entry is None:
@@ -232,6 +255,9 @@ class Function:
 
     @staticmethod
     def _pack(entry: _Plan, outputs: list[Any]) -> Any:
+        if entry.dict_keys is not None:
+            by_key = dict(zip(entry.dict_keys, outputs, strict=True))
+            return {k: by_key[k] for k in entry.structure}
         flat = nest.flatten(entry.structure)
         for pos, value in zip(entry.tensor_positions, outputs, strict=True):
             flat[pos] = value

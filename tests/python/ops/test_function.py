@@ -492,3 +492,31 @@ def test_a_failed_trace_puts_the_random_streams_back():
     after_failure = tf.random.normal([2], seed=7).numpy()
     tf.random.set_seed(4)
     np.testing.assert_array_equal(after_failure, tf.random.normal([2], seed=7).numpy())
+
+
+def test_the_nesting_of_the_arguments_is_part_of_the_signature():
+    seen = []
+
+    @tf.function
+    def f(*args):
+        seen.append(len(args))
+        first = args[0][0] if isinstance(args[0], tuple) else args[0]
+        return first * 2.0
+
+    x, y = tf.constant([1.0]), tf.constant([2.0])
+    for _ in range(2):
+        np.testing.assert_array_equal(f(x, y).numpy(), [2.0])
+        np.testing.assert_array_equal(f((x, y)).numpy(), [2.0])
+    assert seen == [2, 1] and f.experimental_get_tracing_count() == 2
+
+
+def test_a_dict_of_tensors_comes_back_in_its_own_key_order():
+    @tf.function
+    def f(x):
+        return {"zeta": x + 1.0, "alpha": x * 2.0, "mid": x - 1.0}
+
+    x = tf.constant([3.0])
+    for _ in range(2):  # the trace, then the replay
+        out = f(x)
+        assert list(out) == ["zeta", "alpha", "mid"]
+        assert [float(v.numpy()[0]) for v in out.values()] == [4.0, 6.0, 2.0]

@@ -7,6 +7,13 @@ from typing import Any
 __all__ = ["Callback"]
 
 
+def _default(method: Any) -> Any:
+    """Marks a batch hook of the base class: a CallbackList skips a mode's batch hooks when no
+    callback replaces any of them (tf.keras's ``generic_utils.default``)."""
+    method._is_default = True
+    return method
+
+
 class Callback:
     """Base class of the objects ``fit``, ``evaluate`` and ``predict`` notify.
 
@@ -31,9 +38,11 @@ class Callback:
     def set_model(self, model: Any) -> None:
         self.model = model
 
+    @_default
     def on_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         """A backwards compatibility alias for ``on_train_batch_begin``."""
 
+    @_default
     def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
         """A backwards compatibility alias for ``on_train_batch_end``."""
 
@@ -43,21 +52,27 @@ class Callback:
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         """Called at the end of an epoch with the epoch's metrics (``val_`` ones included)."""
 
+    @_default
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         self.on_batch_begin(batch, logs=logs)
 
+    @_default
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self.on_batch_end(batch, logs=logs)
 
+    @_default
     def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         """Called before a batch in ``evaluate`` (and validation in ``fit``)."""
 
+    @_default
     def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
         """Called after a batch in ``evaluate`` (and validation in ``fit``)."""
 
+    @_default
     def on_predict_batch_begin(self, batch: int, logs: dict | None = None) -> None:
         """Called before a batch in ``predict``."""
 
+    @_default
     def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
         """Called after a batch in ``predict``."""
 

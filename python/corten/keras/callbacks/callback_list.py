@@ -20,6 +20,19 @@ def _to_python(value: Any) -> Any:
     return value
 
 
+# Each mode's batch hooks (the train ones with their legacy names).
+_MODE_HOOKS = {
+    "train": ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end"),
+    "test": ("on_test_batch_begin", "on_test_batch_end"),
+    "predict": ("on_predict_batch_begin", "on_predict_batch_end"),
+}
+
+
+def _implements(cb: Callback, mode: str) -> bool:
+    """Whether ``cb`` replaces any of the mode's batch hooks of the base class."""
+    return any(not getattr(getattr(cb, h), "_is_default", False) for h in _MODE_HOOKS[mode])
+
+
 class CallbackList(Callback):
     """A container of callbacks that forwards each hook to all of them.
 
@@ -87,11 +100,19 @@ class CallbackList(Callback):
         for cb in self.callbacks:
             getattr(cb, hook)(*args, logs)
 
+    def _call_batch(self, hook: str, batch: int, logs: dict | None) -> None:
+        # As tf.keras: when no callback replaces any batch hook of the mode, its batch hooks are
+        # skipped with their logs unread, so that a silent fit() does not read the step's
+        # metrics back on every batch.
+        mode = hook.split("_")[1] if hook.count("_") > 2 else "train"
+        if any(_implements(cb, mode) for cb in self.callbacks):
+            self._call(hook, batch, logs=logs)
+
     def on_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        self._call("on_train_batch_begin", batch, logs=logs)
+        self._call_batch("on_train_batch_begin", batch, logs)
 
     def on_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self._call("on_train_batch_end", batch, logs=logs)
+        self._call_batch("on_train_batch_end", batch, logs)
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._call("on_epoch_begin", epoch, logs=logs)
@@ -100,22 +121,22 @@ class CallbackList(Callback):
         self._call("on_epoch_end", epoch, logs=logs)
 
     def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        self._call("on_train_batch_begin", batch, logs=logs)
+        self._call_batch("on_train_batch_begin", batch, logs)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self._call("on_train_batch_end", batch, logs=logs)
+        self._call_batch("on_train_batch_end", batch, logs)
 
     def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        self._call("on_test_batch_begin", batch, logs=logs)
+        self._call_batch("on_test_batch_begin", batch, logs)
 
     def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self._call("on_test_batch_end", batch, logs=logs)
+        self._call_batch("on_test_batch_end", batch, logs)
 
     def on_predict_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-        self._call("on_predict_batch_begin", batch, logs=logs)
+        self._call_batch("on_predict_batch_begin", batch, logs)
 
     def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self._call("on_predict_batch_end", batch, logs=logs)
+        self._call_batch("on_predict_batch_end", batch, logs)
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self._call("on_train_begin", logs=logs)
