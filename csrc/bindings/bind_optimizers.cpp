@@ -133,15 +133,15 @@ void bind_optimizers(py::module_& m) {
   m.def(
       "nadam_update_",
       [](const Tensor& var, py::handle grad, const Tensor& mm, const Tensor& v, double beta_1,
-         double beta_2, double epsilon, py::handle step, double u_product, py::handle lr, double wd,
-         py::handle scale, double clip) {
+         double beta_2, double epsilon, py::handle step, py::handle u_product, py::handle lr,
+         double wd, py::handle scale, double clip) {
         UpdateScalars sc;
         auto o = common<NadamOptions>(lr, wd, scale, clip, &sc);
         o.beta_1 = beta_1;
         o.beta_2 = beta_2;
         o.epsilon = epsilon;
         per_step(step, &o.step, &sc.step);
-        o.u_product = u_product;
+        per_step(u_product, &o.u_product, &sc.u_product);
         nadam_update_(var, gradient(var, grad), mm, v, o, sc);
       },
       py::arg("variable"), py::arg("gradient"), py::arg("m"), py::arg("v"), py::arg("beta_1"),

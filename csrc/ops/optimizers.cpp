@@ -282,9 +282,12 @@ void adamax_update_(const Tensor& var, const Tensor& grad, const Tensor& m, cons
 
 void nadam_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const Tensor& v,
                    const NadamOptions& options, const UpdateScalars& scalars) {
-  trace::not_traceable("nadam_update");
-  const NadamOptions opt = with_scalars("Nadam", options, scalars);
+  trace::OpRecord rec;
+  NadamOptions opt = with_scalars("Nadam", options, scalars);
   const char* op = "Nadam";
+  if (scalars.u_product.defined()) {
+    opt.u_product = scalar_of(op, "u_product", scalars.u_product);
+  }
   CORTEN_CHECK_VALUE(m.defined() && v.defined(), op, ": the m and v slots are required");
   check_step(op, opt.step);
   const Tensor g = prepare(op, var, grad, {{"m", &m}, {"v", &v}}, opt);
@@ -294,6 +297,14 @@ void nadam_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const
     using T = typename decltype(tag)::type;
     kernels::optimizers<T>().nadam_update(var.device())(var.numel(), var.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(), opt);
   });
+  rec.record(
+      "nadam_update",
+      {var, grad, m, v, scalars.learning_rate, scalars.grad_scale, scalars.step, scalars.u_product},
+      {},
+      [options](const trace::Tensors& in) {
+        nadam_update_(in[0], in[1], in[2], in[3], options, {in[4], in[5], in[6], in[7]});
+      },
+      trace::Effect::Writes);
 }
 
 Tensor squared_norm(const Tensor& x) {

@@ -29,9 +29,15 @@ The rules are tf.function's:
 
 Random draws (``corten.random.normal`` and the other stateful ops, dropout) are nodes that
 advance their streams on every replay, so a traced function draws the same numbers as the eager
-one at the same seed. What a plan cannot replay yet (Nadam's update, reading a learning-rate
-schedule's value) raises
-``NotImplementedError`` or ``TypeError`` while tracing; run such functions eagerly.
+one at the same seed. Optimizer updates, learning-rate schedules and Nadam's running product are
+tensor ops on the optimizer's Variables, replayed with each step. What a plan cannot replay
+(a value read back into Python, such as ``float(loss)`` or ``corten._C.sum_of_squares``) raises
+``TypeError`` or ``NotImplementedError`` while tracing; run such functions eagerly.
+
+A plan holds the nodes that lead to its outputs or write Variables (dead code is dropped), with
+constant subgraphs folded and chains of elementwise ops fused into single passes
+(``jit_compile=False`` keeps them apart); ``plan_summary()`` shows the result and the peak bytes
+of its intermediates.
 """
 
 from __future__ import annotations

@@ -86,6 +86,7 @@ struct UpdateScalars {
   Tensor learning_rate;
   Tensor grad_scale;
   Tensor step;
+  Tensor u_product;  // Nadam only: its running product of momentum factors
 };
 
 /// SGD update of `var`; `momentum` may be undefined (plain SGD).

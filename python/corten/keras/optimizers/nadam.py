@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+import corten
 from corten import _C
 from corten.keras.optimizers.optimizer import Optimizer
 
@@ -31,8 +32,11 @@ class Nadam(Optimizer):
         v_hat = v / (1 - beta_2^t)
         var -= m_hat * lr / (sqrt(v_hat) + epsilon)
 
-    Slots: ``m`` and ``v`` per variable (interleaved). The running product P_t is not a
-    Variable: it is recomputed from ``iterations`` when the optimizer state is restored.
+    Slots: ``m`` and ``v`` per variable (interleaved). The running product P_t lives in two
+    float64/int64 Variables outside ``variables`` (P and the step it belongs to), advanced by
+    tensor ops in each update so that a compiled step advances it on every replay; eagerly,
+    and when the optimizer state is restored (``set_weights``), it is recomputed from
+    ``iterations`` whenever it does not belong to the previous step.
 
     Args:
         learning_rate: default 0.001.
@@ -57,8 +61,12 @@ class Nadam(Optimizer):
         self.epsilon = epsilon
         self._momentums: list = []
         self._velocities: list = []
-        self._u_product = 1.0
-        self._u_product_step = 0  # P_t is self._u_product for t == self._u_product_step
+        with corten.init_scope():
+            self._u_product = corten.Variable(1.0, dtype=corten.float64, trainable=False,
+                                              name="u_product")
+            self._u_product_step = corten.Variable(0, dtype=corten.int64, trainable=False,
+                                                   name="u_product_step")
+        self._u_current: Any = 1.0  # P_t of the step being applied (a tensor when traced)
 
     def _build_slots(self, var_list):
         for var in var_list:
@@ -66,26 +74,45 @@ class Nadam(Optimizer):
             self._velocities.append(self.add_variable_from_reference(var, "v"))
 
     def _prepare_step(self, step: Any) -> None:
-        if _C.trace_active():
-            raise NotImplementedError("corten.function cannot trace Nadam's update yet (its "
-                                      "running product is Python state); run it eagerly")
-        step = int(step)
         b1 = float(self.beta_1)
-        if self._u_product_step == step - 1:
-            self._u_product *= _u(b1, step)
-        elif self._u_product_step != step:
-            product = 1.0
-            for t in range(1, step + 1):
-                product *= _u(b1, t)
-            self._u_product = product
-        self._u_product_step = step
+        if _C.trace_active():
+            # P_t = P_{t-1} * u_t as ops on the Variables: replayed with every compiled step.
+            t = corten.cast(step, corten.float64)
+            u_t = _f32(b1) * (1.0 - 0.5 * corten.pow(corten.constant(_f32(0.96), corten.float64),
+                                                     t))
+            product = self._u_product * u_t
+            self._u_product.assign(product)
+            self._u_product_step.assign(corten.cast(step, corten.int64))
+            self._u_current = product
+            return
+        step = int(step)
+        last, product = int(self._u_product_step.numpy()), float(self._u_product.numpy())
+        if last == step - 1:
+            product *= _u(b1, step)
+        elif last != step:
+            product = self._product_up_to(step)
+        self._u_product.assign(product)
+        self._u_product_step.assign(step)
+        self._u_current = product
+
+    def _product_up_to(self, step: int) -> float:
+        product = 1.0
+        for t in range(1, step + 1):
+            product *= _u(float(self.beta_1), t)
+        return product
+
+    def set_weights(self, weights: list[Any]) -> None:
+        super().set_weights(weights)
+        step = int(self.iterations.numpy())
+        self._u_product.assign(self._product_up_to(step))
+        self._u_product_step.assign(step)
 
     def _fused_update(self, gradient, variable, *, lr, step, weight_decay, grad_scale,
                       clip_value):
         i = self._var_index(variable)
         _C.nadam_update_(variable, gradient, self._momentums[i], self._velocities[i],
                          float(self.beta_1), float(self.beta_2), float(self.epsilon),
-                         step, self._u_product, learning_rate=lr,
+                         step, self._u_current, learning_rate=lr,
                          weight_decay=weight_decay, grad_scale=grad_scale,
                          clip_value=clip_value)
 

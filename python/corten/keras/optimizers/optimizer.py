@@ -500,8 +500,16 @@ class Optimizer:
     def _update_learning_rate(self) -> None:
         if isinstance(self._learning_rate, schedules.LearningRateSchedule):
             value = self._learning_rate(self._iterations)
-            self._current_learning_rate.assign(
-                _scalar(value, "learning_rate schedule value"))
+            current = self._current_learning_rate
+            if isinstance(value, Tensor):
+                # Tensor ops on `iterations`: a compiled step recomputes the rate on each replay.
+                if tuple(value.shape) != ():
+                    raise ValueError("learning_rate schedule value must be a scalar. Received: "
+                                     f"a tensor of shape {tuple(value.shape)}")
+                current.assign(value if value.dtype == current.dtype
+                               else corten.cast(value, current.dtype))
+            else:
+                current.assign(_scalar(value, "learning_rate schedule value"))
 
     def _prepare_step(self, step: Tensor) -> None:
         """Hook run once per apply_gradients before the variables are updated (``step`` is

@@ -2,7 +2,9 @@
 
 A schedule is called with the optimizer's ``iterations`` (the number of updates applied so far)
 and returns the learning rate for the next update as a scalar tensor (float32 for float
-hyperparameters, as TensorFlow converts Python floats).
+hyperparameters, as TensorFlow converts Python floats). The formulas are tensor ops on the
+step, computed in that dtype as tf.keras does, so that a compiled training step computes its
+learning rate on every replay.
 """
 
 from __future__ import annotations
@@ -18,18 +20,18 @@ __all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay",
            "InverseTimeDecay", "CosineDecay", "CosineDecayRestarts", "serialize", "deserialize"]
 
 
-def _step(step: Any) -> float:
-    """The step as a Python float (a Variable, tensor, numpy or Python number)."""
-    if isinstance(step, corten.Tensor):
-        return float(np.asarray(step))
-    return float(step)
-
-
-def _result(value: float, like: Any = None) -> corten.Tensor:
-    dtype = corten.float32
+def _dtype(like: Any) -> Any:
+    """float64 for a float64 hyperparameter (tensor or numpy), else float32."""
     if isinstance(like, (corten.Tensor, np.ndarray, np.generic)) and \
             np.asarray(like).dtype == np.float64:
-        dtype = corten.float64
+        return corten.float64
+    return corten.float32
+
+
+def _t(value: Any, dtype: Any) -> corten.Tensor:
+    """``value`` (a step Variable, tensor or number) as a scalar tensor of ``dtype``."""
+    if isinstance(value, corten.Tensor):
+        return value if value.dtype == dtype else corten.cast(value, dtype)
     return corten.constant(value, dtype=dtype)
 
 
@@ -73,11 +75,11 @@ class ExponentialDecay(LearningRateSchedule):
         self.name = name
 
     def __call__(self, step: Any):
-        p = _step(step) / float(self.decay_steps)
+        dtype = _dtype(self.initial_learning_rate)
+        p = _t(step, dtype) / _t(self.decay_steps, dtype)
         if self.staircase:
-            p = math.floor(p)
-        return _result(float(self.initial_learning_rate) * float(self.decay_rate) ** p,
-                       self.initial_learning_rate)
+            p = corten.math.floor(p)
+        return _t(self.initial_learning_rate, dtype) * corten.pow(_t(self.decay_rate, dtype), p)
 
     def get_config(self) -> dict:
         return {"initial_learning_rate": self.initial_learning_rate,
@@ -104,16 +106,15 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         self.name = name
 
     def __call__(self, step: Any):
-        s = _step(step)
-        value = self.values[-1]
-        for boundary, v in zip(self.boundaries, self.values):
-            if s <= float(boundary):
-                value = v
-                break
-        if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and \
-                all(isinstance(v, (int, np.integer)) for v in self.values):
-            return corten.constant(int(value), dtype=corten.int32)
-        return _result(float(value), value)
+        ints = all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                   for v in self.values)
+        dtype = corten.int32 if ints else _dtype(self.values[0])
+        s = _t(step, corten.float64)
+        value = _t(self.values[-1], dtype)
+        # The first boundary at or after the step wins: fill from the last one back.
+        for boundary, v in reversed(list(zip(self.boundaries, self.values))):
+            value = corten.where(s <= _t(boundary, corten.float64), _t(v, dtype), value)
+        return value
 
     def get_config(self) -> dict:
         return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
@@ -137,18 +138,19 @@ class PolynomialDecay(LearningRateSchedule):
         self.name = name
 
     def __call__(self, step: Any):
-        s = _step(step)
-        decay_steps = float(self.decay_steps)
+        dtype = _dtype(self.initial_learning_rate)
+        s = _t(step, dtype)
+        decay_steps = _t(self.decay_steps, dtype)
         if self.cycle:
             # With step 0, the multiplier is 1 (not 0).
-            multiplier = 1.0 if s == 0 else math.ceil(s / decay_steps)
+            multiplier = corten.where(corten.equal(s, 0.0), _t(1.0, dtype),
+                                      corten.math.ceil(s / decay_steps))
             decay_steps = decay_steps * multiplier
         else:
-            s = min(s, decay_steps)
+            s = corten.minimum(s, decay_steps)
         p = s / decay_steps
-        lr0, lr1 = float(self.initial_learning_rate), float(self.end_learning_rate)
-        return _result((lr0 - lr1) * (1 - p) ** float(self.power) + lr1,
-                       self.initial_learning_rate)
+        lr0, lr1 = _t(self.initial_learning_rate, dtype), _t(self.end_learning_rate, dtype)
+        return (lr0 - lr1) * corten.pow(1.0 - p, _t(self.power, dtype)) + lr1
 
     def get_config(self) -> dict:
         return {"initial_learning_rate": self.initial_learning_rate,
@@ -172,11 +174,11 @@ class InverseTimeDecay(LearningRateSchedule):
         self.name = name
 
     def __call__(self, step: Any):
-        p = _step(step) / float(self.decay_steps)
+        dtype = _dtype(self.initial_learning_rate)
+        p = _t(step, dtype) / _t(self.decay_steps, dtype)
         if self.staircase:
-            p = math.floor(p)
-        return _result(float(self.initial_learning_rate) / (1 + float(self.decay_rate) * p),
-                       self.initial_learning_rate)
+            p = corten.math.floor(p)
+        return _t(self.initial_learning_rate, dtype) / (1.0 + _t(self.decay_rate, dtype) * p)
 
     def get_config(self) -> dict:
         return {"initial_learning_rate": self.initial_learning_rate,
@@ -206,25 +208,25 @@ class CosineDecay(LearningRateSchedule):
         self.warmup_target = warmup_target
         self.warmup_steps = warmup_steps
 
-    def _decay(self, step: float, decay_from: float) -> float:
-        fraction = step / float(self.decay_steps)
-        cosine = 0.5 * (1.0 + math.cos(math.pi * fraction))
-        return decay_from * ((1 - float(self.alpha)) * cosine + float(self.alpha))
+    def _decay(self, step: Any, decay_from: Any, dtype: Any) -> Any:
+        fraction = step / _t(self.decay_steps, dtype)
+        cosine = 0.5 * (1.0 + corten.math.cos(math.pi * fraction))
+        alpha = _t(self.alpha, dtype)
+        return decay_from * ((1.0 - alpha) * cosine + alpha)
 
     def __call__(self, step: Any):
-        s = _step(step)
-        lr0 = float(self.initial_learning_rate)
+        dtype = _dtype(self.initial_learning_rate)
+        s = _t(step, dtype)
+        lr0 = _t(self.initial_learning_rate, dtype)
+        decay_steps = _t(self.decay_steps, dtype)
         if self.warmup_target is None:
-            return _result(self._decay(min(s, float(self.decay_steps)), lr0),
-                           self.initial_learning_rate)
-        warmup = float(self.warmup_steps)
-        s = min(s, float(self.decay_steps) + warmup)
-        target = float(self.warmup_target)
-        if s < warmup:
-            value = (target - lr0) * (s / warmup) + lr0
-        else:
-            value = self._decay(s - warmup, target)
-        return _result(value, self.initial_learning_rate)
+            return self._decay(corten.minimum(s, decay_steps), lr0, dtype)
+        warmup = _t(self.warmup_steps, dtype)
+        s = corten.minimum(s, decay_steps + warmup)
+        target = _t(self.warmup_target, dtype)
+        # The ramp divides by warmup_steps, which may be 0: a ramp of no steps is never taken.
+        ramp = (target - lr0) * corten.math.divide_no_nan(s, warmup) + lr0
+        return corten.where(s < warmup, ramp, self._decay(s - warmup, target, dtype))
 
     def get_config(self) -> dict:
         return {"initial_learning_rate": self.initial_learning_rate,
@@ -250,20 +252,21 @@ class CosineDecayRestarts(LearningRateSchedule):
         self.name = name
 
     def __call__(self, step: Any):
-        fraction = _step(step) / float(self.first_decay_steps)
-        t_mul, m_mul = float(self._t_mul), float(self._m_mul)
-        if t_mul == 1.0:
-            i_restart = math.floor(fraction)
-            fraction -= i_restart
+        dtype = _dtype(self.initial_learning_rate)
+        fraction = _t(step, dtype) / _t(self.first_decay_steps, dtype)
+        t_mul, m_mul = _t(self._t_mul, dtype), _t(self._m_mul, dtype)
+        if float(self._t_mul) == 1.0:
+            i_restart = corten.math.floor(fraction)
+            fraction = fraction - i_restart
         else:
-            i_restart = math.floor(math.log(1.0 - fraction * (1.0 - t_mul)) / math.log(t_mul))
-            sum_r = (1.0 - t_mul ** i_restart) / (1.0 - t_mul)
-            fraction = (fraction - sum_r) / t_mul ** i_restart
-        m_fac = m_mul ** i_restart
-        cosine = 0.5 * m_fac * (1.0 + math.cos(math.pi * fraction))
-        alpha = float(self.alpha)
-        return _result(float(self.initial_learning_rate) * ((1 - alpha) * cosine + alpha),
-                       self.initial_learning_rate)
+            i_restart = corten.math.floor(
+                corten.math.log(1.0 - fraction * (1.0 - t_mul)) / corten.math.log(t_mul))
+            sum_r = (1.0 - corten.pow(t_mul, i_restart)) / (1.0 - t_mul)
+            fraction = (fraction - sum_r) / corten.pow(t_mul, i_restart)
+        m_fac = corten.pow(m_mul, i_restart)
+        cosine = 0.5 * m_fac * (1.0 + corten.math.cos(math.pi * fraction))
+        alpha = _t(self.alpha, dtype)
+        return _t(self.initial_learning_rate, dtype) * ((1.0 - alpha) * cosine + alpha)
 
     def get_config(self) -> dict:
         return {"initial_learning_rate": self.initial_learning_rate,

@@ -2,8 +2,8 @@
 default, runs, as tf.keras 2 wraps them in ``tf.function``.
 
 Each step is a ``corten.function``: its first call on a batch signature traces it, later calls
-replay the plan from C++. A step that uses something a plan cannot replay yet (see
-``corten.function``'s documentation: Nadam, learning-rate schedules, ...) runs
+replay the plan from C++. A step that uses something a plan cannot replay (see
+``corten.function``'s documentation: a value read back into Python, ...) runs
 eagerly instead, logged once at INFO level on the ``corten`` logger; the failed trace has put
 back any variable it had updated, so the batch is applied once.
 """
