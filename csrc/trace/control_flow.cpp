@@ -18,7 +18,7 @@
 // plan returns them as extra outputs ("saved"), so that a replay's backward reads the values
 // of the same replay (no recomputation, and random draws are not repeated).
 //   - cond outputs the results, then the saved tensors of the true branch, then those of the
-//     false branch (empty placeholders for the branch not taken). Its tape op's inputs are
+//     false branch (zeros for the branch not taken). Its tape op's inputs are
 //     each branch's sources (true's, then false's: a tensor both read appears twice and the
 //     tape adds the two parts); its backward is cond_grad, itself a node: it runs the taken
 //     branch's gradient plan and returns zeros for the other branch's sources.
@@ -89,9 +89,14 @@ void distinct(Tensors& outs, uint64_t first_new_id) {
   }
 }
 
-Tensors placeholders(int64_t n) {
+// Stand-ins for the saved tensors of the branch not taken: zeros of their shapes (a loop body
+// stacks them over iterations), broadcast from one element.
+Tensors placeholders(const TracedFn& f) {
   Tensors out;
-  for (int64_t i = 0; i < n; ++i) out.push_back(Tensor::empty({0}, DType::Float32));
+  for (int64_t j = 0; j < f.num_saved(); ++j) {
+    const auto k = static_cast<size_t>(f.num_results + j);
+    out.push_back(broadcast_to(zeros({}, f.grad->input_dtypes()[k]), f.grad->input_shapes()[k]));
+  }
   return out;
 }
 
@@ -149,7 +154,7 @@ Tensors cond_impl(const Tensor& pred, const TracedFn& t, const TracedFn& f, cons
     // Results, then the true branch's saved tensors, then the false branch's.
     Tensors saved = slice(outs, static_cast<size_t>(b.num_results), outs.size());
     outs.resize(static_cast<size_t>(b.num_results));
-    const Tensors none_t = placeholders(t.num_saved()), none_f = placeholders(f.num_saved());
+    const Tensors none_t = placeholders(t), none_f = placeholders(f);
     const Tensors& st = taken ? saved : none_t;
     const Tensors& sf = taken ? none_f : saved;
     outs.insert(outs.end(), st.begin(), st.end());

@@ -110,6 +110,11 @@ def _trace(fn: Callable[..., Any], args: list[Any], pack: Callable[[list[Any]], 
 
 
 def _skeleton(structure: Any) -> Any:
+    # Lists and tuples are the same sequence structure (TensorFlow compares them as lists).
+    if isinstance(structure, (list, tuple)) and not hasattr(structure, "_fields"):
+        return [_skeleton(s) for s in structure]
+    if isinstance(structure, dict):
+        return {k: _skeleton(v) for k, v in structure.items()}
     return nest.map_structure(lambda _: 0, structure)
 
 
