@@ -434,25 +434,37 @@ def test_assign_and_random_draws_in_a_while_body_run_once_per_iteration():
 
 
 class _CondModel(keras.Model):
-    """A custom train_step that picks the loss by a traced condition on the batch."""
+    """A custom train_step that picks the head and the loss by a traced condition on the
+    batch, so that Dense layers run inside cond branches."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden = layers.Dense(6, activation="tanh")
+        self.head = layers.Dense(1)
+        self.other_head = layers.Dense(1)
+
+    def call(self, x):
+        h = self.hidden(x)
+        return self.head(h) + self.other_head(h)
 
     def train_step(self, data):
         x, y = data
+        positive = tf.reduce_mean(y) > 0.0
         with tf.GradientTape() as tape:
-            y_pred = self(x, training=True)
+            h = self.hidden(x, training=True)
+            y_pred = tf.cond(positive, lambda: self.head(h), lambda: self.other_head(h) * 0.5)
             err = y_pred - y
-            loss = tf.cond(tf.reduce_mean(y) > 0.0,
-                           lambda: tf.reduce_mean(tf.square(err)),
+            loss = tf.cond(positive, lambda: tf.reduce_mean(tf.square(err)),
                            lambda: tf.reduce_mean(tf.abs(err)) * 2.0)
-        grads = tape.gradient(loss, self.trainable_variables)
-        self.optimizer.apply_gradients(zip(grads, self.trainable_variables))
+        grads = tape.gradient(loss, self.trainable_variables, unconnected_gradients="zero")
+        self.optimizer.apply_gradients(zip(grads, self.trainable_variables, strict=True))
         return {"loss": loss}
 
 
 def _cond_model_history(run_eagerly):
     tf.random.set_seed(0)
-    inputs = keras.Input((4,))
-    model = _CondModel(inputs, layers.Dense(1)(layers.Dense(6, activation="tanh")(inputs)))
+    model = _CondModel()
+    model(np.zeros((1, 4), "float32"))  # builds every layer before the first step
     model.compile(keras.optimizers.SGD(0.05), run_eagerly=run_eagerly)
     rng = np.random.default_rng(1)
     x = rng.standard_normal((64, 4)).astype("float32")
