@@ -32,17 +32,22 @@ def _describe(t: Any) -> str:
     return f"{t.dtype.name}{tuple(t._shape_tuple)}"
 
 
-def _as_tensors(result: Any, what: str, dtypes: list[Any] | None = None) -> list[Any]:
-    """The leaves of ``result`` as tensors (Python numbers become constants)."""
+def _as_tensors(result: Any, what: str, dtypes: list[Any] | None = None,
+                allow_none: bool = False) -> list[Any]:
+    """The leaves of ``result`` as tensors (Python numbers become constants; Variables are
+    read; None stays None where allowed)."""
     flat = nest.flatten(result)
     out = []
     for i, leaf in enumerate(flat):
         if isinstance(leaf, _C.Tensor):
-            out.append(leaf)
+            out.append(_C.clone(leaf) if leaf._is_variable else leaf)
             continue
         if leaf is None:
-            raise TypeError(f"{what} returned None at output {i}; traced control flow needs "
-                            "tensors (or Python numbers)")
+            if allow_none:
+                out.append(None)
+                continue
+            raise TypeError(f"{what} has None at output {i}; it needs tensors (or Python "
+                            "numbers)")
         dtype = dtypes[i] if dtypes is not None and i < len(dtypes) else None
         try:
             out.append(_C.convert_to_tensor(leaf, dtype))
@@ -75,7 +80,8 @@ def _trace(fn: Callable[..., Any], args: list[Any], pack: Callable[[list[Any]], 
 
     Returns:
         (the traced function for ``_C.cond`` / ``_C.while_loop``, fn's result as returned, its
-        flattened tensors, the outer tensors to pass as the plan's implicit inputs).
+        flattened tensors (``finish(result)`` without its None entries), the outer tensors to
+        pass as the plan's implicit inputs).
     """
     explicit = _C.trace_sub_begin(list(args), False)
     try:
@@ -88,16 +94,18 @@ def _trace(fn: Callable[..., Any], args: list[Any], pack: Callable[[list[Any]], 
                 tape.push()
                 try:
                     result = fn(*pack(explicit))
-                    flat = finish(result)
+                    flat = [t for t in finish(result) if t is not None]
                 finally:
                     tape.pop()
-                grad = _trace_grad(tape, explicit, flat)
-            saved = list(grad[1])
+                # Without a floating result there is nothing to differentiate.
+                need_grad = any(t.dtype.is_floating for t in flat)
+                if need_grad:
+                    grad = _trace_grad(tape, explicit, flat)
         else:
             result = fn(*pack(explicit))
-            flat = finish(result)
-            saved = []
-        plan, implicit = _C.trace_sub_end(list(flat) + saved)
+            flat = [t for t in finish(result) if t is not None]
+        saved = list(grad[1]) if need_grad else []
+        plan, implicit = _C.trace_sub_end(flat + saved)
     except BaseException:
         _C.trace_sub_cancel()
         raise
@@ -107,6 +115,10 @@ def _trace(fn: Callable[..., Any], args: list[Any], pack: Callable[[list[Any]], 
     else:
         traced = _C.make_traced_fn(plan, len(flat), None, [], 0, [])
     return traced, result, flat, list(implicit)
+
+
+def _shown(structure: Any) -> Any:
+    return nest.map_structure(lambda t: None if t is None else "T", structure)
 
 
 def _skeleton(structure: Any) -> Any:
@@ -122,23 +134,28 @@ def _traced_cond(pred: Any, true_fn: Callable[[], Any], false_fn: Callable[[], A
     if pred.dtype.name != "bool":
         raise TypeError(f"cond: pred must be a bool tensor. Received dtype {pred.dtype.name}")
     need_grad = _C.is_recording()
-    branches = []
+    branches, leaves = [], []
     for fn, what in ((true_fn, "true_fn"), (false_fn, "false_fn")):
-        branches.append(_trace(fn, [], lambda xs: (),
-                               lambda r, what=what: _as_tensors(r, f"cond: {what}"), need_grad))
+
+        def finish(r: Any, what: str = what) -> list[Any]:
+            leaves.append(_as_tensors(r, f"cond: {what}", allow_none=True))
+            return leaves[-1]
+
+        branches.append(_trace(fn, [], lambda xs: (), finish, need_grad))
     (t_fn, t_res, t_flat, t_in), (f_fn, f_res, f_flat, f_in) = branches
-    if _skeleton(t_res) != _skeleton(f_res):
+    t_none = [t is None for t in leaves[0]]
+    if _skeleton(t_res) != _skeleton(f_res) or t_none != [t is None for t in leaves[1]]:
         raise ValueError("cond: true_fn and false_fn must return the same nested structure. "
-                         f"Received: true_fn -> {_skeleton(t_res)}, false_fn -> "
-                         f"{_skeleton(f_res)}")
+                         f"Received: true_fn -> {_shown(t_res)}, false_fn -> "
+                         f"{_shown(f_res)}")
     for i, (a, b) in enumerate(zip(t_flat, f_flat, strict=True)):
         if a.dtype != b.dtype or a._shape_tuple != b._shape_tuple:
             raise ValueError(
                 f"cond: output {i} of true_fn and false_fn must have the same dtype and shape "
                 "(traced branches are specialised to shapes). Received: true_fn -> "
                 f"{_describe(a)}, false_fn -> {_describe(b)}")
-    outs = _C.cond(pred, t_fn, f_fn, t_in, f_in)
-    return nest.pack_sequence_as(t_res, outs)
+    outs = iter(_C.cond(pred, t_fn, f_fn, t_in, f_in))
+    return nest.pack_sequence_as(t_res, [None if none else next(outs) for none in t_none])
 
 
 def cond(pred: Any, true_fn: Callable[[], Any] | None = None,

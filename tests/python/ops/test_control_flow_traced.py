@@ -126,6 +126,29 @@ def test_assign_inside_a_branch_happens_only_when_it_is_taken():
     assert "[writes]" in f.plan_summary()
 
 
+def test_branches_of_side_effects_only_may_return_none():
+    v = tf.Variable(0.0)
+
+    def bump():
+        v.assign_add(1.0)
+
+    @tf.function
+    def f(p):
+        tf.cond(p, bump, lambda: None)
+        return v * 1.0
+
+    assert float(f(tf.constant(True)).numpy()) == 1.0
+    assert float(f(tf.constant(False)).numpy()) == 1.0
+    assert float(f(tf.constant(True)).numpy()) == 2.0
+
+    @tf.function
+    def mismatched(p):
+        return tf.cond(p, lambda: None, lambda: v * 1.0)
+
+    with pytest.raises(ValueError, match="same nested structure"):
+        mismatched(tf.constant(True))
+
+
 def test_random_draws_in_a_branch_follow_the_eager_draws():
     def step(p):
         return tf.cond(p, lambda: tf.random.normal([3], seed=4), lambda: tf.zeros([3]))
@@ -237,6 +260,24 @@ def test_cond_gradients_match_finite_differences_in_float64():
     assert value_and_grad.experimental_get_tracing_count() == 1
 
 
+def test_sources_a_branch_reads_without_a_gradient_path_get_zeros():
+    @tf.function
+    def f(x, n, p):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.cond(p, lambda: tf.reduce_sum(tf.cast(x > 0.0, "float32") * 3.0),
+                        lambda: tf.reduce_sum(x) * tf.cast(n, "float32"))
+        return y, tape.gradient(y, x)
+
+    x = tf.constant([1.0, -2.0])
+    y, g = f(x, tf.constant(2), tf.constant(True))
+    assert float(y.numpy()) == 3.0
+    np.testing.assert_array_equal(g.numpy(), [0.0, 0.0])
+    y, g = f(x, tf.constant(2), tf.constant(False))
+    assert float(y.numpy()) == -2.0
+    np.testing.assert_array_equal(g.numpy(), [2.0, 2.0])
+
+
 def test_a_dense_layer_inside_a_branch_gets_its_gradients():
     dense_a, dense_b = layers.Dense(2), layers.Dense(2)
 
@@ -302,6 +343,19 @@ def test_while_loop_on_a_traced_closure_with_python_start_values():
     assert (int(i.numpy()), float(acc.numpy())) == (3, 1.5)
     i, acc = f(tf.constant(5))
     assert (int(i.numpy()), float(acc.numpy())) == (5, 2.5)
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_a_variable_as_a_loop_variable_is_read_once():
+    v = tf.Variable([1.0, 2.0])
+
+    @tf.function
+    def f(n):
+        return tf.while_loop(lambda i, y: i < n, lambda i, y: (i + 1, y + v), (0, v))[1]
+
+    np.testing.assert_array_equal(f(tf.constant(2)).numpy(), [3.0, 6.0])
+    v.assign([0.0, 1.0])
+    np.testing.assert_array_equal(f(tf.constant(1)).numpy(), [0.0, 2.0])
     assert f.experimental_get_tracing_count() == 1
 
 
