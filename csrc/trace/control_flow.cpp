@@ -54,10 +54,12 @@ bool read_bool(const Tensor& p, const char* op, const char* what) {
                     dtype_name(p.dtype()));
   CORTEN_CHECK_VALUE(p.ndim() == 0, op, ": ", what, " must be a scalar; got shape ",
                      show(p.shape()));
+  CORTEN_CHECK_VALUE(!p.is_meta(), op, ": ", what, " must have data; got a meta tensor");
   return *p.data<bool>();
 }
 
 int64_t read_int(const Tensor& t, const char* op, const char* what) {
+  CORTEN_CHECK_VALUE(t.defined() && !t.is_meta(), op, ": ", what, " must be a tensor with data");
   CORTEN_CHECK_VALUE(t.ndim() == 0, op, ": ", what, " must be a scalar; got shape ",
                      show(t.shape()));
   if (t.dtype() == DType::Int64) return *t.data<int64_t>();
