@@ -26,7 +26,9 @@
 //     each saved tensor of every iteration stacked on a new first axis. Its backward,
 //     while_grad, runs the body's gradient plan from the last iteration to the first: the loop
 //     variables' gradients flow from one iteration to the one before, and the gradients of the
-//     implicit inputs and Variables are summed.
+//     implicit inputs and Variables are summed. A loop nested in a branch or body saves stacks
+//     whose length varies with its trip count: sub-plans check their inputs' ranks only, and
+//     an enclosing loop pads such stacks to the longest (pad_to_largest).
 // The backward nodes are not differentiable themselves (first derivatives only).
 
 #include <corten/autograd.h>
@@ -208,6 +210,28 @@ Tensors cond_grad(const Tensor& pred, const FnPtr& t, const FnPtr& f, const Tens
 
 // ---- while_loop ------------------------------------------------------------------------------
 
+// A loop nested in the body saves stacks whose length is its trip count, which may differ
+// from iteration to iteration: such steps are padded with zeros to the largest (the nested
+// loop's backward reads only the first trip-count entries).
+Tensors pad_to_largest(const Tensors& steps) {
+  Shape largest = steps[0].shape();
+  bool same = true;
+  for (const Tensor& s : steps) {
+    for (size_t d = 0; d < largest.size(); ++d) {
+      same = same && s.shape()[d] == largest[d];
+      largest[d] = std::max(largest[d], s.shape()[d]);
+    }
+  }
+  if (same) return steps;
+  Tensors out;
+  for (const Tensor& s : steps) {
+    std::vector<std::pair<int64_t, int64_t>> paddings;
+    for (size_t d = 0; d < largest.size(); ++d) paddings.emplace_back(0, largest[d] - s.shape()[d]);
+    out.push_back(s.shape() == largest ? s : pad(s, paddings, PadMode::Constant, 0.0));
+  }
+  return out;
+}
+
 Tensors while_impl(const TracedFn& c, const TracedFn& b, const Tensors& vars, const Tensors& ci,
                    const Tensors& bi, const Tensor& max_iter) {
   const uint64_t first_new = corten::detail::next_tensor_id();
@@ -237,7 +261,7 @@ Tensors while_impl(const TracedFn& c, const TracedFn& b, const Tensors& vars, co
       }
       Tensors steps;
       for (const Tensors& s : saved) steps.push_back(s[static_cast<size_t>(j)]);
-      v.push_back(stack(steps, 0));
+      v.push_back(stack(pad_to_largest(steps), 0));
     }
   }
   distinct(v, first_new);
@@ -355,13 +379,17 @@ std::vector<Tensor> cond(const Tensor& pred, const FnPtr& true_fn, const FnPtr& 
   Tensors inputs{pred};
   inputs.insert(inputs.end(), true_inputs.begin(), true_inputs.end());
   inputs.insert(inputs.end(), false_inputs.begin(), false_inputs.end());
-  const size_t n_t = true_inputs.size();
+  const size_t n_t = true_inputs.size(), n_tf = n_t + false_inputs.size();
+  // The Variables the branches differentiate, read by reference: an enclosing branch being
+  // traced sees them among its captures (its gradient sources).
+  inputs.insert(inputs.end(), t.variables.begin(), t.variables.end());
+  inputs.insert(inputs.end(), f.variables.begin(), f.variables.end());
   rec.record(
       "cond", inputs, outs,
-      [true_fn, false_fn, n_t](const Tensors& in) {
+      [true_fn, false_fn, n_t, n_tf](const Tensors& in) {
         const autograd::PauseRecording inside;
         return cond_impl(in[0], *true_fn, *false_fn, slice(in, 1, 1 + n_t),
-                         slice(in, 1 + n_t, in.size()));
+                         slice(in, 1 + n_t, 1 + n_tf));
       },
       std::max(t.fwd->effect(), f.fwd->effect()));
   const auto n = static_cast<size_t>(t.num_results);
@@ -405,13 +433,15 @@ std::vector<Tensor> while_loop(const FnPtr& cond_fn, const FnPtr& body,
   }
   Tensors inputs = concat_lists(concat_lists(loop_vars, cond_inputs), body_inputs);
   inputs.push_back(maximum_iterations);
-  const size_t nv = loop_vars.size(), nc = cond_inputs.size();
+  // As in cond: the body's differentiated Variables, for an enclosing branch's gradient.
+  inputs.insert(inputs.end(), body->variables.begin(), body->variables.end());
+  const size_t nv = loop_vars.size(), nc = cond_inputs.size(), nb = body_inputs.size();
   rec.record(
       "while_loop", inputs, outs,
-      [cond_fn, body, nv, nc](const Tensors& in) {
+      [cond_fn, body, nv, nc, nb](const Tensors& in) {
         const autograd::PauseRecording inside;
         return while_impl(*cond_fn, *body, slice(in, 0, nv), slice(in, nv, nv + nc),
-                          slice(in, nv + nc, in.size() - 1), in.back());
+                          slice(in, nv + nc, nv + nc + nb), in[nv + nc + nb]);
       },
       std::max(cond_fn->fwd->effect(), body->fwd->effect()));
   Tensors results = slice(outs, 0, nv);

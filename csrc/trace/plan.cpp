@@ -112,7 +112,7 @@ struct TraceState {
 };
 
 struct PlanBuilder {
-  static std::shared_ptr<Plan> build(TraceState& s, const Tensors& outputs);
+  static std::shared_ptr<Plan> build(TraceState& s, const Tensors& outputs, bool sub = false);
 };
 
 namespace {
@@ -278,9 +278,10 @@ std::shared_ptr<Plan> end(const Tensors& outputs) {
   return PlanBuilder::build(*s, outputs);
 }
 
-std::shared_ptr<Plan> PlanBuilder::build(TraceState& state, const Tensors& outputs) {
+std::shared_ptr<Plan> PlanBuilder::build(TraceState& state, const Tensors& outputs, bool sub) {
   TraceState* s = &state;
   auto plan = std::make_shared<Plan>();
+  plan->sub_ = sub;
   for (const Tensor& t : outputs) {
     if (!t.defined()) throw ValueError("corten.function: an output tensor is undefined");
     plan->outputs_.push_back(s->ref(t, "return"));
@@ -388,7 +389,7 @@ SubPlan end_sub(const Tensors& outputs) {
     if (!t.defined()) throw ValueError("corten: an output of a traced branch is undefined");
   }
   // The outputs' refs first: one may be a value of an enclosing trace (an implicit input).
-  std::shared_ptr<Plan> plan = PlanBuilder::build(*tls_trace, outputs);
+  std::shared_ptr<Plan> plan = PlanBuilder::build(*tls_trace, outputs, true);
   std::unique_ptr<TraceState> s = pop_and_restore();
   return {std::move(plan), std::move(s->implicit)};
 }
@@ -429,7 +430,11 @@ Tensors Plan::run(const Tensors& inputs) const {
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& t = inputs[i];
     CORTEN_CHECK_VALUE(t.defined(), "corten.function: input ", i, " is undefined");
-    CORTEN_CHECK_VALUE(t.shape() == input_shapes_[i] && t.dtype() == input_dtypes_[i],
+    // A sub-plan's sizes may vary: the stacked iterations of a loop nested in it (Note
+    // [Traced control flow]); its other inputs come from its node with the traced shapes.
+    const bool shape_ok = sub_ ? t.ndim() == static_cast<int64_t>(input_shapes_[i].size())
+                               : t.shape() == input_shapes_[i];
+    CORTEN_CHECK_VALUE(shape_ok && t.dtype() == input_dtypes_[i],
                        "corten.function: input ", i, " must be ", dtype_name(input_dtypes_[i]),
                        " of shape ", show(input_shapes_[i]), " as traced; got ",
                        dtype_name(t.dtype()), " of shape ", show(t.shape()));

@@ -136,6 +136,7 @@ class Plan {
   std::vector<Node> nodes_;
   std::vector<int32_t> input_slots_;  // the slot each input fills
   int64_t num_implicit_ = 0;
+  bool sub_ = false;  // a branch or loop body: run() checks its inputs' ranks, not sizes
   std::vector<Shape> input_shapes_;
   std::vector<DType> input_dtypes_;
   std::vector<Tensor> captures_;

@@ -427,6 +427,65 @@ def test_nested_cond_in_a_while_body_forward_and_gradient():
     assert traced.experimental_get_tracing_count() == 1
 
 
+def test_loops_and_conds_nested_in_branches_with_variables_inside():
+    v = tf.Variable(np.array([0.5, -1.5]))
+
+    def step(x, p, q, n):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+
+            def inner_true():
+                return tf.cond(q, lambda: x * v, lambda: tf.sin(x) * v * v)
+
+            def inner_false():
+                def body(i, y):
+                    return i + 1, tf.while_loop(lambda j, z: j < 2,
+                                                lambda j, z: (j + 1, z * x), (0, y))[1]
+
+                return tf.while_loop(lambda i, y: i < n, body, (0, x))[1]
+
+            y = tf.cond(p, inner_true, inner_false)
+            s = tf.reduce_sum(y * y)
+        return s, tape.gradient(s, [x, v], unconnected_gradients="zero")
+
+    traced = tf.function(step)
+    x = tf.constant(np.array([0.3, 0.7]))
+    for p, q, n in [(True, True, 0), (False, True, 2), (True, False, 1), (False, False, 0),
+                    (False, True, 3)]:
+        args = (x, tf.constant(p), tf.constant(q), tf.constant(n))
+        (se, ge), (st, gt) = step(*args), traced(*args)
+        np.testing.assert_allclose(st.numpy(), se.numpy(), rtol=1e-12)
+        for a, b in zip(ge, gt, strict=True):
+            np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-10, atol=1e-14)
+    assert traced.experimental_get_tracing_count() == 1
+
+
+def test_a_nested_loop_whose_trip_count_changes_every_outer_iteration():
+    v = tf.Variable(np.array([0.9, -1.1]))
+
+    def step(x, n):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+
+            def body(i, y):
+                _, z = tf.while_loop(lambda j, z: j < i,
+                                     lambda j, z: (j + 1, tf.sin(z) * x + v), (0, y))
+                return i + 1, z
+
+            _, y = tf.while_loop(lambda i, y: i < n, body, (0, x))
+            s = tf.reduce_sum(y * y)
+        return s, tape.gradient(s, [x, v], unconnected_gradients="zero")
+
+    traced = tf.function(step)
+    x = tf.constant(np.array([0.3, 0.7]))
+    for n in [2, 0, 1, 4, 3]:
+        (se, ge), (st, gt) = step(x, tf.constant(n)), traced(x, tf.constant(n))
+        np.testing.assert_allclose(st.numpy(), se.numpy(), rtol=1e-12)
+        for a, b in zip(ge, gt, strict=True):
+            np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-10, atol=1e-14)
+    assert traced.experimental_get_tracing_count() == 1
+
+
 def test_while_body_shape_and_structure_errors():
     @tf.function
     def grows(x, n):
