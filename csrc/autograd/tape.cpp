@@ -29,7 +29,8 @@ struct TapeState {
   bool active = false;  // between push() and pop()
   bool paused = false;
   bool used = false;    // gradient() was called (non-persistent tapes allow it once)
-  bool watch_all = false;  // records ops on every floating input (set_watch_all)
+  // Records the ops on every floating input, watched or not (set_watch_all).
+  bool watch_all = false;
   std::unordered_set<uint64_t> on_tape;  // ids of watched tensors and recorded outputs
   std::vector<Tensor> variables;         // watched variables, in first-watch order
   std::vector<std::shared_ptr<const OpRecord>> records;

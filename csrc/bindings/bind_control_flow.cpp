@@ -10,8 +10,7 @@ namespace corten::py_bind {
 void bind_control_flow(py::module_& m) {
   py::class_<trace::TracedFn, std::shared_ptr<trace::TracedFn>>(
       m, "TracedFn", "A traced branch or loop body and its gradient plan (corten.cond).")
-      .def_property_readonly("num_results",
-                             [](const trace::TracedFn& f) { return f.num_results; })
+      .def_property_readonly("num_results", [](const trace::TracedFn& f) { return f.num_results; })
       .def_property_readonly("forward", [](const trace::TracedFn& f) {
         return std::const_pointer_cast<trace::Plan>(f.fwd);
       });

@@ -203,7 +203,8 @@ Tensors cond_grad(const Tensor& pred, const FnPtr& t, const FnPtr& f, const Tens
   rec.record("cond_grad", inputs, out, [t, f, n_up, n_t](const Tensors& in) {
     const autograd::PauseRecording inside;
     return cond_grad_impl(in[0], *t, *f, slice(in, 1, 1 + n_up),
-                          slice(in, 1 + n_up, 1 + n_up + n_t), slice(in, 1 + n_up + n_t, in.size()));
+                          slice(in, 1 + n_up, 1 + n_up + n_t),
+                          slice(in, 1 + n_up + n_t, in.size()));
   });
   return out;
 }
@@ -315,8 +316,7 @@ Tensors while_grad(const FnPtr& b, const Tensors& saved, const Tensors& upstream
 
 }  // namespace
 
-std::shared_ptr<const TracedFn> make_traced_fn(std::shared_ptr<const Plan> fwd,
-                                               int64_t num_results,
+std::shared_ptr<const TracedFn> make_traced_fn(std::shared_ptr<const Plan> fwd, int64_t num_results,
                                                std::shared_ptr<const Plan> grad,
                                                const std::vector<Tensor>& sources,
                                                int64_t num_implicit_sources,
@@ -332,8 +332,7 @@ std::shared_ptr<const TracedFn> make_traced_fn(std::shared_ptr<const Plan> fwd,
   f->grad = std::move(grad);
   f->num_implicit_sources = num_implicit_sources;
   const int64_t n_fixed = f->num_explicit() + num_implicit_sources;
-  CORTEN_CHECK_VALUE(num_implicit_sources >= 0 &&
-                         num_implicit_sources <= f->fwd->num_implicit() &&
+  CORTEN_CHECK_VALUE(num_implicit_sources >= 0 && num_implicit_sources <= f->fwd->num_implicit() &&
                          n_fixed <= static_cast<int64_t>(sources.size()),
                      "traced control flow: the gradient sources do not match the plan");
   for (size_t k = 0; k < sources.size(); ++k) {

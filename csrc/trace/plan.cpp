@@ -36,10 +36,10 @@
 namespace corten::trace {
 
 struct TraceState {
-  uint64_t first_id = 0;  // tensors with a smaller id existed before the trace
-  int depth = 0;          // op levels entered
-  TraceState* parent = nullptr;  // the enclosing trace of a sub-trace (Note [Nested traces])
-  std::vector<Tensor> implicit;  // the enclosing traces' values this sub-trace read
+  uint64_t first_id = 0;             // tensors with a smaller id existed before the trace
+  int depth = 0;                     // op levels entered
+  TraceState* parent = nullptr;      // the enclosing trace of a sub-trace (Note [Nested traces])
+  std::vector<Tensor> implicit;      // the enclosing traces' values this sub-trace read
   std::vector<int32_t> input_slots;  // the slot of each plan input: explicit, then implicit
   std::unordered_map<uint64_t, int32_t> slot_of;     // tensor id -> value slot
   std::unordered_map<uint64_t, int32_t> capture_of;  // tensor id -> capture index
@@ -341,7 +341,6 @@ std::shared_ptr<Plan> PlanBuilder::build(TraceState& state, const Tensors& outpu
   return plan;
 }
 
-
 // Note [Nested traces]
 // Traced control flow (csrc/trace/control_flow.cpp) traces each branch or loop body as a plan
 // of its own while the function's trace is active: begin_sub() pushes a TraceState whose parent
@@ -398,9 +397,7 @@ void cancel_sub() noexcept {
   if (tls_trace && tls_trace->parent) pop_and_restore();
 }
 
-Tensors sub_implicit() {
-  return tls_trace ? tls_trace->implicit : Tensors{};
-}
+Tensors sub_implicit() { return tls_trace ? tls_trace->implicit : Tensors{}; }
 
 Tensors sub_variables() {
   Tensors out;
@@ -434,10 +431,10 @@ Tensors Plan::run(const Tensors& inputs) const {
     // [Traced control flow]); its other inputs come from its node with the traced shapes.
     const bool shape_ok = sub_ ? t.ndim() == static_cast<int64_t>(input_shapes_[i].size())
                                : t.shape() == input_shapes_[i];
-    CORTEN_CHECK_VALUE(shape_ok && t.dtype() == input_dtypes_[i],
-                       "corten.function: input ", i, " must be ", dtype_name(input_dtypes_[i]),
-                       " of shape ", show(input_shapes_[i]), " as traced; got ",
-                       dtype_name(t.dtype()), " of shape ", show(t.shape()));
+    CORTEN_CHECK_VALUE(shape_ok && t.dtype() == input_dtypes_[i], "corten.function: input ", i,
+                       " must be ", dtype_name(input_dtypes_[i]), " of shape ",
+                       show(input_shapes_[i]), " as traced; got ", dtype_name(t.dtype()),
+                       " of shape ", show(t.shape()));
     vals[static_cast<size_t>(input_slots_[i])] = t;
   }
   autograd::PauseRecording no_tape;
@@ -469,8 +466,8 @@ std::string Plan::summary() const {
      << input_shapes_.size() << " inputs, " << captures_.size() << " captures, " << outputs_.size()
      << " outputs\n";
   for (size_t i = 0; i < input_shapes_.size(); ++i) {
-    os << "  %" << input_slots_[i] << " = input " << dtype_name(input_dtypes_[i]) << show(input_shapes_[i])
-       << "\n";
+    os << "  %" << input_slots_[i] << " = input " << dtype_name(input_dtypes_[i])
+       << show(input_shapes_[i]) << "\n";
   }
   for (size_t k = 0; k < captures_.size(); ++k) {
     const Tensor& c = captures_[k];

@@ -25,22 +25,22 @@ int g_checks = 0;
     }                                                                      \
   } while (0)
 
-#define CHECK_THROWS(E, expr)                                                      \
-  do {                                                                             \
-    ++g_checks;                                                                    \
-    bool caught_ = false;                                                          \
-    try {                                                                          \
-      (void)(expr);                                                                \
-    } catch (const E&) {                                                           \
-      caught_ = true;                                                              \
-    } catch (const std::exception& e_) {                                           \
-      std::printf("%s:%d: %s threw another exception: %s\n", __FILE__, __LINE__,   \
-                  #expr, e_.what());                                               \
-    }                                                                              \
-    if (!caught_) {                                                                \
-      ++g_failures;                                                                \
-      std::printf("%s:%d: %s does not throw %s\n", __FILE__, __LINE__, #expr, #E); \
-    }                                                                              \
+#define CHECK_THROWS(E, expr)                                                           \
+  do {                                                                                  \
+    ++g_checks;                                                                         \
+    bool caught_ = false;                                                               \
+    try {                                                                               \
+      (void)(expr);                                                                     \
+    } catch (const E&) {                                                                \
+      caught_ = true;                                                                   \
+    } catch (const std::exception& e_) {                                                \
+      std::printf("%s:%d: %s threw another exception: %s\n", __FILE__, __LINE__, #expr, \
+                  e_.what());                                                           \
+    }                                                                                   \
+    if (!caught_) {                                                                     \
+      ++g_failures;                                                                     \
+      std::printf("%s:%d: %s does not throw %s\n", __FILE__, __LINE__, #expr, #E);      \
+    }                                                                                   \
   } while (0)
 
 using corten::DType;
@@ -68,17 +68,17 @@ std::shared_ptr<const trace::TracedFn> no_grad(const trace::SubPlan& sub, int64_
 void test_cond() {
   const Tensor x = vec(1, 2);
   trace::begin({x});
-  const Tensor p = corten::binary(corten::BinaryOp::Greater,
-                                  corten::reduce(corten::ReduceOp::Sum, x, {}, false),
-                                  corten::full({}, 0.0, DType::Float32));
+  const Tensor p =
+      corten::binary(corten::BinaryOp::Greater, corten::reduce(corten::ReduceOp::Sum, x, {}, false),
+                     corten::full({}, 0.0, DType::Float32));
   trace::begin_sub({}, false);
   const trace::SubPlan t = trace::end_sub({corten::multiply(x, x)});
   trace::begin_sub({}, false);
   const trace::SubPlan f = trace::end_sub({corten::add(x, x)});
   CHECK(t.implicit.size() == 1 && t.implicit[0].is_same(x));
   CHECK(t.plan->num_implicit() == 1);
-  const std::vector<Tensor> out = trace::cond(p, no_grad(t, 1), no_grad(f, 1), t.implicit,
-                                              f.implicit);
+  const std::vector<Tensor> out =
+      trace::cond(p, no_grad(t, 1), no_grad(f, 1), t.implicit, f.implicit);
   CHECK(values(out[0]) == std::vector<float>({1, 4}));
   const auto plan = trace::end(out);
   CHECK(values(plan->run({vec(3, 4)})[0]) == std::vector<float>({9, 16}));
@@ -93,9 +93,8 @@ void test_while_loop() {
   const std::vector<Tensor> c_in = trace::begin_sub({i0, x}, false);
   const trace::SubPlan c = trace::end_sub({corten::binary(corten::BinaryOp::Less, c_in[0], n)});
   const std::vector<Tensor> b_in = trace::begin_sub({i0, x}, false);
-  const trace::SubPlan b =
-      trace::end_sub({corten::add(b_in[0], corten::full({}, 1.0, DType::Int64)),
-                      corten::multiply(b_in[1], x)});
+  const trace::SubPlan b = trace::end_sub(
+      {corten::add(b_in[0], corten::full({}, 1.0, DType::Int64)), corten::multiply(b_in[1], x)});
   const std::vector<Tensor> out =
       trace::while_loop(no_grad(c, 1), no_grad(b, 2), {i0, x}, c.implicit, b.implicit, Tensor());
   CHECK(values(out[1]) == std::vector<float>({1, 8}));
@@ -122,7 +121,7 @@ void test_errors() {
   CHECK_THROWS(corten::ValueError, trace::cond(flag(true), fn, fn, {}, t.implicit));
   trace::begin_sub({}, false);
   CHECK_THROWS(corten::ValueError, trace::end({x}));  // a sub-trace is still open
-  trace::cancel();                                     // drops both
+  trace::cancel();                                    // drops both
   CHECK(!trace::active());
 }
 

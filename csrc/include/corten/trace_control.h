@@ -39,8 +39,7 @@ struct TracedFn {
 /// Builds a TracedFn (checks that the plans and the sources agree; ValueError otherwise).
 /// `sources` are the gradient sources' tensors (only their shapes, dtypes and, for Variables,
 /// the handles are kept).
-std::shared_ptr<const TracedFn> make_traced_fn(std::shared_ptr<const Plan> fwd,
-                                               int64_t num_results,
+std::shared_ptr<const TracedFn> make_traced_fn(std::shared_ptr<const Plan> fwd, int64_t num_results,
                                                std::shared_ptr<const Plan> grad,
                                                const std::vector<Tensor>& sources,
                                                int64_t num_implicit_sources,
