@@ -18,10 +18,10 @@
 // plan returns them as extra outputs ("saved"), so that a replay's backward reads the values
 // of the same replay (no recomputation, and random draws are not repeated).
 //   - cond outputs the results, then the saved tensors of the true branch, then those of the
-//     false branch (zeros for the branch not taken). Its tape op's inputs are
-//     each branch's sources (true's, then false's: a tensor both read appears twice and the
-//     tape adds the two parts); its backward is cond_grad, itself a node: it runs the taken
-//     branch's gradient plan and returns zeros for the other branch's sources.
+//     false branch (zeros for the branch not taken). Its tape op's inputs are each branch's
+//     sources (true's, then false's: a tensor both read appears twice and the tape adds the
+//     two parts); its backward is cond_grad, itself a node: it runs the taken branch's
+//     gradient plan and returns zeros for the other branch's sources.
 //   - while_loop outputs the final loop variables, then the trip count (an int64 scalar) and
 //     each saved tensor of every iteration stacked on a new first axis. Its backward,
 //     while_grad, runs the body's gradient plan from the last iteration to the first: the loop
@@ -29,6 +29,8 @@
 //     implicit inputs and Variables are summed. A loop nested in a branch or body saves stacks
 //     whose length varies with its trip count: sub-plans check their inputs' ranks only, and
 //     an enclosing loop pads such stacks to the longest (pad_to_largest).
+// The Variables a branch or body differentiates are also inputs of its node (the replay
+// ignores them), so that a branch enclosing the node captures them and differentiates them too.
 // The backward nodes are not differentiable themselves (first derivatives only).
 
 #include <corten/autograd.h>
@@ -173,13 +175,14 @@ Tensors cond_grad_impl(const Tensor& pred, const TracedFn& t, const TracedFn& f,
   const bool taken = read_bool(pred, "cond", "pred");
   const uint64_t first_new = corten::detail::next_tensor_id();
   Tensors out;
-  for (const TracedFn* b : {&t, &f}) {
-    const bool this_one = (b == &t) == taken;
+  // The true branch's sources, then the false branch's (the tape op's inputs).
+  for (const bool branch : {true, false}) {
+    const TracedFn& b = branch ? t : f;
     Tensors g;
-    if (this_one) {
-      g = spread_grads(*b, b->grad->run(concat_lists(upstream, taken ? saved_t : saved_f)));
+    if (branch == taken) {
+      g = spread_grads(b, b.grad->run(concat_lists(upstream, branch ? saved_t : saved_f)));
     } else {
-      for (int64_t k = 0; k < b->num_sources(); ++k) g.push_back(zero_grad(*b, k));
+      for (int64_t k = 0; k < b.num_sources(); ++k) g.push_back(zero_grad(b, k));
     }
     out.insert(out.end(), g.begin(), g.end());
   }
