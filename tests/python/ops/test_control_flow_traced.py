@@ -165,6 +165,27 @@ def test_random_draws_in_a_branch_follow_the_eager_draws():
     assert "[random]" in traced.plan_summary()
 
 
+def test_dropout_in_a_branch_keeps_its_mask_for_the_gradient():
+    def step(x, p):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.cond(p, lambda: tf.nn.dropout(x, rate=0.5, seed=3), lambda: x * 1.0)
+            loss = tf.reduce_sum(y * y)
+        return y, tape.gradient(loss, x)
+
+    traced = tf.function(step)
+    x = tf.constant(_rand(4, 6, seed=14, dtype="float32"))
+    preds = [True, False, True, True]
+    tf.random.set_seed(8)
+    eager = [step(x, tf.constant(p)) for p in preds]
+    tf.random.set_seed(8)
+    got = [traced(x, tf.constant(p)) for p in preds]
+    for (ye, ge), (yt, gt) in zip(eager, got, strict=True):
+        np.testing.assert_array_equal(yt.numpy(), ye.numpy())
+        np.testing.assert_array_equal(gt.numpy(), ge.numpy())
+    assert not np.array_equal(got[0][0].numpy(), got[2][0].numpy())
+
+
 def test_cond_branch_errors():
     @tf.function
     def shapes(x, p):
