@@ -3,6 +3,8 @@ looped on every replay, with gradients (tf.cond / tf.while_loop inside tf.functi
 
 from __future__ import annotations
 
+import gc
+
 import corten as tf
 import numpy as np
 import pytest
@@ -562,6 +564,39 @@ def test_assign_and_random_draws_in_a_while_body_run_once_per_iteration():
     got = [traced(tf.constant(n)).numpy() for n in (2, 0, 3)]
     assert float(v.numpy()) == 10.0
     np.testing.assert_array_equal(got, eager)
+
+
+def test_memory_is_flat_over_many_replays_of_cond_and_while_loop():
+    v = tf.Variable(_rand(8, seed=15, dtype="float32"))
+
+    @tf.function
+    def step(x, n):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            _, y = tf.while_loop(lambda i, y: i < n,
+                                 lambda i, y: (i + 1, tf.cond(tf.reduce_sum(y) > 0.0,
+                                                              lambda: tf.tanh(y) * v,
+                                                              lambda: y * 0.5 + v)),
+                                 (0, x))
+            loss = tf.reduce_sum(y * y)
+        grads = tape.gradient(loss, [x, v])
+        v.assign_sub(grads[1] * 1e-3)
+        return loss, grads[0]
+
+    x = tf.constant(_rand(8, seed=16, dtype="float32"))
+    for k in range(20):
+        step(x, tf.constant(k % 4))
+    gc.collect()
+    gc.disable()
+    try:
+        before = tf.config.memory_stats()["live_bytes"]
+        for k in range(400):
+            step(x, tf.constant(k % 4))
+        after = tf.config.memory_stats()["live_bytes"]
+    finally:
+        gc.enable()
+    assert after == before
+    assert step.experimental_get_tracing_count() == 1
 
 
 # ---- Keras -------------------------------------------------------------------------------------
