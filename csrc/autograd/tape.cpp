@@ -29,6 +29,8 @@ struct TapeState {
   bool active = false;  // between push() and pop()
   bool paused = false;
   bool used = false;    // gradient() was called (non-persistent tapes allow it once)
+  // Records the ops on every floating input, watched or not (set_watch_all).
+  bool watch_all = false;
   std::unordered_set<uint64_t> on_tape;  // ids of watched tensors and recorded outputs
   std::vector<Tensor> variables;         // watched variables, in first-watch order
   std::vector<std::shared_ptr<const OpRecord>> records;
@@ -100,6 +102,8 @@ bool Tape::recording() const { return state_->recording(); }
 
 void Tape::watch(const Tensor& t) { watch_into(*state_, t); }
 
+void Tape::set_watch_all(bool watch_all) { state_->watch_all = watch_all; }
+
 std::vector<Tensor> Tape::watched_variables() const { return state_->variables; }
 
 void Tape::reset() {
@@ -129,7 +133,8 @@ void record(const char* op, TensorSpan inputs, TensorSpan outputs,
     for (const Tensor& in : inputs) {
       if (!in.defined()) continue;
       if (tape->watch_variables && in.is_variable() && in.trainable()) watch_into(*tape, in);
-      hit = hit || tape->on_tape.count(in.id()) > 0;
+      hit = hit || tape->on_tape.count(in.id()) > 0 ||
+            (tape->watch_all && differentiable_dtype(in.dtype()));
     }
     if (!hit) continue;
     if (!rec) {

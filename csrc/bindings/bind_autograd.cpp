@@ -49,6 +49,7 @@ void bind_autograd(py::module_& m) {
       .def_property_readonly("recording", &autograd::Tape::recording)
       .def("watch", [](autograd::Tape& t, const Tensor& x) { t.watch(x); })
       .def("watched_variables", &autograd::Tape::watched_variables)
+      .def("set_watch_all", &autograd::Tape::set_watch_all, py::arg("watch_all"))
       .def("reset", &autograd::Tape::reset)
       .def_property_readonly("num_records", &autograd::Tape::num_records)
       .def(

@@ -137,7 +137,7 @@ void sgd_update_(const Tensor& var, const Tensor& grad, const Tensor& momentum,
       "sgd_update", {var, grad, momentum, scalars.learning_rate, scalars.grad_scale, scalars.step},
       {},
       [options](const trace::Tensors& in) {
-        sgd_update_(in[0], in[1], in[2], options, {in[3], in[4], in[5]});
+        sgd_update_(in[0], in[1], in[2], options, {in[3], in[4], in[5], {}});
       },
       trace::Effect::Writes);
 }
@@ -165,7 +165,7 @@ void adam_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const 
       "adam_update",
       {var, grad, m, v, vhat, scalars.learning_rate, scalars.grad_scale, scalars.step}, {},
       [options](const trace::Tensors& in) {
-        adam_update_(in[0], in[1], in[2], in[3], in[4], options, {in[5], in[6], in[7]});
+        adam_update_(in[0], in[1], in[2], in[3], in[4], options, {in[5], in[6], in[7], {}});
       },
       trace::Effect::Writes);
 }
@@ -200,7 +200,7 @@ void rmsprop_update_(const Tensor& var, const Tensor& grad, const Tensor& veloci
        scalars.step},
       {},
       [options](const trace::Tensors& in) {
-        rmsprop_update_(in[0], in[1], in[2], in[3], in[4], options, {in[5], in[6], in[7]});
+        rmsprop_update_(in[0], in[1], in[2], in[3], in[4], options, {in[5], in[6], in[7], {}});
       },
       trace::Effect::Writes);
 }
@@ -222,7 +222,7 @@ void adagrad_update_(const Tensor& var, const Tensor& grad, const Tensor& accumu
       "adagrad_update",
       {var, grad, accumulator, scalars.learning_rate, scalars.grad_scale, scalars.step}, {},
       [options](const trace::Tensors& in) {
-        adagrad_update_(in[0], in[1], in[2], options, {in[3], in[4], in[5]});
+        adagrad_update_(in[0], in[1], in[2], options, {in[3], in[4], in[5], {}});
       },
       trace::Effect::Writes);
 }
@@ -252,7 +252,7 @@ void adadelta_update_(const Tensor& var, const Tensor& grad, const Tensor& accum
        scalars.grad_scale, scalars.step},
       {},
       [options](const trace::Tensors& in) {
-        adadelta_update_(in[0], in[1], in[2], in[3], options, {in[4], in[5], in[6]});
+        adadelta_update_(in[0], in[1], in[2], in[3], options, {in[4], in[5], in[6], {}});
       },
       trace::Effect::Writes);
 }
@@ -275,7 +275,7 @@ void adamax_update_(const Tensor& var, const Tensor& grad, const Tensor& m, cons
       "adamax_update", {var, grad, m, u, scalars.learning_rate, scalars.grad_scale, scalars.step},
       {},
       [options](const trace::Tensors& in) {
-        adamax_update_(in[0], in[1], in[2], in[3], options, {in[4], in[5], in[6]});
+        adamax_update_(in[0], in[1], in[2], in[3], options, {in[4], in[5], in[6], {}});
       },
       trace::Effect::Writes);
 }

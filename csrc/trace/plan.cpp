@@ -39,8 +39,11 @@
 namespace corten::trace {
 
 struct TraceState {
-  uint64_t first_id = 0;  // tensors with a smaller id existed before the trace
-  int depth = 0;          // op levels entered
+  uint64_t first_id = 0;             // tensors with a smaller id existed before the trace
+  int depth = 0;                     // op levels entered
+  TraceState* parent = nullptr;      // the enclosing trace of a sub-trace (Note [Nested traces])
+  std::vector<Tensor> implicit;      // the enclosing traces' values this sub-trace read
+  std::vector<int32_t> input_slots;  // the slot of each plan input: explicit, then implicit
   std::unordered_map<uint64_t, int32_t> slot_of;     // tensor id -> value slot
   std::unordered_map<uint64_t, int32_t> capture_of;  // tensor id -> capture index
   std::unordered_set<uint64_t> constants;            // made during the trace, allowed as captures
@@ -56,9 +59,23 @@ struct TraceState {
   int32_t num_slots = 0;
 
   bool made_before(const Tensor& t) const {
-    if (t.id() < first_id || t.is_variable() || constants.count(t.id())) return true;
-    return std::any_of(paused_ids.begin(), paused_ids.end(),
-                       [&](const auto& r) { return t.id() >= r.first && t.id() < r.second; });
+    if (t.is_variable()) return true;
+    for (const TraceState* s = this; s; s = s->parent) {
+      if ((!s->parent && t.id() < s->first_id) || s->constants.count(t.id())) return true;
+      if (std::any_of(s->paused_ids.begin(), s->paused_ids.end(),
+                      [&](const auto& r) { return t.id() >= r.first && t.id() < r.second; })) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Whether an enclosing trace holds `t` as a value slot.
+  bool outer_slot(const Tensor& t) const {
+    for (const TraceState* s = parent; s; s = s->parent) {
+      if (s->slot_of.count(t.id())) return true;
+    }
+    return false;
   }
 
   int32_t ref(const Tensor& t, const char* op) {
@@ -67,6 +84,15 @@ struct TraceState {
     if (slot != slot_of.end()) return slot->second;
     const auto cap = capture_of.find(t.id());
     if (cap != capture_of.end()) return -1 - cap->second;
+    if (outer_slot(t)) {
+      // An implicit input of the sub-plan: the node that runs it passes the outer value.
+      const int32_t s = new_slot(t);
+      implicit.push_back(t);
+      input_slots.push_back(s);
+      input_shapes.push_back(t.shape());
+      input_dtypes.push_back(t.dtype());
+      return s;
+    }
     if (!made_before(t)) {
       throw ValueError(std::string("corten.function: '") + op +
                        "' read a tensor made during tracing by an operation that cannot be "
@@ -84,6 +110,11 @@ struct TraceState {
     keep.push_back(t);
     return s;
   }
+};
+
+struct PlanBuilder {
+  static std::shared_ptr<Plan> build(TraceState& s, const Tensors& outputs, bool sub = false,
+                                     bool fuse = true);
 };
 
 namespace {
@@ -150,31 +181,47 @@ void begin(const Tensors& inputs) {
     if (!t.defined()) throw ValueError("corten.function: an input tensor is undefined");
     // An input passed twice is one slot per position: a run may pass different tensors there.
     state->slot_of.erase(t.id());
-    state->new_slot(t);
+    state->input_slots.push_back(state->new_slot(t));
     state->input_shapes.push_back(t.shape());
     state->input_dtypes.push_back(t.dtype());
   }
   tls_trace = state.release();
 }
 
-void cancel() noexcept {
-  std::unique_ptr<TraceState> s(tls_trace);
-  tls_trace = nullptr;
-  if (!s) return;
-  // The random streams as they were, so that running the function again draws what it would
-  // have drawn.
+namespace {
+
+// Puts back what a trace changed outside its plan: the random streams' offsets (so that running
+// the function again draws what it would have drawn) and the values of the tensors its ops
+// wrote in place. Called with no trace active on the thread, so that the copies are not nodes.
+void restore(const TraceState& s) noexcept {
   try {
     reset_philox_streams();
-    for (const auto& [key, offset] : s->streams) set_philox_stream_offset(key, offset);
+    for (const auto& [key, offset] : s.streams) set_philox_stream_offset(key, offset);
   } catch (...) {  // a map insertion short of memory: the streams then stay advanced
   }
   // Newest first, so that a tensor written twice ends with its value from before the trace.
-  for (auto it = s->undo.rbegin(); it != s->undo.rend(); ++it) {
+  for (auto it = s.undo.rbegin(); it != s.undo.rend(); ++it) {
     try {
       copy_(it->first, it->second);
     } catch (...) {  // same shape and dtype as when copied: cannot fail short of memory
     }
   }
+}
+
+// Ends the innermost trace: restores what it changed and makes its parent the active trace.
+std::unique_ptr<TraceState> pop_and_restore() noexcept {
+  std::unique_ptr<TraceState> s(tls_trace);
+  tls_trace = nullptr;
+  restore(*s);
+  tls_trace = s->parent;
+  return s;
+}
+
+}  // namespace
+
+void cancel() noexcept {
+  // Innermost first: a sub-trace's writes are undone before those of the traces around it.
+  while (tls_trace) pop_and_restore();
 }
 
 void will_write(autograd::TensorSpan targets) {
@@ -198,7 +245,12 @@ void not_traceable(const char* op) {
 }
 
 bool holds(const Tensor& t) noexcept {
-  return tls_trace && t.defined() && (t.is_variable() || tls_trace->slot_of.count(t.id()) > 0);
+  if (!tls_trace || !t.defined()) return false;
+  if (t.is_variable()) return true;
+  for (const TraceState* s = tls_trace; s; s = s->parent) {
+    if (s->slot_of.count(t.id())) return true;
+  }
+  return false;
 }
 
 void note_constant(const Tensor& t) {
@@ -224,9 +276,19 @@ Pause::~Pause() {
 
 std::shared_ptr<Plan> end(const Tensors& outputs, bool fuse) {
   if (!tls_trace) throw ValueError("corten.function: no trace is active on this thread");
+  if (tls_trace->parent) {
+    throw ValueError("corten.function: a branch or loop body is still being traced");
+  }
   std::unique_ptr<TraceState> s(tls_trace);
   tls_trace = nullptr;
+  return PlanBuilder::build(*s, outputs, false, fuse);
+}
+
+std::shared_ptr<Plan> PlanBuilder::build(TraceState& state, const Tensors& outputs, bool sub,
+                                         bool fuse) {
+  TraceState* s = &state;
   auto plan = std::make_shared<Plan>();
+  plan->sub_ = sub;
   for (const Tensor& t : outputs) {
     if (!t.defined()) throw ValueError("corten.function: an output tensor is undefined");
     plan->outputs_.push_back(s->ref(t, "return"));
@@ -298,8 +360,11 @@ std::shared_ptr<Plan> end(const Tensors& outputs, bool fuse) {
       ++plan->dead_;
     }
   }
+  // Sub-plans are not fused: their sizes may vary from run to run (Note [Traced control flow]),
+  // and a fused node runs at its traced size.
   const FusionStats fusion =
-      fuse ? fuse_pointwise(plan->nodes_, plan->outputs_, s->keep, s->captures) : FusionStats{};
+      fuse && !sub ? fuse_pointwise(plan->nodes_, plan->outputs_, s->keep, s->captures)
+                   : FusionStats{};
   plan->fused_groups_ = fusion.groups;
   plan->fused_nodes_ = fusion.nodes;
   s->num_slots = static_cast<int32_t>(s->keep.size());
@@ -329,7 +394,8 @@ std::shared_ptr<Plan> end(const Tensors& outputs, bool fuse) {
   // their release, a storage shared by views counted once; the inputs' and captures'
   // storages are not the plan's. (Scratch memory inside an op is not counted.)
   std::unordered_map<const void*, int> holders;
-  for (size_t i = 0; i < s->input_shapes.size(); ++i) holders[s->keep[i].storage().get()] = -1;
+  for (int32_t slot : s->input_slots)
+    holders[s->keep[static_cast<size_t>(slot)].storage().get()] = -1;
   for (const Tensor& c : s->captures) holders[c.storage().get()] = -1;
   int64_t live_bytes = 0;
   auto hold = [&](int32_t slot, int delta) {
@@ -346,11 +412,86 @@ std::shared_ptr<Plan> end(const Tensors& outputs, bool fuse) {
     plan->peak_bytes_ = std::max(plan->peak_bytes_, live_bytes);
     for (int32_t slot : node.release) hold(slot, -1);
   }
+  plan->input_slots_ = std::move(s->input_slots);
+  plan->num_implicit_ = static_cast<int64_t>(s->implicit.size());
   plan->input_shapes_ = std::move(s->input_shapes);
   plan->input_dtypes_ = std::move(s->input_dtypes);
   plan->captures_ = std::move(s->captures);
   plan->num_slots_ = s->num_slots;
   return plan;
+}
+
+// Note [Nested traces]
+// Traced control flow (csrc/trace/control_flow.cpp) traces each branch or loop body as a plan
+// of its own while the function's trace is active: begin_sub() pushes a TraceState whose parent
+// is the active one. Within it, a tensor is
+//   - one of its explicit inputs (new handles made by begin_sub, so that a loop variable and a
+//     tensor the body reads from outside stay apart even when they are the same tensor);
+//   - an implicit input when an enclosing trace holds it as a value slot: it gets a slot, and
+//     end_sub() hands the outer tensors back so that the node running the sub-plan passes
+//     them (the enclosing trace then resolves them in turn, maybe as its own implicit inputs);
+//   - a capture, by the rules of Note [Traced plans] applied to the whole chain.
+// The branch runs eagerly while traced, as a function does; but it is not the branch's real
+// run (a cond traces both branches; the node runs one): end_sub() puts back the writes its ops
+// made in place and the random streams, as cancel() does, and the node then runs the chosen
+// sub-plan for real, inside the enclosing trace.
+
+Tensors begin_sub(const Tensors& inputs, bool zeros_like) {
+  if (!tls_trace) throw ValueError("corten: traced control flow needs an active trace");
+  auto state = std::make_unique<TraceState>();
+  state->parent = tls_trace;
+  Tensors handles;
+  {
+    const Pause not_nodes;
+    for (const Tensor& t : inputs) {
+      if (!t.defined()) throw ValueError("corten: an input of a traced branch is undefined");
+      handles.push_back(zeros_like ? zeros(t.shape(), t.dtype())
+                                   : t.as_strided(t.shape(), t.strides(), t.offset()));
+    }
+  }
+  state->first_id = corten::detail::next_tensor_id();
+  state->streams = philox_stream_offsets();
+  for (const Tensor& t : handles) {
+    state->input_slots.push_back(state->new_slot(t));
+    state->input_shapes.push_back(t.shape());
+    state->input_dtypes.push_back(t.dtype());
+  }
+  tls_trace = state.release();
+  return handles;
+}
+
+SubPlan end_sub(const Tensors& outputs) {
+  if (!tls_trace || !tls_trace->parent) {
+    throw ValueError("corten: no branch or loop body is being traced on this thread");
+  }
+  for (const Tensor& t : outputs) {
+    if (!t.defined()) throw ValueError("corten: an output of a traced branch is undefined");
+  }
+  // The outputs' refs first: one may be a value of an enclosing trace (an implicit input).
+  std::shared_ptr<Plan> plan = PlanBuilder::build(*tls_trace, outputs, true);
+  std::unique_ptr<TraceState> s = pop_and_restore();
+  return {std::move(plan), std::move(s->implicit)};
+}
+
+void cancel_sub() noexcept {
+  if (tls_trace && tls_trace->parent) pop_and_restore();
+}
+
+Tensors sub_implicit() { return tls_trace ? tls_trace->implicit : Tensors{}; }
+
+Tensors sub_variables() {
+  Tensors out;
+  if (!tls_trace) return out;
+  for (const Tensor& t : tls_trace->captures) {
+    if (t.is_variable()) out.push_back(t);
+  }
+  return out;
+}
+
+Effect Plan::effect() const {
+  Effect e = Effect::None;
+  for (const Node& node : nodes_) e = std::max(e, node.effect);
+  return e;
 }
 
 const Tensor& Plan::value(const Tensors& vals, int32_t r) const {
@@ -376,11 +517,15 @@ Tensors Plan::run_timed(const Tensors& inputs, std::vector<double>* seconds) con
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& t = inputs[i];
     CORTEN_CHECK_VALUE(t.defined(), "corten.function: input ", i, " is undefined");
-    CORTEN_CHECK_VALUE(t.shape() == input_shapes_[i] && t.dtype() == input_dtypes_[i],
-                       "corten.function: input ", i, " must be ", dtype_name(input_dtypes_[i]),
-                       " of shape ", show(input_shapes_[i]), " as traced; got ",
-                       dtype_name(t.dtype()), " of shape ", show(t.shape()));
-    vals[i] = t;
+    // A sub-plan's sizes may vary: the stacked iterations of a loop nested in it (Note
+    // [Traced control flow]); its other inputs come from its node with the traced shapes.
+    const bool shape_ok = sub_ ? t.ndim() == static_cast<int64_t>(input_shapes_[i].size())
+                               : t.shape() == input_shapes_[i];
+    CORTEN_CHECK_VALUE(shape_ok && t.dtype() == input_dtypes_[i], "corten.function: input ", i,
+                       " must be ", dtype_name(input_dtypes_[i]), " of shape ",
+                       show(input_shapes_[i]), " as traced; got ", dtype_name(t.dtype()),
+                       " of shape ", show(t.shape()));
+    vals[static_cast<size_t>(input_slots_[i])] = t;
   }
   autograd::PauseRecording no_tape;
   Tensors args;
@@ -417,8 +562,8 @@ std::string Plan::summary() const {
      << input_shapes_.size() << " inputs, " << captures_.size() << " captures, " << outputs_.size()
      << " outputs, peak " << peak_bytes_ << " bytes of intermediates\n";
   for (size_t i = 0; i < input_shapes_.size(); ++i) {
-    os << "  %" << i << " = input " << dtype_name(input_dtypes_[i]) << show(input_shapes_[i])
-       << "\n";
+    os << "  %" << input_slots_[i] << " = input " << dtype_name(input_dtypes_[i])
+       << show(input_shapes_[i]) << "\n";
   }
   for (size_t k = 0; k < captures_.size(); ++k) {
     const Tensor& c = captures_[k];

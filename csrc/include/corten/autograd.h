@@ -102,6 +102,9 @@ class Tape {
 
   /// Puts a tensor on the tape (only floating tensors can get gradients; others are ignored).
   void watch(const Tensor& t);
+  /// Records every op with a floating input, watched or not (traced control flow traces a
+  /// branch under such a tape to differentiate it with respect to whatever it read).
+  void set_watch_all(bool watch_all);
   /// Variables watched so far, in first-watch order.
   std::vector<Tensor> watched_variables() const;
   /// Forgets all records and watched tensors.

@@ -160,12 +160,22 @@ class Plan {
   /// inputs, captures and an op's internal scratch not counted).
   int64_t peak_bytes() const { return peak_bytes_; }
   const std::vector<Node>& nodes() const { return nodes_; }
+  /// The inputs after the explicit ones: values of enclosing traces that a sub-plan read
+  /// (Note [Nested traces]); 0 for a function's plan.
+  int64_t num_implicit() const { return num_implicit_; }
+  const std::vector<Shape>& input_shapes() const { return input_shapes_; }
+  const std::vector<DType>& input_dtypes() const { return input_dtypes_; }
+  /// The strongest effect of its nodes (Random over Writes over None).
+  Effect effect() const;
 
  private:
-  friend std::shared_ptr<Plan> end(const Tensors& outputs, bool fuse);
+  friend struct PlanBuilder;
   const Tensor& value(const Tensors& vals, int32_t r) const;
   Tensors run_timed(const Tensors& inputs, std::vector<double>* seconds) const;
   std::vector<Node> nodes_;
+  std::vector<int32_t> input_slots_;  // the slot each input fills
+  int64_t num_implicit_ = 0;
+  bool sub_ = false;  // a branch or loop body: run() checks its inputs' ranks, not sizes
   std::vector<Shape> input_shapes_;
   std::vector<DType> input_dtypes_;
   std::vector<Tensor> captures_;
@@ -205,6 +215,27 @@ bool holds(const Tensor& t) noexcept;
 /// Marks a tensor made during the trace from Python data (numpy, lists, scalars) as a constant
 /// of the plan. Ops may read it; no-op without a trace.
 void note_constant(const Tensor& t);
+
+/// Starts a sub-trace nested in this thread's active trace, for a branch or loop body of traced
+/// control flow (Note [Nested traces] in csrc/trace/plan.cpp). Returns its explicit inputs:
+/// new handles of `inputs`, or zeros of their shapes and dtypes with `zeros_like`. ValueError
+/// without an active trace.
+Tensors begin_sub(const Tensors& inputs, bool zeros_like);
+/// A traced branch: its plan (inputs: the explicit ones, then the implicit ones) and the outer
+/// tensors to pass as its implicit inputs, in order.
+struct SubPlan {
+  std::shared_ptr<Plan> plan;
+  Tensors implicit;
+};
+/// Ends the innermost sub-trace with `outputs` as its results; puts back what its ops wrote in
+/// place and the random streams (the node runs the sub-plan for real). ValueError when none.
+SubPlan end_sub(const Tensors& outputs);
+/// Drops the innermost sub-trace, if any (the branch raised), restoring as end_sub does.
+void cancel_sub() noexcept;
+/// The innermost trace's implicit inputs so far (empty for a function's trace).
+Tensors sub_implicit();
+/// The Variables the innermost trace has captured so far.
+Tensors sub_variables();
 
 /// Stops recording on this thread for its lifetime (Keras builds weights under it, as
 /// TensorFlow's init_scope lifts variable initialisers out of a function).

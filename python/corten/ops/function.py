@@ -15,8 +15,13 @@ The rules are tf.function's:
   values, and ``assign`` inside the function updates them on every call. Tensors made outside
   the function, and Python or numpy values inside it, are captured as constants.
 * **Values.** Inside a trace a tensor's value is not known in Python: ``if t > 0:``, ``float(t)``
-  and ``t.numpy()`` raise a ``TypeError`` naming the line. Use ``corten.where`` for choices
-  that depend on a value (``corten.cond`` on a traced predicate is not supported yet).
+  and ``t.numpy()`` raise a ``TypeError`` naming the line. For choices and loops that depend
+  on a value use ``corten.cond`` and ``corten.while_loop`` (or ``corten.where``): on traced
+  values they become nodes of the plan that pick the branch, or loop, on every call. As in
+  tf.function, both branches of a ``cond`` (and a loop's condition and body) are traced once,
+  so their Python side effects happen while tracing; their ops (assignments, random draws)
+  run on a call only when its branch is taken. Gradients of a tape inside the function flow
+  through them.
 * **Failures.** When the function raises while it is traced, the variables it had assigned
   are put back: the call leaves them as they were.
 * **Variables** may be created on the first call only (as Keras layers do when they build);

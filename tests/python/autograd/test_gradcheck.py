@@ -590,6 +590,44 @@ CASES.update({
                       [U(2, 3, 2, 2), U(3)])],
 })
 
+
+def _traced(fn):
+    """fn run inside a trace, as corten.function traces it, so that cond and while_loop on its
+    inputs take their traced path and record their own tape ops (checked here); the plan is
+    dropped. tests/python/ops/test_control_flow_traced.py checks them in replayed plans."""
+
+    def run(*xs):
+        _C.trace_begin(list(xs))
+        try:
+            out = fn(*xs)
+        except BaseException:
+            _C.trace_cancel()
+            raise
+        _C.trace_end(list(out) if isinstance(out, (list, tuple)) else [out])
+        return out
+
+    return run
+
+
+CASES.update({
+    "cond": [
+        Case(_traced(lambda x, y: tf.cond(tf.reduce_sum(x) > 0, lambda: tf.sin(x) * y,
+                                          lambda: x * y * y)), [P(3), U(3)]),
+        Case(_traced(lambda x, w: tf.cond(tf.reduce_sum(x) < 0,
+                                          lambda: [tf.matmul(tf.sin(x), w), w * 1.0],
+                                          lambda: [tf.matmul(x, w), tf.tanh(w) * 2.0])),
+             [P(2, 3), U(3, 2)], ["transposed", "strided"]),
+    ],
+    "while_loop": [
+        Case(_traced(lambda x, w: tf.while_loop(lambda i, y: i < 3,
+                                                lambda i, y: (i + 1, tf.tanh(y) * w),
+                                                (0, x))[1]), [U(2, 3), U(3)]),
+        Case(_traced(lambda x, w: tf.while_loop(
+            lambda i, y, z: i < 2, lambda i, y, z: (i + 1, tf.matmul(y, w), z + tf.sin(y)),
+            (0, x, x))[1:]), [U(2, 2), U(2, 2)], ["strided", "transposed"]),
+    ],
+})
+
 # Public functions checked through a case of another name.
 ALIASES = {
     "truediv": "divide",
@@ -640,8 +678,6 @@ NON_DIFFERENTIABLE = {
     "get_cmake_dir": "path",
     "stop_gradient": "autograd",
     "custom_gradient": "autograd",
-    # Control flow: calls a Python branch, whose ops are checked on their own.
-    "cond": "control_flow",
 }
 
 
