@@ -35,6 +35,13 @@ INFERENCE_LIBRARIES = ("corten", "torch", "keras3-torch", "keras3-jax", "tf.kera
 N_SAMPLES = 4096
 BATCH = 64
 PREDICT_BATCH = 32
+
+
+def predict_rows(case: str) -> int:
+    """The rows an inference case predicts on."""
+    return 1 if case.endswith("one sample") else PREDICT_BATCH
+
+
 TAPE_STEPS = 100
 
 
@@ -363,6 +370,8 @@ INFERENCE = [
          note="model.predict(x) on one in-memory batch (torch: module(x) under no_grad)"),
     Case("inference", "call MLP", f"{PREDICT_BATCH}x784", INFERENCE_LIBRARIES,
          note="model(x) on one batch (torch: module(x) under no_grad)"),
+    Case("inference", "predict MLP one sample", "1x784", INFERENCE_LIBRARIES,
+         note="model.predict(x) on a single row (torch: module(x) under no_grad)"),
 ]
 
 def _np_conv2d_same(np, x, w, b):

@@ -42,7 +42,7 @@ class CortenPeer(protocol.Peer):
         if case.startswith("training/GradientTape loop"):
             return self._tape_loop()
         return keras_models.keras_case(tf.keras, keras_models.tf_math(tf, tf.keras), case, d,
-                                       cases.BATCH, cases.PREDICT_BATCH)
+                                       cases.BATCH, cases.predict_rows(case))
 
     def _tape_loop(self) -> Callable[[], float]:
         import numpy as np

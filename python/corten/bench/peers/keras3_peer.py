@@ -54,7 +54,7 @@ class Keras3Peer(protocol.Peer):
     def setup(self, case: str, inputs: list[Any], data: str | None) -> Callable[[], Any]:
         return keras_models.keras_case(self.keras, keras_models.keras3_math(self.keras), case,
                                        protocol.load_training_data(data), cases.BATCH,
-                                       cases.PREDICT_BATCH)
+                                       cases.predict_rows(case))
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:

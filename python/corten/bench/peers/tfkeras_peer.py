@@ -43,7 +43,7 @@ class TfKerasPeer(protocol.Peer):
                                      [self.tf.constant(a) for a in inputs], keras=self.keras)
         return keras_models.keras_case(self.keras, keras_models.tf_math(self.tf, self.keras),
                                        case, protocol.load_training_data(data), cases.BATCH,
-                                       cases.PREDICT_BATCH)
+                                       cases.predict_rows(case))
 
 
 if __name__ == "__main__":

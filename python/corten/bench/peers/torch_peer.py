@@ -55,7 +55,7 @@ class TorchPeer(protocol.Peer):
         if case.startswith("training/GradientTape loop"):
             return self._tape_loop()
         model = self._mlp()
-        xb = x[:cases.PREDICT_BATCH]
+        xb = x[:cases.predict_rows(case)]
 
         def call():
             with torch.no_grad():
