@@ -11,37 +11,9 @@
 #include <cstdio>
 #include <vector>
 
+#include "check.h"
+
 namespace {
-
-int g_failures = 0;
-int g_checks = 0;
-
-#define CHECK(cond)                                                        \
-  do {                                                                     \
-    ++g_checks;                                                            \
-    if (!(cond)) {                                                         \
-      ++g_failures;                                                        \
-      std::printf("%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                                      \
-  } while (0)
-
-#define CHECK_THROWS(E, expr)                                                           \
-  do {                                                                                  \
-    ++g_checks;                                                                         \
-    bool caught_ = false;                                                               \
-    try {                                                                               \
-      (void)(expr);                                                                     \
-    } catch (const E&) {                                                                \
-      caught_ = true;                                                                   \
-    } catch (const std::exception& e_) {                                                \
-      std::printf("%s:%d: %s threw another exception: %s\n", __FILE__, __LINE__, #expr, \
-                  e_.what());                                                           \
-    }                                                                                   \
-    if (!caught_) {                                                                     \
-      ++g_failures;                                                                     \
-      std::printf("%s:%d: %s does not throw %s\n", __FILE__, __LINE__, #expr, #E);      \
-    }                                                                                   \
-  } while (0)
 
 using corten::DType;
 using corten::Tensor;
@@ -131,6 +103,5 @@ int main() {
   test_cond();
   test_while_loop();
   test_errors();
-  std::printf("%d checks, %d failures\n", g_checks, g_failures);
-  return g_failures == 0 ? 0 : 1;
+  return corten_test::check_summary();
 }

@@ -14,39 +14,29 @@
 #include <string>
 #include <vector>
 
+#include "check.h"
+
 namespace {
 
-int g_failures = 0;
-int g_checks = 0;
-
-#define CHECK(cond)                                                        \
-  do {                                                                     \
-    ++g_checks;                                                            \
-    if (!(cond)) {                                                         \
-      ++g_failures;                                                        \
-      std::printf("%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                                      \
-  } while (0)
-
 // `expr` must throw corten::ValueError whose message contains `needle`.
-#define CHECK_VALUE_ERROR(expr, needle)                                                      \
-  do {                                                                                       \
-    ++g_checks;                                                                              \
-    bool ok_ = false;                                                                        \
-    std::string msg_ = "no exception";                                                       \
-    try {                                                                                    \
-      (void)(expr);                                                                          \
-    } catch (const corten::ValueError& e_) {                                                 \
-      msg_ = e_.what();                                                                      \
-      ok_ = msg_.find(needle) != std::string::npos;                                          \
-    } catch (const std::exception& e_) {                                                     \
-      msg_ = std::string("other exception: ") + e_.what();                                   \
-    }                                                                                        \
-    if (!ok_) {                                                                              \
-      ++g_failures;                                                                          \
-      std::printf("%s:%d: %s: expected ValueError containing '%s', got: %s\n", __FILE__,     \
-                  __LINE__, #expr, needle, msg_.c_str());                                    \
-    }                                                                                        \
+#define CHECK_VALUE_ERROR(expr, needle)                                                            \
+  do {                                                                                             \
+    ++corten_test::g_checks;                                                                       \
+    bool ok_ = false;                                                                              \
+    std::string msg_ = "no exception";                                                             \
+    try {                                                                                          \
+      (void)(expr);                                                                                \
+    } catch (const corten::ValueError& e_) {                                                       \
+      msg_ = e_.what();                                                                            \
+      ok_ = msg_.find(needle) != std::string::npos;                                                \
+    } catch (const std::exception& e_) {                                                           \
+      msg_ = std::string("other exception: ") + e_.what();                                         \
+    }                                                                                              \
+    if (!ok_) {                                                                                    \
+      ++corten_test::g_failures;                                                                   \
+      std::printf("%s:%d: %s: expected ValueError containing '%s', got: %s\n", __FILE__, __LINE__, \
+                  #expr, needle, msg_.c_str());                                                    \
+    }                                                                                              \
   } while (0)
 
 // A safetensors file: 8-byte little-endian header length, header, data.
@@ -167,13 +157,13 @@ void test_many_entries() {
 }
 
 void test_missing_file() {
-  ++g_checks;
+  ++corten_test::g_checks;
   try {
     corten::WeightsFile::load("/nonexistent/model.weights.safetensors");
-    ++g_failures;
+    ++corten_test::g_failures;
     std::printf("loading a missing file did not throw\n");
   } catch (const corten::ValueError&) {
-    ++g_failures;
+    ++corten_test::g_failures;
     std::printf("a missing file should be an I/O error, not a ValueError\n");
   } catch (const corten::Error& e) {
     CHECK(std::string(e.what()).find("cannot open") != std::string::npos);
@@ -226,10 +216,9 @@ int main(int argc, char** argv) {
       }
       if (argc > 2 && std::string(argv[2]) == "--dump") dump(wf);
     } catch (const std::exception& e) {
-      ++g_failures;
+      ++corten_test::g_failures;
       std::printf("loading %s failed: %s\n", path.c_str(), e.what());
     }
   }
-  std::printf("%d checks, %d failures\n", g_checks, g_failures);
-  return g_failures == 0 ? 0 : 1;
+  return corten_test::check_summary();
 }

@@ -17,6 +17,16 @@ def pytest_configure(config):
     corten.config.experimental.enable_buffer_poisoning(True)
 
 
+@pytest.fixture(autouse=True)
+def _functions_traced():
+    # Every test starts and ends with corten.function tracing (a test may switch it off).
+    import corten
+
+    corten.config.run_functions_eagerly(False)
+    yield
+    corten.config.run_functions_eagerly(False)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)

@@ -12,13 +12,6 @@ from corten import _C, keras
 from corten.keras import layers
 
 
-@pytest.fixture(autouse=True)
-def _traced_mode():
-    tf.config.run_functions_eagerly(False)
-    yield
-    tf.config.run_functions_eagerly(False)
-
-
 def _rand(*shape, seed=0, dtype="float64"):
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 

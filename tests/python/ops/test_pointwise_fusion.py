@@ -11,13 +11,6 @@ from corten import keras
 from corten.keras import layers
 
 
-@pytest.fixture(autouse=True)
-def _traced_mode():
-    tf.config.run_functions_eagerly(False)
-    yield
-    tf.config.run_functions_eagerly(False)
-
-
 def _ops(f):
     return f._last_plan.plan.ops
 
@@ -39,10 +32,12 @@ def test_fused_chain_matches_the_unfused_plan_bit_for_bit(dtype, n):
     got, want = fused(x, y).numpy(), plain(x, y).numpy()
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(want, _chain(tf.constant(x), tf.constant(y)).numpy())
-    assert len(_ops(fused)) == 1 and _ops(fused)[0].startswith("fused[")
+    assert len(_ops(fused)) == 1
+    assert _ops(fused)[0].startswith("fused[")
     assert len(_ops(plain)) == 11
     plan = fused._last_plan.plan
-    assert plan.num_fused_groups == 1 and plan.num_fused_nodes == 11
+    assert plan.num_fused_groups == 1
+    assert plan.num_fused_nodes == 11
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -73,7 +68,7 @@ def test_a_value_read_outside_the_group_is_stored_and_the_rest_stay_in_tiles():
     np.testing.assert_allclose(s.numpy(), a.sum(), rtol=1e-6)
     np.testing.assert_allclose(b.numpy(), np.sqrt(a * a + 1), rtol=1e-6)
     ops = _ops(f)
-    assert ops[0] == "fused[multiply,add]" and ops[1] == "reduce_sum"
+    assert ops[:2] == ["fused[multiply,add]", "reduce_sum"]
     assert ops[2] == "fused[multiply,add,sqrt]"
 
 
@@ -104,7 +99,7 @@ def test_broadcasts_comparisons_and_integers_are_not_fused():
     np.testing.assert_array_equal(m.numpy(), np.ones((3, 1)) * (np.arange(4) + 1))
     np.testing.assert_array_equal(k.numpy(), [1, 3, 5])
     assert not any(op.startswith("fused[") and "greater" in op for op in _ops(f))
-    assert "multiply" in _ops(f) and "add" in _ops(f)
+    assert {"multiply", "add"} <= set(_ops(f))
 
 
 def test_a_broadcast_view_of_one_value_is_a_scalar_operand():

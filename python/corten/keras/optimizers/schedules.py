@@ -112,7 +112,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         s = _t(step, corten.float64)
         value = _t(self.values[-1], dtype)
         # The first boundary at or after the step wins: fill from the last one back.
-        for boundary, v in reversed(list(zip(self.boundaries, self.values))):
+        for boundary, v in reversed(list(zip(self.boundaries, self.values[:-1], strict=True))):
             value = corten.where(s <= _t(boundary, corten.float64), _t(v, dtype), value)
         return value
 
