@@ -14,12 +14,24 @@ from corten.keras.engine import op_layers
 from corten.keras.engine.graph import map_graph, run_graph
 from corten.keras.engine.input_layer import InputLayer
 from corten.keras.engine.keras_tensor import KerasTensor
-from corten.keras.layers.base_layer import Layer, tracking_changed, unique_layer_name
+from corten.keras.layers.base_layer import Layer, _call_context, tracking_changed, unique_layer_name
 from corten.keras.models.model import Model
+from corten.ops.function import Function, functions_run_eagerly
 
 Tensor = _C.Tensor
 
 __all__ = ["Functional"]
+
+# model(x) replays a compiled forward for batches of at most this many rows (Note [Compiled
+# model calls]), keeping at most this many plans per model (one per batch shape).
+_COMPILED_CALL_ROWS = 32
+_COMPILED_CALL_PLANS = 8
+
+
+def _sequential_call() -> Any:
+    from corten.keras.models.sequential import Sequential
+
+    return Sequential.call
 
 
 class Functional(Model):
@@ -102,7 +114,70 @@ class Functional(Model):
         d["_execution_order"] = graph.execution_order
         d["_functional_layers"] = graph.layers
         self._tracked_layers[:] = list(graph.layers)
+        # A compiled model(x) of the old graph must not be replayed (Note [Compiled model
+        # calls]).
+        d["_call_function"] = None
+        d["_compiled_call_eligible"] = None
         tracking_changed()
+
+    # ------------------------------------------------------------------ compiled calls
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        fast = self._compiled_call(args, kwargs)
+        if fast is not NotImplemented:
+            return fast
+        return super().__call__(*args, **kwargs)
+
+    def _compiled_call(self, args: tuple, kwargs: dict) -> Any:
+        """Note [Compiled model calls]: ``model(x)`` on a small batch replays a traced plan of
+        the forward pass (as ``predict`` does), when nothing about the call needs the eager
+        path: one tensor (or float32 array) of at most _COMPILED_CALL_ROWS rows, no ``mask``,
+        ``training`` None or False, no tape recording, not inside another layer's call, and a
+        graph of built-in layers only, with no Lambda (user code would then run once, at
+        tracing, instead of on every call), no activity regularizer (it adds a loss on each
+        call) and no masking (outputs carry masks). Anything else: NotImplemented."""
+        if len(args) != 1 or (kwargs and (kwargs.keys() - {"training"}
+                                          or kwargs["training"] not in (None, False))):
+            return NotImplemented
+        x = args[0]
+        if type(x) is np.ndarray and x.dtype == np.float32 and x.ndim:
+            x = corten.convert_to_tensor(x)
+        if type(x) is not Tensor or _call_context.stack or _C.trace_active() or _C.is_recording():
+            return NotImplemented
+        rows = x._shape_tuple[0] if x._shape_tuple else None
+        if (rows is None or rows > _COMPILED_CALL_ROWS or x.device.endswith("meta")
+                or functions_run_eagerly() or not self._compiled_call_ok()):
+            return NotImplemented
+        fn = self.__dict__.get("_call_function")
+        if fn is None:
+            fn = Function(self._traced_call, name=f"{self.name}.__call__")
+            fn._warned = True  # model(x) is eager in tf.keras: no retracing warning for it
+            self.__dict__["_call_function"] = fn
+        if fn.experimental_get_tracing_count() >= _COMPILED_CALL_PLANS:
+            return NotImplemented  # bounds the plans kept for one model
+        return fn(x)
+
+    def _traced_call(self, x: Any) -> Any:
+        # training None and False mean inference alike for built-in layers.
+        return Layer.__call__(self, x, training=False)
+
+    def _compiled_call_ok(self) -> bool:
+        ok = self.__dict__.get("_compiled_call_eligible")
+        if ok is None:
+            from corten.keras.layers.core import Lambda
+            from corten.keras.layers.embedding import Embedding
+
+            layers = [layer for model in [self, *self._flatten_layers()]
+                      for layer in ([model] if not hasattr(model, "_functional_layers")
+                                    else model._functional_layers)]
+            ok = (type(self).call in (Functional.call, _sequential_call())
+                  and all(type(layer).__module__.startswith("corten.keras.")
+                          and not isinstance(layer, Lambda)
+                          and layer._activity_regularizer is None
+                          and not (isinstance(layer, Embedding) and layer.mask_zero)
+                          and type(layer).__name__ != "Masking"
+                          for layer in layers))
+            self.__dict__["_compiled_call_eligible"] = ok
+        return ok
 
     # ------------------------------------------------------------------ properties
     @property

@@ -242,3 +242,75 @@ def test_a_sampling_vae_trains_compiled_with_the_eager_numbers():
     model, compiled = _vae_history(False)
     assert not model.train_function.runs_eagerly  # the draws are nodes of the plan
     assert compiled == eager
+
+
+def _small_mlp():
+    tf.keras.utils.set_random_seed(9)
+    inputs = keras.Input((6,))
+    h = layers.Dropout(0.5)(layers.Dense(8, activation="relu")(inputs))
+    return keras.Model(inputs, layers.Dense(3)(h))
+
+
+def test_model_call_on_small_batches_replays_a_compiled_forward():
+    model = _small_mlp()
+    x = np.random.default_rng(0).standard_normal((4, 6)).astype("float32")
+    eager = model.call(tf.constant(x), training=False).numpy()
+    for _ in range(3):
+        np.testing.assert_array_equal(model(tf.constant(x)).numpy(), eager)
+        np.testing.assert_array_equal(model(x).numpy(), eager)  # float32 numpy too
+        np.testing.assert_array_equal(model(x, training=False).numpy(), eager)
+    fn = model._call_function
+    assert fn.experimental_get_tracing_count() == 1
+    # Variables are read on every call: a weight change shows at once.
+    old_bias = model.layers[-1].bias.numpy()
+    model.layers[-1].bias.assign([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(model(x).numpy(), eager - old_bias + [1.0, 2.0, 3.0],
+                               rtol=1e-6, atol=1e-6)
+    # Training calls, tapes and large batches take the eager path (dropout active, gradients).
+    assert not np.array_equal(model(x, training=True).numpy(), model(x, training=False).numpy())
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(model(tf.constant(x)))
+    assert all(g is not None for g in tape.gradient(loss, model.trainable_weights))
+    big = np.ones((100, 6), "float32")
+    model(big)
+    assert fn.experimental_get_tracing_count() == 1
+
+
+def test_model_call_keeps_eager_semantics_where_it_must():
+    calls = []
+
+    def noted(t):
+        calls.append(1)
+        return t * 2.0
+
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, layers.Lambda(noted)(layers.Dense(2)(inputs)))
+    x = np.ones((2, 3), "float32")
+    calls.clear()
+    model(x)
+    model(x)
+    assert len(calls) == 2  # user code in a Lambda runs on every call, as in tf.keras
+    assert model.__dict__.get("_call_function") is None
+
+    ids = keras.Input((4,), dtype="int32")
+    masked = keras.Model(ids, layers.Embedding(10, 3, mask_zero=True)(ids))
+    out = masked(tf.constant([[1, 2, 0, 0]], dtype="int32"))
+    np.testing.assert_array_equal(out._keras_mask.numpy(), [[True, True, False, False]])
+
+
+def test_model_call_plans_are_bounded():
+    model = _small_mlp()
+    for rows in range(1, 20):
+        out = model(np.ones((rows, 6), "float32"))
+        assert out.shape == (rows, 3)
+    assert model._call_function.experimental_get_tracing_count() <= 8
+
+
+def test_model_call_follows_a_sequential_that_grows():
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(4)])
+    x = np.ones((2, 3), "float32")
+    assert model(x).shape == (2, 4)
+    model.add(layers.Dense(5))
+    assert model(x).shape == (2, 5)
+    model.pop()
+    assert model(x).shape == (2, 4)
