@@ -31,6 +31,24 @@ void record_linear(const Tensor& x, const Tensor& w, const Tensor& bias, Activat
 
 /// d act(x)/dx * g for a unary op, given x, out = act(x) and g (grad_rules_elementwise.cpp).
 Tensor unary_grad(UnaryOp op, const Tensor& x, const Tensor& out, const Tensor& g, double alpha);
+
+/// The gradient before an activation fused into an op (linear, conv), from the op's saved
+/// output `out` and its gradient `g`; `pre()` recomputes the pre-activation (gelu only).
+template <class Pre>
+Tensor grad_before_activation(Activation act, const Tensor& out, const Tensor& g, const Pre& pre) {
+  switch (act) {
+    case Activation::Relu:
+      return binary(BinaryOp::ReluGrad, g, out);
+    case Activation::Sigmoid:
+      return unary_grad(UnaryOp::Sigmoid, out, out, g, 0.0);
+    case Activation::Tanh:
+      return unary_grad(UnaryOp::Tanh, out, out, g, 0.0);
+    case Activation::Gelu:
+      return unary_grad(UnaryOp::GeluExact, pre(), out, g, 0.0);
+    default:
+      return g;
+  }
+}
 /// softmax_grad / log_softmax_grad (inputs y, g); `axis` is normalised.
 void record_softmax_grad(bool log, const Tensor& y, const Tensor& g, int64_t axis,
                          const Tensor& out);

@@ -10,21 +10,6 @@ namespace {
 
 const bool kRegistered = register_ops({"conv", "conv_transpose"});
 
-// The gradient before the fused activation, from the saved output (gelu recomputes the
-// pre-activation with `pre`).
-template <class Pre>
-Tensor grad_before_activation(Activation act, const Tensor& out, const Tensor& g,
-                              const Pre& pre) {
-  const Tensor zero = full({}, 0.0, g.dtype());
-  switch (act) {
-    case Activation::Relu: return where(binary(BinaryOp::Greater, out, zero), g, zero);
-    case Activation::Sigmoid: return unary_grad(UnaryOp::Sigmoid, out, out, g, 0.0);
-    case Activation::Tanh: return unary_grad(UnaryOp::Tanh, out, out, g, 0.0);
-    case Activation::Gelu: return unary_grad(UnaryOp::GeluExact, pre(), out, g, 0.0);
-    default: return g;
-  }
-}
-
 // sum of g over every axis but the channels'.
 Tensor bias_grad(const Tensor& g, const ConvOptions& o) {
   const int64_t r = g.ndim();

@@ -42,7 +42,7 @@ Tensor unary_grad(UnaryOp op, const Tensor& x, const Tensor& out, const Tensor& 
     case UnaryOp::Sigmoid: return multiply(g, multiply(out, subtract(scalar(1.0, out), out)));
     case UnaryOp::Reciprocal: return negative(multiply(g, multiply(out, out)));
     case UnaryOp::Relu:
-      return where(binary(BinaryOp::Greater, x, zero_like_scalar(x)), g, zero_like_scalar(g));
+      return binary(BinaryOp::ReluGrad, g, x);
     case UnaryOp::Relu6: {
       const Tensor inside = binary(BinaryOp::LogicalAnd, binary(BinaryOp::Greater, x, zero_like_scalar(x)),
                                    binary(BinaryOp::Less, x, scalar(6.0, x)));
@@ -160,6 +160,11 @@ void record_binary(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& 
           if (need_b) gb = where(first, z, g);
           break;
         }
+        case BinaryOp::ReluGrad:
+          // Linear in the gradient; the features only select (TensorFlow's ReluGradGrad).
+          if (need_a) ga = binary(BinaryOp::ReluGrad, g, b);
+          if (need_b) gb = zeros(b.shape(), b.dtype());
+          break;
         case BinaryOp::FloorMod:
           ga = g;
           if (need_b) gb = negative(multiply(g, unary(UnaryOp::Floor, divide(a, b))));

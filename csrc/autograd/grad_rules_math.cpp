@@ -48,21 +48,10 @@ void record_linear(const Tensor& x, const Tensor& w, const Tensor& bias, Activat
   record("linear", {x, w, bias}, {out}, [&]() -> BackwardFn {
     return [x, w, bias, act, out](const std::vector<Tensor>& grads) {
       const Tensor& g = grads[0];
-      const Tensor zero = scalar(0.0, g);
       // Gradient before the activation, from the saved output (the pre-activation is
       // recomputed only for gelu).
-      Tensor gz;
-      switch (act) {
-        case Activation::Identity: case Activation::kCount: gz = g; break;
-        case Activation::Relu: gz = where(binary(BinaryOp::Greater, out, zero), g, zero); break;
-        case Activation::Sigmoid: gz = unary_grad(UnaryOp::Sigmoid, out, out, g, 0.0); break;
-        case Activation::Tanh: gz = unary_grad(UnaryOp::Tanh, out, out, g, 0.0); break;
-        case Activation::Gelu: {
-          const Tensor z = linear(x, w, bias, Activation::Identity);
-          gz = unary_grad(UnaryOp::GeluExact, z, out, g, 0.0);
-          break;
-        }
-      }
+      const Tensor gz = grad_before_activation(
+          act, out, g, [&] { return linear(x, w, bias, Activation::Identity); });
       const int64_t k = w.dim(0), n = w.dim(1);
       // The input of a first layer is usually data: its gradient is often not wanted.
       Tensor gx, gw, gb;

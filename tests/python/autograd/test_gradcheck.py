@@ -247,8 +247,8 @@ CASES: dict[str, list[Case]] = {
     ],
     "clip_by_value": [
         Case(_clip, [away(3, 4, kinks=(-0.5, 0.7)), np.array(-0.5), np.array(0.7)]),
-        Case(_clip, [away(3, 4, kinks=(-1.0, -0.2, 0.5, 1.0)),
-                     np.array([[-1.0], [-0.2], [0.5]]), np.array([[1.0, 1.5, 0.6, 1.2]]) + 0.1]),
+        Case(_clip, [away(3, 4, kinks=(-1.0, -0.2, 0.5, 1.1, 1.6, 0.7, 1.3)),
+                     np.array([[-1.0], [-0.2], [0.5]]), np.array([[1.1, 1.6, 0.7, 1.3]])]),
         Case(_clip, [away(4, 3, kinks=(-0.5, 0.7)), np.array(-0.5), np.array(0.7)],
              ["transposed", "contiguous", "contiguous"]),
     ],

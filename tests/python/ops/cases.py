@@ -214,6 +214,8 @@ BINARY_CASES: list[OpCase] = [
     _b("divide", corten.divide, np.true_divide, F, (U, _far_from_zero)),
     _b("divide_no_nan", corten.math.divide_no_nan, _no_nan_div, F, (U, _far_from_zero),
        fuzz=False),
+    _b("relu_grad", corten._C.relu_grad, lambda g, x: np.where(x > 0, g, 0).astype(g.dtype), N,
+       (U, _far_from_zero)),
     _b("maximum", corten.maximum, np.maximum, N, (distinct, distinct)),
     _b("minimum", corten.minimum, np.minimum, N, (distinct, distinct)),
     _b("pow", corten.pow, np.power, F, (P, U), fuzz=False),

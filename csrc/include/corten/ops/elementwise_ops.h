@@ -75,24 +75,25 @@ enum class OpCost : uint8_t { Cheap, Costly };
   X(Erf, "erf", Floating, Costly, Grad)
 
 // X(Name, "name", dtypes, cost, grad, result)
-#define CORTEN_BINARY_OPS(X)                                      \
-  X(Add, "add", Numeric, Cheap, Grad, Same)                       \
-  X(Subtract, "subtract", Numeric, Cheap, Grad, Same)             \
-  X(Multiply, "multiply", Numeric, Cheap, Grad, Same)             \
-  X(Divide, "divide", Numeric, Cheap, Grad, Same)                 \
-  X(FloorDiv, "floordiv", Numeric, Cheap, NoGrad, Same)           \
-  X(FloorMod, "floormod", Numeric, Cheap, Grad, Same)             \
-  X(Pow, "pow", Numeric, Costly, Grad, Same)                      \
-  X(Maximum, "maximum", Numeric, Cheap, Grad, Same)               \
-  X(Minimum, "minimum", Numeric, Cheap, Grad, Same)               \
-  X(DivideNoNan, "divide_no_nan", Floating, Cheap, Grad, Same)    \
-  X(Equal, "equal", All, Cheap, NoGrad, Bool)                     \
-  X(NotEqual, "not_equal", All, Cheap, NoGrad, Bool)              \
-  X(Less, "less", Numeric, Cheap, NoGrad, Bool)                   \
-  X(LessEqual, "less_equal", Numeric, Cheap, NoGrad, Bool)        \
-  X(Greater, "greater", Numeric, Cheap, NoGrad, Bool)             \
-  X(GreaterEqual, "greater_equal", Numeric, Cheap, NoGrad, Bool)  \
-  X(LogicalAnd, "logical_and", Bool, Cheap, NoGrad, Bool)         \
+#define CORTEN_BINARY_OPS(X)                                     \
+  X(Add, "add", Numeric, Cheap, Grad, Same)                      \
+  X(Subtract, "subtract", Numeric, Cheap, Grad, Same)            \
+  X(Multiply, "multiply", Numeric, Cheap, Grad, Same)            \
+  X(Divide, "divide", Numeric, Cheap, Grad, Same)                \
+  X(FloorDiv, "floordiv", Numeric, Cheap, NoGrad, Same)          \
+  X(FloorMod, "floormod", Numeric, Cheap, Grad, Same)            \
+  X(Pow, "pow", Numeric, Costly, Grad, Same)                     \
+  X(Maximum, "maximum", Numeric, Cheap, Grad, Same)              \
+  X(Minimum, "minimum", Numeric, Cheap, Grad, Same)              \
+  X(DivideNoNan, "divide_no_nan", Floating, Cheap, Grad, Same)   \
+  X(ReluGrad, "relu_grad", Numeric, Cheap, Grad, Same)           \
+  X(Equal, "equal", All, Cheap, NoGrad, Bool)                    \
+  X(NotEqual, "not_equal", All, Cheap, NoGrad, Bool)             \
+  X(Less, "less", Numeric, Cheap, NoGrad, Bool)                  \
+  X(LessEqual, "less_equal", Numeric, Cheap, NoGrad, Bool)       \
+  X(Greater, "greater", Numeric, Cheap, NoGrad, Bool)            \
+  X(GreaterEqual, "greater_equal", Numeric, Cheap, NoGrad, Bool) \
+  X(LogicalAnd, "logical_and", Bool, Cheap, NoGrad, Bool)        \
   X(LogicalOr, "logical_or", Bool, Cheap, NoGrad, Bool)
 
 #define CORTEN_OP_ENUM_(Name, ...) Name,
