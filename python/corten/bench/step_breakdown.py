@@ -135,6 +135,7 @@ def breakdown(width: int, epochs: int) -> dict[str, dict[str, float]]:
     return out
 
 
+_ELEMENTWISE = {o["name"] for o in corten._C.elementwise_ops()}
 KINDS = ("gemm", "update", "elementwise", "reduce", "random", "other")
 
 
@@ -143,7 +144,7 @@ def _kind(op: str) -> str:
         return "gemm"
     if op.endswith("_update"):
         return "update"
-    if op.startswith("fused[") or op in corten._C.elementwise_ops() or op == "where":
+    if op.startswith("fused[") or op in _ELEMENTWISE or op == "where":
         return "elementwise"
     if op.startswith("reduce_") or op == "squared_norm":
         return "reduce"

@@ -75,6 +75,7 @@ class CallbackList(Callback):
 
     def append(self, callback: Callback) -> None:
         self.callbacks.append(callback)
+        self.__dict__.pop("_batch_modes", None)
 
     def set_params(self, params: dict[str, Any]) -> None:
         self.params = params
@@ -105,7 +106,11 @@ class CallbackList(Callback):
         # skipped with their logs unread, so that a silent fit() does not read the step's
         # metrics back on every batch.
         mode = hook.split("_")[1] if hook.count("_") > 2 else "train"
-        if any(_implements(cb, mode) for cb in self.callbacks):
+        cache = self.__dict__.setdefault("_batch_modes", {})
+        wanted = cache.get(mode)
+        if wanted is None:
+            wanted = cache[mode] = any(_implements(cb, mode) for cb in self.callbacks)
+        if wanted:
             self._call(hook, batch, logs=logs)
 
     def on_batch_begin(self, batch: int, logs: dict | None = None) -> None:
