@@ -43,6 +43,8 @@ namespace {
 // workers spinning (bench/bench_gemm.py, 64x64 . 64x64 at 2 threads: 4.4 us inline, 5.1 us
 // split at 2^18).
 constexpr int64_t kParallelFlops = int64_t{1} << 21;
+// Bytes to pack below which phase 1 runs on the calling thread (Note [GEMM threading]).
+constexpr int64_t kParallelPackBytes = int64_t{64} << 10;
 // Rows of A or columns of B per packing work item (Note [GEMM threading]).
 constexpr int64_t kPackGroup = 256;
 // B is read in place when row-major and at most this large (and at most a quarter of L2).
@@ -371,7 +373,12 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
   // before using them (on the thread that reads them, and hot in cache), instead of phase 1.
   const bool fuse_b = b_cols_packed > 0 && !direct_b && nb == batch && m <= bl.mc;
   const int64_t a_items = na * nq * a_groups, b_items = fuse_b ? 0 : nb * nq * b_groups;
-  run_items(a_items + b_items, parallel, [&](int64_t item) {
+  // A few KB to pack (a partial last panel of an A read in place) cost less than waking the
+  // pool for them.
+  const int64_t pack_bytes = (na * (m - a_first) * (a_rows_packed ? 1 : 0) +
+                              (fuse_b ? 0 : nb * (n - b_first) * (b_cols_packed ? 1 : 0))) *
+                             k * static_cast<int64_t>(sizeof(T));
+  run_items(a_items + b_items, parallel && pack_bytes >= kParallelPackBytes, [&](int64_t item) {
     if (item < a_items) {
       const int64_t g = item % a_groups, q = item / a_groups % nq, ai = item / a_groups / nq;
       const int64_t p0 = q * KC, kc = std::min(KC, k - p0);
