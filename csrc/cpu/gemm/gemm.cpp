@@ -8,7 +8,9 @@
 //      panels, one item per (matrix, KC block, group of kPackGroup rows or columns). A B shared
 //      by the whole batch (broadcast) is packed once and reused by every batch. When C is one
 //      row tile high and each batch has its own B, each compute item packs its own B columns
-//      instead, on the thread (and in the cache) that reads them.
+//      instead, on the thread (and in the cache) that reads them. Under kParallelPackBytes
+//      of packing (only a partial panel of an operand read in place), phase 1 runs on the
+//      calling thread: waking the pool would cost more.
 //   2. compute: one item per (batch, MC x NC macro-tile of C); each runs every KC block of its
 //      tile through the micro-kernel and applies the epilogue (bias, activation) to each
 //      micro-tile after its last KC block, while it is in L1.
