@@ -416,7 +416,28 @@ std::shared_ptr<Plan> PlanBuilder::build(TraceState& state, const Tensors& outpu
   plan->num_implicit_ = static_cast<int64_t>(s->implicit.size());
   plan->input_shapes_ = std::move(s->input_shapes);
   plan->input_dtypes_ = std::move(s->input_dtypes);
-  plan->captures_ = std::move(s->captures);
+  // Captures no node or output reads any more (the inputs of folded nodes) are dropped, so
+  // that folding a chain keeps only its results alive.
+  std::vector<int32_t> new_ref(s->captures.size(), 0);
+  auto mark = [&](int32_t r) {
+    if (r < 0 && r != Plan::kUndefined) new_ref[static_cast<size_t>(-1 - r)] = 1;
+  };
+  for (const Plan::Node& node : plan->nodes_) {
+    for (int32_t r : node.inputs) mark(r);
+  }
+  for (int32_t r : plan->outputs_) mark(r);
+  for (size_t k = 0; k < s->captures.size(); ++k) {
+    if (!new_ref[k]) continue;
+    new_ref[k] = -1 - static_cast<int32_t>(plan->captures_.size());
+    plan->captures_.push_back(std::move(s->captures[k]));
+  }
+  auto remap = [&](int32_t& r) {
+    if (r < 0 && r != Plan::kUndefined) r = new_ref[static_cast<size_t>(-1 - r)];
+  };
+  for (Plan::Node& node : plan->nodes_) {
+    for (int32_t& r : node.inputs) remap(r);
+  }
+  for (int32_t& r : plan->outputs_) remap(r);
   plan->num_slots_ = s->num_slots;
   return plan;
 }

@@ -167,3 +167,14 @@ def test_optimizer_state_does_not_go_denormal():
         opt.apply_gradients([(tf.zeros(4), v)])
     vel = [w.numpy() for w in opt.variables() if "velocity" in w.name][0]
     assert np.all(vel == 0)
+
+
+def test_folded_chains_keep_only_the_constants_nodes_read():
+    @tf.function
+    def f(x):
+        big = tf.ones((1000,)) * 2.0 + 1.0  # folded: only its result stays a capture
+        return x * big
+
+    np.testing.assert_array_equal(f(np.ones(1000, "float32")).numpy(), np.full(1000, 3.0))
+    plan = _plan(f)
+    assert plan.num_captures == 1
