@@ -56,9 +56,11 @@ void record_linear(const Tensor& x, const Tensor& w, const Tensor& bias, Activat
       // The input of a first layer is usually data: its gradient is often not wanted.
       Tensor gx, gw, gb;
       if (needs_input_grad(0)) gx = matmul(gz, w, false, true);
-      if (needs_input_grad(1)) gw = matmul(reshape(x, {-1, k}), reshape(gz, {-1, n}), true, false);
-      if (bias.defined() && needs_input_grad(2))
-        gb = reshape(sum_to_shape(reshape(gz, {-1, n}), {1, n}), {n});
+      // Rows of every leading dimension at once (a 2-D input needs no reshape: in a traced
+      // step each reshape is a node).
+      const Tensor g2 = gz.ndim() == 2 ? gz : reshape(gz, {-1, n});
+      if (needs_input_grad(1)) gw = matmul(x.ndim() == 2 ? x : reshape(x, {-1, k}), g2, true, false);
+      if (bias.defined() && needs_input_grad(2)) gb = reduce(ReduceOp::Sum, g2, {0}, false);
       return std::vector<Tensor>{gx, gw, gb};
     };
   });
