@@ -197,7 +197,7 @@ def read_header_from(f: Any, size: int, label: str) -> tuple[dict[str, Any], dic
         if not isinstance(info, dict):
             raise _corrupt(label, f"the entry {name!r} is not an object")
         dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
-        if dtype not in _DTYPES:
+        if not isinstance(dtype, str) or dtype not in _DTYPES:
             raise _corrupt(label, f"the entry {name!r} has unsupported dtype {dtype!r}")
         if not isinstance(shape, list) or len(shape) > 64 or not all(
                 isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):

@@ -171,6 +171,27 @@ def test_absurd_weights_header_size(saved, tmp_path):
         keras.models.load_model(bad)
 
 
+def test_weights_header_entries_of_the_wrong_json_type(saved, tmp_path):
+    # Found by the load_weights fuzz target: a dtype that is a list, not a string.
+    entries = _entries(saved)
+    weights = entries["model.weights.safetensors"]
+    header_len = struct.unpack("<Q", weights[:8])[0]
+    name = next(k for k in json.loads(weights[8:8 + header_len]) if k != "__metadata__")
+    for field, value, message in (("dtype", [2], "unsupported dtype"),
+                                  ("dtype", {"F": 32}, "unsupported dtype"),
+                                  ("shape", "3", "invalid shape"),
+                                  ("data_offsets", [0.5, 8], "invalid data_offsets")):
+        header = json.loads(weights[8:8 + header_len])
+        header[name][field] = value
+        raw = json.dumps(header).encode()
+        raw += b" " * (-len(raw) % 8)
+        hostile = struct.pack("<Q", len(raw)) + raw + weights[8 + header_len:]
+        bad = _write_zip(tmp_path / "type.keras",
+                         {**entries, "model.weights.safetensors": hostile})
+        with pytest.raises(ValueError, match=message):
+            keras.models.load_model(bad)
+
+
 def test_unknown_and_hostile_class_names(saved, tmp_path):
     entries = _entries(saved)
     for config in (
