@@ -192,7 +192,8 @@ FusionStats fuse_pointwise(std::vector<Plan::Node>& nodes, std::vector<int32_t>&
     std::vector<int32_t> ext;                     // the fused node's inputs
     std::unordered_map<int32_t, int32_t> reg_of;  // member's output slot -> register
     std::string name = "fused[";
-    const Tensor& root_value = traced(nodes[g->members.back()].first_output);
+    // Copies: slot_values grows below, which would leave a reference dangling.
+    const Tensor root_value = traced(nodes[g->members.back()].first_output);
     for (size_t m : g->members) {
       const Plan::Node& node = nodes[m];
       cpu::FusedInstr in;
@@ -228,7 +229,8 @@ FusionStats fuse_pointwise(std::vector<Plan::Node>& nodes, std::vector<int32_t>&
       prog.stores.push_back(reg_of[slot]);
       remap[static_cast<size_t>(slot)] = static_cast<int32_t>(slot_values.size());
       remap.push_back(static_cast<int32_t>(slot_values.size()));
-      slot_values.push_back(slot_values[static_cast<size_t>(slot)]);
+      Tensor value = slot_values[static_cast<size_t>(slot)];
+      slot_values.push_back(std::move(value));
     }
     fused.num_outputs = static_cast<int32_t>(prog.stores.size());
     fused.replay = [prog = std::move(prog), dtype = root_value.dtype(), shape = root_value.shape(),
