@@ -412,6 +412,16 @@ std::shared_ptr<Plan> PlanBuilder::build(TraceState& state, const Tensors& outpu
     plan->peak_bytes_ = std::max(plan->peak_bytes_, live_bytes);
     for (int32_t slot : node.release) hold(slot, -1);
   }
+  // What each slot holds, for summary().
+  plan->slot_types_.resize(s->keep.size());
+  for (size_t slot = 0; slot < s->keep.size(); ++slot) {
+    const Tensor& t = s->keep[slot];
+    if (t.defined()) {
+      std::ostringstream d;
+      d << dtype_name(t.dtype()) << show(t.shape());
+      plan->slot_types_[slot] = d.str();
+    }
+  }
   plan->input_slots_ = std::move(s->input_slots);
   plan->num_implicit_ = static_cast<int64_t>(s->implicit.size());
   plan->input_shapes_ = std::move(s->input_shapes);
@@ -599,7 +609,19 @@ std::string Plan::summary() const {
     os << (node.num_outputs ? " = " : "") << node.op << "(";
     for (size_t k = 0; k < node.inputs.size(); ++k)
       os << (k ? ", " : "") << show_ref(node.inputs[k]);
-    os << ")" << effect_name(node.effect) << "\n";
+    os << ")" << effect_name(node.effect);
+    if (node.num_outputs) {
+      os << "  -> ";
+      for (int32_t k = 0; k < node.num_outputs; ++k) {
+        const auto slot = static_cast<size_t>(node.first_output + k);
+        os << (k ? ", " : "") << (slot < slot_types_.size() ? slot_types_[slot] : "?");
+      }
+    }
+    if (!node.release.empty()) {
+      os << "  frees";
+      for (int32_t slot : node.release) os << " %" << slot;
+    }
+    os << "\n";
   }
   os << "  return ";
   for (size_t k = 0; k < outputs_.size(); ++k) os << (k ? ", " : "") << show_ref(outputs_[k]);

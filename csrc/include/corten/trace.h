@@ -143,7 +143,8 @@ class Plan {
   /// Runs the plan `runs` times and returns each node's mean wall time in seconds (the op's
   /// entry point and kernels, without the plan's own bookkeeping).
   std::vector<double> profile(const Tensors& inputs, int runs) const;
-  /// Nodes, what each reads and writes, captures and outputs, one line each.
+  /// Nodes (what each reads, writes and returns, with dtypes and shapes, and the buffers
+  /// released after it), captures and outputs, one line each.
   std::string summary() const;
   int64_t num_nodes() const { return static_cast<int64_t>(nodes_.size()); }
   int64_t num_inputs() const { return static_cast<int64_t>(input_shapes_.size()); }
@@ -186,6 +187,7 @@ class Plan {
   int64_t fused_groups_ = 0;
   int64_t fused_nodes_ = 0;
   int64_t peak_bytes_ = 0;
+  std::vector<std::string> slot_types_;  // dtype and shape of each slot's traced value
 };
 
 /// Starts a trace on this thread with `inputs` as the function's inputs (ValueError when one
