@@ -245,12 +245,11 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
         }
         a = ap + b0 * nh;
       }
-      if (pu) {
+      if (pu && merged) {
+        mm_packed_sum(*pu, rb_rows, a, nh, *pw, xw_in + c.row(t, b0) * nf,
+                      c.row_stride() * nf, inner.data() + b0 * gh, gh);
+      } else if (pu) {
         mm_packed(*pu, rb_rows, a, nh, inner.data() + b0 * gh, gh, false);
-        if (merged) {
-          mm_packed(*pw, rb_rows, xw_in + c.row(t, b0) * nf, c.row_stride() * nf,
-                    inner.data() + b0 * gh, gh, true);
-        }
       } else if (c.groups.size() == 1) {
         mm<T>(d.reference, rb_rows, gh, nh, a, nh, 1, u, gh, 1, inner.data() + b0 * gh);
       } else {
@@ -415,6 +414,16 @@ const RnnRowKernels* rnn_row_kernels() {
 #if defined(__x86_64__) || defined(_M_X64)
   if (cpu_isa_at_least(CpuIsa::Avx512)) {
     static const RnnRowKernels k = avx512::rnn_row_kernels();
+    return &k;
+  }
+#endif
+  return nullptr;
+}
+
+const RnnDualKernels* rnn_dual_kernels() {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (cpu_isa_at_least(CpuIsa::Avx512)) {
+    static const RnnDualKernels k = avx512::rnn_dual_kernels();
     return &k;
   }
 #endif
