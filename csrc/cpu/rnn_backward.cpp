@@ -112,6 +112,10 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
       std::is_same_v<T, float> && (MR == 8 || MR == 16 || MR == 32 || MR == 64)
           ? rnn_row_kernels()
           : nullptr;
+  // The block products' panels in one call per B panel and operand (cpu/rnn_gemm.h): the
+  // same sums as the micro-kernel's, without its set-up per tile.
+  const RnnDualKernels* dk =
+      std::is_same_v<T, float> && MR == 8 && NR == 32 ? rnn_dual_kernels() : nullptr;
   auto run = [&](int64_t g0, int64_t g1) {
     const int64_t ngr = g1 - g0;
     // Per group, its dxw (dinner) rows of the block's steps.
@@ -153,6 +157,18 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
         T *gw, *gu, *gdb;
         sums(g, gw, gu, gdb);
         // Each B panel stays in L1 while the A panels stream past.
+        if constexpr (std::is_same_v<T, float>) {
+          if (dk) {
+            for (int64_t jp = 0; jp < bn; ++jp) {
+              const int64_t j0 = jp * NR;
+              const int nr = static_cast<int>(std::min<int64_t>(NR, gh - j0));
+              dk->panels_8x32(k, af, ap, a_stride, bx + j0, ld, gw + j0, gh, nf, nr, !first);
+              dk->panels_8x32(k, ah, ap + af * a_stride, a_stride, bi + j0, ld, gu + j0, gh,
+                              nh, nr, !first);
+            }
+            continue;
+          }
+        }
         for (int64_t jp = 0; jp < bn; ++jp) {
           const int64_t j0 = jp * NR;
           const int nr = static_cast<int>(std::min<int64_t>(NR, gh - j0));
