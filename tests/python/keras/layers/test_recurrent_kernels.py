@@ -207,7 +207,11 @@ def test_projection_errors():
 # element): whole 8-row panels take it, a partial last row panel the two separate products.
 # 4 * units columns: 40 (a last column panel of 8, under one vector), 84 (of 20: a vector and
 # a part), 512 (whole panels); batches 16 (whole row panels only), 37 (and a 5-row tail).
-@pytest.mark.parametrize(("batch", "units"), [(16, 10), (37, 21), (8, 128)])
+# Units 14 and 13 (and 128) take the 8x32 micro-kernel, so the backward's block products run
+# the multi-panel kernel too: a last column panel of 24 and 20, partial A panels (12 features,
+# 13 units).
+@pytest.mark.parametrize(("batch", "units"),
+                         [(16, 10), (37, 21), (8, 128), (16, 14), (37, 13)])
 def test_lstm_two_operand_tile(batch, units):
     from corten.config import threading
 
