@@ -171,6 +171,10 @@
 //     into one L1 set; the final sum of the groups' weight gradients is vectorised (it was
 //     scalar: the compiler could not rule out aliasing). 13 us less per call (0.25 -> 0.22 ms
 //     at 1 step, 2 threads).
+//   Together (the layer's step in a loop, A/B alternated): 2 threads 5.06-5.15 -> 4.95-5.02 ms,
+//   1 thread 9.73-9.92 -> 9.47-9.56 ms; GRU and SimpleRNN 2-3% faster too (the block-product
+//   kernel is theirs as well); bench/results/lstm-t100-2026-12-06.txt has the bench's runs
+//   (PyTorch / corten 1.53-1.62x at 100 steps, PyTorch's time moving by 5-10% between runs).
 //   Tried and not kept: prefetching the next row's saved gates into L1 in the backward gate
 //   rows; dh, dc and the carry in one buffer with starts off 4 KB multiples (no 4K-aliasing
 //   stalls showed); the row kernels' full vectors without a test of the vector length per
