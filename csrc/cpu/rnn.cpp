@@ -152,6 +152,40 @@
 //   steps 1.30 -> 1.36 and 1.77 -> 1.85; GRU 100 steps 2.29 -> 2.49 and 4.11 -> 4.33. The 2
 //   threads already ran one row group (one 16-row block) each: they gain only the kernels'
 //   part (4-5%), not the 1-thread ordering's.
+// Third round (LSTM(128), batch 32, 100 steps, forward + backward at 2 threads: the products
+// ran at the micro-kernel's speed, 235-240 GFLOP/s a core, and were 76% of the time):
+//   - The fused LSTM forward's two per-step products, h_{t-1} @ U then x_t @ W accumulated
+//     into the same tile, are one call of a two-operand 8x32 tile (cpu/rnn_gemm.h,
+//     mm_packed_sum): 16 accumulators summed over both, then one store. Each micro-kernel call
+//     costs about 70 cycles of set-up and C-tile round trip, and x_t @ W (k = 64) alone ran at
+//     215 GFLOP/s against 240 at k = 512: the forward made 64 calls per step and thread, now
+//     32. The pre-activation is now one running sum over both products (a different rounding,
+//     within the tests' tolerances, the same on any thread count). 1% off the layer at 1 and
+//     2 threads (9.64 -> 9.53 ms and 5.09 -> 5.03 ms, minimum of 5 rounds, A/B alternated).
+//   - The backward's block products (dW, dU: 384 micro-kernel calls of k = 128 per block of 8
+//     steps and row group) run every A panel of a B panel in one call of a multi-panel kernel
+//     (cpu/rnn_gemm.h: the same sums in the same order, bit for bit; the next panel's C tile
+//     fetched during the current one): 2.5% less time in those products, 0.5-1% of the layer.
+//   - The backward's block A panels (x^T and h_prev^T, kmax * MR elements each: 4 KB at batch
+//     32) are one cache line apart more, so that the per-row packing's stores do not all fall
+//     into one L1 set; the final sum of the groups' weight gradients is vectorised (it was
+//     scalar: the compiler could not rule out aliasing). 13 us less per call (0.25 -> 0.22 ms
+//     at 1 step, 2 threads).
+//   Together (the layer's step in a loop, A/B alternated): 2 threads 5.06-5.15 -> 4.95-5.02 ms,
+//   1 thread 9.73-9.92 -> 9.47-9.56 ms; GRU and SimpleRNN 2-3% faster too (the block-product
+//   kernel is theirs as well); bench/results/lstm-t100-2026-12-06.txt has the bench's runs
+//   (PyTorch / corten 1.53-1.62x at 100 steps, PyTorch's time moving by 5-10% between runs).
+//   Tried and not kept: prefetching the next row's saved gates into L1 in the backward gate
+//   rows; dh, dc and the carry in one buffer with starts off 4 KB multiples (no 4K-aliasing
+//   stalls showed); the row kernels' full vectors without a test of the vector length per
+//   load and store; block depth 256 (1% slower); prefetching the saved rows two steps ahead;
+//   giving the calling thread the first row block in the forward and the first row group in
+//   the backward (the pool hands chunks out first come, first served, so the rows' forward
+//   data is in the other core's L2 half the time: the backward gate rows cost a third more at
+//   2 threads than at 1, but pinning the rows gained nothing measurable). The rest: forward gate rows 5%, backward gate rows 4%
+//   (waiting on the saved gates' loads), row packing and bias sums 2%, and per call about
+//   0.15 ms of the layer's Python, the tape and packing the weights, which the second thread
+//   does not share.
 // The plain reference kernel (RnnDims::reference) keeps the unpacked loops and scalar math.
 
 #include "cpu/rnn.h"
@@ -245,12 +279,11 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
         }
         a = ap + b0 * nh;
       }
-      if (pu) {
+      if (pu && merged) {
+        mm_packed_sum(*pu, rb_rows, a, nh, *pw, xw_in + c.row(t, b0) * nf,
+                      c.row_stride() * nf, inner.data() + b0 * gh, gh);
+      } else if (pu) {
         mm_packed(*pu, rb_rows, a, nh, inner.data() + b0 * gh, gh, false);
-        if (merged) {
-          mm_packed(*pw, rb_rows, xw_in + c.row(t, b0) * nf, c.row_stride() * nf,
-                    inner.data() + b0 * gh, gh, true);
-        }
       } else if (c.groups.size() == 1) {
         mm<T>(d.reference, rb_rows, gh, nh, a, nh, 1, u, gh, 1, inner.data() + b0 * gh);
       } else {
@@ -415,6 +448,16 @@ const RnnRowKernels* rnn_row_kernels() {
 #if defined(__x86_64__) || defined(_M_X64)
   if (cpu_isa_at_least(CpuIsa::Avx512)) {
     static const RnnRowKernels k = avx512::rnn_row_kernels();
+    return &k;
+  }
+#endif
+  return nullptr;
+}
+
+const RnnDualKernels* rnn_dual_kernels() {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (cpu_isa_at_least(CpuIsa::Avx512)) {
+    static const RnnDualKernels k = avx512::rnn_dual_kernels();
     return &k;
   }
 #endif

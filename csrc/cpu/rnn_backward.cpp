@@ -99,13 +99,23 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
     std::fill(p, p + 2 * gh, T(0));
   }
   std::vector<T> sums0(static_cast<size_t>(2 * gh), T(0));  // group 0's db, drb
-  const int64_t a_stride = kmax * MR;                          // between A panels
+  // Between A panels: kmax * MR elements is 4 KB at batch 32 (k 128, MR 8), and the per-row
+  // packing stores one MR-wide piece into every panel: at a stride of a multiple of 256 bytes a
+  // row's pieces share a few L1 sets (at 4 KB, one set, and they alias the loads that
+  // follow). One cache line of padding spreads them over the sets.
+  int64_t a_stride = kmax * MR;
+  const int64_t a_bytes = a_stride * static_cast<int64_t>(sizeof(T));
+  if ((a_bytes & -a_bytes) > 128) a_stride += 64 / static_cast<int64_t>(sizeof(T));
   const int64_t a_size = (af + ah) * a_stride;
   // The per-row copies and sums with the ISA's vectors, where it has them (float32).
   const RnnRowKernels* rk =
       std::is_same_v<T, float> && (MR == 8 || MR == 16 || MR == 32 || MR == 64)
           ? rnn_row_kernels()
           : nullptr;
+  // The block products' panels in one call per B panel and operand (cpu/rnn_gemm.h): the
+  // same sums as the micro-kernel's, without its set-up per tile.
+  const RnnDualKernels* dk =
+      std::is_same_v<T, float> && MR == 8 && NR == 32 ? rnn_dual_kernels() : nullptr;
   auto run = [&](int64_t g0, int64_t g1) {
     const int64_t ngr = g1 - g0;
     // Per group, its dxw (dinner) rows of the block's steps.
@@ -147,6 +157,18 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
         T *gw, *gu, *gdb;
         sums(g, gw, gu, gdb);
         // Each B panel stays in L1 while the A panels stream past.
+        if constexpr (std::is_same_v<T, float>) {
+          if (dk) {
+            for (int64_t jp = 0; jp < bn; ++jp) {
+              const int64_t j0 = jp * NR;
+              const int nr = static_cast<int>(std::min<int64_t>(NR, gh - j0));
+              dk->panels_8x32(k, af, ap, a_stride, bx + j0, ld, gw + j0, gh, nf, nr, !first);
+              dk->panels_8x32(k, ah, ap + af * a_stride, a_stride, bi + j0, ld, gu + j0, gh,
+                              nh, nr, !first);
+            }
+            continue;
+          }
+        }
         for (int64_t jp = 0; jp < bn; ++jp) {
           const int64_t j0 = jp * NR;
           const int nr = static_cast<int>(std::min<int64_t>(NR, gh - j0));
@@ -225,9 +247,12 @@ void backward_projected(const Ctx<T>& c, const gemm::PackedB<T>* put,
   const int64_t nw = nf * gh, nwu = (nf + nh) * gh;
   auto add_partials = [&](int64_t i0, int64_t i1) {
     for (int64_t g = 1; g < groups.count; ++g) {
-      const T* p = partial.data() + (g - 1) * psize;
-      for (int64_t i = i0; i < std::min(i1, nw); ++i) dw[i] += p[i];
-      for (int64_t i = std::max(i0, nw); i < i1; ++i) du[i - nw] += p[i];
+      // (restrict: the outputs never overlap the partial sums; lets the loops vectorise)
+      const T* __restrict p = partial.data() + (g - 1) * psize;
+      T* __restrict ow = dw;
+      T* __restrict ou = du;
+      for (int64_t i = i0; i < std::min(i1, nw); ++i) ow[i] += p[i];
+      for (int64_t i = std::max(i0, nw); i < i1; ++i) ou[i - nw] += p[i];
     }
   };
   if (groups.count > 1) parallel_for(0, nwu, 1 << 14, add_partials);

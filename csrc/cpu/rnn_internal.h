@@ -22,6 +22,7 @@
 #include "cpu/gemm/gemm.h"
 #include "cpu/gemm/prepacked.h"
 #include "cpu/rnn_gates.h"
+#include "cpu/rnn_gemm.h"
 #include "cpu/scratch.h"
 
 namespace corten::cpu::rnn_detail {
@@ -144,6 +145,49 @@ void mm_packed(const gemm::PackedB<T>& pk, int64_t m, const T* a, int64_t lda, T
     });
   } else {
     pk.multiply(m, a, lda, 0, np, c, ldc, accumulate);
+  }
+}
+
+// c (m x p1.n(), row stride ldc) = a1 (m x p1.k()) @ B1 + a2 (m x p2.k()) @ B2, p1 and p2
+// packed alike (the fused LSTM forward: h_{t-1} @ U + x_t @ W). Whole 8-row panels run the
+// two-operand tile (cpu/rnn_gemm.h), one running sum per element; a partial last row panel,
+// or an ISA without the tile, takes two products (the second accumulating). Each element's
+// path depends only on its row, so results do not depend on the thread count.
+template <class T>
+void mm_packed_sum(const gemm::PackedB<T>& p1, int64_t m, const T* a1, int64_t lda1,
+                   const gemm::PackedB<T>& p2, const T* a2, int64_t lda2, T* c, int64_t ldc) {
+  const RnnDualKernels* dk = nullptr;
+  if constexpr (std::is_same_v<T, float>) {
+    if (p1.mr() == 8 && p1.nr() == 32 && p2.mr() == 8 && p2.nr() == 32 && p1.n() == p2.n()) {
+      dk = rnn_dual_kernels();
+    }
+  }
+  if (!dk) {
+    mm_packed(p1, m, a1, lda1, c, ldc, false);
+    mm_packed(p2, m, a2, lda2, c, ldc, true);
+    return;
+  }
+  const int64_t np = p1.panels(), m_full = m / 8 * 8, n = p1.n();
+  auto cols = [&](int64_t s0, int64_t s1) {
+    if constexpr (std::is_same_v<T, float>) {
+      for (int64_t s = s0; s < s1; ++s) {
+        const int nr = static_cast<int>(std::min<int64_t>(32, n - s * 32));
+        for (int64_t i = 0; i < m_full; i += 8) {
+          dk->tile_8x32(p1.k(), a1 + i * lda1, lda1, p1.panel(s), p2.k(), a2 + i * lda2, lda2,
+                        p2.panel(s), c + i * ldc + s * 32, ldc, nr);
+        }
+      }
+      if (m_full < m) {
+        p1.multiply(m - m_full, a1 + m_full * lda1, lda1, s0, s1, c + m_full * ldc, ldc, false);
+        p2.multiply(m - m_full, a2 + m_full * lda2, lda2, s0, s1, c + m_full * ldc, ldc, true);
+      }
+    }
+  };
+  const int64_t macs = m * (p1.k() + p2.k()) * n;
+  if (get_num_threads() > 1 && np > 1 && macs >= kPackedParallelMacs) {
+    parallel_for(0, np, 1, cols);
+  } else {
+    cols(0, np);
   }
 }
 

@@ -33,6 +33,8 @@ class PackedB {
   int mr() const { return uk_.mr; }
   // Number of NR-column panels (the unit of column work).
   int64_t panels() const { return (n_ + uk_.nr - 1) / uk_.nr; }
+  // Panel s: k() rows of NR columns (row p at panel(s) + p * NR), zero past column n().
+  const T* panel(int64_t s) const { return data_ + s * k_ * uk_.nr; }
 
   // c[i * ldc + j] = (accumulate ? c[i * ldc + j] : 0) + sum_p a[i * lda + p] * B[p, j]
   // for i < m and the columns of panels [s0, s1). A is row-major (a k-long row per i); each

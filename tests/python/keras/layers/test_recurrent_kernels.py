@@ -201,3 +201,34 @@ def test_projection_errors():
     with pytest.raises(ValueError, match=r"bias must have shape \(16,\)"):
         _C.rnn_sequence("lstm", x, h0, h0, u, kernel=np.zeros((5, 16), "float32"),
                         bias=np.zeros(12, "float32"))
+
+
+# The fused LSTM forward's two-operand tile (h_{t-1} @ U + x_t @ W in one running sum per
+# element): whole 8-row panels take it, a partial last row panel the two separate products.
+# 4 * units columns: 40 (a last column panel of 8, under one vector), 84 (of 20: a vector and
+# a part), 512 (whole panels); batches 16 (whole row panels only), 37 (and a 5-row tail).
+# Units 14 and 13 (and 128) take the 8x32 micro-kernel, so the backward's block products run
+# the multi-panel kernel too: a last column panel of 24 and 20, partial A panels (12 features,
+# 13 units).
+@pytest.mark.parametrize(("batch", "units"),
+                         [(16, 10), (37, 21), (8, 128), (16, 14), (37, 13)])
+def test_lstm_two_operand_tile(batch, units):
+    from corten.config import threading
+
+    args = _proj_args("lstm", 4, 7, batch, units, 12, "float32")
+    mask = RNG.random((batch, 7)) > 0.2
+    want = _run_proj("lstm", args, None, None, False, True, True, True)
+    before = threading.get_intra_op_parallelism_threads()
+    try:
+        res = []
+        for n in (1, 2):
+            threading.set_intra_op_parallelism_threads(n)
+            res.append(_run_proj("lstm", args, None, None, False, True, False, True))
+            res.append(_run_proj("lstm", args, mask, None, True, True, False, True))
+    finally:
+        threading.set_intra_op_parallelism_threads(before)
+    for a, b in zip(res[0], want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=3e-4, atol=3e-4)
+    for i in (0, 1):
+        for a, b in zip(res[i], res[i + 2], strict=True):
+            np.testing.assert_array_equal(a, b)
