@@ -145,6 +145,7 @@ class Functional(Model):
             return NotImplemented
         rows = x._shape_tuple[0] if x._shape_tuple else None
         if (rows is None or rows > _COMPILED_CALL_ROWS or x.device.endswith("meta")
+                or getattr(x, "_keras_mask", None) is not None
                 or functions_run_eagerly() or not self._compiled_call_ok()):
             return NotImplemented
         fn = self.__dict__.get("_call_function")

@@ -314,3 +314,14 @@ def test_model_call_follows_a_sequential_that_grows():
     assert model(x).shape == (2, 5)
     model.pop()
     assert model(x).shape == (2, 4)
+
+
+def test_model_call_with_a_masked_input_takes_the_eager_path():
+    inputs = keras.Input((3, 2))
+    model = keras.Model(inputs, layers.LSTM(4)(inputs))
+    x = tf.constant(np.ones((2, 3, 2), "float32"))
+    x._keras_mask = tf.constant([[True, False, False], [True, True, True]])
+    masked = model(x).numpy()
+    plain = model(tf.constant(np.ones((2, 3, 2), "float32"))).numpy()
+    assert not np.allclose(masked[0], plain[0])  # the mask was honoured
+    np.testing.assert_allclose(masked[1], plain[1], rtol=1e-6)
