@@ -102,8 +102,6 @@ void bind_shape_ops(py::module_& m) {
         return gather(to_tensor(params), to_tensor(indices), axis, batch_dims);
       },
       py::arg("params"), py::arg("indices"), py::arg("axis") = 0, py::arg("batch_dims") = 0);
-  m.def("prefetch_rows", &prefetch_rows, py::arg("params"), py::arg("indices"),
-        "Starts loading rows `indices` of `params` into the CPU caches (a hint).");
   m.def(
       "pad",
       [](py::handle x, py::handle paddings, const std::string& mode, double value) {

@@ -98,24 +98,4 @@ BadIndex gather_backward(DType dtype, DType index_dtype, const void* grad, int64
   return run(static_cast<const int64_t*>(indices));
 }
 
-void prefetch_rows(size_t row_bytes, DType index_dtype, const void* params, int64_t n,
-                   const void* indices, int64_t num_indices) {
-  auto run = [&](auto tag) {
-    using I = decltype(tag);
-    const I* idx = static_cast<const I*>(indices);
-    const char* base = static_cast<const char*>(params);
-    for (int64_t k = 0; k < num_indices; ++k) {
-      const auto v = static_cast<int64_t>(idx[k]);
-      if (v < 0 || v >= n) continue;
-      const char* row = base + v * static_cast<int64_t>(row_bytes);
-      // Into L2 (locality 2): the step in between must not push the rows out of L1 and back.
-      for (size_t o = 0; o < row_bytes; o += 64) __builtin_prefetch(row + o, 0, 2);
-    }
-  };
-  if (index_dtype == DType::Int64)
-    run(int64_t{});
-  else
-    run(int32_t{});
-}
-
 }  // namespace corten::cpu

@@ -32,10 +32,4 @@ BadIndex gather_backward(DType dtype, DType index_dtype, const void* grad, int64
                          int64_t outer, int64_t n, int64_t inner, const void* indices,
                          int64_t num_indices, void* dparams);
 
-/// Asks the CPU to start loading rows indices[k] (those in [0, n)) of a contiguous (n, row)
-/// matrix into its caches; reads and writes nothing. What the next step's gather will read is
-/// then on its way while the current step computes.
-void prefetch_rows(size_t row_bytes, DType index_dtype, const void* params, int64_t n,
-                   const void* indices, int64_t num_indices);
-
 }  // namespace corten::cpu

@@ -633,19 +633,6 @@ Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis, int64_t
   return out;
 }
 
-void prefetch_rows(const Tensor& params, const Tensor& indices) {
-  if (!params.defined() || !indices.defined() || params.is_meta() || params.ndim() < 1 ||
-      !params.is_contiguous() || params.device() != Device::CPU || indices.ndim() != 1 ||
-      !indices.is_contiguous() ||
-      (indices.dtype() != DType::Int32 && indices.dtype() != DType::Int64)) {
-    return;
-  }
-  const Shape& ps = params.shape();
-  kernels::prefetch_rows(params.device())(
-      itemsize(params.dtype()) * static_cast<size_t>(prod(ps, 1, params.ndim())), indices.dtype(),
-      params.raw_data(), ps[0], indices.raw_data(), indices.numel());
-}
-
 Tensor gather_grad(const Tensor& grad, const Tensor& indices, const Shape& params_shape,
                    int64_t axis, int64_t batch_dims) {
   trace::OpRecord rec;

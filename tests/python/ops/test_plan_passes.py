@@ -178,4 +178,3 @@ def test_folded_chains_keep_only_the_constants_nodes_read():
     np.testing.assert_array_equal(f(np.ones(1000, "float32")).numpy(), np.full(1000, 3.0))
     plan = _plan(f)
     assert plan.num_captures == 1
-

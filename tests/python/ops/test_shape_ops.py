@@ -500,12 +500,3 @@ def test_identity(layout, rng):
     assert i._storage_id == t._storage_id
     check_close(i, a, "int64")
     assert tf.identity(tf._C.empty_meta([None], tf.float32)).device == "meta"
-
-
-def test_prefetch_rows_is_a_hint_that_changes_nothing():
-    params = tf.constant(np.arange(12, dtype="float32").reshape(4, 3))
-    before = params.numpy().copy()
-    for idx in ([3, 0], [7, -1], []):  # out-of-range ids are skipped, not errors
-        tf._C.prefetch_rows(params, tf.constant(np.array(idx, dtype="int64")))
-    tf._C.prefetch_rows(tf.transpose(params), tf.constant([1], dtype="int32"))  # a view: ignored
-    np.testing.assert_array_equal(params.numpy(), before)

@@ -57,10 +57,6 @@ Tensor tile(const Tensor& x, const std::vector<int64_t>& multiples);
 /// negative batch_dims counts from indices' rank. IndexError naming the first index outside
 /// [0, params.shape[axis]).
 Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis, int64_t batch_dims = 0);
-/// A hint: starts loading the rows `indices` (1-D int32/int64) of `params` (contiguous, rank
-/// >= 1) into the CPU caches, for a gather of them soon after (the next batch of fit()). Reads
-/// and writes no tensor; does nothing for other layouts, devices or out-of-range ids.
-void prefetch_rows(const Tensor& params, const Tensor& indices);
 /// The adjoint of gather(): zeros of `params_shape` (dtype of grad, floating) to which each
 /// slice of grad is added at its index; duplicate indices accumulate, in index order (the
 /// result does not depend on the thread count). grad must have gather's output shape for

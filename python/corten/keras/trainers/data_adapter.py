@@ -247,13 +247,6 @@ class _BatchSource:
         return self._pack([corten.gather(a, idx_t) if type(a) is Tensor
                            else _to_tensors(a[idx]) for a in self.leaves])
 
-    def prefetch(self, idx_t: Tensor) -> None:
-        """Starts loading the rows of the next shuffled batch into the caches while this one
-        trains (tf.data prefetches the next batch for the same reason)."""
-        for a in self.leaves:
-            if type(a) is Tensor:
-                _C.prefetch_rows(a, idx_t)
-
 
 def _shareable(a: Any) -> Any:
     if isinstance(a, np.ndarray) and a.dtype in _TENSOR_DTYPES and a.flags.c_contiguous \
@@ -315,10 +308,6 @@ class _ArrayAdapter:
                     else:
                         idx, idx_t = order[lo:hi], order_t[lo:hi]
                         batch = [src.take(idx, idx_t) for src in sources]
-                        if hi < n:
-                            ahead = order_t[hi:min(n, hi + bs)]
-                            for src in sources:
-                                src.prefetch(ahead)
                     if self.y is self.x:
                         batch[1] = batch[0]
                     yield tuple(batch)
