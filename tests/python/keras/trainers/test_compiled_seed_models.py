@@ -8,41 +8,10 @@ import corten as tf
 import numpy as np
 import pytest
 from corten import keras
+from corten.bench.peers import keras_models
 from corten.keras import layers
 
 STEPS = 20
-
-
-class _Sampling(layers.Layer):
-    """The custom-layers guide's sampling layer."""
-
-    def call(self, inputs):
-        z_mean, z_log_var = inputs
-        batch = tf.shape(z_mean)[0]
-        dim = tf.shape(z_mean)[1]
-        epsilon = tf.keras.backend.random_normal(shape=(batch, dim))
-        return z_mean + tf.exp(0.5 * z_log_var) * epsilon
-
-
-class _VariationalAutoEncoder(keras.Model):
-    """The custom-layers guide's subclassed VAE (its KL term through add_loss), smaller."""
-
-    def __init__(self, original_dim=20, intermediate_dim=8, latent_dim=3, **kwargs):
-        super().__init__(**kwargs)
-        self.dense_proj = layers.Dense(intermediate_dim, activation="relu")
-        self.dense_mean = layers.Dense(latent_dim)
-        self.dense_log_var = layers.Dense(latent_dim)
-        self.sampling = _Sampling()
-        self.dense_out_proj = layers.Dense(intermediate_dim, activation="relu")
-        self.dense_output = layers.Dense(original_dim, activation="sigmoid")
-
-    def call(self, inputs):
-        x = self.dense_proj(inputs)
-        z_mean, z_log_var = self.dense_mean(x), self.dense_log_var(x)
-        z = self.sampling((z_mean, z_log_var))
-        reconstructed = self.dense_output(self.dense_out_proj(z))
-        self.add_loss(-0.5 * tf.reduce_mean(z_log_var - tf.square(z_mean) - tf.exp(z_log_var) + 1))
-        return reconstructed
 
 
 class _CustomStep(keras.Model):
@@ -80,29 +49,19 @@ def _mlp():
 
 
 def _vae():
-    model = _VariationalAutoEncoder()
+    # The custom-layers guide's subclassed VAE (sampling layer, KL term through add_loss) as
+    # the training bench builds it, smaller.
+    model = keras_models.vae(keras, keras_models.tf_math(tf, keras), original_dim=20,
+                             intermediate_dim=8, latent_dim=3)
     model.compile(keras.optimizers.Adam(learning_rate=1e-3), loss=keras.losses.MeanSquaredError())
     x = np.random.default_rng(1).random((16, 20), dtype=np.float32)
     return model, x, x
 
 
 def _toy_resnet():
-    inputs = keras.Input(shape=(16, 16, 3), name="img")
-    x = layers.Conv2D(8, 3, activation="relu")(inputs)
-    x = layers.Conv2D(8, 3, activation="relu")(x)
-    block_1_output = layers.MaxPooling2D(3)(x)
-    x = layers.Conv2D(8, 3, activation="relu", padding="same")(block_1_output)
-    x = layers.Conv2D(8, 3, activation="relu", padding="same")(x)
-    block_2_output = layers.add([x, block_1_output])
-    x = layers.Conv2D(8, 3, activation="relu")(block_2_output)
-    x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dense(16, activation="relu")(x)
-    x = layers.Dropout(0.5)(x)
-    model = keras.Model(inputs, layers.Dense(10)(x), name="toy_resnet")
-    model.compile(optimizer=keras.optimizers.RMSprop(1e-3),
-                  loss=keras.losses.CategoricalCrossentropy(from_logits=True), metrics=["acc"])
+    model = keras_models.toy_resnet(keras)  # the functional guide's, compiled as there
     rng = np.random.default_rng(2)
-    return model, rng.random((8, 16, 16, 3), dtype=np.float32), np.eye(10)[rng.integers(0, 10, 8)]
+    return model, rng.random((8, 32, 32, 3), dtype=np.float32), np.eye(10)[rng.integers(0, 10, 8)]
 
 
 def _ticket_model():
