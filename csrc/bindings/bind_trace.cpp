@@ -18,6 +18,19 @@ void bind_trace(py::module_& m) {
       m, "Plan", "A traced function's op calls, replayed in C++ (corten.function).")
       .def("run", &trace::Plan::run, py::arg("inputs"),
            "Runs the plan on tensors of the traced shapes and dtypes; returns its outputs.")
+      .def(
+          "run_batches",
+          [](const trace::Plan& p, const std::vector<Tensor>& sources,
+             const std::vector<int64_t>& input_source, py::handle order, int64_t batch_rows,
+             int64_t first_row, int64_t num_steps) {
+            return p.run_batches(sources, input_source,
+                                 order.is_none() ? Tensor() : to_tensor(order), batch_rows,
+                                 first_row, num_steps);
+          },
+          py::arg("sources"), py::arg("input_source"), py::arg("order"), py::arg("batch_rows"),
+          py::arg("first_row"), py::arg("num_steps"),
+          "Replays the plan once per batch of rows cut from `sources` (Note [Epoch replay]); "
+          "returns the last replay's outputs.")
       .def("summary", &trace::Plan::summary)
       .def_property_readonly("num_nodes", &trace::Plan::num_nodes)
       .def_property_readonly("num_inputs", &trace::Plan::num_inputs)

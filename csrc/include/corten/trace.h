@@ -143,6 +143,14 @@ class Plan {
   /// Runs the plan `runs` times and returns each node's mean wall time in seconds (the op's
   /// entry point and kernels, without the plan's own bookkeeping).
   std::vector<double> profile(const Tensors& inputs, int runs) const;
+  /// One replay per batch of rows, all in C++ (Note [Epoch replay]): replay s (0 <= s <
+  /// num_steps) takes rows [first_row + s * batch_rows, + batch_rows) of every source, in the
+  /// order of `order` (int64 row indices) or in storage order when `order` is undefined, and
+  /// feeds input i with the rows of sources[input_source[i]]. Returns the last replay's
+  /// outputs. The inputs must have the traced shapes, as for run().
+  Tensors run_batches(const Tensors& sources, const std::vector<int64_t>& input_source,
+                      const Tensor& order, int64_t batch_rows, int64_t first_row,
+                      int64_t num_steps) const;
   /// Nodes (what each reads, writes and returns, with dtypes and shapes, and the buffers
   /// released after it), captures and outputs, one line each.
   std::string summary() const;

@@ -264,6 +264,25 @@ class Function:
         self._last_plan = entry
         return self._pack(entry, entry.plan.run(_plan_inputs(leaves)))
 
+    def batch_replayer(self, *args: Any) -> Callable[..., Any] | None:
+        """The plan of a call with these arguments, as a function that replays it on batches
+        of rows (``Plan.run_batches``'s arguments: sources, input_source, order, batch_rows,
+        first_row, num_steps) and returns the last replay's result packed as a call's; None
+        when the call has no plan (not traced yet, or run eagerly)."""
+        if _run_eagerly:
+            return None
+        leaves = nest.flatten((args, {}))
+        entry = self._plans.get((_structure((args, {})), *[_leaf_key(leaf) for leaf in leaves]))
+        if entry is None:
+            return None
+
+        def replay(*run_args: Any) -> Any:
+            self._last_plan = entry
+            outputs = entry.plan.run_batches(*run_args)
+            return outputs[0] if entry.single else self._pack(entry, outputs)
+
+        return replay
+
     @staticmethod
     def _pack(entry: _Plan, outputs: list[Any]) -> Any:
         if entry.dict_keys is not None:

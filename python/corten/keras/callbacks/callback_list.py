@@ -101,16 +101,19 @@ class CallbackList(Callback):
         for cb in self.callbacks:
             getattr(cb, hook)(*args, logs)
 
-    def _call_batch(self, hook: str, batch: int, logs: dict | None) -> None:
-        # As tf.keras: when no callback replaces any batch hook of the mode, its batch hooks are
-        # skipped with their logs unread, so that a silent fit() does not read the step's
-        # metrics back on every batch.
-        mode = hook.split("_")[1] if hook.count("_") > 2 else "train"
+    def wants_batch_hooks(self, mode: str) -> bool:
+        """Whether a callback replaces a batch hook of ``mode`` ("train", "test" or
+        "predict"). As tf.keras: when none does, the mode's batch hooks are skipped with their
+        logs unread, so that a silent fit() does not read the step's metrics back on every
+        batch."""
         cache = self.__dict__.setdefault("_batch_modes", {})
         wanted = cache.get(mode)
         if wanted is None:
             wanted = cache[mode] = any(_implements(cb, mode) for cb in self.callbacks)
-        if wanted:
+        return wanted
+
+    def _call_batch(self, hook: str, batch: int, logs: dict | None) -> None:
+        if self.wants_batch_hooks(hook.split("_")[1] if hook.count("_") > 2 else "train"):
             self._call(hook, batch, logs=logs)
 
     def on_batch_begin(self, batch: int, logs: dict | None = None) -> None:

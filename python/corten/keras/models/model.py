@@ -20,10 +20,16 @@ class Model(Trainer, Layer):
 
     def __new__(cls, *args: Any, **kwargs: Any):
         # keras.Model(inputs, outputs) builds a functional model (as Keras).
-        if cls is Model and _is_functional_init(args, kwargs):
+        if _is_functional_init(args, kwargs):
             from corten.keras.models.functional import Functional
 
-            return Functional.__new__(Functional, *args, **kwargs)
+            if cls is Model:
+                return Functional.__new__(Functional, *args, **kwargs)
+            if not issubclass(cls, Functional):
+                # A subclass called with inputs and outputs (a custom train_step over a
+                # functional graph) is that subclass with Functional's graph behind it, as
+                # tf.keras makes it.
+                return Functional.__new__(_functional_subclass(cls, Functional))
         return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -52,8 +58,7 @@ class Model(Trainer, Layer):
         ``output_layers``) builds a Functional model; otherwise ``cls(**config)``."""
         from corten.keras.models import functional
 
-        if functional.is_functional_config(config) and (
-                cls is Model or issubclass(cls, functional.Functional)):
+        if functional.is_functional_config(config) and _revivable_as_functional(cls):
             target = functional.Functional if cls is Model else cls
             return functional._functional_from_config(target, config, custom_objects)
         return cls(**config)
@@ -189,6 +194,35 @@ class Model(Trainer, Layer):
         from corten.keras.saving import weights_file
 
         weights_file.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+
+_FUNCTIONAL_SUBCLASSES: dict[type, type] = {}
+
+
+def _functional_subclass(cls: type, functional: type) -> type:
+    """``cls`` combined with the Functional model (one class per ``cls``): ``cls``'s methods
+    first, then Functional's graph call, building and config."""
+    combined = _FUNCTIONAL_SUBCLASSES.get(cls)
+    if combined is None:
+        combined = type(cls.__name__, (cls, functional),
+                        {"__module__": cls.__module__, "__qualname__": cls.__qualname__})
+        _FUNCTIONAL_SUBCLASSES[cls] = combined
+    return combined
+
+
+def _revivable_as_functional(cls: type) -> bool:
+    """Whether ``cls(inputs=..., outputs=..., name=...)`` rebuilds a functional config, as
+    tf.keras decides: Model, Functional and their subclasses whose ``__init__`` is theirs, takes
+    Functional's arguments, or passes ``*args, **kwargs`` on."""
+    import inspect
+
+    from corten.keras.models.functional import Functional
+
+    if cls is Model or issubclass(cls, Functional) or cls.__init__ is Model.__init__:
+        return True
+    spec = inspect.getfullargspec(cls.__init__)
+    wanted = inspect.getfullargspec(Functional.__init__).args[1:]
+    return spec.args[1:] == wanted or (spec.varargs is not None and spec.varkw is not None)
 
 
 def _is_functional_init(args: tuple, kwargs: dict) -> bool:

@@ -44,6 +44,10 @@ class CompiledStep:
         """Whether the step fell back to eager execution."""
         return self._eager
 
+    def batch_replayer(self, data: Any) -> Callable[..., Any] | None:
+        """``Function.batch_replayer`` of the step on ``data``; None once it runs eagerly."""
+        return None if self._eager else self._function.batch_replayer(data)
+
     def __call__(self, data: Any) -> Any:
         if self._eager:
             return self._step(data)

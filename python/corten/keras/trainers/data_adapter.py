@@ -295,26 +295,48 @@ class _ArrayAdapter:
         elif self.shuffle and self.rng is not None:
             order = self.rng.permutation(n)
 
-        sources = self._sources
         in_order = not (self.shuffle and self.rng is not None)
         order_t = None if in_order else corten.convert_to_tensor(order.astype(np.int64))
+        self.epoch_order = (order, order_t)
 
         def gen():
             while True:  # steps_per_epoch larger than the data repeats it, as Keras
                 for b in range(self.num_batches):
-                    lo, hi = b * bs, min(n, (b + 1) * bs)
-                    if in_order:
-                        batch = [src.rows(lo, hi) for src in sources]
-                    else:
-                        idx, idx_t = order[lo:hi], order_t[lo:hi]
-                        batch = [src.take(idx, idx_t) for src in sources]
-                    if self.y is self.x:
-                        batch[1] = batch[0]
-                    yield tuple(batch)
+                    yield self.batch_at(b, order, order_t)
                 if self.user_steps is None:
                     return
 
         return gen()
+
+    def batch_at(self, b: int, order: np.ndarray, order_t: Tensor | None) -> tuple[Any, ...]:
+        """Batch ``b`` of an epoch whose rows come in ``order`` (``order_t`` None: in storage
+        order), as ``(x, y, sample_weight)``."""
+        lo, hi = b * self.batch_size, min(self.num_samples, (b + 1) * self.batch_size)
+        if order_t is None:
+            batch = [src.rows(lo, hi) for src in self._sources]
+        else:
+            idx, idx_t = order[lo:hi], order_t[lo:hi]
+            batch = [src.take(idx, idx_t) for src in self._sources]
+        if self.y is self.x:
+            batch[1] = batch[0]
+        return tuple(batch)
+
+    def replay_layout(self) -> tuple[list[Tensor], list[int]] | None:
+        """The tensors that batches are cut from and, for each leaf of a packed batch in
+        order, the index of the one it is cut from (Note [Epoch replay]); None when a leaf
+        goes through numpy or the epoch repeats the data."""
+        if self.user_steps is not None:
+            return None
+        sources: list[Any] = []
+        spans: list[list[int]] = []
+        for src in self._sources:
+            leaves = [] if src.data is None else src.leaves
+            spans.append(list(range(len(sources), len(sources) + len(leaves))))
+            sources.extend(leaves)
+        if not all(type(a) is Tensor for a in sources):
+            return None
+        y_span = spans[0] if self.y is self.x else spans[1]
+        return sources, spans[0] + y_span + spans[2]
 
 
 class _IterableAdapter:
@@ -466,6 +488,38 @@ class DataHandler:
     @property
     def num_samples(self) -> int | None:
         return self.adapter.num_samples
+
+    def replay_epoch(self, step_function: Any) -> Any:
+        """Runs the current epoch's steps with ``step_function`` (a compiled step) and returns
+        the last step's logs, replaying the full batches after the first with
+        ``Plan.run_batches`` (Note [Epoch replay]); None, with nothing run, when the data is not
+        in-memory tensors or the step is not a compiled one. For callers that read no batch's
+        logs."""
+        adapter = self.adapter
+        if not isinstance(adapter, _ArrayAdapter) or self.class_weight is not None \
+                or not hasattr(step_function, "batch_replayer"):
+            return None
+        layout = adapter.replay_layout()
+        full = adapter.num_samples // adapter.batch_size
+        if layout is None or full < 2:
+            return None
+        sources, input_source = layout
+        order, order_t = adapter.epoch_order
+
+        def batch(b: int) -> Any:
+            return pack_x_y_sample_weight(*adapter.batch_at(b, order, order_t))
+
+        first_batch = batch(0)
+        logs = step_function(first_batch)  # traces the plan when needed
+        replay = step_function.batch_replayer(first_batch)
+        first = 1
+        if replay is not None:
+            bs = adapter.batch_size
+            logs = replay(sources, input_source, order_t, bs, bs, full - 1)
+            first = full
+        for b in range(first, adapter.num_batches):
+            logs = step_function(batch(b))
+        return logs
 
     def enumerate_epochs(self) -> Iterator[tuple[int, Iterator[Any]]]:
         """Yields ``(epoch, iterator)`` from ``initial_epoch`` to ``epochs``."""

@@ -417,7 +417,12 @@ class Trainer:
         for epoch, iterator in handler.enumerate_epochs():
             self.reset_metrics()
             callbacks.on_epoch_begin(epoch)
-            for begin, end, batches in handler.executions(iterator):
+            replayed = None if callbacks.wants_batch_hooks("train") \
+                else handler.replay_epoch(train_function)
+            if replayed is not None:
+                logs = replayed
+            for begin, end, batches in () if replayed is not None \
+                    else handler.executions(iterator):
                 callbacks.on_train_batch_begin(begin)
                 for batch in batches:
                     logs = train_function(batch)
@@ -483,7 +488,12 @@ class Trainer:
         callbacks.on_test_begin()
         for _, iterator in handler.enumerate_epochs():
             self.reset_metrics()
-            for begin, end, batches in handler.executions(iterator):
+            replayed = None if callbacks.wants_batch_hooks("test") \
+                else handler.replay_epoch(test_function)
+            if replayed is not None:
+                logs = replayed
+            for begin, end, batches in () if replayed is not None \
+                    else handler.executions(iterator):
                 callbacks.on_test_batch_begin(begin)
                 for batch in batches:
                     logs = test_function(batch)
