@@ -28,17 +28,21 @@ void record_softmax_cross_entropy(const Tensor& labels, const Tensor& logits, in
 
 void record_sparse_softmax_cross_entropy(const Tensor& labels, const Tensor& logits,
                                          int64_t axis, const Tensor& out) {
-  record("sparse_softmax_cross_entropy_with_logits", {labels, logits}, {out},
-         [&]() -> BackwardFn {
-           return [labels, logits, axis](const std::vector<Tensor>& grads) {
-             // loss = logsumexp(z) - z[label]:  dz = g * (softmax(z) - one_hot(label)).
-             const Tensor g = expand_dims(grads[0], axis);
-             const int64_t depth = logits.shape()[static_cast<size_t>(axis)];
-             const Tensor hot = one_hot(labels, depth, 1.0, 0.0, axis, logits.dtype());
-             const Tensor dz = multiply(g, subtract(softmax(logits, axis), hot));
-             return std::vector<Tensor>{Tensor(), dz};
-           };
-         });
+  record("sparse_softmax_cross_entropy_with_logits", {labels, logits}, {out}, [&]() -> BackwardFn {
+    return [labels, logits, axis](const std::vector<Tensor>& grads) {
+      // loss = logsumexp(z) - z[label]:  dz = g * (softmax(z) - one_hot(label)), in one
+      // pass unless a tape records this gradient (the fused op has no gradient).
+      if (!is_recording()) {
+        return std::vector<Tensor>{
+            Tensor(), sparse_softmax_cross_entropy_grad(labels, logits, grads[0], axis)};
+      }
+      const Tensor g = expand_dims(grads[0], axis);
+      const int64_t depth = logits.shape()[static_cast<size_t>(axis)];
+      const Tensor hot = one_hot(labels, depth, 1.0, 0.0, axis, logits.dtype());
+      const Tensor dz = multiply(g, subtract(softmax(logits, axis), hot));
+      return std::vector<Tensor>{Tensor(), dz};
+    };
+  });
 }
 
 void record_sigmoid_cross_entropy(const Tensor& labels, const Tensor& logits, const Tensor& out) {

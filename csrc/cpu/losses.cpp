@@ -176,6 +176,47 @@ int64_t sparse_softmax_cross_entropy(DType label_dtype, DType dtype, const Shape
   });
 }
 
+namespace {
+
+template <class L, class T>
+void sparse_xent_grad_impl(const Shape& shape, const L* labels, const T* g, int64_t axis, T* out) {
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= shape[static_cast<size_t>(d)];
+  for (size_t d = static_cast<size_t>(axis) + 1; d < shape.size(); ++d) inner *= shape[d];
+  const int64_t n = shape[static_cast<size_t>(axis)];
+  const int64_t grain = std::max<int64_t>(1, kGrainCheap / std::max<int64_t>(1, n * inner));
+  parallel_for(0, outer, grain, [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o) {
+      const L* lab = labels + o * inner;
+      const T* go = g + o * inner;
+      T* row = out + o * n * inner;
+      for (int64_t j = 0; j < n; ++j) {
+        T* line = row + j * inner;
+        for (int64_t i = 0; i < inner; ++i) {
+          const T hot = static_cast<int64_t>(lab[i]) == j ? T(1) : T(0);
+          line[i] = go[i] * (line[i] - hot);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void sparse_softmax_cross_entropy_grad(DType label_dtype, DType dtype, const Shape& shape,
+                                       const void* labels, const void* g, int64_t axis, void* out) {
+  visit_floating(dtype, "sparse_softmax_cross_entropy_grad", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if (label_dtype == DType::Int32) {
+      sparse_xent_grad_impl(shape, static_cast<const int32_t*>(labels), static_cast<const T*>(g),
+                            axis, static_cast<T*>(out));
+    } else {
+      sparse_xent_grad_impl(shape, static_cast<const int64_t*>(labels), static_cast<const T*>(g),
+                            axis, static_cast<T*>(out));
+    }
+  });
+}
+
 void sigmoid_cross_entropy(DType dtype, const Shape& shape, const void* labels,
                            const Shape& labels_strides, const void* logits,
                            const Shape& logits_strides, void* out) {

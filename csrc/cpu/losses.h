@@ -25,6 +25,13 @@ int64_t sparse_softmax_cross_entropy(DType label_dtype, DType dtype, const Shape
                                      const void* logits, const Shape& logits_strides,
                                      int64_t axis, void* out);
 
+// The gradient of sparse_softmax_cross_entropy with respect to the logits, in place: `out`
+// (`shape`, contiguous) holds softmax(z) along `axis` on entry and g * (softmax(z) -
+// one_hot(label)) on return. labels (int32/int64) and g (the loss gradient, `dtype`): `shape`
+// without `axis`, contiguous. The same products as the composite gradient, so the same bits.
+void sparse_softmax_cross_entropy_grad(DType label_dtype, DType dtype, const Shape& shape,
+                                       const void* labels, const void* g, int64_t axis, void* out);
+
 // labels, logits: `shape` (strided, same floating dtype) -> out: `shape` (contiguous).
 // max(z, 0) - z * y + log1p(exp(-|z|)), finite for any finite z.
 void sigmoid_cross_entropy(DType dtype, const Shape& shape, const void* labels,

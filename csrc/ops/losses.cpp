@@ -128,6 +128,41 @@ Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tens
   return out;
 }
 
+Tensor sparse_softmax_cross_entropy_grad(const Tensor& labels, const Tensor& logits,
+                                         const Tensor& g, int64_t axis) {
+  constexpr const char* op = "sparse_softmax_cross_entropy_grad";
+  trace::OpRecord rec;
+  detail::check_defined(labels, op, "labels");
+  detail::check_defined(logits, op, "logits");
+  detail::check_defined(g, op, "g");
+  CORTEN_CHECK_TYPE(is_floating(logits.dtype()) && g.dtype() == logits.dtype(), op,
+                    ": logits and g must share a floating dtype; got ", dtype_name(logits.dtype()),
+                    " and ", dtype_name(g.dtype()));
+  CORTEN_CHECK_TYPE(is_integral(labels.dtype()), op, ": labels must be int32 or int64; got ",
+                    dtype_name(labels.dtype()));
+  detail::check_same_device(labels, logits, op);
+  detail::check_same_device(g, logits, op);
+  const int64_t a = checked_class_axis(logits, axis, op);
+  const Shape expected = drop_axis(logits.shape(), a);
+  CORTEN_CHECK_VALUE(labels.shape() == expected && g.shape() == expected, op,
+                     ": labels and g must have logits' shape without the class axis; got "
+                     "labels.shape=",
+                     show(labels.shape()), ", g.shape=", show(g.shape()),
+                     ", logits.shape=", show(logits.shape()));
+  const Device dev = detail::result_device(labels, logits);
+  Tensor out = Tensor::empty(logits.shape(), logits.dtype(), dev, op);
+  if (dev == Device::Meta) return out;
+  const Tensor lab = labels.contiguous(), gc = g.contiguous();
+  kernels::softmax(dev)(false, logits.dtype(), logits.shape(), logits.raw_data(), logits.strides(),
+                        a, out.raw_data());
+  kernels::sparse_softmax_cross_entropy_grad(dev)(labels.dtype(), logits.dtype(), logits.shape(),
+                                                  lab.raw_data(), gc.raw_data(), a, out.raw_data());
+  rec.record(op, {labels, logits, g}, {out}, [axis](const trace::Tensors& in) {
+    return sparse_softmax_cross_entropy_grad(in[0], in[1], in[2], axis);
+  });
+  return out;
+}
+
 Tensor sigmoid_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits) {
   trace::OpRecord rec;
   check_floating_pair(labels, logits, kSigmoidXent);

@@ -136,14 +136,15 @@ double exp_shift_f32(const float* p, int64_t n, float m, float* out) {
     add_wide(e, s0, s1);
   }
   if (i < n) {
-    // Padding lanes hold -inf: exp(-inf) = 0 adds nothing.
+    // Padding lanes hold m (exp(0), inside exp8's fast range, where -inf would send the
+    // whole vector to its slow path) and are zeroed before the sum.
     alignas(32) float buf[8];
-    const __m256 e = exp8(_mm256_sub_ps(load_partial(p + i, n - i, -std::numeric_limits<float>::infinity()), mv));
-    _mm256_store_ps(buf, e);
+    _mm256_store_ps(buf, exp8(_mm256_sub_ps(load_partial(p + i, n - i, m), mv)));
+    for (int64_t j = n - i; j < 8; ++j) buf[j] = 0.0f;
     if (out) {
       for (int64_t j = i; j < n; ++j) out[j] = buf[j - i];
     }
-    add_wide(e, s2, s3);
+    add_wide(_mm256_load_ps(buf), s2, s3);
   }
   return hsum(_mm256_add_pd(_mm256_add_pd(s0, s1), _mm256_add_pd(s2, s3)));
 }

@@ -19,6 +19,12 @@ Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& log
 /// class count. Result: labels' shape, logits' dtype. Gradients flow to logits only.
 Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits,
                                                 int64_t axis = -1);
+/// The gradient of sparse_softmax_cross_entropy_with_logits with respect to the logits, in one
+/// pass over the softmax: g * (softmax(logits) - one_hot(labels)) along `axis`, with `g` the
+/// loss gradient (labels' shape, logits' dtype). Labels are those the forward validated.
+/// Not differentiable itself (the tape's higher-order gradients use the composite form).
+Tensor sparse_softmax_cross_entropy_grad(const Tensor& labels, const Tensor& logits,
+                                         const Tensor& g, int64_t axis = -1);
 /// max(logits, 0) - logits * labels + log1p(exp(-|logits|)), elementwise. labels and logits:
 /// same shape and floating dtype. Gradients flow to logits and labels.
 Tensor sigmoid_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits);
