@@ -417,18 +417,9 @@ class Trainer:
         for epoch, iterator in handler.enumerate_epochs():
             self.reset_metrics()
             callbacks.on_epoch_begin(epoch)
-            replayed = None if callbacks.wants_batch_hooks("train") \
-                else handler.replay_epoch(train_function)
-            if replayed is not None:
-                logs = replayed
-            for begin, end, batches in () if replayed is not None \
-                    else handler.executions(iterator):
-                callbacks.on_train_batch_begin(begin)
-                for batch in batches:
-                    logs = train_function(batch)
-                callbacks.on_train_batch_end(end, logs=logs)
-                if self.stop_training:
-                    break
+            step_logs = self._run_epoch(handler, iterator, train_function, callbacks, "train")
+            if step_logs is not None:
+                logs = step_logs
             if logs is None:
                 raise ValueError("Unexpected result of `train_function` (Empty logs). This "
                                  "could be due to issues with input data: check that the "
@@ -445,6 +436,29 @@ class Trainer:
         callbacks.on_train_end(logs=training_logs)
         self.__dict__["_skip_non_finite_steps"] = False
         return self.history
+
+    def _run_epoch(self, handler: Any, iterator: Any, step_function: Any, callbacks: Any,
+                   mode: str) -> Any:
+        """Runs one epoch's steps (``mode`` "train" or "test") and returns the last step's
+        logs, or None when no batch ran. Without a callback that reads single batches, the
+        full batches are replayed in C++ (Note [Epoch replay]); otherwise each step runs
+        between the batch hooks, and training stops early when a hook sets
+        ``stop_training``."""
+        if not callbacks.wants_batch_hooks(mode):
+            logs = handler.replay_epoch(step_function)
+            if logs is not None:
+                return logs
+        on_begin = getattr(callbacks, f"on_{mode}_batch_begin")
+        on_end = getattr(callbacks, f"on_{mode}_batch_end")
+        logs = None
+        for begin, end, batches in handler.executions(iterator):
+            on_begin(begin)
+            for batch in batches:
+                logs = step_function(batch)
+            on_end(end, logs=logs)
+            if mode == "train" and self.stop_training:
+                break
+        return logs
 
     @staticmethod
     def _should_eval(epoch: int, validation_freq: Any) -> bool:
@@ -488,16 +502,9 @@ class Trainer:
         callbacks.on_test_begin()
         for _, iterator in handler.enumerate_epochs():
             self.reset_metrics()
-            replayed = None if callbacks.wants_batch_hooks("test") \
-                else handler.replay_epoch(test_function)
-            if replayed is not None:
-                logs = replayed
-            for begin, end, batches in () if replayed is not None \
-                    else handler.executions(iterator):
-                callbacks.on_test_batch_begin(begin)
-                for batch in batches:
-                    logs = test_function(batch)
-                callbacks.on_test_batch_end(end, logs=logs)
+            step_logs = self._run_epoch(handler, iterator, test_function, callbacks, "test")
+            if step_logs is not None:
+                logs = step_logs
         logs = _sync_logs(logs)
         callbacks.on_test_end(logs=logs)
         if return_dict:
