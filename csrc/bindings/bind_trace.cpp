@@ -22,13 +22,13 @@ void bind_trace(py::module_& m) {
           "run_batches",
           [](const trace::Plan& p, const std::vector<Tensor>& sources,
              const std::vector<int64_t>& input_source, py::handle order, int64_t batch_rows,
-             int64_t first_row, int64_t num_steps) {
+             int64_t first_row, int64_t num_steps, bool stack) {
             return p.run_batches(sources, input_source,
                                  order.is_none() ? Tensor() : to_tensor(order), batch_rows,
-                                 first_row, num_steps);
+                                 first_row, num_steps, stack);
           },
           py::arg("sources"), py::arg("input_source"), py::arg("order"), py::arg("batch_rows"),
-          py::arg("first_row"), py::arg("num_steps"),
+          py::arg("first_row"), py::arg("num_steps"), py::arg("stack") = false,
           "Replays the plan once per batch of rows cut from `sources` (Note [Epoch replay]); "
           "returns the last replay's outputs.")
       .def("summary", &trace::Plan::summary)

@@ -6,9 +6,10 @@
 // batch hook, so no logs are read and stop_training cannot change mid-epoch), the trainer
 // hands the epoch's full batches to Plan::run_batches instead, which cuts each batch with the
 // same gather op and replays the same plan, so the numbers are those of the per-step loop bit
-// for bit. Only the last replay's outputs (the step's logs) come back. The first batch of an
-// epoch (which may have to trace) and a smaller last batch (another plan) still go through
-// the per-step path.
+// for bit. Only the last replay's outputs (the step's logs) come back, or, for predict(),
+// every replay's outputs stacked into one tensor per output. The first batch of an epoch
+// (which may have to trace) and a smaller last batch (another plan) still go through the
+// per-step path.
 
 #include <corten/errors.h>
 #include <corten/ops.h>
@@ -18,7 +19,7 @@ namespace corten::trace {
 
 Tensors Plan::run_batches(const Tensors& sources, const std::vector<int64_t>& input_source,
                           const Tensor& order, int64_t batch_rows, int64_t first_row,
-                          int64_t num_steps) const {
+                          int64_t num_steps, bool stack) const {
   CORTEN_CHECK_VALUE(input_source.size() == input_shapes_.size(), "Plan.run_batches: the plan ",
                      "takes ", input_shapes_.size(), " inputs; got ", input_source.size(),
                      " input sources");
@@ -48,7 +49,7 @@ Tensors Plan::run_batches(const Tensors& sources, const std::vector<int64_t>& in
     shape[0] = batch_rows;
     return t.as_strided(std::move(shape), t.strides(), t.offset() + lo * t.strides()[0]);
   };
-  Tensors out;
+  Tensors out, stacked;
   Tensors batch(sources.size());
   Tensors inputs(input_source.size());
   for (int64_t step = 0; step < num_steps; ++step) {
@@ -61,8 +62,29 @@ Tensors Plan::run_batches(const Tensors& sources, const std::vector<int64_t>& in
       inputs[i] = batch[static_cast<size_t>(input_source[i])];
     }
     out = run(inputs);
+    if (!stack) continue;
+    if (step == 0) {
+      for (const Tensor& o : out) {
+        CORTEN_CHECK_VALUE(o.defined() && o.ndim() >= 1, "Plan.run_batches: stacking needs ",
+                           "outputs with a first axis; got a scalar or undefined output");
+        Shape shape = o.shape();
+        shape[0] *= num_steps;
+        stacked.push_back(Tensor::empty(shape, o.dtype(), o.device(), "Plan.run_batches"));
+      }
+    }
+    for (size_t k = 0; k < out.size(); ++k) {
+      const Tensor& dst = stacked[k];
+      const int64_t rows = out[k].ndim() >= 1 ? out[k].dim(0) : -1;
+      CORTEN_CHECK_VALUE(rows * num_steps == dst.dim(0), "Plan.run_batches: output ", k,
+                         " changed its first axis between batches");
+      Shape shape = dst.shape();
+      shape[0] = rows;
+      copy_(dst.as_strided(std::move(shape), dst.strides(),
+                           dst.offset() + step * rows * dst.strides()[0]),
+            out[k]);
+    }
   }
-  return out;
+  return stack ? stacked : out;
 }
 
 }  // namespace corten::trace

@@ -147,10 +147,12 @@ class Plan {
   /// num_steps) takes rows [first_row + s * batch_rows, + batch_rows) of every source, in the
   /// order of `order` (int64 row indices) or in storage order when `order` is undefined, and
   /// feeds input i with the rows of sources[input_source[i]]. Returns the last replay's
-  /// outputs. The inputs must have the traced shapes, as for run().
+  /// outputs, or with `stack` every replay's outputs concatenated along their first axis
+  /// (each output must have one; ValueError otherwise). The inputs must have the traced
+  /// shapes, as for run().
   Tensors run_batches(const Tensors& sources, const std::vector<int64_t>& input_source,
-                      const Tensor& order, int64_t batch_rows, int64_t first_row,
-                      int64_t num_steps) const;
+                      const Tensor& order, int64_t batch_rows, int64_t first_row, int64_t num_steps,
+                      bool stack = false) const;
   /// Nodes (what each reads, writes and returns, with dtypes and shapes, and the buffers
   /// released after it), captures and outputs, one line each.
   std::string summary() const;

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -489,12 +489,14 @@ class DataHandler:
     def num_samples(self) -> int | None:
         return self.adapter.num_samples
 
-    def replay_epoch(self, step_function: Any) -> Any:
+    def replay_epoch(self, step_function: Any,
+                     collect: Callable[[Any], None] | None = None) -> Any:
         """Runs the current epoch's steps with ``step_function`` (a compiled step) and returns
         the last step's logs, replaying the full batches after the first with
         ``Plan.run_batches`` (Note [Epoch replay]); None, with nothing run, when the data is not
-        in-memory tensors or the step is not a compiled one. For callers that read no batch's
-        logs."""
+        in-memory tensors or the step is not a compiled one. For callers that read no single
+        batch's logs; ``collect`` (predict's) receives every result in order, the replayed
+        batches' as one result whose tensors hold all their rows."""
         adapter = self.adapter
         if not isinstance(adapter, _ArrayAdapter) or self.class_weight is not None \
                 or not hasattr(step_function, "batch_replayer"):
@@ -509,16 +511,28 @@ class DataHandler:
         def batch(b: int) -> Any:
             return pack_x_y_sample_weight(*adapter.batch_at(b, order, order_t))
 
+        def run(data: Any) -> Any:
+            result = step_function(data)
+            if collect is not None:
+                collect(result)
+            return result
+
         first_batch = batch(0)
-        logs = step_function(first_batch)  # traces the plan when needed
+        logs = run(first_batch)  # traces the plan when needed
         replay = step_function.batch_replayer(first_batch)
+        bs = adapter.batch_size
+        if collect is not None and not all(
+                isinstance(t, Tensor) and t.ndim >= 1 and t.shape[0] == bs
+                for t in nest.flatten(logs)):
+            replay = None  # results that do not stack by rows
         first = 1
         if replay is not None:
-            bs = adapter.batch_size
-            logs = replay(sources, input_source, order_t, bs, bs, full - 1)
+            logs = replay(sources, input_source, order_t, bs, bs, full - 1, collect is not None)
+            if collect is not None:
+                collect(logs)
             first = full
         for b in range(first, adapter.num_batches):
-            logs = step_function(batch(b))
+            logs = run(batch(b))
         return logs
 
     def enumerate_epochs(self) -> Iterator[tuple[int, Iterator[Any]]]:

@@ -535,13 +535,21 @@ class Trainer:
         outputs: list[Any] = []
         structure = None
         callbacks.on_predict_begin()
+
+        def collect(batch_outputs: Any) -> None:
+            nonlocal structure
+            structure = batch_outputs
+            outputs.append([np.asarray(t) for t in nest.flatten(batch_outputs)])
+
         for _, iterator in handler.enumerate_epochs():
+            if not callbacks.wants_batch_hooks("predict") and \
+                    handler.replay_epoch(predict_function, collect) is not None:
+                continue
             for begin, end, batches in handler.executions(iterator):
                 callbacks.on_predict_batch_begin(begin)
                 for batch in batches:
                     batch_outputs = predict_function(batch)
-                    structure = batch_outputs
-                    outputs.append([np.asarray(t) for t in nest.flatten(batch_outputs)])
+                    collect(batch_outputs)
                 callbacks.on_predict_batch_end(end, logs={"outputs": batch_outputs})
         if structure is None:
             raise ValueError("Unexpected result of `predict_function` (Empty batch_outputs). "

@@ -160,3 +160,42 @@ def test_a_step_that_falls_back_to_eager_still_trains_every_batch():
     model.fit(x, np.zeros((64, 3), "float32"), batch_size=16, epochs=1, verbose=0)
     assert model.train_function.runs_eagerly
     assert model.seen == 4
+
+
+class _PredictHook(keras.callbacks.Callback):
+    def on_predict_batch_end(self, batch, logs=None):
+        self.batches = getattr(self, "batches", 0) + 1
+
+
+@pytest.mark.parametrize("n", [64, 70, 16, 20])
+def test_replayed_predict_equals_the_per_step_loop(n):
+    keras.utils.set_random_seed(4)
+    inputs = keras.Input((12,))
+    h = layers.Dense(8, activation="relu")(inputs)
+    model = keras.Model(inputs, {"logits": layers.Dense(3)(h), "code": layers.Dense(2)(h)})
+    x, _ = _data(n)
+    replayed = model.predict(x, batch_size=16, verbose=0)
+    hook = _PredictHook()
+    per_step = model.predict(x, batch_size=16, verbose=0, callbacks=[hook])
+    assert hook.batches == -(-n // 16)
+    assert set(replayed) == {"logits", "code"}
+    for key in replayed:
+        assert replayed[key].shape == (n, 3 if key == "logits" else 2)
+        np.testing.assert_array_equal(replayed[key], per_step[key])
+    np.testing.assert_array_equal(replayed["logits"][:5], model(x[:5])["logits"].numpy())
+
+
+def test_predict_step_with_non_row_outputs_runs_step_by_step():
+    class Summed(keras.Model):
+        def predict_step(self, data):
+            out = self(data, training=False)
+            return {"rows": out, "total": tf.reduce_sum(out)}
+
+    inputs = keras.Input((12,))
+    model = Summed(inputs, layers.Dense(3)(inputs))
+    x, _ = _data(48)
+    result = model.predict(x, batch_size=16, verbose=0)
+    assert result["rows"].shape == (48, 3)
+    # The scalar of every batch, stacked as Keras does with 0-d outputs.
+    np.testing.assert_allclose(result["total"], result["rows"].reshape(3, 16, 3).sum(axis=(1, 2)),
+                               rtol=1e-5)
