@@ -25,6 +25,8 @@ void record_matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool tran
                    const Tensor& out);
 void record_reduce(ReduceOp op, const Tensor& x, const std::vector<uint8_t>& reduced,
                    bool keepdims, const Tensor& out);
+void record_reduce_grad(ReduceOp op, const Tensor& g, const std::vector<uint8_t>& reduced,
+                        bool keepdims, const Tensor& out);
 void record_softmax(bool log, const Tensor& x, int64_t axis, const Tensor& out);
 void record_linear(const Tensor& x, const Tensor& w, const Tensor& bias, Activation act,
                    const Tensor& out);

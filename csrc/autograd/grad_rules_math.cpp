@@ -7,7 +7,7 @@ namespace {
 const bool kRegistered =
     register_ops({"matmul", "linear", "reduce_sum", "reduce_mean", "reduce_max", "reduce_min",
                   "reduce_prod", "reduce_logsumexp", "softmax", "log_softmax", "softmax_grad",
-                  "log_softmax_grad"});
+                  "log_softmax_grad", "reduce_grad"});
 
 Tensor scalar(double v, const Tensor& like) { return full({}, v, like.dtype()); }
 
@@ -66,6 +66,16 @@ void record_linear(const Tensor& x, const Tensor& w, const Tensor& bias, Activat
   });
 }
 
+void record_reduce_grad(ReduceOp op, const Tensor& g, const std::vector<uint8_t>& reduced,
+                        bool keepdims, const Tensor& out) {
+  record("reduce_grad", {g}, {out}, [&]() -> BackwardFn {
+    return [op, reduced, keepdims](const std::vector<Tensor>& grads) {
+      // Linear in g: its adjoint sums (or averages) the spread gradient back.
+      return std::vector<Tensor>{reduce(op, grads[0], axes_of(reduced), keepdims, false)};
+    };
+  });
+}
+
 void record_reduce(ReduceOp op, const Tensor& x, const std::vector<uint8_t>& reduced,
                    bool keepdims, const Tensor& out) {
   if (op == ReduceOp::Any || op == ReduceOp::All) return;
@@ -77,12 +87,10 @@ void record_reduce(ReduceOp op, const Tensor& x, const std::vector<uint8_t>& red
       const std::vector<int64_t> axes = axes_of(reduced);
       Tensor gx;
       switch (op) {
-        case ReduceOp::Sum: gx = broadcast_to(g, x.shape()); break;
-        case ReduceOp::Mean: {
-          const int64_t n = x.numel() / std::max<int64_t>(1, shape_numel(ks));
-          gx = broadcast_to(divide(g, scalar(static_cast<double>(n), g)), x.shape());
+        case ReduceOp::Sum:
+        case ReduceOp::Mean:
+          gx = reduce_grad(op, grads[0], x, reduced, keepdims);
           break;
-        }
         case ReduceOp::Max: case ReduceOp::Min: {
           // Ties share the gradient equally (TensorFlow's rule).
           const Tensor mask = binary(BinaryOp::Equal, x, o);

@@ -349,10 +349,10 @@ void assign_variable(const Tensor& variable, const Tensor& value, AssignMode mod
   // The value may be a view of the variable (v.assign(v[::-1])): read it all before writing.
   if (src.storage().get() == variable.storage().get()) src = clone(src);
   copy_(variable, src);
-  rec.record(
-      op, {variable, value}, {},
-      [mode](const trace::Tensors& in) { assign_variable(in[0], in[1], mode); },
-      trace::Effect::Writes);
+  rec.record_effect(
+      trace::Effect::Writes, op, {variable, value}, {},
+      [](const trace::Tensors& in, const auto& mode) { assign_variable(in[0], in[1], mode); },
+      mode);
 }
 
 void set_trainable(const Tensor& variable, bool trainable) {

@@ -42,6 +42,17 @@ void bind_reduce(py::module_& m) {
         py::arg("input_tensor"), py::arg("axis") = py::none(), py::arg("keepdims") = false);
   }
   m.def(
+      "reduce_grad",
+      [](const std::string& op, py::handle g, py::handle x, const std::vector<uint8_t>& reduced,
+         bool keepdims) {
+        CORTEN_CHECK_VALUE(op == "sum" || op == "mean", "reduce_grad: op must be 'sum' or ",
+                           "'mean'; got '", op, "'");
+        return reduce_grad(op == "sum" ? ReduceOp::Sum : ReduceOp::Mean, to_tensor(g), to_tensor(x),
+                           reduced, keepdims);
+      },
+      py::arg("op"), py::arg("g"), py::arg("x"), py::arg("reduced"), py::arg("keepdims"),
+      "The gradient of reduce_sum / reduce_mean spread over x's shape.");
+  m.def(
       "argmax",
       [](py::handle x, py::handle axis, py::handle output_type) {
         return argmax(to_tensor(x), to_single_axis(axis, "argmax"), to_dtype(output_type));

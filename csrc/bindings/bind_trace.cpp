@@ -31,6 +31,26 @@ void bind_trace(py::module_& m) {
           py::arg("first_row"), py::arg("num_steps"), py::arg("stack") = false,
           "Replays the plan once per batch of rows cut from `sources` (Note [Epoch replay]); "
           "returns the last replay's outputs.")
+      .def("same_computation", &trace::Plan::same_computation, py::arg("other"),
+           "Whether `other` runs the same computation, input sizes aside (Note [Relaxed plans]).")
+      .def("relaxed", &trace::Plan::relaxed, py::arg("other"),
+           "This plan for any size where `other`'s input sizes differ from this one's.")
+      .def_property_readonly("input_shapes",
+                             [](const trace::Plan& p) {
+                               py::list shapes;
+                               for (const Shape& s : p.input_shapes()) {
+                                 py::list dims;
+                                 for (int64_t d : s) {
+                                   if (d == kUnknownDim) {
+                                     dims.append(py::none());
+                                   } else {
+                                     dims.append(d);
+                                   }
+                                 }
+                                 shapes.append(py::tuple(dims));
+                               }
+                               return shapes;
+                             })
       .def("summary", &trace::Plan::summary)
       .def_property_readonly("num_nodes", &trace::Plan::num_nodes)
       .def_property_readonly("num_inputs", &trace::Plan::num_inputs)

@@ -125,14 +125,16 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
   // The statistics and x's contiguous copy are outputs of the node, so that the backward
   // nodes read this replay's; training updates the moving statistics in place.
   const bool writes = training && moving_mean.defined();
-  rec.record(
-      "batch_norm", {x, gamma, beta, moving_mean, moving_variance, mask}, p.all(),
-      [=](const trace::Tensors& in) {
+  rec.record_effect(
+      writes ? trace::Effect::Writes : trace::Effect::None, "batch_norm",
+      {x, gamma, beta, moving_mean, moving_variance, mask}, p.all(),
+      [](const trace::Tensors& in, const auto& axis, const auto& training, const auto& momentum,
+         const auto& epsilon, const auto& bessel) {
         return batch_norm_parts(in[0], in[1], in[2], in[3], in[4], axis, training, momentum,
                                 epsilon, bessel, in[5])
             .all();
       },
-      writes ? trace::Effect::Writes : trace::Effect::None);
+      axis, training, momentum, epsilon, bessel);
   return p.out;
 }
 
@@ -169,11 +171,14 @@ std::vector<Tensor> batch_norm_backward(const Tensor& x, const Tensor& gamma, co
       mc.data<double>(),
       ic.data<double>(), training, gc.raw_data(), data_or_null(out[0]), data_or_null(out[1]),
       data_or_null(out[2]));
-  rec.record("batch_norm_backward", {x, gamma, mean, invstd, dy, mask}, out,
-             [=](const trace::Tensors& in) {
-               return batch_norm_backward(in[0], in[1], in[2], in[3], in[4], axis, training,
-                                          need_dx, need_dgamma, need_dbeta, in[5]);
-             });
+  rec.record(
+      "batch_norm_backward", {x, gamma, mean, invstd, dy, mask}, out,
+      [](const trace::Tensors& in, const auto& axis, const auto& training, const auto& need_dx,
+         const auto& need_dgamma, const auto& need_dbeta) {
+        return batch_norm_backward(in[0], in[1], in[2], in[3], in[4], axis, training, need_dx,
+                                   need_dgamma, need_dbeta, in[5]);
+      },
+      axis, training, need_dx, need_dgamma, need_dbeta);
   return out;
 }
 

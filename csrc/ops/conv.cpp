@@ -10,6 +10,7 @@
 #include "autograd/grad_rules.h"
 #include "ops/common.h"
 #include "ops/kernels.h"
+#include "ops/op_attrs.h"
 
 namespace corten {
 namespace {
@@ -206,8 +207,12 @@ Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvOpti
   }
   Tensor out = from_channels_last(y, g.nd, o);
   if (autograd::is_recording()) autograd::record_conv(x, w, bias, o, act, out);
-  rec.record(op, {x, w, bias}, {out},
-             [=](const trace::Tensors& in) { return conv(in[0], in[1], in[2], o, act); });
+  rec.record(
+      op, {x, w, bias}, {out},
+      [](const trace::Tensors& in, const auto& o, const auto& act) {
+        return conv(in[0], in[1], in[2], o, act);
+      },
+      o, act);
   return out;
 }
 
@@ -265,9 +270,12 @@ Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& bias,
   }
   Tensor out = from_channels_last(y, g.nd, o);
   if (autograd::is_recording()) autograd::record_conv_transpose(x, w, bias, o, act, out);
-  rec.record(op, {x, w, bias}, {out}, [=](const trace::Tensors& in) {
-    return conv_transpose(in[0], in[1], in[2], output_spatial, o, act);
-  });
+  rec.record(
+      op, {x, w, bias}, {out},
+      [](const trace::Tensors& in, const auto& output_spatial, const auto& o, const auto& act) {
+        return conv_transpose(in[0], in[1], in[2], output_spatial, o, act);
+      },
+      output_spatial, o, act);
   return out;
 }
 
@@ -301,9 +309,12 @@ Tensor conv_backward_filter(const Tensor& x, const Tensor& dy, const Shape& w_sh
     kernels::conv_backward_filter(dw.device())(x.dtype(), make_geom(g, o), xc.raw_data(),
                                                gc.raw_data(), dw.raw_data());
   }
-  rec.record(op, {x, dy}, {dw}, [=](const trace::Tensors& in) {
-    return conv_backward_filter(in[0], in[1], w_shape, o);
-  });
+  rec.record(
+      op, {x, dy}, {dw},
+      [](const trace::Tensors& in, const auto& w_shape, const auto& o) {
+        return conv_backward_filter(in[0], in[1], w_shape, o);
+      },
+      w_shape, o);
   return dw;
 }
 

@@ -42,7 +42,11 @@ Tensor full(const Shape& shape, double value, DType dtype, const char* op) {
   double v = value;
   const Shape zero_strides(shape.size(), 0);
   kernels::cast(out.device())(DType::Float64, dtype, shape, &v, zero_strides, out.raw_data(), out.strides());
-  rec.record(op, {}, {out}, [=](const trace::Tensors&) { return full(shape, value, dtype, op); });
+  rec.record(
+      op, {}, {out},
+      [](const trace::Tensors& in, const auto& shape, const auto& value, const auto& dtype,
+         const auto& op) { return full(shape, value, dtype, op); },
+      shape, value, dtype, op);
   return out;
 }
 
@@ -59,14 +63,19 @@ Tensor fill(const Shape& shape, const Tensor& value) {
   kernels::copy(out.device())(itemsize(value.dtype()), shape, value.raw_data(), Shape(shape.size(), 0),
             out.raw_data(), out.strides());
   if (autograd::is_recording()) autograd::record_fill(value, out);
-  rec.record("fill", {value}, {out},
-             [shape](const trace::Tensors& in) { return fill(shape, in[0]); });
+  rec.record(
+      "fill", {value}, {out},
+      [](const trace::Tensors& in, const auto& shape) { return fill(shape, in[0]); }, shape);
   return out;
 }
 
 Tensor range(double start, double limit, double delta, DType dtype) {
   trace::OpRecord rec;
-  const auto replay = [=](const trace::Tensors&) { return range(start, limit, delta, dtype); };
+  // The node replays the call as made (the code below rounds start and delta).
+  const double start0 = start, limit0 = limit, delta0 = delta;
+  const auto replay = [](const trace::Tensors&, double s, double l, double d, DType t) {
+    return range(s, l, d, t);
+  };
   CORTEN_CHECK_TYPE(dtype != DType::Bool,
                     "range: dtype bool is not supported; expected int32, int64, float32 or "
                     "float64");
@@ -92,7 +101,7 @@ Tensor range(double start, double limit, double delta, DType dtype) {
     delta = static_cast<double>(d);
     Tensor out = Tensor::empty({n}, dtype, Device::CPU, "range");
     kernels::range(out.device())(dtype, n, start, delta, out.raw_data());
-    rec.record("range", {}, {out}, replay);
+    rec.record("range", {}, {out}, replay, start0, limit0, delta0, dtype);
     return out;
   }
   if (dtype == DType::Float32) {
@@ -107,7 +116,7 @@ Tensor range(double start, double limit, double delta, DType dtype) {
   n = count > 0 ? static_cast<int64_t>(count) : 0;
   Tensor out = Tensor::empty({n}, dtype, Device::CPU, "range");
   kernels::range(out.device())(dtype, n, start, delta, out.raw_data());
-  rec.record("range", {}, {out}, replay);
+  rec.record("range", {}, {out}, replay, start0, limit0, delta0, dtype);
   return out;
 }
 
@@ -123,8 +132,12 @@ Tensor eye(int64_t num_rows, int64_t num_columns, const Shape& batch_shape, DTyp
   shape.push_back(num_columns);
   Tensor out = Tensor::empty(shape, dtype, Device::CPU, "eye");
   kernels::eye(out.device())(dtype, shape_numel(batch_shape), num_rows, num_columns, out.raw_data());
-  rec.record("eye", {}, {out},
-             [=](const trace::Tensors&) { return eye(num_rows, num_columns, batch_shape, dtype); });
+  rec.record(
+      "eye", {}, {out},
+      [](const trace::Tensors& in, const auto& num_rows, const auto& num_columns,
+         const auto& batch_shape,
+         const auto& dtype) { return eye(num_rows, num_columns, batch_shape, dtype); },
+      num_rows, num_columns, batch_shape, dtype);
   return out;
 }
 
@@ -148,9 +161,12 @@ Tensor one_hot(const Tensor& indices, int64_t depth, double on_value, double off
   for (int64_t d = 0; d < rank; ++d) (d < a ? outer : inner) *= indices.dim(d);
   kernels::one_hot(out.device())(indices.dtype(), dtype, idx.raw_data(), outer, depth, inner, on_value, off_value,
                out.raw_data());
-  rec.record("one_hot", {indices}, {out}, [=](const trace::Tensors& in) {
-    return one_hot(in[0], depth, on_value, off_value, axis, dtype);
-  });
+  rec.record(
+      "one_hot", {indices}, {out},
+      [](const trace::Tensors& in, const auto& depth, const auto& on_value, const auto& off_value,
+         const auto& axis,
+         const auto& dtype) { return one_hot(in[0], depth, on_value, off_value, axis, dtype); },
+      depth, on_value, off_value, axis, dtype);
   return out;
 }
 

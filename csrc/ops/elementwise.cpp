@@ -39,8 +39,11 @@ Tensor unary(UnaryOp op, const Tensor& x, double alpha) {
   kernels::unary(out.device())(op, x.dtype(), x.shape(), x.raw_data(), x.strides(), out.raw_data(), alpha);
   if (autograd::is_recording()) autograd::record_unary(op, x, out, alpha);
   rec.record_pointwise(
-      name, {x}, {out}, [op, alpha](const trace::Tensors& in) { return unary(op, in[0], alpha); },
-      trace::Pointwise::of(op, alpha));
+      name, {x}, {out}, trace::Pointwise::of(op, alpha),
+      [](const trace::Tensors& in, const auto& op, const auto& alpha) {
+        return unary(op, in[0], alpha);
+      },
+      op, alpha);
   return out;
 }
 
@@ -57,8 +60,9 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   if (op == BinaryOp::Divide && is_integral(a.dtype())) {
     // TensorFlow's truediv: integers divide in float64.
     Tensor out = binary(op, cast(a, DType::Float64), cast(b, DType::Float64));
-    rec.record(name, {a, b}, {out},
-               [op](const trace::Tensors& in) { return binary(op, in[0], in[1]); });
+    rec.record(
+        name, {a, b}, {out},
+        [](const trace::Tensors& in, const auto& op) { return binary(op, in[0], in[1]); }, op);
     return out;
   }
   // Same shapes (the common case) need neither a broadcast shape nor broadcast strides.
@@ -78,8 +82,8 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   }
   if (autograd::is_recording()) autograd::record_binary(op, a, b, out);
   rec.record_pointwise(
-      name, {a, b}, {out}, [op](const trace::Tensors& in) { return binary(op, in[0], in[1]); },
-      trace::Pointwise::of(op));
+      name, {a, b}, {out}, trace::Pointwise::of(op),
+      [](const trace::Tensors& in, const auto& op) { return binary(op, in[0], in[1]); }, op);
   return out;
 }
 
@@ -129,7 +133,9 @@ Tensor cast(const Tensor& x, DType dtype) {
   if (x.is_meta()) return out;
   kernels::cast(out.device())(x.dtype(), dtype, x.shape(), x.raw_data(), x.strides(), out.raw_data(), out.strides());
   if (autograd::is_recording()) autograd::record_cast(x, out);
-  rec.record("cast", {x}, {out}, [dtype](const trace::Tensors& in) { return cast(in[0], dtype); });
+  rec.record(
+      "cast", {x}, {out},
+      [](const trace::Tensors& in, const auto& dtype) { return cast(in[0], dtype); }, dtype);
   return out;
 }
 
@@ -144,9 +150,8 @@ void copy_(const Tensor& dst, const Tensor& src) {
   trace::will_write({dst});
   kernels::cast(dst.device())(src.dtype(), dst.dtype(), src.shape(), src.raw_data(), src.strides(), dst.raw_data(),
             dst.strides());
-  rec.record(
-      "assign", {dst, src}, {}, [](const trace::Tensors& in) { copy_(in[0], in[1]); },
-      trace::Effect::Writes);
+  rec.record_effect(trace::Effect::Writes, "assign", {dst, src}, {},
+                    [](const trace::Tensors& in) { copy_(in[0], in[1]); });
 }
 
 }  // namespace corten

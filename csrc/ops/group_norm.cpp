@@ -89,10 +89,13 @@ Tensor group_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, int6
     autograd::record_group_norm(x, p[1], gamma, beta, p[2], p[3], groups, a, p[0]);
   }
   // The statistics are outputs of the node, so that the backward nodes read this replay's.
-  rec.record("group_norm", {x, gamma, beta}, p, [=](const trace::Tensors& in) {
-    int64_t unused = 0;
-    return group_norm_parts(in[0], in[1], in[2], groups, axis, epsilon, &unused);
-  });
+  rec.record(
+      "group_norm", {x, gamma, beta}, p,
+      [](const trace::Tensors& in, const auto& groups, const auto& axis, const auto& epsilon) {
+        int64_t unused = 0;
+        return group_norm_parts(in[0], in[1], in[2], groups, axis, epsilon, &unused);
+      },
+      groups, axis, epsilon);
   return p[0];
 }
 
@@ -124,10 +127,14 @@ std::vector<Tensor> group_norm_backward(const Tensor& x, const Tensor& gamma, co
                                            mc.data<double>(), rc.data<double>(), gc.raw_data(),
                                            data_or_null(out[0]), data_or_null(out[1]),
                                            data_or_null(out[2]));
-  rec.record("group_norm_backward", {x, gamma, mean, rstd, dy}, out, [=](const trace::Tensors& in) {
-    return group_norm_backward(in[0], in[1], in[2], in[3], in[4], groups, axis, need_dx,
-                               need_dgamma, need_dbeta);
-  });
+  rec.record(
+      "group_norm_backward", {x, gamma, mean, rstd, dy}, out,
+      [](const trace::Tensors& in, const auto& groups, const auto& axis, const auto& need_dx,
+         const auto& need_dgamma, const auto& need_dbeta) {
+        return group_norm_backward(in[0], in[1], in[2], in[3], in[4], groups, axis, need_dx,
+                                   need_dgamma, need_dbeta);
+      },
+      groups, axis, need_dx, need_dgamma, need_dbeta);
   return out;
 }
 
@@ -162,8 +169,10 @@ Tensor unit_norm(const Tensor& x, double epsilon) {
   const trace::Tensors p = unit_norm_parts(x, epsilon);
   if (p[0].is_meta()) return p[0];
   if (autograd::is_recording()) autograd::record_unit_norm(x, p[1], p[2], p[3], p[0]);
-  rec.record("unit_norm", {x}, p,
-             [epsilon](const trace::Tensors& in) { return unit_norm_parts(in[0], epsilon); });
+  rec.record(
+      "unit_norm", {x}, p,
+      [](const trace::Tensors& in, const auto& epsilon) { return unit_norm_parts(in[0], epsilon); },
+      epsilon);
   return p[0];
 }
 

@@ -81,9 +81,12 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
                 b_off.data(), b_rs, b_cs, out.raw_data());
   }
   if (autograd::is_recording()) autograd::record_matmul(a, b, transpose_a, transpose_b, out);
-  rec.record("matmul", {a, b}, {out}, [=](const trace::Tensors& in) {
-    return matmul(in[0], in[1], transpose_a, transpose_b);
-  });
+  rec.record(
+      "matmul", {a, b}, {out},
+      [](const trace::Tensors& in, const auto& transpose_a, const auto& transpose_b) {
+        return matmul(in[0], in[1], transpose_a, transpose_b);
+      },
+      transpose_a, transpose_b);
   return out;
 }
 
@@ -109,13 +112,13 @@ namespace {
 
 void record_linear_node(trace::OpRecord& rec, const Tensor& x, const Tensor& w, const Tensor& bias,
                         Activation act, const Tensor& out) {
-  const auto replay = [act](const trace::Tensors& in) {
-    return linear(in[0], in[1], in.size() > 2 ? in[2] : Tensor(), act);
+  const auto replay = [](const trace::Tensors& in, Activation a) {
+    return linear(in[0], in[1], in.size() > 2 ? in[2] : Tensor(), a);
   };
   if (bias.defined()) {
-    rec.record("linear", {x, w, bias}, {out}, replay);
+    rec.record("linear", {x, w, bias}, {out}, replay, act);
   } else {
-    rec.record("linear", {x, w}, {out}, replay);
+    rec.record("linear", {x, w}, {out}, replay, act);
   }
 }
 

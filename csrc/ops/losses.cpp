@@ -81,9 +81,12 @@ Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& log
   kernels::softmax_cross_entropy(out.device())(logits.dtype(), logits.shape(), labels.raw_data(), labels.strides(),
                              logits.raw_data(), logits.strides(), a, out.raw_data());
   if (autograd::is_recording()) autograd::record_softmax_cross_entropy(labels, logits, a, out);
-  rec.record(kSoftmaxXent, {labels, logits}, {out}, [axis](const trace::Tensors& in) {
-    return softmax_cross_entropy_with_logits(in[0], in[1], axis);
-  });
+  rec.record(
+      kSoftmaxXent, {labels, logits}, {out},
+      [](const trace::Tensors& in, const auto& axis) {
+        return softmax_cross_entropy_with_logits(in[0], in[1], axis);
+      },
+      axis);
   return out;
 }
 
@@ -122,9 +125,12 @@ Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tens
         show(logits.shape()), ", class axis ", axis, ")"));
   }
   if (autograd::is_recording()) autograd::record_sparse_softmax_cross_entropy(labels, logits, a, out);
-  rec.record(kSparseXent, {labels, logits}, {out}, [axis](const trace::Tensors& in) {
-    return sparse_softmax_cross_entropy_with_logits(in[0], in[1], axis);
-  });
+  rec.record(
+      kSparseXent, {labels, logits}, {out},
+      [](const trace::Tensors& in, const auto& axis) {
+        return sparse_softmax_cross_entropy_with_logits(in[0], in[1], axis);
+      },
+      axis);
   return out;
 }
 
@@ -157,9 +163,12 @@ Tensor sparse_softmax_cross_entropy_grad(const Tensor& labels, const Tensor& log
                         a, out.raw_data());
   kernels::sparse_softmax_cross_entropy_grad(dev)(labels.dtype(), logits.dtype(), logits.shape(),
                                                   lab.raw_data(), gc.raw_data(), a, out.raw_data());
-  rec.record(op, {labels, logits, g}, {out}, [axis](const trace::Tensors& in) {
-    return sparse_softmax_cross_entropy_grad(in[0], in[1], in[2], axis);
-  });
+  rec.record(
+      op, {labels, logits, g}, {out},
+      [](const trace::Tensors& in, const auto& axis) {
+        return sparse_softmax_cross_entropy_grad(in[0], in[1], in[2], axis);
+      },
+      axis);
   return out;
 }
 

@@ -27,8 +27,12 @@ Tensor softmax_op(bool log, const Tensor& x, int64_t axis) {
   if (x.is_meta()) return out;
   kernels::softmax(out.device())(log, x.dtype(), x.shape(), x.raw_data(), x.strides(), a, out.raw_data());
   if (autograd::is_recording()) autograd::record_softmax(log, x, a, out);
-  rec.record(name, {x}, {out},
-             [=](const trace::Tensors& in) { return softmax_op(log, in[0], axis); });
+  rec.record(
+      name, {x}, {out},
+      [](const trace::Tensors& in, const auto& log, const auto& axis) {
+        return softmax_op(log, in[0], axis);
+      },
+      log, axis);
   return out;
 }
 
@@ -60,8 +64,12 @@ Tensor softmax_grad_op(bool log, const Tensor& y, const Tensor& g, int64_t axis)
   kernels::softmax_backward(out.device())(log, y.dtype(), outer, s[a], inner, yc.raw_data(), gc.raw_data(),
                         out.raw_data());
   if (autograd::is_recording()) autograd::record_softmax_grad(log, y, g, a, out);
-  rec.record(name, {y, g}, {out},
-             [=](const trace::Tensors& in) { return softmax_grad_op(log, in[0], in[1], axis); });
+  rec.record(
+      name, {y, g}, {out},
+      [](const trace::Tensors& in, const auto& log, const auto& axis) {
+        return softmax_grad_op(log, in[0], in[1], axis);
+      },
+      log, axis);
   return out;
 }
 
@@ -141,9 +149,12 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, doub
     autograd::record_layer_norm(x, p.xc, gamma, beta, p.mean, p.rstd, p.out);
   }
   // The statistics are outputs of the node, so that the backward nodes read this replay's.
-  rec.record("layer_norm", {x, gamma, beta}, p.all(), [epsilon](const trace::Tensors& in) {
-    return layer_norm_parts(in[0], in[1], in[2], epsilon).all();
-  });
+  rec.record(
+      "layer_norm", {x, gamma, beta}, p.all(),
+      [](const trace::Tensors& in, const auto& epsilon) {
+        return layer_norm_parts(in[0], in[1], in[2], epsilon).all();
+      },
+      epsilon);
   return p.out;
 }
 
@@ -176,9 +187,14 @@ std::vector<Tensor> layer_norm_backward(const Tensor& x, const Tensor& gamma,
   kernels::layer_norm_backward(x.device())(x.dtype(), rows, cols, xc.raw_data(), ptr(g),
                                            mc.data<double>(), rc.data<double>(), gc.raw_data(),
                                            ptr(out[0]), ptr(out[1]), ptr(out[2]));
-  rec.record("layer_norm_backward", {x, gamma, mean, rstd, dy}, out, [=](const trace::Tensors& in) {
-    return layer_norm_backward(in[0], in[1], in[2], in[3], in[4], need_dx, need_dgamma, need_dbeta);
-  });
+  rec.record(
+      "layer_norm_backward", {x, gamma, mean, rstd, dy}, out,
+      [](const trace::Tensors& in, const auto& need_dx, const auto& need_dgamma,
+         const auto& need_dbeta) {
+        return layer_norm_backward(in[0], in[1], in[2], in[3], in[4], need_dx, need_dgamma,
+                                   need_dbeta);
+      },
+      need_dx, need_dgamma, need_dbeta);
   return out;
 }
 

@@ -9,6 +9,7 @@
 
 #include "ops/common.h"
 #include "ops/kernels.h"
+#include "ops/op_attrs.h"
 
 namespace corten {
 namespace {
@@ -133,13 +134,13 @@ void sgd_update_(const Tensor& var, const Tensor& grad, const Tensor& momentum,
     using T = typename decltype(tag)::type;
     kernels::optimizers<T>().sgd_update(var.device())(var.numel(), var.data<T>(), g.data<T>(), ptr<T>(momentum), opt);
   });
-  rec.record(
-      "sgd_update", {var, grad, momentum, scalars.learning_rate, scalars.grad_scale, scalars.step},
-      {},
-      [options](const trace::Tensors& in) {
+  rec.record_effect(
+      trace::Effect::Writes, "sgd_update",
+      {var, grad, momentum, scalars.learning_rate, scalars.grad_scale, scalars.step}, {},
+      [](const trace::Tensors& in, const auto& options) {
         sgd_update_(in[0], in[1], in[2], options, {in[3], in[4], in[5], {}});
       },
-      trace::Effect::Writes);
+      options);
 }
 
 void adam_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const Tensor& v,
@@ -161,13 +162,13 @@ void adam_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const 
     kernels::optimizers<T>().adam_update(var.device())(var.numel(), var.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(),
                         ptr<T>(vh), opt);
   });
-  rec.record(
-      "adam_update",
+  rec.record_effect(
+      trace::Effect::Writes, "adam_update",
       {var, grad, m, v, vhat, scalars.learning_rate, scalars.grad_scale, scalars.step}, {},
-      [options](const trace::Tensors& in) {
+      [](const trace::Tensors& in, const auto& options) {
         adam_update_(in[0], in[1], in[2], in[3], in[4], options, {in[5], in[6], in[7], {}});
       },
-      trace::Effect::Writes);
+      options);
 }
 
 void rmsprop_update_(const Tensor& var, const Tensor& grad, const Tensor& velocity,
@@ -194,15 +195,15 @@ void rmsprop_update_(const Tensor& var, const Tensor& grad, const Tensor& veloci
     kernels::optimizers<T>().rmsprop_update(var.device())(var.numel(), var.data<T>(), g.data<T>(), velocity.data<T>(),
                            ptr<T>(mom), ptr<T>(avg), opt);
   });
-  rec.record(
-      "rmsprop_update",
+  rec.record_effect(
+      trace::Effect::Writes, "rmsprop_update",
       {var, grad, velocity, momentum, average_grad, scalars.learning_rate, scalars.grad_scale,
        scalars.step},
       {},
-      [options](const trace::Tensors& in) {
+      [](const trace::Tensors& in, const auto& options) {
         rmsprop_update_(in[0], in[1], in[2], in[3], in[4], options, {in[5], in[6], in[7], {}});
       },
-      trace::Effect::Writes);
+      options);
 }
 
 void adagrad_update_(const Tensor& var, const Tensor& grad, const Tensor& accumulator,
@@ -218,13 +219,13 @@ void adagrad_update_(const Tensor& var, const Tensor& grad, const Tensor& accumu
     using T = typename decltype(tag)::type;
     kernels::optimizers<T>().adagrad_update(var.device())(var.numel(), var.data<T>(), g.data<T>(), accumulator.data<T>(), opt);
   });
-  rec.record(
-      "adagrad_update",
+  rec.record_effect(
+      trace::Effect::Writes, "adagrad_update",
       {var, grad, accumulator, scalars.learning_rate, scalars.grad_scale, scalars.step}, {},
-      [options](const trace::Tensors& in) {
+      [](const trace::Tensors& in, const auto& options) {
         adagrad_update_(in[0], in[1], in[2], options, {in[3], in[4], in[5], {}});
       },
-      trace::Effect::Writes);
+      options);
 }
 
 void adadelta_update_(const Tensor& var, const Tensor& grad, const Tensor& accumulated_grad,
@@ -246,15 +247,15 @@ void adadelta_update_(const Tensor& var, const Tensor& grad, const Tensor& accum
     kernels::optimizers<T>().adadelta_update(var.device())(var.numel(), var.data<T>(), g.data<T>(), accumulated_grad.data<T>(),
                             accumulated_delta_var.data<T>(), opt);
   });
-  rec.record(
-      "adadelta_update",
+  rec.record_effect(
+      trace::Effect::Writes, "adadelta_update",
       {var, grad, accumulated_grad, accumulated_delta_var, scalars.learning_rate,
        scalars.grad_scale, scalars.step},
       {},
-      [options](const trace::Tensors& in) {
+      [](const trace::Tensors& in, const auto& options) {
         adadelta_update_(in[0], in[1], in[2], in[3], options, {in[4], in[5], in[6], {}});
       },
-      trace::Effect::Writes);
+      options);
 }
 
 void adamax_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const Tensor& u,
@@ -271,13 +272,13 @@ void adamax_update_(const Tensor& var, const Tensor& grad, const Tensor& m, cons
     using T = typename decltype(tag)::type;
     kernels::optimizers<T>().adamax_update(var.device())(var.numel(), var.data<T>(), g.data<T>(), m.data<T>(), u.data<T>(), opt);
   });
-  rec.record(
-      "adamax_update", {var, grad, m, u, scalars.learning_rate, scalars.grad_scale, scalars.step},
-      {},
-      [options](const trace::Tensors& in) {
+  rec.record_effect(
+      trace::Effect::Writes, "adamax_update",
+      {var, grad, m, u, scalars.learning_rate, scalars.grad_scale, scalars.step}, {},
+      [](const trace::Tensors& in, const auto& options) {
         adamax_update_(in[0], in[1], in[2], in[3], options, {in[4], in[5], in[6], {}});
       },
-      trace::Effect::Writes);
+      options);
 }
 
 void nadam_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const Tensor& v,
@@ -297,14 +298,14 @@ void nadam_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const
     using T = typename decltype(tag)::type;
     kernels::optimizers<T>().nadam_update(var.device())(var.numel(), var.data<T>(), g.data<T>(), m.data<T>(), v.data<T>(), opt);
   });
-  rec.record(
-      "nadam_update",
+  rec.record_effect(
+      trace::Effect::Writes, "nadam_update",
       {var, grad, m, v, scalars.learning_rate, scalars.grad_scale, scalars.step, scalars.u_product},
       {},
-      [options](const trace::Tensors& in) {
+      [](const trace::Tensors& in, const auto& options) {
         nadam_update_(in[0], in[1], in[2], in[3], options, {in[4], in[5], in[6], in[7]});
       },
-      trace::Effect::Writes);
+      options);
 }
 
 Tensor squared_norm(const Tensor& x) {

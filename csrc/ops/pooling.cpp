@@ -145,9 +145,12 @@ Tensor pool_op(cpu::PoolKind kind, const Tensor& x, const std::vector<int64_t>& 
     autograd::record_pool(kind == cpu::PoolKind::Max, x, xc, pool_size, strides, padding, cf,
                           out);
   }
-  rec.record(op, {x}, {out}, [=](const trace::Tensors& in) {
-    return pool_op(kind, in[0], pool_size, strides, padding, cf);
-  });
+  rec.record(
+      op, {x}, {out},
+      [](const trace::Tensors& in, const auto& kind, const auto& pool_size, const auto& strides,
+         const auto& padding,
+         const auto& cf) { return pool_op(kind, in[0], pool_size, strides, padding, cf); },
+      kind, pool_size, strides, padding, cf);
   return out;
 }
 
@@ -220,9 +223,13 @@ Tensor pool_grad(bool is_max, const Tensor& x, const Tensor& dy,
   fill_strides(gc.shape(), channels_first, w.g.ys);
   kernels::pool_backward(dx.device())(x.dtype(), is_max ? cpu::PoolKind::Max : cpu::PoolKind::Avg,
                                       w.g, xc.raw_data(), gc.raw_data(), dx.raw_data());
-  rec.record(op, {x, dy}, {dx}, [=](const trace::Tensors& in) {
-    return pool_grad(is_max, in[0], in[1], pool_size, strides, padding, channels_first);
-  });
+  rec.record(
+      op, {x, dy}, {dx},
+      [](const trace::Tensors& in, const auto& is_max, const auto& pool_size, const auto& strides,
+         const auto& padding, const auto& channels_first) {
+        return pool_grad(is_max, in[0], in[1], pool_size, strides, padding, channels_first);
+      },
+      is_max, pool_size, strides, padding, channels_first);
   return dx;
 }
 
@@ -272,9 +279,13 @@ Tensor depthwise_conv(const Tensor& x, const Tensor& w, const Tensor& bias,
     autograd::record_depthwise_conv(x, w, bias, strides, dilations, padding, channels_first,
                                     out);
   }
-  rec.record("depthwise_conv", {x, w, bias}, {out}, [=](const trace::Tensors& in) {
-    return depthwise_conv(in[0], in[1], in[2], strides, dilations, padding, channels_first);
-  });
+  rec.record(
+      "depthwise_conv", {x, w, bias}, {out},
+      [](const trace::Tensors& in, const auto& strides, const auto& dilations, const auto& padding,
+         const auto& channels_first) {
+        return depthwise_conv(in[0], in[1], in[2], strides, dilations, padding, channels_first);
+      },
+      strides, dilations, padding, channels_first);
   return out;
 }
 
@@ -326,10 +337,15 @@ std::vector<Tensor> depthwise_conv_backward(const Tensor& x, const Tensor& w, co
         x.dtype(), win.g, xc.raw_data(), gc.raw_data(), dw.raw_data(),
         need_dbias ? out[2].raw_data() : nullptr);
   }
-  rec.record("depthwise_conv_backward", {x, w, dy}, out, [=](const trace::Tensors& in) {
-    return depthwise_conv_backward(in[0], in[1], in[2], strides, dilations, padding, channels_first,
-                                   need_dx, need_dw, need_dbias);
-  });
+  rec.record(
+      "depthwise_conv_backward", {x, w, dy}, out,
+      [](const trace::Tensors& in, const auto& strides, const auto& dilations, const auto& padding,
+         const auto& channels_first, const auto& need_dx, const auto& need_dw,
+         const auto& need_dbias) {
+        return depthwise_conv_backward(in[0], in[1], in[2], strides, dilations, padding,
+                                       channels_first, need_dx, need_dw, need_dbias);
+      },
+      strides, dilations, padding, channels_first, need_dx, need_dw, need_dbias);
   return out;
 }
 
@@ -368,9 +384,13 @@ Tensor resize(const Tensor& x, const std::vector<int64_t>& size, const std::stri
     autograd::record_resize(x, in_size, method, align_corners, half_pixel_centers,
                             channels_first, out);
   }
-  rec.record("resize", {x}, {out}, [=](const trace::Tensors& in) {
-    return resize(in[0], size, method, align_corners, half_pixel_centers, channels_first);
-  });
+  rec.record(
+      "resize", {x}, {out},
+      [](const trace::Tensors& in, const auto& size, const auto& method, const auto& align_corners,
+         const auto& half_pixel_centers, const auto& channels_first) {
+        return resize(in[0], size, method, align_corners, half_pixel_centers, channels_first);
+      },
+      size, method, align_corners, half_pixel_centers, channels_first);
   return out;
 }
 
@@ -395,10 +415,14 @@ Tensor resize_grad(const Tensor& dy, const std::vector<int64_t>& input_size,
   fill_strides(in_shape, channels_first, g.xs);
   fill_strides(gc.shape(), channels_first, g.ys);
   kernels::resize_backward(dx.device())(dy.dtype(), spec, g, gc.raw_data(), dx.raw_data());
-  rec.record("resize_grad", {dy}, {dx}, [=](const trace::Tensors& in) {
-    return resize_grad(in[0], input_size, method, align_corners, half_pixel_centers,
-                       channels_first);
-  });
+  rec.record(
+      "resize_grad", {dy}, {dx},
+      [](const trace::Tensors& in, const auto& input_size, const auto& method,
+         const auto& align_corners, const auto& half_pixel_centers, const auto& channels_first) {
+        return resize_grad(in[0], input_size, method, align_corners, half_pixel_centers,
+                           channels_first);
+      },
+      input_size, method, align_corners, half_pixel_centers, channels_first);
   return dx;
 }
 

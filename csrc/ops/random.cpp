@@ -9,6 +9,7 @@
 #include "cpu/philox.h"
 #include "ops/common.h"
 #include "ops/kernels.h"
+#include "ops/op_attrs.h"
 
 namespace corten {
 
@@ -44,9 +45,12 @@ Tensor random_normal(const Shape& shape, double mean, double stddev, DType dtype
   check_normal_params(mean, stddev, "random_normal");
   Tensor out = Tensor::empty(shape, dtype, Device::CPU, "random_normal");
   kernels::random_normal(out.device())(dtype, out.raw_data(), out.numel(), mean, stddev, seed.key, seed.offset);
-  rec.record("random_normal", {}, {out}, [=](const trace::Tensors&) {
-    return random_normal(shape, mean, stddev, dtype, seed);
-  });
+  rec.record(
+      "random_normal", {}, {out},
+      [](const trace::Tensors& in, const auto& shape, const auto& mean, const auto& stddev,
+         const auto& dtype,
+         const auto& seed) { return random_normal(shape, mean, stddev, dtype, seed); },
+      shape, mean, stddev, dtype, seed);
   return out;
 }
 
@@ -58,9 +62,12 @@ Tensor truncated_normal(const Shape& shape, double mean, double stddev, DType dt
   check_normal_params(mean, stddev, "truncated_normal");
   Tensor out = Tensor::empty(shape, dtype, Device::CPU, "truncated_normal");
   kernels::truncated_normal(out.device())(dtype, out.raw_data(), out.numel(), mean, stddev, seed.key, seed.offset);
-  rec.record("truncated_normal", {}, {out}, [=](const trace::Tensors&) {
-    return truncated_normal(shape, mean, stddev, dtype, seed);
-  });
+  rec.record(
+      "truncated_normal", {}, {out},
+      [](const trace::Tensors& in, const auto& shape, const auto& mean, const auto& stddev,
+         const auto& dtype,
+         const auto& seed) { return truncated_normal(shape, mean, stddev, dtype, seed); },
+      shape, mean, stddev, dtype, seed);
   return out;
 }
 
@@ -88,9 +95,12 @@ Tensor random_uniform(const Shape& shape, double minval, double maxval, DType dt
                      "minval=", minval, ", maxval=", maxval);
   Tensor out = Tensor::empty(shape, dtype, Device::CPU, "random_uniform");
   kernels::random_uniform(out.device())(dtype, out.raw_data(), out.numel(), minval, maxval, seed.key, seed.offset);
-  rec.record("random_uniform", {}, {out}, [=](const trace::Tensors&) {
-    return random_uniform(shape, minval, maxval, dtype, seed);
-  });
+  rec.record(
+      "random_uniform", {}, {out},
+      [](const trace::Tensors& in, const auto& shape, const auto& minval, const auto& maxval,
+         const auto& dtype,
+         const auto& seed) { return random_uniform(shape, minval, maxval, dtype, seed); },
+      shape, minval, maxval, dtype, seed);
   return out;
 }
 
@@ -114,9 +124,12 @@ Tensor random_uniform_int(const Shape& shape, int64_t minval, int64_t maxval, DT
   Tensor out = Tensor::empty(shape, dtype, Device::CPU, "random_uniform");
   kernels::random_uniform_int(out.device())(dtype, out.raw_data(), out.numel(), minval, maxval, seed.key,
                           seed.offset);
-  rec.record("random_uniform_int", {}, {out}, [=](const trace::Tensors&) {
-    return random_uniform_int(shape, minval, maxval, dtype, seed);
-  });
+  rec.record(
+      "random_uniform_int", {}, {out},
+      [](const trace::Tensors& in, const auto& shape, const auto& minval, const auto& maxval,
+         const auto& dtype,
+         const auto& seed) { return random_uniform_int(shape, minval, maxval, dtype, seed); },
+      shape, minval, maxval, dtype, seed);
   return out;
 }
 
@@ -191,9 +204,12 @@ Tensor dropout(const Tensor& x, double rate, const std::optional<Shape>& noise_s
   Tensor out = dropout_impl(x, rate, noise_shape, seed_of(seed), &ns);
   if (out.is_meta()) return out;
   if (autograd::is_recording()) autograd::record_dropout(x, rate, ns, seed, out);
-  rec.record("dropout", {x, seed}, {out}, [rate, noise_shape](const trace::Tensors& in) {
-    return dropout(in[0], rate, noise_shape, in[1]);
-  });
+  rec.record(
+      "dropout", {x, seed}, {out},
+      [](const trace::Tensors& in, const auto& rate, const auto& noise_shape) {
+        return dropout(in[0], rate, noise_shape, in[1]);
+      },
+      rate, noise_shape);
   return out;
 }
 

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "ops/op_attrs.h"
+
 namespace corten {
 namespace {
 
@@ -33,16 +35,15 @@ Tensor from_stream(PhiloxStream stream, const Draw& draw) {
   return out;
 }
 
-// A stateful draw as one node: `draw` makes the numbers at a seed; the node's replay draws
-// again from the stream, so that every replay advances it.
-template <class Draw>
-Tensor stream_draw(const char* op, PhiloxStream stream, const Draw& draw) {
+// A stateful draw as one node: `draw` makes the numbers at a seed; the node's replay (called
+// with the attributes and the stream) draws again from the stream, so that every replay
+// advances it.
+template <class Draw, class Replay, class... A>
+Tensor stream_draw(const char* op, PhiloxStream stream, const Draw& draw, Replay replay,
+                   const A&... attrs) {
   trace::OpRecord rec;
   Tensor out = from_stream(stream, draw);
-  rec.record(
-      op, {}, {out},
-      [op, stream, draw](const trace::Tensors&) { return stream_draw(op, stream, draw); },
-      trace::Effect::Random);
+  rec.record_effect(trace::Effect::Random, op, {}, {out}, replay, attrs..., stream);
   return out;
 }
 
@@ -50,30 +51,46 @@ Tensor stream_draw(const char* op, PhiloxStream stream, const Draw& draw) {
 
 Tensor random_normal(const Shape& shape, double mean, double stddev, DType dtype,
                      PhiloxStream stream) {
-  return stream_draw("random_normal", stream, [=](PhiloxSeed seed) {
-    return random_normal(shape, mean, stddev, dtype, seed);
-  });
+  return stream_draw(
+      "random_normal", stream,
+      [&](PhiloxSeed seed) { return random_normal(shape, mean, stddev, dtype, seed); },
+      [](const trace::Tensors&, const Shape& s, double m, double sd, DType t, PhiloxStream st) {
+        return random_normal(s, m, sd, t, st);
+      },
+      shape, mean, stddev, dtype);
 }
 
 Tensor truncated_normal(const Shape& shape, double mean, double stddev, DType dtype,
                         PhiloxStream stream) {
-  return stream_draw("truncated_normal", stream, [=](PhiloxSeed seed) {
-    return truncated_normal(shape, mean, stddev, dtype, seed);
-  });
+  return stream_draw(
+      "truncated_normal", stream,
+      [&](PhiloxSeed seed) { return truncated_normal(shape, mean, stddev, dtype, seed); },
+      [](const trace::Tensors&, const Shape& s, double m, double sd, DType t, PhiloxStream st) {
+        return truncated_normal(s, m, sd, t, st);
+      },
+      shape, mean, stddev, dtype);
 }
 
 Tensor random_uniform(const Shape& shape, double minval, double maxval, DType dtype,
                       PhiloxStream stream) {
-  return stream_draw("random_uniform", stream, [=](PhiloxSeed seed) {
-    return random_uniform(shape, minval, maxval, dtype, seed);
-  });
+  return stream_draw(
+      "random_uniform", stream,
+      [&](PhiloxSeed seed) { return random_uniform(shape, minval, maxval, dtype, seed); },
+      [](const trace::Tensors&, const Shape& s, double lo, double hi, DType t, PhiloxStream st) {
+        return random_uniform(s, lo, hi, t, st);
+      },
+      shape, minval, maxval, dtype);
 }
 
 Tensor random_uniform_int(const Shape& shape, int64_t minval, int64_t maxval, DType dtype,
                           PhiloxStream stream) {
-  return stream_draw("random_uniform_int", stream, [=](PhiloxSeed seed) {
-    return random_uniform_int(shape, minval, maxval, dtype, seed);
-  });
+  return stream_draw(
+      "random_uniform_int", stream,
+      [&](PhiloxSeed seed) { return random_uniform_int(shape, minval, maxval, dtype, seed); },
+      [](const trace::Tensors&, const Shape& s, int64_t lo, int64_t hi, DType t, PhiloxStream st) {
+        return random_uniform_int(s, lo, hi, t, st);
+      },
+      shape, minval, maxval, dtype);
 }
 
 namespace {
@@ -96,12 +113,12 @@ Tensor dropout(const Tensor& x, double rate, const std::optional<Shape>& noise_s
   trace::OpRecord rec;
   trace::Tensors outs = dropout_from_stream(x, rate, noise_shape, stream);
   if (!outs[0].is_meta()) {
-    rec.record(
-        "dropout_draw", {x}, outs,
-        [rate, noise_shape, stream](const trace::Tensors& in) {
-          return dropout_from_stream(in[0], rate, noise_shape, stream);
+    rec.record_effect(
+        trace::Effect::Random, "dropout_draw", {x}, outs,
+        [](const trace::Tensors& in, double r, const std::optional<Shape>& ns, PhiloxStream st) {
+          return dropout_from_stream(in[0], r, ns, st);
         },
-        trace::Effect::Random);
+        rate, noise_shape, stream);
   }
   return outs[0];
 }

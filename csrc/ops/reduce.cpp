@@ -87,13 +87,58 @@ Tensor arg_reduce(bool is_max, const Tensor& x, int64_t axis, DType output_type)
   if (x.is_meta()) return out;
   kernels::arg_reduce(out.device())(is_max, x.dtype(), x.shape(), x.raw_data(), x.strides(), a, output_type,
                   out.raw_data());
-  rec.record(name, {x}, {out}, [=](const trace::Tensors& in) {
-    return arg_reduce(is_max, in[0], axis, output_type);
-  });
+  rec.record(
+      name, {x}, {out},
+      [](const trace::Tensors& in, const auto& is_max, const auto& axis, const auto& output_type) {
+        return arg_reduce(is_max, in[0], axis, output_type);
+      },
+      is_max, axis, output_type);
   return out;
 }
 
 }  // namespace
+
+Tensor reduce_grad(ReduceOp op, const Tensor& g, const Tensor& x,
+                   const std::vector<uint8_t>& reduced, bool keepdims) {
+  trace::OpRecord rec;
+  constexpr const char* name = "reduce_grad";
+  detail::check_defined(g, name, "g");
+  detail::check_defined(x, name, "x");
+  CORTEN_CHECK_VALUE(op == ReduceOp::Sum || op == ReduceOp::Mean, name,
+                     ": only reduce_sum and reduce_mean; got ", reduce_op_name(op));
+  CORTEN_CHECK_VALUE(reduced.size() == static_cast<size_t>(x.ndim()), name, ": ", reduced.size(),
+                     " reduced-axis flags for an input of rank ", x.ndim());
+  CORTEN_CHECK_TYPE(g.dtype() == x.dtype(), name, ": g and x must share a dtype; got ",
+                    dtype_name(g.dtype()), " and ", dtype_name(x.dtype()));
+  Shape kept, result;
+  int64_t count = 1;
+  for (size_t d = 0; d < reduced.size(); ++d) {
+    kept.push_back(reduced[d] ? 1 : x.shape()[d]);
+    if (!reduced[d] || keepdims) result.push_back(kept.back());
+    if (reduced[d]) count *= x.shape()[d];
+  }
+  CORTEN_CHECK_VALUE(g.shape() == result, name, ": g must have the reduction's result ", "shape ",
+                     show(result), " for x of shape ", show(x.shape()), "; got ", show(g.shape()));
+  Tensor out;
+  {
+    // The ops below are this op's steps: the tape records reduce_grad itself.
+    const autograd::PauseRecording steps;
+    Tensor spread = keepdims ? g : reshape(g, kept);
+    if (op == ReduceOp::Mean) {
+      spread = divide(spread, full({}, static_cast<double>(count), g.dtype()));
+    }
+    out = broadcast_to(spread, x.shape());
+  }
+  if (out.is_meta()) return out;
+  if (autograd::is_recording()) autograd::record_reduce_grad(op, g, reduced, keepdims, out);
+  rec.record(
+      name, {g, x}, {out},
+      [](const trace::Tensors& in, ReduceOp o, const std::vector<uint8_t>& r, bool k) {
+        return reduce_grad(o, in[0], in[1], r, k);
+      },
+      op, reduced, keepdims);
+  return out;
+}
 
 Tensor reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, bool keepdims,
               bool all_axes_if_empty) {
@@ -128,9 +173,13 @@ Tensor reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, bo
   if (x.is_meta()) return out;
   kernels::reduce(out.device())(op, x.dtype(), x.shape(), x.raw_data(), x.strides(), reduced, out.raw_data());
   if (autograd::is_recording()) autograd::record_reduce(op, x, reduced, keepdims, out);
-  rec.record(name, {x}, {out}, [=](const trace::Tensors& in) {
-    return reduce(op, in[0], axes, keepdims, all_axes_if_empty);
-  });
+  rec.record(
+      name, {x}, {out},
+      [](const trace::Tensors& in, const auto& op, const auto& axes, const auto& keepdims,
+         const auto& all_axes_if_empty) {
+        return reduce(op, in[0], axes, keepdims, all_axes_if_empty);
+      },
+      op, axes, keepdims, all_axes_if_empty);
   return out;
 }
 

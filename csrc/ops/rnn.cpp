@@ -231,26 +231,28 @@ std::vector<Tensor> rnn_sequence(const std::string& cell_name, const Tensor& xw,
                                  bool zero_output_for_mask, bool reference, const Tensor& kernel,
                                  const Tensor& bias, bool batch_major, bool return_sequences) {
   trace::OpRecord rec;
-  auto parts = [=](const Tensor& xw_, const Tensor& h0_, const Tensor& c0_, const Tensor& u_,
-                   const Tensor& rb_, const Tensor& mask_, const Tensor& rdrop_, const Tensor& w_,
-                   const Tensor& b_) {
-    return sequence_parts(cell_name, xw_, h0_, c0_, u_, rb_, mask_, rdrop_, activation,
-                          recurrent_activation, go_backwards, zero_output_for_mask, reference, w_,
-                          b_, batch_major, return_sequences);
-  };
   auto [outs, saved] =
-      parts(xw, h0, c0, recurrent_kernel, recurrent_bias, mask, recurrent_dropout, kernel, bias);
+      sequence_parts(cell_name, xw, h0, c0, recurrent_kernel, recurrent_bias, mask,
+                     recurrent_dropout, activation, recurrent_activation, go_backwards,
+                     zero_output_for_mask, reference, kernel, bias, batch_major, return_sequences);
   if (!saved) return outs;
   // The node outputs the saved tensors too, so that the traced backward reads this replay's.
   std::vector<Tensor> node_outputs = outs;
   for (const Tensor& t : detail::saved_tensors(*saved)) node_outputs.push_back(t);
-  rec.record("rnn_sequence",
-             {xw, h0, c0, recurrent_kernel, recurrent_bias, mask, recurrent_dropout, kernel, bias},
-             node_outputs, [parts](const trace::Tensors& in) {
-               auto [o, sv] = parts(in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7], in[8]);
-               for (const Tensor& t : detail::saved_tensors(*sv)) o.push_back(t);
-               return o;
-             });
+  rec.record(
+      "rnn_sequence",
+      {xw, h0, c0, recurrent_kernel, recurrent_bias, mask, recurrent_dropout, kernel, bias},
+      node_outputs,
+      [](const trace::Tensors& in, const std::string& cell, const std::string& act,
+         const std::string& rec_act, bool backwards, bool zero_masked, bool ref, bool bm,
+         bool seq) {
+        auto [o, sv] = sequence_parts(cell, in[0], in[1], in[2], in[3], in[4], in[5], in[6], act,
+                                      rec_act, backwards, zero_masked, ref, in[7], in[8], bm, seq);
+        for (const Tensor& t : detail::saved_tensors(*sv)) o.push_back(t);
+        return o;
+      },
+      cell_name, activation, recurrent_activation, go_backwards, zero_output_for_mask, reference,
+      batch_major, return_sequences);
   if (autograd::is_recording()) {
     autograd::record_rnn_sequence({xw, h0, c0, recurrent_kernel, recurrent_bias, kernel, bias},
                                   outs, std::move(saved));
@@ -260,6 +262,16 @@ std::vector<Tensor> rnn_sequence(const std::string& cell_name, const Tensor& xw,
 
 namespace detail {
 
+void append_attr(std::vector<trace::Attr>& a, const RnnSaved& s) {
+  using trace::append_attr;
+  const cpu::RnnDims& d = s.dims;
+  append_attr(a, std::vector<int64_t>{static_cast<int64_t>(d.cell), d.steps, d.batch, d.units,
+                                      static_cast<int64_t>(d.act), static_cast<int64_t>(d.rec_act),
+                                      d.go_backwards, d.zero_output_for_mask, d.reference,
+                                      d.project, d.features, d.batch_major});
+  append_attr(a, std::vector<int64_t>{s.has_recurrent_bias, s.has_bias, s.return_sequences});
+}
+
 std::vector<Tensor> saved_tensors(const RnnSaved& s) {
   return {s.u, s.mask, s.rdrop, s.x, s.w, s.gates, s.states, s.cstates, s.aop, s.extra};
 }
@@ -267,6 +279,16 @@ std::vector<Tensor> saved_tensors(const RnnSaved& s) {
 namespace {
 
 constexpr size_t kSavedTensors = 10;
+
+// The configuration of `s` without its tensors (which a traced node takes as inputs).
+RnnSaved without_tensors(const RnnSaved& s) {
+  RnnSaved c;
+  c.dims = s.dims;
+  c.has_recurrent_bias = s.has_recurrent_bias;
+  c.has_bias = s.has_bias;
+  c.return_sequences = s.return_sequences;
+  return c;
+}
 
 RnnSaved saved_from(const RnnSaved& like, const std::vector<Tensor>& t) {
   RnnSaved s = like;
@@ -285,11 +307,14 @@ std::vector<Tensor> rnn_sequence_backward(const RnnSaved& s, const std::vector<T
   // A traced backward reads the saved tensors its forward node output on the same replay.
   std::vector<Tensor> inputs = saved_tensors(s);
   inputs.insert(inputs.end(), g.begin(), g.end());
-  rec.record("rnn_sequence_grad", inputs, out, [like = s](const trace::Tensors& in) {
-    const std::vector<Tensor> saved(in.begin(), in.begin() + kSavedTensors);
-    const std::vector<Tensor> grads(in.begin() + kSavedTensors, in.end());
-    return backward_impl(saved_from(like, saved), grads);
-  });
+  rec.record(
+      "rnn_sequence_grad", inputs, out,
+      [](const trace::Tensors& in, const RnnSaved& like) {
+        const std::vector<Tensor> saved(in.begin(), in.begin() + kSavedTensors);
+        const std::vector<Tensor> grads(in.begin() + kSavedTensors, in.end());
+        return backward_impl(saved_from(like, saved), grads);
+      },
+      without_tensors(s));
   return out;
 }
 

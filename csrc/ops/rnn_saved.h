@@ -3,6 +3,7 @@
 // csrc/autograd/grad_rules_rnn.cpp).
 
 #include <corten/tensor.h>
+#include <corten/trace_attrs.h>
 
 #include <vector>
 
@@ -19,6 +20,9 @@ struct RnnSaved {
   bool has_bias = false;                         // with dims.project: an input bias
   bool return_sequences = true;                  // else y is the last output only
 };
+
+/// A traced node's attributes of a RnnSaved: its configuration (Note [Node attributes]).
+void append_attr(std::vector<trace::Attr>& attrs, const RnnSaved& saved);
 
 /// The tensors of `saved`: u, mask, rdrop, x, w, gates, states, cstates, aop, extra.
 std::vector<Tensor> saved_tensors(const RnnSaved& saved);

@@ -12,6 +12,7 @@
 #include "autograd/grad_rules.h"
 #include "ops/common.h"
 #include "ops/kernels.h"
+#include "ops/op_attrs.h"
 
 namespace corten {
 namespace {
@@ -236,7 +237,9 @@ Tensor index(const Tensor& x, const std::vector<IndexItem>& items) {
   if (x.is_meta()) return meta_like(shape, x);
   Tensor out = x.as_strided(shape, strides, offset);
   if (autograd::is_recording()) autograd::record_index(x, items, out);
-  rec.record("index", {x}, {out}, [=](const trace::Tensors& in) { return index(in[0], items); });
+  rec.record(
+      "index", {x}, {out},
+      [](const trace::Tensors& in, const auto& items) { return index(in[0], items); }, items);
   return out;
 }
 
@@ -267,8 +270,12 @@ Tensor index_grad(const Tensor& grad, const Shape& input_shape,
   kernels::copy(out.device())(itemsize(grad.dtype()), grad.shape(), grad.raw_data(), grad.strides(),
             view.raw_data(), view.strides());
   if (autograd::is_recording()) autograd::record_index_grad(grad, items, out);
-  rec.record("index_grad", {grad}, {out},
-             [=](const trace::Tensors& in) { return index_grad(in[0], input_shape, items); });
+  rec.record(
+      "index_grad", {grad}, {out},
+      [](const trace::Tensors& in, const auto& input_shape, const auto& items) {
+        return index_grad(in[0], input_shape, items);
+      },
+      input_shape, items);
   return out;
 }
 
@@ -312,8 +319,10 @@ Tensor reshape(const Tensor& x, const Shape& requested) {
     out = clone(x).as_strided(shape, contiguous_strides(shape), 0);
   }
   if (autograd::is_recording()) autograd::record_reshape(x, out);
-  rec.record("reshape", {x}, {out},
-             [=](const trace::Tensors& in) { return reshape(in[0], requested); });
+  rec.record(
+      "reshape", {x}, {out},
+      [](const trace::Tensors& in, const auto& requested) { return reshape(in[0], requested); },
+      requested);
   return out;
 }
 
@@ -343,8 +352,9 @@ Tensor transpose(const Tensor& x, const std::vector<int64_t>& perm) {
   if (x.is_meta()) return meta_like(shape, x);
   Tensor out = x.as_strided(shape, strides, x.offset());
   if (autograd::is_recording()) autograd::record_transpose(x, perm, out);
-  rec.record("transpose", {x}, {out},
-             [=](const trace::Tensors& in) { return transpose(in[0], perm); });
+  rec.record(
+      "transpose", {x}, {out},
+      [](const trace::Tensors& in, const auto& perm) { return transpose(in[0], perm); }, perm);
   return out;
 }
 
@@ -363,8 +373,9 @@ Tensor expand_dims(const Tensor& x, int64_t axis) {
   if (x.is_meta()) return meta_like(shape, x);
   Tensor out = x.as_strided(shape, strides, x.offset());
   if (autograd::is_recording()) autograd::record_reshape(x, out);
-  rec.record("expand_dims", {x}, {out},
-             [=](const trace::Tensors& in) { return expand_dims(in[0], axis); });
+  rec.record(
+      "expand_dims", {x}, {out},
+      [](const trace::Tensors& in, const auto& axis) { return expand_dims(in[0], axis); }, axis);
   return out;
 }
 
@@ -393,7 +404,9 @@ Tensor squeeze(const Tensor& x, const std::vector<int64_t>& axes) {
   if (x.is_meta()) return meta_like(shape, x);
   Tensor out = x.as_strided(shape, strides, x.offset());
   if (autograd::is_recording()) autograd::record_reshape(x, out);
-  rec.record("squeeze", {x}, {out}, [=](const trace::Tensors& in) { return squeeze(in[0], axes); });
+  rec.record(
+      "squeeze", {x}, {out},
+      [](const trace::Tensors& in, const auto& axes) { return squeeze(in[0], axes); }, axes);
   return out;
 }
 
@@ -406,8 +419,10 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   if (x.is_meta()) return meta_like(shape, x);
   Tensor result = x.as_strided(shape, broadcast_strides(x.shape(), x.strides(), shape), x.offset());
   if (autograd::is_recording()) autograd::record_broadcast_to(x, result);
-  rec.record("broadcast_to", {x}, {result},
-             [=](const trace::Tensors& in) { return broadcast_to(in[0], shape); });
+  rec.record(
+      "broadcast_to", {x}, {result},
+      [](const trace::Tensors& in, const auto& shape) { return broadcast_to(in[0], shape); },
+      shape);
   return result;
 }
 
@@ -417,7 +432,9 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
   if (autograd::is_recording() && !out.is_meta()) {
     autograd::record_concat(xs, normalize_axis(axis, out.ndim(), "concat"), out);
   }
-  rec.record("concat", xs, {out}, [=](const trace::Tensors& in) { return concat(in, axis); });
+  rec.record(
+      "concat", xs, {out},
+      [](const trace::Tensors& in, const auto& axis) { return concat(in, axis); }, axis);
   return out;
 }
 
@@ -445,7 +462,9 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
   }
   Tensor out = concat_impl(expanded, a, "stack");
   if (autograd::is_recording() && !out.is_meta()) autograd::record_stack(xs, a, out);
-  rec.record("stack", xs, {out}, [=](const trace::Tensors& in) { return stack(in, axis); });
+  rec.record(
+      "stack", xs, {out},
+      [](const trace::Tensors& in, const auto& axis) { return stack(in, axis); }, axis);
   return out;
 }
 
@@ -482,8 +501,12 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes_in,
   }
   std::vector<Tensor> out = split_views(x, a, sizes);
   if (autograd::is_recording() && !x.is_meta()) autograd::record_split(x, a, out);
-  rec.record("split", {x}, out,
-             [=](const trace::Tensors& in) { return split(in[0], sizes_in, axis); });
+  rec.record(
+      "split", {x}, out,
+      [](const trace::Tensors& in, const auto& sizes_in, const auto& axis) {
+        return split(in[0], sizes_in, axis);
+      },
+      sizes_in, axis);
   return out;
 }
 
@@ -502,8 +525,12 @@ std::vector<Tensor> split(const Tensor& x, int64_t num_splits, int64_t axis) {
   std::vector<Tensor> out =
       split_views(x, a, std::vector<int64_t>(static_cast<size_t>(num_splits), dim / num_splits));
   if (autograd::is_recording() && !x.is_meta()) autograd::record_split(x, a, out);
-  rec.record("split", {x}, out,
-             [=](const trace::Tensors& in) { return split(in[0], num_splits, axis); });
+  rec.record(
+      "split", {x}, out,
+      [](const trace::Tensors& in, const auto& num_splits, const auto& axis) {
+        return split(in[0], num_splits, axis);
+      },
+      num_splits, axis);
   return out;
 }
 
@@ -525,7 +552,9 @@ std::vector<Tensor> unstack(const Tensor& x, int64_t axis) {
                               : x.as_strided(shape, strides, x.offset() + i * x.strides()[a]));
   }
   if (autograd::is_recording() && !x.is_meta()) autograd::record_unstack(x, a, out);
-  rec.record("unstack", {x}, out, [=](const trace::Tensors& in) { return unstack(in[0], axis); });
+  rec.record(
+      "unstack", {x}, out,
+      [](const trace::Tensors& in, const auto& axis) { return unstack(in[0], axis); }, axis);
   return out;
 }
 
@@ -547,7 +576,10 @@ Tensor tile(const Tensor& x, const std::vector<int64_t>& multiples) {
   Tensor out = Tensor::empty(shape, x.dtype(), Device::CPU, "tile");
   kernels::tile(out.device())(itemsize(x.dtype()), x.shape(), x.raw_data(), x.strides(), multiples, out.raw_data());
   if (autograd::is_recording()) autograd::record_tile(x, multiples, out);
-  rec.record("tile", {x}, {out}, [=](const trace::Tensors& in) { return tile(in[0], multiples); });
+  rec.record(
+      "tile", {x}, {out},
+      [](const trace::Tensors& in, const auto& multiples) { return tile(in[0], multiples); },
+      multiples);
   return out;
 }
 
@@ -628,8 +660,12 @@ Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis, int64_t
                   prod(indices.shape(), bd, indices.ndim()), out.raw_data());
   if (bad.position >= 0) throw_bad_index(bad, indices, ps, a, "gather");
   if (autograd::is_recording()) autograd::record_gather(params, indices, a, bd, out);
-  rec.record("gather", {params, indices}, {out},
-             [=](const trace::Tensors& in) { return gather(in[0], in[1], axis, batch_dims); });
+  rec.record(
+      "gather", {params, indices}, {out},
+      [](const trace::Tensors& in, const auto& axis, const auto& batch_dims) {
+        return gather(in[0], in[1], axis, batch_dims);
+      },
+      axis, batch_dims);
   return out;
 }
 
@@ -667,9 +703,13 @@ Tensor gather_grad(const Tensor& grad, const Tensor& indices, const Shape& param
       prod(indices.shape(), bd, indices.ndim()), out.raw_data());
   if (bad.position >= 0) throw_bad_index(bad, indices, ps, a, "gather_grad");
   if (autograd::is_recording()) autograd::record_gather_grad(grad, indices, a, bd, out);
-  rec.record("gather_grad", {grad, indices}, {out}, [=](const trace::Tensors& in) {
-    return gather_grad(in[0], in[1], params_shape, axis, batch_dims);
-  });
+  rec.record(
+      "gather_grad", {grad, indices}, {out},
+      [](const trace::Tensors& in, const auto& params_shape, const auto& axis,
+         const auto& batch_dims) {
+        return gather_grad(in[0], in[1], params_shape, axis, batch_dims);
+      },
+      params_shape, axis, batch_dims);
   return out;
 }
 
@@ -707,8 +747,11 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& padd
   kernels::pad(out.device())(itemsize(x.dtype()), x.shape(), x.raw_data(), x.strides(), paddings, mode,
            value.raw_data(), out.raw_data());
   if (autograd::is_recording()) autograd::record_pad(x, paddings, mode, out);
-  rec.record("pad", {x}, {out},
-             [=](const trace::Tensors& in) { return pad(in[0], paddings, mode, constant_value); });
+  rec.record(
+      "pad", {x}, {out},
+      [](const trace::Tensors& in, const auto& paddings, const auto& mode,
+         const auto& constant_value) { return pad(in[0], paddings, mode, constant_value); },
+      paddings, mode, constant_value);
   return out;
 }
 
@@ -752,8 +795,12 @@ Tensor pad_grad(const Tensor& grad, const std::vector<std::pair<int64_t, int64_t
   kernels::pad_backward(out.device())(grad.dtype(), shape, paddings, mode, work.raw_data(), work.strides(),
                     out.raw_data());
   if (autograd::is_recording()) autograd::record_pad_grad(grad, paddings, mode, out);
-  rec.record("pad_grad", {grad}, {out},
-             [=](const trace::Tensors& in) { return pad_grad(in[0], paddings, mode); });
+  rec.record(
+      "pad_grad", {grad}, {out},
+      [](const trace::Tensors& in, const auto& paddings, const auto& mode) {
+        return pad_grad(in[0], paddings, mode);
+      },
+      paddings, mode);
   return out;
 }
 
@@ -783,8 +830,10 @@ Tensor shape_of(const Tensor& x, DType out_type) {
   Tensor out = Tensor::empty(rank_shape, out_type, Device::CPU, "shape");
   kernels::cast(out.device())(DType::Int64, out_type, rank_shape, x.shape().data(), Shape{1}, out.raw_data(),
             out.strides());
-  rec.record("shape_of", {x}, {out},
-             [=](const trace::Tensors& in) { return shape_of(in[0], out_type); });
+  rec.record(
+      "shape_of", {x}, {out},
+      [](const trace::Tensors& in, const auto& out_type) { return shape_of(in[0], out_type); },
+      out_type);
   return out;
 }
 
@@ -806,8 +855,10 @@ Tensor size_of(const Tensor& x, DType out_type) {
                      ") do not fit in int32; use int64");
   Tensor out = Tensor::empty({}, out_type, Device::CPU, "size");
   kernels::cast(out.device())(DType::Int64, out_type, {}, &n, {}, out.raw_data(), out.strides());
-  rec.record("size_of", {x}, {out},
-             [=](const trace::Tensors& in) { return size_of(in[0], out_type); });
+  rec.record(
+      "size_of", {x}, {out},
+      [](const trace::Tensors& in, const auto& out_type) { return size_of(in[0], out_type); },
+      out_type);
   return out;
 }
 

@@ -203,12 +203,15 @@ Tensors cond_grad(const Tensor& pred, const FnPtr& t, const FnPtr& f, const Tens
     inputs.insert(inputs.end(), l->begin(), l->end());
   }
   const size_t n_up = upstream.size(), n_t = saved_t.size();
-  rec.record("cond_grad", inputs, out, [t, f, n_up, n_t](const Tensors& in) {
-    const autograd::PauseRecording inside;
-    return cond_grad_impl(in[0], *t, *f, slice(in, 1, 1 + n_up),
-                          slice(in, 1 + n_up, 1 + n_up + n_t),
-                          slice(in, 1 + n_up + n_t, in.size()));
-  });
+  rec.record(
+      "cond_grad", inputs, out,
+      [](const Tensors& in, const FnPtr& t, const FnPtr& f, size_t n_up, size_t n_t) {
+        const autograd::PauseRecording inside;
+        return cond_grad_impl(in[0], *t, *f, slice(in, 1, 1 + n_up),
+                              slice(in, 1 + n_up, 1 + n_up + n_t),
+                              slice(in, 1 + n_up + n_t, in.size()));
+      },
+      t, f, n_up, n_t);
   return out;
 }
 
@@ -310,10 +313,13 @@ Tensors while_grad(const FnPtr& b, const Tensors& saved, const Tensors& upstream
     out = while_grad_impl(*b, saved, upstream);
   }
   const size_t n_saved = saved.size();
-  rec.record("while_grad", concat_lists(saved, upstream), out, [b, n_saved](const Tensors& in) {
-    const autograd::PauseRecording inside;
-    return while_grad_impl(*b, slice(in, 0, n_saved), slice(in, n_saved, in.size()));
-  });
+  rec.record(
+      "while_grad", concat_lists(saved, upstream), out,
+      [](const Tensors& in, const FnPtr& body, size_t n_saved) {
+        const autograd::PauseRecording inside;
+        return while_grad_impl(*body, slice(in, 0, n_saved), slice(in, n_saved, in.size()));
+      },
+      b, n_saved);
   return out;
 }
 
@@ -386,14 +392,13 @@ std::vector<Tensor> cond(const Tensor& pred, const FnPtr& true_fn, const FnPtr& 
   // traced sees them among its captures (its gradient sources).
   inputs.insert(inputs.end(), t.variables.begin(), t.variables.end());
   inputs.insert(inputs.end(), f.variables.begin(), f.variables.end());
-  rec.record(
-      "cond", inputs, outs,
-      [true_fn, false_fn, n_t, n_tf](const Tensors& in) {
+  rec.record_effect(
+      std::max(t.fwd->effect(), f.fwd->effect()), "cond", inputs, outs,
+      [](const Tensors& in, const FnPtr& tf, const FnPtr& ff, size_t nt, size_t ntf) {
         const autograd::PauseRecording inside;
-        return cond_impl(in[0], *true_fn, *false_fn, slice(in, 1, 1 + n_t),
-                         slice(in, 1 + n_t, 1 + n_tf));
+        return cond_impl(in[0], *tf, *ff, slice(in, 1, 1 + nt), slice(in, 1 + nt, 1 + ntf));
       },
-      std::max(t.fwd->effect(), f.fwd->effect()));
+      true_fn, false_fn, n_t, n_tf);
   const auto n = static_cast<size_t>(t.num_results);
   Tensors results = slice(outs, 0, n);
   if (differentiated(t, f) && autograd::is_recording()) {
@@ -438,14 +443,14 @@ std::vector<Tensor> while_loop(const FnPtr& cond_fn, const FnPtr& body,
   // As in cond: the body's differentiated Variables, for an enclosing branch's gradient.
   inputs.insert(inputs.end(), body->variables.begin(), body->variables.end());
   const size_t nv = loop_vars.size(), nc = cond_inputs.size(), nb = body_inputs.size();
-  rec.record(
-      "while_loop", inputs, outs,
-      [cond_fn, body, nv, nc, nb](const Tensors& in) {
+  rec.record_effect(
+      std::max(cond_fn->fwd->effect(), body->fwd->effect()), "while_loop", inputs, outs,
+      [](const Tensors& in, const FnPtr& c, const FnPtr& bd, size_t v, size_t n_c, size_t n_b) {
         const autograd::PauseRecording inside;
-        return while_impl(*cond_fn, *body, slice(in, 0, nv), slice(in, nv, nv + nc),
-                          slice(in, nv + nc, nv + nc + nb), in[nv + nc + nb]);
+        return while_impl(*c, *bd, slice(in, 0, v), slice(in, v, v + n_c),
+                          slice(in, v + n_c, v + n_c + n_b), in[v + n_c + n_b]);
       },
-      std::max(cond_fn->fwd->effect(), body->fwd->effect()));
+      cond_fn, body, nv, nc, nb);
   Tensors results = slice(outs, 0, nv);
   if (body->grad && autograd::is_recording()) {
     const Tensors sources = source_tensors(*body, loop_vars, body_inputs);
@@ -455,6 +460,17 @@ std::vector<Tensor> while_loop(const FnPtr& cond_fn, const FnPtr& body,
     });
   }
   return results;
+}
+
+void append_attr(Attrs& attrs, const std::shared_ptr<const TracedFn>& fn) {
+  append_attr(attrs, fn->fwd);
+  append_attr(attrs, fn->num_results);
+  append_attr(attrs, fn->grad);
+  append_attr(attrs, fn->num_implicit_sources);
+  append_attr(attrs, fn->grad_source);
+  for (const Tensor& v : fn->variables) append_identity(attrs, v.impl());
+  for (const Shape& s : fn->source_shapes) append_attr(attrs, s);
+  for (DType d : fn->source_dtypes) append_attr(attrs, d);
 }
 
 }  // namespace corten::trace

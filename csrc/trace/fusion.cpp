@@ -54,11 +54,20 @@ bool result_keeps_dtype(const Pointwise& pw) {
   return !pw.binary || !op_info(static_cast<BinaryOp>(pw.op)).returns_bool;
 }
 
-// Runs a fused node: validates its inputs against the program (the replayed plan has the
-// traced shapes, so a failure is an internal error) and allocates its outputs.
-Tensors run_fused(const cpu::FusedProgram& prog, DType dtype, const Shape& shape,
+// Runs a fused node: validates its inputs against the program and allocates its outputs,
+// of the shape of its inputs of more than one element (all of one shape; a relaxed plan's
+// sizes vary, Note [Relaxed plans]), or of `traced` when every input is a single value.
+Tensors run_fused(const cpu::FusedProgram& prog, DType dtype, const Shape& traced,
                   const std::string& name, const Tensors& inputs) {
   const FlushDenormals flush;  // as the ops it replaces (Note [Denormals])
+  const Shape* shape_of = &traced;
+  for (const Tensor& t : inputs) {
+    if (t.defined() && t.numel() != 1) {
+      shape_of = &t.shape();
+      break;
+    }
+  }
+  const Shape& shape = *shape_of;
   const int64_t n = shape_numel(shape);
   std::vector<Tensor> dense(inputs.size());
   std::vector<const void*> ptrs(inputs.size());
@@ -82,6 +91,23 @@ Tensors run_fused(const cpu::FusedProgram& prog, DType dtype, const Shape& shape
   }
   cpu::fused_elementwise(prog, dtype, n, ptrs.data(), scalar.get(), out_ptrs.data());
   return outs;
+}
+
+// A fused node's attributes: its program and dtype (its shape comes from its inputs).
+Attrs program_attrs(const cpu::FusedProgram& prog, DType dtype) {
+  Attrs a;
+  std::vector<int64_t> code;
+  std::vector<double> alphas;
+  for (const cpu::FusedInstr& in : prog.code) {
+    code.insert(code.end(), {in.binary, in.op, in.a, in.b});
+    alphas.push_back(in.alpha);
+  }
+  append_attr(a, code);
+  append_attr(a, alphas);
+  append_attr(a, std::vector<int64_t>(prog.stores.begin(), prog.stores.end()));
+  append_attr(a, prog.num_inputs);
+  append_attr(a, dtype);
+  return a;
 }
 
 struct Group {
@@ -233,6 +259,7 @@ FusionStats fuse_pointwise(std::vector<Plan::Node>& nodes, std::vector<int32_t>&
       slot_values.push_back(std::move(value));
     }
     fused.num_outputs = static_cast<int32_t>(prog.stores.size());
+    fused.attrs = program_attrs(prog, root_value.dtype());
     fused.replay = [prog = std::move(prog), dtype = root_value.dtype(), shape = root_value.shape(),
                     name](const Tensors& in) { return run_fused(prog, dtype, shape, name, in); };
     for (size_t k = 0; k + 1 < g->members.size(); ++k) removed[g->members[k]] = 1;

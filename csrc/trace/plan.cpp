@@ -155,13 +155,14 @@ void leave_op(TraceState* state) noexcept { --state->depth; }
 bool outermost(const TraceState* state) noexcept { return state->depth == 1; }
 
 void append(TraceState* s, const char* op, autograd::TensorSpan inputs,
-            autograd::TensorSpan outputs, ReplayFn replay, Effect effect,
+            autograd::TensorSpan outputs, ReplayFn replay, Attrs attrs, Effect effect,
             std::optional<Pointwise> pointwise) {
   Plan::Node node;
   node.op = op;
   node.effect = effect;
   node.pointwise = pointwise;
   node.replay = std::move(replay);
+  node.attrs = std::move(attrs);
   node.inputs.reserve(inputs.size());
   for (const Tensor& t : inputs) node.inputs.push_back(s->ref(t, op));
   node.first_output = s->num_slots;
@@ -550,8 +551,12 @@ Tensors Plan::run_timed(const Tensors& inputs, std::vector<double>* seconds) con
     CORTEN_CHECK_VALUE(t.defined(), "corten.function: input ", i, " is undefined");
     // A sub-plan's sizes may vary: the stacked iterations of a loop nested in it (Note
     // [Traced control flow]); its other inputs come from its node with the traced shapes.
-    const bool shape_ok = sub_ ? t.ndim() == static_cast<int64_t>(input_shapes_[i].size())
-                               : t.shape() == input_shapes_[i];
+    const Shape& want = input_shapes_[i];
+    bool shape_ok = t.ndim() == static_cast<int64_t>(want.size());
+    for (size_t d = 0; shape_ok && !sub_ && d < want.size(); ++d) {
+      // Unknown in a relaxed plan (Note [Relaxed plans]).
+      shape_ok = want[d] == kUnknownDim || want[d] == t.shape()[d];
+    }
     CORTEN_CHECK_VALUE(shape_ok && t.dtype() == input_dtypes_[i], "corten.function: input ", i,
                        " must be ", dtype_name(input_dtypes_[i]), " of shape ",
                        show(input_shapes_[i]), " as traced; got ", dtype_name(t.dtype()),

@@ -14,6 +14,7 @@
 #include <corten/denormals.h>
 #include <corten/ops/elementwise_ops.h>
 #include <corten/tensor.h>
+#include <corten/trace_attrs.h>
 
 #include <climits>
 #include <cstdint>
@@ -21,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -61,7 +63,7 @@ void leave_op(TraceState* state) noexcept;
 /// Whether the op that entered last is the outermost one.
 bool outermost(const TraceState* state) noexcept;
 void append(TraceState* state, const char* op, autograd::TensorSpan inputs,
-            autograd::TensorSpan outputs, ReplayFn replay, Effect effect,
+            autograd::TensorSpan outputs, ReplayFn replay, Attrs attrs, Effect effect,
             std::optional<Pointwise> pointwise);
 }  // namespace detail
 
@@ -78,40 +80,60 @@ class OpRecord {
   OpRecord(const OpRecord&) = delete;
   OpRecord& operator=(const OpRecord&) = delete;
 
-  /// Appends the node when this op is the outermost one of an active trace; `replay` (called
-  /// with the node's input tensors, returning a Tensor, Tensors or nothing) is copied only then.
-  template <class F>
-  void record(const char* op, autograd::TensorSpan inputs, autograd::TensorSpan outputs, F&& replay,
-              Effect effect = Effect::None) {
+  /// Appends the node when this op is the outermost one of an active trace. `replay` is a
+  /// lambda that captures nothing: it is called as replay(input_tensors, attrs...) and returns
+  /// a Tensor, Tensors or nothing, so that everything a replay depends on besides its tensors
+  /// is in `attrs`, which the node keeps as data (Note [Node attributes]).
+  template <class F, class... A>
+  void record(const char* op, autograd::TensorSpan inputs, autograd::TensorSpan outputs, F replay,
+              const A&... attrs) {
+    record_effect(Effect::None, op, inputs, outputs, replay, attrs...);
+  }
+  /// record() of a node with an effect (an in-place write, a random stream's advance).
+  template <class F, class... A>
+  void record_effect(Effect effect, const char* op, autograd::TensorSpan inputs,
+                     autograd::TensorSpan outputs, F replay, const A&... attrs) {
     if (state_ && detail::outermost(state_)) {
-      detail::append(state_, op, inputs, outputs, adapt(std::forward<F>(replay)), effect,
-                     std::nullopt);
+      detail::append(state_, op, inputs, outputs, bind(replay, attrs...), attrs_of(attrs...),
+                     effect, std::nullopt);
     }
   }
   /// record() of an elementwise op, described for the fusion pass.
-  template <class F>
+  template <class F, class... A>
   void record_pointwise(const char* op, autograd::TensorSpan inputs, autograd::TensorSpan outputs,
-                        F&& replay, Pointwise pointwise) {
+                        Pointwise pointwise, F replay, const A&... attrs) {
     if (state_ && detail::outermost(state_)) {
-      detail::append(state_, op, inputs, outputs, adapt(std::forward<F>(replay)), Effect::None,
-                     pointwise);
+      detail::append(state_, op, inputs, outputs, bind(replay, attrs...), attrs_of(attrs...),
+                     Effect::None, pointwise);
     }
   }
 
+  /// The attributes of `attrs...`, in order.
+  template <class... A>
+  static Attrs attrs_of(const A&... attrs) {
+    Attrs out;
+    (append_attr(out, attrs), ...);
+    return out;
+  }
+
  private:
-  template <class F>
-  static ReplayFn adapt(F&& f) {
-    using Fn = std::decay_t<F>;
-    using R = std::invoke_result_t<Fn&, const Tensors&>;
+  template <class F, class... A>
+  static ReplayFn bind(F replay, const A&... attrs) {
+    static_assert(std::is_empty_v<F>,
+                  "a replay lambda captures nothing: pass what it needs as attributes");
+    using R = std::invoke_result_t<F&, const Tensors&, const A&...>;
+    auto call = [replay, args = std::make_tuple(attrs...)](const Tensors& in) {
+      return std::apply([&](const auto&... a) { return replay(in, a...); }, args);
+    };
     if constexpr (std::is_same_v<R, Tensor>) {
-      return [fn = Fn(std::forward<F>(f))](const Tensors& in) { return Tensors{fn(in)}; };
+      return [call](const Tensors& in) { return Tensors{call(in)}; };
     } else if constexpr (std::is_void_v<R>) {
-      return [fn = Fn(std::forward<F>(f))](const Tensors& in) {
-        fn(in);
+      return [call](const Tensors& in) {
+        call(in);
         return Tensors{};
       };
     } else {
-      return ReplayFn(std::forward<F>(f));
+      return ReplayFn(call);
     }
   }
 
@@ -135,6 +157,7 @@ class Plan {
     ReplayFn replay;
     std::vector<int32_t> release;  // slots no later node reads: dropped after this node
     std::optional<Pointwise> pointwise;  // set for elementwise ops (the fusion pass)
+    Attrs attrs;  // what `replay` was bound with besides tensors (Note [Node attributes])
   };
 
   /// Runs the nodes on `inputs` (the traced inputs' shapes and dtypes; ValueError otherwise)
@@ -178,6 +201,14 @@ class Plan {
   const std::vector<DType>& input_dtypes() const { return input_dtypes_; }
   /// The strongest effect of its nodes (Random over Writes over None).
   Effect effect() const;
+  /// Whether `other` runs the same computation: the same nodes (ops, attributes, wiring,
+  /// effects), the same captures (Variables by identity, constants by value), outputs, input
+  /// dtypes and ranks. Input sizes may differ (Note [Relaxed plans]).
+  bool same_computation(const Plan& other) const;
+  /// This plan for inputs of any size where `other`'s differ from this one's (those
+  /// dimensions become unknown in input_shapes()). Only for a plan with
+  /// same_computation(other) (ValueError otherwise).
+  std::shared_ptr<Plan> relaxed(const Plan& other) const;
 
  private:
   friend struct PlanBuilder;

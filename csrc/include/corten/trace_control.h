@@ -36,6 +36,10 @@ struct TracedFn {
   int64_t num_sources() const { return static_cast<int64_t>(source_shapes.size()); }
 };
 
+/// A branch's or loop body's node attributes: its plans, result count, gradient sources and
+/// Variables (by identity) (Note [Node attributes]).
+void append_attr(Attrs& attrs, const std::shared_ptr<const TracedFn>& fn);
+
 /// Builds a TracedFn (checks that the plans and the sources agree; ValueError otherwise).
 /// `sources` are the gradient sources' tensors (only their shapes, dtypes and, for Variables,
 /// the handles are kept).

@@ -124,6 +124,41 @@ def _structure(x: Any) -> Any:
     return None
 
 
+def _generic_key(key: tuple) -> tuple:
+    """A signature with its tensors' sizes left out (ranks and dtypes kept)."""
+    return (key[0], *[("tensor", len(k[1]), k[2]) if k[0] == "tensor" else k for k in key[1:]])
+
+
+def _relaxed_key(key: tuple, input_shapes: list[tuple]) -> tuple:
+    """``key`` with each tensor's shape replaced by the relaxed plan's input shape (None
+    where any size goes)."""
+    shapes = iter(input_shapes)
+    return (key[0], *[("tensor", tuple(next(shapes)), k[2]) if k[0] == "tensor" else k
+                      for k in key[1:]])
+
+
+def _fits(pattern: tuple, key: tuple) -> bool:
+    """Whether the signature ``key`` fits a relaxed signature."""
+    if pattern[0] != key[0] or len(pattern) != len(key):
+        return False
+    for p, k in zip(pattern[1:], key[1:], strict=True):
+        if p[0] == "tensor" and k[0] == "tensor":
+            if p[2] != k[2] or len(p[1]) != len(k[1]) or any(
+                    want is not None and want != got
+                    for want, got in zip(p[1], k[1], strict=True)):
+                return False
+        elif p != k:
+            return False
+    return True
+
+
+def _python_outputs(entry: _Plan) -> list[Any]:
+    """The non-tensor leaves a plan's function returned (a size read in Python, say)."""
+    flat = nest.flatten(entry.structure)
+    tensors = set(entry.tensor_positions)
+    return [leaf for i, leaf in enumerate(flat) if i not in tensors]
+
+
 def _flat_key(n: int, in_tuple: bool) -> Any:
     """_structure((args, {})) of n tensor arguments, or of one tuple of n tensors."""
     leaves = ("tuple", (None,) * n)
@@ -159,7 +194,10 @@ class Function:
         python_function: the function to trace.
         input_signature: optional sequence of ``corten.TensorSpec``-like objects (with ``shape``
             and ``dtype``); calls whose tensor arguments do not match raise ``ValueError``.
-        reduce_retracing: accepted for compatibility; plans stay specialised to shapes.
+        reduce_retracing: when a call with new tensor sizes traces a plan that computes the
+            same as an earlier plan of this function, that plan serves every size in the
+            dimensions where the two differ (tf.function's relaxed shapes; the function's
+            Python code still sees the concrete sizes of the calls it traces).
         jit_compile: ``False`` keeps every traced op a node of its own; otherwise (the
             default, as ``True``) chains of elementwise ops are fused into single passes.
         name: the name shown in warnings and summaries.
@@ -174,6 +212,7 @@ class Function:
         self._jit_compile = jit_compile
         self._name = name or getattr(python_function, "__name__", "function")
         self._plans: dict[Any, _Plan] = {}
+        self._relaxed: list[tuple[Any, _Plan]] = []  # (relaxed signature, plan), newest first
         self._tracing_count = 0
         self._recent = collections.deque(maxlen=_RETRACE_WINDOW)
         self._warned = False
@@ -258,11 +297,31 @@ class Function:
         leaves = nest.flatten((args, kwargs))
         key = (_structure((args, kwargs)), *[_leaf_key(leaf) for leaf in leaves])
         entry = self._plans.get(key)
+        if entry is None and self._relaxed:
+            entry = next((e for pattern, e in self._relaxed if _fits(pattern, key)), None)
+            if entry is not None:
+                self._plans[key] = entry  # later calls of this signature take the fast path
         self._recent.append(entry is None)
         if entry is None:
             return self._trace(key, args, kwargs, leaves)
         self._last_plan = entry
         return self._pack(entry, entry.plan.run(_plan_inputs(leaves)))
+
+    def _relax(self, key: tuple, entry: _Plan) -> None:
+        """Makes ``entry`` serve every size that its signature and an earlier one's differ
+        in, when the two plans compute the same (Note [Relaxed plans])."""
+        generic = _generic_key(key)
+        for other_key, other in list(self._plans.items()):
+            if other is entry or _generic_key(other_key) != generic \
+                    or _python_outputs(entry) != _python_outputs(other) \
+                    or not entry.plan.same_computation(other.plan):
+                continue
+            plan = entry.plan.relaxed(other.plan)
+            relaxed = _Plan(plan, entry.structure, entry.tensor_positions)
+            self._relaxed.insert(0, (_relaxed_key(key, plan.input_shapes), relaxed))
+            self._plans[key] = self._plans[other_key] = relaxed
+            self._last_plan = relaxed
+            return
 
     def batch_replayer(self, *args: Any) -> Callable[..., Any] | None:
         """The plan of a call with these arguments, as a function that replays it on batches
@@ -317,6 +376,8 @@ class Function:
         plan = _C.trace_end([flat[i] for i in positions], fuse=self._jit_compile is not False)
         entry = _Plan(plan, result, positions)
         self._plans[key] = entry
+        if self._reduce_retracing:
+            self._relax(key, entry)
         self._last_plan = entry
         self._tracing_count += 1
         if (not self._warned and len(self._recent) == _RETRACE_WINDOW

@@ -266,6 +266,10 @@ CASES: dict[str, list[Case]] = {
         Case(lambda y, z: _C.softmax_cross_entropy_with_logits(y, z, axis=0), [P(4, 2), U(4, 2)],
              ["transposed", "strided"]),
     ],
+    "reduce_grad": [
+        Case(lambda g: _C.reduce_grad("mean", g, np.zeros((3, 4, 2)), [0, 1, 0], False), [U(3, 2)]),
+        Case(lambda g: _C.reduce_grad("sum", g, np.zeros((3, 4)), [1, 1], True), [U(1, 1)]),
+    ],
     "sparse_softmax_cross_entropy_with_logits": [
         Case(lambda z: _C.sparse_softmax_cross_entropy_with_logits(np.array([2, 0, 1]), z),
              [U(3, 4)]),

@@ -21,6 +21,13 @@ Tensor reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, bo
               bool all_axes_if_empty = true);
 /// "reduce_sum", "reduce_mean", ... .
 const char* reduce_op_name(ReduceOp op);
+/// The gradient of reduce(op, x, ...) for op Sum or Mean from the gradient g of its result:
+/// g spread over x's shape (a broadcast view), divided by the number of elements each result
+/// reduced for Mean. `reduced` marks x's reduced axes; g has the result's shape (reduced axes
+/// of size 1 with keepdims). The sizes come from x on every call, so a traced plan of it
+/// serves any size (Note [Relaxed plans]).
+Tensor reduce_grad(ReduceOp op, const Tensor& g, const Tensor& x,
+                   const std::vector<uint8_t>& reduced, bool keepdims);
 /// Index of the largest (smallest) element along `axis`; first occurrence wins; NaN counts as
 /// the largest (smallest). ValueError for an empty axis; `output_type` int32 or int64.
 Tensor argmax(const Tensor& x, int64_t axis, DType output_type = DType::Int64);
