@@ -51,6 +51,21 @@ inline typename V::F exp_in_range(typename V::F x) {
   return V::mul(exp_reduced<V>(r), V::pow2i(fx));
 }
 
+// Lanes of y whose bit in `bits` is clear recomputed as std::exp of x's. Out of line and cold:
+// a call inside exp's loops would make every caller keep its constants on the stack around it
+// (all vector registers are caller-saved), reloading them on the hot path (sigmoid over 64x784
+// at 1 thread: 15.8 us with the call inline, 14.2 without).
+template <class V>
+[[gnu::noinline, gnu::cold]] typename V::F exp_edge_lanes(typename V::F x, typename V::F y,
+                                                          unsigned bits) {
+  alignas(64) float xs[V::kLanes], ys[V::kLanes];
+  V::store(xs, x);
+  V::store(ys, y);
+  for (int i = 0; i < V::kLanes; ++i)
+    if (!(bits & (1u << i))) ys[i] = std::exp(xs[i]);
+  return V::load(ys);
+}
+
 // exp of every lane; lanes outside [kExpLo, kExpHi] or NaN are recomputed by std::exp.
 template <class V>
 inline typename V::F exp(typename V::F x) {
@@ -58,14 +73,7 @@ inline typename V::F exp(typename V::F x) {
   const auto in_range = V::and_(V::ge(x, V::set1(kExpLo)), V::le(x, V::set1(kExpHi)));
   F y = exp_in_range<V>(V::select(in_range, x, V::set1(0.0f)));
   const unsigned bits = V::bits(in_range);
-  if (bits != V::kAll) {
-    alignas(64) float xs[V::kLanes], ys[V::kLanes];
-    V::store(xs, x);
-    V::store(ys, y);
-    for (int i = 0; i < V::kLanes; ++i)
-      if (!(bits & (1u << i))) ys[i] = std::exp(xs[i]);
-    y = V::load(ys);
-  }
+  if (__builtin_expect(bits != V::kAll, 0)) y = exp_edge_lanes<V>(x, y, bits);
   return y;
 }
 
