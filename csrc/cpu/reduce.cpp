@@ -356,7 +356,8 @@ typename Op::Acc reduce_row(typename Op::Acc acc, const T* p, int64_t n, int64_t
 #ifdef CORTEN_HAVE_AVX2_ROWS
   if constexpr (IsSum<Op>::value && std::is_same_v<T, float>) {
     if (s == 1 && n >= 16 && cpu_isa_at_least(CpuIsa::Avx2)) {  // Note [AVX2 reduction rows]
-      return Op::merge(acc, avx2::sum_f32(p, n));
+      return Op::merge(acc, cpu_isa_at_least(CpuIsa::Avx512) ? avx512::sum_f32(p, n)
+                                                             : avx2::sum_f32(p, n));
     }
   }
 #endif

@@ -1,5 +1,5 @@
 #pragma once
-// Column sums for the lane layout of cpu/reduce.cpp (a reduction over axes outer to a kept
+// Column sums for the lane layout of cpu/reduce.cpp, and the AVX-512 float32 row sum (a reduction over axes outer to a kept
 // contiguous axis, e.g. the bias gradient of Dense: sum over axis 0 of (batch, units)).
 //
 // Note [Vector column sums]
@@ -18,5 +18,9 @@ void sum_cols_f32(const float* p, int64_t row_stride, int64_t rows, int64_t w, d
 /// The same for float64 input.
 void sum_cols_f64(const double* p, int64_t row_stride, int64_t rows, int64_t w, double* acc);
 }  // namespace avx2
+namespace avx512 {
+/// avx2::sum_f32 with 512-bit vectors, bit-identical to it (cpu/avx512/reduce_avx512.cpp).
+double sum_f32(const float* p, int64_t n);
+}  // namespace avx512
 #endif
 }  // namespace corten::cpu

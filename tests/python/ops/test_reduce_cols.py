@@ -51,3 +51,18 @@ def test_column_sums_match_reference_and_baseline(shape, axis, dtype):
                 tf.config.threading.set_intra_op_parallelism_threads(threads)
                 assert tf.reduce_sum(t, axis=axis).numpy().tobytes() == want_sum.tobytes()
                 assert tf.reduce_mean(t, axis=axis).numpy().tobytes() == want_mean.tobytes()
+
+
+@pytest.mark.usefixtures("restore_config")
+@pytest.mark.skipif(not tf._C.cpu_has_avx512(), reason="needs AVX-512")
+@pytest.mark.parametrize("n", [16, 17, 31, 32, 33, 40, 47, 63, 64, 784, 1001, 70000])
+def test_avx512_row_sums_match_avx2_bit_for_bit(n):
+    a = np.random.default_rng(n).standard_normal((3, n)).astype(np.float32) * 1e3
+    got = {}
+    for isa in ("avx2", "avx512"):
+        tf.config.set_cpu_isa(isa)
+        got[isa] = (tf.reduce_sum(a, axis=1).numpy(), tf.reduce_mean(a, axis=-1).numpy(),
+                    tf.reduce_sum(a).numpy())
+    for x, y in zip(got["avx2"], got["avx512"], strict=True):
+        assert x.tobytes() == y.tobytes()
+    np.testing.assert_allclose(got["avx512"][0], a.astype(np.float64).sum(axis=1), rtol=1e-5)
