@@ -469,10 +469,11 @@ void reduce_lanes(const Dims& kept, const Dims& red, const T* x, typename Op::Ou
         if constexpr (IsSum<Op>::value &&
                       (std::is_same_v<T, float> || std::is_same_v<T, double>)) {
           if (vs == 1 && cpu_isa_at_least(CpuIsa::Avx2)) {  // Note [Vector column sums]
+            const bool wide = cpu_isa_at_least(CpuIsa::Avx512);
             if constexpr (std::is_same_v<T, float>) {
-              avx2::sum_cols_f32(base + off, s, n, w, acc);
+              (wide ? avx512::sum_cols_f32 : avx2::sum_cols_f32)(base + off, s, n, w, acc);
             } else {
-              avx2::sum_cols_f64(base + off, s, n, w, acc);
+              (wide ? avx512::sum_cols_f64 : avx2::sum_cols_f64)(base + off, s, n, w, acc);
             }
             return;
           }

@@ -21,6 +21,9 @@ void sum_cols_f64(const double* p, int64_t row_stride, int64_t rows, int64_t w, 
 namespace avx512 {
 /// avx2::sum_f32 with 512-bit vectors, bit-identical to it (cpu/avx512/reduce_avx512.cpp).
 double sum_f32(const float* p, int64_t n);
+/// avx2::sum_cols_f32 / sum_cols_f64 with 512-bit vectors (64 columns per step), same bits.
+void sum_cols_f32(const float* p, int64_t row_stride, int64_t rows, int64_t w, double* acc);
+void sum_cols_f64(const double* p, int64_t row_stride, int64_t rows, int64_t w, double* acc);
 }  // namespace avx512
 #endif
 }  // namespace corten::cpu

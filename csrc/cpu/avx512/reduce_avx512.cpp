@@ -52,4 +52,53 @@ double sum_f32(const float* p, int64_t n) {
   return (s[0] + s[2]) + (s[1] + s[3]);
 }
 
+void sum_cols_f32(const float* p, int64_t row_stride, int64_t rows, int64_t w, double* acc) {
+  int64_t v = 0;
+  // 64 columns at a time: 8 float64 accumulators of 8 (Note [Vector column sums]).
+  for (; v + 64 <= w; v += 64) {
+    __m512d a[8];
+    for (int k = 0; k < 8; ++k) a[k] = _mm512_loadu_pd(acc + v + 8 * k);
+    const float* q = p + v;
+    for (int64_t r = 0; r < rows; ++r, q += row_stride) {
+      for (int k = 0; k < 4; ++k) {
+        const __m512 x = _mm512_loadu_ps(q + 16 * k);
+        a[2 * k] = _mm512_add_pd(a[2 * k], wide_lo(x));
+        a[2 * k + 1] = _mm512_add_pd(a[2 * k + 1], wide_hi(x));
+      }
+    }
+    for (int k = 0; k < 8; ++k) _mm512_storeu_pd(acc + v + 8 * k, a[k]);
+  }
+  for (; v < w; v += 8) {
+    const int64_t m = w - v < 8 ? w - v : 8;
+    const auto k = static_cast<__mmask8>((1u << m) - 1u);
+    __m512d a = _mm512_maskz_loadu_pd(k, acc + v);
+    const float* q = p + v;
+    for (int64_t r = 0; r < rows; ++r, q += row_stride)
+      a = _mm512_add_pd(a, _mm512_cvtps_pd(_mm256_maskz_loadu_ps(k, q)));
+    _mm512_mask_storeu_pd(acc + v, k, a);
+  }
+}
+
+void sum_cols_f64(const double* p, int64_t row_stride, int64_t rows, int64_t w, double* acc) {
+  int64_t v = 0;
+  for (; v + 64 <= w; v += 64) {
+    __m512d a[8];
+    for (int k = 0; k < 8; ++k) a[k] = _mm512_loadu_pd(acc + v + 8 * k);
+    const double* q = p + v;
+    for (int64_t r = 0; r < rows; ++r, q += row_stride) {
+      for (int k = 0; k < 8; ++k) a[k] = _mm512_add_pd(a[k], _mm512_loadu_pd(q + 8 * k));
+    }
+    for (int k = 0; k < 8; ++k) _mm512_storeu_pd(acc + v + 8 * k, a[k]);
+  }
+  for (; v < w; v += 8) {
+    const int64_t m = w - v < 8 ? w - v : 8;
+    const auto k = static_cast<__mmask8>((1u << m) - 1u);
+    __m512d a = _mm512_maskz_loadu_pd(k, acc + v);
+    const double* q = p + v;
+    for (int64_t r = 0; r < rows; ++r, q += row_stride)
+      a = _mm512_add_pd(a, _mm512_maskz_loadu_pd(k, q));
+    _mm512_mask_storeu_pd(acc + v, k, a);
+  }
+}
+
 }  // namespace corten::cpu::avx512
