@@ -8,7 +8,6 @@
 #include "cpu/loops.h"
 #include "cpu/philox.h"
 #include "cpu/random_kernels.h"
-#include "cpu/random_transform.h"
 
 namespace corten::cpu {
 
@@ -29,8 +28,7 @@ namespace {
 // Scalar Philox + Box-Muller (float64): a few tens of ns per element.
 constexpr int64_t kGrainRandom = 4096;
 
-// Uniform floats from random words: [0, 1) and (0, 1] (for the logarithm of Box-Muller).
-inline float u24(uint32_t w) { return static_cast<float>(w >> 8) * 0x1p-24f; }
+// A 53-bit uniform double in [0, 1) from two random words.
 inline uint64_t bits64(uint32_t lo, uint32_t hi) { return static_cast<uint64_t>(hi) << 32 | lo; }
 inline double u53(uint32_t lo, uint32_t hi) {
   return static_cast<double>(bits64(lo, hi) >> 11) * 0x1p-53;
@@ -40,14 +38,13 @@ inline double u53(uint32_t lo, uint32_t hi) {
 template <typename T>
 constexpr int kPerBlock = sizeof(T) == 4 ? 4 : 2;
 
-// Standard normals of one block.
+// Standard normals of one block (the ISA's table: cpu/random_kernels.h).
 template <typename T>
-inline void normal_block(const Philox4x32Block& r, T* z) {
+inline void normal_block(const RandomTable& t, const Philox4x32Block& r, T* z) {
   if constexpr (std::is_same_v<T, float>) {
-    rng::normal_f32<rng::ScalarLane>(r.v[0], r.v[1], z[0], z[1]);
-    rng::normal_f32<rng::ScalarLane>(r.v[2], r.v[3], z[2], z[3]);
+    t.normal_f32(r.v, 2, 0.0f, 1.0f, z);
   } else {
-    rng::normal_f64(bits64(r.v[0], r.v[1]), bits64(r.v[2], r.v[3]), z[0], z[1]);
+    t.normal_f64(r.v, 1, 0.0, 1.0, z);
   }
 }
 
@@ -68,26 +65,27 @@ void fill_blocks(T* out, int64_t n, uint64_t offset, const Gen& gen) {
 }
 
 // Note [Vector random fill]
-// float32 draws take the words of a run of blocks from the ISA's table (cpu/random_kernels.h)
+// Draws take the words of a run of blocks from the ISA's table (cpu/random_kernels.h)
 // kWordBlocks at a time into a buffer on the stack and map them to values there; the words and
 // the values are those of the one-block-at-a-time path, only computed 16 lanes at a time.
 constexpr int64_t kWordBlocks = 256;
-// Elements per thread of a float32 draw: the vector path takes under 1 ns per element (bench:
+// Elements per thread of a draw: the vector path takes under 1 ns per element (bench:
 // tf.random.normal((64, 784)), 37 us at 1 thread).
 constexpr int64_t kGrainWords = 16384;
 
-// Runs fn(words, first element, count) over runs of the words of a draw of n float32 elements
-// (4 per block), the runs split across threads.
-template <class Fn>
+// Runs fn(words, first element, count) over runs of the words of a draw of n elements of K per
+// block (4 for 32-bit elements, which take words[j]; 2 for 64-bit ones, which take words[2j]
+// and words[2j + 1]), the runs split across threads.
+template <int K = 4, class Fn>
 void for_word_runs(int64_t n, uint64_t key, uint64_t offset, const Fn& fn) {
   const RandomTable& t = active_random_table();
-  const int64_t nblocks = n / 4 + (n % 4 != 0);
-  parallel_for(0, nblocks, kGrainWords / 4, [&](int64_t b0, int64_t b1) {
+  const int64_t nblocks = n / K + (n % K != 0);
+  parallel_for(0, nblocks, kGrainWords / K, [&](int64_t b0, int64_t b1) {
     alignas(64) uint32_t words[4 * kWordBlocks];
     for (int64_t c0 = b0; c0 < b1; c0 += kWordBlocks) {
       const int64_t c1 = std::min(b1, c0 + kWordBlocks);
       t.philox_words(key, offset + static_cast<uint64_t>(c0), c1 - c0, words);
-      fn(words, 4 * c0, std::min<int64_t>(4 * c1, n) - 4 * c0);
+      fn(words, K * c0, std::min<int64_t>(K * c1, n) - K * c0);
     }
   });
 }
@@ -117,9 +115,15 @@ void random_normal(DType dtype, void* out, int64_t n, double mean, double stddev
         }
       });
     } else {
-      fill_blocks(static_cast<T*>(out), n, offset, [&](uint64_t ctr, T* v) {
-        normal_block<T>(philox_block(key, ctr), v);
-        for (int j = 0; j < kPerBlock<T>; ++j) v[j] = m + s * v[j];
+      const RandomTable& t = active_random_table();
+      T* o = static_cast<T*>(out);
+      for_word_runs<2>(n, key, offset, [&](const uint32_t* w, int64_t first, int64_t count) {
+        t.normal_f64(w, count / 2, m, s, o + first);
+        if (count % 2 != 0) {
+          T last[2];
+          t.normal_f64(w + 2 * (count - 1), 1, m, s, last);
+          o[first + count - 1] = last[0];
+        }
       });
     }
   });
@@ -132,17 +136,17 @@ void truncated_normal(DType dtype, void* out, int64_t n, double mean, double std
     constexpr int K = kPerBlock<T>;
     const T m = static_cast<T>(mean), s = static_cast<T>(stddev);
     // z redrawn from streams 1, 2, ... of counter ctr (lane j) until |z| <= 2.
+    const RandomTable& t = active_random_table();
     auto truncate = [&](T z, uint64_t ctr, int j) {
       for (uint64_t stream = 1; !(std::abs(z) <= T(2)); ++stream) {
         if (stream > kMaxTruncatedAttempts) return T(0);
         T redraw[K];
-        normal_block<T>(philox_block(key, ctr, stream), redraw);
+        normal_block<T>(t, philox_block(key, ctr, stream), redraw);
         z = redraw[j];
       }
       return z;
     };
     if constexpr (std::is_same_v<T, float>) {
-      const RandomTable& t = active_random_table();
       float* o = static_cast<float*>(out);
       for_word_runs(n, key, offset, [&](const uint32_t* w, int64_t first, int64_t count) {
         float z[4 * kWordBlocks];
@@ -158,7 +162,7 @@ void truncated_normal(DType dtype, void* out, int64_t n, double mean, double std
       });
     } else {
       fill_blocks(static_cast<T*>(out), n, offset, [&](uint64_t ctr, T* v) {
-        normal_block<T>(philox_block(key, ctr), v);
+        normal_block<T>(t, philox_block(key, ctr), v);
         for (int j = 0; j < K; ++j) v[j] = m + s * truncate(v[j], ctr, j);
       });
     }
@@ -179,21 +183,15 @@ void random_uniform(DType dtype, void* out, int64_t n, double minval, double max
       for_word_runs(n, key, offset, [&](const uint32_t* w, int64_t first, int64_t count) {
         t.uniform_f32(w, count, minval, range, hi, below_hi, lo < hi, o + first);
       });
-      return;
-    }
-    fill_blocks(static_cast<T*>(out), n, offset, [&](uint64_t ctr, T* v) {
-      const Philox4x32Block r = philox_block(key, ctr);
-      for (int j = 0; j < kPerBlock<T>; ++j) {
-        double u;
-        if constexpr (std::is_same_v<T, float>) {
-          u = u24(r.v[j]);
-        } else {
-          u = u53(r.v[2 * j], r.v[2 * j + 1]);
+    } else {
+      T* o = static_cast<T*>(out);
+      for_word_runs<2>(n, key, offset, [&](const uint32_t* w, int64_t first, int64_t count) {
+        for (int64_t j = 0; j < count; ++j) {
+          const T x = static_cast<T>(minval + u53(w[2 * j], w[2 * j + 1]) * range);
+          o[first + j] = x >= hi && lo < hi ? below_hi : x;
         }
-        const T x = static_cast<T>(minval + u * range);
-        v[j] = x >= hi && lo < hi ? below_hi : x;
-      }
-    });
+      });
+    }
   });
 }
 
@@ -205,16 +203,17 @@ void random_uniform_int(DType dtype, void* out, int64_t n, int64_t minval, int64
       using U = std::make_unsigned_t<T>;
       const U lo = static_cast<U>(static_cast<T>(minval));
       const U range = static_cast<U>(static_cast<T>(maxval)) - lo;
-      fill_blocks(static_cast<T*>(out), n, offset, [&](uint64_t ctr, T* v) {
-        const Philox4x32Block r = philox_block(key, ctr);
-        for (int j = 0; j < kPerBlock<T>; ++j) {
+      T* o = static_cast<T*>(out);
+      for_word_runs<kPerBlock<T>>(n, key, offset,
+                                  [&](const uint32_t* w, int64_t first, int64_t count) {
+        for (int64_t j = 0; j < count; ++j) {
           U bits;
           if constexpr (sizeof(T) == 4) {
-            bits = r.v[j];
+            bits = w[j];
           } else {
-            bits = bits64(r.v[2 * j], r.v[2 * j + 1]);
+            bits = bits64(w[2 * j], w[2 * j + 1]);
           }
-          v[j] = static_cast<T>(static_cast<U>(lo + bits % range));
+          o[first + j] = static_cast<T>(static_cast<U>(lo + bits % range));
         }
       });
     }

@@ -17,15 +17,22 @@ struct RandomTable {
   /// above hi replaced by below_hi (the largest float under hi) when clamp.
   void (*uniform_f32)(const uint32_t* w, int64_t n, double minval, double range, float hi,
                       float below_hi, bool clamp, float* out);
+  /// w: (4 nblocks,) words; out: (2 nblocks,) mean + stddev * z, z the float64 Box-Muller pair
+  /// of block b's two 64-bit words (scalar on every ISA).
+  void (*normal_f64)(const uint32_t* w, int64_t nblocks, double mean, double stddev,
+                     double* out);
 };
 
 namespace baseline {
 const RandomTable& random_table();
 }
+namespace avx2 {
+const RandomTable& random_table();
+}
 namespace avx512 {
 const RandomTable& random_table();
 }
-/// The table of the ISA in use (AVX2 uses the baseline one).
+/// The table of the ISA in use.
 const RandomTable& active_random_table();
 
 }  // namespace corten::cpu

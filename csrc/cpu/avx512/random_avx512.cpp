@@ -9,6 +9,9 @@
 #include "cpu/random_kernels.h"
 #include "cpu/random_transform.h"
 
+#define CORTEN_ISA_NS avx512
+#include "cpu/random_ref_kernels.inc"
+
 namespace corten::cpu::avx512 {
 namespace {
 
@@ -90,10 +93,7 @@ void philox_words(uint64_t key, uint64_t counter, int64_t nblocks, uint32_t* out
       _mm512_storeu_si512(o + 16, _mm512_permutex2var_epi64(a, hi_pairs, c));
     }
   }
-  for (; b < nblocks; ++b) {
-    const Philox4x32Block r = philox_block(key, counter + static_cast<uint64_t>(b));
-    for (int j = 0; j < 4; ++j) out[4 * b + j] = r.v[j];
-  }
+  ref::philox_words(key, counter + static_cast<uint64_t>(b), nblocks - b, out + 4 * b);
 }
 
 void normal_f32(const uint32_t* w, int64_t npairs, float mean, float stddev, float* out) {
@@ -115,12 +115,7 @@ void normal_f32(const uint32_t* w, int64_t npairs, float mean, float stddev, flo
     _mm512_storeu_ps(out + 2 * p, _mm512_permutex2var_ps(z0, lo, z1));
     _mm512_storeu_ps(out + 2 * p + 16, _mm512_permutex2var_ps(z0, hi, z1));
   }
-  for (; p < npairs; ++p) {
-    float z0, z1;
-    rng::normal_f32<rng::ScalarLane>(w[2 * p], w[2 * p + 1], z0, z1);
-    out[2 * p] = mean + stddev * z0;
-    out[2 * p + 1] = mean + stddev * z1;
-  }
+  ref::normal_f32(w + 2 * p, npairs - p, mean, stddev, out + 2 * p);
 }
 
 void uniform_f32(const uint32_t* w, int64_t n, double minval, double range, float hi,
@@ -137,17 +132,13 @@ void uniform_f32(const uint32_t* w, int64_t n, double minval, double range, floa
     if (clamp) x = _mm256_mask_blend_ps(_mm256_cmp_ps_mask(x, h, _CMP_GE_OQ), x, bh);
     _mm256_storeu_ps(out + i, x);
   }
-  for (; i < n; ++i) {
-    const double u = static_cast<double>(w[i] >> 8) * 0x1p-24;
-    const auto x = static_cast<float>(minval + u * range);
-    out[i] = clamp && x >= hi ? below_hi : x;
-  }
+  ref::uniform_f32(w + i, n - i, minval, range, hi, below_hi, clamp, out + i);
 }
 
 }  // namespace
 
 const RandomTable& random_table() {
-  static const RandomTable t{&philox_words, &normal_f32, &uniform_f32};
+  static const RandomTable t{&philox_words, &normal_f32, &uniform_f32, &ref::normal_f64};
   return t;
 }
 
