@@ -140,9 +140,14 @@ void truncated_normal(DType dtype, void* out, int64_t n, double mean, double std
     auto truncate = [&](T z, uint64_t ctr, int j) {
       for (uint64_t stream = 1; !(std::abs(z) <= T(2)); ++stream) {
         if (stream > kMaxTruncatedAttempts) return T(0);
-        T redraw[K];
-        normal_block<T>(t, philox_block(key, ctr, stream), redraw);
-        z = redraw[j];
+        const Philox4x32Block r = philox_block(key, ctr, stream);
+        T pair[2];  // only the Box-Muller pair that holds lane j
+        if constexpr (std::is_same_v<T, float>) {
+          t.normal_f32(r.v + 2 * (j / 2), 1, 0.0f, 1.0f, pair);
+        } else {
+          t.normal_f64(r.v, 1, 0.0, 1.0, pair);
+        }
+        z = pair[j % 2];
       }
       return z;
     };
