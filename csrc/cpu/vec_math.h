@@ -23,7 +23,7 @@ namespace {
 // exp uses Cephes' expf reduction (x = n ln2 + r, |r| <= ln2/2, degree-5 minimax polynomial,
 // scaled by 2^n): within 2 ulp of the true value (tanh 2.5, sigmoid 3) over the range where the
 // result is a normal float. Lanes outside that range (overflow to inf, underflow to denormals or
-// 0, NaN; exp tests |x| <= -kExpLo, so the last ulp-wide stretch below kExpHi too) are
+// 0, NaN; exp tests |x| <= -kExpLo, so the stretch (-kExpLo, kExpHi] as well) are
 // recomputed with std::exp, so the edge behaviour is exactly the scalar one. sigmoid is built on
 // it, tanh on the same reduction (below); tests/python/ops/test_elementwise.py and
 // test_vec_exp.py measure the error bounds and the edges under every ISA.
