@@ -3,7 +3,9 @@
 // (dtype, finite bounds, minval < maxval for integers, rate in [0, 1)).
 //
 // Every kernel draws from the Philox stream (key, counter offset + block): see
-// Note [Philox counters] in cpu/random.cpp.
+// Note [Philox counters] in cpu/random.cpp. The values are a pure function of (key, offset,
+// element index), the same bits on every ISA and thread count: Note [Reproducible random
+// transforms] in cpu/random_transform.h.
 
 #include <corten/dtype.h>
 #include <corten/shape.h>
@@ -12,7 +14,7 @@
 
 namespace corten::cpu {
 
-/// out: (n,) float32/float64 ~ Normal(mean, stddev) (Box-Muller).
+/// out: (n,) float32/float64 ~ Normal(mean, stddev) (Box-Muller, cpu/random_transform.h).
 void random_normal(DType dtype, void* out, int64_t n, double mean, double stddev, uint64_t key,
                    uint64_t offset);
 /// out: (n,) float32/float64 ~ Uniform[minval, maxval) from 24 / 53 random mantissa bits.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cpu/loops.h"
+#include "cpu/reduce_cols.h"
 
 namespace corten::cpu {
 namespace {
@@ -355,7 +356,8 @@ typename Op::Acc reduce_row(typename Op::Acc acc, const T* p, int64_t n, int64_t
 #ifdef CORTEN_HAVE_AVX2_ROWS
   if constexpr (IsSum<Op>::value && std::is_same_v<T, float>) {
     if (s == 1 && n >= 16 && cpu_isa_at_least(CpuIsa::Avx2)) {  // Note [AVX2 reduction rows]
-      return Op::merge(acc, avx2::sum_f32(p, n));
+      return Op::merge(acc, cpu_isa_at_least(CpuIsa::Avx512) ? avx512::sum_f32(p, n)
+                                                             : avx2::sum_f32(p, n));
     }
   }
 #endif
@@ -463,6 +465,20 @@ void reduce_lanes(const Dims& kept, const Dims& red, const T* x, typename Op::Ou
       for (int64_t v = 0; v < w; ++v) acc[v] = Op::init();
       const int64_t r0 = b * block, r1 = std::min(n_red, r0 + block);
       for_each_row_in(red, r0, r1, [&](int64_t off, int64_t n, int64_t s) {
+#ifdef CORTEN_HAVE_AVX2_COLS
+        if constexpr (IsSum<Op>::value &&
+                      (std::is_same_v<T, float> || std::is_same_v<T, double>)) {
+          if (vs == 1 && cpu_isa_at_least(CpuIsa::Avx2)) {  // Note [Vector column sums]
+            const bool wide = cpu_isa_at_least(CpuIsa::Avx512);
+            if constexpr (std::is_same_v<T, float>) {
+              (wide ? avx512::sum_cols_f32 : avx2::sum_cols_f32)(base + off, s, n, w, acc);
+            } else {
+              (wide ? avx512::sum_cols_f64 : avx2::sum_cols_f64)(base + off, s, n, w, acc);
+            }
+            return;
+          }
+        }
+#endif
         for (int64_t e = 0; e < n; ++e) {
           const T* q = base + off + e * s;
           if (vs == 1) {

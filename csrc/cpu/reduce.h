@@ -31,8 +31,8 @@ void arg_reduce(bool is_max, DType dtype, const Shape& shape, const void* x,
 
 // Note [AVX2 reduction rows]
 // Contiguous float32 rows of sum/mean, max/min, argmax/argmin, logsumexp and softmax run these
-// kernels when cpu_isa() is avx2 or avx512 (csrc/cpu/avx2/reduce_avx2.cpp: there is no 512-bit
-// version; sums and maxima run at memory speed with these, bench `ops/reduce_*`); other rows and
+// kernels when cpu_isa() is avx2 or avx512 (csrc/cpu/avx2/reduce_avx2.cpp; only sum_f32 has a
+// 512-bit version, bit-identical to it: cpu/reduce_cols.h); other rows and
 // the baseline ISA use the generic loops. They only change how one row (at most one block of Note
 // [Deterministic reductions]) is reduced, so results still do not depend on the thread count.
 // sum_f32 uses 32 float64 accumulators in a fixed order (the baseline loop uses 8: the two ISAs

@@ -21,11 +21,12 @@ namespace {
 
 // Note [Vectorised transcendental functions]
 // exp uses Cephes' expf reduction (x = n ln2 + r, |r| <= ln2/2, degree-5 minimax polynomial,
-// 2^n built in the exponent field): within 2 ulp of the true value (tanh 2.5, sigmoid 3) over the
-// range where the result is a normal float. Lanes outside that range (overflow to inf,
-// underflow to denormals or 0, NaN) are recomputed with std::exp, so the edge behaviour is
-// exactly the scalar one. sigmoid is built on it, tanh on the same reduction (below);
-// tests/python/ops/test_elementwise.py measures the error bounds under every ISA.
+// scaled by 2^n): within 2 ulp of the true value (tanh 2.5, sigmoid 3) over the range where the
+// result is a normal float. Lanes outside that range (overflow to inf, underflow to denormals or
+// 0, NaN; exp tests |x| <= -kExpLo, so the stretch (-kExpLo, kExpHi] as well) are
+// recomputed with std::exp, so the edge behaviour is exactly the scalar one. sigmoid is built on
+// it, tanh on the same reduction (below); tests/python/ops/test_elementwise.py and
+// test_vec_exp.py measure the error bounds and the edges under every ISA.
 constexpr float kExpHi = 88.3762626647949f;
 constexpr float kExpLo = -87.3365447505531f;
 
@@ -42,30 +43,58 @@ inline typename V::F exp_reduced(typename V::F r) {
   return V::fmadd(y, V::mul(r, r), V::add(r, V::set1(1.0f)));
 }
 
+// exp of lanes in [kExpLo, kExpHi]: n = round(x log2 e) by adding and subtracting 1.5 * 2^23
+// (not floor(x log2 e + 1/2): a 512-bit round is two uops), r = x - n ln2 in two parts,
+// e^r = 1 + r + r^2 p(r) with exp_reduced's coefficients evaluated in Estrin's scheme (a chain
+// of 4 dependent operations instead of 8: with 16-lane vectors the loop is bound by the uops
+// waiting on that chain), and e^r 2^n in one scale. Within the same 2 ulp
+// (Note [Vectorised transcendental functions]); exp over 4096 floats in L1, AVX-512:
+// 0.98 -> 0.81 us with the range test below.
 template <class V>
 inline typename V::F exp_in_range(typename V::F x) {
   using F = typename V::F;
-  const F fx = V::floor(V::fmadd(x, V::set1(1.44269504088896341f), V::set1(0.5f)));
-  F r = V::fnmadd(fx, V::set1(0.693359375f), x);
-  r = V::fnmadd(fx, V::set1(-2.12194440e-4f), r);
-  return V::mul(exp_reduced<V>(r), V::pow2i(fx));
+  const F n = V::sub(V::fmadd(x, V::set1(1.44269504088896341f), V::set1(12582912.0f)),
+                     V::set1(12582912.0f));
+  F r = V::fnmadd(n, V::set1(0.693359375f), x);
+  r = V::fnmadd(n, V::set1(-2.12194440e-4f), r);
+  const F r2 = V::mul(r, r);
+  const F a01 = V::add(r, V::set1(1.0f));
+  const F a23 = V::fmadd(V::set1(1.6666665459E-1f), r, V::set1(5.0000001201E-1f));
+  const F a45 = V::fmadd(V::set1(8.3334519073E-3f), r, V::set1(4.1665795894E-2f));
+  const F a67 = V::fmadd(V::set1(1.9875691500E-4f), r, V::set1(1.3981999507E-3f));
+  const F r4 = V::mul(r2, r2);
+  const F b0 = V::fmadd(a23, r2, a01);
+  const F b1 = V::fmadd(a67, r2, a45);
+  const F y = V::fmadd(b1, r4, b0);
+  return V::ldexp(y, n);
 }
 
-// exp of every lane; lanes outside [kExpLo, kExpHi] or NaN are recomputed by std::exp.
+// Lanes of y whose bit in `bits` is clear recomputed as std::exp of x's. Out of line and cold:
+// a call inside exp's loops would make every caller keep its constants on the stack around it
+// (all vector registers are caller-saved), reloading them on the hot path (sigmoid over 64x784
+// at 1 thread: 15.8 us with the call inline, 14.2 without).
+template <class V>
+[[gnu::noinline, gnu::cold]] typename V::F exp_edge_lanes(typename V::F x, typename V::F y,
+                                                          unsigned bits) {
+  alignas(64) float xs[V::kLanes], ys[V::kLanes];
+  V::store(xs, x);
+  V::store(ys, y);
+  for (int i = 0; i < V::kLanes; ++i)
+    if (!(bits & (1u << i))) ys[i] = std::exp(xs[i]);
+  return V::load(ys);
+}
+
+// exp of every lane; lanes with |x| > -kExpLo (beyond the underflow bound, or near the overflow
+// bound, where the reduction is not trusted) or NaN are recomputed by std::exp. The range test
+// is one compare of |x|, and the in-range formula runs on x unmasked (the lanes it gets wrong
+// are replaced): 3 instructions per vector instead of 5.
 template <class V>
 inline typename V::F exp(typename V::F x) {
   using F = typename V::F;
-  const auto in_range = V::and_(V::ge(x, V::set1(kExpLo)), V::le(x, V::set1(kExpHi)));
-  F y = exp_in_range<V>(V::select(in_range, x, V::set1(0.0f)));
+  const auto in_range = V::le(V::abs(x), V::set1(-kExpLo));
+  F y = exp_in_range<V>(x);
   const unsigned bits = V::bits(in_range);
-  if (bits != V::kAll) {
-    alignas(64) float xs[V::kLanes], ys[V::kLanes];
-    V::store(xs, x);
-    V::store(ys, y);
-    for (int i = 0; i < V::kLanes; ++i)
-      if (!(bits & (1u << i))) ys[i] = std::exp(xs[i]);
-    y = V::load(ys);
-  }
+  if (__builtin_expect(bits != V::kAll, 0)) y = exp_edge_lanes<V>(x, y, bits);
   return y;
 }
 

@@ -1,0 +1,196 @@
+#pragma once
+// The maps from Philox words to random values, written once over a lane type so that the
+// scalar reference (ScalarLane below) and the vector kernels (cpu/avx512/random_avx512.cpp)
+// run the same operations in the same order. Internal linkage: the copies compiled with
+// different flags never meet at link time.
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+namespace corten::cpu::rng {
+namespace {
+
+// Note [Reproducible random transforms]
+// A random value is a pure function of (key, counter offset, element index) (Note [Philox
+// counters] in cpu/random.cpp), and that must hold bit for bit across the scalar reference, the
+// vector kernels, every ISA, every thread count and a future CUDA kernel. So the maps from
+// words to values use only operations that IEEE 754 rounds exactly (integer operations, +, -,
+// *, /, sqrt, conversions, and fma written out explicitly on every path), and no libm call
+// (whose last bit differs between libraries). The files that compile them are built with
+// -ffp-contract=off (CMakeLists.txt), so no compiler fuses a * b + c on one path only.
+//
+// Box-Muller for float32: a pair of words (w0, w1) gives
+//   u1 = ((w0 >> 8) + 1) / 2^24 in (0, 1], u2 = (w1 >> 8) / 2^24 in [0, 1),
+//   r = sqrt(-2 log u1), z0 = r cos(2 pi u2), z1 = r sin(2 pi u2).
+// log is Cephes' logf (mantissa in [sqrt(1/2), sqrt(2)), degree-8 polynomial, exponent times ln 2
+// in two parts): within 1 ulp. The angle is reduced exactly in integers: with k = w1 >> 8,
+// q = round(k / 2^22) and f = k - q 2^22 in [-2^21, 2^21], 2 pi u2 = q pi/2 + a with
+// a = f (2 pi / 2^24) in [-pi/4, pi/4], where Cephes' sinf/cosf polynomials are accurate to
+// about 1 ulp; the quadrant q swaps and negates them. float64 takes the same steps with 53-bit
+// uniforms and Cephes' double polynomials (log within 1 ulp; sin, cos within 1-2 ulp).
+constexpr float kSqrtHalfF = 0.707106781186547524f;
+constexpr double kSqrtHalf = 0.70710678118654752440;
+constexpr double kTwoPi = 6.283185307179586476925286766559;
+constexpr auto kTwoPiOver2p24 = static_cast<float>(kTwoPi * 0x1p-24);
+constexpr double kTwoPiOver2p53 = kTwoPi * 0x1p-53;
+
+// One float32 lane in plain C++: the reference, and the layout a CUDA thread would follow.
+struct ScalarLane {
+  using F = float;
+  using I = uint32_t;
+  static F fset(float v) { return v; }
+  static I iset(uint32_t v) { return v; }
+  static I srl(I a, int n) { return a >> n; }
+  static I sll(I a, int n) { return a << n; }
+  static I iand(I a, I b) { return a & b; }
+  static I ior(I a, I b) { return a | b; }
+  static I ixor(I a, I b) { return a ^ b; }
+  static I iadd(I a, I b) { return a + b; }
+  static I isub(I a, I b) { return a - b; }
+  // Signed int32 to float (|a| < 2^25 here: exact).
+  static F cvt(I a) {
+    int32_t s;
+    std::memcpy(&s, &a, sizeof s);
+    return static_cast<float>(s);
+  }
+  static F asf(I a) {
+    F f;
+    std::memcpy(&f, &a, sizeof f);
+    return f;
+  }
+  static I asi(F a) {
+    I i;
+    std::memcpy(&i, &a, sizeof i);
+    return i;
+  }
+  static F add(F a, F b) { return a + b; }
+  static F sub(F a, F b) { return a - b; }
+  static F mul(F a, F b) { return a * b; }
+  static F fma(F a, F b, F c) { return std::fma(a, b, c); }
+  static F sqrt(F a) { return std::sqrt(a); }
+  static F select_lt(F a, F b, F t, F f) { return a < b ? t : f; }
+  // (m & 1) ? t : f for m in {0, 1} per lane.
+  static F select_odd(I m, F t, F f) { return (m & 1u) != 0 ? t : f; }
+};
+
+// Natural log of lanes x in (0, 1] built as k / 2^24 with integral k = kk in [1, 2^24]: the
+// scaling folds into the exponent, so the argument is float(kk), exact.
+template <class V>
+inline typename V::F log_u24(typename V::I kk) {
+  using F = typename V::F;
+  using I = typename V::I;
+  const I bits = V::asi(V::cvt(kk));
+  // kk = m 2^e with m in [1/2, 1): e = biased exponent - 126; then u = m 2^(e - 24).
+  F e = V::cvt(V::isub(V::srl(bits, 23), V::iset(126 + 24)));
+  F m = V::asf(V::ior(V::iand(bits, V::iset(0x007fffffu)), V::iset(0x3f000000u)));
+  const F small = V::fset(1.0f);
+  e = V::select_lt(m, V::fset(kSqrtHalfF), V::sub(e, small), e);
+  m = V::select_lt(m, V::fset(kSqrtHalfF), V::add(m, m), m);
+  const F x = V::sub(m, V::fset(1.0f));
+  const F z = V::mul(x, x);
+  F y = V::fset(7.0376836292E-2f);
+  y = V::fma(y, x, V::fset(-1.1514610310E-1f));
+  y = V::fma(y, x, V::fset(1.1676998740E-1f));
+  y = V::fma(y, x, V::fset(-1.2420140846E-1f));
+  y = V::fma(y, x, V::fset(1.4249322787E-1f));
+  y = V::fma(y, x, V::fset(-1.6668057665E-1f));
+  y = V::fma(y, x, V::fset(2.0000714765E-1f));
+  y = V::fma(y, x, V::fset(-2.4999993993E-1f));
+  y = V::fma(y, x, V::fset(3.3333331174E-1f));
+  y = V::mul(V::mul(y, x), z);
+  y = V::fma(e, V::fset(-2.12194440E-4f), y);
+  y = V::fma(z, V::fset(-0.5f), y);
+  return V::fma(e, V::fset(0.693359375f), V::add(x, y));
+}
+
+// Box-Muller of word lanes (w0, w1) -> (z0, z1), as in Note [Reproducible random transforms].
+template <class V>
+inline void normal_f32(typename V::I w0, typename V::I w1, typename V::F& z0,
+                       typename V::F& z1) {
+  using F = typename V::F;
+  using I = typename V::I;
+  const F l = log_u24<V>(V::iadd(V::srl(w0, 8), V::iset(1)));
+  const F r = V::sqrt(V::mul(l, V::fset(-2.0f)));
+  const I k = V::srl(w1, 8);
+  const I q = V::srl(V::iadd(k, V::iset(1u << 21)), 22);  // 0..4
+  const F a = V::mul(V::cvt(V::isub(k, V::sll(q, 22))), V::fset(kTwoPiOver2p24));
+  const F z = V::mul(a, a);
+  F p = V::fma(V::fset(-1.9515295891E-4f), z, V::fset(8.3321608736E-3f));
+  p = V::fma(p, z, V::fset(-1.6666654611E-1f));
+  const F s = V::fma(p, V::mul(z, a), a);
+  F c = V::fma(V::fset(2.443315711809948E-5f), z, V::fset(-1.388731625493765E-3f));
+  c = V::fma(c, z, V::fset(4.166664568298827E-2f));
+  c = V::fma(c, V::mul(z, z), V::fma(z, V::fset(-0.5f), V::fset(1.0f)));
+  // sin(q pi/2 + a), cos(q pi/2 + a): odd q swaps; sin is negative for q = 2, 3 and cos for
+  // q = 1, 2 (bit 1 of q and of q + 1, moved to the sign bit).
+  const F sn = V::select_odd(q, c, s);
+  const F cs = V::select_odd(q, s, c);
+  const I sign_s = V::sll(V::iand(q, V::iset(2)), 30);
+  const I sign_c = V::sll(V::iand(V::iadd(q, V::iset(1)), V::iset(2)), 30);
+  z0 = V::mul(r, V::asf(V::ixor(V::asi(cs), sign_c)));
+  z1 = V::mul(r, V::asf(V::ixor(V::asi(sn), sign_s)));
+}
+
+// float64 Box-Muller of 64-bit words (scalar only): the same steps with 53-bit uniforms
+// u1 = ((b0 >> 11) + 1) / 2^53, u2 = (b1 >> 11) / 2^53.
+inline double log_u53(uint64_t kk) {  // log(kk / 2^53), kk in [1, 2^53]
+  const double v = static_cast<double>(kk);  // exact
+  uint64_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  double e = static_cast<double>(static_cast<int64_t>(bits >> 52) - (1022 + 53));
+  const uint64_t mb = (bits & 0x000fffffffffffffull) | 0x3fe0000000000000ull;
+  double m;
+  std::memcpy(&m, &mb, sizeof m);
+  if (m < kSqrtHalf) {
+    e = e - 1.0;
+    m = m + m;
+  }
+  const double x = m - 1.0;
+  const double z = x * x;
+  double p = 1.01875663804580931796E-4;
+  p = std::fma(p, x, 4.97494994976747001425E-1);
+  p = std::fma(p, x, 4.70579119878881725854E0);
+  p = std::fma(p, x, 1.44989225341610930846E1);
+  p = std::fma(p, x, 1.79368678507819816313E1);
+  p = std::fma(p, x, 7.70838733755885391666E0);
+  double q = x + 1.12873587189167450590E1;
+  q = std::fma(q, x, 4.52279145837532221105E1);
+  q = std::fma(q, x, 8.29875266912776603211E1);
+  q = std::fma(q, x, 7.11544750618563894466E1);
+  q = std::fma(q, x, 2.31251620126765340583E1);
+  double y = x * (z * p / q);
+  y = std::fma(e, -2.121944400546905827679E-4, y);
+  y = std::fma(z, -0.5, y);
+  return std::fma(e, 0.693359375, x + y);
+}
+
+inline void normal_f64(uint64_t b0, uint64_t b1, double& z0, double& z1) {
+  const double r = std::sqrt(log_u53((b0 >> 11) + 1) * -2.0);
+  const uint64_t k = b1 >> 11;
+  const uint64_t q = (k + (uint64_t{1} << 50)) >> 51;  // 0..4
+  const auto f = static_cast<int64_t>(k - (q << 51));
+  const double a = static_cast<double>(f) * kTwoPiOver2p53;
+  const double z = a * a;
+  double sp = 1.58962301576546568060E-10;
+  sp = std::fma(sp, z, -2.50507477628578072866E-8);
+  sp = std::fma(sp, z, 2.75573136213857245213E-6);
+  sp = std::fma(sp, z, -1.98412698295895385996E-4);
+  sp = std::fma(sp, z, 8.33333333332211858878E-3);
+  sp = std::fma(sp, z, -1.66666666666666307295E-1);
+  const double s = std::fma(sp, z * a, a);
+  double cp = -1.13585365213876817300E-11;
+  cp = std::fma(cp, z, 2.08757008419747316778E-9);
+  cp = std::fma(cp, z, -2.75573141792967388112E-7);
+  cp = std::fma(cp, z, 2.48015872888517045348E-5);
+  cp = std::fma(cp, z, -1.38888888888730564116E-3);
+  cp = std::fma(cp, z, 4.16666666666665929218E-2);
+  const double c = std::fma(cp, z * z, std::fma(z, -0.5, 1.0));
+  const double sn = (q & 1) != 0 ? c : s;
+  const double cs = (q & 1) != 0 ? s : c;
+  z0 = r * ((((q + 1) & 2) != 0) ? -cs : cs);
+  z1 = r * (((q & 2) != 0) ? -sn : sn);
+}
+
+}  // namespace
+}  // namespace corten::cpu::rng
