@@ -1,3 +1,4 @@
+#include <corten/devices.h>
 #include <corten/ops.h>
 
 #include "bindings/bindings.h"
@@ -8,7 +9,10 @@ void bind_creation(py::module_& m) {
   m.def(
       "convert_to_tensor",
       [](py::handle value, py::handle dtype) {
-        return to_tensor(value, dtype.is_none() ? std::nullopt : std::optional<DType>(to_dtype(dtype)));
+        const Tensor t =
+            to_tensor(value, dtype.is_none() ? std::nullopt : std::optional<DType>(to_dtype(dtype)));
+        // Note [Device placement]: Python data lands on the scope's device; tensors stay put.
+        return py::isinstance<Tensor>(value) ? t : place_on_scope_device(t, "convert_to_tensor");
       },
       py::arg("value"), py::arg("dtype") = py::none());
   m.def(
@@ -21,6 +25,7 @@ void bind_creation(py::module_& m) {
         const bool fresh = !py::isinstance<Tensor>(value) && t.storage() &&
                            t.storage().use_count() == 1 && t.storage()->owned();
         Tensor out = fresh ? t : clone(t);
+        if (!py::isinstance<Tensor>(value)) out = place_on_scope_device(out, "constant");
         if (out.storage()) out.storage()->set_read_only();
         return out;
       },
