@@ -79,8 +79,8 @@ void bind_devices(py::module_& m) {
   m.def(
       "copy_to_device",
       [](const Tensor& t, const std::string& name, const std::string& op) {
-        const DeviceId d = resolve_device(parse_device_spec(name), op.c_str(), false);
-        return copy_to_device(t, d, op.c_str());
+        return copy_to_device(t, device_id_from_spec(parse_device_spec(name), op.c_str()),
+                              op.c_str());
       },
       py::arg("x"), py::arg("name"), py::arg("op"),
       "A copy of x on the device `name` (which must exist).");

@@ -17,8 +17,9 @@ namespace corten {
 
 // Note [Device placement]
 // corten follows TensorFlow 2's eager placement:
-// - Creation ops (constant, convert_to_tensor of a non-tensor, zeros/ones/fill, range, eye,
-//   random, a Variable's initial value) put their result on placement_device(): the calling
+// - Creation ops called from Python (constant, convert_to_tensor of a non-tensor, zeros/ones/
+//   fill, range, eye, random, a Variable's initial value; placed in their bindings, since the
+//   C++ ops also serve the library's own code) put their result on placement_device(): the calling
 //   thread's `tf.device` scope resolved against the available devices. Every other op runs
 //   where its inputs are; inputs on different devices are an error (Note [Mixed devices] in
 //   ops/common.h), except a 0-d cpu operand, which is copied to the other operand's device.
@@ -103,7 +104,9 @@ DeviceId device_of(const Tensor& t) { return {t.device(), t.device_index()}; }
 
 std::string device_full_name(DeviceId d) {
   switch (d.type) {
-    case Device::CPU: return kCpuFullName;
+    case Device::CPU:
+      return d.index == 0 ? kCpuFullName
+                          : detail::str_cat("/job:localhost/replica:0/task:0/device:CPU:", d.index);
     case Device::CUDA: return detail::str_cat("/job:localhost/replica:0/task:0/device:GPU:", d.index);
     case Device::Meta: return "meta";
   }
@@ -258,12 +261,15 @@ Tensor copy_to_device(const Tensor& t, DeviceId dst, const char* op) {
   CORTEN_CHECK_VALUE(t.defined(), op, ": argument 'x' is an undefined tensor");
   if (t.is_meta()) return t;
   CORTEN_CHECK_VALUE(dst.type != Device::Meta, op, ": cannot copy a tensor to the meta device");
+  CORTEN_CHECK_VALUE(dst.type != Device::CPU || dst.index == 0, op, ": no device ",
+                     device_full_name(dst), " (the CPU is CPU:0)");
+  CORTEN_CHECK_VALUE(dst.type != Device::CUDA || (dst.index >= 0 && dst.index < cuda_device_count()),
+                     op, ": no device ", device_full_name(dst),
+                     cuda_device_count() == 0
+                         ? " (no GPU: " + cuda_unavailable_reason() + ")"
+                         : detail::str_cat(" (this machine has ", cuda_device_count(), " GPUs)"));
   const DeviceId src = device_of(t);
   if (src.type == Device::CPU && dst.type == Device::CPU) return clone(t);
-  CORTEN_CHECK_VALUE(dst.type != Device::CUDA || dst.index < cuda_device_count() ||
-                         cuda_device_count() == 0,
-                     op, ": no device ", device_full_name(dst), " (this machine has ",
-                     cuda_device_count(), " GPUs)");
   return detail::cuda_runtime_copy(t, dst, op);
 }
 
@@ -280,7 +286,7 @@ DeviceMemoryInfo device_memory_info(DeviceId d) {
   }
   CORTEN_CHECK_VALUE(d.type == Device::CUDA && d.index >= 0 && d.index < cuda_device_count(),
                      "get_memory_info: No matching devices found for '", device_full_name(d),
-                     "'", cuda_device_count() == 0 ? " (no GPU: " + cuda_unavailable_reason() + ")"
+                     "'", d.type == Device::CUDA && cuda_device_count() == 0 ? " (no GPU: " + cuda_unavailable_reason() + ")"
                                                    : std::string());
   return detail::cuda_runtime_memory_info(d.index);
 }

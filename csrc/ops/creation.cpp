@@ -1,4 +1,3 @@
-#include <corten/devices.h>
 #include <corten/ops.h>
 #include <corten/trace.h>
 
@@ -38,7 +37,7 @@ Tensor full(const Shape& shape, double value, DType dtype, const char* op) {
                                        shape.size() == 1 ? ",)" : ")"));
     }
   }
-  Tensor out = empty_on(shape, dtype, placement_device(op), op);
+  Tensor out = Tensor::empty(shape, dtype, Device::CPU, op);
   // A 0-d float64 source broadcast over the output: one conversion path for every dtype.
   double v = value;
   const Shape zero_strides(shape.size(), 0);
@@ -56,10 +55,8 @@ Tensor fill(const Shape& shape, const Tensor& value) {
   CORTEN_CHECK_VALUE(value.ndim() == 0, "fill: value must be a scalar (0-d tensor); got shape ",
                      show(value.shape()));
   if (value.is_meta()) return Tensor::empty(shape, value.dtype(), Device::Meta, "fill");
-  Tensor out = empty_on(shape, value.dtype(), placement_device("fill"), "fill");
-  // The value (usually a Python scalar, so on the cpu) is read on the output's device.
-  const Tensor v = device_of(value) == device_of(out) ? value : copy_to_device(value, device_of(out), "fill");
-  kernels::copy(out.device())(itemsize(value.dtype()), shape, v.raw_data(), Shape(shape.size(), 0),
+  Tensor out = Tensor::empty(shape, value.dtype(), Device::CPU, "fill");
+  kernels::copy(out.device())(itemsize(value.dtype()), shape, value.raw_data(), Shape(shape.size(), 0),
             out.raw_data(), out.strides());
   if (autograd::is_recording()) autograd::record_fill(value, out);
   rec.record("fill", {value}, {out},
@@ -93,7 +90,7 @@ Tensor range(double start, double limit, double delta, DType dtype) {
     }
     start = static_cast<double>(s);
     delta = static_cast<double>(d);
-    Tensor out = empty_on({n}, dtype, placement_device("range"), "range");
+    Tensor out = Tensor::empty({n}, dtype, Device::CPU, "range");
     kernels::range(out.device())(dtype, n, start, delta, out.raw_data());
     rec.record("range", {}, {out}, replay);
     return out;
@@ -108,7 +105,7 @@ Tensor range(double start, double limit, double delta, DType dtype) {
   CORTEN_CHECK_VALUE(count < 9.0e18, "range: start=", start, ", limit=", limit, ", delta=", delta,
                      " give too many elements (", count, ")");
   n = count > 0 ? static_cast<int64_t>(count) : 0;
-  Tensor out = empty_on({n}, dtype, placement_device("range"), "range");
+  Tensor out = Tensor::empty({n}, dtype, Device::CPU, "range");
   kernels::range(out.device())(dtype, n, start, delta, out.raw_data());
   rec.record("range", {}, {out}, replay);
   return out;
@@ -124,7 +121,7 @@ Tensor eye(int64_t num_rows, int64_t num_columns, const Shape& batch_shape, DTyp
   Shape shape = batch_shape;
   shape.push_back(num_rows);
   shape.push_back(num_columns);
-  Tensor out = empty_on(shape, dtype, placement_device("eye"), "eye");
+  Tensor out = Tensor::empty(shape, dtype, Device::CPU, "eye");
   kernels::eye(out.device())(dtype, shape_numel(batch_shape), num_rows, num_columns, out.raw_data());
   rec.record("eye", {}, {out},
              [=](const trace::Tensors&) { return eye(num_rows, num_columns, batch_shape, dtype); });
@@ -145,7 +142,7 @@ Tensor one_hot(const Tensor& indices, int64_t depth, double on_value, double off
   Shape shape = indices.shape();
   shape.insert(shape.begin() + a, depth);
   if (indices.is_meta()) return Tensor::empty(shape, dtype, Device::Meta, "one_hot");
-  Tensor out = empty_on(shape, dtype, device_of(indices), "one_hot");
+  Tensor out = Tensor::empty(shape, dtype, Device::CPU, "one_hot");
   const Tensor idx = indices.contiguous();
   int64_t outer = 1, inner = 1;
   for (int64_t d = 0; d < rank; ++d) (d < a ? outer : inner) *= indices.dim(d);

@@ -1,4 +1,3 @@
-#include <corten/devices.h>
 #include <corten/ops.h>
 #include <corten/trace.h>
 
@@ -43,7 +42,7 @@ Tensor random_normal(const Shape& shape, double mean, double stddev, DType dtype
   check_floating(dtype, "random_normal");
   check_shape(shape, "random_normal");
   check_normal_params(mean, stddev, "random_normal");
-  Tensor out = empty_on(shape, dtype, placement_device("random_normal"), "random_normal");
+  Tensor out = Tensor::empty(shape, dtype, Device::CPU, "random_normal");
   kernels::random_normal(out.device())(dtype, out.raw_data(), out.numel(), mean, stddev, seed.key, seed.offset);
   rec.record("random_normal", {}, {out}, [=](const trace::Tensors&) {
     return random_normal(shape, mean, stddev, dtype, seed);
@@ -57,7 +56,7 @@ Tensor truncated_normal(const Shape& shape, double mean, double stddev, DType dt
   check_floating(dtype, "truncated_normal");
   check_shape(shape, "truncated_normal");
   check_normal_params(mean, stddev, "truncated_normal");
-  Tensor out = empty_on(shape, dtype, placement_device("truncated_normal"), "truncated_normal");
+  Tensor out = Tensor::empty(shape, dtype, Device::CPU, "truncated_normal");
   kernels::truncated_normal(out.device())(dtype, out.raw_data(), out.numel(), mean, stddev, seed.key, seed.offset);
   rec.record("truncated_normal", {}, {out}, [=](const trace::Tensors&) {
     return truncated_normal(shape, mean, stddev, dtype, seed);
@@ -87,7 +86,7 @@ Tensor random_uniform(const Shape& shape, double minval, double maxval, DType dt
                          std::isfinite(maxval - minval),
                      "random_uniform: minval, maxval and maxval - minval must be finite; got "
                      "minval=", minval, ", maxval=", maxval);
-  Tensor out = empty_on(shape, dtype, placement_device("random_uniform"), "random_uniform");
+  Tensor out = Tensor::empty(shape, dtype, Device::CPU, "random_uniform");
   kernels::random_uniform(out.device())(dtype, out.raw_data(), out.numel(), minval, maxval, seed.key, seed.offset);
   rec.record("random_uniform", {}, {out}, [=](const trace::Tensors&) {
     return random_uniform(shape, minval, maxval, dtype, seed);
@@ -112,7 +111,7 @@ Tensor random_uniform_int(const Shape& shape, int64_t minval, int64_t maxval, DT
   CORTEN_CHECK_VALUE(minval < maxval,
                      "random_uniform: minval must be less than maxval for integer dtypes; got "
                      "minval=", minval, ", maxval=", maxval);
-  Tensor out = empty_on(shape, dtype, placement_device("random_uniform"), "random_uniform");
+  Tensor out = Tensor::empty(shape, dtype, Device::CPU, "random_uniform");
   kernels::random_uniform_int(out.device())(dtype, out.raw_data(), out.numel(), minval, maxval, seed.key,
                           seed.offset);
   rec.record("random_uniform_int", {}, {out}, [=](const trace::Tensors&) {

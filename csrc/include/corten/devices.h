@@ -113,7 +113,7 @@ DeviceId placement_device(const char* op);
 Tensor empty_on(const Shape& shape, DType dtype, DeviceId d, const char* op);
 
 /// `t` on `dst`: a new tensor (a copy, also when `t` is already there). Meta tensors stay meta.
-/// Throws NotImplementedError naming `op` when the build cannot reach `dst`.
+/// Throws ValueError naming `op` when `dst` does not exist (saying why there is no GPU).
 Tensor copy_to_device(const Tensor& t, DeviceId dst, const char* op = "copy_to_device");
 
 /// `t` if it is already on placement_device(op), else a copy there.
