@@ -2,7 +2,9 @@
 scopes, placement of creation ops, soft placement, tensor.device, copies, the mixed-device
 check and the memory helpers (docs/devices.md)."""
 
+import re
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -412,3 +414,20 @@ def test_set_memory_growth_validates_the_device():
     # The usual idiom is a no-op without GPUs.
     for gpu in tf.config.list_physical_devices("GPU"):
         tf.config.experimental.set_memory_growth(gpu, True)
+
+
+# --- the guide --------------------------------------------------------------------------------
+
+
+def test_docs_devices_code_runs(capsys):
+    text = (Path(__file__).resolve().parents[2] / "docs" / "devices.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) == 3
+    namespace: dict = {}
+    for i, block in enumerate(blocks):
+        exec(compile(block, f"devices.md[block {i}]", "exec"), namespace)  # noqa: S102
+    out = capsys.readouterr().out
+    assert "this build of corten has no CUDA support" in out
+    assert f"{CPU}\n" in out
+    assert "constant: Could not satisfy device specification" in out
+    assert tf.config.get_soft_device_placement()
