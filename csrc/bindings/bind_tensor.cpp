@@ -194,6 +194,10 @@ void bind_tensor(py::module_& m) {
         check_not_traced(t, "buffer (numpy array)");
         CORTEN_CHECK_VALUE(!t.is_meta(), "a meta tensor of shape ", show(t.shape()),
                            " has no data to export");
+        // numpy reads host memory only: a device tensor goes through tensor.cpu() first.
+        CORTEN_CHECK_VALUE(t.device() == Device::CPU, "a tensor of shape ", show(t.shape()),
+                           " on ", device_full_name(device_of(t)),
+                           " cannot be viewed as a numpy array; copy it with tensor.cpu()");
         std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end());
         std::vector<py::ssize_t> strides;
         const auto isz = static_cast<py::ssize_t>(itemsize(t.dtype()));

@@ -431,3 +431,19 @@ def test_docs_devices_code_runs(capsys):
     assert f"{CPU}\n" in out
     assert "constant: Could not satisfy device specification" in out
     assert tf.config.get_soft_device_placement()
+
+
+def test_device_tensors_never_reach_numpy_as_host_memory():
+    g = gpu_tagged()
+    assert "device='/job:localhost/replica:0/task:0/device:GPU:1'" in repr(g)
+    assert str(g) == repr(g)
+    with pytest.raises(BufferError):
+        memoryview(g)
+    # numpy interop copies to the host, which this build cannot reach.
+    with pytest.raises(NotImplementedError, match=r"cpu: cannot copy .*GPU:1 .*no CUDA support"):
+        g.numpy()
+    with pytest.raises(NotImplementedError, match="no CUDA support"):
+        np.asarray(g)
+    with pytest.raises(NotImplementedError, match="no CUDA support"):
+        g.cpu()
+    assert g.__dlpack_device__() == (2, 1)  # kDLCUDA, ordinal 1
