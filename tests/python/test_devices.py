@@ -135,6 +135,8 @@ def test_scopes_nest_merge_and_restore():
             assert _C.current_device_spec() == "/job:localhost/replica:0/task:0/device:CPU:1"
         with tf.device(None):  # back to the default placement
             assert _C.current_device_spec() == ""
+        with tf.device(""):
+            assert _C.current_device_spec() == ""
             with tf.device("gpu:0"):
                 assert _C.current_device_spec() == GPU0
         with tf.device(tf.DeviceSpec(device_type="CPU", device_index=0)):

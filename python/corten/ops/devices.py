@@ -145,7 +145,8 @@ class device:  # noqa: N801 - tf.device is a lower-case context manager
 
     Args:
         device_name: a device name (``"/GPU:0"``, ``"/device:CPU:0"``, ``"gpu:1"``,
-            ``"cuda:0"``, ``"CPU"``), a DeviceSpec, or None to clear the placement.
+            ``"cuda:0"``, ``"CPU"``), a DeviceSpec, or None (or ``""``) to clear the
+            placement.
 
     Raises:
         ValueError: for a malformed name (when the scope is created).
@@ -170,7 +171,8 @@ class device:  # noqa: N801 - tf.device is a lower-case context manager
             raise TypeError("tf.device expects a device name (str), a DeviceSpec or None. "
                             f"Received: device_name={device_name!r}")
         self._name = device_name
-        self._scope = _C.DeviceScope(device_name)
+        # "" clears the placement as None does (TensorFlow's eager context treats both alike).
+        self._scope = _C.DeviceScope(device_name or None)
 
     def __enter__(self) -> None:
         self._scope.__enter__()
