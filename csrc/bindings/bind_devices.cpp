@@ -30,8 +30,8 @@ void bind_devices(py::module_& m) {
       "parse_device_spec",
       [](const std::string& name) {
         const DeviceSpec s = parse_device_spec(name);
-        return py::make_tuple(opt_str(s.job), opt_int(s.replica), opt_int(s.task),
-                              opt_str(s.type), opt_int(s.index));
+        return py::make_tuple(opt_str(s.job), opt_int(s.replica), opt_int(s.task), opt_str(s.type),
+                              opt_int(s.index));
       },
       py::arg("name"),
       "(job, replica, task, device_type, device_index) of a device name, None where absent.");
@@ -53,8 +53,9 @@ void bind_devices(py::module_& m) {
              s.scope = std::make_unique<DeviceScope>(s.spec, s.reset);
            })
       .def("__exit__", [](PyDeviceScope& s, py::args) { s.scope.reset(); });
-  m.def("current_device_spec", [] { return device_spec_string(current_device_spec()); },
-        "The calling thread's merged tf.device spec ('' outside any scope).");
+  m.def(
+      "current_device_spec", [] { return device_spec_string(current_device_spec()); },
+      "The calling thread's merged tf.device spec ('' outside any scope).");
   m.def(
       "available_devices",
       [] {

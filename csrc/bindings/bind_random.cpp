@@ -36,9 +36,8 @@ void bind_random(py::module_& m) {
          py::handle offset) {
         const Shape s = to_shape(shape);
         const DType t = to_dtype(dtype);
-        return place_on_scope_device(
-            draw(key, offset, [&](auto seed) { return truncated_normal(s, mean, stddev, t, seed); }),
-            "truncated_normal");
+        const auto fn = [&](auto seed) { return truncated_normal(s, mean, stddev, t, seed); };
+        return place_on_scope_device(draw(key, offset, fn), "truncated_normal");
       },
       py::arg("shape"), py::arg("mean"), py::arg("stddev"), py::arg("dtype"), py::arg("key"),
       py::arg("offset") = py::none());

@@ -1,7 +1,7 @@
 // The CUDA runtime seam on a build without CUDA (core/cuda_runtime.h): no device, and why.
-#include "core/cuda_runtime.h"
-
 #include <corten/errors.h>
+
+#include "core/cuda_runtime.h"
 
 #ifndef CORTEN_CUDA
 
@@ -17,8 +17,8 @@ std::string cuda_runtime_unavailable_reason() { return kNoCudaBuild; }
 
 Tensor cuda_runtime_copy(const Tensor& src, DeviceId dst, const char* op) {
   throw NotImplementedError(str_cat(op, ": cannot copy a tensor from ",
-                                    device_full_name(device_of(src)), " to ",
-                                    device_full_name(dst), ": ", kNoCudaBuild));
+                                    device_full_name(device_of(src)), " to ", device_full_name(dst),
+                                    ": ", kNoCudaBuild));
 }
 
 DeviceMemoryInfo cuda_runtime_memory_info(int index) {

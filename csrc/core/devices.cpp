@@ -5,13 +5,13 @@
 #include <corten/ops.h>
 #include <corten/tensor.h>
 
-#include "core/cuda_runtime.h"
-
 #include <atomic>
 #include <cctype>
 #include <limits>
 #include <memory>
 #include <utility>
+
+#include "core/cuda_runtime.h"
 
 namespace corten {
 
@@ -107,8 +107,10 @@ std::string device_full_name(DeviceId d) {
     case Device::CPU:
       return d.index == 0 ? kCpuFullName
                           : detail::str_cat("/job:localhost/replica:0/task:0/device:CPU:", d.index);
-    case Device::CUDA: return detail::str_cat("/job:localhost/replica:0/task:0/device:GPU:", d.index);
-    case Device::Meta: return "meta";
+    case Device::CUDA:
+      return detail::str_cat("/job:localhost/replica:0/task:0/device:GPU:", d.index);
+    case Device::Meta:
+      return "meta";
   }
   return "unknown";
 }
@@ -128,13 +130,17 @@ DeviceSpec parse_device_spec(const std::string& name) {
     } else if (n == 2 && y[0] == "task") {
       spec.task = parse_index(y[1], "task", name);
     } else if ((n == 1 || n == 2) && !device_type_of(y[0]).empty()) {
-      CORTEN_CHECK_VALUE(spec.type.empty(), "Multiple device types are not allowed while "
-                         "parsing the device spec: '", name, "'.");
+      CORTEN_CHECK_VALUE(spec.type.empty(),
+                         "Multiple device types are not allowed while "
+                         "parsing the device spec: '",
+                         name, "'.");
       spec.type = device_type_of(y[0]);
       if (n == 2 && y[1] != "*") spec.index = parse_index(y[1], "device index", name);
     } else if (n == 3 && y[0] == "device") {
-      CORTEN_CHECK_VALUE(spec.type.empty(), "Multiple device types are not allowed while "
-                         "parsing the device spec: '", name, "'.");
+      CORTEN_CHECK_VALUE(spec.type.empty(),
+                         "Multiple device types are not allowed while "
+                         "parsing the device spec: '",
+                         name, "'.");
       spec.type = device_type_of(y[1]);
       CORTEN_CHECK_VALUE(!spec.type.empty(), "Unknown device type '", y[1],
                          "' is encountered while parsing the device spec: '", name,
@@ -227,19 +233,21 @@ DeviceId resolve_device(const DeviceSpec& spec, const char* op, bool allow_soft)
   if (spec.type == "GPU" && cuda_device_count() == 0) {
     why = " (no GPU: " + cuda_unavailable_reason() + ")";
   }
-  throw ValueError(detail::str_cat(op, ": Could not satisfy device specification '",
-                                   device_spec_string(spec), "'. enable_soft_placement=",
-                                   soft ? 1 : 0, ". Supported device types [", types,
-                                   "]. All available devices [", all, "].", why));
+  throw ValueError(
+      detail::str_cat(op, ": Could not satisfy device specification '", device_spec_string(spec),
+                      "'. enable_soft_placement=", soft ? 1 : 0, ". Supported device types [",
+                      types, "]. All available devices [", all, "].", why));
 }
 
 DeviceId device_id_from_spec(const DeviceSpec& spec, const char* op) {
-  CORTEN_CHECK_VALUE(!spec.type.empty(), op, ": the device name must include a device type "
-                     "(CPU or GPU); got '", device_spec_string(spec), "'");
-  CORTEN_CHECK_VALUE((spec.job.empty() || spec.job == "localhost") && spec.replica <= 0 &&
-                         spec.task <= 0,
-                     op, ": no device '", device_spec_string(spec),
-                     "' in this process (its job is /job:localhost/replica:0/task:0)");
+  CORTEN_CHECK_VALUE(!spec.type.empty(), op,
+                     ": the device name must include a device type "
+                     "(CPU or GPU); got '",
+                     device_spec_string(spec), "'");
+  CORTEN_CHECK_VALUE(
+      (spec.job.empty() || spec.job == "localhost") && spec.replica <= 0 && spec.task <= 0, op,
+      ": no device '", device_spec_string(spec),
+      "' in this process (its job is /job:localhost/replica:0/task:0)");
   const int index = spec.index < 0 ? 0 : spec.index;
   return {spec.type == "GPU" ? Device::CUDA : Device::CPU, index};
 }
@@ -263,11 +271,12 @@ Tensor copy_to_device(const Tensor& t, DeviceId dst, const char* op) {
   CORTEN_CHECK_VALUE(dst.type != Device::Meta, op, ": cannot copy a tensor to the meta device");
   CORTEN_CHECK_VALUE(dst.type != Device::CPU || dst.index == 0, op, ": no device ",
                      device_full_name(dst), " (the CPU is CPU:0)");
-  CORTEN_CHECK_VALUE(dst.type != Device::CUDA || (dst.index >= 0 && dst.index < cuda_device_count()),
-                     op, ": no device ", device_full_name(dst),
-                     cuda_device_count() == 0
-                         ? " (no GPU: " + cuda_unavailable_reason() + ")"
-                         : detail::str_cat(" (this machine has ", cuda_device_count(), " GPUs)"));
+  CORTEN_CHECK_VALUE(
+      dst.type != Device::CUDA || (dst.index >= 0 && dst.index < cuda_device_count()), op,
+      ": no device ", device_full_name(dst),
+      cuda_device_count() == 0
+          ? " (no GPU: " + cuda_unavailable_reason() + ")"
+          : detail::str_cat(" (this machine has ", cuda_device_count(), " GPUs)"));
   const DeviceId src = device_of(t);
   if (src.type == Device::CPU && dst.type == Device::CPU) return clone(t);
   return detail::cuda_runtime_copy(t, dst, op);
@@ -285,9 +294,10 @@ DeviceMemoryInfo device_memory_info(DeviceId d) {
     return {s.live_bytes, s.peak_bytes};
   }
   CORTEN_CHECK_VALUE(d.type == Device::CUDA && d.index >= 0 && d.index < cuda_device_count(),
-                     "get_memory_info: No matching devices found for '", device_full_name(d),
-                     "'", d.type == Device::CUDA && cuda_device_count() == 0 ? " (no GPU: " + cuda_unavailable_reason() + ")"
-                                                   : std::string());
+                     "get_memory_info: No matching devices found for '", device_full_name(d), "'",
+                     d.type == Device::CUDA && cuda_device_count() == 0
+                         ? " (no GPU: " + cuda_unavailable_reason() + ")"
+                         : std::string());
   return detail::cuda_runtime_memory_info(d.index);
 }
 

@@ -7,9 +7,8 @@ namespace corten::detail {
 
 void throw_mixed_devices(const Tensor& a, const Tensor& b, const char* op) {
   throw ValueError(str_cat(op, ": operands are on different devices: ",
-                           device_full_name(device_of(a)), " and ",
-                           device_full_name(device_of(b)), " (shapes ", shape_str(a.shape()),
-                           " and ", shape_str(b.shape()),
+                           device_full_name(device_of(a)), " and ", device_full_name(device_of(b)),
+                           " (shapes ", shape_str(a.shape()), " and ", shape_str(b.shape()),
                            "); copy one with tensor.cpu(), tensor.gpu() or tf.identity under "
                            "tf.device(...)"));
 }

@@ -18,8 +18,8 @@ using corten::DeviceId;
 using corten::DeviceScope;
 using corten::DeviceSpec;
 using corten::DType;
-using corten::Tensor;
 using corten::parse_device_spec;
+using corten::Tensor;
 
 const char* kCpu = "/job:localhost/replica:0/task:0/device:CPU:0";
 
@@ -103,8 +103,7 @@ void test_scopes_and_placement() {
 
 void test_mixed_devices() {
   const Tensor cpu = corten::zeros({2});
-  const Tensor gpu = corten::storageless_tensor_for_testing({2}, DType::Float32,
-                                                            {Device::CUDA, 1});
+  const Tensor gpu = corten::storageless_tensor_for_testing({2}, DType::Float32, {Device::CUDA, 1});
   CHECK(gpu.device() == Device::CUDA && gpu.device_index() == 1);
   CHECK(gpu.as_strided({1}, {1}, 0).device_index() == 1);
   CHECK_THROWS(corten::ValueError, corten::add(cpu, gpu));
