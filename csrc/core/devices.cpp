@@ -176,9 +176,26 @@ DeviceSpec merge_device_specs(const DeviceSpec& outer, const DeviceSpec& inner) 
   return m;
 }
 
-int cuda_device_count() { return cuda_status().first; }
+namespace {
+std::atomic<int> g_fake_cuda_count{-1};  // set_cuda_device_count_for_testing
+}  // namespace
 
-std::string cuda_unavailable_reason() { return cuda_status().second; }
+int cuda_device_count() {
+  const int fake = g_fake_cuda_count.load(std::memory_order_relaxed);
+  return fake >= 0 ? fake : cuda_status().first;
+}
+
+std::string cuda_unavailable_reason() {
+  const int fake = g_fake_cuda_count.load(std::memory_order_relaxed);
+  if (fake >= 0) return fake > 0 ? std::string() : std::string("no CUDA device");
+  return cuda_status().second;
+}
+
+void set_cuda_device_count_for_testing(int count) {
+  CORTEN_CHECK_VALUE(count >= -1 && count <= 64,
+                     "set_cuda_device_count_for_testing: count must be in [-1, 64]; got ", count);
+  g_fake_cuda_count.store(count);
+}
 
 std::vector<DeviceId> available_devices() {
   std::vector<DeviceId> devices;

@@ -124,6 +124,35 @@ void test_mixed_devices() {
   CHECK(corten::device_memory_info({Device::CPU, 0}).current > 0);
 }
 
+// With the device count faked to 2: the GPUs come first and soft placement falls back to GPU:0;
+// copies to them fail (there is no CUDA), so nothing is created there.
+void test_placement_with_gpus() {
+  corten::set_cuda_device_count_for_testing(2);
+  CHECK(corten::available_devices().size() == 3);
+  CHECK(corten::cuda_unavailable_reason().empty());
+  CHECK(corten::placement_device("test") == (DeviceId{Device::CUDA, 0}));
+  {
+    DeviceScope scope(parse_device_spec("GPU:1"));
+    CHECK(corten::placement_device("test") == (DeviceId{Device::CUDA, 1}));
+  }
+  {
+    DeviceScope scope(parse_device_spec("/device:GPU:5"));
+    CHECK(corten::placement_device("test") == (DeviceId{Device::CUDA, 0}));
+    corten::set_soft_device_placement(false);
+    CHECK_THROWS(corten::ValueError, corten::placement_device("test"));
+    corten::set_soft_device_placement(true);
+  }
+  {
+    DeviceScope scope(parse_device_spec("cpu"));
+    CHECK(corten::placement_device("test") == (DeviceId{Device::CPU, 0}));
+  }
+  CHECK_THROWS(corten::NotImplementedError,
+               corten::place_on_scope_device(corten::zeros({1}), "test"));
+  CHECK_THROWS(corten::ValueError, corten::copy_to_device(corten::zeros({1}), {Device::CUDA, 2}));
+  corten::set_cuda_device_count_for_testing(-1);
+  CHECK(corten::cuda_device_count() == 0);
+}
+
 }  // namespace
 
 int main() {
@@ -133,6 +162,7 @@ int main() {
     test_names_and_availability();
     test_scopes_and_placement();
     test_mixed_devices();
+    test_placement_with_gpus();
   }
   return corten_test::check_summary();
 }

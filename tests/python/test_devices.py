@@ -14,6 +14,7 @@ from corten import _C, keras
 
 CPU = "/job:localhost/replica:0/task:0/device:CPU:0"
 GPU0 = "/job:localhost/replica:0/task:0/device:GPU:0"
+GPU1 = "/job:localhost/replica:0/task:0/device:GPU:1"
 
 pytestmark = pytest.mark.skipif(
     bool(tf.config.list_physical_devices("GPU")),
@@ -449,3 +450,76 @@ def test_device_tensors_never_reach_numpy_as_host_memory():
     with pytest.raises(NotImplementedError, match="no CUDA support"):
         g.cpu()
     assert g.__dlpack_device__() == (2, 1)  # kDLCUDA, ordinal 1
+
+
+# --- placement rules with GPUs present (the device count faked; nothing reaches a GPU) -------
+
+
+@pytest.fixture
+def two_fake_gpus():
+    _C._set_cuda_device_count_for_testing(2)
+    try:
+        yield
+    finally:
+        _C._set_cuda_device_count_for_testing(-1)
+        tf.config.set_soft_device_placement(True)
+
+
+@pytest.mark.usefixtures("two_fake_gpus")
+def test_device_lists_with_gpus():
+    assert [d.name for d in tf.config.list_physical_devices()] == [
+        "/physical_device:CPU:0", "/physical_device:GPU:0", "/physical_device:GPU:1"]
+    assert tf.config.list_logical_devices("GPU") == [
+        tf.config.LogicalDevice("/device:GPU:0", "GPU"),
+        tf.config.LogicalDevice("/device:GPU:1", "GPU")]
+    assert tf.config.experimental.gpu_unavailable_reason() is None
+
+
+@pytest.mark.usefixtures("two_fake_gpus")
+@pytest.mark.parametrize(("name", "soft", "strict"), [
+    ("", GPU0, GPU0),                 # the default placement prefers GPU:0, as TensorFlow
+    ("/GPU:1", GPU1, GPU1),
+    ("cuda", GPU0, GPU0),
+    ("GPU:7", GPU0, None),            # a missing ordinal: the first device
+    ("CPU", CPU, CPU),
+    ("CPU:1", GPU0, None),            # soft placement drops type and index
+    ("/job:localhost/device:CPU:0", CPU, CPU),
+])
+def test_resolution_with_gpus(name, soft, strict):
+    assert _C.resolve_device(name, "op") == soft
+    if strict is None:
+        with pytest.raises(ValueError, match=r"op: Could not satisfy device specification .*"
+                                             r"Supported device types \[GPU, CPU\]"):
+            _C.resolve_device(name, "op", allow_soft=False)
+    else:
+        assert _C.resolve_device(name, "op", allow_soft=False) == strict
+
+
+@pytest.mark.usefixtures("two_fake_gpus")
+def test_creation_targets_the_gpu_when_there_is_one():
+    # The copy to the (fake) GPU is attempted, and only the build's lack of CUDA stops it.
+    with pytest.raises(NotImplementedError, match=r"constant: cannot copy .*CPU:0 to .*GPU:0"):
+        tf.constant(1.0)
+    with tf.device("/GPU:1"), pytest.raises(NotImplementedError, match=r"zeros: .* to .*GPU:1"):
+        tf.zeros((2,))
+    with tf.device("/CPU:0"):
+        assert tf.zeros((2,)).device == CPU
+        assert tf.Variable([1.0]).device == CPU
+    with tf.device("CPU"):
+        x = tf.constant([1.0])
+    with pytest.raises(NotImplementedError, match=r"gpu: cannot copy .* to .*GPU:1"):
+        x.gpu(1)
+    with pytest.raises(ValueError, match=r"gpu: no device .*GPU:2 \(this machine has 2 GPUs\)"):
+        x.gpu(2)
+    with pytest.raises(NotImplementedError, match=r"add: cannot copy .* to .*GPU:1"):
+        gpu_tagged(index=1) + 2.0
+
+
+@pytest.mark.usefixtures("two_fake_gpus")
+def test_memory_settings_with_gpus():
+    gpu0, gpu1 = tf.config.list_physical_devices("GPU")
+    tf.config.experimental.set_memory_growth(gpu1, True)
+    assert tf.config.experimental.get_memory_growth(gpu1) is True
+    assert tf.config.experimental.get_memory_growth(gpu0) is False
+    with pytest.raises(ValueError, match="No matching devices found for .*GPU:2"):
+        tf.config.experimental.get_memory_info("GPU:2")

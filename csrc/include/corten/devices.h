@@ -66,6 +66,11 @@ int cuda_device_count();
 /// "no CUDA device"); empty when there are devices.
 std::string cuda_unavailable_reason();
 
+/// Testing only: makes cuda_device_count() report `count` devices (-1 restores the real
+/// count), so that a build without CUDA can test device lists and placement with GPUs present.
+/// Nothing can be copied to those devices. Not synchronised with running ops.
+void set_cuda_device_count_for_testing(int count);
+
 /// Every device this process can use, in TensorFlow's priority order for the default
 /// placement: the GPUs first (cuda:0, cuda:1, ...), then the CPU.
 std::vector<DeviceId> available_devices();
