@@ -1,4 +1,5 @@
 #include <corten/autograd.h>
+#include <corten/devices.h>
 #include <corten/ops.h>
 
 #include <memory>
@@ -78,7 +79,7 @@ void bind_autograd(py::module_& m) {
       [](py::handle value, py::handle dtype, bool trainable) {
         const Tensor v = to_tensor(value, dtype.is_none() ? std::nullopt
                                                           : std::optional<DType>(to_dtype(dtype)));
-        return autograd::make_variable(v, trainable);
+        return autograd::make_variable(place_on_scope_device(v, "Variable"), trainable);
       },
       py::arg("value"), py::arg("dtype"), py::arg("trainable"));
   m.def(

@@ -1,14 +1,22 @@
+#include <corten/devices.h>
 #include <corten/ops.h>
 
 #include "bindings/bindings.h"
 
 namespace corten::py_bind {
 
+// Note [Device placement] (core/devices.cpp): creation ops called from Python land on the
+// tf.device scope's device. The placement is applied here, not in the C++ ops, because the
+// library's own code (gradient seeds, padding values, plan buffers) calls those ops too and
+// its tensors belong with their inputs, not with the caller's scope.
 void bind_creation(py::module_& m) {
   m.def(
       "convert_to_tensor",
       [](py::handle value, py::handle dtype) {
-        return to_tensor(value, dtype.is_none() ? std::nullopt : std::optional<DType>(to_dtype(dtype)));
+        const Tensor t =
+            to_tensor(value, dtype.is_none() ? std::nullopt : std::optional<DType>(to_dtype(dtype)));
+        // Note [Device placement]: Python data lands on the scope's device; tensors stay put.
+        return py::isinstance<Tensor>(value) ? t : place_on_scope_device(t, "convert_to_tensor");
       },
       py::arg("value"), py::arg("dtype") = py::none());
   m.def(
@@ -21,15 +29,22 @@ void bind_creation(py::module_& m) {
         const bool fresh = !py::isinstance<Tensor>(value) && t.storage() &&
                            t.storage().use_count() == 1 && t.storage()->owned();
         Tensor out = fresh ? t : clone(t);
+        if (!py::isinstance<Tensor>(value)) out = place_on_scope_device(out, "constant");
         if (out.storage()) out.storage()->set_read_only();
         return out;
       },
       py::arg("value"), py::arg("dtype") = py::none());
   m.def(
-      "zeros", [](py::handle shape, py::handle dtype) { return zeros(to_shape(shape), to_dtype(dtype)); },
+      "zeros",
+      [](py::handle shape, py::handle dtype) {
+        return place_on_scope_device(zeros(to_shape(shape), to_dtype(dtype)), "zeros");
+      },
       py::arg("shape"), py::arg("dtype"));
   m.def(
-      "ones", [](py::handle shape, py::handle dtype) { return ones(to_shape(shape), to_dtype(dtype)); },
+      "ones",
+      [](py::handle shape, py::handle dtype) {
+        return place_on_scope_device(ones(to_shape(shape), to_dtype(dtype)), "ones");
+      },
       py::arg("shape"), py::arg("dtype"));
   m.def(
       "empty_meta",
@@ -40,19 +55,24 @@ void bind_creation(py::module_& m) {
       "A meta tensor (shape and dtype only, None for unknown dimensions).");
   m.def("clone", &clone, py::arg("x"));
   m.def(
-      "fill", [](py::handle dims, py::handle value) { return fill(to_shape(dims), to_tensor(value)); },
+      "fill",
+      [](py::handle dims, py::handle value) {
+        return place_on_scope_device(fill(to_shape(dims), to_tensor(value)), "fill");
+      },
       py::arg("dims"), py::arg("value"));
   m.def(
       "range",
       [](double start, double limit, double delta, py::handle dtype) {
-        return range(start, limit, delta, to_dtype(dtype));
+        return place_on_scope_device(range(start, limit, delta, to_dtype(dtype)), "range");
       },
       py::arg("start"), py::arg("limit"), py::arg("delta"), py::arg("dtype"));
   m.def(
       "eye",
       [](int64_t num_rows, int64_t num_columns, py::handle batch_shape, py::handle dtype) {
-        return eye(num_rows, num_columns, batch_shape.is_none() ? Shape{} : to_shape(batch_shape),
-                   to_dtype(dtype));
+        return place_on_scope_device(
+            eye(num_rows, num_columns, batch_shape.is_none() ? Shape{} : to_shape(batch_shape),
+                to_dtype(dtype)),
+            "eye");
       },
       py::arg("num_rows"), py::arg("num_columns"), py::arg("batch_shape"), py::arg("dtype"));
   m.def(

@@ -60,7 +60,7 @@ bool wants_versioned(py::handle max_version) {
 std::pair<int, int> dlpack_device(const Tensor& t) {
   switch (t.device()) {
     case Device::CPU: return {kDLCPU, 0};
-    case Device::CUDA: return {kDLCUDA, 0};
+    case Device::CUDA: return {kDLCUDA, t.device_index()};
     case Device::Meta: break;
   }
   throw py::buffer_error("__dlpack_device__: a meta tensor of shape " + shape_str(t.shape()) +

@@ -1,3 +1,4 @@
+#include <corten/devices.h>
 #include <corten/ops.h>
 
 #include "bindings/bindings.h"
@@ -14,6 +15,8 @@ Tensor draw(uint64_t key, py::handle offset, const Draw& fn) {
 
 }  // namespace
 
+// Note [Device placement]: the random draws are creation ops, placed on the tf.device scope's
+// device here (not in the C++ ops, which internal code also calls); dropout runs where x is.
 void bind_random(py::module_& m) {
   m.def(
       "random_normal",
@@ -21,8 +24,9 @@ void bind_random(py::module_& m) {
          py::handle offset) {
         const Shape s = to_shape(shape);
         const DType t = to_dtype(dtype);
-        return draw(key, offset,
-                    [&](auto seed) { return random_normal(s, mean, stddev, t, seed); });
+        return place_on_scope_device(
+            draw(key, offset, [&](auto seed) { return random_normal(s, mean, stddev, t, seed); }),
+            "random_normal");
       },
       py::arg("shape"), py::arg("mean"), py::arg("stddev"), py::arg("dtype"), py::arg("key"),
       py::arg("offset") = py::none());
@@ -32,8 +36,8 @@ void bind_random(py::module_& m) {
          py::handle offset) {
         const Shape s = to_shape(shape);
         const DType t = to_dtype(dtype);
-        return draw(key, offset,
-                    [&](auto seed) { return truncated_normal(s, mean, stddev, t, seed); });
+        const auto fn = [&](auto seed) { return truncated_normal(s, mean, stddev, t, seed); };
+        return place_on_scope_device(draw(key, offset, fn), "truncated_normal");
       },
       py::arg("shape"), py::arg("mean"), py::arg("stddev"), py::arg("dtype"), py::arg("key"),
       py::arg("offset") = py::none());
@@ -46,11 +50,14 @@ void bind_random(py::module_& m) {
         // Python ints go through int64 so that int64 bounds stay exact.
         if (is_integral(t) && PyLong_Check(minval.ptr()) && PyLong_Check(maxval.ptr())) {
           const int64_t lo = to_int64(minval, "minval"), hi = to_int64(maxval, "maxval");
-          return draw(key, offset,
-                      [&](auto seed) { return random_uniform_int(s, lo, hi, t, seed); });
+          return place_on_scope_device(
+              draw(key, offset, [&](auto seed) { return random_uniform_int(s, lo, hi, t, seed); }),
+              "random_uniform");
         }
         const double lo = minval.cast<double>(), hi = maxval.cast<double>();
-        return draw(key, offset, [&](auto seed) { return random_uniform(s, lo, hi, t, seed); });
+        return place_on_scope_device(
+            draw(key, offset, [&](auto seed) { return random_uniform(s, lo, hi, t, seed); }),
+            "random_uniform");
       },
       py::arg("shape"), py::arg("minval"), py::arg("maxval"), py::arg("dtype"), py::arg("key"),
       py::arg("offset") = py::none());

@@ -1,3 +1,4 @@
+#include <corten/devices.h>
 #include <corten/ops.h>
 #include <corten/trace.h>
 
@@ -193,6 +194,10 @@ void bind_tensor(py::module_& m) {
         check_not_traced(t, "buffer (numpy array)");
         CORTEN_CHECK_VALUE(!t.is_meta(), "a meta tensor of shape ", show(t.shape()),
                            " has no data to export");
+        // numpy reads host memory only: a device tensor goes through tensor.cpu() first.
+        CORTEN_CHECK_VALUE(t.device() == Device::CPU, "a tensor of shape ", show(t.shape()),
+                           " on ", device_full_name(device_of(t)),
+                           " cannot be viewed as a numpy array; copy it with tensor.cpu()");
         std::vector<py::ssize_t> shape(t.shape().begin(), t.shape().end());
         std::vector<py::ssize_t> strides;
         const auto isz = static_cast<py::ssize_t>(itemsize(t.dtype()));
@@ -218,7 +223,19 @@ void bind_tensor(py::module_& m) {
       .def_property_readonly("_trainable", &Tensor::trainable)
       .def_property_readonly("_shape_tuple", [](const Tensor& t) { return shape_tuple(t.shape()); })
       .def_property_readonly("dtype", &Tensor::dtype)
-      .def_property_readonly("device", [](const Tensor& t) { return device_name(t.device()); })
+      .def_property_readonly(
+          "device",
+          [](const Tensor& t) -> py::object {
+            // TensorFlow's full device name; "meta" for meta tensors. The cpu's name is made once.
+            static const py::str* cpu = new py::str(device_full_name({Device::CPU, 0}));
+            static const py::str* meta = new py::str("meta");
+            if (t.device() == Device::CPU) return *cpu;
+            if (t.device() == Device::Meta) return *meta;
+            return py::str(device_full_name(device_of(t)));
+          },
+          "TensorFlow's full name of the tensor's device, "
+          "'/job:localhost/replica:0/task:0/device:CPU:0' or '.../device:GPU:N'; 'meta' for "
+          "symbolic tensors.")
       .def_property_readonly("ndim", &Tensor::ndim)
       .def_property_readonly("_strides", [](const Tensor& t) { return t.strides(); })
       .def_property_readonly("_offset", &Tensor::offset)

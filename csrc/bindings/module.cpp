@@ -41,6 +41,7 @@ PYBIND11_MODULE(_C, m) {
   bind_rnn(m);
   bind_trace(m);
   bind_control_flow(m);
+  bind_devices(m);
 }
 
 }  // namespace corten::py_bind

@@ -116,6 +116,7 @@ Tensor Tensor::as_strided(Shape shape, Shape strides, int64_t offset) const {
   impl->strides = std::move(strides);
   impl->dtype = impl_->dtype;
   impl->device = impl_->device;
+  impl->device_index = impl_->device_index;
   return Tensor(std::move(impl));
 }
 

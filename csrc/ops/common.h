@@ -4,6 +4,8 @@
 #include <corten/errors.h>
 #include <corten/tensor.h>
 
+#include <utility>
+
 namespace corten::detail {
 
 inline void check_defined(const Tensor& t, const char* op, const char* arg = "x") {
@@ -13,11 +15,28 @@ inline void check_defined(const Tensor& t, const char* op, const char* arg = "x"
 // Note [Meta propagation]
 // An op with any meta operand runs as shape inference only and returns a meta tensor, so
 // symbolic inputs (meta) combine freely with concrete weights and constants (cpu).
-inline void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
-  CORTEN_CHECK_VALUE(a.device() == b.device() || a.is_meta() || b.is_meta(), op,
-                     ": operands are on different devices (", device_name(a.device()), " and ",
-                     device_name(b.device()), ")");
+//
+// Note [Mixed devices]
+// Concrete operands of one op must live on the same device (type and ordinal): ops run where
+// their inputs are and never copy behind the caller's back, as PyTorch does. The error is a
+// ValueError naming the op and both devices in TensorFlow's full names. The one exception is a
+// 0-d cpu operand of an elementwise op (a Python scalar or a scalar constant): it is copied to
+// the other operand's device (align_scalar_operand), as TensorFlow copies small host constants.
+inline bool on_different_devices(const Tensor& a, const Tensor& b) {
+  return !a.is_meta() && !b.is_meta() &&
+         (a.device() != b.device() || a.device_index() != b.device_index());
 }
+
+/// Throws the ValueError of Note [Mixed devices].
+[[noreturn]] void throw_mixed_devices(const Tensor& a, const Tensor& b, const char* op);
+
+inline void check_same_device(const Tensor& a, const Tensor& b, const char* op) {
+  if (on_different_devices(a, b)) throw_mixed_devices(a, b, op);
+}
+
+/// `a` and `b` with a 0-d cpu operand copied to the other's device; the mixed-device error
+/// when neither is one. Call only when on_different_devices(a, b).
+std::pair<Tensor, Tensor> align_scalar_operand(const Tensor& a, const Tensor& b, const char* op);
 
 /// The device of an op's result: meta if any operand is meta, else the operands' common one.
 inline Device result_device(const Tensor& a, const Tensor& b) {

@@ -53,7 +53,10 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   check_defined(a, name, "x");
   check_defined(b, name, "y");
   detail::check_same_dtype(a, b, name);
-  detail::check_same_device(a, b, name);
+  if (detail::on_different_devices(a, b)) {
+    const auto [x, y] = detail::align_scalar_operand(a, b, name);
+    return binary(op, x, y);
+  }
   const Accepts acc = op_info(op).accepts;
   CORTEN_CHECK_TYPE(accepts(acc, a.dtype()), name, ": expected ", accepts_str(acc),
                     "; got ", dtype_name(a.dtype()));

@@ -15,6 +15,7 @@ from corten.ops.array import *  # noqa: F403
 from corten.ops.autograd import *  # noqa: F403
 from corten.ops.control_flow import *  # noqa: F403
 from corten.ops.creation import *  # noqa: F403
+from corten.ops.devices import DeviceSpec, device
 from corten.ops.function import Function, function, init_scope
 from corten.ops.init_ops import *  # noqa: F403
 from corten.ops.interop import from_dlpack

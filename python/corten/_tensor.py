@@ -29,6 +29,8 @@ def _check_not_traced(t: Tensor, use: str) -> None:
 def _numpy(self: Tensor) -> np.ndarray | np.generic:
     """A numpy copy of the tensor's values (a numpy scalar for 0-d tensors)."""
     _check_not_traced(self, "numpy()")
+    if not self.device.endswith("CPU:0"):  # a device tensor: numpy reads host memory
+        self = self.cpu()
     arr = np.array(self, copy=True)
     return arr[()] if arr.ndim == 0 else arr
 
@@ -36,6 +38,12 @@ def _numpy(self: Tensor) -> np.ndarray | np.generic:
 def _repr(self: Tensor) -> str:
     if self.device == "meta":
         return f"<corten.Tensor: shape={self.shape}, dtype={self.dtype.name}, device=meta>"
+    if not self.device.endswith("CPU:0"):
+        try:  # TensorFlow shows a device tensor's values too, copied to the host
+            self = self.cpu()
+        except (ValueError, NotImplementedError):
+            return (f"<corten.Tensor: shape={self.shape}, dtype={self.dtype.name}, "
+                    f"device={self.device!r}>")
     arr = np.asarray(self)
     value = str(arr[()]) if arr.ndim == 0 else np.array_repr(arr)
     return f"<corten.Tensor: shape={self.shape}, dtype={self.dtype.name}, numpy={value}>"
@@ -44,6 +52,11 @@ def _repr(self: Tensor) -> str:
 def _str(self: Tensor) -> str:
     if self.device == "meta":
         return _repr(self)
+    if not self.device.endswith("CPU:0"):
+        try:
+            self = self.cpu()
+        except (ValueError, NotImplementedError):
+            return _repr(self)
     body = np.array2string(np.asarray(self))
     sep = "\n" if "\n" in body else ""
     return f"corten.Tensor({sep}{body}, shape={self.shape}, dtype={self.dtype.name})"
@@ -57,11 +70,14 @@ def _iter(self: Tensor):
 
 
 def _array(self: Tensor, dtype=None, copy=None) -> np.ndarray:
-    # Reached only when the buffer protocol failed, i.e. for meta tensors: raise the buffer
-    # protocol's error instead of letting numpy wrap the tensor in an object array.
+    # Reached only when the buffer protocol failed, i.e. for meta and device tensors: copy a
+    # device tensor to the host, and for the others raise the buffer protocol's error instead
+    # of letting numpy wrap the tensor in an object array.
     if self.device == "meta":
         raise ValueError(f"a meta tensor of shape {self.shape} has no data to convert to numpy")
     _check_not_traced(self, "conversion to numpy")
+    if not self.device.endswith("CPU:0"):  # numpy interop copies a device tensor to the host
+        return np.asarray(self.cpu(), dtype=dtype)
     memoryview(self)
     raise TypeError(f"cannot convert {self!r} to a numpy array")
 

@@ -269,5 +269,5 @@ def test_public_memory_api_tracks_tensors():
     assert corten.config.memory_stats()["peak_bytes"] == before["current"]
     corten.config.empty_cache()
     assert corten.config.memory_stats()["cached_bytes"] == 0
-    with pytest.raises(ValueError, match="one device"):
+    with pytest.raises(ValueError, match="No matching devices found"):
         corten.config.experimental.get_memory_info("GPU:0")

@@ -58,6 +58,7 @@ struct TensorImpl {
   Shape strides;                     ///< in elements
   DType dtype = DType::Float32;
   Device device = Device::CPU;
+  int16_t device_index = 0;  ///< the ordinal of a cuda device (0 for cpu and meta)
   uint64_t id = detail::next_tensor_id();
   bool is_variable = false;  ///< a Variable: mutable in place, watched by tapes when trainable
   bool trainable = false;
@@ -83,6 +84,8 @@ class Tensor {
   int64_t offset() const { return impl_->offset; }
   DType dtype() const { return impl_->dtype; }
   Device device() const { return impl_->device; }
+  /// The device's ordinal (cuda:N); 0 for cpu and meta.
+  int device_index() const { return impl_->device_index; }
   bool is_meta() const { return impl_->device == Device::Meta; }
   int64_t ndim() const { return static_cast<int64_t>(impl_->shape.size()); }
   int64_t dim(int64_t i) const { return impl_->shape[static_cast<size_t>(i)]; }

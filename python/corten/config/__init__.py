@@ -6,11 +6,22 @@ from typing import Literal
 
 from corten import _C
 from corten.config import experimental, threading
+from corten.config.devices import (
+    LogicalDevice,
+    PhysicalDevice,
+    get_soft_device_placement,
+    get_visible_devices,
+    list_logical_devices,
+    list_physical_devices,
+    set_soft_device_placement,
+)
 from corten.ops.function import functions_run_eagerly, run_functions_eagerly
 
 __all__ = ["threading", "experimental", "get_cpu_isa", "set_cpu_isa", "cpu_has_avx2",
            "cpu_has_avx512", "memory_stats", "reset_peak_memory", "empty_cache",
-           "run_functions_eagerly", "functions_run_eagerly"]
+           "run_functions_eagerly", "functions_run_eagerly", "PhysicalDevice", "LogicalDevice",
+           "list_physical_devices", "list_logical_devices", "get_visible_devices",
+           "set_soft_device_placement", "get_soft_device_placement"]
 
 
 CpuIsa = Literal["baseline", "avx2", "avx512"]

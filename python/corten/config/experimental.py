@@ -1,29 +1,114 @@
-"""TensorFlow's tf.config.experimental memory helpers, for the CPU device."""
+"""TensorFlow's tf.config.experimental: memory statistics and settings per device."""
 
 from __future__ import annotations
 
 from corten import _C
+from corten.config import devices as _devices
 
 __all__ = ["get_memory_info", "reset_memory_stats", "enable_buffer_poisoning",
-           "buffer_poisoning_enabled"]
+           "buffer_poisoning_enabled", "set_memory_growth", "get_memory_growth",
+           "gpu_unavailable_reason", "list_physical_devices", "list_logical_devices"]
+
+list_physical_devices = _devices.list_physical_devices
+list_logical_devices = _devices.list_logical_devices
+
+# The memory-growth setting of each GPU, by PhysicalDevice.
+_memory_growth: dict = {}
 
 
-def _check_device(device: str) -> None:
-    if device.upper().replace("/DEVICE:", "").replace("/", "") not in ("CPU:0", "CPU"):
-        raise ValueError(f"corten has one device, 'CPU:0'. Received: device={device!r}")
+def _device_name(device: object, fn: str) -> str:
+    if isinstance(device, _devices.PhysicalDevice | _devices.LogicalDevice):
+        return device.name.replace("/physical_device:", "/device:")
+    if not isinstance(device, str):
+        raise TypeError(f"{fn}: device must be a device name such as 'GPU:0'. "
+                        f"Received: device={device!r}")
+    return device
 
 
 def get_memory_info(device: str = "CPU:0") -> dict[str, int]:
-    """``{"current": bytes held by tensors, "peak": the most held since the last reset}``."""
-    _check_device(device)
-    s = _C.memory_stats()
-    return {"current": s["live_bytes"], "peak": s["peak_bytes"]}
+    """Memory use of a device's caching allocator, as ``tf.config.experimental.get_memory_info``.
+
+    Args:
+        device: a device name, ``"CPU:0"`` or ``"GPU:N"`` (any form tf.device accepts).
+
+    Returns:
+        ``{"current": bytes held by tensors, "peak": the most held since the last reset}``.
+
+    Raises:
+        ValueError: for a device that does not exist, e.g. ``"GPU:0"`` without a GPU
+            ("No matching devices found ..."), or a malformed name.
+    """
+    return _C.device_memory_info(_device_name(device, "get_memory_info"))
 
 
 def reset_memory_stats(device: str = "CPU:0") -> None:
-    """Resets the peak to the current usage."""
-    _check_device(device)
-    _C.reset_peak_memory()
+    """Resets the device's peak memory to its current usage.
+
+    Args:
+        device: a device name, as for :func:`get_memory_info`.
+
+    Raises:
+        ValueError: for a device that does not exist.
+    """
+    name = _device_name(device, "reset_memory_stats")
+    _C.device_memory_info(name)  # validates the name and the device
+    if _C.parse_device_spec(name)[3] == "CPU":
+        _C.reset_peak_memory()
+    else:
+        raise NotImplementedError("reset_memory_stats: resetting a GPU's peak is not available "
+                                  f"in this build. Received: device={device!r}")
+
+
+def set_memory_growth(device: _devices.PhysicalDevice, enable: bool) -> None:
+    """Accepted for TensorFlow compatibility: corten's device allocator never reserves a
+    GPU's memory up front, it always grows on demand, so the setting is only recorded.
+
+    Args:
+        device: a GPU from ``tf.config.list_physical_devices("GPU")``.
+        enable: the setting to record.
+
+    Raises:
+        ValueError: for a device not in ``list_physical_devices()`` ("Unrecognized device")
+            or a non-GPU device, as TensorFlow.
+    """
+    _check_physical_gpu(device)
+    _memory_growth[device] = bool(enable)
+
+
+def get_memory_growth(device: _devices.PhysicalDevice) -> bool:
+    """The setting recorded by :func:`set_memory_growth` (False until set).
+
+    Args:
+        device: a GPU from ``tf.config.list_physical_devices("GPU")``.
+
+    Returns:
+        The recorded setting.
+
+    Raises:
+        ValueError: for a device not in ``list_physical_devices()``.
+    """
+    if device not in _devices.list_physical_devices():
+        raise ValueError(f"Unrecognized device: {device!r}")
+    return _memory_growth.get(device, False)
+
+
+def _check_physical_gpu(device: object) -> None:
+    if device not in _devices.list_physical_devices():
+        raise ValueError(f"Unrecognized device: {device!r}")
+    if device.device_type != "GPU":
+        raise ValueError("Cannot set memory growth on non-GPU and non-Pluggable devices. "
+                         f"Received: device={device!r}")
+
+
+def gpu_unavailable_reason() -> str | None:
+    """Why ``tf.config.list_physical_devices("GPU")`` is empty.
+
+    Returns:
+        None when there are GPUs, else one of ``"this build of corten has no CUDA support"``,
+        ``"no CUDA driver"`` or ``"no CUDA device"`` (a CUDA build may add the driver's
+        detail).
+    """
+    return _C.cuda_unavailable_reason() or None
 
 
 def enable_buffer_poisoning(enabled: bool = True) -> None:

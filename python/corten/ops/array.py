@@ -233,7 +233,13 @@ def size(input: Any, out_type: Any = int32, name: str | None = None) -> Tensor: 
 
 
 def identity(input: Any, name: str | None = None) -> Tensor:  # noqa: A002
-    """A new tensor handle with the same values (it shares ``input``'s storage)."""
+    """A new tensor handle with the same values (it shares ``input``'s storage).
+
+    Under a ``tf.device`` scope the result is on the scope's device: a copy when ``input`` is
+    elsewhere (TensorFlow's way to move a tensor between devices).
+    """
     if _sym.active and (type(input) is _sym.KT):
         return _sym.op_node(identity, (input, name), {})
+    if _C.current_device_spec():
+        return _C.place_on_scope_device(_C.identity(input), "identity")
     return _C.identity(input)

@@ -1,0 +1,27 @@
+#pragma once
+// The CUDA runtime seam of the device model (Note [Device placement] in core/devices.cpp).
+// A build without CORTEN_CUDA links core/cuda_runtime_stub.cpp, which reports no device and
+// why; the CUDA build provides these four functions from csrc/cuda/ instead (device count from
+// cudaGetDeviceCount, copies through its stream, counters from its caching allocator).
+
+#include <corten/devices.h>
+#include <corten/tensor.h>
+
+#include <string>
+
+namespace corten::detail {
+
+/// Number of usable CUDA devices (0 when the driver or the device is missing). Called once per
+/// process; must not throw.
+int cuda_runtime_device_count() noexcept;
+/// Why cuda_runtime_device_count() is 0, in the words tf.config.experimental.
+/// gpu_unavailable_reason() shows: "this build of corten has no CUDA support" (the stub),
+/// "no CUDA driver" or "no CUDA device" (the CUDA build, optionally followed by ": " and the
+/// driver's own message); empty when there are devices.
+std::string cuda_runtime_unavailable_reason();
+/// A copy of `src` on `dst`, where `src` or `dst` is a cuda device (the other may be the cpu).
+Tensor cuda_runtime_copy(const Tensor& src, DeviceId dst, const char* op);
+/// The device caching allocator's counters for cuda device `index` (< device count).
+DeviceMemoryInfo cuda_runtime_memory_info(int index);
+
+}  // namespace corten::detail

@@ -1,0 +1,30 @@
+// The CUDA runtime seam on a build without CUDA (core/cuda_runtime.h): no device, and why.
+#include <corten/errors.h>
+
+#include "core/cuda_runtime.h"
+
+#ifndef CORTEN_CUDA
+
+namespace corten::detail {
+
+namespace {
+constexpr const char* kNoCudaBuild = "this build of corten has no CUDA support";
+}  // namespace
+
+int cuda_runtime_device_count() noexcept { return 0; }
+
+std::string cuda_runtime_unavailable_reason() { return kNoCudaBuild; }
+
+Tensor cuda_runtime_copy(const Tensor& src, DeviceId dst, const char* op) {
+  throw NotImplementedError(str_cat(op, ": cannot copy a tensor from ",
+                                    device_full_name(device_of(src)), " to ", device_full_name(dst),
+                                    ": ", kNoCudaBuild));
+}
+
+DeviceMemoryInfo cuda_runtime_memory_info(int index) {
+  throw ValueError(str_cat("get_memory_info: no GPU:", index, ": ", kNoCudaBuild));
+}
+
+}  // namespace corten::detail
+
+#endif  // CORTEN_CUDA
