@@ -47,6 +47,11 @@ namespace {
 constexpr int64_t kParallelFlops = int64_t{1} << 21;
 // Bytes to pack below which phase 1 runs on the calling thread (Note [GEMM threading]).
 constexpr int64_t kParallelPackBytes = int64_t{64} << 10;
+// K split (Note [GEMM blocking]): products with C at most kSplitMaxMn square and at least
+// kSplitMinK deep (and over kParallelFlops) sum K in 2 chunks (4 from 4 * kSplitMinK).
+// bench: 64x784 . (64x784)^T at 2 threads, one tile (one B panel) without it.
+constexpr int64_t kSplitMinK = 512;
+constexpr int64_t kSplitMaxMn = 128;
 // Rows of A or columns of B per packing work item (Note [GEMM threading]).
 constexpr int64_t kPackGroup = 256;
 // B is read in place when row-major and at most this large (and at most a quarter of L2).
@@ -302,15 +307,12 @@ void epilogue(T* c, int64_t ldc, int64_t mr, int64_t nr, const T* bias, UnaryRow
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-}  // namespace
-
+// The driver of Note [GEMM threading]; `allow_parallel` false keeps it on the calling thread
+// (the chunks of a K split, which run one per thread).
 template <class T>
-void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int64_t* a_off,
-          int64_t a_rs, int64_t a_cs, const T* b, const int64_t* b_off, int64_t b_rs,
-          int64_t b_cs, T* c, const T* bias, Activation act) {
-  if (batch <= 0 || m <= 0 || n <= 0) return;
-  const DType dtype = std::is_same_v<T, float> ? DType::Float32 : DType::Float64;
-  const UnaryRowFn act_fn = activation_row(act, dtype);
+void gemm_impl(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int64_t* a_off,
+               int64_t a_rs, int64_t a_cs, const T* b, const int64_t* b_off, int64_t b_rs,
+               int64_t b_cs, T* c, const T* bias, UnaryRowFn act_fn, bool allow_parallel) {
   if (k <= 0) {  // the empty sum: c = act(0 + bias)
     for (int64_t bi = 0; bi < batch; ++bi) {
       T* cb = c + bi * m * n;
@@ -328,8 +330,9 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
   const int64_t nq = ceil_div(k, KC);
   const int64_t m_pad = round_up(m, MR), n_pad = round_up(n, NR);
   const int threads = get_num_threads();
-  const bool parallel =
-      threads > 1 && static_cast<double>(batch) * m * n * k * 2 >= static_cast<double>(kParallelFlops);
+  const bool parallel = allow_parallel && threads > 1 &&
+                        static_cast<double>(batch) * m * n * k * 2 >=
+                            static_cast<double>(kParallelFlops);
 
   const BatchMatrices a_mats(batch, a_off), b_mats(batch, b_off);
   const int64_t na = a_mats.count(), nb = b_mats.count();
@@ -464,6 +467,57 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
       }
     }
   });
+}
+
+// Note [GEMM blocking], K split: the number of K chunks of a product, from its shape alone.
+int64_t k_split(int64_t batch, int64_t m, int64_t n, int64_t k) {
+  if (batch != 1 || m > kSplitMaxMn || n > kSplitMaxMn || k < kSplitMinK) return 1;
+  if (static_cast<double>(m) * n * k * 2 < static_cast<double>(kParallelFlops)) return 1;
+  return k >= 4 * kSplitMinK ? 4 : 2;
+}
+
+// c = act(sum over the chunks of a K split + bias): chunk 0 is computed into c, the others into
+// scratch, one chunk per work item; the chunks are then added to c in chunk order, row by
+// row, and the epilogue applied to each row (Note [GEMM blocking]).
+template <class T>
+void gemm_k_split(int64_t parts, int64_t m, int64_t n, int64_t k, const T* a, const int64_t* a_off,
+                  int64_t a_rs, int64_t a_cs, const T* b, const int64_t* b_off, int64_t b_rs,
+                  int64_t b_cs, T* c, const T* bias, UnaryRowFn act_fn) {
+  const int64_t chunk = round_up(ceil_div(k, parts), 16);
+  parts = ceil_div(k, chunk);
+  Buffer scratch(static_cast<size_t>((parts - 1) * m * n) * sizeof(T));
+  T* const partial = scratch.as<T>();
+  run_items(parts, get_num_threads() > 1, [&](int64_t i) {
+    const int64_t p0 = i * chunk, kk = std::min(chunk, k - p0);
+    T* out = i == 0 ? c : partial + (i - 1) * m * n;
+    gemm_impl<T>(1, m, n, kk, a + p0 * a_cs, a_off, a_rs, a_cs, b + p0 * b_rs, b_off, b_rs, b_cs,
+                 out, nullptr, nullptr, false);
+  });
+  for (int64_t i = 0; i < m; ++i) {
+    T* row = c + i * n;
+    for (int64_t t = 1; t < parts; ++t) {
+      const T* p = partial + (t - 1) * m * n + i * n;
+      for (int64_t j = 0; j < n; ++j) row[j] += p[j];
+    }
+    if (bias || act_fn) epilogue(row, n, 1, n, bias, act_fn);
+  }
+}
+
+}  // namespace
+
+template <class T>
+void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int64_t* a_off,
+          int64_t a_rs, int64_t a_cs, const T* b, const int64_t* b_off, int64_t b_rs,
+          int64_t b_cs, T* c, const T* bias, Activation act) {
+  if (batch <= 0 || m <= 0 || n <= 0) return;
+  const DType dtype = std::is_same_v<T, float> ? DType::Float32 : DType::Float64;
+  const UnaryRowFn act_fn = activation_row(act, dtype);
+  const int64_t parts = k_split(batch, m, n, k);
+  if (parts > 1) {
+    gemm_k_split<T>(parts, m, n, k, a, a_off, a_rs, a_cs, b, b_off, b_rs, b_cs, c, bias, act_fn);
+    return;
+  }
+  gemm_impl<T>(batch, m, n, k, a, a_off, a_rs, a_cs, b, b_off, b_rs, b_cs, c, bias, act_fn, true);
 }
 
 template void gemm<float>(int64_t, int64_t, int64_t, int64_t, const float*, const int64_t*,

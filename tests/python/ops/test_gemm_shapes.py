@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import math
 
+import corten as tf
 import numpy as np
 import pytest
-
-import corten as tf
 from corten.ops.linalg import linear, matmul
 
 _ERFC = np.vectorize(math.erfc)
@@ -62,3 +61,78 @@ def test_linear_epilogue_equals_the_activation_op(activation, rng):
     fused = linear(x, w, b, activation).numpy()
     ops = {"relu": tf.nn.relu, "sigmoid": tf.sigmoid, "tanh": tf.tanh, "gelu": tf.nn.gelu}
     np.testing.assert_array_equal(fused, ops[activation](linear(x, w, b)).numpy())
+
+
+# (m, k, n, transpose_b): a Dense backward's gx (64x784 . (64x784)^T), the forward's
+# 64x784 . 784x64, and a 4-chunk depth.
+K_SPLIT_SHAPES = [(64, 784, 64, True), (64, 784, 64, False), (30, 2100, 100, False),
+                  (128, 512, 17, True)]
+
+
+def _operands(rng, m, k, n, transpose_b, dtype):
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if transpose_b else (k, n)).astype(dtype)
+    return a, b
+
+
+@pytest.mark.parametrize(("m", "k", "n", "transpose_b"), K_SPLIT_SHAPES)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_k_split_products_match_numpy(m, k, n, transpose_b, dtype, rng):
+    a, b = _operands(rng, m, k, n, transpose_b, dtype)
+    got = matmul(tf.constant(a), tf.constant(b), transpose_b=transpose_b).numpy()
+    want = a.astype(np.float64) @ (b.T if transpose_b else b).astype(np.float64)
+    tol = {"float32": dict(rtol=1e-4, atol=1e-3), "float64": dict(rtol=1e-12, atol=1e-11)}
+    np.testing.assert_allclose(got, want, **tol[dtype])
+
+
+def _by_chunks(a, b, transpose_b):
+    """A 2-chunk K split's sum (512 <= k < 1024): each half's product (below the split's
+    depth, so computed unsplit) added in chunk order."""
+    k = a.shape[1]
+    chunk = ((k + 1) // 2 + 15) // 16 * 16
+    halves = []
+    for p0, p1 in ((0, chunk), (chunk, k)):
+        bb = b[:, p0:p1] if transpose_b else b[p0:p1]
+        halves.append(matmul(tf.constant(np.ascontiguousarray(a[:, p0:p1])),
+                             tf.constant(np.ascontiguousarray(bb)),
+                             transpose_b=transpose_b).numpy())
+    return halves[0] + halves[1]
+
+
+@pytest.mark.parametrize(("m", "k", "n", "transpose_b"),
+                         [s for s in K_SPLIT_SHAPES if s[1] < 1024])
+def test_k_split_is_the_sum_of_its_chunks_in_order(m, k, n, transpose_b, rng):
+    # The split depends on the shape only (Note [GEMM blocking]): the product equals its
+    # chunks' products added in chunk order, bit for bit.
+    a, b = _operands(rng, m, k, n, transpose_b, "float32")
+    got = matmul(tf.constant(a), tf.constant(b), transpose_b=transpose_b).numpy()
+    np.testing.assert_array_equal(got, _by_chunks(a, b, transpose_b))
+
+
+@pytest.mark.parametrize("activation", [None, "relu", "sigmoid"])
+def test_k_split_linear_applies_bias_and_activation_after_the_sum(activation, rng):
+    x = rng.standard_normal((64, 784)).astype(np.float32)
+    w = rng.standard_normal((784, 64)).astype(np.float32) * 0.05
+    bias = rng.standard_normal(64).astype(np.float32)
+    got = linear(tf.constant(x), tf.constant(w), tf.constant(bias), activation).numpy()
+    want = x.astype(np.float64) @ w + bias
+    if activation == "relu":
+        want = np.maximum(want, 0)
+    elif activation == "sigmoid":
+        want = 1 / (1 + np.exp(-want))
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    plain = matmul(tf.constant(x), tf.constant(w)) + tf.constant(bias)
+    if activation is not None:
+        plain = {"relu": tf.nn.relu, "sigmoid": tf.sigmoid}[activation](plain)
+    np.testing.assert_array_equal(got, plain.numpy())
+
+
+@pytest.mark.parametrize(("m", "k", "n", "transpose_b"),
+                         K_SPLIT_SHAPES + [(64, 64, 784, False), (784, 64, 64, False)])
+def test_products_are_identical_at_1_and_2_threads(m, k, n, transpose_b, threads, rng):
+    a, b = _operands(rng, m, k, n, transpose_b, "float32")
+    got = {}
+    for t in (1, 2):
+        threads(t)
+        got[t] = matmul(tf.constant(a), tf.constant(b), transpose_b=transpose_b).numpy()
+    np.testing.assert_array_equal(got[1], got[2])
