@@ -62,7 +62,8 @@ struct Table {
   X(pool) X(pool_backward) X(depthwise_conv) X(depthwise_conv_backward_input)               \
   X(depthwise_conv_backward_filter) X(resize) X(resize_backward)                           \
   X(batch_norm) X(batch_norm_backward) X(group_norm) X(group_norm_backward) X(unit_norm)      \
-  X(unit_norm_backward) X(rnn_forward) X(rnn_backward)
+  X(unit_norm_backward) X(rnn_forward) X(rnn_backward)                                      \
+  X(matmul_activation_grad)
 
 #define CORTEN_DECLARE_KERNEL_TABLE_(name) extern const Table<decltype(&cpu::name)> name;
 CORTEN_KERNELS(CORTEN_DECLARE_KERNEL_TABLE_)

@@ -6,6 +6,7 @@
 #include "autograd/grad_rules.h"
 #include "ops/common.h"
 #include "ops/kernels.h"
+#include "ops/matmul_replay.h"
 
 namespace corten {
 
@@ -81,9 +82,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
                 b_off.data(), b_rs, b_cs, out.raw_data());
   }
   if (autograd::is_recording()) autograd::record_matmul(a, b, transpose_a, transpose_b, out);
-  rec.record("matmul", {a, b}, {out}, [=](const trace::Tensors& in) {
-    return matmul(in[0], in[1], transpose_a, transpose_b);
-  });
+  rec.record("matmul", {a, b}, {out}, detail::MatmulReplay{transpose_a, transpose_b});
   return out;
 }
 

@@ -293,14 +293,64 @@ void pack_b(int NR, int64_t j0, int64_t j1, int64_t kc, const T* b, int64_t rs, 
   }
 }
 
-// c rows [0, mr) x cols [0, nr) (row stride ldc) = act(c + bias).
+// Note [Activation-derivative epilogue]
+// gemm_activation_grad's write-back multiplies each finished block of C by the derivative of an
+// activation, evaluated from an auxiliary tensor of C's shape (the activation's saved output y):
+//   relu: y > 0 ? c : 0,  sigmoid: c * (y * (1 - y)),  tanh: c * (1 - y * y).
+// These are the ops a Dense backward runs after its matmul (relu_grad, and the multiply and
+// subtract nodes of grad_before_activation), computed by the same elementwise row kernels in the
+// same order, after the full K sum: the fused product gives the unfused ops' results bit for
+// bit, while the block is in cache (the plan pass of trace/matmul_fusion.cpp relies on it).
+
+// c[0, n) = c * act'(y) from y[0, n), as Note [Activation-derivative epilogue].
 template <class T>
-void epilogue(T* c, int64_t ldc, int64_t mr, int64_t nr, const T* bias, UnaryRowFn act) {
-  for (int64_t i = 0; i < mr; ++i) {
-    T* row = c + i * ldc;
-    if (bias)
-      for (int64_t j = 0; j < nr; ++j) row[j] += bias[j];
-    if (act) act(row, 1, row, nr, 0.0);
+void activation_grad_row(Activation act, T* c, const T* y, int64_t n) {
+  const ElementwiseTable& t = active_elementwise_table();
+  const int dt = static_cast<int>(std::is_same_v<T, float> ? DType::Float32 : DType::Float64);
+  if (act == Activation::Relu) {
+    t.binary[static_cast<int>(BinaryOp::ReluGrad)][dt](c, 1, y, 1, c, n);
+    return;
+  }
+  const BinaryRowFn mul = t.binary[static_cast<int>(BinaryOp::Multiply)][dt];
+  const BinaryRowFn sub = t.binary[static_cast<int>(BinaryOp::Subtract)][dt];
+  constexpr int64_t kChunk = 256;
+  alignas(64) T tmp[kChunk];
+  const T one = T(1);
+  for (int64_t j0 = 0; j0 < n; j0 += kChunk) {
+    const int64_t len = std::min(kChunk, n - j0);
+    if (act == Activation::Sigmoid) {
+      sub(&one, 0, y + j0, 1, tmp, len);
+      mul(y + j0, 1, tmp, 1, tmp, len);
+    } else {  // Tanh
+      mul(y + j0, 1, y + j0, 1, tmp, len);
+      sub(&one, 0, tmp, 1, tmp, len);
+    }
+    mul(c + j0, 1, tmp, 1, c + j0, len);
+  }
+}
+
+// What the write-back applies to a finished block of C: act(c + bias), or c * grad_act'(aux)
+// (Note [Activation-derivative epilogue]). bias is (n,); aux has C's layout (row stride n).
+template <class T>
+struct Epilogue {
+  const T* bias = nullptr;
+  UnaryRowFn act = nullptr;
+  const T* aux = nullptr;
+  Activation grad_act = Activation::Identity;
+  bool any() const { return bias || act || aux; }
+};
+
+// c rows [i0, i1) x cols [j0, j1) of a C with row stride ldc (aux the same layout) get `e`.
+template <class T>
+void epilogue(T* c, int64_t ldc, int64_t i0, int64_t i1, int64_t j0, int64_t j1,
+              const Epilogue<T>& e, const T* aux) {
+  const int64_t nr = j1 - j0;
+  for (int64_t i = i0; i < i1; ++i) {
+    T* row = c + i * ldc + j0;
+    if (e.bias)
+      for (int64_t j = 0; j < nr; ++j) row[j] += e.bias[j0 + j];
+    if (e.act) e.act(row, 1, row, nr, 0.0);
+    if (aux) activation_grad_row(e.grad_act, row, aux + i * ldc + j0, nr);
   }
 }
 
@@ -312,12 +362,12 @@ int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 template <class T>
 void gemm_impl(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int64_t* a_off,
                int64_t a_rs, int64_t a_cs, const T* b, const int64_t* b_off, int64_t b_rs,
-               int64_t b_cs, T* c, const T* bias, UnaryRowFn act_fn, bool allow_parallel) {
-  if (k <= 0) {  // the empty sum: c = act(0 + bias)
+               int64_t b_cs, T* c, const Epilogue<T>& epi, bool allow_parallel) {
+  if (k <= 0) {  // the empty sum: c = epilogue(0)
     for (int64_t bi = 0; bi < batch; ++bi) {
       T* cb = c + bi * m * n;
       std::fill(cb, cb + m * n, T(0));
-      epilogue(cb, n, m, n, bias, act_fn);
+      epilogue(cb, n, 0, m, 0, n, epi, epi.aux ? epi.aux + bi * m * n : nullptr);
     }
     return;
   }
@@ -462,8 +512,8 @@ void gemm_impl(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const
       }
       // The epilogue over the whole block once its sums are final, row by row: an activation's
       // row kernel has a fixed cost per call that a micro-tile's few columns would not repay.
-      if (last && (bias || act_fn)) {
-        epilogue(cb + i0 * n + j0, n, i1 - i0, j1 - j0, bias ? bias + j0 : nullptr, act_fn);
+      if (last && epi.any()) {
+        epilogue(cb, n, i0, i1, j0, j1, epi, epi.aux ? epi.aux + bi * m * n : nullptr);
       }
     }
   });
@@ -482,7 +532,7 @@ int64_t k_split(int64_t batch, int64_t m, int64_t n, int64_t k) {
 template <class T>
 void gemm_k_split(int64_t parts, int64_t m, int64_t n, int64_t k, const T* a, const int64_t* a_off,
                   int64_t a_rs, int64_t a_cs, const T* b, const int64_t* b_off, int64_t b_rs,
-                  int64_t b_cs, T* c, const T* bias, UnaryRowFn act_fn) {
+                  int64_t b_cs, T* c, const Epilogue<T>& epi) {
   const int64_t chunk = round_up(ceil_div(k, parts), 16);
   parts = ceil_div(k, chunk);
   Buffer scratch(static_cast<size_t>((parts - 1) * m * n) * sizeof(T));
@@ -491,7 +541,7 @@ void gemm_k_split(int64_t parts, int64_t m, int64_t n, int64_t k, const T* a, co
     const int64_t p0 = i * chunk, kk = std::min(chunk, k - p0);
     T* out = i == 0 ? c : partial + (i - 1) * m * n;
     gemm_impl<T>(1, m, n, kk, a + p0 * a_cs, a_off, a_rs, a_cs, b + p0 * b_rs, b_off, b_rs, b_cs,
-                 out, nullptr, nullptr, false);
+                 out, Epilogue<T>{}, false);
   });
   for (int64_t i = 0; i < m; ++i) {
     T* row = c + i * n;
@@ -499,8 +549,23 @@ void gemm_k_split(int64_t parts, int64_t m, int64_t n, int64_t k, const T* a, co
       const T* p = partial + (t - 1) * m * n + i * n;
       for (int64_t j = 0; j < n; ++j) row[j] += p[j];
     }
-    if (bias || act_fn) epilogue(row, n, 1, n, bias, act_fn);
+    if (epi.any()) epilogue(c, n, i, i + 1, 0, n, epi, epi.aux);
   }
+}
+
+// Either driver, as the shape chooses (Note [GEMM blocking], K split).
+template <class T>
+void gemm_dispatch(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a,
+                   const int64_t* a_off, int64_t a_rs, int64_t a_cs, const T* b,
+                   const int64_t* b_off, int64_t b_rs, int64_t b_cs, T* c,
+                   const Epilogue<T>& epi) {
+  if (batch <= 0 || m <= 0 || n <= 0) return;
+  const int64_t parts = k_split(batch, m, n, k);
+  if (parts > 1) {
+    gemm_k_split<T>(parts, m, n, k, a, a_off, a_rs, a_cs, b, b_off, b_rs, b_cs, c, epi);
+    return;
+  }
+  gemm_impl<T>(batch, m, n, k, a, a_off, a_rs, a_cs, b, b_off, b_rs, b_cs, c, epi, true);
 }
 
 }  // namespace
@@ -509,16 +574,29 @@ template <class T>
 void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int64_t* a_off,
           int64_t a_rs, int64_t a_cs, const T* b, const int64_t* b_off, int64_t b_rs,
           int64_t b_cs, T* c, const T* bias, Activation act) {
-  if (batch <= 0 || m <= 0 || n <= 0) return;
-  const DType dtype = std::is_same_v<T, float> ? DType::Float32 : DType::Float64;
-  const UnaryRowFn act_fn = activation_row(act, dtype);
-  const int64_t parts = k_split(batch, m, n, k);
-  if (parts > 1) {
-    gemm_k_split<T>(parts, m, n, k, a, a_off, a_rs, a_cs, b, b_off, b_rs, b_cs, c, bias, act_fn);
-    return;
-  }
-  gemm_impl<T>(batch, m, n, k, a, a_off, a_rs, a_cs, b, b_off, b_rs, b_cs, c, bias, act_fn, true);
+  Epilogue<T> epi;
+  epi.bias = bias;
+  epi.act = activation_row(act, std::is_same_v<T, float> ? DType::Float32 : DType::Float64);
+  gemm_dispatch<T>(batch, m, n, k, a, a_off, a_rs, a_cs, b, b_off, b_rs, b_cs, c, epi);
 }
+
+template <class T>
+void gemm_activation_grad(int64_t m, int64_t n, int64_t k, const T* a, int64_t a_rs, int64_t a_cs,
+                          const T* b, int64_t b_rs, int64_t b_cs, T* c, const T* aux,
+                          Activation act) {
+  Epilogue<T> epi;
+  epi.aux = aux;
+  epi.grad_act = act;
+  const int64_t zero = 0;
+  gemm_dispatch<T>(1, m, n, k, a, &zero, a_rs, a_cs, b, &zero, b_rs, b_cs, c, epi);
+}
+
+template void gemm_activation_grad<float>(int64_t, int64_t, int64_t, const float*, int64_t,
+                                          int64_t, const float*, int64_t, int64_t, float*,
+                                          const float*, Activation);
+template void gemm_activation_grad<double>(int64_t, int64_t, int64_t, const double*, int64_t,
+                                           int64_t, const double*, int64_t, int64_t, double*,
+                                           const double*, Activation);
 
 template void gemm<float>(int64_t, int64_t, int64_t, int64_t, const float*, const int64_t*,
                           int64_t, int64_t, const float*, const int64_t*, int64_t, int64_t, float*,
