@@ -12,20 +12,20 @@ from corten import keras
 from corten.keras import layers
 
 
-def _mlp(dtype="float32"):
+def _mlp(dtype="float32", sizes=(20, 24, 16, 12, 3)):
     keras.utils.set_random_seed(3)
-    return keras.Sequential([keras.Input((20,)), layers.Dense(24, "relu", dtype=dtype),
-                             layers.Dense(16, "sigmoid", dtype=dtype),
-                             layers.Dense(12, "tanh", dtype=dtype), layers.Dense(3, dtype=dtype)])
+    acts = ["relu", "sigmoid", "tanh"][: len(sizes) - 2] + [None]
+    return keras.Sequential([keras.Input((sizes[0],))] + [
+        layers.Dense(units, act, dtype=dtype) for units, act in zip(sizes[1:], acts, strict=True)])
 
 
-def _train(mode, threads, dtype="float32", steps=3):
+def _train(mode, threads, dtype="float32", steps=3, sizes=(20, 24, 16, 12, 3)):
     """Weights after `steps` SGD steps of a relu-sigmoid-tanh MLP: `mode` is "fused" (the
     default plan), "unfused" (jit_compile=False) or "eager"."""
     before = tf.config.threading.get_intra_op_parallelism_threads()
     tf.config.threading.set_intra_op_parallelism_threads(threads)
     try:
-        model = _mlp(dtype)
+        model = _mlp(dtype, sizes)
         opt = keras.optimizers.SGD(0.1)
 
         def step(x, y):
@@ -37,8 +37,8 @@ def _train(mode, threads, dtype="float32", steps=3):
 
         fn = step if mode == "eager" else tf.function(step, jit_compile=mode != "unfused")
         rng = np.random.default_rng(0)
-        x = rng.standard_normal((64, 20)).astype(dtype)
-        y = rng.standard_normal((64, 3)).astype(dtype)
+        x = rng.standard_normal((64, sizes[0])).astype(dtype)
+        y = rng.standard_normal((64, sizes[-1])).astype(dtype)
         for _ in range(steps):
             fn(tf.constant(x), tf.constant(y))
         summary = fn.plan_summary() if mode != "eager" else ""
@@ -57,6 +57,20 @@ def test_fused_plan_matches_unfused_and_eager_bit_for_bit(threads, dtype):
     assert summary.count("matmul_activation_grad(") == 3
     assert "matmul_activation_grad" not in plain_summary
     assert "relu_grad" not in summary
+    for f, u, e in zip(fused, unfused, eager, strict=True):
+        np.testing.assert_array_equal(f, u)
+        np.testing.assert_array_equal(f, e)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_deep_product_fuses_through_the_k_split(threads):
+    # 784 -> 64 (relu) -> 784: the relu layer's gx is 64x784 . (64x784)^T, summed in two K
+    # chunks (Note [GEMM blocking]) before the derivative is applied.
+    sizes = (784, 64, 784)
+    fused, summary = _train("fused", threads, sizes=sizes, steps=2)
+    unfused, _ = _train("unfused", threads, sizes=sizes, steps=2)
+    eager, _ = _train("eager", threads, sizes=sizes, steps=2)
+    assert summary.count("matmul_activation_grad(") == 1
     for f, u, e in zip(fused, unfused, eager, strict=True):
         np.testing.assert_array_equal(f, u)
         np.testing.assert_array_equal(f, e)
