@@ -528,7 +528,10 @@ void gemm_impl(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const
 }
 
 // Note [GEMM blocking], K split: the number of K chunks of a product, from its shape alone.
-int64_t k_split(int64_t batch, int64_t m, int64_t n, int64_t k) {
+int64_t k_split(int64_t batch, int64_t m, int64_t n, int64_t k, int64_t b_cs) {
+  // A row-major B is read in place by every row tile: the row split scales as well there
+  // (64x784 . 784x64 at 2 threads: 21.5 us split by rows, 22.3 us by K).
+  if (b_cs == 1) return 1;
   if (batch != 1 || m > kSplitMaxMn || n > kSplitMaxMn || k < kSplitMinK) return 1;
   if (static_cast<double>(m) * n * k * 2 < static_cast<double>(kParallelFlops)) return 1;
   return k >= 4 * kSplitMinK ? 4 : 2;
@@ -568,7 +571,7 @@ void gemm_dispatch(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a,
                    const int64_t* b_off, int64_t b_rs, int64_t b_cs, T* c,
                    const Epilogue<T>& epi) {
   if (batch <= 0 || m <= 0 || n <= 0) return;
-  const int64_t parts = k_split(batch, m, n, k);
+  const int64_t parts = k_split(batch, m, n, k, b_cs);
   if (parts > 1) {
     gemm_k_split<T>(parts, m, n, k, a, a_off, a_rs, a_cs, b, b_off, b_rs, b_cs, c, epi);
     return;

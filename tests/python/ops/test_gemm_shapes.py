@@ -63,10 +63,12 @@ def test_linear_epilogue_equals_the_activation_op(activation, rng):
     np.testing.assert_array_equal(fused, ops[activation](linear(x, w, b)).numpy())
 
 
-# (m, k, n, transpose_b): a Dense backward's gx (64x784 . (64x784)^T), the forward's
-# 64x784 . 784x64, and a 4-chunk depth.
-K_SPLIT_SHAPES = [(64, 784, 64, True), (64, 784, 64, False), (30, 2100, 100, False),
-                  (128, 512, 17, True)]
+# (m, k, n, transpose_b): a Dense backward's gx (64x784 . (64x784)^T), a 4-chunk depth, a
+# narrow C; the K split is for a packed (not row-major) B only.
+K_SPLIT_SHAPES = [(64, 784, 64, True), (30, 2100, 100, True), (128, 512, 17, True)]
+# Row-major B, or a C too large: split by rows and columns only.
+UNSPLIT_SHAPES = [(64, 784, 64, False), (64, 64, 784, False), (784, 64, 64, False),
+                  (200, 784, 64, True)]
 
 
 def _operands(rng, m, k, n, transpose_b, dtype):
@@ -114,21 +116,23 @@ def test_k_split_linear_applies_bias_and_activation_after_the_sum(activation, rn
     x = rng.standard_normal((64, 784)).astype(np.float32)
     w = rng.standard_normal((784, 64)).astype(np.float32) * 0.05
     bias = rng.standard_normal(64).astype(np.float32)
-    got = linear(tf.constant(x), tf.constant(w), tf.constant(bias), activation).numpy()
+    # w as a column-major view: a packed B, so the product is split along K.
+    w_view = tf.transpose(tf.constant(np.ascontiguousarray(w.T)))
+    got = linear(tf.constant(x), w_view, tf.constant(bias), activation).numpy()
     want = x.astype(np.float64) @ w + bias
     if activation == "relu":
         want = np.maximum(want, 0)
     elif activation == "sigmoid":
         want = 1 / (1 + np.exp(-want))
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
-    plain = matmul(tf.constant(x), tf.constant(w)) + tf.constant(bias)
+    plain = matmul(tf.constant(x), w_view) + tf.constant(bias)
     if activation is not None:
         plain = {"relu": tf.nn.relu, "sigmoid": tf.sigmoid}[activation](plain)
     np.testing.assert_array_equal(got, plain.numpy())
 
 
 @pytest.mark.parametrize(("m", "k", "n", "transpose_b"),
-                         K_SPLIT_SHAPES + [(64, 64, 784, False), (784, 64, 64, False)])
+                         K_SPLIT_SHAPES + UNSPLIT_SHAPES)
 def test_products_are_identical_at_1_and_2_threads(m, k, n, transpose_b, threads, rng):
     a, b = _operands(rng, m, k, n, transpose_b, "float32")
     got = {}
