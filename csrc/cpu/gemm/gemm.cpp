@@ -527,7 +527,8 @@ void gemm_impl(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const
   });
 }
 
-// Note [GEMM blocking], K split: the number of K chunks of a product, from its shape alone.
+// Note [GEMM blocking], K split: the number of K chunks of a product, from its shape and B's
+// layout alone (never the thread count).
 int64_t k_split(int64_t batch, int64_t m, int64_t n, int64_t k, int64_t b_cs) {
   // A row-major B is read in place by every row tile: the row split scales as well there
   // (64x784 . 784x64 at 2 threads: 21.5 us split by rows, 22.3 us by K).
