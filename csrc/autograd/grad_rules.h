@@ -130,4 +130,8 @@ void record_resize(const Tensor& x, const std::vector<int64_t>& input_size,
                    const std::string& method, bool align_corners, bool half_pixel_centers,
                    bool channels_first, const Tensor& out);
 
+// matmul_activation_grad (grad_rules_gemm_fusion.cpp): records a node whose backward raises.
+void record_matmul_activation_grad(const Tensor& a, const Tensor& b, const Tensor& out,
+                                   const Tensor& result);
+
 }  // namespace corten::autograd

@@ -86,6 +86,16 @@ void bind_linalg(py::module_& m) {
         return d;
       },
       py::arg("dtype") = "float32");
+  m.def(
+      "matmul_activation_grad",
+      [](py::handle a, py::handle b, bool transpose_a, bool transpose_b,
+         const std::string& activation, py::handle out) {
+        const Activation act = activation_from_name(activation);
+        const Tensor at = to_tensor(a), bt = to_tensor(b), ot = to_tensor(out);
+        return matmul_activation_grad(at, bt, transpose_a, transpose_b, act, ot);
+      },
+      py::arg("a"), py::arg("b"), py::arg("transpose_a"), py::arg("transpose_b"),
+      py::arg("activation"), py::arg("out"));
 }
 
 }  // namespace corten::py_bind

@@ -24,6 +24,13 @@ void matmul_bias_act(DType dtype, int64_t batch, int64_t m, int64_t n, int64_t k
                      const int64_t* b_batch_offsets, int64_t b_rs, int64_t b_cs, void* c,
                      const void* bias, Activation act);
 
+// c (m, n, contiguous) = (a @ b) * act'(aux) for float32/float64, act relu, sigmoid or tanh and
+// aux (m, n, contiguous) that activation's output (Note [Activation-derivative epilogue] in
+// cpu/gemm/gemm.cpp): a Dense backward's matmul with the activation's derivative fused.
+void matmul_activation_grad(DType dtype, int64_t m, int64_t n, int64_t k, const void* a,
+                            int64_t a_rs, int64_t a_cs, const void* b, int64_t b_rs, int64_t b_cs,
+                            void* c, const void* aux, Activation act);
+
 // The GEMM configuration in use for `dtype` (float32 or float64) with the current ISA.
 struct GemmInfo {
   std::string kernel;

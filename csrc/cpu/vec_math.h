@@ -132,6 +132,11 @@ inline typename V::F tanh(typename V::F x) {
   return V::or_sign(V::div(e, V::add(e, V::set1(2.0f))), x);
 }
 
+// Note [Vectorised sigmoid]
+// About 33 vector
+// uops per vector on the two 512-bit ports, so the cost is instruction throughput: replacing the
+// division by a 7-FMA Newton reciprocal, and exp's scalar fallback by a blend, measured no
+// faster (64x784 float32 at 1 thread: 16.2 us before, 17.0 after), so neither is done.
 template <class V>
 inline typename V::F sigmoid(typename V::F x) {
   using F = typename V::F;
@@ -139,6 +144,36 @@ inline typename V::F sigmoid(typename V::F x) {
   const F e = exp<V>(V::sub(V::set1(0.0f), V::abs(x)));
   const F inv = V::div(V::set1(1.0f), V::add(V::set1(1.0f), e));
   return V::select(V::lt(x, V::set1(0.0f)), V::mul(e, inv), inv);
+}
+
+// Note [Vectorised gelu]
+// gelu(x) = x Phi(x), Phi(x) = erfc(-x / sqrt 2) / 2, with erfc from Numerical Recipes'
+// erfcc (Chebyshev fit, relative error below 1.2e-7 for every z >= 0):
+//   erfc(z) = t exp(-z^2 + P(t)),  t = 1 / (1 + z/2),  z = |x| / sqrt 2,
+// Phi(x) = erfc(z)/2 for x < 0 and 1 - erfc(z)/2 for x >= 0: relative accuracy on both sides
+// (1 + erf(x / sqrt 2) would cancel for negative x). exp's argument is clamped at kExpLo
+// (below it the product is under the smallest normal float: flushed anyway); a NaN x stays
+// NaN through the final product. float32 64x784 at 1 thread: 319 us with std::erf, 27 us here;
+// the gelu epilogue of a 64x64 . 64x784 Dense: 751 -> 64 us (its GEMM alone: 41 us).
+template <class V>
+inline typename V::F gelu(typename V::F x) {
+  using F = typename V::F;
+  const F z = V::mul(V::abs(x), V::set1(0.70710678118654752f));
+  const F t = V::div(V::set1(1.0f), V::fmadd(z, V::set1(0.5f), V::set1(1.0f)));
+  F p = V::set1(0.17087277f);
+  p = V::fmadd(p, t, V::set1(-0.82215223f));
+  p = V::fmadd(p, t, V::set1(1.48851587f));
+  p = V::fmadd(p, t, V::set1(-1.13520398f));
+  p = V::fmadd(p, t, V::set1(0.27886807f));
+  p = V::fmadd(p, t, V::set1(-0.18628806f));
+  p = V::fmadd(p, t, V::set1(0.09678418f));
+  p = V::fmadd(p, t, V::set1(0.37409196f));
+  p = V::fmadd(p, t, V::set1(1.00002368f));
+  p = V::fmadd(p, t, V::set1(-1.26551223f));
+  const F arg = V::max(V::fnmadd(z, z, p), V::set1(kExpLo));
+  const F half_erfc = V::mul(V::mul(t, V::set1(0.5f)), exp_in_range<V>(arg));
+  const F phi = V::select(V::lt(x, V::set1(0.0f)), half_erfc, V::sub(V::set1(1.0f), half_erfc));
+  return V::mul(x, phi);
 }
 
 // out[i] = Fn(x[i * sx]) for i < n: an elementwise row kernel (cpu/elementwise.h) from a

@@ -51,20 +51,21 @@ struct Table {
 
 // Every kernel an entry point calls, by name (the CPU kernel of the same name in cpu::
 // gives the signature).
-#define CORTEN_KERNELS(X)                                                                          \
-  X(unary)                                                                                         \
-  X(binary) X(where) X(cast) X(copy) X(tile) X(pad) X(pad_backward) X(range) X(eye) X(one_hot)     \
-      X(gather) X(gather_backward) X(softmax_cross_entropy) X(sparse_softmax_cross_entropy)        \
-          X(sigmoid_cross_entropy) X(matmul) X(matmul_bias_act) X(random_normal) X(random_uniform) \
-              X(random_uniform_int) X(truncated_normal) X(dropout_mask) X(dropout_apply) X(reduce) \
-                  X(arg_reduce) X(softmax) X(softmax_backward) X(layer_norm)                       \
-                      X(layer_norm_backward) X(conv_forward) X(conv_backward_data)                 \
-                          X(conv_backward_filter) X(pool) X(pool_backward) X(depthwise_conv)       \
-                              X(depthwise_conv_backward_input) X(depthwise_conv_backward_filter)   \
-                                  X(resize) X(resize_backward) X(batch_norm)                       \
-                                      X(batch_norm_backward) X(group_norm) X(group_norm_backward)  \
-                                          X(unit_norm) X(unit_norm_backward) X(rnn_forward)        \
-                                              X(rnn_backward) X(sparse_softmax_cross_entropy_grad)
+// clang-format off
+#define CORTEN_KERNELS(X)                                                                   \
+  X(unary) X(binary) X(where) X(cast) X(copy) X(tile) X(pad) X(pad_backward) X(range) X(eye) \
+  X(one_hot) X(gather) X(gather_backward) X(softmax_cross_entropy)                          \
+  X(sparse_softmax_cross_entropy) X(sigmoid_cross_entropy) X(matmul) X(matmul_bias_act)     \
+  X(random_normal) X(random_uniform) X(random_uniform_int) X(truncated_normal)              \
+  X(dropout_mask) X(dropout_apply) X(reduce) X(arg_reduce) X(softmax) X(softmax_backward)  \
+  X(layer_norm) X(layer_norm_backward)                                                      \
+  X(conv_forward) X(conv_backward_data) X(conv_backward_filter)                             \
+  X(pool) X(pool_backward) X(depthwise_conv) X(depthwise_conv_backward_input)               \
+  X(depthwise_conv_backward_filter) X(resize) X(resize_backward)                           \
+  X(batch_norm) X(batch_norm_backward) X(group_norm) X(group_norm_backward) X(unit_norm)      \
+  X(unit_norm_backward) X(rnn_forward) X(rnn_backward)                                      \
+  X(matmul_activation_grad) X(sparse_softmax_cross_entropy_grad)
+// clang-format on
 
 #define CORTEN_DECLARE_KERNEL_TABLE_(name) extern const Table<decltype(&cpu::name)> name;
 CORTEN_KERNELS(CORTEN_DECLARE_KERNEL_TABLE_)

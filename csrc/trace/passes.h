@@ -19,4 +19,13 @@ struct FusionStats {
 FusionStats fuse_pointwise(std::vector<Plan::Node>& nodes, std::vector<int32_t>& outputs,
                            std::vector<Tensor>& slot_values, const std::vector<Tensor>& captures);
 
+/// Note [Activation-derivative fusion] (trace/matmul_fusion.cpp): each matmul whose only reader
+/// is an activation's derivative chain (relu_grad, or the sigmoid and tanh multiply/subtract
+/// chains) becomes one matmul_activation_grad node; the chain's nodes go. Same arguments as
+/// fuse_pointwise (slots are only read); run before it.
+FusionStats fuse_activation_grads(std::vector<Plan::Node>& nodes,
+                                  const std::vector<int32_t>& outputs,
+                                  const std::vector<Tensor>& slot_values,
+                                  const std::vector<Tensor>& captures);
+
 }  // namespace corten::trace

@@ -363,6 +363,7 @@ std::shared_ptr<Plan> PlanBuilder::build(TraceState& state, const Tensors& outpu
   }
   // Sub-plans are not fused: their sizes may vary from run to run (Note [Traced control flow]),
   // and a fused node runs at its traced size.
+  if (fuse && !sub) fuse_activation_grads(plan->nodes_, plan->outputs_, s->keep, s->captures);
   const FusionStats fusion =
       fuse && !sub ? fuse_pointwise(plan->nodes_, plan->outputs_, s->keep, s->captures)
                    : FusionStats{};

@@ -21,6 +21,7 @@ void specialize(ElementwiseTable& t) {
   t.unary[static_cast<int>(UnaryOp::Exp)][f32] = &vec::unary_row<Vec8, vec::exp<Vec8>>;
   t.unary[static_cast<int>(UnaryOp::Tanh)][f32] = &vec::unary_row<Vec8, vec::tanh<Vec8>>;
   t.unary[static_cast<int>(UnaryOp::Sigmoid)][f32] = &vec::unary_row<Vec8, vec::sigmoid<Vec8>>;
+  t.unary[static_cast<int>(UnaryOp::GeluExact)][f32] = &vec::unary_row<Vec8, vec::gelu<Vec8>>;
 }
 
 }  // namespace corten::cpu::avx2

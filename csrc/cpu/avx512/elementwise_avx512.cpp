@@ -20,6 +20,7 @@ void specialize(ElementwiseTable& t) {
   t.unary[static_cast<int>(UnaryOp::Exp)][f32] = &vec::unary_row<Vec16, vec::exp<Vec16>>;
   t.unary[static_cast<int>(UnaryOp::Tanh)][f32] = &vec::unary_row<Vec16, vec::tanh<Vec16>>;
   t.unary[static_cast<int>(UnaryOp::Sigmoid)][f32] = &vec::unary_row<Vec16, vec::sigmoid<Vec16>>;
+  t.unary[static_cast<int>(UnaryOp::GeluExact)][f32] = &vec::unary_row<Vec16, vec::gelu<Vec16>>;
 }
 
 }  // namespace corten::cpu::avx512

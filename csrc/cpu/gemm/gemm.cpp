@@ -15,7 +15,9 @@
 //      tile through the micro-kernel and applies the epilogue (bias, activation) to each
 //      micro-tile after its last KC block, while it is in L1.
 // When there are fewer tiles than 4 per thread, the tiles are halved until there are (down to
-// 2 MR x 2 NR), so that small products still spread over all threads.
+// 2 MR x 2 NR), so that small products still spread over all threads; rows first when the
+// epilogue calls row kernels (below). A small C with a deep sum is cut along K instead
+// (Note [GEMM blocking], K split).
 // A row-major B that fits in L2 is read in place (Note [GEMM micro-kernel contract]): only a
 // partial last NR panel is packed. So is a row-major A (and a column-major one feeding few
 // column panels): only a partial last MR panel is packed. An MLP's products then pack nothing.
@@ -47,6 +49,12 @@ namespace {
 constexpr int64_t kParallelFlops = int64_t{1} << 21;
 // Bytes to pack below which phase 1 runs on the calling thread (Note [GEMM threading]).
 constexpr int64_t kParallelPackBytes = int64_t{64} << 10;
+// K split (Note [GEMM blocking]): products with C at most kSplitMaxMn square and at least
+// kSplitMinK deep (and over kParallelFlops) sum K in 2 chunks (4 from 4 * kSplitMinK).
+// bench (matmul microbenchmark, min of 5 x 300 calls): 64x784 . (64x784)^T float32 at 2
+// threads 40.8 -> 27.8 us (one B panel: a single tile without it); 1 thread 41.4 -> 42.2 us.
+constexpr int64_t kSplitMinK = 512;
+constexpr int64_t kSplitMaxMn = 128;
 // Rows of A or columns of B per packing work item (Note [GEMM threading]).
 constexpr int64_t kPackGroup = 256;
 // B is read in place when row-major and at most this large (and at most a quarter of L2).
@@ -288,34 +296,81 @@ void pack_b(int NR, int64_t j0, int64_t j1, int64_t kc, const T* b, int64_t rs, 
   }
 }
 
-// c rows [0, mr) x cols [0, nr) (row stride ldc) = act(c + bias).
+// Note [Activation-derivative epilogue]
+// gemm_activation_grad's write-back multiplies each finished block of C by the derivative of an
+// activation, evaluated from an auxiliary tensor of C's shape (the activation's saved output y):
+//   relu: y > 0 ? c : 0,  sigmoid: c * (y * (1 - y)),  tanh: c * (1 - y * y).
+// These are the ops a Dense backward runs after its matmul (relu_grad, and the multiply and
+// subtract nodes of grad_before_activation), computed by the same elementwise row kernels in the
+// same order, after the full K sum: the fused product gives the unfused ops' results bit for
+// bit, while the block is in cache (the plan pass of trace/matmul_fusion.cpp relies on it).
+
+// c[0, n) = c * act'(y) from y[0, n), as Note [Activation-derivative epilogue].
 template <class T>
-void epilogue(T* c, int64_t ldc, int64_t mr, int64_t nr, const T* bias, UnaryRowFn act) {
-  for (int64_t i = 0; i < mr; ++i) {
-    T* row = c + i * ldc;
-    if (bias)
-      for (int64_t j = 0; j < nr; ++j) row[j] += bias[j];
-    if (act) act(row, 1, row, nr, 0.0);
+void activation_grad_row(Activation act, T* c, const T* y, int64_t n) {
+  const ElementwiseTable& t = active_elementwise_table();
+  const int dt = static_cast<int>(std::is_same_v<T, float> ? DType::Float32 : DType::Float64);
+  if (act == Activation::Relu) {
+    t.binary[static_cast<int>(BinaryOp::ReluGrad)][dt](c, 1, y, 1, c, n);
+    return;
+  }
+  const BinaryRowFn mul = t.binary[static_cast<int>(BinaryOp::Multiply)][dt];
+  const BinaryRowFn sub = t.binary[static_cast<int>(BinaryOp::Subtract)][dt];
+  constexpr int64_t kChunk = 256;
+  alignas(64) T tmp[kChunk];
+  const T one = T(1);
+  for (int64_t j0 = 0; j0 < n; j0 += kChunk) {
+    const int64_t len = std::min(kChunk, n - j0);
+    if (act == Activation::Sigmoid) {
+      sub(&one, 0, y + j0, 1, tmp, len);
+      mul(y + j0, 1, tmp, 1, tmp, len);
+    } else {  // Tanh
+      mul(y + j0, 1, y + j0, 1, tmp, len);
+      sub(&one, 0, tmp, 1, tmp, len);
+    }
+    mul(c + j0, 1, tmp, 1, c + j0, len);
+  }
+}
+
+// What the write-back applies to a finished block of C: act(c + bias), or c * grad_act'(aux)
+// (Note [Activation-derivative epilogue]). bias is (n,); aux has C's layout (row stride n).
+template <class T>
+struct Epilogue {
+  const T* bias = nullptr;
+  UnaryRowFn act = nullptr;
+  const T* aux = nullptr;
+  Activation grad_act = Activation::Identity;
+  bool any() const { return bias || act || aux; }
+};
+
+// c rows [i0, i1) x cols [j0, j1) of a C with row stride ldc (aux the same layout) get `e`.
+template <class T>
+void epilogue(T* c, int64_t ldc, int64_t i0, int64_t i1, int64_t j0, int64_t j1,
+              const Epilogue<T>& e, const T* aux) {
+  const int64_t nr = j1 - j0;
+  for (int64_t i = i0; i < i1; ++i) {
+    T* row = c + i * ldc + j0;
+    if (e.bias)
+      for (int64_t j = 0; j < nr; ++j) row[j] += e.bias[j0 + j];
+    if (e.act) e.act(row, 1, row, nr, 0.0);
+    if (aux) activation_grad_row(e.grad_act, row, aux + i * ldc + j0, nr);
   }
 }
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-}  // namespace
-
+// The driver of Note [GEMM threading]; `allow_parallel` false keeps it on the calling thread
+// (the chunks of a K split, which run one per thread).
 template <class T>
-void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int64_t* a_off,
-          int64_t a_rs, int64_t a_cs, const T* b, const int64_t* b_off, int64_t b_rs,
-          int64_t b_cs, T* c, const T* bias, Activation act) {
-  if (batch <= 0 || m <= 0 || n <= 0) return;
-  const DType dtype = std::is_same_v<T, float> ? DType::Float32 : DType::Float64;
-  const UnaryRowFn act_fn = activation_row(act, dtype);
-  if (k <= 0) {  // the empty sum: c = act(0 + bias)
+void gemm_impl(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int64_t* a_off,
+               int64_t a_rs, int64_t a_cs, const T* b, const int64_t* b_off, int64_t b_rs,
+               int64_t b_cs, T* c, const Epilogue<T>& epi, bool allow_parallel) {
+  if (k <= 0) {  // the empty sum: c = epilogue(0)
     for (int64_t bi = 0; bi < batch; ++bi) {
       T* cb = c + bi * m * n;
       std::fill(cb, cb + m * n, T(0));
-      epilogue(cb, n, m, n, bias, act_fn);
+      epilogue(cb, n, 0, m, 0, n, epi, epi.aux ? epi.aux + bi * m * n : nullptr);
     }
     return;
   }
@@ -329,7 +384,8 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
   const int64_t m_pad = round_up(m, MR), n_pad = round_up(n, NR);
   const int threads = get_num_threads();
   const bool parallel =
-      threads > 1 && static_cast<double>(batch) * m * n * k * 2 >= static_cast<double>(kParallelFlops);
+      allow_parallel && threads > 1 &&
+      static_cast<double>(batch) * m * n * k * 2 >= static_cast<double>(kParallelFlops);
 
   const BatchMatrices a_mats(batch, a_off), b_mats(batch, b_off);
   const int64_t na = a_mats.count(), nb = b_mats.count();
@@ -401,11 +457,17 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
   int64_t mc = std::min(bl.mc, m_pad), nc = std::min(bl.nc, n_pad);
   if (parallel) {
     const int64_t target = 4 * int64_t{threads};
+    // An epilogue with row kernels (an activation or its derivative) splits rows first: it
+    // runs once per tile row, and each call has a fixed cost (constants, loop set-up, the
+    // latency of a short row) that 64-column rows would pay 12 times per 784-wide row
+    // (bench: linear 64x64 . 64x784 sigmoid at 2 threads, 52 -> 41 us; Note [GEMM threading]).
+    const bool row_epilogue = epi.act != nullptr || epi.aux != nullptr;
     while (batch * ceil_div(m, mc) * ceil_div(n, nc) < target) {
       if (fuse_b) {  // keep one row tile; column tiles down to one panel
         if (nc > NR) nc = round_up(nc / 2, NR);
         else break;
-      } else if (mc >= nc && mc > 2 * MR) mc = round_up(mc / 2, MR);
+      } else if ((mc >= nc || row_epilogue) && mc > 2 * MR)
+        mc = round_up(mc / 2, MR);
       else if (nc > 2 * NR) nc = round_up(nc / 2, NR);
       else if (mc > 2 * MR) mc = round_up(mc / 2, MR);
       else break;
@@ -459,12 +521,94 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
       }
       // The epilogue over the whole block once its sums are final, row by row: an activation's
       // row kernel has a fixed cost per call that a micro-tile's few columns would not repay.
-      if (last && (bias || act_fn)) {
-        epilogue(cb + i0 * n + j0, n, i1 - i0, j1 - j0, bias ? bias + j0 : nullptr, act_fn);
+      if (last && epi.any()) {
+        epilogue(cb, n, i0, i1, j0, j1, epi, epi.aux ? epi.aux + bi * m * n : nullptr);
       }
     }
   });
 }
+
+// Note [GEMM blocking], K split: the number of K chunks of a product, from its shape and B's
+// layout alone (never the thread count).
+int64_t k_split(int64_t batch, int64_t m, int64_t n, int64_t k, int64_t b_cs) {
+  // A row-major B is read in place by every row tile: the row split scales as well there
+  // (64x784 . 784x64 at 2 threads: 21.5 us split by rows, 22.3 us by K).
+  if (b_cs == 1) return 1;
+  if (batch != 1 || m > kSplitMaxMn || n > kSplitMaxMn || k < kSplitMinK) return 1;
+  if (static_cast<double>(m) * n * k * 2 < static_cast<double>(kParallelFlops)) return 1;
+  return k >= 4 * kSplitMinK ? 4 : 2;
+}
+
+// c = act(sum over the chunks of a K split + bias): chunk 0 is computed into c, the others into
+// scratch, one chunk per work item; the chunks are then added to c in chunk order, row by
+// row, and the epilogue applied to each row (Note [GEMM blocking]).
+template <class T>
+void gemm_k_split(int64_t parts, int64_t m, int64_t n, int64_t k, const T* a, const int64_t* a_off,
+                  int64_t a_rs, int64_t a_cs, const T* b, const int64_t* b_off, int64_t b_rs,
+                  int64_t b_cs, T* c, const Epilogue<T>& epi) {
+  const int64_t chunk = round_up(ceil_div(k, parts), 16);
+  parts = ceil_div(k, chunk);
+  Buffer scratch(static_cast<size_t>((parts - 1) * m * n) * sizeof(T));
+  T* const partial = scratch.as<T>();
+  run_items(parts, get_num_threads() > 1, [&](int64_t i) {
+    const int64_t p0 = i * chunk, kk = std::min(chunk, k - p0);
+    T* out = i == 0 ? c : partial + (i - 1) * m * n;
+    gemm_impl<T>(1, m, n, kk, a + p0 * a_cs, a_off, a_rs, a_cs, b + p0 * b_rs, b_off, b_rs, b_cs,
+                 out, Epilogue<T>{}, false);
+  });
+  for (int64_t i = 0; i < m; ++i) {
+    T* row = c + i * n;
+    for (int64_t t = 1; t < parts; ++t) {
+      const T* p = partial + (t - 1) * m * n + i * n;
+      for (int64_t j = 0; j < n; ++j) row[j] += p[j];
+    }
+    if (epi.any()) epilogue(c, n, i, i + 1, 0, n, epi, epi.aux);
+  }
+}
+
+// Either driver, as the shape chooses (Note [GEMM blocking], K split).
+template <class T>
+void gemm_dispatch(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int64_t* a_off,
+                   int64_t a_rs, int64_t a_cs, const T* b, const int64_t* b_off, int64_t b_rs,
+                   int64_t b_cs, T* c, const Epilogue<T>& epi) {
+  if (batch <= 0 || m <= 0 || n <= 0) return;
+  const int64_t parts = k_split(batch, m, n, k, b_cs);
+  if (parts > 1) {
+    gemm_k_split<T>(parts, m, n, k, a, a_off, a_rs, a_cs, b, b_off, b_rs, b_cs, c, epi);
+    return;
+  }
+  gemm_impl<T>(batch, m, n, k, a, a_off, a_rs, a_cs, b, b_off, b_rs, b_cs, c, epi, true);
+}
+
+}  // namespace
+
+template <class T>
+void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int64_t* a_off,
+          int64_t a_rs, int64_t a_cs, const T* b, const int64_t* b_off, int64_t b_rs, int64_t b_cs,
+          T* c, const T* bias, Activation act) {
+  Epilogue<T> epi;
+  epi.bias = bias;
+  epi.act = activation_row(act, std::is_same_v<T, float> ? DType::Float32 : DType::Float64);
+  gemm_dispatch<T>(batch, m, n, k, a, a_off, a_rs, a_cs, b, b_off, b_rs, b_cs, c, epi);
+}
+
+template <class T>
+void gemm_activation_grad(int64_t m, int64_t n, int64_t k, const T* a, int64_t a_rs, int64_t a_cs,
+                          const T* b, int64_t b_rs, int64_t b_cs, T* c, const T* aux,
+                          Activation act) {
+  Epilogue<T> epi;
+  epi.aux = aux;
+  epi.grad_act = act;
+  const int64_t zero = 0;
+  gemm_dispatch<T>(1, m, n, k, a, &zero, a_rs, a_cs, b, &zero, b_rs, b_cs, c, epi);
+}
+
+template void gemm_activation_grad<float>(int64_t, int64_t, int64_t, const float*, int64_t, int64_t,
+                                          const float*, int64_t, int64_t, float*, const float*,
+                                          Activation);
+template void gemm_activation_grad<double>(int64_t, int64_t, int64_t, const double*, int64_t,
+                                           int64_t, const double*, int64_t, int64_t, double*,
+                                           const double*, Activation);
 
 template void gemm<float>(int64_t, int64_t, int64_t, int64_t, const float*, const int64_t*,
                           int64_t, int64_t, const float*, const int64_t*, int64_t, int64_t, float*,

@@ -17,6 +17,13 @@ void gemm(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const int6
           int64_t a_rs, int64_t a_cs, const T* b, const int64_t* b_off, int64_t b_rs,
           int64_t b_cs, T* c, const T* bias, Activation act);
 
+// c (m x n, contiguous) = (a @ b) * act'(aux), act relu, sigmoid or tanh, aux (m x n,
+// contiguous) the activation's output (Note [Activation-derivative epilogue] in gemm.cpp).
+template <class T>
+void gemm_activation_grad(int64_t m, int64_t n, int64_t k, const T* a, int64_t a_rs, int64_t a_cs,
+                          const T* b, int64_t b_rs, int64_t b_cs, T* c, const T* aux,
+                          Activation act);
+
 GemmInfo info(DType dtype);
 
 template <class T>

@@ -90,3 +90,30 @@ def linear(x: Any, w: Any, bias: Any = None, activation: str | None = None) -> T
         raise ValueError(f"linear: activation must be None or one of {FUSED_ACTIVATIONS}. "
                          f"Received: activation={activation!r}")
     return _C.linear(x, w, bias, act)
+
+
+def matmul_activation_grad(a: Any, b: Any, transpose_a: bool, transpose_b: bool,
+                           activation: str, out: Any) -> Tensor:
+    """matmul(a, b) times the derivative of `activation` at its output `out` (internal API).
+
+    The gradient before a Dense layer's activation, computed in the GEMM's write-back: the
+    compiled plans fuse a matmul and the activation's gradient nodes into this op (Note
+    [Activation-derivative fusion]). Bit for bit the result of the unfused ops.
+
+    Args:
+        a: float32 or float64 tensor of rank 2.
+        b: rank-2 tensor of a's dtype.
+        transpose_a: transpose a first.
+        transpose_b: transpose b first.
+        activation: "relu", "sigmoid" or "tanh".
+        out: the activation's output, of the product's shape and a's dtype.
+
+    Returns:
+        A tensor of the product's shape: relu: where(out > 0, p, 0); sigmoid:
+        p * (out * (1 - out)); tanh: p * (1 - out * out), with p = matmul(a, b).
+
+    Raises:
+        ValueError: shapes that do not fit (the message names them), another activation.
+        TypeError: dtypes that differ or are not floating.
+    """
+    return _C.matmul_activation_grad(a, b, bool(transpose_a), bool(transpose_b), activation, out)

@@ -37,4 +37,14 @@ Activation activation_from_name(const std::string& name);
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias = Tensor(),
               Activation act = Activation::Identity);
 
+/// matmul(a, b, transpose_a, transpose_b) multiplied by the derivative of `act` (relu, sigmoid
+/// or tanh) evaluated from `out`, that activation's output, of the product's shape: the
+/// gradient before a Dense layer's activation, from the next layer's gx, in one pass (relu:
+/// out > 0 ? p : 0; sigmoid: p * (out * (1 - out)); tanh: p * (1 - out * out), with p the
+/// product). Bit for bit the result of matmul followed by relu_grad, or by those multiplies and
+/// subtracts. Rank-2 float32 or float64 operands of one dtype; ValueError names the shapes when
+/// they do not fit. Not differentiable: a gradient through it raises.
+Tensor matmul_activation_grad(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b,
+                              Activation act, const Tensor& out);
+
 }  // namespace corten

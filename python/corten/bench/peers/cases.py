@@ -326,6 +326,18 @@ def _dense_relu(tf, x, w, b):
     return linear(x, w, b, "relu")
 
 
+def _dense_relu_backward(tf, g, w, y):
+    from corten.ops.linalg import matmul_activation_grad
+
+    return matmul_activation_grad(g, w, False, True, "relu", y)
+
+
+def _dense_sigmoid(tf, x, w, b):
+    from corten.ops.linalg import linear
+
+    return linear(x, w, b, "sigmoid")
+
+
 GEMM = [
     _matmul("square", 256, 256, 256), _matmul("square", 512, 512, 512),
     _matmul("square", 1024, 1024, 1024), _matmul("square", 2048, 2048, 2048),
@@ -340,6 +352,19 @@ GEMM = [
          (1e-4, 1e-3), flops=2.0 * 64 * 64 * 784),
     _matmul("square f64", 512, 512, 512, "float64"),
     _matmul("square f64", 1024, 1024, 1024, "float64"),
+    _matmul("vae dX=G.W^T (K split)", 64, 64, 784, tb=True),
+    Case("gemm", "dense relu backward (fused derivative)", "64x784 . (64x784)^T, y 64x64",
+         KERNEL_LIBRARIES, (_f32(64, 784), _f32(64, 784), _f32(64, 64)),
+         {"corten": _dense_relu_backward,
+          "numpy": lambda np, g, w, y: np.where(y > 0, g @ w.T, 0),
+          "torch": lambda torch, g, w, y: torch.where(y > 0, g @ w.T, 0)},
+         (1e-4, 1e-3), flops=2.0 * 64 * 64 * 784),
+    Case("gemm", "dense sigmoid (fused epilogue)", "64x64 . 64x784 +b", KERNEL_LIBRARIES,
+         (_f32(64, 64), _f32(64, 784), _f32(784)),
+         {"corten": _dense_sigmoid,
+          "numpy": lambda np, x, w, b: 1 / (1 + np.exp(-(x @ w + b))),
+          "torch": lambda torch, x, w, b: torch.sigmoid(torch.addmm(b, x, w))},
+         (1e-4, 1e-3), flops=2.0 * 64 * 64 * 784),
 ]
 
 _DATA = f"{N_SAMPLES}x784 b{BATCH}"
