@@ -23,6 +23,9 @@ BROADCAST_PAIRS = [((3, 1), (1, 4)), ((4,), (2, 3, 4)), ((), (2, 3)), ((2, 1, 3)
 LAYOUTS = ["contiguous", "transposed", "strided", "negstep"]
 
 FLOAT_DTYPES = ["float32", "float64"]
+# The CPU kernel sets this CPU supports, the portable baseline first.
+SUPPORTED_ISAS = ["baseline"] + (["avx2"] if corten._C.cpu_has_avx2() else []) + (
+    ["avx512"] if corten._C.cpu_has_avx512() else [])
 INT_DTYPES = ["int32", "int64"]
 NUMERIC_DTYPES = INT_DTYPES + FLOAT_DTYPES
 ALL_DTYPES = ["bool"] + NUMERIC_DTYPES

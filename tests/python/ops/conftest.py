@@ -3,12 +3,10 @@ portable baseline."""
 
 import corten
 import pytest
-
-_ISAS = (["avx512"] if corten._C.cpu_has_avx512() else []) + (
-    ["avx2"] if corten._C.cpu_has_avx2() else []) + ["baseline"]
+from cases import SUPPORTED_ISAS
 
 
-@pytest.fixture(autouse=True, params=_ISAS)
+@pytest.fixture(autouse=True, params=list(reversed(SUPPORTED_ISAS)))
 def cpu_isa(request):
     previous = corten.config.get_cpu_isa()
     corten.config.set_cpu_isa(request.param)
@@ -23,3 +21,13 @@ def threads():
     before = cfg.get_intra_op_parallelism_threads()
     yield cfg.set_intra_op_parallelism_threads
     cfg.set_intra_op_parallelism_threads(before)
+
+
+@pytest.fixture
+def restore_config():
+    """Restores the kernel set and the thread count that a test changes."""
+    isa = corten.config.get_cpu_isa()
+    before = corten.config.threading.get_intra_op_parallelism_threads()
+    yield
+    corten.config.set_cpu_isa(isa)
+    corten.config.threading.set_intra_op_parallelism_threads(before)

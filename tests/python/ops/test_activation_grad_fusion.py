@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from corten import keras
 from corten.keras import layers
+from corten.testing import mse_train_step
 
 
 def _mlp(dtype="float32", sizes=(20, 24, 16, 12, 3)):
@@ -28,12 +29,7 @@ def _train(mode, threads, dtype="float32", steps=3, sizes=(20, 24, 16, 12, 3)):
         model = _mlp(dtype, sizes)
         opt = keras.optimizers.SGD(0.1)
 
-        def step(x, y):
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_mean(tf.square(model(x) - y))
-            grads = tape.gradient(loss, model.trainable_variables)
-            opt.apply_gradients(zip(grads, model.trainable_variables, strict=True))
-            return loss
+        step = mse_train_step(model, opt)
 
         fn = step if mode == "eager" else tf.function(step, jit_compile=mode != "unfused")
         rng = np.random.default_rng(0)

@@ -8,6 +8,7 @@ import conv_reference as ref
 import corten
 import numpy as np
 import pytest
+from cases import SUPPORTED_ISAS
 from corten import _C
 from corten.ops import conv as conv_ops
 
@@ -20,20 +21,7 @@ CASES = [((2, 7, 29, 3), (3, 3, 3, 64), 1, "same"),
          ((1, 4, 17, 7), (3, 3, 7, 48), 1, "same")]
 
 
-def _isas():
-    out = []
-    previous = corten.config.get_cpu_isa()
-    for isa in ("baseline", "avx2", "avx512"):
-        try:
-            corten.config.set_cpu_isa(isa)
-        except ValueError:
-            continue
-        out.append(isa)
-    corten.config.set_cpu_isa(previous)
-    return out
-
-
-@pytest.mark.parametrize("isa", _isas())
+@pytest.mark.parametrize("isa", SUPPORTED_ISAS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize(("xs", "ws", "stride", "padding"), CASES)
 def test_direct_kernel_matches_reference(xs, ws, stride, padding, dtype, isa, rng):

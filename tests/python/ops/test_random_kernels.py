@@ -9,26 +9,8 @@ import math
 import corten as tf
 import numpy as np
 import pytest
-from cases import FLOAT_DTYPES
+from cases import FLOAT_DTYPES, SUPPORTED_ISAS
 from corten import _C
-
-
-def _isas():
-    out = ["baseline"]
-    if _C.cpu_has_avx2():
-        out.append("avx2")
-    if _C.cpu_has_avx512():
-        out.append("avx512")
-    return out
-
-
-@pytest.fixture
-def restore_config():
-    isa = tf.config.get_cpu_isa()
-    threads = tf.config.threading.get_intra_op_parallelism_threads()
-    yield
-    tf.config.set_cpu_isa(isa)
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
 
 
 def _draws(n, seed):
@@ -51,7 +33,7 @@ def test_vector_kernels_match_scalar_reference(n):
     tf.config.set_cpu_isa("baseline")
     tf.config.threading.set_intra_op_parallelism_threads(1)
     want = _draws(n, [7, 9])
-    for isa in _isas():
+    for isa in SUPPORTED_ISAS:
         for threads in (1, 2, 3):
             tf.config.set_cpu_isa(isa)
             tf.config.threading.set_intra_op_parallelism_threads(threads)
@@ -61,7 +43,7 @@ def test_vector_kernels_match_scalar_reference(n):
 
 @pytest.mark.usefixtures("restore_config")
 def test_values_depend_only_on_element_index():
-    for isa in _isas():
+    for isa in SUPPORTED_ISAS:
         tf.config.set_cpu_isa(isa)
         big = tf.random.stateless_normal([5000], seed=[1, 1]).numpy()
         for k in (1, 3, 16, 17, 33, 1025):

@@ -7,24 +7,10 @@ from __future__ import annotations
 import corten as tf
 import numpy as np
 import pytest
-from cases import FLOAT_DTYPES
+from cases import FLOAT_DTYPES, SUPPORTED_ISAS
 
 SHAPES = [((64, 784), 0), ((3, 5), 0), ((100, 33), 0), ((7, 1000), 0), ((2, 50, 36), (0, 1)),
           ((4, 6, 40), 1), ((1, 31), 0), ((300, 4), 0)]
-
-
-@pytest.fixture
-def restore_config():
-    isa = tf.config.get_cpu_isa()
-    threads = tf.config.threading.get_intra_op_parallelism_threads()
-    yield
-    tf.config.set_cpu_isa(isa)
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-
-
-def _isas():
-    return ["baseline"] + (["avx2"] if tf._C.cpu_has_avx2() else []) + (
-        ["avx512"] if tf._C.cpu_has_avx512() else [])
 
 
 @pytest.mark.usefixtures("restore_config")
@@ -45,7 +31,7 @@ def test_column_sums_match_reference_and_baseline(shape, axis, dtype):
                                                                       "atol": 1e-12}
         np.testing.assert_allclose(want_sum, ref, **tol)
         np.testing.assert_allclose(want_mean, v.astype(np.float64).mean(axis=axis), **tol)
-        for isa in _isas():
+        for isa in SUPPORTED_ISAS:
             for threads in (1, 2):
                 tf.config.set_cpu_isa(isa)
                 tf.config.threading.set_intra_op_parallelism_threads(threads)

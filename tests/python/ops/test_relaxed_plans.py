@@ -8,6 +8,7 @@ import corten as tf
 import numpy as np
 import pytest
 from corten import keras
+from corten.testing import mse_train_step
 
 
 def _x(*shape, seed=0):
@@ -70,12 +71,7 @@ def test_a_relaxed_training_step_matches_eager_steps():
         model.build((None, 5))
         opt = keras.optimizers.Adam(0.01)
 
-        def step(x, y):
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_mean(tf.square(model(x) - y))
-            grads = tape.gradient(loss, model.trainable_variables)
-            opt.apply_gradients(zip(grads, model.trainable_variables, strict=True))
-            return loss
+        step = mse_train_step(model, opt)
 
         fn = tf.function(step, reduce_retracing=True) if compiled else step
         losses = [float(fn(_x(n, 5, seed=n), _x(n, 2, seed=n + 1)))
