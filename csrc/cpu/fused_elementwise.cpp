@@ -1,6 +1,9 @@
 #include "cpu/fused_elementwise.h"
 
+#include <corten/shape.h>
+
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "cpu/elementwise.h"
@@ -34,10 +37,46 @@ struct Step {
   int32_t a = 0, b = 0;
 };
 
+// Copies elements [t0, t0 + len) (in C order over `shape`) of a strided input into `dst`,
+// a row segment at a time: a broadcast row is one value repeated, a contiguous one a memcpy.
+void gather_tile(const char* src, const std::vector<int64_t>& shape,
+                 const std::vector<int64_t>& strides, int64_t isz, int64_t t0, int64_t len,
+                 char* dst) {
+  const size_t nd = shape.size();
+  int64_t idx[kMaxRank];
+  int64_t rest = t0;
+  for (size_t d = nd; d-- > 0;) {
+    idx[d] = rest % shape[d];
+    rest /= shape[d];
+  }
+  const int64_t inner = shape[nd - 1], step = strides[nd - 1];
+  const auto bytes = static_cast<size_t>(isz);
+  for (int64_t done = 0; done < len;) {
+    int64_t offset = 0;
+    for (size_t d = 0; d < nd; ++d) offset += idx[d] * strides[d];
+    const int64_t seg = std::min(len - done, inner - idx[nd - 1]);
+    const char* from = src + offset * isz;
+    char* to = dst + done * isz;
+    if (step == 1) {
+      std::memcpy(to, from, static_cast<size_t>(seg) * bytes);
+    } else {
+      for (int64_t i = 0; i < seg; ++i) std::memcpy(to + i * isz, from + i * step * isz, bytes);
+    }
+    done += seg;
+    idx[nd - 1] += seg;
+    for (size_t d = nd - 1; d > 0 && idx[d] == shape[d]; --d) {
+      idx[d] = 0;
+      ++idx[d - 1];
+    }
+  }
+}
+
 }  // namespace
 
-void fused_elementwise(const FusedProgram& p, DType dtype, int64_t n, const void* const* inputs,
-                       const bool* scalar, void* const* outputs) {
+void fused_elementwise(const FusedProgram& p, DType dtype, const std::vector<int64_t>& shape,
+                       const std::vector<FusedInput>& inputs, void* const* outputs) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
   const auto isz = static_cast<int64_t>(itemsize(dtype));
   const int64_t tile = kTileBytes / isz;
   const ElementwiseTable& table = active_elementwise_table();
@@ -61,12 +100,24 @@ void fused_elementwise(const FusedProgram& p, DType dtype, int64_t n, const void
   for (size_t k = 0; k < p.stores.size(); ++k)
     store_of[static_cast<size_t>(p.stores[k])] = static_cast<int32_t>(k);
   const int64_t grain = costly(p) ? kGrainCostly : kGrainCheap;
+  // Strided inputs are gathered into tiles of their own, after the registers'.
+  std::vector<int64_t> gathered(inputs.size(), -1);
+  size_t ntiles = nregs;
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    if (!inputs[k].scalar && !inputs[k].strides.empty())
+      gathered[k] = static_cast<int64_t>(ntiles++);
+  }
   auto chunk = [&](int64_t b0, int64_t b1) {
-    std::vector<char> scratch(nregs * static_cast<size_t>(kTileBytes) + 64);
+    std::vector<char> scratch(ntiles * static_cast<size_t>(kTileBytes) + 64);
     char* tiles = reinterpret_cast<char*>((reinterpret_cast<uintptr_t>(scratch.data()) + 63) &
                                           ~static_cast<uintptr_t>(63));
     for (int64_t t0 = b0; t0 < b1; t0 += tile) {
       const int64_t len = std::min(b1, t0 + tile) - t0;
+      for (size_t k = 0; k < inputs.size(); ++k) {
+        if (gathered[k] < 0) continue;
+        gather_tile(static_cast<const char*>(inputs[k].data), shape, inputs[k].strides, isz, t0,
+                    len, tiles + gathered[k] * kTileBytes);
+      }
       // Register r of this tile: its output's elements from t0, or its tile.
       auto reg = [&](size_t r) -> char* {
         return store_of[r] >= 0 ? static_cast<char*>(outputs[store_of[r]]) + t0 * isz
@@ -79,9 +130,11 @@ void fused_elementwise(const FusedProgram& p, DType dtype, int64_t n, const void
           return reg(static_cast<size_t>(r));
         }
         const auto k = static_cast<size_t>(-1 - r);
-        const char* in = static_cast<const char*>(inputs[k]);
-        *stride = scalar[k] ? 0 : 1;
-        return scalar[k] ? in : in + t0 * isz;
+        const FusedInput& in = inputs[k];
+        *stride = in.scalar ? 0 : 1;
+        if (gathered[k] >= 0) return tiles + gathered[k] * kTileBytes;
+        const char* data = static_cast<const char*>(in.data);
+        return in.scalar ? data : data + t0 * isz;
       };
       for (size_t i = 0; i < nregs; ++i) {
         const Step& s = steps[i];

@@ -26,9 +26,18 @@ struct FusedProgram {
   int32_t num_inputs = 0;
 };
 
-/// Runs `p` over n elements of `dtype` (float32 or float64). Input k is a contiguous array of
-/// n elements, or one element broadcast when scalar[k]; outputs are contiguous arrays of n.
-void fused_elementwise(const FusedProgram& p, DType dtype, int64_t n, const void* const* inputs,
-                       const bool* scalar, void* const* outputs);
+/// How program input k is read over the program's shape: a contiguous array of its elements
+/// (`strides` empty), one element for every position (`scalar`), or elements at `strides`
+/// (one per dimension of the shape, 0 where the input is broadcast).
+struct FusedInput {
+  const void* data = nullptr;
+  bool scalar = false;
+  std::vector<int64_t> strides;
+};
+
+/// Runs `p` over the elements of `shape` in `dtype` (float32 or float64); outputs are
+/// contiguous arrays of that shape.
+void fused_elementwise(const FusedProgram& p, DType dtype, const std::vector<int64_t>& shape,
+                       const std::vector<FusedInput>& inputs, void* const* outputs);
 
 }  // namespace corten::cpu

@@ -11,11 +11,11 @@
 // bit for bit.
 //
 // Which nodes join: elementwise nodes (recorded with record_pointwise) whose result has the
-// dtype of their operands (float32 or float64, so no comparisons) and whose operands are each
-// either a contiguous tensor of the result's shape or a single value (one element, or a
-// broadcast view of one). A node joins the open
-// groups that produced its operands, when they have its shape and dtype. A group executes at
-// the position of its last member, so it is closed (takes no more members) as soon as:
+// dtype of their operands (float32 or float64, so no comparisons) and whose operands each
+// broadcast to the result's shape (a contiguous tensor of that shape is read in place, a
+// single value as a scalar, any other layout a row segment at a time into the tile). A node joins
+// the open groups that produced its operands, when they have its shape and dtype. A group executes
+// at the position of its last member, so it is closed (takes no more members) as soon as:
 //   - a node outside it reads one of its values: that node needs the value before the group's
 //     later members would run;
 //   - a node that writes in place runs: members read Variables, and must read them before the
@@ -50,38 +50,48 @@ bool one_value(const Tensor& t) {
   return std::all_of(st.begin(), st.end(), [](int64_t v) { return v == 0; });
 }
 
+// Whether `from` broadcasts to `to` (numpy rules, `from` no longer than `to`).
+bool broadcasts_to(const Shape& from, const Shape& to) {
+  const size_t lead = to.size() - from.size();
+  for (size_t d = 0; d < from.size(); ++d) {
+    if (from[d] != 1 && from[d] != to[lead + d]) return false;
+  }
+  return true;
+}
+
 bool result_keeps_dtype(const Pointwise& pw) {
   return !pw.binary || !op_info(static_cast<BinaryOp>(pw.op)).returns_bool;
 }
 
-// Runs a fused node: validates its inputs against the program and allocates its outputs,
-// of the shape of its inputs of more than one element (all of one shape; a relaxed plan's
-// sizes vary, Note [Relaxed plans]), or of `traced` when every input is a single value.
+// Runs a fused node: validates its inputs against the program and allocates its outputs, of
+// the broadcast shape of its inputs (a relaxed plan's sizes vary, Note [Relaxed plans]), or of
+// `traced` when every input is a single value. Inputs of that shape in C order are read in
+// place, others (broadcast views, smaller shapes, transposes) through their strides.
 Tensors run_fused(const cpu::FusedProgram& prog, DType dtype, const Shape& traced,
                   const std::string& name, const Tensors& inputs) {
   const FlushDenormals flush;  // as the ops it replaces (Note [Denormals])
-  const Shape* shape_of = &traced;
-  for (const Tensor& t : inputs) {
-    if (t.defined() && t.numel() != 1) {
-      shape_of = &t.shape();
-      break;
-    }
-  }
-  const Shape& shape = *shape_of;
-  const int64_t n = shape_numel(shape);
-  std::vector<Tensor> dense(inputs.size());
-  std::vector<const void*> ptrs(inputs.size());
-  std::unique_ptr<bool[]> scalar(new bool[inputs.size()]);
+  Shape shape;
+  bool sized = false;
   for (size_t k = 0; k < inputs.size(); ++k) {
     const Tensor& t = inputs[k];
     CORTEN_CHECK_VALUE(t.defined(), name, ": input ", k, " is undefined");
-    const bool single = one_value(t);
-    CORTEN_CHECK_VALUE(t.dtype() == dtype && (t.numel() == n || single), name, ": input ", k,
-                       " must be ", dtype_name(dtype), " with ", n, " elements or one; got ",
-                       dtype_name(t.dtype()), show(t.shape()));
-    dense[k] = single || t.is_contiguous() ? t : t.contiguous();
-    ptrs[k] = dense[k].raw_data();
-    scalar[k] = single && n != 1;
+    CORTEN_CHECK_VALUE(t.dtype() == dtype, name, ": input ", k, " must be ", dtype_name(dtype),
+                       "; got ", dtype_name(t.dtype()));
+    if (one_value(t)) continue;
+    shape = sized ? broadcast_shapes(shape, t.shape(), name.c_str()) : t.shape();
+    sized = true;
+  }
+  if (!sized) shape = traced;
+  const int64_t n = shape_numel(shape);
+  std::vector<cpu::FusedInput> ins(inputs.size());
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const Tensor& t = inputs[k];
+    ins[k].data = t.raw_data();
+    if (one_value(t)) {
+      ins[k].scalar = n != 1;
+    } else if (t.shape() != shape || !t.is_contiguous()) {
+      ins[k].strides = broadcast_strides(t.shape(), t.strides(), shape);
+    }
   }
   Tensors outs;
   std::vector<void*> out_ptrs;
@@ -89,7 +99,7 @@ Tensors run_fused(const cpu::FusedProgram& prog, DType dtype, const Shape& trace
     outs.push_back(Tensor::empty(shape, dtype, Device::CPU, name.c_str()));
     out_ptrs.push_back(outs.back().raw_data());
   }
-  cpu::fused_elementwise(prog, dtype, n, ptrs.data(), scalar.get(), out_ptrs.data());
+  cpu::fused_elementwise(prog, dtype, shape, ins, out_ptrs.data());
   return outs;
 }
 
@@ -143,7 +153,10 @@ FusionStats fuse_pointwise(std::vector<Plan::Node>& nodes, std::vector<int32_t>&
     for (int32_t r : node.inputs) {
       const Tensor& t = traced(r);
       if (!t.defined() || t.is_meta() || t.dtype() != out.dtype()) return nullptr;
-      if (!one_value(t) && (t.shape() != out.shape() || !t.is_contiguous())) return nullptr;
+      // Any layout of the result's shape, or a shape that broadcasts to it.
+      if (!one_value(t) && (t.ndim() > out.ndim() || !broadcasts_to(t.shape(), out.shape()))) {
+        return nullptr;
+      }
     }
     return &out;
   };

@@ -130,3 +130,43 @@ def test_compiled_fit_with_fusion_matches_eager_training():
         histories.append(m.fit(x, y, batch_size=16, epochs=3, shuffle=False,
                                verbose=0).history["loss"])
     np.testing.assert_allclose(histories[0], histories[1], rtol=1e-6)
+
+
+def _broadcast_chain(x, row, col, t):
+    # Operands of other shapes and layouts: a row vector, a column of per-row means, a
+    # transposed view, a broadcast view, as a normalisation or a loss gradient has them.
+    centred = x - tf.reduce_mean(x, axis=1, keepdims=True)
+    return tf.tanh(centred * row + col) * tf.transpose(t) + tf.broadcast_to(col, x.shape)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(3, 5), (64, 784), (1, 7), (300, 2), (5, 1)])
+@pytest.mark.parametrize("nthreads", [1, 2])
+def test_operands_that_broadcast_or_are_strided_fuse_bit_for_bit(dtype, shape, nthreads, threads):
+    threads(nthreads)
+    rng = np.random.default_rng(sum(shape))
+    m, n = shape
+    x = rng.standard_normal(shape).astype(dtype)
+    row = rng.standard_normal(n).astype(dtype)
+    col = rng.standard_normal((m, 1)).astype(dtype)
+    t = rng.standard_normal((n, m)).astype(dtype)
+    fused = tf.function(_broadcast_chain)
+    plain = tf.function(_broadcast_chain, jit_compile=False)
+    got, want = fused(x, row, col, t).numpy(), plain(x, row, col, t).numpy()
+    np.testing.assert_array_equal(got, want)
+    eager = _broadcast_chain(*(tf.constant(a) for a in (x, row, col, t))).numpy()
+    np.testing.assert_array_equal(want, eager)
+    fused_ops = [op for op in _ops(fused) if op.startswith("fused[")]
+    assert len(fused_ops) == 1
+    assert fused_ops[0].count(",") >= 5  # subtract, multiply, add, tanh, multiply, add
+
+
+def test_a_relaxed_fused_plan_broadcasts_at_every_size():
+    f = tf.function(lambda x, b: tf.nn.relu(x * 2.0 + b) - b, reduce_retracing=True)
+    b = tf.constant(np.linspace(-1, 1, 6, dtype="float32"))
+    for rows in (2, 5, 33, 1):
+        x = np.random.default_rng(rows).standard_normal((rows, 6)).astype("float32")
+        want = np.maximum(x * 2.0 + b.numpy(), 0) - b.numpy()
+        np.testing.assert_array_equal(f(x, b).numpy(), want)
+    assert f.experimental_get_tracing_count() == 2
+    assert any(op.startswith("fused[") for op in _ops(f))
