@@ -6,8 +6,9 @@
 //
 // Note [CUDA test shim]
 // - A launch runs the grid's blocks one after another; a block's threads are std::threads, one
-//   per CUDA thread, created once per launch. blockIdx, threadIdx, blockDim and gridDim are
-//   thread_local.
+//   per CUDA thread, taken from a pool that grows to the largest block launched (creating
+//   threads per launch cost more than the tests themselves). blockIdx, threadIdx, blockDim and
+//   gridDim are thread_local.
 // - __shared__ is `static`: one copy per kernel instantiation, which is per block because the
 //   blocks of a launch run in turn and launches do not overlap (one host thread launches).
 //   Dynamic shared memory (`extern __shared__`) is not supported.
@@ -22,11 +23,13 @@
 
 #include <corten/errors.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -152,6 +155,60 @@ inline unsigned ballot(bool p) {
   return mask;
 }
 
+/// Worker threads kept between launches; run(n, fn) calls fn(0..n-1) on n of them and waits.
+class ThreadPool {
+ public:
+  static ThreadPool& instance() {
+    static ThreadPool pool;
+    return pool;
+  }
+  ~ThreadPool() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    work_cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  void run(unsigned n, const std::function<void(unsigned)>& fn) {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (threads_.size() < n) {
+      const unsigned i = static_cast<unsigned>(threads_.size());
+      // The thread has seen the generations before this launch, whenever it first runs.
+      threads_.emplace_back([this, i, seen = generation_] { work(i, seen); });
+    }
+    job_ = &fn;
+    active_ = n;
+    remaining_ = n;
+    ++generation_;
+    work_cv_.notify_all();
+    done_cv_.wait(lock, [&] { return remaining_ == 0; });
+    job_ = nullptr;
+  }
+
+ private:
+  void work(unsigned i, uint64_t seen) {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      work_cv_.wait(lock, [&] { return stop_ || (generation_ != seen && i < active_); });
+      if (stop_) return;
+      seen = generation_;
+      const std::function<void(unsigned)>* job = job_;
+      lock.unlock();
+      (*job)(i);
+      lock.lock();
+      if (--remaining_ == 0) done_cv_.notify_one();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable work_cv_, done_cv_;
+  std::vector<std::thread> threads_;
+  const std::function<void(unsigned)>* job_ = nullptr;
+  unsigned active_ = 0, remaining_ = 0;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+};
+
 template <class... Params>
 void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block,
             size_t shared_bytes, Params... args) {
@@ -175,7 +232,7 @@ void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block,
   std::mutex error_mu;
   std::exception_ptr error;
   const uint64_t nblocks = static_cast<uint64_t>(grid.x) * grid.y * grid.z;
-  auto body = [&](unsigned t) {
+  const std::function<void(unsigned)> body = [&](unsigned t) {
     t_block = &state;
     t_linear = t;
     threadIdx = dim3(t % block.x, (t / block.x) % block.y, t / (block.x * block.y));
@@ -200,10 +257,7 @@ void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block,
     }
     t_block = nullptr;
   };
-  std::vector<std::thread> threads;
-  threads.reserve(nthreads);
-  for (unsigned t = 0; t < nthreads; ++t) threads.emplace_back(body, t);
-  for (auto& th : threads) th.join();
+  ThreadPool::instance().run(nthreads, body);
   if (error) std::rethrow_exception(error);
 }
 
