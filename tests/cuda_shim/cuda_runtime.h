@@ -251,6 +251,7 @@ void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block,
       // This thread has returned: the block's and the warp's barriers stop counting it.
       state.block_barrier.arrive_and_drop();
       my_warp().barrier.arrive_and_drop();
+      if (b + 1 == nblocks) break;  // the pool's run() waits for the last block
       block_end.arrive_and_wait();
       if (t == 0) reset();
       block_end.arrive_and_wait();  // the next block starts with fresh barriers
