@@ -15,7 +15,8 @@
 
 #define CORTEN_CUDA_KERNELS(X) X(unary) X(binary) X(reduce)
 
-// None yet; a row `X(sgd_update)` declares cuda::sgd_update<T> for float and double.
+// None yet; a row `X(sgd_update)` takes cuda::sgd_update<float> and <double> into the optimizer
+// tables, and the template is declared below with the CPU kernel's parameters.
 #define CORTEN_CUDA_OPTIMIZER_KERNELS(X)
 
 namespace corten::cuda {
