@@ -62,7 +62,12 @@ void check_reduce(ReduceOp op, DType dtype, const ReduceCase& rc, uint32_t seed)
   }
   const size_t bytes = static_cast<size_t>(n_out) * corten::itemsize(dtype) + 1;
   std::vector<unsigned char> got(bytes, 0xAB), want(bytes, 0xAB);
-  corten::cuda::reduce(op, dtype, rc.shape, x.data(), x.strides, rc.reduced, got.data());
+  {
+    KernelBuffer dx(x.storage), dout(got);
+    corten::cuda::reduce(op, dtype, rc.shape, dx.get(x.byte_offset()), x.strides, rc.reduced,
+                         dout.get());
+    got = dout.read();
+  }
   corten::cpu::reduce(op, dtype, rc.shape, x.data(), x.strides, rc.reduced, want.data());
   const bool tol = floating && op != ReduceOp::Max && op != ReduceOp::Min;
   const double rtol = dtype == DType::Float32 ? 1e-6 : 1e-12;
@@ -91,7 +96,12 @@ const RegisterCase reduce_case("reduce", [] {
     const Operand x = make_operand(dtype, shape, c_strides(shape), 0, 77, 3.0, true, 5);
     for (ReduceOp op : {ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min, ReduceOp::LogSumExp}) {
       std::vector<unsigned char> got(64), want(64);
-      corten::cuda::reduce(op, dtype, shape, x.data(), x.strides, {0, 1}, got.data());
+      {
+        KernelBuffer dx(x.storage), dout(got);
+        corten::cuda::reduce(op, dtype, shape, dx.get(x.byte_offset()), x.strides, {0, 1},
+                             dout.get());
+        got = dout.read();
+      }
       corten::cpu::reduce(op, dtype, shape, x.data(), x.strides, {0, 1}, want.data());
       CHECK(same_values(std::string("specials ") + corten::reduce_op_name(op), dtype, got.data(),
                         want.data(), 4, 1e-6, 1e-6));

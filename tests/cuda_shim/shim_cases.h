@@ -13,7 +13,70 @@
 #include <string>
 #include <vector>
 
+#ifdef CORTEN_TEST_ON_DEVICE
+#include <cuda_runtime.h>
+
+#include <stdexcept>
+#endif
+
 namespace corten_test {
+
+/// Whether the cases run on a GPU (the device test, against the CUDA build's kernels) rather
+/// than through the shim.
+#ifdef CORTEN_TEST_ON_DEVICE
+constexpr bool kOnDevice = true;
+#else
+constexpr bool kOnDevice = false;
+#endif
+
+/// Bytes in the kernels' memory: through the shim, a host copy; on a GPU, a device copy.
+/// get() is the pointer a kernel takes, read() copies the bytes back.
+class KernelBuffer {
+ public:
+  explicit KernelBuffer(const std::vector<unsigned char>& host) : size_(host.size()) {
+#ifdef CORTEN_TEST_ON_DEVICE
+    check(cudaMalloc(&device_, size_ ? size_ : 1), "cudaMalloc");
+    check(cudaMemcpy(device_, host.data(), size_, cudaMemcpyHostToDevice), "cudaMemcpy");
+#else
+    host_ = host;
+#endif
+  }
+  ~KernelBuffer() {
+#ifdef CORTEN_TEST_ON_DEVICE
+    cudaFree(device_);
+#endif
+  }
+  KernelBuffer(const KernelBuffer&) = delete;
+  KernelBuffer& operator=(const KernelBuffer&) = delete;
+
+  void* get(size_t byte_offset = 0) {
+#ifdef CORTEN_TEST_ON_DEVICE
+    return static_cast<unsigned char*>(device_) + byte_offset;
+#else
+    return host_.data() + byte_offset;
+#endif
+  }
+  std::vector<unsigned char> read() const {
+#ifdef CORTEN_TEST_ON_DEVICE
+    std::vector<unsigned char> out(size_);
+    check(cudaMemcpy(out.data(), device_, size_, cudaMemcpyDeviceToHost), "cudaMemcpy");
+    return out;
+#else
+    return host_;
+#endif
+  }
+
+ private:
+#ifdef CORTEN_TEST_ON_DEVICE
+  static void check(cudaError_t err, const char* what) {
+    if (err != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
+  }
+  void* device_ = nullptr;
+#else
+  std::vector<unsigned char> host_;
+#endif
+  size_t size_;
+};
 
 /// The cases by kernel name (the names of CORTEN_CUDA_KERNELS; "shim" for the shim itself).
 std::map<std::string, std::function<void()>>& shim_cases();
@@ -31,6 +94,7 @@ struct Operand {
   int64_t offset = 0;
   corten::Shape strides;
   const void* data() const { return storage.data() + offset * corten::itemsize(dtype); }
+  size_t byte_offset() const { return static_cast<size_t>(offset) * corten::itemsize(dtype); }
 };
 
 /// Deterministic values: floats in [-lo, lo] with a few specials when `specials`, integers in

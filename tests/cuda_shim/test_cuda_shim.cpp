@@ -5,6 +5,10 @@
 // (floating reductions, whose order differs: Note [CUDA reductions]); the AVX2/AVX-512 CPU rows
 // are compared within the tolerance of Note [CUDA elementwise accuracy]. Every kernel of
 // CORTEN_CUDA_KERNELS must have a case here, or the test fails.
+//
+// Built with CORTEN_TEST_ON_DEVICE (the CUDA build's corten_test_cuda_device), the same cases
+// run the CUDA build's kernels on a GPU, in device memory; without a device that test is skipped
+// (exit status 77).
 #include <corten/cpu_features.h>
 #include <corten/dtype.h>
 #include <corten/errors.h>
@@ -18,6 +22,10 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#ifdef CORTEN_TEST_ON_DEVICE
+#include <cuda_runtime.h>
+#endif
 
 #include "check.h"
 #include "cuda/kernels.h"
@@ -65,6 +73,13 @@ void check_kernel_table() {
 
 int main() {
   using namespace corten_test;
+#ifdef CORTEN_TEST_ON_DEVICE
+  int devices = 0;
+  if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
+    std::printf("no CUDA device: the device test is skipped\n");
+    return 77;
+  }
+#endif
   check_kernel_table();
   std::set<std::string> listed;
 #define CORTEN_LIST_NAME_(name) listed.insert(#name);
