@@ -4,7 +4,6 @@
 
 #include <corten/errors.h>
 #include <corten/shape.h>
-
 #include <cuda_runtime.h>
 
 #include <array>

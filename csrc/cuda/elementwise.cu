@@ -13,13 +13,12 @@
 //   linear index over the merged dimensions (Indexer).
 // Accuracy: Note [CUDA elementwise accuracy].
 
-#include "cpu/elementwise.h"
-
 #include <corten/ops/elementwise_ops.h>
 
 #include <array>
 #include <cstdint>
 
+#include "cpu/elementwise.h"
 #include "cuda/common.cuh"
 #include "cuda/elementwise_functors.cuh"
 
@@ -119,13 +118,12 @@ void run_map(const char* op, const Shape& shape, const std::array<const void*, N
     ix = make_indexer<N>(op, shape, strides, all_dims(shape.size()));
   }
   const int64_t items = layout == Layout::DenseVector ? n / kVec<T> : n;
-  launch(op, &map_kernel<F, T, O, N>, dim3(blocks_for(items, kThreads)), dim3(kThreads), 0,
-         layout, in, ix, out, n, alpha);
+  launch(op, &map_kernel<F, T, O, N>, dim3(blocks_for(items, kThreads)), dim3(kThreads), 0, layout,
+         in, ix, out, n, alpha);
 }
 
 [[noreturn]] void unsupported(const char* op, DType dtype) {
-  throw TypeError(std::string(op) + ": the CUDA kernel has no " + dtype_name(dtype) +
-                  " variant");
+  throw TypeError(std::string(op) + ": the CUDA kernel has no " + dtype_name(dtype) + " variant");
 }
 
 template <UnaryOp op, class F>
@@ -136,11 +134,11 @@ void unary_op(DType dtype, const Shape& shape, const void* x, const Shape& xs, v
   const std::array<const void*, 1> p{x};
   const std::array<const Shape*, 1> s{&xs};
   switch (dtype) {
-#define CORTEN_UNARY_DTYPE_(D, T)                                                       \
-  case DType::D:                                                                        \
-    if constexpr (accepts(acc, DType::D)) {                                             \
-      return run_map<F, T, T, 1>(name, shape, p, s, out, static_cast<T>(alpha));        \
-    }                                                                                   \
+#define CORTEN_UNARY_DTYPE_(D, T)                                                \
+  case DType::D:                                                                 \
+    if constexpr (accepts(acc, DType::D)) {                                      \
+      return run_map<F, T, T, 1>(name, shape, p, s, out, static_cast<T>(alpha)); \
+    }                                                                            \
     break;
     CORTEN_UNARY_DTYPE_(Bool, bool)
     CORTEN_UNARY_DTYPE_(Int32, int32_t)
@@ -161,12 +159,12 @@ void binary_op(DType dtype, const Shape& shape, const void* a, const Shape& as, 
   const std::array<const void*, 2> p{a, b};
   const std::array<const Shape*, 2> s{&as, &bs};
   switch (dtype) {
-#define CORTEN_BINARY_DTYPE_(D, T)                                               \
-  case DType::D:                                                                 \
+#define CORTEN_BINARY_DTYPE_(D, T)                                                  \
+  case DType::D:                                                                    \
     if constexpr (accepts(acc, DType::D) && (to_bool || DType::D != DType::Bool)) { \
-      using O = std::conditional_t<to_bool, bool, T>;                            \
-      return run_map<F, T, O, 2>(name, shape, p, s, out, T{});                   \
-    }                                                                            \
+      using O = std::conditional_t<to_bool, bool, T>;                               \
+      return run_map<F, T, O, 2>(name, shape, p, s, out, T{});                      \
+    }                                                                               \
     break;
     CORTEN_BINARY_DTYPE_(Bool, bool)
     CORTEN_BINARY_DTYPE_(Int32, int32_t)
@@ -188,7 +186,8 @@ void unary(UnaryOp op, DType dtype, const Shape& shape, const void* x, const Sha
     return unary_op<UnaryOp::Name, Name##F>(dtype, shape, x, x_strides, out, alpha);
     CORTEN_UNARY_OPS(CORTEN_UNARY_CASE_)
 #undef CORTEN_UNARY_CASE_
-    case UnaryOp::kCount: break;
+    case UnaryOp::kCount:
+      break;
   }
   throw ValueError("unary: unknown op");
 }
@@ -201,7 +200,8 @@ void binary(BinaryOp op, DType dtype, const Shape& shape, const void* a, const S
     return binary_op<BinaryOp::Name, Name##F>(dtype, shape, a, a_strides, b, b_strides, out);
     CORTEN_BINARY_OPS(CORTEN_BINARY_CASE_)
 #undef CORTEN_BINARY_CASE_
-    case BinaryOp::kCount: break;
+    case BinaryOp::kCount:
+      break;
   }
   throw ValueError("binary: unknown op");
 }

@@ -13,7 +13,6 @@
 // the per-device streams arrive with the device allocator, and only this function changes.
 
 #include <corten/errors.h>
-
 #include <cuda_runtime.h>
 
 #include <cstddef>
@@ -33,8 +32,8 @@ inline cudaStream_t current_stream() { return cudaStream_t{}; }
 
 /// Starts `kernel` on `grid` x `block` threads (Note [Kernel launches]).
 template <class... Params, class... Args>
-void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block,
-            size_t shared_bytes, Args&&... args) {
+void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_bytes,
+            Args&&... args) {
   static_assert(sizeof...(Params) == sizeof...(Args), "launch: wrong number of kernel arguments");
   if (static_cast<size_t>(grid.x) * grid.y * grid.z == 0) return;
 #ifdef __CUDACC__
@@ -51,10 +50,10 @@ void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block,
 }  // namespace corten::cuda
 
 /// Throws corten::Error naming the failed CUDA runtime call and where it was made.
-#define CORTEN_CUDA_CHECK(expr)                                                   \
-  do {                                                                            \
-    const cudaError_t corten_cuda_err_ = (expr);                                  \
-    if (corten_cuda_err_ != cudaSuccess) {                                        \
+#define CORTEN_CUDA_CHECK(expr)                                                      \
+  do {                                                                               \
+    const cudaError_t corten_cuda_err_ = (expr);                                     \
+    if (corten_cuda_err_ != cudaSuccess) {                                           \
       ::corten::cuda::throw_cuda_error(#expr, corten_cuda_err_, __FILE__, __LINE__); \
-    }                                                                             \
+    }                                                                                \
   } while (0)

@@ -18,8 +18,6 @@
 // Still to come (performance only): several outputs per block for short reductions over many
 // outputs, and vector loads for contiguous rows.
 
-#include "cpu/reduce.h"
-
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -27,6 +25,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "cpu/reduce.h"
 #include "cuda/common.cuh"
 
 namespace corten::cuda {
@@ -99,13 +98,17 @@ struct ProdF {
 
 template <class T>
 CORTEN_HD constexpr T lowest_or_neg_inf() {
-  if constexpr (std::is_floating_point_v<T>) return -std::numeric_limits<T>::infinity();
-  else return std::numeric_limits<T>::lowest();
+  if constexpr (std::is_floating_point_v<T>)
+    return -std::numeric_limits<T>::infinity();
+  else
+    return std::numeric_limits<T>::lowest();
 }
 template <class T>
 CORTEN_HD constexpr T highest_or_inf() {
-  if constexpr (std::is_floating_point_v<T>) return std::numeric_limits<T>::infinity();
-  else return std::numeric_limits<T>::max();
+  if constexpr (std::is_floating_point_v<T>)
+    return std::numeric_limits<T>::infinity();
+  else
+    return std::numeric_limits<T>::max();
 }
 
 // NaN propagates: once the accumulator is NaN no comparison replaces it.
@@ -219,7 +222,8 @@ __global__ void __launch_bounds__(256)
   for (int64_t j = blockIdx.x; j < n_out; j += gridDim.x) {
     const T* base = x + kept.offset(j);
     Acc acc = Op::init();
-    for (int64_t i = threadIdx.x; i < n_red; i += blockDim.x) acc = Op::step(acc, base[red.offset(i)]);
+    for (int64_t i = threadIdx.x; i < n_red; i += blockDim.x)
+      acc = Op::step(acc, base[red.offset(i)]);
     acc = warp_reduce<Op>(acc);
     if (lane == 0) warp_acc[warp] = acc;
     __syncthreads();
@@ -252,8 +256,8 @@ void run_reduce(const Shape& shape, const T* x, const Shape& x_strides,
   // Note [CUDA reductions]: the block size depends on the length only.
   const int64_t threads = std::clamp<int64_t>((n_red + 31) / 32 * 32, 32, 256);
   const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(n_out, kMaxBlocks));
-  launch("reduce", &reduce_kernel<Op, T>, dim3(blocks), dim3(static_cast<unsigned>(threads)), 0,
-         x, kept, red, n_out, n_red, out);
+  launch("reduce", &reduce_kernel<Op, T>, dim3(blocks), dim3(static_cast<unsigned>(threads)), 0, x,
+         kept, red, n_out, n_red, out);
 }
 
 }  // namespace
@@ -265,17 +269,23 @@ void reduce(ReduceOp op, DType dtype, const Shape& shape, const void* x, const S
     const T* xp = static_cast<const T*>(x);
     T* o = static_cast<T*>(out);
     switch (op) {
-      case ReduceOp::Sum: return run_reduce<SumF<T>>(shape, xp, x_strides, reduced, o);
-      case ReduceOp::Mean: return run_reduce<MeanF<T>>(shape, xp, x_strides, reduced, o);
-      case ReduceOp::Max: return run_reduce<MaxF<T>>(shape, xp, x_strides, reduced, o);
-      case ReduceOp::Min: return run_reduce<MinF<T>>(shape, xp, x_strides, reduced, o);
-      case ReduceOp::Prod: return run_reduce<ProdF<T>>(shape, xp, x_strides, reduced, o);
+      case ReduceOp::Sum:
+        return run_reduce<SumF<T>>(shape, xp, x_strides, reduced, o);
+      case ReduceOp::Mean:
+        return run_reduce<MeanF<T>>(shape, xp, x_strides, reduced, o);
+      case ReduceOp::Max:
+        return run_reduce<MaxF<T>>(shape, xp, x_strides, reduced, o);
+      case ReduceOp::Min:
+        return run_reduce<MinF<T>>(shape, xp, x_strides, reduced, o);
+      case ReduceOp::Prod:
+        return run_reduce<ProdF<T>>(shape, xp, x_strides, reduced, o);
       case ReduceOp::LogSumExp:
         if constexpr (std::is_floating_point_v<T>) {
           return run_reduce<LogSumExpF<T>>(shape, xp, x_strides, reduced, o);
         }
         break;
-      default: break;
+      default:
+        break;
     }
     throw TypeError(std::string(reduce_op_name(op)) + ": the CUDA kernel has no " +
                     dtype_name(dtype) + " variant");
@@ -288,10 +298,14 @@ void reduce(ReduceOp op, DType dtype, const Shape& shape, const void* x, const S
       if (op == ReduceOp::All) return run_reduce<AllF>(shape, xp, x_strides, reduced, o);
       throw TypeError(std::string(reduce_op_name(op)) + ": the CUDA kernel has no bool variant");
     }
-    case DType::Int32: return numeric(TypeTag<int32_t>{});
-    case DType::Int64: return numeric(TypeTag<int64_t>{});
-    case DType::Float32: return numeric(TypeTag<float>{});
-    case DType::Float64: return numeric(TypeTag<double>{});
+    case DType::Int32:
+      return numeric(TypeTag<int32_t>{});
+    case DType::Int64:
+      return numeric(TypeTag<int64_t>{});
+    case DType::Float32:
+      return numeric(TypeTag<float>{});
+    case DType::Float64:
+      return numeric(TypeTag<double>{});
   }
   throw TypeError("reduce: unknown dtype");
 }

@@ -35,17 +35,17 @@ CORTEN_OPTIMIZER_KERNELS(CORTEN_NO_CUDA_TWIN_)
 #undef CORTEN_NO_CUDA_TWIN_
 
 #ifdef CORTEN_CUDA
-#define CORTEN_CUDA_TWIN_(name)                                                   \
-  template <>                                                                     \
-  constexpr decltype(&cpu::name) name<decltype(&cpu::name)>() {                   \
-    return &cuda::name;                                                           \
+#define CORTEN_CUDA_TWIN_(name)                                 \
+  template <>                                                   \
+  constexpr decltype(&cpu::name) name<decltype(&cpu::name)>() { \
+    return &cuda::name;                                         \
   }
 CORTEN_CUDA_KERNELS(CORTEN_CUDA_TWIN_)
 #undef CORTEN_CUDA_TWIN_
-#define CORTEN_CUDA_TWIN_T_(name, T)                                              \
-  template <>                                                                     \
-  constexpr decltype(&cpu::name<T>) name<decltype(&cpu::name<T>)>() {             \
-    return &cuda::name<T>;                                                        \
+#define CORTEN_CUDA_TWIN_T_(name, T)                                  \
+  template <>                                                         \
+  constexpr decltype(&cpu::name<T>) name<decltype(&cpu::name<T>)>() { \
+    return &cuda::name<T>;                                            \
   }
 #define CORTEN_CUDA_OPTIMIZER_TWINS_(name) \
   CORTEN_CUDA_TWIN_T_(name, float) CORTEN_CUDA_TWIN_T_(name, double)
@@ -60,7 +60,7 @@ void throw_no_kernel(const char* op, Device device) {
                    "' in this build of corten");
 }
 
-#define CORTEN_DEFINE_KERNEL_TABLE_(name)                 \
+#define CORTEN_DEFINE_KERNEL_TABLE_(name)                   \
   const Table<decltype(&cpu::name)> name{#name, &cpu::name, \
                                          cuda_column::name<decltype(&cpu::name)>()};
 CORTEN_KERNELS(CORTEN_DEFINE_KERNEL_TABLE_)

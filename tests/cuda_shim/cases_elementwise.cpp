@@ -64,8 +64,8 @@ std::vector<Layout> layouts_of(const Shape& shape) {
   return out;
 }
 
-const std::vector<Shape> kShapes = {{}, {0}, {1}, {7}, {0, 3}, {3, 4}, {2, 3, 5}, {1, 1, 6},
-                                    {2053}};
+const std::vector<Shape> kShapes = {{},     {0},       {1},       {7},   {0, 3},
+                                    {3, 4}, {2, 3, 5}, {1, 1, 6}, {2053}};
 
 // Ops whose CUDA results match the baseline CPU kernels bit for bit on a GPU too (Note [CUDA
 // elementwise accuracy]); the others use CUDA's math library there and are compared within the
@@ -74,11 +74,25 @@ const std::vector<Shape> kShapes = {{}, {0}, {1}, {7}, {0, 3}, {3, 4}, {2, 3, 5}
 bool exact_unary(corten::UnaryOp op) {
   using U = corten::UnaryOp;
   switch (op) {
-    case U::Negative: case U::Abs: case U::Sign: case U::Square: case U::Sqrt: case U::Rsqrt:
-    case U::Round: case U::Floor: case U::Ceil: case U::LogicalNot: case U::Reciprocal:
-    case U::Relu: case U::Relu6: case U::LeakyRelu: case U::HardSigmoid: case U::Softsign:
+    case U::Negative:
+    case U::Abs:
+    case U::Sign:
+    case U::Square:
+    case U::Sqrt:
+    case U::Rsqrt:
+    case U::Round:
+    case U::Floor:
+    case U::Ceil:
+    case U::LogicalNot:
+    case U::Reciprocal:
+    case U::Relu:
+    case U::Relu6:
+    case U::LeakyRelu:
+    case U::HardSigmoid:
+    case U::Softsign:
       return true;
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -151,12 +165,13 @@ std::vector<BinaryCase> binary_cases() {
 
 void check_binary(corten::BinaryOp op, DType dtype, const BinaryCase& bc, uint32_t seed) {
   const auto& info = corten::op_info(op);
-  const std::string what = std::string("binary ") + info.name + " " + corten::dtype_name(dtype) +
-                           " " + bc.name;
+  const std::string what =
+      std::string("binary ") + info.name + " " + corten::dtype_name(dtype) + " " + bc.name;
   const bool floating = corten::is_floating(dtype);
   // pow of integers: small exponents; everything else: the general ranges.
   const int64_t ilo = op == corten::BinaryOp::Pow ? 4 : 20;
-  const Operand a = make_operand(dtype, bc.shape, bc.a_strides, bc.a_offset, seed, 3.0, floating, ilo);
+  const Operand a =
+      make_operand(dtype, bc.shape, bc.a_strides, bc.a_offset, seed, 3.0, floating, ilo);
   const Operand b =
       make_operand(dtype, bc.shape, bc.b_strides, bc.b_offset, seed + 7, 3.0, floating, ilo);
   const DType out_dtype = info.returns_bool ? DType::Bool : dtype;

@@ -49,8 +49,8 @@ std::vector<ReduceCase> reduce_cases() {
 }
 
 void check_reduce(ReduceOp op, DType dtype, const ReduceCase& rc, uint32_t seed) {
-  const std::string what = std::string(corten::reduce_op_name(op)) + " " +
-                           corten::dtype_name(dtype) + " " + rc.name;
+  const std::string what =
+      std::string(corten::reduce_op_name(op)) + " " + corten::dtype_name(dtype) + " " + rc.name;
   // Products stay finite on values near 1; the rest take the general range.
   const bool floating = corten::is_floating(dtype);
   const double lo = op == ReduceOp::Prod ? 1.2 : 3.0;

@@ -1,8 +1,7 @@
 // The shim itself: block barriers and shared memory, warp shuffles and votes, atomics, early
 // returns, launch errors (Note [CUDA test shim]).
-#include <cuda_runtime.h>
-
 #include <corten/errors.h>
+#include <cuda_runtime.h>
 
 #include <cstdint>
 #include <vector>

@@ -210,8 +210,8 @@ class ThreadPool {
 };
 
 template <class... Params>
-void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block,
-            size_t shared_bytes, Params... args) {
+void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_bytes,
+            Params... args) {
   const unsigned nthreads = block.x * block.y * block.z;
   if (nthreads == 0 || nthreads > 1024 || block.z > 64 || shared_bytes != 0) {
     throw corten::Error(std::string(name) + ": invalid launch configuration for the test shim");
@@ -239,9 +239,9 @@ void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block,
     blockDim = block;
     gridDim = grid;
     for (uint64_t b = 0; b < nblocks; ++b) {
-      blockIdx = dim3(static_cast<unsigned>(b % grid.x),
-                      static_cast<unsigned>((b / grid.x) % grid.y),
-                      static_cast<unsigned>(b / (static_cast<uint64_t>(grid.x) * grid.y)));
+      blockIdx =
+          dim3(static_cast<unsigned>(b % grid.x), static_cast<unsigned>((b / grid.x) % grid.y),
+               static_cast<unsigned>(b / (static_cast<uint64_t>(grid.x) * grid.y)));
       try {
         kernel(args...);
       } catch (...) {

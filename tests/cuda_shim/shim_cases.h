@@ -69,7 +69,8 @@ class KernelBuffer {
  private:
 #ifdef CORTEN_TEST_ON_DEVICE
   static void check(cudaError_t err, const char* what) {
-    if (err != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
+    if (err != cudaSuccess)
+      throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
   }
   void* device_ = nullptr;
 #else
@@ -121,11 +122,21 @@ inline void fill(corten::DType dtype, void* p, int64_t n, uint32_t seed, double 
       if (r == 7) v = -2.5;
     }
     switch (dtype) {
-      case corten::DType::Bool: static_cast<bool*>(p)[i] = (next() % 3) == 0; break;
-      case corten::DType::Int32: static_cast<int32_t*>(p)[i] = static_cast<int32_t>(k); break;
-      case corten::DType::Int64: static_cast<int64_t*>(p)[i] = k; break;
-      case corten::DType::Float32: static_cast<float*>(p)[i] = static_cast<float>(v); break;
-      case corten::DType::Float64: static_cast<double*>(p)[i] = v; break;
+      case corten::DType::Bool:
+        static_cast<bool*>(p)[i] = (next() % 3) == 0;
+        break;
+      case corten::DType::Int32:
+        static_cast<int32_t*>(p)[i] = static_cast<int32_t>(k);
+        break;
+      case corten::DType::Int64:
+        static_cast<int64_t*>(p)[i] = k;
+        break;
+      case corten::DType::Float32:
+        static_cast<float*>(p)[i] = static_cast<float>(v);
+        break;
+      case corten::DType::Float64:
+        static_cast<double*>(p)[i] = v;
+        break;
     }
   }
 }
@@ -133,8 +144,8 @@ inline void fill(corten::DType dtype, void* p, int64_t n, uint32_t seed, double 
 /// An operand of `shape` with the given element strides (0 for broadcast dimensions) starting
 /// `offset` elements into its storage.
 inline Operand make_operand(corten::DType dtype, const corten::Shape& shape,
-                            const corten::Shape& strides, int64_t offset, uint32_t seed,
-                            double lo, bool specials, int64_t ilo) {
+                            const corten::Shape& strides, int64_t offset, uint32_t seed, double lo,
+                            bool specials, int64_t ilo) {
   Operand op{dtype, {}, offset, strides};
   int64_t last = 0;
   bool empty = false;
@@ -167,17 +178,23 @@ inline std::string shape_str(const corten::Shape& s) {
 
 inline double element(corten::DType dtype, const void* p, int64_t i) {
   switch (dtype) {
-    case corten::DType::Bool: return static_cast<const bool*>(p)[i];
-    case corten::DType::Int32: return static_cast<const int32_t*>(p)[i];
-    case corten::DType::Int64: return static_cast<double>(static_cast<const int64_t*>(p)[i]);
-    case corten::DType::Float32: return static_cast<const float*>(p)[i];
-    case corten::DType::Float64: return static_cast<const double*>(p)[i];
+    case corten::DType::Bool:
+      return static_cast<const bool*>(p)[i];
+    case corten::DType::Int32:
+      return static_cast<const int32_t*>(p)[i];
+    case corten::DType::Int64:
+      return static_cast<double>(static_cast<const int64_t*>(p)[i]);
+    case corten::DType::Float32:
+      return static_cast<const float*>(p)[i];
+    case corten::DType::Float64:
+      return static_cast<const double*>(p)[i];
   }
   return 0;
 }
 
-/// Compares n elements: bit for bit (any NaN equal to any NaN) when rtol == atol == 0, else |a - b| <= atol + rtol * |b| with NaN
-/// equal to NaN and infinities equal to themselves. Prints the first mismatch under `what`.
+/// Compares n elements: bit for bit (any NaN equal to any NaN) when rtol == atol == 0, else |a - b|
+/// <= atol + rtol * |b| with NaN equal to NaN and infinities equal to themselves. Prints the first
+/// mismatch under `what`.
 inline bool same_values(const std::string& what, corten::DType dtype, const void* got,
                         const void* want, int64_t n, double rtol, double atol) {
   if (rtol == 0 && atol == 0) {

@@ -91,8 +91,7 @@ int main() {
   for (const auto& name : listed) {
     if (shim_cases().count(name) == 0) {
       ++g_failures;
-      std::printf("CUDA kernel '%s' (csrc/cuda/kernels.h) has no shim test case\n",
-                  name.c_str());
+      std::printf("CUDA kernel '%s' (csrc/cuda/kernels.h) has no shim test case\n", name.c_str());
     }
   }
   for (const auto& [name, run] : shim_cases()) {
