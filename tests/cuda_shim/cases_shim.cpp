@@ -25,8 +25,9 @@ __global__ void block_sum(int* out) {
 }
 
 // Per thread: the warp sum by shfl_down (lane 0), by shfl_xor (all lanes), a broadcast of lane
-// 3, the ballot of odd lanes, any and all.
-__global__ void warp_ops(int* down, int* xr, int* bcast, unsigned* ballot, int* any, int* all) {
+// 3, the ballot of odd lanes, any, all, and the previous lane's value by shfl_up.
+__global__ void warp_ops(int* down, int* xr, int* bcast, unsigned* ballot, int* any, int* all,
+                         int* up) {
   const unsigned t = threadIdx.x + blockIdx.x * blockDim.x;
   const int lane = static_cast<int>(threadIdx.x % 32);
   int v = lane + 1;
@@ -39,6 +40,7 @@ __global__ void warp_ops(int* down, int* xr, int* bcast, unsigned* ballot, int* 
   ballot[t] = __ballot_sync(0xffffffffu, lane % 2);
   any[t] = __any_sync(0xffffffffu, lane == 7);
   all[t] = __all_sync(0xffffffffu, lane < 31);
+  up[t] = __shfl_up_sync(0xffffffffu, lane * 2, 1);  // lane 0 keeps its own value
 }
 
 __global__ void atomics(int* counter, float* fsum, int* mx, unsigned long long* cas) {
@@ -65,10 +67,10 @@ const corten_test::RegisterCase shim_case("shim", [] {
   for (int s : sums) CHECK(s == 255 * 256 / 2);
 
   const int n = 64;
-  std::vector<int> down(n), xr(n), bcast(n), any(n), all(n);
+  std::vector<int> down(n), xr(n), bcast(n), any(n), all(n), up(n);
   std::vector<unsigned> ballot(n);
   launch("warp_ops", &warp_ops, dim3(1), dim3(n), 0, down.data(), xr.data(), bcast.data(),
-         ballot.data(), any.data(), all.data());
+         ballot.data(), any.data(), all.data(), up.data());
   CHECK(down[0] == 528 && down[32] == 528);
   for (int t = 0; t < n; ++t) {
     CHECK(xr[t] == 528);
@@ -76,6 +78,7 @@ const corten_test::RegisterCase shim_case("shim", [] {
     CHECK(ballot[t] == 0xaaaaaaaau);
     CHECK(any[t] == 1);
     CHECK(all[t] == 0);
+    CHECK(up[t] == (t % 32 == 0 ? 0 : (t % 32 - 1) * 2));
   }
 
   int counter = 0, mx = -1;
