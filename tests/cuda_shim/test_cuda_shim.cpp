@@ -1,0 +1,108 @@
+// Runs the CUDA kernels (csrc/cuda/*.cu, compiled for the CPU through the test shim: Note [CUDA
+// test shim]) against the CPU kernels on small shapes: 0-d, empty, size-1, broadcast,
+// transposed, sliced and misaligned operands. Under the shim the kernels call the host's libm,
+// so they match the baseline CPU kernels bit for bit (elementwise) or within rounding
+// (floating reductions, whose order differs: Note [CUDA reductions]); the AVX2/AVX-512 CPU rows
+// are compared within the tolerance of Note [CUDA elementwise accuracy]. Every kernel of
+// CORTEN_CUDA_KERNELS must have a case here, or the test fails.
+//
+// Built with CORTEN_TEST_ON_DEVICE (the CUDA build's corten_test_cuda_device), the same cases
+// run the CUDA build's kernels on a GPU, in device memory; without a device that test is skipped
+// (exit status 77).
+#include <corten/cpu_features.h>
+#include <corten/dtype.h>
+#include <corten/errors.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#ifdef CORTEN_TEST_ON_DEVICE
+#include <cuda_runtime.h>
+#endif
+
+#include "check.h"
+#include "cuda/kernels.h"
+#include "ops/kernels.h"
+#include "shim_cases.h"
+
+namespace corten_test {
+
+std::map<std::string, std::function<void()>>& shim_cases() {
+  static std::map<std::string, std::function<void()>> cases;
+  return cases;
+}
+
+}  // namespace corten_test
+
+namespace {
+
+// The kernel table's CUDA column (Note [CUDA kernel column]): the listed kernels in a CUDA build,
+// the "no kernel for device 'cuda'" ValueError otherwise.
+void check_kernel_table() {
+  namespace k = corten::kernels;
+  const corten::Device cuda = corten::Device::CUDA;
+#ifdef CORTEN_TEST_CUDA_BUILD
+#define CORTEN_CHECK_TWIN_(name) CHECK(k::name(cuda) != nullptr);
+  CORTEN_CUDA_KERNELS(CORTEN_CHECK_TWIN_)
+#undef CORTEN_CHECK_TWIN_
+#else
+#define CORTEN_CHECK_NO_TWIN_(name) CHECK_THROWS(corten::ValueError, k::name(cuda));
+  CORTEN_CUDA_KERNELS(CORTEN_CHECK_NO_TWIN_)
+#undef CORTEN_CHECK_NO_TWIN_
+#endif
+  // A kernel without a CUDA twin (in every build of this increment).
+  CHECK_THROWS(corten::ValueError, k::matmul(cuda));
+  bool named = false;
+  try {
+    k::matmul(cuda);
+  } catch (const corten::ValueError& e) {
+    named = std::string(e.what()) == "matmul: no kernel for device 'cuda' in this build of corten";
+  }
+  CHECK(named);
+  CHECK(k::unary(corten::Device::CPU) == &corten::cpu::unary);
+}
+
+}  // namespace
+
+int main() {
+  using namespace corten_test;
+#ifdef CORTEN_TEST_ON_DEVICE
+  int devices = 0;
+  if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
+    std::printf("no CUDA device: the device test is skipped\n");
+    return 77;
+  }
+#endif
+  check_kernel_table();
+  std::set<std::string> listed;
+#define CORTEN_LIST_NAME_(name) listed.insert(#name);
+  CORTEN_CUDA_KERNELS(CORTEN_LIST_NAME_)
+#define CORTEN_LIST_OPTIMIZER_NAME_(name) listed.insert(#name);
+  CORTEN_CUDA_OPTIMIZER_KERNELS(CORTEN_LIST_OPTIMIZER_NAME_)
+#undef CORTEN_LIST_NAME_
+#undef CORTEN_LIST_OPTIMIZER_NAME_
+  for (const auto& name : listed) {
+    if (shim_cases().count(name) == 0) {
+      ++g_failures;
+      std::printf("CUDA kernel '%s' (csrc/cuda/kernels.h) has no shim test case\n", name.c_str());
+    }
+  }
+  for (const auto& [name, run] : shim_cases()) {
+    const int before = g_failures;
+    try {
+      run();
+    } catch (const std::exception& e) {
+      ++g_failures;
+      std::printf("case %s threw: %s\n", name.c_str(), e.what());
+    }
+    std::printf("%-20s %s\n", name.c_str(), g_failures == before ? "ok" : "FAILED");
+  }
+  return check_summary();
+}
