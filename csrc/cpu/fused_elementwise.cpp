@@ -3,6 +3,7 @@
 #include <corten/shape.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -39,9 +40,10 @@ struct Step {
 
 // Copies elements [t0, t0 + len) (in C order over `shape`) of a strided input into `dst`,
 // a row segment at a time: a broadcast row is one value repeated, a contiguous one a memcpy.
-void gather_tile(const char* src, const std::vector<int64_t>& shape,
-                 const std::vector<int64_t>& strides, int64_t isz, int64_t t0, int64_t len,
-                 char* dst) {
+// T: an unsigned integer of the element's size (the values are only moved).
+template <class T>
+void gather_tile(const T* src, const std::vector<int64_t>& shape,
+                 const std::vector<int64_t>& strides, int64_t t0, int64_t len, T* dst) {
   const size_t nd = shape.size();
   int64_t idx[kMaxRank];
   int64_t rest = t0;
@@ -50,17 +52,18 @@ void gather_tile(const char* src, const std::vector<int64_t>& shape,
     rest /= shape[d];
   }
   const int64_t inner = shape[nd - 1], step = strides[nd - 1];
-  const auto bytes = static_cast<size_t>(isz);
   for (int64_t done = 0; done < len;) {
     int64_t offset = 0;
     for (size_t d = 0; d < nd; ++d) offset += idx[d] * strides[d];
     const int64_t seg = std::min(len - done, inner - idx[nd - 1]);
-    const char* from = src + offset * isz;
-    char* to = dst + done * isz;
-    if (step == 1) {
-      std::memcpy(to, from, static_cast<size_t>(seg) * bytes);
+    const T* from = src + offset;
+    T* to = dst + done;
+    if (step == 0) {
+      std::fill(to, to + seg, *from);
+    } else if (step == 1) {
+      std::memcpy(to, from, static_cast<size_t>(seg) * sizeof(T));
     } else {
-      for (int64_t i = 0; i < seg; ++i) std::memcpy(to + i * isz, from + i * step * isz, bytes);
+      for (int64_t i = 0; i < seg; ++i) to[i] = from[i * step];
     }
     done += seg;
     idx[nd - 1] += seg;
@@ -68,6 +71,17 @@ void gather_tile(const char* src, const std::vector<int64_t>& shape,
       idx[d] = 0;
       ++idx[d - 1];
     }
+  }
+}
+
+void gather_tile(const void* src, int64_t isz, const std::vector<int64_t>& shape,
+                 const std::vector<int64_t>& strides, int64_t t0, int64_t len, void* dst) {
+  if (isz == 4) {
+    gather_tile(static_cast<const uint32_t*>(src), shape, strides, t0, len,
+                static_cast<uint32_t*>(dst));
+  } else {
+    gather_tile(static_cast<const uint64_t*>(src), shape, strides, t0, len,
+                static_cast<uint64_t*>(dst));
   }
 }
 
@@ -115,8 +129,8 @@ void fused_elementwise(const FusedProgram& p, DType dtype, const std::vector<int
       const int64_t len = std::min(b1, t0 + tile) - t0;
       for (size_t k = 0; k < inputs.size(); ++k) {
         if (gathered[k] < 0) continue;
-        gather_tile(static_cast<const char*>(inputs[k].data), shape, inputs[k].strides, isz, t0,
-                    len, tiles + gathered[k] * kTileBytes);
+        gather_tile(inputs[k].data, isz, shape, inputs[k].strides, t0, len,
+                    tiles + gathered[k] * kTileBytes);
       }
       // Register r of this tile: its output's elements from t0, or its tile.
       auto reg = [&](size_t r) -> char* {
