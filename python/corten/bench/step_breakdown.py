@@ -140,7 +140,7 @@ KINDS = ("gemm", "update", "elementwise", "reduce", "random", "other")
 
 
 def _kind(op: str) -> str:
-    if op in ("linear", "matmul"):
+    if op in ("linear", "matmul", "matmul_activation_grad"):
         return "gemm"
     if op.endswith("_update"):
         return "update"
