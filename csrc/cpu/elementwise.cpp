@@ -63,20 +63,6 @@ inline To convert(From v) {
 // overhead of small tensors; bench: overhead `a + b 64x64`) and run as one row, split across
 // threads above the grain.
 
-// 1 when `strides` are the C-order strides of `shape` (size-1 dimensions ignored), 0 when they
-// are all 0 (a broadcast scalar), -1 otherwise.
-int dense_stride(const Shape& shape, const Shape& strides) {
-  int64_t expected = 1;
-  bool zero = true, contiguous = true;
-  for (size_t d = shape.size(); d-- > 0;) {
-    if (shape[d] == 1) continue;
-    zero &= strides[d] == 0;
-    contiguous &= strides[d] == expected;
-    expected *= shape[d];
-  }
-  return contiguous ? 1 : (zero ? 0 : -1);
-}
-
 template <class Fn>
 void run_flat(int64_t numel, int64_t grain, const Fn& fn) {
   if (numel <= grain) {

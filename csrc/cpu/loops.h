@@ -12,6 +12,21 @@
 
 namespace corten::cpu {
 
+/// 1 when `strides` are the C-order strides of `shape` (size-1 dimensions ignored), 0 when they
+/// are all 0 (a broadcast scalar), -1 otherwise: the elementwise kernels' dense fast path (CPU
+/// and CUDA).
+inline int dense_stride(const Shape& shape, const Shape& strides) {
+  int64_t expected = 1;
+  bool zero = true, contiguous = true;
+  for (size_t d = shape.size(); d-- > 0;) {
+    if (shape[d] == 1) continue;
+    zero &= strides[d] == 0;
+    contiguous &= strides[d] == expected;
+    expected *= shape[d];
+  }
+  return contiguous ? 1 : (zero ? 0 : -1);
+}
+
 // Note [Coalesced iteration]
 // Size-1 dimensions are dropped and adjacent dimensions merged when every operand's strides
 // allow it (stride[d] == stride[d+1] * shape[d+1]), so a contiguous or broadcast-scalar operand

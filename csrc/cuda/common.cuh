@@ -12,9 +12,9 @@
 #include <sstream>
 #include <string>
 
+#include "cpu/host_device.h"
+#include "cpu/loops.h"
 #include "cuda/launch.h"
-
-#define CORTEN_HD __host__ __device__
 
 namespace corten::cuda {
 
@@ -99,19 +99,7 @@ inline Shape all_dims(size_t rank) {
   return d;
 }
 
-/// 1 when `strides` are the C-order strides of `shape` (size-1 dimensions ignored), 0 when they
-/// are all 0 (a broadcast scalar), -1 otherwise (as the CPU kernels' Note [Dense fast path]).
-inline int dense_stride(const Shape& shape, const Shape& strides) {
-  int64_t expected = 1;
-  bool zero = true, contiguous = true;
-  for (size_t d = shape.size(); d-- > 0;) {
-    if (shape[d] == 1) continue;
-    zero &= strides[d] == 0;
-    contiguous &= strides[d] == expected;
-    expected *= shape[d];
-  }
-  return contiguous ? 1 : (zero ? 0 : -1);
-}
+using cpu::dense_stride;
 
 /// V elements loaded or stored as one aligned vector access (ld.global.v4 and the like).
 template <class T, int V>
