@@ -67,6 +67,7 @@ void bind_devices(py::module_& m) {
       },
       "(device_type, index) of every usable device, GPUs first.");
   m.def("cuda_device_count", &cuda_device_count);
+  m.def("built_with_cuda", &built_with_cuda);
   m.def("_set_cuda_device_count_for_testing", &set_cuda_device_count_for_testing, py::arg("count"),
         "Testing only: pretend to have `count` GPUs (-1: the real count).");
   m.def("cuda_unavailable_reason", &cuda_unavailable_reason);

@@ -2,11 +2,12 @@
 // device. A CUDA build defines CORTEN_CUDA and provides cuda::<name>, with the CPU kernel's
 // signature, for the kernels of its list (Note [CUDA kernel column]).
 
-#include "ops/kernels.h"
-
+#include <corten/devices.h>
 #include <corten/errors.h>
 
 #include <string>
+
+#include "ops/kernels.h"
 
 #ifdef CORTEN_CUDA
 #include "cuda/kernels.h"
@@ -54,6 +55,23 @@ CORTEN_CUDA_OPTIMIZER_KERNELS(CORTEN_CUDA_OPTIMIZER_TWINS_)
 #undef CORTEN_CUDA_TWIN_T_
 #endif
 }  // namespace cuda_column
+
+}  // namespace corten::kernels
+
+namespace corten {
+
+// Here because this file is the one that the CUDA build compiles with CORTEN_CUDA defined.
+bool built_with_cuda() {
+#ifdef CORTEN_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
+}  // namespace corten
+
+namespace corten::kernels {
 
 void throw_no_kernel(const char* op, Device device) {
   throw ValueError(std::string(op) + ": no kernel for device '" + device_name(device) +

@@ -27,7 +27,7 @@ from corten.tensor_shape import TensorShape
 
 Tensor = _C.Tensor
 
-from corten import config, data, math, nest, nn, random  # noqa: E402
+from corten import config, data, math, nest, nn, random, test  # noqa: E402
 from corten import keras  # noqa: E402
 
 __version__ = "0.1.0"

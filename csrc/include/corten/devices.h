@@ -61,6 +61,8 @@ DeviceSpec merge_device_specs(const DeviceSpec& outer, const DeviceSpec& inner);
 
 /// Number of usable CUDA devices: 0 on a build without CUDA, without a driver or a device.
 int cuda_device_count();
+/// Whether this library was built with its CUDA kernels (the CMake option CORTEN_CUDA).
+bool built_with_cuda();
 
 /// Why cuda_device_count() is 0 ("this build of corten has no CUDA support", "no CUDA driver",
 /// "no CUDA device"); empty when there are devices.
