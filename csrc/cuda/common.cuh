@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <string>
@@ -125,6 +126,58 @@ __device__ __forceinline__ void store_pack(T* p, const Pack<T, V>& r) {
 #else
   std::memcpy(p, r.v, sizeof(r.v));
 #endif
+}
+
+/// Device memory for a kernel's intermediate results (partial sums, sorted keys), released when
+/// it goes out of scope, after the work queued on current_stream() that uses it (Note [Device
+/// scratch]). Through the test shim it is host memory.
+class DeviceScratch {
+ public:
+  DeviceScratch(size_t bytes, const char* op);
+  ~DeviceScratch();
+  DeviceScratch(const DeviceScratch&) = delete;
+  DeviceScratch& operator=(const DeviceScratch&) = delete;
+  template <class T>
+  T* as() const {
+    return static_cast<T*>(ptr_);
+  }
+
+ private:
+  void* ptr_ = nullptr;
+};
+
+// Note [Device scratch]
+// Kernel families take their scratch from DeviceScratch rather than cudaMalloc, so that the
+// device caching allocator serves it and its release is ordered on the kernels' stream.
+#ifdef CORTEN_CUDA_SHIM
+inline DeviceScratch::DeviceScratch(size_t bytes, const char* op)
+    : ptr_(std::malloc(bytes ? bytes : 1)) {
+  if (!ptr_) throw MemoryError(std::string(op) + ": out of memory for scratch");
+}
+inline DeviceScratch::~DeviceScratch() { std::free(ptr_); }
+#else
+inline DeviceScratch::DeviceScratch(size_t bytes, const char* op) {
+  const cudaError_t err = cudaMallocAsync(&ptr_, bytes ? bytes : 1, current_stream());
+  if (err != cudaSuccess)
+    throw_cuda_error(std::string(op) + ": scratch of " + std::to_string(bytes) + " bytes", err,
+                     __FILE__, __LINE__);
+}
+inline DeviceScratch::~DeviceScratch() { cudaFreeAsync(ptr_, current_stream()); }
+#endif
+
+/// The value at device address `p`, after the work queued before on current_stream(): a host
+/// synchronisation, for kernels whose CPU twin returns a value (a bad index, a sum).
+template <class T>
+T read_device_value(const T* p, const char* op) {
+  T v{};
+  const cudaError_t err =
+      cudaMemcpyAsync(&v, p, sizeof(T), cudaMemcpyDeviceToHost, current_stream());
+  if (err != cudaSuccess)
+    throw_cuda_error(std::string(op) + ": reading a result", err, __FILE__, __LINE__);
+  const cudaError_t sync = cudaStreamSynchronize(current_stream());
+  if (sync != cudaSuccess)
+    throw_cuda_error(std::string(op) + ": synchronising", sync, __FILE__, __LINE__);
+  return v;
 }
 
 inline bool aligned_to(const void* p, size_t bytes) {

@@ -10,13 +10,35 @@
 // (tests/cuda_shim/) fails when a kernel listed here has no test case. Adding a CUDA kernel is:
 // its .cu file, a row here, a shim case.
 
+// One line per kernel family, each with its CPU header: a family's .cu file, its row below and
+// its shim case (tests/cuda_shim/cases_<family>.cpp) arrive together.
 #include "cpu/elementwise.h"
 #include "cpu/reduce.h"
+#define CORTEN_CUDA_ELEMENTWISE_KERNELS(X) X(unary) X(binary) X(reduce)
 
-#define CORTEN_CUDA_KERNELS(X) X(unary) X(binary) X(reduce)
+#define CORTEN_CUDA_SOFTMAX_KERNELS(X)
 
-// None yet; a row `X(sgd_update)` takes cuda::sgd_update<float> and <double> into the optimizer
-// tables, and the template is declared below with the CPU kernel's parameters.
+#define CORTEN_CUDA_RANDOM_KERNELS(X)
+
+#define CORTEN_CUDA_DATA_KERNELS(X)
+
+#define CORTEN_CUDA_NORM_KERNELS(X)
+
+#define CORTEN_CUDA_CONV_KERNELS(X)
+
+#define CORTEN_CUDA_POOL_KERNELS(X)
+
+#define CORTEN_CUDA_MATMUL_KERNELS(X)
+
+#define CORTEN_CUDA_KERNELS(X)                                                        \
+  CORTEN_CUDA_ELEMENTWISE_KERNELS(X)                                                  \
+  CORTEN_CUDA_SOFTMAX_KERNELS(X)                                                      \
+  CORTEN_CUDA_RANDOM_KERNELS(X)                                                       \
+  CORTEN_CUDA_DATA_KERNELS(X) CORTEN_CUDA_NORM_KERNELS(X) CORTEN_CUDA_CONV_KERNELS(X) \
+      CORTEN_CUDA_POOL_KERNELS(X) CORTEN_CUDA_MATMUL_KERNELS(X)
+
+// A row `X(sgd_update)` takes cuda::sgd_update<float> and <double> into the optimizer tables;
+// the template is declared below with the CPU kernel's parameters.
 #define CORTEN_CUDA_OPTIMIZER_KERNELS(X)
 
 namespace corten::cuda {

@@ -18,6 +18,15 @@
 #include <cstddef>
 #include <string>
 
+/// Declares `name` as a T* to the block's dynamic shared memory (the launch's shared_bytes).
+#ifdef __CUDACC__
+#define CORTEN_DYNAMIC_SHARED(T, name)                        \
+  extern __shared__ __align__(16) unsigned char name##_raw[]; \
+  T* name = reinterpret_cast<T*>(name##_raw)
+#else
+#define CORTEN_DYNAMIC_SHARED(T, name) T* name = ::cuda_shim::dynamic_shared<T>()
+#endif
+
 namespace corten::cuda {
 
 /// Throws corten::Error "<what>: <CUDA error string> (<file>:<line>)".

@@ -24,6 +24,18 @@ __global__ void block_sum(int* out) {
   }
 }
 
+// out[block * n + i]: the block's n values reversed through dynamic shared memory.
+__global__ void reverse_dynamic(const int* x, int* out, int n) {
+  CORTEN_DYNAMIC_SHARED(int, buf);
+  for (int i = static_cast<int>(threadIdx.x); i < n; i += static_cast<int>(blockDim.x)) {
+    buf[i] = x[blockIdx.x * n + i];
+  }
+  __syncthreads();
+  for (int i = static_cast<int>(threadIdx.x); i < n; i += static_cast<int>(blockDim.x)) {
+    out[blockIdx.x * n + i] = buf[n - 1 - i];
+  }
+}
+
 // Per thread: the warp sum by shfl_down (lane 0), by shfl_xor (all lanes), a broadcast of lane
 // 3, the ballot of odd lanes, any, all, and the previous lane's value by shfl_up.
 __global__ void warp_ops(int* down, int* xr, int* bcast, unsigned* ballot, int* any, int* all,
@@ -103,6 +115,14 @@ const corten_test::RegisterCase shim_case("shim", [] {
     named = std::string(e.what()).find("block_sum") != std::string::npos;
   }
   CHECK(named);
+  // Dynamic shared memory: each block of the launch sees the launch's shared_bytes.
+  std::vector<int> xs(3 * 100), rev(3 * 100, -1);
+  for (int i = 0; i < 300; ++i) xs[i] = i;
+  launch("reverse_dynamic", &reverse_dynamic, dim3(3), dim3(64), 100 * sizeof(int), xs.data(),
+         rev.data(), 100);
+  for (int b = 0; b < 3; ++b) {
+    for (int i = 0; i < 100; ++i) CHECK(rev[b * 100 + i] == b * 100 + 99 - i);
+  }
   // An empty grid launches nothing.
   launch("block_sum", &block_sum, dim3(0), dim3(32), 0, sums.data());
 });

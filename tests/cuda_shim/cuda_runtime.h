@@ -11,7 +11,8 @@
 //   gridDim are thread_local.
 // - __shared__ is `static`: one copy per kernel instantiation, which is per block because the
 //   blocks of a launch run in turn and launches do not overlap (one host thread launches).
-//   Dynamic shared memory (`extern __shared__`) is not supported.
+//   Dynamic shared memory is declared with CORTEN_DYNAMIC_SHARED (csrc/cuda/launch.h): here one
+//   16-byte aligned buffer of the launch's shared_bytes, reused by its blocks in turn.
 // - __syncthreads() is a barrier of the block's threads that have not returned (as on Volta and
 //   later, a returned thread no longer counts). Warps are the groups of 32 consecutive linear
 //   thread ids; shuffles and votes are a barrier of the warp's live lanes around an exchange
@@ -64,6 +65,29 @@ inline const char* cudaGetErrorString(cudaError_t e) {
 }
 inline cudaError_t cudaGetLastError() { return cudaSuccess; }
 
+// Memory calls of the kernel families (reading a flag or a sum back, clearing an accumulator):
+// host memory is the device's here, and a stream is the launching host thread.
+enum cudaMemcpyKind {
+  cudaMemcpyHostToHost = 0,
+  cudaMemcpyHostToDevice = 1,
+  cudaMemcpyDeviceToHost = 2,
+  cudaMemcpyDeviceToDevice = 3,
+  cudaMemcpyDefault = 4
+};
+inline cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) {
+  if (bytes) std::memmove(dst, src, bytes);
+  return cudaSuccess;
+}
+inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind,
+                                   cudaStream_t = nullptr) {
+  return cudaMemcpy(dst, src, bytes, kind);
+}
+inline cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t = nullptr) {
+  if (bytes) std::memset(dst, value, bytes);
+  return cudaSuccess;
+}
+inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+
 namespace cuda_shim {
 
 /// A reusable barrier whose participants can leave (std::barrier::arrive_and_drop in C++20).
@@ -111,10 +135,17 @@ struct Warp {
 struct BlockState {
   Barrier block_barrier;
   std::vector<std::unique_ptr<Warp>> warps;
+  std::vector<std::max_align_t> dynamic_shared;  // the launch's shared_bytes
 };
 
 inline thread_local BlockState* t_block = nullptr;
 inline thread_local unsigned t_linear = 0;  // linear thread id in the block
+
+/// The block's dynamic shared memory (CORTEN_DYNAMIC_SHARED).
+template <class T>
+T* dynamic_shared() {
+  return reinterpret_cast<T*>(t_block->dynamic_shared.data());
+}
 
 inline unsigned lane_id() { return t_linear % 32; }
 inline Warp& my_warp() { return *t_block->warps[t_linear / 32]; }
@@ -213,10 +244,12 @@ template <class... Params>
 void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_bytes,
             Params... args) {
   const unsigned nthreads = block.x * block.y * block.z;
-  if (nthreads == 0 || nthreads > 1024 || block.z > 64 || shared_bytes != 0) {
+  if (nthreads == 0 || nthreads > 1024 || block.z > 64 || shared_bytes > 227 * 1024) {
     throw corten::Error(std::string(name) + ": invalid launch configuration for the test shim");
   }
   BlockState state;
+  state.dynamic_shared.resize((shared_bytes + sizeof(std::max_align_t) - 1) /
+                              sizeof(std::max_align_t));
   const unsigned nwarps = (nthreads + 31) / 32;
   for (unsigned w = 0; w < nwarps; ++w) {
     state.warps.push_back(std::make_unique<Warp>());
