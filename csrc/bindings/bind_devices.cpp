@@ -104,6 +104,13 @@ void bind_devices(py::module_& m) {
       },
       py::arg("name"));
   m.def(
+      "reset_device_memory_peak",
+      [](const std::string& name) {
+        reset_device_memory_peak(
+            device_id_from_spec(parse_device_spec(name), "reset_memory_stats"));
+      },
+      py::arg("name"));
+  m.def(
       "_storageless_tensor_for_testing",
       [](py::handle shape, py::handle dtype, const std::string& name) {
         return storageless_tensor_for_testing(

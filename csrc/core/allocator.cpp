@@ -229,4 +229,6 @@ void allocator_set_cache_limit(int64_t bytes) {
   allocator().set_cache_limit(bytes);
 }
 
+size_t allocator_size_class(size_t nbytes) noexcept { return size_class(nbytes); }
+
 }  // namespace corten

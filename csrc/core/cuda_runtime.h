@@ -1,12 +1,13 @@
 #pragma once
 // The CUDA runtime seam of the device model (Note [Device placement] in core/devices.cpp).
 // A build without CORTEN_CUDA links core/cuda_runtime_stub.cpp, which reports no device and
-// why; the CUDA build provides these four functions from csrc/cuda/ instead (device count from
-// cudaGetDeviceCount, copies through its stream, counters from its caching allocator).
+// why; the CUDA build provides these functions from csrc/cuda/runtime.cu instead (device count
+// from cudaGetDeviceCount, memory from its caching allocator, copies through its stream).
 
 #include <corten/devices.h>
 #include <corten/tensor.h>
 
+#include <memory>
 #include <string>
 
 namespace corten::detail {
@@ -21,7 +22,12 @@ int cuda_runtime_device_count() noexcept;
 std::string cuda_runtime_unavailable_reason();
 /// A copy of `src` on `dst`, where `src` or `dst` is a cuda device (the other may be the cpu).
 Tensor cuda_runtime_copy(const Tensor& src, DeviceId dst, const char* op);
+/// `nbytes` of device memory on cuda device `index` from the caching allocator, released to it
+/// when the storage dies. MemoryError naming `op` when the device is out of memory.
+std::shared_ptr<Storage> cuda_runtime_allocate(size_t nbytes, int index, const char* op);
 /// The device caching allocator's counters for cuda device `index` (< device count).
 DeviceMemoryInfo cuda_runtime_memory_info(int index);
+/// Sets the peak counter of cuda device `index` to its current bytes.
+void cuda_runtime_reset_peak(int index);
 
 }  // namespace corten::detail

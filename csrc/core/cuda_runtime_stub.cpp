@@ -1,9 +1,8 @@
 // The CUDA runtime seam on a build without CUDA (core/cuda_runtime.h): no device, and why.
+// The CUDA build compiles csrc/cuda/runtime.cu instead of this file (CMakeLists.txt).
 #include <corten/errors.h>
 
 #include "core/cuda_runtime.h"
-
-#ifndef CORTEN_CUDA
 
 namespace corten::detail {
 
@@ -21,10 +20,16 @@ Tensor cuda_runtime_copy(const Tensor& src, DeviceId dst, const char* op) {
                                     ": ", kNoCudaBuild));
 }
 
+std::shared_ptr<Storage> cuda_runtime_allocate(size_t, int, const char* op) {
+  throw NotImplementedError(str_cat(op, ": ", kNoCudaBuild));
+}
+
+void cuda_runtime_reset_peak(int index) {
+  throw ValueError(str_cat("reset_memory_stats: no GPU:", index, ": ", kNoCudaBuild));
+}
+
 DeviceMemoryInfo cuda_runtime_memory_info(int index) {
   throw ValueError(str_cat("get_memory_info: no GPU:", index, ": ", kNoCudaBuild));
 }
 
 }  // namespace corten::detail
-
-#endif  // CORTEN_CUDA

@@ -277,9 +277,7 @@ DeviceId placement_device(const char* op) {
 }
 
 Tensor empty_on(const Shape& shape, DType dtype, DeviceId d, const char* op) {
-  Tensor t = Tensor::empty(shape, dtype, d.type, op);
-  t.impl()->device_index = static_cast<int16_t>(d.index);
-  return t;
+  return Tensor::empty(shape, dtype, d.type, op, d.index);
 }
 
 Tensor copy_to_device(const Tensor& t, DeviceId dst, const char* op) {
@@ -316,6 +314,15 @@ DeviceMemoryInfo device_memory_info(DeviceId d) {
                          ? " (no GPU: " + cuda_unavailable_reason() + ")"
                          : std::string());
   return detail::cuda_runtime_memory_info(d.index);
+}
+
+void reset_device_memory_peak(DeviceId d) {
+  device_memory_info(d);  // the same checks and errors
+  if (d.type == Device::CPU) {
+    allocator_reset_peak();
+  } else {
+    detail::cuda_runtime_reset_peak(d.index);
+  }
 }
 
 Tensor storageless_tensor_for_testing(const Shape& shape, DType dtype, DeviceId d) {

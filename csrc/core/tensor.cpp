@@ -5,6 +5,8 @@
 #include <atomic>
 #include <limits>
 
+#include "core/cuda_runtime.h"
+
 namespace corten {
 
 uint64_t detail::next_tensor_id() noexcept {
@@ -35,7 +37,8 @@ Storage::~Storage() {
   if (!owner_) cpu_free(data_, nbytes_);
 }
 
-Tensor Tensor::empty(const Shape& shape, DType dtype, Device device, const char* op) {
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device, const char* op,
+                     int device_index) {
   auto impl = std::make_shared<TensorImpl>();
   CORTEN_CHECK_VALUE(static_cast<int64_t>(shape.size()) <= kMaxRank, op, ": rank ", shape.size(),
                      " exceeds the maximum rank ", kMaxRank);
@@ -65,7 +68,8 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device, const char*
   if (device == Device::CPU) {
     impl->storage = Storage::allocate(nbytes, op);
   } else if (device == Device::CUDA) {
-    throw NotImplementedError(detail::str_cat(op, ": this build of corten has no CUDA support"));
+    impl->storage = detail::cuda_runtime_allocate(nbytes, device_index, op);
+    impl->device_index = static_cast<int16_t>(device_index);
   }
   return Tensor(std::move(impl));
 }

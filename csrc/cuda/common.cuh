@@ -144,6 +144,7 @@ class DeviceScratch {
 
  private:
   void* ptr_ = nullptr;
+  [[maybe_unused]] size_t bytes_ = 0;
 };
 
 // Note [Device scratch]
@@ -151,18 +152,17 @@ class DeviceScratch {
 // device caching allocator serves it and its release is ordered on the kernels' stream.
 #ifdef CORTEN_CUDA_SHIM
 inline DeviceScratch::DeviceScratch(size_t bytes, const char* op)
-    : ptr_(std::malloc(bytes ? bytes : 1)) {
+    : ptr_(std::malloc(bytes ? bytes : 1)), bytes_(bytes) {
   if (!ptr_) throw MemoryError(std::string(op) + ": out of memory for scratch");
 }
 inline DeviceScratch::~DeviceScratch() { std::free(ptr_); }
 #else
-inline DeviceScratch::DeviceScratch(size_t bytes, const char* op) {
-  const cudaError_t err = cudaMallocAsync(&ptr_, bytes ? bytes : 1, current_stream());
-  if (err != cudaSuccess)
-    throw_cuda_error(std::string(op) + ": scratch of " + std::to_string(bytes) + " bytes", err,
-                     __FILE__, __LINE__);
-}
-inline DeviceScratch::~DeviceScratch() { cudaFreeAsync(ptr_, current_stream()); }
+/// Device memory from the caching allocator of the current device (csrc/cuda/runtime.cu).
+void* device_allocate(size_t nbytes, const char* op);
+void device_release(void* p, size_t nbytes) noexcept;
+inline DeviceScratch::DeviceScratch(size_t bytes, const char* op)
+    : ptr_(device_allocate(bytes, op)), bytes_(bytes) {}
+inline DeviceScratch::~DeviceScratch() { device_release(ptr_, bytes_); }
 #endif
 
 /// The value at device address `p`, after the work queued before on current_stream(): a host

@@ -9,8 +9,8 @@
 // grid's blocks on CPU threads (tests/cuda_shim/cuda_runtime.h). Arguments are converted to the
 // kernel's parameter types first, as the <<<>>> syntax does. An empty grid launches nothing
 // (CUDA rejects it as an invalid configuration, but an empty tensor is not an error).
-// Kernels run on the stream of current_stream(): the legacy default stream in this increment;
-// the per-device streams arrive with the device allocator, and only this function changes.
+// Kernels run on current_stream(): one stream per device (csrc/cuda/runtime.cu, Note [CUDA
+// streams and memory]); through the shim, the launching thread.
 
 #include <corten/errors.h>
 #include <cuda_runtime.h>
@@ -36,8 +36,12 @@ namespace corten::cuda {
               ")");
 }
 
-/// The stream every kernel of this build runs on.
+/// The stream every kernel of this build runs on: the current device's.
+#ifdef CORTEN_CUDA_SHIM
 inline cudaStream_t current_stream() { return cudaStream_t{}; }
+#else
+cudaStream_t current_stream();
+#endif
 
 /// Starts `kernel` on `grid` x `block` threads (Note [Kernel launches]).
 template <class... Params, class... Args>

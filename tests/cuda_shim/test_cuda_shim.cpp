@@ -10,8 +10,10 @@
 // run the CUDA build's kernels on a GPU, in device memory; without a device that test is skipped
 // (exit status 77).
 #include <corten/cpu_features.h>
+#include <corten/devices.h>
 #include <corten/dtype.h>
 #include <corten/errors.h>
+#include <corten/tensor.h>
 
 #include <cmath>
 #include <cstdint>
@@ -85,6 +87,41 @@ void check_kernel_table() {
   CHECK(k::unary(corten::Device::CPU) == &corten::cpu::unary);
 }
 
+// The device model of the build (Note [CUDA streams and memory] in csrc/cuda/runtime.cu): with
+// no device, the library says why, and device tensors are refused with errors naming the op.
+void check_device_model() {
+  const int n = corten::cuda_device_count();
+  const std::string why = corten::cuda_unavailable_reason();
+#ifdef CORTEN_TEST_CUDA_BUILD
+  if (n > 0) {
+    CHECK(why.empty());
+    corten::Tensor host = corten::Tensor::empty({3, 5}, corten::DType::Float32);
+    for (int i = 0; i < 15; ++i) static_cast<float*>(host.raw_data())[i] = 0.5f * i;
+    const corten::Tensor dev = corten::copy_to_device(host, {corten::Device::CUDA, 0});
+    CHECK(dev.device() == corten::Device::CUDA);
+    const corten::Tensor back = corten::copy_to_device(dev, {corten::Device::CPU, 0});
+    CHECK(std::memcmp(back.raw_data(), host.raw_data(), 15 * sizeof(float)) == 0);
+    CHECK(corten::device_memory_info({corten::Device::CUDA, 0}).current > 0);
+    return;
+  }
+  CHECK(why.rfind("no CUDA d", 0) == 0);  // "no CUDA driver..." or "no CUDA device"
+#else
+  CHECK(n == 0);
+  CHECK(why == "this build of corten has no CUDA support");
+#endif
+  CHECK_THROWS(corten::Error,
+               corten::Tensor::empty({2}, corten::DType::Float32, corten::Device::CUDA, "test"));
+  corten::Tensor host = corten::Tensor::empty({2}, corten::DType::Float32);
+  bool named = false;
+  try {
+    corten::copy_to_device(host, {corten::Device::CUDA, 0}, "gpu");
+  } catch (const corten::ValueError& e) {
+    named = std::string(e.what()).find("gpu: no device") == 0 &&
+            std::string(e.what()).find(why) != std::string::npos;
+  }
+  CHECK(named);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -99,6 +136,7 @@ int main(int argc, char** argv) {
   }
 #endif
   check_kernel_table();
+  check_device_model();
   std::set<std::string> listed;
 #define CORTEN_LIST_NAME_(name) listed.insert(#name);
   CORTEN_CUDA_KERNELS(CORTEN_LIST_NAME_)

@@ -374,8 +374,13 @@ def test_get_memory_info_cpu(name):
     info = tf.config.experimental.get_memory_info(name)
     assert set(info) == {"current", "peak"}
     assert info["peak"] >= info["current"] >= 64 * 64 * 4
-    del keep
+    big = tf.zeros((256, 256))
+    del big
+    assert tf.config.experimental.get_memory_info(name)["peak"] > info["current"]
     tf.config.experimental.reset_memory_stats(name)
+    after = tf.config.experimental.get_memory_info(name)
+    assert after["peak"] == after["current"]
+    del keep
 
 
 def test_get_memory_info_accepts_device_objects():

@@ -28,6 +28,9 @@ void allocator_empty_cache();
 /// poisoning] in core/allocator.cpp).
 void allocator_set_poison_freed(bool enabled);
 bool allocator_poison_freed();
+/// The block size that serves a request of `nbytes` (multiples of 64 up to 4 KiB, then four
+/// classes per power of two). The device allocator of the CUDA build uses the same classes.
+size_t allocator_size_class(size_t nbytes) noexcept;
 /// Largest number of bytes the cache may hold (default 1 GiB).
 void allocator_set_cache_limit(int64_t bytes);
 

@@ -135,6 +135,8 @@ struct DeviceMemoryInfo {
 /// Memory counters of `d` (the CPU caching allocator for cpu). ValueError for a device that
 /// does not exist.
 DeviceMemoryInfo device_memory_info(DeviceId d);
+/// Sets the peak of device_memory_info(d) to its current bytes (ValueError as it does).
+void reset_device_memory_peak(DeviceId d);
 
 /// A tensor tagged with device `d` that has no storage, like a meta tensor: lets the CPU build
 /// test the mixed-device checks. Never read its data.

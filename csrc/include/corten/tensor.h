@@ -72,8 +72,9 @@ class Tensor {
 
   /// New contiguous tensor with uninitialised data. MemoryError if the size overflows or the
   /// allocation fails; ValueError for negative dimensions (unknown dimensions only on meta).
+  /// `device_index` is the ordinal of a cuda device.
   static Tensor empty(const Shape& shape, DType dtype, Device device = Device::CPU,
-                      const char* op = "empty");
+                      const char* op = "empty", int device_index = 0);
   /// A view of `storage` (no copy). The caller guarantees the view stays inside the storage.
   static Tensor view_of(std::shared_ptr<Storage> storage, int64_t offset, Shape shape,
                         Shape strides, DType dtype);

@@ -50,13 +50,7 @@ def reset_memory_stats(device: str = "CPU:0") -> None:
     Raises:
         ValueError: for a device that does not exist.
     """
-    name = _device_name(device, "reset_memory_stats")
-    _C.device_memory_info(name)  # validates the name and the device
-    if _C.parse_device_spec(name)[3] == "CPU":
-        _C.reset_peak_memory()
-    else:
-        raise NotImplementedError("reset_memory_stats: resetting a GPU's peak is not available "
-                                  f"in this build. Received: device={device!r}")
+    _C.reset_device_memory_peak(_device_name(device, "reset_memory_stats"))
 
 
 def set_memory_growth(device: _devices.PhysicalDevice, enable: bool) -> None:
