@@ -297,6 +297,11 @@ Tensor copy_to_device(const Tensor& t, DeviceId dst, const char* op) {
   return detail::cuda_runtime_copy(t, dst, op);
 }
 
+Tensor readable_on_host(const Tensor& t, const char* op) {
+  if (t.device() != Device::CUDA) return t;
+  return copy_to_device(t, {Device::CPU, 0}, op);
+}
+
 Tensor place_on_scope_device(const Tensor& t, const char* op) {
   const DeviceId d = placement_device(op);
   if (t.is_meta() || device_of(t) == d) return t;

@@ -1,3 +1,4 @@
+#include <corten/devices.h>
 #include <corten/ops.h>
 #include <corten/trace.h>
 
@@ -60,8 +61,10 @@ Tensor fill(const Shape& shape, const Tensor& value) {
                      show(value.shape()));
   if (value.is_meta()) return Tensor::empty(shape, value.dtype(), Device::Meta, "fill");
   Tensor out = Tensor::empty(shape, value.dtype(), Device::CPU, "fill");
-  kernels::copy(out.device())(itemsize(value.dtype()), shape, value.raw_data(), Shape(shape.size(), 0),
-            out.raw_data(), out.strides());
+  // Made on the host like every creation op; the bindings place it (Note [Device placement]).
+  const Tensor host_value = readable_on_host(value, "fill");
+  kernels::copy(out.device())(itemsize(value.dtype()), shape, host_value.raw_data(),
+                              Shape(shape.size(), 0), out.raw_data(), out.strides());
   if (autograd::is_recording()) autograd::record_fill(value, out);
   rec.record(
       "fill", {value}, {out},

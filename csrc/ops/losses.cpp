@@ -1,3 +1,4 @@
+#include <corten/devices.h>
 #include <corten/ops.h>
 #include <corten/trace.h>
 
@@ -55,7 +56,8 @@ int64_t checked_class_axis(const Tensor& logits, int64_t axis, const char* op) {
 }
 
 // The label at row-major flat index `flat` of `labels` (one element read, for the message).
-int64_t label_at(const Tensor& labels, int64_t flat, Shape& index) {
+int64_t label_at(const Tensor& device_labels, int64_t flat, Shape& index) {
+  const Tensor labels = readable_on_host(device_labels, "sparse_categorical_crossentropy");
   const Shape& s = labels.shape();
   index.assign(s.size(), 0);
   int64_t off = 0;

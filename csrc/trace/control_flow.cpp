@@ -34,6 +34,7 @@
 // The backward nodes are not differentiable themselves (first derivatives only).
 
 #include <corten/autograd.h>
+#include <corten/devices.h>
 #include <corten/errors.h>
 #include <corten/ops.h>
 #include <corten/trace_control.h>
@@ -59,17 +60,17 @@ bool read_bool(const Tensor& p, const char* op, const char* what) {
   CORTEN_CHECK_VALUE(p.ndim() == 0, op, ": ", what, " must be a scalar; got shape ",
                      show(p.shape()));
   CORTEN_CHECK_VALUE(!p.is_meta(), op, ": ", what, " must have data; got a meta tensor");
-  return *p.data<bool>();
+  return *readable_on_host(p, op).data<bool>();
 }
 
 int64_t read_int(const Tensor& t, const char* op, const char* what) {
   CORTEN_CHECK_VALUE(t.defined() && !t.is_meta(), op, ": ", what, " must be a tensor with data");
   CORTEN_CHECK_VALUE(t.ndim() == 0, op, ": ", what, " must be a scalar; got shape ",
                      show(t.shape()));
-  if (t.dtype() == DType::Int64) return *t.data<int64_t>();
-  CORTEN_CHECK_TYPE(t.dtype() == DType::Int32, op, ": ", what,
+  CORTEN_CHECK_TYPE(t.dtype() == DType::Int64 || t.dtype() == DType::Int32, op, ": ", what,
                     " must be an int32 or int64 tensor; got dtype ", dtype_name(t.dtype()));
-  return *t.data<int32_t>();
+  const Tensor h = readable_on_host(t, op);
+  return h.dtype() == DType::Int64 ? *h.data<int64_t>() : *h.data<int32_t>();
 }
 
 Tensors concat_lists(const Tensors& a, const Tensors& b) {

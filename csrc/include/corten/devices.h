@@ -122,6 +122,9 @@ Tensor empty_on(const Shape& shape, DType dtype, DeviceId d, const char* op);
 /// `t` on `dst`: a new tensor (a copy, also when `t` is already there). Meta tensors stay meta.
 /// Throws ValueError naming `op` when `dst` does not exist (saying why there is no GPU).
 Tensor copy_to_device(const Tensor& t, DeviceId dst, const char* op = "copy_to_device");
+/// `t` itself when its data is on the host, else a host copy: for the few entry points that
+/// read a value (a predicate, a bad label for its message) rather than pass it to a kernel.
+Tensor readable_on_host(const Tensor& t, const char* op);
 
 /// `t` if it is already on placement_device(op), else a copy there.
 Tensor place_on_scope_device(const Tensor& t, const char* op);
