@@ -103,6 +103,8 @@ void bind_devices(py::module_& m) {
         return out;
       },
       py::arg("name"));
+  m.def("tensor_float_32_execution_enabled", &tensor_float_32_execution_enabled);
+  m.def("set_tensor_float_32_execution", &set_tensor_float_32_execution, py::arg("enabled"));
   m.def(
       "reset_device_memory_peak",
       [](const std::string& name) {

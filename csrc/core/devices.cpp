@@ -297,6 +297,17 @@ Tensor copy_to_device(const Tensor& t, DeviceId dst, const char* op) {
   return detail::cuda_runtime_copy(t, dst, op);
 }
 
+namespace {
+std::atomic<bool> g_tensor_float_32{false};
+}  // namespace
+
+bool tensor_float_32_execution_enabled() noexcept {
+  return g_tensor_float_32.load(std::memory_order_relaxed);
+}
+void set_tensor_float_32_execution(bool enabled) noexcept {
+  g_tensor_float_32.store(enabled, std::memory_order_relaxed);
+}
+
 Tensor readable_on_host(const Tensor& t, const char* op) {
   if (t.device() != Device::CUDA) return t;
   return copy_to_device(t, {Device::CPU, 0}, op);

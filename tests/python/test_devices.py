@@ -6,10 +6,9 @@ import re
 import threading
 from pathlib import Path
 
+import corten as tf
 import numpy as np
 import pytest
-
-import corten as tf
 from corten import _C, keras
 
 CPU = "/job:localhost/replica:0/task:0/device:CPU:0"
@@ -528,3 +527,14 @@ def test_memory_settings_with_gpus():
     assert tf.config.experimental.get_memory_growth(gpu0) is False
     with pytest.raises(ValueError, match="No matching devices found for .*GPU:2"):
         tf.config.experimental.get_memory_info("GPU:2")
+
+
+def test_tensor_float_32_switch_defaults_off_and_round_trips():
+    exp = tf.config.experimental
+    assert exp.tensor_float_32_execution_enabled() is False
+    try:
+        exp.enable_tensor_float_32_execution(True)
+        assert exp.tensor_float_32_execution_enabled() is True
+    finally:
+        exp.enable_tensor_float_32_execution(False)
+    assert exp.tensor_float_32_execution_enabled() is False

@@ -64,6 +64,11 @@ int cuda_device_count();
 /// Whether this library was built with its CUDA kernels (the CMake option CORTEN_CUDA).
 bool built_with_cuda();
 
+/// Whether float32 matrix products on a GPU may use TensorFloat-32 (10-bit mantissa inputs).
+/// Off by default, so results keep float32 precision; the CPU is never affected.
+bool tensor_float_32_execution_enabled() noexcept;
+void set_tensor_float_32_execution(bool enabled) noexcept;
+
 /// Why cuda_device_count() is 0 ("this build of corten has no CUDA support", "no CUDA driver",
 /// "no CUDA device"); empty when there are devices.
 std::string cuda_unavailable_reason();

@@ -7,7 +7,8 @@ from corten.config import devices as _devices
 
 __all__ = ["get_memory_info", "reset_memory_stats", "enable_buffer_poisoning",
            "buffer_poisoning_enabled", "set_memory_growth", "get_memory_growth",
-           "gpu_unavailable_reason", "list_physical_devices", "list_logical_devices"]
+           "gpu_unavailable_reason", "list_physical_devices", "list_logical_devices",
+           "enable_tensor_float_32_execution", "tensor_float_32_execution_enabled"]
 
 list_physical_devices = _devices.list_physical_devices
 list_logical_devices = _devices.list_logical_devices
@@ -103,6 +104,24 @@ def gpu_unavailable_reason() -> str | None:
         detail).
     """
     return _C.cuda_unavailable_reason() or None
+
+
+def enable_tensor_float_32_execution(enabled: bool) -> None:
+    """Lets float32 matrix products and convolutions on a GPU use TensorFloat-32.
+
+    TensorFloat-32 rounds the inputs of a float32 product to a 10-bit mantissa for the tensor
+    cores: several times faster on Ampere and later GPUs, at about 1e-3 relative precision.
+    corten keeps it off until this is called with True; the CPU never uses it.
+
+    Args:
+        enabled: whether TensorFloat-32 may be used.
+    """
+    _C.set_tensor_float_32_execution(bool(enabled))
+
+
+def tensor_float_32_execution_enabled() -> bool:
+    """Whether float32 products on a GPU may use TensorFloat-32 (False unless enabled)."""
+    return bool(_C.tensor_float_32_execution_enabled())
 
 
 def enable_buffer_poisoning(enabled: bool = True) -> None:
