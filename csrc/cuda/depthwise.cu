@@ -13,11 +13,14 @@
 // - backward_input: a gather, one thread per dx element over the (tap, output) pairs that read
 //   it, the outputs ascending (the taps descending), each pair adding the sum over the m
 //   filters of its channel: the reference scatter's order, without atomics.
-// - backward_filter: each dw (and db) element is summed per group of kImagesPerGroup images
-//   (images, then output positions, ascending), then the groups' partial sums are added in
-//   order, as the fast CPU kernel does: the first kernel computes every group's partials (one
-//   thread per group, tap and channel: groups x taps x c x m threads) into DeviceScratch, the
-//   second adds them in group order, one thread per dw element. The reference sums all images
+// - backward_filter: each dw (and db) element is summed per chunk of output positions (n, od,
+//   oh, ow in C order, ascending), then the chunks' partial sums are added in order. The
+//   chunks are the fast CPU kernel's groups of kImagesPerGroup images (the same partial sums,
+//   added in the same order) unless the partials of those give fewer than kFilterThreads
+//   threads; then they are shorter runs (at least kMinChunk positions) of a length that
+//   depends only on the shape. The first kernel computes the partials (one thread per chunk,
+//   tap and channel, neighbouring threads on neighbouring channels) into DeviceScratch, the
+//   second adds them in chunk order, one thread per dw element. The reference sums all images
 //   in one run, so dw and db agree with it within rounding: at most 2 * terms * eps relative
 //   to the sum of the terms' magnitudes, terms = n * output positions.
 // The fast CPU kernels (cpu/depthwise_kernels.inc) are compiled with the host compiler's
@@ -179,48 +182,61 @@ __global__ void __launch_bounds__(256)
   }
 }
 
-// The partial dw (and db) of one group of images: thread (grp, tap, co), tap == taps meaning
-// db; written to pw[grp * (taps + 1) * cm + tap * cm + co] (db after the taps).
+// The partial dw (and db) of one chunk of output positions (the run [q * len, (q + 1) * len)
+// of the positions (n, od, oh, ow) in C order): thread (q, tap, co), tap == taps meaning db;
+// written to pw[q * (taps + 1) * cm + tap * cm + co] (db after the taps).
 template <class T>
 __global__ void __launch_bounds__(256)
     backward_filter_kernel(DwGeom g, const T* __restrict__ x, const T* __restrict__ dy,
-                           T* __restrict__ pw, int64_t taps, int64_t total) {
+                           T* __restrict__ pw, int64_t taps, int64_t len, int64_t total) {
+  const int64_t positions = g.n * g.out[0] * g.out[1] * g.out[2];
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total;
        i += int64_t{gridDim.x} * blockDim.x) {
-    const int64_t co = i % g.cm, tap = i / g.cm % (taps + 1), grp = i / (g.cm * (taps + 1));
-    const int64_t n0 = grp * kImagesPerGroup, n1 = std::min(g.n, n0 + kImagesPerGroup);
+    const int64_t co = i % g.cm, tap = i / g.cm % (taps + 1), q = i / (g.cm * (taps + 1));
+    const int64_t p0 = q * len, p1 = std::min(positions, p0 + len);
+    const bool bias = tap == taps;
+    int64_t kt[3] = {0, 0, 0};
+    if (!bias) {
+      kt[2] = tap % g.k[2];
+      kt[1] = tap / g.k[2] % g.k[1];
+      kt[0] = tap / (g.k[2] * g.k[1]);
+    }
+    // The outputs [lo, hi) of each axis whose tap kt lies inside the input; every output for db.
+    int64_t lo[3], hi[3], off[3];
+    for (int a = 0; a < 3; ++a) {
+      off[a] = kt[a] * g.dil[a] - g.pad[a];  // i = o * stride + off
+      const int64_t s = g.stride[a];
+      lo[a] = bias || off[a] >= 0 ? 0 : (-off[a] + s - 1) / s;
+      hi[a] = bias                    ? g.out[a]
+              : g.in[a] - off[a] <= 0 ? 0
+                                      : std::min(g.out[a], (g.in[a] - off[a] + s - 1) / s);
+    }
+    const T* xc = x + (co / g.m) * g.xs[1];
+    const T* gc = dy + co * g.ys[1];
+    int64_t o[3], n = p0 / (g.out[0] * g.out[1] * g.out[2]);
+    o[2] = p0 % g.out[2];
+    o[1] = p0 / g.out[2] % g.out[1];
+    o[0] = p0 / (g.out[2] * g.out[1]) % g.out[0];
     T acc = T(0);
-    if (tap == taps) {  // db
-      for (int64_t n = n0; n < n1; ++n) {
-        const T* gn = dy + n * g.ys[0] + co * g.ys[1];
-        for (int64_t od = 0; od < g.out[0]; ++od)
-          for (int64_t oh = 0; oh < g.out[1]; ++oh)
-            for (int64_t ow = 0; ow < g.out[2]; ++ow)
-              acc += gn[od * g.ys[2] + oh * g.ys[3] + ow * g.ys[4]];
+    for (int64_t p = p0; p < p1; ++p) {
+      if (o[0] >= lo[0] && o[0] < hi[0] && o[1] >= lo[1] && o[1] < hi[1] && o[2] >= lo[2] &&
+          o[2] < hi[2]) {
+        const T gv = gc[n * g.ys[0] + o[0] * g.ys[2] + o[1] * g.ys[3] + o[2] * g.ys[4]];
+        if (bias) {
+          acc += gv;
+        } else {
+          const int64_t id = o[0] * g.stride[0] + off[0], ih = o[1] * g.stride[1] + off[1];
+          const int64_t iw = o[2] * g.stride[2] + off[2];
+          acc += xc[n * g.xs[0] + id * g.xs[2] + ih * g.xs[3] + iw * g.xs[4]] * gv;
+        }
       }
-    } else {
-      const int64_t kw = tap % g.k[2], kh = tap / g.k[2] % g.k[1], kd = tap / (g.k[2] * g.k[1]);
-      const int64_t kt[3] = {kd, kh, kw};
-      // The outputs [lo, hi) of each axis whose tap kt lies inside the input.
-      int64_t lo[3], hi[3];
-      for (int a = 0; a < 3; ++a) {
-        const int64_t off = kt[a] * g.dil[a] - g.pad[a], s = g.stride[a];  // i = o * s + off
-        lo[a] = off >= 0 ? 0 : (-off + s - 1) / s;
-        hi[a] = g.in[a] - off <= 0 ? 0 : std::min(g.out[a], (g.in[a] - off + s - 1) / s);
-      }
-      for (int64_t n = n0; n < n1; ++n) {
-        const T* xn = x + n * g.xs[0] + (co / g.m) * g.xs[1];
-        const T* gn = dy + n * g.ys[0] + co * g.ys[1];
-        for (int64_t od = lo[0]; od < hi[0]; ++od) {
-          const int64_t id = od * g.stride[0] - g.pad[0] + kd * g.dil[0];
-          for (int64_t oh = lo[1]; oh < hi[1]; ++oh) {
-            const int64_t ih = oh * g.stride[1] - g.pad[1] + kh * g.dil[1];
-            const T* xr = xn + id * g.xs[2] + ih * g.xs[3];
-            const T* gr = gn + od * g.ys[2] + oh * g.ys[3];
-            for (int64_t ow = lo[2]; ow < hi[2]; ++ow) {
-              const int64_t iw = ow * g.stride[2] - g.pad[2] + kw * g.dil[2];
-              acc += xr[iw * g.xs[4]] * gr[ow * g.ys[4]];
-            }
+      if (++o[2] == g.out[2]) {  // the next position in C order
+        o[2] = 0;
+        if (++o[1] == g.out[1]) {
+          o[1] = 0;
+          if (++o[0] == g.out[0]) {
+            o[0] = 0;
+            ++n;
           }
         }
       }
@@ -229,16 +245,16 @@ __global__ void __launch_bounds__(256)
   }
 }
 
-// dw[i] (and db) = the groups' partial sums added in group order.
+// dw[i] (and db) = the chunks' partial sums added in chunk order.
 template <class T>
 __global__ void __launch_bounds__(256)
-    sum_groups_kernel(const T* __restrict__ pw, int64_t groups, int64_t taps, int64_t cm,
+    sum_chunks_kernel(const T* __restrict__ pw, int64_t chunks, int64_t taps, int64_t cm,
                       bool with_db, T* __restrict__ dw, T* __restrict__ db) {
   const int64_t per = (taps + 1) * cm, total = with_db ? per : taps * cm;
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < total;
        i += int64_t{gridDim.x} * blockDim.x) {
     T acc = pw[i];
-    for (int64_t grp = 1; grp < groups; ++grp) acc += pw[grp * per + i];
+    for (int64_t q = 1; q < chunks; ++q) acc += pw[q * per + i];
     if (i < taps * cm)
       dw[i] = acc;
     else
@@ -262,19 +278,31 @@ void backward_input(const cpu::SpatialGeom& sg, const T* w, const T* dy, T* dx) 
          dim3(blocks_for(total, kThreads)), dim3(kThreads), 0, g, w, dy, dx, total);
 }
 
+// Threads the filter gradient's first kernel should have at least (an H200 holds about 270k
+// resident threads); chunks shorter than kImagesPerGroup images give them when the
+// (taps + 1) x c x m elements do not (Note [CUDA depthwise convolution]).
+constexpr int64_t kFilterThreads = int64_t{1} << 17;
+constexpr int64_t kMinChunk = 256;
+
 template <class T>
 void backward_filter(const cpu::SpatialGeom& sg, const T* x, const T* dy, T* dw, T* db) {
   const DwGeom g = make_geom(sg);
   const int64_t taps = g.k[0] * g.k[1] * g.k[2];
-  const int64_t groups = std::max<int64_t>(1, (g.n + kImagesPerGroup - 1) / kImagesPerGroup);
   const int64_t per = (taps + 1) * g.cm;
   if (per == 0) return;
+  const int64_t out_px = g.out[0] * g.out[1] * g.out[2], positions = g.n * out_px;
+  int64_t len = std::max<int64_t>(1, kImagesPerGroup * out_px);
+  if ((positions + len - 1) / len * per < kFilterThreads) {
+    const int64_t want = (kFilterThreads + per - 1) / per;  // chunks
+    len = std::min(len, std::max(kMinChunk, (positions + want - 1) / want));
+  }
+  const int64_t chunks = std::max<int64_t>(1, (positions + len - 1) / len);
   const char* op = "depthwise_conv_backward_filter";
-  DeviceScratch partial(static_cast<size_t>(groups * per) * sizeof(T), op);
+  DeviceScratch partial(static_cast<size_t>(chunks * per) * sizeof(T), op);
   T* pw = partial.as<T>();
-  launch(op, &backward_filter_kernel<T>, dim3(blocks_for(groups * per, kThreads)), dim3(kThreads),
-         0, g, x, dy, pw, taps, groups * per);
-  launch(op, &sum_groups_kernel<T>, dim3(blocks_for(per, kThreads)), dim3(kThreads), 0, pw, groups,
+  launch(op, &backward_filter_kernel<T>, dim3(blocks_for(chunks * per, kThreads)), dim3(kThreads),
+         0, g, x, dy, pw, taps, len, chunks * per);
+  launch(op, &sum_chunks_kernel<T>, dim3(blocks_for(per, kThreads)), dim3(kThreads), 0, pw, chunks,
          taps, g.cm, db != nullptr, dw, db);
 }
 
