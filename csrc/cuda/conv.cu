@@ -11,7 +11,8 @@
 // stores cover 16 neighbouring columns), over K in steps of 16: the A (64 x 16) and B (16 x 64)
 // slices are staged through shared memory, each loaded by all the threads with the index
 // arithmetic of a row (pixel or patch position) done once per tile and that of a column once
-// per step. The loads run along the operand's contiguous dimension (channels).
+// per step. The loads run along the operand's contiguous dimension (channels), and the next
+// step's are issued before the current step's multiply-adds.
 //   forward:  y (n * out_px, f):  M = output pixels, N = f / groups, K = taps * c / groups;
 //             A = the input patch of each output pixel (zero in the padding), B = w.
 //   backward_data, the gather form: dx (n * in_px, c), M = input pixels, N = c / groups,
@@ -84,27 +85,37 @@ __global__ void __launch_bounds__(kGemmThreads)
     T acc[4][4];
     for (int i = 0; i < 4; ++i)
       for (int j = 0; j < 4; ++j) acc[i][j] = T(0);
-    for (int64_t k0 = k_begin; k0 < k_end; k0 += kBK) {
+    // Each step's slices are loaded into registers while the previous step computes (the
+    // global loads' latency overlaps the multiply-adds), then stored to shared memory.
+    T a_next[4], b_next[4];
+    auto load = [&](int64_t k0) {
       if constexpr (P::kAlongM) {
         for (int i = 0; i < 4; ++i) {
-          const int kk = t / kBM + 4 * i;
-          const int64_t k = k0 + kk;
-          As[kk][t % kBM] = row_ok[0] && k < k_end ? p.a(rows[0], p.col(k)) : T(0);
+          const int64_t k = k0 + t / kBM + 4 * i;
+          a_next[i] = row_ok[0] && k < k_end ? p.a(rows[0], p.col(k)) : T(0);
         }
       } else {
-        const int kk = t % kBK;
-        const int64_t k = k0 + kk;
+        const int64_t k = k0 + t % kBK;
         const bool k_ok = k < k_end;
         const typename P::Col col = p.col(k_ok ? k : k_begin);
-        for (int i = 0; i < 4; ++i)
-          As[kk][t / kBK + 16 * i] = row_ok[i] && k_ok ? p.a(rows[i], col) : T(0);
+        for (int i = 0; i < 4; ++i) a_next[i] = row_ok[i] && k_ok ? p.a(rows[i], col) : T(0);
       }
       for (int i = 0; i < 4; ++i) {
-        const int kk = t / kBN + 4 * i;
-        const int64_t k = k0 + kk, n = n0 + t % kBN;
-        Bs[kk][t % kBN] = k < k_end && n < p.N ? p.b(k, n, grp) : T(0);
+        const int64_t k = k0 + t / kBN + 4 * i, n = n0 + t % kBN;
+        b_next[i] = k < k_end && n < p.N ? p.b(k, n, grp) : T(0);
+      }
+    };
+    if (k_begin < k_end) load(k_begin);
+    for (int64_t k0 = k_begin; k0 < k_end; k0 += kBK) {
+      for (int i = 0; i < 4; ++i) {
+        if constexpr (P::kAlongM)
+          As[t / kBM + 4 * i][t % kBM] = a_next[i];
+        else
+          As[t % kBK][t / kBK + 16 * i] = a_next[i];
+        Bs[t / kBN + 4 * i][t % kBN] = b_next[i];
       }
       __syncthreads();
+      if (k0 + kBK < k_end) load(k0 + kBK);
       const int steps = static_cast<int>(std::min<int64_t>(kBK, k_end - k0));
       for (int kk = 0; kk < steps; ++kk) {
         T av[4], bv[4];
