@@ -21,21 +21,25 @@
 //             transposed per group (wt, written once to DeviceScratch). Each dx element is
 //             one thread's sum: no scatter, no atomics.
 //   backward_filter: dw (taps * c / groups, f), M = patch positions, N = f / groups, K = n *
-//             out_px; A = the input patch values transposed, B = dy. K is long and M x N
-//             small, so K is split in chunks of a length that depends only on the shape: each
-//             chunk's tile goes to its slice of DeviceScratch and a second kernel adds the
-//             slices in chunk order (deterministic, no atomics).
+//             out_px; A = the input patch values transposed, B = dy.
+// Split K: when the output tiles are too few to fill the GPU (always for the filter gradient's
+// long K and small M x N; also the forward and dx of small batches with many channels), K is
+// cut into chunks whose length depends only on the shape (k_splits: at least kMinChunk, about
+// kTargetTiles blocks in all). Each chunk's tile goes to its slice of DeviceScratch and
+// sum_splits_kernel adds the slices in chunk order, then the bias and the activation: the
+// order of every sum is fixed by the shape (deterministic, no atomics).
 // Bias and the activation (the Activation functors of cuda/elementwise_functors.cuh) are
-// applied to the finished sums in registers, as the CPU GEMM's write-back does.
-// Accuracy: the sums run over K in ascending order in T (float32 in float32, as the CPU's GEMM
-// micro-kernels do), with --fmad=false. The CPU paths (GEMM, Winograd, direct) sum in other
-// orders (blocks of K, Winograd transforms, FMAs), so results agree within rounding: for a sum
-// of K products, each side is within K * eps * sum|products| of the exact value, so tests
-// compare |cuda - cpu| <= 2 * K * eps * sum|products| (+ the activation's rounding), with
-// sum|products| from the reference kernels on the operands' magnitudes (cases_conv.cpp).
-// Inputs with infinities multiplied by padding zeros give NaN in some CPU paths and not in
-// others (the padded GEMM paths multiply the padding; the direct loops skip it); here padding
-// reads as 0 and is multiplied like the CPU GEMM paths.
+// applied to the finished sums (in registers, or in sum_splits_kernel), as the CPU GEMM's
+// write-back does.
+// Accuracy: the sums run over K in ascending order (per chunk, the chunks' sums then added in
+// order) in T (float32 in float32, as the CPU's GEMM micro-kernels do), with --fmad=false. The CPU
+// paths (GEMM, Winograd, direct) sum in other orders (blocks of K, Winograd transforms, FMAs), so
+// results agree within rounding: for a sum of K products, each side is within K * eps *
+// sum|products| of the exact value, so tests compare |cuda - cpu| <= 2 * K * eps * sum|products| (+
+// the activation's rounding), with sum|products| from the reference kernels on the operands'
+// magnitudes (cases_conv.cpp). Inputs with infinities multiplied by padding zeros give NaN in some
+// CPU paths and not in others (the padded GEMM paths multiply the padding; the direct loops skip
+// it); here padding reads as 0 and is multiplied like the CPU GEMM paths.
 
 #include <algorithm>
 #include <cstdint>
@@ -229,6 +233,8 @@ struct ForwardProblem {
   const T* bias;
   Activation act;
   T* y;
+  T* parts = nullptr;  // the K chunks' slices when K is split (Note [CUDA convolution])
+  int64_t size = 0;    // elements of y (the slice stride)
 
   __device__ __forceinline__ Row row(int64_t m, int64_t grp) const {
     Row r;
@@ -251,8 +257,13 @@ struct ForwardProblem {
   __device__ __forceinline__ T b(int64_t k, int64_t n, int64_t grp) const {
     return w[k * g.f + grp * g.fg + n];
   }
-  __device__ __forceinline__ void store(int64_t m, int64_t n, int64_t grp, int64_t, T sum) const {
+  __device__ __forceinline__ void store(int64_t m, int64_t n, int64_t grp, int64_t split,
+                                        T sum) const {
     const int64_t j = grp * g.fg + n;
+    if (parts) {
+      parts[split * size + m * g.f + j] = sum;
+      return;
+    }
     if (bias) sum += bias[j];
     y[m * g.f + j] = activate(act, sum);
   }
@@ -279,6 +290,8 @@ struct BackwardDataProblem {
   const T* bias;
   Activation act;
   T* dx;
+  T* parts = nullptr;  // as in ForwardProblem
+  int64_t size = 0;
 
   __device__ __forceinline__ Row row(int64_t m, int64_t grp) const {
     Row r;
@@ -308,8 +321,13 @@ struct BackwardDataProblem {
   __device__ __forceinline__ T b(int64_t k, int64_t n, int64_t grp) const {
     return wt[(grp * K + k) * g.cg + n];
   }
-  __device__ __forceinline__ void store(int64_t m, int64_t n, int64_t grp, int64_t, T sum) const {
+  __device__ __forceinline__ void store(int64_t m, int64_t n, int64_t grp, int64_t split,
+                                        T sum) const {
     const int64_t ci = grp * g.cg + n;
+    if (parts) {
+      parts[split * size + m * g.c + ci] = sum;
+      return;
+    }
     if (bias) sum += bias[ci];
     dx[m * g.c + ci] = activate(act, sum);
   }
@@ -346,8 +364,9 @@ struct BackwardFilterProblem {
   int64_t M, N, K, groups;
   const T* x;
   const T* dy;
-  T* out;        // dw, or the chunks' slices
-  int64_t size;  // elements of dw (the slice stride)
+  T* dw;
+  T* parts = nullptr;  // as in ForwardProblem
+  int64_t size = 0;
 
   __device__ __forceinline__ Row row(int64_t m, int64_t grp) const {
     Row r;
@@ -374,29 +393,35 @@ struct BackwardFilterProblem {
   }
   __device__ __forceinline__ void store(int64_t m, int64_t n, int64_t grp, int64_t split,
                                         T sum) const {
-    out[split * size + m * g.f + grp * g.fg + n] = sum;
+    const int64_t e = m * g.f + grp * g.fg + n;
+    if (parts)
+      parts[split * size + e] = sum;
+    else
+      dw[e] = sum;
   }
 };
 
-// dw[e] = the chunks' slices added in chunk order.
+// out[e] = act(the K chunks' slices added in chunk order + bias[e % channels]).
 template <class T>
 __global__ void __launch_bounds__(256)
     sum_splits_kernel(const T* __restrict__ parts, int64_t splits, int64_t size,
-                      T* __restrict__ dw) {
+                      const T* __restrict__ bias, int64_t channels, Activation act,
+                      T* __restrict__ out) {
   for (int64_t e = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; e < size;
        e += int64_t{gridDim.x} * blockDim.x) {
     T acc = parts[e];
     for (int64_t s = 1; s < splits; ++s) acc += parts[s * size + e];
-    dw[e] = acc;
+    if (bias) acc += bias[e % channels];
+    out[e] = activate(act, acc);
   }
 }
 
-// The filter gradient's K chunks: at least kMinChunk long, and no more of them than bring the
-// tiles of M x N to about kTargetTiles blocks (Note [CUDA convolution]); shape only.
+// The K chunks of a product of `tiles` output tiles: at least kMinChunk long, and no more of
+// them than bring the blocks to about kTargetTiles (Note [CUDA convolution]); shape only.
 constexpr int64_t kMinChunk = 256;
 constexpr int64_t kTargetTiles = 1024;
 
-void filter_splits(int64_t tiles, int64_t K, int64_t* splits, int64_t* chunk) {
+void k_splits(int64_t tiles, int64_t K, int64_t* splits, int64_t* chunk) {
   const int64_t most = std::max<int64_t>(1, kTargetTiles / std::max<int64_t>(1, tiles));
   int64_t s = std::min(most, std::max<int64_t>(1, K / kMinChunk));
   int64_t c = (K + s - 1) / s;
@@ -406,13 +431,34 @@ void filter_splits(int64_t tiles, int64_t K, int64_t* splits, int64_t* chunk) {
   *chunk = c;
 }
 
+// Runs P's product, with K split when its tiles are too few to fill the GPU: then each chunk
+// writes its slice of DeviceScratch (p.parts) and sum_splits_kernel adds them, the bias and the
+// activation into out (size elements, `channels` a row).
+template <class T, class P>
+void run_conv_gemm(const char* op, P p, int64_t size, const T* bias, int64_t channels,
+                   Activation act, T* out) {
+  const int64_t tiles = (p.M + kBM - 1) / kBM * ((p.N + kBN - 1) / kBN) * p.groups;
+  int64_t splits = 1, chunk = 1;
+  k_splits(tiles, p.K, &splits, &chunk);
+  if (splits == 1) {
+    run_gemm<T>(op, p, 1, chunk);
+    return;
+  }
+  DeviceScratch parts(static_cast<size_t>(splits * size) * sizeof(T), op);
+  p.parts = parts.as<T>();
+  p.size = size;
+  run_gemm<T>(op, p, splits, chunk);
+  launch(op, &sum_splits_kernel<T>, dim3(blocks_for(size, kThreads)), dim3(kThreads), 0,
+         parts.as<T>(), splits, size, bias, channels, act, out);
+}
+
 // ---- entry points ---------------------------------------------------------------------------
 
 template <class T>
 void forward(const cpu::ConvGeom& cg, const T* x, const T* w, const T* bias, Activation act, T* y) {
   const Geom g = make_geom(cg);
-  ForwardProblem<T> p{g, g.n * g.out_px, g.fg, g.kk * g.cg, g.groups, x, w, bias, act, y};
-  run_gemm<T>("conv_forward", p, 1, std::max<int64_t>(p.K, 1));
+  const ForwardProblem<T> p{g, g.n * g.out_px, g.fg, g.kk * g.cg, g.groups, x, w, bias, act, y};
+  run_conv_gemm<T>("conv_forward", p, g.n * g.out_px * g.f, bias, g.f, act, y);
 }
 
 template <class T>
@@ -424,30 +470,17 @@ void backward_data(const cpu::ConvGeom& cg, const T* dy, const T* w, const T* bi
   DeviceScratch wt(static_cast<size_t>(wsize) * sizeof(T), op);
   launch(op, &transpose_w_kernel<T>, dim3(blocks_for(wsize, kThreads)), dim3(kThreads), 0, g, w,
          wt.as<T>(), wsize);
-  BackwardDataProblem<T> p{g,  g.n * g.in_px, g.cg, g.kk * g.fg, g.groups,
-                           dy, wt.as<T>(),    bias, act,         dx};
-  run_gemm<T>(op, p, 1, std::max<int64_t>(p.K, 1));
+  const BackwardDataProblem<T> p{g,  g.n * g.in_px, g.cg, g.kk * g.fg, g.groups,
+                                 dy, wt.as<T>(),    bias, act,         dx};
+  run_conv_gemm<T>(op, p, g.n * g.in_px * g.c, bias, g.c, act, dx);
 }
 
 template <class T>
 void backward_filter(const cpu::ConvGeom& cg, const T* x, const T* dy, T* dw) {
-  const char* op = "conv_backward_filter";
   const Geom g = make_geom(cg);
-  const int64_t M = g.kk * g.cg, N = g.fg, K = g.n * g.out_px;
-  const int64_t size = g.kk * g.cg * g.f;
-  const int64_t tiles = (M + kBM - 1) / kBM * ((N + kBN - 1) / kBN) * g.groups;
-  int64_t splits = 1, chunk = 1;
-  filter_splits(tiles, K, &splits, &chunk);
-  if (splits == 1) {
-    BackwardFilterProblem<T> p{g, M, N, K, g.groups, x, dy, dw, size};
-    run_gemm<T>(op, p, 1, chunk);
-    return;
-  }
-  DeviceScratch parts(static_cast<size_t>(splits * size) * sizeof(T), op);
-  BackwardFilterProblem<T> p{g, M, N, K, g.groups, x, dy, parts.as<T>(), size};
-  run_gemm<T>(op, p, splits, chunk);
-  launch(op, &sum_splits_kernel<T>, dim3(blocks_for(size, kThreads)), dim3(kThreads), 0,
-         parts.as<T>(), splits, size, dw);
+  const BackwardFilterProblem<T> p{g, g.kk * g.cg, g.fg, g.n * g.out_px, g.groups, x, dy, dw};
+  run_conv_gemm<T>("conv_backward_filter", p, g.kk * g.cg * g.f, static_cast<const T*>(nullptr),
+                   g.f, Activation::Identity, dw);
 }
 
 template <class F>

@@ -1,9 +1,9 @@
 // cuda::conv_forward, conv_backward_data and conv_backward_filter (csrc/cuda/conv.cu through the
 // shim) against the CPU kernels, fast and reference: 1-D, 2-D, 3-D and pointwise convolutions,
 // strides (also past the window), dilations, asymmetric padding, groups (up to one channel per
-// group), bias and every fused activation, the CPU's Winograd shapes, size 1, no input channels, no
-// filters, an empty batch, several row and column tiles, and a filter gradient whose sum is split
-// in chunks. The orders of the sums differ (Note [CUDA convolution]): each element must agree
+// group), bias and every fused activation, the CPU's Winograd shapes, size 1, no input
+// channels, no filters, an empty batch, several row and column tiles, and sums over K split in
+// chunks. The orders of the sums differ (Note [CUDA convolution]): each element must agree
 // within 2 * (K + 1) * eps * (sum of the magnitudes of its terms and bias), times 1.2 for the
 // activation's slope, plus the activation's own rounding (Note [CUDA elementwise accuracy]).
 #include <corten/cpu_features.h>
@@ -66,6 +66,8 @@ std::vector<ConvCase> conv_cases() {
       {"channel per group", 1, 6, 12, 6, {5, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}},
       {"size 1", 1, 1, 1, 1, {1}, {1}, {1}, {1}, {0}, {0}},
       {"long reduction", 4, 2, 3, 1, {24, 24}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}},
+      // A long K on one tile: the forward and dx split K too.
+      {"split reduction", 1, 64, 64, 1, {3, 3}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}},
       // 3x3 stride 1 with 16 channels and 512 tiles of 2x2 pixels: the CPU's Winograd paths.
       {"winograd sized", 2, 16, 16, 1, {32, 32}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}},
   };
