@@ -24,7 +24,13 @@
 
 #define CORTEN_CUDA_NORM_KERNELS(X)
 
-#define CORTEN_CUDA_CONV_KERNELS(X)
+#include "cpu/conv.h"
+#include "cpu/pooling.h"
+#define CORTEN_CUDA_CONV_KERNELS(X)                                          \
+  X(conv_forward)                                                            \
+  X(conv_backward_data)                                                      \
+  X(conv_backward_filter) X(depthwise_conv) X(depthwise_conv_backward_input) \
+      X(depthwise_conv_backward_filter)
 
 #define CORTEN_CUDA_POOL_KERNELS(X)
 
