@@ -103,6 +103,7 @@ void bind_devices(py::module_& m) {
         return out;
       },
       py::arg("name"));
+  m.def("synchronize_devices", &synchronize_devices, py::call_guard<py::gil_scoped_release>());
   m.def("tensor_float_32_execution_enabled", &tensor_float_32_execution_enabled);
   m.def("set_tensor_float_32_execution", &set_tensor_float_32_execution, py::arg("enabled"));
   m.def(

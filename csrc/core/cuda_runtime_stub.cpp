@@ -24,6 +24,8 @@ std::shared_ptr<Storage> cuda_runtime_allocate(size_t, int, const char* op) {
   throw NotImplementedError(str_cat(op, ": ", kNoCudaBuild));
 }
 
+void cuda_runtime_synchronize() {}
+
 void cuda_runtime_reset_peak(int index) {
   throw ValueError(str_cat("reset_memory_stats: no GPU:", index, ": ", kNoCudaBuild));
 }

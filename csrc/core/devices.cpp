@@ -332,6 +332,10 @@ DeviceMemoryInfo device_memory_info(DeviceId d) {
   return detail::cuda_runtime_memory_info(d.index);
 }
 
+void synchronize_devices() {
+  if (cuda_device_count() > 0) detail::cuda_runtime_synchronize();
+}
+
 void reset_device_memory_peak(DeviceId d) {
   device_memory_info(d);  // the same checks and errors
   if (d.type == Device::CPU) {

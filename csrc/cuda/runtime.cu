@@ -259,6 +259,12 @@ DeviceMemoryInfo cuda_runtime_memory_info(int index) {
   return cuda::device_state(index).memory_info();
 }
 
+void cuda_runtime_synchronize() {
+  for (int i = 0; i < cuda_runtime_device_count(); ++i) {
+    CORTEN_CUDA_CHECK(cudaStreamSynchronize(cuda::device_state(i).stream()));
+  }
+}
+
 void cuda_runtime_reset_peak(int index) { cuda::device_state(index).reset_peak(); }
 
 }  // namespace corten::detail

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import corten as tf
+import numpy as np
 import pytest
 
 
@@ -29,3 +30,10 @@ def test_gpu_questions_follow_the_device_model(pretend_gpus):
         tf.test.is_gpu_available(min_cuda_compute_capability=(8, 0))
     pretend_gpus(0)
     assert tf.test.gpu_device_name() == ""
+
+
+def test_sync_devices_returns_after_queued_work():
+    x = tf.random.normal((64, 64), seed=1)
+    y = x @ x
+    assert tf.test.experimental.sync_devices() is None
+    np.testing.assert_allclose(y.numpy(), x.numpy() @ x.numpy(), rtol=1e-4, atol=1e-4)

@@ -143,6 +143,8 @@ struct DeviceMemoryInfo {
 /// Memory counters of `d` (the CPU caching allocator for cpu). ValueError for a device that
 /// does not exist.
 DeviceMemoryInfo device_memory_info(DeviceId d);
+/// Waits until every device has finished the work queued on it (a no-op without GPUs).
+void synchronize_devices();
 /// Sets the peak of device_memory_info(d) to its current bytes (ValueError as it does).
 void reset_device_memory_peak(DeviceId d);
 

@@ -4,8 +4,9 @@ work: ``is_built_with_cuda``, ``is_gpu_available``, ``gpu_device_name``."""
 from __future__ import annotations
 
 from corten import _C, config
+from corten.test import experimental
 
-__all__ = ["gpu_device_name", "is_built_with_cuda", "is_gpu_available"]
+__all__ = ["experimental", "gpu_device_name", "is_built_with_cuda", "is_gpu_available"]
 
 
 def is_built_with_cuda() -> bool:
