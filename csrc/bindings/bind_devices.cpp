@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "bindings/bindings.h"
+#include "core/cuda_runtime.h"
 
 namespace corten::py_bind {
 
@@ -103,6 +104,18 @@ void bind_devices(py::module_& m) {
         return out;
       },
       py::arg("name"));
+  m.def(
+      "cuda_device_details",
+      [](int index) {
+        CORTEN_CHECK_VALUE(index >= 0 && index < cuda_device_count(),
+                           "get_device_details: no device GPU:", index);
+        const detail::CudaDeviceDetails d = detail::cuda_runtime_device_details(index);
+        py::dict out;
+        out["device_name"] = d.name;
+        out["compute_capability"] = py::make_tuple(d.major, d.minor);
+        return out;
+      },
+      py::arg("index"));
   m.def("synchronize_devices", &synchronize_devices, py::call_guard<py::gil_scoped_release>());
   m.def("tensor_float_32_execution_enabled", &tensor_float_32_execution_enabled);
   m.def("set_tensor_float_32_execution", &set_tensor_float_32_execution, py::arg("enabled"));

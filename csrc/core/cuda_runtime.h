@@ -27,6 +27,12 @@ Tensor cuda_runtime_copy(const Tensor& src, DeviceId dst, const char* op);
 std::shared_ptr<Storage> cuda_runtime_allocate(size_t nbytes, int index, const char* op);
 /// The device caching allocator's counters for cuda device `index` (< device count).
 DeviceMemoryInfo cuda_runtime_memory_info(int index);
+/// The name and compute capability of cuda device `index` (< device count).
+struct CudaDeviceDetails {
+  std::string name;
+  int major = 0, minor = 0;
+};
+CudaDeviceDetails cuda_runtime_device_details(int index);
 /// Waits for the work queued on every cuda device's stream.
 void cuda_runtime_synchronize();
 /// Sets the peak counter of cuda device `index` to its current bytes.

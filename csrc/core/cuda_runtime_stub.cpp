@@ -24,6 +24,10 @@ std::shared_ptr<Storage> cuda_runtime_allocate(size_t, int, const char* op) {
   throw NotImplementedError(str_cat(op, ": ", kNoCudaBuild));
 }
 
+CudaDeviceDetails cuda_runtime_device_details(int index) {
+  throw ValueError(str_cat("get_device_details: no GPU:", index, ": ", kNoCudaBuild));
+}
+
 void cuda_runtime_synchronize() {}
 
 void cuda_runtime_reset_peak(int index) {

@@ -259,6 +259,12 @@ DeviceMemoryInfo cuda_runtime_memory_info(int index) {
   return cuda::device_state(index).memory_info();
 }
 
+CudaDeviceDetails cuda_runtime_device_details(int index) {
+  cudaDeviceProp prop{};
+  CORTEN_CUDA_CHECK(cudaGetDeviceProperties(&prop, index));
+  return {prop.name, prop.major, prop.minor};
+}
+
 void cuda_runtime_synchronize() {
   for (int i = 0; i < cuda_runtime_device_count(); ++i) {
     CORTEN_CUDA_CHECK(cudaStreamSynchronize(cuda::device_state(i).stream()));

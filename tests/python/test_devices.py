@@ -538,3 +538,11 @@ def test_tensor_float_32_switch_defaults_off_and_round_trips():
     finally:
         exp.enable_tensor_float_32_execution(False)
     assert exp.tensor_float_32_execution_enabled() is False
+
+
+def test_get_device_details():
+    (cpu,) = tf.config.list_physical_devices("CPU")
+    assert tf.config.experimental.get_device_details(cpu) == {}
+    with pytest.raises(ValueError, match="Unrecognized device"):
+        tf.config.experimental.get_device_details(
+            tf.config.PhysicalDevice("/physical_device:GPU:7", "GPU"))

@@ -70,11 +70,18 @@ def interpreters(peer_args: list[str]) -> dict[str, str]:
     return out
 
 
-def peer_specs(libraries: list[str], pythons: dict[str, str]) -> list[runner.PeerSpec]:
+#: The libraries a GPU run times, and the --device argument each peer takes for the GPU.
+GPU_PEERS = {"corten": "GPU", "torch": "cuda", "torch.compile": "cuda"}
+
+
+def peer_specs(libraries: list[str], pythons: dict[str, str],
+               device: str = "CPU") -> list[runner.PeerSpec]:
     specs = []
     for lib in libraries:
         script, extra, group = PEERS[lib]
         python = pythons.get(lib) or pythons.get(group) or sys.executable
+        if device == "GPU":
+            extra = (*extra, "--device", GPU_PEERS[lib])
         specs.append(runner.PeerSpec(lib, (python, str(PEERS_DIR / script), *extra)))
     return specs
 
@@ -210,6 +217,9 @@ def parser() -> argparse.ArgumentParser:
                         "library name; default: this interpreter")
     p.add_argument("--threads", default="",
                    help="comma-separated thread counts (default: 1 and all logical CPUs)")
+    p.add_argument("--device", choices=("CPU", "GPU"), default="CPU",
+                   help="where corten and PyTorch run the cases (GPU: corten and PyTorch only, "
+                        "with the GPU-sized cases of the gpu group)")
     p.add_argument("--rounds", type=int, default=5, help="rounds alternating the processes")
     p.add_argument("--repeats", type=int, default=3, help="timed samples per round (median)")
     p.add_argument("--settle", type=float, default=0.2,
@@ -228,14 +238,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.repeats < 1 or args.rounds < 1:
         raise SystemExit("--repeats and --rounds must be >= 1")
-    libraries = [x for x in args.libraries.split(",") if x] or list(PEERS)
-    unknown = [x for x in libraries if x not in PEERS]
+    on_gpu = args.device == "GPU"
+    known = list(GPU_PEERS) if on_gpu else list(PEERS)
+    libraries = [x for x in args.libraries.split(",") if x] or known
+    unknown = [x for x in libraries if x not in known]
     if unknown:
-        raise SystemExit(f"unknown libraries {unknown}; choose from {list(PEERS)}")
+        raise SystemExit(f"unknown libraries {unknown} for --device {args.device}; "
+                         f"choose from {known}")
     thread_counts = ([int(t) for t in args.threads.split(",") if t] if args.threads
                      else sorted({1, os.cpu_count() or 1}))
+    # The GPU-sized cases run only on the GPU; every other case runs on either device.
     selected = [c for c in case_table.select(args.filter)
-                if any(lib in libraries for lib in c.libraries)]
+                if any(lib in libraries for lib in c.libraries)
+                and (on_gpu or c.group != case_table.GPU_GROUP)]
     if args.in_process:
         selected = [c for c in selected if c.calls]
         thread_counts = [1]
@@ -256,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.in_process:
             workers = _in_process_workers(needed)
         else:
-            workers = runner.start_workers(peer_specs(needed, pythons), thread_counts, log)
+            workers = runner.start_workers(peer_specs(needed, pythons, args.device),
+                                           thread_counts, log)
         try:
             result = runner.run(workers, jobs, args.rounds, args.repeats,
                                 0.0 if args.in_process else args.settle, log)
@@ -266,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
             if load is not None:
                 load.kill()
                 load.wait()
-    specs = {s.library: s for s in peer_specs(needed, pythons)}
+    specs = {s.library: s for s in peer_specs(needed, pythons, args.device)}
     libs_env: dict[str, Any] = {}
     for (lib, _), h in result.hellos.items():
         if lib not in libs_env or (h.get("available") and not libs_env[lib].get("available")):
@@ -278,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
                  if args.in_process else "per-process"),
         "rounds": args.rounds, "repeats": args.repeats, "settle_s": args.settle,
         "thread_counts": thread_counts, "filter": args.filter, "load": args.load,
+        "device": args.device,
         "libraries": libs_env, "hellos": result.hellos,
     }
     print(report.format_report(env, result.measurements, thread_counts, args.ghz))

@@ -53,6 +53,8 @@ def format_case(case: Case, ms: list[Measurement], versions: dict[str, str],
         hdr.append("GFLOP/s")
         if ghz and isa:
             hdr.append("% peak")
+    if case.bytes_moved:
+        hdr.append("GB/s")
     rows = [hdr]
     by_lib: dict[str, list[Measurement]] = {}
     for m in ms:
@@ -94,6 +96,8 @@ def format_case(case: Case, ms: list[Measurement], versions: dict[str, str],
             if ghz and isa:
                 peak = b.threads * 2 * _LANES.get(isa, 4) * 2 * ghz if b else None
                 row.append("-" if not peak else f"{100 * gf / peak:.0f}%")
+        if case.bytes_moved:
+            row.append("-" if b is None else f"{case.bytes_moved / b.seconds / 1e9:.0f}")
         rows.append(row)
     lines += _table(rows)
     for m in ms:

@@ -8,7 +8,8 @@ from corten.config import devices as _devices
 __all__ = ["get_memory_info", "reset_memory_stats", "enable_buffer_poisoning",
            "buffer_poisoning_enabled", "set_memory_growth", "get_memory_growth",
            "gpu_unavailable_reason", "list_physical_devices", "list_logical_devices",
-           "enable_tensor_float_32_execution", "tensor_float_32_execution_enabled"]
+           "enable_tensor_float_32_execution", "tensor_float_32_execution_enabled",
+           "get_device_details"]
 
 list_physical_devices = _devices.list_physical_devices
 list_logical_devices = _devices.list_logical_devices
@@ -85,6 +86,26 @@ def get_memory_growth(device: _devices.PhysicalDevice) -> bool:
     if device not in _devices.list_physical_devices():
         raise ValueError(f"Unrecognized device: {device!r}")
     return _memory_growth.get(device, False)
+
+
+def get_device_details(device: _devices.PhysicalDevice) -> dict:
+    """What is known about a physical device, as TensorFlow reports it.
+
+    Args:
+        device: a device from ``tf.config.list_physical_devices()``.
+
+    Returns:
+        For a GPU, ``{"device_name": ..., "compute_capability": (major, minor)}``; for the CPU,
+        an empty dict.
+
+    Raises:
+        ValueError: for a device not in ``list_physical_devices()``.
+    """
+    if device not in _devices.list_physical_devices():
+        raise ValueError(f"Unrecognized device: {device!r}")
+    if device.device_type != "GPU":
+        return {}
+    return dict(_C.cuda_device_details(int(device.name.rsplit(":", 1)[1])))
 
 
 def _check_physical_gpu(device: object) -> None:

@@ -28,7 +28,8 @@ class Case:
 
     ``unit`` is what one timed call is divided into (``call``, or ``step`` for training
     epochs of ``steps`` steps); ``samples`` is the number of training samples per call (for
-    samples/s); ``flops`` the floating-point operations per call (for GFLOP/s).
+    samples/s); ``flops`` the floating-point operations per call (for GFLOP/s);
+    ``bytes_moved`` the bytes read and written per call (for GB/s).
     """
 
     group: str
@@ -39,6 +40,8 @@ class Case:
     calls: dict[str, Callable[..., Any]] = field(default_factory=dict)
     tol: tuple[float, float] | None = (2e-4, 1e-4)
     flops: float | None = None
+    #: Bytes read and written per call (for GB/s), for memory-bound cases.
+    bytes_moved: float | None = None
     steps: int = 1
     samples: int = 0
     note: str = ""

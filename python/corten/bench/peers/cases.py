@@ -483,7 +483,34 @@ CONV = [_conv_case(batch, *shape) for batch in (32, 1) for shape in _CONV_SHAPES
 CONV += [_conv_step_case(batch, *shape) for batch in (32, 1) for shape in _CONV_SHAPES]
 OPS.extend(CONV)
 
-CASES: list[Case] = OPS + OVERHEAD + GEMM + LAYERS + TRAINING + INFERENCE
+#: Cases sized for a GPU (run with ``--device GPU`` only): the products and the memory-bound
+#: kernels whose speed the GPU build is judged by, beside the device-to-device copy that
+#: measures the memory bandwidth in the same run.
+GPU_GROUP = "gpu"
+_GPU_N = 1 << 26
+_GPU_ROWS = (1 << 16, 1 << 10)
+
+
+def _gpu_case(name, shape, inputs, calls, tol, **kw):
+    return Case(GPU_GROUP, name, shape, ("corten", "torch"), tuple(inputs), calls, tol, **kw)
+
+
+GPU = [
+    _gpu_case("copy", "2^26 float32", (_f32(_GPU_N),),
+              {"corten": lambda tf, a: a.gpu(), "torch": lambda torch, a: a.clone(),
+               "numpy": lambda np, a: a.copy()}, (0, 0), bytes_moved=8.0 * _GPU_N),
+    _gpu_case("add", "2^26 float32", (_f32(_GPU_N), _f32(_GPU_N)),
+              _same(lambda m, a, b: a + b), (1e-6, 1e-6), bytes_moved=12.0 * _GPU_N),
+    _gpu_case("softmax(axis=-1)", f"{_GPU_ROWS[0]}x{_GPU_ROWS[1]} float32",
+              (_f32(*_GPU_ROWS),),
+              {"corten": lambda tf, x: tf.nn.softmax(x), "numpy": _np_softmax,
+               "torch": lambda torch, x: torch.softmax(x, -1)}, (1e-5, 1e-7),
+              bytes_moved=8.0 * _GPU_N),
+    _gpu_case("matmul", "4096x4096x4096 float32 (TF32 off)", (_f32(4096, 4096), _f32(4096, 4096)),
+              _same(lambda m, a, b: a @ b), (1e-4, 1e-3), flops=2.0 * 4096 ** 3),
+]
+
+CASES: list[Case] = OPS + OVERHEAD + GEMM + LAYERS + TRAINING + INFERENCE + GPU
 BY_KEY: dict[str, Case] = {c.key: c for c in CASES}
 if len(BY_KEY) != len(CASES):
     raise RuntimeError("bench case keys must be unique")

@@ -22,6 +22,17 @@ class CortenPeer(protocol.Peer):
         self.version = corten.__version__
         corten.config.threading.set_intra_op_parallelism_threads(threads)
         corten.keras.utils.set_random_seed(0)
+        # Every case is built and run under the device scope (the request loop's thread).
+        self.on_gpu = options.device.upper().startswith("GPU")
+        if self.on_gpu and not corten.config.list_physical_devices("GPU"):
+            # Soft placement would run the cases on the CPU under a GPU's name.
+            raise RuntimeError(f"no GPU: {corten.config.experimental.gpu_unavailable_reason()}")
+        self._scope = corten.device(f"/{options.device.upper()}:0")
+        self._scope.__enter__()
+        if self.on_gpu:
+            (gpu,) = corten.config.list_physical_devices("GPU")[:1]
+            details = corten.config.experimental.get_device_details(gpu)
+            self.version += f" on {details['device_name']}"
 
     def cases(self) -> list[str]:
         return cases.cases_for(self.library)
@@ -31,6 +42,10 @@ class CortenPeer(protocol.Peer):
 
     def to_numpy(self, value: Any) -> Any:
         return value.numpy()
+
+    def sync(self) -> None:
+        if self.on_gpu:
+            self.tf.test.experimental.sync_devices()
 
     def setup(self, case: str, inputs: list[Any], data: str | None) -> Callable[[], Any]:
         tf = self.tf
@@ -70,5 +85,9 @@ class CortenPeer(protocol.Peer):
         return loop
 
 
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="CPU", help="the device the cases run on: CPU or GPU")
+
+
 if __name__ == "__main__":
-    protocol.serve(CortenPeer)
+    protocol.serve(CortenPeer, _arguments)

@@ -68,28 +68,41 @@ class Peer:
         """Anything the report should say about this library's configuration."""
         return {}
 
+    def sync(self) -> None:
+        """Waits for the work the library has queued (a GPU's): called before reading the clock
+        at the end of each sample, so that asynchronous launches are timed in full."""
 
-def calibrate(fn: Callable[[], Any], min_time: float = MIN_SAMPLE_SECONDS) -> int:
+
+def _no_sync() -> None:
+    pass
+
+
+def calibrate(fn: Callable[[], Any], min_time: float = MIN_SAMPLE_SECONDS,
+              sync: Callable[[], None] = _no_sync) -> int:
     """Calls per sample so that one sample lasts at least `min_time` seconds."""
     n = 1
     while True:
         t0 = time.perf_counter()
         for _ in range(n):
             fn()
+        sync()
         if time.perf_counter() - t0 >= min_time:
             return n
         n *= 2
 
 
-def samples(fn: Callable[[], Any], calls: int, repeats: int) -> list[float]:
+def samples(fn: Callable[[], Any], calls: int, repeats: int,
+            sync: Callable[[], None] = _no_sync) -> list[float]:
     """Per-call seconds of `repeats` samples of `calls` calls each, after one untimed call
     (which wakes the library's threads up after the other processes' turns)."""
     fn()
+    sync()
     out = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         for _ in range(calls):
             fn()
+        sync()
         out.append((time.perf_counter() - t0) / calls)
     return out
 
@@ -165,11 +178,12 @@ def handle(peer: Peer, fns: dict[str, tuple[Callable[[], Any], int]],
                 np.save(req["out"], peer.to_numpy(first), allow_pickle=False)
             elif isinstance(first, (int, float)):
                 info["result"] = float(first)
-            fns[req["case"]] = (fn, calibrate(fn))
+            fns[req["case"]] = (fn, calibrate(fn, sync=peer.sync))
             return {"ok": True, "calls": fns[req["case"]][1], "info": info}
         if op == "time":
             fn, calls = fns[req["case"]]
-            return {"ok": True, "seconds": samples(fn, calls, int(req["repeats"]))}
+            return {"ok": True,
+                    "seconds": samples(fn, calls, int(req["repeats"]), sync=peer.sync)}
         return {"ok": False, "error": f"unknown request {op!r}"}
     except Exception as e:
         return {"ok": False, "error": f"{type(e).__name__}: {e}",

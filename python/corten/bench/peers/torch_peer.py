@@ -29,32 +29,41 @@ class TorchPeer(protocol.Peer):
         self.library = "torch.compile" if self.compile else "torch"
         torch.set_num_threads(threads)
         torch.manual_seed(0)
+        self.device = torch.device(options.device)
+        self.on_gpu = self.device.type == "cuda"
+        if self.on_gpu:
+            self.version += f" on {torch.cuda.get_device_name(self.device)}"
 
     def cases(self) -> list[str]:
         return cases.cases_for(self.library)
 
     def to_numpy(self, value: Any) -> Any:
-        return value.detach().numpy()
+        return value.detach().cpu().numpy()
+
+    def sync(self) -> None:
+        if self.on_gpu:
+            self.torch.cuda.synchronize(self.device)
 
     def setup(self, case: str, inputs: list[Any], data: str | None) -> Callable[[], Any]:
         torch = self.torch
         spec = cases.BY_KEY[case]
         if spec.calls:
             return cases.kernel_call(spec, self.library, torch,
-                                     [torch.from_numpy(a) for a in inputs])
+                                     [torch.from_numpy(a).to(self.device) for a in inputs])
         if case.startswith("training/fit toy ResNet"):
             return self._fit_toy_resnet(case)
         if case.startswith("training/fit BiLSTM"):
             return self._fit_bilstm(case)
         d = protocol.load_training_data(data)
-        x, y = torch.from_numpy(d["x"]), torch.from_numpy(d["y"])
+        x = torch.from_numpy(d["x"]).to(self.device)
+        y = torch.from_numpy(d["y"]).to(self.device)
         if case.startswith("training/fit MLP"):
             return self._fit_mlp(x, y)
         if case.startswith("training/fit VAE"):
             return self._fit_vae(x)
         if case.startswith("training/GradientTape loop"):
             return self._tape_loop()
-        model = self._mlp()
+        model = self._mlp().to(self.device)
         xb = x[:cases.predict_rows(case)]
 
         def call():
@@ -73,16 +82,16 @@ class TorchPeer(protocol.Peer):
 
     def _fit_mlp(self, tx, ty) -> Callable[[], float]:
         torch = self.torch
-        model = self._mlp()
+        model = self._mlp().to(self.device)
         opt = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
         forward = self._maybe_compile(model)
         loss_fn = torch.nn.CrossEntropyLoss()
         batch, steps = cases.BATCH, len(tx) // cases.BATCH
 
         def epoch() -> float:
-            perm = torch.randperm(len(tx))
-            total = torch.zeros(())
-            correct = torch.zeros((), dtype=torch.int64)
+            perm = torch.randperm(len(tx), device=self.device)
+            total = torch.zeros((), device=self.device)
+            correct = torch.zeros((), dtype=torch.int64, device=self.device)
             for i in range(0, len(tx), batch):
                 idx = perm[i:i + batch]
                 xb, yb = tx[idx], ty[idx]
@@ -116,14 +125,14 @@ class TorchPeer(protocol.Peer):
                 kl = -0.5 * torch.mean(z_log_var - z_mean.square() - z_log_var.exp() + 1)
                 return torch.sigmoid(self.out(torch.relu(self.dec(z)))), kl
 
-        model = TorchVAE()
+        model = TorchVAE().to(self.device)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
         forward = self._maybe_compile(model)
         batch, steps = cases.BATCH, len(tx) // cases.BATCH
 
         def epoch() -> float:
-            perm = torch.randperm(len(tx))
-            total = torch.zeros(())
+            perm = torch.randperm(len(tx), device=self.device)
+            total = torch.zeros((), device=self.device)
             for i in range(0, len(tx), batch):
                 xb = tx[perm[i:i + batch]]
                 opt.zero_grad()
@@ -145,8 +154,8 @@ class TorchPeer(protocol.Peer):
 
         def epoch() -> float:
             model.train()
-            perm = torch.randperm(len(tx))
-            total = torch.zeros(())
+            perm = torch.randperm(len(tx), device=self.device)
+            total = torch.zeros((), device=self.device)
             for i in range(0, len(tx), batch):
                 idx = perm[i:i + batch]
                 opt.zero_grad()
@@ -183,9 +192,9 @@ class TorchPeer(protocol.Peer):
                 return self.fc2(self.drop(torch.relu(self.fc1(x))))
 
         xs, ys = keras_models.synthetic_data(np, case)
-        tx = torch.from_numpy(xs).permute(0, 3, 1, 2).contiguous()  # NCHW, once
-        ty = torch.from_numpy(ys.argmax(-1))
-        model = ToyResNet()
+        tx = torch.from_numpy(xs).permute(0, 3, 1, 2).contiguous().to(self.device)  # NCHW, once
+        ty = torch.from_numpy(ys.argmax(-1)).to(self.device)
+        model = ToyResNet().to(self.device)
         opt = torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.9, eps=1e-7)
         return self._epoch(model, opt, nn.CrossEntropyLoss(), tx, ty,
                            keras_models.CIFAR_SHAPED[1])
@@ -210,21 +219,23 @@ class TorchPeer(protocol.Peer):
                 return torch.sigmoid(self.out(torch.cat([h[0], h[1]], -1)))
 
         xs, ys = keras_models.synthetic_data(np, case)
-        model = BiLSTM()
+        model = BiLSTM().to(self.device)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
-        return self._epoch(model, opt, nn.BCELoss(), torch.from_numpy(xs).long(),
-                           torch.from_numpy(ys), keras_models.SEQUENCES[1])
+        return self._epoch(model, opt, nn.BCELoss(), torch.from_numpy(xs).long().to(self.device),
+                           torch.from_numpy(ys).to(self.device), keras_models.SEQUENCES[1])
 
     def _tape_loop(self) -> Callable[[], float]:
         import numpy as np
 
         torch = self.torch
         rng = np.random.default_rng(0)
-        x = torch.from_numpy(rng.normal(size=(32, 8)).astype(np.float32))
-        y = torch.from_numpy(rng.normal(size=(32, 1)).astype(np.float32))
-        params = [torch.from_numpy(rng.normal(size=(8, 16)).astype(np.float32) * 0.3),
-                  torch.zeros(16), torch.from_numpy(
-                      rng.normal(size=(16, 1)).astype(np.float32) * 0.3), torch.zeros(1)]
+        dev = self.device
+        x = torch.from_numpy(rng.normal(size=(32, 8)).astype(np.float32)).to(dev)
+        y = torch.from_numpy(rng.normal(size=(32, 1)).astype(np.float32)).to(dev)
+        params = [torch.from_numpy(rng.normal(size=(8, 16)).astype(np.float32) * 0.3).to(dev),
+                  torch.zeros(16, device=dev), torch.from_numpy(
+                      rng.normal(size=(16, 1)).astype(np.float32) * 0.3).to(dev),
+                  torch.zeros(1, device=dev)]
         for p in params:
             p.requires_grad_(True)
         w1, b1, w2, b2 = params
@@ -244,6 +255,7 @@ class TorchPeer(protocol.Peer):
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compile", action="store_true", help="torch.compile the module")
+    parser.add_argument("--device", default="cpu", help="the torch device: cpu or cuda")
 
 
 if __name__ == "__main__":
