@@ -33,16 +33,6 @@ constexpr int64_t kGrainRandom = 4096;
 
 using rng::kPerBlock;
 
-// Standard normals of one block (the ISA's table: cpu/random_kernels.h).
-template <typename T>
-inline void normal_block(const RandomTable& t, const Philox4x32Block& r, T* z) {
-  if constexpr (std::is_same_v<T, float>) {
-    t.normal_f32(r.v, 2, 0.0f, 1.0f, z);
-  } else {
-    t.normal_f64(r.v, 1, 0.0, 1.0, z);
-  }
-}
-
 // Runs gen(counter, values) for every block of a draw of n elements and stores the values.
 template <typename T, typename Gen>
 void fill_blocks(T* out, int64_t n, uint64_t offset, const Gen& gen) {
@@ -126,27 +116,27 @@ void truncated_normal(DType dtype, void* out, int64_t n, double mean, double std
     using T = typename decltype(tag)::type;
     constexpr int K = kPerBlock<T>;
     const T m = static_cast<T>(mean), s = static_cast<T>(stddev);
-    const RandomTable& t = active_random_table();
-    // z redrawn from streams 1, 2, ... of counter ctr (lane j) until |z| <= 2.
-    auto truncate = [&](T z, uint64_t ctr, int j) { return rng::truncate_normal(z, key, ctr, j); };
     if constexpr (std::is_same_v<T, float>) {
+      // The stream-0 normals of a run of blocks from the ISA's table, then the rejected ones
+      // redrawn from streams 1, 2, ... of their counter (lane j) until |z| <= 2.
+      const RandomTable& t = active_random_table();
       float* o = static_cast<float*>(out);
       for_word_runs(n, key, offset, [&](const uint32_t* w, int64_t first, int64_t count) {
         float z[4 * kWordBlocks];
         t.normal_f32(w, (count + 1) / 2, 0.0f, 1.0f, z);
         for (int64_t j = 0; j < count; ++j) {
           const int64_t i = first + j;
-          const float zj = std::abs(z[j]) <= 2.0f
-                               ? z[j]
-                               : truncate(z[j], offset + static_cast<uint64_t>(i / K),
-                                          static_cast<int>(i % K));
+          const float zj =
+              std::abs(z[j]) <= 2.0f
+                  ? z[j]
+                  : rng::truncate_normal(z[j], key, offset + static_cast<uint64_t>(i / K),
+                                         static_cast<int>(i % K));
           o[i] = m + s * zj;
         }
       });
     } else {
-      fill_blocks(static_cast<T*>(out), n, offset, [&](uint64_t ctr, T* v) {
-        normal_block<T>(t, philox_block(key, ctr), v);
-        for (int j = 0; j < K; ++j) v[j] = m + s * truncate(v[j], ctr, j);
+      fill_blocks(static_cast<T*>(out), n, offset, [&](uint64_t ctr, T(&v)[K]) {
+        rng::truncated_normal_block(philox_block(key, ctr), key, ctr, m, s, v);
       });
     }
   });

@@ -256,6 +256,17 @@ CORTEN_HD inline T standard_normal_lane(const Philox4x32Block& r, int j) {
   return j % 2 == 0 ? a : b;
 }
 
+/// The standard normals of the K lanes of block r, as standard_normal_lane computes them.
+template <class T>
+CORTEN_HD inline void standard_normals(const Philox4x32Block& r, T (&z)[kPerBlock<T>]) {
+  if constexpr (std::is_same_v<T, float>) {
+    normal_pair_f32(r.v[0], r.v[1], 0.0f, 1.0f, z[0], z[1]);
+    normal_pair_f32(r.v[2], r.v[3], 0.0f, 1.0f, z[2], z[3]);
+  } else {
+    normal_pair_f64(bits64(r.v[0], r.v[1]), bits64(r.v[2], r.v[3]), 0.0, 1.0, z[0], z[1]);
+  }
+}
+
 /// Redraws of one truncated-normal element before giving up and returning 0 (the chance of
 /// reaching this is 0.0455^64, about 1e-86).
 constexpr uint64_t kMaxTruncatedAttempts = 64;
@@ -269,6 +280,14 @@ CORTEN_HD inline T truncate_normal(T z, uint64_t key, uint64_t ctr, int j) {
     z = standard_normal_lane<T>(philox_block(key, ctr, stream), j);
   }
   return z;
+}
+
+/// The K elements mean + stddev * z of block r = (key, ctr) of a truncated-normal draw.
+template <class T>
+CORTEN_HD inline void truncated_normal_block(const Philox4x32Block& r, uint64_t key, uint64_t ctr,
+                                             T mean, T stddev, T (&v)[kPerBlock<T>]) {
+  standard_normals<T>(r, v);
+  for (int j = 0; j < kPerBlock<T>; ++j) v[j] = mean + stddev * truncate_normal(v[j], key, ctr, j);
 }
 
 /// The parameters of a uniform draw of T in [minval, maxval): the rounding of

@@ -20,8 +20,8 @@
 //
 // dropout_apply is an elementwise map out = mask ? x * scale : 0 in the layout of the
 // elementwise kernels (cuda/elementwise.cu): dense operands (the mask possibly one broadcast
-// value) with 16-byte packs of x when aligned, or any strides through an Indexer. Bit for bit
-// the CPU's (one rounded multiplication).
+// value) with 16-byte packs of x and out and packs of as many mask bytes when aligned, or any
+// strides through an Indexer. Bit for bit the CPU's (one rounded multiplication).
 
 #include <algorithm>
 #include <cstdint>
@@ -70,10 +70,7 @@ struct TruncatedNormal {
   uint64_t key;
   __device__ __forceinline__ void operator()(const Philox4x32Block& r, uint64_t ctr,
                                              T (&v)[K]) const {
-    for (int j = 0; j < K; ++j) {
-      const T z = rng::standard_normal_lane<T>(r, j);
-      v[j] = mean + stddev * rng::truncate_normal(z, key, ctr, j);
-    }
+    rng::truncated_normal_block(r, key, ctr, mean, stddev, v);
   }
 };
 
@@ -169,8 +166,8 @@ constexpr int kVec = static_cast<int>(16 / sizeof(T));
 template <class T>
 __global__ void __launch_bounds__(kThreads)
     dropout_apply_kernel(Layout layout, const T* __restrict__ x, const bool* __restrict__ mask,
-                         int64_t mask_step, Indexer<2> ix, T* __restrict__ out, int64_t n,
-                         T scale) {
+                         int64_t mask_step, bool mask_packs, Indexer<2> ix, T* __restrict__ out,
+                         int64_t n, T scale) {
   const int64_t stride = static_cast<int64_t>(blockDim.x) * gridDim.x;
   const int64_t first = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (layout == Layout::Strided) {
@@ -187,10 +184,14 @@ __global__ void __launch_bounds__(kThreads)
     const int64_t packs = n / V;
     for (int64_t p = first; p < packs; p += stride) {
       const Pack<T, V> xv = load_pack<T, V>(x + p * V);
-      Pack<T, V> r;
-      for (int j = 0; j < V; ++j) {
-        r.v[j] = mask[(p * V + j) * mask_step] ? xv.v[j] * scale : T(0);
+      Pack<bool, V> mv;
+      if (mask_packs) {
+        mv = load_pack<bool, V>(mask + p * V);
+      } else {
+        for (int j = 0; j < V; ++j) mv.v[j] = mask[(p * V + j) * mask_step];
       }
+      Pack<T, V> r;
+      for (int j = 0; j < V; ++j) r.v[j] = mv.v[j] ? xv.v[j] * scale : T(0);
       store_pack<T, V>(out + p * V, r);
     }
     start = packs * V;  // the tail, element by element
@@ -272,8 +273,8 @@ void dropout_apply(DType dtype, const Shape& shape, const void* x, const Shape& 
     }
     const int64_t items = layout == Layout::DenseVector ? n / kVec<T> : n;
     launch("dropout", &dropout_apply_kernel<T>, dim3(blocks_for(items, kThreads)), dim3(kThreads),
-           0, layout, xp, mask, static_cast<int64_t>(dm > 0 ? 1 : 0), ix, op, n,
-           static_cast<T>(scale));
+           0, layout, xp, mask, static_cast<int64_t>(dm > 0 ? 1 : 0),
+           dm == 1 && aligned_to(mask, kVec<T>), ix, op, n, static_cast<T>(scale));
   });
 }
 
