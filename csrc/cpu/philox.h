@@ -5,9 +5,12 @@
 // (counter, key), any block can be computed independently, which is what makes random draws
 // independent of the thread count (see Note [Philox counters] in cpu/random.cpp).
 //
-// Header-only and constexpr, so the known-answer vectors are checked at compile time below.
+// Header-only and constexpr, so the known-answer vectors are checked at compile time below; the
+// functions are CORTEN_HD, so the CUDA kernels (cuda/random.cu) run this very code.
 
 #include <cstdint>
+
+#include "cpu/host_device.h"
 
 namespace corten::cpu {
 
@@ -22,7 +25,7 @@ constexpr uint32_t kMul1 = 0xCD9E8D57u;
 constexpr uint32_t kWeyl0 = 0x9E3779B9u;  // golden ratio
 constexpr uint32_t kWeyl1 = 0xBB67AE85u;  // sqrt(3) - 1
 
-constexpr Philox4x32Block round(Philox4x32Block c, uint32_t k0, uint32_t k1) {
+CORTEN_HD constexpr Philox4x32Block round(Philox4x32Block c, uint32_t k0, uint32_t k1) {
   const uint64_t p0 = static_cast<uint64_t>(kMul0) * c.v[0];
   const uint64_t p1 = static_cast<uint64_t>(kMul1) * c.v[2];
   const auto hi0 = static_cast<uint32_t>(p0 >> 32), lo0 = static_cast<uint32_t>(p0);
@@ -33,7 +36,8 @@ constexpr Philox4x32Block round(Philox4x32Block c, uint32_t k0, uint32_t k1) {
 }  // namespace philox_detail
 
 /// Philox4x32-10 of `counter` (4 words, word 0 least significant) under `key` (2 words).
-constexpr Philox4x32Block philox4x32_10(Philox4x32Block counter, uint32_t key0, uint32_t key1) {
+CORTEN_HD constexpr Philox4x32Block philox4x32_10(Philox4x32Block counter, uint32_t key0,
+                                                  uint32_t key1) {
   Philox4x32Block c = counter;
   for (int r = 0; r < 10; ++r) {
     if (r > 0) {
@@ -46,7 +50,8 @@ constexpr Philox4x32Block philox4x32_10(Philox4x32Block counter, uint32_t key0, 
 }
 
 /// The block for 64-bit `key`, 64-bit counter `index` (words 0-1) and 64-bit `stream` (words 2-3).
-constexpr Philox4x32Block philox_block(uint64_t key, uint64_t index, uint64_t stream = 0) {
+CORTEN_HD constexpr Philox4x32Block philox_block(uint64_t key, uint64_t index,
+                                                 uint64_t stream = 0) {
   return philox4x32_10(
       Philox4x32Block{{static_cast<uint32_t>(index), static_cast<uint32_t>(index >> 32),
                        static_cast<uint32_t>(stream), static_cast<uint32_t>(stream >> 32)}},

@@ -8,6 +8,7 @@
 #include "cpu/loops.h"
 #include "cpu/philox.h"
 #include "cpu/random_kernels.h"
+#include "cpu/random_transform.h"
 
 namespace corten::cpu {
 
@@ -21,32 +22,16 @@ namespace corten::cpu {
 // (philox_counters_used), after which a generator can continue at the next offset without
 // overlap. Truncated normal redraws a rejected element i from streams 1, 2, ... of the same
 // counter offset + i / K (taking the same lane), so it too depends only on (key, offset, i), and
-// uses no counters beyond ceil(n / K).
+// uses no counters beyond ceil(n / K). Which words of block b give which of its K elements:
+// Note [Random element values] in cpu/random_transform.h, whose one-element functions the CUDA
+// kernels (cuda/random.cu) run with this same counter assignment, one block per thread.
 
 namespace {
 
 // Scalar Philox + Box-Muller (float64): a few tens of ns per element.
 constexpr int64_t kGrainRandom = 4096;
 
-// A 53-bit uniform double in [0, 1) from two random words.
-inline uint64_t bits64(uint32_t lo, uint32_t hi) { return static_cast<uint64_t>(hi) << 32 | lo; }
-inline double u53(uint32_t lo, uint32_t hi) {
-  return static_cast<double>(bits64(lo, hi) >> 11) * 0x1p-53;
-}
-
-// Elements per Philox block for a 32-bit or 64-bit element type.
-template <typename T>
-constexpr int kPerBlock = sizeof(T) == 4 ? 4 : 2;
-
-// Standard normals of one block (the ISA's table: cpu/random_kernels.h).
-template <typename T>
-inline void normal_block(const RandomTable& t, const Philox4x32Block& r, T* z) {
-  if constexpr (std::is_same_v<T, float>) {
-    t.normal_f32(r.v, 2, 0.0f, 1.0f, z);
-  } else {
-    t.normal_f64(r.v, 1, 0.0, 1.0, z);
-  }
-}
+using rng::kPerBlock;
 
 // Runs gen(counter, values) for every block of a draw of n elements and stores the values.
 template <typename T, typename Gen>
@@ -90,10 +75,6 @@ void for_word_runs(int64_t n, uint64_t key, uint64_t offset, const Fn& fn) {
   });
 }
 
-// Redraws of one truncated-normal element before giving up and returning the mean (the chance
-// of reaching this is 0.0455^64, about 1e-86).
-constexpr uint64_t kMaxTruncatedAttempts = 64;
-
 }  // namespace
 
 void random_normal(DType dtype, void* out, int64_t n, double mean, double stddev, uint64_t key,
@@ -135,40 +116,27 @@ void truncated_normal(DType dtype, void* out, int64_t n, double mean, double std
     using T = typename decltype(tag)::type;
     constexpr int K = kPerBlock<T>;
     const T m = static_cast<T>(mean), s = static_cast<T>(stddev);
-    // z redrawn from streams 1, 2, ... of counter ctr (lane j) until |z| <= 2.
-    const RandomTable& t = active_random_table();
-    auto truncate = [&](T z, uint64_t ctr, int j) {
-      for (uint64_t stream = 1; !(std::abs(z) <= T(2)); ++stream) {
-        if (stream > kMaxTruncatedAttempts) return T(0);
-        const Philox4x32Block r = philox_block(key, ctr, stream);
-        T pair[2];  // only the Box-Muller pair that holds lane j
-        if constexpr (std::is_same_v<T, float>) {
-          t.normal_f32(r.v + 2 * (j / 2), 1, 0.0f, 1.0f, pair);
-        } else {
-          t.normal_f64(r.v, 1, 0.0, 1.0, pair);
-        }
-        z = pair[j % 2];
-      }
-      return z;
-    };
     if constexpr (std::is_same_v<T, float>) {
+      // The stream-0 normals of a run of blocks from the ISA's table, then the rejected ones
+      // redrawn from streams 1, 2, ... of their counter (lane j) until |z| <= 2.
+      const RandomTable& t = active_random_table();
       float* o = static_cast<float*>(out);
       for_word_runs(n, key, offset, [&](const uint32_t* w, int64_t first, int64_t count) {
         float z[4 * kWordBlocks];
         t.normal_f32(w, (count + 1) / 2, 0.0f, 1.0f, z);
         for (int64_t j = 0; j < count; ++j) {
           const int64_t i = first + j;
-          const float zj = std::abs(z[j]) <= 2.0f
-                               ? z[j]
-                               : truncate(z[j], offset + static_cast<uint64_t>(i / K),
-                                          static_cast<int>(i % K));
+          const float zj =
+              std::abs(z[j]) <= 2.0f
+                  ? z[j]
+                  : rng::truncate_normal(z[j], key, offset + static_cast<uint64_t>(i / K),
+                                         static_cast<int>(i % K));
           o[i] = m + s * zj;
         }
       });
     } else {
-      fill_blocks(static_cast<T*>(out), n, offset, [&](uint64_t ctr, T* v) {
-        normal_block<T>(t, philox_block(key, ctr), v);
-        for (int j = 0; j < K; ++j) v[j] = m + s * truncate(v[j], ctr, j);
+      fill_blocks(static_cast<T*>(out), n, offset, [&](uint64_t ctr, T(&v)[K]) {
+        rng::truncated_normal_block(philox_block(key, ctr), key, ctr, m, s, v);
       });
     }
   });
@@ -178,22 +146,18 @@ void random_uniform(DType dtype, void* out, int64_t n, double minval, double max
                     uint64_t key, uint64_t offset) {
   visit_floating(dtype, "random_uniform", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const double range = maxval - minval;
-    const T lo = static_cast<T>(minval), hi = static_cast<T>(maxval);
-    // Rounding of minval + u * range can reach maxval; the interval is half-open.
-    const T below_hi = lo < hi ? std::nextafter(hi, lo) : hi;
+    const rng::UniformParams<T> p = rng::uniform_params<T>(minval, maxval);
     if constexpr (std::is_same_v<T, float>) {
       const RandomTable& t = active_random_table();
       float* o = static_cast<float*>(out);
       for_word_runs(n, key, offset, [&](const uint32_t* w, int64_t first, int64_t count) {
-        t.uniform_f32(w, count, minval, range, hi, below_hi, lo < hi, o + first);
+        t.uniform_f32(w, count, p.minval, p.range, p.hi, p.below_hi, p.clamp, o + first);
       });
     } else {
       T* o = static_cast<T*>(out);
       for_word_runs<2>(n, key, offset, [&](const uint32_t* w, int64_t first, int64_t count) {
         for (int64_t j = 0; j < count; ++j) {
-          const T x = static_cast<T>(minval + u53(w[2 * j], w[2 * j + 1]) * range);
-          o[first + j] = x >= hi && lo < hi ? below_hi : x;
+          o[first + j] = rng::uniform_f64(w[2 * j], w[2 * j + 1], p);
         }
       });
     }
@@ -205,31 +169,27 @@ void random_uniform_int(DType dtype, void* out, int64_t n, int64_t minval, int64
   visit_numeric(dtype, "random_uniform", [&](auto tag) {
     using T = typename decltype(tag)::type;
     if constexpr (std::is_integral_v<T>) {
-      using U = std::make_unsigned_t<T>;
-      const U lo = static_cast<U>(static_cast<T>(minval));
-      const U range = static_cast<U>(static_cast<T>(maxval)) - lo;
+      const rng::IntParams<T> p = rng::int_params<T>(minval, maxval);
       T* o = static_cast<T*>(out);
-      for_word_runs<kPerBlock<T>>(n, key, offset,
-                                  [&](const uint32_t* w, int64_t first, int64_t count) {
-        for (int64_t j = 0; j < count; ++j) {
-          U bits;
-          if constexpr (sizeof(T) == 4) {
-            bits = w[j];
-          } else {
-            bits = bits64(w[2 * j], w[2 * j + 1]);
-          }
-          o[first + j] = static_cast<T>(static_cast<U>(lo + bits % range));
-        }
-      });
+      for_word_runs<kPerBlock<T>>(
+          n, key, offset, [&](const uint32_t* w, int64_t first, int64_t count) {
+            for (int64_t j = 0; j < count; ++j) {
+              if constexpr (sizeof(T) == 4) {
+                o[first + j] = rng::uniform_int<T>(w[j], p);
+              } else {
+                o[first + j] = rng::uniform_int<T>(rng::bits64(w[2 * j], w[2 * j + 1]), p);
+              }
+            }
+          });
     }
   });
 }
 
 void dropout_mask(bool* mask, int64_t n, double rate, uint64_t key, uint64_t offset) {
-  for_word_runs(n, key, offset, [&](const uint32_t* w, int64_t first, int64_t count) {
-    // u = bits / 2^32 is exact in double; keep when u >= rate, as TensorFlow does.
-    for (int64_t j = 0; j < count; ++j) mask[first + j] = static_cast<double>(w[j]) * 0x1p-32 >= rate;
-  });
+  auto keep = [&](const uint32_t* w, int64_t first, int64_t count) {
+    for (int64_t j = 0; j < count; ++j) mask[first + j] = rng::dropout_keep(w[j], rate);
+  };
+  for_word_runs<rng::kMaskPerBlock>(n, key, offset, keep);
 }
 
 void dropout_apply(DType dtype, const Shape& shape, const void* x, const Shape& x_strides,

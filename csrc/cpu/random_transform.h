@@ -1,12 +1,19 @@
 #pragma once
 // The maps from Philox words to random values, written once over a lane type so that the
 // scalar reference (ScalarLane below) and the vector kernels (cpu/avx512/random_avx512.cpp)
-// run the same operations in the same order. Internal linkage: the copies compiled with
-// different flags never meet at link time.
+// run the same operations in the same order, and the value of one element of each draw from
+// its Philox block (the end of this file). The scalar functions are CORTEN_HD: the reference
+// kernels (cpu/random_ref_kernels.inc), the scalar paths of cpu/random.cpp and the CUDA kernels
+// (cuda/random.cu) all run this one copy. Internal linkage: the copies compiled with different
+// flags never meet at link time.
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
+
+#include "cpu/host_device.h"
+#include "cpu/philox.h"
 
 namespace corten::cpu::rng {
 namespace {
@@ -14,11 +21,14 @@ namespace {
 // Note [Reproducible random transforms]
 // A random value is a pure function of (key, counter offset, element index) (Note [Philox
 // counters] in cpu/random.cpp), and that must hold bit for bit across the scalar reference, the
-// vector kernels, every ISA, every thread count and a future CUDA kernel. So the maps from
+// vector kernels, every ISA, every thread count and the CUDA kernels. So the maps from
 // words to values use only operations that IEEE 754 rounds exactly (integer operations, +, -,
 // *, /, sqrt, conversions, and fma written out explicitly on every path), and no libm call
 // (whose last bit differs between libraries). The files that compile them are built with
-// -ffp-contract=off (CMakeLists.txt), so no compiler fuses a * b + c on one path only.
+// -ffp-contract=off (CMakeLists.txt), so no compiler fuses a * b + c on one path only; nvcc
+// compiles the CUDA kernels with --fmad=false for the same reason, and device code runs these
+// functions themselves (IEEE +, -, *, /, sqrt and fma round as on the host; no __logf, sincosf
+// or other device intrinsic).
 //
 // Box-Muller for float32: a pair of words (w0, w1) gives
 //   u1 = ((w0 >> 8) + 1) / 2^24 in (0, 1], u2 = (w1 >> 8) / 2^24 in [0, 1),
@@ -35,49 +45,49 @@ constexpr double kTwoPi = 6.283185307179586476925286766559;
 constexpr auto kTwoPiOver2p24 = static_cast<float>(kTwoPi * 0x1p-24);
 constexpr double kTwoPiOver2p53 = kTwoPi * 0x1p-53;
 
-// One float32 lane in plain C++: the reference, and the layout a CUDA thread would follow.
+// One float32 lane in plain C++: the reference, and what a CUDA thread runs.
 struct ScalarLane {
   using F = float;
   using I = uint32_t;
-  static F fset(float v) { return v; }
-  static I iset(uint32_t v) { return v; }
-  static I srl(I a, int n) { return a >> n; }
-  static I sll(I a, int n) { return a << n; }
-  static I iand(I a, I b) { return a & b; }
-  static I ior(I a, I b) { return a | b; }
-  static I ixor(I a, I b) { return a ^ b; }
-  static I iadd(I a, I b) { return a + b; }
-  static I isub(I a, I b) { return a - b; }
+  CORTEN_HD static F fset(float v) { return v; }
+  CORTEN_HD static I iset(uint32_t v) { return v; }
+  CORTEN_HD static I srl(I a, int n) { return a >> n; }
+  CORTEN_HD static I sll(I a, int n) { return a << n; }
+  CORTEN_HD static I iand(I a, I b) { return a & b; }
+  CORTEN_HD static I ior(I a, I b) { return a | b; }
+  CORTEN_HD static I ixor(I a, I b) { return a ^ b; }
+  CORTEN_HD static I iadd(I a, I b) { return a + b; }
+  CORTEN_HD static I isub(I a, I b) { return a - b; }
   // Signed int32 to float (|a| < 2^25 here: exact).
-  static F cvt(I a) {
+  CORTEN_HD static F cvt(I a) {
     int32_t s;
     std::memcpy(&s, &a, sizeof s);
     return static_cast<float>(s);
   }
-  static F asf(I a) {
+  CORTEN_HD static F asf(I a) {
     F f;
     std::memcpy(&f, &a, sizeof f);
     return f;
   }
-  static I asi(F a) {
+  CORTEN_HD static I asi(F a) {
     I i;
     std::memcpy(&i, &a, sizeof i);
     return i;
   }
-  static F add(F a, F b) { return a + b; }
-  static F sub(F a, F b) { return a - b; }
-  static F mul(F a, F b) { return a * b; }
-  static F fma(F a, F b, F c) { return std::fma(a, b, c); }
-  static F sqrt(F a) { return std::sqrt(a); }
-  static F select_lt(F a, F b, F t, F f) { return a < b ? t : f; }
+  CORTEN_HD static F add(F a, F b) { return a + b; }
+  CORTEN_HD static F sub(F a, F b) { return a - b; }
+  CORTEN_HD static F mul(F a, F b) { return a * b; }
+  CORTEN_HD static F fma(F a, F b, F c) { return std::fma(a, b, c); }
+  CORTEN_HD static F sqrt(F a) { return std::sqrt(a); }
+  CORTEN_HD static F select_lt(F a, F b, F t, F f) { return a < b ? t : f; }
   // (m & 1) ? t : f for m in {0, 1} per lane.
-  static F select_odd(I m, F t, F f) { return (m & 1u) != 0 ? t : f; }
+  CORTEN_HD static F select_odd(I m, F t, F f) { return (m & 1u) != 0 ? t : f; }
 };
 
 // Natural log of lanes x in (0, 1] built as k / 2^24 with integral k = kk in [1, 2^24]: the
 // scaling folds into the exponent, so the argument is float(kk), exact.
 template <class V>
-inline typename V::F log_u24(typename V::I kk) {
+CORTEN_HD inline typename V::F log_u24(typename V::I kk) {
   using F = typename V::F;
   using I = typename V::I;
   const I bits = V::asi(V::cvt(kk));
@@ -106,8 +116,8 @@ inline typename V::F log_u24(typename V::I kk) {
 
 // Box-Muller of word lanes (w0, w1) -> (z0, z1), as in Note [Reproducible random transforms].
 template <class V>
-inline void normal_f32(typename V::I w0, typename V::I w1, typename V::F& z0,
-                       typename V::F& z1) {
+CORTEN_HD inline void normal_f32(typename V::I w0, typename V::I w1, typename V::F& z0,
+                                 typename V::F& z1) {
   using F = typename V::F;
   using I = typename V::I;
   const F l = log_u24<V>(V::iadd(V::srl(w0, 8), V::iset(1)));
@@ -134,7 +144,7 @@ inline void normal_f32(typename V::I w0, typename V::I w1, typename V::F& z0,
 
 // float64 Box-Muller of 64-bit words (scalar only): the same steps with 53-bit uniforms
 // u1 = ((b0 >> 11) + 1) / 2^53, u2 = (b1 >> 11) / 2^53.
-inline double log_u53(uint64_t kk) {  // log(kk / 2^53), kk in [1, 2^53]
+CORTEN_HD inline double log_u53(uint64_t kk) {  // log(kk / 2^53), kk in [1, 2^53]
   const double v = static_cast<double>(kk);  // exact
   uint64_t bits;
   std::memcpy(&bits, &v, sizeof bits);
@@ -165,7 +175,7 @@ inline double log_u53(uint64_t kk) {  // log(kk / 2^53), kk in [1, 2^53]
   return std::fma(e, 0.693359375, x + y);
 }
 
-inline void normal_f64(uint64_t b0, uint64_t b1, double& z0, double& z1) {
+CORTEN_HD inline void normal_f64(uint64_t b0, uint64_t b1, double& z0, double& z1) {
   const double r = std::sqrt(log_u53((b0 >> 11) + 1) * -2.0);
   const uint64_t k = b1 >> 11;
   const uint64_t q = (k + (uint64_t{1} << 50)) >> 51;  // 0..4
@@ -190,6 +200,148 @@ inline void normal_f64(uint64_t b0, uint64_t b1, double& z0, double& z1) {
   const double cs = (q & 1) != 0 ? s : c;
   z0 = r * ((((q + 1) & 2) != 0) ? -cs : cs);
   z1 = r * (((q & 2) != 0) ? -sn : sn);
+}
+
+// ---- One element of each draw --------------------------------------------------------------
+// Note [Random element values]
+// The value of element i of a draw is a function of the Philox block (key, offset + i / K) and
+// the lane j = i % K alone (Note [Philox counters] in cpu/random.cpp), written once below:
+// - float32 normal: lanes (0, 1) are the Box-Muller pair of words (v0, v1), lanes (2, 3) that of
+//   (v2, v3); float64 normal: lanes (0, 1) are the pair of the 64-bit words (v1:v0, v3:v2);
+// - uniform and integer draws: lane j takes word j (32-bit elements) or the 64-bit word
+//   v[2j + 1]:v[2j] (64-bit elements); dropout masks take word j, 4 per block;
+// - truncated normal: the standard normal of the lane, redrawn from the same lane of streams
+//   1, 2, ... of the same counter while it lies outside [-2, 2].
+// The CPU kernels compute a run of blocks at a time (vectorised through cpu/random_kernels.h
+// on some ISAs, with the same bits), the CUDA kernels one block per thread.
+
+/// Elements per Philox block of a draw of T: 4 of 32 bits, 2 of 64 bits (dropout masks: 4).
+template <class T>
+constexpr int kPerBlock = sizeof(T) == 4 ? 4 : 2;
+constexpr int kMaskPerBlock = 4;
+
+/// The 64-bit word hi:lo.
+CORTEN_HD inline uint64_t bits64(uint32_t lo, uint32_t hi) {
+  return static_cast<uint64_t>(hi) << 32 | lo;
+}
+
+/// (a, b) = mean + stddev * (z0, z1), the float32 Box-Muller pair of words (w0, w1).
+CORTEN_HD inline void normal_pair_f32(uint32_t w0, uint32_t w1, float mean, float stddev, float& a,
+                                      float& b) {
+  float z0, z1;
+  normal_f32<ScalarLane>(w0, w1, z0, z1);
+  a = mean + stddev * z0;
+  b = mean + stddev * z1;
+}
+
+/// (a, b) = mean + stddev * (z0, z1), the float64 Box-Muller pair of 64-bit words (b0, b1).
+CORTEN_HD inline void normal_pair_f64(uint64_t b0, uint64_t b1, double mean, double stddev,
+                                      double& a, double& b) {
+  double z0, z1;
+  normal_f64(b0, b1, z0, z1);
+  a = mean + stddev * z0;
+  b = mean + stddev * z1;
+}
+
+/// The standard normal of lane j of block r (Note [Random element values]), computed as
+/// 0 + 1 * z like the table kernels called with mean 0 and stddev 1 (so -0 reads +0).
+template <class T>
+CORTEN_HD inline T standard_normal_lane(const Philox4x32Block& r, int j) {
+  T a, b;
+  if constexpr (std::is_same_v<T, float>) {
+    normal_pair_f32(r.v[2 * (j / 2)], r.v[2 * (j / 2) + 1], 0.0f, 1.0f, a, b);
+  } else {
+    normal_pair_f64(bits64(r.v[0], r.v[1]), bits64(r.v[2], r.v[3]), 0.0, 1.0, a, b);
+  }
+  return j % 2 == 0 ? a : b;
+}
+
+/// The standard normals of the K lanes of block r, as standard_normal_lane computes them.
+template <class T>
+CORTEN_HD inline void standard_normals(const Philox4x32Block& r, T (&z)[kPerBlock<T>]) {
+  if constexpr (std::is_same_v<T, float>) {
+    normal_pair_f32(r.v[0], r.v[1], 0.0f, 1.0f, z[0], z[1]);
+    normal_pair_f32(r.v[2], r.v[3], 0.0f, 1.0f, z[2], z[3]);
+  } else {
+    normal_pair_f64(bits64(r.v[0], r.v[1]), bits64(r.v[2], r.v[3]), 0.0, 1.0, z[0], z[1]);
+  }
+}
+
+/// Redraws of one truncated-normal element before giving up and returning 0 (the chance of
+/// reaching this is 0.0455^64, about 1e-86).
+constexpr uint64_t kMaxTruncatedAttempts = 64;
+
+/// z (the standard normal of lane j of block (key, ctr), stream 0) redrawn from the same lane of
+/// streams 1, 2, ... until |z| <= 2.
+template <class T>
+CORTEN_HD inline T truncate_normal(T z, uint64_t key, uint64_t ctr, int j) {
+  for (uint64_t stream = 1; !(std::fabs(z) <= T(2)); ++stream) {
+    if (stream > kMaxTruncatedAttempts) return T(0);
+    z = standard_normal_lane<T>(philox_block(key, ctr, stream), j);
+  }
+  return z;
+}
+
+/// The K elements mean + stddev * z of block r = (key, ctr) of a truncated-normal draw.
+template <class T>
+CORTEN_HD inline void truncated_normal_block(const Philox4x32Block& r, uint64_t key, uint64_t ctr,
+                                             T mean, T stddev, T (&v)[kPerBlock<T>]) {
+  standard_normals<T>(r, v);
+  for (int j = 0; j < kPerBlock<T>; ++j) v[j] = mean + stddev * truncate_normal(v[j], key, ctr, j);
+}
+
+/// The parameters of a uniform draw of T in [minval, maxval): the rounding of
+/// minval + u * range can reach maxval, and the interval is half-open, so values at or above hi
+/// become below_hi (the largest T under hi) when clamp.
+template <class T>
+struct UniformParams {
+  double minval, range;
+  T hi, below_hi;
+  bool clamp;
+};
+template <class T>
+inline UniformParams<T> uniform_params(double minval, double maxval) {
+  const auto lo = static_cast<T>(minval), hi = static_cast<T>(maxval);
+  return {minval, maxval - minval, hi, lo < hi ? std::nextafter(hi, lo) : hi, lo < hi};
+}
+
+/// float32 uniform of word w: minval + u * range with u = (w >> 8) / 2^24, in double.
+CORTEN_HD inline float uniform_f32(uint32_t w, double minval, double range, float hi,
+                                   float below_hi, bool clamp) {
+  const double u = static_cast<double>(w >> 8) * 0x1p-24;
+  const auto x = static_cast<float>(minval + u * range);
+  return clamp && x >= hi ? below_hi : x;
+}
+
+/// float64 uniform of the 64-bit word hi:lo: minval + u * range with u = (bits >> 11) / 2^53.
+CORTEN_HD inline double uniform_f64(uint32_t lo, uint32_t hi, const UniformParams<double>& p) {
+  const double u = static_cast<double>(bits64(lo, hi) >> 11) * 0x1p-53;
+  const double x = p.minval + u * p.range;
+  return p.clamp && x >= p.hi ? p.below_hi : x;
+}
+
+/// An integer draw of T: lo + bits % range in the unsigned type (TensorFlow's integer uniform).
+template <class T>
+struct IntParams {
+  using U = std::make_unsigned_t<T>;
+  U lo, range;
+};
+template <class T>
+inline IntParams<T> int_params(int64_t minval, int64_t maxval) {
+  using U = std::make_unsigned_t<T>;
+  const auto lo = static_cast<U>(static_cast<T>(minval));
+  return {lo, static_cast<U>(static_cast<U>(static_cast<T>(maxval)) - lo)};
+}
+template <class T>
+CORTEN_HD inline T uniform_int(std::make_unsigned_t<T> bits, const IntParams<T>& p) {
+  using U = std::make_unsigned_t<T>;
+  return static_cast<T>(static_cast<U>(p.lo + bits % p.range));
+}
+
+/// Whether dropout keeps the element of word w: u = w / 2^32 (exact in double) >= rate, as
+/// TensorFlow does.
+CORTEN_HD inline bool dropout_keep(uint32_t w, double rate) {
+  return static_cast<double>(w) * 0x1p-32 >= rate;
 }
 
 }  // namespace

@@ -18,7 +18,10 @@
 
 #define CORTEN_CUDA_SOFTMAX_KERNELS(X)
 
-#define CORTEN_CUDA_RANDOM_KERNELS(X)
+#include "cpu/random.h"
+#define CORTEN_CUDA_RANDOM_KERNELS(X) \
+  X(random_normal)                    \
+  X(random_uniform) X(random_uniform_int) X(truncated_normal) X(dropout_mask) X(dropout_apply)
 
 #define CORTEN_CUDA_DATA_KERNELS(X)
 
