@@ -73,7 +73,9 @@ py::object tensor_dlpack(const Tensor& t, py::handle stream, py::handle max_vers
     throw py::buffer_error("__dlpack__: a meta tensor of shape " + shape_str(t.shape()) +
                            " has no data to export");
   }
-  if (!stream.is_none()) {
+  // A GPU tensor is complete before it is exported (Note [DLPack and streams]), so any
+  // consumer stream may read it; a CPU tensor has no stream.
+  if (!stream.is_none() && t.device() != Device::CUDA) {
     throw ValueError("__dlpack__: stream must be None for a CPU tensor; got " +
                      py::repr(stream).cast<std::string>());
   }
@@ -143,22 +145,28 @@ Tensor py_from_dlpack(py::handle obj) {
     throw TypeError("from_dlpack: expected an object with a __dlpack__ method or a DLPack "
                     "capsule; got " + py::type::of(obj).attr("__name__").cast<std::string>());
   }
+  bool on_gpu = false;
   if (py::hasattr(obj, "__dlpack_device__")) {
     const py::object dev = obj.attr("__dlpack_device__")();
     const int type = py::cast<int>(dev[py::int_(0)]);
-    CORTEN_CHECK_VALUE(type == kDLCPU, "from_dlpack: only CPU tensors can be imported; got a ",
-                       py::type::of(obj).attr("__name__").cast<std::string>(),
-                       " on DLPack device ", py::repr(dev).cast<std::string>());
+    on_gpu = type == kDLCUDA;
+    CORTEN_CHECK_VALUE(type == kDLCPU || on_gpu,
+                       "from_dlpack: only CPU and CUDA tensors can be imported; got a ",
+                       py::type::of(obj).attr("__name__").cast<std::string>(), " on DLPack device ",
+                       py::repr(dev).cast<std::string>());
   }
   // Ask for the versioned layout (it carries the read-only flag); producers that predate it
-  // reject the keyword with TypeError and get the plain call.
+  // reject the keyword with TypeError and get the plain call. A GPU producer orders its work
+  // before the legacy default stream (stream=1), which corten's streams follow.
   py::object cap;
+  const py::object stream = on_gpu ? py::object(py::int_(1)) : py::object(py::none());
   try {
-    cap = obj.attr("__dlpack__")(py::arg("max_version") =
-                                     py::make_tuple(kDLPackMajorVersion, kDLPackMinorVersion));
+    cap = obj.attr("__dlpack__")(
+        py::arg("stream") = stream,
+        py::arg("max_version") = py::make_tuple(kDLPackMajorVersion, kDLPackMinorVersion));
   } catch (py::error_already_set& e) {
     if (!e.matches(PyExc_TypeError)) throw;
-    cap = obj.attr("__dlpack__")();
+    cap = on_gpu ? obj.attr("__dlpack__")(py::arg("stream") = stream) : obj.attr("__dlpack__")();
   }
   if (!PyCapsule_CheckExact(cap.ptr())) {
     throw TypeError("from_dlpack: " + py::type::of(obj).attr("__name__").cast<std::string>() +

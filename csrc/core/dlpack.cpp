@@ -1,4 +1,5 @@
 // Tensor <-> DLManagedTensor. See Note [DLPack ownership] in corten/dlpack.h.
+#include <corten/devices.h>
 #include <corten/dlpack.h>
 #include <corten/errors.h>
 #include <corten/ops.h>
@@ -105,16 +106,18 @@ DLTensor describe(ExportContext& ctx, const Tensor& t) {
   CORTEN_CHECK_VALUE(t.defined(), "to_dlpack: the tensor is undefined");
   CORTEN_CHECK_VALUE(!t.is_meta(), "to_dlpack: a meta tensor of shape ", show(t.shape()),
                      " has no data to export");
-  if (t.device() != Device::CPU) {
-    throw NotImplementedError(detail::str_cat("to_dlpack: tensors on device ",
-                                              device_name(t.device()), " cannot be exported"));
-  }
+  // Note [DLPack and streams]: a consumer may read a GPU tensor on any of its streams, so the
+  // export waits until the kernels that wrote it have finished; an import of a GPU tensor asks
+  // the producer to order its work before the legacy default stream, which corten's blocking
+  // streams follow (Note [CUDA streams and memory]).
+  if (t.device() == Device::CUDA) synchronize_devices();
   ctx.tensor = t;
   ctx.shape = t.shape();
   ctx.strides = t.strides();
   DLTensor dl{};
   dl.data = t.raw_data();
-  dl.device = {kDLCPU, 0};
+  dl.device =
+      t.device() == Device::CUDA ? DLDevice{kDLCUDA, t.device_index()} : DLDevice{kDLCPU, 0};
   dl.ndim = static_cast<int32_t>(t.ndim());
   dl.dtype = dl_dtype_of(t.dtype());
   dl.shape = ctx.shape.empty() ? nullptr : ctx.shape.data();
@@ -125,9 +128,17 @@ DLTensor describe(ExportContext& ctx, const Tensor& t) {
 
 // A view of the memory `dl` describes; on success `owner` is armed (ownership taken).
 Tensor import_view(const DLTensor& dl, const std::shared_ptr<ImportOwner>& owner) {
-  CORTEN_CHECK_VALUE(dl.device.device_type == kDLCPU, "from_dlpack: only CPU tensors (kDLCPU) ",
-                     "can be imported; got device type ", static_cast<int>(dl.device.device_type),
-                     " (", dl_device_str(dl.device.device_type), ")");
+  const bool on_gpu = dl.device.device_type == kDLCUDA;
+  CORTEN_CHECK_VALUE(dl.device.device_type == kDLCPU || on_gpu,
+                     "from_dlpack: only CPU (kDLCPU) and CUDA (kDLCUDA) tensors can be imported; "
+                     "got device type ",
+                     static_cast<int>(dl.device.device_type), " (",
+                     dl_device_str(dl.device.device_type), ")");
+  CORTEN_CHECK_VALUE(
+      !on_gpu || (dl.device.device_id >= 0 && dl.device.device_id < cuda_device_count()),
+      "from_dlpack: the tensor is on cuda:", dl.device.device_id, ", but ",
+      cuda_device_count() == 0 ? "corten sees no GPU (" + cuda_unavailable_reason() + ")"
+                               : detail::str_cat("corten sees ", cuda_device_count(), " GPUs"));
   const DType dtype = dtype_from_dl(dl.dtype);
   CORTEN_CHECK_VALUE(dl.ndim >= 0 && dl.ndim <= kMaxRank, "from_dlpack: ndim must be in [0, ",
                      kMaxRank, "]; got ", dl.ndim);
@@ -178,6 +189,10 @@ Tensor import_view(const DLTensor& dl, const std::shared_ptr<ImportOwner>& owner
   auto storage = Storage::borrow(base, static_cast<size_t>(nbytes), owner);
   Tensor out = Tensor::view_of(std::move(storage), -lo, std::move(shape), std::move(strides),
                                dtype);
+  if (on_gpu) {
+    out.impl()->device = Device::CUDA;
+    out.impl()->device_index = static_cast<int16_t>(dl.device.device_id);
+  }
   owner->armed = true;  // nothing below can throw: ownership is taken
   return out;
 }

@@ -274,10 +274,24 @@ def test_meta_and_errors():
 
 class _ForeignDevice:
     def __dlpack_device__(self):
-        return (2, 0)
+        return (10, 0)  # kDLROCM
 
     def __dlpack__(self, **kwargs):
-        raise AssertionError("must not be called for a non-CPU producer")
+        raise AssertionError("must not be called for a producer on a device corten lacks")
+
+
+class _CudaProducer:
+    """Says it is on cuda:0 and records the stream it is asked to order its work before."""
+
+    def __init__(self, arr):
+        self.arr, self.stream = arr, "not asked"
+
+    def __dlpack_device__(self):
+        return (2, 0)
+
+    def __dlpack__(self, stream=None, max_version=None):
+        self.stream = stream
+        return self.arr.__dlpack__()
 
 
 class _OldProducer:
@@ -294,8 +308,15 @@ class _OldProducer:
 
 
 def test_non_cpu_producer_is_rejected():
-    with pytest.raises(ValueError, match="CPU"):
+    with pytest.raises(ValueError, match="only CPU and CUDA"):
         corten.from_dlpack(_ForeignDevice())
+
+
+def test_cuda_producer_is_asked_for_the_legacy_default_stream():
+    producer = _CudaProducer(np.arange(4.0))
+    t = corten.from_dlpack(producer)
+    assert producer.stream == 1  # Note [DLPack and streams]
+    np.testing.assert_array_equal(t.numpy(), np.arange(4.0))
 
 
 def test_unversioned_producer():
