@@ -15,6 +15,8 @@
 #include "cpu/elementwise.h"
 #include "cpu/reduce.h"
 #define CORTEN_CUDA_ELEMENTWISE_KERNELS(X) X(unary) X(binary) X(reduce)
+#include "cpu/fused_elementwise.h"
+#define CORTEN_CUDA_FUSED_KERNELS(X) X(fused_elementwise)
 
 #define CORTEN_CUDA_SOFTMAX_KERNELS(X)
 
@@ -39,12 +41,18 @@
 
 #define CORTEN_CUDA_MATMUL_KERNELS(X)
 
-#define CORTEN_CUDA_KERNELS(X)                                                        \
-  CORTEN_CUDA_ELEMENTWISE_KERNELS(X)                                                  \
-  CORTEN_CUDA_SOFTMAX_KERNELS(X)                                                      \
-  CORTEN_CUDA_RANDOM_KERNELS(X)                                                       \
-  CORTEN_CUDA_DATA_KERNELS(X) CORTEN_CUDA_NORM_KERNELS(X) CORTEN_CUDA_CONV_KERNELS(X) \
-      CORTEN_CUDA_POOL_KERNELS(X) CORTEN_CUDA_MATMUL_KERNELS(X)
+// clang-format off
+#define CORTEN_CUDA_KERNELS(X)        \
+  CORTEN_CUDA_ELEMENTWISE_KERNELS(X) \
+  CORTEN_CUDA_FUSED_KERNELS(X)       \
+  CORTEN_CUDA_SOFTMAX_KERNELS(X)     \
+  CORTEN_CUDA_RANDOM_KERNELS(X)      \
+  CORTEN_CUDA_DATA_KERNELS(X)        \
+  CORTEN_CUDA_NORM_KERNELS(X)        \
+  CORTEN_CUDA_CONV_KERNELS(X)        \
+  CORTEN_CUDA_POOL_KERNELS(X)        \
+  CORTEN_CUDA_MATMUL_KERNELS(X)
+// clang-format on
 
 // A row `X(sgd_update)` takes cuda::sgd_update<float> and <double> into the optimizer tables;
 // the template is declared below with the CPU kernel's parameters.

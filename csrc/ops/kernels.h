@@ -15,15 +15,16 @@
 
 #include <type_traits>
 
+#include "cpu/batch_norm.h"
 #include "cpu/conv.h"
 #include "cpu/copy.h"
 #include "cpu/creation.h"
 #include "cpu/elementwise.h"
+#include "cpu/fused_elementwise.h"
 #include "cpu/gather.h"
 #include "cpu/losses.h"
 #include "cpu/matmul.h"
 #include "cpu/norm.h"
-#include "cpu/batch_norm.h"
 #include "cpu/optimizers.h"
 #include "cpu/pooling.h"
 #include "cpu/random.h"
@@ -64,7 +65,7 @@ struct Table {
   X(depthwise_conv_backward_filter) X(resize) X(resize_backward)                           \
   X(batch_norm) X(batch_norm_backward) X(group_norm) X(group_norm_backward) X(unit_norm)      \
   X(unit_norm_backward) X(rnn_forward) X(rnn_backward)                                      \
-  X(matmul_activation_grad) X(sparse_softmax_cross_entropy_grad)
+  X(matmul_activation_grad) X(sparse_softmax_cross_entropy_grad) X(fused_elementwise)
 // clang-format on
 
 #define CORTEN_DECLARE_KERNEL_TABLE_(name) extern const Table<decltype(&cpu::name)> name;

@@ -34,6 +34,7 @@
 #include <unordered_map>
 
 #include "cpu/fused_elementwise.h"
+#include "ops/kernels.h"
 #include "trace/passes.h"
 
 namespace corten::trace {
@@ -93,13 +94,17 @@ Tensors run_fused(const cpu::FusedProgram& prog, DType dtype, const Shape& trace
       ins[k].strides = broadcast_strides(t.shape(), t.strides(), shape);
     }
   }
+  // The inputs' device (a plan traced on a GPU runs there; inputs share one device, as the ops
+  // they replace checked while tracing).
+  CORTEN_CHECK_VALUE(!inputs.empty(), name, ": a fused node has no inputs");
+  const Tensor& first = inputs.front();
   Tensors outs;
   std::vector<void*> out_ptrs;
   for (size_t k = 0; k < prog.stores.size(); ++k) {
-    outs.push_back(Tensor::empty(shape, dtype, Device::CPU, name.c_str()));
+    outs.push_back(Tensor::empty(shape, dtype, first.device(), name.c_str(), first.device_index()));
     out_ptrs.push_back(outs.back().raw_data());
   }
-  cpu::fused_elementwise(prog, dtype, shape, ins, out_ptrs.data());
+  kernels::fused_elementwise(first.device())(prog, dtype, shape, ins, out_ptrs.data());
   return outs;
 }
 
