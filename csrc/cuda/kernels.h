@@ -26,7 +26,8 @@
 
 #define CORTEN_CUDA_CONV_KERNELS(X)
 
-#define CORTEN_CUDA_POOL_KERNELS(X)
+#include "cpu/pooling.h"
+#define CORTEN_CUDA_POOL_KERNELS(X) X(pool) X(pool_backward) X(resize) X(resize_backward)
 
 #define CORTEN_CUDA_MATMUL_KERNELS(X)
 
