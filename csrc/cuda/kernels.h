@@ -41,10 +41,11 @@
 // A row `X(sgd_update)` takes cuda::sgd_update<float> and <double> into the optimizer tables;
 // the template is declared below with the CPU kernel's parameters.
 #include "cpu/optimizers.h"
-#define CORTEN_CUDA_OPTIMIZER_KERNELS(X)                                                 \
-  X(sgd_update)                                                                          \
-  X(adam_update) X(rmsprop_update) X(adagrad_update) X(adadelta_update) X(adamax_update) \
-      X(nadam_update) X(sum_of_squares)
+// clang-format off
+#define CORTEN_CUDA_OPTIMIZER_KERNELS(X)                                                    \
+  X(sgd_update) X(adam_update) X(rmsprop_update) X(adagrad_update) X(adadelta_update)     \
+  X(adamax_update) X(nadam_update) X(sum_of_squares)
+// clang-format on
 
 namespace corten::cuda {
 

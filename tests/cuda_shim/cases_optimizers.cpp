@@ -5,6 +5,7 @@
 // The updates run the same functors (cpu/optimizer_math.h) and must match bit for bit, slots
 // included, with the element after each array untouched. sum_of_squares agrees within the
 // tolerance of Note [CUDA sum of squares].
+#include <corten/devices.h>
 #include <corten/dtype.h>
 #include <corten/ops/optimizers.h>
 
@@ -20,6 +21,7 @@
 #include "check.h"
 #include "cpu/optimizers.h"
 #include "cuda/kernels.h"
+#include "ops/kernels.h"
 #include "shim_cases.h"
 
 namespace {
@@ -240,6 +242,15 @@ void check_sum_of_squares(int64_t n, bool specials, uint32_t seed) {
 }
 
 const RegisterCase sum_of_squares_case("sum_of_squares", [] {
+#ifdef CORTEN_TEST_CUDA_BUILD
+  // The optimizer tables' CUDA column holds these kernels (Note [CUDA kernel column]).
+  const corten::Device cuda = corten::Device::CUDA;
+#define CORTEN_CHECK_OPTIMIZER_TWIN_(name)                                              \
+  CHECK(corten::kernels::optimizers<float>().name(cuda) == &corten::cuda::name<float>); \
+  CHECK(corten::kernels::optimizers<double>().name(cuda) == &corten::cuda::name<double>);
+  CORTEN_CUDA_OPTIMIZER_KERNELS(CORTEN_CHECK_OPTIMIZER_TWIN_)
+#undef CORTEN_CHECK_OPTIMIZER_TWIN_
+#endif
   uint32_t seed = 800;
   // Lengths across one chunk, several chunks, and more chunks than blocks (1024 * 4096 would be
   // too slow here; the grid-stride over chunks is exercised by the device test's sizes below).
