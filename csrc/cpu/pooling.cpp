@@ -10,11 +10,14 @@
 #include <cmath>
 #include <vector>
 
+#include "cpu/resize_math.h"
 #include "cpu/window_common.h"
 
 namespace corten::cpu {
 namespace {
 
+using resize_math::high_share;
+using resize_math::low_share;
 using window::input_index;
 using window::kChannelBlock;
 using window::tap_range;
@@ -255,42 +258,25 @@ void pool_backward_ref(const SpatialGeom& g, const T* x, const T* dy, T* dx) {
 
 // ---------------------------------------------------------------------------------------------
 // Resizing. The coordinate maps follow TensorFlow's resize kernels in float arithmetic
-// (resize_bilinear_op.cc, resize_nearest_neighbor_op.cc), so results match tf.image.resize.
+// (resize_bilinear_op.cc, resize_nearest_neighbor_op.cc), so results match tf.image.resize;
+// they and the interpolation formulas are cpu/resize_math.h's, shared with the CUDA kernels.
 
 struct AxisMap {
   std::vector<int64_t> lo, hi;
   std::vector<float> lerp;
 };
 
-float resize_scale(int64_t in, int64_t out, bool align_corners) {
-  return (align_corners && out > 1) ? static_cast<float>(in - 1) / static_cast<float>(out - 1)
-                                    : static_cast<float>(in) / static_cast<float>(out);
-}
-
 AxisMap axis_map(const ResizeSpec& spec, int64_t in, int64_t out) {
   AxisMap m;
   m.lo.resize(out);
   m.hi.resize(out);
   m.lerp.assign(out, 0.0f);
-  const float scale = resize_scale(in, out, spec.align_corners);
+  const float scale = resize_math::scale(in, out, spec.align_corners);
   for (int64_t o = 0; o < out; ++o) {
-    if (spec.linear) {
-      const float src = spec.half_pixel_centers
-                            ? (static_cast<float>(o) + 0.5f) * scale - 0.5f
-                            : static_cast<float>(o) * scale;
-      const float f = std::floor(src);
-      m.lo[o] = std::max<int64_t>(static_cast<int64_t>(f), 0);
-      m.hi[o] = std::min<int64_t>(static_cast<int64_t>(std::ceil(src)), in - 1);
-      m.lerp[o] = src - f;
-    } else {
-      const float src = spec.half_pixel_centers ? (static_cast<float>(o) + 0.5f) * scale
-                                                : static_cast<float>(o) * scale;
-      int64_t i = spec.align_corners ? static_cast<int64_t>(std::round(src))
-                                     : static_cast<int64_t>(std::floor(src));
-      i = std::min<int64_t>(i, in - 1);
-      if (spec.half_pixel_centers) i = std::max<int64_t>(i, 0);
-      m.lo[o] = m.hi[o] = i;
-    }
+    const resize_math::Tap t = resize_math::tap(spec, scale, in, o);
+    m.lo[o] = t.lo;
+    m.hi[o] = t.hi;
+    m.lerp[o] = t.lerp;
   }
   return m;
 }
@@ -324,11 +310,10 @@ void resize_position(const SpatialGeom& g, const ResizeMaps& mp, const T* xn, T*
     auto plane = [&](int64_t d) {
       const T tl = at(d, mh.lo[oh], mw.lo[ow])[c * cs], tr = at(d, mh.lo[oh], mw.hi[ow])[c * cs];
       const T bl = at(d, mh.hi[oh], mw.lo[ow])[c * cs], br = at(d, mh.hi[oh], mw.hi[ow])[c * cs];
-      const T top = tl + (tr - tl) * lw, bottom = bl + (br - bl) * lw;
-      return top + (bottom - top) * lh;
+      return resize_math::lerp(resize_math::lerp(tl, tr, lw), resize_math::lerp(bl, br, lw), lh);
     };
     const T p0 = plane(md.lo[od]);
-    yp[c * ycs] = two_planes ? p0 + (plane(md.hi[od]) - p0) * ld : p0;
+    yp[c * ycs] = two_planes ? resize_math::lerp(p0, plane(md.hi[od]), ld) : p0;
   }
 }
 
@@ -396,16 +381,16 @@ void resize_backward_block(const SpatialGeom& g, const ResizeMaps& mp, const T* 
         const bool two_planes = md.lo[od] != md.hi[od];
         for (int64_t c = c0; c < c1; ++c) {
           auto plane = [&](int64_t d, T gv) {
-            const T dtop = (T(1) - lh) * gv, dbottom = lh * gv;
-            at(d, mh.lo[oh], mw.lo[ow])[c * cs] += dtop * (T(1) - lw);
-            at(d, mh.lo[oh], mw.hi[ow])[c * cs] += dtop * lw;
-            at(d, mh.hi[oh], mw.lo[ow])[c * cs] += dbottom * (T(1) - lw);
-            at(d, mh.hi[oh], mw.hi[ow])[c * cs] += dbottom * lw;
+            const T dtop = low_share(gv, lh), dbottom = high_share(gv, lh);
+            at(d, mh.lo[oh], mw.lo[ow])[c * cs] += low_share(dtop, lw);
+            at(d, mh.lo[oh], mw.hi[ow])[c * cs] += high_share(dtop, lw);
+            at(d, mh.hi[oh], mw.lo[ow])[c * cs] += low_share(dbottom, lw);
+            at(d, mh.hi[oh], mw.hi[ow])[c * cs] += high_share(dbottom, lw);
           };
           const T gv = gp[c * g.ys[1]];
           if (two_planes) {
-            plane(md.lo[od], (T(1) - ld) * gv);
-            plane(md.hi[od], ld * gv);
+            plane(md.lo[od], low_share(gv, ld));
+            plane(md.hi[od], high_share(gv, ld));
           } else {
             plane(md.lo[od], gv);
           }

@@ -1,17 +1,20 @@
 #pragma once
-// Helpers shared by the sliding-window kernels (pooling.cpp, depthwise.cpp); internal to csrc/cpu.
+// Helpers shared by the sliding-window kernels (pooling.cpp, depthwise.cpp); tap_range and
+// input_index also serve the CUDA ones (cuda/pooling.cu), so both walk a window the same way.
 
 #include <corten/cpu_features.h>
 
 #include <algorithm>
 #include <cstdint>
 
+#include "cpu/host_device.h"
 #include "cpu/pooling.h"
 
 namespace corten::cpu::window {
 
 /// The taps t in [t0, t1) of one window axis with 0 <= o * stride - pad + t * dil < in.
-inline void tap_range(const SpatialGeom& g, int axis, int64_t o, int64_t& t0, int64_t& t1) {
+CORTEN_HD inline void tap_range(const SpatialGeom& g, int axis, int64_t o, int64_t& t0,
+                                int64_t& t1) {
   const int64_t base = o * g.stride[axis] - g.pad[axis];
   const int64_t dil = g.dil[axis], in = g.in[axis];
   t0 = base >= 0 ? 0 : (-base + dil - 1) / dil;
@@ -20,7 +23,7 @@ inline void tap_range(const SpatialGeom& g, int axis, int64_t o, int64_t& t0, in
 }
 
 /// The input coordinate of tap t of output o along one axis (may be out of bounds).
-inline int64_t input_index(const SpatialGeom& g, int axis, int64_t o, int64_t t) {
+CORTEN_HD inline int64_t input_index(const SpatialGeom& g, int axis, int64_t o, int64_t t) {
   return o * g.stride[axis] - g.pad[axis] + t * g.dil[axis];
 }
 

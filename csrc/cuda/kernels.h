@@ -37,7 +37,8 @@
   X(conv_backward_filter) X(depthwise_conv) X(depthwise_conv_backward_input) \
       X(depthwise_conv_backward_filter)
 
-#define CORTEN_CUDA_POOL_KERNELS(X)
+#include "cpu/pooling.h"
+#define CORTEN_CUDA_POOL_KERNELS(X) X(pool) X(pool_backward) X(resize) X(resize_backward)
 
 #define CORTEN_CUDA_MATMUL_KERNELS(X)
 
@@ -56,7 +57,12 @@
 
 // A row `X(sgd_update)` takes cuda::sgd_update<float> and <double> into the optimizer tables;
 // the template is declared below with the CPU kernel's parameters.
-#define CORTEN_CUDA_OPTIMIZER_KERNELS(X)
+#include "cpu/optimizers.h"
+// clang-format off
+#define CORTEN_CUDA_OPTIMIZER_KERNELS(X)                                                    \
+  X(sgd_update) X(adam_update) X(rmsprop_update) X(adagrad_update) X(adadelta_update)     \
+  X(adamax_update) X(nadam_update) X(sum_of_squares)
+// clang-format on
 
 namespace corten::cuda {
 
@@ -64,5 +70,25 @@ namespace corten::cuda {
 #define CORTEN_DECLARE_CUDA_KERNEL_(name) decltype(::corten::cpu::name) name;
 CORTEN_CUDA_KERNELS(CORTEN_DECLARE_CUDA_KERNEL_)
 #undef CORTEN_DECLARE_CUDA_KERNEL_
+
+// The optimizer kernels (cuda/optimizers.cu), templates over float and double like the CPU ones.
+template <typename T>
+void sgd_update(int64_t n, T* var, const T* grad, T* momentum, const SgdOptions& opt);
+template <typename T>
+void adam_update(int64_t n, T* var, const T* grad, T* m, T* v, T* vhat, const AdamOptions& opt);
+template <typename T>
+void rmsprop_update(int64_t n, T* var, const T* grad, T* velocity, T* momentum, T* average_grad,
+                    const RmspropOptions& opt);
+template <typename T>
+void adagrad_update(int64_t n, T* var, const T* grad, T* accumulator, const AdagradOptions& opt);
+template <typename T>
+void adadelta_update(int64_t n, T* var, const T* grad, T* accumulated_grad,
+                     T* accumulated_delta_var, const AdadeltaOptions& opt);
+template <typename T>
+void adamax_update(int64_t n, T* var, const T* grad, T* m, T* u, const AdamaxOptions& opt);
+template <typename T>
+void nadam_update(int64_t n, T* var, const T* grad, T* m, T* v, const NadamOptions& opt);
+template <typename T>
+double sum_of_squares(int64_t n, const T* x);
 
 }  // namespace corten::cuda
