@@ -20,7 +20,14 @@
 
 #define CORTEN_CUDA_RANDOM_KERNELS(X)
 
-#define CORTEN_CUDA_DATA_KERNELS(X)
+#include "cpu/copy.h"
+#include "cpu/creation.h"
+#include "cpu/gather.h"
+// clang-format off
+#define CORTEN_CUDA_DATA_KERNELS(X)                                                          \
+  X(where) X(cast) X(copy) X(tile) X(pad) X(pad_backward) X(range) X(eye) X(one_hot)         \
+  X(gather) X(gather_backward)
+// clang-format on
 
 #define CORTEN_CUDA_NORM_KERNELS(X)
 
