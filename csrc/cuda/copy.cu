@@ -11,11 +11,13 @@
 // - tile and pad: each output element finds its source from its coordinates (the tile's
 //   position modulo the input's size; pad's mirror image or the constant), in one pass, where
 //   the CPU kernel copies block by block; the output is written in order, so the stores are
-//   coalesced;
+//   coalesced, and in 16-byte packs when the innermost dimension is contiguous and its extents
+//   are multiples of a pack (pad: Constant mode);
 // - pad_backward: Note [CUDA pad_backward order].
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <type_traits>
 
@@ -129,19 +131,26 @@ struct TileGeometry {
   int64_t src_stride[kMaxDims];
 };
 
-template <class U>
+// V > 1: each thread moves V consecutive elements as one pack (tile_packs: they never straddle
+// a period of the input and lie consecutively, aligned, in both buffers).
+template <class U, int V>
 __global__ void __launch_bounds__(kThreads)
     tile_kernel(TileGeometry g, const U* __restrict__ x, U* __restrict__ out, int64_t n) {
   const int64_t stride = static_cast<int64_t>(blockDim.x) * gridDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += stride) {
+  for (int64_t p = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; p < n / V;
+       p += stride) {
+    const int64_t i = p * V;
     int64_t linear = i, off = 0;
     for (int d = g.ndim - 1; d >= 0; --d) {
       const int64_t j = linear % g.out_size[d];
       linear /= g.out_size[d];
       off += (j % g.src_size[d]) * g.src_stride[d];
     }
-    out[i] = x[off];
+    if constexpr (V == 1) {
+      out[i] = x[off];
+    } else {
+      store_pack<U, V>(out + i, load_pack<U, V>(x + off));
+    }
   }
 }
 
@@ -188,13 +197,16 @@ struct PadGeometry {
   int64_t src_stride[kMaxDims];
 };
 
-template <class U>
+// V > 1 (Constant mode only): each thread writes V consecutive elements as one pack, all inside
+// or all padding (pad_packs).
+template <class U, int V>
 __global__ void __launch_bounds__(kThreads)
     pad_kernel(PadGeometry g, PadMode mode, const U* __restrict__ x, const U* __restrict__ value,
                int64_t value_words, U* __restrict__ out, int64_t n) {
   const int64_t stride = static_cast<int64_t>(blockDim.x) * gridDim.x;
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += stride) {
+  for (int64_t p = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; p < n / V;
+       p += stride) {
+    const int64_t i = p * V;
     int64_t linear = i, off = 0;
     bool inside = true;
     for (int d = g.ndim - 1; d >= 0; --d) {
@@ -214,7 +226,17 @@ __global__ void __launch_bounds__(kThreads)
       }
       off += t * g.src_stride[d];
     }
-    out[i] = inside ? x[off] : value[i % value_words];
+    if constexpr (V == 1) {
+      out[i] = inside ? x[off] : value[i % value_words];
+    } else {
+      Pack<U, V> r;
+      if (inside) {
+        r = load_pack<U, V>(x + off);
+      } else {
+        for (int j = 0; j < V; ++j) r.v[j] = value[0];
+      }
+      store_pack<U, V>(out + i, r);
+    }
   }
 }
 
@@ -249,6 +271,23 @@ PadGeometry pad_geometry(const Shape& shape, const Shape& strides,
     ++g.ndim;
   }
   return g;
+}
+
+// Whether the outputs of tile and pad can be written in packs of kVec<U>: the innermost
+// dimension steps through the input contiguously, every other input stride and the innermost
+// extents (`inner`, all multiples of the pack) keep a pack within one run of the input, and
+// both buffers are 16-byte aligned.
+bool packs_fit(int ndim, const int64_t* src_stride, std::initializer_list<int64_t> inner,
+               int64_t vec, const void* x, const void* out) {
+  if (vec == 1 || ndim == 0 || src_stride[ndim - 1] != 1) return false;
+  if (!aligned_to(x, 16) || !aligned_to(out, 16)) return false;
+  for (int d = 0; d + 1 < ndim; ++d) {
+    if (src_stride[d] % vec != 0) return false;
+  }
+  for (const int64_t e : inner) {
+    if (e % vec != 0) return false;
+  }
+  return true;
 }
 
 // ---- pad_backward ------------------------------------------------------------------------
@@ -372,8 +411,15 @@ void tile(size_t itemsize, const Shape& shape, const void* x, const Shape& x_str
     } else {
       g = tile_geometry(shape, x_strides, multiples);
     }
-    launch("tile", &tile_kernel<U>, dim3(blocks_for(n, kThreads)), dim3(kThreads), 0, g,
-           static_cast<const U*>(x), static_cast<U*>(out), n);
+    constexpr int V = kVec<U>;
+    const int l = g.ndim - 1;
+    if (packs_fit(g.ndim, g.src_stride, {l >= 0 ? g.src_size[l] : 1}, V, x, out)) {
+      launch("tile", &tile_kernel<U, V>, dim3(blocks_for(n / V, kThreads)), dim3(kThreads), 0, g,
+             static_cast<const U*>(x), static_cast<U*>(out), n);
+    } else {
+      launch("tile", &tile_kernel<U, 1>, dim3(blocks_for(n, kThreads)), dim3(kThreads), 0, g,
+             static_cast<const U*>(x), static_cast<U*>(out), n);
+    }
   });
 }
 
@@ -396,9 +442,20 @@ void pad(size_t itemsize, const Shape& shape, const void* x, const Shape& x_stri
     } else {
       g = pad_geometry(shape, x_strides, paddings, mode);
     }
-    launch("pad", &pad_kernel<U>, dim3(blocks_for(n, kThreads)), dim3(kThreads), 0, g, mode,
-           static_cast<const U*>(x), static_cast<const U*>(value), value_words,
-           static_cast<U*>(out), n);
+    constexpr int V = kVec<U>;
+    const int l = g.ndim - 1;
+    if (mode == PadMode::Constant && value_words == 1 &&
+        packs_fit(g.ndim, g.src_stride,
+                  {l >= 0 ? g.size[l] : 1, l >= 0 ? g.before[l] : 1, l >= 0 ? g.out_size[l] : 1}, V,
+                  x, out)) {
+      launch("pad", &pad_kernel<U, V>, dim3(blocks_for(n / V, kThreads)), dim3(kThreads), 0, g,
+             mode, static_cast<const U*>(x), static_cast<const U*>(value), value_words,
+             static_cast<U*>(out), n);
+    } else {
+      launch("pad", &pad_kernel<U, 1>, dim3(blocks_for(n, kThreads)), dim3(kThreads), 0, g, mode,
+             static_cast<const U*>(x), static_cast<const U*>(value), value_words,
+             static_cast<U*>(out), n);
+    }
   });
 }
 

@@ -131,6 +131,10 @@ std::vector<TileCase> tile_cases() {
       {"sliced", {5, 6}, {12, 2}, {3, 1}},
       {"broadcast input", {4, 5}, {0, 1}, {2, 2}},
       {"long", {40, 33}, {33, 1}, {2, 3}},
+      // Rows of 16 bytes or multiples: the output in packs for some element sizes.
+      {"packs", {6, 8}, {8, 1}, {3, 2}},
+      {"packs outer", {5, 16}, {16, 1}, {2, 1}},
+      {"packs long", {40, 64}, {64, 1}, {2, 3}},
   };
 }
 
@@ -181,6 +185,10 @@ std::vector<PadCase> pad_cases() {
       {"sliced", {4, 5}, {10, 2}, {{0, 3}, {1, 1}}, true},
       {"broadcast input", {4, 5}, {0, 1}, {{1, 2}, {2, 2}}, true},
       {"long", {30, 40}, {40, 1}, {{5, 7}, {3, 30}}, true},
+      // Innermost extents in multiples of a pack: Constant mode writes packs.
+      {"packs", {30, 40}, {40, 1}, {{5, 7}, {4, 8}}, true},
+      {"packs channels", {2, 5, 6, 8}, {240, 48, 8, 1}, {{0, 0}, {1, 1}, {2, 2}, {0, 0}}, true},
+      {"packs empty", {3, 0}, {1, 1}, {{1, 1}, {16, 32}}, false},
   };
 }
 
