@@ -5,26 +5,10 @@
 #include <limits>
 #include <type_traits>
 
+#include "cpu/convert.h"
 #include "cpu/loops.h"
 
 namespace corten::cpu {
-namespace {
-
-template <typename T>
-T from_double(double v) {
-  if constexpr (std::is_same_v<T, bool>) {
-    return v != 0.0;
-  } else {
-    if constexpr (std::is_integral_v<T>) {  // saturate: out-of-range conversions are UB
-      if (v != v) return T(0);
-      if (v <= static_cast<double>(std::numeric_limits<T>::min())) return std::numeric_limits<T>::min();
-      if (v >= static_cast<double>(std::numeric_limits<T>::max())) return std::numeric_limits<T>::max();
-    }
-    return static_cast<T>(v);
-  }
-}
-
-}  // namespace
 
 void range(DType dtype, int64_t n, double start, double delta, void* out) {
   visit_numeric(dtype, "range", [&](auto tag) {
@@ -66,7 +50,7 @@ void one_hot(DType index_dtype, DType dtype, const void* indices, int64_t outer,
              int64_t inner, double on, double off, void* out) {
   visit_dtype(dtype, "one_hot", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const T on_v = from_double<T>(on), off_v = from_double<T>(off);
+    const T on_v = convert<T>(on), off_v = convert<T>(off);
     T* o = static_cast<T*>(out);
     auto run = [&](const auto* idx) {
       const int64_t per = depth * inner;

@@ -9,6 +9,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "cpu/convert.h"
 #include "cpu/isa_table.h"
 #include "cpu/loops.h"
 
@@ -38,23 +39,6 @@ const ElementwiseTable& table() { return active_elementwise_table(); }
 template <class Op>
 int64_t grain_for(Op op) {
   return op_info(op).cost == OpCost::Cheap ? kGrainCheap : kGrainCostly;
-}
-
-// Float to integer conversion is undefined in C++ for NaN and out-of-range values: saturate.
-template <class To, class From>
-inline To convert(From v) {
-  if constexpr (std::is_same_v<To, bool>) {
-    return v != From(0);
-  } else if constexpr (std::is_integral_v<To> && std::is_floating_point_v<From>) {
-    if (v != v) return To(0);
-    constexpr From lo = static_cast<From>(std::numeric_limits<To>::min());
-    constexpr From hi = static_cast<From>(std::numeric_limits<To>::max());
-    if (v <= lo) return std::numeric_limits<To>::min();
-    if (v >= hi) return std::numeric_limits<To>::max();
-    return static_cast<To>(v);
-  } else {
-    return static_cast<To>(v);
-  }
 }
 
 // Note [Dense fast path]

@@ -25,7 +25,14 @@
   X(random_normal)                    \
   X(random_uniform) X(random_uniform_int) X(truncated_normal) X(dropout_mask) X(dropout_apply)
 
-#define CORTEN_CUDA_DATA_KERNELS(X)
+#include "cpu/copy.h"
+#include "cpu/creation.h"
+#include "cpu/gather.h"
+// clang-format off
+#define CORTEN_CUDA_DATA_KERNELS(X)                                                          \
+  X(where) X(cast) X(copy) X(tile) X(pad) X(pad_backward) X(range) X(eye) X(one_hot)         \
+  X(gather) X(gather_backward)
+// clang-format on
 
 #define CORTEN_CUDA_NORM_KERNELS(X)
 
