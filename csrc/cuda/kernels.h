@@ -29,7 +29,9 @@
 #define CORTEN_CUDA_POOL_KERNELS(X)
 
 #include "cpu/matmul.h"
-#define CORTEN_CUDA_MATMUL_KERNELS(X) X(matmul) X(matmul_bias_act) X(matmul_activation_grad)
+#include "cpu/rnn.h"
+#define CORTEN_CUDA_MATMUL_KERNELS(X) \
+  X(matmul) X(matmul_bias_act) X(matmul_activation_grad) X(rnn_forward)
 
 #define CORTEN_CUDA_KERNELS(X)                                                        \
   CORTEN_CUDA_ELEMENTWISE_KERNELS(X)                                                  \

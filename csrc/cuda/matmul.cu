@@ -49,6 +49,7 @@
 #include "cpu/matmul.h"
 #include "cuda/common.cuh"
 #include "cuda/elementwise_functors.cuh"
+#include "cuda/gemm.cuh"
 #ifndef CORTEN_CUDA_SHIM
 #include "cuda/matmul_cublaslt.h"
 #endif
@@ -82,7 +83,9 @@ struct GemmArgs {
   BatchOffsets b_off;
   int64_t b_rs, b_cs;
   T* c;
-  const T* bias;   // (n,) or null
+  int64_t ldc;      // c's row stride; the batch's matrices m * ldc apart
+  bool accumulate;  // c += the product (before the epilogue), not c =
+  const T* bias;    // (n,) or null
   Activation act;  // applied after the bias
   const T* aux;    // (batch, m, n) like c, or null: c * grad_act'(aux) instead
   Activation grad_act;
@@ -155,7 +158,7 @@ __global__ void __launch_bounds__(kGemmThreads)
   for (int64_t bz = blockIdx.z; bz < g.batch; bz += gridDim.z) {
     const T* a = g.a + g.a_off(bz);
     const T* b = g.b + g.b_off(bz);
-    T* c = g.c + bz * g.m * g.n;
+    T* c = g.c + bz * g.m * g.ldc;
     const T* aux = g.aux ? g.aux + bz * g.m * g.n : nullptr;
     for (int64_t tm = blockIdx.y; tm < tiles_m; tm += gridDim.y) {
       for (int64_t tn = blockIdx.x; tn < tiles_n; tn += gridDim.x) {
@@ -196,8 +199,9 @@ __global__ void __launch_bounds__(kGemmThreads)
           for (int s = 0; s < kMicro; ++s) {
             const int64_t j = j0 + tx + kSide * s;
             if (j >= g.n) break;
-            c[i * g.n + j] =
-                finish(static_cast<T>(acc[r][s]), i, j, g.n, g.bias, g.act, aux, g.grad_act);
+            T v = static_cast<T>(acc[r][s]);
+            if (g.accumulate) v = v + c[i * g.ldc + j];
+            c[i * g.ldc + j] = finish(v, i, j, g.n, g.bias, g.act, aux, g.grad_act);
           }
         }
       }
@@ -227,77 +231,99 @@ bool arithmetic(const int64_t* off, int64_t batch, int64_t& stride) {
   return true;
 }
 
+// Runs g (its batch offsets not yet set) with the host offset tables a_off and b_off, or, when
+// a_off is null, the strides already in g.a_off and g.b_off.
 template <class T>
-void run_gemm(const char* op, int64_t batch, int64_t m, int64_t n, int64_t k, const T* a,
-              const int64_t* a_off, int64_t a_rs, int64_t a_cs, const T* b, const int64_t* b_off,
-              int64_t b_rs, int64_t b_cs, T* c, const T* bias, Activation act, const T* aux,
-              Activation grad_act) {
-  if (batch <= 0 || m <= 0 || n <= 0) return;
-  int64_t a_stride = 0, b_stride = 0;
-  const bool regular = arithmetic(a_off, batch, a_stride) && arithmetic(b_off, batch, b_stride);
+void run_gemm(const char* op, GemmArgs<T> g, const int64_t* a_off, const int64_t* b_off) {
+  if (g.batch <= 0 || g.m <= 0 || g.n <= 0) return;
+  bool regular = true;
+  if (a_off) {
+    regular =
+        arithmetic(a_off, g.batch, g.a_off.stride) && arithmetic(b_off, g.batch, g.b_off.stride);
+    if (regular) {
+      g.a += a_off[0];
+      g.b += b_off[0];
+    }
+  }
 #ifndef CORTEN_CUDA_SHIM
   if constexpr (std::is_floating_point_v<T>) {
-    if (regular && k > 0) {
-      const LtOutcome lt = cublaslt_gemm(dtype_of<T>::value, batch, m, n, k, a + a_off[0], a_stride,
-                                         a_rs, a_cs, b + b_off[0], b_stride, b_rs, b_cs, c, bias,
-                                         aux ? Activation::Identity : act);
+    if (regular && g.k > 0) {
+      const LtOutcome lt =
+          cublaslt_gemm(dtype_of<T>::value, g.batch, g.m, g.n, g.k, g.a, g.a_off.stride, g.a_rs,
+                        g.a_cs, g.b, g.b_off.stride, g.b_rs, g.b_cs, g.c, g.ldc, g.accumulate,
+                        g.bias, g.aux ? Activation::Identity : g.act);
       if (lt.ran) {
-        const T* rest_bias = lt.bias_done ? nullptr : bias;
-        const Activation rest_act = lt.act_done ? Activation::Identity : act;
-        if (rest_bias || rest_act != Activation::Identity || aux) {
-          const int64_t total = batch * m * n;
-          launch(op, &epilogue_kernel<T>, dim3(blocks_for(total, kThreads)), dim3(kThreads), 0, c,
-                 batch * m, n, rest_bias, rest_act, aux, grad_act);
+        const T* rest_bias = lt.bias_done ? nullptr : g.bias;
+        const Activation rest_act = lt.act_done ? Activation::Identity : g.act;
+        if (rest_bias || rest_act != Activation::Identity || g.aux) {
+          // (only the public kernels get here: their c is contiguous, ldc == n)
+          const int64_t total = g.batch * g.m * g.n;
+          launch(op, &epilogue_kernel<T>, dim3(blocks_for(total, kThreads)), dim3(kThreads), 0, g.c,
+                 g.batch * g.m, g.n, rest_bias, rest_act, g.aux, g.grad_act);
         }
         return;
       }
     }
   }
 #endif
-  GemmArgs<T> g{batch,   m,
-                n,       k,
-                a,       {nullptr, a_stride},
-                a_rs,    a_cs,
-                b,       {nullptr, b_stride},
-                b_rs,    b_cs,
-                c,       bias,
-                act,     aux,
-                grad_act};
   // Irregular offsets (broadcast batch dimensions) go to the device as tables.
   std::unique_ptr<DeviceScratch> tables;
-  if (regular) {
-    g.a += a_off[0];
-    g.b += b_off[0];
-  } else {
-    const size_t bytes = static_cast<size_t>(batch) * sizeof(int64_t);
+  if (!regular) {
+    const size_t bytes = static_cast<size_t>(g.batch) * sizeof(int64_t);
     tables = std::make_unique<DeviceScratch>(2 * bytes, op);
     int64_t* dev = tables->as<int64_t>();
     CORTEN_CUDA_CHECK(cudaMemcpyAsync(dev, a_off, bytes, cudaMemcpyHostToDevice, current_stream()));
     CORTEN_CUDA_CHECK(
-        cudaMemcpyAsync(dev + batch, b_off, bytes, cudaMemcpyHostToDevice, current_stream()));
+        cudaMemcpyAsync(dev + g.batch, b_off, bytes, cudaMemcpyHostToDevice, current_stream()));
     g.a_off.table = dev;
-    g.b_off.table = dev + batch;
+    g.b_off.table = dev + g.batch;
   }
   // Each tile loads its operands along the axis of the smaller stride (coalesced when unit).
-  const bool a_k_unit = std::abs(a_cs) < std::abs(a_rs) || (a_cs == a_rs && m == 1);
-  const bool b_n_unit = std::abs(b_cs) <= std::abs(b_rs);
-  const int64_t tiles_m = (m + kTileM - 1) / kTileM, tiles_n = (n + kTileN - 1) / kTileN;
+  const bool a_k_unit = std::abs(g.a_cs) < std::abs(g.a_rs) || (g.a_cs == g.a_rs && g.m == 1);
+  const bool b_n_unit = std::abs(g.b_cs) <= std::abs(g.b_rs);
+  const int64_t tiles_m = (g.m + kTileM - 1) / kTileM, tiles_n = (g.n + kTileN - 1) / kTileN;
   const dim3 grid(static_cast<unsigned>(std::min<int64_t>(tiles_n, kMaxBlocks)),
                   static_cast<unsigned>(std::min<int64_t>(tiles_m, kMaxGridYZ)),
-                  static_cast<unsigned>(std::min<int64_t>(batch, kMaxGridYZ)));
+                  static_cast<unsigned>(std::min<int64_t>(g.batch, kMaxGridYZ)));
   launch(op, &gemm_kernel<T>, grid, dim3(kGemmThreads), 0, g, a_k_unit, b_n_unit);
 }
 
+// The arguments of a public kernel's product: c contiguous.
+template <class T>
+GemmArgs<T> product(int64_t batch, int64_t m, int64_t n, int64_t k, const void* a, int64_t a_rs,
+                    int64_t a_cs, const void* b, int64_t b_rs, int64_t b_cs, void* c) {
+  GemmArgs<T> g{};
+  g.batch = batch, g.m = m, g.n = n, g.k = k;
+  g.a = static_cast<const T*>(a), g.a_rs = a_rs, g.a_cs = a_cs;
+  g.b = static_cast<const T*>(b), g.b_rs = b_rs, g.b_cs = b_cs;
+  g.c = static_cast<T*>(c), g.ldc = n;
+  g.act = g.grad_act = Activation::Identity;
+  return g;
+}
+
 }  // namespace
+
+template <class T>
+void gemm(const char* op, const GemmCall<T>& call) {
+  GemmArgs<T> g = product<T>(call.batch, call.m, call.n, call.k, call.a, call.a_rs, call.a_cs,
+                             call.b, call.b_rs, call.b_cs, call.c);
+  g.a_off.stride = call.a_bstride;
+  g.b_off.stride = call.b_bstride;
+  g.ldc = call.ldc;
+  g.accumulate = call.accumulate;
+  g.bias = call.bias;
+  run_gemm<T>(op, g, nullptr, nullptr);
+}
+template void gemm<float>(const char*, const GemmCall<float>&);
+template void gemm<double>(const char*, const GemmCall<double>&);
 
 void matmul(DType dtype, int64_t batch, int64_t m, int64_t n, int64_t k, const void* a,
             const int64_t* a_off, int64_t a_rs, int64_t a_cs, const void* b, const int64_t* b_off,
             int64_t b_rs, int64_t b_cs, void* c) {
   visit_numeric(dtype, "matmul", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    run_gemm<T>("matmul", batch, m, n, k, static_cast<const T*>(a), a_off, a_rs, a_cs,
-                static_cast<const T*>(b), b_off, b_rs, b_cs, static_cast<T*>(c), nullptr,
-                Activation::Identity, nullptr, Activation::Identity);
+    run_gemm<T>("matmul", product<T>(batch, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c), a_off,
+                b_off);
   });
 }
 
@@ -307,9 +333,10 @@ void matmul_bias_act(DType dtype, int64_t batch, int64_t m, int64_t n, int64_t k
                      Activation act) {
   visit_floating(dtype, "matmul", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    run_gemm<T>("matmul_bias_act", batch, m, n, k, static_cast<const T*>(a), a_off, a_rs, a_cs,
-                static_cast<const T*>(b), b_off, b_rs, b_cs, static_cast<T*>(c),
-                static_cast<const T*>(bias), act, nullptr, Activation::Identity);
+    GemmArgs<T> g = product<T>(batch, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c);
+    g.bias = static_cast<const T*>(bias);
+    g.act = act;
+    run_gemm<T>("matmul_bias_act", g, a_off, b_off);
   });
 }
 
@@ -318,10 +345,11 @@ void matmul_activation_grad(DType dtype, int64_t m, int64_t n, int64_t k, const 
                             void* c, const void* aux, Activation act) {
   visit_floating(dtype, "matmul_activation_grad", [&](auto tag) {
     using T = typename decltype(tag)::type;
+    GemmArgs<T> g = product<T>(1, m, n, k, a, a_rs, a_cs, b, b_rs, b_cs, c);
+    g.aux = static_cast<const T*>(aux);
+    g.grad_act = act;
     const int64_t zero = 0;
-    run_gemm<T>("matmul_activation_grad", 1, m, n, k, static_cast<const T*>(a), &zero, a_rs, a_cs,
-                static_cast<const T*>(b), &zero, b_rs, b_cs, static_cast<T*>(c), nullptr,
-                Activation::Identity, static_cast<const T*>(aux), act);
+    run_gemm<T>("matmul_activation_grad", g, &zero, &zero);
   });
 }
 

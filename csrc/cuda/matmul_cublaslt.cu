@@ -71,7 +71,7 @@ struct CachedAlgo {
   size_t workspace = 0;
 };
 
-using Key = std::array<int64_t, 19>;
+using Key = std::array<int64_t, 20>;
 
 std::mutex g_cache_mu;
 std::map<Key, CachedAlgo>& algo_cache() {
@@ -83,12 +83,12 @@ std::map<Key, CachedAlgo>& algo_cache() {
 
 LtOutcome cublaslt_gemm(DType dtype, int64_t batch, int64_t m, int64_t n, int64_t k, const void* a,
                         int64_t a_bstride, int64_t a_rs, int64_t a_cs, const void* b,
-                        int64_t b_bstride, int64_t b_rs, int64_t b_cs, void* c, const void* bias,
-                        Activation act) {
+                        int64_t b_bstride, int64_t b_rs, int64_t b_cs, void* c, int64_t ldc,
+                        bool accumulate, const void* bias, Activation act) {
   LtOutcome none;
   if (dtype != DType::Float32 && dtype != DType::Float64) return none;
-  if (m <= 0 || n <= 0 || k <= 0 || batch <= 0 || batch > INT32_MAX) return none;
-  // cuBLASLt's A = B^T (n x k), cuBLASLt's B = A^T (k x m), D = C^T (n x m, ld n).
+  if (m <= 0 || n <= 0 || k <= 0 || batch <= 0 || batch > INT32_MAX || ldc < n) return none;
+  // cuBLASLt's A = B^T (n x k), cuBLASLt's B = A^T (k x m), D = C^T (n x m, ld ldc).
   const LtOperand la = describe(n, k, b_cs, b_rs);
   const LtOperand lb = describe(k, m, a_cs, a_rs);
   if (!la.ok || !lb.ok) return none;
@@ -106,7 +106,7 @@ LtOutcome cublaslt_gemm(DType dtype, int64_t batch, int64_t m, int64_t n, int64_
       f32 ? (tensor_float_32() ? lt::kCompute32FFastTF32 : lt::kCompute32F) : lt::kCompute64F;
   const int64_t align_a = alignment(b, batch, b_bstride * size);  // cuBLASLt's A is our B
   const int64_t align_b = alignment(a, batch, a_bstride * size);
-  const int64_t align_d = alignment(c, batch, m * n * size);
+  const int64_t align_d = alignment(c, batch, m * ldc * size);
   const int64_t align_bias = bias ? alignment(bias, 1, 0) : 256;
 
   // The epilogues to try, most fused first (Note [CUDA GEMM]).
@@ -126,16 +126,16 @@ LtOutcome cublaslt_gemm(DType dtype, int64_t batch, int64_t m, int64_t n, int64_
 
   for (int pi = 0; pi < nplans; ++pi) {
     const Plan& plan = plans[pi];
-    const Key key{device,    static_cast<int64_t>(dtype),
-                  compute,   plan.epilogue,
-                  la.op,     la.rows,
-                  la.cols,   la.ld,
-                  lb.op,     lb.rows,
-                  lb.cols,   lb.ld,
-                  batch,     b_bstride,
-                  a_bstride, align_a,
-                  align_b,   align_d,
-                  align_bias};
+    const Key key{device,     static_cast<int64_t>(dtype),
+                  compute,    plan.epilogue,
+                  la.op,      la.rows,
+                  la.cols,    la.ld,
+                  lb.op,      lb.rows,
+                  lb.cols,    lb.ld,
+                  batch,      b_bstride,
+                  a_bstride,  align_a,
+                  align_b,    align_d,
+                  align_bias, ldc};
     Descriptors ds{api};
     bool ok = api->matmul_desc_create(&ds.desc, compute, type) == lt::kSuccess;
     auto set_desc = [&](int attr, const void* v, size_t bytes) {
@@ -163,7 +163,7 @@ LtOutcome cublaslt_gemm(DType dtype, int64_t batch, int64_t m, int64_t n, int64_
     };
     layout(&ds.a, la.rows, la.cols, la.ld, b_bstride);
     layout(&ds.b, lb.rows, lb.cols, lb.ld, a_bstride);
-    layout(&ds.d, n, m, n, m * n);
+    layout(&ds.d, n, m, ldc, m * ldc);
     if (!ok) continue;
 
     CachedAlgo found;
@@ -208,7 +208,7 @@ LtOutcome cublaslt_gemm(DType dtype, int64_t batch, int64_t m, int64_t n, int64_
     const float one32 = 1.0f, zero32 = 0.0f;
     const double one64 = 1.0, zero64 = 0.0;
     const void* alpha = f32 ? static_cast<const void*>(&one32) : &one64;
-    const void* beta = f32 ? static_cast<const void*>(&zero32) : &zero64;
+    const void* beta = accumulate ? alpha : f32 ? static_cast<const void*>(&zero32) : &zero64;
     // cuBLASLt's A is our B and its B our A (the file comment).
     if (api->matmul(handle, ds.desc, alpha, b, ds.a, a, ds.b, beta, c, ds.d, c, ds.d, &found.algo,
                     workspace.as<void>(), found.workspace, current_stream()) != lt::kSuccess) {

@@ -17,13 +17,14 @@ struct LtOutcome {
   bool act_done = false;
 };
 
-/// c[b] (m, n, contiguous) = a[b] @ b[b] (+ bias, act where cuBLASLt fuses them) for b in
-/// [0, batch), float32 or float64, on current_stream(). a[b] starts at a + b * a_bstride, rows
-/// and columns a_rs and a_cs apart (the same for b); bias (n,) or null. Returns ran == false,
-/// having done nothing, when cuBLASLt is not loaded or does not take these layouts.
+/// c[b] (m, n, rows ldc apart, at c + b * m * ldc) = (or += when accumulate) a[b] @ b[b]
+/// (+ bias, act where cuBLASLt fuses them) for b in [0, batch), float32 or float64, on
+/// current_stream(). a[b] starts at a + b * a_bstride, rows and columns a_rs and a_cs apart
+/// (the same for b); bias (n,) or null. Returns ran == false, having done nothing, when
+/// cuBLASLt is not loaded or does not take these layouts.
 LtOutcome cublaslt_gemm(DType dtype, int64_t batch, int64_t m, int64_t n, int64_t k, const void* a,
                         int64_t a_bstride, int64_t a_rs, int64_t a_cs, const void* b,
-                        int64_t b_bstride, int64_t b_rs, int64_t b_cs, void* c, const void* bias,
-                        Activation act);
+                        int64_t b_bstride, int64_t b_rs, int64_t b_cs, void* c, int64_t ldc,
+                        bool accumulate, const void* bias, Activation act);
 
 }  // namespace corten::cuda
