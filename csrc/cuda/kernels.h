@@ -31,7 +31,7 @@
 #include "cpu/matmul.h"
 #include "cpu/rnn.h"
 #define CORTEN_CUDA_MATMUL_KERNELS(X) \
-  X(matmul) X(matmul_bias_act) X(matmul_activation_grad) X(rnn_forward)
+  X(matmul) X(matmul_bias_act) X(matmul_activation_grad) X(rnn_forward) X(rnn_backward)
 
 #define CORTEN_CUDA_KERNELS(X)                                                        \
   CORTEN_CUDA_ELEMENTWISE_KERNELS(X)                                                  \

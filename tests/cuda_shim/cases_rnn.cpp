@@ -138,6 +138,106 @@ void check_forward(const RnnCase& rc, DType dtype, uint32_t seed) {
   }
 }
 
+// One backward on both devices, from the saved buffers of the CPU's forward.
+void check_backward(const RnnCase& rc, DType dtype, uint32_t seed) {
+  const std::string what = "rnn_backward " + case_name(rc, dtype);
+  const int64_t ng = corten::cpu::rnn_num_gates(rc.cell);
+  const int64_t nt = rc.steps, nb = rc.batch, nh = rc.units, gh = ng * nh, nf = rc.features;
+  const bool project = nf > 0;
+  const bool lstm = rc.cell == RnnCell::Lstm;
+  RnnDims d{rc.cell,        nt,           nb,      nh, rc.act,        rc.rec_act, rc.backwards,
+            rc.zero_output, rc.reference, project, nf, rc.batch_major};
+  const int64_t groups = corten::cpu::rnn_num_groups(rc.cell, rc.rdrop);
+  const bool use_aop = rc.rdrop || rc.cell == RnnCell::GruResetBefore;
+  const bool extra_used = lstm || rc.cell == RnnCell::GruResetAfter;
+  const auto xw = values(dtype, project ? nt * nb * nf : nt * nb * gh, seed, 1.0);
+  const auto h0 = values(dtype, nb * nh, seed + 1, 0.5);
+  const auto c0 = values(dtype, nb * nh, seed + 2, 0.5);
+  const auto u = values(dtype, nh * gh, seed + 3, 0.4);
+  const auto rb = values(dtype, gh, seed + 4, 0.3);
+  const auto w = values(dtype, nf * gh, seed + 5, 0.4);
+  const auto bias = values(dtype, gh, seed + 6, 0.3);
+  std::vector<unsigned char> mask(static_cast<size_t>(nb * nt) + 1);
+  for (int64_t i = 0; i < nb * nt; ++i) mask[i] = (i * 7 + seed) % 5 != 1;
+  auto rdrop = values(dtype, ng * nb * nh, seed + 7, 1.0);
+  for (int64_t i = 0; i < ng * nb * nh; ++i) {
+    const bool keep = (i * 13 + seed) % 4 != 0;
+    if (dtype == DType::Float32)
+      reinterpret_cast<float*>(rdrop.data())[i] = keep ? 1.25f : 0.0f;
+    else
+      reinterpret_cast<double*>(rdrop.data())[i] = keep ? 1.25 : 0.0;
+  }
+  // The forward's saved buffers (CPU).
+  auto y = values(dtype, nt * nb * nh, 0, 0), h_last = values(dtype, nb * nh, 0, 0);
+  auto c_last = values(dtype, nb * nh, 0, 0), gates = values(dtype, nt * nb * gh, 0, 0);
+  auto states = values(dtype, (nt + 1) * nb * nh, 0, 0);
+  auto cstates = values(dtype, (nt + 1) * nb * nh, 0, 0);
+  auto aop = values(dtype, groups * nt * nb * nh, 0, 0), extra = values(dtype, nt * nb * nh, 0, 0);
+  const bool* mp = rc.mask ? reinterpret_cast<const bool*>(mask.data()) : nullptr;
+  corten::cpu::rnn_forward(dtype, d, xw.data(), h0.data(), lstm ? c0.data() : nullptr, u.data(),
+                           rc.rbias ? rb.data() : nullptr, mp, rc.rdrop ? rdrop.data() : nullptr,
+                           rc.outputs ? y.data() : nullptr, h_last.data(),
+                           lstm ? c_last.data() : nullptr, gates.data(), states.data(),
+                           lstm ? cstates.data() : nullptr, use_aop ? aop.data() : nullptr,
+                           extra_used ? extra.data() : nullptr, project ? w.data() : nullptr,
+                           rc.bias ? bias.data() : nullptr);
+  // Incoming gradients: dy only with outputs; dc_last with the LSTM's other cases.
+  const auto dy = values(dtype, nt * nb * nh, seed + 8, 1.0);
+  const auto dh_last = values(dtype, nb * nh, seed + 9, 1.0);
+  const auto dc_last = values(dtype, nb * nh, seed + 10, 1.0);
+  const bool with_dc = lstm && !rc.mask;
+  struct Out {
+    const char* name;
+    int64_t n;
+    bool used;
+  };
+  const std::vector<Out> outs = {
+      {"dxw", project ? nt * nb * nf : nt * nb * gh, !project || !rc.zero_output},
+      {"dh0", nb * nh, true},
+      {"dc0", nb * nh, lstm},
+      {"du", nh * gh, true},
+      {"drb", gh, rc.rbias},
+      {"dw", nf * gh, project},
+      {"db", gh, project && rc.bias},
+  };
+  std::vector<std::vector<unsigned char>> got, want;
+  for (const Out& o : outs) {
+    got.push_back(values(dtype, o.n, 0, 0));
+    for (auto& byte : got.back()) byte = 0xAB;
+    want.push_back(got.back());
+  }
+  {
+    KernelBuffer du_(u), dmask(mask), drdrop(rdrop), dgates(gates), dstates(states),
+        dcstates(cstates), daop(aop), dextra(extra), ddy(dy), ddh(dh_last), ddc(dc_last), dx(xw),
+        dw_(w);
+    std::vector<std::unique_ptr<KernelBuffer>> dout;
+    for (auto& g : got) dout.push_back(std::make_unique<KernelBuffer>(g));
+    auto out = [&](size_t i) { return outs[i].used ? dout[i]->get() : nullptr; };
+    corten::cuda::rnn_backward(
+        dtype, d, du_.get(), rc.mask ? static_cast<const bool*>(dmask.get()) : nullptr,
+        rc.rdrop ? drdrop.get() : nullptr, dgates.get(), dstates.get(),
+        lstm ? dcstates.get() : nullptr, use_aop ? daop.get() : nullptr,
+        extra_used ? dextra.get() : nullptr, rc.outputs ? ddy.get() : nullptr, ddh.get(),
+        with_dc ? ddc.get() : nullptr, out(0), out(1), out(2), out(3), out(4),
+        project ? dx.get() : nullptr, project ? dw_.get() : nullptr, out(5), out(6));
+    for (size_t i = 0; i < got.size(); ++i) got[i] = dout[i]->read();
+  }
+  auto out = [&](size_t i) { return outs[i].used ? static_cast<void*>(want[i].data()) : nullptr; };
+  corten::cpu::rnn_backward(
+      dtype, d, u.data(), mp, rc.rdrop ? rdrop.data() : nullptr, gates.data(), states.data(),
+      lstm ? cstates.data() : nullptr, use_aop ? aop.data() : nullptr,
+      extra_used ? extra.data() : nullptr, rc.outputs ? dy.data() : nullptr, dh_last.data(),
+      with_dc ? dc_last.data() : nullptr, out(0), out(1), out(2), out(3), out(4),
+      project ? xw.data() : nullptr, project ? w.data() : nullptr, out(5), out(6));
+  const double tol = dtype == DType::Float32 ? 2e-4 : 1e-10;
+  for (size_t i = 0; i < outs.size(); ++i) {
+    if (!outs[i].used) continue;
+    CHECK(same_values(what + " " + outs[i].name, dtype, got[i].data(), want[i].data(), outs[i].n,
+                      tol, tol));
+    CHECK(got[i].back() == 0xAB);
+  }
+}
+
 std::vector<RnnCase> rnn_cases() {
   const RnnAct tanh = RnnAct::Tanh, sig = RnnAct::Sigmoid;
   // cell, T, B, H, F, act, rec_act, reference, mask, zero_output, rdrop, backwards, outputs,
@@ -169,6 +269,13 @@ const RegisterCase forward_case("rnn_forward", [] {
   uint32_t seed = 11000;
   for (const RnnCase& rc : rnn_cases()) {
     for (DType dtype : {DType::Float32, DType::Float64}) check_forward(rc, dtype, seed += 10);
+  }
+});
+
+const RegisterCase backward_case("rnn_backward", [] {
+  uint32_t seed = 12000;
+  for (const RnnCase& rc : rnn_cases()) {
+    for (DType dtype : {DType::Float32, DType::Float64}) check_backward(rc, dtype, seed += 11);
   }
 });
 
