@@ -71,8 +71,8 @@ void load(Loader& l) {
   for (const std::string& path : candidates) {
     void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
-      const char* err = dlerror();
-      reasons += "; " + path + ": " + (err ? err : "dlopen failed");
+      const char* err = dlerror();  // names the file
+      reasons += "; " + (err ? std::string(err) : path + ": dlopen failed");
       continue;
     }
     lt::Api api{};
