@@ -209,17 +209,27 @@ __global__ void __launch_bounds__(kGemmThreads)
   }
 }
 
-// The epilogue alone over a finished c (batch * m rows of n): what cuBLASLt did not fuse.
+// The epilogue alone over a finished c (batch * m rows of n, ldc apart): what cuBLASLt did not
+// fuse.
 template <class T>
 __global__ void __launch_bounds__(kThreads)
-    epilogue_kernel(T* c, int64_t rows, int64_t n, const T* bias, Activation act, const T* aux,
-                    Activation grad_act) {
+    epilogue_kernel(T* c, int64_t rows, int64_t n, int64_t ldc, const T* bias, Activation act,
+                    const T* aux, Activation grad_act) {
   const int64_t total = rows * n;
   const int64_t stride = static_cast<int64_t>(blockDim.x) * gridDim.x;
   for (int64_t e = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; e < total;
        e += stride) {
-    c[e] = finish(c[e], e / n, e % n, n, bias, act, aux, grad_act);
+    const int64_t r = e / n, j = e % n;
+    c[r * ldc + j] = finish(c[r * ldc + j], r, j, n, bias, act, aux, grad_act);
   }
+}
+
+template <class T>
+void run_epilogue(const char* op, const GemmArgs<T>& g, const T* bias, Activation act) {
+  if (!bias && act == Activation::Identity && !g.aux) return;
+  const int64_t total = g.batch * g.m * g.n;
+  launch(op, &epilogue_kernel<T>, dim3(blocks_for(total, kThreads)), dim3(kThreads), 0, g.c,
+         g.batch * g.m, g.n, g.ldc, bias, act, g.aux, g.grad_act);
 }
 
 // A run of offsets off[0] + b * stride, when `off` is one.
@@ -231,11 +241,31 @@ bool arithmetic(const int64_t* off, int64_t batch, int64_t& stride) {
   return true;
 }
 
+#ifdef CORTEN_CUDA_SHIM
+}  // namespace
+/// Test shim only: run the epilogues after the product, as with cuBLASLt (Note [CUDA GEMM]).
+bool shim_split_epilogue = false;
+namespace {
+#endif
+
 // Runs g (its batch offsets not yet set) with the host offset tables a_off and b_off, or, when
 // a_off is null, the strides already in g.a_off and g.b_off.
 template <class T>
 void run_gemm(const char* op, GemmArgs<T> g, const int64_t* a_off, const int64_t* b_off) {
   if (g.batch <= 0 || g.m <= 0 || g.n <= 0) return;
+#ifdef CORTEN_CUDA_SHIM
+  // The shim cases can split a product as the cuBLASLt engine does (the product, then
+  // epilogue_kernel), to test that kernel without cuBLASLt.
+  if (shim_split_epilogue && (g.bias || g.act != Activation::Identity || g.aux)) {
+    GemmArgs<T> plain = g;
+    plain.bias = nullptr;
+    plain.act = Activation::Identity;
+    plain.aux = nullptr;
+    run_gemm(op, plain, a_off, b_off);
+    run_epilogue(op, g, g.bias, g.act);
+    return;
+  }
+#endif
   bool regular = true;
   if (a_off) {
     regular =
@@ -253,14 +283,8 @@ void run_gemm(const char* op, GemmArgs<T> g, const int64_t* a_off, const int64_t
                         g.a_cs, g.b, g.b_off.stride, g.b_rs, g.b_cs, g.c, g.ldc, g.accumulate,
                         g.bias, g.aux ? Activation::Identity : g.act);
       if (lt.ran) {
-        const T* rest_bias = lt.bias_done ? nullptr : g.bias;
-        const Activation rest_act = lt.act_done ? Activation::Identity : g.act;
-        if (rest_bias || rest_act != Activation::Identity || g.aux) {
-          // (only the public kernels get here: their c is contiguous, ldc == n)
-          const int64_t total = g.batch * g.m * g.n;
-          launch(op, &epilogue_kernel<T>, dim3(blocks_for(total, kThreads)), dim3(kThreads), 0, g.c,
-                 g.batch * g.m, g.n, rest_bias, rest_act, g.aux, g.grad_act);
-        }
+        run_epilogue(op, g, lt.bias_done ? nullptr : g.bias,
+                     lt.act_done ? Activation::Identity : g.act);
         return;
       }
     }

@@ -5,7 +5,8 @@
 // accuracy] (rtol = atol = 1e-5 in float32, 1e-12 in float64). Odd sizes across several tiles,
 // k = 0, size-1 and empty products, batches with regular and broadcast (irregular) offsets, every
 // transpose combination, padded and broadcast (stride 0) operands, every epilogue, and NaN and
-// infinities.
+// infinities. The epilogues run both in the tiled kernel's write-back and, through the shim, after
+// the product (epilogue_kernel, the cuBLASLt engine's path).
 #include <corten/dtype.h>
 #include <corten/ops/linalg.h>
 
@@ -21,6 +22,12 @@
 #include "cpu/matmul.h"
 #include "cuda/kernels.h"
 #include "shim_cases.h"
+
+#ifndef CORTEN_TEST_ON_DEVICE
+namespace corten::cuda {
+extern bool shim_split_epilogue;  // csrc/cuda/matmul.cu, test shim only
+}  // namespace corten::cuda
+#endif
 
 namespace {
 
@@ -237,47 +244,65 @@ const RegisterCase matmul_case("matmul", [] {
   }
 });
 
+// Runs fn(split) twice through the shim: with the epilogue in the product's write-back, then after
+// it (epilogue_kernel, as the cuBLASLt engine runs the epilogues it does not fuse).
+template <class F>
+void both_epilogue_paths(const F& fn) {
+  fn(false);
+#ifndef CORTEN_TEST_ON_DEVICE
+  corten::cuda::shim_split_epilogue = true;
+  fn(true);
+  corten::cuda::shim_split_epilogue = false;
+#endif
+}
+
 const Activation kActivations[] = {Activation::Identity, Activation::Relu, Activation::Sigmoid,
                                    Activation::Tanh, Activation::Gelu};
 
 const RegisterCase bias_act_case("matmul_bias_act", [] {
-  uint32_t seed = 8000;
-  for (DType dtype : {DType::Float32, DType::Float64}) {
-    for (const auto& t : kTransposes) {
-      for (Activation act : kActivations) {
-        for (bool bias : {false, true}) {
-          check_product(Kind::BiasAct, dtype, {2, 37, 70, 19}, t[0], t[1], false, bias, act,
-                        seed += 4);
+  both_epilogue_paths([](bool split) {
+    uint32_t seed = 8000;
+    for (DType dtype : {DType::Float32, DType::Float64}) {
+      for (const auto& t : kTransposes) {
+        if (split && t[0] != t[1]) continue;  // (the shim's time: the write-back is the same)
+        for (Activation act : kActivations) {
+          for (bool bias : {false, true}) {
+            check_product(Kind::BiasAct, dtype, {2, 37, 70, 19}, t[0], t[1], false, bias, act,
+                          seed += 4);
+          }
         }
       }
+      for (Activation act : kActivations) {
+        check_product(Kind::BiasAct, dtype, {1, 5, 7, 0}, Layout::RowMajor, Layout::RowMajor, false,
+                      true, act, seed += 4);
+        check_product(Kind::BiasAct, dtype, {3, 66, 5, 40}, Layout::Padded, Layout::ColMajor, true,
+                      true, act, seed += 4);
+        check_product(Kind::BiasAct, dtype, {1, 1, 1, 1}, Layout::RowMajor, Layout::RowMajor, false,
+                      true, act, seed += 4);
+      }
     }
-    for (Activation act : kActivations) {
-      check_product(Kind::BiasAct, dtype, {1, 5, 7, 0}, Layout::RowMajor, Layout::RowMajor, false,
-                    true, act, seed += 4);
-      check_product(Kind::BiasAct, dtype, {3, 66, 5, 40}, Layout::Padded, Layout::ColMajor, true,
-                    true, act, seed += 4);
-      check_product(Kind::BiasAct, dtype, {1, 1, 1, 1}, Layout::RowMajor, Layout::RowMajor, false,
-                    true, act, seed += 4);
-    }
-  }
+  });
 });
 
 const RegisterCase activation_grad_case("matmul_activation_grad", [] {
-  uint32_t seed = 9000;
-  for (DType dtype : {DType::Float32, DType::Float64}) {
-    for (Activation act : {Activation::Relu, Activation::Sigmoid, Activation::Tanh}) {
-      for (const auto& t : kTransposes) {
-        check_product(Kind::ActGrad, dtype, {1, 45, 67, 33}, t[0], t[1], false, false, act,
-                      seed += 4);
+  both_epilogue_paths([](bool split) {
+    uint32_t seed = 9000;
+    for (DType dtype : {DType::Float32, DType::Float64}) {
+      for (Activation act : {Activation::Relu, Activation::Sigmoid, Activation::Tanh}) {
+        for (const auto& t : kTransposes) {
+          if (split && t[0] != t[1]) continue;
+          check_product(Kind::ActGrad, dtype, {1, 45, 67, 33}, t[0], t[1], false, false, act,
+                        seed += 4);
+        }
+        check_product(Kind::ActGrad, dtype, {1, 6, 9, 0}, Layout::RowMajor, Layout::RowMajor, false,
+                      false, act, seed += 4);
+        check_product(Kind::ActGrad, dtype, {1, 1, 1, 1}, Layout::Padded, Layout::RowMajor, false,
+                      false, act, seed += 4);
+        check_product(Kind::ActGrad, dtype, {1, 70, 3, 20}, Layout::Padded, Layout::ColMajor, false,
+                      false, act, seed += 4);
       }
-      check_product(Kind::ActGrad, dtype, {1, 6, 9, 0}, Layout::RowMajor, Layout::RowMajor, false,
-                    false, act, seed += 4);
-      check_product(Kind::ActGrad, dtype, {1, 1, 1, 1}, Layout::Padded, Layout::RowMajor, false,
-                    false, act, seed += 4);
-      check_product(Kind::ActGrad, dtype, {1, 70, 3, 20}, Layout::Padded, Layout::ColMajor, false,
-                    false, act, seed += 4);
     }
-  }
+  });
 });
 
 }  // namespace
