@@ -33,8 +33,11 @@
 // FMA) in the order of the rounding only: |cuda - cpu| <= 2 (k + 2) u sum_p |a_ip b_pj| (u the
 // unit roundoff; cuBLASLt's order is its own, the same bound holds), then the activation's
 // Lipschitz factor and the tolerance of Note [CUDA elementwise accuracy]. NaN and infinities
-// propagate as on the CPU. The launch geometry depends on the shapes only: results are
-// deterministic.
+// propagate as on the CPU. Determinism: the tiled kernel's launch geometry and order depend on
+// the shapes only; cuBLASLt's algorithm is chosen once per shape, layout and operand address
+// alignment (modulo 256 bytes) and cached, and cuBLAS documents an algorithm's results as
+// bit-wise reproducible on one GPU model and library version: a product repeated on the same
+// operands gives the same bits.
 
 #include <corten/dtype.h>
 #include <corten/ops/linalg.h>
