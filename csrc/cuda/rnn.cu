@@ -19,8 +19,10 @@
 // Accuracy: the gate arithmetic is the CPU's, but the products' sums are in another order and
 // the CPU's AVX-512 LSTM and GRU rows use their own exp and tanh, so results agree within
 // rounding, compounded over the steps: the shim cases allow 2e-4 (float32) and 1e-10
-// (float64), relative, with the same absolute floor. Deterministic: no atomics, and every
-// launch's geometry depends on the shapes only.
+// (float64), relative, with the same absolute floor. Deterministic: the products as Note [CUDA
+// GEMM] says, and the other kernels use no atomics and a geometry that depends on the shapes.
+// Still to come (performance only): a step's gate rows fused into its product's write-back, and
+// short sequences' steps in one persistent kernel with U in shared memory (fewer launches).
 
 #include <algorithm>
 #include <cstdint>
