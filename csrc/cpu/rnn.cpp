@@ -333,7 +333,7 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
           apply_act(d.act, pre.data(), g + 2 * nh, nh, d.reference);
           const T* z = g;
           const T* hh = g + 2 * nh;
-          for (int64_t j = 0; j < nh; ++j) hr[j] = z[j] * hpr[j] + (T(1) - z[j]) * hh[j];
+          for (int64_t j = 0; j < nh; ++j) hr[j] = gru_state(z[j], hpr[j], hh[j]);
           finish_row(b);
           continue;
         }
@@ -366,7 +366,7 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
         const T* go = g + 3 * nh;
         const T* cpr = cp + b * nh;
         T* cr = cn + b * nh;
-        for (int64_t j = 0; j < nh; ++j) cr[j] = gf[j] * cpr[j] + gi[j] * gc[j];
+        for (int64_t j = 0; j < nh; ++j) cr[j] = lstm_cell(gf[j], cpr[j], gi[j], gc[j]);
         T* ac = et + b * nh;
         apply_act(d.act, cr, ac, nh, d.reference);
         for (int64_t j = 0; j < nh; ++j) hr[j] = go[j] * ac[j];
@@ -396,7 +396,7 @@ void forward_impl(const RnnDims& d, const T* xw_in, const T* h0, const T* c0, co
           const T* hh = g2 + 2 * nh;
           const T* hpr = hp + b * nh;
           T* hr = hn + b * nh;
-          for (int64_t j = 0; j < nh; ++j) hr[j] = z[j] * hpr[j] + (T(1) - z[j]) * hh[j];
+          for (int64_t j = 0; j < nh; ++j) hr[j] = gru_state(z[j], hpr[j], hh[j]);
           finish_row(b);
         }
       }

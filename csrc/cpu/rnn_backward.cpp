@@ -343,21 +343,16 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
       const T* ac = et + b * nh;
       const T* cpr = cp + b * nh;
       for (int64_t j = 0; j < nh; ++j) {
-        const T gi = g[j], gf = g[nh + j], gc = g[2 * nh + j], go = g[3 * nh + j];
-        const T dct = dcr[j] + dhn[j] * go * ag(ac[j]);
-        dx[j] = dct * gc * rg(gi);
-        dx[nh + j] = dct * cpr[j] * rg(gf);
-        dx[2 * nh + j] = dct * gi * ag(gc);
-        dx[3 * nh + j] = dhn[j] * ac[j] * rg(go);
-        dcr[j] = dct * gf;
+        lstm_unit_grad(ag, rg, g[j], g[nh + j], g[2 * nh + j], g[3 * nh + j], ac[j], cpr[j], dhn[j],
+                       dcr[j], dx[j], dx[nh + j], dx[2 * nh + j], dx[3 * nh + j]);
         dhr[j] = T(0);
       }
     } else if (c.after || c.before) {
       const T* ih = c.after ? et + b * nh : nullptr;
       for (int64_t j = 0; j < nh; ++j) {
         const T z = g[j], r = g[nh + j], hh = g[2 * nh + j];
-        dx[j] = dhn[j] * (hpr[j] - hh) * rg(z);
-        const T dph = dhn[j] * (T(1) - z) * ag(hh);
+        T dph;
+        const T dhp = gru_unit_grad(ag, rg, z, hh, hpr[j], dhn[j], dx[j], dph);
         dx[2 * nh + j] = dph;
         if (c.after) {
           const T dr = dph * ih[j] * rg(r);
@@ -366,7 +361,7 @@ void backward_impl(const RnnDims& d, AG ag, RG rg, const T* u, const bool* mask,
           di[nh + j] = dr;
           di[2 * nh + j] = dph * r;
         }
-        dhr[j] = dhn[j] * z;
+        dhr[j] = dhp;
       }
     } else {
       for (int64_t j = 0; j < nh; ++j) {

@@ -3,8 +3,6 @@
 // share: the gate groups, activations, products and packing helpers and the sequence's
 // context (Note [Fused recurrent sequence] in cpu/rnn.cpp).
 
-#include "cpu/rnn.h"
-
 #include <corten/allocator.h>
 #include <corten/cpu_features.h>
 #include <corten/parallel.h>
@@ -21,8 +19,10 @@
 #include "cpu/elementwise.h"
 #include "cpu/gemm/gemm.h"
 #include "cpu/gemm/prepacked.h"
+#include "cpu/rnn.h"
 #include "cpu/rnn_gates.h"
 #include "cpu/rnn_gemm.h"
+#include "cpu/rnn_math.h"
 #include "cpu/scratch.h"
 
 namespace corten::cpu::rnn_detail {
@@ -47,34 +47,6 @@ inline std::vector<Group> make_groups(RnnCell cell, int64_t h, bool rdrop) {
     out.push_back({0, g * h, -1});
   }
   return out;
-}
-
-template <class T>
-T act_scalar(RnnAct a, T x) {
-  switch (a) {
-    case RnnAct::Tanh: return std::tanh(x);
-    case RnnAct::Sigmoid: return T(1) / (T(1) + std::exp(-x));
-    case RnnAct::Relu: return x > T(0) ? x : T(0);
-    case RnnAct::HardSigmoid: {
-      const T y = T(0.2) * x + T(0.5);
-      return y < T(0) ? T(0) : (y > T(1) ? T(1) : y);
-    }
-    case RnnAct::Linear: break;
-  }
-  return x;
-}
-
-// The derivative of the activation from its output y.
-template <class T>
-inline T act_grad(RnnAct a, T y) {
-  switch (a) {
-    case RnnAct::Tanh: return T(1) - y * y;
-    case RnnAct::Sigmoid: return y * (T(1) - y);
-    case RnnAct::Relu: return y > T(0) ? T(1) : T(0);
-    case RnnAct::HardSigmoid: return (y > T(0) && y < T(1)) ? T(0.2) : T(0);
-    case RnnAct::Linear: break;
-  }
-  return T(1);
 }
 
 // Derivative functors: the common activations as their own types, so that the backward's row

@@ -47,7 +47,10 @@
 #include "cpu/pooling.h"
 #define CORTEN_CUDA_POOL_KERNELS(X) X(pool) X(pool_backward) X(resize) X(resize_backward)
 
-#define CORTEN_CUDA_MATMUL_KERNELS(X)
+#include "cpu/matmul.h"
+#include "cpu/rnn.h"
+#define CORTEN_CUDA_MATMUL_KERNELS(X) \
+  X(matmul) X(matmul_bias_act) X(matmul_activation_grad) X(rnn_forward) X(rnn_backward)
 
 // clang-format off
 #define CORTEN_CUDA_KERNELS(X)        \
