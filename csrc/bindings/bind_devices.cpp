@@ -116,6 +116,8 @@ void bind_devices(py::module_& m) {
         return out;
       },
       py::arg("index"));
+  m.def("cuda_add_library_dir", &detail::cuda_runtime_add_library_dir, py::arg("dir"));
+  m.def("cuda_library_status", &detail::cuda_runtime_library_status);
   m.def("synchronize_devices", &synchronize_devices, py::call_guard<py::gil_scoped_release>());
   m.def("tensor_float_32_execution_enabled", &tensor_float_32_execution_enabled);
   m.def("set_tensor_float_32_execution", &set_tensor_float_32_execution, py::arg("enabled"));

@@ -33,6 +33,10 @@ struct CudaDeviceDetails {
   int major = 0, minor = 0;
 };
 CudaDeviceDetails cuda_runtime_device_details(int index);
+/// A directory searched first for the NVIDIA libraries loaded at run time (cuBLASLt).
+void cuda_runtime_add_library_dir(const std::string& dir);
+/// Whether the run-time libraries load (trying them if no product has), or why not.
+std::string cuda_runtime_library_status();
 /// Waits for the work queued on every cuda device's stream.
 void cuda_runtime_synchronize();
 /// Sets the peak counter of cuda device `index` to its current bytes.

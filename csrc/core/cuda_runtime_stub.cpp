@@ -28,6 +28,10 @@ CudaDeviceDetails cuda_runtime_device_details(int index) {
   throw ValueError(str_cat("get_device_details: no GPU:", index, ": ", kNoCudaBuild));
 }
 
+void cuda_runtime_add_library_dir(const std::string&) {}
+
+std::string cuda_runtime_library_status() { return kNoCudaBuild; }
+
 void cuda_runtime_synchronize() {}
 
 void cuda_runtime_reset_peak(int index) {

@@ -13,8 +13,6 @@
 namespace corten::cuda {
 namespace {
 
-std::atomic<bool> g_tf32{false};
-
 struct Loader {
   std::mutex mu;
   std::vector<std::string> dirs;
@@ -106,9 +104,6 @@ void add_library_dir(std::string dir) {
   l.dirs.push_back(std::move(dir));
   l.tried = false;  // a library that was not found may be there now
 }
-
-void set_tensor_float_32(bool enabled) { g_tf32.store(enabled, std::memory_order_relaxed); }
-bool tensor_float_32() { return g_tf32.load(std::memory_order_relaxed); }
 
 std::string cublaslt_status() {
   loaded_api();

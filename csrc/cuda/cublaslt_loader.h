@@ -27,11 +27,6 @@ namespace corten::cuda {
 /// run time]); directories are searched in the order added.
 void add_library_dir(std::string dir);
 
-/// Whether float32 products may run in TF32 on tensor cores (default false: float32 sums in
-/// float32, as the CPU). tf.config.experimental.enable_tensor_float_32_execution.
-void set_tensor_float_32(bool enabled);
-bool tensor_float_32();
-
 /// "" when cuBLASLt is loaded (loading it now if it was not tried), else why it is not.
 std::string cublaslt_status();
 

@@ -13,12 +13,12 @@
 //   arithmetic progression (strided batches, stride 0 for a broadcast matrix); the library
 //   loads and its heuristic offers an algorithm for the layouts and pointer alignments. Float32
 //   sums run in float32 (CUBLAS_COMPUTE_32F) unless TF32 is switched on
-//   (set_tensor_float_32). The bias and relu are fused through CUBLASLT_EPILOGUE_BIAS and
-//   RELU_BIAS; sigmoid, tanh and gelu run after the product in epilogue_kernel below (cuBLASLt's
-//   GELU epilogue is the tanh approximation, while corten's gelu is the exact erf form), as does
-//   the activation derivative of matmul_activation_grad (cuBLASLt's DRELU/DGELU take their
-//   own auxiliary formats, not the activation's output). cuBLASLt's relu is max(x, 0), which
-//   may turn a NaN sum into 0 where the CPU kernel keeps the NaN.
+//   (tf.config.experimental.enable_tensor_float_32_execution). The bias and relu are fused through
+//   CUBLASLT_EPILOGUE_BIAS and RELU_BIAS; sigmoid, tanh and gelu run after the product in
+//   epilogue_kernel below (cuBLASLt's GELU epilogue is the tanh approximation, while corten's gelu
+//   is the exact erf form), as does the activation derivative of matmul_activation_grad (cuBLASLt's
+//   DRELU/DGELU take their own auxiliary formats, not the activation's output). cuBLASLt's relu is
+//   max(x, 0), which may turn a NaN sum into 0 where the CPU kernel keeps the NaN.
 // - Otherwise the tiled kernel below: integer dtypes (the sum wraps through the unsigned type,
 //   as on the CPU), k == 0, any strides, any batch offsets, and every product of a machine
 //   without cuBLASLt. Each block computes a kTileM x kTileN tile of one batch's C with 256

@@ -7,6 +7,8 @@
 // stride is passed transposed (CUBLAS_OP_T) instead of being copied. The bias is then one value
 // per row of cuBLASLt's D, which is what CUBLASLT_EPILOGUE_BIAS adds.
 
+#include <corten/devices.h>
+
 #include <array>
 #include <cstdint>
 #include <map>
@@ -102,8 +104,9 @@ LtOutcome cublaslt_gemm(DType dtype, int64_t batch, int64_t m, int64_t n, int64_
   const bool f32 = dtype == DType::Float32;
   const int64_t size = f32 ? 4 : 8;
   const int type = f32 ? lt::kR32F : lt::kR64F;
-  const int compute =
-      f32 ? (tensor_float_32() ? lt::kCompute32FFastTF32 : lt::kCompute32F) : lt::kCompute64F;
+  const int compute = f32 ? (::corten::tensor_float_32_execution_enabled() ? lt::kCompute32FFastTF32
+                                                                           : lt::kCompute32F)
+                          : lt::kCompute64F;
   const int64_t align_a = alignment(b, batch, b_bstride * size);  // cuBLASLt's A is our B
   const int64_t align_b = alignment(a, batch, a_bstride * size);
   const int64_t align_d = alignment(c, batch, m * ldc * size);

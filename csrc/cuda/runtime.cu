@@ -40,6 +40,7 @@
 
 #include "core/cuda_runtime.h"
 #include "cuda/common.cuh"
+#include "cuda/cublaslt_loader.h"
 
 namespace corten::cuda {
 namespace {
@@ -264,6 +265,10 @@ CudaDeviceDetails cuda_runtime_device_details(int index) {
   CORTEN_CUDA_CHECK(cudaGetDeviceProperties(&prop, index));
   return {prop.name, prop.major, prop.minor};
 }
+
+void cuda_runtime_add_library_dir(const std::string& dir) { cuda::add_library_dir(dir); }
+
+std::string cuda_runtime_library_status() { return cuda::cublaslt_status(); }
 
 void cuda_runtime_synchronize() {
   for (int i = 0; i < cuda_runtime_device_count(); ++i) {

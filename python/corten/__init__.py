@@ -8,6 +8,7 @@ Use it as you would TensorFlow::
 """
 
 from corten import _C
+from corten import _cuda_libraries as _cuda_libraries
 from corten import _tensor as _tensor  # attaches the Python-side Tensor methods
 from corten._paths import get_cmake_dir, get_include, get_library_dir
 from corten.dtypes import DType, as_dtype, bool, float32, float64, int32, int64  # noqa: A004
@@ -27,7 +28,19 @@ from corten.tensor_shape import TensorShape
 
 Tensor = _C.Tensor
 
-from corten import config, data, math, nest, nn, random, test  # noqa: E402
-from corten import keras  # noqa: E402
+if _C.built_with_cuda():  # cuBLASLt from the `cuda` extra's wheel before the system's
+    for _dir in _cuda_libraries.wheel_library_dirs():
+        _C.cuda_add_library_dir(_dir)
+
+from corten import (  # noqa: E402
+    config,
+    data,
+    keras,  # noqa: E402
+    math,
+    nest,
+    nn,
+    random,
+    test,
+)
 
 __version__ = "0.1.0"

@@ -546,3 +546,41 @@ def test_get_device_details():
     with pytest.raises(ValueError, match="Unrecognized device"):
         tf.config.experimental.get_device_details(
             tf.config.PhysicalDevice("/physical_device:GPU:7", "GPU"))
+
+
+def test_cuda_wheel_library_dirs_come_from_the_installed_file_list(monkeypatch, tmp_path):
+    import importlib.metadata
+
+    from corten import _cuda_libraries
+
+    lib = tmp_path / "nvidia" / "cu13" / "lib"
+    lib.mkdir(parents=True)
+
+    class _File:
+        def __init__(self, path):
+            self.path = path
+            self.name = path.name
+
+        def locate(self):
+            return self.path
+
+    files = [_File(lib / "libcublasLt.so.13"), _File(lib / "libcublas.so.13"),
+             _File(tmp_path / "nvidia" / "__init__.py")]
+
+    def fake_files(name):
+        if name != "nvidia-cublas":
+            raise importlib.metadata.PackageNotFoundError(name)
+        return files
+
+    monkeypatch.setattr(importlib.metadata, "files", fake_files)
+    assert _cuda_libraries.wheel_library_dirs() == [str(lib)]
+    monkeypatch.setattr(importlib.metadata, "files",
+                        lambda name: (_ for _ in ()).throw(
+                            importlib.metadata.PackageNotFoundError(name)))
+    assert _cuda_libraries.wheel_library_dirs() == []
+
+
+def test_cuda_library_status_says_why_without_cuda():
+    if tf.test.is_built_with_cuda():
+        pytest.skip("describes the CPU-only build")
+    assert tf._C.cuda_library_status() == "this build of corten has no CUDA support"
