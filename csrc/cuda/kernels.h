@@ -16,7 +16,12 @@
 #include "cpu/reduce.h"
 #define CORTEN_CUDA_ELEMENTWISE_KERNELS(X) X(unary) X(binary) X(reduce)
 
-#define CORTEN_CUDA_SOFTMAX_KERNELS(X)
+#include "cpu/losses.h"
+#include "cpu/softmax.h"
+#define CORTEN_CUDA_SOFTMAX_KERNELS(X)                                         \
+  X(softmax)                                                                   \
+  X(softmax_backward) X(softmax_cross_entropy) X(sparse_softmax_cross_entropy) \
+      X(sparse_softmax_cross_entropy_grad) X(sigmoid_cross_entropy) X(arg_reduce)
 
 #define CORTEN_CUDA_RANDOM_KERNELS(X)
 
