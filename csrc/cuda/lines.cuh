@@ -9,7 +9,9 @@
 //   kPerThread elements per thread (group_size). Thread k of the group takes elements k,
 //   k + group, ..., so consecutive threads read consecutive elements of a contiguous line.
 //   Groups of one warp share a block of kLineBlock threads (kLineBlock / 32 lines per block);
-//   larger groups are a whole block. The partial results are merged by group_fold: a
+//   larger groups are a whole block. Lines of at most group * kPerThread elements (every
+//   line up to kMaxGroup * kPerThread) are read once: each thread keeps its elements in
+//   registers between the passes of the kernel. The partial results are merged by group_fold: a
 //   warp-shuffle tree (offsets 16, 8, 4, 2, 1), the warps' results through shared memory and a
 //   second tree in the first warp, then the result is broadcast to every thread of the group.
 // - lanes: when the lines lie side by side in memory (the axis is not the innermost dimension,
@@ -24,6 +26,14 @@
 #include <cstdint>
 
 #include "cuda/common.cuh"
+
+/// Fully unrolls the loop that follows (register arrays indexed by its counter stay in
+/// registers); nothing through the test shim.
+#ifdef __CUDACC__
+#define CORTEN_UNROLL _Pragma("unroll")
+#else
+#define CORTEN_UNROLL
+#endif
 
 namespace corten::cuda::lines {
 

@@ -61,16 +61,36 @@ Shape with_axis(const Shape& kept_strides, int64_t axis) {
   return s;
 }
 
+constexpr int K = lines::kPerThread;
+
 // The group's maximum m of a line and log_sum = log(sum(exp(z - m))) (0 when m is infinite).
-template <class T>
+// kCached (lines of at most group * K elements): the thread's logits, elements rank + k *
+// group, are read once into zv and kept there for the caller; the same sums in the same order.
+template <bool kCached, class T>
 __device__ __forceinline__ void group_max_and_logsum(const T* z, int64_t zs, int64_t n,
-                                                     int64_t rank, int group, T& m,
+                                                     int64_t rank, int group, T (&zv)[K], T& m,
                                                      double& log_sum) {
   m = MaxF<T>::init();
-  for (int64_t i = rank; i < n; i += group) m = MaxF<T>::step(m, z[i * zs]);
-  m = group_fold<MaxF<T>>(m, group);
   double s = 0.0;
-  for (int64_t i = rank; i < n; i += group) s += static_cast<double>(std::exp(z[i * zs] - m));
+  if constexpr (kCached) {
+    CORTEN_UNROLL
+    for (int k = 0; k < K; ++k) {
+      const int64_t i = rank + k * group;
+      if (i < n) {
+        zv[k] = z[i * zs];
+        m = MaxF<T>::step(m, zv[k]);
+      }
+    }
+    m = group_fold<MaxF<T>>(m, group);
+    CORTEN_UNROLL
+    for (int k = 0; k < K; ++k) {
+      if (rank + k * group < n) s += static_cast<double>(std::exp(zv[k] - m));
+    }
+  } else {
+    for (int64_t i = rank; i < n; i += group) m = MaxF<T>::step(m, z[i * zs]);
+    m = group_fold<MaxF<T>>(m, group);
+    for (int64_t i = rank; i < n; i += group) s += static_cast<double>(std::exp(z[i * zs] - m));
+  }
   s = group_fold<AddF>(s, group);
   log_sum = loss::log_of_sum(m, s);
 }
@@ -86,7 +106,7 @@ bool lanes_layout(const Indexer<N>& ix, int k, int64_t axis_stride, int64_t coun
 // ---- softmax_cross_entropy -------------------------------------------------------------------
 
 // Operands of ix: labels, logits, out.
-template <class T>
+template <bool kCached, class T>
 __global__ void __launch_bounds__(lines::kMaxGroup)
     softmax_xent_rows_kernel(const T* __restrict__ y, const T* __restrict__ z, Indexer<3> ix,
                              int64_t count, int64_t n, int64_t ya, int64_t za, int group,
@@ -98,12 +118,20 @@ __global__ void __launch_bounds__(lines::kMaxGroup)
     ix.offsets(l, off);
     const T* yl = y + off[0];
     const T* zl = z + off[1];
-    T m;
+    T zv[K] = {}, m;
     double log_sum;
-    group_max_and_logsum(zl, za, n, r, group, m, log_sum);
+    group_max_and_logsum<kCached>(zl, za, n, r, group, zv, m, log_sum);
     double acc = 0.0;
-    for (int64_t i = r; i < n; i += group)
-      acc -= loss::xent_term(yl[i * ya], zl[i * za], m, log_sum);
+    if constexpr (kCached) {
+      CORTEN_UNROLL
+      for (int k = 0; k < K; ++k) {
+        const int64_t i = r + k * group;
+        if (i < n) acc -= loss::xent_term(yl[i * ya], zv[k], m, log_sum);
+      }
+    } else {
+      for (int64_t i = r; i < n; i += group)
+        acc -= loss::xent_term(yl[i * ya], zl[i * za], m, log_sum);
+    }
     acc = group_fold<AddF>(acc, group);
     if (r == 0) out[off[2]] = static_cast<T>(acc);
   }
@@ -141,8 +169,9 @@ void softmax_xent_impl(const Shape& shape, const T* y, const Shape& ys, const T*
            y, z, ix, count, n, ys[a], zs[a], out);
   } else {
     const lines::RowsLaunch rl = lines::rows_launch(count, n);
-    launch(op, &softmax_xent_rows_kernel<T>, rl.grid, rl.block, 0, y, z, ix, count, n, ys[a], zs[a],
-           rl.group, out);
+    const bool cached = n <= rl.group * K;
+    launch(op, cached ? &softmax_xent_rows_kernel<true, T> : &softmax_xent_rows_kernel<false, T>,
+           rl.grid, rl.block, 0, y, z, ix, count, n, ys[a], zs[a], rl.group, out);
   }
 }
 
@@ -157,7 +186,7 @@ __device__ __forceinline__ void bad_label(int64_t line, int64_t count, T* out,
 }
 
 // Operands of ix: labels, logits, out.
-template <class L, class T>
+template <bool kCached, class L, class T>
 __global__ void __launch_bounds__(lines::kMaxGroup)
     sparse_xent_rows_kernel(const L* __restrict__ labels, const T* __restrict__ z, Indexer<3> ix,
                             int64_t count, int64_t n, int64_t za, int group, T* __restrict__ out,
@@ -173,9 +202,9 @@ __global__ void __launch_bounds__(lines::kMaxGroup)
       continue;
     }
     const T* zl = z + off[1];
-    T m;
+    T zv[K] = {}, m;
     double log_sum;
-    group_max_and_logsum(zl, za, n, r, group, m, log_sum);
+    group_max_and_logsum<kCached>(zl, za, n, r, group, zv, m, log_sum);
     if (r == 0) out[off[2]] = loss::sparse_xent(zl[label * za], m, log_sum);
   }
 }
@@ -221,8 +250,10 @@ int64_t sparse_xent_impl(const Shape& shape, const L* labels, const Shape& label
            0, labels, z, ix, count, n, zs[a], out, first_bad);
   } else {
     const lines::RowsLaunch rl = lines::rows_launch(count, n);
-    launch(op, &sparse_xent_rows_kernel<L, T>, rl.grid, rl.block, 0, labels, z, ix, count, n, zs[a],
-           rl.group, out, first_bad);
+    const bool cached = n <= rl.group * K;
+    launch(op,
+           cached ? &sparse_xent_rows_kernel<true, L, T> : &sparse_xent_rows_kernel<false, L, T>,
+           rl.grid, rl.block, 0, labels, z, ix, count, n, zs[a], rl.group, out, first_bad);
   }
   const long long f = read_device_value(first_bad, op);
   return f == 0 ? -1 : count - static_cast<int64_t>(f);

@@ -74,6 +74,52 @@ __global__ void __launch_bounds__(lines::kMaxGroup)
   }
 }
 
+// The rows layout for lines of at most group * kPerThread elements: each thread keeps its
+// elements in registers between the passes, so x is read once and out written once (Note
+// [CUDA line kernels]). The same arithmetic in the same order as softmax_rows_kernel.
+template <class T>
+__global__ void __launch_bounds__(lines::kMaxGroup)
+    softmax_rows_cached_kernel(bool log, const T* __restrict__ x, Indexer<2> ix, int64_t count,
+                               int64_t n, int64_t xs, int64_t os, int group, T* __restrict__ out) {
+  constexpr int K = lines::kPerThread;
+  const RowsThread t{group};
+  const int64_t r = t.rank();
+  for (int64_t l = t.first(); l < count; l += t.step()) {
+    int64_t off[2];
+    ix.offsets(l, off);
+    const T* xl = x + off[0];
+    T* ol = out + off[1];
+    T v[K] = {};
+    T m = MaxF<T>::init();
+    CORTEN_UNROLL
+    for (int k = 0; k < K; ++k) {
+      const int64_t i = r + k * group;
+      if (i < n) {
+        v[k] = xl[i * xs];
+        m = MaxF<T>::step(m, v[k]);
+      }
+    }
+    m = group_fold<MaxF<T>>(m, group);
+    double s = 0.0;
+    CORTEN_UNROLL
+    for (int k = 0; k < K; ++k) {
+      if (r + k * group < n) {
+        const T e = std::exp(v[k] - m);
+        if (!log) v[k] = e;
+        s += static_cast<double>(e);
+      }
+    }
+    s = group_fold<AddF>(s, group);
+    const T shift = log ? static_cast<T>(std::log(s)) : T(0);
+    const T scale = log ? T(0) : static_cast<T>(1.0 / s);
+    CORTEN_UNROLL
+    for (int k = 0; k < K; ++k) {
+      const int64_t i = r + k * group;
+      if (i < n) ol[i * os] = log ? (v[k] - m) - shift : v[k] * scale;
+    }
+  }
+}
+
 // Lanes layout: one thread per line, the CPU kernel's loop.
 template <class T>
 __global__ void __launch_bounds__(lines::kLineBlock)
@@ -130,8 +176,9 @@ void softmax_impl(bool log, const Shape& shape, const T* x, const Shape& x_strid
            x, ix, count, n, xs, os, out);
   } else {
     const lines::RowsLaunch rl = lines::rows_launch(count, n);
-    launch(op, &softmax_rows_kernel<T>, rl.grid, rl.block, 0, log, x, ix, count, n, xs, os,
-           rl.group, out);
+    const bool cached = n <= rl.group * lines::kPerThread;
+    launch(op, cached ? &softmax_rows_cached_kernel<T> : &softmax_rows_kernel<T>, rl.grid, rl.block,
+           0, log, x, ix, count, n, xs, os, rl.group, out);
   }
 }
 
@@ -170,6 +217,38 @@ __global__ void __launch_bounds__(lines::kMaxGroup)
   }
 }
 
+// softmax_backward_rows_kernel with y and g held in registers between the two passes (lines
+// of at most group * kPerThread elements).
+template <class T>
+__global__ void __launch_bounds__(lines::kMaxGroup)
+    softmax_backward_rows_cached_kernel(bool log, int64_t count, int64_t n, int64_t inner,
+                                        const T* __restrict__ y, const T* __restrict__ g, int group,
+                                        T* __restrict__ dx) {
+  constexpr int K = lines::kPerThread;
+  const RowsThread t{group};
+  const int64_t r = t.rank();
+  for (int64_t l = t.first(); l < count; l += t.step()) {
+    const int64_t at = l / inner * n * inner + l % inner;
+    T yv[K] = {}, gv[K] = {};
+    double s = 0.0;
+    CORTEN_UNROLL
+    for (int k = 0; k < K; ++k) {
+      const int64_t i = r + k * group;
+      if (i < n) {
+        yv[k] = y[at + i * inner];
+        gv[k] = g[at + i * inner];
+        s += backward_term(log, yv[k], gv[k]);
+      }
+    }
+    const T sum = static_cast<T>(group_fold<AddF>(s, group));
+    CORTEN_UNROLL
+    for (int k = 0; k < K; ++k) {
+      const int64_t i = r + k * group;
+      if (i < n) dx[at + i * inner] = backward_dx(log, yv[k], gv[k], sum);
+    }
+  }
+}
+
 template <class T>
 __global__ void __launch_bounds__(lines::kLineBlock)
     softmax_backward_lanes_kernel(bool log, int64_t count, int64_t n, int64_t inner,
@@ -200,8 +279,9 @@ void softmax_backward_impl(bool log, int64_t outer, int64_t n, int64_t inner, co
            0, log, count, n, inner, y, g, dx);
   } else {
     const lines::RowsLaunch rl = lines::rows_launch(count, n);
-    launch(op, &softmax_backward_rows_kernel<T>, rl.grid, rl.block, 0, log, count, n, inner, y, g,
-           rl.group, dx);
+    const bool cached = n <= rl.group * lines::kPerThread;
+    launch(op, cached ? &softmax_backward_rows_cached_kernel<T> : &softmax_backward_rows_kernel<T>,
+           rl.grid, rl.block, 0, log, count, n, inner, y, g, rl.group, dx);
   }
 }
 
