@@ -1,3 +1,4 @@
+#include <corten/devices.h>
 #include <corten/ops.h>
 #include <corten/trace.h>
 
@@ -55,17 +56,20 @@ int64_t checked_class_axis(const Tensor& logits, int64_t axis, const char* op) {
 }
 
 // The label at row-major flat index `flat` of `labels` (one element read, for the message).
+// Labels on a GPU are read through a host copy (an error path, where its cost does not matter).
 int64_t label_at(const Tensor& labels, int64_t flat, Shape& index) {
-  const Shape& s = labels.shape();
+  const Tensor host =
+      labels.device() == Device::CPU ? labels : copy_to_device(labels, DeviceId{}, kSparseXent);
+  const Shape& s = host.shape();
   index.assign(s.size(), 0);
   int64_t off = 0;
   for (size_t d = s.size(); d-- > 0;) {
     index[d] = flat % s[d];
     flat /= s[d];
-    off += index[d] * labels.strides()[d];
+    off += index[d] * host.strides()[d];
   }
-  if (labels.dtype() == DType::Int32) return labels.data<int32_t>()[off];
-  return labels.data<int64_t>()[off];
+  if (host.dtype() == DType::Int32) return host.data<int32_t>()[off];
+  return host.data<int64_t>()[off];
 }
 
 }  // namespace
