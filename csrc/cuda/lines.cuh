@@ -21,6 +21,8 @@
 // Both layouts run a grid-stride loop over the lines. The group size, the block size and the
 // order of every fold depend only on the shape, so results are deterministic; no floating
 // point atomics are used.
+// Still to come (performance only): a few very long lines split over several blocks (one
+// block per line leaves most of the GPU idle), and vector loads for contiguous lines.
 
 #include <algorithm>
 #include <cstdint>
