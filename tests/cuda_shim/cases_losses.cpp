@@ -59,7 +59,7 @@ std::vector<LineCase> line_cases() {
       {"rows 7x33", {7, 33}, {33, 1}, {33, 1}, 1, false},
       {"rows 3x1000", {3, 1000}, {1000, 1}, {1000, 1}, 1, false},
       {"rows 2x5000", {2, 5000}, {5000, 1}, {5000, 1}, 1, false},
-      {"many rows", {600, 9}, {9, 1}, {9, 1}, 1, false},
+      {"many rows", {601, 9}, {9, 1}, {9, 1}, 1, false},
       {"columns", {33, 7}, {7, 1}, {7, 1}, 0, false},
       {"first axis, lanes", {5, 2100}, {2100, 1}, {2100, 1}, 0, true},
       {"middle axis, lanes", {4, 3, 700}, {2100, 700, 1}, {2100, 700, 1}, 1, true},
