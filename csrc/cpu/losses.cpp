@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "cpu/loops.h"
+#include "cpu/loss_functors.h"
 
 namespace corten::cpu {
 namespace {
@@ -43,27 +44,6 @@ Shape drop_axis(const Shape& s, int64_t axis) {
   return out;
 }
 
-// max and log(sum(exp(z - max))) of n elements at stride s; the sum accumulates in float64.
-template <class T>
-inline void max_and_logsum(const T* z, int64_t s, int64_t n, T& m, double& log_sum) {
-  m = -std::numeric_limits<T>::infinity();
-  bool nan = false;
-  for (int64_t i = 0; i < n; ++i) {
-    const T v = z[i * s];
-    m = v > m ? v : m;
-    nan |= v != v;
-  }
-  if (nan) m = std::numeric_limits<T>::quiet_NaN();
-  if (n == 0 || std::isinf(m)) {
-    // All -inf (or +inf present): logsumexp is m itself.
-    log_sum = 0.0;
-    return;
-  }
-  double acc = 0.0;
-  for (int64_t i = 0; i < n; ++i) acc += static_cast<double>(std::exp(z[i * s] - m));
-  log_sum = std::log(acc);
-}
-
 template <class T>
 void softmax_xent_impl(const Shape& shape, const T* y, const Shape& ys, const T* z,
                        const Shape& zs, int64_t axis, T* out) {
@@ -77,18 +57,7 @@ void softmax_xent_impl(const Shape& shape, const T* y, const Shape& ys, const T*
   parallel_for(0, lines.count, grain, [&](int64_t l0, int64_t l1) {
     for (int64_t l = l0; l < l1; ++l) {
       const auto off = lines.offsets(l);
-      const T* yl = y + off[0];
-      const T* zl = z + off[1];
-      T m;
-      double log_sum;
-      max_and_logsum(zl, za, n, m, log_sum);
-      // -sum(y * log_softmax(z)) with log_softmax(z) = (z - m) - log_sum.
-      double acc = 0.0;
-      for (int64_t i = 0; i < n; ++i) {
-        const double ls = static_cast<double>(zl[i * za] - m) - log_sum;
-        acc -= static_cast<double>(yl[i * ya]) * ls;
-      }
-      out[off[2]] = static_cast<T>(acc);
+      out[off[2]] = loss::softmax_xent_line(y + off[0], ya, z + off[1], za, n);
     }
   });
 }
@@ -115,11 +84,7 @@ int64_t sparse_xent_impl(const Shape& shape, const L* y, const Shape& ys, const 
         }
         continue;
       }
-      const T* zl = z + off[1];
-      T m;
-      double log_sum;
-      max_and_logsum(zl, za, n, m, log_sum);
-      out[off[2]] = static_cast<T>(log_sum - static_cast<double>(zl[label * za] - m));
+      out[off[2]] = loss::sparse_xent_line(z + off[1], za, n, label);
     }
   });
   const int64_t bad = first_bad.load();
@@ -137,10 +102,7 @@ void sigmoid_xent_impl(const Shape& shape, const T* y, const Shape& ys, const T*
                     const T* zp = z + off[1];
                     T* op = out + off[2];
                     for (int64_t i = 0; i < n; ++i) {
-                      const T zi = zp[i * inner[1]];
-                      const T yi = yp[i * inner[0]];
-                      const T pos = zi > T(0) ? zi : T(0);
-                      op[i * inner[2]] = pos - zi * yi + std::log1p(std::exp(-std::abs(zi)));
+                      op[i * inner[2]] = loss::sigmoid_xent(zp[i * inner[1]], yp[i * inner[0]]);
                     }
                   });
 }

@@ -406,14 +406,6 @@ void run(const Plan& plan, const void* x, void* out) {
 
 // ---- argmax / argmin -------------------------------------------------------------------------
 
-template <bool kMax, class T>
-inline bool better(T v, T best) {
-  if constexpr (std::is_floating_point_v<T>) {
-    if (v != v) return best == best;  // the first NaN wins and stays
-  }
-  return kMax ? v > best : v < best;
-}
-
 template <bool kMax, class T, class I>
 void arg_reduce_impl(const Dims& kept, int64_t n, int64_t rs, const T* x, I* out) {
   const int64_t n_out = kept.numel();
@@ -452,7 +444,7 @@ void arg_reduce_impl(const Dims& kept, int64_t n, int64_t rs, const T* x, I* out
         int64_t idx = 0;
         for (int64_t i = 1; i < n; ++i) {
           const T v = p[i * rs];
-          if (better<kMax>(v, best)) {
+          if (arg_better<kMax>(v, best)) {
             best = v;
             idx = i;
           }
@@ -486,7 +478,7 @@ void arg_reduce_impl(const Dims& kept, int64_t n, int64_t rs, const T* x, I* out
         const T* q = base + i * rs;
         for (int64_t v = 0; v < w; ++v) {
           const T val = q[v * vs];
-          if (better<kMax>(val, best[v])) {
+          if (arg_better<kMax>(val, best[v])) {
             best[v] = val;
             idx[v] = i;
           }

@@ -114,6 +114,17 @@ struct MinF {
   static CORTEN_HD Out finish(Acc a, int64_t) { return a; }
 };
 
+// argmax / argmin: whether v replaces the running extreme `best` of a scan in index order.
+// Only a strictly greater (smaller) value does, so ties keep the first index; NaN counts as
+// the extreme, and the first NaN wins and stays.
+template <bool kMax, class T>
+CORTEN_HD inline bool arg_better(T v, T best) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (v != v) return best == best;
+  }
+  return kMax ? v > best : v < best;
+}
+
 struct AnyF {
   using Acc = bool;
   using Out = bool;

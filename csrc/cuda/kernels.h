@@ -18,7 +18,12 @@
 #include "cpu/fused_elementwise.h"
 #define CORTEN_CUDA_FUSED_KERNELS(X) X(fused_elementwise)
 
-#define CORTEN_CUDA_SOFTMAX_KERNELS(X)
+#include "cpu/losses.h"
+#include "cpu/softmax.h"
+#define CORTEN_CUDA_SOFTMAX_KERNELS(X)                                         \
+  X(softmax)                                                                   \
+  X(softmax_backward) X(softmax_cross_entropy) X(sparse_softmax_cross_entropy) \
+      X(sparse_softmax_cross_entropy_grad) X(sigmoid_cross_entropy) X(arg_reduce)
 
 #include "cpu/random.h"
 #define CORTEN_CUDA_RANDOM_KERNELS(X) \

@@ -56,18 +56,18 @@ int64_t checked_class_axis(const Tensor& logits, int64_t axis, const char* op) {
 }
 
 // The label at row-major flat index `flat` of `labels` (one element read, for the message).
-int64_t label_at(const Tensor& device_labels, int64_t flat, Shape& index) {
-  const Tensor labels = readable_on_host(device_labels, "sparse_categorical_crossentropy");
-  const Shape& s = labels.shape();
+int64_t label_at(const Tensor& labels, int64_t flat, Shape& index) {
+  const Tensor host = readable_on_host(labels, kSparseXent);
+  const Shape& s = host.shape();
   index.assign(s.size(), 0);
   int64_t off = 0;
   for (size_t d = s.size(); d-- > 0;) {
     index[d] = flat % s[d];
     flat /= s[d];
-    off += index[d] * labels.strides()[d];
+    off += index[d] * host.strides()[d];
   }
-  if (labels.dtype() == DType::Int32) return labels.data<int32_t>()[off];
-  return labels.data<int64_t>()[off];
+  if (host.dtype() == DType::Int32) return host.data<int32_t>()[off];
+  return host.data<int64_t>()[off];
 }
 
 }  // namespace
