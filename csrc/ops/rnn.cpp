@@ -1,4 +1,5 @@
 #include <corten/autograd.h>
+#include <corten/devices.h>
 #include <corten/ops.h>
 #include <corten/trace.h>
 
@@ -58,38 +59,54 @@ int64_t seq_row(const cpu::RnnDims& d, int64_t s, int64_t b) {
   return d.batch_major ? b * d.steps + s : s * d.batch + b;
 }
 
+// A 0-d zero of `like`'s dtype on its device (the fill value of the kernels below).
+Tensor zero_on_device_of(const Tensor& like) {
+  const Tensor zero = zeros({}, like.dtype());
+  return like.device() == Device::CPU ? zero : copy_to_device(zero, device_of(like), "rnn");
+}
+
 // out (B, H) = the last output: the last step's rows of y_seq, or without one (no mask) the
-// final state h_T; zeros for an empty sequence.
+// final state h_T; zeros for an empty sequence. Copies through the copy kernel of out's device.
 void copy_last_step(const cpu::RnnDims& d, const Tensor& y_seq, const Tensor& h_last,
                     const Tensor& out) {
-  const size_t row = static_cast<size_t>(d.units) * itemsize(out.dtype());
-  auto* dst = static_cast<char*>(out.raw_data());
+  const size_t isz = itemsize(out.dtype());
+  const Shape rows{d.batch, d.units};
+  const Shape dense{d.units, 1};
+  const auto copy = kernels::copy(out.device());
   if (d.steps == 0) {
-    std::memset(dst, 0, row * static_cast<size_t>(d.batch));
+    const Tensor zero = zero_on_device_of(out);
+    copy(isz, rows, zero.raw_data(), Shape{0, 0}, out.raw_data(), dense);
     return;
   }
   if (!y_seq.defined()) {
-    std::memcpy(dst, h_last.raw_data(), row * static_cast<size_t>(d.batch));
+    copy(isz, rows, h_last.raw_data(), dense, out.raw_data(), dense);
     return;
   }
-  const auto* src = static_cast<const char*>(y_seq.raw_data());
-  for (int64_t b = 0; b < d.batch; ++b) {
-    std::memcpy(dst + b * row, src + seq_row(d, d.steps - 1, b) * row, row);
-  }
+  // Row b of the last step is at seq_row(d, T - 1, b): rows T - 1 + b * T (batch-major) or
+  // (T - 1) * B + b (time-major).
+  const int64_t first = seq_row(d, d.steps - 1, 0);
+  const int64_t step = d.batch > 1 ? seq_row(d, d.steps - 1, 1) - first : 0;
+  const char* src = static_cast<const char*>(y_seq.raw_data()) + first * d.units * isz;
+  copy(isz, rows, src, Shape{step * d.units, 1}, out.raw_data(), dense);
 }
 
-// A sequence gradient, zero but for the last step's rows: dy_last (B, H).
+// A sequence gradient, zero but for the last step's rows: dy_last (B, H), padded with zero
+// steps before it along the time axis by the pad kernel of its device.
 Tensor expand_last_step(const cpu::RnnDims& d, const Tensor& dy_last) {
   const Shape shape = d.batch_major ? Shape{d.batch, d.steps, d.units}
                                     : Shape{d.steps, d.batch, d.units};
-  Tensor out = Tensor::empty(shape, dy_last.dtype(), dy_last.device(), "rnn_sequence_grad");
-  const size_t row = static_cast<size_t>(d.units) * itemsize(out.dtype());
-  auto* dst = static_cast<char*>(out.raw_data());
-  std::memset(dst, 0, row * static_cast<size_t>(d.batch * d.steps));
-  const auto* src = static_cast<const char*>(dy_last.raw_data());
-  for (int64_t b = 0; b < d.batch; ++b) {
-    std::memcpy(dst + seq_row(d, d.steps - 1, b) * row, src + b * row, row);
-  }
+  Tensor out = Tensor::empty(shape, dy_last.dtype(), dy_last.device(), "rnn_sequence_grad",
+                             dy_last.device_index());
+  const Tensor zero = zero_on_device_of(dy_last);
+  const Tensor c = dy_last.contiguous();
+  const int64_t time_axis = d.batch_major ? 1 : 0;
+  Shape one_step = shape;
+  one_step[static_cast<size_t>(time_axis)] = 1;
+  std::vector<std::pair<int64_t, int64_t>> paddings(3, {0, 0});
+  paddings[static_cast<size_t>(time_axis)] = {d.steps - 1, 0};
+  kernels::pad(out.device())(itemsize(out.dtype()), one_step, c.raw_data(),
+                             contiguous_strides(one_step), paddings, PadMode::Constant,
+                             zero.raw_data(), out.raw_data());
   return out;
 }
 
