@@ -311,9 +311,11 @@ void nadam_update_(const Tensor& var, const Tensor& grad, const Tensor& m, const
 Tensor squared_norm(const Tensor& x) {
   trace::OpRecord rec;
   check_defined(x, "squared_norm");
-  CORTEN_CHECK_VALUE(x.device() == Device::CPU, "squared_norm: expected a cpu tensor; got device ",
-                     device_name(x.device()));
+  CORTEN_CHECK_VALUE(!x.is_meta(), "squared_norm: a meta tensor of shape ", show(x.shape()),
+                     " has no values");
   const Tensor c = x.contiguous();
+  // The kernel returns the sum to the host (a GPU's after its kernels finish): the 0-d result
+  // lives on the CPU, and ops align it with tensors of any device as a scalar operand.
   Tensor out = Tensor::empty({}, DType::Float64, Device::CPU, "squared_norm");
   *out.data<double>() = visit_floating(c.dtype(), "squared_norm", [&](auto tag) {
     using T = typename decltype(tag)::type;

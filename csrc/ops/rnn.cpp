@@ -3,7 +3,6 @@
 #include <corten/ops.h>
 #include <corten/trace.h>
 
-#include <cstring>
 #include <memory>
 #include <string>
 
