@@ -22,7 +22,12 @@
 
 #define CORTEN_CUDA_DATA_KERNELS(X)
 
-#define CORTEN_CUDA_NORM_KERNELS(X)
+#include "cpu/batch_norm.h"
+#include "cpu/norm.h"
+#define CORTEN_CUDA_NORM_KERNELS(X)                                                                \
+  X(layer_norm)                                                                                    \
+  X(layer_norm_backward) X(batch_norm) X(batch_norm_backward) X(group_norm) X(group_norm_backward) \
+      X(unit_norm) X(unit_norm_backward)
 
 #define CORTEN_CUDA_CONV_KERNELS(X)
 

@@ -1,0 +1,398 @@
+// CUDA layer, group and unit normalisation kernels, forward and backward, with the CPU kernels'
+// signatures (csrc/cpu/norm.h, csrc/cpu/batch_norm.h). Every pointer is a contiguous device
+// pointer; callers have validated dtypes (float32, float64) and shapes. Statistics (mean, rstd,
+// inv, cube) are float64, as on the CPU.
+//
+// Threads: one row group per normalised row (layer_norm and unit_norm: a row of x; group_norm:
+// the values of one (batch entry, group)): a warp per row for rows up to 1024 values (8 rows per
+// block), a block of 256 threads beyond (row_geometry), in a grid-stride loop over the rows. A
+// row group reads its row once per sum and once more to write: the CPU kernels' formulas
+// (mean first, then the squared deviations from the mean rounded to T), so that the outputs
+// follow the CPU's arithmetic. The column sums of the backwards (dgamma, dbeta) are two-stage
+// deterministic reductions through device scratch (channel_sums).
+// Accuracy: Note [CUDA normalisation sums] (cuda/norm_sums.cuh).
+
+#include <cmath>
+#include <cstdint>
+
+#include "cpu/batch_norm.h"
+#include "cpu/norm.h"
+#include "cuda/common.cuh"
+#include "cuda/norm_sums.cuh"
+
+namespace corten::cuda {
+namespace {
+
+// ---------------------------------------------------------------------------------- layer norm
+
+// x: (rows, cols), gamma, beta: (cols,) or null -> y: (rows, cols), mean, rstd: (rows,).
+template <class T>
+__global__ void __launch_bounds__(256)
+    layer_norm_kernel(int64_t rows, int64_t cols, const T* __restrict__ x,
+                      const T* __restrict__ gamma, const T* __restrict__ beta, double epsilon,
+                      T* __restrict__ y, double* __restrict__ mean, double* __restrict__ rstd) {
+  const double nc = static_cast<double>(cols);
+  for (int64_t r = first_row(); r < rows; r += row_step()) {
+    const T* xr = x + r * cols;
+    double s[1] = {0.0};
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) s[0] += static_cast<double>(xr[c]);
+    group_sum<1>(s);
+    const double m = cols ? s[0] / nc : 0.0;
+    const T mt = static_cast<T>(m);
+    double q[1] = {0.0};
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
+      const T d = xr[c] - mt;
+      q[0] += static_cast<double>(d * d);
+    }
+    group_sum<1>(q);
+    const double var = cols ? q[0] / nc : 0.0;
+    const double sd = 1.0 / std::sqrt(var + epsilon);
+    if (threadIdx.x == 0) {
+      mean[r] = m;
+      rstd[r] = sd;
+    }
+    T* yr = y + r * cols;
+    const T st = static_cast<T>(sd);
+    // The CPU kernel's four cases: no `+ 0` or `* 1` where it has none (-0 stays -0).
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
+      const T v = (xr[c] - mt) * st;
+      if (gamma && beta)
+        yr[c] = v * gamma[c] + beta[c];
+      else if (gamma)
+        yr[c] = v * gamma[c];
+      else if (beta)
+        yr[c] = v + beta[c];
+      else
+        yr[c] = v;
+    }
+  }
+}
+
+// dx of layer_norm for each row (dx non-null).
+template <class T>
+__global__ void __launch_bounds__(256)
+    layer_norm_dx_kernel(int64_t rows, int64_t cols, const T* __restrict__ x,
+                         const T* __restrict__ gamma, const double* __restrict__ mean,
+                         const double* __restrict__ rstd, const T* __restrict__ dy,
+                         T* __restrict__ dx) {
+  const double nc = static_cast<double>(cols);
+  for (int64_t r = first_row(); r < rows; r += row_step()) {
+    const T* xr = x + r * cols;
+    const T* gr = dy + r * cols;
+    const T mt = static_cast<T>(mean[r]);
+    double s[2] = {0.0, 0.0};  // sum(dy * gamma), sum(dy * gamma * (x - mean))
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
+      const T d = gamma ? gr[c] * gamma[c] : gr[c];
+      s[0] += static_cast<double>(d);
+      s[1] += static_cast<double>(d * (xr[c] - mt));
+    }
+    group_sum<2>(s);
+    const double sd = rstd[r];
+    // dx = s * (d - sum_d / n - (x - m) * s^2 * sum_dx / n), as the CPU kernel rounds it.
+    const T a = static_cast<T>(sd);
+    const T off = static_cast<T>(-sd * s[0] / nc);
+    const T k = static_cast<T>(-sd * sd * sd * s[1] / nc);
+    T* out = dx + r * cols;
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
+      const T ag = gamma ? a * gr[c] * gamma[c] : a * gr[c];
+      out[c] = ag + off + (xr[c] - mt) * k;
+    }
+  }
+}
+
+// The terms of dgamma and dbeta of layer_norm and group_norm over rows of x viewed as (rows,
+// cols) with cols = channels * q: the statistics of (row, column) are at (row / p) * groups +
+// column / len (layer_norm: p = groups = q = 1, len = cols).
+template <class T>
+struct AffineGradTerm {
+  static constexpr int kSums = 2;
+  const T* x;
+  const T* dy;
+  const double* mean;
+  const double* rstd;
+  int64_t cols, p, groups, len, q;
+  __device__ void operator()(int64_t r, int64_t j, double (&acc)[2]) const {
+    const int64_t t = (r / p) * groups + j / len;
+    const T mt = static_cast<T>(mean[t]);
+    const T g = dy[r * cols + j], v = x[r * cols + j];
+    if (q == 1) {
+      acc[0] += static_cast<double>(g * ((v - mt) * static_cast<T>(rstd[t])));
+    } else {  // group_norm sums dy * (x - mean) over q first, then scales by rstd in float64
+      acc[0] += static_cast<double>(g * (v - mt)) * rstd[t];
+    }
+    acc[1] += static_cast<double>(g);
+  }
+};
+
+template <class T>
+struct AffineGradFinish {
+  T* dgamma;
+  T* dbeta;
+  __device__ void operator()(int64_t c, const double (&s)[2]) const {
+    if (dgamma) dgamma[c] = static_cast<T>(s[0]);
+    if (dbeta) dbeta[c] = static_cast<T>(s[1]);
+  }
+};
+
+template <class T>
+void run_layer_norm(int64_t rows, int64_t cols, const T* x, const T* gamma, const T* beta,
+                    double epsilon, T* y, double* mean, double* rstd) {
+  const RowGeometry g = row_geometry(rows, cols);
+  launch("layer_norm", &layer_norm_kernel<T>, g.grid, g.block, 0, rows, cols, x, gamma, beta,
+         epsilon, y, mean, rstd);
+}
+
+template <class T>
+void run_layer_norm_backward(int64_t rows, int64_t cols, const T* x, const T* gamma,
+                             const double* mean, const double* rstd, const T* dy, T* dx, T* dgamma,
+                             T* dbeta) {
+  if (dx && rows > 0 && cols > 0) {
+    const RowGeometry g = row_geometry(rows, cols);
+    launch("layer_norm_backward", &layer_norm_dx_kernel<T>, g.grid, g.block, 0, rows, cols, x,
+           gamma, mean, rstd, dy, dx);
+  }
+  if (dgamma || dbeta) {
+    channel_sums("layer_norm_backward",
+                 AffineGradTerm<T>{x, dy, mean, rstd, cols, 1, 1, cols > 0 ? cols : 1, 1},
+                 AffineGradFinish<T>{dgamma, dbeta}, rows, cols, 1, cols == 0);
+  }
+}
+
+// ---------------------------------------------------------------------------------- group norm
+
+// x: (n, p, groups, group_size, q); the row of task t = (ni, g) is its p segments of len =
+// group_size * q contiguous values.
+struct GroupIndex {
+  int64_t p, groups, len, q;
+  __device__ int64_t offset(int64_t t, int64_t i) const {
+    const int64_t ni = t / groups, g = t % groups;
+    return ((ni * p + i / len) * groups + g) * len + i % len;
+  }
+  // The channel of the row's i-th value.
+  __device__ int64_t channel(int64_t t, int64_t i) const {
+    return (t % groups) * (len / q) + (i % len) / q;
+  }
+};
+
+template <class T>
+__global__ void __launch_bounds__(256)
+    group_norm_kernel(GroupIndex ix, int64_t tasks, const T* __restrict__ x,
+                      const T* __restrict__ gamma, const T* __restrict__ beta, double epsilon,
+                      T* __restrict__ y, double* __restrict__ mean, double* __restrict__ rstd) {
+  const int64_t n = ix.p * ix.len;
+  const double M = static_cast<double>(n);
+  for (int64_t t = first_row(); t < tasks; t += row_step()) {
+    double s[1] = {0.0};
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+      s[0] += static_cast<double>(x[ix.offset(t, i)]);
+    }
+    group_sum<1>(s);
+    const double m = M > 0 ? s[0] / M : 0.0;
+    const T mt = static_cast<T>(m);
+    double q[1] = {0.0};
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+      const T d = x[ix.offset(t, i)] - mt;
+      q[0] += static_cast<double>(d * d);
+    }
+    group_sum<1>(q);
+    const double sd = 1.0 / std::sqrt((M > 0 ? q[0] / M : 0.0) + epsilon);
+    if (threadIdx.x == 0) {
+      mean[t] = m;
+      rstd[t] = sd;
+    }
+    const T st = static_cast<T>(sd);
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+      const int64_t o = ix.offset(t, i), c = ix.channel(t, i);
+      const T k = st * (gamma ? gamma[c] : T(1));
+      const T d = beta ? beta[c] : T(0);
+      y[o] = (x[o] - mt) * k + d;
+    }
+  }
+}
+
+template <class T>
+__global__ void __launch_bounds__(256)
+    group_norm_dx_kernel(GroupIndex ix, int64_t tasks, const T* __restrict__ x,
+                         const T* __restrict__ gamma, const double* __restrict__ mean,
+                         const double* __restrict__ rstd, const T* __restrict__ dy,
+                         T* __restrict__ dx) {
+  const int64_t n = ix.p * ix.len;
+  const double M = static_cast<double>(n);
+  for (int64_t t = first_row(); t < tasks; t += row_step()) {
+    const T mt = static_cast<T>(mean[t]);
+    const double sd = rstd[t];
+    const T st = static_cast<T>(sd);
+    double s[2] = {0.0, 0.0};  // sum(dy * gamma), sum(dy * gamma * (x - mean))
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+      const int64_t o = ix.offset(t, i);
+      const T w = gamma ? gamma[ix.channel(t, i)] : T(1);
+      const T g = dy[o], v = x[o];
+      if (ix.q == 1) {
+        s[0] += static_cast<double>(g * w);
+        s[1] += static_cast<double>(g * w * (v - mt));
+      } else {  // the CPU kernel sums over q first and scales by gamma in float64
+        s[0] += static_cast<double>(g) * static_cast<double>(w);
+        s[1] += static_cast<double>(g * (v - mt)) * static_cast<double>(w);
+      }
+    }
+    group_sum<2>(s);
+    const T off = static_cast<T>(M > 0 ? -sd * s[0] / M : 0.0);
+    const T kf = static_cast<T>(M > 0 ? -sd * sd * sd * s[1] / M : 0.0);
+    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
+      const int64_t o = ix.offset(t, i);
+      const T a = st * (gamma ? gamma[ix.channel(t, i)] : T(1));
+      dx[o] = a * dy[o] + off + (x[o] - mt) * kf;
+    }
+  }
+}
+
+template <class T>
+void run_group_norm(cpu::GroupShape s, const T* x, const T* gamma, const T* beta, double epsilon,
+                    T* y, double* mean, double* rstd) {
+  const GroupIndex ix{s.p, s.groups, s.group_size * s.q, s.q};
+  const int64_t tasks = s.n * s.groups;
+  const RowGeometry g = row_geometry(tasks, s.p * ix.len);
+  launch("group_norm", &group_norm_kernel<T>, g.grid, g.block, 0, ix, tasks, x, gamma, beta,
+         epsilon, y, mean, rstd);
+}
+
+template <class T>
+void run_group_norm_backward(cpu::GroupShape s, const T* x, const T* gamma, const double* mean,
+                             const double* rstd, const T* dy, T* dx, T* dgamma, T* dbeta) {
+  const GroupIndex ix{s.p, s.groups, s.group_size * s.q, s.q};
+  const int64_t tasks = s.n * s.groups;
+  if (dx) {
+    const RowGeometry g = row_geometry(tasks, s.p * ix.len);
+    launch("group_norm_backward", &group_norm_dx_kernel<T>, g.grid, g.block, 0, ix, tasks, x, gamma,
+           mean, rstd, dy, dx);
+  }
+  if (dgamma || dbeta) {
+    const int64_t channels = s.groups * s.group_size;
+    const bool empty = ix.len == 0 || s.p == 0;
+    channel_sums("group_norm_backward",
+                 AffineGradTerm<T>{x, dy, mean, rstd, channels * s.q, s.p > 0 ? s.p : 1, s.groups,
+                                   ix.len > 0 ? ix.len : 1, s.q},
+                 AffineGradFinish<T>{dgamma, dbeta}, s.n * s.p, channels, s.q, empty);
+  }
+}
+
+// ----------------------------------------------------------------------------------- unit norm
+
+template <class T>
+__global__ void __launch_bounds__(256)
+    unit_norm_kernel(int64_t rows, int64_t cols, const T* __restrict__ x, double epsilon,
+                     T* __restrict__ y, double* __restrict__ inv, double* __restrict__ cube) {
+  for (int64_t r = first_row(); r < rows; r += row_step()) {
+    const T* xr = x + r * cols;
+    double s[1] = {0.0};
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
+      s[0] += static_cast<double>(xr[c] * xr[c]);
+    }
+    group_sum<1>(s);
+    const double ss = s[0];
+    const double iv = 1.0 / std::sqrt(ss > epsilon ? ss : epsilon);
+    if (threadIdx.x == 0) {
+      inv[r] = iv;
+      cube[r] = ss > epsilon ? iv * iv * iv : 0.0;
+    }
+    const T it = static_cast<T>(iv);
+    T* yr = y + r * cols;
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) yr[c] = xr[c] * it;
+  }
+}
+
+template <class T>
+__global__ void __launch_bounds__(256)
+    unit_norm_dx_kernel(int64_t rows, int64_t cols, const T* __restrict__ x,
+                        const double* __restrict__ inv, const double* __restrict__ cube,
+                        const T* __restrict__ dy, T* __restrict__ dx) {
+  for (int64_t r = first_row(); r < rows; r += row_step()) {
+    const T* xr = x + r * cols;
+    const T* gr = dy + r * cols;
+    double s[1] = {0.0};
+    const double cb = cube[r];
+    if (cb != 0.0) {  // the same for the whole row group
+      for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
+        s[0] += static_cast<double>(gr[c] * xr[c]);
+      }
+      group_sum<1>(s);
+    }
+    const T a = static_cast<T>(inv[r]);
+    const T k = static_cast<T>(-cb * s[0]);
+    T* out = dx + r * cols;
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) out[c] = a * gr[c] + xr[c] * k;
+  }
+}
+
+// Calls f(T{}) with T the element type of dtype (float32 or float64: the callers' validation).
+template <class F>
+void dispatch_floating(DType dtype, F&& f) {
+  if (dtype == DType::Float64)
+    f(double{});
+  else
+    f(float{});
+}
+
+}  // namespace
+
+void layer_norm(DType dtype, int64_t rows, int64_t cols, const void* x, const void* gamma,
+                const void* beta, double epsilon, void* y, double* mean, double* rstd) {
+  dispatch_floating(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    run_layer_norm<T>(rows, cols, static_cast<const T*>(x), static_cast<const T*>(gamma),
+                      static_cast<const T*>(beta), epsilon, static_cast<T*>(y), mean, rstd);
+  });
+}
+
+void layer_norm_backward(DType dtype, int64_t rows, int64_t cols, const void* x, const void* gamma,
+                         const double* mean, const double* rstd, const void* dy, void* dx,
+                         void* dgamma, void* dbeta) {
+  dispatch_floating(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    run_layer_norm_backward<T>(rows, cols, static_cast<const T*>(x), static_cast<const T*>(gamma),
+                               mean, rstd, static_cast<const T*>(dy), static_cast<T*>(dx),
+                               static_cast<T*>(dgamma), static_cast<T*>(dbeta));
+  });
+}
+
+void group_norm(DType dtype, cpu::GroupShape s, const void* x, const void* gamma, const void* beta,
+                double epsilon, void* y, double* mean, double* rstd) {
+  dispatch_floating(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    run_group_norm<T>(s, static_cast<const T*>(x), static_cast<const T*>(gamma),
+                      static_cast<const T*>(beta), epsilon, static_cast<T*>(y), mean, rstd);
+  });
+}
+
+void group_norm_backward(DType dtype, cpu::GroupShape s, const void* x, const void* gamma,
+                         const double* mean, const double* rstd, const void* dy, void* dx,
+                         void* dgamma, void* dbeta) {
+  dispatch_floating(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    run_group_norm_backward<T>(s, static_cast<const T*>(x), static_cast<const T*>(gamma), mean,
+                               rstd, static_cast<const T*>(dy), static_cast<T*>(dx),
+                               static_cast<T*>(dgamma), static_cast<T*>(dbeta));
+  });
+}
+
+void unit_norm(DType dtype, int64_t rows, int64_t cols, const void* x, double epsilon, void* y,
+               double* inv, double* cube) {
+  dispatch_floating(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    const RowGeometry g = row_geometry(rows, cols);
+    launch("unit_norm", &unit_norm_kernel<T>, g.grid, g.block, 0, rows, cols,
+           static_cast<const T*>(x), epsilon, static_cast<T*>(y), inv, cube);
+  });
+}
+
+void unit_norm_backward(DType dtype, int64_t rows, int64_t cols, const void* x, const double* inv,
+                        const double* cube, const void* dy, void* dx) {
+  dispatch_floating(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    const RowGeometry g = row_geometry(rows, cols);
+    launch("unit_norm_backward", &unit_norm_dx_kernel<T>, g.grid, g.block, 0, rows, cols,
+           static_cast<const T*>(x), inv, cube, static_cast<const T*>(dy), static_cast<T*>(dx));
+  });
+}
+
+}  // namespace corten::cuda
