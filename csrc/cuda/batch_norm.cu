@@ -14,9 +14,11 @@
 // Note [CUDA batch norm statistics]
 // The training statistics take one pass over x: shifted sums S1 = sum(x - K) and S2 = sum((x -
 // K)^2) in float64, with K = the channel's first value, give mean = K + S1 / n and var = S2 / n -
-// (S1 / n)^2. The shift keeps the cancellation small (it costs only the ratio of (mean - K)^2 to
-// the variance, and float64 holds the float32 values' squares exactly); a rounding below zero
-// is clamped to zero. The CPU kernel combines blockwise means and squared deviations with
+// (S1 / n)^2. The shift keeps the cancellation small: it costs the ratio of (mean - K)^2 to the
+// variance, which is at most n (K is one of the values) and usually of order 1, in float64 ulps
+// of the variance (float32 inputs keep their full precision; float64 inputs, in the worst case
+// of an outlying first value, lose log2(n) bits of the variance); a rounding below zero is
+// clamped to zero. The CPU kernel combines blockwise means and squared deviations with
 // Chan's formula instead, so the statistics agree within rounding (Note [CUDA normalisation
 // sums]), not bit for bit; given them, y, dx and the moving averages follow the CPU's arithmetic
 // exactly. With the row weights of a masked batch the sums are weighted and n is sum(weight).

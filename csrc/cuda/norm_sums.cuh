@@ -9,21 +9,27 @@
 // shuffle tree (offsets 16, 8, 4, 2, 1) and blocks merge their warps' results in warp order.
 // The CPU kernels sum in T inside blocks of up to 1024 values and add the blocks in float64
 // (Note [Deterministic normalisation sums]), so the CUDA sums are at least as accurate but not
-// the same bits: float64 results agree with the CPU's within a few ulp times log2 of the length,
-// float32 results within the CPU's own float32 rounding (the tests use rtol 1e-5 and an atol of
-// 1e-5 times the magnitude of the values). Everything computed after the sums (the
-// normalisation itself, the coefficients of the backward) follows the CPU kernel's arithmetic
-// step for step, so given the same statistics the outputs are the CPU's bit for bit.
+// the same bits. Everything computed after the sums (the normalisation itself, the coefficients
+// of the backward, the moving averages) follows the CPU kernel's arithmetic step for step
+// (--fmad=false, as the baseline CPU kernels), so outputs computed from given statistics (batch
+// norm in inference, forward and backward) are the CPU's bit for bit. Tolerances against the
+// baseline CPU kernels (tests/cuda_shim/cases_norm.cpp, cases_batch_norm.cpp), for inputs of
+// magnitude up to 3: float32 outputs rtol 1e-5 and atol 1e-5 times their scale (observed: the
+// CPU's float32 partial sums move the statistics by about 1e-7, y and dx by at most 1e-6),
+// float64 outputs rtol and atol 1e-12 (observed: 1e-15); dgamma and dbeta, sums of n terms,
+// with atol times sqrt(n) (observed, float32: up to 9e-6 for n = 200).
 // Launch geometry depends only on the shapes, never on the device, and there are no floating
 // atomics: results are the same on every run.
 //
 // Sums over rows per column (layer norm's dgamma and dbeta, batch norm's channel statistics)
-// run in two stages through DeviceScratch: column_partials gives each block 32 adjacent
-// columns (coalesced loads) and a chunk of rows, its 8 warps taking every 8th row and the 8
-// results added in warp order, into one float64 partial sum per (chunk, column); then
-// channel_finish gives each channel a block that adds its partials (chunks x the columns of the
-// channel) in a fixed order and hands the totals to the family's finishing step (when a channel
-// is one column, column_finish gives it a thread instead).
+// run in two stages through DeviceScratch (channel_sums). The first stage writes float64
+// partial sums: column_partials gives each block 32 adjacent columns (coalesced loads) and a
+// chunk of rows, its 8 warps taking every 8th row and the 8 results added in warp order, one
+// partial per (chunk, column); where a channel is a run of 32 or more adjacent values (NCHW),
+// segment_partials sums each (row, channel) run in a row group instead, one partial per (row,
+// channel). The second stage adds each channel's partials in a fixed order and hands the totals
+// to the family's finishing step: a thread per channel (column_finish) when they form one
+// column of at most 256 values, else a block per channel (channel_finish).
 
 #include <algorithm>
 #include <cstdint>
@@ -153,6 +159,23 @@ __global__ void __launch_bounds__(256)
   }
 }
 
+/// partial[(r * N + i) * channels + c] = the sum over k < q of term(r, c * q + k)[i]: a row
+/// group (row_geometry) per segment of q contiguous values of one row and channel.
+template <class Term>
+__global__ void __launch_bounds__(256)
+    segment_partials(Term term, int64_t segments, int64_t channels, int64_t q, double* partial) {
+  constexpr int N = Term::kSums;
+  for (int64_t s = first_row(); s < segments; s += row_step()) {
+    const int64_t r = s / channels, c = s % channels;
+    double acc[N] = {};
+    for (int64_t k = threadIdx.x; k < q; k += blockDim.x) term(r, c * q + k, acc);
+    group_sum<N>(acc);
+    if (threadIdx.x == 0) {
+      for (int i = 0; i < N; ++i) partial[(r * N + i) * channels + c] = acc[i];
+    }
+  }
+}
+
 /// Per-channel sums of term over rows x (channels * q) columns, finished by `finish`: the two
 /// stages of Note [CUDA normalisation sums]. With rows == 0 (or `skip`) finish sees zeros.
 template <class Term, class Finish>
@@ -160,23 +183,32 @@ void channel_sums(const char* op, Term term, Finish finish, int64_t rows, int64_
                   int64_t q, bool skip = false) {
   constexpr int N = Term::kSums;
   const int64_t cols = channels * q;
-  const Chunks ch = skip || cols == 0 ? Chunks{1, 0} : chunks_of(rows);
-  DeviceScratch partial(static_cast<size_t>(ch.count * N * cols) * sizeof(double), op);
-  if (ch.count > 0) {
+  const bool empty = skip || cols == 0 || rows == 0;
+  // Channels of 32 or more adjacent values are summed a segment at a time (NCHW batch norm);
+  // the partials are then one column per channel and one row per row of x.
+  const bool segments = q >= 32;
+  const Chunks ch = empty ? Chunks{1, 0} : segments ? Chunks{1, rows} : chunks_of(rows);
+  const int64_t pcols = segments ? channels : cols, pq = segments ? 1 : q;
+  DeviceScratch partial(static_cast<size_t>(ch.count * N * pcols) * sizeof(double), op);
+  if (ch.count > 0 && segments) {
+    const RowGeometry g = row_geometry(rows * channels, q);
+    launch(op, &segment_partials<Term>, g.grid, g.block, 0, term, rows * channels, channels, q,
+           partial.as<double>());
+  } else if (ch.count > 0) {
     launch(op, &column_partials<Term>,
            dim3(static_cast<unsigned>((cols + 31) / 32), static_cast<unsigned>(ch.count)),
            dim3(32, 8), 0, term, rows, cols, ch.per, partial.as<double>());
   }
-  if (q == 1) {
+  if (pq == 1 && ch.count <= 256) {
     launch(op, &column_finish<N, Finish>, dim3(blocks_for(channels, kThreads)), dim3(kThreads), 0,
            finish, partial.as<double>(), channels, ch.count);
     return;
   }
-  const int64_t threads = std::clamp<int64_t>((ch.count * q + 31) / 32 * 32, 32, kThreads);
+  const int64_t threads = std::clamp<int64_t>((ch.count * pq + 31) / 32 * 32, 32, kThreads);
   launch(op, &channel_finish<N, Finish>,
          dim3(static_cast<unsigned>(std::min<int64_t>(channels, kMaxBlocks))),
-         dim3(static_cast<unsigned>(threads)), 0, finish, partial.as<double>(), channels, q,
-         ch.count, cols);
+         dim3(static_cast<unsigned>(threads)), 0, finish, partial.as<double>(), channels, pq,
+         ch.count, pcols);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <corten/cpu_features.h>
 #include <corten/dtype.h>
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -74,6 +75,12 @@ constexpr NormTol kNormExact{0, 0};
 inline NormTol norm_tol(corten::DType dtype, double scale = 1.0) {
   return dtype == corten::DType::Float32 ? NormTol{1e-5, 1e-5 * scale}
                                          : NormTol{1e-12, 1e-12 * scale};
+}
+
+/// The tolerance of sums of `count` terms of magnitude about 1 (dgamma, dbeta): the CPU's float32
+/// partial sums round at about sqrt(count) times the scale of one term.
+inline NormTol sum_tol(corten::DType dtype, int64_t count) {
+  return norm_tol(dtype, std::sqrt(static_cast<double>(count > 1 ? count : 1)));
 }
 
 /// Compares n values of `got` (from the CUDA kernel) with `want` (the CPU's) and checks both
