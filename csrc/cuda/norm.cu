@@ -161,16 +161,38 @@ void run_layer_norm_backward(int64_t rows, int64_t cols, const T* x, const T* ga
 // ---------------------------------------------------------------------------------- group norm
 
 // x: (n, p, groups, group_size, q); the row of task t = (ni, g) is its p segments of len =
-// group_size * q contiguous values.
+// group_size * q contiguous values, each groups * len values after the previous one.
 struct GroupIndex {
   int64_t p, groups, len, q;
-  __device__ int64_t offset(int64_t t, int64_t i) const {
-    const int64_t ni = t / groups, g = t % groups;
-    return ((ni * p + i / len) * groups + g) * len + i % len;
+};
+
+// A thread's walk over its values of task t: the i-th value of the row (i = threadIdx.x, then
+// every blockDim.x-th) is at position i / len of the segments and offset i % len in its
+// segment; the walk keeps both and steps them without dividing (64-bit divisions would cost
+// more than the memory traffic).
+struct GroupWalk {
+  int64_t base, seg_stride, cbase;  // the task's first value, segment stride, first channel
+  int64_t p, j, dp, dj, len, q;
+  __device__ GroupWalk(const GroupIndex& ix, int64_t t) : len(ix.len), q(ix.q) {
+    const int64_t ni = t / ix.groups, g = t % ix.groups;
+    base = (ni * ix.p * ix.groups + g) * ix.len;
+    seg_stride = ix.groups * ix.len;
+    cbase = ix.len > 0 ? g * (ix.len / ix.q) : 0;
+    const int64_t start = threadIdx.x, step = blockDim.x;
+    p = ix.len > 0 ? start / ix.len : ix.p;  // no values: the walk is over at once
+    j = ix.len > 0 ? start % ix.len : 0;
+    dp = ix.len > 0 ? step / ix.len : 0;
+    dj = ix.len > 0 ? step % ix.len : 0;
   }
-  // The channel of the row's i-th value.
-  __device__ int64_t channel(int64_t t, int64_t i) const {
-    return (t % groups) * (len / q) + (i % len) / q;
+  __device__ int64_t offset() const { return base + p * seg_stride + j; }
+  __device__ int64_t channel() const { return cbase + (q == 1 ? j : j / q); }
+  __device__ void next() {
+    p += dp;
+    j += dj;
+    if (j >= len) {
+      j -= len;
+      ++p;
+    }
   }
 };
 
@@ -183,15 +205,13 @@ __global__ void __launch_bounds__(256)
   const double M = static_cast<double>(n);
   for (int64_t t = first_row(); t < tasks; t += row_step()) {
     double s[1] = {0.0};
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-      s[0] += static_cast<double>(x[ix.offset(t, i)]);
-    }
+    for (GroupWalk w(ix, t); w.p < ix.p; w.next()) s[0] += static_cast<double>(x[w.offset()]);
     group_sum<1>(s);
     const double m = M > 0 ? s[0] / M : 0.0;
     const T mt = static_cast<T>(m);
     double q[1] = {0.0};
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-      const T d = x[ix.offset(t, i)] - mt;
+    for (GroupWalk w(ix, t); w.p < ix.p; w.next()) {
+      const T d = x[w.offset()] - mt;
       q[0] += static_cast<double>(d * d);
     }
     group_sum<1>(q);
@@ -201,8 +221,8 @@ __global__ void __launch_bounds__(256)
       rstd[t] = sd;
     }
     const T st = static_cast<T>(sd);
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-      const int64_t o = ix.offset(t, i), c = ix.channel(t, i);
+    for (GroupWalk w(ix, t); w.p < ix.p; w.next()) {
+      const int64_t o = w.offset(), c = w.channel();
       const T k = st * (gamma ? gamma[c] : T(1));
       const T d = beta ? beta[c] : T(0);
       y[o] = (x[o] - mt) * k + d;
@@ -223,9 +243,9 @@ __global__ void __launch_bounds__(256)
     const double sd = rstd[t];
     const T st = static_cast<T>(sd);
     double s[2] = {0.0, 0.0};  // sum(dy * gamma), sum(dy * gamma * (x - mean))
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-      const int64_t o = ix.offset(t, i);
-      const T w = gamma ? gamma[ix.channel(t, i)] : T(1);
+    for (GroupWalk it(ix, t); it.p < ix.p; it.next()) {
+      const int64_t o = it.offset();
+      const T w = gamma ? gamma[it.channel()] : T(1);
       const T g = dy[o], v = x[o];
       if (ix.q == 1) {
         s[0] += static_cast<double>(g * w);
@@ -238,9 +258,9 @@ __global__ void __launch_bounds__(256)
     group_sum<2>(s);
     const T off = static_cast<T>(M > 0 ? -sd * s[0] / M : 0.0);
     const T kf = static_cast<T>(M > 0 ? -sd * sd * sd * s[1] / M : 0.0);
-    for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
-      const int64_t o = ix.offset(t, i);
-      const T a = st * (gamma ? gamma[ix.channel(t, i)] : T(1));
+    for (GroupWalk w(ix, t); w.p < ix.p; w.next()) {
+      const int64_t o = w.offset();
+      const T a = st * (gamma ? gamma[w.channel()] : T(1));
       dx[o] = a * dy[o] + off + (x[o] - mt) * kf;
     }
   }

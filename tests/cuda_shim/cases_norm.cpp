@@ -180,6 +180,8 @@ const corten::cpu::GroupShape kGroupShapes[] = {
     {3, 2, 2, 2, 5},    // both
     {2, 1, 1, 40, 40},  // rows of 1600 values: a block per row
     {70, 3, 2, 3, 1},   // 210 rows of the column sums: several chunks
+    {2, 20, 2, 3, 1},   // a lane takes several values of a row, across segments
+    {1, 7, 2, 5, 3},    // the same with q > 1
 };
 
 std::string group_str(const corten::cpu::GroupShape& s) {
