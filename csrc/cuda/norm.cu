@@ -5,15 +5,17 @@
 //
 // Threads: one row group per normalised row (layer_norm and unit_norm: a row of x; group_norm:
 // the values of one (batch entry, group)): a warp per row for rows up to 1024 values (8 rows per
-// block), a block of 256 threads beyond (row_geometry), in a grid-stride loop over the rows. A
-// row group reads its row once per sum and once more to write: the CPU kernels' formulas
-// (mean first, then the squared deviations from the mean rounded to T), so that the outputs
-// follow the CPU's arithmetic. The column sums of the backwards (dgamma, dbeta) are two-stage
-// deterministic reductions through device scratch (channel_sums).
-// Accuracy: Note [CUDA normalisation sums] (cuda/norm_sums.cuh).
+// block), a block of 256 threads beyond (row_geometry), in a grid-stride loop over the rows.
+// The sums are the CPU kernels' formulas (mean first, then the squared deviations from the mean
+// rounded to T), so that the outputs follow the CPU's arithmetic; layer_norm and unit_norm keep
+// a warp's row in registers between the passes (Note [Cached norm rows]), group_norm and the
+// rows of a block read it again per pass (from L1/L2). The column sums of the backwards (dgamma,
+// dbeta) are two-stage deterministic reductions through device scratch (channel_sums). Accuracy:
+// Note [CUDA normalisation sums] (cuda/norm_sums.cuh).
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "cpu/batch_norm.h"
 #include "cpu/norm.h"
@@ -25,25 +27,100 @@ namespace {
 
 // ---------------------------------------------------------------------------------- layer norm
 
+#ifdef __CUDACC__
+#define CORTEN_NORM_UNROLL _Pragma("unroll")
+#else
+#define CORTEN_NORM_UNROLL
+#endif
+
+// Note [Cached norm rows]
+// A row of up to 1024 values, one warp's, is read from global memory once: the lanes keep it in
+// registers (lane l holds columns l, l + 32, ..., V values, V a power of two) for the sums and
+// the output, where a longer row (a block's) is read again for each pass. Either way a lane
+// takes the same columns in the same order, so the results do not depend on the choice.
+// RowCache<T, 0> is the uncached row.
+template <class T, int V>
+struct RowCache {
+  T v[V > 0 ? V : 1];
+  const T* p;
+  __device__ __forceinline__ void load(const T* row, int64_t cols) {
+    p = row;
+    if constexpr (V > 0) {
+      CORTEN_NORM_UNROLL
+      for (int k = 0; k < V; ++k) {
+        const int64_t c = threadIdx.x + 32 * k;
+        v[k] = c < cols ? row[c] : T(0);
+      }
+    }
+  }
+  // The value of column c, the lane's k-th (for_cols).
+  __device__ __forceinline__ T get(int k, int64_t c) const {
+    if constexpr (V > 0) {
+      return v[k];
+    } else {
+      return p[c];
+    }
+  }
+};
+
+// Calls f(k, c) for the lane's columns c of a row, k counting them (Note [Cached norm rows]).
+template <int V, class F>
+__device__ __forceinline__ void for_cols(int64_t cols, F f) {
+  if constexpr (V > 0) {
+    CORTEN_NORM_UNROLL
+    for (int k = 0; k < V; ++k) {
+      const int64_t c = threadIdx.x + 32 * k;
+      if (c < cols) f(k, c);
+    }
+  } else {
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) f(0, c);
+  }
+}
+
+// Calls f(std::integral_constant<int, V>) with the register cache width V for rows of `cols`
+// values of kBytes cached bytes per value: 0 (no cache) beyond 256 bytes per lane, and for rows
+// over 1024 values, which row_geometry gives a block (V > 0 needs a warp per row).
+template <int kBytes, class F>
+void with_row_cache(int64_t cols, F f) {
+  int v = 1;
+  while (v < 32 && 32 * v < cols) v *= 2;
+  if (cols > 1024 || v * kBytes > 256) return f(std::integral_constant<int, 0>{});
+  switch (v) {
+    case 1:
+      return f(std::integral_constant<int, 1>{});
+    case 2:
+      return f(std::integral_constant<int, 2>{});
+    case 4:
+      return f(std::integral_constant<int, 4>{});
+    case 8:
+      return f(std::integral_constant<int, 8>{});
+    case 16:
+      return f(std::integral_constant < int, 16 * kBytes <= 256 ? 16 : 0 > {});
+    default:
+      return f(std::integral_constant < int, 32 * kBytes <= 256 ? 32 : 0 > {});
+  }
+}
+
 // x: (rows, cols), gamma, beta: (cols,) or null -> y: (rows, cols), mean, rstd: (rows,).
-template <class T>
+template <class T, int V>
 __global__ void __launch_bounds__(256)
     layer_norm_kernel(int64_t rows, int64_t cols, const T* __restrict__ x,
                       const T* __restrict__ gamma, const T* __restrict__ beta, double epsilon,
                       T* __restrict__ y, double* __restrict__ mean, double* __restrict__ rstd) {
   const double nc = static_cast<double>(cols);
   for (int64_t r = first_row(); r < rows; r += row_step()) {
-    const T* xr = x + r * cols;
+    RowCache<T, V> xr;
+    xr.load(x + r * cols, cols);
     double s[1] = {0.0};
-    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) s[0] += static_cast<double>(xr[c]);
+    for_cols<V>(cols, [&](int k, int64_t c) { s[0] += static_cast<double>(xr.get(k, c)); });
     group_sum<1>(s);
     const double m = cols ? s[0] / nc : 0.0;
     const T mt = static_cast<T>(m);
     double q[1] = {0.0};
-    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
-      const T d = xr[c] - mt;
+    for_cols<V>(cols, [&](int k, int64_t c) {
+      const T d = xr.get(k, c) - mt;
       q[0] += static_cast<double>(d * d);
-    }
+    });
     group_sum<1>(q);
     const double var = cols ? q[0] / nc : 0.0;
     const double sd = 1.0 / std::sqrt(var + epsilon);
@@ -54,8 +131,8 @@ __global__ void __launch_bounds__(256)
     T* yr = y + r * cols;
     const T st = static_cast<T>(sd);
     // The CPU kernel's four cases: no `+ 0` or `* 1` where it has none (-0 stays -0).
-    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
-      const T v = (xr[c] - mt) * st;
+    for_cols<V>(cols, [&](int k, int64_t c) {
+      const T v = (xr.get(k, c) - mt) * st;
       if (gamma && beta)
         yr[c] = v * gamma[c] + beta[c];
       else if (gamma)
@@ -64,12 +141,12 @@ __global__ void __launch_bounds__(256)
         yr[c] = v + beta[c];
       else
         yr[c] = v;
-    }
+    });
   }
 }
 
 // dx of layer_norm for each row (dx non-null).
-template <class T>
+template <class T, int V>
 __global__ void __launch_bounds__(256)
     layer_norm_dx_kernel(int64_t rows, int64_t cols, const T* __restrict__ x,
                          const T* __restrict__ gamma, const double* __restrict__ mean,
@@ -77,26 +154,27 @@ __global__ void __launch_bounds__(256)
                          T* __restrict__ dx) {
   const double nc = static_cast<double>(cols);
   for (int64_t r = first_row(); r < rows; r += row_step()) {
-    const T* xr = x + r * cols;
-    const T* gr = dy + r * cols;
+    RowCache<T, V> xr, gr;
+    xr.load(x + r * cols, cols);
+    gr.load(dy + r * cols, cols);
     const T mt = static_cast<T>(mean[r]);
     double s[2] = {0.0, 0.0};  // sum(dy * gamma), sum(dy * gamma * (x - mean))
-    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
-      const T d = gamma ? gr[c] * gamma[c] : gr[c];
+    for_cols<V>(cols, [&](int k, int64_t c) {
+      const T d = gamma ? gr.get(k, c) * gamma[c] : gr.get(k, c);
       s[0] += static_cast<double>(d);
-      s[1] += static_cast<double>(d * (xr[c] - mt));
-    }
+      s[1] += static_cast<double>(d * (xr.get(k, c) - mt));
+    });
     group_sum<2>(s);
     const double sd = rstd[r];
     // dx = s * (d - sum_d / n - (x - m) * s^2 * sum_dx / n), as the CPU kernel rounds it.
     const T a = static_cast<T>(sd);
     const T off = static_cast<T>(-sd * s[0] / nc);
-    const T k = static_cast<T>(-sd * sd * sd * s[1] / nc);
+    const T kf = static_cast<T>(-sd * sd * sd * s[1] / nc);
     T* out = dx + r * cols;
-    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
-      const T ag = gamma ? a * gr[c] * gamma[c] : a * gr[c];
-      out[c] = ag + off + (xr[c] - mt) * k;
-    }
+    for_cols<V>(cols, [&](int k, int64_t c) {
+      const T ag = gamma ? a * gr.get(k, c) * gamma[c] : a * gr.get(k, c);
+      out[c] = ag + off + (xr.get(k, c) - mt) * kf;
+    });
   }
 }
 
@@ -138,8 +216,10 @@ template <class T>
 void run_layer_norm(int64_t rows, int64_t cols, const T* x, const T* gamma, const T* beta,
                     double epsilon, T* y, double* mean, double* rstd) {
   const RowGeometry g = row_geometry(rows, cols);
-  launch("layer_norm", &layer_norm_kernel<T>, g.grid, g.block, 0, rows, cols, x, gamma, beta,
-         epsilon, y, mean, rstd);
+  with_row_cache<sizeof(T)>(cols, [&](auto v) {
+    launch("layer_norm", &layer_norm_kernel<T, decltype(v)::value>, g.grid, g.block, 0, rows, cols,
+           x, gamma, beta, epsilon, y, mean, rstd);
+  });
 }
 
 template <class T>
@@ -148,8 +228,10 @@ void run_layer_norm_backward(int64_t rows, int64_t cols, const T* x, const T* ga
                              T* dbeta) {
   if (dx && rows > 0 && cols > 0) {
     const RowGeometry g = row_geometry(rows, cols);
-    launch("layer_norm_backward", &layer_norm_dx_kernel<T>, g.grid, g.block, 0, rows, cols, x,
-           gamma, mean, rstd, dy, dx);
+    with_row_cache<2 * sizeof(T)>(cols, [&](auto v) {
+      launch("layer_norm_backward", &layer_norm_dx_kernel<T, decltype(v)::value>, g.grid, g.block,
+             0, rows, cols, x, gamma, mean, rstd, dy, dx);
+    });
   }
   if (dgamma || dbeta) {
     channel_sums("layer_norm_backward",
@@ -298,16 +380,18 @@ void run_group_norm_backward(cpu::GroupShape s, const T* x, const T* gamma, cons
 
 // ----------------------------------------------------------------------------------- unit norm
 
-template <class T>
+template <class T, int V>
 __global__ void __launch_bounds__(256)
     unit_norm_kernel(int64_t rows, int64_t cols, const T* __restrict__ x, double epsilon,
                      T* __restrict__ y, double* __restrict__ inv, double* __restrict__ cube) {
   for (int64_t r = first_row(); r < rows; r += row_step()) {
-    const T* xr = x + r * cols;
+    RowCache<T, V> xr;
+    xr.load(x + r * cols, cols);
     double s[1] = {0.0};
-    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
-      s[0] += static_cast<double>(xr[c] * xr[c]);
-    }
+    for_cols<V>(cols, [&](int k, int64_t c) {
+      const T v = xr.get(k, c);
+      s[0] += static_cast<double>(v * v);
+    });
     group_sum<1>(s);
     const double ss = s[0];
     const double iv = 1.0 / std::sqrt(ss > epsilon ? ss : epsilon);
@@ -317,30 +401,31 @@ __global__ void __launch_bounds__(256)
     }
     const T it = static_cast<T>(iv);
     T* yr = y + r * cols;
-    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) yr[c] = xr[c] * it;
+    for_cols<V>(cols, [&](int k, int64_t c) { yr[c] = xr.get(k, c) * it; });
   }
 }
 
-template <class T>
+template <class T, int V>
 __global__ void __launch_bounds__(256)
     unit_norm_dx_kernel(int64_t rows, int64_t cols, const T* __restrict__ x,
                         const double* __restrict__ inv, const double* __restrict__ cube,
                         const T* __restrict__ dy, T* __restrict__ dx) {
   for (int64_t r = first_row(); r < rows; r += row_step()) {
-    const T* xr = x + r * cols;
-    const T* gr = dy + r * cols;
+    RowCache<T, V> xr, gr;
+    xr.load(x + r * cols, cols);
+    gr.load(dy + r * cols, cols);
     double s[1] = {0.0};
     const double cb = cube[r];
     if (cb != 0.0) {  // the same for the whole row group
-      for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) {
-        s[0] += static_cast<double>(gr[c] * xr[c]);
-      }
+      for_cols<V>(cols, [&](int k, int64_t c) {
+        s[0] += static_cast<double>(gr.get(k, c) * xr.get(k, c));
+      });
       group_sum<1>(s);
     }
     const T a = static_cast<T>(inv[r]);
-    const T k = static_cast<T>(-cb * s[0]);
+    const T kf = static_cast<T>(-cb * s[0]);
     T* out = dx + r * cols;
-    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) out[c] = a * gr[c] + xr[c] * k;
+    for_cols<V>(cols, [&](int k, int64_t c) { out[c] = a * gr.get(k, c) + xr.get(k, c) * kf; });
   }
 }
 
@@ -400,8 +485,10 @@ void unit_norm(DType dtype, int64_t rows, int64_t cols, const void* x, double ep
   dispatch_floating(dtype, [&](auto tag) {
     using T = decltype(tag);
     const RowGeometry g = row_geometry(rows, cols);
-    launch("unit_norm", &unit_norm_kernel<T>, g.grid, g.block, 0, rows, cols,
-           static_cast<const T*>(x), epsilon, static_cast<T*>(y), inv, cube);
+    with_row_cache<sizeof(T)>(cols, [&](auto v) {
+      launch("unit_norm", &unit_norm_kernel<T, decltype(v)::value>, g.grid, g.block, 0, rows, cols,
+             static_cast<const T*>(x), epsilon, static_cast<T*>(y), inv, cube);
+    });
   });
 }
 
@@ -410,8 +497,11 @@ void unit_norm_backward(DType dtype, int64_t rows, int64_t cols, const void* x, 
   dispatch_floating(dtype, [&](auto tag) {
     using T = decltype(tag);
     const RowGeometry g = row_geometry(rows, cols);
-    launch("unit_norm_backward", &unit_norm_dx_kernel<T>, g.grid, g.block, 0, rows, cols,
-           static_cast<const T*>(x), inv, cube, static_cast<const T*>(dy), static_cast<T*>(dx));
+    with_row_cache<2 * sizeof(T)>(cols, [&](auto v) {
+      launch("unit_norm_backward", &unit_norm_dx_kernel<T, decltype(v)::value>, g.grid, g.block, 0,
+             rows, cols, static_cast<const T*>(x), inv, cube, static_cast<const T*>(dy),
+             static_cast<T*>(dx));
+    });
   });
 }
 
