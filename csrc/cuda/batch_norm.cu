@@ -4,12 +4,13 @@
 // have validated dtypes (float32, float64) and shapes. Statistics are float64.
 //
 // Threads: the per-channel sums over (outer, inner) are the two-stage reduction of Note [CUDA
-// normalisation sums] with x seen as outer rows of C * inner columns: each block of the first
-// stage reads 32 adjacent columns (for channels last, 32 adjacent channels) of a chunk of rows,
-// so loads are coalesced in either layout, and writes one float64 partial sum per (chunk,
-// column) to device scratch; the second stage gives each channel a block that adds its partials
-// in a fixed order and computes the channel's statistics, the moving-average update and the
-// coefficients of the normalisation. A last grid-stride pass writes y (or dx) elementwise.
+// normalisation sums] with x seen as outer rows of C * inner columns. The first stage reads 32
+// adjacent columns (channels last: 32 adjacent channels) of a chunk of rows per block, or, where
+// a channel is a run of 32 or more values (NCHW), sums each run in a warp or a block, so loads
+// are coalesced in either layout; it writes float64 partial sums to device scratch. The second
+// stage gives each channel a thread or a block that adds its partials in a fixed order and
+// computes the channel's statistics, the moving-average update and the coefficients of the
+// normalisation. A last grid-stride pass writes y (or dx) elementwise.
 //
 // Note [CUDA batch norm statistics]
 // The training statistics take one pass over x: shifted sums S1 = sum(x - K) and S2 = sum((x -

@@ -23,13 +23,14 @@
 //
 // Sums over rows per column (layer norm's dgamma and dbeta, batch norm's channel statistics)
 // run in two stages through DeviceScratch (channel_sums). The first stage writes float64
-// partial sums: column_partials gives each block 32 adjacent columns (coalesced loads) and a
-// chunk of rows, its 8 warps taking every 8th row and the 8 results added in warp order, one
-// partial per (chunk, column); where a channel is a run of 32 or more adjacent values (NCHW),
-// segment_partials sums each (row, channel) run in a row group instead, one partial per (row,
-// channel). The second stage adds each channel's partials in a fixed order and hands the totals
-// to the family's finishing step: a thread per channel (column_finish) when they form one
-// column of at most 256 values, else a block per channel (channel_finish).
+// partial sums: column_partials gives each block 32 adjacent columns (coalesced loads; rows of
+// fewer columns, several rows per warp) and a chunk of rows, its 8 warps taking every 8th row
+// and the results added in warp order, one partial per (chunk, column); where a channel is a
+// run of 32 or more adjacent values (NCHW), segment_partials sums each (row, channel) run in a row
+// group instead, one partial per (row, channel). The second stage adds each channel's partials in a
+// fixed order and hands the totals to the family's finishing step: a thread per channel
+// (column_finish) when they form one column of at most 256 values, else a block per channel
+// (channel_finish).
 
 #include <algorithm>
 #include <cstdint>
@@ -89,37 +90,47 @@ __device__ __forceinline__ int64_t row_step() {
   return static_cast<int64_t>(gridDim.x) * blockDim.y;
 }
 
-/// Rows per chunk of column_partials: at least 64 (8 per warp), and at most 1024 chunks.
+/// Rows per chunk of column_partials: at least 64 per row of its lanes (8 per warp), and at most
+/// 1024 chunks.
 struct Chunks {
   int64_t per;
   int64_t count;
 };
 
-inline Chunks chunks_of(int64_t rows) {
-  const int64_t per = std::max<int64_t>(64, (rows + 1023) / 1024);
+inline Chunks chunks_of(int64_t rows, int64_t cols) {
+  const int64_t lane_rows = cols < 32 ? 32 / cols : 1;  // column_partials's rows per warp step
+  const int64_t per = std::max<int64_t>(64 * lane_rows, (rows + 1023) / 1024);
   return {per, (rows + per - 1) / per};
 }
 
 /// partial[(chunk * N + i) * cols + j] = sum over the rows r of the chunk of term(r, j)[i]
-/// (Note [CUDA normalisation sums]). Blocks of (32, 8) threads; grid (column tiles, chunks).
+/// (Note [CUDA normalisation sums]). Blocks of (32, 8) threads; grid (column tiles, chunks). A
+/// tile is 32 columns; narrower rows (cols < 32) are one tile whose warps take 32 / cols rows a
+/// step, lane l column l % cols of row l / cols, so a warp still reads adjacent values.
 template <class Term>
 __global__ void __launch_bounds__(256)
     column_partials(Term term, int64_t rows, int64_t cols, int64_t per, double* partial) {
   constexpr int N = Term::kSums;
   __shared__ double tile[8][N][32];
-  const int64_t j = static_cast<int64_t>(blockIdx.x) * 32 + threadIdx.x;
+  const int span = cols < 32 ? static_cast<int>(cols) : 32;  // columns of the tile
+  const int lane_rows = 32 / span;
+  const int lane = threadIdx.x, col = lane % span, sub = lane / span;
+  const int64_t j = static_cast<int64_t>(blockIdx.x) * span + col;
   const int64_t chunk = blockIdx.y;
   const int64_t r0 = chunk * per, r1 = std::min(rows, r0 + per);
   double acc[N] = {};
-  if (j < cols) {
-    for (int64_t r = r0 + threadIdx.y; r < r1; r += 8) term(r, j, acc);
+  if (j < cols && sub < lane_rows) {
+    const int64_t step = 8 * lane_rows;
+    for (int64_t r = r0 + threadIdx.y * lane_rows + sub; r < r1; r += step) term(r, j, acc);
   }
-  for (int i = 0; i < N; ++i) tile[threadIdx.y][i][threadIdx.x] = acc[i];
+  for (int i = 0; i < N; ++i) tile[threadIdx.y][i][lane] = acc[i];
   __syncthreads();
-  if (threadIdx.y == 0 && j < cols) {
+  if (threadIdx.y == 0 && lane < span && j < cols) {
     for (int i = 0; i < N; ++i) {
-      double s = tile[0][i][threadIdx.x];
-      for (int w = 1; w < 8; ++w) s += tile[w][i][threadIdx.x];
+      double s = tile[0][i][lane];
+      for (int w = 0; w < 8; ++w) {
+        for (int k = w == 0 ? 1 : 0; k < lane_rows; ++k) s += tile[w][i][k * span + lane];
+      }
       partial[(chunk * N + i) * cols + j] = s;
     }
   }
@@ -187,7 +198,7 @@ void channel_sums(const char* op, Term term, Finish finish, int64_t rows, int64_
   // Channels of 32 or more adjacent values are summed a segment at a time (NCHW batch norm);
   // the partials are then one column per channel and one row per row of x.
   const bool segments = q >= 32;
-  const Chunks ch = empty ? Chunks{1, 0} : segments ? Chunks{1, rows} : chunks_of(rows);
+  const Chunks ch = empty ? Chunks{1, 0} : segments ? Chunks{1, rows} : chunks_of(rows, cols);
   const int64_t pcols = segments ? channels : cols, pq = segments ? 1 : q;
   DeviceScratch partial(static_cast<size_t>(ch.count * N * pcols) * sizeof(double), op);
   if (ch.count > 0 && segments) {
@@ -196,7 +207,8 @@ void channel_sums(const char* op, Term term, Finish finish, int64_t rows, int64_
            partial.as<double>());
   } else if (ch.count > 0) {
     launch(op, &column_partials<Term>,
-           dim3(static_cast<unsigned>((cols + 31) / 32), static_cast<unsigned>(ch.count)),
+           dim3(static_cast<unsigned>(cols < 32 ? 1 : (cols + 31) / 32),
+                static_cast<unsigned>(ch.count)),
            dim3(32, 8), 0, term, rows, cols, ch.per, partial.as<double>());
   }
   if (pq == 1 && ch.count <= 256) {

@@ -33,7 +33,9 @@ const NormShape kShapes[] = {
     {70, 37, 1},  // two chunks of rows, two column tiles
     {3, 4, 7},    // NCHW
     {2, 3, 50},   // NCHW, several column tiles per channel
-    {130, 2, 3},  // three chunks
+    {130, 2, 3},  // columns of a channel, several rows a warp
+    {700, 5, 1},  // narrow rows: several rows a warp, two chunks
+    {90, 1, 1},   // one channel
 };
 
 std::string shape_of(const NormShape& s) {
