@@ -12,6 +12,8 @@
 // computes the channel's statistics, the moving-average update and the coefficients of the
 // normalisation. A last grid-stride pass writes y (or dx) elementwise.
 //
+// Still to come (performance only): the total weight of a masked batch is summed by one block.
+//
 // Note [CUDA batch norm statistics]
 // The training statistics take one pass over x: shifted sums S1 = sum(x - K) and S2 = sum((x -
 // K)^2) in float64, with K = the channel's first value, give mean = K + S1 / n and var = S2 / n -

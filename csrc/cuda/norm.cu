@@ -9,9 +9,14 @@
 // The sums are the CPU kernels' formulas (mean first, then the squared deviations from the mean
 // rounded to T), so that the outputs follow the CPU's arithmetic; layer_norm and unit_norm keep
 // a warp's row in registers between the passes (Note [Cached norm rows]), group_norm and the
-// rows of a block read it again per pass (from L1/L2). The column sums of the backwards (dgamma,
-// dbeta) are two-stage deterministic reductions through device scratch (channel_sums). Accuracy:
-// Note [CUDA normalisation sums] (cuda/norm_sums.cuh).
+// rows of a block read it again per pass (from L1/L2 where it fits). The column sums of the
+// backwards (dgamma, dbeta) are two-stage deterministic reductions through device scratch
+// (channel_sums). Accuracy: Note [CUDA normalisation sums] (cuda/norm_sums.cuh).
+//
+// Still to come (performance only): group_norm rows of many values over few (batch entry,
+// group) pairs split over several blocks (a block per row leaves SMs idle when n * groups is
+// small, and its three passes then come from DRAM), and vector loads for rows whose pointers
+// are 16-byte aligned.
 
 #include <cmath>
 #include <cstdint>
