@@ -13,10 +13,11 @@
 // backwards (dgamma, dbeta) are two-stage deterministic reductions through device scratch
 // (channel_sums). Accuracy: Note [CUDA normalisation sums] (cuda/norm_sums.cuh).
 //
-// Still to come (performance only): group_norm rows of many values over few (batch entry,
-// group) pairs split over several blocks (a block per row leaves SMs idle when n * groups is
-// small, and its three passes then come from DRAM), and vector loads for rows whose pointers
-// are 16-byte aligned.
+// group_norm rows of more than 16384 values are split over several blocks (Note [Split group
+// norm rows]).
+//
+// Still to come (performance only): vector loads for rows whose pointers are 16-byte aligned,
+// and one pass over x for split group_norm statistics (shifted sums, as batch_norm's).
 
 #include <cmath>
 #include <cstdint>
@@ -253,27 +254,31 @@ struct GroupIndex {
   int64_t p, groups, len, q;
 };
 
-// A thread's walk over its values of task t: the i-th value of the row (i = threadIdx.x, then
-// every blockDim.x-th) is at position i / len of the segments and offset i % len in its
-// segment; the walk keeps both and steps them without dividing (64-bit divisions would cost
-// more than the memory traffic).
+// A thread's walk over its values of task t: the i-th value of the row (i = start, then every
+// step-th) is at position i / len of the segments and offset i % len in its segment; the walk
+// keeps both and steps them without dividing (64-bit divisions would cost more than the memory
+// traffic).
 struct GroupWalk {
   int64_t base, seg_stride, cbase;  // the task's first value, segment stride, first channel
-  int64_t p, j, dp, dj, len, q;
-  __device__ GroupWalk(const GroupIndex& ix, int64_t t) : len(ix.len), q(ix.q) {
+  int64_t i, p, j, di, dp, dj, len, q;
+  __device__ GroupWalk(const GroupIndex& ix, int64_t t, int64_t start, int64_t step)
+      : i(start), di(step), len(ix.len), q(ix.q) {
     const int64_t ni = t / ix.groups, g = t % ix.groups;
     base = (ni * ix.p * ix.groups + g) * ix.len;
     seg_stride = ix.groups * ix.len;
     cbase = ix.len > 0 ? g * (ix.len / ix.q) : 0;
-    const int64_t start = threadIdx.x, step = blockDim.x;
     p = ix.len > 0 ? start / ix.len : ix.p;  // no values: the walk is over at once
     j = ix.len > 0 ? start % ix.len : 0;
     dp = ix.len > 0 ? step / ix.len : 0;
     dj = ix.len > 0 ? step % ix.len : 0;
   }
+  // The row group's walk over the whole row.
+  __device__ GroupWalk(const GroupIndex& ix, int64_t t)
+      : GroupWalk(ix, t, threadIdx.x, blockDim.x) {}
   __device__ int64_t offset() const { return base + p * seg_stride + j; }
   __device__ int64_t channel() const { return cbase + (q == 1 ? j : j / q); }
   __device__ void next() {
+    i += di;
     p += dp;
     j += dj;
     if (j >= len) {
@@ -282,6 +287,19 @@ struct GroupWalk {
     }
   }
 };
+
+// The terms of group_norm's dx sums, sum(dy * gamma) and sum(dy * gamma * (x - mean)), as the
+// CPU kernel rounds them: for q > 1 it sums over q first and scales by gamma in float64.
+template <class T>
+__device__ __forceinline__ void group_dx_terms(int64_t q, T g, T w, T v, T mt, double (&s)[2]) {
+  if (q == 1) {
+    s[0] += static_cast<double>(g * w);
+    s[1] += static_cast<double>(g * w * (v - mt));
+  } else {
+    s[0] += static_cast<double>(g) * static_cast<double>(w);
+    s[1] += static_cast<double>(g * (v - mt)) * static_cast<double>(w);
+  }
+}
 
 template <class T>
 __global__ void __launch_bounds__(256)
@@ -333,14 +351,7 @@ __global__ void __launch_bounds__(256)
     for (GroupWalk it(ix, t); it.p < ix.p; it.next()) {
       const int64_t o = it.offset();
       const T w = gamma ? gamma[it.channel()] : T(1);
-      const T g = dy[o], v = x[o];
-      if (ix.q == 1) {
-        s[0] += static_cast<double>(g * w);
-        s[1] += static_cast<double>(g * w * (v - mt));
-      } else {  // the CPU kernel sums over q first and scales by gamma in float64
-        s[0] += static_cast<double>(g) * static_cast<double>(w);
-        s[1] += static_cast<double>(g * (v - mt)) * static_cast<double>(w);
-      }
+      group_dx_terms(ix.q, dy[o], w, x[o], mt, s);
     }
     group_sum<2>(s);
     const T off = static_cast<T>(M > 0 ? -sd * s[0] / M : 0.0);
@@ -353,12 +364,149 @@ __global__ void __launch_bounds__(256)
   }
 }
 
+// Note [Split group norm rows]
+// Rows of more than kSplitValues values (a few large (batch entry, group) pairs, as in image
+// models trained on small batches) are cut in slices of kSliceValues values, a block each, so
+// that every SM has work where a block per row would leave most of them idle: one kernel per sum
+// writes a float64 partial sum per slice to device scratch, and the blocks of the next kernel
+// each add their row's partials in slice order (every block in the same order, so they agree
+// to the bit). The terms are those of the unsplit kernels; only the order of the sums differs.
+constexpr int64_t kSplitValues = 16384;
+constexpr int64_t kSliceValues = 4096;
+
+__device__ __forceinline__ double slices_total(const double* part, int64_t t, int64_t slices) {
+  double s = 0.0;
+  for (int64_t k = 0; k < slices; ++k) s += part[t * slices + k];
+  return s;
+}
+
+// Stage 0: the slices' sums of x into part[0, items); stage 1: their sums of (x - mean)^2, the
+// mean from stage 0's sums, into part[items, 2 * items).
+template <class T, int Stage>
+__global__ void __launch_bounds__(256)
+    group_slice_stats(GroupIndex ix, int64_t tasks, int64_t slices, const T* __restrict__ x,
+                      double* __restrict__ part) {
+  const int64_t n = ix.p * ix.len, items = tasks * slices;
+  const double M = static_cast<double>(n);
+  for (int64_t b = blockIdx.x; b < items; b += gridDim.x) {
+    const int64_t t = b / slices, begin = (b % slices) * kSliceValues;
+    const int64_t end = begin + kSliceValues < n ? begin + kSliceValues : n;
+    double acc[1] = {0.0};
+    if constexpr (Stage == 0) {
+      for (GroupWalk w(ix, t, begin + threadIdx.x, blockDim.x); w.i < end; w.next()) {
+        acc[0] += static_cast<double>(x[w.offset()]);
+      }
+    } else {
+      const T mt = static_cast<T>(slices_total(part, t, slices) / M);
+      for (GroupWalk w(ix, t, begin + threadIdx.x, blockDim.x); w.i < end; w.next()) {
+        const T d = x[w.offset()] - mt;
+        acc[0] += static_cast<double>(d * d);
+      }
+    }
+    group_sum<1>(acc);
+    if (threadIdx.x == 0) part[Stage * items + b] = acc[0];
+  }
+}
+
+template <class T>
+__global__ void __launch_bounds__(256)
+    group_slice_apply(GroupIndex ix, int64_t tasks, int64_t slices, const T* __restrict__ x,
+                      const T* __restrict__ gamma, const T* __restrict__ beta, double epsilon,
+                      T* __restrict__ y, double* __restrict__ mean, double* __restrict__ rstd,
+                      const double* __restrict__ part) {
+  const int64_t n = ix.p * ix.len, items = tasks * slices;
+  const double M = static_cast<double>(n);
+  for (int64_t b = blockIdx.x; b < items; b += gridDim.x) {
+    const int64_t t = b / slices, begin = (b % slices) * kSliceValues;
+    const int64_t end = begin + kSliceValues < n ? begin + kSliceValues : n;
+    const double m = slices_total(part, t, slices) / M;
+    const double sd = 1.0 / std::sqrt(slices_total(part + items, t, slices) / M + epsilon);
+    if (begin == 0 && threadIdx.x == 0) {
+      mean[t] = m;
+      rstd[t] = sd;
+    }
+    const T mt = static_cast<T>(m), st = static_cast<T>(sd);
+    for (GroupWalk w(ix, t, begin + threadIdx.x, blockDim.x); w.i < end; w.next()) {
+      const int64_t o = w.offset(), c = w.channel();
+      const T k = st * (gamma ? gamma[c] : T(1));
+      const T d = beta ? beta[c] : T(0);
+      y[o] = (x[o] - mt) * k + d;
+    }
+  }
+}
+
+// The slices' dx sums into part[0, items) and part[items, 2 * items).
+template <class T>
+__global__ void __launch_bounds__(256)
+    group_slice_dx_sums(GroupIndex ix, int64_t tasks, int64_t slices, const T* __restrict__ x,
+                        const T* __restrict__ gamma, const double* __restrict__ mean,
+                        const T* __restrict__ dy, double* __restrict__ part) {
+  const int64_t n = ix.p * ix.len, items = tasks * slices;
+  for (int64_t b = blockIdx.x; b < items; b += gridDim.x) {
+    const int64_t t = b / slices, begin = (b % slices) * kSliceValues;
+    const int64_t end = begin + kSliceValues < n ? begin + kSliceValues : n;
+    const T mt = static_cast<T>(mean[t]);
+    double s[2] = {0.0, 0.0};
+    for (GroupWalk w(ix, t, begin + threadIdx.x, blockDim.x); w.i < end; w.next()) {
+      const int64_t o = w.offset();
+      group_dx_terms(ix.q, dy[o], gamma ? gamma[w.channel()] : T(1), x[o], mt, s);
+    }
+    group_sum<2>(s);
+    if (threadIdx.x == 0) {
+      part[b] = s[0];
+      part[items + b] = s[1];
+    }
+  }
+}
+
+template <class T>
+__global__ void __launch_bounds__(256)
+    group_slice_dx_apply(GroupIndex ix, int64_t tasks, int64_t slices, const T* __restrict__ x,
+                         const T* __restrict__ gamma, const double* __restrict__ mean,
+                         const double* __restrict__ rstd, const T* __restrict__ dy,
+                         T* __restrict__ dx, const double* __restrict__ part) {
+  const int64_t n = ix.p * ix.len, items = tasks * slices;
+  const double M = static_cast<double>(n);
+  for (int64_t b = blockIdx.x; b < items; b += gridDim.x) {
+    const int64_t t = b / slices, begin = (b % slices) * kSliceValues;
+    const int64_t end = begin + kSliceValues < n ? begin + kSliceValues : n;
+    const T mt = static_cast<T>(mean[t]);
+    const double sd = rstd[t];
+    const T st = static_cast<T>(sd);
+    const double s0 = slices_total(part, t, slices), s1 = slices_total(part + items, t, slices);
+    const T off = static_cast<T>(-sd * s0 / M);
+    const T kf = static_cast<T>(-sd * sd * sd * s1 / M);
+    for (GroupWalk w(ix, t, begin + threadIdx.x, blockDim.x); w.i < end; w.next()) {
+      const int64_t o = w.offset();
+      const T a = st * (gamma ? gamma[w.channel()] : T(1));
+      dx[o] = a * dy[o] + off + (x[o] - mt) * kf;
+    }
+  }
+}
+
+// Blocks for the items of the split kernels.
+inline dim3 slice_blocks(int64_t items) {
+  return dim3(static_cast<unsigned>(items < kMaxBlocks ? items : kMaxBlocks));
+}
+
 template <class T>
 void run_group_norm(cpu::GroupShape s, const T* x, const T* gamma, const T* beta, double epsilon,
                     T* y, double* mean, double* rstd) {
   const GroupIndex ix{s.p, s.groups, s.group_size * s.q, s.q};
   const int64_t tasks = s.n * s.groups;
-  const RowGeometry g = row_geometry(tasks, s.p * ix.len);
+  const int64_t n = s.p * ix.len;
+  if (n > kSplitValues) {  // Note [Split group norm rows]
+    const int64_t slices = (n + kSliceValues - 1) / kSliceValues, items = tasks * slices;
+    DeviceScratch part(static_cast<size_t>(2 * items) * sizeof(double), "group_norm");
+    double* pp = part.as<double>();
+    const dim3 grid = slice_blocks(items), block(kThreads);
+    launch("group_norm", &group_slice_stats<T, 0>, grid, block, 0, ix, tasks, slices, x, pp);
+    launch("group_norm", &group_slice_stats<T, 1>, grid, block, 0, ix, tasks, slices, x, pp);
+    launch("group_norm", &group_slice_apply<T>, grid, block, 0, ix, tasks, slices, x, gamma, beta,
+           epsilon, y, mean, rstd, pp);
+    return;
+  }
+  const RowGeometry g = row_geometry(tasks, n);
   launch("group_norm", &group_norm_kernel<T>, g.grid, g.block, 0, ix, tasks, x, gamma, beta,
          epsilon, y, mean, rstd);
 }
@@ -368,8 +516,18 @@ void run_group_norm_backward(cpu::GroupShape s, const T* x, const T* gamma, cons
                              const double* rstd, const T* dy, T* dx, T* dgamma, T* dbeta) {
   const GroupIndex ix{s.p, s.groups, s.group_size * s.q, s.q};
   const int64_t tasks = s.n * s.groups;
-  if (dx) {
-    const RowGeometry g = row_geometry(tasks, s.p * ix.len);
+  const int64_t n = s.p * ix.len;
+  if (dx && n > kSplitValues) {  // Note [Split group norm rows]
+    const int64_t slices = (n + kSliceValues - 1) / kSliceValues, items = tasks * slices;
+    DeviceScratch part(static_cast<size_t>(2 * items) * sizeof(double), "group_norm_backward");
+    double* pp = part.as<double>();
+    const dim3 grid = slice_blocks(items), block(kThreads);
+    launch("group_norm_backward", &group_slice_dx_sums<T>, grid, block, 0, ix, tasks, slices, x,
+           gamma, mean, dy, pp);
+    launch("group_norm_backward", &group_slice_dx_apply<T>, grid, block, 0, ix, tasks, slices, x,
+           gamma, mean, rstd, dy, dx, pp);
+  } else if (dx) {
+    const RowGeometry g = row_geometry(tasks, n);
     launch("group_norm_backward", &group_norm_dx_kernel<T>, g.grid, g.block, 0, ix, tasks, x, gamma,
            mean, rstd, dy, dx);
   }

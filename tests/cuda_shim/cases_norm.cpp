@@ -173,17 +173,19 @@ const RegisterCase layer_norm_backward_case("layer_norm_backward", [] {
 // ---------------------------------------------------------------------------------- group norm
 
 const corten::cpu::GroupShape kGroupShapes[] = {
-    {0, 2, 2, 3, 1},    // no batch
-    {2, 0, 2, 3, 1},    // no positions
-    {2, 3, 2, 0, 1},    // empty groups
-    {1, 1, 1, 1, 1},    // size 1
-    {2, 5, 3, 4, 1},    // channels last
-    {2, 1, 2, 3, 7},    // channels first
-    {3, 2, 2, 2, 5},    // both
-    {2, 1, 1, 40, 40},  // rows of 1600 values: a block per row
-    {70, 3, 2, 3, 1},   // 210 rows of the column sums: several chunks
-    {2, 20, 2, 3, 1},   // a lane takes several values of a row, across segments
-    {1, 7, 2, 5, 3},    // the same with q > 1
+    {0, 2, 2, 3, 1},      // no batch
+    {2, 0, 2, 3, 1},      // no positions
+    {2, 3, 2, 0, 1},      // empty groups
+    {1, 1, 1, 1, 1},      // size 1
+    {2, 5, 3, 4, 1},      // channels last
+    {2, 1, 2, 3, 7},      // channels first
+    {3, 2, 2, 2, 5},      // both
+    {2, 1, 1, 40, 40},    // rows of 1600 values: a block per row
+    {70, 3, 2, 3, 1},     // 210 rows of the column sums: several chunks
+    {2, 20, 2, 3, 1},     // a lane takes several values of a row, across segments
+    {1, 7, 2, 5, 3},      // the same with q > 1
+    {1, 5, 1, 2, 2000},   // rows of 20000 values: split over blocks, slices across segments
+    {1, 20000, 2, 1, 1},  // the same channels last
 };
 
 std::string group_str(const corten::cpu::GroupShape& s) {
