@@ -26,11 +26,11 @@
 // partial sums: column_partials gives each block 32 adjacent columns (coalesced loads; rows of
 // fewer columns, several rows per warp) and a chunk of rows, its 8 warps taking every 8th row
 // and the results added in warp order, one partial per (chunk, column); where a channel is a
-// run of 32 or more adjacent values (NCHW), segment_partials sums each (row, channel) run in a row
-// group instead, one partial per (row, channel). The second stage adds each channel's partials in a
-// fixed order and hands the totals to the family's finishing step: a thread per channel
-// (column_finish) when they form one column of at most 256 values, else a block per channel
-// (channel_finish).
+// run of 32 or more adjacent values (NCHW), segment_partials sums each (row, channel) run, in
+// pieces of up to 4096 values, in a row group instead, one partial per (row, piece, channel). The
+// second stage adds each channel's partials in a fixed order and hands the totals to the family's
+// finishing step: a thread per channel (column_finish) when they form one column of at most 256
+// values, else a block per channel (channel_finish).
 
 #include <algorithm>
 #include <cstdint>
@@ -170,19 +170,28 @@ __global__ void __launch_bounds__(256)
   }
 }
 
-/// partial[(r * N + i) * channels + c] = the sum over k < q of term(r, c * q + k)[i]: a row
-/// group (row_geometry) per segment of q contiguous values of one row and channel.
+/// Values of a channel's run per unit of segment_partials.
+constexpr int64_t kRunPiece = 4096;
+
+/// partial[((r * pieces + k) * N + i) * channels + c] = the sum of term(r, c * q + v)[i] over
+/// the k-th piece of kRunPiece values v of the run of q values of row r and channel c: a row
+/// group (row_geometry) per piece, so that long runs over few rows and channels still fill the
+/// device.
 template <class Term>
 __global__ void __launch_bounds__(256)
-    segment_partials(Term term, int64_t segments, int64_t channels, int64_t q, double* partial) {
+    segment_partials(Term term, int64_t units, int64_t channels, int64_t q, int64_t pieces,
+                     double* partial) {
   constexpr int N = Term::kSums;
-  for (int64_t s = first_row(); s < segments; s += row_step()) {
-    const int64_t r = s / channels, c = s % channels;
+  for (int64_t u = first_row(); u < units; u += row_step()) {
+    const int64_t rp = u / channels, c = u % channels;  // rp = r * pieces + k
+    const int64_t begin = (rp % pieces) * kRunPiece;
+    const int64_t end = begin + kRunPiece < q ? begin + kRunPiece : q;
+    const int64_t r = rp / pieces;
     double acc[N] = {};
-    for (int64_t k = threadIdx.x; k < q; k += blockDim.x) term(r, c * q + k, acc);
+    for (int64_t v = begin + threadIdx.x; v < end; v += blockDim.x) term(r, c * q + v, acc);
     group_sum<N>(acc);
     if (threadIdx.x == 0) {
-      for (int i = 0; i < N; ++i) partial[(r * N + i) * channels + c] = acc[i];
+      for (int i = 0; i < N; ++i) partial[(rp * N + i) * channels + c] = acc[i];
     }
   }
 }
@@ -198,12 +207,16 @@ void channel_sums(const char* op, Term term, Finish finish, int64_t rows, int64_
   // Channels of 32 or more adjacent values are summed a segment at a time (NCHW batch norm);
   // the partials are then one column per channel and one row per row of x.
   const bool segments = q >= 32;
-  const Chunks ch = empty ? Chunks{1, 0} : segments ? Chunks{1, rows} : chunks_of(rows, cols);
+  const int64_t pieces = segments ? (q + kRunPiece - 1) / kRunPiece : 1;
+  const Chunks ch = empty      ? Chunks{1, 0}
+                    : segments ? Chunks{1, rows * pieces}
+                               : chunks_of(rows, cols);
   const int64_t pcols = segments ? channels : cols, pq = segments ? 1 : q;
   DeviceScratch partial(static_cast<size_t>(ch.count * N * pcols) * sizeof(double), op);
   if (ch.count > 0 && segments) {
-    const RowGeometry g = row_geometry(rows * channels, q);
-    launch(op, &segment_partials<Term>, g.grid, g.block, 0, term, rows * channels, channels, q,
+    const int64_t units = rows * pieces * channels;
+    const RowGeometry g = row_geometry(units, std::min(q, kRunPiece));
+    launch(op, &segment_partials<Term>, g.grid, g.block, 0, term, units, channels, q, pieces,
            partial.as<double>());
   } else if (ch.count > 0) {
     launch(op, &column_partials<Term>,

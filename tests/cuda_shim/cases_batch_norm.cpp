@@ -26,16 +26,17 @@ using namespace corten_test;
 const DType kDtypes[] = {DType::Float32, DType::Float64};
 
 const NormShape kShapes[] = {
-    {0, 3, 1},    // empty batch
-    {4, 0, 1},    // no channels
-    {1, 1, 1},    // one value
-    {5, 3, 1},    // channels last
-    {70, 37, 1},  // two chunks of rows, two column tiles
-    {3, 4, 7},    // NCHW
-    {2, 3, 50},   // NCHW, several column tiles per channel
-    {130, 2, 3},  // columns of a channel, several rows a warp
-    {700, 5, 1},  // narrow rows: several rows a warp, two chunks
-    {90, 1, 1},   // one channel
+    {0, 3, 1},     // empty batch
+    {4, 0, 1},     // no channels
+    {1, 1, 1},     // one value
+    {5, 3, 1},     // channels last
+    {70, 37, 1},   // two chunks of rows, two column tiles
+    {3, 4, 7},     // NCHW
+    {2, 3, 50},    // NCHW, several column tiles per channel
+    {130, 2, 3},   // columns of a channel, several rows a warp
+    {700, 5, 1},   // narrow rows: several rows a warp, two chunks
+    {90, 1, 1},    // one channel
+    {2, 3, 9000},  // long runs: three pieces each
 };
 
 std::string shape_of(const NormShape& s) {
