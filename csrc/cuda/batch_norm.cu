@@ -67,8 +67,8 @@ struct StatTerm {
   const T* x;
   const T* weight;
   int64_t cols, inner;
-  __device__ void operator()(int64_t r, int64_t j, double (&acc)[2]) const {
-    const double k = static_cast<double>(x[j - j % inner]);
+  __device__ void operator()(int64_t r, int64_t j, int64_t c, double (&acc)[2]) const {
+    const double k = static_cast<double>(x[c * inner]);
     const double v = static_cast<double>(x[r * cols + j]) - k;
     if (weight) {
       const double w = static_cast<double>(weight[r]);
@@ -220,9 +220,9 @@ struct GradTerm {
   const T* x;
   const T* dy;
   const double* mean;
-  int64_t cols, inner;
-  __device__ void operator()(int64_t r, int64_t j, double (&acc)[2]) const {
-    const T m = static_cast<T>(mean[j / inner]);
+  int64_t cols;
+  __device__ void operator()(int64_t r, int64_t j, int64_t c, double (&acc)[2]) const {
+    const T m = static_cast<T>(mean[c]);
     const T g = dy[r * cols + j];
     acc[0] += static_cast<double>(g);
     acc[1] += static_cast<double>(g * (x[r * cols + j] - m));
@@ -289,8 +289,7 @@ void run_batch_norm_backward(NormShape s, const T* x, const T* weight, const T* 
   const bool sums = n > 0 && (training || dgamma || dbeta);
   const GradFinish<T> finish{C,  gamma,  mean,  invstd,      training, static_cast<double>(n),
                              tw, dgamma, dbeta, coef.as<T>()};
-  channel_sums(op, GradTerm<T>{x, dy, mean, C * s.inner, s.inner > 0 ? s.inner : 1}, finish,
-               s.outer, C, s.inner, !sums);
+  channel_sums(op, GradTerm<T>{x, dy, mean, C * s.inner}, finish, s.outer, C, s.inner, !sums);
   if (!dx || n == 0) return;
   const int64_t total = n * C;
   launch(op, &batch_norm_dx_kernel<T>, walk_blocks(total), dim3(kThreads), 0, total, C, s.inner, x,

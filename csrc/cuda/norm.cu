@@ -185,8 +185,8 @@ __global__ void __launch_bounds__(256)
 }
 
 // The terms of dgamma and dbeta of layer_norm and group_norm over rows of x viewed as (rows,
-// cols) with cols = channels * q: the statistics of (row, column) are at (row / p) * groups +
-// column / len (layer_norm: p = groups = q = 1, len = cols).
+// cols) with cols = channels * q: the statistics of (row, channel c) are at (row / p) * groups +
+// c / group_size (layer_norm: p = groups = q = 1).
 template <class T>
 struct AffineGradTerm {
   static constexpr int kSums = 2;
@@ -194,9 +194,9 @@ struct AffineGradTerm {
   const T* dy;
   const double* mean;
   const double* rstd;
-  int64_t cols, p, groups, len, q;
-  __device__ void operator()(int64_t r, int64_t j, double (&acc)[2]) const {
-    const int64_t t = (r / p) * groups + j / len;
+  int64_t cols, p, groups, group_size, q;
+  __device__ void operator()(int64_t r, int64_t j, int64_t c, double (&acc)[2]) const {
+    const int64_t t = (p == 1 ? r : r / p) * groups + (groups == 1 ? 0 : c / group_size);
     const T mt = static_cast<T>(mean[t]);
     const T g = dy[r * cols + j], v = x[r * cols + j];
     if (q == 1) {
@@ -240,8 +240,7 @@ void run_layer_norm_backward(int64_t rows, int64_t cols, const T* x, const T* ga
     });
   }
   if (dgamma || dbeta) {
-    channel_sums("layer_norm_backward",
-                 AffineGradTerm<T>{x, dy, mean, rstd, cols, 1, 1, cols > 0 ? cols : 1, 1},
+    channel_sums("layer_norm_backward", AffineGradTerm<T>{x, dy, mean, rstd, cols, 1, 1, 1, 1},
                  AffineGradFinish<T>{dgamma, dbeta}, rows, cols, 1, cols == 0);
   }
 }
@@ -536,7 +535,7 @@ void run_group_norm_backward(cpu::GroupShape s, const T* x, const T* gamma, cons
     const bool empty = ix.len == 0 || s.p == 0;
     channel_sums("group_norm_backward",
                  AffineGradTerm<T>{x, dy, mean, rstd, channels * s.q, s.p > 0 ? s.p : 1, s.groups,
-                                   ix.len > 0 ? ix.len : 1, s.q},
+                                   s.group_size > 0 ? s.group_size : 1, s.q},
                  AffineGradFinish<T>{dgamma, dbeta}, s.n * s.p, channels, s.q, empty);
   }
 }

@@ -103,13 +103,14 @@ inline Chunks chunks_of(int64_t rows, int64_t cols) {
   return {per, (rows + per - 1) / per};
 }
 
-/// partial[(chunk * N + i) * cols + j] = sum over the rows r of the chunk of term(r, j)[i]
+/// partial[(chunk * N + i) * cols + j] = sum over the rows r of the chunk of term(r, j, c)[i],
+/// c = j / q the channel of column j
 /// (Note [CUDA normalisation sums]). Blocks of (32, 8) threads; grid (column tiles, chunks). A
 /// tile is 32 columns; narrower rows (cols < 32) are one tile whose warps take 32 / cols rows a
 /// step, lane l column l % cols of row l / cols, so a warp still reads adjacent values.
 template <class Term>
-__global__ void __launch_bounds__(256)
-    column_partials(Term term, int64_t rows, int64_t cols, int64_t per, double* partial) {
+__global__ void __launch_bounds__(256) column_partials(Term term, int64_t rows, int64_t cols,
+                                                       int64_t q, int64_t per, double* partial) {
   constexpr int N = Term::kSums;
   __shared__ double tile[8][N][32];
   const int span = cols < 32 ? static_cast<int>(cols) : 32;  // columns of the tile
@@ -120,8 +121,8 @@ __global__ void __launch_bounds__(256)
   const int64_t r0 = chunk * per, r1 = std::min(rows, r0 + per);
   double acc[N] = {};
   if (j < cols && sub < lane_rows) {
-    const int64_t step = 8 * lane_rows;
-    for (int64_t r = r0 + threadIdx.y * lane_rows + sub; r < r1; r += step) term(r, j, acc);
+    const int64_t step = 8 * lane_rows, c = q == 1 ? j : j / q;
+    for (int64_t r = r0 + threadIdx.y * lane_rows + sub; r < r1; r += step) term(r, j, c, acc);
   }
   for (int i = 0; i < N; ++i) tile[threadIdx.y][i][lane] = acc[i];
   __syncthreads();
@@ -173,7 +174,7 @@ __global__ void __launch_bounds__(256)
 /// Values of a channel's run per unit of segment_partials.
 constexpr int64_t kRunPiece = 4096;
 
-/// partial[((r * pieces + k) * N + i) * channels + c] = the sum of term(r, c * q + v)[i] over
+/// partial[((r * pieces + k) * N + i) * channels + c] = the sum of term(r, c * q + v, c)[i] over
 /// the k-th piece of kRunPiece values v of the run of q values of row r and channel c: a row
 /// group (row_geometry) per piece, so that long runs over few rows and channels still fill the
 /// device.
@@ -188,7 +189,7 @@ __global__ void __launch_bounds__(256)
     const int64_t end = begin + kRunPiece < q ? begin + kRunPiece : q;
     const int64_t r = rp / pieces;
     double acc[N] = {};
-    for (int64_t v = begin + threadIdx.x; v < end; v += blockDim.x) term(r, c * q + v, acc);
+    for (int64_t v = begin + threadIdx.x; v < end; v += blockDim.x) term(r, c * q + v, c, acc);
     group_sum<N>(acc);
     if (threadIdx.x == 0) {
       for (int i = 0; i < N; ++i) partial[(rp * N + i) * channels + c] = acc[i];
@@ -222,7 +223,7 @@ void channel_sums(const char* op, Term term, Finish finish, int64_t rows, int64_
     launch(op, &column_partials<Term>,
            dim3(static_cast<unsigned>(cols < 32 ? 1 : (cols + 31) / 32),
                 static_cast<unsigned>(ch.count)),
-           dim3(32, 8), 0, term, rows, cols, ch.per, partial.as<double>());
+           dim3(32, 8), 0, term, rows, cols, q, ch.per, partial.as<double>());
   }
   if (pq == 1 && ch.count <= 256) {
     launch(op, &column_finish<N, Finish>, dim3(blocks_for(channels, kThreads)), dim3(kThreads), 0,
