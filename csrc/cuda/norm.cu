@@ -101,9 +101,9 @@ void with_row_cache(int64_t cols, F f) {
     case 8:
       return f(std::integral_constant<int, 8>{});
     case 16:
-      return f(std::integral_constant < int, 16 * kBytes <= 256 ? 16 : 0 > {});
+      return f(std::integral_constant<int, (16 * kBytes <= 256 ? 16 : 0)>{});
     default:
-      return f(std::integral_constant < int, 32 * kBytes <= 256 ? 32 : 0 > {});
+      return f(std::integral_constant<int, (32 * kBytes <= 256 ? 32 : 0)>{});
   }
 }
 
