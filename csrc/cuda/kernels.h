@@ -39,7 +39,12 @@
   X(gather) X(gather_backward)
 // clang-format on
 
-#define CORTEN_CUDA_NORM_KERNELS(X)
+#include "cpu/batch_norm.h"
+#include "cpu/norm.h"
+#define CORTEN_CUDA_NORM_KERNELS(X)                                                                \
+  X(layer_norm)                                                                                    \
+  X(layer_norm_backward) X(batch_norm) X(batch_norm_backward) X(group_norm) X(group_norm_backward) \
+      X(unit_norm) X(unit_norm_backward)
 
 #include "cpu/conv.h"
 #include "cpu/pooling.h"
