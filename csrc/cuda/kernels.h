@@ -10,57 +10,54 @@
 // (tests/cuda_shim/) fails when a kernel listed here has no test case. Adding a CUDA kernel is:
 // its .cu file, a row here, a shim case.
 
-// One line per kernel family, each with its CPU header: a family's .cu file, its row below and
+// One row per kernel family, each with its CPU header: a family's .cu file, its row below and
 // its shim case (tests/cuda_shim/cases_<family>.cpp) arrive together.
-#include "cpu/elementwise.h"
-#include "cpu/reduce.h"
-#define CORTEN_CUDA_ELEMENTWISE_KERNELS(X) X(unary) X(binary) X(reduce)
-#include "cpu/fused_elementwise.h"
-#define CORTEN_CUDA_FUSED_KERNELS(X) X(fused_elementwise)
-
-#include "cpu/losses.h"
-#include "cpu/softmax.h"
-#define CORTEN_CUDA_SOFTMAX_KERNELS(X)                                         \
-  X(softmax)                                                                   \
-  X(softmax_backward) X(softmax_cross_entropy) X(sparse_softmax_cross_entropy) \
-      X(sparse_softmax_cross_entropy_grad) X(sigmoid_cross_entropy) X(arg_reduce)
-
-#include "cpu/random.h"
-#define CORTEN_CUDA_RANDOM_KERNELS(X) \
-  X(random_normal)                    \
-  X(random_uniform) X(random_uniform_int) X(truncated_normal) X(dropout_mask) X(dropout_apply)
-
+#include "cpu/batch_norm.h"
+#include "cpu/conv.h"
 #include "cpu/copy.h"
 #include "cpu/creation.h"
+#include "cpu/elementwise.h"
+#include "cpu/fused_elementwise.h"
 #include "cpu/gather.h"
+#include "cpu/losses.h"
+#include "cpu/matmul.h"
+#include "cpu/norm.h"
+#include "cpu/pooling.h"
+#include "cpu/random.h"
+#include "cpu/reduce.h"
+#include "cpu/rnn.h"
+#include "cpu/softmax.h"
+
 // clang-format off
+#define CORTEN_CUDA_ELEMENTWISE_KERNELS(X) X(unary) X(binary) X(reduce)
+
+#define CORTEN_CUDA_FUSED_KERNELS(X) X(fused_elementwise)
+
+#define CORTEN_CUDA_SOFTMAX_KERNELS(X)                                                       \
+  X(softmax) X(softmax_backward) X(softmax_cross_entropy) X(sparse_softmax_cross_entropy)   \
+  X(sparse_softmax_cross_entropy_grad) X(sigmoid_cross_entropy) X(arg_reduce)
+
+#define CORTEN_CUDA_RANDOM_KERNELS(X)                                                        \
+  X(random_normal) X(random_uniform) X(random_uniform_int) X(truncated_normal)              \
+  X(dropout_mask) X(dropout_apply)
+
 #define CORTEN_CUDA_DATA_KERNELS(X)                                                          \
   X(where) X(cast) X(copy) X(tile) X(pad) X(pad_backward) X(range) X(eye) X(one_hot)         \
   X(gather) X(gather_backward)
-// clang-format on
 
-#include "cpu/batch_norm.h"
-#include "cpu/norm.h"
-#define CORTEN_CUDA_NORM_KERNELS(X)                                                                \
-  X(layer_norm)                                                                                    \
-  X(layer_norm_backward) X(batch_norm) X(batch_norm_backward) X(group_norm) X(group_norm_backward) \
-      X(unit_norm) X(unit_norm_backward)
+#define CORTEN_CUDA_NORM_KERNELS(X)                                                          \
+  X(layer_norm) X(layer_norm_backward) X(batch_norm) X(batch_norm_backward) X(group_norm)   \
+  X(group_norm_backward) X(unit_norm) X(unit_norm_backward)
 
-#include "cpu/conv.h"
-#include "cpu/pooling.h"
-#define CORTEN_CUDA_CONV_KERNELS(X)                                          \
-  X(conv_forward)                                                            \
-  X(conv_backward_data)                                                      \
-  X(conv_backward_filter) X(depthwise_conv) X(depthwise_conv_backward_input) \
-      X(depthwise_conv_backward_filter)
+#define CORTEN_CUDA_CONV_KERNELS(X)                                                          \
+  X(conv_forward) X(conv_backward_data) X(conv_backward_filter) X(depthwise_conv)           \
+  X(depthwise_conv_backward_input) X(depthwise_conv_backward_filter)
 
-#include "cpu/pooling.h"
 #define CORTEN_CUDA_POOL_KERNELS(X) X(pool) X(pool_backward) X(resize) X(resize_backward)
 
-#include "cpu/matmul.h"
-#include "cpu/rnn.h"
-#define CORTEN_CUDA_MATMUL_KERNELS(X) \
+#define CORTEN_CUDA_MATMUL_KERNELS(X)                                                        \
   X(matmul) X(matmul_bias_act) X(matmul_activation_grad) X(rnn_forward) X(rnn_backward)
+// clang-format on
 
 // clang-format off
 #define CORTEN_CUDA_KERNELS(X)        \
