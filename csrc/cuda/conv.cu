@@ -52,6 +52,7 @@
 #include <cstdint>
 
 #include "cpu/conv.h"
+#include "cuda/activation.cuh"
 #include "cuda/common.cuh"
 #include "cuda/elementwise_functors.cuh"
 
@@ -200,23 +201,6 @@ __device__ __forceinline__ const T* pixel(const Geom& g, const T* image, int64_t
                                           int64_t i2) {
   if (i0 < 0 || i0 >= g.in[0] || i1 < 0 || i1 >= g.in[1] || i2 < 0 || i2 >= g.in[2]) return nullptr;
   return image + ((i0 * g.in[1] + i1) * g.in[2] + i2) * g.c;
-}
-
-template <class T>
-__device__ __forceinline__ T activate(Activation act, T v) {
-  using namespace functors;  // NOLINT(google-build-using-namespace)
-  switch (act) {
-    case Activation::Relu:
-      return ReluF::f(v, T(0));
-    case Activation::Sigmoid:
-      return SigmoidF::f(v, T(0));
-    case Activation::Tanh:
-      return TanhF::f(v, T(0));
-    case Activation::Gelu:
-      return GeluExactF::f(v, T(0));
-    default:
-      return v;
-  }
 }
 
 // ---- forward --------------------------------------------------------------------------------

@@ -50,6 +50,7 @@
 #include <vector>
 
 #include "cpu/matmul.h"
+#include "cuda/activation.cuh"
 #include "cuda/common.cuh"
 #include "cuda/elementwise_functors.cuh"
 #include "cuda/gemm.cuh"
@@ -93,40 +94,6 @@ struct GemmArgs {
   const T* aux;    // (batch, m, n) like c, or null: c * grad_act'(aux) instead
   Activation grad_act;
 };
-
-// act(v) with the elementwise kernels' functors (what the CPU's activation_row runs).
-template <class T>
-__device__ __forceinline__ T activate(Activation act, T v) {
-  using namespace functors;  // NOLINT(google-build-using-namespace)
-  switch (act) {
-    case Activation::Relu:
-      return ReluF::f(v, T(0));
-    case Activation::Sigmoid:
-      return SigmoidF::f(v, T(0));
-    case Activation::Tanh:
-      return TanhF::f(v, T(0));
-    case Activation::Gelu:
-      return GeluExactF::f(v, T(0));
-    default:
-      return v;
-  }
-}
-
-// c * act'(y), op by op as activation_grad_row (Note [Activation-derivative epilogue]).
-template <class T>
-__device__ __forceinline__ T activate_grad(Activation act, T c, T y) {
-  using namespace functors;  // NOLINT(google-build-using-namespace)
-  if (act == Activation::Relu) return ReluGradF::f(c, y);
-  T t;
-  if (act == Activation::Sigmoid) {
-    t = SubtractF::f(T(1), y);
-    t = MultiplyF::f(y, t);
-  } else {  // Tanh
-    t = MultiplyF::f(y, y);
-    t = SubtractF::f(T(1), t);
-  }
-  return MultiplyF::f(c, t);
-}
 
 // The write-back of one finished sum at (row i, column j) of a C with n columns.
 template <class T>
