@@ -474,20 +474,12 @@ void backward_filter(const cpu::ConvGeom& cg, const T* x, const T* dy, T* dw) {
                    g.f, Activation::Identity, dw);
 }
 
-template <class F>
-void dispatch(DType dtype, const F& f) {
-  if (dtype == DType::Float64)
-    f(double{});
-  else
-    f(float{});
-}
-
 }  // namespace
 
 void conv_forward(DType dtype, const cpu::ConvGeom& g, const void* x, const void* w,
                   const void* bias, Activation act, void* y) {
-  dispatch(dtype, [&](auto tag) {
-    using T = decltype(tag);
+  visit_floating(dtype, "conv_forward", [&](auto tag) {
+    using T = typename decltype(tag)::type;
     forward<T>(g, static_cast<const T*>(x), static_cast<const T*>(w), static_cast<const T*>(bias),
                act, static_cast<T*>(y));
   });
@@ -495,8 +487,8 @@ void conv_forward(DType dtype, const cpu::ConvGeom& g, const void* x, const void
 
 void conv_backward_data(DType dtype, const cpu::ConvGeom& g, const void* dy, const void* w,
                         const void* bias, Activation act, void* dx) {
-  dispatch(dtype, [&](auto tag) {
-    using T = decltype(tag);
+  visit_floating(dtype, "conv_backward_data", [&](auto tag) {
+    using T = typename decltype(tag)::type;
     backward_data<T>(g, static_cast<const T*>(dy), static_cast<const T*>(w),
                      static_cast<const T*>(bias), act, static_cast<T*>(dx));
   });
@@ -504,8 +496,8 @@ void conv_backward_data(DType dtype, const cpu::ConvGeom& g, const void* dy, con
 
 void conv_backward_filter(DType dtype, const cpu::ConvGeom& g, const void* x, const void* dy,
                           void* dw) {
-  dispatch(dtype, [&](auto tag) {
-    using T = decltype(tag);
+  visit_floating(dtype, "conv_backward_filter", [&](auto tag) {
+    using T = typename decltype(tag)::type;
     backward_filter<T>(g, static_cast<const T*>(x), static_cast<const T*>(dy), static_cast<T*>(dw));
   });
 }

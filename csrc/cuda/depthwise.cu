@@ -306,20 +306,12 @@ void backward_filter(const cpu::SpatialGeom& sg, const T* x, const T* dy, T* dw,
          taps, g.cm, db != nullptr, dw, db);
 }
 
-template <class F>
-void dispatch(DType dtype, const F& f) {
-  if (dtype == DType::Float64)
-    f(double{});
-  else
-    f(float{});
-}
-
 }  // namespace
 
 void depthwise_conv(DType dtype, const cpu::SpatialGeom& g, const void* x, const void* w,
                     const void* b, void* y) {
-  dispatch(dtype, [&](auto tag) {
-    using T = decltype(tag);
+  visit_floating(dtype, "depthwise_conv", [&](auto tag) {
+    using T = typename decltype(tag)::type;
     forward<T>(g, static_cast<const T*>(x), static_cast<const T*>(w), static_cast<const T*>(b),
                static_cast<T*>(y));
   });
@@ -327,16 +319,16 @@ void depthwise_conv(DType dtype, const cpu::SpatialGeom& g, const void* x, const
 
 void depthwise_conv_backward_input(DType dtype, const cpu::SpatialGeom& g, const void* w,
                                    const void* dy, void* dx) {
-  dispatch(dtype, [&](auto tag) {
-    using T = decltype(tag);
+  visit_floating(dtype, "depthwise_conv_backward_input", [&](auto tag) {
+    using T = typename decltype(tag)::type;
     backward_input<T>(g, static_cast<const T*>(w), static_cast<const T*>(dy), static_cast<T*>(dx));
   });
 }
 
 void depthwise_conv_backward_filter(DType dtype, const cpu::SpatialGeom& g, const void* x,
                                     const void* dy, void* dw, void* db) {
-  dispatch(dtype, [&](auto tag) {
-    using T = decltype(tag);
+  visit_floating(dtype, "depthwise_conv_backward_filter", [&](auto tag) {
+    using T = typename decltype(tag)::type;
     backward_filter<T>(g, static_cast<const T*>(x), static_cast<const T*>(dy), static_cast<T*>(dw),
                        static_cast<T*>(db));
   });
