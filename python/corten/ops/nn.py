@@ -10,7 +10,8 @@ from corten.ops import _symbolic as _sym
 Tensor = _C.Tensor
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "softplus", "softsign", "silu",
-           "swish", "softmax", "log_softmax"]
+           "swish", "softmax", "log_softmax", "softmax_cross_entropy_with_logits",
+           "sparse_softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits"]
 
 
 def relu(features: Any, name: str | None = None) -> Tensor:
@@ -189,3 +190,59 @@ def log_softmax(logits: Any, axis: int | None = None, name: str | None = None) -
     if _sym.active and (type(logits) is _sym.KT):
         return _sym.op_node(log_softmax, (logits, axis, name), {})
     return _C.log_softmax(logits, -1 if axis is None else int(axis))
+
+
+def softmax_cross_entropy_with_logits(labels: Any, logits: Any, axis: int = -1,
+                                      name: str | None = None) -> Tensor:
+    """-sum(labels * log_softmax(logits)) along `axis`: one loss per example, in one fused pass.
+
+    Args:
+        labels: class probabilities of the logits' shape.
+        logits: unscaled log-probabilities.
+        axis: the class dimension.
+
+    Returns:
+        The losses, of the logits' shape without `axis`.
+    """
+    if _sym.active and _sym.any_keras((labels, logits)):
+        return _sym.op_node(softmax_cross_entropy_with_logits, (labels, logits, axis, name), {})
+    return _C.softmax_cross_entropy_with_logits(labels, logits, int(axis))
+
+
+def sparse_softmax_cross_entropy_with_logits(labels: Any, logits: Any,
+                                             name: str | None = None) -> Tensor:
+    """-log_softmax(logits)[labels] over the last dimension: one loss per example.
+
+    Args:
+        labels: int32 or int64 class indices, of the logits' shape without its last dimension.
+        logits: unscaled log-probabilities (..., num_classes).
+
+    Returns:
+        The losses, of the labels' shape.
+
+    Raises:
+        ValueError: for mismatched shapes, or a label outside [0, num_classes) (naming it).
+    """
+    if _sym.active and _sym.any_keras((labels, logits)):
+        return _sym.op_node(sparse_softmax_cross_entropy_with_logits, (labels, logits, name), {})
+    return _C.sparse_softmax_cross_entropy_with_logits(labels, logits, -1)
+
+
+def sigmoid_cross_entropy_with_logits(labels: Any = None, logits: Any = None,
+                                      name: str | None = None) -> Tensor:
+    """Elementwise logistic loss max(x, 0) - x * z + log(1 + exp(-|x|)), x the logits and z
+    the labels, stable for any x.
+
+    Args:
+        labels: targets in [0, 1], of the logits' shape.
+        logits: unscaled log-odds.
+
+    Returns:
+        The losses, of the logits' shape.
+    """
+    if labels is None or logits is None:
+        raise ValueError("sigmoid_cross_entropy_with_logits: both labels and logits must be "
+                         f"given; got labels={labels!r}, logits={logits!r}")
+    if _sym.active and _sym.any_keras((labels, logits)):
+        return _sym.op_node(sigmoid_cross_entropy_with_logits, (labels, logits, name), {})
+    return _C.sigmoid_cross_entropy_with_logits(labels, logits)
