@@ -84,6 +84,7 @@ from corten.keras.layers.pooling import (
     MaxPooling2D,
     MaxPooling3D,
 )
+from corten.keras.layers.preprocessing_categorical import CategoryEncoding
 from corten.keras.layers.preprocessing_numeric import Normalization
 from corten.keras.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from corten.keras.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
@@ -131,7 +132,7 @@ __all__ = ["Layer", "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax", "Thresholded
            "Conv3DTranspose", "Convolution1D", "Convolution1DTranspose", "Convolution2D",
            "Convolution2DTranspose", "Convolution3D", "Convolution3DTranspose", "serialize",
            "deserialize"]
-__all__ += ["Normalization"]
+__all__ += ["Normalization", "CategoryEncoding"]
 
 
 def serialize(layer: Layer) -> dict:

@@ -159,3 +159,94 @@ def _batches(name: str, data: Any, batch_size: int | None, steps: int | None) ->
     n = int(tensor.shape[0])
     for start in range(0, n, int(batch_size)):
         yield tensor[start:start + int(batch_size)]
+
+
+INT, ONE_HOT, MULTI_HOT, COUNT, TF_IDF = "int", "one_hot", "multi_hot", "count", "tf_idf"
+
+
+def check_index_range(layer_name: str, indices: Any, depth: int) -> None:
+    """Raises a ValueError naming the layer when an eager tensor of indices holds a value
+    outside ``[0, depth)`` (tf.keras 2 asserts this at run time; traced inputs are not
+    checked).
+
+    Args:
+        layer_name: the layer's class name, for the message.
+        indices: an integer tensor.
+        depth: the number of tokens.
+    """
+    if not is_concrete(indices) or indices.shape.num_elements() == 0:
+        return
+    low = int(corten.reduce_min(indices).numpy())
+    high = int(corten.reduce_max(indices).numpy())
+    if low < 0 or high >= depth:
+        raise ValueError(f"{layer_name}: input values must be in the range 0 <= values < "
+                         f"num_tokens with num_tokens={depth}. Received values in "
+                         f"[{low}, {high}] for inputs of shape {tuple(indices.shape)}")
+
+
+def encoded_shape(input_shape: Any, output_mode: str, depth: int) -> tuple:
+    """The output shape of :func:`encode_categorical` for an input shape.
+
+    Args:
+        input_shape: the input shape (None for unknown sizes).
+        output_mode: one of int, one_hot, multi_hot, count, tf_idf.
+        depth: the number of tokens.
+
+    Returns:
+        The output shape as a tuple.
+    """
+    shape = list(tuple(input_shape))
+    if output_mode == INT:
+        return tuple(shape)
+    if not shape:
+        return (depth,)
+    if output_mode == ONE_HOT and shape[-1] != 1:
+        return (*shape, depth)
+    return (*shape[:-1], depth)
+
+
+def encode_categorical(layer_name: str, inputs: Any, output_mode: str, depth: int, dtype: str,
+                       count_weights: Any = None, idf_weights: Any = None) -> Any:
+    """Encodes integer indices in ``[0, depth)`` as tf.keras 2's
+    ``encode_categorical_inputs`` does (dense outputs): one-hot rows, multi-hot or count
+    vectors over the last axis, optionally weighted per input (count) or per token (tf_idf).
+
+    Args:
+        layer_name: the calling layer's class name, for errors.
+        inputs: an integer tensor of rank 0, 1 or 2 (rank 1 for one_hot may also be 2).
+        output_mode: int, one_hot, multi_hot, count or tf_idf.
+        depth: the number of tokens (the last output dimension).
+        dtype: the output dtype.
+        count_weights: optional weights of the inputs' shape, summed instead of ones (count).
+        idf_weights: per-token weights of shape (depth,) for tf_idf.
+
+    Returns:
+        A dense tensor of shape :func:`encoded_shape`.
+
+    Raises:
+        ValueError: when the output would have rank above 2.
+    """
+    if output_mode == INT:
+        return corten.identity(corten.cast(inputs, dtype))
+    original_shape = tuple(inputs.shape)
+    if inputs.ndim == 0:
+        inputs = corten.expand_dims(inputs, -1)
+    if output_mode == ONE_HOT and inputs.shape[-1] != 1:
+        inputs = corten.expand_dims(inputs, -1)
+    if inputs.ndim > 2:
+        raise ValueError(f"{layer_name}: when output_mode is not 'int', the maximum supported "
+                         f"output rank is 2. Received output_mode={output_mode!r} and input "
+                         f"shape {original_shape}, which would result in output rank "
+                         f"{inputs.ndim}.")
+    hot = corten.one_hot(inputs, depth, dtype=dtype)
+    if count_weights is not None:
+        weights = corten.cast(count_weights, dtype)
+        if weights.ndim < inputs.ndim:
+            weights = corten.reshape(weights, tuple(inputs.shape))
+        hot = hot * corten.expand_dims(weights, -1)
+    counts = corten.reduce_sum(hot, axis=-2)
+    if output_mode in (ONE_HOT, MULTI_HOT):
+        counts = corten.minimum(counts, corten.ones_like(counts))
+    if output_mode == TF_IDF:
+        counts = counts * corten.cast(idf_weights, dtype)
+    return counts
