@@ -8,9 +8,19 @@ import numpy as np
 
 import corten
 from corten._tensor import Tensor
-from corten.keras.layers.preprocessing_base import PreprocessingLayer, listify
+from corten.keras.layers.preprocessing_base import (
+    COUNT,
+    INT,
+    MULTI_HOT,
+    ONE_HOT,
+    PreprocessingLayer,
+    encode_categorical,
+    encoded_shape,
+    listify,
+    validate_string_arg,
+)
 
-__all__ = ["Normalization"]
+__all__ = ["Normalization", "Discretization"]
 
 # backend.epsilon() of tf.keras 2: the floor of the standard deviation.
 _EPSILON = 1e-7
@@ -177,3 +187,146 @@ class Normalization(PreprocessingLayer):
         if isinstance(config.get("axis"), list):
             config["axis"] = tuple(config["axis"])
         return cls(**config)
+
+
+class Discretization(PreprocessingLayer):
+    """Buckets continuous features by ranges: index ``i`` holds the values in
+    ``[bin_boundaries[i-1], bin_boundaries[i])`` (tf.keras 2's Bucketize: a value equal to a
+    boundary goes to the upper bin).
+
+    Args:
+        bin_boundaries: the sorted boundaries (a list of floats), or None to ``adapt``.
+        num_bins: the number of bins ``adapt`` computes (approximate quantiles).
+        epsilon: the error tolerance of the quantile summary ``adapt`` keeps (0.01).
+        output_mode: "int" (bin indices, int64 by default), "one_hot", "multi_hot" or
+            "count" (vectors of ``len(bin_boundaries) + 1``, float32 by default).
+        sparse: only False is supported.
+        **kwargs: base Layer arguments; the dtype is the output dtype.
+
+    Returns:
+        Called on a numeric tensor, the bin indices (same shape) or their encoding.
+
+    After ``adapt``, ``get_config`` holds the computed boundaries beside ``num_bins``, so a
+    saved model keeps them (Keras 3 records them the same way).
+    """
+
+    def __init__(self, bin_boundaries: Any = None, num_bins: int | None = None,
+                 epsilon: float = 0.01, output_mode: str = "int", sparse: bool = False,
+                 **kwargs: Any) -> None:
+        if "bins" in kwargs:
+            bins = kwargs.pop("bins")
+            if isinstance(bins, int) and num_bins is None:
+                num_bins = bins
+            elif bin_boundaries is None:
+                bin_boundaries = bins
+        dtype = kwargs.get("dtype")
+        if dtype is None:
+            kwargs["dtype"] = "int64" if output_mode == INT else "float32"
+        elif output_mode == INT and not corten.as_dtype(dtype).is_integer:
+            kwargs["dtype"] = "int64"
+        super().__init__(**kwargs)
+        validate_string_arg(output_mode, (INT, ONE_HOT, MULTI_HOT, COUNT), "Discretization",
+                            "output_mode")
+        if sparse:
+            raise ValueError("Discretization: sparse outputs are not supported; use "
+                             "sparse=False. Received: sparse=True")
+        if num_bins is not None and (not isinstance(num_bins, (int, np.integer))
+                                     or num_bins < 0):
+            raise ValueError("Discretization: `num_bins` must be an integer >= 0. "
+                             f"Received: num_bins={num_bins}")
+        bin_boundaries = listify(bin_boundaries)
+        if num_bins is not None and bin_boundaries is not None \
+                and len(bin_boundaries) >= max(int(num_bins), 1):
+            raise ValueError("Discretization: both `num_bins` and `bin_boundaries` should not "
+                             f"be set. Received: num_bins={num_bins}, "
+                             f"bin_boundaries={bin_boundaries}")
+        if bin_boundaries is not None:
+            bin_boundaries = [float(b) for b in bin_boundaries]
+            if any(b > a for a, b in zip(bin_boundaries[1:], bin_boundaries[:-1],
+                                         strict=True)):
+                raise ValueError("Discretization: `bin_boundaries` must be sorted. Received: "
+                                 f"bin_boundaries={bin_boundaries}")
+        # Boundaries given without num_bins are fixed; with num_bins they are an earlier
+        # adapt's result (from a config) and a new adapt replaces them.
+        self.input_bin_boundaries = bin_boundaries if num_bins is None else None
+        self.bin_boundaries = bin_boundaries if bin_boundaries is not None else []
+        self.num_bins = None if num_bins is None else int(num_bins)
+        self.epsilon = float(epsilon)
+        self.output_mode = output_mode
+        self.sparse = False
+        self._summary = np.zeros((2, 0), np.float32)
+
+    def update_state(self, data: Any) -> None:
+        """Merges the quantile summary of one batch into the running summary.
+
+        The summary is tf.keras 2's (sorted values sampled every ``size * epsilon`` and
+        their weights, merged and compressed by interpolation, as its numpy compress step
+        does), computed on the host so that the boundaries equal tf.keras's.
+
+        Args:
+            data: a batch of numeric inputs.
+
+        Raises:
+            ValueError: when the layer was given fixed `bin_boundaries`.
+        """
+        if self.input_bin_boundaries is not None or self.num_bins is None:
+            raise ValueError("Cannot adapt a Discretization layer that has been initialized "
+                             "with `bin_boundaries`, use `num_bins` instead. You passed "
+                             f"`bin_boundaries={self.input_bin_boundaries}`.")
+        values = np.sort(np.asarray(corten.convert_to_tensor(data), np.float32).reshape(-1))
+        increment = int(np.float32(values.size) / np.float32(1.0 / self.epsilon))
+        step = max(increment, 1)
+        points = values[increment::step]
+        batch = np.stack([points, np.full(points.shape, step, np.float32)])
+        merged = np.concatenate([batch, self._summary], axis=1)
+        merged = merged[:, np.argsort(merged[0], kind="stable")]
+        self._summary = _compress_summary(merged, self.epsilon)
+
+    def reset_state(self) -> None:
+        """Empties the quantile summary."""
+        self._summary = np.zeros((2, 0), np.float32)
+
+    def finalize_state(self) -> None:
+        """Computes ``num_bins - 1`` boundaries from the summary."""
+        if self.input_bin_boundaries is not None or self.num_bins is None:
+            return
+        bounds = _compress_summary(self._summary, 1.0 / self.num_bins)[0, :-1]
+        self.bin_boundaries = [float(b) for b in bounds]
+
+    def call(self, inputs: Any) -> Any:
+        values = corten.cast(inputs, "float64")
+        # Bucketize compares against float32 boundaries (its attribute type): round them
+        # first so that values equal to a boundary land in the same bin as in tf.keras.
+        bounds = corten.constant(np.asarray(self.bin_boundaries, np.float32).astype(np.float64),
+                                 dtype="float64")
+        above = corten.greater_equal(corten.expand_dims(values, -1), bounds)
+        indices = corten.reduce_sum(corten.cast(above, "int64"), axis=-1)
+        return encode_categorical("Discretization", indices, self.output_mode,
+                                  len(self.bin_boundaries) + 1, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return corten.TensorShape(encoded_shape(input_shape, self.output_mode,
+                                                len(self.bin_boundaries) + 1))
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        adapted = self.num_bins is not None and self.bin_boundaries
+        config.update({
+            "bin_boundaries": list(self.bin_boundaries) if adapted else self.input_bin_boundaries,
+            "num_bins": self.num_bins, "epsilon": self.epsilon,
+            "output_mode": self.output_mode, "sparse": self.sparse})
+        return config
+
+
+def _compress_summary(summary: np.ndarray, epsilon: float) -> np.ndarray:
+    """tf.keras 2's summary compression: re-samples a (values, weights) summary at the
+    cumulative-weight fractions ``epsilon, 2 * epsilon, ..., 1`` by linear interpolation."""
+    if summary.shape[1] * epsilon < 1:
+        return summary
+    percents = epsilon + np.arange(0.0, 1.0, epsilon)
+    cum_weights = summary[1].cumsum()
+    cum_weight_percents = cum_weights / cum_weights[-1]
+    new_bins = np.interp(percents, cum_weight_percents, summary[0])
+    cum_weights = np.interp(percents, cum_weight_percents, cum_weights)
+    new_weights = cum_weights - np.concatenate((np.array([0]), cum_weights[:-1]))
+    return np.stack((new_bins, new_weights)).astype(np.float32)

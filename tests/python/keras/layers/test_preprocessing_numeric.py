@@ -147,3 +147,108 @@ def test_normalization_matches_tf_keras_golden():
     np.testing.assert_allclose(layer(np.array(case["x"], "float32")).numpy(), case["y"],
                                rtol=1e-5, atol=1e-6)
     assert sorted(layer.get_config()) == sorted(case["config_keys"])
+
+
+# ------------------------------------------------------------------ Discretization
+BOUNDS = [-1.0, 0.0, 0.1, 2.5]
+
+
+def _bucketize_ref(x, bounds):
+    return np.searchsorted(np.asarray(bounds, np.float32), x, side="right")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_discretization_int_mode_matches_numpy(dtype):
+    x = (rng.normal(size=(5, 7)) * 3).astype(dtype)
+    x[0, :4] = np.asarray(BOUNDS, np.float32).astype(dtype)  # values on the boundaries
+    out = layers.Discretization(bin_boundaries=BOUNDS)(x)
+    assert out.dtype.name == "int64"
+    np.testing.assert_array_equal(out.numpy(), _bucketize_ref(x, BOUNDS))
+
+
+@pytest.mark.parametrize("mode", ["one_hot", "multi_hot", "count"])
+def test_discretization_encoded_modes(mode):
+    x = (rng.normal(size=(6,)) * 3).astype("float32")
+    idx = _bucketize_ref(x, BOUNDS)
+    out = layers.Discretization(bin_boundaries=BOUNDS, output_mode=mode)(x)
+    assert out.dtype.name == "float32"
+    if mode == "one_hot":
+        want = np.eye(5)[idx]
+    else:
+        want = np.bincount(idx, minlength=5).astype("float64")
+        want = np.minimum(want, 1) if mode == "multi_hot" else want
+    np.testing.assert_array_equal(out.numpy(), want)
+
+
+def test_discretization_through_the_harness():
+    run_layer_test(layers.Discretization, {"bin_boundaries": BOUNDS}, input_shape=(4, 3),
+                   expected_output_shape=(4, 3), expected_output_dtype="int64",
+                   expected_num_trainable_weights=0, expected_num_non_trainable_weights=0,
+                   run_training_check=False)
+    run_layer_test(layers.Discretization, {"bin_boundaries": BOUNDS, "output_mode": "count"},
+                   input_shape=(4, 3), expected_output_shape=(4, 5),
+                   expected_output_dtype="float32", run_training_check=False)
+
+
+def test_discretization_adapt_on_arrays_and_datasets_agree():
+    data = (rng.normal(size=(90, 2)) * 2).astype("float32")
+    a = layers.Discretization(num_bins=4, epsilon=0.05)
+    a.adapt(data, batch_size=10)
+    b = layers.Discretization(num_bins=4, epsilon=0.05)
+    b.adapt(corten.data.Dataset.from_tensor_slices(data).batch(10))
+    assert a.bin_boundaries == b.bin_boundaries
+    assert len(a.bin_boundaries) == 3
+    # Quantiles: about a quarter of the data in each bin.
+    counts = np.bincount(a(data).numpy().ravel(), minlength=4)
+    assert counts.min() > 30
+
+
+def test_discretization_adapted_boundaries_survive_save_and_load(tmp_path):
+    disc = layers.Discretization(num_bins=3, output_mode="one_hot")
+    disc.adapt(np.arange(30, dtype="float32"))
+    inputs = keras.Input(shape=())
+    model = keras.Model(inputs, disc(inputs))
+    path = str(tmp_path / "disc.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    x = np.array([0.0, 11.0, 29.0], "float32")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    clone = layers.Discretization.from_config(disc.get_config())
+    assert clone.bin_boundaries == disc.bin_boundaries
+    clone.adapt(np.arange(300, dtype="float32"))  # still adaptable: num_bins is kept
+    assert clone.bin_boundaries != disc.bin_boundaries
+
+
+def test_discretization_errors_name_the_layer():
+    with pytest.raises(ValueError, match="Discretization.*both `num_bins` and `bin_boundaries`"):
+        layers.Discretization(bin_boundaries=[0.0, 1.0], num_bins=2)
+    with pytest.raises(ValueError, match=r"Discretization.*num_bins=-1"):
+        layers.Discretization(num_bins=-1)
+    with pytest.raises(ValueError, match=r"Discretization.*output_mode='tf_idf'"):
+        layers.Discretization(num_bins=2, output_mode="tf_idf")
+    with pytest.raises(ValueError, match=r"must be sorted.*\[1.0, 0.0\]"):
+        layers.Discretization(bin_boundaries=[1.0, 0.0])
+    with pytest.raises(ValueError, match="Cannot adapt a Discretization"):
+        layers.Discretization(bin_boundaries=[1.0]).adapt(np.zeros((4, 1)))
+    with pytest.raises(ValueError, match=r"output rank is 2.*\(2, 3\)"):
+        layers.Discretization(bin_boundaries=[1.0], output_mode="one_hot")(np.zeros((2, 3)))
+
+
+def test_discretization_matches_tf_keras_golden():
+    case = GOLD["discretization"]
+    x = np.array(case["x"], "float32")
+    for mode, want in case["outputs"].items():
+        layer = layers.Discretization(bin_boundaries=case["bin_boundaries"], output_mode=mode)
+        got = layer(x[0] if mode == "one_hot" else x)
+        assert got.dtype.name == want["dtype"]
+        np.testing.assert_array_equal(got.numpy(), want["y"])
+    assert sorted(layer.get_config()) == sorted(case["config_keys"])
+    data = np.array(case["adapt_data"], "float32")
+    for want in case["adapts"]:
+        layer = layers.Discretization(**want["kwargs"])
+        if want["batch"] is None:
+            layer.adapt(data)
+        else:
+            layer.adapt(corten.data.Dataset.from_tensor_slices(data).batch(want["batch"]))
+        np.testing.assert_allclose(layer.bin_boundaries, want["bin_boundaries"], rtol=1e-6)
+        np.testing.assert_array_equal(layer(data[:5]).numpy(), want["y"])

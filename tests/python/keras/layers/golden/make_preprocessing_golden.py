@@ -35,6 +35,18 @@ for mode in ("int", "one_hot", "multi_hot", "count"):
     y = layer(xin)
     out["discretization"]["outputs"][mode] = {"y": y.numpy().tolist(), "dtype": y.dtype.name}
 out["discretization"]["config_keys"] = sorted(layer.get_config())
+# Discretization.adapt: arrays (batches of 32) and a batched Dataset.
+xa = (rng.normal(size=(203, 2)) * 4).astype("float32")
+adapts = []
+for kwargs, batch in (({"num_bins": 4}, None), ({"num_bins": 5, "epsilon": 0.05}, 16),
+                      ({"num_bins": 3, "epsilon": 0.3}, 50)):
+    layer = keras.layers.Discretization(**kwargs)
+    layer.adapt(xa if batch is None else tf.data.Dataset.from_tensor_slices(xa).batch(batch))
+    adapts.append({"kwargs": kwargs, "batch": batch,
+                   "bin_boundaries": [float(b) for b in layer.bin_boundaries],
+                   "y": layer(xa[:5]).numpy().tolist()})
+out["discretization"]["adapt_data"] = xa.tolist()
+out["discretization"]["adapts"] = adapts
 
 # CategoryEncoding, every output mode, with count weights.
 xc = np.array([[1, 2, 2, 0], [3, 3, 3, 1]], "int64")
