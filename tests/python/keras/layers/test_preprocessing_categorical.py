@@ -274,3 +274,107 @@ def test_integer_lookup_matches_tf_keras_golden():
     assert layer.get_vocabulary() == case["tf_idf"]["vocab"]
     np.testing.assert_allclose(layer(data[:2]).numpy(), case["tf_idf"]["y"], rtol=1e-6)
     assert sorted(layer.get_config()) == sorted(case["config_keys"])
+
+
+# ------------------------------------------------------------------ Hashing
+def test_hashing_matches_tf_keras_golden():
+    case = GOLD["hashing"]
+    x = np.array(case["x"], "int64")
+    for want in case["cases"]:
+        got = layers.Hashing(**want["kwargs"])(x)
+        assert got.dtype.name == "int64"
+        np.testing.assert_array_equal(got.numpy(), want["y"])
+    wide = np.array([int(v) for v in case["wide"]["x"]], "int64")
+    for want in case["wide"]["cases"]:
+        np.testing.assert_array_equal(layers.Hashing(**want["kwargs"])(wide).numpy(), want["y"])
+    x32 = np.array(case["int32"]["x"], "int32")
+    np.testing.assert_array_equal(layers.Hashing(num_bins=97)(x32).numpy(), case["int32"]["y"])
+    layer = layers.Hashing(num_bins=3, salt=[1, 2])
+    assert sorted(layer.get_config()) == sorted(case["config_keys"])
+
+
+def test_hashing_mask_value_and_encoded_modes():
+    x = rng.integers(-50, 50, size=(6, 4)).astype("int64")
+    x[0, 0] = 7
+    plain = layers.Hashing(num_bins=9)(x).numpy()
+    masked = layers.Hashing(num_bins=10, mask_value=7)(x).numpy()
+    np.testing.assert_array_equal(masked, np.where(x == 7, 0, plain + 1))
+    assert (masked >= 0).all()
+    assert (masked < 10).all()
+    for mode in ("multi_hot", "count"):
+        got = layers.Hashing(num_bins=9, output_mode=mode)(x)
+        assert got.dtype.name == "float32"
+        np.testing.assert_array_equal(got.numpy(), _bincount_ref(plain, 9, mode))
+    one_hot = layers.Hashing(num_bins=9, output_mode="one_hot")(x[:, 0])
+    np.testing.assert_array_equal(one_hot.numpy(), np.eye(9)[plain[:, 0]])
+
+
+def test_hashing_salted_differs_and_is_deterministic():
+    x = np.arange(-100, 100, dtype="int64")
+    a = layers.Hashing(num_bins=1000, salt=5)(x).numpy()
+    b = layers.Hashing(num_bins=1000, salt=[5, 5])(x).numpy()
+    c = layers.Hashing(num_bins=1000)(x).numpy()
+    np.testing.assert_array_equal(a, b)
+    assert (a != c).mean() > 0.9
+
+
+def test_hashing_through_the_harness():
+    run_layer_test(layers.Hashing, {"num_bins": 5}, input_shape=(4, 3), input_dtype="int64",
+                   expected_output_shape=(4, 3), expected_output_dtype="int64",
+                   expected_num_trainable_weights=0, expected_num_non_trainable_weights=0,
+                   run_training_check=False)
+    run_layer_test(layers.Hashing, {"num_bins": 5, "salt": 3, "output_mode": "multi_hot"},
+                   input_shape=(4, 3), input_dtype="int32", expected_output_shape=(4, 5),
+                   expected_output_dtype="float32", run_training_check=False)
+
+
+def test_hashing_kernel_equals_its_reference_and_ignores_threads():
+    from corten import _C
+    from corten.config import threading
+
+    x = rng.integers(-(2**62), 2**62, size=(50_000,))
+    before = threading.get_intra_op_parallelism_threads()
+    try:
+        outs = []
+        for threads in (1, 2):
+            threading.set_intra_op_parallelism_threads(threads)
+            outs.append(_C.hash_bucket(x, 12345).numpy())
+            outs.append(_C.hash_bucket(x, 12345, True, 3, 2**64 - 1).numpy())
+    finally:
+        threading.set_intra_op_parallelism_threads(before)
+    np.testing.assert_array_equal(outs[0], outs[2])
+    np.testing.assert_array_equal(outs[1], outs[3])
+    np.testing.assert_array_equal(outs[0], _C.hash_bucket(x, 12345, reference=True).numpy())
+    np.testing.assert_array_equal(
+        outs[1], _C.hash_bucket(x, 12345, True, 3, 2**64 - 1, reference=True).numpy())
+
+
+def test_hash_bucket_op_on_strided_and_empty_inputs():
+    from corten.ops.hashing import hash_bucket
+
+    x = rng.integers(-1000, 1000, size=(6, 8)).astype("int64")
+    strided = corten.constant(x)[:, ::2]
+    np.testing.assert_array_equal(hash_bucket(strided, 31).numpy(),
+                                  hash_bucket(np.ascontiguousarray(x[:, ::2]), 31).numpy())
+    assert tuple(hash_bucket(np.zeros((0, 3), "int32"), 4).shape) == (0, 3)
+    assert hash_bucket(np.int64(5), 4).shape == ()
+
+
+def test_hashing_errors_name_the_layer_and_op():
+    from corten.ops.hashing import hash_bucket
+
+    with pytest.raises(ValueError, match=r"`num_bins` for `Hashing`.*num_bins=0"):
+        layers.Hashing(num_bins=0)
+    with pytest.raises(ValueError, match=r"`salt` argument for `Hashing`.*salt=\[1, 2, 3\]"):
+        layers.Hashing(num_bins=3, salt=[1, 2, 3])
+    with pytest.raises(ValueError, match=r"Hashing.*output_mode='tf_idf'"):
+        layers.Hashing(num_bins=3, output_mode="tf_idf")
+    with pytest.raises(TypeError, match=r"Hashing: inputs must be integers.*float32"):
+        layers.Hashing(num_bins=3)(np.zeros((2, 2), "float32"))
+    with pytest.raises(TypeError, match=r"hash_bucket: x must be int32 or int64; got float64.*"
+                                        r"\(2,\)"):
+        hash_bucket(np.zeros(2), 3)
+    with pytest.raises(ValueError, match="hash_bucket: num_buckets must be >= 1; got 0"):
+        hash_bucket(np.zeros(2, "int64"), 0)
+    with pytest.raises(ValueError, match="hash_bucket: key must be two integers"):
+        hash_bucket(np.zeros(2, "int64"), 3, key=[1])

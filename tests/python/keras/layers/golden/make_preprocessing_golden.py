@@ -71,6 +71,17 @@ for kwargs in ({"num_bins": 3}, {"num_bins": 1000}, {"num_bins": 17, "mask_value
     layer = keras.layers.Hashing(**kwargs)
     out["hashing"]["cases"].append({"kwargs": kwargs, "y": layer(xh).numpy().tolist()})
 out["hashing"]["config_keys"] = sorted(layer.get_config())
+# Every decimal length (1 to 20 characters) and the int64 extremes, with many bins.
+wide = [0, 7, -7] + [10**k + k for k in range(1, 19)] + [-(10**k) - 3 for k in range(1, 19)]
+wide += [np.iinfo(np.int64).min, np.iinfo(np.int64).max]
+xw = np.array(wide, "int64")
+out["hashing"]["wide"] = {"x": [str(v) for v in wide], "cases": []}
+for kwargs in ({"num_bins": 2**31 - 1}, {"num_bins": 2**31 - 1, "salt": [2**40 + 3, -5]}):
+    y = keras.layers.Hashing(**kwargs)(xw).numpy().tolist()
+    out["hashing"]["wide"]["cases"].append({"kwargs": kwargs, "y": y})
+xi32 = np.array([[0, -1, 2147483647, -2147483648, 65536]], "int32")
+out["hashing"]["int32"] = {"x": xi32.tolist(),
+                           "y": keras.layers.Hashing(num_bins=97)(xi32).numpy().tolist()}
 
 # IntegerLookup: a given vocabulary, adapt, invert, and the output modes.
 vocab = [12, 36, 1138, 42]

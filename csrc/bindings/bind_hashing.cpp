@@ -1,0 +1,18 @@
+#include <corten/ops.h>
+
+#include "bindings/bindings.h"
+
+namespace corten::py_bind {
+
+void bind_hashing(py::module_& m) {
+  m.def(
+      "hash_bucket",
+      [](py::handle x, int64_t num_buckets, bool strong, uint64_t k0, uint64_t k1,
+         bool reference) {
+        return hash_bucket(to_tensor(x), num_buckets, strong, k0, k1, reference);
+      },
+      py::arg("x"), py::arg("num_buckets"), py::arg("strong") = false, py::arg("k0") = 0,
+      py::arg("k1") = 0, py::arg("reference") = false);
+}
+
+}  // namespace corten::py_bind

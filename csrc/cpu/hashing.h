@@ -1,0 +1,19 @@
+#pragma once
+// CPU kernels of the hash_bucket op (Note [TensorFlow-compatible hashing] in cpu/hash_math.h).
+// Callers have validated every argument.
+
+#include <corten/dtype.h>
+
+#include <cstdint>
+
+namespace corten::cpu {
+
+/// x: (n,) int32/int64, contiguous; out: (n,) int64 = hash(decimal string of x) % num_buckets
+/// (num_buckets >= 1): FarmHash Fingerprint64, or with `strong` SipHash-2-4 keyed (k0, k1).
+void hash_bucket(DType dtype, const void* x, int64_t n, int64_t num_buckets, bool strong,
+                 uint64_t k0, uint64_t k1, int64_t* out);
+/// The same, one element after another on the calling thread (the reference of the tests).
+void hash_bucket_ref(DType dtype, const void* x, int64_t n, int64_t num_buckets, bool strong,
+                     uint64_t k0, uint64_t k1, int64_t* out);
+
+}  // namespace corten::cpu

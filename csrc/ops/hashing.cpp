@@ -1,0 +1,42 @@
+#include <corten/ops/hashing.h>
+#include <corten/trace.h>
+
+#include "cpu/hashing.h"
+#include "ops/common.h"
+#include "ops/kernels.h"
+
+namespace corten {
+
+Tensor hash_bucket(const Tensor& x, int64_t num_buckets, bool strong, uint64_t k0, uint64_t k1,
+                   bool reference) {
+  trace::OpRecord rec;
+  detail::check_defined(x, "hash_bucket", "x");
+  CORTEN_CHECK_TYPE(x.dtype() == DType::Int32 || x.dtype() == DType::Int64,
+                    "hash_bucket: x must be int32 or int64; got ", dtype_name(x.dtype()),
+                    " of shape ", show(x.shape()));
+  CORTEN_CHECK_VALUE(num_buckets >= 1, "hash_bucket: num_buckets must be >= 1; got ",
+                     num_buckets);
+  Tensor out = Tensor::empty(x.shape(), DType::Int64, x.device(), "hash_bucket");
+  if (x.is_meta()) return out;
+  const Tensor src = x.contiguous();
+  auto* dst = static_cast<int64_t*>(out.raw_data());
+  if (reference) {
+    CORTEN_CHECK_VALUE(x.device() == Device::CPU,
+                       "hash_bucket: the reference kernel runs on the CPU only; got device ",
+                       device_name(x.device()));
+    cpu::hash_bucket_ref(x.dtype(), src.raw_data(), x.numel(), num_buckets, strong, k0, k1, dst);
+  } else {
+    kernels::hash_bucket(out.device())(x.dtype(), src.raw_data(), x.numel(), num_buckets,
+                                       strong, k0, k1, dst);
+  }
+  rec.record(
+      "hash_bucket", {x}, {out},
+      [](const trace::Tensors& in, const auto& num_buckets, const auto& strong, const auto& k0,
+         const auto& k1, const auto& reference) {
+        return hash_bucket(in[0], num_buckets, strong, k0, k1, reference);
+      },
+      num_buckets, strong, k0, k1, reference);
+  return out;
+}
+
+}  // namespace corten

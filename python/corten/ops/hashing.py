@@ -1,0 +1,45 @@
+"""Hashing of integers into buckets, TensorFlow-compatible (Note [TensorFlow-compatible hashing]
+in csrc/cpu/hash_math.h)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from corten import _C
+from corten._tensor import Tensor
+from corten.ops import _symbolic as _sym
+
+__all__ = ["hash_bucket"]
+
+_UINT64 = 2**64
+
+
+def hash_bucket(x: Any, num_buckets: int, key: Any = None, name: str | None = None) -> Tensor:
+    """Hashes integers into ``num_buckets`` buckets as TensorFlow hashes their decimal strings.
+
+    Without `key` the bucket is ``Fingerprint64(str(x)) % num_buckets``
+    (``tf.strings.to_hash_bucket_fast(tf.as_string(x))``); with a key of two integers it is
+    ``SipHash-2-4(key, str(x)) % num_buckets`` (``to_hash_bucket_strong``).
+
+    Args:
+        x: an int32 or int64 tensor.
+        num_buckets: the number of buckets, >= 1.
+        key: None, or two integers (each taken modulo 2**64, as TensorFlow's int64 key
+            attribute reads as unsigned).
+        name: unused (TensorFlow compatibility).
+
+    Returns:
+        An int64 tensor of x's shape with values in ``[0, num_buckets)``.
+
+    Raises:
+        TypeError: for non-integer inputs.
+        ValueError: for num_buckets < 1 or a malformed key.
+    """
+    if _sym.active and (type(x) is _sym.KT):
+        return _sym.op_node(hash_bucket, (x, num_buckets, key, name), {})
+    if key is None:
+        return _C.hash_bucket(x, int(num_buckets))
+    if not isinstance(key, (list, tuple)) or len(key) != 2 \
+            or not all(isinstance(k, int) and not isinstance(k, bool) for k in key):
+        raise ValueError(f"hash_bucket: key must be two integers. Received: key={key!r}")
+    return _C.hash_bucket(x, int(num_buckets), True, key[0] % _UINT64, key[1] % _UINT64)
