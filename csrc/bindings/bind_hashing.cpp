@@ -7,8 +7,7 @@ namespace corten::py_bind {
 void bind_hashing(py::module_& m) {
   m.def(
       "hash_bucket",
-      [](py::handle x, int64_t num_buckets, bool strong, uint64_t k0, uint64_t k1,
-         bool reference) {
+      [](py::handle x, int64_t num_buckets, bool strong, uint64_t k0, uint64_t k1, bool reference) {
         return hash_bucket(to_tensor(x), num_buckets, strong, k0, k1, reference);
       },
       py::arg("x"), py::arg("num_buckets"), py::arg("strong") = false, py::arg("k0") = 0,

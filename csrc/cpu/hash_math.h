@@ -105,8 +105,7 @@ struct Pair64 {
   uint64_t first, second;
 };
 
-CORTEN_HD inline Pair64 weak_hash_len32_with_seeds(const unsigned char* s, uint64_t a,
-                                                   uint64_t b) {
+CORTEN_HD inline Pair64 weak_hash_len32_with_seeds(const unsigned char* s, uint64_t a, uint64_t b) {
   const uint64_t w = fetch64(s), x = fetch64(s + 8), y = fetch64(s + 16), z = fetch64(s + 24);
   a += w;
   b = rotate(b + a + z, 21);
@@ -191,10 +190,9 @@ CORTEN_HD inline void sip_compress(SipState& st, uint64_t m) {
 }
 
 /// SipHash-2-4 of `len` bytes under the 128-bit key (k0, k1).
-CORTEN_HD inline uint64_t siphash24(uint64_t k0, uint64_t k1, const unsigned char* s,
-                                    size_t len) {
-  SipState st{0x736f6d6570736575ULL ^ k0, 0x646f72616e646f6dULL ^ k1,
-              0x6c7967656e657261ULL ^ k0, 0x7465646279746573ULL ^ k1};
+CORTEN_HD inline uint64_t siphash24(uint64_t k0, uint64_t k1, const unsigned char* s, size_t len) {
+  SipState st{0x736f6d6570736575ULL ^ k0, 0x646f72616e646f6dULL ^ k1, 0x6c7967656e657261ULL ^ k0,
+              0x7465646279746573ULL ^ k1};
   const size_t full = len & ~static_cast<size_t>(7);
   for (size_t i = 0; i < full; i += 8) sip_compress(st, fetch64(s + i));
   uint64_t last = static_cast<uint64_t>(len & 0xff) << 56;

@@ -16,8 +16,8 @@ namespace {
 constexpr int64_t kHashGrain = 2048;
 
 template <class T>
-void hash_range(const T* x, int64_t begin, int64_t end, uint64_t buckets, bool strong,
-                uint64_t k0, uint64_t k1, int64_t* out) {
+void hash_range(const T* x, int64_t begin, int64_t end, uint64_t buckets, bool strong, uint64_t k0,
+                uint64_t k1, int64_t* out) {
   for (int64_t i = begin; i < end; ++i) {
     out[i] = hashing::int_bucket(static_cast<int64_t>(x[i]), buckets, strong, k0, k1);
   }
@@ -52,8 +52,8 @@ void hash_bucket_ref(DType dtype, const void* x, int64_t n, int64_t num_buckets,
                      uint64_t k0, uint64_t k1, int64_t* out) {
   visit_index(dtype, [&](const auto* tag) {
     using T = std::remove_cv_t<std::remove_pointer_t<decltype(tag)>>;
-    hash_range(static_cast<const T*>(x), 0, n, static_cast<uint64_t>(num_buckets), strong, k0,
-               k1, out);
+    hash_range(static_cast<const T*>(x), 0, n, static_cast<uint64_t>(num_buckets), strong, k0, k1,
+               out);
   });
 }
 

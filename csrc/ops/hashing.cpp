@@ -1,7 +1,8 @@
+#include "cpu/hashing.h"
+
 #include <corten/ops/hashing.h>
 #include <corten/trace.h>
 
-#include "cpu/hashing.h"
 #include "ops/common.h"
 #include "ops/kernels.h"
 
@@ -14,8 +15,7 @@ Tensor hash_bucket(const Tensor& x, int64_t num_buckets, bool strong, uint64_t k
   CORTEN_CHECK_TYPE(x.dtype() == DType::Int32 || x.dtype() == DType::Int64,
                     "hash_bucket: x must be int32 or int64; got ", dtype_name(x.dtype()),
                     " of shape ", show(x.shape()));
-  CORTEN_CHECK_VALUE(num_buckets >= 1, "hash_bucket: num_buckets must be >= 1; got ",
-                     num_buckets);
+  CORTEN_CHECK_VALUE(num_buckets >= 1, "hash_bucket: num_buckets must be >= 1; got ", num_buckets);
   Tensor out = Tensor::empty(x.shape(), DType::Int64, x.device(), "hash_bucket");
   if (x.is_meta()) return out;
   const Tensor src = x.contiguous();
@@ -26,8 +26,8 @@ Tensor hash_bucket(const Tensor& x, int64_t num_buckets, bool strong, uint64_t k
                        device_name(x.device()));
     cpu::hash_bucket_ref(x.dtype(), src.raw_data(), x.numel(), num_buckets, strong, k0, k1, dst);
   } else {
-    kernels::hash_bucket(out.device())(x.dtype(), src.raw_data(), x.numel(), num_buckets,
-                                       strong, k0, k1, dst);
+    kernels::hash_bucket(out.device())(x.dtype(), src.raw_data(), x.numel(), num_buckets, strong,
+                                       k0, k1, dst);
   }
   rec.record(
       "hash_bucket", {x}, {out},

@@ -63,17 +63,19 @@ void check_golden_hashes() {
     std::vector<unsigned char> s(g.length + 1);
     for (size_t i = 0; i < g.length; ++i) s[i] = static_cast<unsigned char>((i * 7 + 3) % 251);
     const uint64_t fast = corten::hashing::fingerprint64(s.data(), g.length) % kBuckets;
-    const uint64_t strong = corten::hashing::siphash24(0x0706050403020100ULL,
-                                                       0x0f0e0d0c0b0a0908ULL, s.data(),
-                                                       g.length) % kBuckets;
+    const uint64_t strong = corten::hashing::siphash24(0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL,
+                                                       s.data(), g.length) %
+                            kBuckets;
     CHECK(static_cast<int64_t>(fast) == g.fast);
     CHECK(static_cast<int64_t>(strong) == g.strong);
   }
   // The decimal strings of the integer kernel.
   unsigned char buf[24];
   const std::pair<int64_t, const char*> decimals[] = {
-      {0, "0"}, {-1, "-1"}, {42, "42"}, {std::numeric_limits<int64_t>::min(),
-                                         "-9223372036854775808"},
+      {0, "0"},
+      {-1, "-1"},
+      {42, "42"},
+      {std::numeric_limits<int64_t>::min(), "-9223372036854775808"},
       {std::numeric_limits<int64_t>::max(), "9223372036854775807"}};
   for (const auto& d : decimals) {
     const size_t len = corten::hashing::format_decimal(d.first, buf);
@@ -84,7 +86,7 @@ void check_golden_hashes() {
 template <class T>
 std::vector<unsigned char> values_of(int64_t n, uint64_t seed) {
   std::vector<unsigned char> bytes(static_cast<size_t>(n) * sizeof(T) + 1, 0);
-  const T special[] = {0, 1, -1, std::numeric_limits<T>::min(), std::numeric_limits<T>::max(),
+  const T special[] = {0,  1,   -1,    std::numeric_limits<T>::min(), std::numeric_limits<T>::max(),
                        10, -10, 999999};
   uint64_t state = seed;
   for (int64_t i = 0; i < n; ++i) {
