@@ -12,6 +12,12 @@ void bind_hashing(py::module_& m) {
       },
       py::arg("x"), py::arg("num_buckets"), py::arg("strong") = false, py::arg("k0") = 0,
       py::arg("k1") = 0, py::arg("reference") = false);
+  m.def(
+      "sorted_lookup",
+      [](py::handle x, py::handle keys, bool reference) {
+        return sorted_lookup(to_tensor(x), to_tensor(keys), reference);
+      },
+      py::arg("x"), py::arg("keys"), py::arg("reference") = false);
 }
 
 }  // namespace corten::py_bind

@@ -228,4 +228,19 @@ CORTEN_HD inline int64_t int_bucket(int64_t v, uint64_t num_buckets, bool strong
   return static_cast<int64_t>(h % num_buckets);
 }
 
+/// The position of v in keys[0, n) (sorted ascending, no repeats), or -1: a lower-bound binary
+/// search.
+CORTEN_HD inline int64_t sorted_position(int64_t v, const int64_t* keys, int64_t n) {
+  int64_t lo = 0, hi = n;
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (keys[mid] < v) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo < n && keys[lo] == v ? lo : -1;
+}
+
 }  // namespace corten::hashing

@@ -57,4 +57,34 @@ void hash_bucket_ref(DType dtype, const void* x, int64_t n, int64_t num_buckets,
   });
 }
 
+void sorted_lookup(DType dtype, const void* x, int64_t n, const int64_t* keys, int64_t num_keys,
+                   int64_t* out) {
+  visit_index(dtype, [&](const auto* tag) {
+    using T = std::remove_cv_t<std::remove_pointer_t<decltype(tag)>>;
+    const T* xs = static_cast<const T*>(x);
+    parallel_for(0, n, kHashGrain, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        out[i] = hashing::sorted_position(static_cast<int64_t>(xs[i]), keys, num_keys);
+      }
+    });
+  });
+}
+
+void sorted_lookup_ref(DType dtype, const void* x, int64_t n, const int64_t* keys, int64_t num_keys,
+                       int64_t* out) {
+  visit_index(dtype, [&](const auto* tag) {
+    using T = std::remove_cv_t<std::remove_pointer_t<decltype(tag)>>;
+    const T* xs = static_cast<const T*>(x);
+    for (int64_t i = 0; i < n; ++i) {
+      out[i] = -1;
+      for (int64_t k = 0; k < num_keys; ++k) {
+        if (keys[k] == static_cast<int64_t>(xs[i])) {
+          out[i] = k;
+          break;
+        }
+      }
+    }
+  });
+}
+
 }  // namespace corten::cpu

@@ -16,4 +16,13 @@ void hash_bucket(DType dtype, const void* x, int64_t n, int64_t num_buckets, boo
 void hash_bucket_ref(DType dtype, const void* x, int64_t n, int64_t num_buckets, bool strong,
                      uint64_t k0, uint64_t k1, int64_t* out);
 
+/// x: (n,) int32/int64, contiguous; keys: (num_keys,) int64 sorted ascending without
+/// repeats; out: (n,) int64 = the position of x[i] in keys, or -1 when it is absent (a binary
+/// search; unsorted keys give unspecified positions, never out-of-bounds reads).
+void sorted_lookup(DType dtype, const void* x, int64_t n, const int64_t* keys, int64_t num_keys,
+                   int64_t* out);
+/// The same by a linear scan of the keys, on the calling thread (the reference of the tests).
+void sorted_lookup_ref(DType dtype, const void* x, int64_t n, const int64_t* keys, int64_t num_keys,
+                       int64_t* out);
+
 }  // namespace corten::cpu

@@ -1,7 +1,8 @@
-// CUDA twin of cpu::hash_bucket (csrc/cpu/hashing.h): one thread per element formats the value
-// and hashes its decimal string with the functions the CPU kernel uses (cpu/hash_math.h, Note
-// [TensorFlow-compatible hashing]), so the buckets are the CPU's bit for bit. Integer
-// arithmetic only; the input is contiguous and the reads and writes are coalesced.
+// CUDA twins of cpu::hash_bucket and cpu::sorted_lookup (csrc/cpu/hashing.h): one thread per
+// element formats the value and hashes its decimal string, or binary-searches the keys, with
+// the functions the CPU kernels use (cpu/hash_math.h, Note [TensorFlow-compatible hashing]),
+// so the results are the CPU's bit for bit. Integer arithmetic only; the input is contiguous
+// and the reads and writes are coalesced.
 
 #include <corten/errors.h>
 
@@ -26,6 +27,17 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+template <class T>
+__global__ void __launch_bounds__(kThreads)
+    sorted_lookup_kernel(const T* __restrict__ x, int64_t n, const int64_t* __restrict__ keys,
+                         int64_t num_keys, int64_t* __restrict__ out) {
+  const int64_t stride = static_cast<int64_t>(blockDim.x) * gridDim.x;
+  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += stride) {
+    out[i] = hashing::sorted_position(static_cast<int64_t>(x[i]), keys, num_keys);
+  }
+}
+
 }  // namespace
 
 void hash_bucket(DType dtype, const void* x, int64_t n, int64_t num_buckets, bool strong,
@@ -41,6 +53,21 @@ void hash_bucket(DType dtype, const void* x, int64_t n, int64_t num_buckets, boo
            static_cast<const int64_t*>(x), n, buckets, strong, k0, k1, out);
   } else {
     throw TypeError(std::string("hash_bucket: no kernel for dtype ") + dtype_name(dtype));
+  }
+}
+
+void sorted_lookup(DType dtype, const void* x, int64_t n, const int64_t* keys, int64_t num_keys,
+                   int64_t* out) {
+  if (n == 0) return;
+  const dim3 grid(blocks_for(n, kThreads)), block(kThreads);
+  if (dtype == DType::Int32) {
+    launch("sorted_lookup", &sorted_lookup_kernel<int32_t>, grid, block, 0,
+           static_cast<const int32_t*>(x), n, keys, num_keys, out);
+  } else if (dtype == DType::Int64) {
+    launch("sorted_lookup", &sorted_lookup_kernel<int64_t>, grid, block, 0,
+           static_cast<const int64_t*>(x), n, keys, num_keys, out);
+  } else {
+    throw TypeError(std::string("sorted_lookup: no kernel for dtype ") + dtype_name(dtype));
   }
 }
 

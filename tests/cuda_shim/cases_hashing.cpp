@@ -132,3 +132,48 @@ const RegisterCase hash_bucket_case("hash_bucket", [] {
 });
 
 }  // namespace
+
+namespace {
+
+template <class T>
+void check_sorted_lookup(DType dtype) {
+  uint64_t seed = 40;
+  for (int64_t num_keys : {0, 1, 2, 7, 1000}) {
+    // Keys 3k - 500 (sorted, some negative); values hit keys, miss between them and beyond.
+    std::vector<int64_t> keys(static_cast<size_t>(num_keys));
+    for (int64_t k = 0; k < num_keys; ++k) keys[static_cast<size_t>(k)] = 3 * k - 500;
+    std::vector<unsigned char> key_bytes(keys.size() * sizeof(int64_t) + 1, 0);
+    std::memcpy(key_bytes.data(), keys.data(), keys.size() * sizeof(int64_t));
+    for (int64_t n : {0, 1, 9, 4000}) {
+      std::vector<unsigned char> x(static_cast<size_t>(n) * sizeof(T) + 1, 0);
+      for (int64_t i = 0; i < n; ++i) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        T v = static_cast<T>(static_cast<int64_t>((seed >> 33) % 4000) - 1000);
+        if (i == 0) v = std::numeric_limits<T>::min();
+        if (i == 1) v = std::numeric_limits<T>::max();
+        std::memcpy(x.data() + static_cast<size_t>(i) * sizeof(T), &v, sizeof(T));
+      }
+      const size_t bytes = static_cast<size_t>(n) * sizeof(int64_t) + 1;
+      std::vector<unsigned char> got(bytes, 0xAB), want(bytes, 0xAB);
+      {
+        KernelBuffer dx(x), dk(key_bytes), dout(got);
+        corten::cuda::sorted_lookup(dtype, dx.get(), n, static_cast<const int64_t*>(dk.get()),
+                                    num_keys, static_cast<int64_t*>(dout.get()));
+        got = dout.read();
+      }
+      corten::cpu::sorted_lookup_ref(dtype, x.data(), n, keys.data(), num_keys,
+                                     reinterpret_cast<int64_t*>(want.data()));
+      CHECK(same_values(std::string("sorted_lookup ") + corten::dtype_name(dtype) +
+                            " n=" + std::to_string(n) + " keys=" + std::to_string(num_keys),
+                        DType::Int64, got.data(), want.data(), n, 0, 0));
+      CHECK(got[bytes - 1] == 0xAB);
+    }
+  }
+}
+
+const RegisterCase sorted_lookup_case("sorted_lookup", [] {
+  check_sorted_lookup<int32_t>(DType::Int32);
+  check_sorted_lookup<int64_t>(DType::Int64);
+});
+
+}  // namespace

@@ -1,5 +1,5 @@
 """Hashing of integers into buckets, TensorFlow-compatible (Note [TensorFlow-compatible hashing]
-in csrc/cpu/hash_math.h)."""
+in csrc/cpu/hash_math.h), and lookups in a sorted table of integer keys."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from corten import _C
 from corten._tensor import Tensor
 from corten.ops import _symbolic as _sym
 
-__all__ = ["hash_bucket"]
+__all__ = ["hash_bucket", "sorted_lookup"]
 
 _UINT64 = 2**64
 
@@ -43,3 +43,24 @@ def hash_bucket(x: Any, num_buckets: int, key: Any = None, name: str | None = No
             or not all(isinstance(k, int) and not isinstance(k, bool) for k in key):
         raise ValueError(f"hash_bucket: key must be two integers. Received: key={key!r}")
     return _C.hash_bucket(x, int(num_buckets), True, key[0] % _UINT64, key[1] % _UINT64)
+
+
+def sorted_lookup(x: Any, keys: Any, name: str | None = None) -> Tensor:
+    """The position of each value of ``x`` in the sorted integer ``keys``, or -1 if absent.
+
+    Args:
+        x: an int32 or int64 tensor.
+        keys: a 1-D int64 tensor sorted ascending without repeats (the caller's promise:
+            unsorted keys give unspecified positions).
+        name: unused (TensorFlow compatibility).
+
+    Returns:
+        An int64 tensor of x's shape.
+
+    Raises:
+        TypeError: for non-integer inputs or keys that are not int64.
+        ValueError: for keys that are not 1-D.
+    """
+    if _sym.active and (type(x) is _sym.KT):
+        return _sym.op_node(sorted_lookup, (x, keys, name), {})
+    return _C.sorted_lookup(x, keys)

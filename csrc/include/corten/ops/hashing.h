@@ -15,4 +15,10 @@ namespace corten {
 Tensor hash_bucket(const Tensor& x, int64_t num_buckets, bool strong = false, uint64_t k0 = 0,
                    uint64_t k1 = 0, bool reference = false);
 
+/// sorted_lookup(x (int32/int64), keys (1-D int64, sorted ascending without repeats)): int64
+/// of x's shape, the position of each value in keys or -1 (the vocabulary lookup of
+/// IntegerLookup). Sortedness is the caller's promise: unsorted keys give unspecified
+/// positions. Not differentiable. `reference` runs the linear-scan reference kernel (tests).
+Tensor sorted_lookup(const Tensor& x, const Tensor& keys, bool reference = false);
+
 }  // namespace corten

@@ -26,6 +26,7 @@ from corten.keras.layers.preprocessing_base import (
     listify,
     validate_string_arg,
 )
+from corten.ops.hashing import sorted_lookup
 
 __all__ = ["IntegerLookup"]
 
@@ -335,12 +336,11 @@ class IntegerLookup(PreprocessingLayer):
         start = self._token_start_index()
         default = self._oov_start_index() if self.num_oov_indices == 1 else -1
         if self._tokens:
-            keys = corten.constant(np.asarray(self._tokens, np.int64))
-            hits = corten.equal(corten.expand_dims(inputs, -1), keys)
-            found = corten.reduce_any(hits, axis=-1)
-            position = corten.argmax(corten.cast(hits, "int32"), axis=-1) + start
-            lookups = corten.where(found, position,
-                                   _full_like(inputs, default))
+            keys, indices = self._table()
+            position = sorted_lookup(inputs, keys)
+            found = corten.greater_equal(position, 0)
+            index = corten.gather(indices, corten.maximum(position, corten.zeros_like(position)))
+            lookups = corten.where(found, index + start, _full_like(inputs, default))
         else:
             lookups = _full_like(inputs, default)
         if self.mask_token is not None:
@@ -358,6 +358,17 @@ class IntegerLookup(PreprocessingLayer):
             buckets = corten.floormod(inputs, self.num_oov_indices) + self._oov_start_index()
             lookups = corten.where(corten.equal(lookups, -1), buckets, lookups)
         return lookups
+
+    def _table(self) -> tuple[Any, Any]:
+        """The vocabulary sorted (the keys of the lookup) and each key's vocabulary position,
+        cached until the vocabulary changes."""
+        cached = self.__dict__.get("_table_cache")
+        if cached is None or cached[0] is not self._tokens:
+            tokens = np.asarray(self._tokens, np.int64)
+            order = np.argsort(tokens, kind="stable")
+            cached = (self._tokens, corten.constant(tokens[order]), corten.constant(order))
+            self.__dict__["_table_cache"] = cached
+        return cached[1], cached[2]
 
     def _invert(self, indices: Any) -> Any:
         vocab = self.get_vocabulary()

@@ -378,3 +378,42 @@ def test_hashing_errors_name_the_layer_and_op():
         hash_bucket(np.zeros(2, "int64"), 0)
     with pytest.raises(ValueError, match="hash_bucket: key must be two integers"):
         hash_bucket(np.zeros(2, "int64"), 3, key=[1])
+
+
+def test_sorted_lookup_kernel_equals_its_reference_and_ignores_threads():
+    from corten import _C
+    from corten.config import threading
+    from corten.ops.hashing import sorted_lookup
+
+    keys = np.unique(rng.integers(-(10**6), 10**6, size=3000)).astype("int64")
+    x = np.concatenate([rng.choice(keys, 20_000), rng.integers(-(10**6), 10**6, 20_000)])
+    want = np.where(np.isin(x, keys), np.searchsorted(keys, x), -1)
+    before = threading.get_intra_op_parallelism_threads()
+    try:
+        for threads in (1, 2):
+            threading.set_intra_op_parallelism_threads(threads)
+            np.testing.assert_array_equal(sorted_lookup(x, keys).numpy(), want)
+    finally:
+        threading.set_intra_op_parallelism_threads(before)
+    small = x[:500].astype("int32")
+    np.testing.assert_array_equal(_C.sorted_lookup(small, keys, reference=True).numpy(),
+                                  want[:500])
+    np.testing.assert_array_equal(sorted_lookup(np.zeros((2, 0), "int64"), keys).numpy(),
+                                  np.zeros((2, 0)))
+    np.testing.assert_array_equal(sorted_lookup(np.array([1, 2]), np.zeros(0, "int64")).numpy(),
+                                  [-1, -1])
+    with pytest.raises(TypeError, match="sorted_lookup: keys must be int64; got int32"):
+        sorted_lookup(x, keys.astype("int32"))
+    with pytest.raises(ValueError, match=r"sorted_lookup: keys must be 1-D; got shape \(1, 2\)"):
+        sorted_lookup(x, np.array([[1, 2]], "int64"))
+    with pytest.raises(TypeError, match="sorted_lookup: x must be int32 or int64; got float32"):
+        sorted_lookup(np.zeros(2, "float32"), keys)
+
+
+def test_integer_lookup_with_a_large_vocabulary():
+    vocab = rng.permutation(200_000)[:50_000].astype("int64")
+    layer = layers.IntegerLookup(vocabulary=vocab)
+    x = rng.integers(0, 200_000, size=(64, 100))
+    index = {int(t): i + 1 for i, t in enumerate(vocab)}
+    want = np.vectorize(lambda t: index.get(int(t), 0))(x)
+    np.testing.assert_array_equal(layer(x).numpy(), want)
