@@ -273,9 +273,13 @@ class IntegerLookup(PreprocessingLayer):
         for t, c in zip(tokens.tolist(), counts.tolist(), strict=True):
             self._counts[t] = self._counts.get(t, 0) + c
         if self.output_mode == TF_IDF:
-            for row in values:
-                for t in np.unique(row).tolist():
-                    self._doc_counts[t] = self._doc_counts.get(t, 0) + 1
+            # Each row's distinct tokens: sorted rows, first of every run.
+            rows = np.sort(values, axis=1)
+            first = np.ones(rows.shape, bool)
+            first[:, 1:] = rows[:, 1:] != rows[:, :-1]
+            tokens, docs = np.unique(rows[first], return_counts=True)
+            for t, c in zip(tokens.tolist(), docs.tolist(), strict=True):
+                self._doc_counts[t] = self._doc_counts.get(t, 0) + c
             self._num_documents += values.shape[0]
 
     def reset_state(self) -> None:
