@@ -417,3 +417,19 @@ def test_integer_lookup_with_a_large_vocabulary():
     index = {int(t): i + 1 for i, t in enumerate(vocab)}
     want = np.vectorize(lambda t: index.get(int(t), 0))(x)
     np.testing.assert_array_equal(layer(x).numpy(), want)
+
+
+def test_layers_inside_a_traced_function_match_eager():
+    hashing = layers.Hashing(num_bins=10, salt=3)
+    lookup = layers.IntegerLookup(vocabulary=[3, 5, 7], num_oov_indices=2)
+    encode = layers.CategoryEncoding(num_tokens=5, output_mode="count")
+
+    @corten.function
+    def pipeline(x):
+        return hashing(x), lookup(x), encode(lookup(x))
+
+    for x in (np.array([[3, 5, 9], [7, 7, 1]]), np.array([[0, 3, 3], [-4, 5, 6]])):
+        got = pipeline(x)
+        want = (hashing(x), lookup(x), encode(lookup(x)))
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_array_equal(g.numpy(), w.numpy())
