@@ -18,6 +18,15 @@ void bind_hashing(py::module_& m) {
         return sorted_lookup(to_tensor(x), to_tensor(keys), reference);
       },
       py::arg("x"), py::arg("keys"), py::arg("reference") = false);
+  m.def(
+      "bincount",
+      [](py::handle x, int64_t depth, py::handle weights, bool binary, py::handle dtype,
+         bool reference) {
+        const Tensor w = weights.is_none() ? Tensor() : to_tensor(weights);
+        return bincount(to_tensor(x), depth, w, binary, to_dtype(dtype), reference);
+      },
+      py::arg("x"), py::arg("depth"), py::arg("weights") = py::none(), py::arg("binary") = false,
+      py::arg("dtype") = "float32", py::arg("reference") = false);
 }
 
 }  // namespace corten::py_bind

@@ -243,4 +243,21 @@ CORTEN_HD inline int64_t sorted_position(int64_t v, const int64_t* keys, int64_t
   return lo < n && keys[lo] == v ? lo : -1;
 }
 
+/// One row of bincount (cpu/hashing.h): zeroes out[0, depth) and adds row's weights (or
+/// ones) at their values, in order of j, so every device sums in the same order.
+template <class I, class T>
+CORTEN_HD inline void bincount_row(const I* x, const T* weights, int64_t k, int64_t depth,
+                                   bool binary, T* out) {
+  for (int64_t v = 0; v < depth; ++v) out[v] = T(0);
+  for (int64_t j = 0; j < k; ++j) {
+    const auto v = static_cast<int64_t>(x[j]);
+    if (v < 0 || v >= depth) continue;
+    if (binary) {
+      out[v] = T(1);
+    } else {
+      out[v] += weights != nullptr ? weights[j] : T(1);
+    }
+  }
+}
+
 }  // namespace corten::hashing

@@ -2,6 +2,7 @@
 
 #include <corten/errors.h>
 
+#include <algorithm>
 #include <string>
 #include <type_traits>
 
@@ -84,6 +85,49 @@ void sorted_lookup_ref(DType dtype, const void* x, int64_t n, const int64_t* key
         }
       }
     }
+  });
+}
+
+void bincount(DType index_dtype, DType dtype, const void* x, const void* weights, int64_t rows,
+              int64_t k, int64_t depth, bool binary, void* out) {
+  visit_numeric(dtype, "bincount", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    visit_index(index_dtype, [&](const auto* itag) {
+      using I = std::remove_cv_t<std::remove_pointer_t<decltype(itag)>>;
+      const I* xs = static_cast<const I*>(x);
+      const T* ws = static_cast<const T*>(weights);
+      T* o = static_cast<T*>(out);
+      // Rows are independent and each is summed in order: the split changes nothing.
+      const int64_t grain = std::max<int64_t>(1, kGrainCheap / std::max<int64_t>(k + depth, 1));
+      parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+          hashing::bincount_row(xs + r * k, ws != nullptr ? ws + r * k : nullptr, k, depth, binary,
+                                o + r * depth);
+        }
+      });
+    });
+  });
+}
+
+void bincount_ref(DType index_dtype, DType dtype, const void* x, const void* weights, int64_t rows,
+                  int64_t k, int64_t depth, bool binary, void* out) {
+  visit_numeric(dtype, "bincount", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    visit_index(index_dtype, [&](const auto* itag) {
+      using I = std::remove_cv_t<std::remove_pointer_t<decltype(itag)>>;
+      const I* xs = static_cast<const I*>(x);
+      const T* ws = static_cast<const T*>(weights);
+      T* o = static_cast<T*>(out);
+      for (int64_t i = 0; i < rows * depth; ++i) o[i] = T(0);
+      for (int64_t r = 0; r < rows; ++r) {
+        for (int64_t j = 0; j < k; ++j) {
+          const auto v = static_cast<int64_t>(xs[r * k + j]);
+          if (v < 0 || v >= depth) continue;
+          T& slot = o[r * depth + v];
+          slot = binary ? T(1) : slot + (ws != nullptr ? ws[r * k + j] : T(1));
+        }
+      }
+    });
   });
 }
 

@@ -25,4 +25,14 @@ void sorted_lookup(DType dtype, const void* x, int64_t n, const int64_t* keys, i
 void sorted_lookup_ref(DType dtype, const void* x, int64_t n, const int64_t* keys, int64_t num_keys,
                        int64_t* out);
 
+/// x: (rows, k) int32/int64, contiguous; weights: (rows, k) of `dtype` or null; out:
+/// (rows, depth) of `dtype` (float32/float64/int32/int64): out[r, v] = the number (or the
+/// weights' sum, in order of j) of j with x[r, j] == v; values outside [0, depth) are skipped.
+/// With `binary`, 1 where that count is non-zero (weights unused).
+void bincount(DType index_dtype, DType dtype, const void* x, const void* weights, int64_t rows,
+              int64_t k, int64_t depth, bool binary, void* out);
+/// The same as a plain double loop on the calling thread (the reference of the tests).
+void bincount_ref(DType index_dtype, DType dtype, const void* x, const void* weights, int64_t rows,
+                  int64_t k, int64_t depth, bool binary, void* out);
+
 }  // namespace corten::cpu

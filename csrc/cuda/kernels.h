@@ -59,7 +59,7 @@
 #define CORTEN_CUDA_MATMUL_KERNELS(X)                                                        \
   X(matmul) X(matmul_bias_act) X(matmul_activation_grad) X(rnn_forward) X(rnn_backward)
 
-#define CORTEN_CUDA_HASHING_KERNELS(X) X(hash_bucket) X(sorted_lookup)
+#define CORTEN_CUDA_HASHING_KERNELS(X) X(hash_bucket) X(sorted_lookup) X(bincount)
 // clang-format on
 
 // clang-format off

@@ -77,4 +77,64 @@ Tensor sorted_lookup(const Tensor& x, const Tensor& keys, bool reference) {
   return out;
 }
 
+Tensor bincount(const Tensor& x, int64_t depth, const Tensor& weights, bool binary, DType dtype,
+                bool reference) {
+  trace::OpRecord rec;
+  detail::check_defined(x, "bincount", "x");
+  CORTEN_CHECK_TYPE(x.dtype() == DType::Int32 || x.dtype() == DType::Int64,
+                    "bincount: x must be int32 or int64; got ", dtype_name(x.dtype()), " of shape ",
+                    show(x.shape()));
+  CORTEN_CHECK_TYPE(dtype != DType::Bool, "bincount: dtype must be numeric; got bool");
+  CORTEN_CHECK_VALUE(x.ndim() == 1 || x.ndim() == 2,
+                     "bincount: x must have rank 1 or 2; got shape ", show(x.shape()));
+  CORTEN_CHECK_VALUE(depth >= 0, "bincount: depth must be >= 0; got ", depth);
+  const bool weighted = weights.defined();
+  if (weighted) {
+    CORTEN_CHECK_VALUE(!binary, "bincount: weights cannot be used with binary outputs");
+    CORTEN_CHECK_VALUE(weights.shape() == x.shape(), "bincount: weights must have x's shape ",
+                       show(x.shape()), "; got ", show(weights.shape()));
+    CORTEN_CHECK_TYPE(weights.dtype() == dtype, "bincount: weights must have dtype ",
+                      dtype_name(dtype), "; got ", dtype_name(weights.dtype()));
+    CORTEN_CHECK_VALUE(weights.device() == x.device() || x.is_meta() || weights.is_meta(),
+                       "bincount: x and weights must be on the same device; got ",
+                       device_name(x.device()), " and ", device_name(weights.device()));
+  }
+  const bool batched = x.ndim() == 2;
+  const int64_t rows = batched ? x.dim(0) : 1;
+  const int64_t k = batched ? x.dim(1) : x.dim(0);
+  const Shape shape = batched ? Shape{rows, depth} : Shape{depth};
+  Tensor out = Tensor::empty(shape, dtype, x.device(), "bincount");
+  if (x.is_meta() || (weighted && weights.is_meta())) return out;
+  const Tensor src = x.contiguous();
+  const Tensor w = weighted ? weights.contiguous() : Tensor();
+  const void* wp = weighted ? w.raw_data() : nullptr;
+  if (reference) {
+    CORTEN_CHECK_VALUE(x.device() == Device::CPU,
+                       "bincount: the reference kernel runs on the CPU only; got device ",
+                       device_name(x.device()));
+    cpu::bincount_ref(x.dtype(), dtype, src.raw_data(), wp, rows, k, depth, binary, out.raw_data());
+  } else {
+    kernels::bincount(out.device())(x.dtype(), dtype, src.raw_data(), wp, rows, k, depth, binary,
+                                    out.raw_data());
+  }
+  if (weighted) {
+    rec.record(
+        "bincount", {x, weights}, {out},
+        [](const trace::Tensors& in, const auto& depth, const auto& binary, const auto& dtype,
+           const auto& reference) {
+          return bincount(in[0], depth, in[1], binary, dtype, reference);
+        },
+        depth, binary, dtype, reference);
+  } else {
+    rec.record(
+        "bincount", {x}, {out},
+        [](const trace::Tensors& in, const auto& depth, const auto& binary, const auto& dtype,
+           const auto& reference) {
+          return bincount(in[0], depth, Tensor(), binary, dtype, reference);
+        },
+        depth, binary, dtype, reference);
+  }
+  return out;
+}
+
 }  // namespace corten

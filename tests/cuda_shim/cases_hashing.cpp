@@ -177,3 +177,54 @@ const RegisterCase sorted_lookup_case("sorted_lookup", [] {
 });
 
 }  // namespace
+
+namespace {
+
+template <class I, class T>
+void check_bincount(DType index_dtype, DType dtype) {
+  const int64_t shapes[][3] = {{0, 3, 4}, {3, 0, 4},    {2, 5, 0},    {1, 1, 1},
+                               {4, 7, 5}, {300, 9, 17}, {1, 2000, 64}};
+  uint64_t seed = 90;
+  for (const auto& s : shapes) {
+    const int64_t rows = s[0], k = s[1], depth = s[2], n = rows * k;
+    std::vector<unsigned char> x(static_cast<size_t>(n) * sizeof(I) + 1, 0);
+    std::vector<unsigned char> w(static_cast<size_t>(n) * sizeof(T) + 1, 0);
+    for (int64_t i = 0; i < n; ++i) {
+      seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+      // Values from -2 to depth + 1: some skipped below and beyond the range.
+      const I v = static_cast<I>(static_cast<int64_t>((seed >> 33) % (depth + 4)) - 2);
+      const T wt = static_cast<T>(static_cast<int64_t>((seed >> 13) % 1000) - 300) / T(7);
+      std::memcpy(x.data() + static_cast<size_t>(i) * sizeof(I), &v, sizeof(I));
+      std::memcpy(w.data() + static_cast<size_t>(i) * sizeof(T), &wt, sizeof(T));
+    }
+    for (int mode = 0; mode < 3; ++mode) {  // counts, weighted sums, binary
+      const bool binary = mode == 2;
+      const size_t bytes = static_cast<size_t>(rows * depth) * sizeof(T) + 1;
+      std::vector<unsigned char> got(bytes, 0xAB), want(bytes, 0xAB);
+      {
+        KernelBuffer dx(x), dw(w), dout(got);
+        corten::cuda::bincount(index_dtype, dtype, dx.get(), mode == 1 ? dw.get() : nullptr, rows,
+                               k, depth, binary, dout.get());
+        got = dout.read();
+      }
+      corten::cpu::bincount_ref(index_dtype, dtype, x.data(), mode == 1 ? w.data() : nullptr, rows,
+                                k, depth, binary, want.data());
+      CHECK(same_values(std::string("bincount ") + corten::dtype_name(index_dtype) + " -> " +
+                            corten::dtype_name(dtype) + " mode " + std::to_string(mode) + " (" +
+                            std::to_string(rows) + ", " + std::to_string(k) + ", " +
+                            std::to_string(depth) + ")",
+                        dtype, got.data(), want.data(), rows * depth, 0, 0));
+      CHECK(got[bytes - 1] == 0xAB);
+    }
+  }
+}
+
+const RegisterCase bincount_case("bincount", [] {
+  check_bincount<int32_t, float>(DType::Int32, DType::Float32);
+  check_bincount<int64_t, float>(DType::Int64, DType::Float32);
+  check_bincount<int64_t, double>(DType::Int64, DType::Float64);
+  check_bincount<int32_t, int32_t>(DType::Int32, DType::Int32);
+  check_bincount<int64_t, int64_t>(DType::Int64, DType::Int64);
+});
+
+}  // namespace

@@ -1,5 +1,6 @@
 """Hashing of integers into buckets, TensorFlow-compatible (Note [TensorFlow-compatible hashing]
-in csrc/cpu/hash_math.h), and lookups in a sorted table of integer keys."""
+in csrc/cpu/hash_math.h), lookups in a sorted table of integer keys, and per-row bincounts:
+the kernels of the categorical preprocessing layers."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from corten import _C
 from corten._tensor import Tensor
 from corten.ops import _symbolic as _sym
 
-__all__ = ["hash_bucket", "sorted_lookup"]
+__all__ = ["hash_bucket", "sorted_lookup", "bincount"]
 
 _UINT64 = 2**64
 
@@ -64,3 +65,28 @@ def sorted_lookup(x: Any, keys: Any, name: str | None = None) -> Tensor:
     if _sym.active and (type(x) is _sym.KT):
         return _sym.op_node(sorted_lookup, (x, keys, name), {})
     return _C.sorted_lookup(x, keys)
+
+
+def bincount(x: Any, depth: int, weights: Any = None, binary: bool = False,
+             dtype: Any = "float32", name: str | None = None) -> Tensor:
+    """Counts each value in ``[0, depth)`` per row of ``x`` (over all of a 1-D ``x``).
+
+    Args:
+        x: an int32 or int64 tensor of rank 1 or 2; values outside ``[0, depth)`` are skipped.
+        depth: the number of bins.
+        weights: optional weights of x's shape and of `dtype`, summed instead of ones (in
+            input order, the same on every device and thread count).
+        binary: give 1 where a value occurs instead of its count (no weights).
+        dtype: the output dtype (float32, float64, int32 or int64).
+        name: unused (TensorFlow compatibility).
+
+    Returns:
+        A tensor of shape ``(depth,)`` or ``(rows, depth)``.
+
+    Raises:
+        TypeError: for non-integer x or weights of another dtype.
+        ValueError: for another rank, a negative depth, or weights of another shape.
+    """
+    if _sym.active and (type(x) is _sym.KT or type(weights) is _sym.KT):
+        return _sym.op_node(bincount, (x, depth, weights, binary, dtype, name), {})
+    return _C.bincount(x, int(depth), weights, bool(binary), dtype)

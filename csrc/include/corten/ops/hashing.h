@@ -21,4 +21,13 @@ Tensor hash_bucket(const Tensor& x, int64_t num_buckets, bool strong = false, ui
 /// positions. Not differentiable. `reference` runs the linear-scan reference kernel (tests).
 Tensor sorted_lookup(const Tensor& x, const Tensor& keys, bool reference = false);
 
+/// bincount(x (int32/int64, rank 1 or 2), depth >= 0): per row of x (the whole of a 1-D x), how
+/// often each value in [0, depth) occurs, or the sum of `weights` (x's shape, of `dtype`) at
+/// those positions; other values are skipped. Shape (depth,) or (rows, depth), of `dtype`
+/// (float32/float64/int32/int64). With `binary`, 1 where the count is non-zero (no weights).
+/// The sums run in input order on every device. Not differentiable. `reference` runs the
+/// kernel on one thread (tests).
+Tensor bincount(const Tensor& x, int64_t depth, const Tensor& weights, bool binary, DType dtype,
+                bool reference = false);
+
 }  // namespace corten

@@ -14,6 +14,7 @@ import corten
 from corten import _C
 from corten._tensor import Tensor
 from corten.keras.layers.base_layer import Layer
+from corten.ops.hashing import bincount
 
 __all__ = ["PreprocessingLayer", "is_concrete", "validate_string_arg", "listify"]
 
@@ -238,15 +239,13 @@ def encode_categorical(layer_name: str, inputs: Any, output_mode: str, depth: in
                          f"output rank is 2. Received output_mode={output_mode!r} and input "
                          f"shape {original_shape}, which would result in output rank "
                          f"{inputs.ndim}.")
-    hot = corten.one_hot(inputs, depth, dtype=dtype)
+    weights = None
     if count_weights is not None:
         weights = corten.cast(count_weights, dtype)
         if weights.ndim < inputs.ndim:
             weights = corten.reshape(weights, tuple(inputs.shape))
-        hot = hot * corten.expand_dims(weights, -1)
-    counts = corten.reduce_sum(hot, axis=-2)
-    if output_mode in (ONE_HOT, MULTI_HOT):
-        counts = corten.minimum(counts, corten.ones_like(counts))
+    counts = bincount(inputs, depth, weights, binary=output_mode in (ONE_HOT, MULTI_HOT),
+                      dtype=dtype)
     if output_mode == TF_IDF:
         counts = counts * corten.cast(idf_weights, dtype)
     return counts

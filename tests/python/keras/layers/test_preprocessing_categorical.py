@@ -433,3 +433,52 @@ def test_layers_inside_a_traced_function_match_eager():
         want = (hashing(x), lookup(x), encode(lookup(x)))
         for g, w in zip(got, want, strict=True):
             np.testing.assert_array_equal(g.numpy(), w.numpy())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "int64"])
+def test_bincount_op_matches_numpy_and_its_reference(dtype):
+    from corten import _C
+    from corten.config import threading
+    from corten.ops.hashing import bincount
+
+    x = rng.integers(-2, 40, size=(3000, 25)).astype("int32")
+    w = (rng.integers(-300, 700, size=x.shape) / 7).astype(dtype)
+    want = np.stack([np.bincount(r[(r >= 0) & (r < 37)], wr[(r >= 0) & (r < 37)], 37)
+                     for r, wr in zip(x, w.astype("float64"), strict=True)])
+    before = threading.get_intra_op_parallelism_threads()
+    try:
+        outs = []
+        for threads in (1, 2):
+            threading.set_intra_op_parallelism_threads(threads)
+            outs.append(bincount(x, 37, w, dtype=dtype).numpy())
+    finally:
+        threading.set_intra_op_parallelism_threads(before)
+    np.testing.assert_array_equal(outs[0], outs[1])
+    np.testing.assert_array_equal(outs[0], _C.bincount(x, 37, w, False, dtype, True).numpy())
+    np.testing.assert_allclose(outs[0], want.astype(dtype), rtol=1e-5, atol=1e-3)
+    assert outs[0].dtype == np.dtype(dtype)
+    counts = np.stack([np.bincount(r[(r >= 0) & (r < 37)], minlength=37) for r in x])
+    np.testing.assert_array_equal(bincount(x, 37, dtype=dtype).numpy(), counts)
+    np.testing.assert_array_equal(bincount(x, 37, binary=True, dtype=dtype).numpy(), counts > 0)
+    np.testing.assert_array_equal(bincount(x[0], 37, dtype=dtype).numpy(),
+                                  np.bincount(x[0][x[0] >= 0], minlength=41)[:37])
+
+
+def test_bincount_errors_name_the_op():
+    from corten.ops.hashing import bincount
+
+    x = np.zeros((2, 3), "int64")
+    with pytest.raises(ValueError, match=r"bincount: x must have rank 1 or 2; got shape "
+                                         r"\(1, 2, 3\)"):
+        bincount(x[None], 4)
+    with pytest.raises(ValueError, match=r"bincount: weights must have x's shape \(2, 3\); got "
+                                         r"\(3,\)"):
+        bincount(x, 4, np.ones(3, "float32"))
+    with pytest.raises(TypeError, match="bincount: weights must have dtype float32; got float64"):
+        bincount(x, 4, np.ones((2, 3)))
+    with pytest.raises(ValueError, match="bincount: weights cannot be used with binary"):
+        bincount(x, 4, np.ones((2, 3), "float32"), binary=True)
+    with pytest.raises(ValueError, match="bincount: depth must be >= 0; got -1"):
+        bincount(x, -1)
+    with pytest.raises(TypeError, match="bincount: x must be int32 or int64; got float32"):
+        bincount(np.zeros(2, "float32"), 3)
