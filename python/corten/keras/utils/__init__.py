@@ -23,12 +23,14 @@ from corten.keras.saving.serialization_lib import (
 from corten.keras.utils.data_utils import pad_sequences, to_categorical
 from corten.keras.utils.layer_utils import get_source_inputs
 from corten.keras.utils.progbar import Progbar
+from corten.keras.utils.timeseries import timeseries_dataset_from_array
 from corten.keras.utils.vis_utils import model_to_dot, plot_model
 
 __all__ = ["set_random_seed", "Progbar", "get_file", "CustomObjectScope", "custom_object_scope",
            "get_custom_objects", "get_registered_name", "get_registered_object",
            "register_keras_serializable", "serialize_keras_object", "deserialize_keras_object",
            "plot_model", "model_to_dot", "to_categorical", "pad_sequences", "get_source_inputs"]
+__all__ += ["timeseries_dataset_from_array"]
 
 
 def set_random_seed(seed: int) -> None:
