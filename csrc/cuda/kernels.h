@@ -19,6 +19,7 @@
 #include "cpu/elementwise.h"
 #include "cpu/fused_elementwise.h"
 #include "cpu/gather.h"
+#include "cpu/image_transform.h"
 #include "cpu/losses.h"
 #include "cpu/matmul.h"
 #include "cpu/norm.h"
@@ -57,6 +58,8 @@
 
 #define CORTEN_CUDA_MATMUL_KERNELS(X)                                                        \
   X(matmul) X(matmul_bias_act) X(matmul_activation_grad) X(rnn_forward) X(rnn_backward)
+
+#define CORTEN_CUDA_IMAGE_KERNELS(X) X(image_transform)
 // clang-format on
 
 // clang-format off
@@ -69,7 +72,8 @@
   CORTEN_CUDA_NORM_KERNELS(X)        \
   CORTEN_CUDA_CONV_KERNELS(X)        \
   CORTEN_CUDA_POOL_KERNELS(X)        \
-  CORTEN_CUDA_MATMUL_KERNELS(X)
+  CORTEN_CUDA_MATMUL_KERNELS(X)      \
+  CORTEN_CUDA_IMAGE_KERNELS(X)
 // clang-format on
 
 // A row `X(sgd_update)` takes cuda::sgd_update<float> and <double> into the optimizer tables;

@@ -22,6 +22,7 @@
 #include "cpu/elementwise.h"
 #include "cpu/fused_elementwise.h"
 #include "cpu/gather.h"
+#include "cpu/image_transform.h"
 #include "cpu/losses.h"
 #include "cpu/matmul.h"
 #include "cpu/norm.h"
@@ -65,7 +66,8 @@ struct Table {
   X(depthwise_conv_backward_filter) X(resize) X(resize_backward)                           \
   X(batch_norm) X(batch_norm_backward) X(group_norm) X(group_norm_backward) X(unit_norm)      \
   X(unit_norm_backward) X(rnn_forward) X(rnn_backward)                                      \
-  X(matmul_activation_grad) X(sparse_softmax_cross_entropy_grad) X(fused_elementwise)
+  X(matmul_activation_grad) X(sparse_softmax_cross_entropy_grad) X(fused_elementwise)    \
+  X(image_transform)
 // clang-format on
 
 #define CORTEN_DECLARE_KERNEL_TABLE_(name) extern const Table<decltype(&cpu::name)> name;

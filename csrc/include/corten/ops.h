@@ -16,3 +16,4 @@
 #include <corten/ops/shape_ops.h>
 #include <corten/ops/conv.h>
 #include <corten/ops/pooling.h>
+#include <corten/ops/image.h>

@@ -35,6 +35,18 @@ from corten.keras.layers.convolutional_depthwise import (
 )
 from corten.keras.layers.core import Activation, Dense, Dropout, Flatten, Identity, Lambda, Reshape
 from corten.keras.layers.embedding import Embedding, Masking
+from corten.keras.layers.image_preprocessing import (
+    CenterCrop,
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    Rescaling,
+    Resizing,
+)
 from corten.keras.layers.merging import (
     Add,
     Average,
@@ -130,6 +142,8 @@ __all__ = ["Layer", "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax", "Thresholded
            "Conv3DTranspose", "Convolution1D", "Convolution1DTranspose", "Convolution2D",
            "Convolution2DTranspose", "Convolution3D", "Convolution3DTranspose", "serialize",
            "deserialize"]
+__all__ += ["CenterCrop", "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip",
+            "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling", "Resizing"]
 
 
 def serialize(layer: Layer) -> dict:
