@@ -1,11 +1,14 @@
-// The CPU kernel of image_transform (cpu/image_transform.h): one task per output row, every
-// pixel's taps computed once and applied to all its channels. The arithmetic is
-// cpu/image_transform_math.h's (Note [Projective transform semantics]), shared with the CUDA
-// kernel. Each output element is written by one task from its own reads, so results do not
-// depend on the thread count.
+// The CPU kernels of image_transform (cpu/image_transform.h): one task per output row, every
+// pixel's taps computed once. The arithmetic is cpu/image_transform_math.h's (Note [Projective
+// transform semantics]), shared with the CUDA kernel. The plain reference samples channel by
+// channel (sample()); the default kernel writes a pixel's channels together (sample_pixel(),
+// the same operations, so the results are the reference's bit for bit) and is chosen unless the
+// ISA level is 'baseline'. Each output element is written by one task from its own reads, so
+// results do not depend on the thread count.
 
 #include "cpu/image_transform.h"
 
+#include <corten/cpu_features.h>
 #include <corten/parallel.h>
 
 #include <algorithm>
@@ -17,7 +20,7 @@ namespace {
 
 namespace itm = image_transform_math;
 
-template <class T>
+template <class T, bool kReference>
 void run(const ImageTransformSpec& s, const T* x, const float* transforms, T* y) {
   const int64_t rows = s.n * s.out_h;
   const int64_t work = std::max<int64_t>(1, s.out_w * (s.c + 8));
@@ -30,10 +33,25 @@ void run(const ImageTransformSpec& s, const T* x, const float* transforms, T* y)
       T* yr = y + r * s.out_w * s.c;
       for (int64_t ox = 0; ox < s.out_w; ++ox) {
         const itm::Taps taps = itm::taps(s, t, ox, oy);
-        for (int64_t ch = 0; ch < s.c; ++ch) yr[ox * s.c + ch] = itm::sample(s, taps, xn, ch);
+        if constexpr (kReference) {
+          for (int64_t ch = 0; ch < s.c; ++ch) yr[ox * s.c + ch] = itm::sample(s, taps, xn, ch);
+        } else {
+          itm::sample_pixel(s, taps, xn, yr + ox * s.c);
+        }
       }
     }
   });
+}
+
+template <class T>
+void dispatch(const ImageTransformSpec& spec, const void* x, const float* transforms, void* y) {
+  const T* xt = static_cast<const T*>(x);
+  T* yt = static_cast<T*>(y);
+  if (cpu_isa() == CpuIsa::Baseline) {
+    run<T, true>(spec, xt, transforms, yt);
+  } else {
+    run<T, false>(spec, xt, transforms, yt);
+  }
 }
 
 }  // namespace
@@ -41,9 +59,9 @@ void run(const ImageTransformSpec& s, const T* x, const float* transforms, T* y)
 void image_transform(DType dtype, const ImageTransformSpec& spec, const void* x,
                      const float* transforms, void* y) {
   if (dtype == DType::Float64) {
-    run(spec, static_cast<const double*>(x), transforms, static_cast<double*>(y));
+    dispatch<double>(spec, x, transforms, y);
   } else {
-    run(spec, static_cast<const float*>(x), transforms, static_cast<float*>(y));
+    dispatch<float>(spec, x, transforms, y);
   }
 }
 

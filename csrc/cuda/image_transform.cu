@@ -28,9 +28,7 @@ __global__ void __launch_bounds__(kThreads)
     const int64_t ox = p % s.out_w, oy = (p / s.out_w) % s.out_h, n = p / (s.out_w * s.out_h);
     const float* t = transforms + (s.num_transforms == 1 ? 0 : 8 * n);
     const itm::Taps taps = itm::taps(s, t, ox, oy);
-    const T* xn = x + n * s.h * s.w * s.c;
-    T* yp = y + p * s.c;
-    for (int64_t ch = 0; ch < s.c; ++ch) yp[ch] = itm::sample(s, taps, xn, ch);
+    itm::sample_pixel(s, taps, x + n * s.h * s.w * s.c, y + p * s.c);
   }
 }
 

@@ -448,3 +448,30 @@ def _recurrent_cases() -> list[Case]:
 
 
 LAYERS: list[Case] = _conv_cases() + _norm_cases() + _recurrent_cases()
+
+
+# ---------------------------------------------------------------------------- augmentation
+def keras_augment(tf: Any, keras: Any, x: Any) -> Callable[[], Any]:
+    """RandomFlip then RandomRotation(0.1) in training mode (fresh draws every call); tf.keras
+    under tf.function, as its fit runs them."""
+    model = keras.Sequential([keras.layers.RandomFlip(seed=1),
+                              keras.layers.RandomRotation(0.1, seed=2)])
+    model(x, training=True)
+
+    def call():
+        return model(x, training=True)
+
+    return tf.function(call) if getattr(tf, "__name__", "") == "tensorflow" else call
+
+
+def _augment_cases() -> list[Case]:
+    # Random outputs: not checked against numpy (tol None); the identity stands in as reference.
+    return [Case("layers", "RandomFlip+RandomRotation train", "b64 224x224x3",
+                 ("corten", "tf.keras"), (_f32(64, 224, 224, 3),),
+                 {"numpy": lambda np, x: x}, None,
+                 note="training=True: per-image flips, then a bilinear rotation with reflect "
+                      "fill (the image_transform op)",
+                 builds={"keras": keras_augment})]
+
+
+LAYERS += _augment_cases()

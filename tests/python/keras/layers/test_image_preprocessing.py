@@ -225,6 +225,27 @@ def test_image_transform_is_thread_count_invariant():
     np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_image_transform_fast_kernel_equals_the_reference_bit_for_bit(dtype):
+    # The reference kernel runs at ISA level 'baseline', the default kernel above it.
+    rng = np.random.default_rng(4)
+    x = tf.constant((rng.random((6, 13, 11, 3)) * 9).astype(dtype))
+    t = np.concatenate([GOLDEN["transforms/projective"], GOLDEN["transforms/far"],
+                        ip.rotation_transforms(tf.constant([0.5, -2.0]), 13, 11).numpy()])
+    cases = [(shape, i, m) for shape in ([13, 11], [7, 16]) for i in ("nearest", "bilinear")
+             for m in ("reflect", "wrap", "constant", "nearest")]
+    previous = tf.config.get_cpu_isa()
+    try:
+        tf.config.set_cpu_isa("baseline")
+        ref = [image_transform(x, t, *c, 2.5).numpy() for c in cases]
+        tf.config.set_cpu_isa(previous)
+        fast = [image_transform(x, t, *c, 2.5).numpy() for c in cases]
+    finally:
+        tf.config.set_cpu_isa(previous)
+    for c, a, b in zip(cases, ref, fast, strict=True):
+        np.testing.assert_array_equal(b, a, err_msg=str(c))
+
+
 @pytest.mark.parametrize(("args", "err", "match"), [
     (dict(images=np.zeros((2, 3, 3), "float32")), ValueError,
      r"image_transform.*rank 4.*\(2, 3, 3\)"),
