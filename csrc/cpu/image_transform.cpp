@@ -43,6 +43,27 @@ void run(const ImageTransformSpec& s, const T* x, const float* transforms, T* y)
   });
 }
 
+// Backward: one task per image, which owns that image's dx and adds the output gradients in
+// output order, so that every sum has a fixed order whatever the thread count.
+template <class T>
+void run_backward(const ImageTransformSpec& s, const T* dy, const float* transforms, T* dx) {
+  const int64_t image = s.h * s.w * s.c, out_image = s.out_h * s.out_w * s.c;
+  parallel_for(0, s.n, 1, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
+      const float* t = transforms + (s.num_transforms == 1 ? 0 : 8 * n);
+      T* dxn = dx + n * image;
+      std::fill(dxn, dxn + image, T(0));
+      const T* dyn = dy + n * out_image;
+      for (int64_t oy = 0; oy < s.out_h; ++oy) {
+        for (int64_t ox = 0; ox < s.out_w; ++ox) {
+          const itm::Taps taps = itm::taps(s, t, ox, oy);
+          itm::scatter_pixel(s, taps, dyn + (oy * s.out_w + ox) * s.c, dxn);
+        }
+      }
+    }
+  });
+}
+
 template <class T>
 void dispatch(const ImageTransformSpec& spec, const void* x, const float* transforms, void* y) {
   const T* xt = static_cast<const T*>(x);
@@ -62,6 +83,15 @@ void image_transform(DType dtype, const ImageTransformSpec& spec, const void* x,
     dispatch<double>(spec, x, transforms, y);
   } else {
     dispatch<float>(spec, x, transforms, y);
+  }
+}
+
+void image_transform_backward(DType dtype, const ImageTransformSpec& spec, const void* dy,
+                              const float* transforms, void* dx) {
+  if (dtype == DType::Float64) {
+    run_backward(spec, static_cast<const double*>(dy), transforms, static_cast<double*>(dx));
+  } else {
+    run_backward(spec, static_cast<const float*>(dy), transforms, static_cast<float*>(dx));
   }
 }
 

@@ -30,4 +30,10 @@ struct ImageTransformSpec {
 void image_transform(DType dtype, const ImageTransformSpec& spec, const void* x,
                      const float* transforms, void* y);
 
+/// image_transform's backward with respect to the images (the output is linear in them):
+/// dy: (n, out_h, out_w, c), transforms as the forward's -> dx: (n, h, w, c), every output
+/// gradient added to the input pixels it was read from, with its interpolation weight.
+void image_transform_backward(DType dtype, const ImageTransformSpec& spec, const void* dy,
+                              const float* transforms, void* dx);
+
 }  // namespace corten::cpu

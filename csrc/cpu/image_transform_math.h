@@ -188,4 +188,28 @@ CORTEN_HD inline void sample_pixel(const ImageTransformSpec& s, const Taps& r, c
   for (int64_t ch = 0; ch < c; ++ch) yp[ch] = sample(s, r, xn, ch);
 }
 
+/// The adjoint of sample_pixel(): adds output gradient dyp[0..c) of one pixel to the input
+/// pixels it read (dxn: one image's gradient), with the interpolation weights of sample()
+/// (bilinear: wy0 wx0, wy0 wx1, wy1 wx0, wy1 wx1, in that order). Fill reads take none.
+template <class T>
+CORTEN_HD inline void scatter_pixel(const ImageTransformSpec& s, const Taps& r, const T* dyp,
+                                    T* dxn) {
+  if (r.all_fill) return;
+  const int64_t c = s.c;
+  if (!s.bilinear) {
+    if (r.off[0] < 0) return;
+    T* p = dxn + r.off[0];
+    for (int64_t ch = 0; ch < c; ++ch) p[ch] += dyp[ch];
+    return;
+  }
+  const T wx[2] = {static_cast<T>(r.wx0), static_cast<T>(r.wx1)};
+  const T wy[2] = {static_cast<T>(r.wy0), static_cast<T>(r.wy1)};
+  for (int k = 0; k < 4; ++k) {
+    if (r.off[k] < 0) continue;
+    const T w = wy[k >> 1] * wx[k & 1];
+    T* p = dxn + r.off[k];
+    for (int64_t ch = 0; ch < c; ++ch) p[ch] += w * dyp[ch];
+  }
+}
+
 }  // namespace corten::cpu::image_transform_math

@@ -8,6 +8,7 @@
 #include <cctype>
 #include <sstream>
 
+#include "autograd/grad_rules.h"
 #include "ops/common.h"
 #include "ops/kernels.h"
 
@@ -46,6 +47,40 @@ bool bilinear_of(const std::string& name, const char* op) {
                    "interpolation='" + name + "'");
 }
 
+// The checks shared by the forward and the backward: `x` is the images (forward) or the output
+// gradient (backward), `size` the output (forward) or input (backward) height and width.
+cpu::ImageTransformSpec check_transform_args(const char* op, const char* x_name, const Tensor& x,
+                                             const Tensor& transforms,
+                                             const std::vector<int64_t>& size,
+                                             const char* size_name,
+                                             const std::string& interpolation,
+                                             const std::string& fill_mode) {
+  detail::check_defined(x, op, x_name);
+  detail::check_defined(transforms, op, "transforms");
+  CORTEN_CHECK_TYPE(is_floating(x.dtype()), op, ": ", x_name, " must be float32 or float64; got ",
+                    dtype_name(x.dtype()));
+  CORTEN_CHECK_TYPE(transforms.dtype() == DType::Float32, op,
+                    ": transforms must be float32; got ", dtype_name(transforms.dtype()));
+  CORTEN_CHECK_VALUE(x.ndim() == 4, op, ": ", x_name, " must have rank 4 (n, height, width, "
+                     "channels); got ", x_name, ".shape=", show(x.shape()));
+  CORTEN_CHECK_VALUE(transforms.ndim() == 2 && transforms.dim(1) == 8, op,
+                     ": transforms must have shape (1, 8) or (n, 8); got transforms.shape=",
+                     show(transforms.shape()), " for ", x_name, ".shape=", show(x.shape()));
+  const int64_t n = x.dim(0), nt = transforms.dim(0);
+  CORTEN_CHECK_VALUE(nt == 1 || nt == n || nt == kUnknownDim || n == kUnknownDim, op,
+                     ": transforms must have 1 or n rows; got transforms.shape=",
+                     show(transforms.shape()), " for ", x_name, ".shape=", show(x.shape()));
+  CORTEN_CHECK_VALUE(size.size() == 2 && size[0] >= 1 && size[1] >= 1, op, ": ", size_name,
+                     " must be two positive sizes [height, width]; got ", size_name, "=",
+                     show_sizes(size));
+  detail::check_same_device(x, transforms, op);
+  cpu::ImageTransformSpec s;
+  s.bilinear = bilinear_of(interpolation, op);
+  s.fill_mode = fill_mode_of(fill_mode, op);
+  s.num_transforms = nt;
+  return s;
+}
+
 }  // namespace
 
 Tensor image_transform(const Tensor& images, const Tensor& transforms,
@@ -53,29 +88,11 @@ Tensor image_transform(const Tensor& images, const Tensor& transforms,
                        const std::string& fill_mode, double fill_value) {
   trace::OpRecord rec;
   const char* op = "image_transform";
-  detail::check_defined(images, op, "images");
-  detail::check_defined(transforms, op, "transforms");
-  CORTEN_CHECK_TYPE(is_floating(images.dtype()), op, ": images must be float32 or float64; got ",
-                    dtype_name(images.dtype()));
-  CORTEN_CHECK_TYPE(transforms.dtype() == DType::Float32, op,
-                    ": transforms must be float32; got ", dtype_name(transforms.dtype()));
-  CORTEN_CHECK_VALUE(images.ndim() == 4, op, ": images must have rank 4 (n, height, width, "
-                     "channels); got images.shape=", show(images.shape()));
-  CORTEN_CHECK_VALUE(transforms.ndim() == 2 && transforms.dim(1) == 8, op,
-                     ": transforms must have shape (1, 8) or (n, 8); got transforms.shape=",
-                     show(transforms.shape()), " for images.shape=", show(images.shape()));
-  const int64_t n = images.dim(0), nt = transforms.dim(0);
-  CORTEN_CHECK_VALUE(nt == 1 || nt == n || nt == kUnknownDim || n == kUnknownDim, op,
-                     ": transforms must have 1 or n rows; got transforms.shape=",
-                     show(transforms.shape()), " for images.shape=", show(images.shape()));
-  CORTEN_CHECK_VALUE(output_shape.size() == 2 && output_shape[0] >= 1 && output_shape[1] >= 1,
-                     op, ": output_shape must be two positive sizes [height, width]; got "
-                     "output_shape=", show_sizes(output_shape));
-  detail::check_same_device(images, transforms, op);
-  cpu::ImageTransformSpec s;
-  s.bilinear = bilinear_of(interpolation, op);
-  s.fill_mode = fill_mode_of(fill_mode, op);
+  cpu::ImageTransformSpec s = check_transform_args(op, "images", images, transforms,
+                                                   output_shape, "output_shape", interpolation,
+                                                   fill_mode);
   s.fill_value = static_cast<float>(fill_value);
+  const int64_t n = images.dim(0);
   const Device device = detail::result_device(images, transforms);
   Tensor out = Tensor::empty(Shape{n, output_shape[0], output_shape[1], images.dim(3)},
                              images.dtype(), device, op);
@@ -87,12 +104,14 @@ Tensor image_transform(const Tensor& images, const Tensor& transforms,
   s.c = images.dim(3);
   s.out_h = output_shape[0];
   s.out_w = output_shape[1];
-  s.num_transforms = nt;
   CORTEN_CHECK_VALUE(s.h >= 1 && s.w >= 1, op, ": images must not be empty; got images.shape=",
                      show(images.shape()));
   kernels::image_transform(out.device())(images.dtype(), s, xc.raw_data(),
                                          static_cast<const float*>(tc.raw_data()),
                                          out.raw_data());
+  if (autograd::is_recording()) {
+    autograd::record_image_transform(images, tc, {s.h, s.w}, interpolation, fill_mode, out);
+  }
   rec.record(
       "image_transform", {images, transforms}, {out},
       [](const trace::Tensors& in, const auto& output_shape, const auto& interpolation,
@@ -101,6 +120,37 @@ Tensor image_transform(const Tensor& images, const Tensor& transforms,
       },
       output_shape, interpolation, fill_mode, fill_value);
   return out;
+}
+
+Tensor image_transform_grad(const Tensor& dy, const Tensor& transforms,
+                            const std::vector<int64_t>& input_size,
+                            const std::string& interpolation, const std::string& fill_mode) {
+  trace::OpRecord rec;
+  const char* op = "image_transform_grad";
+  cpu::ImageTransformSpec s = check_transform_args(op, "dy", dy, transforms, input_size,
+                                                   "input_size", interpolation, fill_mode);
+  const Device device = detail::result_device(dy, transforms);
+  Tensor dx = Tensor::empty(Shape{dy.dim(0), input_size[0], input_size[1], dy.dim(3)},
+                            dy.dtype(), device, op);
+  if (device == Device::Meta || dx.numel() == 0) return dx;
+  const Tensor gc = dy.contiguous(), tc = transforms.contiguous();
+  s.n = dy.dim(0);
+  s.h = input_size[0];
+  s.w = input_size[1];
+  s.c = dy.dim(3);
+  s.out_h = dy.dim(1);
+  s.out_w = dy.dim(2);
+  kernels::image_transform_backward(dx.device())(dy.dtype(), s, gc.raw_data(),
+                                                 static_cast<const float*>(tc.raw_data()),
+                                                 dx.raw_data());
+  rec.record(
+      "image_transform_grad", {dy, transforms}, {dx},
+      [](const trace::Tensors& in, const auto& input_size, const auto& interpolation,
+         const auto& fill_mode) {
+        return image_transform_grad(in[0], in[1], input_size, interpolation, fill_mode);
+      },
+      input_size, interpolation, fill_mode);
+  return dx;
 }
 
 }  // namespace corten

@@ -67,7 +67,7 @@ struct Table {
   X(batch_norm) X(batch_norm_backward) X(group_norm) X(group_norm_backward) X(unit_norm)      \
   X(unit_norm_backward) X(rnn_forward) X(rnn_backward)                                      \
   X(matmul_activation_grad) X(sparse_softmax_cross_entropy_grad) X(fused_elementwise)    \
-  X(image_transform)
+  X(image_transform) X(image_transform_backward)
 // clang-format on
 
 #define CORTEN_DECLARE_KERNEL_TABLE_(name) extern const Table<decltype(&cpu::name)> name;

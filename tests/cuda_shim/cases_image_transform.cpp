@@ -1,15 +1,18 @@
-// cuda::image_transform (csrc/cuda/image_transform.cu through the shim) against the CPU kernel:
-// bit for bit through the shim (both run cpu/image_transform_math.h), to a few ulp on a GPU
-// (contracted multiply-adds): rotations, zooms, translations, a projective transform, a zero
-// projection and non-finite coordinates; every fill mode with both interpolations; one
-// transform for all images and one per image; other output sizes; size-1 and multi-block
-// images; float32 and float64; and a guard after the output that the kernel must not touch.
+// cuda::image_transform and image_transform_backward (csrc/cuda/image_transform.cu through the
+// shim) against the CPU kernels: bit for bit through the shim (both run
+// cpu/image_transform_math.h, and the backward sums in the CPU's order, Note [CUDA
+// image_transform backward]), to a few ulp on a GPU (contracted multiply-adds): rotations,
+// zooms, translations, a projective transform, a zero projection and non-finite coordinates;
+// every fill mode with both interpolations; one transform for all images and one per image;
+// other output sizes; size-1 and multi-block images; float32 and float64; and a guard after the
+// output that the kernel must not touch.
 #include <corten/dtype.h>
 
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "check.h"
@@ -63,7 +66,7 @@ std::vector<float> transforms_for(int64_t count, int64_t h, int64_t w, uint32_t 
 }
 
 void check(const Geom& g, DType dtype, bool bilinear, ImageFillMode mode, bool per_image,
-           uint32_t seed) {
+           uint32_t seed, bool backward) {
   ImageTransformSpec s;
   s.n = g.n;
   s.h = g.h;
@@ -76,7 +79,8 @@ void check(const Geom& g, DType dtype, bool bilinear, ImageFillMode mode, bool p
   s.fill_mode = mode;
   s.fill_value = -1.5f;
   const size_t item = corten::itemsize(dtype);
-  const int64_t nx = g.n * g.h * g.w * g.c, ny = g.n * g.out_h * g.out_w * g.c;
+  int64_t nx = g.n * g.h * g.w * g.c, ny = g.n * g.out_h * g.out_w * g.c;
+  if (backward) std::swap(nx, ny);  // dy (output sized) in, dx (input sized) out
   std::vector<unsigned char> x(static_cast<size_t>(nx) * item + item);
   fill(dtype, x.data(), nx, seed, 4.0, false, 1);
   const std::vector<float> t = transforms_for(s.num_transforms, g.h, g.w, seed);
@@ -84,21 +88,27 @@ void check(const Geom& g, DType dtype, bool bilinear, ImageFillMode mode, bool p
   std::memcpy(tb.data(), t.data(), tb.size());
   const size_t ybytes = static_cast<size_t>(ny) * item, guard = 64;
   std::vector<unsigned char> want(ybytes + guard, 0xA5);
-  corten::cpu::image_transform(dtype, s, x.data(), t.data(), want.data());
   KernelBuffer dx(x), dt(tb), dy(std::vector<unsigned char>(ybytes + guard, 0xA5));
-  corten::cuda::image_transform(dtype, s, dx.get(), static_cast<const float*>(dt.get()),
-                                dy.get());
+  if (backward) {
+    corten::cpu::image_transform_backward(dtype, s, x.data(), t.data(), want.data());
+    corten::cuda::image_transform_backward(dtype, s, dx.get(),
+                                           static_cast<const float*>(dt.get()), dy.get());
+  } else {
+    corten::cpu::image_transform(dtype, s, x.data(), t.data(), want.data());
+    corten::cuda::image_transform(dtype, s, dx.get(), static_cast<const float*>(dt.get()),
+                                  dy.get());
+  }
   const std::vector<unsigned char> got = dy.read();
-  const std::string what = std::string("image_transform ") + corten::dtype_name(dtype) + " " +
-                           g.name + (bilinear ? " bilinear" : " nearest") + " mode " +
-                           std::to_string(static_cast<int>(mode)) +
-                           (per_image ? " per-image" : " shared");
+  const std::string what =
+      std::string(backward ? "image_transform_backward " : "image_transform ") +
+      corten::dtype_name(dtype) + " " + g.name + (bilinear ? " bilinear" : " nearest") +
+      " mode " + std::to_string(static_cast<int>(mode)) + (per_image ? " per-image" : " shared");
   const double tol = kOnDevice ? (dtype == DType::Float32 ? 1e-4 : 1e-5) : 0.0;
   CHECK(same_values(what, dtype, got.data(), want.data(), ny, tol, tol));
   CHECK(std::memcmp(got.data() + ybytes, want.data() + ybytes, guard) == 0);
 }
 
-void image_transform_cases() {
+void image_transform_cases(bool backward) {
   const Geom geoms[] = {
       {"small", 3, 5, 7, 2, 5, 7},    {"resized out", 2, 6, 4, 3, 9, 5},
       {"size-1", 2, 1, 1, 1, 3, 2},   {"one row", 2, 1, 6, 2, 1, 6},
@@ -106,18 +116,22 @@ void image_transform_cases() {
   };
   const ImageFillMode modes[] = {ImageFillMode::kReflect, ImageFillMode::kWrap,
                                  ImageFillMode::kConstant, ImageFillMode::kNearest};
-  uint32_t seed = 9700;
+  uint32_t seed = backward ? 9900 : 9700;
   for (const Geom& g : geoms) {
     for (DType dtype : {DType::Float32, DType::Float64}) {
       for (bool bilinear : {false, true}) {
         for (ImageFillMode mode : modes) {
-          for (bool per_image : {false, true}) check(g, dtype, bilinear, mode, per_image, ++seed);
+          for (bool per_image : {false, true}) {
+            check(g, dtype, bilinear, mode, per_image, ++seed, backward);
+          }
         }
       }
     }
   }
 }
 
-const RegisterCase image_transform_case("image_transform", [] { image_transform_cases(); });
+const RegisterCase image_transform_case("image_transform", [] { image_transform_cases(false); });
+const RegisterCase image_transform_backward_case("image_transform_backward",
+                                                 [] { image_transform_cases(true); });
 
 }  // namespace

@@ -33,7 +33,8 @@ def image_transform(images: Any, transforms: Any, output_shape: Any = None,
         fill_value: the value of outside points under 'constant'.
 
     Returns:
-        (n, out_height, out_width, channels) of the images' dtype.
+        (n, out_height, out_width, channels) of the images' dtype; differentiable with
+        respect to the images (the exact adjoint of the sampling), not the transforms.
 
     Raises:
         ValueError: for wrong ranks or shapes, or unknown modes (naming the op and shapes).

@@ -246,6 +246,74 @@ def test_image_transform_fast_kernel_equals_the_reference_bit_for_bit(dtype):
         np.testing.assert_array_equal(b, a, err_msg=str(c))
 
 
+def _adjoint_reference(dy, t, in_hw, interpolation, mode):
+    """The gradient of sum(y * dy) for the images, column by column of the linear map."""
+    n, h, w, c = dy.shape[0], in_hw[0], in_hw[1], dy.shape[3]
+    dx = np.zeros((n, h, w, c))
+    for i in range(h * w * c):
+        e = np.zeros(h * w * c)
+        e[i] = 1.0
+        basis = np.broadcast_to(e.reshape(1, h, w, c), (n, h, w, c)).copy()
+        y = image_transform(tf.constant(basis), tf.constant(t), dy.shape[1:3], interpolation,
+                            mode, 0.0).numpy()
+        dx.reshape(n, -1)[:, i] = (y * dy).reshape(n, -1).sum(axis=1)
+    return dx
+
+
+@pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])
+@pytest.mark.parametrize("mode", ["reflect", "wrap", "constant", "nearest"])
+def test_image_transform_gradient_is_the_adjoint(interpolation, mode):
+    rng = np.random.default_rng(5)
+    x = tf.constant(rng.standard_normal((2, 4, 5, 2)))
+    t = np.array([[1.1, 0.2, -0.6, -0.15, 0.9, 0.4, 0.02, -0.01],
+                  [0.6, -0.5, 3.0, 0.5, 0.6, -1.5, 0, 0]], "float32")
+    dy = rng.standard_normal((2, 6, 3, 2))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = image_transform(x, t, [6, 3], interpolation, mode, 0.5)
+        loss = tf.reduce_sum(y * tf.constant(dy))
+    got = tape.gradient(loss, x).numpy()
+    np.testing.assert_allclose(got, _adjoint_reference(dy, t, [4, 5], interpolation, mode),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_gradients_flow_through_the_random_layers():
+    x = tf.constant(np.random.default_rng(6).random((3, 8, 8, 2)).astype("float32"))
+    conv = layers.Conv2D(2, 3, padding="same")
+    aug = keras.Sequential([layers.RandomFlip(seed=1), layers.RandomRotation(0.2, seed=2),
+                            layers.RandomZoom(0.2, seed=3), layers.RandomContrast(0.2, seed=4)])
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.square(aug(conv(x), training=True)))
+    grads = tape.gradient(loss, conv.trainable_weights)
+    assert all(g is not None and np.isfinite(g.numpy()).all() for g in grads)
+    assert np.abs(grads[0].numpy()).sum() > 0
+
+
+def test_image_transform_gradient_is_thread_count_invariant():
+    rng = np.random.default_rng(7)
+    dy = tf.constant(rng.standard_normal((3, 21, 17, 3)).astype("float32"))
+    t = ip.rotation_transforms(tf.constant([0.3, -1.0, 2.0]), 21, 17)
+    before = cthreading.get_intra_op_parallelism_threads()
+    try:
+        out = []
+        for threads in (1, 2):
+            cthreading.set_intra_op_parallelism_threads(threads)
+            out.append(tf._C.image_transform_grad(dy, t, [21, 17], "bilinear", "reflect").numpy())
+    finally:
+        cthreading.set_intra_op_parallelism_threads(before)
+    np.testing.assert_array_equal(out[0], out[1])
+
+
+def test_image_transform_grad_errors():
+    dy = tf.constant(np.zeros((2, 3, 3, 1), "float32"))
+    with pytest.raises(ValueError, match=r"image_transform_grad: input_size.*\[3\]"):
+        tf._C.image_transform_grad(dy, tf.constant(np.zeros((2, 8), "float32")), [3], "bilinear",
+                                   "reflect")
+    with pytest.raises(ValueError, match=r"image_transform_grad.*1 or n rows.*\(3, 8\)"):
+        tf._C.image_transform_grad(dy, tf.constant(np.zeros((3, 8), "float32")), [3, 3],
+                                   "bilinear", "reflect")
+
+
 @pytest.mark.parametrize(("args", "err", "match"), [
     (dict(images=np.zeros((2, 3, 3), "float32")), ValueError,
      r"image_transform.*rank 4.*\(2, 3, 3\)"),
