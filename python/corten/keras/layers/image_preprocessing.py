@@ -338,19 +338,28 @@ class RandomFlip(_RandomImageLayer):
         self.horizontal = mode in (HORIZONTAL, HORIZONTAL_AND_VERTICAL)
         self.vertical = mode in (VERTICAL, HORIZONTAL_AND_VERTICAL)
 
-    def _flip(self, x: Any, axis: int) -> Any:
-        # Each image flips when its uniform draw is below 1/2 (tf.image's random flips).
-        u = self._uniform(_batch_shape(x), 0.0, 1.0)
-        index = [slice(None)] * x.ndim
-        index[axis] = slice(None, None, -1)
-        return corten.where(corten.less(u, 0.5), x[tuple(index)], x)
+    def _signs(self, n: int, active: bool) -> Any:
+        # Each image flips along an axis when its uniform draw is below 1/2 (tf.image's random
+        # flips): a sign of -1 for that axis, else 1.
+        if not active:
+            return corten.ones([n], "float32")
+        u = self._uniform([n], 0.0, 1.0)
+        return corten.where(corten.less(u, 0.5), corten.constant(-1.0), corten.constant(1.0))
 
     def _augment(self, x: Any) -> Any:
-        if self.horizontal:
-            x = self._flip(x, x.ndim - 2)
-        if self.vertical:
-            x = self._flip(x, x.ndim - 3)
-        return x
+        # Both flips in one pass: image_transform with nearest sampling at x' = sx x + offset,
+        # y' = sy y + offset, integer points read exactly (the flipped pixels bit for bit).
+        unbatched = x.ndim == 3
+        if unbatched:
+            x = corten.expand_dims(x, 0)
+        n = int(x.shape[0])
+        h, w = _image_size(x)
+        sx, sy = self._signs(n, self.horizontal), self._signs(n, self.vertical)
+        zero = corten.zeros([n], "float32")
+        t = corten.stack([sx, zero, (1.0 - sx) * (0.5 * (w - 1)), zero, sy,
+                          (1.0 - sy) * (0.5 * (h - 1)), zero, zero], axis=1)
+        out = image_transform(x, t, [h, w], "nearest", "nearest")
+        return corten.squeeze(out, [0]) if unbatched else out
 
     def get_config(self) -> dict:
         config = super().get_config()
