@@ -21,7 +21,8 @@ namespace {
 namespace itm = image_transform_math;
 
 template <class T, bool kReference>
-void run(const ImageTransformSpec& s, const T* x, const float* transforms, T* y) {
+void run(const ImageTransformSpec& spec, const T* x, const float* transforms, T* y) {
+  const ImageTransformSpec s = spec;  // a local copy: the output stores cannot alias it
   const int64_t rows = s.n * s.out_h;
   const int64_t work = std::max<int64_t>(1, s.out_w * (s.c + 8));
   const int64_t grain = std::max<int64_t>(1, 16384 / work);
@@ -46,7 +47,8 @@ void run(const ImageTransformSpec& s, const T* x, const float* transforms, T* y)
 // Backward: one task per image, which owns that image's dx and adds the output gradients in
 // output order, so that every sum has a fixed order whatever the thread count.
 template <class T>
-void run_backward(const ImageTransformSpec& s, const T* dy, const float* transforms, T* dx) {
+void run_backward(const ImageTransformSpec& spec, const T* dy, const float* transforms, T* dx) {
+  const ImageTransformSpec s = spec;  // a local copy: the gradient stores cannot alias it
   const int64_t image = s.h * s.w * s.c, out_image = s.out_h * s.out_w * s.c;
   parallel_for(0, s.n, 1, [&](int64_t n0, int64_t n1) {
     for (int64_t n = n0; n < n1; ++n) {
