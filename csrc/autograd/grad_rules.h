@@ -134,4 +134,11 @@ void record_resize(const Tensor& x, const std::vector<int64_t>& input_size,
 void record_matmul_activation_grad(const Tensor& a, const Tensor& b, const Tensor& out,
                                    const Tensor& result);
 
+// image_transform (grad_rules_image.cpp): the gradient of the images; `transforms` as the
+// kernel read them (contiguous), `input_size` the images' height and width.
+void record_image_transform(const Tensor& images, const Tensor& transforms,
+                            const std::vector<int64_t>& input_size,
+                            const std::string& interpolation, const std::string& fill_mode,
+                            const Tensor& out);
+
 }  // namespace corten::autograd

@@ -20,6 +20,7 @@
 #include "cpu/fused_elementwise.h"
 #include "cpu/gather.h"
 #include "cpu/hashing.h"
+#include "cpu/image_transform.h"
 #include "cpu/losses.h"
 #include "cpu/matmul.h"
 #include "cpu/norm.h"
@@ -59,7 +60,8 @@
 #define CORTEN_CUDA_MATMUL_KERNELS(X)                                                        \
   X(matmul) X(matmul_bias_act) X(matmul_activation_grad) X(rnn_forward) X(rnn_backward)
 
-#define CORTEN_CUDA_HASHING_KERNELS(X) X(hash_bucket) X(sorted_lookup) X(bincount)
+#define CORTEN_CUDA_HASHING_KERNELS(X) X(hash_bucket) X(sorted_lookup) X(bincount)   \
+  X(image_transform) X(image_transform_backward)
 // clang-format on
 
 // clang-format off
@@ -73,7 +75,8 @@
   CORTEN_CUDA_CONV_KERNELS(X)        \
   CORTEN_CUDA_POOL_KERNELS(X)        \
   CORTEN_CUDA_MATMUL_KERNELS(X)      \
-  CORTEN_CUDA_HASHING_KERNELS(X)
+  CORTEN_CUDA_HASHING_KERNELS(X)     \
+  CORTEN_CUDA_IMAGE_KERNELS(X)
 // clang-format on
 
 // A row `X(sgd_update)` takes cuda::sgd_update<float> and <double> into the optimizer tables;

@@ -23,6 +23,7 @@
 #include "cpu/fused_elementwise.h"
 #include "cpu/gather.h"
 #include "cpu/hashing.h"
+#include "cpu/image_transform.h"
 #include "cpu/losses.h"
 #include "cpu/matmul.h"
 #include "cpu/norm.h"
@@ -67,7 +68,8 @@ struct Table {
   X(batch_norm) X(batch_norm_backward) X(group_norm) X(group_norm_backward) X(unit_norm)      \
   X(unit_norm_backward) X(rnn_forward) X(rnn_backward)                                      \
   X(matmul_activation_grad) X(sparse_softmax_cross_entropy_grad) X(fused_elementwise)   \
-  X(hash_bucket) X(sorted_lookup) X(bincount)
+  X(hash_bucket) X(sorted_lookup) X(bincount)   \
+  X(image_transform) X(image_transform_backward)
 // clang-format on
 
 #define CORTEN_DECLARE_KERNEL_TABLE_(name) extern const Table<decltype(&cpu::name)> name;

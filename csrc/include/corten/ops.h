@@ -17,3 +17,4 @@
 #include <corten/ops/conv.h>
 #include <corten/ops/pooling.h>
 #include <corten/ops/hashing.h>
+#include <corten/ops/image.h>

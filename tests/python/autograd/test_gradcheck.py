@@ -632,6 +632,27 @@ CASES.update({
     ],
 })
 
+def _image_transform(t, size, interpolation, fill_mode):
+    from corten.ops.image import image_transform
+
+    t = np.asarray(t, "float32")
+    return lambda x: image_transform(x, t, size, interpolation, fill_mode, 0.5)
+
+
+CASES.update({
+    "image_transform": [
+        Case(_image_transform([[1.1, 0.2, -0.6, -0.15, 0.9, 0.4, 0.02, -0.01]], [4, 5],
+                              "bilinear", "reflect"), [U(2, 4, 5, 2)]),
+        Case(_image_transform([[0.8, -0.3, 1.3, 0.3, 0.8, -0.7, 0, 0],
+                               [1, 0, 1.25, 0, 1, -0.5, 0, 0]], [5, 3], "bilinear", "constant"),
+             [U(2, 3, 4, 3)]),
+        Case(_image_transform([[0.7, 0.3, 0.2, -0.3, 0.7, 1.9, 0, 0]], [4, 6], "nearest", "wrap"),
+             [U(1, 4, 4, 1)]),
+        Case(_image_transform([[1.3, 0, -0.9, 0, 1.3, -0.9, 0, 0]], [3, 3], "bilinear", "nearest"),
+             [U(1, 3, 3, 2)]),
+    ],
+})
+
 # Public functions checked through a case of another name.
 ALIASES = {
     "truediv": "divide",

@@ -448,3 +448,56 @@ def _recurrent_cases() -> list[Case]:
 
 
 LAYERS: list[Case] = _conv_cases() + _norm_cases() + _recurrent_cases()
+
+
+# ---------------------------------------------------------------------------- augmentation
+def keras_augment(tf: Any, keras: Any, x: Any) -> Callable[[], Any]:
+    """RandomFlip then RandomRotation(0.1) in training mode (fresh draws every call); tf.keras
+    under tf.function, as its fit runs them."""
+    model = keras.Sequential([keras.layers.RandomFlip(seed=1),
+                              keras.layers.RandomRotation(0.1, seed=2)])
+    model(x, training=True)
+
+    def call():
+        return model(x, training=True)
+
+    return tf.function(call) if getattr(tf, "__name__", "") == "tensorflow" else call
+
+
+def torch_augment(torch: Any, x: Any) -> Callable[[], Any]:
+    """What a PyTorch user writes for per-image flips and rotations (torch.nn has no such
+    layers): flips by torch.where, the rotation by affine_grid + grid_sample (bilinear,
+    reflection padding), on NCHW data, without autograd."""
+    import math
+
+    functional = torch.nn.functional
+    xb = _nchw(torch, x).contiguous()
+    n = xb.shape[0]
+    gen = torch.Generator().manual_seed(1)
+
+    def call():
+        with torch.no_grad():
+            y = torch.where(torch.rand(n, 1, 1, 1, generator=gen) < 0.5, xb.flip(3), xb)
+            y = torch.where(torch.rand(n, 1, 1, 1, generator=gen) < 0.5, y.flip(2), y)
+            angle = (torch.rand(n, generator=gen) * 2 - 1) * (0.1 * 2 * math.pi)
+            cos, sin, zero = angle.cos(), angle.sin(), torch.zeros(n)
+            theta = torch.stack([torch.stack([cos, -sin, zero], 1),
+                                 torch.stack([sin, cos, zero], 1)], 1)
+            grid = functional.affine_grid(theta, list(y.shape), align_corners=False)
+            return functional.grid_sample(y, grid, mode="bilinear", padding_mode="reflection",
+                                          align_corners=False)
+
+    return call
+
+
+def _augment_cases() -> list[Case]:
+    # Random outputs: not checked against numpy (tol None); the identity stands in as reference.
+    return [Case("layers", "RandomFlip+RandomRotation train", "b64 224x224x3",
+                 LAYER_LIBRARIES, (_f32(64, 224, 224, 3),),
+                 {"numpy": lambda np, x: x}, None,
+                 note="training=True: per-image flips, then a bilinear rotation with reflect "
+                      "fill (corten: the image_transform op; torch: grid_sample)",
+                 builds={"keras": keras_augment, "torch": torch_augment})]
+
+
+LAYERS += _augment_cases()

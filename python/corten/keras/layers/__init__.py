@@ -35,6 +35,18 @@ from corten.keras.layers.convolutional_depthwise import (
 )
 from corten.keras.layers.core import Activation, Dense, Dropout, Flatten, Identity, Lambda, Reshape
 from corten.keras.layers.embedding import Embedding, Masking
+from corten.keras.layers.image_preprocessing import (
+    CenterCrop,
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    Rescaling,
+    Resizing,
+)
 from corten.keras.layers.merging import (
     Add,
     Average,
@@ -135,6 +147,8 @@ __all__ = ["Layer", "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax", "Thresholded
            "deserialize"]
 __all__ += ["Normalization", "CategoryEncoding", "Discretization", "IntegerLookup",
             "Hashing"]
+__all__ += ["CenterCrop", "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip",
+            "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling", "Resizing"]
 
 
 def serialize(layer: Layer) -> dict:

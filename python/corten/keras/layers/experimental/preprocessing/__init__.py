@@ -1,0 +1,20 @@
+"""keras.layers.experimental.preprocessing: tf.keras 2's aliases of the preprocessing layers."""
+
+from corten.keras.layers.image_preprocessing import (
+    CenterCrop,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    Rescaling,
+    Resizing,
+)
+from corten.keras.layers.preprocessing_categorical import CategoryEncoding, Hashing
+from corten.keras.layers.preprocessing_lookup import IntegerLookup
+from corten.keras.layers.preprocessing_numeric import Discretization, Normalization
+
+__all__ = ["CategoryEncoding", "Discretization", "Hashing", "IntegerLookup", "Normalization",
+           "CenterCrop", "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation",
+           "RandomTranslation", "RandomZoom", "Rescaling", "Resizing"]
