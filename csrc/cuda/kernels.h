@@ -60,8 +60,9 @@
 #define CORTEN_CUDA_MATMUL_KERNELS(X)                                                        \
   X(matmul) X(matmul_bias_act) X(matmul_activation_grad) X(rnn_forward) X(rnn_backward)
 
-#define CORTEN_CUDA_HASHING_KERNELS(X) X(hash_bucket) X(sorted_lookup) X(bincount)   \
-  X(image_transform) X(image_transform_backward)
+#define CORTEN_CUDA_HASHING_KERNELS(X) X(hash_bucket) X(sorted_lookup) X(bincount)
+
+#define CORTEN_CUDA_IMAGE_KERNELS(X) X(image_transform) X(image_transform_backward)
 // clang-format on
 
 // clang-format off
