@@ -312,8 +312,13 @@ def load_weights_from_hdf5(model: Any, filepath: Any, by_name: bool = False,
             mismatch (naming the layer and both shapes).
     """
     filepath = os.fspath(filepath)
+    from corten.keras.saving import keras_zip
+
     f = _open_for_reading(filepath)
     try:
+        if keras_zip.is_v3_weights_group(f):  # tf.keras 2.13+'s "x.weights.h5", Keras 3's
+            keras_zip.assign_v3_weights(model, f, filepath)
+            return
         group = f["model_weights"] if "layer_names" not in f.attrs and "model_weights" in f \
             else f
         _load_weights_group(group, model, filepath, by_name=by_name,
@@ -398,6 +403,18 @@ def save_model_to_hdf5(model: Any, filepath: Any, overwrite: bool = True,
                 group.create_dataset(name, data=np.asarray(var))
 
 
+def strip_loss_fn(loss: Any) -> Any:
+    """A serialized loss (or a list or dict of them) without the wrapped function ("fn") that
+    tf.keras's built-in loss classes add to their get_config and their constructors refuse."""
+    if isinstance(loss, dict) and "class_name" in loss and isinstance(loss.get("config"), dict):
+        return {**loss, "config": {k: v for k, v in loss["config"].items() if k != "fn"}}
+    if isinstance(loss, dict):
+        return {k: strip_loss_fn(v) for k, v in loss.items()}
+    if isinstance(loss, list):
+        return [strip_loss_fn(v) for v in loss]
+    return loss
+
+
 def _compile_args(training: dict, filepath: str) -> dict:
     """corten's compile config from tf.keras's training_config."""
     if not isinstance(training, dict):
@@ -427,18 +444,7 @@ def _compile_args(training: dict, filepath: str) -> dict:
             return metric(ms[0])  # one output: [[m1, m2]]
         return metric(ms)
 
-    def loss(lo: Any) -> Any:
-        # tf.keras's built-in loss classes add their wrapped function ("fn") to get_config,
-        # which their constructors do not take.
-        if isinstance(lo, dict) and "class_name" in lo and isinstance(lo.get("config"), dict):
-            return {**lo, "config": {k: v for k, v in lo["config"].items() if k != "fn"}}
-        if isinstance(lo, dict):
-            return {k: loss(v) for k, v in lo.items()}
-        if isinstance(lo, list):
-            return [loss(v) for v in lo]
-        return lo
-
-    return {"optimizer": optimizer, "loss": loss(training.get("loss")),
+    return {"optimizer": optimizer, "loss": strip_loss_fn(training.get("loss")),
             "metrics": flat(metrics) if metrics is not None else None,
             "weighted_metrics": flat(training.get("weighted_metrics"))
             if training.get("weighted_metrics") is not None else None,

@@ -37,7 +37,13 @@ from typing import Any
 
 import numpy as np
 
-from corten.keras.saving import atomic, hdf5_format, serialization_lib, weights_file
+from corten.keras.saving import (
+    atomic,
+    hdf5_format,
+    keras_zip,
+    serialization_lib,
+    weights_file,
+)
 from corten.ops import _seed
 from corten.keras.saving.object_registration import CustomObjectScope
 
@@ -435,8 +441,8 @@ def load_model(filepath: Any, custom_objects: dict | None = None, compile: bool 
     """Loads a model saved by ``model.save``.
 
     Args:
-        filepath: the .keras file, saved-model directory or HDF5 file that model.save (or
-            tf.keras 2's model.save("x.h5")) wrote.
+        filepath: the .keras file, saved-model directory or HDF5 file that model.save wrote,
+            or an HDF5 or .keras file written by tf.keras 2 or Keras 3.
         custom_objects: ``{name: class or function}`` for custom objects that are not
             registered with ``register_keras_serializable``.
         compile: whether to compile the model from the saved compile configuration and restore
@@ -455,6 +461,9 @@ def load_model(filepath: Any, custom_objects: dict | None = None, compile: bool 
                                      or filepath.lower().endswith((".h5", ".hdf5"))):
         return hdf5_format.load_model_from_hdf5(filepath, custom_objects=custom_objects,
                                                 compile=compile)
+    if os.path.isfile(filepath) and keras_zip.is_keras_zip(filepath):
+        return keras_zip.load_keras_zip(filepath, custom_objects=custom_objects,
+                                        compile=compile)
     metadata, config, weights = read_archive(filepath)
     config = dict(config)
     compile_config = config.pop("compile_config", None)
