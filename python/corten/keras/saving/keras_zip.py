@@ -36,10 +36,11 @@ from typing import Any
 
 import numpy as np
 
-from corten.keras.saving import hdf5_format, serialization_lib
+from corten.keras.saving import atomic, hdf5_format, serialization_lib
 from corten.keras.saving.object_registration import CustomObjectScope
 
-__all__ = ["is_keras_zip", "load_keras_zip", "assign_v3_weights", "is_v3_weights_group"]
+__all__ = ["is_keras_zip", "load_keras_zip", "assign_v3_weights", "is_v3_weights_group",
+           "save_v3_weights"]
 
 WEIGHTS = "model.weights.h5"
 _MAX_WEIGHTS_BYTES = 8 * 1024**3
@@ -275,6 +276,65 @@ def assign_v3_weights(model: Any, f: Any, filepath: str) -> None:
         pairs.extend(zip(own, values, strict=True))
     for var, value in pairs:
         var.assign(np.asarray(value).astype(np.dtype(var.dtype.name), copy=False))
+
+
+def _children(layer: Any) -> list[tuple[str, Any]]:
+    from corten.keras.layers import Layer
+
+    out = []
+    for attr in _CHILD_ORDER:
+        child = layer.__dict__.get(attr, None)
+        if child is None:
+            child = getattr(type(layer), attr, None) and getattr(layer, attr, None)
+        if isinstance(child, Layer) and child is not layer:
+            out.append((attr, child))
+    return out
+
+
+def _write_layer(group: Any, layer: Any) -> None:
+    """A layer's state as Keras 3 saves it: its own variables under ``vars``, its children's
+    (an RNN's cell...) under their attribute names, a nested model's layers under ``layers``."""
+    if hasattr(layer, "layers") and hasattr(layer, "_own_vars"):
+        _write_layers(group, layer)
+        own = hdf5_format._top_level_weights(layer)
+    else:
+        children = _children(layer)
+        taken = {id(w) for _, c in children for w in c.weights}
+        own = [w for w in hdf5_format._legacy_weights(layer) if id(w) not in taken]
+        for attr, child in children:
+            _write_layer(group.create_group(attr), child)
+    vars_ = group.create_group("vars")
+    for i, w in enumerate(own):
+        vars_.create_dataset(str(i), data=np.asarray(w))
+
+
+def _write_layers(group: Any, model: Any) -> None:
+    layers = group.create_group("layers")
+    for layer, key in zip(model.layers, _layer_keys(list(model.layers)), strict=True):
+        _write_layer(layers.create_group(key), layer)
+
+
+def save_v3_weights(model: Any, filepath: str) -> None:
+    """Writes ``model``'s weights (and its optimizer's variables) in the Keras 3 layout that
+    tf.keras 2.13+ writes for a name ending in ``.weights.h5``, atomically.
+
+    Raises:
+        ImportError: without h5py.
+        ValueError: if the model has no weights yet.
+    """
+    h5py = hdf5_format._h5py()
+    if not model.weights and not getattr(model, "built", False):
+        raise ValueError(
+            f"Unable to save the weights of model {model.name!r}: it has not created its "
+            "weights yet. Call the model on a batch of data (or build it) first.")
+    with atomic.atomic_path(filepath) as tmp, h5py.File(tmp, "w") as f:
+        _write_layer(f, model)
+        optimizer = getattr(model, "optimizer", None)
+        variables = list(getattr(optimizer, "variables", None) or [])
+        if variables:
+            group = f.create_group("optimizer").create_group("vars")
+            for i, var in enumerate(variables):
+                group.create_dataset(str(i), data=np.asarray(var))
 
 
 def _optimizer_values(f: Any) -> list[np.ndarray] | None:

@@ -283,7 +283,9 @@ def weight_names(weights: list[Any]) -> list[str]:
 def save_weights(model: Any, filepath: Any, overwrite: bool = True,
                  save_format: Any = None) -> None:
     """Saves ``model.weights`` to exactly ``filepath``: in the safetensors layout, or in
-    tf.keras 2's HDF5 layout for a name ending in ``.h5``/``.hdf5`` or ``save_format="h5"``.
+    tf.keras 2's HDF5 layout for a name ending in ``.h5``/``.hdf5`` or ``save_format="h5"``,
+    except a name ending in ``.weights.h5``, which gets the Keras 3 layout (with the
+    optimizer's variables) as tf.keras 2.13+ writes it.
 
     Raises:
         ValueError: if the model has no weights yet.
@@ -294,6 +296,14 @@ def save_weights(model: Any, filepath: Any, overwrite: bool = True,
 
     filepath = os.fspath(filepath)
     if hdf5_format.is_hdf5_path(filepath, save_format):
+        if save_format is None and filepath.lower().endswith(".weights.h5"):
+            # tf.keras 2.13+ writes (and reads) such names in the Keras 3 layout.
+            from corten.keras.saving import keras_zip
+
+            if not overwrite and os.path.exists(filepath):
+                raise FileExistsError(f"save_weights: {filepath!r} exists and overwrite=False")
+            keras_zip.save_v3_weights(model, filepath)
+            return
         hdf5_format.save_weights_to_hdf5(model, filepath, overwrite=overwrite)
         return
     if not overwrite and os.path.exists(filepath):

@@ -112,6 +112,24 @@ def test_save_format_h5_writes_hdf5_whatever_the_name(tmp_path):
                                rtol=1e-6)
 
 
+def test_weights_h5_names_get_the_keras_3_layout_as_in_tf_keras(tmp_path):
+    model, x = _lstm()
+    path = str(tmp_path / "m.weights.h5")
+    model.save_weights(path)
+    with h5py.File(path, "r") as f:
+        assert "layer_names" not in f.attrs
+        assert sorted(f["layers"]) == ["dense", "embedding", "lstm"]
+        assert f["layers/embedding/vars/0"].shape == (20, 4)
+        assert [f[f"layers/lstm/cell/vars/{i}"].shape for i in range(3)] == [
+            (4, 20), (5, 20), (20,)]
+        assert len(f["layers/lstm/vars"]) == 0
+        assert len(f["optimizer/vars"]) == len(model.optimizer.variables)
+    fresh = keras.models.clone_model(model)
+    fresh.load_weights(path)
+    np.testing.assert_allclose(fresh.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-6)
+
+
 def test_load_weights_from_a_whole_model_file_and_by_name(tmp_path):
     model, x = _mlp()
     model.save(str(tmp_path / "m.h5"))
@@ -315,9 +333,13 @@ def test_model_checkpoint_follows_the_extension(tmp_path):
                                         save_best_only=True),
         keras.callbacks.ModelCheckpoint(str(tmp_path / "w{epoch}.h5"), save_weights_only=True),
         keras.callbacks.ModelCheckpoint(str(tmp_path / "m.keras")),
+        keras.callbacks.ModelCheckpoint(str(tmp_path / "v.weights.h5"), save_weights_only=True),
     ]
     model.fit(x, y, epochs=2, verbose=0, callbacks=callbacks)
-    assert sorted(os.listdir(tmp_path)) == ["best.h5", "m.keras", "w1.h5", "w2.h5"]
+    assert sorted(os.listdir(tmp_path)) == ["best.h5", "m.keras", "v.weights.h5", "w1.h5",
+                                            "w2.h5"]
+    with h5py.File(str(tmp_path / "v.weights.h5"), "r") as f:
+        assert "layers" in f  # the Keras 3 layout, as tf.keras 2.13+ writes such names
     assert hdf5_format.is_hdf5(str(tmp_path / "best.h5"))
     assert hdf5_format.is_hdf5(str(tmp_path / "w2.h5"))
     assert not hdf5_format.is_hdf5(str(tmp_path / "m.keras"))
@@ -359,6 +381,7 @@ def test_files_corten_writes_load_in_tf_keras(tmp_path):
         model, x = build()
         model.save(str(tmp_path / f"{name}.h5"))
         model.save_weights(str(tmp_path / f"{name}_w.h5"))
+        model.save_weights(str(tmp_path / f"{name}.weights.h5"))  # the Keras 3 layout
         np.savez(str(tmp_path / f"{name}.npz"), x=x, y=model.predict(x, verbose=0),
                  iterations=int(model.optimizer.iterations.numpy()))
     out = _run_tf("""
@@ -370,9 +393,11 @@ def test_files_corten_writes_load_in_tf_keras(tmp_path):
             err = np.abs(m.predict(z["x"], verbose=0) - z["y"]).max()
             assert err < 1e-5, (name, err)
             assert int(m.optimizer.iterations.numpy()) == int(z["iterations"]), name
-            m.load_weights(f"{d}/{name}_w.h5")
-            err = np.abs(m.predict(z["x"], verbose=0) - z["y"]).max()
-            assert err < 1e-5, (name, err)
+            for weights in (f"{d}/{name}_w.h5", f"{d}/{name}.weights.h5"):
+                m = tf.keras.models.clone_model(m)
+                m.load_weights(weights)
+                err = np.abs(m.predict(z["x"], verbose=0) - z["y"]).max()
+                assert err < 1e-5, (name, weights, err)
             print(name, "ok")
         """, str(tmp_path))
     assert out.split() == ["mlp", "ok", "cnn", "ok", "lstm", "ok"]
