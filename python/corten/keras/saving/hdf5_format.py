@@ -343,8 +343,9 @@ def _training_config(model: Any) -> dict | None:
         return None
     optimizer = config.get("optimizer")
     if isinstance(optimizer, dict):
-        optimizer = {"class_name": optimizer.get("class_name"),
-                     "config": optimizer.get("config")}
+        # tf.keras 2.11+ registers its built-in optimizers as "Custom>Adam" and writes that.
+        name = optimizer.get("registered_name") or f"Custom>{optimizer.get('class_name')}"
+        optimizer = {"class_name": name, "config": optimizer.get("config")}
     return {"loss": config.get("loss"), "metrics": config.get("metrics"),
             "weighted_metrics": config.get("weighted_metrics"),
             "loss_weights": config.get("loss_weights"), "optimizer_config": optimizer}
