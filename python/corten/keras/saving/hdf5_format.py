@@ -183,8 +183,21 @@ def _write_weights_group(f: Any, model: Any) -> None:
     _save_subset(f.create_group(_TOP_LEVEL), None, _top_level_weights(model))
 
 
-def _read_subset(group: Any) -> list[np.ndarray]:
-    return [np.asarray(group[name]) for name in _load_names(group, "weight_names")]
+def _read_subset(group: Any) -> list[Any]:
+    """The datasets of a layer's weights, unread: their shapes are checked against the model
+    before any data is read, so a damaged shape cannot make loading allocate without bound."""
+    return [group[name] for name in _load_names(group, "weight_names")]
+
+
+def bounded_values(datasets: list[Any], model: Any, filepath: str) -> list[np.ndarray]:
+    """The data of `datasets` (an optimizer's state), refused when it claims more values than
+    an optimizer of `model` keeps (Adam with amsgrad: 3 slots per weight)."""
+    limit = 4 * sum(int(np.prod(w.shape)) for w in model.weights) + (1 << 16)
+    total = sum(int(np.prod(d.shape)) if d.shape is not None else 0 for d in datasets)
+    if total > limit:
+        raise _invalid(filepath, f"its optimizer state declares {total} values, more than an "
+                                 f"optimizer of this model keeps ({limit})")
+    return [np.asarray(d) for d in datasets]
 
 
 def _check_and_pair(model: Any, pairs: list[tuple[str, list[Any], list[np.ndarray]]],
@@ -213,7 +226,7 @@ def _check_and_pair(model: Any, pairs: list[tuple[str, list[Any], list[np.ndarra
             if value.dtype.kind not in "fiub":
                 raise _invalid(filepath, f"the weight {var.name!r} of layer {label} has dtype "
                                          f"{value.dtype}")
-            updates.append((var, value))
+            updates.append((var, np.asarray(value)))
     return updates
 
 
@@ -298,7 +311,8 @@ def _open_for_reading(filepath: str) -> Any:
 # truncated dataset (OSError, RuntimeError), a missing group (KeyError), odd attributes
 # (TypeError, ValueError, UnicodeDecodeError), or a config that is not JSON.
 _READ_ERRORS = (OSError, RuntimeError, KeyError, TypeError, UnicodeDecodeError,
-                json.JSONDecodeError, RecursionError, AttributeError, IndexError)
+                json.JSONDecodeError, RecursionError, AttributeError, IndexError,
+                OverflowError, NotImplementedError)
 
 
 def load_weights_from_hdf5(model: Any, filepath: Any, by_name: bool = False,
@@ -500,7 +514,8 @@ def load_model_from_hdf5(filepath: Any, custom_objects: dict | None = None,
             opt_values = None
             if compile and raw_training is not None and "optimizer_weights" in f:
                 group = f["optimizer_weights"]
-                opt_values = [np.asarray(group[n]) for n in _load_names(group, "weight_names")]
+                opt_values = bounded_values([group[n] for n in _load_names(group, "weight_names")],
+                                            model, filepath)
         except _READ_ERRORS as e:
             raise _invalid(filepath, f"{type(e).__name__}: {e}") from None
         except ValueError as e:  # h5py's, on a damaged dtype or name

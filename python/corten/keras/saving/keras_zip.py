@@ -56,7 +56,7 @@ def is_keras_zip(filepath: str) -> bool:
     try:
         with zipfile.ZipFile(filepath) as zf:
             return WEIGHTS in zf.namelist()
-    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+    except Exception:  # a predicate: whatever a damaged archive raises, it is not one
         return False
 
 
@@ -192,16 +192,16 @@ def is_v3_weights_group(f: Any) -> bool:
 _CHILD_ORDER = ("cell", "forward_layer", "backward_layer", "layer")
 
 
-def _own_values(group: Any) -> list[np.ndarray]:
-    """The arrays of a ``vars`` group, by index."""
-    return [np.asarray(group[k]) for k in sorted(group, key=lambda k: int(k) if k.isdigit()
+def _own_values(group: Any) -> list[Any]:
+    """The datasets of a ``vars`` group, by index, unread (shapes are checked first)."""
+    return [group[k] for k in sorted(group, key=lambda k: int(k) if k.isdigit()
                                                  else -1)]
 
 
-def _values(group: Any) -> list[np.ndarray]:
+def _values(group: Any) -> list[Any]:
     """A layer's arrays: its own variables, then its children's, in tf.keras's weights order
     (an RNN's cell, Bidirectional's forward then backward layer, a wrapper's layer)."""
-    out: list[np.ndarray] = _own_values(group["vars"]) if "vars" in group else []
+    out: list[Any] = _own_values(group["vars"]) if "vars" in group else []
     children = [k for k in group if k != "vars"]
     children.sort(key=lambda k: (_CHILD_ORDER.index(k) if k in _CHILD_ORDER
                                  else len(_CHILD_ORDER), k))
@@ -255,7 +255,7 @@ def _collect(model: Any, group: Any, filepath: str, path: str) -> list[tuple[Any
                     f"Shape mismatch in layer {layer.name!r} for weight {var.name!r} when "
                     f"loading {filepath!r}: the model expects shape {tuple(var.shape)} but "
                     f"{path}layers/{key} has shape {tuple(value.shape)}")
-            pairs.append((var, value))
+            pairs.append((var, np.asarray(value)))
     return pairs
 
 
@@ -273,7 +273,12 @@ def assign_v3_weights(model: Any, f: Any, filepath: str) -> None:
         if len(values) != len(own):
             raise ValueError(f"Weight count mismatch for the model's own weights when loading "
                              f"{filepath!r}: {len(own)} expected, {len(values)} saved")
-        pairs.extend(zip(own, values, strict=True))
+        for var, value in zip(own, values, strict=True):
+            if tuple(value.shape) != tuple(var.shape):
+                raise ValueError(f"Shape mismatch for the model's weight {var.name!r} when "
+                                 f"loading {filepath!r}: {tuple(var.shape)} expected, "
+                                 f"{tuple(value.shape)} saved")
+            pairs.append((var, np.asarray(value)))
     for var, value in pairs:
         var.assign(np.asarray(value).astype(np.dtype(var.dtype.name), copy=False))
 
@@ -401,6 +406,8 @@ def load_keras_zip(filepath: str, custom_objects: dict | None = None,
         try:
             assign_v3_weights(model, f, filepath)
             opt_values = _optimizer_values(f)
+            if opt_values is not None:
+                opt_values = hdf5_format.bounded_values(opt_values, model, filepath)
         except hdf5_format._READ_ERRORS as e:
             raise _invalid(filepath, f"{WEIGHTS} cannot be read ({type(e).__name__}: "
                                      f"{e})") from None
