@@ -172,19 +172,22 @@ class Model(Trainer, Layer):
 
     def save_weights(self, filepath: Any, overwrite: bool = True, save_format: Any = None,
                      options: Any = None) -> None:
-        """Saves ``weights`` to exactly ``filepath`` in the safetensors layout (atomically).
+        """Saves ``weights`` to exactly ``filepath`` (atomically): in the safetensors layout,
+        or in tf.keras 2's HDF5 layout for a name ending in ``.h5`` or ``save_format="h5"``.
 
         Raises:
-            ValueError: if the model has not created its weights yet, or for an HDF5 name
-                (``.h5``): the file would not be HDF5.
+            ValueError: if the model has not created its weights yet.
+            ImportError: for an HDF5 file without h5py (``pip install corten[h5]``).
         """
         from corten.keras.saving import weights_file  # saving sits above models
 
-        weights_file.save_weights(self, filepath, overwrite=overwrite)
+        weights_file.save_weights(self, filepath, overwrite=overwrite, save_format=save_format)
 
     def load_weights(self, filepath: Any, skip_mismatch: bool = False, by_name: bool = False,
                      options: Any = None) -> None:
-        """Loads weights written by ``save_weights``; nothing changes if loading fails.
+        """Loads weights written by ``save_weights`` (safetensors, or HDF5 from corten or
+        tf.keras 2, matched by layer position or, with ``by_name``, by layer name); nothing
+        changes if loading fails.
 
         Raises:
             ValueError: for a truncated or corrupted file, or a weight whose shape differs
@@ -193,7 +196,7 @@ class Model(Trainer, Layer):
         """
         from corten.keras.saving import weights_file
 
-        weights_file.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+        weights_file.load_weights(self, filepath, skip_mismatch=skip_mismatch, by_name=by_name)
 
 
 _FUNCTIONAL_SUBCLASSES: dict[type, type] = {}

@@ -1,5 +1,6 @@
-"""keras.saving: whole-model files (.keras zip), weights files (safetensors layout) and the
-serialization of objects to configs."""
+"""keras.saving: whole-model files (.keras zip, tf.keras 2's HDF5 layout, and .keras files of
+tf.keras 2.13+ and Keras 3), weights files (safetensors or HDF5) and the serialization of
+objects to configs."""
 
 from corten.keras.saving.object_registration import (
     CustomObjectScope,

@@ -18,7 +18,7 @@ import shutil
 import time
 from collections.abc import Iterator
 
-__all__ = ["atomic_file", "temp_dir", "clean_stale", "replace", "TEMP_MARK"]
+__all__ = ["atomic_file", "atomic_path", "temp_dir", "clean_stale", "replace", "TEMP_MARK"]
 
 TEMP_MARK = ".corten-tmp-"
 # Earlier than any temporary file this process creates.
@@ -142,3 +142,29 @@ def _discard(path: str) -> None:
     with contextlib.suppress(OSError):
         os.unlink(path)
 
+
+
+@contextlib.contextmanager
+def atomic_path(target: str) -> Iterator[str]:
+    """The path of a new temporary file beside `target` that becomes `target` when the block
+    ends without an error (for writers that open files by name, such as HDF5's); removed
+    otherwise."""
+    target = os.fspath(target)
+    directory = os.path.dirname(os.path.abspath(target))
+    clean_stale(directory)
+    path = os.path.join(directory, _temp_name(target))
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as e:
+        raise _named(e, target) from e
+    try:
+        yield path
+        with open(path, "rb+") as f:
+            os.fsync(f.fileno())
+        replace(path, target)
+    except OSError as e:
+        _discard(path)
+        raise _named(e, target) from e
+    except BaseException:
+        _discard(path)
+        raise

@@ -37,7 +37,13 @@ from typing import Any
 
 import numpy as np
 
-from corten.keras.saving import atomic, serialization_lib, weights_file
+from corten.keras.saving import (
+    atomic,
+    hdf5_format,
+    keras_zip,
+    serialization_lib,
+    weights_file,
+)
 from corten.ops import _seed
 from corten.keras.saving.object_registration import CustomObjectScope
 
@@ -78,14 +84,9 @@ def _invalid(filepath: str, why: str) -> ValueError:
 def _resolve_save_path(filepath: Any, save_format: Any) -> tuple[str, bool]:
     """``(path, as_directory)``: a ``.keras`` path is a zip file; any other path (no
     extension, as the guides' ``model.save("path_to_my_model")``) is a directory written at
-    exactly that path, as tf.keras writes a SavedModel. HDF5 is refused with the way out."""
+    exactly that path, as tf.keras writes a SavedModel (HDF5 is handled before)."""
     filepath = os.fspath(filepath)
     ext = os.path.splitext(filepath)[1].lower()
-    if save_format in ("h5", "hdf5") or ext in (".h5", ".hdf5"):
-        raise ValueError(
-            "corten does not write HDF5 model files yet. Use a path ending in .keras (one zip "
-            "file) or a path without extension (a saved-model directory). Received: "
-            f"filepath={filepath!r}, save_format={save_format!r}")
     if save_format not in (None, "keras", "keras_v3", "tf"):
         raise ValueError(f"model.save: unknown save_format {save_format!r}; use 'keras' or "
                          "'tf' (a directory)")
@@ -133,19 +134,25 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, save_format: A
                include_optimizer: bool = True, **kwargs: Any) -> None:
     """Saves ``model`` (architecture, compile configuration, weights, optimizer state).
 
-    A path ending in ``.keras`` gets one zip file; any other path gets a directory at exactly
-    that path (as tf.keras's SavedModel), holding the same entries as files. Either way the
-    write is atomic, and ``load_model`` reads both.
+    A path ending in ``.keras`` gets one zip file; a path ending in ``.h5`` or ``.hdf5`` (or
+    ``save_format="h5"``) an HDF5 file in tf.keras 2's layout (hdf5_format.py); any other path
+    a directory at exactly that path (as tf.keras's SavedModel), holding the .keras entries as
+    files. Every write is atomic, and ``load_model`` reads all three.
 
     Raises:
         NotImplementedError: if the model's architecture cannot be described (a subclassed
             model without a working get_config), saying what to implement.
-        ValueError: for an HDF5 path or save_format.
+        ValueError: for an unknown save_format.
+        ImportError: for an HDF5 file (a path ending in .h5 or save_format "h5") without h5py.
         FileExistsError: if the path exists and ``overwrite`` is False, or is a file or
             directory that model.save did not write (it is never replaced).
     """
     import corten
 
+    if hdf5_format.is_hdf5_path(filepath, save_format):
+        hdf5_format.save_model_to_hdf5(model, filepath, overwrite=overwrite,
+                                       include_optimizer=include_optimizer)
+        return
     filepath, as_directory = _resolve_save_path(filepath, save_format)
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"model.save: {filepath!r} exists and overwrite=False")
@@ -434,7 +441,8 @@ def load_model(filepath: Any, custom_objects: dict | None = None, compile: bool 
     """Loads a model saved by ``model.save``.
 
     Args:
-        filepath: the .keras file or saved-model directory that model.save wrote.
+        filepath: the .keras file, saved-model directory or HDF5 file that model.save wrote,
+            or an HDF5 or .keras file written by tf.keras 2 or Keras 3.
         custom_objects: ``{name: class or function}`` for custom objects that are not
             registered with ``register_keras_serializable``.
         compile: whether to compile the model from the saved compile configuration and restore
@@ -449,6 +457,13 @@ def load_model(filepath: Any, custom_objects: dict | None = None, compile: bool 
     from corten.keras.layers import Layer
 
     filepath = _resolve_load_path(filepath)
+    if os.path.isfile(filepath) and (hdf5_format.is_hdf5(filepath)
+                                     or filepath.lower().endswith((".h5", ".hdf5"))):
+        return hdf5_format.load_model_from_hdf5(filepath, custom_objects=custom_objects,
+                                                compile=compile)
+    if os.path.isfile(filepath) and keras_zip.is_keras_zip(filepath):
+        return keras_zip.load_keras_zip(filepath, custom_objects=custom_objects,
+                                        compile=compile)
     metadata, config, weights = read_archive(filepath)
     config = dict(config)
     compile_config = config.pop("compile_config", None)

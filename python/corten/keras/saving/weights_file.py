@@ -280,21 +280,32 @@ def weight_names(weights: list[Any]) -> list[str]:
     return names
 
 
-def save_weights(model: Any, filepath: Any, overwrite: bool = True) -> None:
-    """Saves ``model.weights`` to exactly ``filepath``, in the safetensors layout.
+def save_weights(model: Any, filepath: Any, overwrite: bool = True,
+                 save_format: Any = None) -> None:
+    """Saves ``model.weights`` to exactly ``filepath``: in the safetensors layout, or in
+    tf.keras 2's HDF5 layout for a name ending in ``.h5``/``.hdf5`` or ``save_format="h5"``,
+    except a name ending in ``.weights.h5``, which gets the Keras 3 layout (with the
+    optimizer's variables) as tf.keras 2.13+ writes it.
 
     Raises:
-        ValueError: if the model has no weights yet, or for an HDF5 name (``.h5``,
-            ``.hdf5``): the bytes would not be HDF5.
+        ValueError: if the model has no weights yet.
+        ImportError: for an HDF5 file without h5py.
         FileExistsError: if the file exists and ``overwrite`` is False.
     """
+    from corten.keras.saving import hdf5_format
+
     filepath = os.fspath(filepath)
-    if filepath.lower().endswith((".h5", ".hdf5")):
-        raise ValueError(
-            f"save_weights: {filepath!r} names an HDF5 file, which corten does not write yet; "
-            "its weights files are safetensors. Use a name such as "
-            f"{os.path.splitext(filepath)[0].removesuffix('.weights')}.weights.safetensors "
-            "(load_weights reads it back).")
+    if hdf5_format.is_hdf5_path(filepath, save_format):
+        if save_format is None and filepath.lower().endswith(".weights.h5"):
+            # tf.keras 2.13+ writes (and reads) such names in the Keras 3 layout.
+            from corten.keras.saving import keras_zip
+
+            if not overwrite and os.path.exists(filepath):
+                raise FileExistsError(f"save_weights: {filepath!r} exists and overwrite=False")
+            keras_zip.save_v3_weights(model, filepath)
+            return
+        hdf5_format.save_weights_to_hdf5(model, filepath, overwrite=overwrite)
+        return
     if not overwrite and os.path.exists(filepath):
         raise FileExistsError(f"save_weights: {filepath!r} exists and overwrite=False")
     weights = model.weights
@@ -312,8 +323,11 @@ def _layer_of(name: str) -> str:
     return name.rsplit("/", 1)[0] if "/" in name else name
 
 
-def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False) -> None:
-    """Loads weights written by ``save_weights`` into ``model``.
+def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False,
+                 by_name: bool = False) -> None:
+    """Loads weights written by ``save_weights`` into ``model``: a safetensors file, or an
+    HDF5 file in tf.keras 2's layout (a weights file or a whole-model file), whose layers are
+    matched by position, or by name with ``by_name``.
 
     Nothing is assigned unless every weight can be (apart from those ``skip_mismatch`` skips,
     with a warning).
@@ -325,6 +339,12 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False) -> None
     filepath = os.fspath(filepath)
     if not os.path.exists(filepath):
         raise FileNotFoundError(f"load_weights: no such file: {filepath!r}")
+    from corten.keras.saving import hdf5_format
+
+    if hdf5_format.is_hdf5(filepath) or filepath.lower().endswith((".h5", ".hdf5")):
+        hdf5_format.load_weights_from_hdf5(model, filepath, by_name=by_name,
+                                           skip_mismatch=skip_mismatch)
+        return
     arrays, metadata = read_tensors(filepath)
     assign_weights(model, arrays, metadata, filepath, skip_mismatch=skip_mismatch)
 

@@ -64,19 +64,27 @@ def test_a_keras_path_is_one_zip_file(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["model.h5", "model.hdf5"])
-def test_hdf5_model_paths_are_refused_with_the_way_out(tmp_path, name):
-    model, _ = _model()
-    with pytest.raises(ValueError, match="does not write HDF5 model files yet.*\\.keras"):
-        model.save(str(tmp_path / name))
-    assert os.listdir(tmp_path) == []
+def test_hdf5_model_paths_write_hdf5(tmp_path, name):
+    pytest.importorskip("h5py", reason="HDF5 files need the optional h5py (corten[h5])")
+    from corten.keras.saving import hdf5_format
+
+    model, x = _model()
+    model.save(str(tmp_path / name))
+    assert os.listdir(tmp_path) == [name]
+    assert hdf5_format.is_hdf5(str(tmp_path / name))
+    np.testing.assert_allclose(keras.models.load_model(str(tmp_path / name)).predict(x, verbose=0),
+                               model.predict(x, verbose=0), rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["w.weights.h5", "w.h5"])
-def test_hdf5_weights_paths_are_refused_not_filled_with_safetensors(tmp_path, name):
+def test_hdf5_weights_paths_write_hdf5_not_safetensors(tmp_path, name):
+    pytest.importorskip("h5py", reason="HDF5 files need the optional h5py (corten[h5])")
+    from corten.keras.saving import hdf5_format
+
     model, _ = _model()
-    with pytest.raises(ValueError, match=r"HDF5 file.*w\.weights\.safetensors"):
-        model.save_weights(str(tmp_path / name))
-    assert os.listdir(tmp_path) == []
+    model.save_weights(str(tmp_path / name))
+    assert os.listdir(tmp_path) == [name]
+    assert hdf5_format.is_hdf5(str(tmp_path / name))
 
 
 def test_weights_are_written_at_exactly_the_path_given(tmp_path):
