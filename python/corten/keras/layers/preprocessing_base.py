@@ -53,6 +53,22 @@ def validate_string_arg(value: Any, allowed: tuple, layer_name: str, arg_name: s
                          f"{list(allowed)}. Received: {arg_name}={value!r}")
 
 
+def encoding_layer_kwargs(layer_name: str, output_mode: str, sparse: bool,
+                          kwargs: dict) -> dict:
+    """The Layer kwargs of a layer whose output is an index or an encoding (tf.keras's rule):
+    int64 for ``output_mode="int"`` unless an integer dtype is given, else float32 by
+    default. Rejects ``sparse=True`` (no sparse tensors) naming the layer."""
+    if sparse:
+        raise ValueError(f"{layer_name}: sparse outputs are not supported; use sparse=False. "
+                         "Received: sparse=True")
+    dtype = kwargs.get("dtype")
+    if dtype is None:
+        kwargs["dtype"] = "int64" if output_mode == "int" else "float32"
+    elif output_mode == "int" and not corten.as_dtype(dtype).is_integer:
+        kwargs["dtype"] = "int64"
+    return kwargs
+
+
 def listify(value: Any) -> Any:
     """A JSON-friendly copy of a config value: tensors and arrays become (nested) lists.
 

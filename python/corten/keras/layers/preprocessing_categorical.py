@@ -16,6 +16,7 @@ from corten.keras.layers.preprocessing_base import (
     check_index_range,
     encode_categorical,
     encoded_shape,
+    encoding_layer_kwargs,
     validate_string_arg,
 )
 from corten.ops.hashing import hash_bucket
@@ -114,17 +115,9 @@ class Hashing(Layer):
         if num_bins is None or not isinstance(num_bins, (int, np.integer)) or num_bins <= 0:
             raise ValueError("The `num_bins` for `Hashing` cannot be `None` or non-positive "
                              f"values. Received: num_bins={num_bins}.")
-        dtype = kwargs.get("dtype")
-        if dtype is None:
-            kwargs["dtype"] = "int64" if output_mode == INT else "float32"
-        elif output_mode == INT and not corten.as_dtype(dtype).is_integer:
-            kwargs["dtype"] = "int64"
-        super().__init__(**kwargs)
         validate_string_arg(output_mode, (INT, ONE_HOT, MULTI_HOT, COUNT), "Hashing",
                             "output_mode")
-        if sparse:
-            raise ValueError("Hashing: sparse outputs are not supported; use sparse=False. "
-                             "Received: sparse=True")
+        super().__init__(**encoding_layer_kwargs("Hashing", output_mode, sparse, kwargs))
         if salt is not None:
             if isinstance(salt, (tuple, list)) and len(salt) == 2 \
                     and all(isinstance(v, (int, np.integer)) for v in salt):

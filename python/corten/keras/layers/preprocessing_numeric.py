@@ -16,6 +16,7 @@ from corten.keras.layers.preprocessing_base import (
     PreprocessingLayer,
     encode_categorical,
     encoded_shape,
+    encoding_layer_kwargs,
     listify,
     validate_string_arg,
 )
@@ -219,17 +220,9 @@ class Discretization(PreprocessingLayer):
                 num_bins = bins
             elif bin_boundaries is None:
                 bin_boundaries = bins
-        dtype = kwargs.get("dtype")
-        if dtype is None:
-            kwargs["dtype"] = "int64" if output_mode == INT else "float32"
-        elif output_mode == INT and not corten.as_dtype(dtype).is_integer:
-            kwargs["dtype"] = "int64"
-        super().__init__(**kwargs)
         validate_string_arg(output_mode, (INT, ONE_HOT, MULTI_HOT, COUNT), "Discretization",
                             "output_mode")
-        if sparse:
-            raise ValueError("Discretization: sparse outputs are not supported; use "
-                             "sparse=False. Received: sparse=True")
+        super().__init__(**encoding_layer_kwargs("Discretization", output_mode, sparse, kwargs))
         if num_bins is not None and (not isinstance(num_bins, (int, np.integer))
                                      or num_bins < 0):
             raise ValueError("Discretization: `num_bins` must be an integer >= 0. "

@@ -537,13 +537,22 @@ def load_model_from_hdf5(filepath: Any, custom_objects: dict | None = None,
         except (ValueError, TypeError, KeyError, AttributeError) as e:
             raise ValueError(f"Cannot compile the model of {filepath!r} from its "
                              f"training_config: {e}") from None
-    if opt_values and getattr(model, "optimizer", None) is not None:
-        optimizer = model.optimizer
-        try:
-            if not optimizer.built:
-                optimizer.build(model.trainable_variables)
-            optimizer.set_weights(opt_values)
-        except ValueError as e:
-            warnings.warn(f"Skipping loading the optimizer state of {filepath!r}: {e} The "
-                          "optimizer starts from scratch.", stacklevel=3)
+    if opt_values:
+        restore_optimizer_state(model, opt_values, filepath)
     return model
+
+
+def restore_optimizer_state(model: Any, values: list, filepath: str) -> None:
+    """Sets the compiled model's optimizer variables from a file's saved values, building the
+    optimizer first; values that do not fit leave a fresh optimizer and a warning naming the
+    file."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return
+    try:
+        if not optimizer.built:
+            optimizer.build(model.trainable_variables)
+        optimizer.set_weights(values)
+    except ValueError as e:
+        warnings.warn(f"Skipping loading the optimizer state of {filepath!r}: {e} The "
+                      "optimizer starts from scratch.", stacklevel=4)

@@ -30,7 +30,6 @@ from __future__ import annotations
 import inspect
 import io
 import re
-import warnings
 import zipfile
 from typing import Any
 
@@ -426,14 +425,7 @@ def load_keras_zip(filepath: str, custom_objects: dict | None = None,
     # tf.keras 2's optimizers keep corten's variable order (iterations, then each slot per
     # weight); Keras 3's add the learning rate and group the slots by kind, so their state is
     # not restored and training resumes with fresh optimizer slots.
-    if opt_values and version.startswith("2.") and getattr(model, "optimizer", None):
-        optimizer = model.optimizer
-        try:
-            if not optimizer.built:
-                optimizer.build(model.trainable_variables)
-            optimizer.set_weights(opt_values)
-        except ValueError as e:
-            warnings.warn(f"Skipping loading the optimizer state of {filepath!r}: {e} The "
-                          "optimizer starts from scratch.", stacklevel=3)
+    if opt_values and version.startswith("2."):
+        hdf5_format.restore_optimizer_state(model, opt_values, filepath)
     return model
 

@@ -44,8 +44,8 @@ from corten.keras.saving import (
     serialization_lib,
     weights_file,
 )
-from corten.ops import _seed
 from corten.keras.saving.object_registration import CustomObjectScope
+from corten.ops import _seed
 
 __all__ = ["save_model", "load_model", "FORMAT_VERSION"]
 
