@@ -143,7 +143,7 @@ void check_sorted_lookup(DType dtype) {
     std::vector<int64_t> keys(static_cast<size_t>(num_keys));
     for (int64_t k = 0; k < num_keys; ++k) keys[static_cast<size_t>(k)] = 3 * k - 500;
     std::vector<unsigned char> key_bytes(keys.size() * sizeof(int64_t) + 1, 0);
-    std::memcpy(key_bytes.data(), keys.data(), keys.size() * sizeof(int64_t));
+    if (!keys.empty()) std::memcpy(key_bytes.data(), keys.data(), keys.size() * sizeof(int64_t));
     for (int64_t n : {0, 1, 9, 4000}) {
       std::vector<unsigned char> x(static_cast<size_t>(n) * sizeof(T) + 1, 0);
       for (int64_t i = 0; i < n; ++i) {

@@ -70,7 +70,7 @@ void compare_update(const std::string& what, int64_t n, const std::vector<Fill>&
     ptrs[a] = nullptr;
     if (fills[a] == Fill::Absent) continue;
     bytes[a].resize(len * sizeof(T));
-    std::memcpy(bytes[a].data(), host[a].data(), bytes[a].size());
+    if (!bytes[a].empty()) std::memcpy(bytes[a].data(), host[a].data(), bytes[a].size());
     buffers[a] = std::make_unique<KernelBuffer>(bytes[a]);
     ptrs[a] = static_cast<T*>(buffers[a]->get());
   }
