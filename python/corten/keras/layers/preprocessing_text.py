@@ -152,6 +152,9 @@ class TextVectorization(PreprocessingLayer):
 
     # ---------------------------------------------------------------- call
     def _preprocess(self, inputs: Any) -> Any:
+        if isinstance(inputs, corten.Tensor) and inputs.dtype != corten.string:
+            raise TypeError("TextVectorization: inputs must be strings. Received: inputs dtype="
+                            f"{inputs.dtype.name}, shape={tuple(inputs.shape)}")
         inputs = corten.convert_to_tensor(inputs, dtype="string")
         if self._standardize in (LOWER, LOWER_AND_STRIP_PUNCTUATION):
             inputs = corten.strings.lower(inputs)
