@@ -61,7 +61,7 @@ class TextVectorization(PreprocessingLayer):
         sparse: only False is supported.
         ragged: for "int": return a RaggedTensor of each string's indices.
         encoding: the text encoding ("utf-8").
-        **kwargs: base Layer arguments; the dtype is the output dtype.
+        **kwargs: base Layer arguments; the dtype, the inputs', can only be "string".
 
     Returns:
         Called on a string tensor of shape (batch,) or (batch, 1): int64 indices of shape
@@ -79,8 +79,12 @@ class TextVectorization(PreprocessingLayer):
             output_mode = MULTI_HOT
         if output_mode == "tf-idf":
             output_mode = TF_IDF
+        # The layer's dtype is its inputs' (as tf.keras 2); the lookup's is the output's.
         if kwargs.get("dtype") is None:
-            kwargs["dtype"] = "int64" if output_mode == INT else "float32"
+            kwargs["dtype"] = "string"
+        elif corten.as_dtype(kwargs["dtype"]) != corten.string:
+            raise ValueError("`TextVectorization` may only have a dtype of string. Received "
+                             f"dtype: {kwargs['dtype']}.")
         vocabulary_size = kwargs.pop("vocabulary_size", None)
         super().__init__(**kwargs)
         if not callable(standardize):
