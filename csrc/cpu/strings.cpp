@@ -330,9 +330,21 @@ int64_t to_number(const Strings& x, DType dtype, void* out) {
 }
 
 void sorted_lookup_strings(const Strings& x, const Strings& keys, int64_t* out) {
+  if (x.size() < 4 * keys.size()) {
+    // Few inputs: binary search beats building a table.
+    for (size_t i = 0; i < x.size(); ++i) {
+      const auto it = std::lower_bound(keys.begin(), keys.end(), x[i]);
+      out[i] = (it != keys.end() && *it == x[i]) ? static_cast<int64_t>(it - keys.begin()) : -1;
+    }
+    return;
+  }
+  // Many inputs (a batch of tokens against a vocabulary): one hash table, then a probe each,
+  // with no string comparisons on the way down a search tree.
+  std::unordered_map<std::string_view, int64_t> table(keys.size() * 2);
+  for (size_t k = 0; k < keys.size(); ++k) table.emplace(keys[k], static_cast<int64_t>(k));
   for (size_t i = 0; i < x.size(); ++i) {
-    const auto it = std::lower_bound(keys.begin(), keys.end(), x[i]);
-    out[i] = (it != keys.end() && *it == x[i]) ? static_cast<int64_t>(it - keys.begin()) : -1;
+    const auto it = table.find(x[i]);
+    out[i] = it == table.end() ? -1 : it->second;
   }
 }
 

@@ -282,3 +282,15 @@ def test_symbolic_shapes_flow_through_string_ops():
     assert values.shape == (None,) and splits.shape == (None,)
     assert _C.ragged_to_dense(values, splits, 5, "").shape == (None, 5)
     assert tf.strings.to_number(x).dtype == tf.float32
+
+
+def test_string_sorted_lookup_table_and_search_paths_agree():
+    from corten.ops.hashing import sorted_lookup
+
+    keys = sorted({w.encode() for w in corpus(300, 6)})
+    table = tf.constant(np.array(keys, dtype=object))
+    index = {k: i for i, k in enumerate(keys)}
+    for n in (5, 5000):  # few inputs: binary search; many: a hash table
+        x = [w.encode() for w in corpus(n, 6)]
+        got = sorted_lookup(tf.constant(np.array(x, dtype=object)), table).numpy().tolist()
+        assert got == [index.get(w, -1) for w in x]

@@ -20,9 +20,11 @@ from typing import Any
 if __package__:  # imported by the parent as corten.bench.peers.cases
     from .case_types import Case, Input
     from .layer_cases import LAYER_LIBRARIES, LAYERS
+    from .text_cases import text_cases
 else:  # imported by a worker script, with peers/ on sys.path
     from case_types import Case, Input
     from layer_cases import LAYER_LIBRARIES, LAYERS
+    from text_cases import text_cases
 
 KERNEL_LIBRARIES = ("corten", "numpy", "torch")
 TRAINING_LIBRARIES = ("corten", "torch", "torch.compile", "keras3-torch", "keras3-jax",
@@ -510,7 +512,7 @@ GPU = [
               _same(lambda m, a, b: a @ b), (1e-4, 1e-3), flops=2.0 * 4096 ** 3),
 ]
 
-CASES: list[Case] = OPS + OVERHEAD + GEMM + LAYERS + TRAINING + INFERENCE + GPU
+CASES: list[Case] = OPS + OVERHEAD + GEMM + LAYERS + text_cases() + TRAINING + INFERENCE + GPU
 BY_KEY: dict[str, Case] = {c.key: c for c in CASES}
 if len(BY_KEY) != len(CASES):
     raise RuntimeError("bench case keys must be unique")
