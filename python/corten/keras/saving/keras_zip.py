@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from corten.keras.saving import atomic, hdf5_format, serialization_lib
+from corten.keras.saving import atomic, hdf5_format, hdf5_guard, keras3_optimizer, serialization_lib
 from corten.keras.saving.object_registration import CustomObjectScope
 
 __all__ = ["is_keras_zip", "load_keras_zip", "assign_v3_weights", "is_v3_weights_group",
@@ -254,7 +254,7 @@ def _collect(model: Any, group: Any, filepath: str, path: str) -> list[tuple[Any
                     f"Shape mismatch in layer {layer.name!r} for weight {var.name!r} when "
                     f"loading {filepath!r}: the model expects shape {tuple(var.shape)} but "
                     f"{path}layers/{key} has shape {tuple(value.shape)}")
-            pairs.append((var, np.asarray(value)))
+            pairs.append((var, hdf5_guard.read_array(value)))
     return pairs
 
 
@@ -277,7 +277,7 @@ def assign_v3_weights(model: Any, f: Any, filepath: str) -> None:
                 raise ValueError(f"Shape mismatch for the model's weight {var.name!r} when "
                                  f"loading {filepath!r}: {tuple(var.shape)} expected, "
                                  f"{tuple(value.shape)} saved")
-            pairs.append((var, np.asarray(value)))
+            pairs.append((var, hdf5_guard.read_array(value)))
     for var, value in pairs:
         var.assign(np.asarray(value).astype(np.dtype(var.dtype.name), copy=False))
 
@@ -397,6 +397,9 @@ def load_keras_zip(filepath: str, custom_objects: dict | None = None,
             raise _invalid(filepath, str(e)) from None
     if not isinstance(model, Layer):
         raise _invalid(filepath, f"config.json describes a {type(model).__name__}, not a model")
+    why = hdf5_guard.hang_reason(raw)  # Note [HDF5 hangs on damaged files]
+    if why is not None:
+        raise _invalid(filepath, f"{WEIGHTS} is corrupted: {why}")
     try:
         f = h5py.File(io.BytesIO(raw), "r")
     except (OSError, ValueError) as e:
@@ -410,6 +413,10 @@ def load_keras_zip(filepath: str, custom_objects: dict | None = None,
         except hdf5_format._READ_ERRORS as e:
             raise _invalid(filepath, f"{WEIGHTS} cannot be read ({type(e).__name__}: "
                                      f"{e})") from None
+        except ValueError as e:  # a damaged datatype, h5py's on a damaged name
+            if filepath in str(e):
+                raise
+            raise _invalid(filepath, f"{WEIGHTS} cannot be read ({e})") from None
     finally:
         f.close()
     if not compile or not compile_config or not hasattr(model, "compile_from_config"):
@@ -422,10 +429,11 @@ def load_keras_zip(filepath: str, custom_objects: dict | None = None,
             model.compile_from_config(compile_config, custom_objects=custom_objects)
     except (ValueError, TypeError, KeyError, AttributeError) as e:
         raise _invalid(filepath, f"its compile_config cannot be applied ({e})") from None
-    # tf.keras 2's optimizers keep corten's variable order (iterations, then each slot per
-    # weight); Keras 3's add the learning rate and group the slots by kind, so their state is
-    # not restored and training resumes with fresh optimizer slots.
+    # tf.keras 2's optimizers keep corten's variable order (iterations, then the slots);
+    # Keras 3's add the learning rate (Note [Keras 3 optimizer variables]).
     if opt_values and version.startswith("2."):
         hdf5_format.restore_optimizer_state(model, opt_values, filepath)
+    elif opt_values:
+        keras3_optimizer.restore_keras3_optimizer_state(model, opt_values, filepath)
     return model
 
