@@ -400,9 +400,10 @@ def load_keras_zip(filepath: str, custom_objects: dict | None = None,
     why = hdf5_guard.hang_reason(raw)  # Note [HDF5 hangs on damaged files]
     if why is not None:
         raise _invalid(filepath, f"{WEIGHTS} is corrupted: {why}")
+    # h5py's file-object driver raises OverflowError for a read at an offset beyond ssize_t.
     try:
         f = h5py.File(io.BytesIO(raw), "r")
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, OverflowError) as e:
         raise _invalid(filepath, f"{WEIGHTS} is not a valid HDF5 file ({e})") from None
     try:
         try:

@@ -2,7 +2,7 @@
 test_corrupted_files.py in a subprocess, so that a hang or a crash fails the test instead of
 freezing or killing pytest:
 
-    python fuzz_loading.py OUTDIR FIRST_SEED LAST_SEED [SOURCE ...]
+    python fuzz_loading.py OUTDIR SEEDS [SOURCE ...]      (SEEDS: "0-12,64,130")
 
 SOURCE names a committed fixture (``mlp.h5``, ``keras3_mlp.keras``...) or a file corten writes
 (``corten.h5``, ``corten_weights.h5``, ``corten.weights.h5``). For every source, seed and kind of
@@ -98,7 +98,16 @@ def _outcome(error: BaseException, path: str, changed: bool | None = None) -> di
     return out
 
 
-def run(outdir: str, seeds: range, sources: list[str]) -> None:
+def parse_seeds(text: str) -> list[int]:
+    """``"0-3,9"`` -> ``[0, 1, 2, 9]`` (ranges exclude their end)."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        seeds.extend(range(int(lo), int(hi)) if hi else [int(lo)])
+    return seeds
+
+
+def run(outdir: str, seeds: list[int], sources: list[str]) -> None:
     from corten import keras
 
     warnings.simplefilter("ignore")  # a fresh optimizer's warning is not a failure here
@@ -155,4 +164,4 @@ def run(outdir: str, seeds: range, sources: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    run(sys.argv[1], range(int(sys.argv[2]), int(sys.argv[3])), sys.argv[4:])
+    run(sys.argv[1], parse_seeds(sys.argv[2]), sys.argv[3:])
