@@ -44,7 +44,12 @@ __all__ = ["is_keras_zip", "load_keras_zip", "assign_v3_weights", "is_v3_weights
 WEIGHTS = "model.weights.h5"
 _MAX_WEIGHTS_BYTES = 8 * 1024**3
 # Arguments of newer Keras versions whose value is their default (the feature left off).
-_NEUTRAL_DEFAULTS = {"renorm_momentum": 0.99, "renorm_clipping": None}
+_NEUTRAL_DEFAULTS = {"renorm_momentum": 0.99, "renorm_clipping": None, "groups": 1,
+                     "fill_mode": "constant", "fill_value": 0.0, "value_range": [0, 255]}
+# Keras 3's names for arguments that tf.keras 2 (and corten) call otherwise.
+_RENAMED = {"LeakyReLU": {"negative_slope": "alpha"}}
+# Arguments that corten's classes take through **kwargs (no named parameter to find).
+_KWARGS = {"RNN": {"zero_output_for_mask"}}
 # Arguments that choose an implementation, not a result (an RNN's kernel fusion).
 _HINTS = {"implementation"}
 
@@ -114,6 +119,80 @@ def _nodes(nodes: Any) -> Any:
     return out
 
 
+def _layer_name(layer: Any) -> Any:
+    return layer.get("name") or (layer.get("config") or {}).get("name") \
+        if isinstance(layer, dict) else None
+
+
+def _is_operation(layer: Any) -> bool:
+    module = layer.get("module") if isinstance(layer, dict) else None
+    return isinstance(module, str) and module.startswith(("keras.src.ops.", "keras.ops."))
+
+
+def _drop_computed_masks(config: dict) -> dict:
+    """A Keras 3 functional config without the masks it computes with operations.
+
+    Note [Keras 3 masks in functional configs]
+    Keras 3 records the mask a layer computes (Embedding's mask_zero, Masking) as nodes of
+    operations (``NotEqual``, ``Any``, module ``keras.src.ops...``) whose output reaches the
+    next layer as a ``mask`` keyword argument; tf.keras 2 and corten propagate masks from
+    layer to layer instead. So a ``mask`` argument computed only by operations is dropped,
+    then the operations no output depends on any more, and corten's propagation brings the
+    same mask back. ``training`` arguments are dropped too: Keras 3 replaces them with the
+    model call's own ``training`` whenever one is given, as corten's functional models do.
+    """
+    import copy
+
+    config = copy.deepcopy(config)
+    layers = config.get("layers")
+    if not isinstance(layers, list):
+        return config
+    operations = {_layer_name(la) for la in layers if _is_operation(la)}
+    index = {_layer_name(la): la for la in layers if isinstance(la, dict)}
+    for layer in index.values():
+        for node in layer.get("inbound_nodes") or []:
+            kwargs = node.get("kwargs") if isinstance(node, dict) else None
+            if not isinstance(kwargs, dict):
+                continue
+            if isinstance(kwargs.get("training"), bool):
+                del kwargs["training"]
+            histories: list = []
+            _history(kwargs.get("mask"), histories)
+            if histories and all(h[0] in operations for h in histories):
+                del kwargs["mask"]
+    if not operations:
+        return config
+    outputs: list = []
+    _history_lists(config.get("output_layers"), outputs)
+    reached: set = set()
+    stack = [h[0] for h in outputs]
+    while stack:
+        name = stack.pop()
+        if name in reached or name not in index:
+            continue
+        reached.add(name)
+        histories = []
+        for node in index[name].get("inbound_nodes") or []:
+            if isinstance(node, dict):
+                _history([node.get("args"), node.get("kwargs")], histories)
+        stack.extend(h[0] for h in histories)
+    config["layers"] = [la for la in layers if not _is_operation(la)
+                        or _layer_name(la) in reached]
+    return config
+
+
+def _history_lists(value: Any, out: list) -> None:
+    """The ``[name, node, tensor]`` triples of a functional config's ``output_layers``."""
+    if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
+        out.append(value)
+    elif isinstance(value, list):
+        for v in value:
+            _history_lists(v, out)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _history_lists(v, out)
+
+
 def _accepted(cls: type) -> set[str] | None:
     """The arguments ``cls.from_config`` passes on to constructors that take them: every
     named parameter of the ``__init__`` methods along the MRO, plus Layer's keyword arguments;
@@ -136,6 +215,13 @@ def _accepted(cls: type) -> set[str] | None:
     if issubclass(cls, Layer):
         names |= {"input_shape", "batch_input_shape", "batch_size", "input_dim", "weights",
                   "activity_regularizer", "autocast", "input_length"}
+    for klass in cls.__mro__:
+        names |= _KWARGS.get(klass.__name__, set())
+    own = cls.__dict__.get("__init__")
+    if own is not None and "data_format" not in inspect.signature(own).parameters:
+        # A channels-last-only class (ZeroPadding1D, Resizing...) passes its base a fixed
+        # data_format; Keras 3's adds the argument, whose "channels_last" is that value.
+        names.discard("data_format")
     return names - {"self"}
 
 
@@ -151,6 +237,8 @@ def _convert(config: Any, depth: int = 0) -> Any:
     if class_name in ("DTypePolicy", "FloatDTypePolicy", "Policy") and \
             isinstance(config.get("config"), dict):
         return config["config"].get("name", "float32")
+    if class_name in ("Functional", "Model") and isinstance(config.get("config"), dict):
+        config = {**config, "config": _drop_computed_masks(config["config"])}
     out = {k: _convert(v, depth + 1) for k, v in config.items()
            if k not in ("shared_object_id",)}
     if "module" in out:
@@ -171,8 +259,12 @@ def _convert(config: Any, depth: int = 0) -> Any:
                     if key in accepted:
                         continue
                     value = inner[key]
-                    if key in _HINTS or value is None or value is False or (
-                            key in _NEUTRAL_DEFAULTS and _NEUTRAL_DEFAULTS[key] == value):
+                    renamed = _RENAMED.get(class_name, {}).get(key)
+                    if renamed is not None and renamed in accepted and renamed not in inner:
+                        inner[renamed] = inner.pop(key)
+                    elif key in _HINTS or value is None or value is False or (
+                            key in _NEUTRAL_DEFAULTS and _NEUTRAL_DEFAULTS[key] == value) or (
+                            key == "data_format" and value == "channels_last"):
                         del inner[key]
                     else:
                         raise ValueError(

@@ -1,0 +1,103 @@
+"""load_model of files written by real Keras for a wide range of built-in layers: Keras 3
+``.keras`` files, and tf.keras 2.21's ``.keras`` and ``.h5`` files (fixtures/layer_zoo.zip,
+made by fixtures/make_layer_zoo_fixtures.py), give Keras's predictions within 1e-5; fresh
+files from the installed peers when present."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import zipfile
+
+import numpy as np
+import pytest
+from corten import keras
+
+pytest.importorskip("h5py", reason="the weights of Keras files are HDF5 (corten[h5])")
+
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+SCRIPT = os.path.join(FIXTURES, "make_layer_zoo_fixtures.py")
+NAMES = ("conv1d", "conv2d", "conv3d", "rnn", "norm", "merge", "shapes", "masking",
+         "preprocessing", "sequential")
+FILES = [(p, n, e) for p, exts in (("keras3", (".keras",)), ("tfkeras", (".keras", ".h5")))
+         for n in NAMES for e in exts]
+PEERS = {"tfkeras": os.environ.get("CORTEN_TFKERAS_PYTHON", "/work/peers/tfkeras/bin/python"),
+         "keras3": os.environ.get("CORTEN_KERAS3_PYTHON", "/work/peers/keras3/bin/python")}
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("zoo")
+    with zipfile.ZipFile(os.path.join(FIXTURES, "layer_zoo.zip")) as z:
+        z.extractall(folder)
+    return folder
+
+
+def _inputs(data):
+    if "x" in data.files:
+        return data["x"]
+    return [data[f"x{k}"] for k in range(len([f for f in data.files if f.startswith("x")]))]
+
+
+def _check(folder, prefix, name, ext):
+    keras.backend.clear_session()
+    data = np.load(os.path.join(folder, f"{prefix}_zoo_{name}.npz"))
+    model = keras.models.load_model(os.path.join(folder, f"{prefix}_zoo_{name}{ext}"))
+    np.testing.assert_allclose(model.predict(_inputs(data), verbose=0), data["y"], atol=1e-5)
+    return model, data
+
+
+@pytest.mark.parametrize(("prefix", "name", "ext"), FILES)
+def test_keras_files_of_many_layers_load_with_the_same_predictions(zoo, prefix, name, ext):
+    _check(zoo, prefix, name, ext)
+
+
+def test_keras_3_masks_come_back_through_propagation(zoo):
+    # Keras 3 writes the mask of Embedding(mask_zero=True) as NotEqual/Any operations feeding
+    # the LSTM's mask argument (Note [Keras 3 masks in functional configs]).
+    model, data = _check(zoo, "keras3", "shapes", ".keras")
+    assert not any(type(layer).__name__ in ("NotEqual", "Any") for layer in model.layers)
+    # The mask matters: without it the padded steps change the predictions.
+    embedding = next(la for la in model.layers if isinstance(la, keras.layers.Embedding))
+    embedding.mask_zero = False
+    assert not np.allclose(np.asarray(model(data["x"])), data["y"], atol=1e-4)
+    embedding.mask_zero = True
+    np.testing.assert_allclose(np.asarray(model(data["x"])), data["y"], atol=1e-5)
+    model.compile(optimizer="adam", loss="mse")
+    history = model.fit(data["x"], data["y"], epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+
+
+@pytest.mark.parametrize("prefix", ["keras3", "tfkeras"])
+def test_fresh_zoo_files_from_the_installed_keras(tmp_path, prefix):
+    python = PEERS[prefix]
+    if not os.path.exists(python):
+        pytest.skip(f"{prefix} is not installed ({python} is absent)")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="", KERAS_BACKEND="jax")
+    done = subprocess.run([python, SCRIPT, prefix, str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-4000:]
+    for p, name, ext in FILES:
+        if p == prefix:
+            _check(tmp_path, prefix, name, ext)
+
+
+def test_an_argument_value_corten_cannot_honour_is_named(zoo, tmp_path):
+    import json
+
+    src = os.path.join(zoo, "keras3_zoo_conv1d.keras")
+    dst = tmp_path / "first.keras"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "config.json":
+                config = json.loads(data)
+                for layer in config["config"]["layers"]:
+                    if layer["class_name"] == "ZeroPadding1D":
+                        layer["config"]["data_format"] = "channels_first"
+                data = json.dumps(config).encode()
+            zout.writestr(info, data)
+    with pytest.raises(ValueError, match=r"first\.keras.*ZeroPadding1D \(layer 'zero_padding1d'"
+                                         r"\) was saved with data_format='channels_first'"):
+        keras.models.load_model(str(dst))
