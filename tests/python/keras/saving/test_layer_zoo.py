@@ -101,3 +101,37 @@ def test_an_argument_value_corten_cannot_honour_is_named(zoo, tmp_path):
     with pytest.raises(ValueError, match=r"first\.keras.*ZeroPadding1D \(layer 'zero_padding1d'"
                                          r"\) was saved with data_format='channels_first'"):
         keras.models.load_model(str(dst))
+
+
+def test_corten_writes_h5_files_of_many_layers_that_tf_keras_loads(zoo, tmp_path):
+    # The other direction: each tf.keras model rebuilt by corten, saved by corten to HDF5
+    # (model and weights), loads in tf.keras 2.21 with the same predictions.
+    python = PEERS["tfkeras"]
+    if not os.path.exists(python):
+        pytest.skip(f"tf.keras is not installed ({python} is absent)")
+    for name in NAMES:
+        model, _ = _check(zoo, "tfkeras", name, ".h5")
+        model.save(str(tmp_path / f"{name}.h5"))
+        model.save_weights(str(tmp_path / f"{name}_weights.h5"))
+    script = """
+import sys, numpy as np, tensorflow as tf
+zoo, out = sys.argv[1], sys.argv[2]
+for name in sys.argv[3:]:
+    data = np.load(f"{zoo}/tfkeras_zoo_{name}.npz")
+    x = data["x"] if "x" in data.files else [data["x0"], data["x1"]]
+    model = tf.keras.models.load_model(f"{out}/{name}.h5")
+    errors = [np.abs(model.predict(x, verbose=0) - data["y"]).max()]
+    model = tf.keras.models.clone_model(model)
+    model.load_weights(f"{out}/{name}_weights.h5")
+    errors.append(np.abs(model.predict(x, verbose=0) - data["y"]).max())
+    print(name, max(errors))
+"""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="", TF_USE_LEGACY_KERAS="1")
+    done = subprocess.run([python, "-c", script, str(zoo), str(tmp_path), *NAMES], env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-4000:]
+    errors = {line.split()[0]: float(line.split()[1]) for line in done.stdout.splitlines()
+              if line.split() and line.split()[0] in NAMES}
+    assert sorted(errors) == sorted(NAMES), done.stdout
+    assert all(e < 1e-5 for e in errors.values()), errors
