@@ -521,7 +521,9 @@ def load_keras_zip(filepath: str, custom_objects: dict | None = None,
         with CustomObjectScope(custom_objects):
             model.compile_from_config(compile_config, custom_objects=custom_objects)
     except (ValueError, TypeError, KeyError, AttributeError) as e:
-        raise _invalid(filepath, f"its compile_config cannot be applied ({e})") from None
+        raise _invalid(filepath, f"its compile_config cannot be applied ({e}); "
+                                 "load_model(..., compile=False) loads the model without "
+                                 "it") from None
     # tf.keras 2's optimizers keep corten's variable order (iterations, then the slots);
     # Keras 3's add the learning rate (Note [Keras 3 optimizer variables]).
     if opt_values and version.startswith("2."):

@@ -172,3 +172,17 @@ def test_fresh_files_from_the_installed_keras_3(tmp_path):
     for name in OPTIMIZERS:
         keras.backend.clear_session()
         _check_resumes_like_keras3(name, str(tmp_path))
+
+
+def test_an_optimizer_corten_lacks_is_named_and_compile_false_loads(tmp_path):
+    path = tmp_path / "lion.keras"
+
+    def lion(config):
+        config["compile_config"]["optimizer"]["class_name"] = "Lion"
+
+    _rewrite_config(_fixture("adam", ".keras"), path, lion)
+    with pytest.raises(ValueError, match=r"lion\.keras.*'Lion'.*compile=False"):
+        keras.models.load_model(str(path))
+    expected = np.load(_fixture("adam", ".npz"))
+    model = keras.models.load_model(str(path), compile=False)
+    assert model.predict(expected["x"], verbose=0).shape == (8, 3)
