@@ -260,3 +260,18 @@ def test_load_weights_of_a_damaged_weights_file_changes_nothing(tmp_path):
         model.load_weights(str(path))
     for b, w in zip(before, model.weights, strict=True):
         np.testing.assert_array_equal(b, np.asarray(w))
+
+
+def test_weights_that_spell_a_heap_signature_still_load(tmp_path):
+    # The guard looks for "GCOL" collections by their bytes: weights holding those bytes
+    # (followed by a size that does not fit in the file) are data, not a damaged heap.
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(8)])
+    kernel = np.frombuffer((b"GCOL\x01\x00\x00\x00" + b"\xff" * 8) * 8, dtype="float32")
+    kernel = kernel.reshape(4, 8).copy()
+    model.layers[0].kernel.assign(kernel)  # the 0xff bytes are NaNs
+    path = tmp_path / "spelled.h5"
+    model.save(str(path))
+    assert path.read_bytes().count(b"GCOL\x01\x00\x00\x00") > 8  # the heap's, the kernel's
+    loaded = keras.models.load_model(str(path))
+    np.testing.assert_array_equal(np.asarray(loaded.layers[0].kernel),
+                                  np.asarray(model.layers[0].kernel))
