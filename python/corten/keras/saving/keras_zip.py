@@ -19,10 +19,13 @@ Keras 3 configs differ from tf.keras 2's in a few systematic ways, mapped here b
 own deserialization (Note [Safe deserialization]) runs: dtype policies are objects
 (``{"class_name": "DTypePolicy", "config": {"name": "float32"}}``: the name is kept),
 InputLayer has ``batch_shape``, functional nodes are ``{"args": [keras tensors], "kwargs"}``
-(turned into tf.keras 2's ``[[layer, node, tensor, kwargs]]``), and modules are
-``keras.src...``/``tf_keras.src...``. Arguments that corten's class does not take are dropped
-when they hold their neutral value (None, False: new features left off); any other one raises
-a ValueError naming the class and the argument, as does a class corten does not have.
+(turned into tf.keras 2's ``[[layer, node, tensor, kwargs]]``; Note [Keras 3 masks in
+functional configs]), and modules are ``keras.src...``/``tf_keras.src...``. Arguments that
+Keras 3 renamed get corten's name (LeakyReLU's ``negative_slope`` is ``alpha``). Arguments
+that corten's class does not take are dropped when they hold their neutral value (None,
+False, the default of a feature left off, ``data_format="channels_last"`` for a class that
+only knows channels last); any other one raises a ValueError naming the class and the
+argument, as does a class corten does not have.
 """
 
 from __future__ import annotations
@@ -176,8 +179,12 @@ def _drop_computed_masks(config: dict) -> dict:
             if isinstance(node, dict):
                 _history([node.get("args"), node.get("kwargs")], histories)
         stack.extend(h[0] for h in histories)
-    config["layers"] = [la for la in layers if not _is_operation(la)
-                        or _layer_name(la) in reached]
+    for layer in layers:
+        if _is_operation(layer) and _layer_name(layer) in reached:
+            raise ValueError(f"the functional model computes with the operation "
+                             f"{layer.get('class_name')!r} ({layer.get('module')}), which "
+                             "corten's functional configs cannot express")
+    config["layers"] = [la for la in layers if not _is_operation(la)]
     return config
 
 

@@ -135,3 +135,25 @@ for name in sys.argv[3:]:
               if line.split() and line.split()[0] in NAMES}
     assert sorted(errors) == sorted(NAMES), done.stdout
     assert all(e < 1e-5 for e in errors.values()), errors
+
+
+def test_a_keras_3_operation_an_output_depends_on_is_named(zoo, tmp_path):
+    import json
+
+    src = os.path.join(zoo, "keras3_zoo_masking.keras")
+    dst = tmp_path / "ops.keras"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "config.json":
+                config = json.loads(data)
+                layers = config["config"]["layers"]
+                op = next(la["name"] for la in layers if la["class_name"] == "NotEqual")
+                dense = next(la for la in layers if la["class_name"] == "Dense")
+                tensor = dense["inbound_nodes"][0]["args"][0]["config"]
+                tensor["keras_history"] = [op, 0, 0]  # the output now reads the operation
+                data = json.dumps(config).encode()
+            zout.writestr(info, data)
+    with pytest.raises(ValueError, match=r"ops\.keras.*operation 'NotEqual' "
+                                         r"\(keras\.src\.ops\.numpy\)"):
+        keras.models.load_model(str(dst))
