@@ -9,7 +9,7 @@ a global heap collection, which holds every variable-length string: the attribut
 objects of a collection with ``p = begin + need``, where ``need`` is the object's declared size
 (plus its 16-byte header, unless it is the free-space object, index 0). A free-space object of
 size 0 makes ``need`` 0 and the walk never advances; a size past the end of the collection
-wraps the pointer and the walk can cycle. Neither can be interrupted: the loop runs in C and
+can wrap the pointer around to an earlier byte, from which the walk can come back. Neither can be interrupted: the loop runs in C and
 holds the GIL. So every collection of the file is walked here the way libhdf5 walks it, and a
 step that would not advance, or would leave the collection, is refused with a ValueError
 naming the file and the byte offsets, before libhdf5 sees the file.
@@ -17,8 +17,8 @@ naming the file and the byte offsets, before libhdf5 sees the file.
 A collection starts with the signature ``GCOL`` and version 1; one is checked when the size it
 declares fits in the file (libhdf5 refuses one that does not, with an error, and a size that
 does not fit is what four bytes of weight data that happen to spell ``GCOL`` would declare).
-The scan is a byte search over a memory map: a few milliseconds for a file of a few hundred
-MB.
+The scan is a byte search over a memory map: about 0.3 s for a 300 MB file in the page cache,
+less than reading its weights takes.
 """
 
 from __future__ import annotations
