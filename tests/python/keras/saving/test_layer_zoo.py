@@ -157,3 +157,38 @@ def test_a_keras_3_operation_an_output_depends_on_is_named(zoo, tmp_path):
     with pytest.raises(ValueError, match=r"ops\.keras.*operation 'NotEqual' "
                                          r"\(keras\.src\.ops\.numpy\)"):
         keras.models.load_model(str(dst))
+
+
+def test_corten_weights_files_of_many_layers_load_in_keras_3(zoo, tmp_path):
+    # corten's ".weights.h5" (the Keras 3 layout), written from each Keras 3 model corten
+    # rebuilt and then changed, loads into Keras 3's own model with corten's predictions.
+    python = PEERS["keras3"]
+    if not os.path.exists(python):
+        pytest.skip(f"Keras 3 is not installed ({python} is absent)")
+    for name in NAMES:
+        model, data = _check(zoo, "keras3", name, ".keras")
+        for w in model.weights:
+            value = np.asarray(w)
+            w.assign((value + np.linspace(-0.05, 0.05, value.size).reshape(value.shape))
+                     .astype(value.dtype))
+        model.save_weights(str(tmp_path / f"{name}.weights.h5"))
+        np.save(str(tmp_path / f"{name}_y.npy"), model.predict(_inputs(data), verbose=0))
+    script = """
+import sys, numpy as np, keras
+zoo, out = sys.argv[1], sys.argv[2]
+for name in sys.argv[3:]:
+    data = np.load(f"{zoo}/keras3_zoo_{name}.npz")
+    x = data["x"] if "x" in data.files else [data["x0"], data["x1"]]
+    model = keras.models.load_model(f"{zoo}/keras3_zoo_{name}.keras")
+    model.load_weights(f"{out}/{name}.weights.h5")
+    print(name, np.abs(model.predict(x, verbose=0) - np.load(f"{out}/{name}_y.npy")).max())
+"""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(CUDA_VISIBLE_DEVICES="", KERAS_BACKEND="jax")
+    done = subprocess.run([python, "-c", script, str(zoo), str(tmp_path), *NAMES], env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-4000:]
+    errors = {line.split()[0]: float(line.split()[1]) for line in done.stdout.splitlines()
+              if line.split() and line.split()[0] in NAMES}
+    assert sorted(errors) == sorted(NAMES), done.stdout
+    assert all(e < 1e-5 for e in errors.values()), errors
