@@ -9,8 +9,9 @@ the kinds built for all variables at once (Adam's amsgrad ``velocity_hat``, RMSp
 momentum and centred average gradient after its velocities), all over the model's trainable
 variables in order. corten keeps ``iterations`` and the same slots; its learning rate is set
 from the saved one. Two variables have no counterpart and need none: Keras 3's SGD without
-momentum keeps no slots (corten's, unused, stay at zero), and Keras 3 does not save Nadam's
-running product of momentum factors (corten recomputes it from ``iterations``). Any other
+momentum keeps no slots (corten's, unused, stay at zero), and Keras 3's Nadam saves its
+running product of momentum factors after the slots, which corten recomputes from
+``iterations`` (Nadam.set_weights) instead of reading it. Any other
 optimizer class (a subclass may add variables), or a count or shape that differs, leaves the
 optimizer fresh, with a warning naming the optimizer, and the model loads without its
 optimizer state, as Keras 3's own ``load_own_variables`` does.
@@ -46,6 +47,9 @@ def _layout(optimizer: Any, values: list[np.ndarray]) -> tuple[list[np.ndarray],
     keras_slots = 0 if isinstance(optimizer, optimizers.SGD) and optimizer.momentum == 0 \
         else len(slots)
     expected = 1 + int(has_lr) + keras_slots
+    if isinstance(optimizer, optimizers.Nadam) and len(values) == expected + 1 and \
+            values[-1].shape == ():
+        values = values[:-1]  # the running product of momentum factors
     if len(values) != expected:
         what = "iterations, " + ("the learning rate, " if has_lr else "") + \
             f"{keras_slots} slot(s) for {len(optimizer._trainable_variables)} trainable " \

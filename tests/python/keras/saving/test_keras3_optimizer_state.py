@@ -19,7 +19,10 @@ h5py = pytest.importorskip("h5py", reason="the weights of .keras files are HDF5 
 
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 KERAS3_PYTHON = os.environ.get("CORTEN_KERAS3_PYTHON", "/work/peers/keras3/bin/python")
-OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD"}
+OPTIMIZERS = {"adam": "Adam", "adam_amsgrad": "Adam", "adamw": "AdamW", "nadam": "Nadam",
+              "adamax": "Adamax", "adagrad": "Adagrad", "adadelta": "Adadelta",
+              "rmsprop": "RMSprop", "rmsprop_plain": "RMSprop", "sgd": "SGD",
+              "sgd_plain": "SGD"}
 
 
 def _fixture(name: str, ext: str, folder: str = FIXTURES) -> str:
@@ -45,7 +48,7 @@ def test_training_resumes_as_in_keras_3(name):
     _check_resumes_like_keras3(name)
 
 
-@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("name", sorted(set(OPTIMIZERS) - {"sgd_plain"}))  # SGD keeps no state
 def test_a_fresh_optimizer_would_not_match(name):
     # The comparison above is sharp: without the saved state the step lands elsewhere.
     expected = np.load(_fixture(name, ".npz"))
