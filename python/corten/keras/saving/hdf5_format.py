@@ -19,7 +19,9 @@ than HDF5's 64 KB attribute limit is split into ``layer_names0``, ``layer_names1
 
 Loading matches layers by position (the layers that have weights, in ``model.layers`` order),
 or by name with ``by_name=True``, as tf.keras does; every shape is checked before anything is
-assigned. h5py is an optional dependency (``pip install corten[h5]``).
+assigned. A damaged file gives a ValueError naming it, never a hang or a crash of libhdf5
+(hdf5_guard: Note [HDF5 hangs on damaged files], Note [HDF5 crashes on damaged datatypes]).
+h5py is an optional dependency (``pip install corten[h5]``).
 
 Note [HDF5 backend attribute]
 tf.keras and Keras 3 convert the weights of a file only when its ``backend`` attribute says
