@@ -23,8 +23,8 @@ pytest.importorskip("h5py", reason="HDF5 files need the optional h5py (corten[h5
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "fixtures")
-PYTHONPATH = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.dirname(keras.__file__)))))
+# The folder holding the corten package: the subprocesses import the same corten.
+PYTHONPATH = os.path.dirname(os.path.dirname(os.path.dirname(keras.__file__)))
 TIMEOUT = 300
 # Sources: tf.keras 2.21's files (whole models and weights, in both layouts), Keras 3's, and
 # the files corten writes, grouped so that each subprocess stays short.
