@@ -14,7 +14,8 @@ running product of momentum factors after the slots, which corten recomputes fro
 ``iterations`` (Nadam.set_weights) instead of reading it. Any other
 optimizer class (a subclass may add variables), or a count or shape that differs, leaves the
 optimizer fresh, with a warning naming the optimizer, and the model loads without its
-optimizer state, as Keras 3's own ``load_own_variables`` does.
+optimizer state, as Keras 3's own ``load_own_variables`` does. A model saved before its first
+training step has no slots saved; its iterations and learning rate are restored.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ def _layout(optimizer: Any, values: list[np.ndarray]) -> tuple[list[np.ndarray],
     if isinstance(optimizer, optimizers.Nadam) and len(values) == expected + 1 and \
             values[-1].shape == ():
         values = values[:-1]  # the running product of momentum factors
+    if len(values) == 1 + int(has_lr) and keras_slots:
+        # Saved before its first step: Keras 3 builds the slots then, so none were saved.
+        return [values[0], *(np.zeros(tuple(v.shape), dtype=v.dtype.name) for v in slots)], \
+            (values[1] if has_lr else None)
     if len(values) != expected:
         what = "iterations, " + ("the learning rate, " if has_lr else "") + \
             f"{keras_slots} slot(s) for {len(optimizer._trainable_variables)} trainable " \

@@ -189,3 +189,25 @@ def test_an_optimizer_corten_lacks_is_named_and_compile_false_loads(tmp_path):
     expected = np.load(_fixture("adam", ".npz"))
     model = keras.models.load_model(str(path), compile=False)
     assert model.predict(expected["x"], verbose=0).shape == (8, 3)
+
+
+def test_a_model_saved_before_training_keeps_its_learning_rate_without_a_warning(tmp_path):
+    # Keras 3 builds the optimizer's slots at the first step: a compiled model saved before
+    # training has only iterations and the learning rate saved.
+    def before_training(group):
+        for key in list(group):
+            if int(key) >= 2:
+                del group[key]
+        del group["0"]
+        group.create_dataset("0", data=np.array(0, "int64"))
+        del group["1"]
+        group.create_dataset("1", data=np.array(0.004, "float32"))
+
+    path = tmp_path / "untrained.keras"
+    _edit_optimizer_vars(_fixture("adam", ".keras"), path, before_training)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = keras.models.load_model(str(path))
+    assert int(model.optimizer.iterations.numpy()) == 0
+    assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(0.004)
+    assert all(not np.any(np.asarray(v)) for v in model.optimizer.variables)
