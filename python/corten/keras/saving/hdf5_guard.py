@@ -10,9 +10,10 @@ objects of a collection with ``p = begin + need``, where ``need`` is the object'
 (plus its 16-byte header, unless it is the free-space object, index 0). A free-space object of
 size 0 makes ``need`` 0 and the walk never advances; a size past the end of the collection
 can wrap the pointer around to an earlier byte, from which the walk can come back. Neither
-can be interrupted: the loop runs in C and holds the GIL. So every collection of the file is walked here the way libhdf5 walks it, and a
-step that would not advance, or would leave the collection, is refused with a ValueError
-naming the file and the byte offsets, before libhdf5 sees the file.
+can be interrupted: the loop runs in C and holds the GIL. So every collection of the file is
+walked here the way libhdf5 walks it, and a step that would not advance, or would leave the
+collection, is refused with a ValueError naming the file and the byte offsets, before
+libhdf5 sees the file.
 
 A collection starts with the signature ``GCOL`` and version 1; one is checked when the size it
 declares fits in the file (libhdf5 refuses one that does not, with an error, and a size that
