@@ -205,7 +205,16 @@ class Reshape(Layer):
 
     def call(self, inputs: Any) -> Any:
         batch = inputs.shape[0]
-        return corten.reshape(inputs, (-1 if batch is None else batch,) + self.target_shape)
+        target = self.target_shape
+        rest = tuple(inputs.shape[1:])
+        if batch is None and -1 in target and None not in rest:
+            # An unknown batch and a -1 would leave two unknowns: the -1 follows from the
+            # known dimensions (the size check stays with reshape).
+            known = math.prod(d for d in target if d != -1)
+            size = math.prod(rest)
+            if known > 0 and size % known == 0:
+                target = tuple(size // known if d == -1 else d for d in target)
+        return corten.reshape(inputs, (-1 if batch is None else batch,) + target)
 
     def get_config(self) -> dict:
         config = super().get_config()

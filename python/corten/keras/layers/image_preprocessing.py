@@ -237,7 +237,10 @@ class _RandomImageLayer(Layer):
     """Shared parts of the random layers: the seed, identity at inference, shape-preserving
     output shape."""
 
-    def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, seed: int | None = None, force_generator: bool = False,
+                 rng_type: str | None = None, **kwargs: Any) -> None:
+        # force_generator, rng_type: tf.keras 2's choice of random generator, in its configs;
+        # corten's layers draw from their Philox stream whatever they say.
         super().__init__(**kwargs)
         self.seed = seed
 

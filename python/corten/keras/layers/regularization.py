@@ -119,7 +119,8 @@ class _SpatialDropout(_Noise):
     _rank = 1
 
     def __init__(self, rate: float, data_format: str | None = None, seed: int | None = None,
-                 **kwargs: Any) -> None:
+                 noise_shape: Any = None, **kwargs: Any) -> None:
+        # noise_shape: in tf.keras 2's config (inherited from Dropout), which ignores it too.
         super().__init__(seed=seed, **kwargs)
         self.rate = _check_rate(rate, type(self).__name__)
         self.data_format = data_format or "channels_last"

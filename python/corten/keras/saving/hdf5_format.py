@@ -19,7 +19,9 @@ than HDF5's 64 KB attribute limit is split into ``layer_names0``, ``layer_names1
 
 Loading matches layers by position (the layers that have weights, in ``model.layers`` order),
 or by name with ``by_name=True``, as tf.keras does; every shape is checked before anything is
-assigned. h5py is an optional dependency (``pip install corten[h5]``).
+assigned. A damaged file gives a ValueError naming it, never a hang or a crash of libhdf5
+(hdf5_guard: Note [HDF5 hangs on damaged files], Note [HDF5 crashes on damaged datatypes]).
+h5py is an optional dependency (``pip install corten[h5]``).
 
 Note [HDF5 backend attribute]
 tf.keras and Keras 3 convert the weights of a file only when its ``backend`` attribute says
@@ -36,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from corten.keras.saving import atomic, serialization_lib
+from corten.keras.saving import atomic, hdf5_guard, serialization_lib
 from corten.keras.saving.object_registration import CustomObjectScope
 
 __all__ = ["save_model_to_hdf5", "load_model_from_hdf5", "save_weights_to_hdf5",
@@ -120,11 +122,11 @@ def _save_names(group: Any, name: str, names: list[str]) -> None:
 
 def _load_names(group: Any, name: str) -> list[str]:
     if name in group.attrs:
-        return [_str(n) for n in group.attrs[name]]
+        return [_str(n) for n in hdf5_guard.read_attr(group, name)]
     out: list[str] = []
     i = 0
     while f"{name}{i}" in group.attrs:
-        out.extend(_str(n) for n in group.attrs[f"{name}{i}"])
+        out.extend(_str(n) for n in hdf5_guard.read_attr(group, f"{name}{i}"))
         i += 1
     return out
 
@@ -197,7 +199,7 @@ def bounded_values(datasets: list[Any], model: Any, filepath: str) -> list[np.nd
     if total > limit:
         raise _invalid(filepath, f"its optimizer state declares {total} values, more than an "
                                  f"optimizer of this model keeps ({limit})")
-    return [np.asarray(d) for d in datasets]
+    return [hdf5_guard.read_array(d) for d in datasets]
 
 
 def _check_and_pair(model: Any, pairs: list[tuple[str, list[Any], list[np.ndarray]]],
@@ -226,7 +228,7 @@ def _check_and_pair(model: Any, pairs: list[tuple[str, list[Any], list[np.ndarra
             if value.dtype.kind not in "fiub":
                 raise _invalid(filepath, f"the weight {var.name!r} of layer {label} has dtype "
                                          f"{value.dtype}")
-            updates.append((var, np.asarray(value)))
+            updates.append((var, hdf5_guard.read_array(value)))
     return updates
 
 
@@ -237,7 +239,7 @@ def _load_weights_group(f: Any, model: Any, filepath: str, by_name: bool = False
             f"Unable to load weights into model {model.name!r}, which has not created its "
             "weights yet. Call the model on a batch of data (or build it) first, then load "
             "the weights.")
-    backend = _str(f.attrs.get("backend", BACKEND))
+    backend = _str(hdf5_guard.read_attr(f, "backend", BACKEND))
     if backend == "theano":
         raise ValueError(f"Cannot load {filepath!r}: it holds Theano weights (flipped "
                          "convolution kernels), which corten does not convert")
@@ -301,6 +303,7 @@ def _open_for_reading(filepath: str) -> Any:
     h5py = _h5py()
     if not os.path.exists(filepath):
         raise FileNotFoundError(f"No such file: {filepath!r}")
+    hdf5_guard.check_hdf5_file(filepath)  # Note [HDF5 hangs on damaged files]
     try:
         return h5py.File(filepath, "r")
     except (OSError, ValueError) as e:
@@ -482,7 +485,7 @@ def load_model_from_hdf5(filepath: Any, custom_objects: dict | None = None,
     f = _open_for_reading(filepath)
     try:
         try:
-            raw = f.attrs.get("model_config")
+            raw = hdf5_guard.read_attr(f, "model_config")
             if raw is None:
                 if "layer_names" in f.attrs:
                     raise ValueError(
@@ -510,7 +513,7 @@ def load_model_from_hdf5(filepath: Any, custom_objects: dict | None = None,
             if "model_weights" not in f:
                 raise _invalid(filepath, "it has no model_weights group")
             _load_weights_group(f["model_weights"], model, filepath)
-            raw_training = f.attrs.get("training_config")
+            raw_training = hdf5_guard.read_attr(f, "training_config")
             opt_values = None
             if compile and raw_training is not None and "optimizer_weights" in f:
                 group = f["optimizer_weights"]

@@ -19,10 +19,13 @@ Keras 3 configs differ from tf.keras 2's in a few systematic ways, mapped here b
 own deserialization (Note [Safe deserialization]) runs: dtype policies are objects
 (``{"class_name": "DTypePolicy", "config": {"name": "float32"}}``: the name is kept),
 InputLayer has ``batch_shape``, functional nodes are ``{"args": [keras tensors], "kwargs"}``
-(turned into tf.keras 2's ``[[layer, node, tensor, kwargs]]``), and modules are
-``keras.src...``/``tf_keras.src...``. Arguments that corten's class does not take are dropped
-when they hold their neutral value (None, False: new features left off); any other one raises
-a ValueError naming the class and the argument, as does a class corten does not have.
+(turned into tf.keras 2's ``[[layer, node, tensor, kwargs]]``; Note [Keras 3 masks in
+functional configs]), and modules are ``keras.src...``/``tf_keras.src...``. Arguments that
+Keras 3 renamed get corten's name (LeakyReLU's ``negative_slope`` is ``alpha``). Arguments
+that corten's class does not take are dropped when they hold their neutral value (None,
+False, the default of a feature left off, ``data_format="channels_last"`` for a class that
+only knows channels last); any other one raises a ValueError naming the class and the
+argument, as does a class corten does not have.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from corten.keras.saving import atomic, hdf5_format, serialization_lib
+from corten.keras.saving import atomic, hdf5_format, hdf5_guard, keras3_optimizer, serialization_lib
 from corten.keras.saving.object_registration import CustomObjectScope
 
 __all__ = ["is_keras_zip", "load_keras_zip", "assign_v3_weights", "is_v3_weights_group",
@@ -44,7 +47,12 @@ __all__ = ["is_keras_zip", "load_keras_zip", "assign_v3_weights", "is_v3_weights
 WEIGHTS = "model.weights.h5"
 _MAX_WEIGHTS_BYTES = 8 * 1024**3
 # Arguments of newer Keras versions whose value is their default (the feature left off).
-_NEUTRAL_DEFAULTS = {"renorm_momentum": 0.99, "renorm_clipping": None}
+_NEUTRAL_DEFAULTS = {"renorm_momentum": 0.99, "renorm_clipping": None, "groups": 1,
+                     "fill_mode": "constant", "fill_value": 0.0, "value_range": [0, 255]}
+# Keras 3's names for arguments that tf.keras 2 (and corten) call otherwise.
+_RENAMED = {"LeakyReLU": {"negative_slope": "alpha"}}
+# Arguments that corten's classes take through **kwargs (no named parameter to find).
+_KWARGS = {"RNN": {"zero_output_for_mask"}}
 # Arguments that choose an implementation, not a result (an RNN's kernel fusion), or that
 # restate what the file holds elsewhere (a lookup's vocabulary size: its vocabulary asset).
 _HINTS = {"implementation", "vocabulary_size"}
@@ -115,6 +123,84 @@ def _nodes(nodes: Any) -> Any:
     return out
 
 
+def _layer_name(layer: Any) -> Any:
+    return layer.get("name") or (layer.get("config") or {}).get("name") \
+        if isinstance(layer, dict) else None
+
+
+def _is_operation(layer: Any) -> bool:
+    module = layer.get("module") if isinstance(layer, dict) else None
+    return isinstance(module, str) and module.startswith(("keras.src.ops.", "keras.ops."))
+
+
+def _drop_computed_masks(config: dict) -> dict:
+    """A Keras 3 functional config without the masks it computes with operations.
+
+    Note [Keras 3 masks in functional configs]
+    Keras 3 records the mask a layer computes (Embedding's mask_zero, Masking) as nodes of
+    operations (``NotEqual``, ``Any``, module ``keras.src.ops...``) whose output reaches the
+    next layer as a ``mask`` keyword argument; tf.keras 2 and corten propagate masks from
+    layer to layer instead. So a ``mask`` argument computed only by operations is dropped,
+    then the operations no output depends on any more, and corten's propagation brings the
+    same mask back. ``training`` arguments are dropped too: Keras 3 replaces them with the
+    model call's own ``training`` whenever one is given, as corten's functional models do.
+    """
+    import copy
+
+    config = copy.deepcopy(config)
+    layers = config.get("layers")
+    if not isinstance(layers, list):
+        return config
+    operations = {_layer_name(la) for la in layers if _is_operation(la)}
+    index = {_layer_name(la): la for la in layers if isinstance(la, dict)}
+    for layer in index.values():
+        for node in layer.get("inbound_nodes") or []:
+            kwargs = node.get("kwargs") if isinstance(node, dict) else None
+            if not isinstance(kwargs, dict):
+                continue
+            if isinstance(kwargs.get("training"), bool):
+                del kwargs["training"]
+            histories: list = []
+            _history(kwargs.get("mask"), histories)
+            if histories and all(h[0] in operations for h in histories):
+                del kwargs["mask"]
+    if not operations:
+        return config
+    outputs: list = []
+    _history_lists(config.get("output_layers"), outputs)
+    reached: set = set()
+    stack = [h[0] for h in outputs]
+    while stack:
+        name = stack.pop()
+        if name in reached or name not in index:
+            continue
+        reached.add(name)
+        histories = []
+        for node in index[name].get("inbound_nodes") or []:
+            if isinstance(node, dict):
+                _history([node.get("args"), node.get("kwargs")], histories)
+        stack.extend(h[0] for h in histories)
+    for layer in layers:
+        if _is_operation(layer) and _layer_name(layer) in reached:
+            raise ValueError(f"the functional model computes with the operation "
+                             f"{layer.get('class_name')!r} ({layer.get('module')}), which "
+                             "corten's functional configs cannot express")
+    config["layers"] = [la for la in layers if not _is_operation(la)]
+    return config
+
+
+def _history_lists(value: Any, out: list) -> None:
+    """The ``[name, node, tensor]`` triples of a functional config's ``output_layers``."""
+    if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
+        out.append(value)
+    elif isinstance(value, list):
+        for v in value:
+            _history_lists(v, out)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _history_lists(v, out)
+
+
 def _accepted(cls: type) -> set[str] | None:
     """The arguments ``cls.from_config`` passes on to constructors that take them: every
     named parameter of the ``__init__`` methods along the MRO, plus Layer's keyword arguments;
@@ -137,6 +223,13 @@ def _accepted(cls: type) -> set[str] | None:
     if issubclass(cls, Layer):
         names |= {"input_shape", "batch_input_shape", "batch_size", "input_dim", "weights",
                   "activity_regularizer", "autocast", "input_length"}
+    for klass in cls.__mro__:
+        names |= _KWARGS.get(klass.__name__, set())
+    own = cls.__dict__.get("__init__")
+    if own is not None and "data_format" not in inspect.signature(own).parameters:
+        # A channels-last-only class (ZeroPadding1D, Resizing...) passes its base a fixed
+        # data_format; Keras 3's adds the argument, whose "channels_last" is that value.
+        names.discard("data_format")
     return names - {"self"}
 
 
@@ -152,6 +245,8 @@ def _convert(config: Any, depth: int = 0) -> Any:
     if class_name in ("DTypePolicy", "FloatDTypePolicy", "Policy") and \
             isinstance(config.get("config"), dict):
         return config["config"].get("name", "float32")
+    if class_name in ("Functional", "Model") and isinstance(config.get("config"), dict):
+        config = {**config, "config": _drop_computed_masks(config["config"])}
     out = {k: _convert(v, depth + 1) for k, v in config.items()
            if k not in ("shared_object_id",)}
     if "module" in out:
@@ -172,8 +267,12 @@ def _convert(config: Any, depth: int = 0) -> Any:
                     if key in accepted:
                         continue
                     value = inner[key]
-                    if key in _HINTS or value is None or value is False or (
-                            key in _NEUTRAL_DEFAULTS and _NEUTRAL_DEFAULTS[key] == value):
+                    renamed = _RENAMED.get(class_name, {}).get(key)
+                    if renamed is not None and renamed in accepted and renamed not in inner:
+                        inner[renamed] = inner.pop(key)
+                    elif key in _HINTS or value is None or value is False or (
+                            key in _NEUTRAL_DEFAULTS and _NEUTRAL_DEFAULTS[key] == value) or (
+                            key == "data_format" and value == "channels_last"):
                         del inner[key]
                     else:
                         raise ValueError(
@@ -255,7 +354,7 @@ def _collect(model: Any, group: Any, filepath: str, path: str) -> list[tuple[Any
                     f"Shape mismatch in layer {layer.name!r} for weight {var.name!r} when "
                     f"loading {filepath!r}: the model expects shape {tuple(var.shape)} but "
                     f"{path}layers/{key} has shape {tuple(value.shape)}")
-            pairs.append((var, np.asarray(value)))
+            pairs.append((var, hdf5_guard.read_array(value)))
     return pairs
 
 
@@ -278,7 +377,7 @@ def assign_v3_weights(model: Any, f: Any, filepath: str) -> None:
                 raise ValueError(f"Shape mismatch for the model's weight {var.name!r} when "
                                  f"loading {filepath!r}: {tuple(var.shape)} expected, "
                                  f"{tuple(value.shape)} saved")
-            pairs.append((var, np.asarray(value)))
+            pairs.append((var, hdf5_guard.read_array(value)))
     for var, value in pairs:
         var.assign(np.asarray(value).astype(np.dtype(var.dtype.name), copy=False))
 
@@ -445,9 +544,13 @@ def load_keras_zip(filepath: str, custom_objects: dict | None = None,
     if not isinstance(model, Layer):
         raise _invalid(filepath, f"config.json describes a {type(model).__name__}, not a model")
     _set_vocabularies(model, vocabularies, filepath)
+    why = hdf5_guard.hang_reason(raw)  # Note [HDF5 hangs on damaged files]
+    if why is not None:
+        raise _invalid(filepath, f"{WEIGHTS} is corrupted: {why}")
+    # h5py's file-object driver raises OverflowError for a read at an offset beyond ssize_t.
     try:
         f = h5py.File(io.BytesIO(raw), "r")
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, OverflowError) as e:
         raise _invalid(filepath, f"{WEIGHTS} is not a valid HDF5 file ({e})") from None
     try:
         try:
@@ -458,6 +561,10 @@ def load_keras_zip(filepath: str, custom_objects: dict | None = None,
         except hdf5_format._READ_ERRORS as e:
             raise _invalid(filepath, f"{WEIGHTS} cannot be read ({type(e).__name__}: "
                                      f"{e})") from None
+        except ValueError as e:  # a damaged datatype, h5py's on a damaged name
+            if filepath in str(e):
+                raise
+            raise _invalid(filepath, f"{WEIGHTS} cannot be read ({e})") from None
     finally:
         f.close()
     if not compile or not compile_config or not hasattr(model, "compile_from_config"):
@@ -469,11 +576,14 @@ def load_keras_zip(filepath: str, custom_objects: dict | None = None,
         with CustomObjectScope(custom_objects):
             model.compile_from_config(compile_config, custom_objects=custom_objects)
     except (ValueError, TypeError, KeyError, AttributeError) as e:
-        raise _invalid(filepath, f"its compile_config cannot be applied ({e})") from None
-    # tf.keras 2's optimizers keep corten's variable order (iterations, then each slot per
-    # weight); Keras 3's add the learning rate and group the slots by kind, so their state is
-    # not restored and training resumes with fresh optimizer slots.
+        raise _invalid(filepath, f"its compile_config cannot be applied ({e}); "
+                                 "load_model(..., compile=False) loads the model without "
+                                 "it") from None
+    # tf.keras 2's optimizers keep corten's variable order (iterations, then the slots);
+    # Keras 3's add the learning rate (Note [Keras 3 optimizer variables]).
     if opt_values and version.startswith("2."):
         hdf5_format.restore_optimizer_state(model, opt_values, filepath)
+    elif opt_values:
+        keras3_optimizer.restore_keras3_optimizer_state(model, opt_values, filepath)
     return model
 

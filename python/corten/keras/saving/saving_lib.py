@@ -407,6 +407,12 @@ def read_archive(filepath: Any) -> tuple[dict, dict, Any]:
         if not isinstance(metadata, dict):
             raise _invalid(filepath, f"{METADATA} is not a JSON object")
         version = metadata.get("format_version")
+        if version is None and "keras_version" in metadata:
+            # Keras 3 and tf.keras 2.13+ write keras_version; keras_zip reads their files,
+            # which always hold the weights.
+            raise _invalid(filepath, f"it is a .keras file of Keras "
+                                     f"{metadata.get('keras_version')!r} without its "
+                                     "model.weights.h5")
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise _invalid(filepath, f"{METADATA} has no valid format_version "
                                      f"(received {version!r})")

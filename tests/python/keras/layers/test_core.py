@@ -106,3 +106,16 @@ def test_the_harness_catches_a_weight_that_does_not_train():
     with pytest.raises(AssertionError, match="left the trainable weight .* unchanged"):
         run_layer_test(Frozen, {}, input_shape=(2, 3), run_saving_check=False,
                        custom_objects={"Frozen": Frozen})
+
+
+@pytest.mark.parametrize(("target", "expected"), [((-1,), (None, 36)), ((4, -1), (None, 4, 9)),
+                                                  ((-1, 3), (None, 12, 3))])
+def test_reshape_infers_the_minus_one_beside_an_unknown_batch(target, expected):
+    from corten import keras
+
+    inputs = keras.Input((2, 18))
+    outputs = layers.Reshape(target)(inputs)
+    assert tuple(outputs.shape) == expected
+    model = keras.Model(inputs, outputs)
+    x = np.arange(72, dtype="float32").reshape(2, 2, 18)
+    np.testing.assert_array_equal(np.asarray(model(x)), x.reshape((2,) + expected[1:]))
