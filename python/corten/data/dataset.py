@@ -688,6 +688,15 @@ class _BatchDataset(_UnaryDataset):
                 f"Received: batch_size={self._batch_size}")
 
     def _elements(self) -> Iterator[Any]:
+        if type(self._input) is _TensorSliceDataset:
+            # Batches of consecutive slices are row ranges of the sliced arrays: no element
+            # is taken apart and stacked again.
+            source = self._input
+            step = self._batch_size
+            end = source._n - source._n % step if self._drop_remainder else source._n
+            for i in range(0, end, step):
+                yield st.pack(source._structure, [a[i:i + step] for a in source._arrays])
+            return
         pending: list[Any] = []
         for element in self._input._elements():
             if not pending:

@@ -290,3 +290,17 @@ def test_guide_pipeline_shape():
     assert steps[0] == (64, 784) and steps[-1] == (300 - 4 * 64, 784) and len(steps) == 5
     total = np.concatenate([b.numpy() for b in ds])
     np.testing.assert_array_equal(np.sort(total, axis=0), np.sort(x, axis=0))
+
+
+@pytest.mark.parametrize("drop_remainder", [False, True])
+def test_batches_of_slices_equal_batches_of_elements(drop_remainder):
+    # Batching a slice dataset takes row ranges; through map it stacks elements: same batches.
+    x = np.arange(23 * 3, dtype="float32").reshape(23, 3)
+    labels = np.array([f"s{i}" for i in range(23)])
+    ds = Dataset.from_tensor_slices((x, {"t": labels}))
+    fast = list(ds.batch(5, drop_remainder=drop_remainder))
+    slow = list(ds.map(lambda a, b: (a, b)).batch(5, drop_remainder=drop_remainder))
+    assert len(fast) == len(slow) == (4 if drop_remainder else 5)
+    for (fa, fb), (sa, sb) in zip(fast, slow, strict=True):
+        np.testing.assert_array_equal(fa.numpy(), sa.numpy())
+        assert fb["t"].numpy().tolist() == sb["t"].numpy().tolist()
