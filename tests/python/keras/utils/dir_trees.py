@@ -112,3 +112,65 @@ def run_tfkeras(roots, out, cases=IMAGE_CASES, python=TFKERAS):
     subprocess.run([python, "-c", _PEER_SCRIPT, json.dumps({k: str(v) for k, v in roots.items()}),
                     json.dumps(cases), str(out)], check=True, env=env, capture_output=True)
     return np.load(out)
+
+
+def build_text_tree(root):
+    """Writes a small class tree of .txt files under `root` (UTF-8 with multi-byte
+    characters, an empty file, a nested directory, a file that is not .txt)."""
+    root = Path(root)
+    files = {
+        "neg/01.txt": "bad movie, would not watch again", "neg/02.txt": "awful\n",
+        "neg/03.TXT": "", "pos/a.txt": "caf\u00e9 cr\u00e8me br\u00fbl\u00e9e: great",
+        "pos/deep/b.txt": "nice\r\nsecond line", "pos/c.txt": "\u65e5\u672c\u8a9e text",
+        "top.txt": "no class",
+    }
+    for rel, text in sorted(files.items()):
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode("utf-8"))
+    (root / "pos" / "skip.md").write_text("not a text file")
+    return sorted(files)
+
+
+# name, keyword arguments of text_dataset_from_directory.
+TEXT_CASES = [
+    ("plain", {}),
+    ("max_length", {"max_length": 5}),
+    ("categorical", {"label_mode": "categorical"}),
+    ("no_labels", {"labels": None}),
+    ("split", {"shuffle": True, "seed": 11, "validation_split": 0.4, "subset": "both"}),
+]
+
+_TEXT_PEER_SCRIPT = r'''
+import json, sys
+import numpy as np
+import tensorflow as tf
+root, cases = sys.argv[1], json.loads(sys.argv[2])
+out = {}
+for name, kwargs in cases:
+    kwargs = dict(kwargs)
+    kwargs.setdefault("shuffle", False)
+    result = tf.keras.utils.text_dataset_from_directory(root, batch_size=None, **kwargs)
+    parts = result if isinstance(result, list) else [result]
+    entry = {"class_names": list(parts[0].class_names), "texts": [], "labels": []}
+    for ds in parts:
+        texts, labels = [], []
+        for item in ds.as_numpy_iterator():
+            text, label = item if isinstance(item, tuple) else (item, None)
+            texts.append(text.decode("latin-1"))
+            labels.append(None if label is None else np.asarray(label).tolist())
+        entry["texts"].append(texts)
+        entry["labels"].append(labels)
+    out[name] = entry
+print(json.dumps(out))
+'''
+
+
+def run_tfkeras_text(root, cases=TEXT_CASES, python=TFKERAS):
+    """tf.keras 2's text_dataset_from_directory on each case (unbatched): per case the class
+    names, and per dataset the texts (bytes as latin-1 strings) and labels in order."""
+    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3",
+               CUDA_VISIBLE_DEVICES="")
+    done = subprocess.run([python, "-c", _TEXT_PEER_SCRIPT, str(root), json.dumps(cases)],
+                          check=True, env=env, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])

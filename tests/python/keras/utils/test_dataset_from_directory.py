@@ -16,7 +16,11 @@ from corten.config import threading as cthreading
 sys.path.insert(0, str(Path(__file__).parent))
 import dir_trees  # noqa: E402
 
-Image = pytest.importorskip("PIL.Image", reason="image files need Pillow (corten[image])")
+try:
+    from PIL import Image
+except ImportError:
+    Image = None
+needs_pillow = pytest.mark.skipif(Image is None, reason="image files need Pillow (corten[image])")
 
 GOLDEN = Path(__file__).parent / "golden" / "directory_golden.npz"
 image_dataset_from_directory = keras.utils.image_dataset_from_directory
@@ -70,6 +74,7 @@ def _rel(ds, root):
 # ---- indexing: counts, classes, order, labels ----------------------------------------------
 
 
+@needs_pillow
 def test_inferred_classes_order_and_labels(tmp_path, capsys):
     pixels = _flat_tree(tmp_path, {"b_dogs": 3, "a_cats": 2, "c_birds": 1})
     (tmp_path / "a_cats" / "readme.txt").write_text("ignored")
@@ -90,6 +95,7 @@ def test_inferred_classes_order_and_labels(tmp_path, capsys):
     assert x.dtype == np.float32
 
 
+@needs_pillow
 def test_label_modes(tmp_path):
     _flat_tree(tmp_path, {"x": 2, "y": 3})
     common = {"shuffle": False, "image_size": (4, 6), "batch_size": None}
@@ -106,6 +112,7 @@ def test_label_modes(tmp_path):
     assert ds.class_names == [""]  # as tf.keras: no labels, so one unnamed class
 
 
+@needs_pillow
 def test_binary_needs_two_classes(tmp_path):
     _flat_tree(tmp_path, {"x": 1, "y": 1, "z": 1})
     with pytest.raises(ValueError, match=r"image_dataset_from_directory: .*exactly 2 "
@@ -113,6 +120,7 @@ def test_binary_needs_two_classes(tmp_path):
         image_dataset_from_directory(tmp_path, label_mode="binary")
 
 
+@needs_pillow
 def test_explicit_labels_and_no_labels(tmp_path, capsys):
     pixels = _flat_tree(tmp_path, {"x": 2, "y": 2})
     _write_png(tmp_path / "top.png", np.zeros((4, 6, 3)))
@@ -138,6 +146,7 @@ def test_explicit_labels_and_no_labels(tmp_path, capsys):
     assert x.shape == (5, 4, 6, 3)
 
 
+@needs_pillow
 def test_class_names_order(tmp_path):
     _flat_tree(tmp_path, {"x": 1, "y": 2})
     ds = image_dataset_from_directory(tmp_path, class_names=["y", "x"], shuffle=False,
@@ -150,6 +159,7 @@ def test_class_names_order(tmp_path):
         image_dataset_from_directory(tmp_path, class_names=["x", "z"])
 
 
+@needs_pillow
 def test_shuffle_is_tf_keras_permutation(tmp_path):
     pixels = _flat_tree(tmp_path, {"x": 4, "y": 5})
     ds = image_dataset_from_directory(tmp_path, seed=42, image_size=(4, 6), batch_size=None)
@@ -166,6 +176,7 @@ def test_shuffle_is_tf_keras_permutation(tmp_path):
         assert by_pixels[image.astype(np.uint8).tobytes()] == label
 
 
+@needs_pillow
 @pytest.mark.parametrize("shuffle", [True, False])
 def test_validation_split_partitions(tmp_path, shuffle):
     pixels = _flat_tree(tmp_path, {"x": 6, "y": 4})
@@ -185,6 +196,7 @@ def test_validation_split_partitions(tmp_path, shuffle):
     assert _collect(both[1])[0].shape == (3, 4, 6, 3)
 
 
+@needs_pillow
 def test_unbatched_and_resized_shapes(tmp_path):
     _flat_tree(tmp_path, {"x": 3}, size=(9, 5))
     ds = image_dataset_from_directory(tmp_path, batch_size=None, image_size=(7, 3),
@@ -201,6 +213,7 @@ def test_unbatched_and_resized_shapes(tmp_path):
     np.testing.assert_array_equal(_collect(legacy)[0], _collect(ds)[0])
 
 
+@needs_pillow
 def test_resize_matches_corten_resizing_layer(tmp_path):
     pixels = _flat_tree(tmp_path, {"x": 2}, size=(9, 5))
     for interpolation in ("bilinear", "nearest"):
@@ -214,6 +227,7 @@ def test_resize_matches_corten_resizing_layer(tmp_path):
             np.testing.assert_array_equal(x, layer(src).numpy())
 
 
+@needs_pillow
 def test_color_modes_against_pillow(tmp_path):
     rng = np.random.default_rng(1)
     rgba = rng.integers(0, 256, (5, 7, 4), dtype=np.uint8)
@@ -236,6 +250,7 @@ def test_color_modes_against_pillow(tmp_path):
     np.testing.assert_array_equal(x[1], np.repeat(gray[..., None], 3, axis=-1))
 
 
+@needs_pillow
 def test_sixteen_bit_png_keeps_the_high_byte(tmp_path):
     values = (np.arange(20).reshape(4, 5) * 3271).astype(np.uint16)
     (tmp_path / "c").mkdir()
@@ -245,6 +260,7 @@ def test_sixteen_bit_png_keeps_the_high_byte(tmp_path):
     np.testing.assert_array_equal(x[0, ..., 0], values >> 8)
 
 
+@needs_pillow
 def test_formats_and_hidden_directories(trees, capsys):
     ds = image_dataset_from_directory(trees["full"], shuffle=False, image_size=(6, 8))
     assert "Found 11 files belonging to 3 classes." in capsys.readouterr().out
@@ -258,6 +274,7 @@ def test_formats_and_hidden_directories(trees, capsys):
                    for p in rel)
 
 
+@needs_pillow
 @pytest.mark.skipif(not hasattr(os, "symlink"), reason="symlinks are not available")
 def test_follow_links(tmp_path):
     _flat_tree(tmp_path / "data", {"x": 1})
@@ -272,6 +289,7 @@ def test_follow_links(tmp_path):
 # ---- errors -------------------------------------------------------------------------------
 
 
+@needs_pillow
 def test_argument_errors(tmp_path):
     _flat_tree(tmp_path, {"x": 2, "y": 2})
     f = image_dataset_from_directory
@@ -318,6 +336,7 @@ def test_argument_errors(tmp_path):
         f(tmp_path, batch_size=0)
 
 
+@needs_pillow
 def test_no_files_errors(tmp_path):
     (tmp_path / "empty" / "x").mkdir(parents=True)
     (tmp_path / "empty" / "x" / "a.txt").write_text("text")
@@ -336,6 +355,7 @@ def test_no_files_errors(tmp_path):
                                      seed=1)
 
 
+@needs_pillow
 def test_corrupted_image_names_the_file(tmp_path):
     _flat_tree(tmp_path, {"x": 2})
     bad = tmp_path / "x" / "zz_broken.png"
@@ -352,7 +372,8 @@ def test_corrupted_image_names_the_file(tmp_path):
 
 
 def test_missing_pillow_names_the_extra(tmp_path, monkeypatch):
-    _flat_tree(tmp_path, {"x": 1})
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "00.png").write_bytes(b"never decoded")
     monkeypatch.setitem(sys.modules, "PIL", None)
     with pytest.raises(ImportError, match=r"pip install corten\[image\]"):
         image_dataset_from_directory(tmp_path)
@@ -363,6 +384,7 @@ def test_missing_pillow_names_the_extra(tmp_path, monkeypatch):
 # ---- threads, training --------------------------------------------------------------------
 
 
+@needs_pillow
 def test_thread_count_invariance(tmp_path):
     _flat_tree(tmp_path, {"x": 3}, size=(17, 23))
     before = cthreading.get_intra_op_parallelism_threads()
@@ -377,6 +399,7 @@ def test_thread_count_invariance(tmp_path):
     assert out[0].tobytes() == out[1].tobytes()
 
 
+@needs_pillow
 def test_fit_on_directory_dataset(tmp_path):
     _flat_tree(tmp_path, {"x": 4, "y": 4})
     train, val = image_dataset_from_directory(tmp_path, image_size=(4, 6), batch_size=3,
@@ -427,10 +450,12 @@ def _check_against_tfkeras(reference, trees):
                                            err_msg=f"{name}: {path}")
 
 
+@needs_pillow
 def test_against_tfkeras_golden(trees):
     _check_against_tfkeras(np.load(GOLDEN), trees)
 
 
+@needs_pillow
 @pytest.mark.skipif(not os.path.exists(dir_trees.TFKERAS),
                     reason="the tf.keras 2 peer (TensorFlow) is not installed")
 def test_against_live_tfkeras(trees, tmp_path):
@@ -440,6 +465,7 @@ def test_against_live_tfkeras(trees, tmp_path):
 # ---- load_img, img_to_array, array_to_img, save_img, smart_resize ---------------------------
 
 
+@needs_pillow
 def test_image_file_helpers_round_trip(tmp_path):
     rng = np.random.default_rng(2)
     x = rng.integers(0, 256, (5, 7, 3)).astype(np.float32)
@@ -468,6 +494,7 @@ def test_image_file_helpers_round_trip(tmp_path):
         == (2, 2)
 
 
+@needs_pillow
 def test_image_file_helper_errors(tmp_path):
     with pytest.raises(ValueError, match=r"array_to_img: Expected image array to have rank 3.*"
                                          r"shape: \(2, 2\)"):
@@ -490,6 +517,7 @@ def test_image_file_helper_errors(tmp_path):
         keras.utils.save_img(tmp_path / "c.jpg", np.zeros((3, 4, 4)), file_format="jpeg")
 
 
+@needs_pillow
 def test_smart_resize():
     rng = np.random.default_rng(4)
     x = rng.random((9, 5, 2)).astype(np.float32)
@@ -506,3 +534,181 @@ def test_smart_resize():
         keras.preprocessing.image.smart_resize(np.zeros((4, 4)), (2, 2))
     with pytest.raises(ValueError, match=r"Expected `size` to be a tuple of 2 integers"):
         keras.preprocessing.image.smart_resize(x, (2,))
+
+
+# ---- text_dataset_from_directory ------------------------------------------------------------
+
+text_dataset_from_directory = keras.utils.text_dataset_from_directory
+needs_string = pytest.mark.skipif(not hasattr(corten, "string"),
+                                  reason="the corten.string dtype is not available in this build")
+TEXT_GOLDEN = Path(__file__).parent / "golden" / "text_golden.json"
+
+
+def _texts(value):
+    """The bytes of a yielded text or batch of texts, as a flat list."""
+    if isinstance(value, corten.Tensor):
+        value = value.numpy()
+    return [bytes(v) for v in np.asarray(value, dtype=object).reshape(-1)]
+
+
+def _collect_texts(ds):
+    texts, labels = [], []
+    for item in ds:
+        text, label = item if isinstance(item, tuple) else (item, None)
+        texts += _texts(text)
+        if label is not None:
+            labels += label.numpy().reshape(len(_texts(text)), -1).tolist()
+    return texts, labels
+
+
+@pytest.fixture(scope="module")
+def text_tree(tmp_path_factory):
+    root = tmp_path_factory.mktemp("texts")
+    dir_trees.build_text_tree(root)
+    return root
+
+
+def _file_bytes(root, rels):
+    return [(root / rel).read_bytes() for rel in rels]
+
+
+@needs_string
+def test_text_contents_order_and_labels(text_tree, capsys):
+    ds = text_dataset_from_directory(text_tree, shuffle=False, batch_size=None)
+    assert "Found 6 files belonging to 2 classes." in capsys.readouterr().out
+    assert ds.class_names == ["neg", "pos"]
+    assert len(ds) == 6
+    assert ds.element_spec[0].dtype == corten.string
+    assert tuple(ds.element_spec[0].shape) == ()
+    texts, labels = _collect_texts(ds)
+    rels = ["neg/01.txt", "neg/02.txt", "neg/03.TXT", "pos/a.txt", "pos/c.txt",
+            "pos/deep/b.txt"]
+    assert texts == _file_bytes(text_tree, rels)
+    assert labels == [[0], [0], [0], [1], [1], [1]]
+    first = next(iter(ds))[0]
+    assert isinstance(first, corten.Tensor)
+    assert first.dtype == corten.string
+
+
+@needs_string
+def test_text_batches_and_max_length(text_tree):
+    ds = text_dataset_from_directory(text_tree, shuffle=False, batch_size=4, max_length=5)
+    shapes = [tuple(x.shape) for x, _ in ds]
+    assert shapes == [(4,), (2,)]
+    texts, _ = _collect_texts(ds)
+    full = _file_bytes(text_tree, ["neg/01.txt", "neg/02.txt", "neg/03.TXT", "pos/a.txt",
+                                   "pos/c.txt", "pos/deep/b.txt"])
+    # max_length counts bytes, as tf.strings.substr: a UTF-8 character may be cut.
+    assert texts == [t[:5] for t in full]
+    assert texts[4] == "\u65e5".encode() + "\u672c".encode()[:2]
+    empty, _ = _collect_texts(text_dataset_from_directory(text_tree, shuffle=False,
+                                                          max_length=0))
+    assert empty == [b""] * 6
+
+
+@needs_string
+def test_text_label_modes_and_explicit_labels(text_tree):
+    common = {"shuffle": False, "batch_size": 2}
+    _, y = _collect_texts(text_dataset_from_directory(text_tree, label_mode="categorical",
+                                                      **common))
+    assert y == [[1.0, 0.0]] * 3 + [[0.0, 1.0]] * 3
+    _, y = _collect_texts(text_dataset_from_directory(text_tree, label_mode="binary", **common))
+    assert y == [[0.0]] * 3 + [[1.0]] * 3
+    texts, y = _collect_texts(text_dataset_from_directory(text_tree, labels=None, **common))
+    assert y == []
+    assert texts[0] == b"no class"  # the root's own file comes first
+    labels = [1, 0, 1, 0, 1, 0, 1]
+    ds = text_dataset_from_directory(text_tree, labels=labels, **common)
+    assert ds.class_names == [0, 1]
+    assert _collect_texts(ds)[1] == [[v] for v in labels]
+
+
+@needs_string
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_text_validation_split_partitions(text_tree, shuffle):
+    kw = {"validation_split": 0.4, "seed": 3, "shuffle": shuffle}
+    train, val = text_dataset_from_directory(text_tree, subset="both", **kw)
+    t_texts, _ = _collect_texts(train)
+    v_texts, _ = _collect_texts(val)
+    assert len(t_texts) == 4
+    assert len(v_texts) == 2
+    everything, _ = _collect_texts(text_dataset_from_directory(text_tree, shuffle=False))
+    assert sorted(t_texts + v_texts) == sorted(everything)
+    alone, _ = _collect_texts(text_dataset_from_directory(text_tree, subset="validation", **kw))
+    assert sorted(alone) == sorted(v_texts)
+
+
+def test_text_argument_errors(tmp_path, text_tree):
+    f = text_dataset_from_directory
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "a.md").write_text("no")
+    with pytest.raises(ValueError, match=r"text_dataset_from_directory: No text files found in "
+                                         r"directory .*Allowed format: .txt"):
+        f(tmp_path)
+    with pytest.raises(ValueError, match=r"`max_length` must be a non-negative integer or None. "
+                                         r"Received: max_length=-1"):
+        f(text_tree, max_length=-1)
+    with pytest.raises(ValueError, match=r"`batch_size` must be a positive integer or None"):
+        f(text_tree, batch_size=0)
+    with pytest.raises(ValueError, match=r'`subset` must be either "training"'):
+        f(text_tree, validation_split=0.5, subset="valid", seed=1)
+    with pytest.raises(ValueError, match=r"must provide a `seed` argument"):
+        f(text_tree, validation_split=0.5, subset="both")
+    with pytest.raises(ValueError, match=r"`labels` argument should be a list/tuple of integer "
+                                         r"labels, of the same size as the number of text files"):
+        f(text_tree, labels="folders")
+    with pytest.raises(ValueError, match=r"exactly 2 class_names"):
+        f(text_tree, labels=[0, 1, 2, 0, 1, 2, 0], label_mode="binary")
+    # As tf.keras: a split that rounds to no validation file leaves no training file.
+    with pytest.raises(ValueError, match=r"No training text files found in directory"):
+        f(text_tree, validation_split=0.1, subset="both", seed=1)
+
+
+def test_text_unreadable_file_names_it(tmp_path):
+    (tmp_path / "x").mkdir()
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / "x" / name).write_text(name)
+    ds = text_dataset_from_directory(tmp_path, shuffle=False, batch_size=None)
+    (tmp_path / "x" / "b.txt").unlink()
+    with pytest.raises(ValueError, match=r"text_dataset_from_directory: cannot read the text "
+                                         r"file '.*b.txt'"):
+        list(ds)
+
+
+def test_text_preprocessing_alias():
+    assert keras.preprocessing.text_dataset_from_directory is text_dataset_from_directory
+
+
+def _check_texts_against_tfkeras(reference, root):
+    for name, kwargs in dir_trees.TEXT_CASES:
+        kwargs = dict(kwargs)
+        kwargs.setdefault("shuffle", False)
+        result = text_dataset_from_directory(root, batch_size=None, **kwargs)
+        parts = result if isinstance(result, list) else [result]
+        want = reference[name]
+        assert parts[0].class_names == want["class_names"], name
+        for ds, texts, labels in zip(parts, want["texts"], want["labels"], strict=True):
+            got_texts, got_labels = _collect_texts(ds)
+            expected = [t.encode("latin-1") for t in texts]
+            if None in labels:
+                got = [(t, None) for t in got_texts]
+                ref = [(t, None) for t in expected]
+            else:
+                got = list(zip(got_texts, [v if len(v) > 1 else v[0] for v in got_labels],
+                               strict=True))
+                ref = list(zip(expected, labels, strict=True))
+            if kwargs["shuffle"]:  # the per-pass shuffles differ; the subsets must not
+                got, ref = sorted(got, key=repr), sorted(ref, key=repr)
+            assert got == ref, name
+
+
+@needs_string
+def test_text_against_tfkeras_golden(text_tree):
+    _check_texts_against_tfkeras(json.loads(TEXT_GOLDEN.read_text()), text_tree)
+
+
+@needs_string
+@pytest.mark.skipif(not os.path.exists(dir_trees.TFKERAS),
+                    reason="the tf.keras 2 peer (TensorFlow) is not installed")
+def test_text_against_live_tfkeras(text_tree):
+    _check_texts_against_tfkeras(dir_trees.run_tfkeras_text(text_tree), text_tree)
