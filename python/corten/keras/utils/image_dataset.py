@@ -1,4 +1,18 @@
-"""keras.utils.image_dataset_from_directory (tf.keras 2 semantics)."""
+"""keras.utils.image_dataset_from_directory (tf.keras 2 semantics).
+
+Note [Decoding images with Pillow]
+    tf.keras decodes with TensorFlow's own PNG/JPEG/BMP/GIF decoders; corten decodes with
+    Pillow and converts to the requested channels as TensorFlow does (alpha dropped, not
+    blended; grayscale repeated into RGB; 16-bit PNG reduced to its high byte), then resizes
+    with corten's resize op (tf.image.resize's half-pixel rules). The pixels equal
+    tf.keras's for PNG, BMP and GIF, except two documented differences: colour to grayscale
+    rounds differently (libpng and Pillow differ by at most 1), and JPEG files differ by a few
+    levels (TensorFlow uses libjpeg's fast integer DCT, Pillow the accurate one). Images are
+    always float32: tf.keras yields uint8 for ``interpolation="nearest"`` (tf.image.resize
+    keeps the input dtype for that method), which corten's tensors have no dtype for.
+    TensorFlow refuses some conversions (grayscale BMP or GIF, RGBA JPEG or GIF) that Pillow
+    performs, so those files load here where tf.keras fails.
+"""
 
 from __future__ import annotations
 
