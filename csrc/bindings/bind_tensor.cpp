@@ -23,6 +23,8 @@ const char* buffer_format(DType t) {
     case DType::Int64: return "q";
     case DType::Float32: return "f";
     case DType::Float64: return "d";
+    case DType::String:
+      break;  // no buffer: StringRefs point into other memory
   }
   return "";
 }
@@ -179,12 +181,15 @@ void bind_tensor(py::module_& m) {
       .value("int64", DType::Int64)
       .value("float32", DType::Float32)
       .value("float64", DType::Float64)
+      .value("string", DType::String)
       .def_property_readonly("size", [](DType t) { return itemsize(t); })
       .def_property_readonly("is_floating", [](DType t) { return is_floating(t); })
       .def_property_readonly("is_integer", [](DType t) { return is_integral(t); })
       .def_property_readonly("is_bool", [](DType t) { return t == DType::Bool; })
-      .def_property_readonly("as_numpy_dtype",
-                             [](DType t) { return py::dtype(dtype_name(t)).attr("type"); });
+      .def_property_readonly("as_numpy_dtype", [](DType t) -> py::object {
+        if (t == DType::String) return py::module_::import("numpy").attr("object_");
+        return py::dtype(dtype_name(t)).attr("type");
+      });
 
   m.def("as_dtype", [](py::handle h) { return to_dtype(h); }, py::arg("type_value"));
 
@@ -192,6 +197,8 @@ void bind_tensor(py::module_& m) {
                      "An n-dimensional array on a device, with a dtype and a shape.")
       .def_buffer([](const Tensor& t) -> py::buffer_info {
         check_not_traced(t, "buffer (numpy array)");
+        CORTEN_CHECK_TYPE(t.dtype() != DType::String,
+                          "a string tensor has no buffer: its elements point to byte strings");
         CORTEN_CHECK_VALUE(!t.is_meta(), "a meta tensor of shape ", show(t.shape()),
                            " has no data to export");
         // numpy reads host memory only: a device tensor goes through tensor.cpu() first.

@@ -1,5 +1,6 @@
 #include <corten/errors.h>
 #include <corten/ops.h>
+#include <corten/strings.h>
 #include <corten/trace.h>
 
 #include <climits>
@@ -17,6 +18,7 @@ std::optional<DType> dtype_from_name(const std::string& s) {
   if (s == "int32") return DType::Int32;
   if (s == "int64") return DType::Int64;
   if (s == "bool") return DType::Bool;
+  if (s == "string") return DType::String;
   return std::nullopt;
 }
 
@@ -99,8 +101,35 @@ Tensor from_python_int(py::handle obj, std::optional<DType> dtype) {
     case DType::Bool: *out.data<bool>() = v != 0; break;
     case DType::Float32: *out.data<float>() = static_cast<float>(v); break;
     case DType::Float64: *out.data<double>() = static_cast<double>(v); break;
+    case DType::String:
+      break;  // excluded above
   }
   return out;
+}
+
+// A string tensor of a numpy array of str, bytes or objects that are all str or bytes: str is
+// stored as its UTF-8 bytes (Note [String tensors]).
+Tensor from_string_array(py::handle obj, const py::array& arr) {
+  Shape shape(arr.shape(), arr.shape() + arr.ndim());
+  const py::list items = arr.attr("ravel")().attr("tolist")();
+  StringBuilder b(items.size());
+  for (py::handle item : items) {
+    if (PyUnicode_Check(item.ptr())) {
+      Py_ssize_t n = 0;
+      const char* p = PyUnicode_AsUTF8AndSize(item.ptr(), &n);
+      if (!p) throw py::error_already_set();
+      b.append(std::string_view(p, static_cast<size_t>(n)));
+    } else if (PyBytes_Check(item.ptr())) {
+      b.append(std::string_view(PyBytes_AS_STRING(item.ptr()),
+                                static_cast<size_t>(PyBytes_GET_SIZE(item.ptr()))));
+    } else {
+      throw TypeError(detail::str_cat(
+          "cannot convert a ", py::type::of(obj).attr("__name__").cast<std::string>(),
+          " holding a ", py::type::of(item).attr("__name__").cast<std::string>(),
+          " to a tensor: an object array converts only when every element is a str or bytes"));
+    }
+  }
+  return b.finish(shape, "constant");
 }
 
 Tensor from_array(py::handle obj, std::optional<DType> dtype) {
@@ -116,6 +145,16 @@ Tensor from_array(py::handle obj, std::optional<DType> dtype) {
   }
   const py::dtype dt = arr.dtype();
   const char kind = dt.kind();
+  const bool text = kind == 'U' || kind == 'S' || (kind == 'O' && arr.size() > 0);
+  if (text || (dtype == DType::String && arr.size() == 0)) {
+    CORTEN_CHECK_TYPE(!dtype || *dtype == DType::String, "cannot convert ",
+                      kind == 'O' ? "objects" : "strings", " to ", dtype_name(*dtype),
+                      " implicitly; use corten.strings.to_number");
+    return from_string_array(obj, arr);
+  }
+  CORTEN_CHECK_TYPE(dtype != DType::String, "cannot convert a ",
+                    py::str(static_cast<py::object>(dt)).cast<std::string>(),
+                    " value to string implicitly; use corten.strings.as_string");
   if (kind == 'O' || kind == 'U' || kind == 'S' || kind == 'V' || kind == 'c' || kind == 'M' ||
       kind == 'm') {
     throw TypeError(detail::str_cat(
@@ -155,18 +194,23 @@ DType to_dtype(py::handle obj) {
   if (obj.ptr() == reinterpret_cast<PyObject*>(&PyFloat_Type)) return DType::Float32;
   if (obj.ptr() == reinterpret_cast<PyObject*>(&PyLong_Type)) return DType::Int32;
   if (obj.ptr() == reinterpret_cast<PyObject*>(&PyBool_Type)) return DType::Bool;
+  if (obj.ptr() == reinterpret_cast<PyObject*>(&PyUnicode_Type) ||
+      obj.ptr() == reinterpret_cast<PyObject*>(&PyBytes_Type)) {
+    return DType::String;
+  }
   if (py::isinstance<py::str>(obj)) {
     if (auto t = dtype_from_name(obj.cast<std::string>())) return *t;
   } else if (py::hasattr(obj, "as_numpy_dtype") || py::isinstance<py::dtype>(obj) ||
              py::isinstance<py::type>(obj)) {
     try {
       const py::dtype dt = numpy().attr("dtype")(obj);
+      if (dt.kind() == 'U' || dt.kind() == 'S' || dt.kind() == 'O') return DType::String;
       if (auto t = dtype_from_name(py::str(dt.attr("name")).cast<std::string>())) return *t;
     } catch (const py::error_already_set&) {
     }
   }
   throw TypeError("unsupported dtype " + py::repr(obj).cast<std::string>() +
-                  "; expected one of float32, float64, int32, int64, bool");
+                  "; expected one of float32, float64, int32, int64, bool, string");
 }
 
 Tensor to_tensor(py::handle obj, std::optional<DType> dtype) {
@@ -185,6 +229,16 @@ Tensor to_tensor(py::handle obj, std::optional<DType> dtype) {
                       " implicitly; use corten.cast");
     return scalar_tensor(obj.ptr() == Py_True ? 1.0 : 0.0, DType::Bool);
   }
+  if (PyUnicode_Check(obj.ptr()) || PyBytes_Check(obj.ptr())) {
+    CORTEN_CHECK_TYPE(!dtype || *dtype == DType::String, "cannot convert the string ",
+                      py::repr(obj).cast<std::string>().substr(0, 64), " to ", dtype_name(*dtype),
+                      " implicitly; use corten.strings.to_number");
+    return from_string_array(obj, numpy().attr("array")(obj, py::arg("dtype") = "O"));
+  }
+  CORTEN_CHECK_TYPE(
+      dtype != DType::String || !(PyLong_Check(obj.ptr()) || PyFloat_Check(obj.ptr())),
+      "cannot convert the number ", py::repr(obj).cast<std::string>(),
+      " to string implicitly; use corten.strings.as_string");
   if (PyLong_Check(obj.ptr())) return from_python_int(obj, dtype);
   // numpy's float64 scalar subclasses Python float, but keeps its dtype (as in TensorFlow).
   if (PyFloat_CheckExact(obj.ptr())) {
@@ -202,6 +256,7 @@ std::optional<Tensor> try_to_tensor(py::handle obj, std::optional<DType> dtype) 
   if (py::isinstance<Tensor>(obj) || PyFloat_Check(obj.ptr()) || PyLong_Check(obj.ptr()) ||
       py::isinstance<py::array>(obj) || py::isinstance<py::list>(obj) ||
       py::isinstance<py::tuple>(obj) || PyObject_CheckBuffer(obj.ptr()) ||
+      PyUnicode_Check(obj.ptr()) || PyBytes_Check(obj.ptr()) ||
       py::isinstance(obj, numpy().attr("generic"))) {
     return to_tensor(obj, dtype);
   }

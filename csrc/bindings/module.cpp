@@ -43,6 +43,7 @@ PYBIND11_MODULE(_C, m) {
   bind_control_flow(m);
   bind_devices(m);
   bind_hashing(m);
+  bind_strings(m);
   bind_image(m);
 }
 

@@ -34,8 +34,10 @@ DLDataType dl_dtype_of(DType t) {
     case DType::Int64: return {kDLInt, 64, 1};
     case DType::Float32: return {kDLFloat, 32, 1};
     case DType::Float64: return {kDLFloat, 64, 1};
+    case DType::String:
+      break;
   }
-  throw TypeError("to_dlpack: unknown dtype");
+  throw TypeError(detail::str_cat("to_dlpack: dtype ", dtype_name(t), " has no DLPack type"));
 }
 
 std::string dl_dtype_str(DLDataType t) {

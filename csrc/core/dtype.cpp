@@ -10,6 +10,8 @@ const char* dtype_name(DType t) {
     case DType::Int64: return "int64";
     case DType::Float32: return "float32";
     case DType::Float64: return "float64";
+    case DType::String:
+      return "string";
   }
   return "unknown";
 }

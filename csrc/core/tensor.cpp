@@ -3,6 +3,7 @@
 #include <corten/tensor.h>
 
 #include <atomic>
+#include <cstring>
 #include <limits>
 
 #include "core/cuda_runtime.h"
@@ -31,6 +32,18 @@ std::shared_ptr<Storage> Storage::allocate(size_t nbytes, const char* op) {
 
 std::shared_ptr<Storage> Storage::borrow(void* data, size_t nbytes, std::shared_ptr<void> owner) {
   return std::shared_ptr<Storage>(new Storage(data, nbytes, std::move(owner)));
+}
+
+void Storage::keep_bytes(std::shared_ptr<const void> buffer) {
+  for (const auto& b : string_bytes_) {
+    if (b == buffer) return;
+  }
+  string_bytes_.push_back(std::move(buffer));
+}
+
+void Storage::keep_bytes_of(const Storage& other) {
+  if (&other == this) return;
+  for (const auto& b : other.string_bytes_) keep_bytes(b);
 }
 
 Storage::~Storage() {
@@ -65,8 +78,12 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device, const char*
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
   impl->device = device;
+  CORTEN_CHECK_TYPE(dtype != DType::String || device != Device::CUDA, op,
+                    ": string tensors live on the CPU; a string tensor cannot be placed on a GPU");
   if (device == Device::CPU) {
     impl->storage = Storage::allocate(nbytes, op);
+    // Unwritten string elements must read as empty strings, not as stray pointers.
+    if (dtype == DType::String && nbytes > 0) std::memset(impl->storage->data(), 0, nbytes);
   } else if (device == Device::CUDA) {
     impl->storage = detail::cuda_runtime_allocate(nbytes, device_index, op);
     impl->device_index = static_cast<int16_t>(device_index);

@@ -146,6 +146,8 @@ void unary_op(DType dtype, const Shape& shape, const void* x, const Shape& xs, v
     CORTEN_UNARY_DTYPE_(Float32, float)
     CORTEN_UNARY_DTYPE_(Float64, double)
 #undef CORTEN_UNARY_DTYPE_
+    case DType::String:
+      break;
   }
   unsupported(name, dtype);
 }
@@ -172,6 +174,8 @@ void binary_op(DType dtype, const Shape& shape, const void* a, const Shape& as, 
     CORTEN_BINARY_DTYPE_(Float32, float)
     CORTEN_BINARY_DTYPE_(Float64, double)
 #undef CORTEN_BINARY_DTYPE_
+    case DType::String:
+      break;
   }
   unsupported(name, dtype);
 }

@@ -153,6 +153,8 @@ void reduce(ReduceOp op, DType dtype, const Shape& shape, const void* x, const S
       return numeric(TypeTag<float>{});
     case DType::Float64:
       return numeric(TypeTag<double>{});
+    case DType::String:
+      break;
   }
   throw TypeError("reduce: unknown dtype");
 }

@@ -1,5 +1,6 @@
 #include <corten/devices.h>
 #include <corten/ops.h>
+#include <corten/strings.h>
 #include <corten/trace.h>
 
 #include <cmath>
@@ -65,6 +66,7 @@ Tensor fill(const Shape& shape, const Tensor& value) {
   const Tensor host_value = readable_on_host(value, "fill");
   kernels::copy(out.device())(itemsize(value.dtype()), shape, host_value.raw_data(),
                               Shape(shape.size(), 0), out.raw_data(), out.strides());
+  share_string_bytes(out, value);
   if (autograd::is_recording()) autograd::record_fill(value, out);
   rec.record(
       "fill", {value}, {out},
@@ -178,8 +180,14 @@ Tensor clone(const Tensor& x) {
   detail::check_defined(x, "clone");
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device(), "clone");
   if (x.is_meta()) return out;
-  kernels::cast(out.device())(x.dtype(), x.dtype(), x.shape(), x.raw_data(), x.strides(), out.raw_data(),
-            out.strides());
+  if (x.dtype() == DType::String) {
+    kernels::copy(out.device())(itemsize(x.dtype()), x.shape(), x.raw_data(), x.strides(),
+                                out.raw_data(), out.strides());
+    share_string_bytes(out, x);
+  } else {
+    kernels::cast(out.device())(x.dtype(), x.dtype(), x.shape(), x.raw_data(), x.strides(),
+                                out.raw_data(), out.strides());
+  }
   rec.record("clone", {x}, {out}, [](const trace::Tensors& in) { return clone(in[0]); });
   return out;
 }

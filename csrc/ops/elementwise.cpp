@@ -1,4 +1,5 @@
 #include <corten/ops.h>
+#include <corten/strings.h>
 #include <corten/trace.h>
 
 #include "autograd/grad_rules.h"
@@ -48,11 +49,15 @@ Tensor unary(UnaryOp op, const Tensor& x, double alpha) {
 }
 
 Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
-  trace::OpRecord rec;
   const char* name = binary_op_name(op);
   check_defined(a, name, "x");
   check_defined(b, name, "y");
   detail::check_same_dtype(a, b, name);
+  // Before this op's record, so that string_equal records itself (only the outermost records).
+  if (a.dtype() == DType::String && (op == BinaryOp::Equal || op == BinaryOp::NotEqual)) {
+    return string_equal(a, b, op == BinaryOp::NotEqual);
+  }
+  trace::OpRecord rec;
   if (detail::on_different_devices(a, b)) {
     const auto [x, y] = detail::align_scalar_operand(a, b, name);
     return binary(op, x, y);
@@ -132,6 +137,10 @@ Tensor cast(const Tensor& x, DType dtype) {
   trace::OpRecord rec;
   check_defined(x, "cast");
   if (x.dtype() == dtype) return x;
+  CORTEN_CHECK_TYPE(x.dtype() != DType::String && dtype != DType::String, "cast: cannot cast ",
+                    dtype_name(x.dtype()), " to ", dtype_name(dtype), " (shape ", show(x.shape()),
+                    "); use corten.strings.",
+                    x.dtype() == DType::String ? "to_number" : "as_string");
   Tensor out = Tensor::empty(x.shape(), dtype, x.device(), "cast");
   if (x.is_meta()) return out;
   kernels::cast(out.device())(x.dtype(), dtype, x.shape(), x.raw_data(), x.strides(), out.raw_data(), out.strides());
@@ -151,8 +160,17 @@ void copy_(const Tensor& dst, const Tensor& src) {
                      show(dst.shape()), " and the value has shape ", show(src.shape()));
   if (dst.is_meta() || src.is_meta()) return;
   trace::will_write({dst});
-  kernels::cast(dst.device())(src.dtype(), dst.dtype(), src.shape(), src.raw_data(), src.strides(), dst.raw_data(),
-            dst.strides());
+  if (dst.dtype() == DType::String || src.dtype() == DType::String) {
+    CORTEN_CHECK_TYPE(dst.dtype() == src.dtype(), "assign: cannot assign a ",
+                      dtype_name(src.dtype()), " value to a ", dtype_name(dst.dtype()),
+                      " variable");
+    kernels::copy(dst.device())(itemsize(src.dtype()), src.shape(), src.raw_data(), src.strides(),
+                                dst.raw_data(), dst.strides());
+    share_string_bytes(dst, src);
+  } else {
+    kernels::cast(dst.device())(src.dtype(), dst.dtype(), src.shape(), src.raw_data(),
+                                src.strides(), dst.raw_data(), dst.strides());
+  }
   rec.record_effect(trace::Effect::Writes, "assign", {dst, src}, {},
                     [](const trace::Tensors& in) { copy_(in[0], in[1]); });
 }

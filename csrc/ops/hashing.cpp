@@ -1,8 +1,10 @@
 #include "cpu/hashing.h"
 
 #include <corten/ops/hashing.h>
+#include <corten/strings.h>
 #include <corten/trace.h>
 
+#include "cpu/strings.h"
 #include "ops/common.h"
 #include "ops/kernels.h"
 
@@ -12,15 +14,20 @@ Tensor hash_bucket(const Tensor& x, int64_t num_buckets, bool strong, uint64_t k
                    bool reference) {
   trace::OpRecord rec;
   detail::check_defined(x, "hash_bucket", "x");
-  CORTEN_CHECK_TYPE(x.dtype() == DType::Int32 || x.dtype() == DType::Int64,
-                    "hash_bucket: x must be int32 or int64; got ", dtype_name(x.dtype()),
-                    " of shape ", show(x.shape()));
+  CORTEN_CHECK_TYPE(
+      x.dtype() == DType::Int32 || x.dtype() == DType::Int64 || x.dtype() == DType::String,
+      "hash_bucket: x must be int32, int64 or string; got ", dtype_name(x.dtype()), " of shape ",
+      show(x.shape()));
   CORTEN_CHECK_VALUE(num_buckets >= 1, "hash_bucket: num_buckets must be >= 1; got ", num_buckets);
   Tensor out = Tensor::empty(x.shape(), DType::Int64, x.device(), "hash_bucket");
   if (x.is_meta()) return out;
   const Tensor src = x.contiguous();
   auto* dst = static_cast<int64_t*>(out.raw_data());
-  if (reference) {
+  if (x.dtype() == DType::String) {
+    // Strings live on the host and hash their own bytes (Note [String tensors]).
+    cpu::hash_bucket_strings(string_values(src), static_cast<uint64_t>(num_buckets), strong, k0, k1,
+                             dst);
+  } else if (reference) {
     CORTEN_CHECK_VALUE(x.device() == Device::CPU,
                        "hash_bucket: the reference kernel runs on the CPU only; got device ",
                        device_name(x.device()));
@@ -43,11 +50,13 @@ Tensor sorted_lookup(const Tensor& x, const Tensor& keys, bool reference) {
   trace::OpRecord rec;
   detail::check_defined(x, "sorted_lookup", "x");
   detail::check_defined(keys, "sorted_lookup", "keys");
-  CORTEN_CHECK_TYPE(x.dtype() == DType::Int32 || x.dtype() == DType::Int64,
-                    "sorted_lookup: x must be int32 or int64; got ", dtype_name(x.dtype()),
+  const bool strings = x.dtype() == DType::String;
+  CORTEN_CHECK_TYPE(x.dtype() == DType::Int32 || x.dtype() == DType::Int64 || strings,
+                    "sorted_lookup: x must be int32, int64 or string; got ", dtype_name(x.dtype()),
                     " of shape ", show(x.shape()));
-  CORTEN_CHECK_TYPE(keys.dtype() == DType::Int64, "sorted_lookup: keys must be int64; got ",
-                    dtype_name(keys.dtype()));
+  CORTEN_CHECK_TYPE(keys.dtype() == (strings ? DType::String : DType::Int64),
+                    "sorted_lookup: keys must be ", strings ? "string" : "int64", " for ",
+                    dtype_name(x.dtype()), " x; got ", dtype_name(keys.dtype()));
   CORTEN_CHECK_VALUE(keys.ndim() == 1, "sorted_lookup: keys must be 1-D; got shape ",
                      show(keys.shape()));
   CORTEN_CHECK_VALUE(keys.device() == x.device() || x.is_meta() || keys.is_meta(),
@@ -59,7 +68,9 @@ Tensor sorted_lookup(const Tensor& x, const Tensor& keys, bool reference) {
   const Tensor table = keys.contiguous();
   const auto* k = static_cast<const int64_t*>(table.raw_data());
   auto* dst = static_cast<int64_t*>(out.raw_data());
-  if (reference) {
+  if (strings) {
+    cpu::sorted_lookup_strings(string_values(src), string_values(table), dst);
+  } else if (reference) {
     CORTEN_CHECK_VALUE(x.device() == Device::CPU,
                        "sorted_lookup: the reference kernel runs on the CPU only; got device ",
                        device_name(x.device()));

@@ -1,6 +1,7 @@
 // Shape ops. Views: indexing, reshape, transpose, expand_dims, squeeze, broadcast_to, split,
 // unstack, identity. Copies: concat, stack, tile, gather, pad.
 #include <corten/ops.h>
+#include <corten/strings.h>
 #include <corten/trace.h>
 
 #include <algorithm>
@@ -128,6 +129,7 @@ Tensor concat_impl(const std::vector<Tensor>& xs, int64_t axis, const char* op) 
   for (const Tensor& x : xs) {
     kernels::copy(out.device())(isz, x.shape(), x.raw_data(), x.strides(),
               byte_at(out.raw_data(), at * out.strides()[a], out.dtype()), out.strides());
+    share_string_bytes(out, x);
     at += x.dim(a);
   }
   return out;
@@ -575,6 +577,7 @@ Tensor tile(const Tensor& x, const std::vector<int64_t>& multiples) {
   if (x.is_meta()) return meta_like(shape, x);
   Tensor out = Tensor::empty(shape, x.dtype(), Device::CPU, "tile");
   kernels::tile(out.device())(itemsize(x.dtype()), x.shape(), x.raw_data(), x.strides(), multiples, out.raw_data());
+  share_string_bytes(out, x);
   if (autograd::is_recording()) autograd::record_tile(x, multiples, out);
   rec.record(
       "tile", {x}, {out},
@@ -659,6 +662,7 @@ Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis, int64_t
                   prod(ps, bd, a), ps[a], prod(ps, a + 1, params.ndim()), idx.raw_data(),
                   prod(indices.shape(), bd, indices.ndim()), out.raw_data());
   if (bad.position >= 0) throw_bad_index(bad, indices, ps, a, "gather");
+  share_string_bytes(out, params);
   if (autograd::is_recording()) autograd::record_gather(params, indices, a, bd, out);
   rec.record(
       "gather", {params, indices}, {out},
@@ -743,9 +747,16 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& padd
   }
   if (x.is_meta()) return meta_like(shape, x);
   Tensor out = Tensor::empty(shape, x.dtype(), Device::CPU, "pad");
-  const Tensor value = full({}, constant_value, x.dtype(), "pad");
+  CORTEN_CHECK_TYPE(x.dtype() != DType::String || constant_value == 0.0,
+                    "pad: a string tensor pads with empty strings; got constant_values ",
+                    constant_value);
+  // A zero-filled string element is the empty string (Note [String tensors]).
+  const Tensor value = x.dtype() == DType::String
+                           ? Tensor::empty({}, DType::String, Device::CPU, "pad")
+                           : full({}, constant_value, x.dtype(), "pad");
   kernels::pad(out.device())(itemsize(x.dtype()), x.shape(), x.raw_data(), x.strides(), paddings, mode,
            value.raw_data(), out.raw_data());
+  share_string_bytes(out, x);
   if (autograd::is_recording()) autograd::record_pad(x, paddings, mode, out);
   rec.record(
       "pad", {x}, {out},

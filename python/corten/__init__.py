@@ -11,7 +11,7 @@ from corten import _C
 from corten import _cuda_libraries as _cuda_libraries
 from corten import _tensor as _tensor  # attaches the Python-side Tensor methods
 from corten._paths import get_cmake_dir, get_include, get_library_dir
-from corten.dtypes import DType, as_dtype, bool, float32, float64, int32, int64  # noqa: A004
+from corten.dtypes import DType, as_dtype, bool, float32, float64, int32, int64, string  # noqa: A004
 from corten.ops.array import *  # noqa: F403
 from corten.ops.autograd import *  # noqa: F403
 from corten.ops.control_flow import *  # noqa: F403
@@ -23,6 +23,7 @@ from corten.ops.interop import from_dlpack
 from corten.ops.linalg import *  # noqa: F403
 from corten.ops.math import *  # noqa: F403
 from corten.ops.reduction import *  # noqa: F403
+from corten.ops.ragged import RaggedTensor
 from corten.ops.variables import Variable
 from corten.tensor_shape import TensorShape
 
@@ -40,6 +41,7 @@ from corten import (  # noqa: E402
     nest,
     nn,
     random,
+    strings,
     test,
 )
 

@@ -8,6 +8,7 @@ from corten import _C
 from corten.tensor_shape import TensorShape
 
 Tensor = _C.Tensor
+_string = _C.DType.string
 
 
 _new_tuple = tuple.__new__
@@ -31,7 +32,7 @@ def _numpy(self: Tensor) -> np.ndarray | np.generic:
     _check_not_traced(self, "numpy()")
     if not self.device.endswith("CPU:0"):  # a device tensor: numpy reads host memory
         self = self.cpu()
-    arr = np.array(self, copy=True)
+    arr = _C.string_to_numpy(self) if self.dtype == _string else np.array(self, copy=True)
     return arr[()] if arr.ndim == 0 else arr
 
 
@@ -45,7 +46,8 @@ def _repr(self: Tensor) -> str:
             return (f"<corten.Tensor: shape={self.shape}, dtype={self.dtype.name}, "
                     f"device={self.device!r}>")
     arr = np.asarray(self)
-    value = str(arr[()]) if arr.ndim == 0 else np.array_repr(arr)
+    value = repr(arr[()]) if arr.ndim == 0 and self.dtype == _string else \
+        str(arr[()]) if arr.ndim == 0 else np.array_repr(arr)
     return f"<corten.Tensor: shape={self.shape}, dtype={self.dtype.name}, numpy={value}>"
 
 
@@ -76,6 +78,9 @@ def _array(self: Tensor, dtype=None, copy=None) -> np.ndarray:
     if self.device == "meta":
         raise ValueError(f"a meta tensor of shape {self.shape} has no data to convert to numpy")
     _check_not_traced(self, "conversion to numpy")
+    if self.dtype == _string:  # numpy has no variable-length strings: bytes objects, as TF
+        arr = _C.string_to_numpy(self)
+        return arr if dtype is None else arr.astype(dtype)
     if not self.device.endswith("CPU:0"):  # numpy interop copies a device tensor to the host
         return np.asarray(self.cpu(), dtype=dtype)
     memoryview(self)

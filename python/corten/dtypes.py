@@ -1,4 +1,4 @@
-"""Element types: ``corten.float32``, ``float64``, ``int32``, ``int64``, ``bool``."""
+"""Element types: ``corten.float32``, ``float64``, ``int32``, ``int64``, ``bool``, ``string``."""
 
 from __future__ import annotations
 
@@ -12,19 +12,22 @@ float64 = DType.float64
 int32 = DType.int32
 int64 = DType.int64
 bool = DType.bool  # noqa: A001  (TensorFlow's name)
+string = DType.string
 
-__all__ = ["DType", "as_dtype", "float32", "float64", "int32", "int64", "bool"]
+__all__ = ["DType", "as_dtype", "float32", "float64", "int32", "int64", "bool", "string"]
 
 
 # TensorFlow's DataType enum values (types.proto) of the supported dtypes: tf.as_dtype(1) is
 # tf.float32, so `tf.zeros(1, 1)` (a call in the custom-layers guide) makes a float32 zero.
-_DATATYPE_ENUM = {1: "float32", 2: "float64", 3: "int32", 9: "int64", 10: "bool"}
-_BY_NAME = {"float32": float32, "float64": float64, "int32": int32, "int64": int64, "bool": bool}
+_DATATYPE_ENUM = {1: "float32", 2: "float64", 3: "int32", 7: "string", 9: "int64", 10: "bool"}
+_BY_NAME = {"float32": float32, "float64": float64, "int32": int32, "int64": int64, "bool": bool,
+            "string": string}
 
 
 def as_dtype(type_value: Any) -> DType:
-    """Converts a DType, a name ("float32"), a numpy dtype, a Python type or a TensorFlow
-    DataType enum value (1: float32, 2: float64, 3: int32, 9: int64, 10: bool) to a DType.
+    """Converts a DType, a name ("float32"), a numpy dtype, a Python type (``str`` and
+    ``bytes`` are ``string``) or a TensorFlow DataType enum value (1: float32, 2: float64,
+    3: int32, 7: string, 9: int64, 10: bool) to a DType.
 
     Raises:
         TypeError: if the value names no supported dtype.
@@ -36,7 +39,7 @@ def as_dtype(type_value: Any) -> DType:
     if type(type_value) is int:
         if type_value not in _DATATYPE_ENUM:
             raise TypeError(f"unsupported dtype {type_value}; expected one of float32, float64, "
-                            "int32, int64, bool")
+                            "int32, int64, bool, string")
         type_value = _DATATYPE_ENUM[type_value]
     return _C.as_dtype(type_value)
 

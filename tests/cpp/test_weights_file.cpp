@@ -186,6 +186,7 @@ void dump(const corten::WeightsFile& wf) {
         case corten::DType::Int32: std::printf(" %d", t.data<int32_t>()[i]); break;
         case corten::DType::Int64: std::printf(" %lld", static_cast<long long>(t.data<int64_t>()[i])); break;
         case corten::DType::Bool: std::printf(" %d", t.data<bool>()[i] ? 1 : 0); break;
+        case corten::DType::String: break;  // weights files hold no strings
       }
     }
     std::printf("\n");

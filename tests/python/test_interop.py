@@ -139,11 +139,17 @@ def test_numpy_small_dtypes_are_copied(np_dtype):
     assert not _shares(t, a)
 
 
-@pytest.mark.parametrize("np_dtype", [np.complex64, np.str_, object])
+@pytest.mark.parametrize("np_dtype", [np.complex64, object])
 def test_numpy_unsupported_dtype_raises_type_error(np_dtype):
     a = np.array([1, 2], dtype=np_dtype)
     with pytest.raises(TypeError):
         corten.constant(a)
+
+
+def test_numpy_str_arrays_become_string_tensors():
+    t = corten.constant(np.array([1, 2], dtype=np.str_))
+    assert t.dtype == corten.string
+    np.testing.assert_array_equal(t.numpy(), np.array([b"1", b"2"], dtype=object))
 
 
 # --- DLPack: corten -> numpy ------------------------------------------------------------------

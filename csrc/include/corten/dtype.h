@@ -1,6 +1,8 @@
 #pragma once
 /// Element types. float32 is the default for floating data, int32 for Python integers (as in
-/// TensorFlow).
+/// TensorFlow). String elements are variable-length byte strings (Note [String tensors] in
+/// corten/strings.h); they live on the host and only the string ops and the data-movement ops
+/// (views, gather, concat, tile, copies) take them.
 
 #include <corten/errors.h>
 
@@ -9,7 +11,8 @@
 
 namespace corten {
 
-enum class DType : uint8_t { Bool = 0, Int32 = 1, Int64 = 2, Float32 = 3, Float64 = 4 };
+enum class DType : uint8_t { Bool = 0, Int32 = 1, Int64 = 2, Float32 = 3, Float64 = 4, String = 5 };
+/// The dtypes with arithmetic kernels (the rows of the kernel tables): all but String.
 constexpr int kNumDTypes = 5;
 
 /// Bytes per element.
@@ -20,10 +23,12 @@ constexpr size_t itemsize(DType t) {
     case DType::Int64: return 8;
     case DType::Float32: return 4;
     case DType::Float64: return 8;
+    case DType::String:
+      return 16;  // a StringRef: pointer and length
   }
   return 0;
 }
-/// The TensorFlow name: "bool", "int32", "int64", "float32", "float64".
+/// The TensorFlow name: "bool", "int32", "int64", "float32", "float64", "string".
 const char* dtype_name(DType t);
 constexpr bool is_floating(DType t) { return t == DType::Float32 || t == DType::Float64; }
 constexpr bool is_integral(DType t) { return t == DType::Int32 || t == DType::Int64; }
@@ -51,8 +56,10 @@ decltype(auto) visit_dtype(DType t, const char* op, F&& fn) {
     case DType::Int64: return fn(TypeTag<int64_t>{});
     case DType::Float32: return fn(TypeTag<float>{});
     case DType::Float64: return fn(TypeTag<double>{});
+    case DType::String:
+      break;
   }
-  throw TypeError(detail::str_cat(op, ": unknown dtype"));
+  throw TypeError(detail::str_cat(op, ": dtype ", dtype_name(t), " is not supported"));
 }
 template <typename F>
 decltype(auto) visit_numeric(DType t, const char* op, F&& fn) {

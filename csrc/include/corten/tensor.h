@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace corten {
 
@@ -36,6 +37,11 @@ class Storage {
   /// ops never write into it: only Variables are updated in place, and they own their storage.
   bool read_only() const { return read_only_; }
   void set_read_only() { read_only_ = true; }
+  /// Keeps a byte buffer that string elements point into alive as long as this storage
+  /// (Note [String tensors]).
+  void keep_bytes(std::shared_ptr<const void> buffer);
+  /// Keeps the byte buffers of `other` alive as long as this storage.
+  void keep_bytes_of(const Storage& other);
 
  private:
   Storage(void* data, size_t nbytes, std::shared_ptr<void> owner)
@@ -43,6 +49,7 @@ class Storage {
   void* data_;
   size_t nbytes_;
   std::shared_ptr<void> owner_;
+  std::vector<std::shared_ptr<const void>> string_bytes_;
   bool read_only_ = false;
 };
 

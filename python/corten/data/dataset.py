@@ -475,8 +475,12 @@ class _GeneratorDataset(Dataset):
             arr = st.normalize(v, copy_tensors=False)
             if isinstance(arr, Tensor):
                 arr = np.asarray(arr)
-            if isinstance(spec.dtype, np.dtype):
+            if spec.dtype == _C.DType.string:
                 arr = np.asarray(arr)
+                if arr.dtype.kind not in "SUO":
+                    raise TypeError(
+                        f"from_generator: the generator yielded an element of dtype {arr.dtype} "
+                        f"where string was expected. Received: {v!r}")
             else:
                 target = spec.dtype.as_numpy_dtype
                 kind = np.dtype(target).kind

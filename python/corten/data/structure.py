@@ -4,11 +4,10 @@ As in ``tf.data``, tuples (named tuples too) and dicts are structure, and a Pyth
 value: ``from_tensor_slices([1, 2, 3])`` slices one tensor. A list that cannot become one array
 (ragged parts, dicts inside) is kept as structure instead.
 
-Inside a pipeline a leaf is a numpy array (numpy is the interchange format), a corten Tensor
-(what a ``map`` function returned) or, for strings, a numpy array of bytes. Iteration converts
-numeric leaves to corten Tensors with corten's dtype rules (``uint8``/``int16`` become
-``int32``, ``float16`` becomes ``float32``, ...); string leaves stay numpy (corten has no
-string tensors).
+Inside a pipeline a leaf is a numpy array (numpy is the interchange format) or a corten Tensor
+(what a ``map`` function returned). Iteration converts leaves to corten Tensors with corten's
+dtype rules (``uint8``/``int16`` become ``int32``, ``float16`` becomes ``float32``, numpy
+str/bytes/object arrays become ``string`` tensors, ...).
 """
 
 from __future__ import annotations
@@ -35,8 +34,8 @@ class TensorSpec:
     Args:
         shape: the dimensions, ``None`` for an unknown dimension; ``shape=None`` means the
             rank is unknown too.
-        dtype: a corten dtype (or anything ``corten.as_dtype`` accepts); string components
-            carry a numpy string/object dtype.
+        dtype: a corten dtype (or anything ``corten.as_dtype`` accepts; numpy str, bytes
+            and object dtypes mean ``string``).
         name: an optional name.
     """
 
@@ -98,10 +97,7 @@ def _spec_dtype(dtype: Any) -> Any:
     try:
         return as_dtype(dtype)
     except TypeError:
-        np_dtype = np.dtype(dtype)
-        if np_dtype.kind in "SUO":
-            return np_dtype
-        return corten_dtype_of(np_dtype)
+        return corten_dtype_of(np.dtype(dtype))
 
 
 @functools.lru_cache(maxsize=None)
@@ -111,12 +107,12 @@ def corten_dtype_of(np_dtype: np.dtype) -> DType:
 
 
 def output_dtype(leaf: Any) -> Any:
-    """The dtype a leaf has once iteration converts it (a corten dtype, or numpy for strings)."""
+    """The dtype a leaf has once iteration converts it."""
     if isinstance(leaf, Tensor):
         return leaf.dtype
     arr = np.asarray(leaf)
     if arr.dtype.kind in "SUO":
-        return arr.dtype
+        return DType.string
     return corten_dtype_of(arr.dtype)
 
 
@@ -215,13 +211,10 @@ def normalize(value: Any, copy_tensors: bool = True) -> Any:
 
 
 def to_output(leaf: Any) -> Any:
-    """What iteration yields for a leaf: a corten Tensor, or numpy bytes for strings."""
+    """What iteration yields for a leaf: a corten Tensor."""
     if isinstance(leaf, Tensor):
         return leaf
-    arr = np.asarray(leaf)
-    if arr.dtype.kind in "SUO":
-        return arr if arr.ndim else arr.item() if arr.dtype.kind == "S" else arr
-    return convert_to_tensor(arr)
+    return convert_to_tensor(leaf)
 
 
 def to_numpy(leaf: Any) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-_SCALARS = (int, float, bool, np.generic)
+_SCALARS = (int, float, bool, np.generic, str, bytes)
 
 
 def is_list_of_scalars(x: Any) -> bool:

@@ -9,7 +9,7 @@ import numpy as np
 
 from corten import _C
 from corten.ops import _symbolic as _sym
-from corten.dtypes import as_dtype, float32, float64, int32, int64
+from corten.dtypes import as_dtype, float32, float64, int32, int64, string
 
 Tensor = _C.Tensor
 
@@ -38,14 +38,15 @@ def constant(value: Any, dtype: Any = None, shape: Any = None, name: str | None 
     reshaped. ``convert_to_tensor`` and ``from_dlpack`` share memory instead, where they can.
 
     Raises:
-        TypeError: a value corten has no dtype for (strings, objects, float16 arrays).
+        TypeError: a value corten has no dtype for (objects other than str and bytes,
+            float16 arrays). Strings (str is stored as UTF-8) and bytes make string tensors.
         ValueError: a ragged nested list.
     """
     t = _C.constant(value, None if dtype is None else as_dtype(dtype))
     if shape is not None:
         shape = tuple(shape)
         if t.ndim == 0:
-            t = _C.add(_C.zeros(shape, t.dtype), t)
+            t = _C.fill(shape, t) if t.dtype == string else _C.add(_C.zeros(shape, t.dtype), t)
         else:
             t = _C.reshape(t, shape)
     return t
@@ -85,6 +86,10 @@ def _like(input: Any, dtype: Any, value: float) -> Tensor:
     dtype = t.dtype if dtype is None else as_dtype(dtype)
     if t.device == "meta":
         return _C.empty_meta(t._shape_tuple, dtype)
+    if _C.trace_holds(t):
+        # Inside corten.function the shape is read when the plan runs, not frozen at tracing.
+        scalar = bool(value) if dtype == _C.DType.bool else value
+        return _C.fill(_C.shape(t, int64), _C.constant(scalar, dtype))
     return _C.ones(t._shape_tuple, dtype) if value else _C.zeros(t._shape_tuple, dtype)
 
 

@@ -152,7 +152,7 @@ def test_other_dtype_errors_leave_value(method):
         getattr(v, method)(tf.constant([1.0, 2.0], dtype=tf.float64))
     with pytest.raises(TypeError, match=rf"{method}: cannot convert bool values to float32"):
         getattr(v, method)(np.array([True, False]))
-    with pytest.raises(TypeError, match=rf"{method}: cannot convert a value of type str"):
+    with pytest.raises(TypeError, match=rf"{method}: cannot convert the string 'abc' to float32"):
         getattr(v, method)("abc")
     np.testing.assert_array_equal(v.numpy(), [1.0, 2.0])
 

@@ -31,10 +31,12 @@ enum class Accepts : uint8_t { Numeric, Floating, Bool, All };
 /// Whether dtype `t` is in the set `a`.
 constexpr bool accepts(Accepts a, DType t) {
   switch (a) {
-    case Accepts::Numeric: return t != DType::Bool;
+    case Accepts::Numeric:
+      return is_integral(t) || is_floating(t);
     case Accepts::Floating: return is_floating(t);
     case Accepts::Bool: return t == DType::Bool;
-    case Accepts::All: return true;
+    case Accepts::All:
+      return t != DType::String;
   }
   return false;
 }

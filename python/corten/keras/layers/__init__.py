@@ -97,7 +97,8 @@ from corten.keras.layers.pooling import (
     MaxPooling3D,
 )
 from corten.keras.layers.preprocessing_categorical import CategoryEncoding, Hashing
-from corten.keras.layers.preprocessing_lookup import IntegerLookup
+from corten.keras.layers.preprocessing_lookup import IntegerLookup, StringLookup
+from corten.keras.layers.preprocessing_text import TextVectorization
 from corten.keras.layers.preprocessing_numeric import Discretization, Normalization
 from corten.keras.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from corten.keras.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
@@ -145,7 +146,8 @@ __all__ = ["Layer", "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax", "Thresholded
            "Conv3DTranspose", "Convolution1D", "Convolution1DTranspose", "Convolution2D",
            "Convolution2DTranspose", "Convolution3D", "Convolution3DTranspose", "serialize",
            "deserialize"]
-__all__ += ["Normalization", "CategoryEncoding", "Discretization", "IntegerLookup",
+__all__ += ["Normalization", "CategoryEncoding", "Discretization", "IntegerLookup", "StringLookup",
+            "TextVectorization",
             "Hashing"]
 __all__ += ["CenterCrop", "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip",
             "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling", "Resizing"]

@@ -62,7 +62,7 @@ def _convert_inputs(inputs: Any, layer_name: str = "") -> Any:
         return inputs
 
     def conv(x):
-        if isinstance(x, (np.ndarray, np.generic, float, int)) and not isinstance(x, bool):
+        if isinstance(x, (np.ndarray, np.generic, float, int, str, bytes)) and not isinstance(x, bool):
             return corten.convert_to_tensor(x)
         return x
 

@@ -93,8 +93,9 @@ class CategoryEncoding(Layer):
 
 
 class Hashing(Layer):
-    """Hashes integer features into `num_bins` bins, as tf.keras 2 does: the decimal string
-    of each value through FarmHash Fingerprint64, or with a `salt` through keyed SipHash-2-4,
+    """Hashes integer or string features into `num_bins` bins, as tf.keras 2 does: a string's
+    bytes (an integer's decimal string) through FarmHash Fingerprint64, or with a `salt`
+    through keyed SipHash-2-4,
     modulo the number of bins (Note [TensorFlow-compatible hashing]), so a value lands in the
     same bin as in TensorFlow.
 
@@ -107,7 +108,7 @@ class Hashing(Layer):
         **kwargs: base Layer arguments; the dtype is the output dtype.
 
     Returns:
-        Called on an integer tensor, the bins (same shape) or their encoding.
+        Called on an integer or string tensor, the bins (same shape) or their encoding.
     """
 
     def __init__(self, num_bins: int, mask_value: Any = None, salt: Any = None,
@@ -135,15 +136,14 @@ class Hashing(Layer):
         self.sparse = False
 
     def call(self, inputs: Any) -> Any:
-        if not inputs.dtype.is_integer:
-            raise TypeError("Hashing: inputs must be integers (string inputs are not supported "
-                            f"yet). Received: inputs dtype={inputs.dtype.name}, "
-                            f"shape={tuple(inputs.shape)}")
+        if not (inputs.dtype.is_integer or inputs.dtype == corten.string):
+            raise TypeError("Hashing: inputs must be integers or strings. Received: inputs "
+                            f"dtype={inputs.dtype.name}, shape={tuple(inputs.shape)}")
         bins = self.num_bins
         mask = None
         if self.mask_value is not None and bins > 1:
             bins -= 1
-            mask = corten.equal(inputs, corten.cast(self.mask_value, inputs.dtype))
+            mask = corten.equal(inputs, corten.convert_to_tensor(self.mask_value, inputs.dtype))
         hashed = hash_bucket(inputs, bins, key=self.salt)
         if mask is not None:
             hashed = corten.where(mask, corten.zeros_like(hashed), hashed + 1)

@@ -45,8 +45,9 @@ WEIGHTS = "model.weights.h5"
 _MAX_WEIGHTS_BYTES = 8 * 1024**3
 # Arguments of newer Keras versions whose value is their default (the feature left off).
 _NEUTRAL_DEFAULTS = {"renorm_momentum": 0.99, "renorm_clipping": None}
-# Arguments that choose an implementation, not a result (an RNN's kernel fusion).
-_HINTS = {"implementation"}
+# Arguments that choose an implementation, not a result (an RNN's kernel fusion), or that
+# restate what the file holds elsewhere (a lookup's vocabulary size: its vocabulary asset).
+_HINTS = {"implementation", "vocabulary_size"}
 
 
 def is_keras_zip(filepath: str) -> bool:
@@ -348,6 +349,51 @@ def _optimizer_values(f: Any) -> list[np.ndarray] | None:
 
 
 # ---------------------------------------------------------------------- load_model
+# Keras keeps an adapted lookup vocabulary out of the config, as a text asset of the layer:
+# assets/layers/<layer name>/vocabulary.txt, one token per line, special tokens first.
+_VOCABULARY_ASSET = re.compile(r"assets/layers/([^/]+)/vocabulary\.txt")
+_MAX_VOCABULARY_BYTES = 256 * 1024 * 1024
+
+
+def _vocabulary_assets(archive: Any, filepath: str) -> dict[str, list[str]]:
+    """The vocabulary assets of the archive's top-level layers, by layer name."""
+    from corten.keras.saving import saving_lib
+
+    found = {}
+    for name, info in archive.infos.items():
+        match = _VOCABULARY_ASSET.fullmatch(name)
+        if not match:
+            continue
+        if info.file_size > _MAX_VOCABULARY_BYTES:
+            raise _invalid(filepath, f"{name} declares {info.file_size} bytes")
+        try:
+            with archive.zf.open(info) as f:
+                text = f.read(info.file_size + 1)
+        except saving_lib._ZIP_READ_ERRORS as e:
+            raise _invalid(filepath, f"{name} cannot be read ({e})") from None
+        try:
+            found[match.group(1)] = text.decode("utf-8").split("\n")
+        except UnicodeDecodeError as e:
+            raise _invalid(filepath, f"{name} is not UTF-8 text ({e})") from None
+    return found
+
+
+def _set_vocabularies(model: Any, vocabularies: dict[str, list[str]], filepath: str) -> None:
+    for layer in getattr(model, "layers", []):
+        tokens = vocabularies.get(layer.name)
+        if tokens is None or not hasattr(layer, "set_vocabulary"):
+            continue
+        if getattr(layer, "output_mode", getattr(layer, "_output_mode", None)) == "tf_idf":
+            raise _invalid(filepath, f"layer {layer.name!r} ({type(layer).__name__}) uses "
+                                     "output_mode='tf_idf', whose idf weights corten does not "
+                                     "read from .keras files yet")
+        try:
+            layer.set_vocabulary(tokens)
+        except (ValueError, TypeError) as e:
+            raise _invalid(filepath, f"the vocabulary of layer {layer.name!r} does not fit "
+                                     f"it ({e})") from None
+
+
 def load_keras_zip(filepath: str, custom_objects: dict | None = None,
                    compile: bool = True) -> Any:
     """A model from a ``.keras`` file written by Keras 3 or tf.keras 2.13+.
@@ -375,6 +421,7 @@ def load_keras_zip(filepath: str, custom_objects: dict | None = None,
             raise _invalid(filepath, f"{WEIGHTS} cannot be read ({e})") from None
         if len(raw) != info.file_size:
             raise _invalid(filepath, f"{WEIGHTS} is truncated")
+        vocabularies = _vocabulary_assets(archive, filepath)
     finally:
         archive.close()
     if not isinstance(config, dict) or "class_name" not in config:
@@ -397,6 +444,7 @@ def load_keras_zip(filepath: str, custom_objects: dict | None = None,
             raise _invalid(filepath, str(e)) from None
     if not isinstance(model, Layer):
         raise _invalid(filepath, f"config.json describes a {type(model).__name__}, not a model")
+    _set_vocabularies(model, vocabularies, filepath)
     try:
         f = h5py.File(io.BytesIO(raw), "r")
     except (OSError, ValueError) as e:

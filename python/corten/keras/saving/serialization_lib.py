@@ -412,7 +412,7 @@ def deserialize_layer(config: Any, custom_objects: dict | None = None) -> Any:
 
 # ---------------------------------------------------------------------- build configs
 _MAX_BUILD_ELEMENTS = 2**26
-_BUILD_DTYPES = ("float32", "float64", "int32", "int64", "bool")
+_BUILD_DTYPES = ("float32", "float64", "int32", "int64", "bool", "string")
 
 
 def _is_shape(value: Any) -> bool:
@@ -454,6 +454,8 @@ def build_inputs(config: Any) -> Any:
             dtype = dtype if isinstance(dtype, str) else None
             if dtype is not None and dtype not in _BUILD_DTYPES:
                 raise ValueError(f"Invalid build_config: unsupported dtype {dtype!r}")
+            if dtype == "string":
+                return corten.fill(tuple(dims), corten.constant(""))
             return corten.zeros(tuple(dims), dtype=dtype or "float32")
         if isinstance(shape, (list, tuple)):
             ds = dtype if isinstance(dtype, list) and len(dtype) == len(shape) else [None] * len(

@@ -371,7 +371,7 @@ def test_hashing_errors_name_the_layer_and_op():
         layers.Hashing(num_bins=3, output_mode="tf_idf")
     with pytest.raises(TypeError, match=r"Hashing: inputs must be integers.*float32"):
         layers.Hashing(num_bins=3)(np.zeros((2, 2), "float32"))
-    with pytest.raises(TypeError, match=r"hash_bucket: x must be int32 or int64; got float64.*"
+    with pytest.raises(TypeError, match=r"hash_bucket: x must be int32, int64 or string; got float64.*"
                                         r"\(2,\)"):
         hash_bucket(np.zeros(2), 3)
     with pytest.raises(ValueError, match="hash_bucket: num_buckets must be >= 1; got 0"):
@@ -402,11 +402,11 @@ def test_sorted_lookup_kernel_equals_its_reference_and_ignores_threads():
                                   np.zeros((2, 0)))
     np.testing.assert_array_equal(sorted_lookup(np.array([1, 2]), np.zeros(0, "int64")).numpy(),
                                   [-1, -1])
-    with pytest.raises(TypeError, match="sorted_lookup: keys must be int64; got int32"):
+    with pytest.raises(TypeError, match="sorted_lookup: keys must be int64 for int64 x; got int32"):
         sorted_lookup(x, keys.astype("int32"))
     with pytest.raises(ValueError, match=r"sorted_lookup: keys must be 1-D; got shape \(1, 2\)"):
         sorted_lookup(x, np.array([[1, 2]], "int64"))
-    with pytest.raises(TypeError, match="sorted_lookup: x must be int32 or int64; got float32"):
+    with pytest.raises(TypeError, match="sorted_lookup: x must be int32, int64 or string; got float32"):
         sorted_lookup(np.zeros(2, "float32"), keys)
 
 

@@ -12,9 +12,11 @@ from corten.keras.layers.image_preprocessing import (
     Resizing,
 )
 from corten.keras.layers.preprocessing_categorical import CategoryEncoding, Hashing
-from corten.keras.layers.preprocessing_lookup import IntegerLookup
+from corten.keras.layers.preprocessing_lookup import IntegerLookup, StringLookup
 from corten.keras.layers.preprocessing_numeric import Discretization, Normalization
+from corten.keras.layers.preprocessing_text import TextVectorization
 
 __all__ = ["CategoryEncoding", "Discretization", "Hashing", "IntegerLookup", "Normalization",
+           "StringLookup", "TextVectorization",
            "CenterCrop", "RandomContrast", "RandomCrop", "RandomFlip", "RandomRotation",
            "RandomTranslation", "RandomZoom", "Rescaling", "Resizing"]
