@@ -128,11 +128,8 @@ def _read_text(path: str, max_length: int | None) -> bytes:
 
 
 def _string_scalar(data: bytes) -> Any:
-    """A scalar string tensor holding ``data`` (a numpy bytes scalar, which the Dataset
-    yields as ``bytes``, in a build without the string dtype)."""
-    if hasattr(corten, "string"):
-        return corten.constant(data, dtype=corten.string)
-    return np.asarray(data)
+    """A scalar string tensor holding the bytes ``data`` (any bytes, UTF-8 or not)."""
+    return corten.constant(data, dtype=corten.string)
 
 
 def _paths_and_labels_to_dataset(paths: list[str], labels: Any, label_mode: str | None,

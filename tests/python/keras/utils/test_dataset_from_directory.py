@@ -539,8 +539,6 @@ def test_smart_resize():
 # ---- text_dataset_from_directory ------------------------------------------------------------
 
 text_dataset_from_directory = keras.utils.text_dataset_from_directory
-needs_string = pytest.mark.skipif(not hasattr(corten, "string"),
-                                  reason="the corten.string dtype is not available in this build")
 TEXT_GOLDEN = Path(__file__).parent / "golden" / "text_golden.json"
 
 
@@ -572,7 +570,6 @@ def _file_bytes(root, rels):
     return [(root / rel).read_bytes() for rel in rels]
 
 
-@needs_string
 def test_text_contents_order_and_labels(text_tree, capsys):
     ds = text_dataset_from_directory(text_tree, shuffle=False, batch_size=None)
     assert "Found 6 files belonging to 2 classes." in capsys.readouterr().out
@@ -590,7 +587,6 @@ def test_text_contents_order_and_labels(text_tree, capsys):
     assert first.dtype == corten.string
 
 
-@needs_string
 def test_text_batches_and_max_length(text_tree):
     ds = text_dataset_from_directory(text_tree, shuffle=False, batch_size=4, max_length=5)
     shapes = [tuple(x.shape) for x, _ in ds]
@@ -606,7 +602,6 @@ def test_text_batches_and_max_length(text_tree):
     assert empty == [b""] * 6
 
 
-@needs_string
 def test_text_label_modes_and_explicit_labels(text_tree):
     common = {"shuffle": False, "batch_size": 2}
     _, y = _collect_texts(text_dataset_from_directory(text_tree, label_mode="categorical",
@@ -623,7 +618,6 @@ def test_text_label_modes_and_explicit_labels(text_tree):
     assert _collect_texts(ds)[1] == [[v] for v in labels]
 
 
-@needs_string
 @pytest.mark.parametrize("shuffle", [True, False])
 def test_text_validation_split_partitions(text_tree, shuffle):
     kw = {"validation_split": 0.4, "seed": 3, "shuffle": shuffle}
@@ -664,6 +658,31 @@ def test_text_argument_errors(tmp_path, text_tree):
         f(text_tree, validation_split=0.1, subset="both", seed=1)
 
 
+def test_text_keeps_every_byte(tmp_path):
+    (tmp_path / "x").mkdir()
+    raw = [b"ab\x00\x00", b"\xff\xfe not utf-8 \x00", b"\x00"]
+    for i, data in enumerate(raw):
+        (tmp_path / "x" / f"{i}.txt").write_bytes(data)
+    for batch_size in (None, 2):
+        texts, _ = _collect_texts(text_dataset_from_directory(tmp_path, shuffle=False,
+                                                              batch_size=batch_size))
+        assert texts == raw
+    texts, _ = _collect_texts(text_dataset_from_directory(tmp_path, shuffle=False, max_length=3))
+    assert texts == [d[:3] for d in raw]
+
+
+def test_text_dataset_trains_with_text_vectorization(text_tree):
+    train = text_dataset_from_directory(text_tree, batch_size=2, seed=1)
+    vectorize = keras.layers.TextVectorization(max_tokens=30, output_sequence_length=6)
+    vectorize.adapt(train.map(lambda x, y: x))
+    assert "movie" in vectorize.get_vocabulary()
+    model = keras.Sequential([keras.layers.Embedding(30, 4), keras.layers.GlobalAveragePooling1D(),
+                              keras.layers.Dense(1)])
+    model.compile("adam", keras.losses.BinaryCrossentropy(from_logits=True))
+    history = model.fit(train.map(lambda x, y: (vectorize(x), y)), epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2
+
+
 def test_text_unreadable_file_names_it(tmp_path):
     (tmp_path / "x").mkdir()
     for name in ("a.txt", "b.txt"):
@@ -702,12 +721,10 @@ def _check_texts_against_tfkeras(reference, root):
             assert got == ref, name
 
 
-@needs_string
 def test_text_against_tfkeras_golden(text_tree):
     _check_texts_against_tfkeras(json.loads(TEXT_GOLDEN.read_text()), text_tree)
 
 
-@needs_string
 @pytest.mark.skipif(not os.path.exists(dir_trees.TFKERAS),
                     reason="the tf.keras 2 peer (TensorFlow) is not installed")
 def test_text_against_live_tfkeras(text_tree):
