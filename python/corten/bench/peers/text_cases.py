@@ -50,7 +50,7 @@ def keras_adapt(tf: Any, keras: Any) -> Callable[[], Any]:
     def call():
         layer = keras.layers.TextVectorization(max_tokens=20000)
         layer.adapt(data)
-        return layer.vocabulary_size()
+        return tf.constant(layer.vocabulary_size())
 
     return call
 
