@@ -1,6 +1,7 @@
 #include <corten/trace.h>
 
 #include <memory>
+#include <unordered_map>
 
 #include "bindings/bindings.h"
 
@@ -52,6 +53,9 @@ void bind_trace(py::module_& m) {
                                return shapes;
                              })
       .def("summary", &trace::Plan::summary)
+      .def_property_readonly("captures", &trace::Plan::captures)
+      .def("to_json", &trace::Plan::to_json, py::arg("capture_names"),
+           "The plan as a saved-plan JSON document (docs/model_format.md).")
       .def_property_readonly("num_nodes", &trace::Plan::num_nodes)
       .def_property_readonly("num_inputs", &trace::Plan::num_inputs)
       .def_property_readonly("num_outputs", &trace::Plan::num_outputs)
@@ -75,6 +79,18 @@ void bind_trace(py::module_& m) {
       .def("__enter__", [](PyTracePause& p) { p.pause = std::make_unique<trace::Pause>(); })
       .def("__exit__", [](PyTracePause& p, py::args) { p.pause.reset(); });
 
+  m.def(
+      "plan_from_json",
+      [](const std::string& text, const std::string& source, const py::dict& captures) {
+        std::unordered_map<std::string, Tensor> by_name;
+        for (const auto& [k, v] : captures) by_name[k.cast<std::string>()] = v.cast<Tensor>();
+        return trace::Plan::from_json(text, source, [&](size_t, const std::string& name) {
+          const auto it = by_name.find(name);
+          return it == by_name.end() ? Tensor() : it->second;
+        });
+      },
+      py::arg("text"), py::arg("source"), py::arg("captures"),
+      "A plan read from a saved-plan JSON document, its captures given by name.");
   m.def("trace_begin", &trace::begin, py::arg("inputs"));
   m.def("trace_end", &trace::end, py::arg("outputs"), py::arg("fuse") = true);
   m.def("trace_cancel", &trace::cancel);

@@ -1,6 +1,7 @@
 #include <corten/ops.h>
 #include <corten/strings.h>
 #include <corten/trace.h>
+#include <corten/trace_registry.h>
 
 #include "autograd/grad_rules.h"
 #include "ops/common.h"
@@ -26,6 +27,36 @@ const char* accepts_str(Accepts a) {
   return "";
 }
 
+// Saved plans read a node's inputs from the file: their count is checked here, the rest by
+// the entry point.
+void check_inputs(const trace::Tensors& in, size_t n, const char* op) {
+  CORTEN_CHECK_VALUE(in.size() == n, op, ": expected ", n, " inputs; got ", in.size());
+}
+
+struct UnaryReplay {
+  Tensor operator()(const trace::Tensors& in, UnaryOp op, double alpha) const {
+    check_inputs(in, 1, unary_op_name(op));
+    return unary(op, in[0], alpha);
+  }
+};
+struct BinaryReplay {
+  Tensor operator()(const trace::Tensors& in, BinaryOp op) const {
+    check_inputs(in, 2, binary_op_name(op));
+    return binary(op, in[0], in[1]);
+  }
+};
+
+template <class Op>
+std::vector<const char*> op_names() {
+  std::vector<const char*> names;
+  for (int i = 0; i < static_cast<int>(Op::kCount); ++i)
+    names.push_back(op_info(static_cast<Op>(i)).name);
+  return names;
+}
+
+const trace::ReplayRegistration<UnaryReplay, UnaryOp, double> kUnaryReplay(op_names<UnaryOp>());
+const trace::ReplayRegistration<BinaryReplay, BinaryOp> kBinaryReplay(op_names<BinaryOp>());
+
 }  // namespace
 
 Tensor unary(UnaryOp op, const Tensor& x, double alpha) {
@@ -39,12 +70,7 @@ Tensor unary(UnaryOp op, const Tensor& x, double alpha) {
   if (x.is_meta()) return out;
   kernels::unary(out.device())(op, x.dtype(), x.shape(), x.raw_data(), x.strides(), out.raw_data(), alpha);
   if (autograd::is_recording()) autograd::record_unary(op, x, out, alpha);
-  rec.record_pointwise(
-      name, {x}, {out}, trace::Pointwise::of(op, alpha),
-      [](const trace::Tensors& in, const auto& op, const auto& alpha) {
-        return unary(op, in[0], alpha);
-      },
-      op, alpha);
+  rec.record_pointwise(name, {x}, {out}, trace::Pointwise::of(op, alpha), UnaryReplay{}, op, alpha);
   return out;
 }
 
@@ -89,9 +115,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
                 broadcast_strides(b.shape(), b.strides(), shape), out.raw_data());
   }
   if (autograd::is_recording()) autograd::record_binary(op, a, b, out);
-  rec.record_pointwise(
-      name, {a, b}, {out}, trace::Pointwise::of(op),
-      [](const trace::Tensors& in, const auto& op) { return binary(op, in[0], in[1]); }, op);
+  rec.record_pointwise(name, {a, b}, {out}, trace::Pointwise::of(op), BinaryReplay{}, op);
   return out;
 }
 

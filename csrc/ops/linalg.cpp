@@ -1,5 +1,6 @@
 #include <corten/ops.h>
 #include <corten/trace.h>
+#include <corten/trace_registry.h>
 
 #include <vector>
 
@@ -110,15 +111,21 @@ Activation activation_from_name(const std::string& name) {
 
 namespace {
 
+struct LinearReplay {
+  Tensor operator()(const trace::Tensors& in, Activation act) const {
+    CORTEN_CHECK_VALUE(in.size() == 2 || in.size() == 3, "linear: expected 2 or 3 inputs; got ",
+                       in.size());
+    return linear(in[0], in[1], in.size() > 2 ? in[2] : Tensor(), act);
+  }
+};
+const trace::ReplayRegistration<LinearReplay, Activation> kLinearReplay("linear");
+
 void record_linear_node(trace::OpRecord& rec, const Tensor& x, const Tensor& w, const Tensor& bias,
                         Activation act, const Tensor& out) {
-  const auto replay = [](const trace::Tensors& in, Activation a) {
-    return linear(in[0], in[1], in.size() > 2 ? in[2] : Tensor(), a);
-  };
   if (bias.defined()) {
-    rec.record("linear", {x, w, bias}, {out}, replay, act);
+    rec.record("linear", {x, w, bias}, {out}, LinearReplay{}, act);
   } else {
-    rec.record("linear", {x, w}, {out}, replay, act);
+    rec.record("linear", {x, w}, {out}, LinearReplay{}, act);
   }
 }
 

@@ -161,8 +161,9 @@ Tensor string_equal(const Tensor& a, const Tensor& b, bool negate) {
   cpu::string_equal(a.data<StringRef>(), broadcast_strides(a.shape(), a.strides(), shape),
                     b.data<StringRef>(), broadcast_strides(b.shape(), b.strides(), shape), shape,
                     negate, out.data<bool>());
+  // Its own node name: the numeric equal's replay takes other attributes (Note [Saved plans]).
   rec.record(
-      op, {a, b}, {out},
+      negate ? "string_not_equal" : "string_equal", {a, b}, {out},
       [](const Tensors& in, const auto& neg) { return string_equal(in[0], in[1], neg); }, negate);
   return out;
 }

@@ -370,28 +370,7 @@ std::shared_ptr<Plan> PlanBuilder::build(TraceState& state, const Tensors& outpu
   plan->fused_groups_ = fusion.groups;
   plan->fused_nodes_ = fusion.nodes;
   s->num_slots = static_cast<int32_t>(s->keep.size());
-  // Last reads: a slot is released after the last node that reads it, unless it is an output;
-  // slots no node reads are released right after the node that makes them.
-  std::vector<int32_t> last(static_cast<size_t>(s->num_slots), -1);
-  for (size_t i = 0; i < plan->nodes_.size(); ++i) {
-    const auto at = static_cast<int32_t>(i);
-    const Plan::Node& node = plan->nodes_[i];
-    for (int32_t r : node.inputs) {
-      if (r >= 0) last[static_cast<size_t>(r)] = at;
-    }
-    for (int32_t k = 0; k < node.num_outputs; ++k) {
-      const auto slot = static_cast<size_t>(node.first_output + k);
-      if (last[slot] < 0) last[slot] = at;
-    }
-  }
-  for (int32_t r : plan->outputs_) {
-    if (r >= 0) last[static_cast<size_t>(r)] = -1;
-  }
-  for (size_t slot = 0; slot < last.size(); ++slot) {
-    if (last[slot] >= 0) {
-      plan->nodes_[static_cast<size_t>(last[slot])].release.push_back(static_cast<int32_t>(slot));
-    }
-  }
+  Plan::compute_releases(plan->nodes_, plan->outputs_, s->num_slots);
   // Peak bytes of the values a run holds at once: each node's outputs from that node until
   // their release, a storage shared by views counted once; the inputs' and captures'
   // storages are not the plan's. (Scratch memory inside an op is not counted.)
@@ -519,6 +498,33 @@ Tensors sub_variables() {
     if (t.is_variable()) out.push_back(t);
   }
   return out;
+}
+
+void Plan::compute_releases(std::vector<Node>& nodes, const std::vector<int32_t>& outputs,
+                            int32_t num_slots) {
+  // Last reads: a slot is released after the last node that reads it, unless it is an output;
+  // slots no node reads are released right after the node that makes them.
+  std::vector<int32_t> last(static_cast<size_t>(num_slots), -1);
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const auto at = static_cast<int32_t>(i);
+    const Node& node = nodes[i];
+    for (int32_t r : node.inputs) {
+      if (r >= 0) last[static_cast<size_t>(r)] = at;
+    }
+    for (int32_t k = 0; k < node.num_outputs; ++k) {
+      const auto slot = static_cast<size_t>(node.first_output + k);
+      if (last[slot] < 0) last[slot] = at;
+    }
+  }
+  for (int32_t r : outputs) {
+    if (r >= 0) last[static_cast<size_t>(r)] = -1;
+  }
+  for (Node& node : nodes) node.release.clear();
+  for (size_t slot = 0; slot < last.size(); ++slot) {
+    if (last[slot] >= 0) {
+      nodes[static_cast<size_t>(last[slot])].release.push_back(static_cast<int32_t>(slot));
+    }
+  }
 }
 
 Effect Plan::effect() const {

@@ -116,7 +116,7 @@ class OpRecord {
     return out;
   }
 
- private:
+  /// `replay` bound to its attributes: the node's replay function.
   template <class F, class... A>
   static ReplayFn bind(F replay, const A&... attrs) {
     static_assert(std::is_empty_v<F>,
@@ -137,6 +137,7 @@ class OpRecord {
     }
   }
 
+ private:
   FlushDenormals flush_;
   TraceState* state_;
 };
@@ -210,8 +211,24 @@ class Plan {
   /// same_computation(other) (ValueError otherwise).
   std::shared_ptr<Plan> relaxed(const Plan& other) const;
 
+  /// The tensors the plan captured (Variables, constants), in capture order.
+  const std::vector<Tensor>& captures() const { return captures_; }
+  /// The plan as a document of the saved-plan schema (Note [Saved plans], docs/model_format.md),
+  /// its captures named by `capture_names`. ValueError when a node cannot be saved: an effect,
+  /// a sub-plan or stateful attribute, or an op without a registered replay.
+  std::string to_json(const std::vector<std::string>& capture_names) const;
+  /// The plan of a to_json document (`source` names it in errors); `capture(index, name)` gives
+  /// each capture, checked against its declared dtype and shape. ValueError for anything the
+  /// document gets wrong; no code comes from it.
+  static std::shared_ptr<Plan> from_json(
+      const std::string& text, const std::string& source,
+      const std::function<Tensor(size_t, const std::string&)>& capture);
+
  private:
   friend struct PlanBuilder;
+  /// Sets each node's release list from the last node that reads each slot.
+  static void compute_releases(std::vector<Node>& nodes, const std::vector<int32_t>& outputs,
+                               int32_t num_slots);
   const Tensor& value(const Tensors& vals, int32_t r) const;
   Tensors run_timed(const Tensors& inputs, std::vector<double>* seconds) const;
   std::vector<Node> nodes_;

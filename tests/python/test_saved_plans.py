@@ -1,0 +1,126 @@
+"""Saved plans (Note [Saved plans]): a traced inference function written as a JSON document and
+read back, in this process, with its captures given by name, computes bit for bit what the
+model computes; documents that are wrong in any way give a ValueError, never a crash."""
+
+import json
+
+import corten as tf
+import numpy as np
+import pytest
+from corten import _C, keras
+from corten.keras import layers
+
+
+def _mlp():
+    inputs = keras.Input(shape=(12,))
+    x = layers.Dense(16, activation="relu")(inputs)
+    x = layers.Dense(16)(x)
+    x = layers.Activation("tanh")(x)
+    x = layers.Dense(8, activation="sigmoid")(x)
+    x = layers.Dense(4)(x)
+    x = layers.Add()([x, layers.Dense(4, use_bias=False)(inputs)])
+    return keras.Model(inputs, x)
+
+
+def _traced(model, sizes=(3, 5, 7)):
+    fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    for n in sizes:
+        fn(np.zeros((n, 12), "float32"))
+    return fn._last_plan.plan
+
+
+def _names(model, plan):
+    by_id = {v._id: v.name for v in model.weights}
+    return [by_id[c._id] for c in plan.captures]
+
+
+def test_a_saved_mlp_plan_computes_what_the_model_computes():
+    model = _mlp()
+    plan = _traced(model)
+    assert plan.input_shapes == [(None, 12)]
+    text = plan.to_json(_names(model, plan))
+    doc = json.loads(text)
+    assert doc["format"] == "corten.plan"
+    assert doc["version"] == 1
+    loaded = _C.plan_from_json(text, "mlp", {v.name: v for v in model.weights})
+    assert loaded.ops == plan.ops
+    rng = np.random.default_rng(0)
+    for n in (1, 3, 17):
+        x = rng.standard_normal((n, 12)).astype("float32")
+        np.testing.assert_array_equal(loaded.run([tf.constant(x)])[0].numpy(),
+                                      model(x, training=False).numpy())
+    # The plan reads the captures it is given: other weights, other outputs.
+    zeros = {v.name: tf.zeros(v.shape) for v in model.weights}
+    out = _C.plan_from_json(text, "mlp", zeros).run([tf.constant(np.ones((2, 12), "float32"))])
+    np.testing.assert_array_equal(out[0].numpy(), np.zeros((2, 4), "float32"))
+
+
+def test_ops_without_a_registered_replay_are_named():
+    fn = tf.function(lambda x: tf.reduce_sum(x * 2.0, axis=1))
+    fn(np.ones((2, 3), "float32"))
+    plan = fn._last_plan.plan
+    with pytest.raises(ValueError, match="op 'reduce_sum'.*cannot be saved yet"):
+        plan.to_json(["c"] * plan.num_captures)
+    with pytest.raises(ValueError, match="captures need as many names"):
+        _traced(_mlp()).to_json([])
+
+
+def _document():
+    model = _mlp()
+    plan = _traced(model)
+    return json.loads(plan.to_json(_names(model, plan))), {v.name: v for v in model.weights}
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda d: d.update(format="other"), "not a corten plan"),
+    (lambda d: d.update(version=2), "version 2, written by a newer corten"),
+    (lambda d: d.update(num_slots=2**40), "num_slots"),
+    (lambda d: d["nodes"][0].update(op="no_such_op"), "op 'no_such_op' cannot be loaded"),
+    (lambda d: d["nodes"][0]["inputs"].__setitem__(0, 10**6), "reads slot 1000000"),
+    (lambda d: d["nodes"][0]["inputs"].__setitem__(0, d["nodes"][-1]["first_output"]),
+     "which no input or earlier node fills"),
+    (lambda d: d["nodes"][0]["inputs"].__setitem__(1, -1000), "reads capture 999"),
+    (lambda d: d["nodes"][1].update(first_output=d["nodes"][0]["first_output"]),
+     "already filled"),
+    (lambda d: d["nodes"][0]["attrs"].__setitem__(0, {"int": 99}), "enumerator in range"),
+    (lambda d: d["nodes"][0]["attrs"].append({"int": 1}), "no more attributes"),
+    (lambda d: d["nodes"][0]["attrs"].__setitem__(0, {"bogus": 1}), "unknown kind 'bogus'"),
+    (lambda d: d["captures"][0].update(shape=[3, 3]), "the plan expects float32 of shape"),
+    (lambda d: d["captures"][0].update(name="missing"), "capture 'missing' is missing"),
+    (lambda d: d["inputs"][0].update(dtype="complex64"), "unknown dtype 'complex64'"),
+    (lambda d: d["inputs"][0].update(shape=[-1, 12]), "invalid dimension"),
+    (lambda d: d["outputs"].__setitem__(0, 10**5), "an output reads slot"),
+])
+def test_wrong_documents_name_what_is_wrong(edit, message):
+    doc, captures = _document()
+    edit(doc)
+    with pytest.raises(ValueError, match=message):
+        _C.plan_from_json(json.dumps(doc), "hostile", captures)
+
+
+def test_fuzzed_documents_fail_cleanly_or_run():
+    doc, captures = _document()
+    text = json.dumps(doc).encode()
+    rng = np.random.default_rng(1)
+    x = [tf.constant(np.ones((2, 12), "float32"))]
+    loaded = 0
+    for _ in range(400):
+        data = bytearray(text)
+        kind = rng.integers(3)
+        if kind == 0:
+            data = data[:rng.integers(len(data))]
+        else:
+            for _ in range(rng.integers(1, 4)):
+                at = rng.integers(len(data))
+                data[at] = rng.integers(256) if kind == 1 else \
+                    ord(rng.choice(list("0123456789-[]{},:\"")))
+        try:
+            plan = _C.plan_from_json(bytes(data).decode("utf-8", "replace"), "fuzz", captures)
+        except ValueError:
+            continue
+        loaded += 1
+        try:
+            plan.run(x)
+        except (ValueError, TypeError, IndexError):
+            pass
+    assert loaded < 400
