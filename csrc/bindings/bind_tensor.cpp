@@ -6,8 +6,6 @@
 #include "bindings/fastcall.h"
 
 namespace corten::py_bind {
-namespace {
-
 py::tuple shape_tuple(const Shape& shape) {
   py::tuple t(shape.size());
   for (size_t i = 0; i < shape.size(); ++i) {
@@ -15,6 +13,8 @@ py::tuple shape_tuple(const Shape& shape) {
   }
   return t;
 }
+
+namespace {
 
 const char* buffer_format(DType t) {
   switch (t) {

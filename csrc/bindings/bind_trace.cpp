@@ -1,3 +1,4 @@
+#include <corten/model.h>
 #include <corten/trace.h>
 
 #include <memory>
@@ -39,17 +40,8 @@ void bind_trace(py::module_& m) {
       .def_property_readonly("input_shapes",
                              [](const trace::Plan& p) {
                                py::list shapes;
-                               for (const Shape& s : p.input_shapes()) {
-                                 py::list dims;
-                                 for (int64_t d : s) {
-                                   if (d == kUnknownDim) {
-                                     dims.append(py::none());
-                                   } else {
-                                     dims.append(d);
-                                   }
-                                 }
-                                 shapes.append(py::tuple(dims));
-                               }
+                               for (const Shape& s : p.input_shapes())
+                                 shapes.append(shape_tuple(s));
                                return shapes;
                              })
       .def("summary", &trace::Plan::summary)
@@ -91,6 +83,20 @@ void bind_trace(py::module_& m) {
       },
       py::arg("text"), py::arg("source"), py::arg("captures"),
       "A plan read from a saved-plan JSON document, its captures given by name.");
+  py::class_<Model>(m, "SavedModel",
+                    "A saved model's inference graph run by the C++ API (corten::Model).")
+      .def(py::init(&Model::load), py::arg("path"))
+      .def("predict", &Model::predict, py::arg("inputs"), py::call_guard<py::gil_scoped_release>())
+      .def_property_readonly("num_inputs", &Model::num_inputs)
+      .def_property_readonly("num_outputs", &Model::num_outputs)
+      .def_property_readonly("input_shapes",
+                             [](const Model& model) {
+                               py::list out;
+                               for (const Shape& s : model.input_shapes())
+                                 out.append(shape_tuple(s));
+                               return out;
+                             })
+      .def_property_readonly("input_dtypes", &Model::input_dtypes);
   m.def("trace_begin", &trace::begin, py::arg("inputs"));
   m.def("trace_end", &trace::end, py::arg("outputs"), py::arg("fuse") = true);
   m.def("trace_cancel", &trace::cancel);

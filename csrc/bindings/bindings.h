@@ -39,6 +39,8 @@ void bind_image(py::module_& m);
 /// DType from a corten DType, a string ("float32"), a numpy dtype or type, or Python's
 /// float/int/bool. TypeError otherwise.
 DType to_dtype(py::handle obj);
+/// A shape as a Python tuple, None for unknown dimensions.
+py::tuple shape_tuple(const Shape& shape);
 
 /// Converts a Tensor, Python scalar, nested sequence, numpy array or buffer to a Tensor.
 /// With `dtype`, the result has that dtype: Python and numpy values are converted to it (a

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -306,11 +307,14 @@ WeightsFile WeightsFile::parse(const void* data, size_t size, const std::string&
   return WeightsFileReader::read(src, source);
 }
 
-// Finds the stored (uncompressed) entry "model.weights.safetensors" through the zip central
-// directory; zip64 and compressed entries are refused.
-WeightsFile WeightsFile::load_keras(const std::string& path) {
-  static const std::string kEntry = "model.weights.safetensors";
-  FileSource src(path);
+// Entries of a .keras zip are found through the zip central directory; zip64 and compressed
+// entries are refused (Model.save writes neither).
+namespace {
+
+// Where the uncompressed entry `entry` of the zip archive `src` lies (offset, size), or size
+// UINT64_MAX when the archive has no such entry. Every offset is checked against the file.
+std::pair<uint64_t, uint64_t> find_stored_entry(const Source& src, const std::string& path,
+                                                const std::string& entry) {
   auto bad = [&](const std::string& why) {
     return ValueError(detail::str_cat("Cannot read model file '", path, "': ", why,
                                       ". The file is truncated, corrupted or not a .keras file "
@@ -355,21 +359,53 @@ WeightsFile WeightsFile::load_keras(const std::string& path) {
     if (pos + 46 + name_len + extra_len + comment_len > cd.size()) throw bad("a central directory record is truncated");
     const std::string name(reinterpret_cast<const char*>(&cd[pos + 46]), name_len);
     pos += 46 + name_len + extra_len + comment_len;
-    if (name != kEntry) continue;
+    if (name != entry) continue;
     if (csize == 0xFFFFFFFFu || usize == 0xFFFFFFFFu || local == 0xFFFFFFFFu) {
       throw bad("zip64 entries are not supported by the C++ reader");
     }
-    if (method != 0 || csize != usize) throw bad("the weights entry is compressed (Model.save stores it uncompressed)");
-    if (local > size || size - local < 30) throw bad("the weights entry's local header lies outside the file");
+    if (method != 0 || csize != usize)
+      throw bad(detail::str_cat("the entry ", entry,
+                                " is compressed (Model.save stores entries uncompressed)"));
+    if (local > size || size - local < 30)
+      throw bad(detail::str_cat("the local header of ", entry, " lies outside the file"));
     uint8_t lh[30];
     src.read_at(local, lh, 30);
-    if (le32(lh) != 0x04034b50u) throw bad("the weights entry's local header is invalid");
+    if (le32(lh) != 0x04034b50u)
+      throw bad(detail::str_cat("the local header of ", entry, " is invalid"));
     const uint64_t data = local + 30 + le16(lh + 26) + le16(lh + 28);
-    if (data > size || usize > size - data) throw bad("the weights entry lies outside the file");
-    SliceSource slice(src, data, usize);
-    return WeightsFileReader::read(slice, path + ":" + kEntry);
+    if (data > size || usize > size - data)
+      throw bad(detail::str_cat("the entry ", entry, " lies outside the file"));
+    return {data, usize};
   }
-  throw bad(detail::str_cat("it has no ", kEntry, " entry"));
+  return {0, UINT64_MAX};
+}
+
+}  // namespace
+
+WeightsFile WeightsFile::load_keras(const std::string& path) {
+  static const std::string kEntry = "model.weights.safetensors";
+  FileSource src(path);
+  const auto [offset, size] = find_stored_entry(src, path, kEntry);
+  if (size == UINT64_MAX) {
+    throw ValueError(detail::str_cat("Cannot read model file '", path, "': it has no ", kEntry,
+                                     " entry. The file is truncated, corrupted or not a .keras "
+                                     "file written by Model.save."));
+  }
+  SliceSource slice(src, offset, size);
+  return WeightsFileReader::read(slice, path + ":" + kEntry);
+}
+
+std::optional<std::string> WeightsFile::read_keras_entry(const std::string& path,
+                                                         const std::string& entry,
+                                                         uint64_t max_bytes) {
+  FileSource src(path);
+  const auto [offset, size] = find_stored_entry(src, path, entry);
+  if (size == UINT64_MAX) return std::nullopt;
+  CORTEN_CHECK_VALUE(size <= max_bytes, "Cannot read model file '", path, "': the entry ", entry,
+                     " has ", size, " bytes, more than the ", max_bytes, " allowed");
+  std::string out(static_cast<size_t>(size), '\0');
+  if (size > 0) src.read_at(offset, out.data(), static_cast<size_t>(size));
+  return out;
 }
 
 const Tensor& WeightsFile::at(const std::string& name) const {

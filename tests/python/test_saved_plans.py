@@ -124,3 +124,62 @@ def test_fuzzed_documents_fail_cleanly_or_run():
         except (ValueError, TypeError, IndexError):
             pass
     assert loaded < 400
+
+
+# ----------------------------------------------------------------------- model files
+
+
+@pytest.mark.parametrize("where", ["m.keras", "saved_dir"])
+def test_model_save_stores_the_graph_that_the_cpp_api_runs(tmp_path, where):
+    model = _mlp()
+    path = str(tmp_path / where)
+    model.save(path)
+    native = _C.SavedModel(path)
+    assert native.num_inputs == 1
+    assert native.input_shapes == [(None, 12)]
+    rng = np.random.default_rng(2)
+    for n in (1, 4, 33):
+        x = rng.standard_normal((n, 12)).astype("float32")
+        np.testing.assert_array_equal(native.predict([tf.constant(x)])[0].numpy(),
+                                      model(x, training=False).numpy())
+    with pytest.raises(ValueError, match=r"must be float32 of shape \(None, 12\)"):
+        native.predict([tf.constant(np.ones((2, 5), "float32"))])
+    # Python still loads the file as before.
+    again = keras.models.load_model(path)
+    np.testing.assert_array_equal(again.predict(np.ones((2, 12), "float32"), verbose=0),
+                                  model.predict(np.ones((2, 12), "float32"), verbose=0))
+
+
+def test_a_model_whose_graph_cannot_be_saved_says_why(tmp_path):
+    inputs = keras.Input(shape=(4,))
+    model = keras.Model(inputs, layers.Softmax()(layers.Dense(3)(inputs)))
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    with pytest.raises(ValueError, match=r"has no inference graph.*op 'softmax'.*cannot be "
+                                         r"saved yet"):
+        _C.SavedModel(path)
+    np.testing.assert_allclose(keras.models.load_model(path).predict(np.ones((1, 4)), verbose=0),
+                               model.predict(np.ones((1, 4)), verbose=0))
+
+
+def test_damaged_graph_entries_are_refused(tmp_path):
+    import zipfile
+
+    model = _mlp()
+    good = tmp_path / "good.keras"
+    model.save(good)
+    with zipfile.ZipFile(good) as z:
+        entries = {i.filename: z.read(i) for i in z.infolist()}
+    doc = json.loads(entries["inference.plan.json"])
+    doc["nodes"][0]["op"] = "os.system"
+    bad = tmp_path / "bad.keras"
+    with zipfile.ZipFile(bad, "w") as z:
+        for name, data in entries.items():
+            z.writestr(name, json.dumps(doc) if name == "inference.plan.json" else data)
+    with pytest.raises(ValueError, match="op 'os.system' cannot be loaded"):
+        _C.SavedModel(str(bad))
+    with pytest.raises(ValueError, match="missing.keras': no such file or directory"):
+        _C.SavedModel(str(tmp_path / "missing.keras"))
+    (tmp_path / "junk.keras").write_bytes(b"not a zip at all" * 4)
+    with pytest.raises(ValueError, match="Cannot read model file.*junk.keras"):
+        _C.SavedModel(str(tmp_path / "junk.keras"))

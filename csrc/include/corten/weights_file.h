@@ -22,7 +22,9 @@
 #include <corten/tensor.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,11 @@ class WeightsFile {
   /// Reads the weights (and optimizer variables) stored in a `.keras` archive written by
   /// Model.save; the entry must be stored uncompressed (as Model.save writes it).
   static WeightsFile load_keras(const std::string& path);
+  /// The bytes of the entry `entry` of a .keras zip written by Model.save, or nullopt when it
+  /// has none. ValueError for a damaged archive or an entry over `max_bytes`.
+  static std::optional<std::string> read_keras_entry(const std::string& path,
+                                                     const std::string& entry,
+                                                     uint64_t max_bytes = 256ull << 20);
   /// Parses a weights file held in memory (`source` names it in error messages).
   static WeightsFile parse(const void* data, size_t size, const std::string& source = "<buffer>");
 

@@ -12,6 +12,9 @@ A ``.keras`` file is a zip archive (entries stored, uncompressed) holding::
                                  optimizer variables ("__optimizer__/0", ...: iterations, then
                                  slots), in the safetensors layout of weights_file.py;
                                  __metadata__ lists "weight_names" and "optimizer_variables"
+    inference.plan.json         the inference graph for native use (inference_plan.py), when
+                                 it can be saved; metadata.json's "inference_plan_error" says
+                                 why not otherwise
 
 Loading rebuilds the model from config.json (see Note [Safe deserialization] in
 serialization_lib.py), builds it by calling it on zeros of the recorded input shape, assigns the
@@ -40,6 +43,7 @@ import numpy as np
 from corten.keras.saving import (
     atomic,
     hdf5_format,
+    inference_plan,
     keras_zip,
     serialization_lib,
     weights_file,
@@ -165,15 +169,26 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, save_format: A
                 # Note [Saved random state]
                 "random_state": _seed.get_state()}
     tensors, weights_meta = _collect_weights(model, include_optimizer)
+    ids = {w._id: n for w, n in zip(model.weights, json.loads(weights_meta["weight_names"]),
+                                    strict=True)}
+    plan, constants, why = inference_plan.inference_plan(model, ids)
+    extra_files = {}
+    if plan is None:
+        metadata["inference_plan_error"] = why
+    else:
+        tensors.update(constants)
+        extra_files[inference_plan.ENTRY] = plan
     size = weights_file.tensors_nbytes(tensors, weights_meta)
 
     if as_directory:
-        _write_directory(filepath, metadata, config, tensors, weights_meta)
+        _write_directory(filepath, metadata, config, tensors, weights_meta, extra_files)
         return
     with atomic.atomic_file(filepath) as f, \
             zipfile.ZipFile(f, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr(METADATA, json.dumps(metadata, indent=2))
         zf.writestr(CONFIG, json.dumps(config, indent=2))
+        for name, text in extra_files.items():
+            zf.writestr(name, text)
         with zf.open(WEIGHTS, "w", force_zip64=size >= 2**31 - 2**20) as w:
             weights_file.write_tensors_to(w, tensors, weights_meta)
 
@@ -189,7 +204,7 @@ def _is_saved_model_dir(path: str) -> bool:
 
 
 def _write_directory(path: str, metadata: dict, config: dict, tensors: dict,
-                     weights_meta: dict) -> None:
+                     weights_meta: dict, extra_files: dict[str, str]) -> None:
     """The saved-model directory at `path`: the .keras entries as files, plus an empty
     ``assets/`` as tf.keras writes. Built beside `path` and renamed into place, so a crash
     leaves either the old directory or the new one; an existing directory that model.save did
@@ -205,7 +220,7 @@ def _write_directory(path: str, metadata: dict, config: dict, tensors: dict,
     try:
         os.mkdir(os.path.join(tmp, "assets"))
         for name, text in ((METADATA, json.dumps(metadata, indent=2)),
-                           (CONFIG, json.dumps(config, indent=2))):
+                           (CONFIG, json.dumps(config, indent=2)), *extra_files.items()):
             with open(os.path.join(tmp, name), "w", encoding="utf-8") as f:
                 f.write(text)
                 f.flush()

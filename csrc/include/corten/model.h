@@ -1,0 +1,41 @@
+#pragma once
+/// A saved model's inference graph, loaded and run from C++ with no Python (Note [Saved
+/// models] in csrc/trace/saved_model.cpp).
+///
+///     corten::Model model = corten::Model::load("classifier.keras");
+///     std::vector<corten::Tensor> out = model.predict({x});
+
+#include <corten/tensor.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace corten {
+namespace trace {
+class Plan;
+}
+
+class Model {
+ public:
+  /// Loads what Model.save wrote at `path`: a .keras file or a saved-model directory. ValueError
+  /// when it holds no inference graph (it names why saving left it out), when the graph or the
+  /// weights are damaged, or when the graph needs an op this corten cannot run.
+  static Model load(const std::string& path);
+
+  /// Runs the inference graph on `inputs`, in the order of the model's inputs. Several threads
+  /// may call predict at once: the weights are shared and never written. ValueError for inputs
+  /// of the wrong number, dtype or shape (a None dimension of the model takes any size).
+  std::vector<Tensor> predict(const std::vector<Tensor>& inputs) const;
+
+  int64_t num_inputs() const;
+  int64_t num_outputs() const;
+  /// The inputs' shapes (kUnknownDim for a dimension of any size) and dtypes.
+  const std::vector<Shape>& input_shapes() const;
+  const std::vector<DType>& input_dtypes() const;
+
+ private:
+  std::shared_ptr<const trace::Plan> plan_;
+};
+
+}  // namespace corten
