@@ -27,21 +27,15 @@ const char* accepts_str(Accepts a) {
   return "";
 }
 
-// Saved plans read a node's inputs from the file: their count is checked here, the rest by
-// the entry point.
-void check_inputs(const trace::Tensors& in, size_t n, const char* op) {
-  CORTEN_CHECK_VALUE(in.size() == n, op, ": expected ", n, " inputs; got ", in.size());
-}
-
 struct UnaryReplay {
   Tensor operator()(const trace::Tensors& in, UnaryOp op, double alpha) const {
-    check_inputs(in, 1, unary_op_name(op));
+    trace::check_replay_inputs(in, 1, unary_op_name(op));
     return unary(op, in[0], alpha);
   }
 };
 struct BinaryReplay {
   Tensor operator()(const trace::Tensors& in, BinaryOp op) const {
-    check_inputs(in, 2, binary_op_name(op));
+    trace::check_replay_inputs(in, 2, binary_op_name(op));
     return binary(op, in[0], in[1]);
   }
 };

@@ -1,5 +1,6 @@
 #include <corten/ops.h>
 #include <corten/trace.h>
+#include <corten/trace_registry.h>
 
 #include <cmath>
 
@@ -9,6 +10,17 @@
 
 namespace corten {
 namespace {
+
+Tensor softmax_op(bool log, const Tensor& x, int64_t axis);
+
+struct SoftmaxReplay {
+  Tensor operator()(const trace::Tensors& in, bool log, int64_t axis) const {
+    trace::check_replay_inputs(in, 1, log ? "log_softmax" : "softmax");
+    return softmax_op(log, in[0], axis);
+  }
+};
+const trace::ReplayRegistration<SoftmaxReplay, bool, int64_t> kSoftmaxReplay(
+    std::vector<const char*>{"softmax", "log_softmax"});
 
 Tensor softmax_op(bool log, const Tensor& x, int64_t axis) {
   trace::OpRecord rec;
@@ -27,12 +39,7 @@ Tensor softmax_op(bool log, const Tensor& x, int64_t axis) {
   if (x.is_meta()) return out;
   kernels::softmax(out.device())(log, x.dtype(), x.shape(), x.raw_data(), x.strides(), a, out.raw_data());
   if (autograd::is_recording()) autograd::record_softmax(log, x, a, out);
-  rec.record(
-      name, {x}, {out},
-      [](const trace::Tensors& in, const auto& log, const auto& axis) {
-        return softmax_op(log, in[0], axis);
-      },
-      log, axis);
+  rec.record(name, {x}, {out}, SoftmaxReplay{}, log, axis);
   return out;
 }
 

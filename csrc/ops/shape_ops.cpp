@@ -3,6 +3,7 @@
 #include <corten/ops.h>
 #include <corten/strings.h>
 #include <corten/trace.h>
+#include <corten/trace_registry.h>
 
 #include <algorithm>
 #include <limits>
@@ -281,6 +282,49 @@ Tensor index_grad(const Tensor& grad, const Shape& input_shape,
   return out;
 }
 
+namespace {
+
+// The replays of the shape ops (Note [Saved plans]).
+struct ReshapeReplay {
+  Tensor operator()(const trace::Tensors& in, const Shape& requested) const {
+    trace::check_replay_inputs(in, 1, "reshape");
+    return reshape(in[0], requested);
+  }
+};
+struct TransposeReplay {
+  Tensor operator()(const trace::Tensors& in, const std::vector<int64_t>& perm) const {
+    trace::check_replay_inputs(in, 1, "transpose");
+    return transpose(in[0], perm);
+  }
+};
+struct ExpandDimsReplay {
+  Tensor operator()(const trace::Tensors& in, int64_t axis) const {
+    trace::check_replay_inputs(in, 1, "expand_dims");
+    return expand_dims(in[0], axis);
+  }
+};
+struct SqueezeReplay {
+  Tensor operator()(const trace::Tensors& in, const std::vector<int64_t>& axes) const {
+    trace::check_replay_inputs(in, 1, "squeeze");
+    return squeeze(in[0], axes);
+  }
+};
+struct ConcatReplay {
+  Tensor operator()(const trace::Tensors& in, int64_t axis) const { return concat(in, axis); }
+};
+struct StackReplay {
+  Tensor operator()(const trace::Tensors& in, int64_t axis) const { return stack(in, axis); }
+};
+const trace::ReplayRegistration<ReshapeReplay, Shape> kReshapeReplay("reshape");
+const trace::ReplayRegistration<TransposeReplay, std::vector<int64_t>> kTransposeReplay(
+    "transpose");
+const trace::ReplayRegistration<ExpandDimsReplay, int64_t> kExpandDimsReplay("expand_dims");
+const trace::ReplayRegistration<SqueezeReplay, std::vector<int64_t>> kSqueezeReplay("squeeze");
+const trace::ReplayRegistration<ConcatReplay, int64_t> kConcatReplay("concat");
+const trace::ReplayRegistration<StackReplay, int64_t> kStackReplay("stack");
+
+}  // namespace
+
 Tensor reshape(const Tensor& x, const Shape& requested) {
   trace::OpRecord rec;
   detail::check_defined(x, "reshape", "tensor");
@@ -321,10 +365,7 @@ Tensor reshape(const Tensor& x, const Shape& requested) {
     out = clone(x).as_strided(shape, contiguous_strides(shape), 0);
   }
   if (autograd::is_recording()) autograd::record_reshape(x, out);
-  rec.record(
-      "reshape", {x}, {out},
-      [](const trace::Tensors& in, const auto& requested) { return reshape(in[0], requested); },
-      requested);
+  rec.record("reshape", {x}, {out}, ReshapeReplay{}, requested);
   return out;
 }
 
@@ -354,9 +395,7 @@ Tensor transpose(const Tensor& x, const std::vector<int64_t>& perm) {
   if (x.is_meta()) return meta_like(shape, x);
   Tensor out = x.as_strided(shape, strides, x.offset());
   if (autograd::is_recording()) autograd::record_transpose(x, perm, out);
-  rec.record(
-      "transpose", {x}, {out},
-      [](const trace::Tensors& in, const auto& perm) { return transpose(in[0], perm); }, perm);
+  rec.record("transpose", {x}, {out}, TransposeReplay{}, perm);
   return out;
 }
 
@@ -375,9 +414,7 @@ Tensor expand_dims(const Tensor& x, int64_t axis) {
   if (x.is_meta()) return meta_like(shape, x);
   Tensor out = x.as_strided(shape, strides, x.offset());
   if (autograd::is_recording()) autograd::record_reshape(x, out);
-  rec.record(
-      "expand_dims", {x}, {out},
-      [](const trace::Tensors& in, const auto& axis) { return expand_dims(in[0], axis); }, axis);
+  rec.record("expand_dims", {x}, {out}, ExpandDimsReplay{}, axis);
   return out;
 }
 
@@ -406,9 +443,7 @@ Tensor squeeze(const Tensor& x, const std::vector<int64_t>& axes) {
   if (x.is_meta()) return meta_like(shape, x);
   Tensor out = x.as_strided(shape, strides, x.offset());
   if (autograd::is_recording()) autograd::record_reshape(x, out);
-  rec.record(
-      "squeeze", {x}, {out},
-      [](const trace::Tensors& in, const auto& axes) { return squeeze(in[0], axes); }, axes);
+  rec.record("squeeze", {x}, {out}, SqueezeReplay{}, axes);
   return out;
 }
 
@@ -434,9 +469,7 @@ Tensor concat(const std::vector<Tensor>& xs, int64_t axis) {
   if (autograd::is_recording() && !out.is_meta()) {
     autograd::record_concat(xs, normalize_axis(axis, out.ndim(), "concat"), out);
   }
-  rec.record(
-      "concat", xs, {out},
-      [](const trace::Tensors& in, const auto& axis) { return concat(in, axis); }, axis);
+  rec.record("concat", xs, {out}, ConcatReplay{}, axis);
   return out;
 }
 
@@ -464,9 +497,7 @@ Tensor stack(const std::vector<Tensor>& xs, int64_t axis) {
   }
   Tensor out = concat_impl(expanded, a, "stack");
   if (autograd::is_recording() && !out.is_meta()) autograd::record_stack(xs, a, out);
-  rec.record(
-      "stack", xs, {out},
-      [](const trace::Tensors& in, const auto& axis) { return stack(in, axis); }, axis);
+  rec.record("stack", xs, {out}, StackReplay{}, axis);
   return out;
 }
 

@@ -160,3 +160,44 @@ def test_cpp_reads_weights_written_from_python(cmake_build, tmp_path):
     (tmp_path / "cut.keras").write_bytes(data[: len(data) // 2])
     proc = _run([str(exe), str(tmp_path / "cut.keras")], cmake_build.env)
     assert proc.returncode == 1 and "Cannot read model file" in proc.stdout
+
+
+def _saved_mlp(path):
+    from corten import keras
+    from corten.keras import layers
+
+    inputs = keras.Input(shape=(6,))
+    x = layers.Dense(8, activation="relu")(inputs)
+    x = layers.Dense(8, activation="tanh")(x)
+    model = keras.Model(inputs, layers.Dense(3)(x))
+    model.save(path)
+    return model
+
+
+def test_predict_examples_match_python_bit_for_bit_and_link_no_python(cmake_build, tmp_path):
+    import numpy as np
+
+    model = _saved_mlp(str(tmp_path / "m.keras"))
+    build_dir = cmake_build(ROOT / "examples" / "cpp" / "predict", tmp_path / "predict")
+    row = np.random.default_rng(5).standard_normal(6).astype("float32")
+    args = [repr(float(v)) for v in row]
+    before = corten.config.threading.get_intra_op_parallelism_threads()
+    try:
+        corten.config.threading.set_intra_op_parallelism_threads(1)
+        want = model.predict(row[None], verbose=0)[0]
+    finally:
+        corten.config.threading.set_intra_op_parallelism_threads(before)
+    for exe in ("predict", "predict_c"):
+        proc = _run([str(build_dir / exe), str(tmp_path / "m.keras"), "1", "--", *args],
+                    cmake_build.env)
+        assert proc.returncode == 0, proc.stderr
+        got = np.array([float(v) for v in proc.stdout.split()], dtype="float32")
+        np.testing.assert_array_equal(got, want)
+        bad = _run([str(build_dir / exe), str(tmp_path / "nope.keras"), "1", "--", "1"],
+                   cmake_build.env)
+        assert bad.returncode == 1
+        assert "nope.keras': no such file or directory" in bad.stderr
+        if shutil.which("ldd"):
+            linked = _run(["ldd", str(build_dir / exe)], cmake_build.env).stdout
+            assert "libcorten" in linked
+            assert "libpython" not in linked

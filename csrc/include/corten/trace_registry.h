@@ -90,6 +90,11 @@ T read_attr(const std::string& op, const Attrs& a, size_t& pos) {
 }
 }  // namespace detail
 
+/// A replay's check of its input count: a saved plan's node could name any number.
+inline void check_replay_inputs(const Tensors& in, size_t n, const char* op) {
+  CORTEN_CHECK_VALUE(in.size() == n, op, ": expected ", n, " inputs; got ", in.size());
+}
+
 /// Registers `F` (a functor called as F{}(inputs, A...)) as the replay of `op`.
 /// With several names, one replay serves a family of ops (every unary op, say).
 template <class F, class... A>

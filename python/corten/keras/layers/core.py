@@ -187,6 +187,9 @@ class Flatten(Layer):
             return corten.expand_dims(inputs, -1)
         rest = inputs.shape[1:]
         n = math.prod(rest) if all(d is not None for d in rest) else -1
+        if n > 0:
+            # The batch as -1: the same op at every batch size, so traced plans relax.
+            return corten.reshape(inputs, (-1, n))
         return corten.reshape(inputs, (-1 if inputs.shape[0] is None else inputs.shape[0], n)) \
             if inputs.device == "meta" else corten.reshape(inputs, (inputs.shape[0], -1))
 
@@ -214,6 +217,8 @@ class Reshape(Layer):
             size = math.prod(rest)
             if known > 0 and size % known == 0:
                 target = tuple(size // known if d == -1 else d for d in target)
+        if -1 not in target and math.prod(target) > 0:
+            batch = None  # -1: the same op at every batch size, so traced plans relax
         return corten.reshape(inputs, (-1 if batch is None else batch,) + target)
 
     def get_config(self) -> dict:

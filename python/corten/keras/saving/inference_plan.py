@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 ENTRY = "inference.plan.json"
-_CONSTANT_PREFIX = "__plan__/"
+CONSTANT_PREFIX = "__plan__/"
 
 
 def _input_specs(model: Any) -> list[tuple[tuple, Any]] | None:
@@ -56,7 +56,7 @@ def inference_plan(model: Any, weight_names: dict[int, str]) -> tuple[str | None
         for k, tensor in enumerate(plan.captures):
             name = weight_names.get(tensor._id)
             if name is None:
-                name = f"{_CONSTANT_PREFIX}{k}"
+                name = f"{CONSTANT_PREFIX}{k}"
                 extra[name] = np.asarray(tensor)
             names.append(name)
         return plan.to_json(names), extra, ""

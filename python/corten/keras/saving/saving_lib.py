@@ -525,7 +525,9 @@ def load_model(filepath: Any, custom_objects: dict | None = None, compile: bool 
         else -1)
     if any(n not in arrays for n in opt_names):
         raise _invalid(filepath, "the optimizer variables listed in the weights file are missing")
-    model_arrays = {n: a for n, a in arrays.items() if n not in set(opt_names)}
+    # The inference graph's own constants (inference_plan.py) are not the model's weights.
+    model_arrays = {n: a for n, a in arrays.items() if n not in set(opt_names)
+                    and not n.startswith(inference_plan.CONSTANT_PREFIX)}
     if model_arrays:
         if not model.weights:
             raise ValueError(
