@@ -4,10 +4,9 @@ model saved from Python, predict, and get status codes with messages for every m
 import ctypes
 import os
 
+import corten
 import numpy as np
 import pytest
-
-import corten
 from corten import keras
 from corten.keras import layers
 

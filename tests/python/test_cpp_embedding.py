@@ -8,9 +8,8 @@ import pathlib
 import shutil
 import subprocess
 
-import pytest
-
 import corten
+import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -115,7 +114,6 @@ def _parse_dump(stdout: str) -> dict:
 
 def test_cpp_reads_weights_written_from_python(cmake_build, tmp_path):
     import numpy as np
-
     from corten import keras
 
     build_dir = cmake_build(ROOT / "tests" / "cpp", tmp_path / "cpptests")
