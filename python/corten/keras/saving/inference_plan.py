@@ -43,14 +43,13 @@ def inference_plan(model: Any, weight_names: dict[int, str]) -> tuple[str | None
     def call(*xs: Any) -> Any:
         return model(xs[0] if len(xs) == 1 else list(xs), training=False)
 
-    fn = corten.function(call, reduce_retracing=True)
-    try:
-        for n in (1, 2, 3):  # two sizes relax the batch dimension; the third runs the result
-            fn(*[corten.zeros(tuple(n if d is None else d for d in shape), dtype)
-                 if dtype != corten.string else corten.fill(
-                     tuple(n if d is None else d for d in shape), corten.constant(""))
-                 for shape, dtype in specs])
-        plan = fn._last_plan.plan
+    def batch(n: int) -> list:
+        return [corten.zeros(tuple(n if d is None else d for d in shape), dtype)
+                if dtype != corten.string else
+                corten.fill(tuple(n if d is None else d for d in shape), corten.constant(""))
+                for shape, dtype in specs]
+
+    def document(plan: Any) -> tuple[str, dict]:
         extra: dict[str, np.ndarray] = {}
         names = []
         for k, tensor in enumerate(plan.captures):
@@ -59,6 +58,15 @@ def inference_plan(model: Any, weight_names: dict[int, str]) -> tuple[str | None
                 name = f"{CONSTANT_PREFIX}{k}"
                 extra[name] = np.asarray(tensor)
             names.append(name)
-        return plan.to_json(names), extra, ""
+        return plan.to_json(names), extra
+
+    fn = corten.function(call, reduce_retracing=True)
+    try:
+        fn(*batch(1))
+        first = document(fn._last_plan.plan)  # raises for an op that cannot be saved
+        fn(*batch(2))  # a second size relaxes the batch dimension (Note [Relaxed plans])
+        if fn._relaxed:
+            return (*document(fn._relaxed[0][1].plan), "")
+        return (*first, "")
     except Exception as e:  # noqa: BLE001  (the graph is optional: any failure only omits it)
         return None, {}, f"{type(e).__name__}: {str(e).splitlines()[-1] if str(e) else ''}"
