@@ -76,29 +76,28 @@ Tensor string_constant(const std::vector<std::string>& values, const Shape& shap
   return b.finish(shape, "constant");
 }
 
-Tensor string_lower(const Tensor& x, bool utf8) {
-  trace::OpRecord rec;
-  check_strings(x, "lower");
-  Tensor out = map_strings(x, "lower", [&](const auto& in, StringBuilder& b) {
-    cpu::change_case(in, utf8 ? cpu::CaseMap::LowerUtf8 : cpu::CaseMap::LowerAscii, b);
-  });
-  rec.record(
-      "lower", {x}, {out}, [](const Tensors& in, const auto& u) { return string_lower(in[0], u); },
-      utf8);
-  return out;
-}
+namespace {
+struct CaseReplay {
+  Tensor operator()(const Tensors& in, bool upper, bool utf8) const {
+    return upper ? string_upper(in[0], utf8) : string_lower(in[0], utf8);
+  }
+};
 
-Tensor string_upper(const Tensor& x, bool utf8) {
+Tensor change_case(const Tensor& x, bool upper, bool utf8) {
   trace::OpRecord rec;
-  check_strings(x, "upper");
-  Tensor out = map_strings(x, "upper", [&](const auto& in, StringBuilder& b) {
-    cpu::change_case(in, utf8 ? cpu::CaseMap::UpperUtf8 : cpu::CaseMap::UpperAscii, b);
-  });
-  rec.record(
-      "upper", {x}, {out}, [](const Tensors& in, const auto& u) { return string_upper(in[0], u); },
-      utf8);
+  const char* op = upper ? "upper" : "lower";
+  check_strings(x, op);
+  const cpu::CaseMap map = upper ? (utf8 ? cpu::CaseMap::UpperUtf8 : cpu::CaseMap::UpperAscii)
+                                 : (utf8 ? cpu::CaseMap::LowerUtf8 : cpu::CaseMap::LowerAscii);
+  Tensor out =
+      map_strings(x, op, [&](const auto& in, StringBuilder& b) { cpu::change_case(in, map, b); });
+  rec.record(op, {x}, {out}, CaseReplay{}, upper, utf8);
   return out;
 }
+}  // namespace
+
+Tensor string_lower(const Tensor& x, bool utf8) { return change_case(x, false, utf8); }
+Tensor string_upper(const Tensor& x, bool utf8) { return change_case(x, true, utf8); }
 
 Tensor string_strip(const Tensor& x) {
   trace::OpRecord rec;

@@ -155,6 +155,16 @@ def _check_utf8(encoding: str, op: str) -> None:
         raise ValueError(f"{op}: only the UTF-8 encoding is supported; got {encoding!r}")
 
 
+def _unicode_rows(op: Any, name: str, input: Any, encoding: str, errors: str,  # noqa: A002
+                  replacement_char: int) -> Any:
+    _check_utf8(encoding, name)
+    if errors != "replace" or replacement_char != 65533:
+        raise NotImplementedError(f"{name}: only errors='replace' with U+FFFD")
+    x = _C.convert_to_tensor(input, _C.DType.string)
+    values, splits = op(x)
+    return values if x.ndim == 0 else RaggedTensor(values, splits)
+
+
 def unicode_decode(input: Any, input_encoding: str, errors: str = "replace",  # noqa: A002
                    replacement_char: int = 65533, name: str | None = None) -> Any:
     """The code points (int32) of each string; ill-formed bytes become U+FFFD.
@@ -162,23 +172,15 @@ def unicode_decode(input: Any, input_encoding: str, errors: str = "replace",  # 
     Returns:
         A 1-D tensor for a scalar, a RaggedTensor for a 1-D input.
     """
-    _check_utf8(input_encoding, "unicode_decode")
-    if errors != "replace" or replacement_char != 65533:
-        raise NotImplementedError("unicode_decode: only errors='replace' with U+FFFD")
-    x = _C.convert_to_tensor(input, _C.DType.string)
-    values, splits = _C.unicode_decode(x)
-    return values if x.ndim == 0 else RaggedTensor(values, splits)
+    return _unicode_rows(_C.unicode_decode, "unicode_decode", input, input_encoding, errors,
+                         replacement_char)
 
 
 def unicode_split(input: Any, input_encoding: str, errors: str = "replace",  # noqa: A002
                   replacement_char: int = 65533, name: str | None = None) -> Any:
     """Each string's characters as strings (a RaggedTensor for 1-D input)."""
-    _check_utf8(input_encoding, "unicode_split")
-    if errors != "replace" or replacement_char != 65533:
-        raise NotImplementedError("unicode_split: only errors='replace' with U+FFFD")
-    x = _C.convert_to_tensor(input, _C.DType.string)
-    values, splits = _C.unicode_split(x)
-    return values if x.ndim == 0 else RaggedTensor(values, splits)
+    return _unicode_rows(_C.unicode_split, "unicode_split", input, input_encoding, errors,
+                         replacement_char)
 
 
 def unicode_encode(input: Any, output_encoding: str, errors: str = "replace",  # noqa: A002
