@@ -140,6 +140,19 @@ def _shapes_model():
     return keras.Model(inputs, layers.Softmax()(layers.Dense(3)(x)))
 
 
+def test_elementwise_chains_are_saved_unfused(tmp_path):
+    inputs = keras.Input(shape=(6,))
+    x = layers.Dense(6)(inputs)
+    x = layers.Activation("sigmoid")(layers.Activation("tanh")(x * 2.0 + 1.0))
+    model = keras.Model(inputs, layers.Multiply()([x, inputs]))
+    path = str(tmp_path / "chain.keras")
+    model.save(path)
+    native = _C.SavedModel(path)
+    data = np.random.default_rng(4).standard_normal((5, 6)).astype("float32")
+    np.testing.assert_allclose(native.predict([tf.constant(data)])[0].numpy(),
+                               model(data, training=False).numpy(), rtol=1e-6, atol=1e-7)
+
+
 def test_shape_ops_and_softmax_save_and_run_natively(tmp_path):
     model = _shapes_model()
     path = str(tmp_path / "shapes.keras")

@@ -60,7 +60,9 @@ def inference_plan(model: Any, weight_names: dict[int, str]) -> tuple[str | None
             names.append(name)
         return plan.to_json(names), extra
 
-    fn = corten.function(call, reduce_retracing=True)
+    # Unfused: a saved graph holds the ops themselves (fusion is a pass of the process that
+    # runs them).
+    fn = corten.function(call, reduce_retracing=True, jit_compile=False)
     try:
         fn(*batch(1))
         first = document(fn._last_plan.plan)  # raises for an op that cannot be saved
