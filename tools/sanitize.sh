@@ -12,10 +12,16 @@ build=${CORTEN_ASAN_BUILD_DIR:-$root/build/asan}
 prefix=${CORTEN_ASAN_PREFIX:-$root/build/asan-prefix}
 cxx=${CXX:-g++}
 
+launcher=()
+if command -v ccache >/dev/null 2>&1; then
+  # Paths relative to the source tree, so that builds from different clones share the cache.
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR="$root"
+fi
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER="$cxx" -DCORTEN_SANITIZE=ON -DCORTEN_PYTHON=ON -DCORTEN_BUILD_TESTS=ON \
   -Dpybind11_DIR="$(python3 -m pybind11 --cmakedir)" -DPython_EXECUTABLE="$(command -v python3)" \
-  >/dev/null
+  "${launcher[@]}" >/dev/null
 cmake --build "$build" -j"${CORTEN_JOBS:-2}"
 
 # A fresh prefix: the Python sources, then the sanitized _C, lib/ and include/ over them.
