@@ -525,9 +525,7 @@ def load_model(filepath: Any, custom_objects: dict | None = None, compile: bool 
         else -1)
     if any(n not in arrays for n in opt_names):
         raise _invalid(filepath, "the optimizer variables listed in the weights file are missing")
-    # The inference graph's own constants (inference_plan.py) are not the model's weights.
-    model_arrays = {n: a for n, a in arrays.items() if n not in set(opt_names)
-                    and not n.startswith(inference_plan.CONSTANT_PREFIX)}
+    model_arrays = _model_entries(arrays, set(opt_names))
     if model_arrays:
         if not model.weights:
             raise ValueError(
@@ -556,12 +554,19 @@ def load_model(filepath: Any, custom_objects: dict | None = None, compile: bool 
     return model
 
 
+def _model_entries(arrays: dict[str, np.ndarray], opt_names: set) -> dict[str, np.ndarray]:
+    """The weights file's entries that are the model's weights: neither optimizer variables nor
+    the inference graph's own constants (inference_plan.py)."""
+    return {n: a for n, a in arrays.items()
+            if n not in opt_names and not n.startswith(inference_plan.CONSTANT_PREFIX)}
+
+
 def _check_weights(model: Any, stubs: dict[str, np.ndarray], wmeta: dict[str, str],
                    filepath: str) -> None:
     """Validates the weights' header against the model before any data is read."""
     opt_names = set(_names_from(wmeta, "optimizer_variables") or
                     (n for n in stubs if n.startswith(_OPTIMIZER_PREFIX)))
-    model_stubs = {n: a for n, a in stubs.items() if n not in opt_names}
+    model_stubs = _model_entries(stubs, opt_names)
     if model_stubs and model.weights:
         weights_file.assign_weights(model, model_stubs, wmeta, f"{filepath}:{WEIGHTS}",
                                     check_only=True)
