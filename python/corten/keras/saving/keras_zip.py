@@ -454,22 +454,31 @@ _VOCABULARY_ASSET = re.compile(r"assets/layers/([^/]+)/vocabulary\.txt")
 _MAX_VOCABULARY_BYTES = 256 * 1024 * 1024
 
 
-def _vocabulary_assets(archive: Any, filepath: str) -> dict[str, list[str]]:
-    """The vocabulary assets of the archive's top-level layers, by layer name."""
+def _read_entry(archive: Any, name: str, max_bytes: int, filepath: str) -> bytes:
+    """An archive entry's bytes, its declared size checked before reading and after."""
     from corten.keras.saving import saving_lib
 
+    info = archive.infos[name]
+    if info.file_size > max_bytes:
+        raise _invalid(filepath, f"{name} declares {info.file_size} bytes")
+    try:
+        with archive.zf.open(info) as f:
+            data = f.read(info.file_size + 1)
+    except saving_lib._ZIP_READ_ERRORS as e:
+        raise _invalid(filepath, f"{name} cannot be read ({e})") from None
+    if len(data) != info.file_size:
+        raise _invalid(filepath, f"{name} is truncated")
+    return data
+
+
+def _vocabulary_assets(archive: Any, filepath: str) -> dict[str, list[str]]:
+    """The vocabulary assets of the archive's top-level layers, by layer name."""
     found = {}
-    for name, info in archive.infos.items():
+    for name in archive.infos:
         match = _VOCABULARY_ASSET.fullmatch(name)
         if not match:
             continue
-        if info.file_size > _MAX_VOCABULARY_BYTES:
-            raise _invalid(filepath, f"{name} declares {info.file_size} bytes")
-        try:
-            with archive.zf.open(info) as f:
-                text = f.read(info.file_size + 1)
-        except saving_lib._ZIP_READ_ERRORS as e:
-            raise _invalid(filepath, f"{name} cannot be read ({e})") from None
+        text = _read_entry(archive, name, _MAX_VOCABULARY_BYTES, filepath)
         try:
             found[match.group(1)] = text.decode("utf-8").split("\n")
         except UnicodeDecodeError as e:
@@ -510,16 +519,7 @@ def load_keras_zip(filepath: str, custom_objects: dict | None = None,
     try:
         metadata = archive.read_json(saving_lib.METADATA)
         config = archive.read_json(saving_lib.CONFIG)
-        info = archive.infos[WEIGHTS]
-        if info.file_size > _MAX_WEIGHTS_BYTES:
-            raise _invalid(filepath, f"{WEIGHTS} declares {info.file_size} bytes")
-        try:
-            with archive.zf.open(info) as w:
-                raw = w.read(info.file_size + 1)
-        except saving_lib._ZIP_READ_ERRORS as e:
-            raise _invalid(filepath, f"{WEIGHTS} cannot be read ({e})") from None
-        if len(raw) != info.file_size:
-            raise _invalid(filepath, f"{WEIGHTS} is truncated")
+        raw = _read_entry(archive, WEIGHTS, _MAX_WEIGHTS_BYTES, filepath)
         vocabularies = _vocabulary_assets(archive, filepath)
     finally:
         archive.close()
