@@ -55,6 +55,12 @@ void bind_creation(py::module_& m) {
       "A meta tensor (shape and dtype only, None for unknown dimensions).");
   m.def("clone", &clone, py::arg("x"));
   m.def(
+      "full_like",
+      [](const Tensor& x, double value, py::handle dtype) {
+        return full_like(x, value, to_dtype(dtype));
+      },
+      py::arg("x"), py::arg("value"), py::arg("dtype"));
+  m.def(
       "fill",
       [](py::handle dims, py::handle value) {
         return place_on_scope_device(fill(to_shape(dims), to_tensor(value)), "fill");

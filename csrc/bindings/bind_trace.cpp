@@ -86,7 +86,16 @@ void bind_trace(py::module_& m) {
   py::class_<Model>(m, "SavedModel",
                     "A saved model's inference graph run by the C++ API (corten::Model).")
       .def(py::init(&Model::load), py::arg("path"))
-      .def("predict", &Model::predict, py::arg("inputs"), py::call_guard<py::gil_scoped_release>())
+      .def("predict",
+           static_cast<std::vector<Tensor> (Model::*)(const std::vector<Tensor>&) const>(
+               &Model::predict),
+           py::arg("inputs"), py::call_guard<py::gil_scoped_release>())
+      .def("predict",
+           static_cast<std::vector<Tensor> (Model::*)(const std::map<std::string, Tensor>&) const>(
+               &Model::predict),
+           py::arg("inputs"), py::call_guard<py::gil_scoped_release>())
+      .def_property_readonly("input_names", &Model::input_names)
+      .def_property_readonly("output_names", &Model::output_names)
       .def_property_readonly("num_inputs", &Model::num_inputs)
       .def_property_readonly("num_outputs", &Model::num_outputs)
       .def_property_readonly("input_shapes",

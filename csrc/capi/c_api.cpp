@@ -1,11 +1,13 @@
 // The C API (corten/c_api.h) over corten::Model: every entry catches every exception, turns it
 // into a status code and keeps its message for corten_last_error on the calling thread.
 
+#include <corten/allocator.h>
 #include <corten/c_api.h>
 #include <corten/errors.h>
 #include <corten/model.h>
 #include <corten/parallel.h>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <string>
@@ -80,6 +82,53 @@ int64_t corten_model_num_outputs(const corten_model* model) {
   return model ? model->model.num_outputs() : 0;
 }
 
+namespace {
+bool in_range(const corten_model* model, int64_t i) {
+  return model && i >= 0 && i < model->model.num_inputs();
+}
+}  // namespace
+
+const char* corten_model_input_name(const corten_model* model, int64_t i) {
+  return in_range(model, i) ? model->model.input_names()[static_cast<size_t>(i)].c_str() : nullptr;
+}
+
+const char* corten_model_output_name(const corten_model* model, int64_t i) {
+  if (!model || i < 0 || i >= model->model.num_outputs()) return nullptr;
+  return model->model.output_names()[static_cast<size_t>(i)].c_str();
+}
+
+corten_status corten_model_input_index(const corten_model* model, const char* name,
+                                       int64_t* index) {
+  if (!model) return null_argument("corten_model_input_index: model");
+  if (!name) return null_argument("corten_model_input_index: name");
+  if (!index) return null_argument("corten_model_input_index: index");
+  return guarded([&] {
+    const std::vector<std::string>& names = model->model.input_names();
+    const auto it = std::find(names.begin(), names.end(), name);
+    std::string known;
+    for (const std::string& n : names) known += (known.empty() ? "'" : ", '") + n + "'";
+    CORTEN_CHECK_VALUE(it != names.end(), "corten_model_input_index: the model has no input '",
+                       name, "'; its inputs are ", known);
+    *index = it - names.begin();
+  });
+}
+
+corten_dtype corten_model_input_dtype(const corten_model* model, int64_t i) {
+  return in_range(model, i)
+             ? static_cast<corten_dtype>(model->model.input_dtypes()[static_cast<size_t>(i)])
+             : CORTEN_FLOAT32;
+}
+
+int32_t corten_model_input_rank(const corten_model* model, int64_t i) {
+  return in_range(model, i)
+             ? static_cast<int32_t>(model->model.input_shapes()[static_cast<size_t>(i)].size())
+             : -1;
+}
+
+const int64_t* corten_model_input_shape(const corten_model* model, int64_t i) {
+  return in_range(model, i) ? model->model.input_shapes()[static_cast<size_t>(i)].data() : nullptr;
+}
+
 corten_status corten_model_predict(const corten_model* model, corten_tensor* const* inputs,
                                    int64_t num_inputs, corten_tensor** outputs,
                                    int64_t num_outputs) {
@@ -145,5 +194,15 @@ corten_status corten_set_num_threads(int32_t n) {
     corten::set_num_threads(n);
   });
 }
+
+int32_t corten_get_num_threads(void) { return corten::get_num_threads(); }
+
+corten_status corten_set_cache_limit(int64_t bytes) {
+  return guarded([&] { corten::allocator_set_cache_limit(bytes); });
+}
+
+int64_t corten_allocator_live_bytes(void) { return corten::allocator_stats().live_bytes; }
+
+int64_t corten_allocator_peak_bytes(void) { return corten::allocator_stats().peak_bytes; }
 
 }  // extern "C"

@@ -3,6 +3,7 @@
 
 #include <corten/ops.h>
 #include <corten/trace.h>
+#include <corten/trace_registry.h>
 
 #include <cmath>
 
@@ -109,6 +110,28 @@ BatchNormParts batch_norm_parts(const Tensor& x, const Tensor& gamma, const Tens
   return {out, mean, invstd, xc, w};
 }
 
+struct BatchNormReplay {
+  static constexpr trace::InputCount kInputs{6};
+  trace::Tensors operator()(const trace::Tensors& in, int64_t axis, bool training, double momentum,
+                            double epsilon, bool bessel) const {
+    return batch_norm_parts(in[0], in[1], in[2], in[3], in[4], axis, training, momentum, epsilon,
+                            bessel, in[5])
+        .all();
+  }
+};
+// The replay saved plans read, which only compute (Note [Saved plans]): one that would update
+// the moving statistics is refused when the plan is read.
+struct SavedBatchNormReplay : BatchNormReplay {
+  static void validate(const std::string& op, int64_t, bool training, double, double, bool) {
+    CORTEN_CHECK_VALUE(!training, "saved plan: op '", op,
+                       "' with training=True updates the "
+                       "moving statistics; a saved plan only computes (trace with "
+                       "training=False)");
+  }
+};
+const trace::ReplayRegistration<SavedBatchNormReplay, int64_t, bool, double, double, bool>
+    kBatchNormReplay("batch_norm");
+
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
@@ -125,16 +148,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta,
   // The statistics and x's contiguous copy are outputs of the node, so that the backward
   // nodes read this replay's; training updates the moving statistics in place.
   const bool writes = training && moving_mean.defined();
-  rec.record_effect(
-      writes ? trace::Effect::Writes : trace::Effect::None, "batch_norm",
-      {x, gamma, beta, moving_mean, moving_variance, mask}, p.all(),
-      [](const trace::Tensors& in, const auto& axis, const auto& training, const auto& momentum,
-         const auto& epsilon, const auto& bessel) {
-        return batch_norm_parts(in[0], in[1], in[2], in[3], in[4], axis, training, momentum,
-                                epsilon, bessel, in[5])
-            .all();
-      },
-      axis, training, momentum, epsilon, bessel);
+  rec.record_effect(writes ? trace::Effect::Writes : trace::Effect::None, "batch_norm",
+                    {x, gamma, beta, moving_mean, moving_variance, mask}, p.all(),
+                    BatchNormReplay{}, axis, training, momentum, epsilon, bessel);
   return p.out;
 }
 

@@ -4,6 +4,7 @@
 
 #include <corten/ops.h>
 #include <corten/trace.h>
+#include <corten/trace_registry.h>
 
 #include <string>
 
@@ -171,6 +172,23 @@ void check_bias(const char* op, const Tensor& bias, const Tensor& x, int64_t cha
                      show(bias.shape()));
 }
 
+struct ConvReplay {
+  static constexpr trace::InputCount kInputs{3};
+  Tensor operator()(const trace::Tensors& in, const ConvOptions& o, Activation act) const {
+    return conv(in[0], in[1], in[2], o, act);
+  }
+};
+struct ConvTransposeReplay {
+  static constexpr trace::InputCount kInputs{3};
+  Tensor operator()(const trace::Tensors& in, const std::vector<int64_t>& output_spatial,
+                    const ConvOptions& o, Activation act) const {
+    return conv_transpose(in[0], in[1], in[2], output_spatial, o, act);
+  }
+};
+const trace::ReplayRegistration<ConvReplay, ConvOptions, Activation> kConvReplay("conv");
+const trace::ReplayRegistration<ConvTransposeReplay, std::vector<int64_t>, ConvOptions, Activation>
+    kConvTransposeReplay("conv_transpose");
+
 }  // namespace
 
 Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvOptions& o,
@@ -207,12 +225,7 @@ Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvOpti
   }
   Tensor out = from_channels_last(y, g.nd, o);
   if (autograd::is_recording()) autograd::record_conv(x, w, bias, o, act, out);
-  rec.record(
-      op, {x, w, bias}, {out},
-      [](const trace::Tensors& in, const auto& o, const auto& act) {
-        return conv(in[0], in[1], in[2], o, act);
-      },
-      o, act);
+  rec.record(op, {x, w, bias}, {out}, ConvReplay{}, o, act);
   return out;
 }
 
@@ -270,12 +283,7 @@ Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& bias,
   }
   Tensor out = from_channels_last(y, g.nd, o);
   if (autograd::is_recording()) autograd::record_conv_transpose(x, w, bias, o, act, out);
-  rec.record(
-      op, {x, w, bias}, {out},
-      [](const trace::Tensors& in, const auto& output_spatial, const auto& o, const auto& act) {
-        return conv_transpose(in[0], in[1], in[2], output_spatial, o, act);
-      },
-      output_spatial, o, act);
+  rec.record(op, {x, w, bias}, {out}, ConvTransposeReplay{}, output_spatial, o, act);
   return out;
 }
 

@@ -2,6 +2,7 @@
 #include <corten/ops.h>
 #include <corten/strings.h>
 #include <corten/trace.h>
+#include <corten/trace_registry.h>
 
 #include <cmath>
 #include <limits>
@@ -26,6 +27,61 @@ int64_t to_integer(double v, DType dtype, const char* what) {
   return static_cast<int64_t>(t);
 }
 
+struct FullReplay {
+  static constexpr trace::InputCount kInputs{0};
+  Tensor operator()(const trace::Tensors&, const Shape& shape, double value, DType dtype,
+                    const std::string& op) const {
+    return full(shape, value, dtype, op.c_str());
+  }
+};
+struct FullLikeReplay {
+  static constexpr trace::InputCount kInputs{1};
+  Tensor operator()(const trace::Tensors& in, double value, DType dtype) const {
+    return full_like(in[0], value, dtype);
+  }
+};
+struct FillReplay {
+  static constexpr trace::InputCount kInputs{1};
+  Tensor operator()(const trace::Tensors& in, const Shape& shape) const {
+    return fill(shape, in[0]);
+  }
+};
+struct RangeReplay {
+  static constexpr trace::InputCount kInputs{0};
+  Tensor operator()(const trace::Tensors&, double start, double limit, double delta,
+                    DType dtype) const {
+    return range(start, limit, delta, dtype);
+  }
+};
+struct EyeReplay {
+  static constexpr trace::InputCount kInputs{0};
+  Tensor operator()(const trace::Tensors&, int64_t num_rows, int64_t num_columns,
+                    const Shape& batch_shape, DType dtype) const {
+    return eye(num_rows, num_columns, batch_shape, dtype);
+  }
+};
+struct OneHotReplay {
+  static constexpr trace::InputCount kInputs{1};
+  Tensor operator()(const trace::Tensors& in, int64_t depth, double on_value, double off_value,
+                    int64_t axis, DType dtype) const {
+    return one_hot(in[0], depth, on_value, off_value, axis, dtype);
+  }
+};
+struct CloneReplay {
+  static constexpr trace::InputCount kInputs{1};
+  Tensor operator()(const trace::Tensors& in) const { return clone(in[0]); }
+};
+// "rank" is rank_of's constant (a full of the traced rank).
+const trace::ReplayRegistration<FullReplay, Shape, double, DType, std::string> kFullReplay(
+    std::vector<const char*>{"full", "zeros", "ones", "rank"});
+const trace::ReplayRegistration<FullLikeReplay, double, DType> kFullLikeReplay("full_like");
+const trace::ReplayRegistration<FillReplay, Shape> kFillReplay("fill");
+const trace::ReplayRegistration<RangeReplay, double, double, double, DType> kRangeReplay("range");
+const trace::ReplayRegistration<EyeReplay, int64_t, int64_t, Shape, DType> kEyeReplay("eye");
+const trace::ReplayRegistration<OneHotReplay, int64_t, double, double, int64_t, DType>
+    kOneHotReplay("one_hot");
+const trace::ReplayRegistration<CloneReplay> kCloneReplay("clone");
+
 }  // namespace
 
 Tensor full(const Shape& shape, double value, DType dtype, const char* op) {
@@ -44,11 +100,21 @@ Tensor full(const Shape& shape, double value, DType dtype, const char* op) {
   double v = value;
   const Shape zero_strides(shape.size(), 0);
   kernels::cast(out.device())(DType::Float64, dtype, shape, &v, zero_strides, out.raw_data(), out.strides());
-  rec.record(
-      op, {}, {out},
-      [](const trace::Tensors& in, const auto& shape, const auto& value, const auto& dtype,
-         const auto& op) { return full(shape, value, dtype, op); },
-      shape, value, dtype, op);
+  rec.record(op, {}, {out}, FullReplay{}, shape, value, dtype, std::string(op));
+  return out;
+}
+
+Tensor full_like(const Tensor& x, double value, DType dtype) {
+  trace::OpRecord rec;
+  detail::check_defined(x, "full_like", "x");
+  if (x.is_meta()) return Tensor::empty(x.shape(), dtype, Device::Meta, "full_like");
+  Tensor out;
+  {
+    const autograd::PauseRecording steps;  // a constant: no gradient reaches x
+    out = full(x.shape(), value, dtype, "full_like");
+    if (x.device() != Device::CPU) out = copy_to_device(out, device_of(x), "full_like");
+  }
+  rec.record("full_like", {x}, {out}, FullLikeReplay{}, value, dtype);
   return out;
 }
 
@@ -68,9 +134,7 @@ Tensor fill(const Shape& shape, const Tensor& value) {
                               Shape(shape.size(), 0), out.raw_data(), out.strides());
   share_string_bytes(out, value);
   if (autograd::is_recording()) autograd::record_fill(value, out);
-  rec.record(
-      "fill", {value}, {out},
-      [](const trace::Tensors& in, const auto& shape) { return fill(shape, in[0]); }, shape);
+  rec.record("fill", {value}, {out}, FillReplay{}, shape);
   return out;
 }
 
@@ -78,9 +142,7 @@ Tensor range(double start, double limit, double delta, DType dtype) {
   trace::OpRecord rec;
   // The node replays the call as made (the code below rounds start and delta).
   const double start0 = start, limit0 = limit, delta0 = delta;
-  const auto replay = [](const trace::Tensors&, double s, double l, double d, DType t) {
-    return range(s, l, d, t);
-  };
+  const RangeReplay replay;
   CORTEN_CHECK_TYPE(dtype != DType::Bool,
                     "range: dtype bool is not supported; expected int32, int64, float32 or "
                     "float64");
@@ -137,12 +199,7 @@ Tensor eye(int64_t num_rows, int64_t num_columns, const Shape& batch_shape, DTyp
   shape.push_back(num_columns);
   Tensor out = Tensor::empty(shape, dtype, Device::CPU, "eye");
   kernels::eye(out.device())(dtype, shape_numel(batch_shape), num_rows, num_columns, out.raw_data());
-  rec.record(
-      "eye", {}, {out},
-      [](const trace::Tensors& in, const auto& num_rows, const auto& num_columns,
-         const auto& batch_shape,
-         const auto& dtype) { return eye(num_rows, num_columns, batch_shape, dtype); },
-      num_rows, num_columns, batch_shape, dtype);
+  rec.record("eye", {}, {out}, EyeReplay{}, num_rows, num_columns, batch_shape, dtype);
   return out;
 }
 
@@ -166,12 +223,7 @@ Tensor one_hot(const Tensor& indices, int64_t depth, double on_value, double off
   for (int64_t d = 0; d < rank; ++d) (d < a ? outer : inner) *= indices.dim(d);
   kernels::one_hot(out.device())(indices.dtype(), dtype, idx.raw_data(), outer, depth, inner, on_value, off_value,
                out.raw_data());
-  rec.record(
-      "one_hot", {indices}, {out},
-      [](const trace::Tensors& in, const auto& depth, const auto& on_value, const auto& off_value,
-         const auto& axis,
-         const auto& dtype) { return one_hot(in[0], depth, on_value, off_value, axis, dtype); },
-      depth, on_value, off_value, axis, dtype);
+  rec.record("one_hot", {indices}, {out}, OneHotReplay{}, depth, on_value, off_value, axis, dtype);
   return out;
 }
 
@@ -188,7 +240,7 @@ Tensor clone(const Tensor& x) {
     kernels::cast(out.device())(x.dtype(), x.dtype(), x.shape(), x.raw_data(), x.strides(),
                                 out.raw_data(), out.strides());
   }
-  rec.record("clone", {x}, {out}, [](const trace::Tensors& in) { return clone(in[0]); });
+  rec.record("clone", {x}, {out}, CloneReplay{});
   return out;
 }
 

@@ -28,14 +28,14 @@ const char* accepts_str(Accepts a) {
 }
 
 struct UnaryReplay {
+  static constexpr trace::InputCount kInputs{1};
   Tensor operator()(const trace::Tensors& in, UnaryOp op, double alpha) const {
-    trace::check_replay_inputs(in, 1, unary_op_name(op));
     return unary(op, in[0], alpha);
   }
 };
 struct BinaryReplay {
+  static constexpr trace::InputCount kInputs{2};
   Tensor operator()(const trace::Tensors& in, BinaryOp op) const {
-    trace::check_replay_inputs(in, 2, binary_op_name(op));
     return binary(op, in[0], in[1]);
   }
 };
@@ -50,6 +50,17 @@ std::vector<const char*> op_names() {
 
 const trace::ReplayRegistration<UnaryReplay, UnaryOp, double> kUnaryReplay(op_names<UnaryOp>());
 const trace::ReplayRegistration<BinaryReplay, BinaryOp> kBinaryReplay(op_names<BinaryOp>());
+
+struct WhereReplay {
+  static constexpr trace::InputCount kInputs{3};
+  Tensor operator()(const trace::Tensors& in) const { return where(in[0], in[1], in[2]); }
+};
+struct CastReplay {
+  static constexpr trace::InputCount kInputs{1};
+  Tensor operator()(const trace::Tensors& in, DType dtype) const { return cast(in[0], dtype); }
+};
+const trace::ReplayRegistration<WhereReplay> kWhereReplay("where");
+const trace::ReplayRegistration<CastReplay, DType> kCastReplay("cast");
 
 }  // namespace
 
@@ -134,8 +145,7 @@ Tensor where(const Tensor& cond, const Tensor& x, const Tensor& y) {
              broadcast_strides(x.shape(), x.strides(), shape), y.raw_data(),
              broadcast_strides(y.shape(), y.strides(), shape), out.raw_data());
   if (autograd::is_recording()) autograd::record_where(cond, x, y, out);
-  rec.record("where", {cond, x, y}, {out},
-             [](const trace::Tensors& in) { return where(in[0], in[1], in[2]); });
+  rec.record("where", {cond, x, y}, {out}, WhereReplay{});
   return out;
 }
 
@@ -163,9 +173,7 @@ Tensor cast(const Tensor& x, DType dtype) {
   if (x.is_meta()) return out;
   kernels::cast(out.device())(x.dtype(), dtype, x.shape(), x.raw_data(), x.strides(), out.raw_data(), out.strides());
   if (autograd::is_recording()) autograd::record_cast(x, out);
-  rec.record(
-      "cast", {x}, {out},
-      [](const trace::Tensors& in, const auto& dtype) { return cast(in[0], dtype); }, dtype);
+  rec.record("cast", {x}, {out}, CastReplay{}, dtype);
   return out;
 }
 

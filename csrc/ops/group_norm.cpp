@@ -3,6 +3,7 @@
 
 #include <corten/ops.h>
 #include <corten/trace.h>
+#include <corten/trace_registry.h>
 
 #include <cmath>
 
@@ -77,6 +78,17 @@ trace::Tensors group_norm_parts(const Tensor& x, const Tensor& gamma, const Tens
   return {out, xc, mean, rstd};
 }
 
+struct GroupNormReplay {
+  static constexpr trace::InputCount kInputs{3};
+  trace::Tensors operator()(const trace::Tensors& in, int64_t groups, int64_t axis,
+                            double epsilon) const {
+    int64_t unused = 0;
+    return group_norm_parts(in[0], in[1], in[2], groups, axis, epsilon, &unused);
+  }
+};
+const trace::ReplayRegistration<GroupNormReplay, int64_t, int64_t, double> kGroupNormReplay(
+    "group_norm");
+
 }  // namespace
 
 Tensor group_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, int64_t groups,
@@ -89,13 +101,7 @@ Tensor group_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, int6
     autograd::record_group_norm(x, p[1], gamma, beta, p[2], p[3], groups, a, p[0]);
   }
   // The statistics are outputs of the node, so that the backward nodes read this replay's.
-  rec.record(
-      "group_norm", {x, gamma, beta}, p,
-      [](const trace::Tensors& in, const auto& groups, const auto& axis, const auto& epsilon) {
-        int64_t unused = 0;
-        return group_norm_parts(in[0], in[1], in[2], groups, axis, epsilon, &unused);
-      },
-      groups, axis, epsilon);
+  rec.record("group_norm", {x, gamma, beta}, p, GroupNormReplay{}, groups, axis, epsilon);
   return p[0];
 }
 
@@ -162,6 +168,14 @@ trace::Tensors unit_norm_parts(const Tensor& x, double epsilon) {
   return {out, xc, inv, cube};
 }
 
+struct UnitNormReplay {
+  static constexpr trace::InputCount kInputs{1};
+  trace::Tensors operator()(const trace::Tensors& in, double epsilon) const {
+    return unit_norm_parts(in[0], epsilon);
+  }
+};
+const trace::ReplayRegistration<UnitNormReplay, double> kUnitNormReplay("unit_norm");
+
 }  // namespace
 
 Tensor unit_norm(const Tensor& x, double epsilon) {
@@ -169,10 +183,7 @@ Tensor unit_norm(const Tensor& x, double epsilon) {
   const trace::Tensors p = unit_norm_parts(x, epsilon);
   if (p[0].is_meta()) return p[0];
   if (autograd::is_recording()) autograd::record_unit_norm(x, p[1], p[2], p[3], p[0]);
-  rec.record(
-      "unit_norm", {x}, p,
-      [](const trace::Tensors& in, const auto& epsilon) { return unit_norm_parts(in[0], epsilon); },
-      epsilon);
+  rec.record("unit_norm", {x}, p, UnitNormReplay{}, epsilon);
   return p[0];
 }
 

@@ -10,6 +10,16 @@
 
 namespace corten {
 
+namespace {
+struct MatmulReplay {
+  static constexpr trace::InputCount kInputs{2};
+  Tensor operator()(const trace::Tensors& in, bool transpose_a, bool transpose_b) const {
+    return matmul(in[0], in[1], transpose_a, transpose_b);
+  }
+};
+const trace::ReplayRegistration<MatmulReplay, bool, bool> kMatmulReplay("matmul");
+}  // namespace
+
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
   trace::OpRecord rec;
   detail::check_defined(a, "matmul", "a");
@@ -82,12 +92,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
                 b_off.data(), b_rs, b_cs, out.raw_data());
   }
   if (autograd::is_recording()) autograd::record_matmul(a, b, transpose_a, transpose_b, out);
-  rec.record(
-      "matmul", {a, b}, {out},
-      [](const trace::Tensors& in, const auto& transpose_a, const auto& transpose_b) {
-        return matmul(in[0], in[1], transpose_a, transpose_b);
-      },
-      transpose_a, transpose_b);
+  rec.record("matmul", {a, b}, {out}, MatmulReplay{}, transpose_a, transpose_b);
   return out;
 }
 
@@ -112,9 +117,8 @@ Activation activation_from_name(const std::string& name) {
 namespace {
 
 struct LinearReplay {
+  static constexpr trace::InputCount kInputs{2, 3};
   Tensor operator()(const trace::Tensors& in, Activation act) const {
-    CORTEN_CHECK_VALUE(in.size() == 2 || in.size() == 3, "linear: expected 2 or 3 inputs; got ",
-                       in.size());
     return linear(in[0], in[1], in.size() > 2 ? in[2] : Tensor(), act);
   }
 };

@@ -14,8 +14,8 @@ namespace {
 Tensor softmax_op(bool log, const Tensor& x, int64_t axis);
 
 struct SoftmaxReplay {
+  static constexpr trace::InputCount kInputs{1};
   Tensor operator()(const trace::Tensors& in, bool log, int64_t axis) const {
-    trace::check_replay_inputs(in, 1, log ? "log_softmax" : "softmax");
     return softmax_op(log, in[0], axis);
   }
 };
@@ -146,6 +146,14 @@ LayerNormParts layer_norm_parts(const Tensor& x, const Tensor& gamma, const Tens
   return {out, xc, mean, rstd};
 }
 
+struct LayerNormReplay {
+  static constexpr trace::InputCount kInputs{3};
+  trace::Tensors operator()(const trace::Tensors& in, double epsilon) const {
+    return layer_norm_parts(in[0], in[1], in[2], epsilon).all();
+  }
+};
+const trace::ReplayRegistration<LayerNormReplay, double> kLayerNormReplay("layer_norm");
+
 }  // namespace
 
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, double epsilon) {
@@ -156,12 +164,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, doub
     autograd::record_layer_norm(x, p.xc, gamma, beta, p.mean, p.rstd, p.out);
   }
   // The statistics are outputs of the node, so that the backward nodes read this replay's.
-  rec.record(
-      "layer_norm", {x, gamma, beta}, p.all(),
-      [](const trace::Tensors& in, const auto& epsilon) {
-        return layer_norm_parts(in[0], in[1], in[2], epsilon).all();
-      },
-      epsilon);
+  rec.record("layer_norm", {x, gamma, beta}, p.all(), LayerNormReplay{}, epsilon);
   return p.out;
 }
 

@@ -1,5 +1,7 @@
 #include "ops/op_attrs.h"
 
+#include <corten/trace_registry.h>
+
 namespace corten {
 
 using trace::append_attr;
@@ -71,6 +73,45 @@ void append_attr(trace::Attrs& a, const std::vector<IndexItem>& items) {
                              it.start, it.stop, it.step});
   }
   append_attr(a, flat);
+}
+
+ConvOptions read_struct_attr(const std::string& op, const trace::Attrs& a, size_t& pos,
+                             ConvOptions*) {
+  using trace::detail::read_attr;
+  ConvOptions o;
+  o.strides = read_attr<std::vector<int64_t>>(op, a, pos);
+  o.dilations = read_attr<std::vector<int64_t>>(op, a, pos);
+  o.padding = read_attr<std::vector<int64_t>>(op, a, pos);
+  o.groups = read_attr<int64_t>(op, a, pos);
+  o.channels_last = read_attr<bool>(op, a, pos);
+  o.reference = read_attr<bool>(op, a, pos);
+  return o;
+}
+
+std::vector<IndexItem> read_struct_attr(const std::string& op, const trace::Attrs& a, size_t& pos,
+                                        std::vector<IndexItem>*) {
+  const size_t at = pos;
+  const auto flat = trace::detail::read_attr<std::vector<int64_t>>(op, a, pos);
+  constexpr size_t kFields = 7;
+  if (flat.size() % kFields) trace::detail::bad_attr(op, at, "a list of index items");
+  std::vector<IndexItem> items;
+  for (size_t i = 0; i < flat.size(); i += kFields) {
+    const int64_t kind = flat[i];
+    if (kind < IndexItem::Int || kind > IndexItem::NewAxis || flat[i + 2] < 0 || flat[i + 2] > 1 ||
+        flat[i + 3] < 0 || flat[i + 3] > 1) {
+      trace::detail::bad_attr(op, at, "a list of index items");
+    }
+    IndexItem it;
+    it.kind = static_cast<IndexItem::Kind>(kind);
+    it.index = flat[i + 1];
+    it.has_start = flat[i + 2] != 0;
+    it.has_stop = flat[i + 3] != 0;
+    it.start = flat[i + 4];
+    it.stop = flat[i + 5];
+    it.step = flat[i + 6];
+    items.push_back(it);
+  }
+  return items;
 }
 
 }  // namespace corten

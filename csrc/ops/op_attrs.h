@@ -6,6 +6,7 @@
 #include <corten/ops.h>
 #include <corten/trace_attrs.h>
 
+#include <string>
 #include <vector>
 
 namespace corten {
@@ -22,5 +23,11 @@ void append_attr(trace::Attrs& a, const NadamOptions& o);
 void append_attr(trace::Attrs& a, const PhiloxSeed& s);
 void append_attr(trace::Attrs& a, const PhiloxStream& s);
 void append_attr(trace::Attrs& a, const std::vector<IndexItem>& items);
+
+// Their inverses, for the option structs a saved plan's nodes hold (corten/trace_registry.h).
+ConvOptions read_struct_attr(const std::string& op, const trace::Attrs& a, size_t& pos,
+                             ConvOptions*);
+std::vector<IndexItem> read_struct_attr(const std::string& op, const trace::Attrs& a, size_t& pos,
+                                        std::vector<IndexItem>*);
 
 }  // namespace corten

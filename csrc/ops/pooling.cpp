@@ -5,6 +5,7 @@
 #include <corten/ops.h>
 #include <corten/ops/pooling.h>
 #include <corten/trace.h>
+#include <corten/trace_registry.h>
 
 #include <algorithm>
 #include <cctype>
@@ -128,6 +129,22 @@ bool any_unknown(const Shape& s) {
 }
 
 Tensor pool_op(cpu::PoolKind kind, const Tensor& x, const std::vector<int64_t>& pool_size,
+               const std::vector<int64_t>& strides, const std::string& padding, bool cf);
+
+struct PoolReplay {
+  static constexpr trace::InputCount kInputs{1};
+  Tensor operator()(const trace::Tensors& in, bool is_max, const std::vector<int64_t>& pool_size,
+                    const std::vector<int64_t>& strides, const std::string& padding,
+                    bool channels_first) const {
+    return pool_op(is_max ? cpu::PoolKind::Max : cpu::PoolKind::Avg, in[0], pool_size, strides,
+                   padding, channels_first);
+  }
+};
+const trace::ReplayRegistration<PoolReplay, bool, std::vector<int64_t>, std::vector<int64_t>,
+                                std::string, bool>
+    kPoolReplay(std::vector<const char*>{"max_pool", "avg_pool"});
+
+Tensor pool_op(cpu::PoolKind kind, const Tensor& x, const std::vector<int64_t>& pool_size,
                const std::vector<int64_t>& strides, const std::string& padding, bool cf) {
   trace::OpRecord rec;
   const char* op = kind == cpu::PoolKind::Max ? "max_pool" : "avg_pool";
@@ -145,12 +162,8 @@ Tensor pool_op(cpu::PoolKind kind, const Tensor& x, const std::vector<int64_t>& 
     autograd::record_pool(kind == cpu::PoolKind::Max, x, xc, pool_size, strides, padding, cf,
                           out);
   }
-  rec.record(
-      op, {x}, {out},
-      [](const trace::Tensors& in, const auto& kind, const auto& pool_size, const auto& strides,
-         const auto& padding,
-         const auto& cf) { return pool_op(kind, in[0], pool_size, strides, padding, cf); },
-      kind, pool_size, strides, padding, cf);
+  rec.record(op, {x}, {out}, PoolReplay{}, kind == cpu::PoolKind::Max, pool_size, strides, padding,
+             cf);
   return out;
 }
 
@@ -187,6 +200,28 @@ Shape resized_shape(const Shape& s, const std::vector<int64_t>& size, bool cf) {
   for (size_t i = 0; i < size.size(); ++i) out[spatial_dim(s.size(), cf, static_cast<int>(i))] = size[i];
   return out;
 }
+
+struct DepthwiseConvReplay {
+  static constexpr trace::InputCount kInputs{3};
+  Tensor operator()(const trace::Tensors& in, const std::vector<int64_t>& strides,
+                    const std::vector<int64_t>& dilations, const std::string& padding,
+                    bool channels_first) const {
+    return depthwise_conv(in[0], in[1], in[2], strides, dilations, padding, channels_first);
+  }
+};
+struct ResizeReplay {
+  static constexpr trace::InputCount kInputs{1};
+  Tensor operator()(const trace::Tensors& in, const std::vector<int64_t>& size,
+                    const std::string& method, bool align_corners, bool half_pixel_centers,
+                    bool channels_first) const {
+    return resize(in[0], size, method, align_corners, half_pixel_centers, channels_first);
+  }
+};
+const trace::ReplayRegistration<DepthwiseConvReplay, std::vector<int64_t>, std::vector<int64_t>,
+                                std::string, bool>
+    kDepthwiseConvReplay("depthwise_conv");
+const trace::ReplayRegistration<ResizeReplay, std::vector<int64_t>, std::string, bool, bool, bool>
+    kResizeReplay("resize");
 
 }  // namespace
 
@@ -279,13 +314,8 @@ Tensor depthwise_conv(const Tensor& x, const Tensor& w, const Tensor& bias,
     autograd::record_depthwise_conv(x, w, bias, strides, dilations, padding, channels_first,
                                     out);
   }
-  rec.record(
-      "depthwise_conv", {x, w, bias}, {out},
-      [](const trace::Tensors& in, const auto& strides, const auto& dilations, const auto& padding,
-         const auto& channels_first) {
-        return depthwise_conv(in[0], in[1], in[2], strides, dilations, padding, channels_first);
-      },
-      strides, dilations, padding, channels_first);
+  rec.record("depthwise_conv", {x, w, bias}, {out}, DepthwiseConvReplay{}, strides, dilations,
+             padding, channels_first);
   return out;
 }
 
@@ -384,13 +414,8 @@ Tensor resize(const Tensor& x, const std::vector<int64_t>& size, const std::stri
     autograd::record_resize(x, in_size, method, align_corners, half_pixel_centers,
                             channels_first, out);
   }
-  rec.record(
-      "resize", {x}, {out},
-      [](const trace::Tensors& in, const auto& size, const auto& method, const auto& align_corners,
-         const auto& half_pixel_centers, const auto& channels_first) {
-        return resize(in[0], size, method, align_corners, half_pixel_centers, channels_first);
-      },
-      size, method, align_corners, half_pixel_centers, channels_first);
+  rec.record("resize", {x}, {out}, ResizeReplay{}, size, method, align_corners, half_pixel_centers,
+             channels_first);
   return out;
 }
 

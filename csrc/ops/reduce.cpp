@@ -1,5 +1,6 @@
 #include <corten/ops.h>
 #include <corten/trace.h>
+#include <corten/trace_registry.h>
 
 #include <limits>
 #include <string>
@@ -21,6 +22,8 @@ const char* reduce_op_name(ReduceOp op) {
     case ReduceOp::Any: return "reduce_any";
     case ReduceOp::All: return "reduce_all";
     case ReduceOp::LogSumExp: return "reduce_logsumexp";
+    case ReduceOp::kCount:
+      break;
   }
   return "reduce";
 }
@@ -66,6 +69,33 @@ int64_t checked_axis(int64_t axis, const Shape& shape, const char* op) {
   return axis < 0 ? axis + nd : axis;
 }
 
+Tensor arg_reduce(bool is_max, const Tensor& x, int64_t axis, DType output_type);
+
+struct ArgReduceReplay {
+  static constexpr trace::InputCount kInputs{1};
+  Tensor operator()(const trace::Tensors& in, bool is_max, int64_t axis, DType output_type) const {
+    return arg_reduce(is_max, in[0], axis, output_type);
+  }
+};
+const trace::ReplayRegistration<ArgReduceReplay, bool, int64_t, DType> kArgReduceReplay(
+    std::vector<const char*>{"argmax", "argmin"});
+
+struct ReduceReplay {
+  static constexpr trace::InputCount kInputs{1};
+  Tensor operator()(const trace::Tensors& in, ReduceOp op, const std::vector<int64_t>& axes,
+                    bool keepdims, bool all_axes_if_empty) const {
+    return reduce(op, in[0], axes, keepdims, all_axes_if_empty);
+  }
+};
+const trace::ReplayRegistration<ReduceReplay, ReduceOp, std::vector<int64_t>, bool, bool>
+    kReduceReplay([] {
+      std::vector<const char*> names;
+      for (int i = 0; i < static_cast<int>(ReduceOp::kCount); ++i) {
+        names.push_back(reduce_op_name(static_cast<ReduceOp>(i)));
+      }
+      return names;
+    }());
+
 Tensor arg_reduce(bool is_max, const Tensor& x, int64_t axis, DType output_type) {
   trace::OpRecord rec;
   const char* name = is_max ? "argmax" : "argmin";
@@ -87,12 +117,7 @@ Tensor arg_reduce(bool is_max, const Tensor& x, int64_t axis, DType output_type)
   if (x.is_meta()) return out;
   kernels::arg_reduce(out.device())(is_max, x.dtype(), x.shape(), x.raw_data(), x.strides(), a, output_type,
                   out.raw_data());
-  rec.record(
-      name, {x}, {out},
-      [](const trace::Tensors& in, const auto& is_max, const auto& axis, const auto& output_type) {
-        return arg_reduce(is_max, in[0], axis, output_type);
-      },
-      is_max, axis, output_type);
+  rec.record(name, {x}, {out}, ArgReduceReplay{}, is_max, axis, output_type);
   return out;
 }
 
@@ -173,13 +198,7 @@ Tensor reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, bo
   if (x.is_meta()) return out;
   kernels::reduce(out.device())(op, x.dtype(), x.shape(), x.raw_data(), x.strides(), reduced, out.raw_data());
   if (autograd::is_recording()) autograd::record_reduce(op, x, reduced, keepdims, out);
-  rec.record(
-      name, {x}, {out},
-      [](const trace::Tensors& in, const auto& op, const auto& axes, const auto& keepdims,
-         const auto& all_axes_if_empty) {
-        return reduce(op, in[0], axes, keepdims, all_axes_if_empty);
-      },
-      op, axes, keepdims, all_axes_if_empty);
+  rec.record(name, {x}, {out}, ReduceReplay{}, op, axes, keepdims, all_axes_if_empty);
   return out;
 }
 

@@ -2,6 +2,7 @@
 #include <corten/devices.h>
 #include <corten/ops.h>
 #include <corten/trace.h>
+#include <corten/trace_registry.h>
 
 #include <memory>
 #include <string>
@@ -237,6 +238,24 @@ std::pair<std::vector<Tensor>, std::shared_ptr<detail::RnnSaved>> sequence_parts
   return {outs, s};
 }
 
+struct RnnSequenceReplay {
+  static constexpr trace::InputCount kInputs{9};
+  trace::Tensors operator()(const trace::Tensors& in, const std::string& cell,
+                            const std::string& act, const std::string& rec_act, bool backwards,
+                            bool zero_masked, bool ref, bool batch_major, bool sequences) const {
+    auto [o, sv] =
+        sequence_parts(cell, in[0], in[1], in[2], in[3], in[4], in[5], in[6], act, rec_act,
+                       backwards, zero_masked, ref, in[7], in[8], batch_major, sequences);
+    if (sv) {
+      for (const Tensor& t : detail::saved_tensors(*sv)) o.push_back(t);
+    }
+    return o;
+  }
+};
+const trace::ReplayRegistration<RnnSequenceReplay, std::string, std::string, std::string, bool,
+                                bool, bool, bool, bool>
+    kRnnSequenceReplay("rnn_sequence");
+
 }  // namespace
 
 std::vector<Tensor> rnn_sequence(const std::string& cell_name, const Tensor& xw, const Tensor& h0,
@@ -255,20 +274,10 @@ std::vector<Tensor> rnn_sequence(const std::string& cell_name, const Tensor& xw,
   // The node outputs the saved tensors too, so that the traced backward reads this replay's.
   std::vector<Tensor> node_outputs = outs;
   for (const Tensor& t : detail::saved_tensors(*saved)) node_outputs.push_back(t);
-  rec.record(
-      "rnn_sequence",
-      {xw, h0, c0, recurrent_kernel, recurrent_bias, mask, recurrent_dropout, kernel, bias},
-      node_outputs,
-      [](const trace::Tensors& in, const std::string& cell, const std::string& act,
-         const std::string& rec_act, bool backwards, bool zero_masked, bool ref, bool bm,
-         bool seq) {
-        auto [o, sv] = sequence_parts(cell, in[0], in[1], in[2], in[3], in[4], in[5], in[6], act,
-                                      rec_act, backwards, zero_masked, ref, in[7], in[8], bm, seq);
-        for (const Tensor& t : detail::saved_tensors(*sv)) o.push_back(t);
-        return o;
-      },
-      cell_name, activation, recurrent_activation, go_backwards, zero_output_for_mask, reference,
-      batch_major, return_sequences);
+  rec.record("rnn_sequence",
+             {xw, h0, c0, recurrent_kernel, recurrent_bias, mask, recurrent_dropout, kernel, bias},
+             node_outputs, RnnSequenceReplay{}, cell_name, activation, recurrent_activation,
+             go_backwards, zero_output_for_mask, reference, batch_major, return_sequences);
   if (autograd::is_recording()) {
     autograd::record_rnn_sequence({xw, h0, c0, recurrent_kernel, recurrent_bias, kernel, bias},
                                   outs, std::move(saved));

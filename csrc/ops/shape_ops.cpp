@@ -17,6 +17,93 @@
 #include "ops/op_attrs.h"
 
 namespace corten {
+
+namespace {
+
+// The replays of a saved plan's nodes (Note [Saved plans]).
+struct IndexReplay {
+  static constexpr trace::InputCount kInputs{1};
+  Tensor operator()(const trace::Tensors& in, const std::vector<IndexItem>& items) const {
+    return index(in[0], items);
+  }
+};
+struct BroadcastToReplay {
+  static constexpr trace::InputCount kInputs{1};
+  Tensor operator()(const trace::Tensors& in, const Shape& shape) const {
+    return broadcast_to(in[0], shape);
+  }
+};
+struct SplitReplay {
+  static constexpr trace::InputCount kInputs{1};
+  trace::Tensors operator()(const trace::Tensors& in, const std::vector<int64_t>& sizes,
+                            int64_t axis) const {
+    return split(in[0], sizes, axis);
+  }
+};
+struct SplitEvenlyReplay {
+  static constexpr trace::InputCount kInputs{1};
+  trace::Tensors operator()(const trace::Tensors& in, int64_t num_splits, int64_t axis) const {
+    return split(in[0], num_splits, axis);
+  }
+};
+struct UnstackReplay {
+  static constexpr trace::InputCount kInputs{1};
+  trace::Tensors operator()(const trace::Tensors& in, int64_t axis) const {
+    return unstack(in[0], axis);
+  }
+};
+struct TileReplay {
+  static constexpr trace::InputCount kInputs{1};
+  Tensor operator()(const trace::Tensors& in, const std::vector<int64_t>& multiples) const {
+    return tile(in[0], multiples);
+  }
+};
+struct GatherReplay {
+  static constexpr trace::InputCount kInputs{2};
+  Tensor operator()(const trace::Tensors& in, int64_t axis, int64_t batch_dims) const {
+    return gather(in[0], in[1], axis, batch_dims);
+  }
+};
+struct PadReplay {
+  static constexpr trace::InputCount kInputs{1};
+  Tensor operator()(const trace::Tensors& in,
+                    const std::vector<std::pair<int64_t, int64_t>>& paddings, PadMode mode,
+                    double constant_value) const {
+    return pad(in[0], paddings, mode, constant_value);
+  }
+};
+struct IdentityReplay {
+  static constexpr trace::InputCount kInputs{1};
+  Tensor operator()(const trace::Tensors& in) const { return identity(in[0]); }
+};
+struct ShapeOfReplay {
+  static constexpr trace::InputCount kInputs{1};
+  Tensor operator()(const trace::Tensors& in, DType out_type) const {
+    return shape_of(in[0], out_type);
+  }
+};
+struct SizeOfReplay {
+  static constexpr trace::InputCount kInputs{1};
+  Tensor operator()(const trace::Tensors& in, DType out_type) const {
+    return size_of(in[0], out_type);
+  }
+};
+const trace::ReplayRegistration<IndexReplay, std::vector<IndexItem>> kIndexReplay("index");
+const trace::ReplayRegistration<BroadcastToReplay, Shape> kBroadcastToReplay("broadcast_to");
+const trace::ReplayRegistration<SplitReplay, std::vector<int64_t>, int64_t> kSplitReplay("split");
+const trace::ReplayRegistration<SplitEvenlyReplay, int64_t, int64_t> kSplitEvenlyReplay(
+    "split_evenly");
+const trace::ReplayRegistration<UnstackReplay, int64_t> kUnstackReplay("unstack");
+const trace::ReplayRegistration<TileReplay, std::vector<int64_t>> kTileReplay("tile");
+const trace::ReplayRegistration<GatherReplay, int64_t, int64_t> kGatherReplay("gather");
+const trace::ReplayRegistration<PadReplay, std::vector<std::pair<int64_t, int64_t>>, PadMode,
+                                double>
+    kPadReplay("pad");
+const trace::ReplayRegistration<IdentityReplay> kIdentityReplay("identity");
+const trace::ReplayRegistration<ShapeOfReplay, DType> kShapeOfReplay("shape_of");
+const trace::ReplayRegistration<SizeOfReplay, DType> kSizeOfReplay("size_of");
+
+}  // namespace
 namespace {
 
 // Strides that let `new_shape` view data laid out as (old_shape, old_strides), if any.
@@ -240,9 +327,7 @@ Tensor index(const Tensor& x, const std::vector<IndexItem>& items) {
   if (x.is_meta()) return meta_like(shape, x);
   Tensor out = x.as_strided(shape, strides, offset);
   if (autograd::is_recording()) autograd::record_index(x, items, out);
-  rec.record(
-      "index", {x}, {out},
-      [](const trace::Tensors& in, const auto& items) { return index(in[0], items); }, items);
+  rec.record("index", {x}, {out}, IndexReplay{}, items);
   return out;
 }
 
@@ -286,33 +371,35 @@ namespace {
 
 // The replays of the shape ops (Note [Saved plans]).
 struct ReshapeReplay {
+  static constexpr trace::InputCount kInputs{1};
   Tensor operator()(const trace::Tensors& in, const Shape& requested) const {
-    trace::check_replay_inputs(in, 1, "reshape");
     return reshape(in[0], requested);
   }
 };
 struct TransposeReplay {
+  static constexpr trace::InputCount kInputs{1};
   Tensor operator()(const trace::Tensors& in, const std::vector<int64_t>& perm) const {
-    trace::check_replay_inputs(in, 1, "transpose");
     return transpose(in[0], perm);
   }
 };
 struct ExpandDimsReplay {
+  static constexpr trace::InputCount kInputs{1};
   Tensor operator()(const trace::Tensors& in, int64_t axis) const {
-    trace::check_replay_inputs(in, 1, "expand_dims");
     return expand_dims(in[0], axis);
   }
 };
 struct SqueezeReplay {
+  static constexpr trace::InputCount kInputs{1};
   Tensor operator()(const trace::Tensors& in, const std::vector<int64_t>& axes) const {
-    trace::check_replay_inputs(in, 1, "squeeze");
     return squeeze(in[0], axes);
   }
 };
 struct ConcatReplay {
+  static constexpr trace::InputCount kInputs{1, trace::InputCount::kAny};
   Tensor operator()(const trace::Tensors& in, int64_t axis) const { return concat(in, axis); }
 };
 struct StackReplay {
+  static constexpr trace::InputCount kInputs{1, trace::InputCount::kAny};
   Tensor operator()(const trace::Tensors& in, int64_t axis) const { return stack(in, axis); }
 };
 const trace::ReplayRegistration<ReshapeReplay, Shape> kReshapeReplay("reshape");
@@ -456,10 +543,7 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   if (x.is_meta()) return meta_like(shape, x);
   Tensor result = x.as_strided(shape, broadcast_strides(x.shape(), x.strides(), shape), x.offset());
   if (autograd::is_recording()) autograd::record_broadcast_to(x, result);
-  rec.record(
-      "broadcast_to", {x}, {result},
-      [](const trace::Tensors& in, const auto& shape) { return broadcast_to(in[0], shape); },
-      shape);
+  rec.record("broadcast_to", {x}, {result}, BroadcastToReplay{}, shape);
   return result;
 }
 
@@ -534,12 +618,7 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes_in,
   }
   std::vector<Tensor> out = split_views(x, a, sizes);
   if (autograd::is_recording() && !x.is_meta()) autograd::record_split(x, a, out);
-  rec.record(
-      "split", {x}, out,
-      [](const trace::Tensors& in, const auto& sizes_in, const auto& axis) {
-        return split(in[0], sizes_in, axis);
-      },
-      sizes_in, axis);
+  rec.record("split", {x}, out, SplitReplay{}, sizes_in, axis);
   return out;
 }
 
@@ -558,12 +637,7 @@ std::vector<Tensor> split(const Tensor& x, int64_t num_splits, int64_t axis) {
   std::vector<Tensor> out =
       split_views(x, a, std::vector<int64_t>(static_cast<size_t>(num_splits), dim / num_splits));
   if (autograd::is_recording() && !x.is_meta()) autograd::record_split(x, a, out);
-  rec.record(
-      "split", {x}, out,
-      [](const trace::Tensors& in, const auto& num_splits, const auto& axis) {
-        return split(in[0], num_splits, axis);
-      },
-      num_splits, axis);
+  rec.record("split_evenly", {x}, out, SplitEvenlyReplay{}, num_splits, axis);
   return out;
 }
 
@@ -585,9 +659,7 @@ std::vector<Tensor> unstack(const Tensor& x, int64_t axis) {
                               : x.as_strided(shape, strides, x.offset() + i * x.strides()[a]));
   }
   if (autograd::is_recording() && !x.is_meta()) autograd::record_unstack(x, a, out);
-  rec.record(
-      "unstack", {x}, out,
-      [](const trace::Tensors& in, const auto& axis) { return unstack(in[0], axis); }, axis);
+  rec.record("unstack", {x}, out, UnstackReplay{}, axis);
   return out;
 }
 
@@ -610,10 +682,7 @@ Tensor tile(const Tensor& x, const std::vector<int64_t>& multiples) {
   kernels::tile(out.device())(itemsize(x.dtype()), x.shape(), x.raw_data(), x.strides(), multiples, out.raw_data());
   share_string_bytes(out, x);
   if (autograd::is_recording()) autograd::record_tile(x, multiples, out);
-  rec.record(
-      "tile", {x}, {out},
-      [](const trace::Tensors& in, const auto& multiples) { return tile(in[0], multiples); },
-      multiples);
+  rec.record("tile", {x}, {out}, TileReplay{}, multiples);
   return out;
 }
 
@@ -695,12 +764,7 @@ Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis, int64_t
   if (bad.position >= 0) throw_bad_index(bad, indices, ps, a, "gather");
   share_string_bytes(out, params);
   if (autograd::is_recording()) autograd::record_gather(params, indices, a, bd, out);
-  rec.record(
-      "gather", {params, indices}, {out},
-      [](const trace::Tensors& in, const auto& axis, const auto& batch_dims) {
-        return gather(in[0], in[1], axis, batch_dims);
-      },
-      axis, batch_dims);
+  rec.record("gather", {params, indices}, {out}, GatherReplay{}, axis, batch_dims);
   return out;
 }
 
@@ -789,11 +853,7 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& padd
            value.raw_data(), out.raw_data());
   share_string_bytes(out, x);
   if (autograd::is_recording()) autograd::record_pad(x, paddings, mode, out);
-  rec.record(
-      "pad", {x}, {out},
-      [](const trace::Tensors& in, const auto& paddings, const auto& mode,
-         const auto& constant_value) { return pad(in[0], paddings, mode, constant_value); },
-      paddings, mode, constant_value);
+  rec.record("pad", {x}, {out}, PadReplay{}, paddings, mode, constant_value);
   return out;
 }
 
@@ -852,7 +912,7 @@ Tensor identity(const Tensor& x) {
   if (x.is_meta()) return meta_like(x.shape(), x);
   Tensor out = x.as_strided(x.shape(), x.strides(), x.offset());
   if (autograd::is_recording()) autograd::record_identity(x, out);
-  rec.record("identity", {x}, {out}, [](const trace::Tensors& in) { return identity(in[0]); });
+  rec.record("identity", {x}, {out}, IdentityReplay{});
   return out;
 }
 
@@ -872,10 +932,7 @@ Tensor shape_of(const Tensor& x, DType out_type) {
   Tensor out = Tensor::empty(rank_shape, out_type, Device::CPU, "shape");
   kernels::cast(out.device())(DType::Int64, out_type, rank_shape, x.shape().data(), Shape{1}, out.raw_data(),
             out.strides());
-  rec.record(
-      "shape_of", {x}, {out},
-      [](const trace::Tensors& in, const auto& out_type) { return shape_of(in[0], out_type); },
-      out_type);
+  rec.record("shape_of", {x}, {out}, ShapeOfReplay{}, out_type);
   return out;
 }
 
@@ -897,10 +954,7 @@ Tensor size_of(const Tensor& x, DType out_type) {
                      ") do not fit in int32; use int64");
   Tensor out = Tensor::empty({}, out_type, Device::CPU, "size");
   kernels::cast(out.device())(DType::Int64, out_type, {}, &n, {}, out.raw_data(), out.strides());
-  rec.record(
-      "size_of", {x}, {out},
-      [](const trace::Tensors& in, const auto& out_type) { return size_of(in[0], out_type); },
-      out_type);
+  rec.record("size_of", {x}, {out}, SizeOfReplay{}, out_type);
   return out;
 }
 

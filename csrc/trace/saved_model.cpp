@@ -6,15 +6,16 @@
 // inference.plan.json. The plan's captures are named by the weights file's tensor names, so
 // loading reads the weights once and hands them to the plan. A model whose graph cannot be
 // saved (an op without a registered replay, say) is still saved for Python; its metadata.json
-// says why the graph is missing, and Model::load repeats it.
+// says why the graph is missing, and Model::load repeats it. The document's "signature" names
+// the inputs and outputs, for callers that pass inputs by name.
 
 #include <corten/errors.h>
 #include <corten/model.h>
 #include <corten/trace.h>
 #include <corten/weights_file.h>
-
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -57,6 +58,33 @@ std::string missing_reason(const std::optional<std::string>& metadata) {
   return "";
 }
 
+// The names under signature[key], or kind_0, kind_1, ... when the document has none.
+std::vector<std::string> signature_names(const Json& root, const char* key, const char* kind,
+                                         int64_t count, const std::string& path) {
+  std::vector<std::string> names;
+  const Json* signature = json_member(root, "signature");
+  const Json* list = signature ? json_member(*signature, key) : nullptr;
+  if (!list) {
+    for (int64_t i = 0; i < count; ++i) names.push_back(detail::str_cat(kind, "_", i));
+    return names;
+  }
+  auto bad = [&](const char* why) {
+    throw ValueError(
+        detail::str_cat("Cannot load the model '", path, "': the signature's ", key, " ", why));
+  };
+  if (list->kind != Json::Kind::Array || static_cast<int64_t>(list->array.size()) != count) {
+    bad(detail::str_cat("must list ", count, " names").c_str());
+  }
+  for (const Json& name : list->array) {
+    if (name.kind != Json::Kind::String) bad("must be strings");
+    for (const std::string& seen : names) {
+      if (seen == name.string) bad(detail::str_cat("name '", seen, "' twice").c_str());
+    }
+    names.push_back(name.string);
+  }
+  return names;
+}
+
 }  // namespace
 
 Model Model::load(const std::string& path) {
@@ -78,12 +106,36 @@ Model Model::load(const std::string& path) {
   model.plan_ = trace::Plan::from_json(*text, path, [&](size_t, const std::string& name) {
     return weights.contains(name) ? weights.at(name) : Tensor();
   });
+  const Json root = parse_json(*text, "", "");  // valid: from_json has read it
+  model.input_names_ = signature_names(root, "inputs", "input", model.num_inputs(), path);
+  model.output_names_ = signature_names(root, "outputs", "output", model.num_outputs(), path);
   return model;
 }
 
 std::vector<Tensor> Model::predict(const std::vector<Tensor>& inputs) const {
   return plan_->run(inputs);
 }
+
+std::vector<Tensor> Model::predict(const std::map<std::string, Tensor>& inputs) const {
+  std::string known;
+  for (const std::string& name : input_names_) known += (known.empty() ? "'" : ", '") + name + "'";
+  for (const auto& entry : inputs) {
+    CORTEN_CHECK_VALUE(
+        std::find(input_names_.begin(), input_names_.end(), entry.first) != input_names_.end(),
+        "Model.predict: the model has no input '", entry.first, "'; its inputs are ", known);
+  }
+  std::vector<Tensor> ordered;
+  for (const std::string& name : input_names_) {
+    const auto it = inputs.find(name);
+    CORTEN_CHECK_VALUE(it != inputs.end(), "Model.predict: the input '", name,
+                       "' is missing; the model's inputs are ", known);
+    ordered.push_back(it->second);
+  }
+  return plan_->run(ordered);
+}
+
+const std::vector<std::string>& Model::input_names() const { return input_names_; }
+const std::vector<std::string>& Model::output_names() const { return output_names_; }
 
 int64_t Model::num_inputs() const { return plan_->num_inputs(); }
 int64_t Model::num_outputs() const { return plan_->num_outputs(); }

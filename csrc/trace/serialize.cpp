@@ -36,8 +36,13 @@ constexpr int64_t kFormatVersion = 1;
 constexpr int64_t kMaxSlots = int64_t{1} << 24;
 constexpr int64_t kMaxNodes = int64_t{1} << 22;
 
-std::unordered_map<std::string, ReplayFactory>& registry() {
-  static std::unordered_map<std::string, ReplayFactory> table;
+struct Registered {
+  ReplayFactory factory;
+  InputCount inputs;
+};
+
+std::unordered_map<std::string, Registered>& registry() {
+  static std::unordered_map<std::string, Registered> table;
   return table;
 }
 
@@ -95,15 +100,27 @@ void write_list(std::ostringstream& o, const std::vector<T>& v, W write) {
 
 }  // namespace
 
-void register_replay(const char* op, ReplayFactory factory) { registry()[op] = factory; }
+void register_replay(const char* op, ReplayFactory factory, InputCount inputs) {
+  registry().insert_or_assign(op, Registered{factory, inputs});
+}
 
 bool has_replay(const std::string& op) { return registry().count(op) != 0; }
 
-ReplayFn rebuild_replay(const std::string& op, const Attrs& attrs) {
+ReplayFn rebuild_replay(const std::string& op, const Attrs& attrs, size_t num_inputs) {
   const auto it = registry().find(op);
   CORTEN_CHECK_VALUE(it != registry().end(), "saved plan: op '", op,
                      "' cannot be loaded by this version of corten (no registered replay)");
-  return it->second(op, attrs);
+  const InputCount want = it->second.inputs;
+  const auto n = static_cast<int64_t>(num_inputs);
+  if (n < want.min || n > want.max) {
+    throw ValueError(corten::detail::str_cat("saved plan: op '", op, "' takes ", want.min,
+                                             want.max == want.min ? std::string()
+                                             : want.max == InputCount::kAny
+                                                 ? std::string(" or more")
+                                                 : corten::detail::str_cat(" to ", want.max),
+                                             " inputs; the node has ", n));
+  }
+  return it->second.factory(op, attrs);
 }
 
 void detail::bad_attr(const std::string& op, size_t pos, const char* want) {
@@ -357,7 +374,7 @@ std::shared_ptr<Plan> Plan::from_json(
     for (const Json& a : r.member(j, "attrs", Json::Kind::Array, what.c_str()).array) {
       node.attrs.push_back(r.attr(a, node.op));
     }
-    node.replay = rebuild_replay(node.op, node.attrs);
+    node.replay = rebuild_replay(node.op, node.attrs, node.inputs.size());
     plan->nodes_.push_back(std::move(node));
   }
   for (const Json& v : r.member(root, "outputs", Json::Kind::Array, "the document").array) {

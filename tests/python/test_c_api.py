@@ -3,6 +3,8 @@ model saved from Python, predict, and get status codes with messages for every m
 
 import ctypes
 import os
+import sys
+from pathlib import Path
 
 import corten
 import numpy as np
@@ -10,54 +12,27 @@ import pytest
 from corten import keras
 from corten.keras import layers
 
-OK, VALUE_ERROR, TYPE_ERROR = 0, 1, 2
+sys.path.insert(0, str(Path(__file__).parent))
+from native import c_api  # noqa: E402
+
+OK, VALUE_ERROR, TYPE_ERROR = c_api.OK, c_api.VALUE_ERROR, c_api.TYPE_ERROR
 FLOAT32 = 3
 
 
 @pytest.fixture(scope="module")
 def lib():
-    path = os.path.join(corten.get_library_dir(), "libcorten.so")
+    path = c_api.library_path()
     if not os.path.exists(path):
         pytest.skip(f"the shared library is not at {path} (a build without it)")
-    c = ctypes.CDLL(path)
-    p, i64, i32 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_int32
-    c.corten_last_error.restype = ctypes.c_char_p
-    c.corten_model_load.argtypes = [ctypes.c_char_p, ctypes.POINTER(p)]
-    c.corten_model_free.argtypes = [p]
-    c.corten_model_num_inputs.argtypes = [p]
-    c.corten_model_num_inputs.restype = i64
-    c.corten_model_num_outputs.argtypes = [p]
-    c.corten_model_num_outputs.restype = i64
-    c.corten_model_predict.argtypes = [p, ctypes.POINTER(p), i64, ctypes.POINTER(p), i64]
-    c.corten_tensor_create.argtypes = [ctypes.c_int, ctypes.POINTER(i64), i32, p,
-                                       ctypes.POINTER(p)]
-    c.corten_tensor_free.argtypes = [p]
-    c.corten_tensor_rank.argtypes = [p]
-    c.corten_tensor_rank.restype = i32
-    c.corten_tensor_shape.argtypes = [p]
-    c.corten_tensor_shape.restype = ctypes.POINTER(i64)
-    c.corten_tensor_data.argtypes = [p]
-    c.corten_tensor_data.restype = p
-    c.corten_tensor_dtype.argtypes = [p]
-    c.corten_set_num_threads.argtypes = [i32]
-    return c
+    return c_api.load(path)
 
 
 def _tensor(lib, arr):
-    arr = np.ascontiguousarray(arr, dtype="float32")
-    shape = (ctypes.c_int64 * arr.ndim)(*arr.shape)
-    out = ctypes.c_void_p()
-    status = lib.corten_tensor_create(FLOAT32, shape, arr.ndim, arr.ctypes.data, ctypes.byref(out))
-    assert status == OK, lib.corten_last_error()
-    return out
+    return c_api.tensor(lib, np.asarray(arr, dtype="float32"))
 
 
 def _array(lib, t):
-    rank = lib.corten_tensor_rank(t)
-    shape = tuple(lib.corten_tensor_shape(t)[d] for d in range(rank))
-    n = int(np.prod(shape))
-    data = ctypes.cast(lib.corten_tensor_data(t), ctypes.POINTER(ctypes.c_float))
-    return np.ctypeslib.as_array(data, shape=(n,)).reshape(shape).copy()
+    return c_api.array(lib, t)
 
 
 def test_load_and_predict_through_ctypes(lib, tmp_path):

@@ -56,10 +56,11 @@ def test_a_saved_mlp_plan_computes_what_the_model_computes():
 
 
 def test_ops_without_a_registered_replay_are_named():
-    fn = tf.function(lambda x: tf.reduce_sum(x * 2.0, axis=1))
+    fn = tf.function(lambda x: tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=x * 2.0))
     fn(np.ones((2, 3), "float32"))
     plan = fn._last_plan.plan
-    with pytest.raises(ValueError, match="op 'reduce_sum'.*cannot be saved yet"):
+    with pytest.raises(ValueError, match="op 'sigmoid_cross_entropy_with_logits'.*cannot be "
+                                         "saved yet"):
         plan.to_json(["c"] * plan.num_captures)
     with pytest.raises(ValueError, match="captures need as many names"):
         _traced(_mlp()).to_json([])
@@ -83,6 +84,8 @@ def _document():
     (lambda d: d["nodes"][1].update(first_output=d["nodes"][0]["first_output"]),
      "already filled"),
     (lambda d: d["nodes"][0]["attrs"].__setitem__(0, {"int": 99}), "enumerator in range"),
+    (lambda d: d["nodes"][0]["inputs"].__delitem__(slice(1, None)),
+     "op 'linear' takes 2 to 3 inputs; the node has 1"),
     (lambda d: d["nodes"][0]["attrs"].append({"int": 1}), "no more attributes"),
     (lambda d: d["nodes"][0]["attrs"].__setitem__(0, {"bogus": 1}), "unknown kind 'bogus'"),
     (lambda d: d["captures"][0].update(shape=[3, 3]), "the plan expects float32 of shape"),
@@ -184,15 +187,23 @@ def test_model_save_stores_the_graph_that_the_cpp_api_runs(tmp_path, where):
                                   model.predict(np.ones((2, 12), "float32"), verbose=0))
 
 
+class _SelfLoss(layers.Layer):
+    """A layer whose op (a loss) has no saved replay: a model holding it keeps its graph out."""
+
+    def call(self, x):
+        return tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.nn.sigmoid(x), logits=x)
+
+
 def test_a_model_whose_graph_cannot_be_saved_says_why(tmp_path):
     inputs = keras.Input(shape=(4,))
-    model = keras.Model(inputs, layers.LayerNormalization()(layers.Dense(3)(inputs)))
+    model = keras.Model(inputs, _SelfLoss()(layers.Dense(3)(inputs)))
     path = str(tmp_path / "m.keras")
     model.save(path)
-    with pytest.raises(ValueError, match=r"has no inference graph.*op 'layer_norm'.*cannot be "
-                                         r"saved yet"):
+    with pytest.raises(ValueError, match=r"has no inference graph.*op "
+                                         r"'sigmoid_cross_entropy_with_logits'.*cannot be saved"):
         _C.SavedModel(path)
-    np.testing.assert_allclose(keras.models.load_model(path).predict(np.ones((1, 4)), verbose=0),
+    again = keras.models.load_model(path, custom_objects={"_SelfLoss": _SelfLoss})
+    np.testing.assert_allclose(again.predict(np.ones((1, 4)), verbose=0),
                                model.predict(np.ones((1, 4)), verbose=0))
 
 
@@ -217,3 +228,18 @@ def test_damaged_graph_entries_are_refused(tmp_path):
     (tmp_path / "junk.keras").write_bytes(b"not a zip at all" * 4)
     with pytest.raises(ValueError, match="Cannot read model file.*junk.keras"):
         _C.SavedModel(str(tmp_path / "junk.keras"))
+
+
+def test_a_graph_that_would_write_its_weights_is_refused(tmp_path):
+    # A saved graph only computes: a batch_norm node edited to train (updating the moving
+    # statistics, which threads share) is refused when the file is read.
+    model = keras.Sequential([keras.Input((3,)), layers.BatchNormalization()])
+    path = tmp_path / "bn_dir"
+    model.save(str(path))
+    doc = json.loads((path / "inference.plan.json").read_text())
+    node = next(n for n in doc["nodes"] if n["op"] == "batch_norm")
+    assert node["attrs"][1] == {"int": 0}
+    node["attrs"][1] = {"int": 1}
+    (path / "inference.plan.json").write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match="'batch_norm' with training=True updates the moving"):
+        _C.SavedModel(str(path))

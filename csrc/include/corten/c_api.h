@@ -45,6 +45,17 @@ void corten_model_free(corten_model* model);
 int64_t corten_model_num_inputs(const corten_model* model);
 int64_t corten_model_num_outputs(const corten_model* model);
 
+/* The name of input (output) i, or NULL when i is out of range; valid while the model lives. */
+const char* corten_model_input_name(const corten_model* model, int64_t i);
+const char* corten_model_output_name(const corten_model* model, int64_t i);
+/* The position of the input called `name`: a CORTEN_VALUE_ERROR names the inputs when none is. */
+corten_status corten_model_input_index(const corten_model* model, const char* name, int64_t* index);
+/* Input i's dtype, rank and shape (-1 for a dimension of any size, the batch most often);
+ * rank -1 and a NULL shape when i is out of range. */
+corten_dtype corten_model_input_dtype(const corten_model* model, int64_t i);
+int32_t corten_model_input_rank(const corten_model* model, int64_t i);
+const int64_t* corten_model_input_shape(const corten_model* model, int64_t i);
+
 /* Runs the model on num_inputs tensors; fills outputs[0 .. num_outputs) with new tensors that
  * the caller frees. Several threads may call it at once on one model. */
 corten_status corten_model_predict(const corten_model* model, corten_tensor* const* inputs,
@@ -61,8 +72,14 @@ const int64_t* corten_tensor_shape(const corten_tensor* tensor);
 /* The elements in C order (valid until the tensor is freed). */
 const void* corten_tensor_data(const corten_tensor* tensor);
 
-/* The threads of the intra-op pool (n >= 1). */
+/* The threads of the intra-op pool (n >= 1), shared by every model of the process. */
 corten_status corten_set_num_threads(int32_t n);
+int32_t corten_get_num_threads(void);
+/* The most bytes the allocator keeps cached for reuse (>= 0; 0 returns every freed block to
+ * the system at once), and the bytes live tensors hold now and at most so far. */
+corten_status corten_set_cache_limit(int64_t bytes);
+int64_t corten_allocator_live_bytes(void);
+int64_t corten_allocator_peak_bytes(void);
 
 #ifdef __cplusplus
 }

@@ -4,9 +4,15 @@
 ///
 ///     corten::Model model = corten::Model::load("classifier.keras");
 ///     std::vector<corten::Tensor> out = model.predict({x});
+///     std::vector<corten::Tensor> same = model.predict({{"pixels", x}});
+///
+/// Threads: predict runs its ops on the intra-op pool, sized by corten::set_num_threads
+/// (corten/parallel.h). Memory: tensors come from the caching allocator, whose cache is bounded
+/// by corten::allocator_set_cache_limit (corten/allocator.h).
 
 #include <corten/tensor.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,15 +33,23 @@ class Model {
   /// may call predict at once: the weights are shared and never written. ValueError for inputs
   /// of the wrong number, dtype or shape (a None dimension of the model takes any size).
   std::vector<Tensor> predict(const std::vector<Tensor>& inputs) const;
+  /// The same, with the inputs given by name (input_names()); ValueError names a missing or
+  /// unknown input. The outputs are in the order of output_names().
+  std::vector<Tensor> predict(const std::map<std::string, Tensor>& inputs) const;
 
   int64_t num_inputs() const;
   int64_t num_outputs() const;
   /// The inputs' shapes (kUnknownDim for a dimension of any size) and dtypes.
   const std::vector<Shape>& input_shapes() const;
   const std::vector<DType>& input_dtypes() const;
+  /// The names of the inputs (a functional model's Input names) and of the outputs (the layers
+  /// that make them); input_k / output_k where the model had none.
+  const std::vector<std::string>& input_names() const;
+  const std::vector<std::string>& output_names() const;
 
  private:
   std::shared_ptr<const trace::Plan> plan_;
+  std::vector<std::string> input_names_, output_names_;
 };
 
 }  // namespace corten

@@ -88,8 +88,7 @@ def _like(input: Any, dtype: Any, value: float) -> Tensor:
         return _C.empty_meta(t._shape_tuple, dtype)
     if _C.trace_holds(t):
         # Inside corten.function the shape is read when the plan runs, not frozen at tracing.
-        scalar = bool(value) if dtype == _C.DType.bool else value
-        return _C.fill(_C.shape(t, int64), _C.constant(scalar, dtype))
+        return _C.full_like(t, value, dtype)
     return _C.ones(t._shape_tuple, dtype) if value else _C.zeros(t._shape_tuple, dtype)
 
 

@@ -14,6 +14,10 @@ Tensor ones(const Shape& shape, DType dtype = DType::Float32);
 /// A tensor of the given shape filled with the 0-d tensor `value` (any dtype; the result has
 /// value's dtype).
 Tensor fill(const Shape& shape, const Tensor& value);
+/// A tensor of x's shape filled with `value` in `dtype`, on x's device. Traced, its shape is
+/// read from x when the plan runs, so a plan that makes zeros for its input's batch serves
+/// every batch size (Note [Relaxed plans]).
+Tensor full_like(const Tensor& x, double value, DType dtype);
 /// start, start+delta, ... up to but excluding limit: ceil((limit - start) / delta) elements,
 /// none when that is negative. start, limit and delta are first converted to dtype (integer
 /// dtypes truncate). ValueError if delta is 0 or a value is not finite or does not fit dtype;

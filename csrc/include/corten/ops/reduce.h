@@ -11,7 +11,7 @@
 
 namespace corten {
 
-enum class ReduceOp : uint8_t { Sum, Mean, Max, Min, Prod, Any, All, LogSumExp };
+enum class ReduceOp : uint8_t { Sum, Mean, Max, Min, Prod, Any, All, LogSumExp, kCount };
 
 /// reduce_sum / reduce_mean / ... . `axes` empty means all axes (see above). dtypes: Sum, Mean,
 /// Max, Min, Prod numeric (integer mean truncates); Any, All bool; LogSumExp floating. Empty

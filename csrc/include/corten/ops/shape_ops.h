@@ -63,7 +63,7 @@ Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis, int64_t
 /// these arguments. Same argument rules and errors as gather.
 Tensor gather_grad(const Tensor& grad, const Tensor& indices, const Shape& params_shape,
                    int64_t axis, int64_t batch_dims = 0);
-enum class PadMode : uint8_t { Constant, Reflect, Symmetric };
+enum class PadMode : uint8_t { Constant, Reflect, Symmetric, kCount };
 /// paddings: ndim pairs (before, after), all >= 0. Reflect (mirror without the edge) needs
 /// paddings < shape[d], Symmetric (mirror with the edge) paddings <= shape[d], as in TensorFlow.
 /// constant_value is converted to x's dtype (Constant mode only).

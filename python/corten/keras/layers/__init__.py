@@ -103,6 +103,7 @@ from corten.keras.layers.preprocessing_numeric import Discretization, Normalizat
 from corten.keras.layers.recurrent import GRU, LSTM, RNN, SimpleRNN
 from corten.keras.layers.recurrent_cells import GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from corten.keras.layers.regularization import (
+    ActivityRegularization,
     AlphaDropout,
     GaussianDropout,
     GaussianNoise,
@@ -129,7 +130,8 @@ __all__ = ["Layer", "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax", "Thresholded
            "Embedding", "Masking", "Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum",
            "Multiply", "Subtract", "add", "average", "concatenate", "dot", "maximum", "minimum",
            "multiply", "subtract", "LayerNormalization", "AlphaDropout", "GaussianDropout",
-           "GaussianNoise", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "Permute",
+           "ActivityRegularization", "GaussianNoise", "SpatialDropout1D", "SpatialDropout2D",
+           "SpatialDropout3D", "Permute",
            "RepeatVector", "AveragePooling1D", "AveragePooling2D", "AveragePooling3D",
            "AvgPool1D", "AvgPool2D", "AvgPool3D", "GlobalAveragePooling1D",
            "GlobalAveragePooling2D", "GlobalAveragePooling3D", "GlobalAvgPool1D",

@@ -182,6 +182,12 @@ class RNN(Layer):
         dt = self._dtype
         if meta or batch is None:
             return [_C.empty_meta((batch, n), dt) for n in _flat_state_sizes(self.cell)]
+        if _C.trace_holds(inputs):
+            # Traced, the zeros take the batch from the inputs when the plan runs, so that the
+            # plan serves every batch size (Note [Relaxed plans]).
+            column = inputs[0, :, :1] if self.time_major else inputs[:, 0, :1]
+            zero = _C.full_like(column, 0.0, dt)
+            return [corten.tile(zero, [1, n]) for n in _flat_state_sizes(self.cell)]
         return [corten.zeros((int(batch), n), dtype=dt) for n in _flat_state_sizes(self.cell)]
 
     # ------------------------------------------------------------------ call

@@ -1,6 +1,7 @@
-"""Noise and spatial dropout layers: GaussianNoise, GaussianDropout, AlphaDropout and
-SpatialDropout1D/2D/3D. Each acts only when training (inside fit, or with training=True) and
-draws from corten's Philox streams, so a fixed seed gives the same masks on any thread count.
+"""Regularization layers. Noise and spatial dropout: GaussianNoise, GaussianDropout,
+AlphaDropout and SpatialDropout1D/2D/3D act only when training (inside fit, or with
+training=True) and draw from corten's Philox streams, so a fixed seed gives the same masks on any
+thread count. ActivityRegularization adds an L1/L2 penalty of its inputs to the losses.
 """
 
 from __future__ import annotations
@@ -11,8 +12,32 @@ from typing import Any
 import corten
 from corten.keras.layers.base_layer import Layer
 
-__all__ = ["GaussianNoise", "GaussianDropout", "AlphaDropout", "SpatialDropout1D",
+__all__ = ["ActivityRegularization", "GaussianNoise", "GaussianDropout", "AlphaDropout", "SpatialDropout1D",
            "SpatialDropout2D", "SpatialDropout3D"]
+
+
+class ActivityRegularization(Layer):
+    """Passes its inputs through and adds ``l1 * sum(|x|) + l2 * sum(x**2)`` of them, averaged
+    over the batch, to the model's losses (tf.keras's layer of that name)."""
+
+    def __init__(self, l1: float = 0.0, l2: float = 0.0, **kwargs: Any) -> None:
+        from corten.keras import regularizers
+
+        super().__init__(activity_regularizer=regularizers.L1L2(l1=l1, l2=l2), **kwargs)
+        self.supports_masking = True
+        self.l1 = float(l1)
+        self.l2 = float(l2)
+
+    def call(self, inputs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(l1=self.l1, l2=self.l2)
+        return config
 
 
 def _check_rate(rate: float, name: str) -> float:

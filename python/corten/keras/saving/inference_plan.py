@@ -4,6 +4,7 @@ so the batch dimension stays free, as a saved-plan document (docs/model_format.m
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -13,10 +14,37 @@ CONSTANT_PREFIX = "__plan__/"
 
 
 def _input_specs(model: Any) -> list[tuple[tuple, Any]] | None:
+    """The graph's inputs as (shape, dtype): a functional model's inputs, else the tensors a
+    subclassed model was first called with (batch dimension free); None when neither is known
+    (a model never called, or called with a dict)."""
+    import corten
+
     inputs = getattr(model, "inputs", None)
-    if not inputs:
+    if inputs:
+        return [(tuple(t.shape), t.dtype) for t in inputs]
+    spec = model.__dict__.get("_build_input_spec")
+    if spec is None:
         return None
-    return [(tuple(t.shape), t.dtype) for t in inputs]
+    shapes, dtypes = spec
+    if isinstance(dtypes, str):
+        shapes, dtypes = [shapes], [dtypes]
+    if not isinstance(dtypes, list) or not all(isinstance(d, str) for d in dtypes):
+        return None
+    return [(tuple(shape), corten.as_dtype(dtype)) for shape, dtype in zip(shapes, dtypes, strict=True)]
+
+
+def _signature(model: Any, num_inputs: int, num_outputs: int) -> dict[str, list[str]]:
+    """The names a native caller gives the graph's inputs and reads its outputs by: the
+    functional model's input and output names, else ``input_k`` / ``output_k``."""
+
+    def names(found: Any, count: int, kind: str) -> list[str]:
+        found = list(found or [])
+        if len(found) != count or len(set(found)) != count:
+            found = [f"{kind}_{k}" for k in range(count)]
+        return [str(n) for n in found]
+
+    return {"inputs": names(getattr(model, "input_names", None), num_inputs, "input"),
+            "outputs": names(getattr(model, "output_names", None), num_outputs, "output")}
 
 
 def inference_plan(model: Any, weight_names: dict[int, str]) -> tuple[str | None, dict, str]:
@@ -37,8 +65,8 @@ def inference_plan(model: Any, weight_names: dict[int, str]) -> tuple[str | None
         return None, {}, f"layer {stateful[0]!r} is stateful"
     specs = _input_specs(model)
     if specs is None:
-        return None, {}, "the model has no known inputs (a functional or built Sequential " \
-                         "model has them)"
+        return None, {}, "the model has no known inputs (a functional model has them; a " \
+                         "subclassed model once called on a tensor or a list of tensors)"
 
     def call(*xs: Any) -> Any:
         return model(xs[0] if len(xs) == 1 else list(xs), training=False)
@@ -58,7 +86,9 @@ def inference_plan(model: Any, weight_names: dict[int, str]) -> tuple[str | None
                 name = f"{CONSTANT_PREFIX}{k}"
                 extra[name] = np.asarray(tensor)
             names.append(name)
-        return plan.to_json(names), extra
+        doc = json.loads(plan.to_json(names))
+        doc["signature"] = _signature(model, len(doc["inputs"]), len(doc["outputs"]))
+        return json.dumps(doc, separators=(",", ":")), extra
 
     # Unfused: a saved graph holds the ops themselves (fusion is a pass of the process that
     # runs them).

@@ -25,6 +25,18 @@ def test_identity_at_inference_and_the_harness(cls, kwargs):
     assert out.shape == (2, 8, 16)
 
 
+def test_activity_regularization_adds_its_penalty_per_sample():
+    inputs = keras.Input((2,))
+    model = keras.Model(inputs, layers.ActivityRegularization(l1=0.1, l2=0.01)(inputs))
+    x = np.array([[1.0, -2.0], [3.0, 4.0]], "float32")
+    np.testing.assert_array_equal(model(x).numpy(), x)
+    # (0.1 * 10 + 0.01 * 30) / 2 samples, as tf.keras divides by the batch size.
+    np.testing.assert_allclose(float(sum(model.losses)), 0.65, rtol=1e-6)
+    layer = layers.ActivityRegularization.from_config(
+        layers.ActivityRegularization(l1=0.5, name="r").get_config())
+    assert (layer.l1, layer.l2, layer.name) == (0.5, 0.0, "r")
+
+
 def test_gaussian_noise_statistics_and_seed():
     a = layers.GaussianNoise(0.5, seed=3)(X, training=True).numpy()
     assert abs((a - 1).std() - 0.5) < 0.02
