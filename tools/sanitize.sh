@@ -14,9 +14,10 @@ cxx=${CXX:-g++}
 
 launcher=()
 if command -v ccache >/dev/null 2>&1; then
-  # Paths relative to the source tree, so that builds from different clones share the cache.
+  # Paths relative to the source tree, so that builds from different clones share the cache
+  # (NOHASHDIR: -g would otherwise put the clone's directory into every hash).
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-  export CCACHE_BASEDIR="$root"
+  export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
 fi
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER="$cxx" -DCORTEN_SANITIZE=ON -DCORTEN_PYTHON=ON -DCORTEN_BUILD_TESTS=ON \

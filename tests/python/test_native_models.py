@@ -148,3 +148,84 @@ def test_threads_and_allocator_are_configurable(lib, tmp_path):
     assert b"bytes must be >= 0" in lib.corten_last_error()
     assert lib.corten_set_cache_limit(1 << 30) == c_api.OK
     assert lib.corten_allocator_peak_bytes() >= lib.corten_allocator_live_bytes() >= 0
+
+
+def test_a_file_saved_by_format_version_1_still_loads(lib):
+    # Committed by make_graph_fixture.py; later versions read it and give its predictions
+    # (within the rounding a new kernel may change).
+    fixtures = Path(__file__).parent / "native" / "fixtures"
+    path = str(fixtures / "graph_v1.keras")
+    probe = np.load(fixtures / "graph_v1.npz")
+    native = c_api.Model(lib, path)
+    try:
+        assert native.input_names == ["image", "tokens"]
+        assert native.output_names == ["label"]
+        got = native.predict([probe["image"], probe["tokens"]])[0]
+    finally:
+        native.close()
+    np.testing.assert_allclose(got, probe["y"], rtol=1e-5, atol=1e-6)
+    model = keras.models.load_model(path)
+    np.testing.assert_array_equal(
+        got, _python_outputs(model, [tf.constant(probe["image"]), tf.constant(probe["tokens"])])[0])
+
+
+def _mutations(rng, doc):
+    """One random edit of a graph document: a node's inputs, outputs or attributes, or a
+    declared shape, set to small, negative or absurd values."""
+    values = [0, 1, 2, 3, -1, -2, 7, 64, 2**40, -2**40, 2**62]
+    node = doc["nodes"][rng.integers(len(doc["nodes"]))]
+    kind = rng.integers(5)
+    if kind == 0 and node["inputs"]:
+        node["inputs"][rng.integers(len(node["inputs"]))] = int(rng.choice(values))
+    elif kind == 1:
+        node["num_outputs"] = int(rng.choice(values[:8]))
+    elif kind == 2 and node["attrs"]:
+        attr = node["attrs"][rng.integers(len(node["attrs"]))]
+        (key, value), = attr.items()
+        if key == "ints" and value:
+            value[rng.integers(len(value))] = int(rng.choice(values))
+        elif key == "int":
+            attr[key] = int(rng.choice(values))
+        elif key == "float":
+            attr[key] = [0.0, -1.0, 1e300, "nan", "inf"][rng.integers(5)]
+        elif key == "string":
+            attr[key] = str(rng.choice(["", "same", "valid", "relu", "x" * 300]))
+    elif kind == 3:
+        node["op"] = doc["nodes"][rng.integers(len(doc["nodes"]))]["op"]
+    else:
+        shape = doc["inputs"][rng.integers(len(doc["inputs"]))]["shape"]
+        if shape:
+            shape[rng.integers(len(shape))] = int(rng.choice(values[:8]))
+
+
+def test_hostile_graph_files_fail_cleanly_for_a_time_budget(tmp_path):
+    # Random edits of a real graph (conv, batch norm, pooling, embedding, LSTM, dense) for a
+    # fixed time: each file is refused with a ValueError, TypeError or IndexError when read or
+    # run, or it runs; the process never crashes.
+    import json
+    import time
+    import zipfile
+
+    fixtures = Path(__file__).parent / "native" / "fixtures"
+    probe = np.load(fixtures / "graph_v1.npz")
+    inputs = [tf.constant(probe["image"]), tf.constant(probe["tokens"])]
+    directory = tmp_path / "hostile"
+    with zipfile.ZipFile(fixtures / "graph_v1.keras") as zf:
+        zf.extractall(directory)
+    original = json.loads((directory / "inference.plan.json").read_text())
+    rng = np.random.default_rng(2026)
+    outcomes = {"refused": 0, "ran": 0}
+    deadline = time.monotonic() + 3.0
+    tries = 0
+    while time.monotonic() < deadline or tries < 50:
+        tries += 1
+        doc = json.loads(json.dumps(original))
+        for _ in range(rng.integers(1, 4)):
+            _mutations(rng, doc)
+        (directory / "inference.plan.json").write_text(json.dumps(doc))
+        try:
+            tf._C.SavedModel(str(directory)).predict(inputs)
+            outcomes["ran"] += 1
+        except (ValueError, TypeError, IndexError, MemoryError):
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 0 and outcomes["ran"] > 0, outcomes
