@@ -85,7 +85,8 @@ void bind_trace(py::module_& m) {
       "A plan read from a saved-plan JSON document, its captures given by name.");
   py::class_<Model>(m, "SavedModel",
                     "A saved model's inference graph run by the C++ API (corten::Model).")
-      .def(py::init(&Model::load), py::arg("path"))
+      .def(py::init(static_cast<Model (*)(const std::string&, const std::string&)>(&Model::load)),
+           py::arg("path"), py::arg("signature") = "serving_default")
       .def("predict",
            static_cast<std::vector<Tensor> (Model::*)(const std::vector<Tensor>&) const>(
                &Model::predict),
@@ -106,6 +107,10 @@ void bind_trace(py::module_& m) {
                                return out;
                              })
       .def_property_readonly("input_dtypes", &Model::input_dtypes);
+  m.def("saved_model_signatures", &Model::signatures, py::arg("path"),
+        "The signatures saved at a model path (metadata.json's list).");
+  m.def("saved_model_signature_entry", &Model::signature_entry, py::arg("signature"),
+        "The file entry of a signature's inference graph.");
   m.def("trace_begin", &trace::begin, py::arg("inputs"));
   m.def("trace_end", &trace::end, py::arg("outputs"), py::arg("fuse") = true);
   m.def("trace_cancel", &trace::cancel);

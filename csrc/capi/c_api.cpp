@@ -72,6 +72,15 @@ corten_status corten_model_load(const char* path, corten_model** out) {
   return guarded([&] { *out = new corten_model{corten::Model::load(path)}; });
 }
 
+corten_status corten_model_load_signature(const char* path, const char* signature,
+                                          corten_model** out) {
+  if (!path) return null_argument("corten_model_load_signature: path");
+  if (!signature) return null_argument("corten_model_load_signature: signature");
+  if (!out) return null_argument("corten_model_load_signature: out");
+  *out = nullptr;
+  return guarded([&] { *out = new corten_model{corten::Model::load(path, signature)}; });
+}
+
 void corten_model_free(corten_model* model) { delete model; }
 
 int64_t corten_model_num_inputs(const corten_model* model) {

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -29,6 +30,7 @@ namespace {
 constexpr const char* kPlanEntry = "inference.plan.json";
 constexpr const char* kMetadataEntry = "metadata.json";
 constexpr const char* kWeightsEntry = "model.weights.safetensors";
+constexpr const char* kDefaultSignature = "serving_default";
 
 // Whether `path` is a directory; ValueError when nothing is there.
 bool is_directory(const std::string& path) {
@@ -87,18 +89,64 @@ std::vector<std::string> signature_names(const Json& root, const char* key, cons
 
 }  // namespace
 
-Model Model::load(const std::string& path) {
+std::string Model::signature_entry(const std::string& signature) {
+  const bool valid = !signature.empty() && signature.size() <= 64 &&
+                     std::all_of(signature.begin(), signature.end(), [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+                     });
+  CORTEN_CHECK_VALUE(valid,
+                     "Model.load: a signature name is 1 to 64 letters, digits, '_' or "
+                     "'-'; got '",
+                     signature, "'");
+  return signature == kDefaultSignature ? std::string(kPlanEntry)
+                                        : "inference." + signature + ".plan.json";
+}
+
+std::vector<std::string> Model::signatures(const std::string& path) {
+  const bool dir = is_directory(path);
+  const std::optional<std::string> metadata =
+      dir ? read_file(path + "/" + kMetadataEntry)
+          : WeightsFile::read_keras_entry(path, kMetadataEntry, 1 << 20);
+  std::vector<std::string> names;
+  if (!metadata) return names;
+  try {
+    const Json root = parse_json(*metadata, "", "");
+    const Json* list = json_member(root, "signatures");
+    if (list && list->kind == Json::Kind::Array) {
+      for (const Json& name : list->array) {
+        if (name.kind == Json::Kind::String) names.push_back(name.string);
+      }
+    } else if (!json_member(root, "inference_plan_error")) {
+      names.emplace_back(kDefaultSignature);  // written before signatures were listed
+    }
+  } catch (const ValueError&) {
+  }
+  return names;
+}
+
+Model Model::load(const std::string& path) { return load(path, kDefaultSignature); }
+
+Model Model::load(const std::string& path, const std::string& signature) {
+  const std::string entry = signature_entry(signature);
   const bool dir = is_directory(path);
   std::optional<std::string> text, metadata;
   if (dir) {
-    text = read_file(path + "/" + kPlanEntry);
+    text = read_file(path + "/" + entry);
     metadata = read_file(path + "/" + kMetadataEntry);
   } else {
-    text = WeightsFile::read_keras_entry(path, kPlanEntry);
+    text = WeightsFile::read_keras_entry(path, entry);
     if (!text) metadata = WeightsFile::read_keras_entry(path, kMetadataEntry, 1 << 20);
   }
+  if (!text && signature != kDefaultSignature) {
+    std::string saved;
+    for (const std::string& name : signatures(path))
+      saved += (saved.empty() ? "'" : ", '") + name + "'";
+    throw ValueError(detail::str_cat("Cannot load the model '", path, "': it has no signature '",
+                                     signature, "'; its signatures are ",
+                                     saved.empty() ? "none" : saved));
+  }
   CORTEN_CHECK_VALUE(text.has_value(), "Cannot load the model '", path,
-                     "': it has no inference graph (", kPlanEntry, ")", missing_reason(metadata),
+                     "': it has no inference graph (", entry, ")", missing_reason(metadata),
                      ". Save it again with this corten's Model.save.");
   const WeightsFile weights = dir ? WeightsFile::load(path + "/" + kWeightsEntry)
                                   : WeightsFile::load_keras(path);
@@ -132,6 +180,13 @@ std::vector<Tensor> Model::predict(const std::map<std::string, Tensor>& inputs) 
     ordered.push_back(it->second);
   }
   return plan_->run(ordered);
+}
+
+std::vector<Model::OpTime> Model::profile(const std::vector<Tensor>& inputs, int runs) const {
+  const std::vector<double> seconds = plan_->profile(inputs, runs);
+  std::vector<OpTime> out;
+  for (size_t i = 0; i < seconds.size(); ++i) out.push_back({plan_->nodes()[i].op, seconds[i]});
+  return out;
 }
 
 const std::vector<std::string>& Model::input_names() const { return input_names_; }

@@ -33,6 +33,7 @@ if _C.built_with_cuda():  # cuBLASLt from the `cuda` extra's wheel before the sy
     for _dir in _cuda_libraries.wheel_library_dirs():
         _C.cuda_add_library_dir(_dir)
 
+from corten.data.structure import TensorSpec  # noqa: E402
 from corten import (  # noqa: E402
     config,
     data,
@@ -41,6 +42,7 @@ from corten import (  # noqa: E402
     nest,
     nn,
     random,
+    saved_model,
     strings,
     test,
 )

@@ -41,6 +41,9 @@ const char* corten_last_error(void);
 
 /* Loads a .keras file or saved-model directory written by Model.save. */
 corten_status corten_model_load(const char* path, corten_model** out);
+/* The same for one signature of corten.saved_model.save ("serving_default" is the default). */
+corten_status corten_model_load_signature(const char* path, const char* signature,
+                                          corten_model** out);
 void corten_model_free(corten_model* model);
 int64_t corten_model_num_inputs(const corten_model* model);
 int64_t corten_model_num_outputs(const corten_model* model);

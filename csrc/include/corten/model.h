@@ -28,6 +28,16 @@ class Model {
   /// when it holds no inference graph (it names why saving left it out), when the graph or the
   /// weights are damaged, or when the graph needs an op this corten cannot run.
   static Model load(const std::string& path);
+  /// The graph of one signature (corten.saved_model.save's `signatures`); the one-argument
+  /// load reads "serving_default". ValueError lists the saved signatures when `signature` is
+  /// not one of them.
+  static Model load(const std::string& path, const std::string& signature);
+  /// The signatures saved at `path`, as metadata.json lists them.
+  static std::vector<std::string> signatures(const std::string& path);
+  /// The file entry holding `signature`'s graph: inference.plan.json for serving_default,
+  /// inference.<signature>.plan.json for the others. ValueError unless the name is 1 to 64
+  /// letters, digits, '_' or '-'.
+  static std::string signature_entry(const std::string& signature);
 
   /// Runs the inference graph on `inputs`, in the order of the model's inputs. Several threads
   /// may call predict at once: the weights are shared and never written. ValueError for inputs
@@ -36,6 +46,14 @@ class Model {
   /// The same, with the inputs given by name (input_names()); ValueError names a missing or
   /// unknown input. The outputs are in the order of output_names().
   std::vector<Tensor> predict(const std::map<std::string, Tensor>& inputs) const;
+
+  /// One op of the graph and its mean wall time per predict (its entry point and kernels).
+  struct OpTime {
+    std::string op;
+    double seconds;
+  };
+  /// Runs predict `runs` times and returns each op's mean time, in graph order.
+  std::vector<OpTime> profile(const std::vector<Tensor>& inputs, int runs) const;
 
   int64_t num_inputs() const;
   int64_t num_outputs() const;

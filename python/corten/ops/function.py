@@ -271,8 +271,9 @@ class Function:
             want = tuple(None if d is None else int(d) for d in spec.shape)
             ok = len(shape) == len(want) and all(
                 w is None or w == s for w, s in zip(want, shape, strict=True))
-            if not ok or (getattr(spec, "dtype", None) is not None
-                          and str(getattr(arg, "dtype", "")) != str(spec.dtype)):
+            dtype = getattr(arg, "dtype", None)
+            if not ok or (getattr(spec, "dtype", None) is not None and (
+                    dtype is None or as_dtype(dtype) != as_dtype(spec.dtype))):
                 raise ValueError(f"{self._name}: argument {i} of shape {shape} and dtype "
                                  f"{getattr(arg, 'dtype', None)} does not match the "
                                  f"input_signature entry {spec}")

@@ -21,6 +21,7 @@ def load(path: str) -> ctypes.CDLL:
     declare = {
         "corten_last_error": (s, []),
         "corten_model_load": (ctypes.c_int, [s, ctypes.POINTER(p)]),
+        "corten_model_load_signature": (ctypes.c_int, [s, s, ctypes.POINTER(p)]),
         "corten_model_free": (None, [p]),
         "corten_model_num_inputs": (i64, [p]),
         "corten_model_num_outputs": (i64, [p]),
@@ -82,10 +83,14 @@ def array(lib: ctypes.CDLL, t: ctypes.c_void_p) -> np.ndarray:
 class Model:
     """A model loaded through the C API; freed with close()."""
 
-    def __init__(self, lib: ctypes.CDLL, path: str):
+    def __init__(self, lib: ctypes.CDLL, path: str, signature: str | None = None):
         self.lib = lib
         self.handle = ctypes.c_void_p()
-        if lib.corten_model_load(path.encode(), ctypes.byref(self.handle)) != OK:
+        status = lib.corten_model_load(path.encode(), ctypes.byref(self.handle)) \
+            if signature is None else \
+            lib.corten_model_load_signature(path.encode(), signature.encode(),
+                                            ctypes.byref(self.handle))
+        if status != OK:
             raise ValueError(lib.corten_last_error().decode())
 
     @property

@@ -135,7 +135,8 @@ def _collect_weights(model: Any, include_optimizer: bool) -> tuple[dict, dict]:
 
 
 def save_model(model: Any, filepath: Any, overwrite: bool = True, save_format: Any = None,
-               include_optimizer: bool = True, **kwargs: Any) -> None:
+               include_optimizer: bool = True, signatures: Any = None,
+               **kwargs: Any) -> None:
     """Saves ``model`` (architecture, compile configuration, weights, optimizer state).
 
     A path ending in ``.keras`` gets one zip file; a path ending in ``.h5`` or ``.hdf5`` (or
@@ -143,10 +144,17 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, save_format: A
     a directory at exactly that path (as tf.keras's SavedModel), holding the .keras entries as
     files. Every write is atomic, and ``load_model`` reads all three.
 
+    The .keras file and the directory also hold the model's inference graph for native use
+    (corten::Model, docs/model_format.md), and one graph per entry of ``signatures``: a
+    ``corten.function`` with an ``input_signature`` (the ``serving_default`` signature,
+    replacing the model's own graph) or a dict of them by name, as tf.keras's
+    ``save(..., signatures=...)`` and ``tf.saved_model.save`` take them.
+
     Raises:
         NotImplementedError: if the model's architecture cannot be described (a subclassed
             model without a working get_config), saying what to implement.
-        ValueError: for an unknown save_format.
+        ValueError: for an unknown save_format, or a signature that cannot be saved (it names
+            the signature and the reason).
         ImportError: for an HDF5 file (a path ending in .h5 or save_format "h5") without h5py.
         FileExistsError: if the path exists and ``overwrite`` is False, or is a file or
             directory that model.save did not write (it is never replaced).
@@ -178,6 +186,16 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, save_format: A
     else:
         tensors.update(constants)
         extra_files[inference_plan.ENTRY] = plan
+    saved = [] if plan is None else [inference_plan.DEFAULT_SIGNATURE]
+    if signatures is not None:
+        signatures = _signature_dict(signatures)
+        entries, constants = inference_plan.signature_plans(signatures, ids)
+        tensors.update(constants)
+        extra_files.update(entries)
+        saved = sorted({*saved, *signatures})
+        if inference_plan.DEFAULT_SIGNATURE in signatures:
+            metadata.pop("inference_plan_error", None)
+    metadata["signatures"] = saved
     size = weights_file.tensors_nbytes(tensors, weights_meta)
 
     if as_directory:
@@ -191,6 +209,14 @@ def save_model(model: Any, filepath: Any, overwrite: bool = True, save_format: A
             zf.writestr(name, text)
         with zf.open(WEIGHTS, "w", force_zip64=size >= 2**31 - 2**20) as w:
             weights_file.write_tensors_to(w, tensors, weights_meta)
+
+
+def _signature_dict(signatures: Any) -> dict[str, Any]:
+    """``signatures`` as tf.saved_model.save takes it: one function (the ``serving_default``
+    signature) or a dict of them by name."""
+    if isinstance(signatures, dict):
+        return dict(signatures)
+    return {inference_plan.DEFAULT_SIGNATURE: signatures}
 
 
 def _is_saved_model_dir(path: str) -> bool:
