@@ -30,7 +30,10 @@ typedef enum {
   CORTEN_INT32 = 1,
   CORTEN_INT64 = 2,
   CORTEN_FLOAT32 = 3,
-  CORTEN_FLOAT64 = 4
+  CORTEN_FLOAT64 = 4,
+  /* Makes every int a value of the type, so that a wrong code from a caller is reported as an
+   * error rather than being undefined in C++. */
+  CORTEN_DTYPE_FORCE_INT_ = 0x7fffffff
 } corten_dtype;
 
 typedef struct corten_model corten_model;
