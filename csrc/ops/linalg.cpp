@@ -126,6 +126,7 @@ const trace::ReplayRegistration<LinearReplay, Activation> kLinearReplay("linear"
 
 void record_linear_node(trace::OpRecord& rec, const Tensor& x, const Tensor& w, const Tensor& bias,
                         Activation act, const Tensor& out) {
+  if (!rec.active()) return;
   if (bias.defined()) {
     rec.record("linear", {x, w, bias}, {out}, LinearReplay{}, act);
   } else {

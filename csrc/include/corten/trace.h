@@ -80,6 +80,10 @@ class OpRecord {
   OpRecord(const OpRecord&) = delete;
   OpRecord& operator=(const OpRecord&) = delete;
 
+  /// Whether record() would append a node: an entry point may skip building its record()
+  /// arguments otherwise (a braced list of tensors copies each one).
+  bool active() const noexcept { return state_ && detail::outermost(state_); }
+
   /// Appends the node when this op is the outermost one of an active trace. `replay` is a
   /// lambda that captures nothing: it is called as replay(input_tensors, attrs...) and returns
   /// a Tensor, Tensors or nothing, so that everything a replay depends on besides its tensors
@@ -126,7 +130,12 @@ class OpRecord {
       return std::apply([&](const auto&... a) { return replay(in, a...); }, args);
     };
     if constexpr (std::is_same_v<R, Tensor>) {
-      return [call](const Tensors& in) { return Tensors{call(in)}; };
+      return [call](const Tensors& in) {
+        Tensors out;  // not Tensors{...}: a braced list would copy the tensor
+        out.reserve(1);
+        out.push_back(call(in));
+        return out;
+      };
     } else if constexpr (std::is_void_v<R>) {
       return [call](const Tensors& in) {
         call(in);

@@ -140,3 +140,19 @@ def test_products_are_identical_at_1_and_2_threads(m, k, n, transpose_b, threads
         threads(t)
         got[t] = matmul(tf.constant(a), tf.constant(b), transpose_b=transpose_b).numpy()
     np.testing.assert_array_equal(got[1], got[2])
+
+
+@pytest.mark.parametrize(("m", "k", "n", "transpose_b"),
+                         [(1, 784, 128, False), (3, 1024, 512, False), (1, 2048, 300, True),
+                          (2, 512, 1024, False)])
+def test_few_rows_read_a_large_b_in_place(m, k, n, transpose_b, threads, rng):
+    # One row panel reads B once, so a B past the packing threshold is read where it lies
+    # (a batch-1 Dense); the result is the product, at either thread count.
+    a, b = _operands(rng, m, k, n, transpose_b, "float32")
+    want = a.astype(np.float64) @ (b.T if transpose_b else b).astype(np.float64)
+    got = {}
+    for t in (1, 2):
+        threads(t)
+        got[t] = matmul(tf.constant(a), tf.constant(b), transpose_b=transpose_b).numpy()
+        np.testing.assert_allclose(got[t], want, rtol=1e-4, atol=1e-3)
+    np.testing.assert_array_equal(got[1], got[2])
