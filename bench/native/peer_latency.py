@@ -46,7 +46,7 @@ def tflite(directory: str) -> None:
             # At a fixed batch the converter fuses the LSTM into LiteRT's sequence-LSTM op
             # (a free batch leaves TensorList ops it cannot lower); the bench times batch 1.
             spec = tf.TensorSpec((1, *model.input_shape[1:]), model.inputs[0].dtype)
-            fn = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
+            fn = tf.function(lambda x, m=model: m(x, training=False)).get_concrete_function(spec)
             converter = tf.lite.TFLiteConverter.from_concrete_functions([fn], model)
         else:
             converter = tf.lite.TFLiteConverter.from_keras_model(model)

@@ -2,7 +2,6 @@
 model saved from Python, predict, and get status codes with messages for every misuse."""
 
 import ctypes
-import os
 import sys
 from pathlib import Path
 
@@ -21,10 +20,7 @@ FLOAT32 = 3
 
 @pytest.fixture(scope="module")
 def lib():
-    path = c_api.library_path()
-    if not os.path.exists(path):
-        pytest.skip(f"the shared library is not at {path} (a build without it)")
-    return c_api.load(path)
+    return c_api.load_or_skip()
 
 
 def _tensor(lib, arr):

@@ -2,7 +2,6 @@
 C API (ctypes, as a native program would): the outputs equal Python's bit for bit at the same
 thread count, at any batch size, from several threads at once."""
 
-import os
 import sys
 import threading
 from pathlib import Path
@@ -21,10 +20,7 @@ CASES = {**{f"seed_{k}": v for k, v in zoo.SEEDS.items()}, **zoo.FAMILIES}
 
 @pytest.fixture(scope="module")
 def lib():
-    path = c_api.library_path()
-    if not os.path.exists(path):
-        pytest.skip(f"the shared library is not at {path} (a build without it)")
-    return c_api.load(path)
+    return c_api.load_or_skip()
 
 
 def _python_outputs(model, inputs):
@@ -228,4 +224,5 @@ def test_hostile_graph_files_fail_cleanly_for_a_time_budget(tmp_path):
             outcomes["ran"] += 1
         except (ValueError, TypeError, IndexError, MemoryError):
             outcomes["refused"] += 1
-    assert outcomes["refused"] > 0 and outcomes["ran"] > 0, outcomes
+    assert outcomes["refused"] > 0, outcomes
+    assert outcomes["ran"] > 0, outcomes

@@ -59,6 +59,16 @@ def library_path() -> str:
     return os.path.join(corten.get_library_dir(), "libcorten.so")
 
 
+def load_or_skip() -> ctypes.CDLL:
+    """The installed libcorten, or a pytest skip saying where it was looked for."""
+    import pytest
+
+    path = library_path()
+    if not os.path.exists(path):
+        pytest.skip(f"the shared library is not at {path} (a build without it)")
+    return load(path)
+
+
 def tensor(lib: ctypes.CDLL, arr: np.ndarray) -> ctypes.c_void_p:
     """A corten_tensor holding a copy of `arr`."""
     arr = np.ascontiguousarray(arr)

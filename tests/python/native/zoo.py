@@ -63,23 +63,11 @@ def seed_autoencoder() -> Case:
 
 def seed_ticket_classifier() -> Case:
     """The functional guide's multi-input, multi-output model (title, body, tags)."""
-    num_tags, num_words, num_departments = 12, 10000, 4
-    title_input = keras.Input(shape=(None,), name="title")
-    body_input = keras.Input(shape=(None,), name="body")
-    tags_input = keras.Input(shape=(num_tags,), name="tags")
-    title_features = layers.Embedding(num_words, 64)(title_input)
-    body_features = layers.Embedding(num_words, 64)(body_input)
-    title_features = layers.LSTM(128)(title_features)
-    body_features = layers.LSTM(32)(body_features)
-    x = layers.concatenate([title_features, body_features, tags_input])
-    priority_pred = layers.Dense(1, name="priority")(x)
-    department_pred = layers.Dense(num_departments, name="department")(x)
-    model = keras.Model(inputs=[title_input, body_input, tags_input],
-                        outputs=[priority_pred, department_pred])
     rng = _rng(1)
-    return model, [rng.integers(0, num_words, (3, 10)).astype(np.float32),
-                   rng.integers(0, num_words, (3, 25)).astype(np.float32),
-                   rng.integers(0, 2, (3, num_tags)).astype(np.float32)]
+    return keras_models.ticket_classifier(keras), [
+        rng.integers(0, 10000, (3, 10)).astype(np.float32),
+        rng.integers(0, 10000, (3, 25)).astype(np.float32),
+        rng.integers(0, 2, (3, 12)).astype(np.float32)]
 
 
 class Linear(keras.layers.Layer):

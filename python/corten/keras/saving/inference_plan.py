@@ -31,7 +31,8 @@ def _input_specs(model: Any) -> list[tuple[tuple, Any]] | None:
         shapes, dtypes = [shapes], [dtypes]
     if not isinstance(dtypes, list) or not all(isinstance(d, str) for d in dtypes):
         return None
-    return [(tuple(shape), corten.as_dtype(dtype)) for shape, dtype in zip(shapes, dtypes, strict=True)]
+    return [(tuple(shape), corten.as_dtype(dtype))
+            for shape, dtype in zip(shapes, dtypes, strict=True)]
 
 
 def _names(found: Any, count: int, kind: str) -> list[str]:

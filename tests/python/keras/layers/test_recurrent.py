@@ -5,6 +5,7 @@ import pytest
 
 import corten as tf
 from corten import _C, keras
+from corten.bench.peers import keras_models
 from corten.keras import layers
 from corten.testing import run_layer_test
 
@@ -556,21 +557,11 @@ def test_functional_guide_ticket_model():
     """The functional guide's multi-input, multi-output model: shapes, parameters (as tf.keras
     counts them) and two epochs of fit on the guide's dummy data (fewer samples)."""
     num_tags, num_words, num_departments = 12, 10000, 4
-    title_input = keras.Input(shape=(None,), name="title")
-    body_input = keras.Input(shape=(None,), name="body")
-    tags_input = keras.Input(shape=(num_tags,), name="tags")
-    title_features = layers.Embedding(num_words, 64)(title_input)
-    body_features = layers.Embedding(num_words, 64)(body_input)
-    title_features = layers.LSTM(128)(title_features)
-    body_features = layers.LSTM(32)(body_features)
-    x = layers.concatenate([title_features, body_features, tags_input])
-    priority_pred = layers.Dense(1, name="priority")(x)
-    department_pred = layers.Dense(num_departments, name="department")(x)
-    model = keras.Model(inputs=[title_input, body_input, tags_input],
-                        outputs=[priority_pred, department_pred])
-    assert tuple(title_features.shape) == (None, 128)
-    assert tuple(body_features.shape) == (None, 32)
-    assert tuple(x.shape) == (None, 172)
+    model = keras_models.ticket_classifier(keras, num_tags, num_words, num_departments)
+    lstms = [layer for layer in model.layers if isinstance(layer, layers.LSTM)]
+    assert [tuple(layer.output.shape) for layer in lstms] == [(None, 128), (None, 32)]
+    merged = next(layer for layer in model.layers if isinstance(layer, layers.Concatenate))
+    assert tuple(merged.output.shape) == (None, 172)
     # tf.keras: 2 x 640000 (embeddings) + 4 * (64 * 128 + 128 * 128 + 128) + 4 * (64 * 32 +
     # 32 * 32 + 32) + 173 + 692.
     assert model.count_params() == 1_392_097
