@@ -141,15 +141,17 @@ def toy_resnet(keras: Any) -> Any:
 
 
 def ticket_classifier(keras: Any, num_tags: int = 12, num_words: int = 10000,
-                      num_departments: int = 4) -> Any:
+                      num_departments: int = 4, width: int = 64, title_units: int = 128,
+                      body_units: int = 32) -> Any:
     """The functional guide's multi-input, multi-output model: a ticket's title, body and tags
-    in, its priority and department out (1,392,097 parameters, as tf.keras counts them)."""
+    in, its priority and department out (1,392,097 parameters at the guide's sizes, as tf.keras
+    counts them)."""
     layers = keras.layers
     title_input = keras.Input(shape=(None,), name="title")
     body_input = keras.Input(shape=(None,), name="body")
     tags_input = keras.Input(shape=(num_tags,), name="tags")
-    title_features = layers.LSTM(128)(layers.Embedding(num_words, 64)(title_input))
-    body_features = layers.LSTM(32)(layers.Embedding(num_words, 64)(body_input))
+    title_features = layers.LSTM(title_units)(layers.Embedding(num_words, width)(title_input))
+    body_features = layers.LSTM(body_units)(layers.Embedding(num_words, width)(body_input))
     x = layers.concatenate([title_features, body_features, tags_input])
     priority_pred = layers.Dense(1, name="priority")(x)
     department_pred = layers.Dense(num_departments, name="department")(x)

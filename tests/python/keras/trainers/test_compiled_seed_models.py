@@ -66,16 +66,8 @@ def _toy_resnet():
 
 def _ticket_model():
     num_tags, num_words, num_departments = 12, 100, 4
-    title_input = keras.Input(shape=(None,), name="title")
-    body_input = keras.Input(shape=(None,), name="body")
-    tags_input = keras.Input(shape=(num_tags,), name="tags")
-    title_features = layers.LSTM(16)(layers.Embedding(num_words, 8)(title_input))
-    body_features = layers.LSTM(8)(layers.Embedding(num_words, 8)(body_input))
-    x = layers.concatenate([title_features, body_features, tags_input])
-    priority_pred = layers.Dense(1, name="priority")(x)
-    department_pred = layers.Dense(num_departments, name="department")(x)
-    model = keras.Model(inputs=[title_input, body_input, tags_input],
-                        outputs=[priority_pred, department_pred])
+    model = keras_models.ticket_classifier(keras, num_tags, num_words, num_departments,
+                                           width=8, title_units=16, body_units=8)
     model.compile(optimizer=keras.optimizers.RMSprop(1e-3),
                   loss={"priority": keras.losses.BinaryCrossentropy(from_logits=True),
                         "department": keras.losses.CategoricalCrossentropy(from_logits=True)},
