@@ -42,7 +42,11 @@ def test_saved_models_run_natively_bit_for_bit(lib, tmp_path, name):
         for g, w in zip(got, want, strict=True):
             assert g.dtype == w.dtype
             np.testing.assert_array_equal(g, w)
-        # The batch dimension is free: one sample gives the first row.
+        # The batch dimension is free (unless the model fixes it, as the guide's CustomRNN
+        # does): one sample gives the first row.
+        if any(lib.corten_model_input_shape(native.handle, i)[0] != -1
+               for i in range(len(inputs))):
+            return
         first = native.predict([x[:1] for x in inputs])
         for g, w in zip(first, _python_outputs(model, [x[:1] for x in inputs]), strict=True):
             np.testing.assert_array_equal(g, w)

@@ -108,9 +108,85 @@ def seed_mlp_block() -> Case:
     return model, _images((64,), 4)
 
 
+def seed_ensemble() -> Case:
+    """The functional guide's ensemble: three nested models averaged."""
+
+    def get_model():
+        inputs = keras.Input(shape=(128,))
+        return keras.Model(inputs, layers.Dense(1)(inputs))
+
+    inputs = keras.Input(shape=(128,))
+    outputs = layers.average([get_model()(inputs) for _ in range(3)])
+    return keras.Model(inputs=inputs, outputs=outputs), _images((128,), 3)
+
+
+def seed_shared_embedding() -> Case:
+    """The functional guide's Embedding shared by two variable-length int32 inputs."""
+    shared_embedding = layers.Embedding(1000, 128)
+    text_input_a = keras.Input(shape=(None,), dtype="int32")
+    text_input_b = keras.Input(shape=(None,), dtype="int32")
+    encoded = layers.concatenate([shared_embedding(text_input_a),
+                                  shared_embedding(text_input_b)], axis=1)
+    model = keras.Model([text_input_a, text_input_b], encoded)
+    rng = _rng(7)
+    return model, [rng.integers(0, 1000, (2, 6)).astype(np.int32),
+                   rng.integers(0, 1000, (2, 4)).astype(np.int32)]
+
+
+class CustomDense(layers.Layer):
+    """The functional guide's CustomDense, in a functional model."""
+
+    def __init__(self, units: int = 32):
+        super().__init__()
+        self.units = units
+
+    def build(self, input_shape: Any) -> None:
+        self.w = self.add_weight(shape=(input_shape[-1], self.units),
+                                 initializer="random_normal", trainable=True)
+        self.b = self.add_weight(shape=(self.units,), initializer="random_normal",
+                                 trainable=True)
+
+    def call(self, inputs: Any) -> Any:
+        return tf.matmul(inputs, self.w) + self.b
+
+
+def seed_custom_dense() -> Case:
+    inputs = keras.Input((4,))
+    return keras.Model(inputs, CustomDense(10)(inputs)), _images((4,), 3)
+
+
+class CustomRNN(layers.Layer):
+    """The functional guide's from-scratch RNN: a Python loop over the time steps."""
+
+    def __init__(self, units: int = 32):
+        super().__init__()
+        self.units = units
+        self.projection_1 = layers.Dense(units=units, activation="tanh")
+        self.projection_2 = layers.Dense(units=units, activation="tanh")
+        self.classifier = layers.Dense(1)
+
+    def call(self, inputs: Any) -> Any:
+        outputs = []
+        state = tf.zeros(shape=(inputs.shape[0], self.units))
+        for t in range(inputs.shape[1]):
+            h = self.projection_1(inputs[:, t, :])
+            state = h + self.projection_2(state)
+            outputs.append(state)
+        return self.classifier(tf.stack(outputs, axis=1))
+
+
+def seed_custom_rnn() -> Case:
+    """The guide's Conv1D then CustomRNN, at its static batch of 16."""
+    inputs = keras.Input(batch_shape=(16, 10, 5))
+    model = keras.Model(inputs, CustomRNN()(layers.Conv1D(32, 3)(inputs)))
+    return model, [_rng(8).random((16, 10, 5), dtype=np.float32)]
+
+
 SEEDS: dict[str, Callable[[], Case]] = {
     "mlp": seed_mlp, "toy_resnet": seed_toy_resnet, "autoencoder": seed_autoencoder,
     "ticket_classifier": seed_ticket_classifier, "mlp_block": seed_mlp_block,
+    "ensemble": seed_ensemble, "shared_embedding": seed_shared_embedding,
+    "custom_dense": seed_custom_dense, "custom_rnn": seed_custom_rnn,
 }
 
 # ------------------------------------------------------------------------- layer families
