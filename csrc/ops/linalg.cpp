@@ -180,11 +180,15 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, Activation a
     if (prev >= 0 && x.strides()[prev] != x.strides()[d] * x.dim(d)) collapses = false;
     prev = d;
   }
-  const Tensor xm = collapses ? x : x.contiguous();
+  // References where no copy is made: every Tensor copy is an atomic reference count.
+  Tensor x_copy, b_copy;
+  if (!collapses) x_copy = x.contiguous();
+  const Tensor& xm = collapses ? x : x_copy;
   if (prev >= 0) x_rs = xm.strides()[prev];
   const int64_t m = out.numel() / n;
   const int64_t x_cs = xm.strides()[r - 1];
-  const Tensor b = bias.defined() ? bias.contiguous() : bias;
+  if (bias.defined() && !bias.is_contiguous()) b_copy = bias.contiguous();
+  const Tensor& b = b_copy.defined() ? b_copy : bias;
   const int64_t zero = 0;
   kernels::matmul_bias_act(out.device())(x.dtype(), 1, m, n, k, xm.raw_data(), &zero, x_rs, x_cs, w.raw_data(),
                        &zero, w.strides()[0], w.strides()[1], out.raw_data(),
