@@ -35,6 +35,7 @@ void bind_devices(py::module_& m);
 void bind_hashing(py::module_& m);
 void bind_strings(py::module_& m);
 void bind_image(py::module_& m);
+void bind_distributed(py::module_& m);
 
 /// DType from a corten DType, a string ("float32"), a numpy dtype or type, or Python's
 /// float/int/bool. TypeError otherwise.

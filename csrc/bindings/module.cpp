@@ -40,6 +40,7 @@ PYBIND11_MODULE(_C, m) {
   bind_pooling(m);
   bind_rnn(m);
   bind_trace(m);
+  bind_distributed(m);
   bind_control_flow(m);
   bind_devices(m);
   bind_hashing(m);

@@ -136,6 +136,8 @@ const char* effect_name(Effect e) {
       return "  [writes]";
     case Effect::Random:
       return "  [random]";
+    case Effect::Communicates:
+      return "  [communicates]";
   }
   return "";
 }

@@ -157,9 +157,10 @@ std::string Plan::to_json(const std::vector<std::string>& capture_names) const {
   o << "],\"nodes\":[";
   for (size_t n = 0; n < nodes_.size(); ++n) {
     const Node& node = nodes_[n];
-    CORTEN_CHECK_VALUE(node.effect == Effect::None, "Plan.to_json: node ", n, " ('", node.op,
-                       "') writes a variable or draws random numbers; only computations are "
-                       "saved (trace the model with training=False)");
+    CORTEN_CHECK_VALUE(
+        node.effect == Effect::None, "Plan.to_json: node ", n, " ('", node.op,
+        "') writes a variable, draws random numbers or communicates; only computations are "
+        "saved (trace the model with training=False)");
     CORTEN_CHECK_VALUE(has_replay(node.op), "Plan.to_json: op '", node.op,
                        "' (node ", n, ") cannot be saved yet: it has no registered replay");
     if (n) o << ',';

@@ -37,6 +37,7 @@ from corten.data.structure import TensorSpec  # noqa: E402
 from corten import (  # noqa: E402
     config,
     data,
+    distribute,
     keras,  # noqa: E402
     math,
     nest,

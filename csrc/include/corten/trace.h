@@ -39,8 +39,9 @@ using ReplayFn = std::function<Tensors(const Tensors& inputs)>;
 /// dead code, and run in their traced order.
 enum class Effect {
   None,
-  Writes,  // updates one of its inputs in place (Variable.assign, optimizer updates)
-  Random,  // advances a random stream
+  Writes,        // updates one of its inputs in place (Variable.assign, optimizer updates)
+  Random,        // advances a random stream
+  Communicates,  // exchanges values with other processes (a collective)
 };
 
 /// What an elementwise node computes, for the fusion pass (Note [Pointwise fusion] in

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sys
 import weakref
 from typing import Any
 
@@ -68,6 +69,10 @@ class Variable(Tensor):
         self._unique_id = next(_uid)
         self.constraint = kwargs.get("constraint")
         _by_id[self._id] = self
+        # Created in a data-parallel strategy's scope: every rank starts from rank 0's value.
+        distribute = sys.modules.get("corten.distribute")
+        if distribute is not None and distribute.has_strategy():
+            distribute.get_strategy()._broadcast_variable(self)
 
     @property
     def name(self) -> str:

@@ -472,6 +472,12 @@ class Optimizer:
             self._warn_missing(missing)
         grads = [g for g, _ in present]
         variables = [v for _, v in present]
+        if not skip_gradients_aggregation:
+            from corten import distribute
+
+            strategy = distribute.get_strategy()
+            if strategy.num_replicas_in_sync > 1:
+                grads = distribute.sum_gradients(grads, strategy)
         self._update_learning_rate()
         lr = self._lr_for_update()
         scales = self._clip_scales(grads)

@@ -266,7 +266,13 @@ class LossesContainer:
         for v in loss_values[1:]:
             total = total + v
         self._loss_metric.update_state(corten.stop_gradient(total), sample_weight=batch)
-        return total
+        # In a data-parallel replica the gradients are summed over the replicas
+        # (apply_gradients), so the loss is the replica's share of the global mean, as
+        # tf.distribute scales it.
+        from corten import distribute
+
+        replicas = distribute.get_strategy().num_replicas_in_sync
+        return total / float(replicas) if replicas > 1 else total
 
 
 def _is_accuracy_string(m: Any) -> bool:

@@ -50,6 +50,18 @@ def _sync_logs(logs: Any) -> Any:
     return _to_python(logs)
 
 
+def _replica_step(step: Any, strategy: Any) -> Any:
+    """``step`` on this replica's rows of each global batch."""
+    from corten.distribute import _split_batch
+
+    def replica_step(batch: Any) -> Any:
+        parts = _split_batch(tuple(batch) if isinstance(batch, tuple) else (batch,),
+                             strategy.rank, strategy.num_replicas_in_sync)
+        return step(parts)
+
+    return replica_step
+
+
 def _get_verbosity(verbose: Any) -> int:
     if verbose == "auto":
         return 1
@@ -148,6 +160,11 @@ class Trainer:
         from corten.keras import optimizers
 
         self.optimizer = optimizers.get(optimizer)
+        # A model compiled in a strategy's scope trains data-parallel (tf.distribute).
+        from corten import distribute
+
+        self.__dict__["_distribute_strategy"] = (distribute.get_strategy()
+                                                 if distribute.has_strategy() else None)
         self.compiled_loss = LossesContainer(loss, loss_weights, model=self)
         self.compiled_metrics = MetricsContainer(metrics, weighted_metrics, model=self,
                                                  loss=loss)
@@ -375,6 +392,24 @@ class Trainer:
         """
         self._assert_compile_was_called()
         verbose = _get_verbosity(verbose)
+        strategy = self.__dict__.get("_distribute_strategy")
+        if strategy is not None and strategy.num_replicas_in_sync > 1:
+            with strategy.scope():
+                return self._fit(x, y, batch_size, epochs, 0 if strategy.rank else verbose,
+                                 callbacks, validation_split, validation_data, shuffle,
+                                 class_weight, sample_weight, initial_epoch, steps_per_epoch,
+                                 validation_steps, validation_batch_size, validation_freq,
+                                 strategy)
+        return self._fit(x, y, batch_size, epochs, verbose, callbacks, validation_split,
+                         validation_data, shuffle, class_weight, sample_weight, initial_epoch,
+                         steps_per_epoch, validation_steps, validation_batch_size,
+                         validation_freq, None)
+
+    def _fit(self, x: Any, y: Any, batch_size: Any, epochs: int, verbose: int, callbacks: Any,
+             validation_split: float, validation_data: Any, shuffle: Any, class_weight: Any,
+             sample_weight: Any, initial_epoch: int, steps_per_epoch: Any,
+             validation_steps: Any, validation_batch_size: Any, validation_freq: Any,
+             strategy: Any) -> Any:
         if validation_split and validation_data is None:
             (x, y, sample_weight), (val_x, val_y, val_sw) = \
                 data_adapter.train_validation_split((x, y, sample_weight), validation_split)
@@ -411,6 +446,10 @@ class Trainer:
             isinstance(cb, _callbacks_module().TerminateOnNaN) for cb in callbacks.callbacks)
         self.__dict__["_skip_non_finite_steps"] = skip_non_finite
         train_function = self.train_step if skip_non_finite else self.make_train_function()
+        if strategy is not None:
+            # Each replica trains on its rows of every global batch (tf.distribute's
+            # rebatching); apply_gradients averages the gradients over the replicas.
+            train_function = _replica_step(train_function, strategy)
         callbacks.on_train_begin()
         training_logs = None
         logs = None
@@ -424,6 +463,8 @@ class Trainer:
                 raise ValueError("Unexpected result of `train_function` (Empty logs). This "
                                  "could be due to issues with input data: check that the "
                                  "dataset or generator yields at least one batch.")
+            if strategy is not None:
+                logs = {k: strategy.reduce("MEAN", v) for k, v in logs.items()}
             epoch_logs = copy.copy(_sync_logs(logs))
             if val_handler is not None and self._should_eval(epoch, validation_freq):
                 val_logs = self.evaluate(callbacks=callbacks, return_dict=True,

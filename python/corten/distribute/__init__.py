@@ -1,0 +1,224 @@
+"""``corten.distribute``: tf.distribute's data-parallel strategies, one replica per MPI process.
+
+Launched with ``mpirun -np N python train.py`` (the ``distributed`` extra installs MPICH), every
+process runs the same script; ``MultiWorkerMirroredStrategy`` finds its rank and world from MPI.
+Inside ``strategy.scope()`` each variable starts with rank 0's value; ``fit`` splits every
+global batch across the ranks; ``optimizer.apply_gradients`` sums the gradients over the
+ranks before updating (one all-reduce per step, Note [MPI at run time] in
+csrc/distributed/mpi.cpp), so every rank keeps the same weights; metrics are averaged over the
+ranks, and only rank 0 prints. ``MirroredStrategy`` is the one-process case.
+
+As in tf.distribute, ``apply_gradients`` sums the replicas' gradients, and ``fit``'s loss is
+each replica's share of the global mean (divided by ``num_replicas_in_sync``); a custom loop
+scales its loss the same way (``compute_average_loss`` divides by the global batch size).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes.util
+import glob
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from corten import _C
+
+__all__ = ["Strategy", "MirroredStrategy", "MultiWorkerMirroredStrategy", "ReduceOp",
+           "compute_average_loss", "get_strategy", "has_strategy", "mpi_library"]
+
+_stack: list[Strategy] = []
+
+
+class ReduceOp:
+    """How ``Strategy.reduce`` combines the replicas' values."""
+
+    SUM = "SUM"
+    MEAN = "MEAN"
+
+
+class Strategy:
+    """One replica per process over ``num_replicas_in_sync`` processes (tf.distribute.Strategy's
+    interface: scope, run, reduce, experimental_distribute_dataset)."""
+
+    def __init__(self) -> None:
+        self._rank, self._size = 0, 1
+
+    @property
+    def num_replicas_in_sync(self) -> int:
+        """The number of replicas (processes) that train together."""
+        return self._size
+
+    @property
+    def rank(self) -> int:
+        """This process's replica index (0 is the chief, which prints and checkpoints)."""
+        return self._rank
+
+    @contextlib.contextmanager
+    def scope(self) -> Iterator[Strategy]:
+        """Variables created inside start with rank 0's values on every rank; models created
+        inside train data-parallel in fit/evaluate/predict."""
+        _stack.append(self)
+        try:
+            yield self
+        finally:
+            _stack.pop()
+
+    def run(self, fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = None) -> Any:
+        """Runs ``fn(*args, **kwargs)`` as this process's replica (its per-replica result)."""
+        with self.scope():
+            return fn(*args, **(kwargs or {}))
+
+    def reduce(self, reduce_op: str, value: Any, axis: int | None = None) -> Any:
+        """Combines the replicas' ``value`` (SUM or MEAN); with ``axis``, also along that axis
+        of each replica's value, as tf.distribute does (MEAN then counts every element)."""
+        import corten
+
+        op = str(getattr(reduce_op, "value", reduce_op)).upper().split(".")[-1]
+        if op not in (ReduceOp.SUM, ReduceOp.MEAN):
+            raise ValueError(f"Strategy.reduce: reduce_op must be SUM or MEAN; got {reduce_op!r}")
+        value = corten.convert_to_tensor(value)
+        count = 1
+        if axis is not None:
+            count = int(value.shape[axis])
+            value = corten.reduce_sum(value, axis=axis)
+        total = self.all_reduce_sum(value)
+        if op == ReduceOp.MEAN:
+            counts = self.all_reduce_sum(corten.constant(float(count), "float64"))
+            total = total / corten.cast(counts, total.dtype)
+        return total
+
+    def all_reduce_sum(self, value: Any) -> Any:
+        """The sum of ``value`` over the replicas (a copy of it with one replica)."""
+        import corten
+
+        value = corten.convert_to_tensor(value)
+        if self._size == 1:
+            return corten.identity(value)
+        return _C.dist_all_reduce(value, _C.DistReduceOp.SUM)
+
+    def experimental_distribute_dataset(self, dataset: Any, options: Any = None) -> Any:
+        """This replica's part of each global batch of ``dataset``: rows
+        ``[rank * n / N, (rank + 1) * n / N)`` of a batch of n rows (tf.distribute's rebatching:
+        an uneven batch gives the first ranks one row more)."""
+        if self._size == 1:
+            return dataset
+        rank, size = self._rank, self._size
+        return dataset.map(lambda *batch: _split_batch(batch, rank, size))
+
+    def _broadcast_variable(self, variable: Any) -> None:
+        if self._size > 1:
+            _C.dist_broadcast_(variable, 0)
+
+
+def _split_rows(x: Any, rank: int, size: int) -> Any:
+    n = int(x.shape[0])
+    lo, hi = rank * n // size, (rank + 1) * n // size
+    return x[lo:hi]
+
+
+def _split_batch(batch: tuple, rank: int, size: int) -> Any:
+    from corten import nest
+
+    parts = nest.map_structure(lambda t: _split_rows(t, rank, size), batch)
+    return parts[0] if len(parts) == 1 else parts
+
+
+class MirroredStrategy(Strategy):
+    """Synchronous training on this process's CPU: one replica (tf.distribute's
+    MirroredStrategy on one device)."""
+
+    def __init__(self, devices: Any = None, cross_device_ops: Any = None) -> None:
+        super().__init__()
+
+
+def mpi_library() -> str | None:
+    """The MPI library with the standard ABI that MultiWorkerMirroredStrategy loads: the
+    ``CORTEN_MPI_LIBRARY`` path if set, else the ``mpich`` wheel's libmpi_abi in this
+    environment, else one on the system's library path; None when there is none."""
+    env = os.environ.get("CORTEN_MPI_LIBRARY")
+    if env:
+        return env
+    for prefix in dict.fromkeys((sys.prefix, sys.base_prefix)):
+        found = sorted(glob.glob(os.path.join(prefix, "lib", "libmpi_abi.so*")))
+        real = [f for f in found if not os.path.islink(f) and ".so." in f]
+        if real:
+            return real[0]
+    name = ctypes.util.find_library("mpi_abi")
+    return name
+
+
+class MultiWorkerMirroredStrategy(Strategy):
+    """Synchronous data-parallel training over the processes of an MPI job
+    (``mpirun -np N python train.py``; a hostfile spreads them over machines). Started outside
+    mpirun it is a one-replica strategy.
+
+    Raises:
+        ValueError: if MPI cannot be loaded (the message says how to install it).
+    """
+
+    def __init__(self, cluster_resolver: Any = None, communication_options: Any = None) -> None:
+        super().__init__()
+        if not _launched_by_mpi() and not _C.dist_initialized():
+            return
+        library = mpi_library()
+        if library is None:
+            raise ValueError("MultiWorkerMirroredStrategy: no MPI library with the standard ABI "
+                             "was found; pip install 'corten[distributed]' (MPICH), or set "
+                             "CORTEN_MPI_LIBRARY to a libmpi_abi.so")
+        _C.dist_init(library)
+        import atexit
+
+        atexit.register(_C.dist_finalize)
+        self._rank, self._size = _C.dist_rank(), _C.dist_size()
+
+
+def _launched_by_mpi() -> bool:
+    return any(k in os.environ for k in ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE",
+                                         "PMIX_RANK", "MPI_LOCALNRANKS"))
+
+
+def get_strategy() -> Strategy:
+    """The strategy whose scope is active, else the default one-replica strategy."""
+    return _stack[-1] if _stack else _DEFAULT
+
+
+def has_strategy() -> bool:
+    """Whether a strategy's scope is active."""
+    return bool(_stack)
+
+
+_DEFAULT = Strategy()
+
+
+def compute_average_loss(per_example_loss: Any, global_batch_size: int | None = None) -> Any:
+    """The replica's share of the mean loss over the global batch (tf.nn.compute_average_loss):
+    the sum of its per-example losses divided by the global batch size (by default the
+    replica's batch times num_replicas_in_sync)."""
+    import corten
+
+    per_example_loss = corten.convert_to_tensor(per_example_loss)
+    if global_batch_size is None:
+        global_batch_size = int(per_example_loss.shape[0]) * get_strategy().num_replicas_in_sync
+    return corten.reduce_sum(per_example_loss) / float(global_batch_size)
+
+
+def sum_gradients(grads: list[Any], strategy: Strategy) -> list[Any]:
+    """The gradients summed over the replicas with one all-reduce: flattened into one buffer
+    per dtype, summed and split back."""
+    import corten
+
+    out = list(grads)
+    by_dtype: dict[str, list[int]] = {}
+    for i, g in enumerate(grads):
+        by_dtype.setdefault(g.dtype.name, []).append(i)
+    for indices in by_dtype.values():
+        flat = corten.concat([corten.reshape(grads[i], [-1]) for i in indices], axis=0)
+        total = _C.dist_all_reduce(flat, _C.DistReduceOp.SUM)
+        sizes = [int(np.prod(grads[i].shape)) for i in indices]
+        for i, part in zip(indices, corten.split(total, sizes, axis=0), strict=True):
+            out[i] = corten.reshape(part, grads[i].shape)
+    return out

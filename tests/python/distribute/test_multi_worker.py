@@ -1,0 +1,74 @@
+"""MultiWorkerMirroredStrategy over MPI processes (mpirun -np 2 and 4 on this machine): N ranks
+with the global batch split between them train to the same weights as one process with the
+whole batch, with fit (SGD, Adam) and with a custom loop (strategy.run, strategy.reduce); every
+rank ends with the same weights and history."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from corten import distribute
+
+WORKER = str(Path(__file__).parent / "mpi_worker.py")
+
+
+def _mpirun():
+    for candidate in (os.path.join(os.path.dirname(sys.executable), "mpirun"),
+                      shutil.which("mpirun")):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    return None
+
+
+MPIRUN = _mpirun()
+pytestmark = pytest.mark.skipif(
+    MPIRUN is None or distribute.mpi_library() is None,
+    reason="MPI is not installed (pip install 'corten[distributed]' installs MPICH)")
+
+
+def _env():
+    env = dict(os.environ)
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    root = str(Path(__file__).parents[3] / "python")
+    if os.path.isdir(os.path.join(root, "corten", "lib")):
+        env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")])
+    return env
+
+
+def _run(argv, out):
+    out.mkdir()
+    done = subprocess.run([*argv, WORKER, str(out)], env=_env(), capture_output=True, text=True,
+                          timeout=240, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    ranks = sorted(out.glob("rank*.json"))
+    return ([json.loads(p.read_text()) for p in ranks],
+            [dict(np.load(out / f"rank{i}.npz")) for i in range(len(ranks))])
+
+
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory):
+    return _run([sys.executable], tmp_path_factory.mktemp("one") / "out")
+
+
+@pytest.mark.parametrize("ranks", [2, 4])
+def test_ranks_train_as_one_process_with_the_global_batch(tmp_path, one_process, ranks):
+    (single,), (single_weights,) = one_process
+    assert single["replicas"] == 1
+    records, weights = _run([MPIRUN, "-np", str(ranks), sys.executable], tmp_path / "out")
+    assert [r["rank"] for r in records] == list(range(ranks))
+    assert all(r["replicas"] == ranks for r in records)
+    for r, w in zip(records[1:], weights[1:], strict=True):
+        # Every rank holds the same weights and logs the same history.
+        for key in ("sgd_loss", "adam_loss", "loop_loss"):
+            assert r[key] == records[0][key]
+        for name in w:
+            np.testing.assert_array_equal(w[name], weights[0][name])
+    for key in ("sgd_loss", "adam_loss", "loop_loss"):
+        np.testing.assert_allclose(records[0][key], single[key], rtol=1e-6)
+    for name, value in single_weights.items():
+        np.testing.assert_allclose(weights[0][name], value, rtol=1e-6, atol=1e-7)
