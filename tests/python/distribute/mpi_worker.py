@@ -35,9 +35,12 @@ def fit(strategy, name):
     with strategy.scope():
         model = build()
         model.compile(OPTIMIZERS[name](),
-                      keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+                      keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      metrics=["accuracy"])
     history = model.fit(x, y, batch_size=GLOBAL_BATCH, epochs=2, shuffle=False, verbose=0)
-    return model.get_weights(), history.history["loss"]
+    # 10 rows a batch split over the ranks unevenly: the metrics count every row once.
+    evaluation = model.evaluate(x[:50], y[:50], batch_size=10, verbose=0, return_dict=True)
+    return model.get_weights(), history.history["loss"], evaluation
 
 
 def custom_loop(strategy):
@@ -71,7 +74,7 @@ if __name__ == "__main__":
     record = {"rank": strategy.rank, "replicas": strategy.num_replicas_in_sync}
     arrays = {}
     for name in OPTIMIZERS:
-        weights, record[f"{name}_loss"] = fit(strategy, name)
+        weights, record[f"{name}_loss"], record[f"{name}_evaluate"] = fit(strategy, name)
         arrays.update({f"{name}_{i}": w for i, w in enumerate(weights)})
     weights, record["loop_loss"] = custom_loop(strategy)
     arrays.update({f"loop_{i}": w for i, w in enumerate(weights)})

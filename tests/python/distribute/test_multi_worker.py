@@ -64,11 +64,17 @@ def test_ranks_train_as_one_process_with_the_global_batch(tmp_path, one_process,
     assert all(r["replicas"] == ranks for r in records)
     for r, w in zip(records[1:], weights[1:], strict=True):
         # Every rank holds the same weights and logs the same history.
-        for key in ("sgd_loss", "adam_loss", "loop_loss"):
+        for key in ("sgd_loss", "adam_loss", "loop_loss", "sgd_evaluate", "adam_evaluate"):
             assert r[key] == records[0][key]
         for name in w:
             np.testing.assert_array_equal(w[name], weights[0][name])
     for key in ("sgd_loss", "adam_loss", "loop_loss"):
         np.testing.assert_allclose(records[0][key], single[key], rtol=1e-6)
+    for key in ("sgd_evaluate", "adam_evaluate"):
+        # evaluate's metrics sum every rank's counts, so an uneven split gives the global
+        # figure (loss and accuracy over the 50 rows).
+        assert sorted(records[0][key]) == ["accuracy", "loss"]
+        for metric, value in single[key].items():
+            np.testing.assert_allclose(records[0][key][metric], value, rtol=1e-6)
     for name, value in single_weights.items():
         np.testing.assert_allclose(weights[0][name], value, rtol=1e-6, atol=1e-7)

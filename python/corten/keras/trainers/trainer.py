@@ -62,6 +62,22 @@ def _replica_step(step: Any, strategy: Any) -> Any:
     return replica_step
 
 
+def _global_logs(model: Any, logs: Mapping, strategy: Any) -> dict:
+    """The logs over every replica's data: each metric's state summed over the replicas (as
+    tf.distribute aggregates metric variables) and its result recomputed; a log that is no
+    metric's result (a custom train_step's) averaged over the replicas."""
+    by_name = {}
+    for metric in model.metrics:
+        for v in metric.variables:
+            v.assign(strategy.all_reduce_sum(v))
+        by_name[metric.name] = metric
+    out = {}
+    for key, value in logs.items():
+        metric = by_name.get(key)
+        out[key] = metric.result() if metric is not None else strategy.reduce("MEAN", value)
+    return out
+
+
 def _get_verbosity(verbose: Any) -> int:
     if verbose == "auto":
         return 1
@@ -464,7 +480,7 @@ class Trainer:
                                  "could be due to issues with input data: check that the "
                                  "dataset or generator yields at least one batch.")
             if strategy is not None:
-                logs = {k: strategy.reduce("MEAN", v) for k, v in logs.items()}
+                logs = _global_logs(self, logs, strategy)
             epoch_logs = copy.copy(_sync_logs(logs))
             if val_handler is not None and self._should_eval(epoch, validation_freq):
                 val_logs = self.evaluate(callbacks=callbacks, return_dict=True,
@@ -536,9 +552,16 @@ class Trainer:
             handler = data_adapter.DataHandler(
                 x, y, sample_weight, batch_size=batch_size, steps_per_epoch=steps, epochs=1,
                 shuffle=False, model=self, steps_per_execution=self.steps_per_execution)
+        strategy = self.__dict__.get("_distribute_strategy")
+        if strategy is None or strategy.num_replicas_in_sync == 1:
+            strategy = None
+        elif strategy.rank:
+            verbose = 0  # only the chief prints
         callbacks = self._make_callbacks(callbacks, verbose, 1, handler.inferred_steps,
                                          add_history=False)
         test_function = self.make_test_function()
+        if strategy is not None:
+            test_function = _replica_step(test_function, strategy)
         logs: Any = {}
         callbacks.on_test_begin()
         for _, iterator in handler.enumerate_epochs():
@@ -546,6 +569,8 @@ class Trainer:
             step_logs = self._run_epoch(handler, iterator, test_function, callbacks, "test")
             if step_logs is not None:
                 logs = step_logs
+        if strategy is not None:
+            logs = _global_logs(self, logs, strategy)
         logs = _sync_logs(logs)
         callbacks.on_test_end(logs=logs)
         if return_dict:
