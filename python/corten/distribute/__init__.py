@@ -6,7 +6,8 @@ Inside ``strategy.scope()`` each variable starts with rank 0's value; ``fit`` sp
 global batch across the ranks; ``optimizer.apply_gradients`` sums the gradients over the
 ranks before updating (one all-reduce per step, Note [MPI at run time] in
 csrc/distributed/mpi.cpp), so every rank keeps the same weights; metrics are averaged over the
-ranks, and only rank 0 prints. ``MirroredStrategy`` is the one-process case.
+ranks, and only rank 0 prints and writes ``save`` / ``save_weights`` files (ModelCheckpoint
+included). ``MirroredStrategy`` is the one-process case.
 
 As in tf.distribute, ``apply_gradients`` sums the replicas' gradients, and ``fit``'s loss is
 each replica's share of the global mean (divided by ``num_replicas_in_sync``); a custom loop
@@ -28,7 +29,7 @@ import numpy as np
 from corten import _C
 
 __all__ = ["Strategy", "MirroredStrategy", "MultiWorkerMirroredStrategy", "ReduceOp",
-           "compute_average_loss", "get_strategy", "has_strategy", "mpi_library"]
+           "compute_average_loss", "get_strategy", "has_strategy", "is_chief", "mpi_library"]
 
 _stack: list[Strategy] = []
 
@@ -192,6 +193,14 @@ def has_strategy() -> bool:
 
 
 _DEFAULT = Strategy()
+
+
+def is_chief(model: Any = None) -> bool:
+    """Whether this process writes saved models and checkpoints: rank 0 of the strategy the
+    model was compiled under (or of the active one), and any process that trains alone. The
+    other ranks hold the same weights, so they skip the write."""
+    strategy = getattr(model, "__dict__", {}).get("_distribute_strategy") or get_strategy()
+    return strategy.rank == 0
 
 
 def compute_average_loss(per_example_loss: Any, global_batch_size: int | None = None) -> Any:

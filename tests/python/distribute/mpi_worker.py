@@ -77,6 +77,15 @@ if __name__ == "__main__":
         weights, record[f"{name}_loss"], record[f"{name}_evaluate"] = fit(strategy, name)
         arrays.update({f"{name}_{i}": w for i, w in enumerate(weights)})
     weights, record["loop_loss"] = custom_loop(strategy)
+    # Only the chief writes saved models and checkpoints (each rank names its own file here, so
+    # the test sees who wrote).
+    with strategy.scope():
+        model = build()
+        model.compile("sgd", "mse")
+    x, _ = data()
+    model.fit(x, np.zeros((len(x), 3), "float32"), batch_size=GLOBAL_BATCH, verbose=0,
+              callbacks=[keras.callbacks.ModelCheckpoint(f"{out}/ckpt_rank{strategy.rank}.keras")])
+    model.save_weights(f"{out}/weights_rank{strategy.rank}.safetensors")
     arrays.update({f"loop_{i}": w for i, w in enumerate(weights)})
     np.savez(f"{out}/rank{strategy.rank}.npz", **arrays)
     with open(f"{out}/rank{strategy.rank}.json", "w") as f:

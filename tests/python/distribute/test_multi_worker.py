@@ -70,6 +70,10 @@ def test_ranks_train_as_one_process_with_the_global_batch(tmp_path, one_process,
             np.testing.assert_array_equal(w[name], weights[0][name])
     for key in ("sgd_loss", "adam_loss", "loop_loss"):
         np.testing.assert_allclose(records[0][key], single[key], rtol=1e-6)
+    # Saved models, checkpoints and weights files come from rank 0 only.
+    out = tmp_path / "out"
+    assert sorted(p.name for p in out.glob("*rank*.*") if p.suffix != ".json" and
+                  p.suffix != ".npz") == ["ckpt_rank0.keras", "weights_rank0.safetensors"]
     for key in ("sgd_evaluate", "adam_evaluate"):
         # evaluate's metrics sum every rank's counts, so an uneven split gives the global
         # figure (loss and accuracy over the 50 rows).

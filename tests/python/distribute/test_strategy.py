@@ -20,6 +20,7 @@ def test_one_replica_strategy_interface():
         assert tf.distribute.get_strategy() is strategy
     assert not tf.distribute.has_strategy()
     assert strategy.run(lambda a, b=0: a + b, args=(2,), kwargs={"b": 3}) == 5
+    assert tf.distribute.is_chief()  # a process alone writes its files
     x = tf.constant([[1.0, 2.0], [3.0, 4.0]])
     np.testing.assert_array_equal(strategy.reduce(tf.distribute.ReduceOp.SUM, x).numpy(),
                                   x.numpy())

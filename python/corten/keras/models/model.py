@@ -94,14 +94,18 @@ class Model(Trainer, Layer):
     def save(self, filepath: Any, overwrite: bool = True, save_format: Any = None,
              **kwargs: Any) -> None:
         """Saves the model (architecture, compile configuration, weights and optimizer state)
-        to one .keras zip file, atomically; see ``keras.models.load_model``.
+        to one .keras zip file, atomically; see ``keras.models.load_model``. In a data-parallel
+        job only rank 0 writes (corten.distribute).
 
         Raises:
             NotImplementedError: if the architecture cannot be described (a subclassed model
                 whose get_config does not work), saying what to implement.
         """
+        from corten import distribute
         from corten.keras.saving import saving_lib
 
+        if not distribute.is_chief(self):
+            return  # Under a data-parallel strategy only rank 0 writes (same weights on all).
         saving_lib.save_model(self, filepath, overwrite=overwrite, save_format=save_format,
                               **kwargs)
 
@@ -179,8 +183,11 @@ class Model(Trainer, Layer):
             ValueError: if the model has not created its weights yet.
             ImportError: for an HDF5 file without h5py (``pip install corten[h5]``).
         """
+        from corten import distribute
         from corten.keras.saving import weights_file  # saving sits above models
 
+        if not distribute.is_chief(self):
+            return  # Under a data-parallel strategy only rank 0 writes (same weights on all).
         weights_file.save_weights(self, filepath, overwrite=overwrite, save_format=save_format)
 
     def load_weights(self, filepath: Any, skip_mismatch: bool = False, by_name: bool = False,
