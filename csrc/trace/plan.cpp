@@ -527,6 +527,15 @@ void Plan::compute_releases(std::vector<Node>& nodes, const std::vector<int32_t>
       nodes[static_cast<size_t>(last[slot])].release.push_back(static_cast<int32_t>(slot));
     }
   }
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    Node& node = nodes[i];
+    node.moves.assign(node.inputs.size(), 0);
+    for (size_t j = 0; j < node.inputs.size(); ++j) {
+      const int32_t r = node.inputs[j];
+      node.moves[j] = r >= 0 && last[static_cast<size_t>(r)] == static_cast<int32_t>(i) &&
+                      std::count(node.inputs.begin(), node.inputs.end(), r) == 1;
+    }
+  }
 }
 
 Effect Plan::effect() const {
@@ -578,13 +587,9 @@ Tensors Plan::run_timed(const Tensors& inputs, std::vector<double>* seconds) con
   for (size_t i = 0; i < nodes_.size(); ++i) {
     const Node& node = nodes_[i];
     args.clear();
-    for (int32_t r : node.inputs) {
-      // A slot this node reads last, once, is moved in rather than copied: every copy of a
-      // tensor is an atomic reference-count update, a visible cost on small models.
-      const bool last_use =
-          r >= 0 && std::count(node.inputs.begin(), node.inputs.end(), r) == 1 &&
-          std::find(node.release.begin(), node.release.end(), r) != node.release.end();
-      if (last_use) {
+    for (size_t j = 0; j < node.inputs.size(); ++j) {
+      const int32_t r = node.inputs[j];
+      if (j < node.moves.size() && node.moves[j]) {
         args.push_back(std::move(vals[static_cast<size_t>(r)]));
       } else {
         args.push_back(value(vals, r));

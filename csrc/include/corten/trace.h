@@ -167,6 +167,9 @@ class Plan {
     Effect effect = Effect::None;
     ReplayFn replay;
     std::vector<int32_t> release;  // slots no later node reads: dropped after this node
+    // Per input: this node reads the slot last, and once, so run() moves it in (a copy of a
+    // tensor is an atomic reference-count update, a visible cost on small models).
+    std::vector<uint8_t> moves;
     std::optional<Pointwise> pointwise;  // set for elementwise ops (the fusion pass)
     Attrs attrs;  // what `replay` was bound with besides tensors (Note [Node attributes])
   };

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 import corten
-from corten import _C
+from corten import _C, distribute
 from corten.keras import backend
 from corten.keras.optimizers import schedules
 from corten.ops.variables import Variable
@@ -473,8 +473,6 @@ class Optimizer:
         grads = [g for g, _ in present]
         variables = [v for _, v in present]
         if not skip_gradients_aggregation:
-            from corten import distribute
-
             strategy = distribute.get_strategy()
             if strategy.num_replicas_in_sync > 1:
                 grads = distribute.sum_gradients(grads, strategy)

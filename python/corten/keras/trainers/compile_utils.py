@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 import corten
-from corten import _C, nest
+from corten import _C, distribute, nest
 
 __all__ = ["LossesContainer", "MetricsContainer", "match_dtype_and_rank"]
 
@@ -269,8 +269,6 @@ class LossesContainer:
         # In a data-parallel replica the gradients are summed over the replicas
         # (apply_gradients), so the loss is the replica's share of the global mean, as
         # tf.distribute scales it.
-        from corten import distribute
-
         replicas = distribute.get_strategy().num_replicas_in_sync
         return total / float(replicas) if replicas > 1 else total
 
