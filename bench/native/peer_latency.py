@@ -2,12 +2,12 @@
 
     TF_USE_LEGACY_KERAS=1 tfkeras-python peer_latency.py tflite DIR   convert the saved cases
     ort-python peer_latency.py onnx DIR                                 write them as ONNX graphs
-    litert-python peer_latency.py time litert FILE BATCH SAMPLES        time one case
-    ort-python peer_latency.py time ort FILE BATCH SAMPLES
+    litert-python peer_latency.py time litert FILE BATCH SAMPLES THREADS  time one case
+    ort-python peer_latency.py time ort FILE BATCH SAMPLES THREADS
 
 DIR holds what the driver wrote: ``<case>.npz`` with corten's weights (w0, w1, ...), a probe
 batch ``x`` and corten's outputs ``y``. Every conversion checks its outputs against corten's
-before it writes the file. Timing follows predict_latency.cpp: one thread, random inputs,
+before it writes the file. Timing follows predict_latency.cpp: THREADS threads, random inputs,
 0.2 s of warm-up, then SAMPLES blocks of about 20 ms; it prints the median microseconds per
 call as JSON.
 """
@@ -124,11 +124,11 @@ def onnx(directory: str) -> None:
         _check(f"onnxruntime {name}", session.run(None, {"x": data["x"]})[0], data["y"])
 
 
-def _runner(runtime: str, path: str, x: np.ndarray):
+def _runner(runtime: str, path: str, x: np.ndarray, threads: int):
     if runtime == "litert":
         from ai_edge_litert.interpreter import Interpreter
 
-        interp = Interpreter(model_path=path, num_threads=1)
+        interp = Interpreter(model_path=path, num_threads=threads)
         index = interp.get_input_details()[0]["index"]
         interp.resize_tensor_input(index, x.shape)
         interp.allocate_tensors()
@@ -143,17 +143,17 @@ def _runner(runtime: str, path: str, x: np.ndarray):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
     feed = {session.get_inputs()[0].name: x}
     return lambda: session.run(None, feed)
 
 
-def timed(runtime: str, path: str, batch: int, samples: int) -> None:
+def timed(runtime: str, path: str, batch: int, samples: int, threads: int) -> None:
     name = os.path.basename(path).rsplit(".", 1)[0]
     x = native_models.probe(np, name, batch)
-    call = _runner(runtime, path, x)
+    call = _runner(runtime, path, x, threads)
     start, calls = time.perf_counter(), 0
     while time.perf_counter() - start < 0.2 or calls < 10:
         call()
@@ -176,4 +176,4 @@ if __name__ == "__main__":
     elif command == "onnx":
         onnx(sys.argv[2])
     else:
-        timed(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+        timed(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]))
