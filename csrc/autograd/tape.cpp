@@ -184,7 +184,7 @@ bool needs_input_grad(size_t k) noexcept {
 std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets,
                                    const std::vector<Tensor>& sources,
                                    const std::vector<Tensor>& output_gradients,
-                                   bool unconnected_zero) {
+                                   bool unconnected_zero, GradientObserver* observer) {
   TapeState& s = *state_;
   if (s.used && !s.persistent) {
     throw Error(
@@ -255,6 +255,31 @@ std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets,
                          : ones_like(t);
     accumulate(t.id(), g);
   }
+  // A source's gradient is final once the backward sweep has passed the first relevant record
+  // that reads it: the observer hears of it then, and of the rest (targets, unconnected
+  // sources) at the end.
+  std::unordered_map<size_t, std::vector<size_t>> final_after;
+  std::vector<char> told(sources.size(), 0);
+  if (observer) {
+    std::unordered_map<uint64_t, size_t> first_reader;
+    for (size_t r = 0; r < s.records.size(); ++r) {
+      if (!relevant[r]) continue;
+      for (uint64_t id : s.records[r]->input_ids) first_reader.emplace(id, r);
+    }
+    for (size_t i = 0; i < sources.size(); ++i) {
+      if (!sources[i].defined()) continue;
+      auto it = first_reader.find(sources[i].id());
+      if (it != first_reader.end()) final_after[it->second].push_back(i);
+    }
+  }
+  auto source_grad = [&](size_t i) {
+    const Tensor& src = sources[i];
+    auto it = src.defined() && reach.count(src.id()) ? grads.find(src.id()) : grads.end();
+    if (it != grads.end() && differentiable_dtype(src.dtype())) return it->second;
+    if (unconnected_zero && src.defined() && differentiable_dtype(src.dtype()))
+      return zeros(src.shape(), src.dtype());
+    return Tensor();
+  };
   std::vector<char> needed;
   for (size_t r = s.records.size(); r-- > 0;) {
     if (!relevant[r]) continue;
@@ -287,19 +312,23 @@ std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets,
     for (size_t k = 0; k < rec.input_ids.size() && k < gins.size(); ++k) {
       if (gins[k].defined() && reach.count(rec.input_ids[k])) accumulate(rec.input_ids[k], gins[k]);
     }
+    if (observer) {
+      auto done = final_after.find(r);
+      if (done != final_after.end()) {
+        for (size_t i : done->second) {
+          told[i] = 1;
+          observer->ready(i, source_grad(i));
+        }
+      }
+      observer->step();
+    }
   }
 
   std::vector<Tensor> result;
   result.reserve(sources.size());
-  for (const Tensor& src : sources) {
-    auto it = src.defined() && reach.count(src.id()) ? grads.find(src.id()) : grads.end();
-    if (it != grads.end() && differentiable_dtype(src.dtype())) {
-      result.push_back(it->second);
-    } else if (unconnected_zero && src.defined() && differentiable_dtype(src.dtype())) {
-      result.push_back(zeros(src.shape(), src.dtype()));
-    } else {
-      result.push_back(Tensor());
-    }
+  for (size_t i = 0; i < sources.size(); ++i) {
+    result.push_back(source_grad(i));
+    if (observer && !told[i]) observer->ready(i, result.back());
   }
   if (!s.persistent) {
     s.records.clear();

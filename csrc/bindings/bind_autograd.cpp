@@ -41,6 +41,8 @@ struct PyPause {
 }  // namespace
 
 void bind_autograd(py::module_& m) {
+  py::class_<autograd::GradientObserver>(m, "GradientObserver",
+                                         "Hears of each gradient as the backward pass ends it.");
   py::class_<autograd::Tape>(m, "Tape", "The C++ tape behind corten.GradientTape.")
       .def(py::init<bool, bool>(), py::arg("persistent"), py::arg("watch_accessed_variables"))
       .def("push", &autograd::Tape::push)
@@ -56,15 +58,15 @@ void bind_autograd(py::module_& m) {
       .def(
           "gradient",
           [](autograd::Tape& t, py::handle targets, py::handle sources, py::handle output_gradients,
-             bool unconnected_zero) {
+             bool unconnected_zero, autograd::GradientObserver* observer) {
             const std::vector<Tensor> tg = to_tensor_list(targets, false);
             const std::vector<Tensor> src = to_tensor_list(sources, false);
             std::vector<Tensor> og;
             if (!output_gradients.is_none()) og = to_tensor_list(output_gradients, true);
-            return to_py_list(t.gradient(tg, src, og, unconnected_zero));
+            return to_py_list(t.gradient(tg, src, og, unconnected_zero, observer));
           },
           py::arg("targets"), py::arg("sources"), py::arg("output_gradients"),
-          py::arg("unconnected_zero"));
+          py::arg("unconnected_zero"), py::arg("observer") = nullptr);
 
   py::class_<PyPause>(m, "PauseRecording", "Context manager: no tape records inside it.")
       .def(py::init<>())

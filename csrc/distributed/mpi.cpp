@@ -9,17 +9,33 @@
 // (MPI_ERRORS_RETURN on MPI_COMM_WORLD) and become ValueErrors naming the call, rather than
 // aborting every rank.
 
+// Note [Dead ranks]
+// ~~~~~~~~~~~~~~~~~
+// A collective blocks until every rank has joined it, so one rank that dies or hangs would
+// hold the others forever. Every collective is therefore started non-blocking and waited on
+// with MPI_Test until timeout() has passed. To say which rank is missing, each rank other
+// than 0 sends rank 0 the sequence number of every collective it starts (a 8-byte message,
+// two per rank and step at most), and rank 0 reads them while it waits: when it times out it
+// names the ranks that never reached the collective. The other ranks cannot know which peer
+// is missing: they give up a little later than rank 0, so that its message comes first. After a
+// timeout MPI's state is unusable: finalize() aborts the job (MPI_Abort), which also ends a rank
+// that hangs, rather than calling MPI_Finalize, which would wait for it. When a rank dies outright,
+// mpirun (hydra) ends the job at once and prints which process ended.
+
 #include <corten/distributed.h>
 #include <corten/errors.h>
 #include <corten/ops.h>
 #include <corten/trace.h>
-
 #include <dlfcn.h>
 
+#include <chrono>
 #include <climits>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "ops/common.h"
 
@@ -34,8 +50,17 @@ Handle handle(uintptr_t v) { return reinterpret_cast<Handle>(v); }
 const Handle kCommWorld = handle(0x101);
 const Handle kErrorsReturn = handle(0x143);
 void* const kInPlace = reinterpret_cast<void*>(1);
+const Handle kInt64 = handle(0x258);
+const Handle kRequestNull = handle(0x180);
+constexpr int kAnySource = -1;
 constexpr int kThreadFunneled = 1024;
 constexpr int kMaxErrorString = 512;
+constexpr int kArrivalTag = 0x7c0;  // tags of collectives are separate: any value is free
+
+// MPI 5 ABI's MPI_Status.
+struct Status {
+  int source, tag, error, internal[5];
+};
 
 struct Mpi {
   int (*Init_thread)(int*, char***, int, int*) = nullptr;
@@ -45,16 +70,39 @@ struct Mpi {
   int (*Comm_rank)(Handle, int*) = nullptr;
   int (*Comm_size)(Handle, int*) = nullptr;
   int (*Comm_set_errhandler)(Handle, Handle) = nullptr;
-  int (*Allreduce)(const void*, void*, int, Handle, Handle, Handle) = nullptr;
-  int (*Bcast)(void*, int, Handle, int, Handle) = nullptr;
-  int (*Barrier)(Handle) = nullptr;
+  int (*Iallreduce)(const void*, void*, int, Handle, Handle, Handle, Handle*) = nullptr;
+  int (*Ibcast)(void*, int, Handle, int, Handle, Handle*) = nullptr;
+  int (*Ibarrier)(Handle, Handle*) = nullptr;
+  int (*Test)(Handle*, int*, Status*) = nullptr;
+  int (*Isend)(const void*, int, Handle, int, int, Handle, Handle*) = nullptr;
+  int (*Iprobe)(int, int, Handle, int*, Status*) = nullptr;
+  int (*Recv)(void*, int, Handle, int, int, Handle, Status*) = nullptr;
+  int (*Abort)(Handle, int) = nullptr;
   int (*Error_string)(int, char*, int*) = nullptr;
 };
 
 std::mutex mutex;
 Mpi mpi;
 bool started = false;
+bool broken = false;  // a collective timed out: MPI cannot be used again (Note [Dead ranks])
 int world_rank = 0, world_size = 1;
+double timeout_seconds = 300.0;
+
+// Collectives started and not yet waited for, in start order, with the buffer each writes.
+struct Pending {
+  Tensor buffer;
+  Handle request;
+  int64_t seq;
+};
+std::vector<Pending> pending;
+int64_t next_seq = 0;
+// Rank 0: the last collective each rank said it started. Other ranks: the messages in flight.
+std::vector<int64_t> arrived;
+struct Arrival {
+  int64_t seq;
+  Handle request;
+};
+std::deque<Arrival> sends;
 
 template <class F>
 void resolve(void* lib, const char* name, F& fn, const std::string& library) {
@@ -96,6 +144,16 @@ Handle reduce_op(ReduceOp op) {
   throw ValueError("all_reduce: unknown reduction");
 }
 
+void check_usable(const char* op) {
+  CORTEN_CHECK_VALUE(started, op,
+                     ": MPI is not initialised (create a "
+                     "MultiWorkerMirroredStrategy first)");
+  if (broken)
+    throw Error(detail::str_cat(op,
+                                ": an earlier collective timed out; MPI cannot be used "
+                                "again in this process"));
+}
+
 // The checks of a collective's operand: a CPU tensor whose element count fits MPI's int.
 void check_operand(const Tensor& x, const char* op) {
   detail::check_defined(x, op, "x");
@@ -103,12 +161,113 @@ void check_operand(const Tensor& x, const char* op) {
                      device_name(x.device()));
   CORTEN_CHECK_VALUE(x.numel() <= INT_MAX, op, ": ", x.numel(), " elements (shape ",
                      show(x.shape()), ") exceed one MPI call's count");
-  CORTEN_CHECK_VALUE(started, op, ": MPI is not initialised (create a "
-                     "MultiWorkerMirroredStrategy first)");
+  check_usable(op);
+}
+
+void drain_arrivals() {
+  if (world_rank == 0) {
+    for (;;) {
+      int flag = 0;
+      Status st{};
+      check(mpi.Iprobe(kAnySource, kArrivalTag, kCommWorld, &flag, &st), "MPI_Iprobe");
+      if (!flag) break;
+      int64_t seq = 0;
+      check(mpi.Recv(&seq, 1, kInt64, st.source, kArrivalTag, kCommWorld, nullptr), "MPI_Recv");
+      arrived[static_cast<size_t>(st.source)] = seq;
+    }
+    return;
+  }
+  while (!sends.empty()) {
+    int flag = 0;
+    check(mpi.Test(&sends.front().request, &flag, nullptr), "MPI_Test");
+    if (!flag) break;
+    sends.pop_front();
+  }
+}
+
+// Numbers a collective about to start and tells rank 0 (Note [Dead ranks]).
+int64_t announce() {
+  const int64_t seq = next_seq++;
+  if (world_rank != 0) {
+    sends.push_back({seq, kRequestNull});
+    Arrival& a = sends.back();  // a deque keeps its elements in place: MPI reads a.seq later
+    check(mpi.Isend(&a.seq, 1, kInt64, 0, kArrivalTag, kCommWorld, &a.request), "MPI_Isend");
+  }
+  drain_arrivals();
+  return seq;
+}
+
+[[noreturn]] void timed_out(const char* call, int64_t seq) {
+  broken = true;
+  std::string missing;
+  if (world_rank == 0) {
+    drain_arrivals();
+    for (int r = 1; r < world_size; ++r) {
+      if (arrived[static_cast<size_t>(r)] >= seq) continue;
+      missing += detail::str_cat(missing.empty() ? "" : ", ", r);
+    }
+  }
+  const std::string who =
+      world_rank != 0   ? "rank 0 names the missing ranks, unless it is missing itself"
+      : missing.empty() ? "every rank reached it, so MPI itself is stuck"
+                        : detail::str_cat("rank(s) ", missing, " never reached it: died or hung");
+  throw Error(detail::str_cat("distribute: ", call, " #", seq, " on rank ", world_rank,
+                              " waited over ", timeout_seconds, " s for the other ranks (", who,
+                              "); the job will be aborted"));
+}
+
+// Waits for `request` (a collective numbered seq) with the timeout, reading arrivals meanwhile.
+void wait(Handle& request, const char* call, int64_t seq) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  for (int polls = 0;; ++polls) {
+    int flag = 0;
+    check(mpi.Test(&request, &flag, nullptr), call);
+    if (flag) return;
+    if ((polls & 1023) != 1023) continue;
+    drain_arrivals();
+    const double waited = std::chrono::duration<double>(Clock::now() - start).count();
+    // Rank 0 gives up first, since it alone can name the missing ranks.
+    const double limit = world_rank == 0 ? timeout_seconds : timeout_seconds * 1.25 + 1.0;
+    if (timeout_seconds > 0 && waited > limit) timed_out(call, seq);
+  }
+}
+
+Tensor start_all_reduce(Tensor out, ReduceOp op, const char* name) {
+  const Handle type = datatype(out.dtype(), name);
+  const Handle mpi_op = reduce_op(op);
+  const int64_t seq = announce();
+  Handle request = kRequestNull;
+  check(mpi.Iallreduce(kInPlace, out.raw_data(), static_cast<int>(out.numel()), type, mpi_op,
+                       kCommWorld, &request),
+        "MPI_Iallreduce");
+  pending.push_back({out, request, seq});
+  return out;
+}
+
+Tensor finish(const Tensor& buffer, const char* name) {
+  for (size_t i = 0; i < pending.size(); ++i) {
+    if (pending[i].buffer.raw_data() != buffer.raw_data()) continue;
+    // Collectives complete in start order: waiting for the earlier ones first costs nothing.
+    for (size_t k = 0; k <= i; ++k) wait(pending[k].request, "MPI_Iallreduce", pending[k].seq);
+    Tensor out = pending[i].buffer;
+    pending.erase(pending.begin() + static_cast<std::ptrdiff_t>(i));
+    return out;
+  }
+  throw ValueError(detail::str_cat(name, ": this tensor (shape ", show(buffer.shape()),
+                                   ") is no all_reduce_start result still in flight"));
 }
 
 struct AllReduceReplay {
   Tensor operator()(const trace::Tensors& in, ReduceOp op) const { return all_reduce(in[0], op); }
+};
+struct AllReduceStartReplay {
+  Tensor operator()(const trace::Tensors& in, ReduceOp op) const {
+    return all_reduce_start(in, op);
+  }
+};
+struct AllReduceWaitReplay {
+  Tensor operator()(const trace::Tensors& in) const { return all_reduce_wait(in[0]); }
 };
 
 }  // namespace
@@ -127,9 +286,14 @@ void init(const std::string& library) {
   resolve(lib, "MPI_Comm_rank", m.Comm_rank, library);
   resolve(lib, "MPI_Comm_size", m.Comm_size, library);
   resolve(lib, "MPI_Comm_set_errhandler", m.Comm_set_errhandler, library);
-  resolve(lib, "MPI_Allreduce", m.Allreduce, library);
-  resolve(lib, "MPI_Bcast", m.Bcast, library);
-  resolve(lib, "MPI_Barrier", m.Barrier, library);
+  resolve(lib, "MPI_Iallreduce", m.Iallreduce, library);
+  resolve(lib, "MPI_Ibcast", m.Ibcast, library);
+  resolve(lib, "MPI_Ibarrier", m.Ibarrier, library);
+  resolve(lib, "MPI_Test", m.Test, library);
+  resolve(lib, "MPI_Isend", m.Isend, library);
+  resolve(lib, "MPI_Iprobe", m.Iprobe, library);
+  resolve(lib, "MPI_Recv", m.Recv, library);
+  resolve(lib, "MPI_Abort", m.Abort, library);
   resolve(lib, "MPI_Error_string", m.Error_string, library);
   mpi = m;
   int already = 0;
@@ -141,6 +305,7 @@ void init(const std::string& library) {
   check(mpi.Comm_set_errhandler(kCommWorld, kErrorsReturn), "MPI_Comm_set_errhandler");
   check(mpi.Comm_rank(kCommWorld, &world_rank), "MPI_Comm_rank");
   check(mpi.Comm_size(kCommWorld, &world_size), "MPI_Comm_size");
+  arrived.assign(static_cast<size_t>(world_size), -1);
   started = true;
 }
 
@@ -149,6 +314,14 @@ bool initialized() { return started; }
 void finalize() {
   const std::lock_guard<std::mutex> lock(mutex);
   if (!started) return;
+  if (broken) mpi.Abort(kCommWorld, 1);  // Note [Dead ranks]: never returns
+  // Messages to rank 0 still in flight would be lost; the collectives all completed.
+  while (!sends.empty()) {
+    int flag = 0;
+    if (mpi.Test(&sends.front().request, &flag, nullptr) != 0) break;
+    if (flag) sends.pop_front();
+  }
+  pending.clear();
   int done = 0;
   mpi.Finalized(&done);
   if (!done) mpi.Finalize();
@@ -158,21 +331,65 @@ void finalize() {
 int rank() { return world_rank; }
 int size() { return world_size; }
 
+void set_timeout(double seconds) {
+  CORTEN_CHECK_VALUE(seconds == seconds, "set_timeout: expected a number of seconds; got NaN");
+  timeout_seconds = seconds;
+}
+double timeout() { return timeout_seconds; }
+
 Tensor all_reduce(const Tensor& x, ReduceOp op) {
   trace::OpRecord rec;
   constexpr const char* name = "all_reduce";
   check_operand(x, name);
-  const Handle type = datatype(x.dtype(), name);
-  const Handle mpi_op = reduce_op(op);
+  datatype(x.dtype(), name);
   Tensor out = clone(x);
-  if (out.numel() > 0) {
-    check(mpi.Allreduce(kInPlace, out.raw_data(), static_cast<int>(out.numel()), type, mpi_op,
-                        kCommWorld),
-          "MPI_Allreduce");
-  }
+  if (out.numel() > 0) out = finish(start_all_reduce(out, op, name), name);
   // Communicates: never folded, dropped or moved, so each replay exchanges its values.
   rec.record_effect(trace::Effect::Communicates, name, {x}, {out}, AllReduceReplay{}, op);
   return out;
+}
+
+Tensor all_reduce_start(const std::vector<Tensor>& parts, ReduceOp op) {
+  trace::OpRecord rec;
+  constexpr const char* name = "all_reduce_start";
+  CORTEN_CHECK_VALUE(!parts.empty(), name, ": expected at least one tensor");
+  int64_t count = 0;
+  for (const Tensor& p : parts) {
+    check_operand(p, name);
+    CORTEN_CHECK_VALUE(p.dtype() == parts[0].dtype(), name,
+                       ": every part must have one dtype; "
+                       "got ",
+                       dtype_name(parts[0].dtype()), " and ", dtype_name(p.dtype()));
+    count += p.numel();
+  }
+  datatype(parts[0].dtype(), name);
+  CORTEN_CHECK_VALUE(count <= INT_MAX, name, ": ", count, " elements exceed one MPI call's count");
+  std::vector<Tensor> flat;
+  flat.reserve(parts.size());
+  for (const Tensor& p : parts) flat.push_back(reshape(p, {p.numel()}));
+  Tensor out = concat(flat, 0);
+  start_all_reduce(out, op, name);
+  // The buffer is written by MPI until all_reduce_wait: the node is an effect, kept in order.
+  rec.record_effect(trace::Effect::Communicates, name, parts, {out}, AllReduceStartReplay{}, op);
+  return out;
+}
+
+Tensor all_reduce_wait(const Tensor& packed) {
+  trace::OpRecord rec;
+  constexpr const char* name = "all_reduce_wait";
+  check_operand(packed, name);
+  Tensor out = finish(packed, name);
+  rec.record_effect(trace::Effect::Communicates, name, {packed}, {out}, AllReduceWaitReplay{});
+  return out;
+}
+
+void poll() {
+  if (!started || broken) return;
+  for (Pending& p : pending) {
+    int flag = 0;
+    check(mpi.Test(&p.request, &flag, nullptr), "MPI_Test");
+    if (!flag) break;  // a completed request reads as MPI_REQUEST_NULL, done again at once
+  }
 }
 
 void broadcast_(const Tensor& x, int root) {
@@ -182,14 +399,20 @@ void broadcast_(const Tensor& x, int root) {
   CORTEN_CHECK_VALUE(root >= 0 && root < world_size, name, ": root ", root,
                      " is not a rank of ", world_size);
   if (x.numel() == 0) return;
-  check(mpi.Bcast(x.raw_data(), static_cast<int>(x.numel()), datatype(x.dtype(), name), root,
-                  kCommWorld),
-        "MPI_Bcast");
+  const Handle type = datatype(x.dtype(), name);
+  const int64_t seq = announce();
+  Handle request = kRequestNull;
+  check(mpi.Ibcast(x.raw_data(), static_cast<int>(x.numel()), type, root, kCommWorld, &request),
+        "MPI_Ibcast");
+  wait(request, "MPI_Ibcast", seq);
 }
 
 void barrier() {
-  CORTEN_CHECK_VALUE(started, "barrier: MPI is not initialised");
-  check(mpi.Barrier(kCommWorld), "MPI_Barrier");
+  check_usable("barrier");
+  const int64_t seq = announce();
+  Handle request = kRequestNull;
+  check(mpi.Ibarrier(kCommWorld, &request), "MPI_Ibarrier");
+  wait(request, "MPI_Ibarrier", seq);
 }
 
 }  // namespace corten::dist

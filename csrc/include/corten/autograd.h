@@ -81,6 +81,18 @@ class FunctionRef<R(Args...)> {
   R (*call_)(void*, Args...);
 };
 
+/// Told of each source's gradient as soon as the backward pass has finished it, before
+/// Tape::gradient returns: the data-parallel strategies start summing gradients over the
+/// processes while the rest of the backward pass runs.
+class GradientObserver {
+ public:
+  virtual ~GradientObserver() = default;
+  /// Source `source`'s final gradient (undefined when it has none); once per source.
+  virtual void ready(size_t source, const Tensor& grad) = 0;
+  /// Called after each op's backward rule.
+  virtual void step() {}
+};
+
 class Tape {
  public:
   /// persistent: gradient() may be called more than once (a non-persistent tape frees its
@@ -113,10 +125,12 @@ class Tape {
   /// d(sum of targets)/d(sources). output_gradients (empty, or one per target; undefined
   /// entries mean ones) weight the targets. Unconnected sources give an undefined tensor, or
   /// zeros when unconnected_zero. A non-persistent tape can do this once (RuntimeError-class
-  /// corten::Error afterwards).
+  /// corten::Error afterwards). `observer`, if given, hears of each source's gradient as soon
+  /// as it is final.
   std::vector<Tensor> gradient(const std::vector<Tensor>& targets,
                                const std::vector<Tensor>& sources,
-                               const std::vector<Tensor>& output_gradients, bool unconnected_zero);
+                               const std::vector<Tensor>& output_gradients, bool unconnected_zero,
+                               GradientObserver* observer = nullptr);
 
   /// Number of op records currently held.
   int64_t num_records() const;

@@ -27,9 +27,12 @@ from typing import Any
 import numpy as np
 
 from corten import _C
+from corten.distribute import experimental
+from corten.distribute.experimental import CommunicationOptions
 
 __all__ = ["Strategy", "MirroredStrategy", "MultiWorkerMirroredStrategy", "ReduceOp",
-           "compute_average_loss", "get_strategy", "has_strategy", "is_chief", "mpi_library"]
+           "compute_average_loss", "experimental", "get_strategy", "has_strategy", "is_chief",
+           "mpi_library"]
 
 _stack: list[Strategy] = []
 
@@ -47,6 +50,7 @@ class Strategy:
 
     def __init__(self) -> None:
         self._rank, self._size = 0, 1
+        self._options = CommunicationOptions()
 
     @property
     def num_replicas_in_sync(self) -> int:
@@ -161,8 +165,15 @@ class MultiWorkerMirroredStrategy(Strategy):
         ValueError: if MPI cannot be loaded (the message says how to install it).
     """
 
-    def __init__(self, cluster_resolver: Any = None, communication_options: Any = None) -> None:
+    def __init__(self, cluster_resolver: Any = None,
+                 communication_options: CommunicationOptions | None = None) -> None:
         super().__init__()
+        if communication_options is not None:
+            if not isinstance(communication_options, CommunicationOptions):
+                raise ValueError("MultiWorkerMirroredStrategy: communication_options must be a "
+                                 "tf.distribute.experimental.CommunicationOptions; got "
+                                 f"{type(communication_options).__name__}")
+            self._options = communication_options
         if not _launched_by_mpi() and not _C.dist_initialized():
             return
         library = mpi_library()
@@ -174,7 +185,12 @@ class MultiWorkerMirroredStrategy(Strategy):
         import atexit
 
         atexit.register(_C.dist_finalize)
+        _C.dist_set_timeout(self._options.effective_timeout)
         self._rank, self._size = _C.dist_rank(), _C.dist_size()
+        if self._size > 1:
+            from corten.ops import autograd
+
+            autograd._gradient_observer = _gradient_observer
 
 
 def _launched_by_mpi() -> bool:
@@ -215,9 +231,49 @@ def compute_average_loss(per_example_loss: Any, global_batch_size: int | None = 
     return corten.reduce_sum(per_example_loss) / float(global_batch_size)
 
 
+# The GradientReducer of the last GradientTape.gradient under a several-replica strategy: its
+# buckets are being summed while the caller goes on to apply_gradients.
+_in_flight: list[Any] = []
+# How many apply_gradients used gradients summed during the backward pass (for tests).
+overlapped_steps = 0
+
+
+def _gradient_observer(sources: list[Any]) -> Any:
+    """A GradientReducer for GradientTape.gradient when its sources are trainable variables
+    under a several-replica strategy (they are the gradients an optimizer applies), else None."""
+    from corten.ops.variables import Variable
+
+    strategy = get_strategy()
+    if strategy.num_replicas_in_sync == 1 or not strategy._options.overlap or not sources:
+        return None
+    if not all(isinstance(s, Variable) and s.trainable for s in sources):
+        return None
+    _drop_in_flight()
+    reducer = _C.GradientReducer(sources, strategy._options.bytes_per_pack)
+    _in_flight.append(reducer)
+    return reducer
+
+
+def _drop_in_flight() -> None:
+    # Its collectives complete on every rank, as every rank started them; the sums go unused.
+    while _in_flight:
+        _in_flight.pop().finish()
+
+
 def sum_gradients(grads: list[Any], strategy: Strategy) -> list[Any]:
-    """The gradients summed over the replicas with one all-reduce: flattened into one buffer
-    per dtype, summed and split back."""
+    """The gradients summed over the replicas. Those of the GradientTape.gradient just run are
+    being summed already, bucket by bucket, since its backward pass (Note [Dead ranks] and
+    GradientReducer in corten/distributed.h); others are flattened into one buffer per dtype,
+    summed with one all-reduce and split back."""
+    global overlapped_steps
+    if _in_flight:
+        reducer = _in_flight.pop()
+        local = reducer.local
+        totals = reducer.finish()
+        by_id = {g._id: t for g, t in zip(local, totals, strict=True) if g is not None}
+        if all(getattr(g, "_id", None) in by_id for g in grads):
+            overlapped_steps += 1
+            return [by_id[g._id] for g in grads]
     import corten
 
     out = list(grads)
@@ -231,3 +287,4 @@ def sum_gradients(grads: list[Any], strategy: Strategy) -> list[Any]:
         for i, part in zip(indices, corten.split(total, sizes, axis=0), strict=True):
             out[i] = corten.reshape(part, grads[i].shape)
     return out
+

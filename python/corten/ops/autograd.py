@@ -21,6 +21,10 @@ Tensor = _C.Tensor
 
 __all__ = ["GradientTape", "UnconnectedGradients", "stop_gradient", "custom_gradient"]
 
+# Set by a several-replica MultiWorkerMirroredStrategy: given gradient()'s sources, returns an
+# observer that starts summing their gradients over the ranks while the backward pass runs.
+_gradient_observer: Callable[[list], Any] | None = None
+
 
 class UnconnectedGradients(enum.Enum):
     """What gradient() returns for a source the target does not depend on."""
@@ -119,8 +123,9 @@ class GradientTape:
                                            "GradientTape.gradient: output_gradients")
             out_grads = [None if g is None else _C.convert_to_tensor(g, t.dtype)
                          for g, t in zip(out_grads, targets)]
+        observer = None if _gradient_observer is None else _gradient_observer(flat_sources)
         grads = self._tape.gradient(targets, flat_sources, out_grads,
-                                    mode is UnconnectedGradients.ZERO)
+                                    mode is UnconnectedGradients.ZERO, observer)
         return nest.pack_sequence_as(sources, grads)
 
 

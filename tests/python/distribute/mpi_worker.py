@@ -77,6 +77,15 @@ if __name__ == "__main__":
         weights, record[f"{name}_loss"], record[f"{name}_evaluate"] = fit(strategy, name)
         arrays.update({f"{name}_{i}": w for i, w in enumerate(weights)})
     weights, record["loop_loss"] = custom_loop(strategy)
+    record["overlapped_steps"] = tf.distribute.overlapped_steps
+    # The same SGD fit with a bucket per one or two variables, and with the gradients summed
+    # after the backward pass instead of during it.
+    options = tf.distribute.experimental.CommunicationOptions
+    for name, opts in {"buckets": options(bytes_per_pack=64),
+                       "no_overlap": options(overlap=False)}.items():
+        other = tf.distribute.MultiWorkerMirroredStrategy(communication_options=opts)
+        other_weights, record[f"{name}_loss"], _ = fit(other, "sgd")
+        arrays.update({f"{name}_{i}": w for i, w in enumerate(other_weights)})
     # Only the chief writes saved models and checkpoints (each rank names its own file here, so
     # the test sees who wrote).
     with strategy.scope():

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +71,14 @@ def test_ranks_train_as_one_process_with_the_global_batch(tmp_path, one_process,
             np.testing.assert_array_equal(w[name], weights[0][name])
     for key in ("sgd_loss", "adam_loss", "loop_loss"):
         np.testing.assert_allclose(records[0][key], single[key], rtol=1e-6)
+    # The gradients were summed during the backward pass (fit traces its step once, the custom
+    # loop runs eagerly), in one bucket or in several, or after it: the same training.
+    assert all(r["overlapped_steps"] >= 2 for r in records)
+    for name in ("buckets", "no_overlap"):
+        np.testing.assert_allclose(records[0][f"{name}_loss"], single["sgd_loss"], rtol=1e-6)
+        for i in range(4):
+            np.testing.assert_allclose(weights[0][f"{name}_{i}"], single_weights[f"sgd_{i}"],
+                                       rtol=1e-6, atol=1e-7)
     # Saved models, checkpoints and weights files come from rank 0 only.
     out = tmp_path / "out"
     assert sorted(p.name for p in out.glob("*rank*.*") if p.suffix != ".json" and
@@ -82,3 +91,17 @@ def test_ranks_train_as_one_process_with_the_global_batch(tmp_path, one_process,
             np.testing.assert_allclose(records[0][key][metric], value, rtol=1e-6)
     for name, value in single_weights.items():
         np.testing.assert_allclose(weights[0][name], value, rtol=1e-6, atol=1e-7)
+
+
+def test_a_hung_rank_fails_the_job_within_the_timeout_naming_it():
+    start = time.monotonic()
+    done = subprocess.run([MPIRUN, "-np", "3", sys.executable,
+                           str(Path(__file__).parent / "hang_worker.py"), "2"],
+                          env=_env(), capture_output=True, text=True, timeout=120, check=False)
+    elapsed = time.monotonic() - start
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output[-3000:]
+    assert "rank(s) 1 never reached it" in output, output[-3000:]
+    assert "on rank 0 waited over 2 s" in output, output[-3000:]
+    # 2 s of timeout, the job's start and its abort; the hung rank sleeps 20 s.
+    assert elapsed < 15, (elapsed, output[-3000:])
