@@ -307,6 +307,7 @@ void init(const std::string& library) {
   check(mpi.Comm_size(kCommWorld, &world_size), "MPI_Comm_size");
   arrived.assign(static_cast<size_t>(world_size), -1);
   started = true;
+  trace::set_progress_hook(&poll);
 }
 
 bool initialized() { return started; }
@@ -315,11 +316,24 @@ void finalize() {
   const std::lock_guard<std::mutex> lock(mutex);
   if (!started) return;
   if (broken) mpi.Abort(kCommWorld, 1);  // Note [Dead ranks]: never returns
-  // Messages to rank 0 still in flight would be lost; the collectives all completed.
-  while (!sends.empty()) {
-    int flag = 0;
-    if (mpi.Test(&sends.front().request, &flag, nullptr) != 0) break;
-    if (flag) sends.pop_front();
+  // Every rank announced the same collectives: rank 0 reads the announcements it has not read
+  // yet, so that the other ranks' sends complete before MPI_Finalize (a send left pending
+  // there never returns). Bounded by the timeout, in case a rank died since.
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  auto within_timeout = [&] {
+    return timeout_seconds <= 0 ||
+           std::chrono::duration<double>(Clock::now() - start).count() < timeout_seconds;
+  };
+  try {
+    for (;;) {
+      drain_arrivals();
+      bool done = sends.empty();
+      for (int r = 1; world_rank == 0 && r < world_size; ++r)
+        done &= arrived[static_cast<size_t>(r)] == next_seq - 1;
+      if (done || !within_timeout()) break;
+    }
+  } catch (const Error&) {  // NOLINT(bugprone-empty-catch): MPI_Finalize reports the state
   }
   pending.clear();
   int done = 0;

@@ -29,6 +29,7 @@
 #include <corten/trace.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <sstream>
 #include <unordered_map>
@@ -154,6 +155,14 @@ TraceState* enter_op() noexcept {
 
 void leave_op(TraceState* state) noexcept { --state->depth; }
 
+namespace {
+std::atomic<void (*)()> progress_hook{nullptr};
+}  // namespace
+
+void run_progress_hook() {
+  if (auto* hook = progress_hook.load(std::memory_order_relaxed)) hook();
+}
+
 bool outermost(const TraceState* state) noexcept { return state->depth == 1; }
 
 void append(TraceState* s, const char* op, autograd::TensorSpan inputs,
@@ -174,6 +183,8 @@ void append(TraceState* s, const char* op, autograd::TensorSpan inputs,
 }
 
 }  // namespace detail
+
+void set_progress_hook(void (*hook)()) { detail::progress_hook.store(hook); }
 
 void begin(const Tensors& inputs) {
   if (tls_trace) throw ValueError("corten.function: a trace is already active on this thread");
@@ -584,6 +595,7 @@ Tensors Plan::run_timed(const Tensors& inputs, std::vector<double>* seconds) con
   autograd::PauseRecording no_tape;
   Tensors args;
   args.reserve(8);
+  bool communicating = false;
   for (size_t i = 0; i < nodes_.size(); ++i) {
     const Node& node = nodes_[i];
     args.clear();
@@ -609,6 +621,10 @@ Tensors Plan::run_timed(const Tensors& inputs, std::vector<double>* seconds) con
       vals[static_cast<size_t>(node.first_output + k)] = std::move(outs[static_cast<size_t>(k)]);
     }
     for (int32_t slot : node.release) vals[static_cast<size_t>(slot)] = Tensor();
+    // A collective started by a node moves its data only inside MPI's calls: each later node
+    // gives it a turn, so that it overlaps the rest of the step (Note [Dead ranks]).
+    communicating |= node.effect == Effect::Communicates;
+    if (communicating) detail::run_progress_hook();
   }
   args.clear();
   Tensors out;

@@ -66,7 +66,13 @@ bool outermost(const TraceState* state) noexcept;
 void append(TraceState* state, const char* op, autograd::TensorSpan inputs,
             autograd::TensorSpan outputs, ReplayFn replay, Attrs attrs, Effect effect,
             std::optional<Pointwise> pointwise);
+/// Calls the progress hook, if one is set.
+void run_progress_hook();
 }  // namespace detail
+
+/// A function a plan run calls after each node that follows a Communicates node, so that
+/// collectives in flight progress while the plan computes (corten::dist sets it to dist::poll).
+void set_progress_hook(void (*hook)());
 
 /// Held by an op entry point for the whole call: created first, then record() once the outputs
 /// exist. Only the outermost op records (ops that other ops call are part of their caller's
