@@ -2,7 +2,8 @@
 
 from corten.data import experimental
 from corten.data.dataset import AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset
+from corten.data.options import Options
 from corten.data.structure import TensorSpec
 
-__all__ = ["AUTOTUNE", "Dataset", "INFINITE_CARDINALITY", "TensorSpec", "UNKNOWN_CARDINALITY",
-           "experimental"]
+__all__ = ["AUTOTUNE", "Dataset", "INFINITE_CARDINALITY", "Options", "TensorSpec",
+           "UNKNOWN_CARDINALITY", "experimental"]

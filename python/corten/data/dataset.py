@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import os
 import queue
 import threading
@@ -97,7 +98,8 @@ class Dataset:
 
     Build one with ``from_tensor_slices``, ``from_tensors``, ``from_generator`` or ``range``
     and transform it with ``map``, ``filter``, ``shuffle``, ``batch``, ``repeat``, ``take``,
-    ``skip``, ``zip``, ``concatenate``, ``cache``, ``prefetch``.
+    ``skip``, ``shard``, ``zip``, ``concatenate``, ``cache``, ``prefetch``; ``with_options``
+    attaches ``tf.data.Options`` (read back with ``options()``).
     """
 
     # Subclasses implement _elements() (a fresh iterator over elements whose leaves are numpy
@@ -111,6 +113,10 @@ class Dataset:
 
     def _spec(self) -> Any:
         raise NotImplementedError
+
+    def _inputs(self) -> list[Dataset]:
+        """The datasets this one reads (their options flow into ``options()``)."""
+        return []
 
     # ------------------------------------------------------------------ iteration
 
@@ -341,6 +347,45 @@ class Dataset:
                              f"Received: buffer_size={size}")
         return _PrefetchDataset(self, size) if size > 0 else self
 
+    def shard(self, num_shards: Any, index: Any, name: str | None = None) -> Dataset:
+        """Every ``num_shards``-th element starting at ``index``: element ``i`` goes to shard
+        ``i % num_shards`` (``tf.data.Dataset.shard``). ``num_shards`` may be
+        ``tf.data.experimental.SHARD_HINT``, which ``AutoShardPolicy.HINT`` replaces by the
+        number of workers (iterating such a dataset outside tf.distribute raises).
+
+        Raises:
+            ValueError: if ``num_shards`` <= 0 or ``index`` is not in ``[0, num_shards)``.
+        """
+        from corten.data.options import SHARD_HINT
+
+        n, i = _as_int(num_shards, "num_shards"), _as_int(index, "index")
+        if n <= 0 and n != SHARD_HINT:
+            raise ValueError("Number of shards must be greater than zero "
+                             f"(currently num_shards = {n}).")
+        if not 0 <= i < n and n != SHARD_HINT:
+            raise ValueError(f"Index must be between 0 and {n - 1} (currently index = {i}).")
+        return _ShardDataset(self, n, i)
+
+    def with_options(self, options: Any, name: str | None = None) -> Dataset:
+        """This dataset carrying ``options`` (a ``tf.data.Options``), merged over the options
+        it already has: an option set here wins over the same option set before.
+
+        Raises:
+            TypeError: if ``options`` is not a ``tf.data.Options``.
+        """
+        from corten.data.options import Options
+
+        if not isinstance(options, Options):
+            raise TypeError(f"with_options: expected a tf.data.Options. Received: {options!r}")
+        return _OptionsDataset(self, options)
+
+    def options(self) -> Any:
+        """The ``tf.data.Options`` of this dataset: those set with ``with_options`` on it or on
+        the datasets it is built from (later ones win)."""
+        from corten.data.options import dataset_options
+
+        return dataset_options(self)
+
     def reduce(self, initial_state: Any, reduce_func: Callable[[Any, Any], Any]) -> Any:
         """Folds the elements into ``initial_state`` with ``reduce_func(state, element)``."""
         state = initial_state
@@ -530,6 +575,44 @@ class _UnaryDataset(Dataset):
 
     def _spec(self) -> Any:
         return self._input._spec()
+
+    def _inputs(self) -> list[Dataset]:
+        return [self._input]
+
+
+class _OptionsDataset(_UnaryDataset):
+    def __init__(self, input_dataset: Dataset, options: Any) -> None:
+        super().__init__(input_dataset)
+        self._own_options = copy.deepcopy(options)  # later edits of `options` do not leak in
+
+    def _elements(self) -> Iterator[Any]:
+        return self._input._elements()
+
+
+class _ShardDataset(_UnaryDataset):
+    def __init__(self, input_dataset: Dataset, num_shards: int, index: int) -> None:
+        super().__init__(input_dataset)
+        self._num_shards, self._index = num_shards, index
+
+    def _elements(self) -> Iterator[Any]:
+        from corten.data.options import SHARD_HINT
+
+        if self._num_shards == SHARD_HINT:
+            raise RuntimeError(
+                "`tf.data.Dataset.shard(SHARD_HINT, ...)` can only be used in "
+                "`tf.distribute.Strategy.experimental_distribute_dataset()` with "
+                "`tf.data.experimental.AutoShardPolicy.HINT` policy.")
+        for i, element in enumerate(self._input._elements()):
+            if i % self._num_shards == self._index:
+                yield element
+
+    def _cardinality(self) -> int:
+        n = self._input._cardinality()
+        if n < 0:
+            return n
+        if self._num_shards < 0:  # SHARD_HINT: known once tf.distribute replaces it
+            return UNKNOWN_CARDINALITY
+        return n // self._num_shards + (1 if self._index < n % self._num_shards else 0)
 
 
 class _MapDataset(_UnaryDataset):
@@ -844,6 +927,9 @@ class _ZipDataset(Dataset):
     def _spec(self) -> Any:
         return st.pack(self._structure, [d._spec() for d in self._datasets])
 
+    def _inputs(self) -> list[Dataset]:
+        return list(self._datasets)
+
 
 class _ConcatenateDataset(Dataset):
     def __init__(self, first: Dataset, second: Dataset) -> None:
@@ -872,6 +958,9 @@ class _ConcatenateDataset(Dataset):
 
     def _spec(self) -> Any:
         return self._spec_value
+
+    def _inputs(self) -> list[Dataset]:
+        return [self._first, self._second]
 
 
 class _CacheDataset(_UnaryDataset):

@@ -1,6 +1,8 @@
-"""corten.data.experimental: the constants TensorFlow also exposes under tf.data.experimental."""
+"""corten.data.experimental: the constants and option classes TensorFlow also exposes under
+tf.data.experimental."""
 
 from corten.data.dataset import AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY
+from corten.data.options import SHARD_HINT, AutoShardPolicy, DistributeOptions
 
 
 def cardinality(dataset):
@@ -8,4 +10,5 @@ def cardinality(dataset):
     return dataset.cardinality()
 
 
-__all__ = ["AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "cardinality"]
+__all__ = ["AUTOTUNE", "AutoShardPolicy", "DistributeOptions", "INFINITE_CARDINALITY",
+           "SHARD_HINT", "UNKNOWN_CARDINALITY", "cardinality"]

@@ -73,9 +73,11 @@ class Strategy:
             _stack.pop()
 
     def run(self, fn: Callable[..., Any], args: tuple = (), kwargs: dict | None = None) -> Any:
-        """Runs ``fn(*args, **kwargs)`` as this process's replica (its per-replica result)."""
-        with self.scope():
-            return fn(*args, **(kwargs or {}))
+        """Runs ``fn(*args, **kwargs)`` as this process's replica (its per-replica result), in
+        the strategy's scope and with the replica's own random streams."""
+        from corten.distribute import _input
+
+        return _input.run(self, fn, args, kwargs)
 
     def reduce(self, reduce_op: str, value: Any, axis: int | None = None) -> Any:
         """Combines the replicas' ``value`` (SUM or MEAN); with ``axis``, also along that axis
@@ -106,30 +108,16 @@ class Strategy:
         return _C.dist_all_reduce(value, _C.DistReduceOp.SUM)
 
     def experimental_distribute_dataset(self, dataset: Any, options: Any = None) -> Any:
-        """This replica's part of each global batch of ``dataset``: rows
-        ``[rank * n / N, (rank + 1) * n / N)`` of a batch of n rows (tf.distribute's rebatching:
-        an uneven batch gives the first ranks one row more)."""
-        if self._size == 1:
-            return dataset
-        rank, size = self._rank, self._size
-        return dataset.map(lambda *batch: _split_batch(batch, rank, size))
+        """This replica's batches of ``dataset``, cut as its ``auto_shard_policy`` says: with
+        DATA (the default), rows ``[r * ceil(n / N), (r + 1) * ceil(n / N))`` of each global
+        batch of n rows, as tf.distribute rebatches (Note [Auto-sharding] in _input.py)."""
+        from corten.distribute import _input
+
+        return _input.distribute_dataset(self, dataset, options)
 
     def _broadcast_variable(self, variable: Any) -> None:
         if self._size > 1:
             _C.dist_broadcast_(variable, 0)
-
-
-def _split_rows(x: Any, rank: int, size: int) -> Any:
-    n = int(x.shape[0])
-    lo, hi = rank * n // size, (rank + 1) * n // size
-    return x[lo:hi]
-
-
-def _split_batch(batch: tuple, rank: int, size: int) -> Any:
-    from corten import nest
-
-    parts = nest.map_structure(lambda t: _split_rows(t, rank, size), batch)
-    return parts[0] if len(parts) == 1 else parts
 
 
 class MirroredStrategy(Strategy):

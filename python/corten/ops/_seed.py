@@ -18,6 +18,17 @@ with seeds taken mod 2**64 (two's complement for negative values) and the domain
     1: stateful op with an op-level seed       key = mix(1, global_seed, op_seed)
     2: stateful op without an op-level seed    key = mix(2, global_seed)
     3: stateless op with seed pair [a, b]      key = mix(3, a, b), offset 0
+    6: a stateful key k drawn in replica r     key = mix(6, k, r)
+
+Note [Replica streams]: inside ``replica_stream(r)`` (a replica's step of a data-parallel
+strategy with several replicas: fit's and evaluate's steps, ``Strategy.run``) the stateful keys
+of domains 1 and 2 are folded with the replica index (domain 6), so with the same global seed
+on every rank each replica draws its own dropout masks and noise, reproducibly (as a
+``tf.random.Generator`` created in a strategy's scope gives each replica its own stream).
+Outside a replica's step the keys are the same on every rank: dataset shuffles and the
+shuffling of ``fit`` must give every rank the same order, or the ranks' parts of a global
+batch would overlap. Stateless ops are never folded. The replica index is per thread, so an
+input pipeline's prefetch thread keeps the unfolded keys.
 
 Where no global seed is set, an op-level seed is combined with ``DEFAULT_GRAPH_SEED`` (as in
 TensorFlow) and ops without any seed use a per-process random seed (nondeterministic). A
@@ -28,9 +39,10 @@ sequence of random ops repeats after it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from corten import _C
@@ -95,12 +107,31 @@ def get_global_seed() -> int | None:
     return _global_seed
 
 
+_replica = threading.local()
+
+
+@contextlib.contextmanager
+def replica_stream(replica_id: int | None) -> Iterator[None]:
+    """Inside, on this thread, stateful random ops draw from replica ``replica_id``'s streams
+    (Note [Replica streams]); None restores the shared streams."""
+    previous = getattr(_replica, "id", None)
+    _replica.id = replica_id
+    try:
+        yield
+    finally:
+        _replica.id = previous
+
+
 def stateful_key(op_seed: int | None) -> int:
-    """The Philox key of a stateful op with the given op-level seed."""
+    """The Philox key of a stateful op with the given op-level seed (folded with the replica
+    index inside ``replica_stream``)."""
     if op_seed is not None:
         base = DEFAULT_GRAPH_SEED if _global_seed is None else _global_seed
-        return mix(1, base, _check_seed(op_seed, "seed"))
-    return mix(2, _default_seed if _global_seed is None else _global_seed)
+        key = mix(1, base, _check_seed(op_seed, "seed"))
+    else:
+        key = mix(2, _default_seed if _global_seed is None else _global_seed)
+    replica_id = getattr(_replica, "id", None)
+    return key if replica_id is None else mix(6, key, replica_id)
 
 
 def stateless_key(seed: Any) -> int:

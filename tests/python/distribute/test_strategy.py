@@ -7,7 +7,6 @@ import corten as tf
 import numpy as np
 import pytest
 from corten import keras
-from corten.distribute import _split_batch
 
 
 def test_one_replica_strategy_interface():
@@ -29,13 +28,6 @@ def test_one_replica_strategy_interface():
         strategy.reduce("MAX", x)
     dataset = tf.data.Dataset.from_tensor_slices(np.arange(6.0)).batch(4)
     assert strategy.experimental_distribute_dataset(dataset) is dataset
-
-
-def test_a_global_batch_splits_by_rank_as_tf_distribute_rebatches():
-    batch = (np.arange(10).reshape(5, 2), np.arange(5))
-    parts = [_split_batch(tuple(tf.constant(b) for b in batch), r, 2) for r in range(2)]
-    assert [p[1].numpy().tolist() for p in parts] == [[0, 1], [2, 3, 4]]
-    np.testing.assert_array_equal(np.concatenate([p[0].numpy() for p in parts]), batch[0])
 
 
 def test_compute_average_loss_divides_by_the_global_batch():

@@ -440,6 +440,8 @@ class DataHandler:
                  class_weight: dict | None = None, model: Any = None,
                  steps_per_execution: int = 1) -> None:
         self.initial_epoch = int(initial_epoch)
+        # The step the first epoch starts at (a BackupAndRestore backup taken mid-epoch).
+        self.initial_step = 0
         self.epochs = int(epochs)
         self.class_weight = class_weight
         self.step_increment = max(1, int(steps_per_execution or 1))
@@ -549,7 +551,7 @@ class DataHandler:
     def steps(self) -> Iterator[int]:
         """Yields the first step index of each execution of the current epoch; stops early
         (and marks the data as insufficient) when the iterator runs out."""
-        step = 0
+        step, self.initial_step = self.initial_step, 0
         while self.inferred_steps is None or step < self.inferred_steps:
             if self.insufficient_data:
                 return
@@ -583,6 +585,11 @@ class DataHandler:
         with up to ``steps_per_execution`` batches (fewer at the end of the data), as Keras 3's
         EpochIterator; the one step loop of fit, evaluate and predict. Stops when the data
         runs out."""
+        for _ in range(self.initial_step):
+            # Resuming mid-epoch: the batches before initial_step were trained before the
+            # backup (tf.keras 2 trains the epoch's first batches again instead).
+            if self.next_batch(iterator) is None:
+                return
         for begin in self.steps():
             count = self.step_increment
             if self.inferred_steps is not None:

@@ -17,6 +17,7 @@ import numpy as np
 
 import corten
 from corten import _C, nest
+from corten.data.options import AutoShardPolicy
 from corten.keras.layers import base_layer
 from corten.keras.trainers import data_adapter
 from corten.keras.trainers.compile_utils import LossesContainer, MetricsContainer
@@ -50,16 +51,24 @@ def _sync_logs(logs: Any) -> Any:
     return _to_python(logs)
 
 
-def _replica_step(step: Any, strategy: Any) -> Any:
-    """``step`` on this replica's rows of each global batch."""
-    from corten.distribute import _split_batch
+def _replica_step(step: Any, strategy: Any, handler: Any) -> Any:
+    """``step`` run as this replica on its part of ``handler``'s data, as tf.distribute cuts
+    it by the dataset's ``auto_shard_policy`` (Note [Auto-sharding] in
+    corten/distribute/_input.py): DATA (array data, and datasets by default) gives each replica
+    its rows of every global batch; OFF and HINT swap in the rank's own rebatched dataset once
+    per handler, keeping the steps per epoch inferred from the global batches (as Keras)."""
+    from corten.distribute import _input
 
-    def replica_step(batch: Any) -> Any:
-        parts = _split_batch(tuple(batch) if isinstance(batch, tuple) else (batch,),
-                             strategy.rank, strategy.num_replicas_in_sync)
-        return step(parts)
-
-    return replica_step
+    split = handler.__dict__.get("_replica_split")
+    if split is None:
+        adapter = handler.adapter
+        data = adapter.data if getattr(adapter, "kind", None) == "dataset" else None
+        split = _input.auto_shard_policy(data) == AutoShardPolicy.DATA
+        if not split:
+            adapter.data = _input.worker_dataset(data, strategy.rank,
+                                                 strategy.num_replicas_in_sync)
+        handler.__dict__["_replica_split"] = split
+    return _input.replica_step(step, strategy, split)
 
 
 def _global_logs(model: Any, logs: Mapping, strategy: Any) -> dict:
@@ -463,10 +472,18 @@ class Trainer:
         self.__dict__["_skip_non_finite_steps"] = skip_non_finite
         train_function = self.train_step if skip_non_finite else self.make_train_function()
         if strategy is not None:
-            # Each replica trains on its rows of every global batch (tf.distribute's
-            # rebatching); apply_gradients averages the gradients over the replicas.
-            train_function = _replica_step(train_function, strategy)
+            # Each replica trains on its part of every global batch (tf.distribute's
+            # rebatching and auto-sharding); apply_gradients sums the replicas' gradients.
+            train_function = _replica_step(train_function, strategy, handler)
         callbacks.on_train_begin()
+        # BackupAndRestore's on_train_begin restored a backup: resume after it (tf.keras's
+        # _maybe_load_initial_counters_from_ckpt; Note [Backup and restore] in
+        # keras/callbacks/backup_and_restore.py).
+        training_state = self.__dict__.get("_training_state")
+        if training_state is not None:
+            handler.initial_epoch, handler.initial_step = \
+                training_state.maybe_load_initial_counters_from_ckpt(handler.inferred_steps,
+                                                                     initial_epoch)
         training_logs = None
         logs = None
         for epoch, iterator in handler.enumerate_epochs():
@@ -501,7 +518,7 @@ class Trainer:
         full batches are replayed in C++ (Note [Epoch replay]); otherwise each step runs
         between the batch hooks, and training stops early when a hook sets
         ``stop_training``."""
-        if not callbacks.wants_batch_hooks(mode):
+        if not callbacks.wants_batch_hooks(mode) and not handler.initial_step:
             logs = handler.replay_epoch(step_function)
             if logs is not None:
                 return logs
@@ -561,7 +578,7 @@ class Trainer:
                                          add_history=False)
         test_function = self.make_test_function()
         if strategy is not None:
-            test_function = _replica_step(test_function, strategy)
+            test_function = _replica_step(test_function, strategy, handler)
         logs: Any = {}
         callbacks.on_test_begin()
         for _, iterator in handler.enumerate_epochs():
@@ -583,12 +600,20 @@ class Trainer:
                 workers: int = 1, use_multiprocessing: bool = False) -> Any:
         """The model's outputs on the inputs, computed batch by batch and concatenated.
 
+        Under a strategy with several replicas (the model compiled, or predict called, in its
+        scope) each replica computes its rows of every batch and every replica returns the
+        outputs of all the rows in order, as tf.keras does (a dataset's ``auto_shard_policy``
+        is taken as DATA, as tf.keras sets it for predict); only the chief prints.
+
         Returns:
             numpy arrays, in the structure of the model's outputs (a dict of outputs stays a
             dict, a list stays a list).
         """
         verbose = _get_verbosity(verbose)
-        if verbose == 0 and callbacks is None and steps is None:
+        strategy = self._predict_strategy()
+        if strategy is not None and strategy.rank:
+            verbose = 0  # only the chief prints
+        if strategy is None and verbose == 0 and callbacks is None and steps is None:
             small = self._predict_one_batch(x, batch_size)
             if small is not None:
                 return small
@@ -598,6 +623,10 @@ class Trainer:
         callbacks = self._make_callbacks(callbacks, verbose, 1, handler.inferred_steps,
                                          add_history=True)
         predict_function = self.make_predict_function()
+        if strategy is not None:
+            from corten.distribute import _input
+
+            predict_function = _input.gathering_step(predict_function, strategy)
         outputs: list[Any] = []
         structure = None
         callbacks.on_predict_begin()
@@ -623,6 +652,16 @@ class Trainer:
         callbacks.on_predict_end()
         columns = list(zip(*outputs))
         return nest.pack_sequence_as(structure, [_concat(list(c)) for c in columns])
+
+    def _predict_strategy(self) -> Any:
+        """The several-replica strategy predict distributes over (the one the model was
+        compiled under, else the active one), or None."""
+        from corten import distribute
+
+        strategy = self.__dict__.get("_distribute_strategy")
+        if strategy is None and distribute.has_strategy():
+            strategy = distribute.get_strategy()
+        return strategy if strategy is not None and strategy.num_replicas_in_sync > 1 else None
 
     def _predict_one_batch(self, x: Any, batch_size: int | None) -> Any:
         """predict() of one float32 array that fits in one batch, silent and without callbacks:
