@@ -22,6 +22,14 @@ void bind_distributed(py::module_& m) {
   m.def("dist_barrier", &dist::barrier, py::call_guard<py::gil_scoped_release>());
   m.def("dist_set_timeout", &dist::set_timeout, py::arg("seconds"));
   m.def("dist_timeout", &dist::timeout);
+  m.def("dist_stats", [] {
+    const dist::Stats st = dist::stats();
+    py::dict d;
+    d["collectives"] = st.collectives;
+    d["bytes"] = st.bytes;
+    d["wait_seconds"] = st.wait_seconds;
+    return d;
+  });
   m.def("dist_all_reduce_start", &dist::all_reduce_start, py::arg("parts"), py::arg("op"),
         py::call_guard<py::gil_scoped_release>());
   m.def("dist_all_reduce_wait", &dist::all_reduce_wait, py::arg("packed"),

@@ -87,6 +87,7 @@ bool started = false;
 bool broken = false;  // a collective timed out: MPI cannot be used again (Note [Dead ranks])
 int world_rank = 0, world_size = 1;
 double timeout_seconds = 300.0;
+Stats totals;
 
 // Collectives started and not yet waited for, in start order, with the buffer each writes.
 struct Pending {
@@ -223,7 +224,11 @@ void wait(Handle& request, const char* call, int64_t seq) {
   for (int polls = 0;; ++polls) {
     int flag = 0;
     check(mpi.Test(&request, &flag, nullptr), call);
-    if (flag) return;
+    if (flag) {
+      if (polls > 0)
+        totals.wait_seconds += std::chrono::duration<double>(Clock::now() - start).count();
+      return;
+    }
     if ((polls & 1023) != 1023) continue;
     drain_arrivals();
     const double waited = std::chrono::duration<double>(Clock::now() - start).count();
@@ -237,6 +242,8 @@ Tensor start_all_reduce(Tensor out, ReduceOp op, const char* name) {
   const Handle type = datatype(out.dtype(), name);
   const Handle mpi_op = reduce_op(op);
   const int64_t seq = announce();
+  totals.collectives++;
+  totals.bytes += static_cast<int64_t>(out.nbytes());
   Handle request = kRequestNull;
   check(mpi.Iallreduce(kInPlace, out.raw_data(), static_cast<int>(out.numel()), type, mpi_op,
                        kCommWorld, &request),
@@ -345,6 +352,8 @@ void finalize() {
 int rank() { return world_rank; }
 int size() { return world_size; }
 
+Stats stats() { return totals; }
+
 void set_timeout(double seconds) {
   CORTEN_CHECK_VALUE(seconds == seconds, "set_timeout: expected a number of seconds; got NaN");
   timeout_seconds = seconds;
@@ -415,6 +424,8 @@ void broadcast_(const Tensor& x, int root) {
   if (x.numel() == 0) return;
   const Handle type = datatype(x.dtype(), name);
   const int64_t seq = announce();
+  totals.collectives++;
+  totals.bytes += static_cast<int64_t>(x.nbytes());
   Handle request = kRequestNull;
   check(mpi.Ibcast(x.raw_data(), static_cast<int>(x.numel()), type, root, kCommWorld, &request),
         "MPI_Ibcast");

@@ -51,6 +51,16 @@ Tensor all_reduce_start(const std::vector<Tensor>& parts, ReduceOp op);
 Tensor all_reduce_wait(const Tensor& packed);
 /// Lets started collectives progress (MPI moves data only inside its calls).
 void poll();
+
+/// What this process has communicated since init: collectives started, bytes they reduced or
+/// broadcast, and the seconds spent waiting for them to complete (communication not hidden
+/// behind compute).
+struct Stats {
+  int64_t collectives = 0;
+  int64_t bytes = 0;
+  double wait_seconds = 0.0;
+};
+Stats stats();
 /// Writes rank `root`'s value of `x` into `x` on every rank (in place).
 void broadcast_(const Tensor& x, int root);
 /// Returns when every rank has called it.

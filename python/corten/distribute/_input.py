@@ -233,14 +233,48 @@ def replica_step(step: Callable[[Any], Any], strategy: Any,
     sharding) or on the batch as given (the data is already this rank's, OFF and HINT), with
     the replica's random streams."""
 
-    def run_replica_step(batch: Any) -> Any:
-        if split:
-            batch = split_batch(tuple(batch) if isinstance(batch, tuple) else (batch,),
-                                strategy.rank, strategy.num_replicas_in_sync)
-        with replica_context(strategy):
-            return step(batch)
+    rank, size = strategy.rank, strategy.num_replicas_in_sync
 
+    def own_rows(batch: Any) -> Any:
+        if not split:
+            return batch
+        return split_batch(tuple(batch) if isinstance(batch, tuple) else (batch,), rank, size)
+
+    def run_replica_step(batch: Any) -> Any:
+        with replica_context(strategy):
+            return step(own_rows(batch))
+
+    def batch_replayer(first_batch: Any) -> Callable[..., Any] | None:
+        # Epoch replay (Note [Epoch replay]) of the replica's rows: its piece of each global
+        # batch of the epoch's order, so that the epoch's steps, all-reduces included, run in
+        # C++ as on one process. Only array data replays, and it is always DATA-sharded.
+        inner = getattr(step, "batch_replayer", None)
+        lo, hi = replica_rows(int(nest.flatten(first_batch)[0].shape[0]), rank, size)
+        if inner is None or not split or hi == lo:
+            return None
+        replay = inner(own_rows(first_batch))
+        if replay is None:
+            return None
+
+        def replay_rows(sources: Any, input_source: Any, order: Any, batch_rows: int,
+                        first_row: int, num_steps: int, stack: bool) -> Any:
+            import corten
+
+            first = first_row // batch_rows
+            count = (first + num_steps) * batch_rows
+            # No order: the epoch reads the rows in their order (shuffle=False).
+            order = corten.range(count, dtype="int64") if order is None else order[:count]
+            rows = corten.reshape(order, [-1, batch_rows])
+            own = corten.reshape(rows[:, lo:hi], [-1])
+            with replica_context(strategy):
+                return replay(sources, input_source, own, hi - lo, first * (hi - lo),
+                              num_steps, stack)
+
+        return replay_rows
+
+    run_replica_step.batch_replayer = batch_replayer  # type: ignore[attr-defined]
     return run_replica_step
+
 
 
 def gathering_step(step: Callable[[Any], Any], strategy: Any) -> Callable[[Any], Any]:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["CommunicationImplementation", "CommunicationOptions"]
+from corten import _C
+
+__all__ = ["CommunicationImplementation", "CommunicationOptions", "communication_stats"]
 
 # The default wait for the other ranks: tf.distribute waits forever by default, which turns a
 # dead or hung rank into a silent hang (Note [Dead ranks] in csrc/distributed/mpi.cpp).
@@ -62,3 +64,10 @@ class CommunicationOptions:
         return (f"CommunicationOptions(bytes_per_pack={self.bytes_per_pack}, "
                 f"timeout_seconds={self.timeout_seconds}, "
                 f"implementation={self.implementation}, overlap={self.overlap})")
+
+
+def communication_stats() -> dict[str, float]:
+    """What this process has communicated since its strategy started (corten's own):
+    ``collectives`` started, ``bytes`` reduced or broadcast, and ``wait_seconds`` spent waiting
+    for collectives to complete, the communication that compute did not hide."""
+    return dict(_C.dist_stats())

@@ -5,43 +5,28 @@ weights of an uninterrupted job (fault_worker.py is the script of every rank).""
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import mpi_jobs
 import numpy as np
 import pytest
-from corten import distribute
 
 WORKER = str(Path(__file__).parent / "fault_worker.py")
 RANKS = 2
 KILL = "1:3:1"  # rank 1 dies after batch 1 of epoch 3 (the 4th of 6), mid-epoch
 
 
-def _mpirun():
-    for candidate in (os.path.join(os.path.dirname(sys.executable), "mpirun"),
-                      shutil.which("mpirun")):
-        if candidate and os.path.exists(candidate):
-            return candidate
-    return None
-
-
-MPIRUN = _mpirun()
-pytestmark = pytest.mark.skipif(
-    MPIRUN is None or distribute.mpi_library() is None,
-    reason="MPI is not installed (pip install 'corten[distributed]' installs MPICH)")
+MPIRUN = mpi_jobs.MPIRUN
+pytestmark = mpi_jobs.needs_mpi
 
 
 def _env(**extra):
-    env = dict(os.environ)
-    env.setdefault("OPENBLAS_NUM_THREADS", "1")
-    env.pop("CORTEN_FAULT_KILL", None)
-    root = str(Path(__file__).parents[3] / "python")
-    if os.path.isdir(os.path.join(root, "corten")):
-        env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")])
-    env.update(extra)
+    env = mpi_jobs.env(**extra)
+    if "CORTEN_FAULT_KILL" not in extra:
+        env.pop("CORTEN_FAULT_KILL", None)
     return env
 
 

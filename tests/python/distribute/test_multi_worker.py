@@ -4,47 +4,26 @@ whole batch, with fit (SGD, Adam) and with a custom loop (strategy.run, strategy
 rank ends with the same weights and history."""
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import mpi_jobs
 import numpy as np
 import pytest
-from corten import distribute
 
 WORKER = str(Path(__file__).parent / "mpi_worker.py")
 
 
-def _mpirun():
-    for candidate in (os.path.join(os.path.dirname(sys.executable), "mpirun"),
-                      shutil.which("mpirun")):
-        if candidate and os.path.exists(candidate):
-            return candidate
-    return None
-
-
-MPIRUN = _mpirun()
-pytestmark = pytest.mark.skipif(
-    MPIRUN is None or distribute.mpi_library() is None,
-    reason="MPI is not installed (pip install 'corten[distributed]' installs MPICH)")
-
-
-def _env():
-    env = dict(os.environ)
-    env.setdefault("OPENBLAS_NUM_THREADS", "1")
-    root = str(Path(__file__).parents[3] / "python")
-    if os.path.isdir(os.path.join(root, "corten", "lib")):
-        env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")])
-    return env
+MPIRUN = mpi_jobs.MPIRUN
+pytestmark = mpi_jobs.needs_mpi
 
 
 def _run(argv, out):
     out.mkdir()
-    done = subprocess.run([*argv, WORKER, str(out)], env=_env(), capture_output=True, text=True,
-                          timeout=240, check=False)
+    done = subprocess.run([*argv, WORKER, str(out)], env=mpi_jobs.env(), capture_output=True,
+                          text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     ranks = sorted(out.glob("rank*.json"))
     return ([json.loads(p.read_text()) for p in ranks],
@@ -97,7 +76,8 @@ def test_a_hung_rank_fails_the_job_within_the_timeout_naming_it():
     start = time.monotonic()
     done = subprocess.run([MPIRUN, "-np", "3", sys.executable,
                            str(Path(__file__).parent / "hang_worker.py"), "2"],
-                          env=_env(), capture_output=True, text=True, timeout=120, check=False)
+                          env=mpi_jobs.env(), capture_output=True, text=True, timeout=120,
+                          check=False)
     elapsed = time.monotonic() - start
     output = done.stdout + done.stderr
     assert done.returncode != 0, output[-3000:]

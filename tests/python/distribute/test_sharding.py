@@ -5,13 +5,12 @@ Dataset.shard, tf.data.Options and AutoShardPolicy; how a global batch is cut ov
 on every rank, and dropout drawing per-rank masks reproducibly."""
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import corten as tf
+import mpi_jobs
 import numpy as np
 import pytest
 from corten import distribute
@@ -189,33 +188,14 @@ def test_a_replicas_random_streams_depend_on_its_index_reproducibly():
 
 
 # ---------------------------------------------------------------------- under mpirun
-def _mpirun():
-    for candidate in (os.path.join(os.path.dirname(sys.executable), "mpirun"),
-                      shutil.which("mpirun")):
-        if candidate and os.path.exists(candidate):
-            return candidate
-    return None
-
-
-MPIRUN = _mpirun()
-needs_mpi = pytest.mark.skipif(
-    MPIRUN is None or distribute.mpi_library() is None,
-    reason="MPI is not installed (pip install 'corten[distributed]' installs MPICH)")
-
-
-def _env():
-    env = dict(os.environ)
-    env.setdefault("OPENBLAS_NUM_THREADS", "1")
-    root = str(Path(__file__).parents[3] / "python")
-    if os.path.isdir(os.path.join(root, "corten", "lib")):
-        env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")])
-    return env
+MPIRUN = mpi_jobs.MPIRUN
+needs_mpi = mpi_jobs.needs_mpi
 
 
 def _run(argv, out):
     out.mkdir(parents=True)
-    done = subprocess.run([*argv, WORKER, str(out)], env=_env(), capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run([*argv, WORKER, str(out)], env=mpi_jobs.env(), capture_output=True,
+                          text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     ranks = sorted(out.glob("rank*.json"))
     return ([json.loads(p.read_text()) for p in ranks],

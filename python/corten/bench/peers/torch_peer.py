@@ -18,6 +18,34 @@ import keras_models
 import protocol
 
 
+def mlp(torch: Any) -> Any:
+    """The seeds' digits MLP: 784 -> 64 -> 64 -> 10, ReLU, logits."""
+    nn = torch.nn
+    return nn.Sequential(nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
+                         nn.Linear(64, 10))
+
+
+def vae(torch: Any) -> Any:
+    """The custom-layers guide's VAE (784-64-32); forward returns (reconstruction, KL term)."""
+    nn = torch.nn
+
+    class TorchVAE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc, self.mean = nn.Linear(784, 64), nn.Linear(64, 32)
+            self.log_var = nn.Linear(64, 32)
+            self.dec, self.out = nn.Linear(32, 64), nn.Linear(64, 784)
+
+        def forward(self, inputs):
+            h = torch.relu(self.enc(inputs))
+            z_mean, z_log_var = self.mean(h), self.log_var(h)
+            z = z_mean + torch.exp(0.5 * z_log_var) * torch.randn_like(z_mean)
+            kl = -0.5 * torch.mean(z_log_var - z_mean.square() - z_log_var.exp() + 1)
+            return torch.sigmoid(self.out(torch.relu(self.dec(z)))), kl
+
+    return TorchVAE()
+
+
 class TorchPeer(protocol.Peer):
     def __init__(self, threads: int, options: argparse.Namespace) -> None:
         super().__init__(threads, options)
@@ -76,9 +104,7 @@ class TorchPeer(protocol.Peer):
         return self.torch.compile(module) if self.compile else module
 
     def _mlp(self):
-        nn = self.torch.nn
-        return nn.Sequential(nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
-                             nn.Linear(64, 10))
+        return mlp(self.torch)
 
     def _fit_mlp(self, tx, ty) -> Callable[[], float]:
         torch = self.torch
@@ -109,23 +135,7 @@ class TorchPeer(protocol.Peer):
 
     def _fit_vae(self, tx) -> Callable[[], float]:
         torch = self.torch
-        nn = torch.nn
-
-        class TorchVAE(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.enc, self.mean = nn.Linear(784, 64), nn.Linear(64, 32)
-                self.log_var = nn.Linear(64, 32)
-                self.dec, self.out = nn.Linear(32, 64), nn.Linear(64, 784)
-
-            def forward(self, inputs):
-                h = torch.relu(self.enc(inputs))
-                z_mean, z_log_var = self.mean(h), self.log_var(h)
-                z = z_mean + torch.exp(0.5 * z_log_var) * torch.randn_like(z_mean)
-                kl = -0.5 * torch.mean(z_log_var - z_mean.square() - z_log_var.exp() + 1)
-                return torch.sigmoid(self.out(torch.relu(self.dec(z)))), kl
-
-        model = TorchVAE().to(self.device)
+        model = vae(torch).to(self.device)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
         forward = self._maybe_compile(model)
         batch, steps = cases.BATCH, len(tx) // cases.BATCH

@@ -1,0 +1,36 @@
+"""What the MPI tests share: the mpirun of this environment, the skip when there is none, and
+the environment of a job's ranks (this checkout's corten first on the path)."""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from corten import distribute
+
+
+def _mpirun():
+    for candidate in (os.path.join(os.path.dirname(sys.executable), "mpirun"),
+                      shutil.which("mpirun")):
+        if candidate and os.path.exists(candidate):
+            return candidate
+    return None
+
+
+MPIRUN = _mpirun()
+needs_mpi = pytest.mark.skipif(
+    MPIRUN is None or distribute.mpi_library() is None,
+    reason="MPI is not installed (pip install 'corten[distributed]' installs MPICH)")
+
+
+def env(**extra):
+    """The environment of an mpirun job: one BLAS thread per rank, and this checkout's corten
+    when it is built in place."""
+    out = dict(os.environ)
+    out.setdefault("OPENBLAS_NUM_THREADS", "1")
+    root = str(Path(__file__).parents[3] / "python")
+    if os.path.isdir(os.path.join(root, "corten", "lib")):
+        out["PYTHONPATH"] = os.pathsep.join([root, out.get("PYTHONPATH", "")])
+    out.update(extra)
+    return out
