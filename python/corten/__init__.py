@@ -17,6 +17,7 @@ from corten.ops.autograd import *  # noqa: F403
 from corten.ops.control_flow import *  # noqa: F403
 from corten.ops.creation import *  # noqa: F403
 from corten.ops.devices import DeviceSpec, device
+from corten.ops.einsum import einsum
 from corten.ops.function import Function, function, init_scope
 from corten.ops.init_ops import *  # noqa: F403
 from corten.ops.interop import from_dlpack
@@ -39,6 +40,7 @@ from corten import (  # noqa: E402
     data,
     distribute,
     keras,  # noqa: E402
+    linalg,
     math,
     nest,
     nn,

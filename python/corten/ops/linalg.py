@@ -1,15 +1,17 @@
-"""Linear algebra ops: matmul, and the fused linear (Dense) op."""
+"""Linear algebra ops: matmul, band_part, and the fused linear (Dense) op."""
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from corten import _C
+from corten.dtypes import as_dtype, int32
 from corten.ops import _symbolic as _sym
-from corten.dtypes import as_dtype
 
 Tensor = _C.Tensor
 
+# band_part is tf.linalg's only (no top-level tf.band_part): corten.linalg exports it.
 __all__ = ["matmul"]
 
 
@@ -53,6 +55,81 @@ def matmul(a: Any, b: Any, transpose_a: bool = False, transpose_b: bool = False,
         raise TypeError("matmul: output_type must be None or the operands' dtype "
                         f"({out.dtype.name}). Received: output_type={output_type!r}")
     return out
+
+
+def _band_limit(value: Any, arg: str) -> int:
+    if isinstance(value, Tensor):
+        if value.ndim != 0 or not value.dtype.is_integer:
+            raise ValueError(f"band_part: {arg} must be an integer scalar. Received: "
+                             f"{arg}={value!r}")
+        return int(value)
+    if isinstance(value, bool):
+        raise ValueError(f"band_part: {arg} must be an integer. Received: {arg}={value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise ValueError(f"band_part: {arg} must be an integer. Received: "
+                         f"{arg}={value!r}") from None
+
+
+def band_part(input: Any, num_lower: Any, num_upper: Any,  # noqa: A002
+              name: str | None = None) -> Tensor:
+    """Keeps a band of each innermost matrix and zeroes the rest (tf.linalg.band_part).
+
+    Element (..., m, n) is kept when ``(num_lower < 0 or m - n <= num_lower) and
+    (num_upper < 0 or n - m <= num_upper)``: ``band_part(x, -1, 0)`` is the lower triangle
+    (a causal mask when x is all True), ``band_part(x, 0, 0)`` the diagonal. Composed from a
+    mask of index comparisons and ``where`` (``logical_and`` for bool), so it has a gradient.
+
+    Args:
+        input: a tensor of rank >= 2 (any dtype, bool included).
+        num_lower: how many subdiagonals to keep; negative keeps the whole lower triangle.
+        num_upper: how many superdiagonals to keep; negative keeps the whole upper triangle.
+        name: ignored (TensorFlow compatibility).
+
+    Returns:
+        A tensor of the input's shape and dtype.
+
+    Raises:
+        ValueError: a rank below 2, a non-integer limit, or a limit above the number of rows
+            (num_lower) or columns (num_upper), as TensorFlow.
+
+    Example:
+        >>> band_part(ones((3, 3)), -1, 0).numpy()
+        array([[1., 0., 0.],
+               [1., 1., 0.],
+               [1., 1., 1.]], dtype=float32)
+    """
+    if _sym.active and type(input) is _sym.KT:
+        return _sym.op_node(band_part, (input, num_lower, num_upper, name), {})
+    x = input if isinstance(input, Tensor) else _C.convert_to_tensor(input, None)
+    shape = x._shape_tuple
+    if len(shape) < 2:
+        raise ValueError(f"band_part: input must be at least 2-D. Received: "
+                         f"input.shape={shape}")
+    lower = _band_limit(num_lower, "num_lower")
+    upper = _band_limit(num_upper, "num_upper")
+    rows, cols = shape[-2:]
+    if rows is not None and lower > rows:
+        raise ValueError(f"band_part: num_lower must be negative or at most the number of rows "
+                         f"({rows}). Received: num_lower={lower}, input.shape={shape}")
+    if cols is not None and upper > cols:
+        raise ValueError(f"band_part: num_upper must be negative or at most the number of "
+                         f"columns ({cols}). Received: num_upper={upper}, input.shape={shape}")
+    if (lower < 0 and upper < 0) or x.device == "meta":
+        return _C.identity(x)  # everything kept; or shape inference only
+    # diff[m, n] = m - n; the mask is a constant of a traced plan (folded once).
+    diff = _C.subtract(_C.reshape(_C.range(0.0, float(rows), 1.0, int32), (rows, 1)),
+                       _C.range(0.0, float(cols), 1.0, int32))
+    keep = None
+    if lower >= 0:
+        keep = _C.less_equal(diff, _C.convert_to_tensor(lower, int32))
+    if upper >= 0:
+        above = _C.greater_equal(diff, _C.convert_to_tensor(-upper, int32))
+        keep = above if keep is None else _C.logical_and(keep, above)
+    if x.dtype.name == "bool":
+        return _C.logical_and(x, keep)
+    return _C.where(keep, x, _C.zeros((), x.dtype))
 
 
 #: The activations linear() fuses into the GEMM epilogue, as the C++ op lists them.

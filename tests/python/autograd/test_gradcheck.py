@@ -291,6 +291,19 @@ CASES: dict[str, list[Case]] = {
              [U(2, 3, 2), U(4, 3)]),
         Case(tf.matmul, [U(2, 3), U(3, 4)], ["transposed", "strided"]),
     ],
+    # Composite (ops/einsum.py): transposes, reshapes, matmul, reduce_sum, multiply, band_part.
+    "einsum": [
+        Case(lambda a, b: tf.einsum("abc,cde->abde", a, b), [U(2, 3, 2), U(2, 2, 3)]),
+        Case(lambda k, q: tf.einsum("aecd,abcd->acbe", k, q), [U(2, 3, 2, 2), U(2, 2, 2, 2)],
+             ["transposed", "strided"]),
+        Case(lambda a, b: tf.einsum("...ij,...jk->...ik", a, b), [U(2, 1, 2, 3), U(1, 2, 3, 2)]),
+        Case(lambda a, b, c: tf.einsum("ii,i,j->ij", a, b, c), [U(3, 3), U(3), U(2)]),
+    ],
+    # Composite: a mask from index comparisons and where.
+    "band_part": [
+        Case(lambda x: tf.linalg.band_part(x, 1, 0), [U(3, 4)]),
+        Case(lambda x: tf.linalg.band_part(x, 0, -1), [U(2, 3, 3)], ["transposed"]),
+    ],
     # Reductions.
     "reduce_sum": reductions(tf.reduce_sum, U),
     "reduce_mean": reductions(tf.reduce_mean, U),

@@ -9,6 +9,7 @@ from corten.keras.layers.activation_layers import (
     Softmax,
     ThresholdedReLU,
 )
+from corten.keras.layers.attention import AdditiveAttention, Attention
 from corten.keras.layers.base_layer import Layer
 from corten.keras.layers.batch_normalization import BatchNormalization
 from corten.keras.layers.convolutional import (
@@ -34,6 +35,7 @@ from corten.keras.layers.convolutional_depthwise import (
     SeparableConvolution2D,
 )
 from corten.keras.layers.core import Activation, Dense, Dropout, Flatten, Identity, Lambda, Reshape
+from corten.keras.layers.einsum_dense import EinsumDense
 from corten.keras.layers.embedding import Embedding, Masking
 from corten.keras.layers.image_preprocessing import (
     CenterCrop,
@@ -65,6 +67,7 @@ from corten.keras.layers.merging import (
     multiply,
     subtract,
 )
+from corten.keras.layers.multi_head_attention import MultiHeadAttention
 from corten.keras.layers.normalization import (
     GroupNormalization,
     LayerNormalization,
@@ -151,8 +154,13 @@ __all__ = ["Layer", "ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax", "Thresholded
 __all__ += ["Normalization", "CategoryEncoding", "Discretization", "IntegerLookup", "StringLookup",
             "TextVectorization",
             "Hashing"]
+__all__ += ["AdditiveAttention", "Attention", "EinsumDense", "MultiHeadAttention"]
 __all__ += ["CenterCrop", "RandomBrightness", "RandomContrast", "RandomCrop", "RandomFlip",
             "RandomRotation", "RandomTranslation", "RandomZoom", "Rescaling", "Resizing"]
+
+# keras.layers.experimental (EinsumDense and the preprocessing layers' older paths), imported
+# last: it re-exports the classes above.
+from corten.keras.layers import experimental  # noqa: E402, F401
 
 
 def serialize(layer: Layer) -> dict:

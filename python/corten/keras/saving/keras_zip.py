@@ -288,7 +288,13 @@ def is_v3_weights_group(f: Any) -> bool:
         "layers" in f or "vars" in f)
 
 
-_CHILD_ORDER = ("cell", "forward_layer", "backward_layer", "layer")
+# The sublayers holding weights, under the attribute names the files use, in tf.keras's
+# weights order: an RNN's cell, Bidirectional's two layers, a wrapper's layer, and
+# MultiHeadAttention's projections (tf.keras 2.13+ names them by their private attributes,
+# Keras 3 by its public properties).
+_CHILD_ORDER = ("cell", "forward_layer", "backward_layer", "layer",
+                "_query_dense", "_key_dense", "_value_dense", "_output_dense",
+                "query_dense", "key_dense", "value_dense", "output_dense")
 
 
 def _own_values(group: Any) -> list[Any]:
