@@ -23,14 +23,17 @@
 # nothing would cross the veths (MPIR_CVAR_CH4_NETMOD=ofi FI_PROVIDER=tcp works too).
 # MPIRUN (default: the mpirun next to python3) and NP (default: every namespace) change it.
 #
-# RATE (default 1gbit) and BURST (default 128kb) set the token bucket. No delay is added: this
-# kernel has no sch_netem, nor fq, etf or any other qdisc that holds a packet until a time (see
-# bench/README.md, "Scaling across shaped links").
+# RATE (default 1gbit) and BURST (default 128kb) set the token bucket. DELAY_US (default 0)
+# delays every packet a namespace sends, as `netem delay` would: this kernel has no sch_netem,
+# nor any other qdisc that holds a packet until a time, so an iptables NFQUEUE rule hands each
+# packet to netdelay.c, which lets it go DELAY_US later (bench/README.md, "Scaling across
+# shaped links").
 set -euo pipefail
 
 BRIDGE=cbr0
 PREFIX=10.77.0
 RATE=${RATE:-1gbit}
+DELAY_US=${DELAY_US:-0}
 BURST=${BURST:-128kb}
 HERE=$(cd "$(dirname "$0")" && pwd)
 host_list() { namespaces | sed "s/^ns/$PREFIX./" | paste -sd, -; }
@@ -58,8 +61,25 @@ up() {
     # Everything ns$k sends (to the other namespaces and to the root namespace) leaves through
     # this token bucket.
     tc -n "ns$k" qdisc add dev eth0 root tbf rate "$RATE" burst "$BURST" latency 50ms
+    if [ "$DELAY_US" -gt 0 ]; then
+      # netem's delay, from user space: every packet ns$k sends waits DELAY_US in netdelay.
+      ip netns exec "ns$k" iptables -A OUTPUT -o eth0 -j NFQUEUE --queue-num 0
+      ip netns exec "ns$k" setsid "$(netdelay)" 0 "$DELAY_US" >/dev/null 2>&1 < /dev/null &
+    fi
   done
-  echo "up: $n namespaces ns1..ns$n at $PREFIX.1-$n, bridge $BRIDGE at $PREFIX.254, egress $RATE"
+  echo "up: $n namespaces ns1..ns$n at $PREFIX.1-$n, bridge $BRIDGE at $PREFIX.254, egress $RATE," \
+    "delay ${DELAY_US} us"
+}
+
+# netdelay.c compiled once (it needs libnetfilter-queue-dev and iptables' NFQUEUE target).
+netdelay() {
+  local dir=${TMPDIR:-/tmp}/corten-netdelay
+  mkdir -p "$dir"
+  if [ ! -x "$dir/netdelay" ] || [ "$HERE/netdelay.c" -nt "$dir/netdelay" ]; then
+    cc -O2 -Wall -o "$dir/netdelay" "$HERE/netdelay.c" -lnetfilter_queue ||
+      die "cannot build netdelay.c: apt-get install libnetfilter-queue-dev"
+  fi
+  echo "$dir/netdelay"
 }
 
 down() {

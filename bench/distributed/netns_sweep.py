@@ -5,7 +5,8 @@ step against the bucket size. Run as root, after `netns_cluster.sh up N`:
     PYTHONPATH=python python3 bench/distributed/netns_sweep.py \
         --out bench/results/distributed-netns-DATE
 
-Each configuration is one MPI job, one rank per namespace, through `netns_cluster.sh run`; its
+With `DELAY_US=1000 netns_cluster.sh up N`, pass `--delay-us 1000`. Each configuration is one MPI
+job, one rank per namespace, through `netns_cluster.sh run`; its
 figures are rank 0's (distributed_scaling.py --worker corten): samples/s of the median timed
 epoch, and per step the collectives started, the bytes reduced and the seconds spent waiting
 for them (corten.distribute.experimental.communication_stats), next to what the cost model
@@ -56,7 +57,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--gbit", type=float, default=1.0, help="the tbf rate, for the model")
     parser.add_argument("--latency-us", type=float, default=50.0,
-                        help="per-message latency assumed by the model")
+                        help="per-message latency of the links themselves, for the model")
+    parser.add_argument("--delay-us", type=float, default=0.0,
+                        help="the DELAY_US the cluster was brought up with (added to the "
+                             "model's per-message latency)")
     parser.add_argument("--timeout", type=int, default=900)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
@@ -69,7 +73,7 @@ def main() -> None:
     for model in args.models.split(","):
         params = cost_model.MODELS["seed MLP" if model == "mlp" else "seed VAE"]
         predicted = cost_model.ring_seconds(4 * params, ranks, args.gbit * 1e9 / 8,
-                                            args.latency_us * 1e-6)
+                                            (args.latency_us + args.delay_us) * 1e-6)
         configs = [(int(b), True) for b in args.buckets.split(",")] + [(0, False)]
         for bytes_per_pack, overlap in configs:
             record = run_one(model, bytes_per_pack, overlap, args)
@@ -83,12 +87,13 @@ def main() -> None:
             print(json.dumps({k: v for k, v in rows[-1].items() if k != "record"}), flush=True)
     header = (f"# Data-parallel fit across shaped links  {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n"
               f"# {ranks} ranks, one per network namespace (netns_cluster.sh: veth + tbf "
-              f"{args.gbit:g} Gbit/s, no added delay: this kernel has no netem), UCX over TCP; "
+              f"{args.gbit:g} Gbit/s, {args.delay_us:g} us added to every packet by netdelay), "
+              f"UCX over TCP; "
               f"{platform.machine()} with {os.cpu_count()} CPUs, so {ranks} ranks share them\n"
               f"# {args.samples} synthetic rows, global batch {args.batch}, median of "
               f"{args.epochs} epochs after 1 warm-up; wait = seconds per step spent waiting for "
               f"collectives (communication not hidden); model = cost_model.ring_seconds at "
-              f"{args.gbit:g} Gbit/s and {args.latency_us:g} us per message\n")
+              f"{args.gbit:g} Gbit/s and {args.latency_us + args.delay_us:g} us per message\n")
     lines = [header, f"{'model':6} {'bucket':>9} {'overlap':>7} {'samples/s':>10} "
              f"{'coll/step':>9} {'KB/step':>8} {'wait ms/step':>12} {'model ms':>9}"]
     for r in rows:

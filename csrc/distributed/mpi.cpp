@@ -35,6 +35,7 @@
 #include <deque>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ops/common.h"
@@ -56,6 +57,7 @@ constexpr int kAnySource = -1;
 constexpr int kThreadFunneled = 1024;
 constexpr int kMaxErrorString = 512;
 constexpr int kArrivalTag = 0x7c0;  // tags of collectives are separate: any value is free
+constexpr int kSpinPolls = 1 << 14;  // MPI_Test calls before a wait starts yielding the core
 
 // MPI 5 ABI's MPI_Status.
 struct Status {
@@ -229,6 +231,9 @@ void wait(Handle& request, const char* call, int64_t seq) {
         totals.wait_seconds += std::chrono::duration<double>(Clock::now() - start).count();
       return;
     }
+    // A collective this late waits for another rank to arrive: give the core away between
+    // polls, in case that rank shares it (more ranks than cores).
+    if (polls > kSpinPolls) std::this_thread::yield();
     if ((polls & 1023) != 1023) continue;
     drain_arrivals();
     const double waited = std::chrono::duration<double>(Clock::now() - start).count();
