@@ -57,6 +57,9 @@ void record_softmax_grad(bool log, const Tensor& y, const Tensor& g, int64_t axi
 
 // Normalisation (grad_rules_nn.cpp): the forward's inputs as given (the tape's edges), the
 // contiguous copy of x the backward reads, and the saved statistics.
+void record_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
+                      const Tensor& seed, const Tensor& out, const Tensor& lse, bool causal,
+                      double scale, double rate, bool reference);
 void record_layer_norm(const Tensor& x, const Tensor& x_contiguous, const Tensor& gamma,
                        const Tensor& beta, const Tensor& mean, const Tensor& rstd,
                        const Tensor& out);

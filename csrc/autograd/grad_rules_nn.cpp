@@ -4,7 +4,7 @@
 namespace corten::autograd {
 namespace {
 
-const bool kRegistered = register_ops({"dropout", "layer_norm"});
+const bool kRegistered = register_ops({"dropout", "layer_norm", "scaled_dot_product_attention"});
 
 }  // namespace
 
@@ -39,6 +39,21 @@ void record_layer_norm(const Tensor& x, const Tensor& x_contiguous, const Tensor
     return [xc = x_contiguous, gamma, mean, rstd](const std::vector<Tensor>& g) {
       return layer_norm_backward(xc, gamma, mean, rstd, g[0], needs_input_grad(0),
                                  needs_input_grad(1), needs_input_grad(2));
+    };
+  });
+}
+
+void record_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
+                      const Tensor& seed, const Tensor& out, const Tensor& lse, bool causal,
+                      double scale, double rate, bool reference) {
+  record("scaled_dot_product_attention", {q, k, v}, {out}, [&]() -> BackwardFn {
+    // One fused backward that recomputes the probabilities from the saved lse and regenerates
+    // the dropout mask from the same seed tensor; not recorded itself (first derivatives only).
+    return [q, k, v, mask, seed, out, lse, causal, scale, rate,
+            reference](const std::vector<Tensor>& g) {
+      return scaled_dot_product_attention_backward(q, k, v, mask, out, lse, g[0], seed, causal,
+                                                   scale, rate, reference, needs_input_grad(0),
+                                                   needs_input_grad(1), needs_input_grad(2));
     };
   });
 }

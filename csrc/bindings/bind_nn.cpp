@@ -12,6 +12,29 @@ void bind_nn(py::module_& m) {
       "log_softmax", [](py::handle x, int64_t axis) { return log_softmax(to_tensor(x), axis); },
       py::arg("logits"), py::arg("axis") = -1);
   m.def(
+      "scaled_dot_product_attention",
+      [](py::handle query, py::handle key, py::handle value, py::handle mask, bool causal,
+         py::handle scale, double dropout_rate, uint64_t seed_key, py::handle seed_offset,
+         bool reference) {
+        const Tensor q = to_tensor(query);
+        AttentionOptions o;
+        o.causal = causal;
+        if (!scale.is_none()) o.scale = scale.cast<double>();
+        o.dropout_rate = dropout_rate;
+        o.reference = reference;
+        const Tensor k = to_tensor(key), v = to_tensor(value);
+        const Tensor m = mask.is_none() ? Tensor() : to_tensor(mask);
+        // offset None: the stateful stream `seed_key` (Note [Attention dropout counters]).
+        if (seed_offset.is_none()) {
+          return scaled_dot_product_attention(q, k, v, m, o, PhiloxStream{seed_key});
+        }
+        return scaled_dot_product_attention(
+            q, k, v, m, o, philox_seed_tensor({seed_key, seed_offset.cast<uint64_t>()}));
+      },
+      py::arg("query"), py::arg("key"), py::arg("value"), py::arg("mask") = py::none(),
+      py::arg("causal") = false, py::arg("scale") = py::none(), py::arg("dropout_rate") = 0.0,
+      py::arg("seed_key") = 0, py::arg("seed_offset") = py::none(), py::arg("reference") = false);
+  m.def(
       "layer_norm",
       [](py::handle x, py::handle gamma, py::handle beta, double epsilon) {
         const Tensor xt = to_tensor(x);

@@ -130,6 +130,15 @@ uint64_t philox_stream_offset(uint64_t key) {
   return it == s.offsets.end() ? 0 : it->second;
 }
 
+PhiloxSeed philox_stream_take(PhiloxStream stream, uint64_t counters) {
+  Streams& s = streams();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  uint64_t& offset = s.offsets[stream.key];
+  const PhiloxSeed seed{stream.key, offset};
+  offset += counters;
+  return seed;
+}
+
 void set_philox_stream_offset(uint64_t key, uint64_t offset) {
   Streams& s = streams();
   std::lock_guard<std::mutex> lock(s.mutex);

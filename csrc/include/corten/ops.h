@@ -4,6 +4,7 @@
 /// infer the output shape (the same code serves meta tensors, which carry no data), and run the
 /// device kernel. Results are new contiguous tensors unless the op is documented as a view.
 
+#include <corten/ops/attention.h>
 #include <corten/ops/conv.h>
 #include <corten/ops/creation.h>
 #include <corten/ops/elementwise.h>

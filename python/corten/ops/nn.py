@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from corten import _C
+from corten.ops import _seed
 from corten.ops import _symbolic as _sym
 
 Tensor = _C.Tensor
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "gelu", "softplus", "softsign", "silu",
            "swish", "softmax", "log_softmax", "softmax_cross_entropy_with_logits",
-           "sparse_softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits"]
+           "sparse_softmax_cross_entropy_with_logits", "sigmoid_cross_entropy_with_logits",
+           "scaled_dot_product_attention"]
 
 
 def relu(features: Any, name: str | None = None) -> Tensor:
@@ -246,3 +248,43 @@ def sigmoid_cross_entropy_with_logits(labels: Any = None, logits: Any = None,
     if _sym.active and _sym.any_keras((labels, logits)):
         return _sym.op_node(sigmoid_cross_entropy_with_logits, (labels, logits, name), {})
     return _C.sigmoid_cross_entropy_with_logits(labels, logits)
+
+
+def scaled_dot_product_attention(query: Any, key: Any, value: Any, attention_mask: Any = None,
+                                 causal: bool = False, scale: float | None = None,
+                                 dropout_rate: float = 0.0, seed: int | None = None,
+                                 reference: bool = False, name: str | None = None) -> Tensor:
+    """softmax(query key^T * scale + masks) value per batch entry and head, one fused tiled C++
+    kernel each way (the flash-attention scheme; MultiHeadAttention's core).
+
+    Args:
+        query: (batch, Tq, heads, depth), float32 or float64.
+        key: (batch, Tk, heads, depth), the query's dtype.
+        value: (batch, Tk, heads, value_depth), the query's dtype.
+        attention_mask: bool, broadcastable to (batch, heads, Tq, Tk); True where a query may
+            attend a key (Keras's ``attention_mask``), or None. A row whose keys are all masked
+            gets uniform weights over every key, as Keras's masked softmax gives in float32.
+        causal: query i attends only keys j <= i (Keras's ``use_causal_mask``).
+        scale: multiplies the scores; None means ``1 / sqrt(depth)``.
+        dropout_rate: dropout of the attention probabilities, in [0, 1); the mask comes from
+            the stateful random stream of ``seed`` (combined with the global seed), so that
+            each call (and each replay of a traced function) draws a new one.
+        reference: run the plain reference kernels that materialise the scores (for tests).
+
+    Returns:
+        (batch, Tq, heads, value_depth), the query's dtype.
+
+    Raises:
+        ValueError: ranks other than 4, mismatched batch, heads, depth or key/value lengths, a
+            mask that does not broadcast, a dropout rate outside [0, 1).
+        TypeError: non-floating or mixed dtypes, a non-bool mask.
+    """
+    if _sym.active and any(type(t) is _sym.KT for t in (query, key, value, attention_mask)):
+        return _sym.op_node(scaled_dot_product_attention,
+                            (query, key, value, attention_mask, causal, scale, dropout_rate,
+                             seed, reference, name), {})
+    dropout_rate = float(dropout_rate)
+    seed_key = _seed.stateful_key(seed) if dropout_rate > 0 else 0
+    return _C.scaled_dot_product_attention(query, key, value, attention_mask, bool(causal),
+                                           None if scale is None else float(scale),
+                                           dropout_rate, seed_key, None, bool(reference))

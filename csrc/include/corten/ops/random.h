@@ -61,6 +61,9 @@ Tensor random_uniform_int(const Shape& shape, int64_t minval, int64_t maxval, DT
 uint64_t philox_stream_offset(uint64_t key);
 /// Sets the next counter offset of the stream `key`.
 void set_philox_stream_offset(uint64_t key, uint64_t offset);
+/// Takes `counters` counters from the stream: returns the seed at its offset and advances the
+/// offset past them, atomically (for fused ops that draw inside their kernels).
+PhiloxSeed philox_stream_take(PhiloxStream stream, uint64_t counters);
 /// Every stream's next offset, by key (for saving the random state).
 std::vector<std::pair<uint64_t, uint64_t>> philox_stream_offsets();
 /// Forgets every stream's offset (set_seed).

@@ -1,0 +1,426 @@
+#include "cpu/attention.h"
+
+#include <corten/parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "cpu/isa_table.h"
+#include "cpu/random_kernels.h"
+#include "cpu/random_transform.h"
+
+namespace corten::cpu {
+
+// Note [Attention tiles]
+// The forward walks, for each (b, h) and block of kBM query rows, the keys kBN at a time (the
+// flash-attention scheme): S = Q K^T for the tile (the ISA's tile_gemm against K packed
+// transposed), scale and masks applied in the tile (-inf where not visible), then the online
+// softmax: the row maximum m and sum l are updated, the row of O rescaled by exp(m_old - m),
+// and O += P V. Only kBM x kBN scores exist at a time. The row log-sum-exp m + log(l) is saved.
+// The backward recomputes P = exp(S - lse) tile by tile, with D_i = rowsum(dO_i * O_i):
+//   pass 1, one task per key block:   dV += Pd^T dO, dK += scale * dS^T Q,
+//   pass 2, one task per query block: dQ += scale * dS K,
+// with dP = (dO V^T) * keep, dS = P * (dP - D), Pd = P * keep (keep: 0 or 1 / (1 - rate)).
+// Every output element is written by one task that sums in a fixed order, so the results do
+// not depend on the thread count. Pass 1 and pass 2 each recompute S and dP: two more tile
+// products than a backward that accumulates dQ across key-block tasks, the price of no atomics.
+// With `causal` and no mask, tiles wholly above the diagonal are skipped; with a mask too, a
+// row whose keys are all masked attends every key (Note [Attention masks]), so none is.
+
+namespace {
+
+constexpr int64_t kBM = 64;  // query rows per tile
+constexpr int64_t kBN = 64;  // keys per tile (a multiple of 16: tile_gemm's n)
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+int64_t pad16(int64_t n) { return (n + 15) / 16 * 16; }
+
+const AttentionTable& active_table() {
+  return table_for_isa(&baseline::attention_table, &avx2::attention_table,
+                       &avx512::attention_table);
+}
+
+// keep factors f[j], j < nb, of row `row` ((b * H + h) * Tq + i) from key j0
+// (Note [Attention dropout counters]).
+void keep_factors(const AttentionParams& p, const RandomTable& rt, int64_t row, int64_t j0,
+                  int64_t nb, float inv, float* f) {
+  const uint64_t e0 =
+      static_cast<uint64_t>(row) * static_cast<uint64_t>(p.tk) + static_cast<uint64_t>(j0);
+  const uint64_t blk0 = e0 / 4, blk1 = (e0 + static_cast<uint64_t>(nb) - 1) / 4;
+  alignas(64) uint32_t words[4 * (kBN / 4 + 2)];
+  rt.philox_words(p.key, p.offset + blk0, static_cast<int64_t>(blk1 - blk0 + 1), words);
+  const uint64_t first = e0 - 4 * blk0;
+  for (int64_t j = 0; j < nb; ++j) {
+    f[j] = rng::dropout_keep(words[first + static_cast<uint64_t>(j)], p.rate) ? inv : 0.0f;
+  }
+}
+
+// Scores of a tile, raw dot products in s (m, kBN), scaled, with -inf where key j0 + j is not
+// visible to query i0 + r or past the end (j >= nb).
+void finish_scores(const AttentionParams& p, int64_t b, int64_t h, int64_t i0, int64_t m,
+                   int64_t j0, int64_t nb, float* s) {
+  const float scale = static_cast<float>(p.scale);
+  for (int64_t r = 0; r < m; ++r) {
+    float* sr = s + r * kBN;
+    const int64_t i = i0 + r;
+    const int64_t jend = p.causal ? std::min(nb, std::max<int64_t>(i - j0 + 1, 0)) : nb;
+    if (p.mask) {
+      const bool* mr = p.mask + b * p.mask_strides[0] + h * p.mask_strides[1] +
+                       i * p.mask_strides[2] + j0 * p.mask_strides[3];
+      const int64_t ms = p.mask_strides[3];
+      for (int64_t j = 0; j < jend; ++j) sr[j] = mr[j * ms] ? sr[j] * scale : -kInf;
+    } else {
+      for (int64_t j = 0; j < jend; ++j) sr[j] *= scale;
+    }
+    for (int64_t j = jend; j < kBN; ++j) sr[j] = -kInf;
+  }
+}
+
+// Packs rows [j0, j0 + nb) of x (row stride ld, `cols` values) transposed into t (cols, kBN),
+// zero past nb.
+void pack_transposed(const float* x, int64_t ld, int64_t nb, int64_t cols, float* t) {
+  for (int64_t c = 0; c < cols; ++c) {
+    float* tc = t + c * kBN;
+    for (int64_t j = 0; j < nb; ++j) tc[j] = x[j * ld + c];
+    for (int64_t j = nb; j < kBN; ++j) tc[j] = 0.0f;
+  }
+}
+
+// Packs `rows` rows of x (row stride ld, `cols` values) into t (rows, padded), zero past cols.
+void pack_rows(const float* x, int64_t ld, int64_t rows, int64_t cols, int64_t padded, float* t) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* tr = t + r * padded;
+    std::copy(x + r * ld, x + r * ld + cols, tr);
+    std::fill(tr + cols, tr + padded, 0.0f);
+  }
+}
+
+struct Strides {
+  int64_t q_row, k_row, v_row;  // between consecutive positions t (H * D or H * Dv)
+  int64_t q_bh(const AttentionParams& p, int64_t b, int64_t h) const {
+    return b * p.tq * q_row + h * p.dk;
+  }
+  int64_t k_bh(const AttentionParams& p, int64_t b, int64_t h) const {
+    return b * p.tk * k_row + h * p.dk;
+  }
+  int64_t v_bh(const AttentionParams& p, int64_t b, int64_t h) const {
+    return b * p.tk * v_row + h * p.dv;
+  }
+  int64_t o_bh(const AttentionParams& p, int64_t b, int64_t h) const {
+    return b * p.tq * p.heads * p.dv + h * p.dv;
+  }
+};
+
+Strides strides_of(const AttentionParams& p) {
+  return {p.heads * p.dk, p.heads * p.dk, p.heads * p.dv};
+}
+
+void forward_f32(const AttentionParams& p, const float* q, const float* k, const float* v,
+                 float* out, float* lse) {
+  const AttentionTable& t = active_table();
+  const RandomTable& rt = active_random_table();
+  const Strides st = strides_of(p);
+  const int64_t nqb = (p.tq + kBM - 1) / kBM;
+  const int64_t dvp = pad16(p.dv);
+  const float inv = p.rate > 0 ? static_cast<float>(1.0 / (1.0 - p.rate)) : 1.0f;
+  parallel_for(0, p.batch * p.heads * nqb, 1, [&](int64_t t0, int64_t t1) {
+    std::vector<float> kt(static_cast<size_t>(p.dk * kBN)), vp(static_cast<size_t>(kBN * dvp));
+    std::vector<float> s(kBM * kBN), pr(kBM * kBN), o(static_cast<size_t>(kBM * dvp));
+    std::vector<float> f(kBN);
+    float mrow[kBM];
+    double lrow[kBM];
+    for (int64_t task = t0; task < t1; ++task) {
+      const int64_t qb = task % nqb, bh = task / nqb, b = bh / p.heads, h = bh % p.heads;
+      const int64_t i0 = qb * kBM, m = std::min(kBM, p.tq - i0);
+      const float* qb0 = q + st.q_bh(p, b, h) + i0 * st.q_row;
+      const float* kb0 = k + st.k_bh(p, b, h);
+      const float* vb0 = v + st.v_bh(p, b, h);
+      std::fill(o.begin(), o.end(), 0.0f);
+      std::fill(mrow, mrow + kBM, -kInf);
+      std::fill(lrow, lrow + kBM, 0.0);
+      // Rows with no visible key are finished below, so causal tiles are skipped with a mask too.
+      const int64_t jmax = p.causal ? std::min(p.tk, i0 + m) : p.tk;
+      for (int64_t j0 = 0; j0 < jmax; j0 += kBN) {
+        const int64_t nb = std::min(kBN, p.tk - j0);
+        pack_transposed(kb0 + j0 * st.k_row, st.k_row, nb, p.dk, kt.data());
+        pack_rows(vb0 + j0 * st.v_row, st.v_row, nb, p.dv, dvp, vp.data());
+        std::fill(vp.begin() + nb * dvp, vp.end(), 0.0f);
+        t.tile_gemm(m, kBN, p.dk, qb0, st.q_row, kt.data(), kBN, s.data(), kBN, false);
+        finish_scores(p, b, h, i0, m, j0, nb, s.data());
+        for (int64_t r = 0; r < m; ++r) {
+          const float* sr = s.data() + r * kBN;
+          float* prr = pr.data() + r * kBN;
+          float mt = -kInf;
+          for (int64_t j = 0; j < kBN; ++j) mt = std::max(mt, sr[j]);
+          const float mnew = std::max(mrow[r], mt);
+          if (mnew == -kInf) {  // nothing visible yet
+            std::fill(prr, prr + kBN, 0.0f);
+            continue;
+          }
+          const float alpha = mrow[r] == -kInf ? 0.0f : std::exp(mrow[r] - mnew);
+          lrow[r] = lrow[r] * alpha + t.exp_sum(sr, mnew, prr, kBN);
+          mrow[r] = mnew;
+          if (alpha != 1.0f) {
+            float* orow = o.data() + r * dvp;
+            for (int64_t c = 0; c < dvp; ++c) orow[c] *= alpha;
+          }
+          if (p.rate > 0) {
+            keep_factors(p, rt, (bh * p.tq) + i0 + r, j0, nb, inv, f.data());
+            for (int64_t j = 0; j < nb; ++j) prr[j] *= f[j];
+          }
+        }
+        t.tile_gemm(m, dvp, kBN, pr.data(), kBN, vp.data(), dvp, o.data(), dvp, true);
+      }
+      for (int64_t r = 0; r < m; ++r) {
+        const int64_t i = i0 + r;
+        float* dst = out + st.o_bh(p, b, h) + i * p.heads * p.dv;
+        const float* orow = o.data() + r * dvp;
+        if (lrow[r] > 0) {
+          const float rl = static_cast<float>(1.0 / lrow[r]);
+          for (int64_t c = 0; c < p.dv; ++c) dst[c] = orow[c] * rl;
+          lse[bh * p.tq + i] = mrow[r] + static_cast<float>(std::log(lrow[r]));
+          continue;
+        }
+        // Every key masked: uniform weights over all Tk keys (Note [Attention masks]).
+        std::vector<double> acc(static_cast<size_t>(p.dv), 0.0);
+        const double w = 1.0 / static_cast<double>(p.tk);
+        for (int64_t j0 = 0; j0 < p.tk; j0 += kBN) {
+          const int64_t nb = std::min(kBN, p.tk - j0);
+          if (p.rate > 0) {
+            keep_factors(p, rt, bh * p.tq + i, j0, nb, inv, f.data());
+          } else {
+            std::fill(f.begin(), f.end(), 1.0f);
+          }
+          for (int64_t j = 0; j < nb; ++j) {
+            const float* vr = vb0 + (j0 + j) * st.v_row;
+            const double wj = static_cast<double>(static_cast<float>(w) * f[j]);
+            for (int64_t c = 0; c < p.dv; ++c) acc[c] += wj * vr[c];
+          }
+        }
+        for (int64_t c = 0; c < p.dv; ++c) dst[c] = static_cast<float>(acc[c]);
+        lse[bh * p.tq + i] = kInf;
+      }
+    }
+  });
+}
+
+// The per-task buffers of the backward and the tile step both passes share.
+struct BackwardTile {
+  std::vector<float> kt, vt, s, pr, dp, f;
+  BackwardTile(const AttentionParams& p)
+      : kt(static_cast<size_t>(p.dk * kBN)),
+        vt(static_cast<size_t>(p.dv * kBN)),
+        s(kBM * kBN),
+        pr(kBM * kBN),
+        dp(kBM * kBN),
+        f(kBN) {}
+};
+
+// For the tile of query rows [i0, i0 + m) and keys [j0, j0 + nb) of (b, h), with kt and vt
+// packed: pr = Pd (the dropped-out probabilities) and dp = dS (unscaled) = P * (dP - D).
+void backward_tile(const AttentionParams& p, const AttentionTable& t, const RandomTable& rt,
+                   BackwardTile& w, int64_t b, int64_t h, int64_t i0, int64_t m, int64_t j0,
+                   int64_t nb, const float* qb0, const float* dob0, int64_t q_row, int64_t o_row,
+                   const float* lse, const float* dd, float inv) {
+  const int64_t bh = b * p.heads + h;
+  t.tile_gemm(m, kBN, p.dk, qb0 + i0 * q_row, q_row, w.kt.data(), kBN, w.s.data(), kBN, false);
+  finish_scores(p, b, h, i0, m, j0, nb, w.s.data());
+  t.tile_gemm(m, kBN, p.dv, dob0 + i0 * o_row, o_row, w.vt.data(), kBN, w.dp.data(), kBN, false);
+  const float uniform = 1.0f / static_cast<float>(p.tk);
+  for (int64_t r = 0; r < m; ++r) {
+    const int64_t row = bh * p.tq + i0 + r;
+    float* prr = w.pr.data() + r * kBN;
+    float* dpr = w.dp.data() + r * kBN;
+    if (lse[row] == kInf) {
+      for (int64_t j = 0; j < kBN; ++j) prr[j] = j < nb ? uniform : 0.0f;
+    } else {
+      t.exp_sum(w.s.data() + r * kBN, lse[row], prr, kBN);
+    }
+    if (lse[row] == kInf) {
+      // Constant scores (Note [Attention masks]): no gradient to q and k from this row.
+      if (p.rate > 0) {
+        keep_factors(p, rt, row, j0, nb, inv, w.f.data());
+        for (int64_t j = 0; j < nb; ++j) prr[j] *= w.f[j];
+      }
+      std::fill(dpr, dpr + kBN, 0.0f);
+      continue;
+    }
+    const float d = dd[row];
+    if (p.rate > 0) {
+      keep_factors(p, rt, row, j0, nb, inv, w.f.data());
+      for (int64_t j = 0; j < nb; ++j) {
+        const float pj = prr[j];
+        dpr[j] = pj * (dpr[j] * w.f[j] - d);
+        prr[j] = pj * w.f[j];
+      }
+    } else {
+      for (int64_t j = 0; j < nb; ++j) dpr[j] = prr[j] * (dpr[j] - d);
+    }
+    for (int64_t j = nb; j < kBN; ++j) dpr[j] = 0.0f;
+  }
+}
+
+void backward_f32(const AttentionParams& p, const float* q, const float* k, const float* v,
+                  const float* out, const float* lse, const float* dout, float* dq, float* dk,
+                  float* dv) {
+  const AttentionTable& t = active_table();
+  const RandomTable& rt = active_random_table();
+  const Strides st = strides_of(p);
+  const int64_t o_row = p.heads * p.dv;
+  const int64_t rows = p.batch * p.heads * p.tq;
+  const float inv = p.rate > 0 ? static_cast<float>(1.0 / (1.0 - p.rate)) : 1.0f;
+  const float scale = static_cast<float>(p.scale);
+  const bool skip_causal = p.causal && p.mask == nullptr;
+  const int64_t dkp = pad16(p.dk), dvp = pad16(p.dv);
+  const int64_t nqb = (p.tq + kBM - 1) / kBM, nkb = (p.tk + kBN - 1) / kBN;
+  // D_i = rowsum(dO_i * O_i), row (b * H + h) * Tq + i.
+  std::vector<float> dd(static_cast<size_t>(rows));
+  parallel_for(0, rows, 256, [&](int64_t r0, int64_t r1) {
+    for (int64_t row = r0; row < r1; ++row) {
+      const int64_t i = row % p.tq, bh = row / p.tq, b = bh / p.heads, h = bh % p.heads;
+      const int64_t off = st.o_bh(p, b, h) + i * o_row;
+      double acc = 0.0;
+      for (int64_t c = 0; c < p.dv; ++c) acc += static_cast<double>(dout[off + c]) * out[off + c];
+      dd[static_cast<size_t>(row)] = static_cast<float>(acc);
+    }
+  });
+  // Pass 1: dK and dV, one task per (b, h, key block).
+  if (dk || dv) {
+    parallel_for(0, p.batch * p.heads * nkb, 1, [&](int64_t t0, int64_t t1) {
+      BackwardTile w(p);
+      std::vector<float> tr(kBN * kBM), rowsp(static_cast<size_t>(kBM * std::max(dkp, dvp)));
+      std::vector<float> dka(static_cast<size_t>(kBN * dkp)), dva(static_cast<size_t>(kBN * dvp));
+      for (int64_t task = t0; task < t1; ++task) {
+        const int64_t kb = task % nkb, bh = task / nkb, b = bh / p.heads, h = bh % p.heads;
+        const int64_t j0 = kb * kBN, nb = std::min(kBN, p.tk - j0);
+        const float* qb0 = q + st.q_bh(p, b, h);
+        const float* dob0 = dout + st.o_bh(p, b, h);
+        pack_transposed(k + st.k_bh(p, b, h) + j0 * st.k_row, st.k_row, nb, p.dk, w.kt.data());
+        pack_transposed(v + st.v_bh(p, b, h) + j0 * st.v_row, st.v_row, nb, p.dv, w.vt.data());
+        std::fill(dka.begin(), dka.end(), 0.0f);
+        std::fill(dva.begin(), dva.end(), 0.0f);
+        const int64_t qstart = skip_causal ? j0 / kBM : 0;
+        for (int64_t qb = qstart; qb < nqb; ++qb) {
+          const int64_t i0 = qb * kBM, m = std::min(kBM, p.tq - i0);
+          backward_tile(p, t, rt, w, b, h, i0, m, j0, nb, qb0, dob0, st.q_row, o_row, lse,
+                        dd.data(), inv);
+          if (dv) {
+            for (int64_t r = 0; r < m; ++r) {
+              for (int64_t j = 0; j < kBN; ++j) tr[j * kBM + r] = w.pr[r * kBN + j];
+            }
+            pack_rows(dob0 + i0 * o_row, o_row, m, p.dv, dvp, rowsp.data());
+            t.tile_gemm(kBN, dvp, m, tr.data(), kBM, rowsp.data(), dvp, dva.data(), dvp, true);
+          }
+          if (dk) {
+            for (int64_t r = 0; r < m; ++r) {
+              for (int64_t j = 0; j < kBN; ++j) tr[j * kBM + r] = w.dp[r * kBN + j] * scale;
+            }
+            pack_rows(qb0 + i0 * st.q_row, st.q_row, m, p.dk, dkp, rowsp.data());
+            t.tile_gemm(kBN, dkp, m, tr.data(), kBM, rowsp.data(), dkp, dka.data(), dkp, true);
+          }
+        }
+        for (int64_t j = 0; j < nb; ++j) {
+          if (dk) {
+            float* dst = dk + st.k_bh(p, b, h) + (j0 + j) * st.k_row;
+            std::copy(dka.data() + j * dkp, dka.data() + j * dkp + p.dk, dst);
+          }
+          if (dv) {
+            float* dst = dv + st.v_bh(p, b, h) + (j0 + j) * st.v_row;
+            std::copy(dva.data() + j * dvp, dva.data() + j * dvp + p.dv, dst);
+          }
+        }
+      }
+    });
+  }
+  // Pass 2: dQ, one task per (b, h, query block).
+  if (dq) {
+    parallel_for(0, p.batch * p.heads * nqb, 1, [&](int64_t t0, int64_t t1) {
+      BackwardTile w(p);
+      std::vector<float> kp(static_cast<size_t>(kBN * dkp)), dqa(static_cast<size_t>(kBM * dkp));
+      for (int64_t task = t0; task < t1; ++task) {
+        const int64_t qb = task % nqb, bh = task / nqb, b = bh / p.heads, h = bh % p.heads;
+        const int64_t i0 = qb * kBM, m = std::min(kBM, p.tq - i0);
+        const float* qb0 = q + st.q_bh(p, b, h);
+        const float* dob0 = dout + st.o_bh(p, b, h);
+        std::fill(dqa.begin(), dqa.end(), 0.0f);
+        const int64_t jmax = skip_causal ? std::min(p.tk, i0 + m) : p.tk;
+        for (int64_t j0 = 0; j0 < jmax; j0 += kBN) {
+          const int64_t nb = std::min(kBN, p.tk - j0);
+          const float* kj = k + st.k_bh(p, b, h) + j0 * st.k_row;
+          pack_transposed(kj, st.k_row, nb, p.dk, w.kt.data());
+          pack_transposed(v + st.v_bh(p, b, h) + j0 * st.v_row, st.v_row, nb, p.dv, w.vt.data());
+          pack_rows(kj, st.k_row, nb, p.dk, dkp, kp.data());
+          std::fill(kp.begin() + nb * dkp, kp.end(), 0.0f);
+          backward_tile(p, t, rt, w, b, h, i0, m, j0, nb, qb0, dob0, st.q_row, o_row, lse,
+                        dd.data(), inv);
+          for (int64_t x = 0; x < m * kBN; ++x) w.dp[x] *= scale;
+          t.tile_gemm(m, dkp, kBN, w.dp.data(), kBN, kp.data(), dkp, dqa.data(), dkp, true);
+        }
+        for (int64_t r = 0; r < m; ++r) {
+          float* dst = dq + st.q_bh(p, b, h) + (i0 + r) * st.q_row;
+          std::copy(dqa.data() + r * dkp, dqa.data() + r * dkp + p.dk, dst);
+        }
+      }
+    });
+  }
+}
+
+// The baseline tile kernels: plain loops in the same order as the vector ones' lanes.
+void tile_gemm_baseline(int64_t m, int64_t n, int64_t kd, const float* a, int64_t lda,
+                        const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  for (int64_t i = 0; i < m; ++i) {
+    float* ci = c + i * ldc;
+    if (!accumulate) std::fill(ci, ci + n, 0.0f);
+    for (int64_t p = 0; p < kd; ++p) {
+      const float av = a[i * lda + p];
+      const float* bp = b + p * ldb;
+      for (int64_t j = 0; j < n; ++j) ci[j] += av * bp[j];
+    }
+  }
+}
+
+float exp_sum_baseline(const float* s, float m, float* p, int64_t n) {
+  float total = 0.0f;
+  for (int64_t j = 0; j < n; ++j) {
+    const float x = s[j] - m;
+    p[j] = x < -87.3365447505531f ? 0.0f : std::exp(x);
+    total += p[j];
+  }
+  return total;
+}
+
+}  // namespace
+
+namespace baseline {
+const AttentionTable& attention_table() {
+  static const AttentionTable table{tile_gemm_baseline, exp_sum_baseline};
+  return table;
+}
+}  // namespace baseline
+
+void attention_forward(DType dtype, const AttentionParams& p, const void* q, const void* k,
+                       const void* v, void* out, void* lse) {
+  if (dtype != DType::Float32) {
+    attention_forward_ref(dtype, p, q, k, v, out, lse);
+    return;
+  }
+  forward_f32(p, static_cast<const float*>(q), static_cast<const float*>(k),
+              static_cast<const float*>(v), static_cast<float*>(out), static_cast<float*>(lse));
+}
+
+void attention_backward(DType dtype, const AttentionParams& p, const void* q, const void* k,
+                        const void* v, const void* out, const void* lse, const void* dout, void* dq,
+                        void* dk, void* dv) {
+  if (dtype != DType::Float32) {
+    attention_backward_ref(dtype, p, q, k, v, out, lse, dout, dq, dk, dv);
+    return;
+  }
+  backward_f32(p, static_cast<const float*>(q), static_cast<const float*>(k),
+               static_cast<const float*>(v), static_cast<const float*>(out),
+               static_cast<const float*>(lse), static_cast<const float*>(dout),
+               static_cast<float*>(dq), static_cast<float*>(dk), static_cast<float*>(dv));
+}
+
+}  // namespace corten::cpu

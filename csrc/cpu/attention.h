@@ -1,0 +1,84 @@
+#pragma once
+// CPU kernels of scaled_dot_product_attention (corten/ops/attention.h). Callers have validated
+// every argument: shapes, dtypes (float32/float64), a dropout rate in [0, 1), mask strides
+// broadcast to (B, H, Tq, Tk). q, k, v, out, dout, dq, dk, dv are contiguous.
+//
+// q: (B, Tq, H, D), k: (B, Tk, H, D), v: (B, Tk, H, Dv) -> out: (B, Tq, H, Dv),
+// lse: (B, H, Tq) of the input dtype (the row log-sum-exp of the scaled, masked scores).
+//
+// Note [Attention masks]
+// Key j is visible to query i when mask[b, h, i, j] (if a mask is given) and, with `causal`,
+// j <= i (Keras's _compute_causal_mask: band_part(ones(Tq, Tk), -1, 0)). Keras adds -1e9 to
+// the masked scores before its softmax, so a row whose keys are all masked gets, in float32,
+// the same score -1e9 everywhere: uniform weights 1/Tk over all Tk keys (causally hidden ones
+// included). corten gives such a row exactly that, P = 1/Tk over every key, dropout applied
+// as usual. Its scores are then constants: dV receives P^T dO from the row, and q and k
+// receive nothing, the true derivative that finite differences see. (TensorFlow's float32
+// tape would pass the softmax gradient through the rounded -1e9 to q and k; and in float64,
+// where -1e9 does not swamp the scores, Keras gives the softmax of the masked-out scores.
+// corten gives the uniform weights in both dtypes.) lse holds +inf for such rows, which is
+// how the backward knows them.
+//
+// Note [Attention dropout counters]
+// Dropout of the probabilities keeps element (b, h, i, j) with probability 1 - rate and scales
+// it by 1 / (1 - rate); its keep decision is rng::dropout_keep of word e % 4 of the Philox
+// block (key, offset + e / 4), e = ((b * H + h) * Tq + i) * Tk + j: the mask dropout() would
+// draw for a (B, H, Tq, Tk) tensor at the same seed. The forward, the backward and the
+// reference regenerate it from (key, offset) alone, on any thread count and ISA. A draw uses
+// philox_counters_used(B * H * Tq * Tk) counters.
+
+#include <corten/dtype.h>
+
+#include <cstdint>
+
+namespace corten::cpu {
+
+struct AttentionParams {
+  int64_t batch = 0, tq = 0, tk = 0, heads = 0, dk = 0, dv = 0;
+  const bool* mask = nullptr;    // null: no mask
+  int64_t mask_strides[4] = {};  // element strides over (b, h, i, j), 0 where broadcast
+  bool causal = false;
+  double scale = 1.0;
+  double rate = 0.0;  // dropout rate; 0: none
+  uint64_t key = 0, offset = 0;
+};
+
+/// The tiled forward (online softmax, Note [Attention tiles] in cpu/attention.cpp): float32 on
+/// the ISA's tile kernels, float64 through attention_forward_ref.
+void attention_forward(DType dtype, const AttentionParams& p, const void* q, const void* k,
+                       const void* v, void* out, void* lse);
+/// The tiled backward from the saved lse: dq, dk, dv (each may be null when not needed).
+void attention_backward(DType dtype, const AttentionParams& p, const void* q, const void* k,
+                        const void* v, const void* out, const void* lse, const void* dout, void* dq,
+                        void* dk, void* dv);
+
+/// Plain loops that materialise the (Tq, Tk) scores of each (b, h): the reference of the tests
+/// (float32 and float64; sums in float64).
+void attention_forward_ref(DType dtype, const AttentionParams& p, const void* q, const void* k,
+                           const void* v, void* out, void* lse);
+void attention_backward_ref(DType dtype, const AttentionParams& p, const void* q, const void* k,
+                            const void* v, const void* out, const void* lse, const void* dout,
+                            void* dq, void* dk, void* dv);
+
+/// The per-ISA float32 tile kernels (cpu/attention_kernels.inc).
+struct AttentionTable {
+  /// C (m, n) = [C +] A (m, kd) * B (kd, n); A with row stride lda, B row stride ldb, C row
+  /// stride ldc; n a multiple of 16.
+  void (*tile_gemm)(int64_t m, int64_t n, int64_t kd, const float* a, int64_t lda, const float* b,
+                    int64_t ldb, float* c, int64_t ldc, bool accumulate);
+  /// p[j] = exp(s[j] - m) for j < n (n a multiple of 16, m finite), 0 where s[j] - m is below
+  /// -87.33 (masked scores are -inf); returns the sum of p in a fixed order.
+  float (*exp_sum)(const float* s, float m, float* p, int64_t n);
+};
+
+namespace baseline {
+const AttentionTable& attention_table();
+}
+namespace avx2 {
+const AttentionTable& attention_table();
+}
+namespace avx512 {
+const AttentionTable& attention_table();
+}
+
+}  // namespace corten::cpu

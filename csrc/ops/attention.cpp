@@ -1,0 +1,252 @@
+#include <corten/ops.h>
+#include <corten/trace.h>
+#include <corten/trace_registry.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "autograd/grad_rules.h"
+#include "ops/common.h"
+#include "ops/kernels.h"
+#include "ops/op_attrs.h"
+
+namespace corten {
+namespace {
+
+constexpr const char* kOp = "scaled_dot_product_attention";
+
+struct Dims {
+  int64_t b, tq, tk, h, d, dv;
+};
+
+// Checks query, key, value and mask; returns the sizes.
+Dims check_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
+                     double rate, double scale) {
+  detail::check_defined(q, kOp, "query");
+  detail::check_defined(k, kOp, "key");
+  detail::check_defined(v, kOp, "value");
+  CORTEN_CHECK_TYPE(is_floating(q.dtype()), kOp, ": query must be float32 or float64; got dtype ",
+                    dtype_name(q.dtype()));
+  CORTEN_CHECK_TYPE(k.dtype() == q.dtype() && v.dtype() == q.dtype(), kOp,
+                    ": query, key and value must have one dtype; got ", dtype_name(q.dtype()), ", ",
+                    dtype_name(k.dtype()), ", ", dtype_name(v.dtype()));
+  detail::check_same_device(q, k, kOp);
+  detail::check_same_device(q, v, kOp);
+  CORTEN_CHECK_VALUE(q.ndim() == 4 && k.ndim() == 4 && v.ndim() == 4, kOp,
+                     ": query, key and value must have rank 4 (batch, time, heads, depth); got "
+                     "query.shape=",
+                     show(q.shape()), ", key.shape=", show(k.shape()),
+                     ", value.shape=", show(v.shape()));
+  const Dims d{q.dim(0), q.dim(1), k.dim(1), q.dim(2), q.dim(3), v.dim(3)};
+  CORTEN_CHECK_VALUE(k.dim(0) == d.b && v.dim(0) == d.b && k.dim(2) == d.h && v.dim(2) == d.h &&
+                         k.dim(3) == d.d && v.dim(1) == d.tk,
+                     kOp,
+                     ": expected query (B, Tq, H, D), key (B, Tk, H, D) and value (B, Tk, "
+                     "H, Dv) with equal B, H, D and Tk; got query.shape=",
+                     show(q.shape()), ", key.shape=", show(k.shape()),
+                     ", value.shape=", show(v.shape()));
+  CORTEN_CHECK_VALUE(rate >= 0.0 && rate < 1.0, kOp, ": dropout_rate must be in [0, 1); got ",
+                     rate);
+  CORTEN_CHECK_VALUE(std::isfinite(scale), kOp, ": scale must be finite; got ", scale);
+  if (mask.defined()) {
+    CORTEN_CHECK_TYPE(mask.dtype() == DType::Bool, kOp, ": attention_mask must be bool; got ",
+                      dtype_name(mask.dtype()));
+    detail::check_same_device(q, mask, kOp);
+    const Shape target{d.b, d.h, d.tq, d.tk};
+    bool ok = mask.ndim() <= 4;
+    for (int64_t a = 0; ok && a < mask.ndim(); ++a) {
+      const int64_t m = mask.dim(mask.ndim() - 1 - a);
+      ok = m == 1 || m == target[3 - a];
+    }
+    CORTEN_CHECK_VALUE(ok, kOp, ": attention_mask.shape=", show(mask.shape()),
+                       " does not broadcast to (batch, heads, Tq, Tk)=", show(target),
+                       " (query.shape=", show(q.shape()), ", key.shape=", show(k.shape()), ")");
+  }
+  return d;
+}
+
+cpu::AttentionParams params_of(const Dims& d, const Tensor& mask, bool causal, double scale,
+                               double rate, const Tensor& seed) {
+  cpu::AttentionParams p;
+  p.batch = d.b;
+  p.tq = d.tq;
+  p.tk = d.tk;
+  p.heads = d.h;
+  p.dk = d.d;
+  p.dv = d.dv;
+  p.causal = causal;
+  p.scale = scale;
+  p.rate = rate;
+  if (mask.defined()) {
+    p.mask = mask.data<bool>();
+    const Shape s = broadcast_strides(mask.shape(), mask.strides(), {d.b, d.h, d.tq, d.tk});
+    for (int a = 0; a < 4; ++a) p.mask_strides[a] = s[static_cast<size_t>(a)];
+  }
+  if (rate > 0) {
+    const Tensor c = seed.contiguous();
+    std::memcpy(&p.key, c.data<int64_t>(), sizeof(uint64_t));
+    std::memcpy(&p.offset, c.data<int64_t>() + 1, sizeof(uint64_t));
+  }
+  return p;
+}
+
+void check_seed(const Tensor& seed, double rate) {
+  if (rate == 0.0) return;
+  CORTEN_CHECK_VALUE(seed.defined() && seed.dtype() == DType::Int64 && seed.numel() == 2 &&
+                         !seed.is_meta() && seed.device() == Device::CPU,
+                     kOp,
+                     ": with dropout_rate > 0, seed must be an int64 tensor of 2 values "
+                     "[key, offset] on the cpu");
+}
+
+double resolve_scale(const Tensor& q, const std::optional<double>& scale) {
+  if (scale) return *scale;
+  const int64_t d = q.defined() && q.ndim() == 4 ? q.dim(3) : 1;
+  return 1.0 / std::sqrt(static_cast<double>(d > 0 ? d : 1));
+}
+
+// What a forward call makes: the output and the saved row log-sum-exp. No autograd.
+trace::Tensors attention_parts(const Tensor& q, const Tensor& k, const Tensor& v,
+                               const Tensor& mask, const Tensor& seed, bool causal, double scale,
+                               double rate, bool reference) {
+  const Dims d = check_attention(q, k, v, mask, rate, scale);
+  check_seed(seed, rate);
+  const bool meta = q.is_meta() || k.is_meta() || v.is_meta() || (mask.defined() && mask.is_meta());
+  const Device dev = meta ? Device::Meta : q.device();
+  Tensor out = Tensor::empty({d.b, d.tq, d.h, d.dv}, q.dtype(), dev, kOp);
+  Tensor lse = Tensor::empty({d.b, d.h, d.tq}, q.dtype(), dev, kOp);
+  if (meta) return {out, lse};
+  const Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
+  const cpu::AttentionParams p = params_of(d, mask, causal, scale, rate, seed);
+  const auto& kernel = reference ? kernels::attention_forward_ref : kernels::attention_forward;
+  kernel(out.device())(q.dtype(), p, qc.raw_data(), kc.raw_data(), vc.raw_data(), out.raw_data(),
+                       lse.raw_data());
+  return {out, lse};
+}
+
+struct AttentionReplay {
+  static constexpr trace::InputCount kInputs{5};
+  trace::Tensors operator()(const trace::Tensors& in, bool causal, double scale, double rate,
+                            bool reference) const {
+    return attention_parts(in[0], in[1], in[2], in[3], in[4], causal, scale, rate, reference);
+  }
+};
+const trace::ReplayRegistration<AttentionReplay, bool, double, double, bool> kAttentionReplay(kOp);
+
+struct AttentionBackwardReplay {
+  static constexpr trace::InputCount kInputs{8};
+  trace::Tensors operator()(const trace::Tensors& in, bool causal, double scale, double rate,
+                            bool reference, bool need_dq, bool need_dk, bool need_dv) const {
+    return scaled_dot_product_attention_backward(in[0], in[1], in[2], in[3], in[4], in[5], in[6],
+                                                 in[7], causal, scale, rate, reference, need_dq,
+                                                 need_dk, need_dv);
+  }
+};
+const trace::ReplayRegistration<AttentionBackwardReplay, bool, double, double, bool, bool, bool,
+                                bool>
+    kAttentionBackwardReplay("scaled_dot_product_attention_backward");
+
+// The forward with its autograd record (no trace record): {out, lse}.
+trace::Tensors attention_recorded(const Tensor& q, const Tensor& k, const Tensor& v,
+                                  const Tensor& mask, const Tensor& seed, bool causal, double scale,
+                                  double rate, bool reference) {
+  trace::Tensors parts = attention_parts(q, k, v, mask, seed, causal, scale, rate, reference);
+  if (!parts[0].is_meta() && autograd::is_recording()) {
+    autograd::record_attention(q, k, v, mask, seed, parts[0], parts[1], causal, scale, rate,
+                               reference);
+  }
+  return parts;
+}
+
+// The stream form and its replay: {out, lse, seed}, the seed taken from the stream.
+trace::Tensors attention_from_stream(const Tensor& q, const Tensor& k, const Tensor& v,
+                                     const Tensor& mask, bool causal, double scale, double rate,
+                                     bool reference, PhiloxStream stream) {
+  const Dims d = check_attention(q, k, v, mask, rate, scale);
+  const Tensor seed =
+      philox_seed_tensor(philox_stream_take(stream, philox_counters_used(d.b * d.h * d.tq * d.tk)));
+  trace::Tensors parts = attention_recorded(q, k, v, mask, seed, causal, scale, rate, reference);
+  parts.push_back(seed);
+  return parts;
+}
+
+}  // namespace
+
+Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
+                                    const Tensor& mask, const AttentionOptions& options,
+                                    const Tensor& seed) {
+  trace::OpRecord rec;
+  const double scale = resolve_scale(query, options.scale);
+  const trace::Tensors parts = attention_recorded(query, key, value, mask, seed, options.causal,
+                                                  scale, options.dropout_rate, options.reference);
+  if (parts[0].is_meta()) return parts[0];
+  // lse is an output of the node, so that the backward nodes read this replay's.
+  rec.record(kOp, {query, key, value, mask, seed}, parts, AttentionReplay{}, options.causal, scale,
+             options.dropout_rate, options.reference);
+  return parts[0];
+}
+
+Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
+                                    const Tensor& mask, const AttentionOptions& options,
+                                    PhiloxStream stream) {
+  if (options.dropout_rate == 0.0) {
+    return scaled_dot_product_attention(query, key, value, mask, options, Tensor());
+  }
+  trace::OpRecord rec;
+  const double scale = resolve_scale(query, options.scale);
+  const trace::Tensors outs =
+      attention_from_stream(query, key, value, mask, options.causal, scale, options.dropout_rate,
+                            options.reference, stream);
+  if (!outs[0].is_meta()) {
+    // Every replay takes fresh counters from the stream, and its backward reads its seed.
+    rec.record_effect(
+        trace::Effect::Random, "scaled_dot_product_attention_draw", {query, key, value, mask}, outs,
+        [](const trace::Tensors& in, bool causal, double sc, double rate, bool reference,
+           PhiloxStream st) {
+          return attention_from_stream(in[0], in[1], in[2], in[3], causal, sc, rate, reference, st);
+        },
+        options.causal, scale, options.dropout_rate, options.reference, stream);
+  }
+  return outs[0];
+}
+
+std::vector<Tensor> scaled_dot_product_attention_backward(
+    const Tensor& query, const Tensor& key, const Tensor& value, const Tensor& mask,
+    const Tensor& out, const Tensor& lse, const Tensor& dout, const Tensor& seed, bool causal,
+    double scale, double dropout_rate, bool reference, bool need_dquery, bool need_dkey,
+    bool need_dvalue) {
+  trace::OpRecord rec;
+  const char* name = "scaled_dot_product_attention_grad";
+  const Dims d = check_attention(query, key, value, mask, dropout_rate, scale);
+  check_seed(seed, dropout_rate);
+  detail::check_defined(out, name, "out");
+  detail::check_defined(lse, name, "lse");
+  detail::check_defined(dout, name, "dout");
+  const Shape oshape{d.b, d.tq, d.h, d.dv};
+  const Shape lshape{d.b, d.h, d.tq};
+  CORTEN_CHECK_VALUE(out.shape() == oshape && dout.shape() == oshape && lse.shape() == lshape &&
+                         out.dtype() == query.dtype() && dout.dtype() == query.dtype() &&
+                         lse.dtype() == query.dtype(),
+                     name, ": out and dout must be ", show(oshape), " and lse ", show(lshape),
+                     " of the query's dtype; got out.shape=", show(out.shape()),
+                     ", dout.shape=", show(dout.shape()), ", lse.shape=", show(lse.shape()));
+  std::vector<Tensor> grads(3);
+  if (need_dquery) grads[0] = Tensor::empty(query.shape(), query.dtype(), query.device(), name);
+  if (need_dkey) grads[1] = Tensor::empty(key.shape(), key.dtype(), key.device(), name);
+  if (need_dvalue) grads[2] = Tensor::empty(value.shape(), value.dtype(), value.device(), name);
+  if (query.is_meta() || dout.is_meta()) return grads;
+  const Tensor qc = query.contiguous(), kc = key.contiguous(), vc = value.contiguous();
+  const Tensor oc = out.contiguous(), lc = lse.contiguous(), gc = dout.contiguous();
+  const cpu::AttentionParams p = params_of(d, mask, causal, scale, dropout_rate, seed);
+  auto ptr = [](const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; };
+  const auto& kernel = reference ? kernels::attention_backward_ref : kernels::attention_backward;
+  kernel(query.device())(query.dtype(), p, qc.raw_data(), kc.raw_data(), vc.raw_data(),
+                         oc.raw_data(), lc.raw_data(), gc.raw_data(), ptr(grads[0]), ptr(grads[1]),
+                         ptr(grads[2]));
+  rec.record("scaled_dot_product_attention_backward",
+             {query, key, value, mask, out, lse, dout, seed}, grads, AttentionBackwardReplay{},
+             causal, scale, dropout_rate, reference, need_dquery, need_dkey, need_dvalue);
+  return grads;
+}
+
+}  // namespace corten
