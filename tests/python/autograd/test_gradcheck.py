@@ -123,6 +123,15 @@ def _dropout(rate, noise_shape=None):
     return lambda x: _C.dropout(x, rate, noise_shape, 1234, 0)
 
 
+def _attention(mask=None, causal=False, rate=0.0):
+    # Dropout at a fixed Philox key and offset: every call draws the same mask.
+    return lambda q, k, v: _C.scaled_dot_product_attention(q, k, v, mask, causal, None, rate,
+                                                           99, 0 if rate else None)
+
+
+_ATTENTION_MASK = np.array([[1, 1, 0, 1, 0], [0, 0, 0, 0, 0], [1, 0, 1, 1, 1]], bool)
+
+
 def _clip(x, lo, hi):
     return tf.clip_by_value(x, lo, hi)
 
@@ -517,6 +526,11 @@ CASES: dict[str, list[Case]] = {
              [U(2, 4, 4, 2), U(3, 3, 2, 2), U(1, 1, 4, 3)]),
         Case(lambda x, w, p: tf.nn.separable_conv2d(x, w, p, [1, 1, 2, 2], "VALID", "NCHW"),
              [U(1, 2, 5, 5), U(2, 2, 2, 1), U(1, 1, 2, 3)]),
+    ],
+    "scaled_dot_product_attention": [
+        Case(_attention(), [U(2, 3, 2, 4), U(2, 5, 2, 4), U(2, 5, 2, 3)]),
+        Case(_attention(_ATTENTION_MASK, True), [U(1, 3, 2, 2), U(1, 5, 2, 2), U(1, 5, 2, 3)]),
+        Case(_attention(None, True, 0.3), [U(2, 4, 1, 3), U(2, 4, 1, 3), U(2, 4, 1, 2)]),
     ],
     "dropout": [
         Case(_dropout(0.4), [U(3, 4)]),
