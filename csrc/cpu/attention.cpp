@@ -19,15 +19,19 @@ namespace corten::cpu {
 // transposed), scale and masks applied in the tile (-inf where not visible), then the online
 // softmax: the row maximum m and sum l are updated, the row of O rescaled by exp(m_old - m),
 // and O += P V. Only kBM x kBN scores exist at a time. The row log-sum-exp m + log(l) is saved.
-// The backward recomputes P = exp(S - lse) tile by tile, with D_i = rowsum(dO_i * O_i):
-//   pass 1, one task per key block:   dV += Pd^T dO, dK += scale * dS^T Q,
-//   pass 2, one task per query block: dQ += scale * dS K,
-// with dP = (dO V^T) * keep, dS = P * (dP - D), Pd = P * keep (keep: 0 or 1 / (1 - rate)).
-// Every output element is written by one task that sums in a fixed order, so the results do
-// not depend on the thread count. Pass 1 and pass 2 each recompute S and dP: two more tile
-// products than a backward that accumulates dQ across key-block tasks, the price of no atomics.
-// With `causal` and no mask, tiles wholly above the diagonal are skipped; with a mask too, a
-// row whose keys are all masked attends every key (Note [Attention masks]), so none is.
+// The backward recomputes P = exp(S - lse) tile by tile, with D_i = rowsum(dO_i * O_i), one
+// task per (b, h) walking the key blocks and, inside each, the query blocks:
+//   dV += Pd^T dO, dK += scale * dS^T Q (the key block's, in the task's buffers),
+//   dQ += scale * dS K (the whole (b, h)'s, in the task's buffer),
+// with dP = (dO V^T) * keep, dS = P * (dP - D), Pd = P * keep (keep: 0 or 1 / (1 - rate)):
+// five tile products per tile, no atomics. Every output element is written by one task that
+// sums in a fixed order, so the results do not depend on the thread count; the price is that
+// the backward has B * H tasks to share among the threads (the forward has B * H * Tq / kBM).
+// A transposed operand is the same tile_gemm with its strides swapped, and rows of q, k, v
+// and dout are the B operands in place when their depth is a multiple of 16 (else padded
+// copies). The forward skips the tiles wholly above the causal diagonal; the backward does
+// only without a mask, since a row whose keys are all masked attends every key
+// (Note [Attention masks]).
 
 namespace {
 
@@ -124,9 +128,11 @@ void forward_f32(const AttentionParams& p, const float* q, const float* k, const
   const Strides st = strides_of(p);
   const int64_t nqb = (p.tq + kBM - 1) / kBM;
   const int64_t dvp = pad16(p.dv);
+  const bool v_in_place = dvp == p.dv;  // V rows serve as the B operand of O += P V
   const float inv = p.rate > 0 ? static_cast<float>(1.0 / (1.0 - p.rate)) : 1.0f;
   parallel_for(0, p.batch * p.heads * nqb, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<float> kt(static_cast<size_t>(p.dk * kBN)), vp(static_cast<size_t>(kBN * dvp));
+    std::vector<float> kt(static_cast<size_t>(p.dk * kBN));
+    std::vector<float> vp(v_in_place ? 0 : static_cast<size_t>(kBN * dvp));
     std::vector<float> s(kBM * kBN), pr(kBM * kBN), o(static_cast<size_t>(kBM * dvp));
     std::vector<float> f(kBN);
     float mrow[kBM];
@@ -145,16 +151,19 @@ void forward_f32(const AttentionParams& p, const float* q, const float* k, const
       for (int64_t j0 = 0; j0 < jmax; j0 += kBN) {
         const int64_t nb = std::min(kBN, p.tk - j0);
         pack_transposed(kb0 + j0 * st.k_row, st.k_row, nb, p.dk, kt.data());
-        pack_rows(vb0 + j0 * st.v_row, st.v_row, nb, p.dv, dvp, vp.data());
-        std::fill(vp.begin() + nb * dvp, vp.end(), 0.0f);
-        t.tile_gemm(m, kBN, p.dk, qb0, st.q_row, kt.data(), kBN, s.data(), kBN, false);
+        const float* vsrc = vb0 + j0 * st.v_row;
+        int64_t ldv = st.v_row;
+        if (!v_in_place) {
+          pack_rows(vsrc, st.v_row, nb, p.dv, dvp, vp.data());
+          vsrc = vp.data();
+          ldv = dvp;
+        }
+        t.tile_gemm(m, kBN, p.dk, qb0, st.q_row, 1, kt.data(), kBN, s.data(), kBN, false);
         finish_scores(p, b, h, i0, m, j0, nb, s.data());
         for (int64_t r = 0; r < m; ++r) {
           const float* sr = s.data() + r * kBN;
           float* prr = pr.data() + r * kBN;
-          float mt = -kInf;
-          for (int64_t j = 0; j < kBN; ++j) mt = std::max(mt, sr[j]);
-          const float mnew = std::max(mrow[r], mt);
+          const float mnew = std::max(mrow[r], t.row_max(sr, kBN));
           if (mnew == -kInf) {  // nothing visible yet
             std::fill(prr, prr + kBN, 0.0f);
             continue;
@@ -171,7 +180,7 @@ void forward_f32(const AttentionParams& p, const float* q, const float* k, const
             for (int64_t j = 0; j < nb; ++j) prr[j] *= f[j];
           }
         }
-        t.tile_gemm(m, dvp, kBN, pr.data(), kBN, vp.data(), dvp, o.data(), dvp, true);
+        t.tile_gemm(m, dvp, nb, pr.data(), kBN, 1, vsrc, ldv, o.data(), dvp, true);
       }
       for (int64_t r = 0; r < m; ++r) {
         const int64_t i = i0 + r;
@@ -185,7 +194,7 @@ void forward_f32(const AttentionParams& p, const float* q, const float* k, const
         }
         // Every key masked: uniform weights over all Tk keys (Note [Attention masks]).
         std::vector<double> acc(static_cast<size_t>(p.dv), 0.0);
-        const double w = 1.0 / static_cast<double>(p.tk);
+        const float w = 1.0f / static_cast<float>(p.tk);
         for (int64_t j0 = 0; j0 < p.tk; j0 += kBN) {
           const int64_t nb = std::min(kBN, p.tk - j0);
           if (p.rate > 0) {
@@ -195,7 +204,7 @@ void forward_f32(const AttentionParams& p, const float* q, const float* k, const
           }
           for (int64_t j = 0; j < nb; ++j) {
             const float* vr = vb0 + (j0 + j) * st.v_row;
-            const double wj = static_cast<double>(static_cast<float>(w) * f[j]);
+            const double wj = static_cast<double>(w * f[j]);
             for (int64_t c = 0; c < p.dv; ++c) acc[c] += wj * vr[c];
           }
         }
@@ -206,10 +215,10 @@ void forward_f32(const AttentionParams& p, const float* q, const float* k, const
   });
 }
 
-// The per-task buffers of the backward and the tile step both passes share.
+// The per-task buffers of the backward.
 struct BackwardTile {
   std::vector<float> kt, vt, s, pr, dp, f;
-  BackwardTile(const AttentionParams& p)
+  explicit BackwardTile(const AttentionParams& p)
       : kt(static_cast<size_t>(p.dk * kBN)),
         vt(static_cast<size_t>(p.dv * kBN)),
         s(kBM * kBN),
@@ -219,27 +228,24 @@ struct BackwardTile {
 };
 
 // For the tile of query rows [i0, i0 + m) and keys [j0, j0 + nb) of (b, h), with kt and vt
-// packed: pr = Pd (the dropped-out probabilities) and dp = dS (unscaled) = P * (dP - D).
+// packed: pr = Pd (the dropped-out probabilities) and dp = dS * scale, dS = P * (dP - D).
 void backward_tile(const AttentionParams& p, const AttentionTable& t, const RandomTable& rt,
                    BackwardTile& w, int64_t b, int64_t h, int64_t i0, int64_t m, int64_t j0,
                    int64_t nb, const float* qb0, const float* dob0, int64_t q_row, int64_t o_row,
                    const float* lse, const float* dd, float inv) {
   const int64_t bh = b * p.heads + h;
-  t.tile_gemm(m, kBN, p.dk, qb0 + i0 * q_row, q_row, w.kt.data(), kBN, w.s.data(), kBN, false);
+  const float scale = static_cast<float>(p.scale);
+  t.tile_gemm(m, kBN, p.dk, qb0 + i0 * q_row, q_row, 1, w.kt.data(), kBN, w.s.data(), kBN, false);
   finish_scores(p, b, h, i0, m, j0, nb, w.s.data());
-  t.tile_gemm(m, kBN, p.dv, dob0 + i0 * o_row, o_row, w.vt.data(), kBN, w.dp.data(), kBN, false);
+  t.tile_gemm(m, kBN, p.dv, dob0 + i0 * o_row, o_row, 1, w.vt.data(), kBN, w.dp.data(), kBN, false);
   const float uniform = 1.0f / static_cast<float>(p.tk);
   for (int64_t r = 0; r < m; ++r) {
     const int64_t row = bh * p.tq + i0 + r;
     float* prr = w.pr.data() + r * kBN;
     float* dpr = w.dp.data() + r * kBN;
     if (lse[row] == kInf) {
-      for (int64_t j = 0; j < kBN; ++j) prr[j] = j < nb ? uniform : 0.0f;
-    } else {
-      t.exp_sum(w.s.data() + r * kBN, lse[row], prr, kBN);
-    }
-    if (lse[row] == kInf) {
       // Constant scores (Note [Attention masks]): no gradient to q and k from this row.
+      for (int64_t j = 0; j < kBN; ++j) prr[j] = j < nb ? uniform : 0.0f;
       if (p.rate > 0) {
         keep_factors(p, rt, row, j0, nb, inv, w.f.data());
         for (int64_t j = 0; j < nb; ++j) prr[j] *= w.f[j];
@@ -247,16 +253,17 @@ void backward_tile(const AttentionParams& p, const AttentionTable& t, const Rand
       std::fill(dpr, dpr + kBN, 0.0f);
       continue;
     }
+    t.exp_sum(w.s.data() + r * kBN, lse[row], prr, kBN);
     const float d = dd[row];
     if (p.rate > 0) {
       keep_factors(p, rt, row, j0, nb, inv, w.f.data());
       for (int64_t j = 0; j < nb; ++j) {
         const float pj = prr[j];
-        dpr[j] = pj * (dpr[j] * w.f[j] - d);
+        dpr[j] = pj * (dpr[j] * w.f[j] - d) * scale;
         prr[j] = pj * w.f[j];
       }
     } else {
-      for (int64_t j = 0; j < nb; ++j) dpr[j] = prr[j] * (dpr[j] - d);
+      for (int64_t j = 0; j < nb; ++j) dpr[j] = prr[j] * (dpr[j] - d) * scale;
     }
     for (int64_t j = nb; j < kBN; ++j) dpr[j] = 0.0f;
   }
@@ -271,9 +278,10 @@ void backward_f32(const AttentionParams& p, const float* q, const float* k, cons
   const int64_t o_row = p.heads * p.dv;
   const int64_t rows = p.batch * p.heads * p.tq;
   const float inv = p.rate > 0 ? static_cast<float>(1.0 / (1.0 - p.rate)) : 1.0f;
-  const float scale = static_cast<float>(p.scale);
   const bool skip_causal = p.causal && p.mask == nullptr;
   const int64_t dkp = pad16(p.dk), dvp = pad16(p.dv);
+  // Rows of q, k and dout serve as B operands in place when their depth is a multiple of 16.
+  const bool qk_in_place = dkp == p.dk, do_in_place = dvp == p.dv;
   const int64_t nqb = (p.tq + kBM - 1) / kBM, nkb = (p.tk + kBN - 1) / kBN;
   // D_i = rowsum(dO_i * O_i), row (b * H + h) * Tq + i.
   std::vector<float> dd(static_cast<size_t>(rows));
@@ -286,39 +294,64 @@ void backward_f32(const AttentionParams& p, const float* q, const float* k, cons
       dd[static_cast<size_t>(row)] = static_cast<float>(acc);
     }
   });
-  // Pass 1: dK and dV, one task per (b, h, key block).
-  if (dk || dv) {
-    parallel_for(0, p.batch * p.heads * nkb, 1, [&](int64_t t0, int64_t t1) {
-      BackwardTile w(p);
-      std::vector<float> tr(kBN * kBM), rowsp(static_cast<size_t>(kBM * std::max(dkp, dvp)));
-      std::vector<float> dka(static_cast<size_t>(kBN * dkp)), dva(static_cast<size_t>(kBN * dvp));
-      for (int64_t task = t0; task < t1; ++task) {
-        const int64_t kb = task % nkb, bh = task / nkb, b = bh / p.heads, h = bh % p.heads;
+  // One task per (b, h): key blocks in order, query blocks in order inside each; dK and dV of
+  // a key block and dQ of the whole (b, h) accumulate in the task's buffers.
+  parallel_for(0, p.batch * p.heads, 1, [&](int64_t t0, int64_t t1) {
+    BackwardTile w(p);
+    std::vector<float> dqa(static_cast<size_t>(dq ? p.tq * dkp : 0));
+    std::vector<float> dka(static_cast<size_t>(kBN * dkp)), dva(static_cast<size_t>(kBN * dvp));
+    std::vector<float> qp(qk_in_place ? 0 : static_cast<size_t>(p.tq * dkp));
+    std::vector<float> kp(qk_in_place ? 0 : static_cast<size_t>(kBN * dkp));
+    std::vector<float> dop(do_in_place ? 0 : static_cast<size_t>(p.tq * dvp));
+    for (int64_t bh = t0; bh < t1; ++bh) {
+      const int64_t b = bh / p.heads, h = bh % p.heads;
+      const float* qb0 = q + st.q_bh(p, b, h);
+      const float* kb0 = k + st.k_bh(p, b, h);
+      const float* vb0 = v + st.v_bh(p, b, h);
+      const float* dob0 = dout + st.o_bh(p, b, h);
+      const float* qsrc = qb0;
+      int64_t ldq = st.q_row;
+      if (!qk_in_place) {
+        pack_rows(qb0, st.q_row, p.tq, p.dk, dkp, qp.data());
+        qsrc = qp.data();
+        ldq = dkp;
+      }
+      const float* dosrc = dob0;
+      int64_t lddo = o_row;
+      if (!do_in_place) {
+        pack_rows(dob0, o_row, p.tq, p.dv, dvp, dop.data());
+        dosrc = dop.data();
+        lddo = dvp;
+      }
+      std::fill(dqa.begin(), dqa.end(), 0.0f);
+      for (int64_t kb = 0; kb < nkb; ++kb) {
         const int64_t j0 = kb * kBN, nb = std::min(kBN, p.tk - j0);
-        const float* qb0 = q + st.q_bh(p, b, h);
-        const float* dob0 = dout + st.o_bh(p, b, h);
-        pack_transposed(k + st.k_bh(p, b, h) + j0 * st.k_row, st.k_row, nb, p.dk, w.kt.data());
-        pack_transposed(v + st.v_bh(p, b, h) + j0 * st.v_row, st.v_row, nb, p.dv, w.vt.data());
+        pack_transposed(kb0 + j0 * st.k_row, st.k_row, nb, p.dk, w.kt.data());
+        pack_transposed(vb0 + j0 * st.v_row, st.v_row, nb, p.dv, w.vt.data());
+        const float* ksrc = kb0 + j0 * st.k_row;
+        int64_t ldk = st.k_row;
+        if (!qk_in_place && dq) {
+          pack_rows(ksrc, st.k_row, nb, p.dk, dkp, kp.data());
+          ksrc = kp.data();
+          ldk = dkp;
+        }
         std::fill(dka.begin(), dka.end(), 0.0f);
         std::fill(dva.begin(), dva.end(), 0.0f);
-        const int64_t qstart = skip_causal ? j0 / kBM : 0;
-        for (int64_t qb = qstart; qb < nqb; ++qb) {
+        for (int64_t qb = skip_causal ? j0 / kBM : 0; qb < nqb; ++qb) {
           const int64_t i0 = qb * kBM, m = std::min(kBM, p.tq - i0);
           backward_tile(p, t, rt, w, b, h, i0, m, j0, nb, qb0, dob0, st.q_row, o_row, lse,
                         dd.data(), inv);
-          if (dv) {
-            for (int64_t r = 0; r < m; ++r) {
-              for (int64_t j = 0; j < kBN; ++j) tr[j * kBM + r] = w.pr[r * kBN + j];
-            }
-            pack_rows(dob0 + i0 * o_row, o_row, m, p.dv, dvp, rowsp.data());
-            t.tile_gemm(kBN, dvp, m, tr.data(), kBM, rowsp.data(), dvp, dva.data(), dvp, true);
+          if (dv) {  // dV += Pd^T dO
+            t.tile_gemm(nb, dvp, m, w.pr.data(), 1, kBN, dosrc + i0 * lddo, lddo, dva.data(), dvp,
+                        true);
           }
-          if (dk) {
-            for (int64_t r = 0; r < m; ++r) {
-              for (int64_t j = 0; j < kBN; ++j) tr[j * kBM + r] = w.dp[r * kBN + j] * scale;
-            }
-            pack_rows(qb0 + i0 * st.q_row, st.q_row, m, p.dk, dkp, rowsp.data());
-            t.tile_gemm(kBN, dkp, m, tr.data(), kBM, rowsp.data(), dkp, dka.data(), dkp, true);
+          if (dk) {  // dK += scale * dS^T Q
+            t.tile_gemm(nb, dkp, m, w.dp.data(), 1, kBN, qsrc + i0 * ldq, ldq, dka.data(), dkp,
+                        true);
+          }
+          if (dq) {  // dQ += scale * dS K
+            t.tile_gemm(m, dkp, nb, w.dp.data(), kBN, 1, ksrc, ldk, dqa.data() + i0 * dkp, dkp,
+                        true);
           }
         }
         for (int64_t j = 0; j < nb; ++j) {
@@ -332,49 +365,22 @@ void backward_f32(const AttentionParams& p, const float* q, const float* k, cons
           }
         }
       }
-    });
-  }
-  // Pass 2: dQ, one task per (b, h, query block).
-  if (dq) {
-    parallel_for(0, p.batch * p.heads * nqb, 1, [&](int64_t t0, int64_t t1) {
-      BackwardTile w(p);
-      std::vector<float> kp(static_cast<size_t>(kBN * dkp)), dqa(static_cast<size_t>(kBM * dkp));
-      for (int64_t task = t0; task < t1; ++task) {
-        const int64_t qb = task % nqb, bh = task / nqb, b = bh / p.heads, h = bh % p.heads;
-        const int64_t i0 = qb * kBM, m = std::min(kBM, p.tq - i0);
-        const float* qb0 = q + st.q_bh(p, b, h);
-        const float* dob0 = dout + st.o_bh(p, b, h);
-        std::fill(dqa.begin(), dqa.end(), 0.0f);
-        const int64_t jmax = skip_causal ? std::min(p.tk, i0 + m) : p.tk;
-        for (int64_t j0 = 0; j0 < jmax; j0 += kBN) {
-          const int64_t nb = std::min(kBN, p.tk - j0);
-          const float* kj = k + st.k_bh(p, b, h) + j0 * st.k_row;
-          pack_transposed(kj, st.k_row, nb, p.dk, w.kt.data());
-          pack_transposed(v + st.v_bh(p, b, h) + j0 * st.v_row, st.v_row, nb, p.dv, w.vt.data());
-          pack_rows(kj, st.k_row, nb, p.dk, dkp, kp.data());
-          std::fill(kp.begin() + nb * dkp, kp.end(), 0.0f);
-          backward_tile(p, t, rt, w, b, h, i0, m, j0, nb, qb0, dob0, st.q_row, o_row, lse,
-                        dd.data(), inv);
-          for (int64_t x = 0; x < m * kBN; ++x) w.dp[x] *= scale;
-          t.tile_gemm(m, dkp, kBN, w.dp.data(), kBN, kp.data(), dkp, dqa.data(), dkp, true);
-        }
-        for (int64_t r = 0; r < m; ++r) {
-          float* dst = dq + st.q_bh(p, b, h) + (i0 + r) * st.q_row;
-          std::copy(dqa.data() + r * dkp, dqa.data() + r * dkp + p.dk, dst);
-        }
+      for (int64_t i = 0; dq && i < p.tq; ++i) {
+        float* dst = dq + st.q_bh(p, b, h) + i * st.q_row;
+        std::copy(dqa.data() + i * dkp, dqa.data() + i * dkp + p.dk, dst);
       }
-    });
-  }
+    }
+  });
 }
 
-// The baseline tile kernels: plain loops in the same order as the vector ones' lanes.
-void tile_gemm_baseline(int64_t m, int64_t n, int64_t kd, const float* a, int64_t lda,
+// The baseline tile kernels: plain loops.
+void tile_gemm_baseline(int64_t m, int64_t n, int64_t kd, const float* a, int64_t ars, int64_t acs,
                         const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
   for (int64_t i = 0; i < m; ++i) {
     float* ci = c + i * ldc;
     if (!accumulate) std::fill(ci, ci + n, 0.0f);
     for (int64_t p = 0; p < kd; ++p) {
-      const float av = a[i * lda + p];
+      const float av = a[i * ars + p * acs];
       const float* bp = b + p * ldb;
       for (int64_t j = 0; j < n; ++j) ci[j] += av * bp[j];
     }
@@ -391,11 +397,17 @@ float exp_sum_baseline(const float* s, float m, float* p, int64_t n) {
   return total;
 }
 
+float row_max_baseline(const float* s, int64_t n) {
+  float mx = -kInf;
+  for (int64_t j = 0; j < n; ++j) mx = s[j] > mx ? s[j] : mx;
+  return mx;
+}
+
 }  // namespace
 
 namespace baseline {
 const AttentionTable& attention_table() {
-  static const AttentionTable table{tile_gemm_baseline, exp_sum_baseline};
+  static const AttentionTable table{tile_gemm_baseline, exp_sum_baseline, row_max_baseline};
   return table;
 }
 }  // namespace baseline

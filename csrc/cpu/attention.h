@@ -62,13 +62,16 @@ void attention_backward_ref(DType dtype, const AttentionParams& p, const void* q
 
 /// The per-ISA float32 tile kernels (cpu/attention_kernels.inc).
 struct AttentionTable {
-  /// C (m, n) = [C +] A (m, kd) * B (kd, n); A with row stride lda, B row stride ldb, C row
-  /// stride ldc; n a multiple of 16.
-  void (*tile_gemm)(int64_t m, int64_t n, int64_t kd, const float* a, int64_t lda, const float* b,
-                    int64_t ldb, float* c, int64_t ldc, bool accumulate);
+  /// C (m, n) = [C +] A (m, kd) * B (kd, n): A element (i, p) at a[i * ars + p * acs] (so a
+  /// transposed A is the same call), B row p at b + p * ldb, C row i at c + i * ldc; n a
+  /// multiple of 16, B and C rows readable that far.
+  void (*tile_gemm)(int64_t m, int64_t n, int64_t kd, const float* a, int64_t ars, int64_t acs,
+                    const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate);
   /// p[j] = exp(s[j] - m) for j < n (n a multiple of 16, m finite), 0 where s[j] - m is below
   /// -87.33 (masked scores are -inf); returns the sum of p in a fixed order.
   float (*exp_sum)(const float* s, float m, float* p, int64_t n);
+  /// max of s[j], j < n (n a multiple of 16); -inf for all -inf.
+  float (*row_max)(const float* s, int64_t n);
 };
 
 namespace baseline {
