@@ -85,10 +85,13 @@ void finish_scores(const AttentionParams& p, int64_t b, int64_t h, int64_t i0, i
 // Packs rows [j0, j0 + nb) of x (row stride ld, `cols` values) transposed into t (cols, kBN),
 // zero past nb.
 void pack_transposed(const float* x, int64_t ld, int64_t nb, int64_t cols, float* t) {
-  for (int64_t c = 0; c < cols; ++c) {
-    float* tc = t + c * kBN;
-    for (int64_t j = 0; j < nb; ++j) tc[j] = x[j * ld + c];
-    for (int64_t j = nb; j < kBN; ++j) tc[j] = 0.0f;
+  // Rows read in order, the writes strided inside the small buffer (L1).
+  for (int64_t j = 0; j < nb; ++j) {
+    const float* xr = x + j * ld;
+    for (int64_t c = 0; c < cols; ++c) t[c * kBN + j] = xr[c];
+  }
+  if (nb < kBN) {
+    for (int64_t c = 0; c < cols; ++c) std::fill(t + c * kBN + nb, t + (c + 1) * kBN, 0.0f);
   }
 }
 
