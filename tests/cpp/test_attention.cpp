@@ -54,8 +54,8 @@ std::vector<Tensor> run(const Tensor& q, const Tensor& k, const Tensor& v, const
 void test_fast_matches_reference_and_threads() {
   const Tensor q = normal({2, 70, 3, 16}, 0), k = normal({2, 130, 3, 16}, 100000);
   const Tensor v = normal({2, 130, 3, 8}, 200000), g = normal({2, 70, 3, 8}, 300000);
-  Tensor mask = corten::random_uniform({2, 1, 70, 130}, 0.0, 1.0, DType::Float32,
-                                       corten::PhiloxSeed{3, 0});
+  Tensor mask =
+      corten::random_uniform({2, 1, 70, 130}, 0.0, 1.0, DType::Float32, corten::PhiloxSeed{3, 0});
   mask = corten::binary(corten::BinaryOp::Less, mask, corten::full({}, 0.7, DType::Float32));
   const Tensor seed = corten::philox_seed_tensor({11, 5});
   corten::AttentionOptions o;
@@ -91,21 +91,19 @@ void test_fast_matches_reference_and_threads() {
 void test_errors() {
   const Tensor q = normal({2, 3, 2, 4}, 0), k = normal({2, 5, 2, 4}, 100);
   const Tensor v = normal({2, 5, 2, 6}, 200);
-  CHECK_THROWS(corten::ValueError, corten::scaled_dot_product_attention(
-                                       corten::reshape(q, {2, 3, 8}), k, v));
+  CHECK_THROWS(corten::ValueError,
+               corten::scaled_dot_product_attention(corten::reshape(q, {2, 3, 8}), k, v));
   CHECK_THROWS(corten::ValueError,
                corten::scaled_dot_product_attention(q, normal({2, 5, 2, 3}, 1), v));
-  CHECK_THROWS(corten::ValueError,
-               corten::scaled_dot_product_attention(
-                   q, k, v, corten::cast(normal({4, 4}, 2), DType::Bool)));
+  CHECK_THROWS(corten::ValueError, corten::scaled_dot_product_attention(
+                                       q, k, v, corten::cast(normal({4, 4}, 2), DType::Bool)));
   corten::AttentionOptions o;
   o.dropout_rate = 1.0;
   CHECK_THROWS(corten::ValueError, corten::scaled_dot_product_attention(
                                        q, k, v, Tensor(), o, corten::philox_seed_tensor({1, 0})));
-  CHECK_THROWS(corten::TypeError, corten::scaled_dot_product_attention(
-                                      corten::cast(q, DType::Int32), k, v));
   CHECK_THROWS(corten::TypeError,
-               corten::scaled_dot_product_attention(q, k, v, normal({3, 5}, 3)));
+               corten::scaled_dot_product_attention(corten::cast(q, DType::Int32), k, v));
+  CHECK_THROWS(corten::TypeError, corten::scaled_dot_product_attention(q, k, v, normal({3, 5}, 3)));
 }
 
 }  // namespace
