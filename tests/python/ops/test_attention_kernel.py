@@ -304,3 +304,28 @@ def test_errors_name_the_op_and_shapes(rng):
         sdpa(q, k.astype(np.float64), v)
     with pytest.raises(TypeError, match="attention_mask must be bool"):
         sdpa(q, k, v, np.ones((3, 4), np.float32))
+
+
+def test_traced_function_without_dropout_matches_eager_and_saves_as_a_plan(rng):
+    import json
+
+    q, k, v = (tf.constant(t) for t in _inputs(rng, 2, 9, 11, 2, 4, 3))
+    m = _mask(rng, "padding", 2, 2, 9, 11)
+    fn = tf.function(lambda q, k, v: sdpa(q, k, v, m, causal=True))
+    for _ in range(2):
+        np.testing.assert_array_equal(fn(q, k, v).numpy(), sdpa(q, k, v, m, causal=True).numpy())
+    plan = fn._last_plan.plan
+    assert "scaled_dot_product_attention" in plan.ops
+    text = plan.to_json([f"c{i}" for i in range(len(plan.captures))])
+    assert json.loads(text)["format"] == "corten.plan"
+    loaded = _C.plan_from_json(text, "attention",
+                               {f"c{i}": c for i, c in enumerate(plan.captures)})
+    np.testing.assert_array_equal(loaded.run([q, k, v])[0].numpy(), fn(q, k, v).numpy())
+
+
+def test_non_contiguous_inputs(rng):
+    # (B, H, T, D) data seen through a transposed view in the (B, T, H, D) layout.
+    x = tf.constant(rng.standard_normal((2, 3, 70, 8)).astype(np.float32))
+    xt = tf.transpose(x, [0, 2, 1, 3])
+    want, _ = ref_forward(xt.numpy(), xt.numpy(), xt.numpy(), None, True)
+    np.testing.assert_allclose(sdpa(xt, xt, xt, causal=True).numpy(), want, rtol=1e-5, atol=2e-6)
