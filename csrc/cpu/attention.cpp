@@ -16,7 +16,8 @@ namespace corten::cpu {
 // Note [Attention tiles]
 // The forward walks, for each (b, h) and block of kBM query rows, the keys kBN at a time (the
 // flash-attention scheme): S = Q K^T for the tile (the ISA's tile_gemm against K packed
-// transposed), scale and masks applied in the tile (-inf where not visible), then the online
+// transposed; Q scaled once per block, so S is already scaled), masks applied in the tile
+// (-inf where not visible), then the online
 // softmax: the row maximum m and sum l are updated, the row of O rescaled by exp(m_old - m),
 // and O += P V. Only kBM x kBN scores exist at a time. The row log-sum-exp m + log(l) is saved.
 // The backward recomputes P = exp(S - lse) tile by tile, with D_i = rowsum(dO_i * O_i), one
@@ -59,13 +60,13 @@ void keep_factors(const AttentionParams& p, const RandomTable& rt, int64_t row, 
   for (int64_t j = 0; j < nb; ++j) {
     f[j] = rng::dropout_keep(words[first + static_cast<uint64_t>(j)], p.rate) ? inv : 0.0f;
   }
+  for (int64_t j = nb; j < kBN; ++j) f[j] = 0.0f;
 }
 
-// Scores of a tile, raw dot products in s (m, kBN), scaled, with -inf where key j0 + j is not
+// Scores of a tile (scaled dot products) in s (m, kBN), with -inf where key j0 + j is not
 // visible to query i0 + r or past the end (j >= nb).
 void finish_scores(const AttentionParams& p, int64_t b, int64_t h, int64_t i0, int64_t m,
                    int64_t j0, int64_t nb, float* s) {
-  const float scale = static_cast<float>(p.scale);
   for (int64_t r = 0; r < m; ++r) {
     float* sr = s + r * kBN;
     const int64_t i = i0 + r;
@@ -74,9 +75,7 @@ void finish_scores(const AttentionParams& p, int64_t b, int64_t h, int64_t i0, i
       const bool* mr = p.mask + b * p.mask_strides[0] + h * p.mask_strides[1] +
                        i * p.mask_strides[2] + j0 * p.mask_strides[3];
       const int64_t ms = p.mask_strides[3];
-      for (int64_t j = 0; j < jend; ++j) sr[j] = mr[j * ms] ? sr[j] * scale : -kInf;
-    } else {
-      for (int64_t j = 0; j < jend; ++j) sr[j] *= scale;
+      for (int64_t j = 0; j < jend; ++j) sr[j] = mr[j * ms] ? sr[j] : -kInf;
     }
     for (int64_t j = jend; j < kBN; ++j) sr[j] = -kInf;
   }
@@ -101,6 +100,14 @@ void pack_rows(const float* x, int64_t ld, int64_t rows, int64_t cols, int64_t p
     float* tr = t + r * padded;
     std::copy(x + r * ld, x + r * ld + cols, tr);
     std::fill(tr + cols, tr + padded, 0.0f);
+  }
+}
+
+// rows x cols values of x (row stride ld) times scale into t (rows, cols): the A operand of
+// S = (scale Q) K^T, made the same way by the forward and the backward, so both get the same S.
+void scaled_rows(const float* x, int64_t ld, int64_t rows, int64_t cols, float scale, float* t) {
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) t[r * cols + c] = x[r * ld + c] * scale;
   }
 }
 
@@ -137,7 +144,7 @@ void forward_f32(const AttentionParams& p, const float* q, const float* k, const
     std::vector<float> kt(static_cast<size_t>(p.dk * kBN));
     std::vector<float> vp(v_in_place ? 0 : static_cast<size_t>(kBN * dvp));
     std::vector<float> s(kBM * kBN), pr(kBM * kBN), o(static_cast<size_t>(kBM * dvp));
-    std::vector<float> f(kBN);
+    std::vector<float> f(kBN), qs(static_cast<size_t>(kBM * p.dk));
     float mrow[kBM];
     double lrow[kBM];
     for (int64_t task = t0; task < t1; ++task) {
@@ -146,6 +153,7 @@ void forward_f32(const AttentionParams& p, const float* q, const float* k, const
       const float* qb0 = q + st.q_bh(p, b, h) + i0 * st.q_row;
       const float* kb0 = k + st.k_bh(p, b, h);
       const float* vb0 = v + st.v_bh(p, b, h);
+      scaled_rows(qb0, st.q_row, m, p.dk, static_cast<float>(p.scale), qs.data());
       std::fill(o.begin(), o.end(), 0.0f);
       std::fill(mrow, mrow + kBM, -kInf);
       std::fill(lrow, lrow + kBM, 0.0);
@@ -161,7 +169,7 @@ void forward_f32(const AttentionParams& p, const float* q, const float* k, const
           vsrc = vp.data();
           ldv = dvp;
         }
-        t.tile_gemm(m, kBN, p.dk, qb0, st.q_row, 1, kt.data(), kBN, s.data(), kBN, false);
+        t.tile_gemm(m, kBN, p.dk, qs.data(), p.dk, 1, kt.data(), kBN, s.data(), kBN, false);
         finish_scores(p, b, h, i0, m, j0, nb, s.data());
         for (int64_t r = 0; r < m; ++r) {
           const float* sr = s.data() + r * kBN;
@@ -234,11 +242,11 @@ struct BackwardTile {
 // packed: pr = Pd (the dropped-out probabilities) and dp = dS * scale, dS = P * (dP - D).
 void backward_tile(const AttentionParams& p, const AttentionTable& t, const RandomTable& rt,
                    BackwardTile& w, int64_t b, int64_t h, int64_t i0, int64_t m, int64_t j0,
-                   int64_t nb, const float* qb0, const float* dob0, int64_t q_row, int64_t o_row,
-                   const float* lse, const float* dd, float inv) {
+                   int64_t nb, const float* qs, const float* dob0, int64_t o_row, const float* lse,
+                   const float* dd, float inv) {
   const int64_t bh = b * p.heads + h;
   const float scale = static_cast<float>(p.scale);
-  t.tile_gemm(m, kBN, p.dk, qb0 + i0 * q_row, q_row, 1, w.kt.data(), kBN, w.s.data(), kBN, false);
+  t.tile_gemm(m, kBN, p.dk, qs + i0 * p.dk, p.dk, 1, w.kt.data(), kBN, w.s.data(), kBN, false);
   finish_scores(p, b, h, i0, m, j0, nb, w.s.data());
   t.tile_gemm(m, kBN, p.dv, dob0 + i0 * o_row, o_row, 1, w.vt.data(), kBN, w.dp.data(), kBN, false);
   const float uniform = 1.0f / static_cast<float>(p.tk);
@@ -256,19 +264,10 @@ void backward_tile(const AttentionParams& p, const AttentionTable& t, const Rand
       std::fill(dpr, dpr + kBN, 0.0f);
       continue;
     }
+    // Past nb, pr is 0 (scores -inf) and dp is 0 (vt zero-padded), so dS is 0 there.
     t.exp_sum(w.s.data() + r * kBN, lse[row], prr, kBN);
-    const float d = dd[row];
-    if (p.rate > 0) {
-      keep_factors(p, rt, row, j0, nb, inv, w.f.data());
-      for (int64_t j = 0; j < nb; ++j) {
-        const float pj = prr[j];
-        dpr[j] = pj * (dpr[j] * w.f[j] - d) * scale;
-        prr[j] = pj * w.f[j];
-      }
-    } else {
-      for (int64_t j = 0; j < nb; ++j) dpr[j] = prr[j] * (dpr[j] - d) * scale;
-    }
-    for (int64_t j = nb; j < kBN; ++j) dpr[j] = 0.0f;
+    if (p.rate > 0) keep_factors(p, rt, row, j0, nb, inv, w.f.data());
+    t.grad_scores(prr, dpr, p.rate > 0 ? w.f.data() : nullptr, dd[row], scale, kBN);
   }
 }
 
@@ -306,12 +305,14 @@ void backward_f32(const AttentionParams& p, const float* q, const float* k, cons
     std::vector<float> qp(qk_in_place ? 0 : static_cast<size_t>(p.tq * dkp));
     std::vector<float> kp(qk_in_place ? 0 : static_cast<size_t>(kBN * dkp));
     std::vector<float> dop(do_in_place ? 0 : static_cast<size_t>(p.tq * dvp));
+    std::vector<float> qs(static_cast<size_t>(p.tq * p.dk));
     for (int64_t bh = t0; bh < t1; ++bh) {
       const int64_t b = bh / p.heads, h = bh % p.heads;
       const float* qb0 = q + st.q_bh(p, b, h);
       const float* kb0 = k + st.k_bh(p, b, h);
       const float* vb0 = v + st.v_bh(p, b, h);
       const float* dob0 = dout + st.o_bh(p, b, h);
+      scaled_rows(qb0, st.q_row, p.tq, p.dk, static_cast<float>(p.scale), qs.data());
       const float* qsrc = qb0;
       int64_t ldq = st.q_row;
       if (!qk_in_place) {
@@ -342,8 +343,8 @@ void backward_f32(const AttentionParams& p, const float* q, const float* k, cons
         std::fill(dva.begin(), dva.end(), 0.0f);
         for (int64_t qb = skip_causal ? j0 / kBM : 0; qb < nqb; ++qb) {
           const int64_t i0 = qb * kBM, m = std::min(kBM, p.tq - i0);
-          backward_tile(p, t, rt, w, b, h, i0, m, j0, nb, qb0, dob0, st.q_row, o_row, lse,
-                        dd.data(), inv);
+          backward_tile(p, t, rt, w, b, h, i0, m, j0, nb, qs.data(), dob0, o_row, lse, dd.data(),
+                        inv);
           if (dv) {  // dV += Pd^T dO
             t.tile_gemm(nb, dvp, m, w.pr.data(), 1, kBN, dosrc + i0 * lddo, lddo, dva.data(), dvp,
                         true);
@@ -400,6 +401,18 @@ float exp_sum_baseline(const float* s, float m, float* p, int64_t n) {
   return total;
 }
 
+void grad_scores_baseline(float* pr, float* dp, const float* f, float d, float scale, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    const float pj = pr[j];
+    if (f) {
+      dp[j] = pj * (dp[j] * f[j] - d) * scale;
+      pr[j] = pj * f[j];
+    } else {
+      dp[j] = pj * (dp[j] - d) * scale;
+    }
+  }
+}
+
 float row_max_baseline(const float* s, int64_t n) {
   float mx = -kInf;
   for (int64_t j = 0; j < n; ++j) mx = s[j] > mx ? s[j] : mx;
@@ -410,7 +423,8 @@ float row_max_baseline(const float* s, int64_t n) {
 
 namespace baseline {
 const AttentionTable& attention_table() {
-  static const AttentionTable table{tile_gemm_baseline, exp_sum_baseline, row_max_baseline};
+  static const AttentionTable table{tile_gemm_baseline, exp_sum_baseline, row_max_baseline,
+                                    grad_scores_baseline};
   return table;
 }
 }  // namespace baseline

@@ -72,6 +72,9 @@ struct AttentionTable {
   float (*exp_sum)(const float* s, float m, float* p, int64_t n);
   /// max of s[j], j < n (n a multiple of 16); -inf for all -inf.
   float (*row_max)(const float* s, int64_t n);
+  /// The backward's scores, j < n (n a multiple of 16): dp[j] = pr[j] * (dp[j] * f[j] - d) *
+  /// scale and pr[j] *= f[j] (f: dropout factors, or null for none, read as 1).
+  void (*grad_scores)(float* pr, float* dp, const float* f, float d, float scale, int64_t n);
 };
 
 namespace baseline {
