@@ -329,3 +329,22 @@ def test_non_contiguous_inputs(rng):
     xt = tf.transpose(x, [0, 2, 1, 3])
     want, _ = ref_forward(xt.numpy(), xt.numpy(), xt.numpy(), None, True)
     np.testing.assert_allclose(sdpa(xt, xt, xt, causal=True).numpy(), want, rtol=1e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("size", [(0, 3, 4, 2, 5, 6), (2, 0, 4, 2, 5, 6), (2, 3, 0, 2, 5, 6),
+                                  (2, 3, 4, 0, 5, 6), (2, 3, 4, 2, 0, 6), (2, 3, 4, 2, 5, 0)],
+                         ids=str)
+def test_empty_sizes(size, dtype):
+    b, tq, tk, h, d, dv = size
+    q, k, v = (tf.constant(np.ones(s, dtype)) for s in ((b, tq, h, d), (b, tk, h, d),
+                                                         (b, tk, h, dv)))
+    with tf.GradientTape() as tape:
+        tape.watch([q, k, v])
+        y = sdpa(q, k, v, causal=True, dropout_rate=0.5, seed=1)
+    grads = tape.gradient(y, [q, k, v])
+    assert y.shape == (b, tq, h, dv)
+    if tk == 0:  # no keys: zeros, as an empty weighted sum
+        np.testing.assert_array_equal(y.numpy(), 0)
+    for g, t in zip(grads, (q, k, v), strict=True):
+        assert g.shape == t.shape
