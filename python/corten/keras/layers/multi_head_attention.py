@@ -354,12 +354,37 @@ class MultiHeadAttention(Layer):
         query = self._query_dense(query)  # (B, T, N, key_dim)
         key = self._key_dense(key)  # (B, S, N, key_dim)
         value = self._value_dense(value)  # (B, S, N, value_dim)
+        if not return_attention_scores and self._fusable(training):
+            attention_output = self._fused_attention(query, key, value, attention_mask,
+                                                     training)
+            return self._output_dense(attention_output)
         attention_output, attention_scores = self._compute_attention(
             query, key, value, attention_mask, training)
         attention_output = self._output_dense(attention_output)
         if return_attention_scores:
             return attention_output, attention_scores
         return attention_output
+
+    def _fusable(self, training: Any) -> bool:
+        # The fused kernel takes (B, T, N, depth) with attention over T, the default axes of a
+        # rank-3 input; it draws its own dropout mask, so it needs to know whether this call
+        # trains (a dropout rate of 1 keeps the layer's path).
+        return (self._attention_axes == (1,) and len(self._query_shape) == 3
+                and (self._dropout == 0 or (training is not None and self._dropout < 1)))
+
+    def _fused_attention(self, query: Any, key: Any, value: Any, attention_mask: Any,
+                         training: Any) -> Any:
+        """_compute_attention's output through one fused kernel each way
+        (corten.nn.scaled_dot_product_attention): no (T, S) score tensor is kept."""
+        mask = None
+        if attention_mask is not None:
+            # (B, T, S) -> (B, 1, T, S), (T, S) -> (1, T, S): one mask for every head, as
+            # _masked_softmax expands it.
+            mask = corten.expand_dims(corten.cast(attention_mask, "bool"), -3)
+        rate = float(self._dropout) if training else 0.0
+        return corten.nn.scaled_dot_product_attention(
+            query, key, value, attention_mask=mask, scale=1.0 / math.sqrt(float(self._key_dim)),
+            dropout_rate=rate)
 
     def _compute_attention_mask(self, query: Any, value: Any, key: Any = None,
                                 attention_mask: Any = None,
