@@ -28,6 +28,7 @@ PEERS_DIR = Path(__file__).resolve().parent / "peers"
 #: library -> (script, its arguments, the --peer name that gives its interpreter)
 PEERS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "corten": ("corten_peer.py", (), "corten"),
+    "corten.function": ("corten_peer.py", ("--function",), "corten"),
     "numpy": ("numpy_peer.py", (), "corten"),
     "torch": ("torch_peer.py", (), "torch"),
     "torch.compile": ("torch_peer.py", ("--compile",), "torch"),
@@ -224,6 +225,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=3, help="timed samples per round (median)")
     p.add_argument("--settle", type=float, default=0.2,
                    help="seconds of quiet before each process's turn")
+    p.add_argument("--quiet-wait", type=float, default=0.0, metavar="SECONDS",
+                   help="before each turn, wait at most this long for the machine to go idle "
+                        "(other processes below 0.1 CPU over a second; default 0: no wait)")
+    p.add_argument("--max-others", type=float, default=None, metavar="CPUS",
+                   help="time a turn again (--retries times) when other processes used more "
+                        "CPUs than this while it ran (default: never)")
+    p.add_argument("--retries", type=int, default=3, help="see --max-others")
     p.add_argument("--in-process", action="store_true",
                    help="quick look: corten, numpy and torch in this one process at 1 thread "
                         "(kernel cases only; labelled as such)")
@@ -275,7 +283,9 @@ def main(argv: list[str] | None = None) -> int:
                                            thread_counts, log)
         try:
             result = runner.run(workers, jobs, args.rounds, args.repeats,
-                                0.0 if args.in_process else args.settle, log)
+                                0.0 if args.in_process else args.settle, log,
+                                quiet_wait=args.quiet_wait, max_others=args.max_others,
+                                retries=args.retries)
         finally:
             for _, _, w in workers:
                 w.close()
@@ -294,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
                  if args.in_process else "per-process"),
         "rounds": args.rounds, "repeats": args.repeats, "settle_s": args.settle,
         "thread_counts": thread_counts, "filter": args.filter, "load": args.load,
+        "quiet_wait_s": args.quiet_wait, "max_others_cpus": args.max_others,
+        "retries": args.retries,
         "device": args.device,
         "libraries": libs_env, "hellos": result.hellos,
     }

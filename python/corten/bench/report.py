@@ -103,6 +103,12 @@ def format_case(case: Case, ms: list[Measurement], versions: dict[str, str],
     for m in ms:
         if m.error:
             lines.append(f"#  {m.library} at {m.threads} thr failed: {m.error.splitlines()[0]}")
+    others = [o for m in ms for o in m.others if o is not None]
+    if others:
+        rerun = sum(m.rerun for m in ms)
+        lines.append(f"#  other processes during the timed turns: median "
+                     f"{statistics.median(others):.2f} CPUs, most {max(others):.2f}"
+                     + (f"; {rerun} turn(s) timed again" if rerun else ""))
     return lines
 
 
@@ -131,6 +137,12 @@ def format_report(env: dict[str, Any], ms: list[Measurement], thread_counts: lis
                  f"{env['repeats']} samples) of each library in its own process, processes "
                  "alternated round by round; 'vs corten' = that library's time / corten's "
                  "(above 1: corten faster)")
+    if env.get("quiet_wait_s") or env.get("max_others_cpus") is not None:
+        lines.append(f"# shared machine: each turn waited up to {env.get('quiet_wait_s', 0):g} s "
+                     "for other processes to fall below 0.1 CPU"
+                     + ("" if env.get("max_others_cpus") is None else
+                        f"; a turn during which they used more than {env['max_others_cpus']:g} "
+                        f"CPUs was timed again (up to {env.get('retries')} times)"))
     versions = versions_of(env["hellos"])
     isa = next((h.get("extra", {}).get("kernel_isa") for (lib, _), h in env["hellos"].items()
                 if lib == "corten" and h.get("available")), None)

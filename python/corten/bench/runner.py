@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from corten.bench import quiet
+
 #: Seconds a worker may take to start (import its library) or to build a case (torch.compile
 #: and jit compile there).
 STARTUP_TIMEOUT = 300.0
@@ -141,6 +143,10 @@ class Measurement:
     calls_per_sample: int = 0
     info: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    #: Per kept round: the CPUs other processes used during the turn (None where unknown).
+    others: list[float | None] = field(default_factory=list)
+    #: Turns timed again because other processes used more than ``max_others`` CPUs.
+    rerun: int = 0
 
     @property
     def seconds(self) -> float | None:
@@ -155,11 +161,17 @@ class RunResult:
 
 
 def run(workers: Iterable[tuple[str, int, Channel]], jobs: list[Job], rounds: int,
-        repeats: int, settle: float = 0.2, log: Callable[[str], None] = lambda s: None
+        repeats: int, settle: float = 0.2, log: Callable[[str], None] = lambda s: None,
+        quiet_wait: float = 0.0, max_others: float | None = None, retries: int = 3
         ) -> RunResult:
     """Runs `jobs` on `workers` (each given as (library, threads, channel)), alternating the
     workers round by round; `settle` seconds of quiet before each worker's turn let the
-    previous worker's threads go to sleep."""
+    previous worker's threads go to sleep.
+
+    On a shared machine: with `quiet_wait` > 0, each turn first waits (at most that many
+    seconds) for the machine to go idle; every turn records the CPUs that other processes
+    used while it ran, and with `max_others` a turn during which they used more is timed
+    again, up to `retries` times (the last try is kept)."""
     pool = list(workers)
     hellos = {(lib, thr): ch.hello for lib, thr, ch in pool}
     ready = [(lib, thr, ch) for lib, thr, ch in pool if ch.hello.get("available")]
@@ -184,11 +196,24 @@ def run(workers: Iterable[tuple[str, int, Channel]], jobs: list[Job], rounds: in
             for ch, m in active:
                 if m.error is not None:
                     continue
-                time.sleep(settle)
-                reply = _ask(ch, m, {"op": "time", "case": job.key, "repeats": repeats},
-                             TIME_TIMEOUT)
-                if reply is not None:
-                    m.rounds.append(statistics.median(reply["seconds"]))
+                meter = quiet.OthersMeter(ch.hello.get("pid"))
+                for attempt in range(retries + 1):
+                    quiet.wait_for_quiet(quiet_wait)
+                    time.sleep(settle)
+                    meter.start()
+                    reply = _ask(ch, m, {"op": "time", "case": job.key, "repeats": repeats},
+                                 TIME_TIMEOUT)
+                    others = meter.stop()
+                    if reply is None:
+                        break
+                    if (max_others is None or others is None or others <= max_others
+                            or attempt == retries):
+                        m.rounds.append(statistics.median(reply["seconds"]))
+                        m.others.append(others)
+                        break
+                    m.rerun += 1
+                    log(f"# {job.key} [{m.library}, {m.threads} thr]: others used "
+                        f"{others:.2f} CPUs, timed again")
         log(f"# done {job.key}")
     return RunResult(hellos, results)
 

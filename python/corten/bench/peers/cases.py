@@ -29,8 +29,9 @@ else:  # imported by a worker script, with peers/ on sys.path
 KERNEL_LIBRARIES = ("corten", "numpy", "torch")
 TRAINING_LIBRARIES = ("corten", "torch", "torch.compile", "keras3-torch", "keras3-jax",
                       "tf.keras")
-#: The libraries that run the Keras API (and so share the Keras builds of layer cases).
-KERAS_API_LIBRARIES = ("corten", "tf.keras", "keras3-torch", "keras3-jax")
+#: The libraries that run the Keras API (and so share the Keras builds of layer cases);
+#: corten.function is corten's worker running those builds inside corten.function.
+KERAS_API_LIBRARIES = ("corten", "corten.function", "tf.keras", "keras3-torch", "keras3-jax")
 INFERENCE_LIBRARIES = ("corten", "torch", "keras3-torch", "keras3-jax", "tf.keras")
 
 #: Training data: the first N_SAMPLES images of corten's bundled MNIST subset, in [0, 1].
@@ -387,6 +388,13 @@ TRAINING = [
          steps=63, samples=2000,
          note="Embedding(20000, 128), two Bidirectional(LSTM(64)), sigmoid output, binary "
               "cross-entropy, random ids; one shuffled epoch per call"),
+    Case("training", "fit Transformer text classifier Adam", "2000x200 b32", LAYER_LIBRARIES,
+         steps=63, samples=2000,
+         note="keras-io's text classification with Transformer: token and position "
+              "embeddings (20000 and 200 x 32), one block (MultiHeadAttention(2, 32), "
+              "LayerNormalization, feed-forward 32, Dropout 0.1), GlobalAveragePooling1D, "
+              "Dense(20, relu), Dense(2, softmax), Adam, sparse categorical cross-entropy; "
+              "random ids and labels; one shuffled epoch per call"),
     Case("training", "GradientTape loop 8-16-1 tanh, SGD", "32x8", ("corten", "torch"),
          steps=TAPE_STEPS, samples=32 * TAPE_STEPS,
          note="a custom loop: forward under the tape, gradient, assign_sub per variable"),

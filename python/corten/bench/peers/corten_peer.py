@@ -1,4 +1,9 @@
-"""corten in a process of its own (see protocol.py): kernels, training and inference cases."""
+"""corten in a process of its own (see protocol.py): kernels, training and inference cases.
+
+With ``--function`` the worker is the library ``corten.function``: the Keras builds of the layer
+cases that name it run their timed call inside ``corten.function``, as tf.keras's run inside
+``tf.function`` (``fit`` compiles its steps either way).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from typing import Any
 
 import cases
 import keras_models
+import layer_cases
 import protocol
 
 
@@ -20,6 +26,9 @@ class CortenPeer(protocol.Peer):
 
         self.tf = corten
         self.version = corten.__version__
+        if getattr(options, "function", False):
+            self.library = "corten.function"
+            layer_cases.compile_calls(corten.__name__)
         corten.config.threading.set_intra_op_parallelism_threads(threads)
         corten.keras.utils.set_random_seed(0)
         # Every case is built and run under the device scope (the request loop's thread).
@@ -87,6 +96,8 @@ class CortenPeer(protocol.Peer):
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="CPU", help="the device the cases run on: CPU or GPU")
+    parser.add_argument("--function", action="store_true",
+                        help="run as corten.function: layer cases' calls inside corten.function")
 
 
 if __name__ == "__main__":

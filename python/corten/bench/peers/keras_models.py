@@ -24,6 +24,11 @@ class Math:
     normal: Callable[[Any, Any], Any]
     #: A numpy array as the library's tensor (what a user hands to model(x)).
     tensor: Callable[[Any], Any]
+    #: positions(x): the positions 0, ..., T-1 of a batch of sequences x (batch, T). The
+    #: transformer example computes T as tf.shape(x)[-1]; corten's functional tracing cannot
+    #: hand that symbolic scalar to tf.range (TypeError: only tensors with one element can be
+    #: converted to float), so both libraries read the static length x.shape[-1] (200).
+    positions: Callable[[Any], Any] | None = None
     #: Called in the sampling layer's __init__ (Keras 3 creates its SeedGenerator there).
     init_sampling: Callable[[Any], None] = lambda layer: None
 
@@ -33,7 +38,8 @@ def tf_math(tf: Any, keras: Any) -> Math:
     return Math(mean=tf.reduce_mean, square=tf.square, exp=tf.exp,
                 normal=lambda layer, z: keras.backend.random_normal(
                     shape=(tf.shape(z)[0], tf.shape(z)[1])),
-                tensor=tf.constant)
+                tensor=tf.constant,
+                positions=lambda x: tf.range(start=0, limit=x.shape[-1], delta=1))
 
 
 def keras3_math(keras: Any) -> Math:
@@ -43,7 +49,8 @@ def keras3_math(keras: Any) -> Math:
     return Math(mean=keras.ops.mean, square=keras.ops.square, exp=keras.ops.exp,
                 normal=lambda layer, z: keras.random.normal(keras.ops.shape(z),
                                                             seed=layer.seed_generator),
-                tensor=keras.ops.convert_to_tensor, init_sampling=init)
+                tensor=keras.ops.convert_to_tensor, init_sampling=init,
+                positions=lambda x: keras.ops.arange(0, keras.ops.shape(x)[-1], 1))
 
 
 def mlp(keras: Any, num_classes: int = 10, width: int = 64) -> Any:
@@ -173,6 +180,60 @@ def bilstm_classifier(keras: Any, max_features: int = 20000) -> Any:
     return model
 
 
+def transformer_classifier(keras: Any, math: Math, maxlen: int = 200,
+                           vocab_size: int = 20000, embed_dim: int = 32, num_heads: int = 2,
+                           ff_dim: int = 32) -> Any:
+    """keras-io's "Text classification with Transformer" (examples/nlp/
+    text_classification_with_transformer.py, tf.keras 2 version): TokenAndPositionEmbedding,
+    one TransformerBlock (MultiHeadAttention(num_heads, key_dim=embed_dim), Dropout 0.1,
+    residual + LayerNormalization(1e-6), feed-forward ff_dim relu -> embed_dim),
+    GlobalAveragePooling1D, Dropout, Dense(20, relu), Dropout, Dense(2, softmax); compiled
+    as there: "adam", sparse categorical cross-entropy, accuracy."""
+    layers = keras.layers
+
+    class TransformerBlock(layers.Layer):
+        def __init__(self, embed_dim, num_heads, ff_dim, rate=0.1):
+            super().__init__()
+            self.att = layers.MultiHeadAttention(num_heads=num_heads, key_dim=embed_dim)
+            self.ffn = keras.Sequential([layers.Dense(ff_dim, activation="relu"),
+                                         layers.Dense(embed_dim)])
+            self.layernorm1 = layers.LayerNormalization(epsilon=1e-6)
+            self.layernorm2 = layers.LayerNormalization(epsilon=1e-6)
+            self.dropout1 = layers.Dropout(rate)
+            self.dropout2 = layers.Dropout(rate)
+
+        def call(self, inputs, training=None):
+            attn_output = self.att(inputs, inputs)
+            attn_output = self.dropout1(attn_output, training=training)
+            out1 = self.layernorm1(inputs + attn_output)
+            ffn_output = self.ffn(out1)
+            ffn_output = self.dropout2(ffn_output, training=training)
+            return self.layernorm2(out1 + ffn_output)
+
+    class TokenAndPositionEmbedding(layers.Layer):
+        def __init__(self, maxlen, vocab_size, embed_dim):
+            super().__init__()
+            self.token_emb = layers.Embedding(input_dim=vocab_size, output_dim=embed_dim)
+            self.pos_emb = layers.Embedding(input_dim=maxlen, output_dim=embed_dim)
+
+        def call(self, x):
+            positions = self.pos_emb(math.positions(x))
+            return self.token_emb(x) + positions
+
+    inputs = layers.Input(shape=(maxlen,))
+    x = TokenAndPositionEmbedding(maxlen, vocab_size, embed_dim)(inputs)
+    x = TransformerBlock(embed_dim, num_heads, ff_dim)(x)
+    x = layers.GlobalAveragePooling1D()(x)
+    x = layers.Dropout(0.1)(x)
+    x = layers.Dense(20, activation="relu")(x)
+    x = layers.Dropout(0.1)(x)
+    outputs = layers.Dense(2, activation="softmax")(x)
+    model = keras.Model(inputs=inputs, outputs=outputs)
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    return model
+
+
 #: The synthetic data sets of the convolution and recurrent training cases: (samples, batch).
 CIFAR_SHAPED = (2000, 64)
 SEQUENCES = (2000, 32)
@@ -181,7 +242,8 @@ SEQUENCE_LENGTH = 200
 
 def synthetic_data(np: Any, case: str) -> tuple[Any, Any]:
     """Seeded data every library builds identically: CIFAR-shaped images in [0, 1) with one-hot
-    labels, or integer sequences (ids in [1, 20000)) with binary labels."""
+    labels, or integer sequences (ids in [1, 20000)) with binary labels (float (n, 1) for the
+    BiLSTM's sigmoid, int32 class ids (n,) for the Transformer's softmax)."""
     rng = np.random.default_rng(0)
     if "ResNet" in case:
         n = CIFAR_SHAPED[0]
@@ -189,12 +251,20 @@ def synthetic_data(np: Any, case: str) -> tuple[Any, Any]:
         return x, np.eye(10, dtype=np.float32)[rng.integers(0, 10, n)]
     n = SEQUENCES[0]
     x = rng.integers(1, 20000, (n, SEQUENCE_LENGTH)).astype(np.int32)
-    return x, rng.integers(0, 2, (n, 1)).astype(np.float32)
+    y = rng.integers(0, 2, (n, 1))
+    if "Transformer" in case:  # class ids for the two-way softmax
+        return x, y[:, 0].astype(np.int32)
+    return x, y.astype(np.float32)
 
 
 def keras_case(keras: Any, math: Math, case: str, data: dict[str, Any], batch: int,
                predict_batch: int) -> Callable[[], Any]:
     """The callable of a training or inference case for a Keras-API library."""
+    if case.startswith("training/fit Transformer"):
+        import numpy as np
+
+        xs, ys = synthetic_data(np, case)
+        return fit_epoch(transformer_classifier(keras, math), xs, ys, SEQUENCES[1])
     if case.startswith("training/fit toy ResNet") or case.startswith("training/fit BiLSTM"):
         import numpy as np
 

@@ -9,9 +9,12 @@ case, so every library computes the same function and the forward result is chec
 numpy's float64 ``reference`` before timing.
 
 Fairness: tf.keras runs the call inside ``tf.function``, as its ``fit``/``predict`` do; PyTorch
-and corten run eagerly, as their users do by default. Keras layouts are channels-last; PyTorch
-gets the same data as NCHW tensors, in whichever of its two memory layouts (contiguous, or
-``channels_last`` with the module converted) is faster for the case, picked when it is built.
+and corten run eagerly, as their users do by default. The attention cases also name
+``corten.function``: corten's worker started with ``--function`` runs the same Keras build
+inside ``corten.function``, as tf.keras's runs inside ``tf.function``. Keras layouts are
+channels-last; PyTorch gets the same data as NCHW tensors, in whichever of its two memory
+layouts (contiguous, or ``channels_last`` with the module converted) is faster for the case,
+picked when it is built.
 Forward-and-backward cases compute the gradients of ``sum(y)`` for the input and every weight,
 return the input's, and are not checked (the forward is).
 
@@ -29,6 +32,22 @@ else:  # imported by a worker script, with peers/ on sys.path
     from case_types import Case, Input
 
 LAYER_LIBRARIES = ("corten", "torch", "tf.keras")
+#: The attention cases add corten with the call inside corten.function (see compile_calls).
+ATTENTION_LIBRARIES = ("corten", "corten.function", "torch", "tf.keras")
+
+#: The modules (by name) whose Keras builds run the timed call inside their ``function``:
+#: TensorFlow always, as tf.keras's fit does; corten when its worker runs as corten.function.
+_COMPILED = {"tensorflow"}
+
+
+def compile_calls(module_name: str) -> None:
+    """From now on, this process's Keras builds run their timed call inside
+    ``module.function`` for the module named `module_name` (one library per process)."""
+    _COMPILED.add(module_name)
+
+
+def _compiled(tf: Any) -> bool:
+    return getattr(tf, "__name__", "") in _COMPILED
 
 
 def _f32(*shape: int, scale: float = 1.0) -> Input:
@@ -43,9 +62,10 @@ def _first_dense(tf: Any, grads: list[Any]) -> Any:
 
 def _keras_runner(tf: Any, keras: Any, layer: Any, x: Any, backward: bool) -> Callable[[], Any]:
     """The timed call of a built layer: forward, or forward + gradients of sum(y) w.r.t. the
-    input and every trainable weight. tf.keras's runs under tf.function, which returns the loss
-    and every gradient, so that its graph optimiser cannot prune any of the work."""
-    compiled = getattr(tf, "__name__", "") == "tensorflow"
+    input and every trainable weight. A compiled one (tf.keras's under tf.function, corten's
+    under corten.function) returns the loss and every gradient, so that the graph optimiser
+    cannot prune any of the work."""
+    compiled = _compiled(tf)
     if not backward:
         def forward():
             return layer(x, training=False)
@@ -272,10 +292,70 @@ def keras_embedding(backward: bool) -> Callable[..., Callable[[], Any]]:
                 loss = tf.reduce_sum(layer(ids))
             return [loss, *tape.gradient(loss, layer.trainable_weights)]
 
-        if getattr(tf, "__name__", "") != "tensorflow":
+        if not _compiled(tf):
             return lambda: step()[1]
         graph = tf.function(step)
         return lambda: _first_dense(tf, graph()[1:])
+
+    return build
+
+
+class _SelfAttention:
+    """A Keras MultiHeadAttention called as self-attention, ``layer(x, x)``, behind the one-input
+    call and ``trainable_weights`` that :func:`_keras_runner` uses."""
+
+    def __init__(self, layer: Any) -> None:
+        self.layer = layer
+
+    def __call__(self, x: Any, training: bool | None = None) -> Any:
+        return self.layer(x, x, training=training)
+
+    @property
+    def trainable_weights(self) -> list[Any]:
+        return self.layer.trainable_weights
+
+
+def keras_self_attention(backward: bool, **kwargs: Any) -> Callable[..., Callable[[], Any]]:
+    """MultiHeadAttention(**kwargs) on (x, x), its weights set from the case's inputs (Keras's
+    get_weights order: query, key, value kernel and bias, then the output's)."""
+
+    def build(tf: Any, keras: Any, x: Any, *weights: Any) -> Callable[[], Any]:
+        layer = keras.layers.MultiHeadAttention(**kwargs)
+        layer(x, x)
+        layer.set_weights([w.numpy() for w in weights])
+        return _keras_runner(tf, keras, _SelfAttention(layer), x, backward)
+
+    return build
+
+
+def torch_self_attention(backward: bool) -> Callable[..., Callable[[], Any]]:
+    """nn.MultiheadAttention(d_model, heads, batch_first=True) called as ``m(x, x, x,
+    need_weights=False)``: its training path runs F.scaled_dot_product_attention, and in eval
+    mode under no_grad it takes PyTorch's fused inference fast path. Keras's (d_model, heads,
+    key_dim) kernels become the rows of in_proj_weight; the output kernel (heads, key_dim,
+    d_model) out_proj.weight's transpose."""
+
+    def build(torch: Any, x: Any, wq: Any, bq: Any, wk: Any, bk: Any, wv: Any, bv: Any,
+              wo: Any, bo: Any) -> Callable[[], Any]:
+        d_model, heads, key_dim = wq.shape
+        inner = heads * key_dim
+
+        class SelfAttention(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.mha = torch.nn.MultiheadAttention(d_model, heads, batch_first=True)
+
+            def forward(self, x):
+                return self.mha(x, x, x, need_weights=False)[0]
+
+        m = SelfAttention()
+        with torch.no_grad():
+            m.mha.in_proj_weight.copy_(torch.cat([w.reshape(d_model, inner).t()
+                                                  for w in (wq, wk, wv)], 0))
+            m.mha.in_proj_bias.copy_(torch.cat([b.reshape(inner) for b in (bq, bk, bv)]))
+            m.mha.out_proj.weight.copy_(wo.reshape(inner, d_model).t())
+            m.mha.out_proj.bias.copy_(bo)
+        return _torch_runner(torch, m, x, backward, lambda y: y)
 
     return build
 
@@ -362,13 +442,25 @@ def np_embedding(np: Any, ids: Any, table: Any) -> Any:
     return table[ids]
 
 
+def np_self_attention(np: Any, x: Any, wq: Any, bq: Any, wk: Any, bk: Any, wv: Any, bv: Any,
+                      wo: Any, bo: Any) -> Any:
+    """Keras's MultiHeadAttention(x, x) without masks or dropout."""
+    q = np.einsum("btd,dhk->bthk", x, wq) + bq
+    k = np.einsum("btd,dhk->bthk", x, wk) + bk
+    v = np.einsum("btd,dhk->bthk", x, wv) + bv
+    scores = np.einsum("bshk,bthk->bhts", k, q / np.sqrt(wq.shape[-1]))
+    p = np.exp(scores - scores.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    return np.einsum("bthk,hkd->btd", np.einsum("bhts,bshk->bthk", p, v), wo) + bo
+
+
 # ---------------------------------------------------------------------------- the cases
 def _layer(name: str, shape: str, inputs: tuple[Input, ...], reference: Callable[..., Any],
            keras: Callable[..., Any], torch: Callable[..., Any], backward: bool,
            flops: float | None = None, tol: tuple[float, float] = (2e-4, 2e-4),
-           note: str = "") -> Case:
+           note: str = "", libraries: tuple[str, ...] = LAYER_LIBRARIES) -> Case:
     mode = "fwd+bwd" if backward else "fwd"
-    return Case("layers", f"{name} {mode}", shape, LAYER_LIBRARIES, inputs,
+    return Case("layers", f"{name} {mode}", shape, libraries, inputs,
                 {"numpy": reference}, None if backward else tol, flops=flops, note=note,
                 builds={"keras": keras, "torch": torch})
 
@@ -447,7 +539,32 @@ def _recurrent_cases() -> list[Case]:
     return out
 
 
-LAYERS: list[Case] = _conv_cases() + _norm_cases() + _recurrent_cases()
+def _attention_cases() -> list[Case]:
+    """MultiHeadAttention(num_heads=8, key_dim=32) as self-attention on batch 32, d_model 256
+    (issue 21's speed point), at sequence lengths 128 and 512; the forward at 128 is checked
+    against numpy (so PyTorch's weight mapping is), and the forward+backward cases are timed."""
+    batch, d_model, heads, key_dim = 32, 256, 8, 32
+    weights = (_f32(d_model, heads, key_dim, scale=0.06), _f32(heads, key_dim, scale=0.1)) * 3
+    weights += (_f32(heads, key_dim, d_model, scale=0.06), _f32(d_model, scale=0.1))
+    note = ("self-attention, no mask, dropout 0; torch: nn.MultiheadAttention(256, 8, "
+            "batch_first=True)(x, x, x, need_weights=False); corten.function: corten's call "
+            "inside corten.function")
+    out = []
+    for steps, modes in ((128, (False, True)), (512, (True,))):
+        inputs = (_f32(batch, steps, d_model), *weights)
+        flops = (4 * 2.0 * batch * steps * d_model * heads * key_dim
+                 + 2 * 2.0 * batch * heads * steps * steps * key_dim)
+        for backward in modes:
+            out.append(_layer("MultiHeadAttention(8, 32)", f"b{batch} t{steps} d{d_model}",
+                              inputs, np_self_attention,
+                              keras_self_attention(backward, num_heads=heads, key_dim=key_dim),
+                              torch_self_attention(backward), backward,
+                              flops=flops * (3 if backward else 1), tol=(1e-3, 1e-3), note=note,
+                              libraries=ATTENTION_LIBRARIES))
+    return out
+
+
+LAYERS: list[Case] = _conv_cases() + _norm_cases() + _recurrent_cases() + _attention_cases()
 
 
 # ---------------------------------------------------------------------------- augmentation
@@ -461,7 +578,7 @@ def keras_augment(tf: Any, keras: Any, x: Any) -> Callable[[], Any]:
     def call():
         return model(x, training=True)
 
-    return tf.function(call) if getattr(tf, "__name__", "") == "tensorflow" else call
+    return tf.function(call) if _compiled(tf) else call
 
 
 def torch_augment(torch: Any, x: Any) -> Callable[[], Any]:

@@ -46,6 +46,66 @@ def vae(torch: Any) -> Any:
     return TorchVAE()
 
 
+def transformer_classifier(torch: Any, maxlen: int = 200, vocab_size: int = 20000,
+                           embed_dim: int = 32, num_heads: int = 2, ff_dim: int = 32) -> Any:
+    """The PyTorch twin of keras-io's transformer text classifier (keras_models.py): the same
+    layers and sizes, with Keras's initialisations (embeddings uniform in +-0.05, kernels
+    Glorot-uniform, biases zero). Keras's MultiHeadAttention(num_heads, key_dim=embed_dim)
+    projects to num_heads x embed_dim (64 here), which nn.MultiheadAttention cannot (its heads
+    split embed_dim), so the block projects by hand and calls F.scaled_dot_product_attention,
+    as PyTorch's own module does. Returns logits (the softmax is in the loss)."""
+    nn = torch.nn
+    functional = nn.functional
+    inner = num_heads * embed_dim
+
+    class SelfAttention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.query, self.key = nn.Linear(embed_dim, inner), nn.Linear(embed_dim, inner)
+            self.value, self.out = nn.Linear(embed_dim, inner), nn.Linear(inner, embed_dim)
+
+        def forward(self, x):
+            b, t, _ = x.shape
+
+            def heads(proj):  # (b, t, heads x key_dim) -> (b, heads, t, key_dim)
+                return proj(x).view(b, t, num_heads, embed_dim).transpose(1, 2)
+
+            y = functional.scaled_dot_product_attention(heads(self.query), heads(self.key),
+                                                        heads(self.value))
+            return self.out(y.transpose(1, 2).reshape(b, t, inner))
+
+    class TransformerClassifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.token_emb = nn.Embedding(vocab_size, embed_dim)
+            self.pos_emb = nn.Embedding(maxlen, embed_dim)
+            self.att = SelfAttention()
+            self.ffn = nn.Sequential(nn.Linear(embed_dim, ff_dim), nn.ReLU(),
+                                     nn.Linear(ff_dim, embed_dim))
+            self.layernorm1 = nn.LayerNorm(embed_dim, eps=1e-6)
+            self.layernorm2 = nn.LayerNorm(embed_dim, eps=1e-6)
+            self.dropout1, self.dropout2 = nn.Dropout(0.1), nn.Dropout(0.1)
+            self.dropout3, self.dropout4 = nn.Dropout(0.1), nn.Dropout(0.1)
+            self.dense, self.classifier = nn.Linear(embed_dim, 20), nn.Linear(20, 2)
+            for m in self.modules():
+                if isinstance(m, nn.Linear):
+                    nn.init.xavier_uniform_(m.weight)
+                    nn.init.zeros_(m.bias)
+                elif isinstance(m, nn.Embedding):
+                    nn.init.uniform_(m.weight, -0.05, 0.05)
+
+        def forward(self, ids):
+            positions = torch.arange(ids.shape[-1], device=ids.device)
+            x = self.token_emb(ids) + self.pos_emb(positions)
+            out1 = self.layernorm1(x + self.dropout1(self.att(x)))
+            x = self.layernorm2(out1 + self.dropout2(self.ffn(out1)))
+            x = self.dropout3(x.mean(1))
+            x = self.dropout4(torch.relu(self.dense(x)))
+            return self.classifier(x)
+
+    return TransformerClassifier()
+
+
 class TorchPeer(protocol.Peer):
     def __init__(self, threads: int, options: argparse.Namespace) -> None:
         super().__init__(threads, options)
@@ -82,6 +142,8 @@ class TorchPeer(protocol.Peer):
             return self._fit_toy_resnet(case)
         if case.startswith("training/fit BiLSTM"):
             return self._fit_bilstm(case)
+        if case.startswith("training/fit Transformer"):
+            return self._fit_transformer(case)
         d = protocol.load_training_data(data)
         x = torch.from_numpy(d["x"]).to(self.device)
         y = torch.from_numpy(d["y"]).to(self.device)
@@ -233,6 +295,17 @@ class TorchPeer(protocol.Peer):
         opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
         return self._epoch(model, opt, nn.BCELoss(), torch.from_numpy(xs).long().to(self.device),
                            torch.from_numpy(ys).to(self.device), keras_models.SEQUENCES[1])
+
+    def _fit_transformer(self, case: str) -> Callable[[], float]:
+        import numpy as np
+
+        torch = self.torch
+        xs, ys = keras_models.synthetic_data(np, case)
+        model = transformer_classifier(torch).to(self.device)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+        return self._epoch(model, opt, torch.nn.CrossEntropyLoss(),
+                           torch.from_numpy(xs).long().to(self.device),
+                           torch.from_numpy(ys).long().to(self.device), keras_models.SEQUENCES[1])
 
     def _tape_loop(self) -> Callable[[], float]:
         import numpy as np
