@@ -150,12 +150,18 @@ def range(start: Any, limit: Any = None, delta: Any = 1, dtype: Any = None,  # n
     """
     if limit is None:
         start, limit = 0, start
+    if _sym.active and any(type(v) is _sym.KT for v in (start, limit, delta)):
+        return _sym.op_node(range, (start, limit, delta, dtype, name), {})
     if dtype is None:
         found = [_range_dtype(v) for v in (start, limit, delta)]
         for d in found:
             if d not in _RANGE_DTYPES:
                 raise TypeError(f"range: unsupported argument dtype {d.name}. Received: {d.name}")
         dtype = builtins.max(found, key=_RANGE_DTYPES.index)
+    if any(getattr(v, "device", None) == "meta" for v in (start, limit, delta)):
+        # A bound read from a shape while a layer is traced symbolically (keras-io's
+        # ``tf.range(start=0, limit=tf.shape(x)[-1])``): the length is known only when it runs.
+        return _C.empty_meta((None,), as_dtype(dtype))
     return _C.range(builtins.float(start), builtins.float(limit), builtins.float(delta),
                     as_dtype(dtype))
 

@@ -1,11 +1,14 @@
 """What the MPI tests share: the mpirun of this environment, the skip when there is none, and
 the environment of a job's ranks (this checkout's corten first on the path)."""
 
+import json
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from corten import distribute
 
@@ -34,3 +37,15 @@ def env(**extra):
         out["PYTHONPATH"] = os.pathsep.join([root, out.get("PYTHONPATH", "")])
     out.update(extra)
     return out
+
+
+def run(argv, worker, out, timeout):
+    """Runs ``argv + [worker, out]`` (a job, or one process) and returns each rank's JSON record
+    and arrays, which the worker writes to ``out/rank{i}.json`` and ``.npz``."""
+    out.mkdir(parents=True)
+    done = subprocess.run([*argv, worker, str(out)], env=env(), capture_output=True, text=True,
+                          timeout=timeout, check=False)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    ranks = sorted(out.glob("rank*.json"))
+    return ([json.loads(p.read_text()) for p in ranks],
+            [dict(np.load(out / f"rank{i}.npz")) for i in range(len(ranks))])

@@ -3,7 +3,6 @@ with the global batch split between them train to the same weights as one proces
 whole batch, with fit (SGD, Adam) and with a custom loop (strategy.run, strategy.reduce); every
 rank ends with the same weights and history."""
 
-import json
 import subprocess
 import sys
 import time
@@ -21,13 +20,7 @@ pytestmark = mpi_jobs.needs_mpi
 
 
 def _run(argv, out):
-    out.mkdir()
-    done = subprocess.run([*argv, WORKER, str(out)], env=mpi_jobs.env(), capture_output=True,
-                          text=True, timeout=240, check=False)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    ranks = sorted(out.glob("rank*.json"))
-    return ([json.loads(p.read_text()) for p in ranks],
-            [dict(np.load(out / f"rank{i}.npz")) for i in range(len(ranks))])
+    return mpi_jobs.run(argv, WORKER, out, timeout=240)
 
 
 @pytest.fixture(scope="module")

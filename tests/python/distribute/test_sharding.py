@@ -4,8 +4,6 @@ Dataset.shard, tf.data.Options and AutoShardPolicy; how a global batch is cut ov
 (shard_worker.py), fit seeing every sample once per epoch, predict gathering the full result
 on every rank, and dropout drawing per-rank masks reproducibly."""
 
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -193,13 +191,7 @@ needs_mpi = mpi_jobs.needs_mpi
 
 
 def _run(argv, out):
-    out.mkdir(parents=True)
-    done = subprocess.run([*argv, WORKER, str(out)], env=mpi_jobs.env(), capture_output=True,
-                          text=True, timeout=120, check=False)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    ranks = sorted(out.glob("rank*.json"))
-    return ([json.loads(p.read_text()) for p in ranks],
-            [dict(np.load(out / f"rank{i}.npz")) for i in range(len(ranks))])
+    return mpi_jobs.run(argv, WORKER, out, timeout=120)
 
 
 @pytest.fixture(scope="module")

@@ -214,3 +214,24 @@ def test_one_hot_meta():
     m = tf._C.empty_meta([None, 3], tf.int32)
     got = tf.one_hot(m, 5, axis=1)
     assert got.device == "meta" and tuple(got.shape) == (None, 5, 3)
+
+
+def test_range_bounded_by_a_shape_inside_a_functional_layer():
+    # keras-io's TokenAndPositionEmbedding: the limit is tf.shape(x)[-1], symbolic while the
+    # functional model is built, a number when it runs.
+    from corten import keras
+    from corten.keras import layers
+
+    class Positions(layers.Layer):
+        def call(self, x):
+            return tf.range(start=0, limit=tf.shape(x)[-1], delta=1)
+
+    inputs = layers.Input(shape=(7,))
+    outputs = Positions()(inputs)
+    assert tuple(outputs.shape) == (None,)
+    model = keras.Model(inputs, outputs)
+    np.testing.assert_array_equal(model(np.zeros((2, 7), "float32")).numpy(), np.arange(7))
+    # A Keras tensor passed straight to tf.range becomes a node of the graph.
+    length = keras.Input(shape=(), dtype="int32", batch_size=1)
+    node = tf.range(tf.reduce_sum(length))
+    assert isinstance(node, type(length))
