@@ -197,6 +197,15 @@ def _masked_recurrent() -> Case:
     return model, [tokens.astype(np.float32)]
 
 
+def _attention() -> Case:
+    tokens = keras.Input((6, 8))
+    x = layers.MultiHeadAttention(2, 4)(tokens, tokens, use_causal_mask=True)
+    x = layers.Attention(use_scale=True)([x, tokens])
+    x = layers.AdditiveAttention()([x, tokens])
+    outputs = layers.EinsumDense("abc,cd->abd", (None, 3), bias_axes="d")(x)
+    return keras.Model(tokens, outputs), [_rng(6).standard_normal((3, 6, 8)).astype(np.float32)]
+
+
 FAMILIES: dict[str, Callable[[], Case]] = {
     "core": lambda: (_seq((8,), layers.Dense(6, activation="gelu"), layers.Activation("swish"),
                           layers.Dense(3, use_bias=False), layers.Softmax()), _images((8,), 4)),
@@ -233,6 +242,7 @@ FAMILIES: dict[str, Callable[[], Case]] = {
     "spatial_reshaping": lambda: (_seq((5, 5, 2), layers.ZeroPadding2D(1), layers.Cropping2D(
         ((1, 0), (0, 1))), layers.UpSampling2D(2)), _images((5, 5, 2))),
     "merging": _merging,
+    "attention": _attention,
     "activations": lambda: (_seq((8,), layers.LeakyReLU(), layers.PReLU(), layers.ELU(),
                                  layers.ReLU(max_value=2.0), layers.ThresholdedReLU(0.1)),
                             [_rng(5).standard_normal((3, 8)).astype(np.float32)]),
