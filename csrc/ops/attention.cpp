@@ -13,6 +13,15 @@
 namespace corten {
 namespace {
 
+// The attention kernels are CPU-only so far: they stay out of the device kernel table (whose
+// every CPU kernel has a CUDA twin) until a CUDA kernel exists.
+void check_on_cpu(const Tensor& t, const char* op) {
+  CORTEN_CHECK_VALUE(t.device() == Device::CPU, op,
+                     ": runs on the CPU only (no CUDA kernel "
+                     "yet); got tensors on ",
+                     device_name(t.device()));
+}
+
 constexpr const char* kOp = "scaled_dot_product_attention";
 
 struct Dims {
@@ -118,9 +127,9 @@ trace::Tensors attention_parts(const Tensor& q, const Tensor& k, const Tensor& v
   if (meta) return {out, lse};
   const Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
   const cpu::AttentionParams p = params_of(d, mask, causal, scale, rate, seed);
-  const auto& kernel = reference ? kernels::attention_forward_ref : kernels::attention_forward;
-  kernel(out.device())(q.dtype(), p, qc.raw_data(), kc.raw_data(), vc.raw_data(), out.raw_data(),
-                       lse.raw_data());
+  check_on_cpu(q, kOp);
+  const auto kernel = reference ? &cpu::attention_forward_ref : &cpu::attention_forward;
+  kernel(q.dtype(), p, qc.raw_data(), kc.raw_data(), vc.raw_data(), out.raw_data(), lse.raw_data());
   return {out, lse};
 }
 
@@ -239,10 +248,10 @@ std::vector<Tensor> scaled_dot_product_attention_backward(
   const Tensor oc = out.contiguous(), lc = lse.contiguous(), gc = dout.contiguous();
   const cpu::AttentionParams p = params_of(d, mask, causal, scale, dropout_rate, seed);
   auto ptr = [](const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; };
-  const auto& kernel = reference ? kernels::attention_backward_ref : kernels::attention_backward;
-  kernel(query.device())(query.dtype(), p, qc.raw_data(), kc.raw_data(), vc.raw_data(),
-                         oc.raw_data(), lc.raw_data(), gc.raw_data(), ptr(grads[0]), ptr(grads[1]),
-                         ptr(grads[2]));
+  check_on_cpu(query, name);
+  const auto kernel = reference ? &cpu::attention_backward_ref : &cpu::attention_backward;
+  kernel(query.dtype(), p, qc.raw_data(), kc.raw_data(), vc.raw_data(), oc.raw_data(),
+         lc.raw_data(), gc.raw_data(), ptr(grads[0]), ptr(grads[1]), ptr(grads[2]));
   rec.record("scaled_dot_product_attention_backward",
              {query, key, value, mask, out, lse, dout, seed}, grads, AttentionBackwardReplay{},
              causal, scale, dropout_rate, reference, need_dquery, need_dkey, need_dvalue);

@@ -70,8 +70,7 @@ struct Table {
   X(unit_norm_backward) X(rnn_forward) X(rnn_backward)                                      \
   X(matmul_activation_grad) X(sparse_softmax_cross_entropy_grad) X(fused_elementwise)   \
   X(hash_bucket) X(sorted_lookup) X(bincount)   \
-  X(image_transform) X(image_transform_backward)                                            \
-  X(attention_forward) X(attention_backward) X(attention_forward_ref) X(attention_backward_ref)
+  X(image_transform) X(image_transform_backward)
 // clang-format on
 
 #define CORTEN_DECLARE_KERNEL_TABLE_(name) extern const Table<decltype(&cpu::name)> name;
