@@ -19,7 +19,10 @@ if command -v ccache >/dev/null 2>&1; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
 fi
+# -O1 and line tables only (-g1), as the sanitizers' own documentation advises: stack traces keep
+# their file:line, and the build takes about a third of the time -O2 -g takes.
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
   -DCMAKE_CXX_COMPILER="$cxx" -DCORTEN_SANITIZE=ON -DCORTEN_PYTHON=ON -DCORTEN_BUILD_TESTS=ON \
   -Dpybind11_DIR="$(python3 -m pybind11 --cmakedir)" -DPython_EXECUTABLE="$(command -v python3)" \
   "${launcher[@]}" >/dev/null

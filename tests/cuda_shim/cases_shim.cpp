@@ -72,6 +72,15 @@ __global__ void early_return(const int* x, int* y, int n) {
   y[i] = tile[n - 1 - i];
 }
 
+// Half of the warp waits at the block barrier, the other half at a shuffle: neither can go on.
+__global__ void divergent_barrier(int* out) {
+  if (threadIdx.x < 16) {
+    __syncthreads();
+  } else {
+    out[threadIdx.x] = __shfl_sync(0xffffffffu, static_cast<int>(threadIdx.x), 0);
+  }
+}
+
 const corten_test::RegisterCase shim_case("shim", [] {
   using corten::cuda::launch;
   std::vector<int> sums(3, -1);
@@ -123,6 +132,19 @@ const corten_test::RegisterCase shim_case("shim", [] {
   for (int b = 0; b < 3; ++b) {
     for (int i = 0; i < 100; ++i) CHECK(rev[b * 100 + i] == b * 100 + 99 - i);
   }
+  // A deadlock is an error naming the kernel, and the shim runs the next launch normally.
+  std::vector<int> lanes(32, -1);
+  std::string deadlock;
+  try {
+    launch("divergent_barrier", &divergent_barrier, dim3(2), dim3(32), 0, lanes.data());
+  } catch (const corten::Error& e) {
+    deadlock = e.what();
+  }
+  CHECK(deadlock.find("divergent_barrier") != std::string::npos);
+  CHECK(deadlock.find("32 of 32 threads") != std::string::npos);
+  sums.assign(3, -1);
+  launch("block_sum", &block_sum, dim3(3), dim3(256), 0, sums.data());
+  for (int s : sums) CHECK(s == 255 * 256 / 2);
   // An empty grid launches nothing.
   launch("block_sum", &block_sum, dim3(0), dim3(32), 0, sums.data());
 });

@@ -5,10 +5,14 @@
 // test targets put this directory on the include path (before the CUDA toolkit's).
 //
 // Note [CUDA test shim]
-// - A launch runs the grid's blocks one after another; a block's threads are std::threads, one
-//   per CUDA thread, taken from a pool that grows to the largest block launched (creating
-//   threads per launch cost more than the tests themselves). blockIdx, threadIdx, blockDim and
-//   gridDim are thread_local.
+// - A launch runs the grid's blocks one after another on the launching host thread; a block's
+//   CUDA threads are fibers (ucontext), switched only where a thread waits at a barrier, a
+//   shuffle or a vote. One fiber runs the block's threads one after another until one waits;
+//   the next thread then starts on another fiber, and once all have started the waiting ones
+//   resume in turn. (OS threads per CUDA thread, woken at every barrier, made a case take
+//   seconds on 2 cores.) A round in which no waiting thread can move is a deadlock, reported
+//   as an error naming the kernel. threadIdx is restored whenever a fiber resumes; blockIdx,
+//   blockDim and gridDim are the block's.
 // - __shared__ is `static`: one copy per kernel instantiation, which is per block because the
 //   blocks of a launch run in turn and launches do not overlap (one host thread launches).
 //   Dynamic shared memory is declared with CORTEN_DYNAMIC_SHARED (csrc/cuda/launch.h): here one
@@ -23,20 +27,36 @@
 // - Exceptions thrown by a kernel thread are rethrown by the launch.
 
 #include <corten/errors.h>
+#include <sys/mman.h>
+#include <ucontext.h>
 
 #include <algorithm>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <type_traits>
 #include <vector>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CORTEN_SHIM_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CORTEN_SHIM_ASAN 1
+#endif
+#endif
+#ifndef CORTEN_SHIM_ASAN
+#define CORTEN_SHIM_ASAN 0
+#endif
+#if CORTEN_SHIM_ASAN
+#include <dlfcn.h>
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
 
 #define CORTEN_CUDA_SHIM 1
 
@@ -90,25 +110,213 @@ inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
 
 namespace cuda_shim {
 
-/// A reusable barrier whose participants can leave (std::barrier::arrive_and_drop in C++20).
+/// The fibers that run a launch's CUDA threads on the launching host thread (Note [CUDA test
+/// shim]). A fiber runs the block's not yet started threads one after another until one waits
+/// at a barrier; the scheduler then starts the next thread on another fiber, and resumes the
+/// waiting fibers in turn once every thread has started.
+class Scheduler {
+ public:
+  static Scheduler& instance() {
+    static thread_local Scheduler s;
+    return s;
+  }
+  ~Scheduler() {
+    for (Fiber& f : fibers_) munmap(f.memory, kStackBytes + kGuardBytes);
+  }
+
+  /// Runs `thread(t)` for t in [0, nthreads) as the threads of one block; returns when all have
+  /// returned. Throws corten::Error naming `kernel` when waiting threads can never continue.
+  void run_block(const char* kernel, unsigned nthreads,
+                 const std::function<void(unsigned)>& thread);
+
+  /// Called by a waiting thread: lets the other threads of the block run.
+  void yield() {
+    Fiber& self = fibers_[current_];
+    const dim3 index = threadIdx;  // the other threads set it while this one waits
+    self.state = State::Waiting;
+    switch_to(self, main_, main_stack_bottom_, main_stack_size_);
+    threadIdx = index;
+  }
+  /// Something happened that may let a waiting thread continue (a barrier arrival or release).
+  void progress() { ++progress_; }
+  unsigned thread_id() const { return fibers_[current_].thread; }
+
+ private:
+  static constexpr size_t kStackBytes = 512 * 1024;
+  static constexpr size_t kGuardBytes = 4096;  // an overflow faults instead of corrupting
+  enum class State { Idle, Running, Waiting };
+  struct Fiber {
+    ucontext_t context;
+    void* memory = nullptr;  // guard page, then the stack
+    void* fake_stack = nullptr;
+    State state = State::Idle;
+    unsigned thread = 0;
+  };
+
+  Scheduler() = default;
+
+  static void entry();
+  void new_fiber();
+  void init_context(Fiber& f);
+  void switch_to(Fiber& from, ucontext_t& to, const void* to_bottom, size_t to_size);
+  void enter(size_t i);
+
+  std::deque<Fiber> fibers_;  // a saved context points into itself: fibers never move
+  ucontext_t main_;
+  const void* main_stack_bottom_ = nullptr;
+  size_t main_stack_size_ = 0;
+  size_t current_ = 0;
+  unsigned next_thread_ = 0, nthreads_ = 0;
+  uint64_t progress_ = 0;
+  const std::function<void(unsigned)>* thread_fn_ = nullptr;
+};
+
+#if CORTEN_SHIM_ASAN
+// AddressSanitizer's interceptor of swapcontext clears the shadow of the whole target stack at
+// every switch (a system call that made the suite take minutes) and warns; the switches here
+// are annotated instead (__sanitizer_*_switch_fiber), so they call libc's own swapcontext.
+inline int shim_swapcontext(ucontext_t* from, const ucontext_t* to) {
+  using Swap = int (*)(ucontext_t*, const ucontext_t*);
+  static const Swap swap = [] {
+    void* libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+    void* sym = libc ? dlsym(libc, "swapcontext") : nullptr;
+    return sym ? reinterpret_cast<Swap>(sym) : &::swapcontext;
+  }();
+  return swap(from, to);
+}
+#else
+inline int shim_swapcontext(ucontext_t* from, const ucontext_t* to) {
+  return swapcontext(from, to);
+}
+#endif
+
+// AddressSanitizer must be told of each stack switch, or it reports the fibers' stacks as bad.
+inline void Scheduler::switch_to(Fiber& from, ucontext_t& to, const void* to_bottom,
+                                 size_t to_size) {
+#if CORTEN_SHIM_ASAN
+  __sanitizer_start_switch_fiber(&from.fake_stack, to_bottom, to_size);
+#else
+  (void)to_bottom;
+  (void)to_size;
+#endif
+  shim_swapcontext(&from.context, &to);
+#if CORTEN_SHIM_ASAN
+  __sanitizer_finish_switch_fiber(from.fake_stack, nullptr, nullptr);
+#endif
+}
+
+inline void Scheduler::enter(size_t i) {
+  current_ = i;
+  Fiber& f = fibers_[i];
+  void* fake = nullptr;
+#if CORTEN_SHIM_ASAN
+  __sanitizer_start_switch_fiber(&fake, static_cast<char*>(f.memory) + kGuardBytes, kStackBytes);
+#endif
+  shim_swapcontext(&main_, &f.context);
+#if CORTEN_SHIM_ASAN
+  __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+#endif
+  (void)fake;
+}
+
+inline void Scheduler::entry() {
+  Scheduler& s = instance();
+#if CORTEN_SHIM_ASAN
+  __sanitizer_finish_switch_fiber(nullptr, &s.main_stack_bottom_, &s.main_stack_size_);
+#endif
+  for (;;) {
+    Fiber& f = s.fibers_[s.current_];
+    // Run threads not yet started until one waits (yield() returns here later) or none is left.
+    while (s.next_thread_ < s.nthreads_) {
+      f.thread = s.next_thread_++;
+      f.state = State::Running;
+      (*s.thread_fn_)(f.thread);
+      ++s.progress_;
+    }
+    f.state = State::Idle;
+    s.switch_to(f, s.main_, s.main_stack_bottom_, s.main_stack_size_);
+  }
+}
+
+inline void Scheduler::new_fiber() {
+  Fiber f;
+  f.memory = mmap(nullptr, kStackBytes + kGuardBytes, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (f.memory == MAP_FAILED) throw corten::Error("CUDA test shim: no memory for a fiber stack");
+  mprotect(f.memory, kGuardBytes, PROT_NONE);
+  fibers_.push_back(f);
+  init_context(fibers_.back());
+}
+
+inline void Scheduler::init_context(Fiber& f) {
+#if CORTEN_SHIM_ASAN
+  // A stack abandoned by a deadlock keeps its frames' redzones poisoned.
+  __asan_unpoison_memory_region(static_cast<char*>(f.memory) + kGuardBytes, kStackBytes);
+#endif
+  getcontext(&f.context);
+  f.context.uc_stack.ss_sp = static_cast<char*>(f.memory) + kGuardBytes;
+  f.context.uc_stack.ss_size = kStackBytes;
+  f.context.uc_link = nullptr;
+  makecontext(&f.context, &Scheduler::entry, 0);
+  f.state = State::Idle;
+}
+
+inline void Scheduler::run_block(const char* kernel, unsigned nthreads,
+                                 const std::function<void(unsigned)>& thread) {
+  thread_fn_ = &thread;
+  next_thread_ = 0;
+  nthreads_ = nthreads;
+  size_t used = 0;  // fibers [0, used) hold this block's threads
+  for (;;) {
+    if (next_thread_ < nthreads_) {
+      if (used == fibers_.size()) new_fiber();
+      enter(used++);
+      continue;
+    }
+    // Every thread has started: resume the waiting ones until all have returned.
+    const uint64_t before = progress_;
+    bool waiting = false;
+    for (size_t i = 0; i < used; ++i) {
+      if (fibers_[i].state != State::Waiting) continue;
+      enter(i);
+      waiting = waiting || fibers_[i].state == State::Waiting;
+    }
+    if (!waiting) break;
+    if (progress_ == before) {
+      // No thread moved in a whole round: each waits for one that never arrives. Their stacks
+      // are abandoned (the fibers start afresh) and the launch fails.
+      unsigned stuck = 0;
+      for (size_t i = 0; i < used; ++i) {
+        if (fibers_[i].state != State::Waiting) continue;
+        ++stuck;
+        init_context(fibers_[i]);
+      }
+      throw corten::Error(std::string(kernel) + ": " + std::to_string(stuck) + " of " +
+                          std::to_string(nthreads) +
+                          " threads of a block wait at a barrier or warp operation that the "
+                          "others never reach (CUDA test shim)");
+    }
+  }
+}
+
+/// A reusable barrier of the fibers of one block, whose participants can leave
+/// (std::barrier::arrive_and_drop in C++20).
 class Barrier {
  public:
   void reset(unsigned expected) {
-    std::lock_guard<std::mutex> lock(mu_);
     expected_ = expected;
     arrived_ = 0;
   }
   void arrive_and_wait() {
-    std::unique_lock<std::mutex> lock(mu_);
     const uint64_t gen = gen_;
+    Scheduler::instance().progress();
     if (++arrived_ >= expected_) {
       release();
-    } else {
-      cv_.wait(lock, [&] { return gen_ != gen; });
+      return;
     }
+    while (gen_ == gen) Scheduler::instance().yield();
   }
   void arrive_and_drop() {
-    std::lock_guard<std::mutex> lock(mu_);
     --expected_;
     if (arrived_ > 0 && arrived_ >= expected_) release();
   }
@@ -117,10 +325,8 @@ class Barrier {
   void release() {
     arrived_ = 0;
     ++gen_;
-    cv_.notify_all();
+    Scheduler::instance().progress();
   }
-  std::mutex mu_;
-  std::condition_variable cv_;
   unsigned expected_ = 0, arrived_ = 0;
   uint64_t gen_ = 0;
 };
@@ -139,7 +345,6 @@ struct BlockState {
 };
 
 inline thread_local BlockState* t_block = nullptr;
-inline thread_local unsigned t_linear = 0;  // linear thread id in the block
 
 /// The block's dynamic shared memory (CORTEN_DYNAMIC_SHARED).
 template <class T>
@@ -147,8 +352,9 @@ T* dynamic_shared() {
   return reinterpret_cast<T*>(t_block->dynamic_shared.data());
 }
 
-inline unsigned lane_id() { return t_linear % 32; }
-inline Warp& my_warp() { return *t_block->warps[t_linear / 32]; }
+inline unsigned linear_id() { return Scheduler::instance().thread_id(); }
+inline unsigned lane_id() { return linear_id() % 32; }
+inline Warp& my_warp() { return *t_block->warps[linear_id() / 32]; }
 
 template <class T>
 uint64_t to_bits(T v) {
@@ -186,60 +392,6 @@ inline unsigned ballot(bool p) {
   return mask;
 }
 
-/// Worker threads kept between launches; run(n, fn) calls fn(0..n-1) on n of them and waits.
-class ThreadPool {
- public:
-  static ThreadPool& instance() {
-    static ThreadPool pool;
-    return pool;
-  }
-  ~ThreadPool() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    work_cv_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-  void run(unsigned n, const std::function<void(unsigned)>& fn) {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (threads_.size() < n) {
-      const unsigned i = static_cast<unsigned>(threads_.size());
-      // The thread has seen the generations before this launch, whenever it first runs.
-      threads_.emplace_back([this, i, seen = generation_] { work(i, seen); });
-    }
-    job_ = &fn;
-    active_ = n;
-    remaining_ = n;
-    ++generation_;
-    work_cv_.notify_all();
-    done_cv_.wait(lock, [&] { return remaining_ == 0; });
-    job_ = nullptr;
-  }
-
- private:
-  void work(unsigned i, uint64_t seen) {
-    std::unique_lock<std::mutex> lock(mu_);
-    for (;;) {
-      work_cv_.wait(lock, [&] { return stop_ || (generation_ != seen && i < active_); });
-      if (stop_) return;
-      seen = generation_;
-      const std::function<void(unsigned)>* job = job_;
-      lock.unlock();
-      (*job)(i);
-      lock.lock();
-      if (--remaining_ == 0) done_cv_.notify_one();
-    }
-  }
-  std::mutex mu_;
-  std::condition_variable work_cv_, done_cv_;
-  std::vector<std::thread> threads_;
-  const std::function<void(unsigned)>* job_ = nullptr;
-  unsigned active_ = 0, remaining_ = 0;
-  uint64_t generation_ = 0;
-  bool stop_ = false;
-};
-
 template <class... Params>
 void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_bytes,
             Params... args) {
@@ -255,43 +407,38 @@ void launch(const char* name, void (*kernel)(Params...), dim3 grid, dim3 block, 
     state.warps.push_back(std::make_unique<Warp>());
     state.warps.back()->size = std::min(32u, nthreads - 32 * w);
   }
-  auto reset = [&] {
+  std::exception_ptr error;
+  // A thread's indices are set whenever its fiber runs, as the other fibers of the block share
+  // the host thread's variables.
+  const std::function<void(unsigned)> body = [&](unsigned t) {
+    threadIdx = dim3(t % block.x, (t / block.x) % block.y, t / (block.x * block.y));
+    try {
+      kernel(args...);
+    } catch (...) {
+      if (!error) error = std::current_exception();
+    }
+    // This thread has returned: the block's and the warp's barriers stop counting it.
+    state.block_barrier.arrive_and_drop();
+    my_warp().barrier.arrive_and_drop();
+  };
+  Scheduler& scheduler = Scheduler::instance();
+  t_block = &state;
+  blockDim = block;
+  gridDim = grid;
+  const uint64_t nblocks = static_cast<uint64_t>(grid.x) * grid.y * grid.z;
+  for (uint64_t b = 0; b < nblocks && !error; ++b) {
+    blockIdx = dim3(static_cast<unsigned>(b % grid.x), static_cast<unsigned>((b / grid.x) % grid.y),
+                    static_cast<unsigned>(b / (static_cast<uint64_t>(grid.x) * grid.y)));
     state.block_barrier.reset(nthreads);
     for (auto& w : state.warps) w->barrier.reset(w->size);
-  };
-  reset();
-  Barrier block_end;
-  block_end.reset(nthreads);
-  std::mutex error_mu;
-  std::exception_ptr error;
-  const uint64_t nblocks = static_cast<uint64_t>(grid.x) * grid.y * grid.z;
-  const std::function<void(unsigned)> body = [&](unsigned t) {
-    t_block = &state;
-    t_linear = t;
-    threadIdx = dim3(t % block.x, (t / block.x) % block.y, t / (block.x * block.y));
-    blockDim = block;
-    gridDim = grid;
-    for (uint64_t b = 0; b < nblocks; ++b) {
-      blockIdx =
-          dim3(static_cast<unsigned>(b % grid.x), static_cast<unsigned>((b / grid.x) % grid.y),
-               static_cast<unsigned>(b / (static_cast<uint64_t>(grid.x) * grid.y)));
-      try {
-        kernel(args...);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(error_mu);
-        if (!error) error = std::current_exception();
-      }
-      // This thread has returned: the block's and the warp's barriers stop counting it.
-      state.block_barrier.arrive_and_drop();
-      my_warp().barrier.arrive_and_drop();
-      if (b + 1 == nblocks) break;  // the pool's run() waits for the last block
-      block_end.arrive_and_wait();
-      if (t == 0) reset();
-      block_end.arrive_and_wait();  // the next block starts with fresh barriers
+    try {
+      scheduler.run_block(name, nthreads, body);
+    } catch (...) {
+      t_block = nullptr;
+      throw;
     }
-    t_block = nullptr;
-  };
-  ThreadPool::instance().run(nthreads, body);
+  }
+  t_block = nullptr;
   if (error) std::rethrow_exception(error);
 }
 

@@ -15,6 +15,7 @@
 #include <corten/errors.h>
 #include <corten/tensor.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -161,13 +162,16 @@ int main(int argc, char** argv) {
   for (const auto& [name, run] : shim_cases()) {
     if (name.find(only) == std::string::npos) continue;
     const int before = g_failures;
+    const auto start = std::chrono::steady_clock::now();
     try {
       run();
     } catch (const std::exception& e) {
       ++g_failures;
       std::printf("case %s threw: %s\n", name.c_str(), e.what());
     }
-    std::printf("%-20s %s\n", name.c_str(), g_failures == before ? "ok" : "FAILED");
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    std::printf("%-20s %-6s %6.2f s\n", name.c_str(), g_failures == before ? "ok" : "FAILED",
+                took.count());
   }
   return check_summary();
 }
