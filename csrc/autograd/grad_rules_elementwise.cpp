@@ -189,7 +189,7 @@ void record_where(const Tensor& cond, const Tensor& x, const Tensor& y, const Te
 }
 
 void record_cast(const Tensor& x, const Tensor& out) {
-  if (!is_floating(x.dtype())) return;
+  if (!is_floating_point(x.dtype())) return;
   record("cast", {x}, {out}, [&]() -> BackwardFn {
     const DType dt = x.dtype();
     return [dt](const std::vector<Tensor>& grads) {

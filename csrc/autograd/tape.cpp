@@ -52,7 +52,7 @@ void update_recording_count() {
   tls_recording = n;
 }
 
-bool differentiable_dtype(DType t) { return is_floating(t); }
+bool differentiable_dtype(DType t) { return is_floating_point(t); }
 
 void watch_into(TapeState& s, const Tensor& t) {
   if (!t.defined() || !differentiable_dtype(t.dtype())) return;

@@ -23,8 +23,11 @@ const char* buffer_format(DType t) {
     case DType::Int64: return "q";
     case DType::Float32: return "f";
     case DType::Float64: return "d";
-    case DType::String:
-      break;  // no buffer: StringRefs point into other memory
+    case DType::Float16:
+      return "e";
+    case DType::String:    // no buffer: StringRefs point into other memory
+    case DType::BFloat16:  // no buffer format: numpy takes it through ml_dtypes (_tensor.py)
+      break;
   }
   return "";
 }
@@ -182,12 +185,15 @@ void bind_tensor(py::module_& m) {
       .value("float32", DType::Float32)
       .value("float64", DType::Float64)
       .value("string", DType::String)
+      .value("float16", DType::Float16)
+      .value("bfloat16", DType::BFloat16)
       .def_property_readonly("size", [](DType t) { return itemsize(t); })
-      .def_property_readonly("is_floating", [](DType t) { return is_floating(t); })
+      .def_property_readonly("is_floating", [](DType t) { return is_floating_point(t); })
       .def_property_readonly("is_integer", [](DType t) { return is_integral(t); })
       .def_property_readonly("is_bool", [](DType t) { return t == DType::Bool; })
       .def_property_readonly("as_numpy_dtype", [](DType t) -> py::object {
         if (t == DType::String) return py::module_::import("numpy").attr("object_");
+        if (t == DType::BFloat16) return py::module_::import("ml_dtypes").attr("bfloat16");
         return py::dtype(dtype_name(t)).attr("type");
       });
 
@@ -199,6 +205,9 @@ void bind_tensor(py::module_& m) {
         check_not_traced(t, "buffer (numpy array)");
         CORTEN_CHECK_TYPE(t.dtype() != DType::String,
                           "a string tensor has no buffer: its elements point to byte strings");
+        CORTEN_CHECK_TYPE(t.dtype() != DType::BFloat16,
+                          "a bfloat16 tensor has no buffer format; numpy() converts it through "
+                          "ml_dtypes");
         CORTEN_CHECK_VALUE(!t.is_meta(), "a meta tensor of shape ", show(t.shape()),
                            " has no data to export");
         // numpy reads host memory only: a device tensor goes through tensor.cpu() first.

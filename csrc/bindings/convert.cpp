@@ -15,6 +15,8 @@ namespace {
 std::optional<DType> dtype_from_name(const std::string& s) {
   if (s == "float32" || s == "float") return DType::Float32;
   if (s == "float64" || s == "double") return DType::Float64;
+  if (s == "float16" || s == "half") return DType::Float16;
+  if (s == "bfloat16") return DType::BFloat16;
   if (s == "int32") return DType::Int32;
   if (s == "int64") return DType::Int64;
   if (s == "bool") return DType::Bool;
@@ -28,8 +30,13 @@ py::module_& numpy() {
   return *np;
 }
 
+// numpy's bfloat16 is ml_dtypes' (a dtype of kind 'V' named "bfloat16").
+bool is_numpy_bfloat16(const py::dtype& dt) {
+  return dt.kind() == 'V' && py::str(dt.attr("name")).cast<std::string>() == "bfloat16";
+}
+
 // The corten dtype that holds a numpy dtype's values, and whether numpy must convert first
-// (for dtypes corten lacks: small and unsigned integers; float16 is refused, not widened).
+// (for dtypes corten lacks: small and unsigned integers).
 struct NumpyMapping {
   DType dtype;
   bool needs_numpy_cast;
@@ -42,12 +49,9 @@ NumpyMapping map_numpy_dtype(const py::dtype& dt) {
   if (kind == 'f') {
     if (size == 4) return {DType::Float32, false};
     if (size == 8) return {DType::Float64, false};
-    if (size == 2) {
-      throw TypeError(
-          "cannot convert a float16 numpy array: corten has no float16 dtype yet (use "
-          "x.astype('float32'), or bfloat16/float16 through mixed precision when it lands)");
-    }
+    if (size == 2) return {DType::Float16, false};
   }
+  if (is_numpy_bfloat16(dt)) return {DType::BFloat16, false};
   if (kind == 'i') {
     if (size == 4) return {DType::Int32, false};
     if (size == 8) return {DType::Int64, false};
@@ -59,11 +63,14 @@ NumpyMapping map_numpy_dtype(const py::dtype& dt) {
   }
   throw TypeError(detail::str_cat("cannot convert a numpy array of dtype ",
                                   py::str(static_cast<py::object>(dt)).cast<std::string>(),
-                                  " to a corten tensor (supported: bool, int32, int64, float32, "
-                                  "float64 and the integer and float types that fit them)"));
+                                  " to a corten tensor (supported: bool, int32, int64, float16, "
+                                  "bfloat16, float32, float64 and the integer types that fit "
+                                  "them)"));
 }
 
 py::dtype numpy_dtype_of(DType t) {
+  if (t == DType::BFloat16)
+    return py::dtype::from_args(py::module_::import("ml_dtypes").attr("bfloat16"));
   return py::dtype(dtype_name(t));
 }
 
@@ -101,6 +108,12 @@ Tensor from_python_int(py::handle obj, std::optional<DType> dtype) {
     case DType::Bool: *out.data<bool>() = v != 0; break;
     case DType::Float32: *out.data<float>() = static_cast<float>(v); break;
     case DType::Float64: *out.data<double>() = static_cast<double>(v); break;
+    case DType::Float16:
+      *out.data<float16>() = float16::from_float(static_cast<float>(v));
+      break;
+    case DType::BFloat16:
+      *out.data<bfloat16>() = bfloat16::from_float(static_cast<float>(v));
+      break;
     case DType::String:
       break;  // excluded above
   }
@@ -155,8 +168,8 @@ Tensor from_array(py::handle obj, std::optional<DType> dtype) {
   CORTEN_CHECK_TYPE(dtype != DType::String, "cannot convert a ",
                     py::str(static_cast<py::object>(dt)).cast<std::string>(),
                     " value to string implicitly; use corten.strings.as_string");
-  if (kind == 'O' || kind == 'U' || kind == 'S' || kind == 'V' || kind == 'c' || kind == 'M' ||
-      kind == 'm') {
+  if (kind == 'O' || kind == 'U' || kind == 'S' || (kind == 'V' && !is_numpy_bfloat16(dt)) ||
+      kind == 'c' || kind == 'M' || kind == 'm') {
     throw TypeError(detail::str_cat(
         "cannot convert a value of type ", py::type::of(obj).attr("__name__").cast<std::string>(),
         " (numpy dtype ", py::str(static_cast<py::object>(dt)).cast<std::string>(),
@@ -166,7 +179,9 @@ Tensor from_array(py::handle obj, std::optional<DType> dtype) {
   if (is_python_seq) {
     // Python values follow TensorFlow's defaults: floats are float32, ints int32 when they fit;
     // a requested dtype is converted to directly (no float32 round trip for float64).
-    if (map.dtype == DType::Float64) map.dtype = (dtype && is_floating(*dtype)) ? *dtype : DType::Float32;
+    if (map.dtype == DType::Float64) {
+      map.dtype = (dtype && is_floating(*dtype)) ? *dtype : DType::Float32;
+    }
     if (map.dtype == DType::Int64 && arr.size() > 0) {
       const py::object lo = arr.attr("min")(), hi = arr.attr("max")();
       if (lo.cast<int64_t>() >= INT32_MIN && hi.cast<int64_t>() <= INT32_MAX) map.dtype = DType::Int32;
@@ -210,7 +225,8 @@ DType to_dtype(py::handle obj) {
     }
   }
   throw TypeError("unsupported dtype " + py::repr(obj).cast<std::string>() +
-                  "; expected one of float32, float64, int32, int64, bool, string");
+                  "; expected one of float32, float64, float16, bfloat16, int32, int64, bool, "
+                  "string");
 }
 
 Tensor to_tensor(py::handle obj, std::optional<DType> dtype) {

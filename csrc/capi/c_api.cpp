@@ -169,7 +169,8 @@ corten_status corten_tensor_create(corten_dtype dtype, const int64_t* shape, int
   if (rank > 0 && !shape) return null_argument("corten_tensor_create: shape");
   return guarded([&] {
     CORTEN_CHECK_VALUE(rank >= 0, "corten_tensor_create: rank must be >= 0; got ", rank);
-    CORTEN_CHECK_TYPE(dtype >= CORTEN_BOOL && dtype <= CORTEN_FLOAT64,
+    CORTEN_CHECK_TYPE((dtype >= CORTEN_BOOL && dtype <= CORTEN_FLOAT64) ||
+                          dtype == CORTEN_FLOAT16 || dtype == CORTEN_BFLOAT16,
                       "corten_tensor_create: unknown dtype ", static_cast<int>(dtype));
     const corten::Shape dims(shape, shape + rank);
     corten::Tensor t =

@@ -34,6 +34,10 @@ DLDataType dl_dtype_of(DType t) {
     case DType::Int64: return {kDLInt, 64, 1};
     case DType::Float32: return {kDLFloat, 32, 1};
     case DType::Float64: return {kDLFloat, 64, 1};
+    case DType::Float16:
+      return {kDLFloat, 16, 1};
+    case DType::BFloat16:
+      return {kDLBfloat, 16, 1};
     case DType::String:
       break;
   }
@@ -61,14 +65,16 @@ DType dtype_from_dl(DLDataType t) {
   if (t.lanes == 1) {
     if (t.code == kDLFloat && t.bits == 32) return DType::Float32;
     if (t.code == kDLFloat && t.bits == 64) return DType::Float64;
+    if (t.code == kDLFloat && t.bits == 16) return DType::Float16;
+    if (t.code == kDLBfloat && t.bits == 16) return DType::BFloat16;
     if (t.code == kDLInt && t.bits == 32) return DType::Int32;
     if (t.code == kDLInt && t.bits == 64) return DType::Int64;
     if (t.code == kDLBool && t.bits == 8) return DType::Bool;
   }
   throw TypeError(detail::str_cat(
       "from_dlpack: unsupported DLPack dtype ", dl_dtype_str(t),
-      " (code=", static_cast<int>(t.code), ", bits=", static_cast<int>(t.bits),
-      ", lanes=", t.lanes, "); supported: float32, float64, int32, int64, bool"
+      " (code=", static_cast<int>(t.code), ", bits=", static_cast<int>(t.bits), ", lanes=", t.lanes,
+      "); supported: float32, float64, float16, bfloat16, int32, int64, bool"
       " (convert other dtypes in the producing library first)"));
 }
 

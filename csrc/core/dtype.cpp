@@ -12,6 +12,10 @@ const char* dtype_name(DType t) {
     case DType::Float64: return "float64";
     case DType::String:
       return "string";
+    case DType::Float16:
+      return "float16";
+    case DType::BFloat16:
+      return "bfloat16";
   }
   return "unknown";
 }

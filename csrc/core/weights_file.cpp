@@ -109,8 +109,9 @@ class SliceSource : public Source {
 
 bool dtype_from_code(const std::string& code, DType* out) {
   static const std::pair<const char*, DType> kCodes[] = {
-      {"F32", DType::Float32}, {"F64", DType::Float64}, {"I32", DType::Int32},
-      {"I64", DType::Int64},   {"BOOL", DType::Bool}};
+      {"F32", DType::Float32},   {"F64", DType::Float64}, {"F16", DType::Float16},
+      {"BF16", DType::BFloat16}, {"I32", DType::Int32},   {"I64", DType::Int64},
+      {"BOOL", DType::Bool}};
   for (const auto& [name, dtype] : kCodes) {
     if (code == name) {
       *out = dtype;

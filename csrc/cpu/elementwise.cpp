@@ -160,9 +160,9 @@ void where(DType dtype, const Shape& shape, const bool* cond, const Shape& c_str
 
 void cast(DType from, DType to, const Shape& shape, const void* x, const Shape& x_strides,
           void* out, const Shape& out_strides) {
-  visit_dtype(from, "cast", [&](auto ftag) {
+  visit_storage(from, "cast", [&](auto ftag) {
     using F = typename decltype(ftag)::type;
-    visit_dtype(to, "cast", [&](auto ttag) {
+    visit_storage(to, "cast", [&](auto ttag) {
       using T = typename decltype(ttag)::type;
       const F* xp = static_cast<const F*>(x);
       T* op = static_cast<T*>(out);

@@ -11,6 +11,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "cpu/convert.h"
 #include "cpu/hash_math.h"
 #include "cpu/utf8.h"
 
@@ -267,13 +268,21 @@ void as_string(DType dtype, const void* x, int64_t n, int precision, bool scient
         len = std::snprintf(buf, sizeof buf, "%" PRId64, static_cast<const int64_t*>(x)[i]);
         break;
       case DType::Float32:
-      case DType::Float64: {
-        const double v = dtype == DType::Float32
-                             ? static_cast<double>(static_cast<const float*>(x)[i])
-                             : static_cast<const double*>(x)[i];
+      case DType::Float64:
+      case DType::Float16:
+      case DType::BFloat16: {
+        const double v = visit_storage(dtype, "as_string", [&](auto tag) {
+          using T = typename decltype(tag)::type;
+          return convert<double>(static_cast<const T*>(x)[i]);
+        });
         const int p = precision < 0 ? 6 : std::min(precision, 300);
         if (shortest) {
-          len = std::snprintf(buf, sizeof buf, "%.*g", dtype == DType::Float32 ? 9 : 17, v);
+          // The significant digits that tell every value of the dtype apart.
+          const int digits = dtype == DType::Float64   ? 17
+                             : dtype == DType::Float32 ? 9
+                             : dtype == DType::Float16 ? 5
+                                                       : 4;
+          len = std::snprintf(buf, sizeof buf, "%.*g", digits, v);
         } else if (scientific) {
           len = std::snprintf(buf, sizeof buf, "%.*e", p, v);
         } else {

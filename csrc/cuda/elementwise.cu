@@ -147,6 +147,8 @@ void unary_op(DType dtype, const Shape& shape, const void* x, const Shape& xs, v
     CORTEN_UNARY_DTYPE_(Float64, double)
 #undef CORTEN_UNARY_DTYPE_
     case DType::String:
+    case DType::Float16:
+    case DType::BFloat16:
       break;
   }
   unsupported(name, dtype);
@@ -175,6 +177,8 @@ void binary_op(DType dtype, const Shape& shape, const void* a, const Shape& as, 
     CORTEN_BINARY_DTYPE_(Float64, double)
 #undef CORTEN_BINARY_DTYPE_
     case DType::String:
+    case DType::Float16:
+    case DType::BFloat16:
       break;
   }
   unsupported(name, dtype);

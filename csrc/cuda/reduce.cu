@@ -154,6 +154,8 @@ void reduce(ReduceOp op, DType dtype, const Shape& shape, const void* x, const S
     case DType::Float64:
       return numeric(TypeTag<double>{});
     case DType::String:
+    case DType::Float16:
+    case DType::BFloat16:
       break;
   }
   throw TypeError("reduce: unknown dtype");

@@ -320,7 +320,7 @@ Tensor as_string(const Tensor& x, int precision, bool scientific, bool shortest,
                      "'");
   CORTEN_CHECK_VALUE(!(scientific && shortest),
                      "as_string: cannot select both scientific and shortest notation");
-  CORTEN_CHECK_VALUE(precision < 0 || is_floating(x.dtype()),
+  CORTEN_CHECK_VALUE(precision < 0 || is_floating_point(x.dtype()),
                      "as_string: precision applies to floating-point input only; got ",
                      dtype_name(x.dtype()));
   CORTEN_CHECK_VALUE(width <= 1024, "as_string: width must be <= 1024; got ", width);

@@ -233,7 +233,7 @@ struct PlanReader {
   }
   DType dtype(const Json& v, const char* what) const {
     const std::string& name = member(v, "dtype", Json::Kind::String, what).string;
-    for (int t = 0; t <= static_cast<int>(DType::String); ++t) {
+    for (int t = 0; t <= static_cast<int>(kLastDType); ++t) {
       if (name == dtype_name(static_cast<DType>(t))) return static_cast<DType>(t);
     }
     fail(corten::detail::str_cat(what, " has the unknown dtype '", name, "'"));

@@ -11,7 +11,8 @@ from corten import _C
 from corten import _cuda_libraries as _cuda_libraries
 from corten import _tensor as _tensor  # attaches the Python-side Tensor methods
 from corten._paths import get_cmake_dir, get_include, get_library_dir
-from corten.dtypes import DType, as_dtype, bool, float32, float64, int32, int64, string  # noqa: A004
+from corten.dtypes import (  # noqa: A004
+    DType, as_dtype, bfloat16, bool, float16, float32, float64, half, int32, int64, string)
 from corten.ops.array import *  # noqa: F403
 from corten.ops.autograd import *  # noqa: F403
 from corten.ops.control_flow import *  # noqa: F403

@@ -9,6 +9,7 @@ from corten.tensor_shape import TensorShape
 
 Tensor = _C.Tensor
 _string = _C.DType.string
+_bfloat16 = _C.DType.bfloat16
 
 
 _new_tuple = tuple.__new__
@@ -27,12 +28,25 @@ def _check_not_traced(t: Tensor, use: str) -> None:
                         "corten.config.run_functions_eagerly(True)")
 
 
+def _bfloat16_array(t: Tensor) -> np.ndarray:
+    # numpy has no bfloat16 of its own and the buffer protocol no format for it: ml_dtypes'
+    # (a dependency), through float32, which holds every bfloat16 exactly.
+    import ml_dtypes
+
+    return np.asarray(_C.cast(t, _C.DType.float32)).astype(ml_dtypes.bfloat16)
+
+
 def _numpy(self: Tensor) -> np.ndarray | np.generic:
     """A numpy copy of the tensor's values (a numpy scalar for 0-d tensors)."""
     _check_not_traced(self, "numpy()")
     if not self.device.endswith("CPU:0"):  # a device tensor: numpy reads host memory
         self = self.cpu()
-    arr = _C.string_to_numpy(self) if self.dtype == _string else np.array(self, copy=True)
+    if self.dtype == _string:
+        arr = _C.string_to_numpy(self)
+    elif self.dtype == _bfloat16:
+        arr = _bfloat16_array(self)
+    else:
+        arr = np.array(self, copy=True)
     return arr[()] if arr.ndim == 0 else arr
 
 
@@ -83,6 +97,9 @@ def _array(self: Tensor, dtype=None, copy=None) -> np.ndarray:
         return arr if dtype is None else arr.astype(dtype)
     if not self.device.endswith("CPU:0"):  # numpy interop copies a device tensor to the host
         return np.asarray(self.cpu(), dtype=dtype)
+    if self.dtype == _bfloat16:
+        arr = _bfloat16_array(self)
+        return arr if dtype is None else arr.astype(dtype)
     memoryview(self)
     raise TypeError(f"cannot convert {self!r} to a numpy array")
 

@@ -1,4 +1,7 @@
-"""Element types: ``corten.float32``, ``float64``, ``int32``, ``int64``, ``bool``, ``string``."""
+"""Element types: ``corten.float32``, ``float64``, ``float16``, ``bfloat16``, ``int32``,
+``int64``, ``bool``, ``string``. float16 and bfloat16 are storage types: cast, copied, saved and
+exchanged with numpy (bfloat16 through ``ml_dtypes``) and DLPack; arithmetic takes them after a
+cast to float32."""
 
 from __future__ import annotations
 
@@ -13,21 +16,26 @@ int32 = DType.int32
 int64 = DType.int64
 bool = DType.bool  # noqa: A001  (TensorFlow's name)
 string = DType.string
+float16 = DType.float16
+half = float16
+bfloat16 = DType.bfloat16
 
-__all__ = ["DType", "as_dtype", "float32", "float64", "int32", "int64", "bool", "string"]
+__all__ = ["DType", "as_dtype", "bfloat16", "bool", "float16", "float32", "float64", "half",
+           "int32", "int64", "string"]
 
 
 # TensorFlow's DataType enum values (types.proto) of the supported dtypes: tf.as_dtype(1) is
 # tf.float32, so `tf.zeros(1, 1)` (a call in the custom-layers guide) makes a float32 zero.
-_DATATYPE_ENUM = {1: "float32", 2: "float64", 3: "int32", 7: "string", 9: "int64", 10: "bool"}
+_DATATYPE_ENUM = {1: "float32", 2: "float64", 3: "int32", 7: "string", 9: "int64", 10: "bool",
+                  14: "bfloat16", 19: "float16"}
 _BY_NAME = {"float32": float32, "float64": float64, "int32": int32, "int64": int64, "bool": bool,
-            "string": string}
+            "string": string, "float16": float16, "half": float16, "bfloat16": bfloat16}
 
 
 def as_dtype(type_value: Any) -> DType:
     """Converts a DType, a name ("float32"), a numpy dtype, a Python type (``str`` and
     ``bytes`` are ``string``) or a TensorFlow DataType enum value (1: float32, 2: float64,
-    3: int32, 7: string, 9: int64, 10: bool) to a DType.
+    3: int32, 7: string, 9: int64, 10: bool, 14: bfloat16, 19: float16) to a DType.
 
     Raises:
         TypeError: if the value names no supported dtype.
@@ -39,7 +47,7 @@ def as_dtype(type_value: Any) -> DType:
     if type(type_value) is int:
         if type_value not in _DATATYPE_ENUM:
             raise TypeError(f"unsupported dtype {type_value}; expected one of float32, float64, "
-                            "int32, int64, bool, string")
+                            "float16, bfloat16, int32, int64, bool, string")
         type_value = _DATATYPE_ENUM[type_value]
     return _C.as_dtype(type_value)
 

@@ -8,6 +8,7 @@
 #include <corten/tensor.h>
 #include <corten/weights_file.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -99,8 +100,26 @@ void test_malformed() {
   CHECK_VALUE_ERROR(parse(make_file("[1, 2]", four)), "not a JSON object");
   CHECK_VALUE_ERROR(parse(make_file(std::string(100, '[') + std::string(100, ']'), {})),
                     "nesting too deep");
-  CHECK_VALUE_ERROR(parse(make_file(entry(R"({"dtype":"F16","shape":[4],"data_offsets":[0,8]})"), four)),
-                    "unsupported or missing dtype");
+  CHECK_VALUE_ERROR(
+      parse(make_file(entry(R"({"dtype":"U16","shape":[4],"data_offsets":[0,8]})"), four)),
+      "unsupported or missing dtype");
+  {  // The 16-bit floats: four F16 values in eight bytes, and two BF16 values.
+    const std::vector<unsigned char> halves = {0x00, 0x3c, 0x00, 0xc0, 0x00, 0x7c, 0x01, 0x00};
+    corten::WeightsFile f16 =
+        parse(make_file(entry(R"({"dtype":"F16","shape":[4],"data_offsets":[0,8]})"), halves));
+    const corten::Tensor& h = f16.at("w");
+    CHECK(h.dtype() == corten::DType::Float16);
+    CHECK(h.data<corten::float16>()[0].to_float() == 1.0f);
+    CHECK(h.data<corten::float16>()[1].to_float() == -2.0f);
+    CHECK(std::isinf(h.data<corten::float16>()[2].to_float()));
+    CHECK(h.data<corten::float16>()[3].to_float() == 0x1p-24f);
+    const std::vector<unsigned char> bf = {0x80, 0x3f, 0x40, 0xc0};
+    corten::WeightsFile b16 =
+        parse(make_file(entry(R"({"dtype":"BF16","shape":[2],"data_offsets":[0,4]})"), bf));
+    CHECK(b16.at("w").dtype() == corten::DType::BFloat16);
+    CHECK(b16.at("w").data<corten::bfloat16>()[0].to_float() == 1.0f);
+    CHECK(b16.at("w").data<corten::bfloat16>()[1].to_float() == -3.0f);
+  }
   CHECK_VALUE_ERROR(parse(make_file(entry(R"({"dtype":"F32","shape":[-4],"data_offsets":[0,16]})"), four)),
                     "invalid shape");
   CHECK_VALUE_ERROR(parse(make_file(entry(R"({"dtype":"F32","shape":[4],"data_offsets":[0,32]})"), four)),
@@ -186,6 +205,12 @@ void dump(const corten::WeightsFile& wf) {
         case corten::DType::Int32: std::printf(" %d", t.data<int32_t>()[i]); break;
         case corten::DType::Int64: std::printf(" %lld", static_cast<long long>(t.data<int64_t>()[i])); break;
         case corten::DType::Bool: std::printf(" %d", t.data<bool>()[i] ? 1 : 0); break;
+        case corten::DType::Float16:
+          std::printf(" %.9g", static_cast<double>(t.data<corten::float16>()[i].to_float()));
+          break;
+        case corten::DType::BFloat16:
+          std::printf(" %.9g", static_cast<double>(t.data<corten::bfloat16>()[i].to_float()));
+          break;
         case corten::DType::String: break;  // weights files hold no strings
       }
     }

@@ -137,6 +137,12 @@ inline void fill(corten::DType dtype, void* p, int64_t n, uint32_t seed, double 
       case corten::DType::Float64:
         static_cast<double*>(p)[i] = v;
         break;
+      case corten::DType::Float16:
+        static_cast<corten::float16*>(p)[i] = corten::float16::from_float(static_cast<float>(v));
+        break;
+      case corten::DType::BFloat16:
+        static_cast<corten::bfloat16*>(p)[i] = corten::bfloat16::from_float(static_cast<float>(v));
+        break;
       case corten::DType::String:  // no kernel with a device twin takes strings
         break;
     }
@@ -190,6 +196,10 @@ inline double element(corten::DType dtype, const void* p, int64_t i) {
       return static_cast<const float*>(p)[i];
     case corten::DType::Float64:
       return static_cast<const double*>(p)[i];
+    case corten::DType::Float16:
+      return static_cast<const corten::float16*>(p)[i].to_float();
+    case corten::DType::BFloat16:
+      return static_cast<const corten::bfloat16*>(p)[i].to_float();
     case corten::DType::String:
       break;
   }

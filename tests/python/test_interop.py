@@ -65,9 +65,9 @@ def test_variables_initialised_from_constants_stay_independent():
     assert v.numpy()[0] == 7.0
 
 
-def test_float16_arrays_are_refused_not_silently_widened():
-    with pytest.raises(TypeError, match="float16.*astype\\('float32'\\)"):
-        corten.constant(np.ones(3, np.float16))
+def test_float16_arrays_stay_float16_not_silently_widened():
+    t = corten.constant(np.ones(3, np.float16))
+    assert t.dtype == corten.float16
 
 
 def test_asarray_shares_tensor_memory():
@@ -274,8 +274,8 @@ def test_meta_and_errors():
         corten.from_dlpack(np.zeros(3, np.uint8))
     with pytest.raises(TypeError, match="complex"):
         corten.from_dlpack(np.zeros(3, np.complex64))
-    with pytest.raises(TypeError, match="float16"):
-        corten.from_dlpack(np.zeros(3, np.float16))
+    with pytest.raises(TypeError, match="int16"):
+        corten.from_dlpack(np.zeros(3, np.int16))
 
 
 class _ForeignDevice:

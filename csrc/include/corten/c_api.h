@@ -31,6 +31,8 @@ typedef enum {
   CORTEN_INT64 = 2,
   CORTEN_FLOAT32 = 3,
   CORTEN_FLOAT64 = 4,
+  CORTEN_FLOAT16 = 6,  /* IEEE 754 binary16, 2 bytes */
+  CORTEN_BFLOAT16 = 7, /* the top 16 bits of a float32 */
   /* Makes every int a value of the type, so that a wrong code from a caller is reported as an
    * error rather than being undefined in C++. */
   CORTEN_DTYPE_FORCE_INT_ = 0x7fffffff

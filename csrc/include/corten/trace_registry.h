@@ -81,7 +81,7 @@ T read_attr(const std::string& op, const Attrs& a, size_t& pos) {
       if (x.kind != Attr::Kind::Int || (x.i != 0 && x.i != 1)) bad_attr(op, pos - 1, "a bool");
       return x.i != 0;
     } else if constexpr (std::is_same_v<T, DType>) {
-      if (x.kind != Attr::Kind::Int || x.i < 0 || x.i > static_cast<int64_t>(DType::String)) {
+      if (x.kind != Attr::Kind::Int || x.i < 0 || x.i > static_cast<int64_t>(kLastDType)) {
         bad_attr(op, pos - 1, "a dtype");
       }
       return static_cast<DType>(x.i);

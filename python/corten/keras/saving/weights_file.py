@@ -29,6 +29,7 @@ import warnings
 import zlib
 from typing import Any
 
+import ml_dtypes
 import numpy as np
 
 from corten.keras.saving import atomic
@@ -58,21 +59,22 @@ class _DuplicateKey(ValueError):
 _DTYPES = {
     "F32": np.dtype("<f4"),
     "F64": np.dtype("<f8"),
+    "F16": np.dtype("<f2"),
+    "BF16": np.dtype(ml_dtypes.bfloat16),
     "I32": np.dtype("<i4"),
     "I64": np.dtype("<i8"),
     "BOOL": np.dtype("?"),
 }
-_CODES = {np.dtype(v).newbyteorder("=").str: k for k, v in _DTYPES.items()}
+# By dtype name: ml_dtypes' types share numpy's void type string ('<V2').
+_CODES = {v.name: k for k, v in _DTYPES.items()}
 
 
 def _dtype_code(arr: np.ndarray) -> str:
-    key = arr.dtype.newbyteorder("=").str
-    if arr.dtype == np.bool_:
-        return "BOOL"
-    code = _CODES.get(key)
-    if code is None:
+    code = _CODES.get(arr.dtype.name)
+    if code is None or arr.dtype.byteorder == ">":
         raise ValueError(f"Cannot save a weight of dtype {arr.dtype}: the weights file supports "
-                         f"float32, float64, int32, int64 and bool. Received: dtype={arr.dtype}")
+                         "float32, float64, float16, bfloat16, int32, int64 and bool. Received: "
+                         f"dtype={arr.dtype}")
     return code
 
 
@@ -92,7 +94,7 @@ def _layout(tensors: dict[str, np.ndarray],
                          "data_offsets": [offset, offset + arr.nbytes]}
         offset += arr.nbytes
         arrays.append(arr)
-        checksums[name] = zlib.crc32(memoryview(arr.reshape(-1)).cast("B"))
+        checksums[name] = zlib.crc32(arr.reshape(-1).view(np.uint8))
     meta = {str(k): str(v) for k, v in (metadata or {}).items()}
     meta[CHECKSUMS] = json.dumps(checksums, separators=(",", ":"))
     header["__metadata__"] = meta
@@ -135,7 +137,7 @@ def write_tensors_to(f: Any, tensors: dict[str, np.ndarray],
     f.write(raw)
     for arr in arrays:
         if arr.nbytes:
-            f.write(memoryview(arr.reshape(-1)).cast("B"))
+            f.write(arr.reshape(-1).view(np.uint8).data)
 
 
 def write_tensors(filepath: Any, tensors: dict[str, np.ndarray],

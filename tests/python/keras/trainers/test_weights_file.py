@@ -6,6 +6,7 @@ import json
 import os
 import struct
 
+import ml_dtypes
 import numpy as np
 import pytest
 
@@ -89,15 +90,16 @@ def test_all_dtypes_round_trip(tmp_path):
     arrays = {"f32": np.arange(6, dtype="float32").reshape(2, 3), "f64": np.ones(2),
               "i32": np.arange(3, dtype="int32"), "i64": np.arange(4, dtype="int64"),
               "b": np.array([True, False]), "empty": np.zeros((0, 3), "float32"),
-              "scalar": np.array(2.5, "float32")}
+              "scalar": np.array(2.5, "float32"), "f16": np.array([1.5, -2.0], "float16"),
+              "bf16": np.array([1.5, 3.0], ml_dtypes.bfloat16)}
     path = tmp_path / "t.safetensors"
     weights_file.write_tensors(path, arrays)
     back, _ = weights_file.read_tensors(path)
     for k, v in arrays.items():
         assert back[k].dtype == v.dtype
         np.testing.assert_array_equal(back[k], v)
-    with pytest.raises(ValueError, match="float16"):
-        weights_file.write_tensors(path, {"h": np.zeros(2, "float16")})
+    with pytest.raises(ValueError, match="complex64"):
+        weights_file.write_tensors(path, {"c": np.zeros(2, "complex64")})
 
 
 def test_shape_mismatch_names_layer_and_shapes_and_changes_nothing(tmp_path):
