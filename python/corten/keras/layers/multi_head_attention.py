@@ -211,6 +211,8 @@ class MultiHeadAttention(Layer):
         })
         return config
 
+    _from_config_keys = ("query_shape", "key_shape", "value_shape")
+
     @classmethod
     def from_config(cls, config: dict) -> MultiHeadAttention:
         """The layer of ``config``, with its weights created when the config records the

@@ -351,11 +351,13 @@ _OP_LAYER_CLASSES = ("TFOpLambda", "AddLoss", "AddMetric")
 
 
 def _encode_value(value: Any, ref: Any) -> Any:
-    """A JSON-compatible form of a call argument (KerasTensors become references)."""
+    """A JSON-compatible form of a call argument. KerasTensors become ``[layer_name,
+    node_index, tensor_index]`` references, as tf.keras 2 writes them (it reads no other form);
+    _decode_value reads Keras 3's ``__keras_tensor__`` too."""
     from corten.keras.saving import serialization_lib
 
     if isinstance(value, KerasTensor):
-        return {"class_name": "__keras_tensor__", "config": {"keras_history": ref(value)}}
+        return ref(value)
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     if value is Ellipsis:
@@ -374,11 +376,17 @@ def _encode_value(value: Any, ref: Any) -> Any:
     return serialization_lib.serialize_keras_object(value)
 
 
-def _decode_value(value: Any, tensor: Any, custom_objects: dict | None) -> Any:
+def _decode_value(value: Any, tensor: Any, custom_objects: dict | None,
+                  layer_names: Any = ()) -> Any:
+    """A call argument of a saved node. In keyword arguments (as tf.keras 2 writes them), a
+    ``[layer_name, node_index, tensor_index]`` list naming one of ``layer_names`` is that
+    tensor, as in tf.keras 2's ``_deserialize_keras_tensors``."""
     from corten.keras.saving import serialization_lib
 
+    if _is_ref(value) and value[0] in layer_names:
+        return tensor(value)
     if isinstance(value, list):
-        return [_decode_value(v, tensor, custom_objects) for v in value]
+        return [_decode_value(v, tensor, custom_objects, layer_names) for v in value]
     if not isinstance(value, dict):
         return value
     cls = value.get("class_name")
@@ -394,7 +402,7 @@ def _decode_value(value: Any, tensor: Any, custom_objects: dict | None) -> Any:
         return tuple(_decode_value(v, tensor, custom_objects) for v in inner.get("value", []))
     if "class_name" in value and "config" in value:
         return serialization_lib.deserialize_keras_object(value, custom_objects=custom_objects)
-    return {k: _decode_value(v, tensor, custom_objects) for k, v in value.items()}
+    return {k: _decode_value(v, tensor, custom_objects, layer_names) for k, v in value.items()}
 
 
 def _positional_names(layer: Layer) -> tuple[list[str], bool]:
@@ -607,7 +615,7 @@ def _functional_from_config(cls: type, config: dict, custom_objects: dict | None
             if isinstance(first, list) and len(first) == 1 and isinstance(data, list) \
                     and _is_leaf(data[0]):
                 first = first[0]
-            kwargs = _decode_value(kwargs_json or {}, tensor, custom_objects)
+            kwargs = _decode_value(kwargs_json or {}, tensor, custom_objects, created)
             if not isinstance(kwargs, dict):
                 raise ValueError(f"Invalid call arguments in a functional model config: "
                                  f"{kwargs_json!r}")

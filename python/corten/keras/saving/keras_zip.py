@@ -210,7 +210,8 @@ def _accepted(cls: type) -> set[str] | None:
 
     if issubclass(cls, Model):
         return None
-    names: set[str] = set()
+    # Keys that a class's from_config takes itself (MultiHeadAttention's input shapes).
+    names: set[str] = set(getattr(cls, "_from_config_keys", ()))
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
         if init is None or klass is object:

@@ -18,9 +18,13 @@ pytest.importorskip("h5py", reason="the weights of Keras files are HDF5 (corten[
 FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 SCRIPT = os.path.join(FIXTURES, "make_layer_zoo_fixtures.py")
 NAMES = ("conv1d", "conv2d", "conv3d", "rnn", "norm", "merge", "shapes", "masking",
-         "preprocessing", "sequential")
-FILES = [(p, n, e) for p, exts in (("keras3", (".keras",)), ("tfkeras", (".keras", ".h5")))
-         for n in NAMES for e in exts]
+         "preprocessing", "sequential", "attention")
+# The attention model's files were written by tf.keras 2.21 only (no Keras 3 was installed when
+# it was added); test_fresh_zoo_files_from_the_installed_keras covers Keras 3 where present.
+KERAS3_NAMES = tuple(n for n in NAMES if n != "attention")
+FILES = [(p, n, e) for p, names, exts in (("keras3", KERAS3_NAMES, (".keras",)),
+                                          ("tfkeras", NAMES, (".keras", ".h5")))
+         for n in names for e in exts]
 PEERS = {"tfkeras": os.environ.get("CORTEN_TFKERAS_PYTHON", "/work/peers/tfkeras/bin/python"),
          "keras3": os.environ.get("CORTEN_KERAS3_PYTHON", "/work/peers/keras3/bin/python")}
 
@@ -66,6 +70,17 @@ def test_keras_3_masks_come_back_through_propagation(zoo):
     model.compile(optimizer="adam", loss="mse")
     history = model.fit(data["x"], data["y"], epochs=1, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
+
+
+@pytest.mark.parametrize("ext", [".keras", ".h5"])
+def test_tf_keras_attention_weights_give_its_outputs_and_its_masks_matter(zoo, ext):
+    # MultiHeadAttention (implicit value masks, causal masks, both, two attention axes, an
+    # output_shape), Attention and AdditiveAttention with masks, and EinsumDense, written by
+    # tf.keras 2.21: its weight layout maps onto corten's, and the masks change the outputs.
+    model, data = _check(zoo, "tfkeras", "attention", ext)
+    masking = next(la for la in model.layers if isinstance(la, keras.layers.Masking))
+    masking.mask_value = 1234.0  # nothing masked: the padded value steps take part
+    assert not np.allclose(np.asarray(model([data["x0"], data["x1"]])), data["y"], atol=1e-3)
 
 
 @pytest.mark.parametrize("prefix", ["keras3", "tfkeras"])
