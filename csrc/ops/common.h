@@ -4,6 +4,7 @@
 #include <corten/errors.h>
 #include <corten/tensor.h>
 
+#include <initializer_list>
 #include <utility>
 
 namespace corten::detail {
@@ -11,6 +12,23 @@ namespace corten::detail {
 inline void check_defined(const Tensor& t, const char* op, const char* arg = "x") {
   CORTEN_CHECK_VALUE(t.defined(), op, ": argument '", arg, "' is an undefined tensor");
 }
+
+// Note [Half-precision compute]
+// float16 and bfloat16 have no arithmetic kernels yet. The ops that take them (elementwise,
+// matmul, linear, reductions, softmax) compute in float32 and round their result once, as
+// PyTorch's CPU kernels do for float16: the values are those of a kernel that accumulates in
+// float32. The casts are ops of their own, so gradients flow through them; the op records
+// itself as one node of a traced plan, whose replay takes this path again.
+inline bool any_half(std::initializer_list<const Tensor*> ts) {
+  for (const Tensor* t : ts) {
+    if (t->defined() && is_half_precision(t->dtype())) return true;
+  }
+  return false;
+}
+/// `t` in float32 when it is a 16-bit float, else `t`.
+Tensor widen_half(const Tensor& t);
+/// A float32 result `t` rounded to `dtype` when that is a 16-bit float, else `t`.
+Tensor narrow_half(const Tensor& t, DType dtype);
 
 // Note [Meta propagation]
 // An op with any meta operand runs as shape inference only and returns a meta tensor, so

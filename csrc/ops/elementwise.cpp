@@ -64,10 +64,24 @@ const trace::ReplayRegistration<CastReplay, DType> kCastReplay("cast");
 
 }  // namespace
 
+namespace detail {
+Tensor widen_half(const Tensor& t) {
+  return t.defined() && is_half_precision(t.dtype()) ? cast(t, DType::Float32) : t;
+}
+Tensor narrow_half(const Tensor& t, DType dtype) {
+  return t.dtype() == DType::Float32 && is_half_precision(dtype) ? cast(t, dtype) : t;
+}
+}  // namespace detail
+
 Tensor unary(UnaryOp op, const Tensor& x, double alpha) {
   trace::OpRecord rec;
   const char* name = unary_op_name(op);
   check_defined(x, name);
+  if (is_half_precision(x.dtype())) {  // Note [Half-precision compute]
+    Tensor out = detail::narrow_half(unary(op, detail::widen_half(x), alpha), x.dtype());
+    rec.record(name, {x}, {out}, UnaryReplay{}, op, alpha);
+    return out;
+  }
   const Accepts acc = op_info(op).accepts;
   CORTEN_CHECK_TYPE(accepts(acc, x.dtype()), name, ": expected ", accepts_str(acc),
                     "; got ", dtype_name(x.dtype()));
@@ -92,6 +106,14 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   if (detail::on_different_devices(a, b)) {
     const auto [x, y] = detail::align_scalar_operand(a, b, name);
     return binary(op, x, y);
+  }
+  if (is_half_precision(a.dtype())) {  // Note [Half-precision compute]
+    Tensor out =
+        detail::narrow_half(binary(op, detail::widen_half(a), detail::widen_half(b)), a.dtype());
+    rec.record(
+        name, {a, b}, {out},
+        [](const trace::Tensors& in, const auto& op) { return binary(op, in[0], in[1]); }, op);
+    return out;
   }
   const Accepts acc = op_info(op).accepts;
   CORTEN_CHECK_TYPE(accepts(acc, a.dtype()), name, ": expected ", accepts_str(acc),

@@ -26,6 +26,11 @@ Tensor softmax_op(bool log, const Tensor& x, int64_t axis) {
   trace::OpRecord rec;
   const char* name = log ? "log_softmax" : "softmax";
   detail::check_defined(x, name, "logits");
+  if (is_half_precision(x.dtype())) {  // Note [Half-precision compute]
+    Tensor out = detail::narrow_half(softmax_op(log, detail::widen_half(x), axis), x.dtype());
+    rec.record(name, {x}, {out}, SoftmaxReplay{}, log, axis);
+    return out;
+  }
   CORTEN_CHECK_TYPE(is_floating(x.dtype()), name,
                     ": expected a floating dtype (float32, float64); got ",
                     dtype_name(x.dtype()));

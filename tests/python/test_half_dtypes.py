@@ -1,6 +1,7 @@
 """float16 and bfloat16 as storage types (Note [Half conversions] in corten/half.h): casts bit
 for bit against numpy and ml_dtypes, numpy and DLPack exchange, data movement, printing,
-saving, gradients through casts, and clear errors from the arithmetic kernels."""
+saving, gradients, and the ops that compute in float32 for them (Note [Half-precision
+compute])."""
 
 import corten
 import ml_dtypes
@@ -150,14 +151,65 @@ def test_variables_hold_half_values(dtype, np_dtype):
 
 
 @pytest.mark.parametrize("dtype, np_dtype", HALF)
-def test_arithmetic_kernels_refuse_half_with_a_clear_error(dtype, np_dtype):
-    t = corten.constant(np.ones((2, 3), np_dtype))
-    with pytest.raises(TypeError, match=f"{dtype.name}"):
-        corten.add(t, t)
-    with pytest.raises(TypeError, match=f"matmul.*{dtype.name}"):
-        corten.matmul(t, corten.transpose(t))
-    with pytest.raises(TypeError, match=dtype.name):
-        corten.reduce_sum(t)
+def test_ops_compute_in_float32_and_round_once(dtype, np_dtype):
+    # Note [Half-precision compute]: the value of a float32 computation, rounded to the dtype.
+    rng = np.random.default_rng(1)
+    a32 = rng.normal(size=(6, 5)).astype(np.float32)
+    b32 = rng.normal(size=(6, 5)).astype(np.float32)
+    a, b = a32.astype(np_dtype), b32.astype(np_dtype)
+    ta, tb = corten.constant(a), corten.constant(b)
+    wa, wb = a.astype(np.float32), b.astype(np.float32)  # the exact values of the operands
+    exact = {
+        "add": (corten.add(ta, tb), wa + wb),
+        "multiply": (ta * tb, wa * wb),
+        "scalar": (ta * 3.0, wa * np.float32(3.0)),
+        "relu": (corten.nn.relu(ta), np.maximum(wa, 0)),
+        "exp": (corten.exp(ta), np.exp(wa)),
+        "reduce_max": (corten.reduce_max(ta, axis=1), wa.max(1)),
+    }
+    for name, (got, want) in exact.items():
+        assert got.dtype == dtype, name
+        _same_bits_or_both_nan(got.numpy(), want.astype(np_dtype))
+    # Sums: float32 accumulation in another order, then one rounding: within one unit in the
+    # last place of the 16-bit result.
+    ulp = 2.0 ** -7 if dtype == corten.bfloat16 else 2.0 ** -10
+    summed = {
+        "matmul": (corten.matmul(ta, corten.transpose(tb)), wa @ wb.T),
+        "reduce_sum": (corten.reduce_sum(ta, axis=0), wa.sum(0)),
+        "reduce_mean": (corten.reduce_mean(ta), wa.mean()),
+        "softmax": (corten.nn.softmax(ta), np.exp(wa) / np.exp(wa).sum(1, keepdims=True)),
+    }
+    for name, (got, want) in summed.items():
+        assert got.dtype == dtype, name
+        g = got.numpy().astype(np.float64)
+        np.testing.assert_allclose(g, want, rtol=ulp, atol=ulp * np.abs(want).max(),
+                                   err_msg=name)
+    # Comparisons give bool, as for every dtype.
+    assert corten.greater(ta, tb).dtype == corten.bool
+    np.testing.assert_array_equal(corten.greater(ta, tb).numpy(), wa > wb)
+
+
+@pytest.mark.parametrize("dtype, np_dtype", HALF)
+def test_ops_without_a_half_path_refuse_it_with_a_clear_error(dtype, np_dtype):
+    t = corten.constant(np.ones((1, 4, 4, 2), np_dtype))
+    with pytest.raises(TypeError, match=f"conv.*{dtype.name}"):
+        corten.nn.conv2d(t, corten.constant(np.ones((3, 3, 2, 1), np_dtype)), 1, "SAME")
+
+
+@pytest.mark.parametrize("dtype, np_dtype", HALF)
+def test_gradients_through_half_matmul_reach_float32_variables(dtype, np_dtype):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(3, 4)).astype(np.float32)
+    w = corten.Variable(rng.normal(size=(4, 2)).astype(np.float32))
+    with corten.GradientTape() as tape:
+        y = corten.matmul(corten.cast(corten.constant(x), dtype), corten.cast(w, dtype))
+        loss = corten.reduce_sum(corten.cast(corten.nn.relu(y), corten.float32))
+    g = tape.gradient(loss, w)
+    assert g.dtype == corten.float32
+    xh = x.astype(np_dtype).astype(np.float32)
+    yh = (xh @ w.numpy().astype(np_dtype).astype(np.float32)).astype(np_dtype).astype(np.float32)
+    want = xh.T @ (yh > 0).astype(np.float32)
+    np.testing.assert_allclose(g.numpy(), want, rtol=2.0 ** -7, atol=2.0 ** -7)
 
 
 @pytest.mark.parametrize("dtype, np_dtype", HALF)
