@@ -2,6 +2,7 @@
 
     python examples/train_digits.py            # bundled 20k-image subset
     python examples/train_digits.py --full     # mnist.npz from the cache
+    python examples/train_digits.py --dtype-policy mixed_bfloat16
 
 Prints Keras's progress bar per epoch and the test accuracy. On the bundled subset (16,000
 training images after the guide's 0.2 validation split, 10 epochs) this MLP reaches about
@@ -50,16 +51,25 @@ def main(argv=None) -> float:
     parser.add_argument("--validation-split", type=float, default=0.2,
                         help="fraction of the training images held out (0.2 as in the guide)")
     parser.add_argument("--verbose", default="auto")
+    parser.add_argument("--dtype-policy", default=None,
+                        help="keras.mixed_precision global policy (mixed_bfloat16, "
+                             "mixed_float16...); float32 by default")
     args = parser.parse_args(argv)
     verbose = args.verbose if args.verbose == "auto" else int(args.verbose)
 
     keras.utils.set_random_seed(args.seed)
+    previous_policy = keras.mixed_precision.global_policy()
+    if args.dtype_policy:
+        keras.mixed_precision.set_global_policy(args.dtype_policy)
     (x_train, y_train), (x_test, y_test) = load(args.full)
     x_train = x_train.reshape(len(x_train), 784).astype("float32") / 255
     x_test = x_test.reshape(len(x_test), 784).astype("float32") / 255
     epochs = args.epochs or (2 if args.full else 10)
 
-    model = MLP(name="mnist_mlp")
+    try:
+        model = MLP(name="mnist_mlp")
+    finally:  # the layers keep their policies; later code gets the caller's again
+        keras.mixed_precision.set_global_policy(previous_policy)
     model.compile(
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         optimizer=keras.optimizers.RMSprop(),

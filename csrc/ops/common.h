@@ -17,8 +17,8 @@ inline void check_defined(const Tensor& t, const char* op, const char* arg = "x"
 // float16 and bfloat16 have no arithmetic kernels yet. The ops that take them (elementwise,
 // matmul, linear, reductions, softmax) compute in float32 and round their result once, as
 // PyTorch's CPU kernels do for float16: the values are those of a kernel that accumulates in
-// float32. The casts are ops of their own, so gradients flow through them; the op records
-// itself as one node of a traced plan, whose replay takes this path again.
+// float32. The casts and the float32 op are ops of their own, recorded as such by the
+// gradient tape and by traced plans.
 inline bool any_half(std::initializer_list<const Tensor*> ts) {
   for (const Tensor* t : ts) {
     if (t->defined() && is_half_precision(t->dtype())) return true;

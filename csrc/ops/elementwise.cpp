@@ -74,14 +74,12 @@ Tensor narrow_half(const Tensor& t, DType dtype) {
 }  // namespace detail
 
 Tensor unary(UnaryOp op, const Tensor& x, double alpha) {
-  trace::OpRecord rec;
   const char* name = unary_op_name(op);
   check_defined(x, name);
   if (is_half_precision(x.dtype())) {  // Note [Half-precision compute]
-    Tensor out = detail::narrow_half(unary(op, detail::widen_half(x), alpha), x.dtype());
-    rec.record(name, {x}, {out}, UnaryReplay{}, op, alpha);
-    return out;
+    return detail::narrow_half(unary(op, detail::widen_half(x), alpha), x.dtype());
   }
+  trace::OpRecord rec;
   const Accepts acc = op_info(op).accepts;
   CORTEN_CHECK_TYPE(accepts(acc, x.dtype()), name, ": expected ", accepts_str(acc),
                     "; got ", dtype_name(x.dtype()));
@@ -102,18 +100,13 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   if (a.dtype() == DType::String && (op == BinaryOp::Equal || op == BinaryOp::NotEqual)) {
     return string_equal(a, b, op == BinaryOp::NotEqual);
   }
+  if (is_half_precision(a.dtype())) {  // Note [Half-precision compute]
+    return detail::narrow_half(binary(op, detail::widen_half(a), detail::widen_half(b)), a.dtype());
+  }
   trace::OpRecord rec;
   if (detail::on_different_devices(a, b)) {
     const auto [x, y] = detail::align_scalar_operand(a, b, name);
     return binary(op, x, y);
-  }
-  if (is_half_precision(a.dtype())) {  // Note [Half-precision compute]
-    Tensor out =
-        detail::narrow_half(binary(op, detail::widen_half(a), detail::widen_half(b)), a.dtype());
-    rec.record(
-        name, {a, b}, {out},
-        [](const trace::Tensors& in, const auto& op) { return binary(op, in[0], in[1]); }, op);
-    return out;
   }
   const Accepts acc = op_info(op).accepts;
   CORTEN_CHECK_TYPE(accepts(acc, a.dtype()), name, ": expected ", accepts_str(acc),

@@ -21,17 +21,15 @@ const trace::ReplayRegistration<MatmulReplay, bool, bool> kMatmulReplay("matmul"
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
-  trace::OpRecord rec;
   detail::check_defined(a, "matmul", "a");
   detail::check_defined(b, "matmul", "b");
   detail::check_same_dtype(a, b, "matmul");
   detail::check_same_device(a, b, "matmul");
   if (is_half_precision(a.dtype())) {  // Note [Half-precision compute]
-    Tensor out = detail::narrow_half(
+    return detail::narrow_half(
         matmul(detail::widen_half(a), detail::widen_half(b), transpose_a, transpose_b), a.dtype());
-    rec.record("matmul", {a, b}, {out}, MatmulReplay{}, transpose_a, transpose_b);
-    return out;
   }
+  trace::OpRecord rec;
   CORTEN_CHECK_TYPE(a.dtype() != DType::Bool, "matmul: bool tensors are not supported");
   CORTEN_CHECK_VALUE(a.ndim() >= 2 && b.ndim() >= 2,
                      "matmul: both operands must have rank >= 2; got a.shape=", show(a.shape()),
@@ -143,19 +141,17 @@ void record_linear_node(trace::OpRecord& rec, const Tensor& x, const Tensor& w, 
 }  // namespace
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, Activation act) {
-  trace::OpRecord rec;
   detail::check_defined(x, "linear", "x");
   detail::check_defined(w, "linear", "w");
   detail::check_same_dtype(x, w, "linear");
   detail::check_same_device(x, w, "linear");
   if (detail::any_half({&x, &w, &bias})) {  // Note [Half-precision compute]
     if (bias.defined()) detail::check_same_dtype(x, bias, "linear");
-    Tensor out = detail::narrow_half(
+    return detail::narrow_half(
         linear(detail::widen_half(x), detail::widen_half(w), detail::widen_half(bias), act),
         x.dtype());
-    record_linear_node(rec, x, w, bias, act, out);
-    return out;
   }
+  trace::OpRecord rec;
   CORTEN_CHECK_TYPE(is_floating(x.dtype()), "linear: expected float32 or float64 operands; got ",
                     dtype_name(x.dtype()));
   CORTEN_CHECK_VALUE(x.ndim() >= 1 && w.ndim() == 2,

@@ -74,6 +74,11 @@ int64_t label_at(const Tensor& labels, int64_t flat, Shape& index) {
 
 Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits,
                                          int64_t axis) {
+  if (detail::any_half({&labels, &logits})) {  // Note [Half-precision compute]
+    return detail::narrow_half(softmax_cross_entropy_with_logits(detail::widen_half(labels),
+                                                                 detail::widen_half(logits), axis),
+                               logits.dtype());
+  }
   trace::OpRecord rec;
   check_floating_pair(labels, logits, kSoftmaxXent);
   const int64_t a = checked_class_axis(logits, axis, kSoftmaxXent);
@@ -94,6 +99,11 @@ Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& log
 
 Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits,
                                                 int64_t axis) {
+  if (logits.defined() && is_half_precision(logits.dtype())) {  // Note [Half-precision compute]
+    return detail::narrow_half(
+        sparse_softmax_cross_entropy_with_logits(labels, detail::widen_half(logits), axis),
+        logits.dtype());
+  }
   trace::OpRecord rec;
   detail::check_defined(labels, kSparseXent, "labels");
   detail::check_defined(logits, kSparseXent, "logits");
@@ -175,6 +185,11 @@ Tensor sparse_softmax_cross_entropy_grad(const Tensor& labels, const Tensor& log
 }
 
 Tensor sigmoid_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits) {
+  if (detail::any_half({&labels, &logits})) {  // Note [Half-precision compute]
+    return detail::narrow_half(
+        sigmoid_cross_entropy_with_logits(detail::widen_half(labels), detail::widen_half(logits)),
+        logits.dtype());
+  }
   trace::OpRecord rec;
   check_floating_pair(labels, logits, kSigmoidXent);
   const Device dev = detail::result_device(labels, logits);

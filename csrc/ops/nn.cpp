@@ -23,14 +23,12 @@ const trace::ReplayRegistration<SoftmaxReplay, bool, int64_t> kSoftmaxReplay(
     std::vector<const char*>{"softmax", "log_softmax"});
 
 Tensor softmax_op(bool log, const Tensor& x, int64_t axis) {
-  trace::OpRecord rec;
   const char* name = log ? "log_softmax" : "softmax";
   detail::check_defined(x, name, "logits");
   if (is_half_precision(x.dtype())) {  // Note [Half-precision compute]
-    Tensor out = detail::narrow_half(softmax_op(log, detail::widen_half(x), axis), x.dtype());
-    rec.record(name, {x}, {out}, SoftmaxReplay{}, log, axis);
-    return out;
+    return detail::narrow_half(softmax_op(log, detail::widen_half(x), axis), x.dtype());
   }
+  trace::OpRecord rec;
   CORTEN_CHECK_TYPE(is_floating(x.dtype()), name,
                     ": expected a floating dtype (float32, float64); got ",
                     dtype_name(x.dtype()));

@@ -167,15 +167,13 @@ Tensor reduce_grad(ReduceOp op, const Tensor& g, const Tensor& x,
 
 Tensor reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, bool keepdims,
               bool all_axes_if_empty) {
-  trace::OpRecord rec;
   const char* name = reduce_op_name(op);
   detail::check_defined(x, name, "input_tensor");
   if (is_half_precision(x.dtype())) {  // Note [Half-precision compute]
-    Tensor out = detail::narrow_half(
-        reduce(op, detail::widen_half(x), axes, keepdims, all_axes_if_empty), x.dtype());
-    rec.record(name, {x}, {out}, ReduceReplay{}, op, axes, keepdims, all_axes_if_empty);
-    return out;
+    return detail::narrow_half(reduce(op, detail::widen_half(x), axes, keepdims, all_axes_if_empty),
+                               x.dtype());
   }
+  trace::OpRecord rec;
   check_reduce_dtype(op, x.dtype());
   const int64_t nd = x.ndim();
   CORTEN_CHECK_VALUE(nd <= kMaxRank, name, ": tensors of rank above ", kMaxRank,

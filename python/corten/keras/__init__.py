@@ -15,6 +15,7 @@ from corten.keras import (
     layers,
     losses,
     metrics,
+    mixed_precision,
     optimizers,
     preprocessing,
     regularizers,
@@ -26,6 +27,6 @@ from corten.keras.layers import InputLayer, Layer
 from corten.keras.models import Model, Sequential
 
 __all__ = ["activations", "applications", "backend", "callbacks", "constraints", "datasets",
-           "initializers", "layers", "losses", "metrics", "optimizers", "preprocessing",
-           "regularizers", "saving", "utils", "Input", "InputLayer", "Layer", "Model",
-           "Sequential"]
+           "initializers", "layers", "losses", "metrics", "mixed_precision", "optimizers",
+           "preprocessing", "regularizers", "saving", "utils", "Input", "InputLayer", "Layer",
+           "Model", "Sequential"]

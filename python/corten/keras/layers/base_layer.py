@@ -15,6 +15,7 @@ import corten
 from corten import _C, nest
 from corten.keras import backend, constraints, initializers, nested_lists, regularizers
 from corten.keras.layers import tracking
+from corten.keras.mixed_precision import policy as policy_lib
 from corten.ops.initializers import weight_stream
 from corten.ops.variables import Variable, trainable_changes
 from corten.tensor_shape import TensorShape
@@ -46,6 +47,7 @@ class _CallContext(threading.local):
 
 
 _call_context = _CallContext()
+_HALF_DTYPES = ("float16", "bfloat16")
 
 
 def in_call() -> bool:
@@ -93,7 +95,9 @@ class Layer:
         trainable: whether the layer's weights are trained (``trainable_weights``).
         name: the layer's name; by default the snake_case class name made unique
             (``linear``, ``linear_1``, ...).
-        dtype: the dtype of the layer's weights and computation (float32 by default).
+        dtype: the layer's dtype policy (``keras.mixed_precision.Policy``, or its name:
+            ``"mixed_bfloat16"``, or a dtype such as ``"float32"``); the global policy by
+            default (float32 unless ``keras.mixed_precision.set_global_policy`` was called).
     """
 
     def __new__(cls, *args: Any, **kwargs: Any):
@@ -125,7 +129,10 @@ class Layer:
         # set_random_seed(42) before the same model code gives the same weights every time.
         d["_stream_name"] = name if name else base
         d["_stream_id"] = backend.weight_stream_id(d["_stream_name"])
-        d["_dtype"] = corten.as_dtype(dtype).name if dtype is not None else backend.floatx()
+        policy = policy_lib.get(dtype)
+        d["_dtype_policy"] = policy
+        d["_dtype"] = policy.variable_dtype or backend.floatx()
+        d["_compute_dtype"] = policy.compute_dtype or backend.floatx()
         d["built"] = False
         d["_own_variables"] = []          # in tracking order
         d["_tracked_layers"] = []          # direct sublayers, in tracking order
@@ -247,14 +254,22 @@ class Layer:
 
     @property
     def dtype(self) -> str:
+        """The dtype of the layer's variables (its policy's variable dtype)."""
         return self._dtype
+
+    @property
+    def dtype_policy(self) -> policy_lib.Policy:
+        """The layer's ``keras.mixed_precision.Policy``."""
+        return self._dtype_policy
 
     @property
     def compute_dtype(self) -> str:
-        return self._dtype
+        """The dtype of the layer's computations and outputs."""
+        return self._compute_dtype
 
     @property
     def variable_dtype(self) -> str:
+        """The dtype of the layer's variables."""
         return self._dtype
 
     @property
@@ -342,6 +357,8 @@ class Layer:
             regularizer: a penalty added to ``losses`` on every access.
             trainable: defaults to True.
             constraint: a projection applied after optimizer updates.
+            experimental_autocast: False keeps the weight in its own dtype when a mixed policy
+                casts the others to the compute dtype inside ``call``.
         """
         shape = () if shape is None else tuple(
             int(d) if d is not None else _raise_unknown(self, name, shape) for d in shape)
@@ -362,6 +379,8 @@ class Layer:
                              f"{tuple(value.shape)} for requested shape {shape}")
         var = Variable(value, trainable=trainable, name=f"{self.name}/{weight_name}", dtype=dtype,
                        constraint=constraints.get(constraint))
+        if not kwargs.get("experimental_autocast", True):
+            var._keras_autocast = False  # Note [Autocast variables]
         self._own_variables.append(var)
         tracking_changed()
         reg = regularizers.get(regularizer)
@@ -485,7 +504,7 @@ class Layer:
     def compute_output_shape(self, input_shape: Any) -> Any:
         """Infers the output shape by running ``call`` on shape-only (meta) tensors."""
         def meta(s):
-            return _C.empty_meta(tuple(s), self._dtype)
+            return _C.empty_meta(tuple(s), self._compute_dtype)
 
         inputs = nest.map_structure(meta, input_shape) if isinstance(input_shape, (list, dict)) \
             else meta(input_shape)
@@ -518,8 +537,11 @@ class Layer:
         else:
             inputs = kwargs.pop("inputs")
         inputs = _convert_inputs(inputs, self.name)
+        # Note [Autocast variables]: normalization layers compute in float32 under a 16-bit
+        # policy, as tf.keras 2's; their outputs are cast back to the compute dtype below.
+        in_float32 = self._statistics_in_float32 and self._compute_dtype in _HALF_DTYPES
         if self._autocast:
-            inputs = self._autocast_inputs(inputs)
+            inputs = self._autocast_inputs(inputs, "float32" if in_float32 else None)
 
         # `training`: explicit argument, else the enclosing call's, else call's default.
         training = kwargs.pop("training", None)
@@ -544,13 +566,20 @@ class Layer:
         if top_level:
             self._clear_losses()
         _call_context.stack.append((self, training))
+        read_as = None
         try:
             self._maybe_build(inputs)
+            if self._compute_dtype != self._dtype and not in_float32:
+                read_as = self._autocast_variables()
             outputs = self.call(inputs, *args, **kwargs)
+            if in_float32:
+                outputs = nest.map_structure(self._to_compute_dtype, outputs)
         except (ValueError, TypeError, IndexError) as e:
             raise _annotate(e, self) from None
         finally:
             _call_context.stack.pop()
+            if read_as:
+                self.__dict__.update(read_as)
 
         if self._activity_regularizer is not None:
             for out in nest.flatten(outputs):
@@ -564,8 +593,37 @@ class Layer:
                 _attach_masks(outputs, out_mask)
         return outputs
 
-    def _autocast_inputs(self, inputs: Any) -> Any:
-        target = self._dtype
+    # Layers whose statistics need float32 (the normalizations) set this: under a 16-bit
+    # policy they take float32 inputs and read their weights as they are.
+    _statistics_in_float32 = False
+
+    def _autocast_variables(self) -> dict[str, Variable]:
+        # Note [Autocast variables]
+        # Under a mixed policy (float32 variables, 16-bit compute) a layer's call reads its
+        # floating variables in the compute dtype, as tf.keras 2's AutoCastVariable: for the
+        # call, the attributes that hold them (self.kernel...) hold their casts, which the
+        # gradient tape and traced plans see as ops on the variables. Weights made with
+        # add_weight(experimental_autocast=False) are read as they are, and so are all the
+        # weights of the layers that compute their statistics in float32 (the normalizations:
+        # _statistics_in_float32), which take float32 inputs and give outputs in the compute
+        # dtype. Returns the attributes to put back.
+        target = self._compute_dtype
+        if not corten.as_dtype(target).is_floating:
+            return {}
+        saved = {key: value for key, value in self.__dict__.items()
+                 if isinstance(value, Variable) and value.dtype.is_floating
+                 and value.dtype.name != target and getattr(value, "_keras_autocast", True)}
+        for key, value in saved.items():
+            self.__dict__[key] = corten.cast(value, target)
+        return saved
+
+    def _to_compute_dtype(self, t: Any) -> Any:
+        if isinstance(t, Tensor) and t.dtype.is_floating and t.dtype.name != self._compute_dtype:
+            return corten.cast(t, self._compute_dtype)
+        return t
+
+    def _autocast_inputs(self, inputs: Any, target: str | None = None) -> Any:
+        target = target or self._compute_dtype
         t = type(inputs)
         if t is Tensor:
             if inputs.dtype.name == target:
@@ -589,7 +647,7 @@ class Layer:
         """The layer's configuration: name, trainable, dtype, plus the constructor arguments of
         a subclass that does not override get_config (when they are JSON-serialisable)."""
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable,
-                                  "dtype": self._dtype}
+                                  "dtype": policy_lib.serialize(self._dtype_policy)}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = self._batch_input_shape
         cls = type(self)

@@ -64,6 +64,8 @@ class BatchNormalization(Layer):
         >>> y = bn(x, training=True)   # batch statistics; moving statistics updated
     """
 
+    _statistics_in_float32 = True  # Note [Autocast variables]
+
     def __init__(self, axis: Any = -1, momentum: float = 0.99, epsilon: float = 1e-3,
                  center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",
                  gamma_initializer: Any = "ones", moving_mean_initializer: Any = "zeros",

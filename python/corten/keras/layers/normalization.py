@@ -29,6 +29,8 @@ class LayerNormalization(Layer):
         beta_constraint, gamma_constraint: of the two weights.
     """
 
+    _statistics_in_float32 = True  # Note [Autocast variables]
+
     def __init__(self, axis: Any = -1, epsilon: float = 1e-3, center: bool = True,
                  scale: bool = True, beta_initializer: Any = "zeros",
                  gamma_initializer: Any = "ones", beta_regularizer: Any = None,
@@ -120,6 +122,8 @@ class GroupNormalization(Layer):
         ValueError: when groups does not divide the channels, or a mask is passed (masked
             statistics are not supported).
     """
+
+    _statistics_in_float32 = True  # Note [Autocast variables]
 
     def __init__(self, groups: int = 32, axis: int = -1, epsilon: float = 1e-3,
                  center: bool = True, scale: bool = True, beta_initializer: Any = "zeros",

@@ -10,6 +10,7 @@ import numpy as np
 
 import corten
 from corten import _C
+from corten.keras import backend
 from corten.keras import losses as losses_mod
 from corten.keras.layers.base_layer import Layer
 
@@ -39,7 +40,8 @@ class Metric(Layer):
     """
 
     def __init__(self, name: str | None = None, dtype: Any = None, **kwargs: Any) -> None:
-        super().__init__(name=name, dtype=dtype, **kwargs)
+        # As tf.keras 2: a metric computes in floatx, not in the global policy's dtype.
+        super().__init__(name=name, dtype=dtype or backend.floatx(), **kwargs)
         self.__dict__["stateful"] = True
         self.__dict__["built"] = True
 

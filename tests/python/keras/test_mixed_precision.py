@@ -1,0 +1,169 @@
+"""keras.mixed_precision as tf.keras 2: policies, per-layer compute and variable dtypes, inputs
+and variables cast to the compute dtype inside call (Note [Autocast variables]), normalization
+layers in float32, configs, and the guides' MLP trained under mixed_bfloat16."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import corten
+from corten import keras
+from corten.keras import layers
+from corten.keras.mixed_precision import Policy
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__)))))
+
+
+@pytest.fixture(autouse=True)
+def _default_policy():
+    yield
+    keras.mixed_precision.set_global_policy(None)
+
+
+@pytest.mark.parametrize(("name", "compute", "variable"), [
+    ("mixed_bfloat16", "bfloat16", "float32"), ("mixed_float16", "float16", "float32"),
+    ("float32", "float32", "float32"), ("bfloat16", "bfloat16", "bfloat16"),
+    ("float64", "float64", "float64"), ("int32", "int32", "int32"),
+])
+def test_policy_dtypes(name, compute, variable):
+    p = Policy(name)
+    assert (p.name, p.compute_dtype, p.variable_dtype) == (name, compute, variable)
+    assert repr(p) == f'<Policy "{name}">'
+    assert Policy.from_config(p.get_config()) == p
+
+
+def test_policy_errors():
+    with pytest.raises(ValueError, match="Cannot convert value mixed_int8 to a mixed precision"):
+        Policy("mixed_int8")
+    with pytest.raises(ValueError, match="_float32_vars"):
+        Policy("float16_with_float32_vars")
+    with pytest.raises(TypeError, match="must be a string"):
+        Policy(3)
+    with pytest.raises(ValueError, match="floating-point policies.*int32"):
+        keras.mixed_precision.set_global_policy("int32")
+
+
+def test_global_policy_applies_to_layers_made_after_it():
+    assert keras.mixed_precision.global_policy().name == "float32"
+    before = layers.Dense(2)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    assert keras.mixed_precision.global_policy() == Policy("mixed_bfloat16")
+    after = layers.Dense(2)
+    own = layers.Dense(2, dtype="float32")
+    by_object = layers.Dense(2, dtype=Policy("mixed_float16"))
+    assert before.compute_dtype == "float32"
+    assert (after.compute_dtype, after.variable_dtype, after.dtype) == \
+        ("bfloat16", "float32", "float32")
+    assert after.dtype_policy.name == "mixed_bfloat16"
+    assert own.compute_dtype == "float32"
+    assert by_object.compute_dtype == "float16"
+    x = np.ones((3, 4), "float32")
+    y = after(x)
+    assert y.dtype == corten.bfloat16
+    assert after.kernel.dtype == corten.float32 and after.bias.dtype == corten.float32
+    assert own(y).dtype == corten.float32  # a float32 layer casts its 16-bit input back
+    keras.mixed_precision.set_global_policy(None)
+    assert layers.Dense(2).compute_dtype == "float32"
+
+
+def test_metrics_compute_in_floatx_under_a_mixed_policy():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    m = keras.metrics.Mean()
+    m.update_state([1.0, 2.0, 4.0])
+    assert m.dtype == "float32"
+    assert float(m.result()) == pytest.approx(7.0 / 3.0)
+
+
+class _Probe(layers.Layer):
+    """y = x @ w; records the dtype `self.w` has inside call."""
+
+    def build(self, input_shape):
+        self.w = self.add_weight(name="w", shape=(input_shape[-1], 2))
+        self.seen = []
+
+    def call(self, x):
+        self.seen.append(self.w.dtype.name)
+        return corten.matmul(x, self.w)
+
+
+def test_variables_are_read_in_the_compute_dtype_inside_call():
+    probe = _Probe(dtype="mixed_bfloat16")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, 3)).astype("float32")
+    with corten.GradientTape() as tape:
+        y = probe(x)
+        loss = corten.reduce_sum(corten.cast(y, "float32") ** 2)
+    assert probe.seen == ["bfloat16"]
+    assert isinstance(probe.w, corten.Variable) and probe.w.dtype == corten.float32
+    assert y.dtype == corten.bfloat16
+    (g,) = tape.gradient(loss, [probe.w])
+    assert g.dtype == corten.float32
+    # The float32 gradient of the bfloat16 computation, within bfloat16's rounding.
+    w = probe.w.numpy().astype(np.float64)
+    want = 2 * x.T.astype(np.float64) @ (x.astype(np.float64) @ w)
+    np.testing.assert_allclose(g.numpy(), want, rtol=0.03, atol=0.03 * np.abs(want).max())
+
+
+def test_normalization_layers_compute_in_float32():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    bn = layers.BatchNormalization(momentum=0.5)
+    ln = layers.LayerNormalization()
+    x = (np.random.default_rng(1).normal(size=(8, 4)) * 3 + 5).astype("float32")
+    y = bn(corten.cast(x, "bfloat16"), training=True)
+    assert y.dtype == corten.bfloat16
+    assert all(w.dtype == corten.float32 for w in bn.weights)
+    # The moving statistics moved towards the batch's (float32 updates of float32 variables).
+    xb = x.astype(corten.bfloat16.as_numpy_dtype).astype(np.float32)
+    np.testing.assert_allclose(bn.moving_mean.numpy(), 0.5 * xb.mean(0), rtol=1e-5)
+    z = ln(y)
+    assert z.dtype == corten.bfloat16
+    zf = corten.cast(z, "float32").numpy()
+    np.testing.assert_allclose(zf.mean(-1), 0, atol=0.03)
+
+
+def test_functional_model_trains_and_saves_with_its_policies(tmp_path):
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    inp = keras.Input((6,))
+    x = layers.Dense(16, activation="relu")(inp)
+    x = layers.BatchNormalization()(x)
+    out = layers.Dense(3)(x)
+    out = layers.Activation("softmax", dtype="float32")(out)
+    model = keras.Model(inp, out)
+    assert model.layers[1].output.dtype == corten.bfloat16
+    assert model.output.dtype == corten.float32
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(2)
+    x_data = rng.normal(size=(128, 6)).astype("float32")
+    y_data = (x_data[:, 0] > 0).astype("int32") + (x_data[:, 1] > 0).astype("int32")
+    history = model.fit(x_data, y_data, epochs=8, batch_size=32, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < 0.5 * losses[0], losses
+    assert all(w.dtype == corten.float32 for w in model.weights)
+    config = model.get_config()
+    dense_config = next(la["config"] for la in config["layers"] if la["class_name"] == "Dense")
+    assert dense_config["dtype"] == {"class_name": "Policy", "config": {"name": "mixed_bfloat16"}}
+    path = str(tmp_path / "mixed.keras")
+    model.save(path)
+    keras.mixed_precision.set_global_policy(None)
+    back = keras.models.load_model(path)
+    assert back.layers[1].dtype_policy.name == "mixed_bfloat16"
+    assert back.layers[-1].compute_dtype == "float32"
+    np.testing.assert_array_equal(back.predict(x_data, verbose=0),
+                                  model.predict(x_data, verbose=0))
+
+
+def test_guides_mlp_learns_the_bundled_digits_under_mixed_bfloat16(capsys):
+    sys.path.insert(0, os.path.join(ROOT, "examples"))
+    try:
+        import train_digits
+    finally:
+        sys.path.pop(0)
+    acc = train_digits.main(["--verbose", "0", "--dtype-policy", "mixed_bfloat16"])
+    assert "Test accuracy:" in capsys.readouterr().out
+    assert acc >= 0.95
+    assert keras.mixed_precision.global_policy().name == "float32"
