@@ -7,10 +7,9 @@ from __future__ import annotations
 import os
 import sys
 
+import corten
 import numpy as np
 import pytest
-
-import corten
 from corten import keras
 from corten.keras import layers
 from corten.keras.mixed_precision import Policy
@@ -65,7 +64,8 @@ def test_global_policy_applies_to_layers_made_after_it():
     x = np.ones((3, 4), "float32")
     y = after(x)
     assert y.dtype == corten.bfloat16
-    assert after.kernel.dtype == corten.float32 and after.bias.dtype == corten.float32
+    assert after.kernel.dtype == corten.float32
+    assert after.bias.dtype == corten.float32
     assert own(y).dtype == corten.float32  # a float32 layer casts its 16-bit input back
     keras.mixed_precision.set_global_policy(None)
     assert layers.Dense(2).compute_dtype == "float32"
@@ -99,7 +99,8 @@ def test_variables_are_read_in_the_compute_dtype_inside_call():
         y = probe(x)
         loss = corten.reduce_sum(corten.cast(y, "float32") ** 2)
     assert probe.seen == ["bfloat16"]
-    assert isinstance(probe.w, corten.Variable) and probe.w.dtype == corten.float32
+    assert isinstance(probe.w, corten.Variable)
+    assert probe.w.dtype == corten.float32
     assert y.dtype == corten.bfloat16
     (g,) = tape.gradient(loss, [probe.w])
     assert g.dtype == corten.float32
@@ -167,3 +168,82 @@ def test_guides_mlp_learns_the_bundled_digits_under_mixed_bfloat16(capsys):
     assert "Test accuracy:" in capsys.readouterr().out
     assert acc >= 0.95
     assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_loss_scale_optimizer_scales_and_unscales():
+    opt = keras.mixed_precision.LossScaleOptimizer(keras.optimizers.SGD(0.5),
+                                                   initial_scale=8.0, dynamic_growth_steps=2)
+    assert (opt.dynamic, opt.initial_scale, opt.dynamic_growth_steps) == (True, 8.0, 2)
+    assert float(opt.get_scaled_loss(corten.constant(1.5))) == 12.0
+    g = opt.get_unscaled_gradients([corten.constant([8.0, 16.0]), None])
+    assert g[1] is None
+    np.testing.assert_array_equal(g[0].numpy(), [1.0, 2.0])
+    assert opt.learning_rate.numpy() == pytest.approx(0.5)  # the inner optimizer's
+    back = keras.optimizers.deserialize(keras.optimizers.serialize(opt))
+    assert isinstance(back, keras.mixed_precision.LossScaleOptimizer)
+    assert back.get_config() == opt.get_config()
+    with pytest.raises(ValueError, match="initial_scale.*must be specified"):
+        keras.mixed_precision.LossScaleOptimizer(keras.optimizers.SGD(), dynamic=False)
+    with pytest.raises(TypeError, match="cannot wrap another LossScaleOptimizer"):
+        keras.mixed_precision.LossScaleOptimizer(opt)
+
+
+def test_a_non_finite_step_is_skipped_and_halves_the_scale_and_finite_steps_grow_it():
+    opt = keras.mixed_precision.LossScaleOptimizer(keras.optimizers.SGD(0.5),
+                                                   initial_scale=8.0, dynamic_growth_steps=2)
+    v = corten.Variable([1.0, 2.0])
+    opt.apply_gradients([(corten.constant([np.inf, 1.0]), v)])
+    np.testing.assert_array_equal(v.numpy(), [1.0, 2.0])  # skipped
+    assert float(opt.loss_scale.numpy()) == 4.0
+    assert int(opt.iterations.numpy()) == 0
+    opt.apply_gradients([(corten.constant([1.0, 1.0]), v)])
+    assert float(opt.loss_scale.numpy()) == 4.0
+    assert int(opt.dynamic_counter.numpy()) == 1
+    opt.apply_gradients([(corten.constant([1.0, 1.0]), v)])
+    assert float(opt.loss_scale.numpy()) == 8.0
+    assert int(opt.iterations.numpy()) == 2
+    np.testing.assert_array_equal(v.numpy(), [0.0, 1.0])
+    for _ in range(5):  # never below 1
+        opt.apply_gradients([(corten.constant([np.nan, 0.0]), v)])
+    assert float(opt.loss_scale.numpy()) == 1.0
+
+
+def test_float16_training_overflows_then_recovers_with_dynamic_loss_scaling():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    inp = keras.Input((2,))
+    out = layers.Dense(1, kernel_initializer="ones")(inp)
+    out = layers.Activation("linear", dtype="float32")(out)
+    model = keras.Model(inp, out)
+    model.compile(optimizer=keras.optimizers.SGD(0.001), loss="mse")
+    opt = model.optimizer  # compile wraps it under mixed_float16, as tf.keras does
+    assert isinstance(opt, keras.mixed_precision.LossScaleOptimizer)
+    x = np.ones((4, 2), "float32")
+    y = np.full((4, 1), 100.0, "float32")
+    w0 = model.get_weights()[0].copy()
+    # 2**15 times the loss's gradient overflows float16: the step is skipped, the scale halves.
+    model.fit(x, y, epochs=1, batch_size=4, verbose=0)
+    np.testing.assert_array_equal(model.get_weights()[0], w0)
+    assert float(opt.loss_scale.numpy()) == 2.0 ** 14
+    assert int(opt.iterations.numpy()) == 0
+    history = model.fit(x, y, epochs=12, batch_size=4, verbose=0)
+    assert int(opt.iterations.numpy()) > 0
+    assert float(opt.loss_scale.numpy()) < 2.0 ** 14
+    assert np.all(model.get_weights()[0] > w0)  # moved towards the targets
+    assert np.isfinite(history.history["loss"]).all()
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_custom_training_loop_with_a_loss_scale_optimizer():
+    # The tf.keras guide's loop: scale the loss inside the tape, unscale the gradients.
+    layer = layers.Dense(1, kernel_initializer="zeros", dtype="mixed_float16")
+    opt = keras.mixed_precision.LossScaleOptimizer(keras.optimizers.SGD(0.1))
+    x = np.ones((8, 3), "float32")
+    y = np.ones((8, 1), "float32")
+    for _ in range(30):
+        with corten.GradientTape() as tape:
+            pred = corten.cast(layer(x), "float32")
+            loss = corten.reduce_mean((pred - y) ** 2)
+            scaled = opt.get_scaled_loss(loss)
+        grads = opt.get_unscaled_gradients(tape.gradient(scaled, layer.trainable_weights))
+        opt.apply_gradients(zip(grads, layer.trainable_weights, strict=True))
+    assert float(loss) < 0.01

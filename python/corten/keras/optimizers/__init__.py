@@ -34,6 +34,11 @@ def serialize(optimizer: Optimizer) -> dict:
     Raises:
         ValueError: if ``optimizer`` is not an Optimizer.
     """
+    from corten.keras.mixed_precision.loss_scale_optimizer import LossScaleOptimizer
+
+    if isinstance(optimizer, LossScaleOptimizer):
+        return {"module": "keras.mixed_precision", "class_name": "LossScaleOptimizer",
+                "config": optimizer.get_config(), "registered_name": None}
     if not isinstance(optimizer, Optimizer):
         raise ValueError(f"serialize expects an Optimizer. Received: optimizer={optimizer!r}")
     return {"module": "keras.optimizers", "class_name": type(optimizer).__name__,
@@ -49,6 +54,11 @@ def deserialize(config: dict, custom_objects: dict | None = None, **kwargs: Any)
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"Could not interpret serialized optimizer: {config!r}")
     name = config["class_name"]
+    if name in ("LossScaleOptimizer", "LossScaleOptimizerV3"):
+        from corten.keras.mixed_precision.loss_scale_optimizer import LossScaleOptimizer
+
+        return LossScaleOptimizer.from_config(dict(config.get("config", {})),
+                                              custom_objects=custom_objects)
     cls = (custom_objects or {}).get(name) or _ALL_CLASSES.get(str(name).lower())
     if cls is None:
         raise ValueError(f"Unknown optimizer: {name!r}. Please ensure you are using a "
@@ -66,7 +76,9 @@ def get(identifier: Any, **kwargs: Any) -> Optimizer:
     Raises:
         ValueError: for anything else.
     """
-    if isinstance(identifier, Optimizer):
+    from corten.keras.mixed_precision.loss_scale_optimizer import LossScaleOptimizer
+
+    if isinstance(identifier, (Optimizer, LossScaleOptimizer)):
         return identifier
     if isinstance(identifier, dict):
         return deserialize(identifier, **kwargs)

@@ -95,6 +95,12 @@ def _get_verbosity(verbose: Any) -> int:
     raise ValueError(f"`verbose` must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
 
 
+def _scales_loss(optimizer: Any) -> bool:
+    from corten.keras.mixed_precision import LossScaleOptimizer
+
+    return isinstance(optimizer, LossScaleOptimizer)
+
+
 def _non_finite(loss: Any, grads: list[Any]) -> bool:
     """Whether the loss or any gradient holds a NaN or an infinity (Note [Non-finite steps])."""
     if not math.isfinite(float(loss)):
@@ -185,6 +191,12 @@ class Trainer:
         from corten.keras import optimizers
 
         self.optimizer = optimizers.get(optimizer)
+        from corten.keras.mixed_precision import LossScaleOptimizer
+
+        # As tf.keras 2: a float16 model's optimizer scales its loss (dynamic loss scaling).
+        if getattr(self, "compute_dtype", None) == "float16" and \
+                not isinstance(self.optimizer, LossScaleOptimizer):
+            self.optimizer = LossScaleOptimizer(self.optimizer)
         # A model compiled in a strategy's scope trains data-parallel (tf.distribute).
         from corten import distribute
 
@@ -347,12 +359,16 @@ class Trainer:
         """
         x, y, sample_weight = data_adapter.unpack_x_y_sample_weight(data)
         self._validate_target(y)
+        scaler = self.optimizer if _scales_loss(self.optimizer) else None
         with corten.GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
+            scaled = loss if scaler is None else scaler.get_scaled_loss(loss)
         self._validate_target_and_loss(y, loss)
         variables = self.trainable_variables
-        grads = tape.gradient(loss, variables)
+        grads = tape.gradient(scaled, variables)
+        if scaler is not None:
+            grads = scaler.get_unscaled_gradients(grads)
         if not (self.__dict__.get("_skip_non_finite_steps") and _non_finite(loss, grads)):
             self.optimizer.apply_gradients(zip(grads, variables))
         return self.compute_metrics(x, y, y_pred, sample_weight)
@@ -470,7 +486,9 @@ class Trainer:
         skip_non_finite = any(
             isinstance(cb, _callbacks_module().TerminateOnNaN) for cb in callbacks.callbacks)
         self.__dict__["_skip_non_finite_steps"] = skip_non_finite
-        train_function = self.train_step if skip_non_finite else self.make_train_function()
+        # A dynamic loss scale decides on the host too (Note [Loss scale decisions]).
+        eager = skip_non_finite or getattr(self.optimizer, "dynamic", False) is True
+        train_function = self.train_step if eager else self.make_train_function()
         if strategy is not None:
             # Each replica trains on its part of every global batch (tf.distribute's
             # rebatching and auto-sharding); apply_gradients sums the replicas' gradients.
