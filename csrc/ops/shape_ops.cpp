@@ -770,8 +770,13 @@ Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis, int64_t
 
 Tensor gather_grad(const Tensor& grad, const Tensor& indices, const Shape& params_shape,
                    int64_t axis, int64_t batch_dims) {
-  trace::OpRecord rec;
   detail::check_defined(grad, "gather_grad", "grad");
+  if (is_half_precision(grad.dtype())) {  // Note [Half-precision compute]: sums in float32
+    return detail::narrow_half(
+        gather_grad(detail::widen_half(grad), indices, params_shape, axis, batch_dims),
+        grad.dtype());
+  }
+  trace::OpRecord rec;
   detail::check_defined(indices, "gather_grad", "indices");
   detail::check_same_device(grad, indices, "gather_grad");
   CORTEN_CHECK_TYPE(is_floating(grad.dtype()), "gather_grad: grad must be float32 or float64; got ",
@@ -859,8 +864,11 @@ Tensor pad(const Tensor& x, const std::vector<std::pair<int64_t, int64_t>>& padd
 
 Tensor pad_grad(const Tensor& grad, const std::vector<std::pair<int64_t, int64_t>>& paddings,
                 PadMode mode) {
-  trace::OpRecord rec;
   detail::check_defined(grad, "pad_grad", "grad");
+  if (is_half_precision(grad.dtype())) {  // Note [Half-precision compute]
+    return detail::narrow_half(pad_grad(detail::widen_half(grad), paddings, mode), grad.dtype());
+  }
+  trace::OpRecord rec;
   CORTEN_CHECK_TYPE(is_floating(grad.dtype()), "pad_grad: grad must be float32 or float64; got ",
                     dtype_name(grad.dtype()));
   const int64_t rank = grad.ndim();

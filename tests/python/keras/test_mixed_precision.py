@@ -247,3 +247,22 @@ def test_custom_training_loop_with_a_loss_scale_optimizer():
         grads = opt.get_unscaled_gradients(tape.gradient(scaled, layer.trainable_weights))
         opt.apply_gradients(zip(grads, layer.trainable_weights, strict=True))
     assert float(loss) < 0.01
+
+
+def test_an_embedding_model_trains_under_mixed_bfloat16():
+    # The embeddings are read as bfloat16: their gradient goes through gather's backward,
+    # which sums in float32 (Note [Half-precision compute]).
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    inp = keras.Input((5,), dtype="int32")
+    x = layers.Embedding(10, 8)(inp)
+    x = layers.ZeroPadding1D(1)(x)
+    x = layers.GlobalAveragePooling1D()(x)
+    out = layers.Dense(2, activation="softmax", dtype="float32")(x)
+    model = keras.Model(inp, out)
+    model.compile(optimizer=keras.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy")
+    rng = np.random.default_rng(3)
+    tokens = rng.integers(0, 10, size=(64, 5))
+    labels = (tokens[:, 0] < 5).astype("int32")
+    losses = model.fit(tokens, labels, epochs=10, batch_size=16, verbose=0).history["loss"]
+    assert losses[-1] < 0.75 * losses[0], losses
+    assert model.layers[1].embeddings.dtype == corten.float32
