@@ -184,6 +184,13 @@ trace::Tensors attention_from_stream(const Tensor& q, const Tensor& k, const Ten
 Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
                                     const Tensor& mask, const AttentionOptions& options,
                                     const Tensor& seed) {
+  if (detail::any_half({&query, &key, &value})) {  // Note [Half-precision compute]
+    return detail::narrow_half(
+        scaled_dot_product_attention(detail::widen_half(query), detail::widen_half(key),
+                                     detail::widen_half(value), detail::widen_half(mask), options,
+                                     seed),
+        query.dtype());
+  }
   trace::OpRecord rec;
   const double scale = resolve_scale(query, options.scale);
   const trace::Tensors parts = attention_recorded(query, key, value, mask, seed, options.causal,
@@ -200,6 +207,13 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
                                     PhiloxStream stream) {
   if (options.dropout_rate == 0.0) {
     return scaled_dot_product_attention(query, key, value, mask, options, Tensor());
+  }
+  if (detail::any_half({&query, &key, &value})) {  // Note [Half-precision compute]
+    return detail::narrow_half(
+        scaled_dot_product_attention(detail::widen_half(query), detail::widen_half(key),
+                                     detail::widen_half(value), detail::widen_half(mask), options,
+                                     stream),
+        query.dtype());
   }
   trace::OpRecord rec;
   const double scale = resolve_scale(query, options.scale);

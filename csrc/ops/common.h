@@ -15,7 +15,8 @@ inline void check_defined(const Tensor& t, const char* op, const char* arg = "x"
 
 // Note [Half-precision compute]
 // float16 and bfloat16 have no arithmetic kernels yet. The ops that take them (elementwise,
-// matmul, linear, reductions, softmax, the cross-entropies, and the backward of gather and pad)
+// matmul, linear, reductions, softmax, the cross-entropies, attention, and the backward of
+// gather and pad)
 // compute in float32 and round their result once, as
 // PyTorch's CPU kernels do for float16: the values are those of a kernel that accumulates in
 // float32. The casts and the float32 op are ops of their own, recorded as such by the

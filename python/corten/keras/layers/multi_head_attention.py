@@ -285,7 +285,7 @@ class MultiHeadAttention(Layer):
                 "activity_regularizer": self.activity_regularizer,
                 "kernel_constraint": self._kernel_constraint,
                 "bias_constraint": self._bias_constraint,
-                "dtype": self._dtype,
+                "dtype": self._dtype_policy,
                 "kernel_initializer": kernel_initializer,
                 "bias_initializer": bias_initializer}
 
@@ -315,8 +315,8 @@ class MultiHeadAttention(Layer):
         norm_axes = tuple(range(attn_scores_rank - len(self._attention_axes),
                                 attn_scores_rank))
         self._softmax = Softmax(axis=norm_axes, robust_masking=self._softmax_robust_masking,
-                                dtype=self._dtype)
-        self._dropout_layer = Dropout(rate=self._dropout, dtype=self._dtype)
+                                dtype=self._dtype_policy)
+        self._dropout_layer = Dropout(rate=self._dropout, dtype=self._dtype_policy)
 
     def _masked_softmax(self, attention_scores: Any, attention_mask: Any = None) -> Any:
         if attention_mask is not None:
