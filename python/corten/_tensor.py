@@ -41,12 +41,8 @@ def _numpy(self: Tensor) -> np.ndarray | np.generic:
     _check_not_traced(self, "numpy()")
     if not self.device.endswith("CPU:0"):  # a device tensor: numpy reads host memory
         self = self.cpu()
-    if self.dtype == _string:
-        arr = _C.string_to_numpy(self)
-    elif self.dtype == _bfloat16:
-        arr = _bfloat16_array(self)
-    else:
-        arr = np.array(self, copy=True)
+    # bfloat16 has no buffer format: numpy reaches __array__ (_array), which converts it.
+    arr = _C.string_to_numpy(self) if self.dtype == _string else np.array(self, copy=True)
     return arr[()] if arr.ndim == 0 else arr
 
 

@@ -19,6 +19,7 @@ import corten
 from corten import _C, nest
 from corten.data.options import AutoShardPolicy
 from corten.keras.layers import base_layer
+from corten.keras.mixed_precision import LossScaleOptimizer
 from corten.keras.trainers import data_adapter
 from corten.keras.trainers.compile_utils import LossesContainer, MetricsContainer
 from corten.keras.trainers.compiled_step import CompiledStep
@@ -93,12 +94,6 @@ def _get_verbosity(verbose: Any) -> int:
     if verbose in (0, 1, 2) or isinstance(verbose, (int, np.integer)):
         return int(verbose)
     raise ValueError(f"`verbose` must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
-
-
-def _scales_loss(optimizer: Any) -> bool:
-    from corten.keras.mixed_precision import LossScaleOptimizer
-
-    return isinstance(optimizer, LossScaleOptimizer)
 
 
 def _non_finite(loss: Any, grads: list[Any]) -> bool:
@@ -191,8 +186,6 @@ class Trainer:
         from corten.keras import optimizers
 
         self.optimizer = optimizers.get(optimizer)
-        from corten.keras.mixed_precision import LossScaleOptimizer
-
         # As tf.keras 2: a float16 model's optimizer scales its loss (dynamic loss scaling).
         if getattr(self, "compute_dtype", None) == "float16" and \
                 not isinstance(self.optimizer, LossScaleOptimizer):
@@ -359,7 +352,7 @@ class Trainer:
         """
         x, y, sample_weight = data_adapter.unpack_x_y_sample_weight(data)
         self._validate_target(y)
-        scaler = self.optimizer if _scales_loss(self.optimizer) else None
+        scaler = self.optimizer if isinstance(self.optimizer, LossScaleOptimizer) else None
         with corten.GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self.compute_loss(x, y, y_pred, sample_weight)
@@ -487,7 +480,8 @@ class Trainer:
             isinstance(cb, _callbacks_module().TerminateOnNaN) for cb in callbacks.callbacks)
         self.__dict__["_skip_non_finite_steps"] = skip_non_finite
         # A dynamic loss scale decides on the host too (Note [Loss scale decisions]).
-        eager = skip_non_finite or getattr(self.optimizer, "dynamic", False) is True
+        eager = skip_non_finite or (isinstance(self.optimizer, LossScaleOptimizer)
+                                    and self.optimizer.dynamic)
         train_function = self.train_step if eager else self.make_train_function()
         if strategy is not None:
             # Each replica trains on its part of every global batch (tf.distribute's
