@@ -67,9 +67,12 @@ void bind_linalg(py::module_& m) {
   m.def(
       "gemm_info",
       [](const std::string& dtype) {
-        const DType t = dtype == "float64" ? DType::Float64 : DType::Float32;
-        CORTEN_CHECK_VALUE(dtype == "float32" || dtype == "float64",
-                           "gemm_info: dtype must be 'float32' or 'float64'; got '", dtype, "'");
+        const DType t = dtype == "float64"    ? DType::Float64
+                        : dtype == "bfloat16" ? DType::BFloat16
+                                              : DType::Float32;
+        CORTEN_CHECK_VALUE(dtype == "float32" || dtype == "float64" || dtype == "bfloat16",
+                           "gemm_info: dtype must be 'float32', 'float64' or 'bfloat16'; got '",
+                           dtype, "'");
         const cpu::GemmInfo g = cpu::gemm_info(t);
         py::dict d;
         d["kernel"] = g.kernel;

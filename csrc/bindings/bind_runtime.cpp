@@ -12,6 +12,7 @@ void bind_runtime(py::module_& m) {
   m.def("cpu_isa", &cpu_isa_name);
   m.def("cpu_has_avx2", &cpu_has_avx2);
   m.def("cpu_has_avx512", &cpu_has_avx512);
+  m.def("cpu_has_avx512_bf16", &cpu_has_avx512_bf16);
   m.def("set_cpu_isa", &set_cpu_isa, py::arg("name"));
   m.def("memory_stats", [] {
     const AllocatorStats s = allocator_stats();

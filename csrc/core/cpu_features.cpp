@@ -30,6 +30,15 @@ bool detect_avx512() {
 #endif
 }
 
+bool detect_avx512_bf16() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return detect_avx512() && __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+
 CpuIsa best_isa() {
   if (cpu_has_avx512()) return CpuIsa::Avx512;
   return cpu_has_avx2() ? CpuIsa::Avx2 : CpuIsa::Baseline;
@@ -73,6 +82,11 @@ bool cpu_has_avx2() {
 
 bool cpu_has_avx512() {
   static const bool has = detect_avx512();
+  return has;
+}
+
+bool cpu_has_avx512_bf16() {
+  static const bool has = detect_avx512_bf16();
   return has;
 }
 

@@ -1,12 +1,13 @@
 #include "cpu/matmul.h"
 
-#include "cpu/gemm/gemm.h"
-
 #include <corten/parallel.h>
 
 #include <algorithm>
 #include <type_traits>
 #include <vector>
+
+#include "cpu/gemm/gemm.h"
+#include "cpu/gemm/gemm_bf16.h"
 
 namespace corten::cpu {
 namespace {
@@ -41,7 +42,7 @@ void matmul_rows(int64_t r0, int64_t r1, int64_t n, int64_t k, const T* a, int64
 void matmul(DType dtype, int64_t batch, int64_t m, int64_t n, int64_t k, const void* a,
             const int64_t* a_off, int64_t a_rs, int64_t a_cs, const void* b,
             const int64_t* b_off, int64_t b_rs, int64_t b_cs, void* c) {
-  if (is_floating(dtype)) {
+  if (is_floating(dtype) || dtype == DType::BFloat16) {
     matmul_bias_act(dtype, batch, m, n, k, a, a_off, a_rs, a_cs, b, b_off, b_rs, b_cs, c,
                     nullptr, Activation::Identity);
     return;
@@ -70,6 +71,12 @@ void matmul_bias_act(DType dtype, int64_t batch, int64_t m, int64_t n, int64_t k
                      const int64_t* a_off, int64_t a_rs, int64_t a_cs, const void* b,
                      const int64_t* b_off, int64_t b_rs, int64_t b_cs, void* c,
                      const void* bias, Activation act) {
+  if (dtype == DType::BFloat16) {
+    gemm::gemm_bf16(batch, m, n, k, static_cast<const bfloat16*>(a), a_off, a_rs, a_cs,
+                    static_cast<const bfloat16*>(b), b_off, b_rs, b_cs, static_cast<bfloat16*>(c),
+                    static_cast<const bfloat16*>(bias), act);
+    return;
+  }
   visit_floating(dtype, "matmul", [&](auto tag) {
     using T = typename decltype(tag)::type;
     gemm::gemm<T>(batch, m, n, k, static_cast<const T*>(a), a_off, a_rs, a_cs,
@@ -78,6 +85,20 @@ void matmul_bias_act(DType dtype, int64_t batch, int64_t m, int64_t n, int64_t k
   });
 }
 
-GemmInfo gemm_info(DType dtype) { return gemm::info(dtype); }
+GemmInfo gemm_info(DType dtype) {
+  if (dtype != DType::BFloat16) return gemm::info(dtype);
+  GemmInfo g = gemm::info(DType::Float32);
+  const gemm::Bf16Ukernel* uk = gemm::gemm_bf16_kernel();
+  if (uk == nullptr) {  // the float32 path: the float32 kernel, widened operands
+    g.kernel = "float32 path: " + g.kernel;
+    return g;
+  }
+  // The pair kernels sum the whole depth per tile (Note [bfloat16 GEMM]): no cache blocks.
+  g.kernel = uk->name;
+  g.mr = uk->mr;
+  g.nr = uk->nr;
+  g.kc = g.mc = g.nc = 0;
+  return g;
+}
 
 }  // namespace corten::cpu

@@ -12,12 +12,13 @@ namespace corten::cpu {
 // For each batch b in [0, batch): c[b] (m, n, contiguous) = a[b] (m, k) @ b[b] (k, n).
 // a_batch_offsets[b] / b_batch_offsets[b] are element offsets of each batch's matrix; rows and
 // columns are addressed with the given element strides (transposes are stride swaps).
-// float32/float64 run the packed GEMM (cpu/gemm/gemm.cpp); integers a simple row kernel.
+// float32/float64 run the packed GEMM (cpu/gemm/gemm.cpp), bfloat16 the pair-packed one
+// (cpu/gemm/gemm_bf16.cpp); integers a simple row kernel.
 void matmul(DType dtype, int64_t batch, int64_t m, int64_t n, int64_t k, const void* a,
             const int64_t* a_batch_offsets, int64_t a_rs, int64_t a_cs, const void* b,
             const int64_t* b_batch_offsets, int64_t b_rs, int64_t b_cs, void* c);
 
-// The same for float32/float64 with a fused epilogue: c = act(a @ b + bias), bias (n,)
+// The same for float32/float64/bfloat16 with a fused epilogue: c = act(a @ b + bias), bias (n,)
 // contiguous or null.
 void matmul_bias_act(DType dtype, int64_t batch, int64_t m, int64_t n, int64_t k, const void* a,
                      const int64_t* a_batch_offsets, int64_t a_rs, int64_t a_cs, const void* b,
@@ -31,7 +32,8 @@ void matmul_activation_grad(DType dtype, int64_t m, int64_t n, int64_t k, const 
                             int64_t a_rs, int64_t a_cs, const void* b, int64_t b_rs, int64_t b_cs,
                             void* c, const void* aux, Activation act);
 
-// The GEMM configuration in use for `dtype` (float32 or float64) with the current ISA.
+// The GEMM configuration in use for `dtype` (float32, float64 or bfloat16, whose pair kernels
+// have no cache blocks: kc, mc and nc 0) with the current ISA.
 struct GemmInfo {
   std::string kernel;
   int mr, nr;

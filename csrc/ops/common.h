@@ -14,9 +14,10 @@ inline void check_defined(const Tensor& t, const char* op, const char* arg = "x"
 }
 
 // Note [Half-precision compute]
-// float16 and bfloat16 have no arithmetic kernels yet. The ops that take them (elementwise,
-// matmul, linear, reductions, softmax, the cross-entropies, attention, and the backward of
-// gather and pad)
+// float16 and bfloat16 have no arithmetic kernels besides the CPU's bfloat16 GEMM (matmul and
+// linear, Note [bfloat16 GEMM] in cpu/gemm/gemm_bf16.h). The other ops that take them
+// (elementwise, float16 products, reductions, softmax, the cross-entropies, attention, and the
+// backward of gather and pad)
 // compute in float32 and round their result once, as
 // PyTorch's CPU kernels do for float16: the values are those of a kernel that accumulates in
 // float32. The casts and the float32 op are ops of their own, recorded as such by the
@@ -26,6 +27,11 @@ inline bool any_half(std::initializer_list<const Tensor*> ts) {
     if (t->defined() && is_half_precision(t->dtype())) return true;
   }
   return false;
+}
+/// Whether a product of bfloat16 operands like `t` runs the bfloat16 GEMM itself (CPU and
+/// meta tensors; Note [bfloat16 GEMM] in cpu/gemm/gemm_bf16.h) rather than in float32.
+inline bool bfloat16_gemm(const Tensor& t) {
+  return t.dtype() == DType::BFloat16 && t.device() != Device::CUDA;
 }
 /// `t` in float32 when it is a 16-bit float, else `t`.
 Tensor widen_half(const Tensor& t);

@@ -25,7 +25,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose
   detail::check_defined(b, "matmul", "b");
   detail::check_same_dtype(a, b, "matmul");
   detail::check_same_device(a, b, "matmul");
-  if (is_half_precision(a.dtype())) {  // Note [Half-precision compute]
+  if (is_half_precision(a.dtype()) && !detail::bfloat16_gemm(a)) {  // Note [Half-precision compute]
     return detail::narrow_half(
         matmul(detail::widen_half(a), detail::widen_half(b), transpose_a, transpose_b), a.dtype());
   }
@@ -145,14 +145,17 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& bias, Activation a
   detail::check_defined(w, "linear", "w");
   detail::check_same_dtype(x, w, "linear");
   detail::check_same_device(x, w, "linear");
-  if (detail::any_half({&x, &w, &bias})) {  // Note [Half-precision compute]
-    if (bias.defined()) detail::check_same_dtype(x, bias, "linear");
+  if (bias.defined() && detail::any_half({&x, &w, &bias}))
+    detail::check_same_dtype(x, bias, "linear");
+  if (detail::any_half({&x, &w, &bias}) && !detail::bfloat16_gemm(x)) {
+    // Note [Half-precision compute]
     return detail::narrow_half(
         linear(detail::widen_half(x), detail::widen_half(w), detail::widen_half(bias), act),
         x.dtype());
   }
   trace::OpRecord rec;
-  CORTEN_CHECK_TYPE(is_floating(x.dtype()), "linear: expected float32 or float64 operands; got ",
+  CORTEN_CHECK_TYPE(is_floating(x.dtype()) || x.dtype() == DType::BFloat16,
+                    "linear: expected float32, float64 or bfloat16 operands; got ",
                     dtype_name(x.dtype()));
   CORTEN_CHECK_VALUE(x.ndim() >= 1 && w.ndim() == 2,
                      "linear: expected x of rank >= 1 and w of rank 2; got x.shape=",

@@ -23,6 +23,9 @@ std::string cpu_isa_name();
 bool cpu_has_avx2();
 /// Whether this CPU (and OS) supports the AVX-512 kernels: AVX-512 F, BW, DQ, VL and FMA.
 bool cpu_has_avx512();
+/// Whether this CPU has AVX-512 BF16 (VDPBF16PS) besides the AVX-512 kernels' features: the
+/// avx512 level then runs bfloat16 products with it (Note [bfloat16 GEMM]).
+bool cpu_has_avx512_bf16();
 /// Select "baseline", "avx2" or "avx512" (ValueError if unknown or unsupported by this CPU).
 void set_cpu_isa(const std::string& name);
 

@@ -303,5 +303,7 @@ def test_gemm_info():
         assert info["mr"] > 0 and info["nr"] > 0 and info["kc"] > 0
         assert info["mc"] % info["mr"] == 0 and info["nc"] % info["nr"] == 0
         assert info["kernel"].startswith("ukernel_")
-    with pytest.raises(ValueError, match=r"gemm_info: dtype must be 'float32' or 'float64'"):
+    info = tf._C.gemm_info("bfloat16")
+    assert info["kernel"].startswith(("ukernel_", "float32 path: ukernel_"))
+    with pytest.raises(ValueError, match=r"gemm_info: dtype must be 'float32', 'float64' or"):
         tf._C.gemm_info("int32")
