@@ -80,31 +80,6 @@ namespace corten::cpu {
 namespace conv_internal {
 namespace {
 
-// Patch values per forward / dx tile: the tile and the GEMM's B panels stay in L2.
-constexpr int64_t kColsBytes = int64_t{192} << 10;
-
-// dx += col2im(cols) for rows [r0, r1), group grp.
-template <class T>
-void col2im_add(const ConvGeom& g, const Sizes& s, const T* cols, int64_t grp, int64_t r0,
-                int64_t r1, T* dx) {
-  const int64_t cg = s.cg, kdim = s.kdim, c_all = g.c, st = g.stride[2];
-  for_each_run(g, s, r0, r1, [&](int64_t r, int64_t b, int64_t o0, int64_t o1, int64_t ow0,
-                                 int64_t run) {
-    T* db = dx + b * s.in_px * g.c + grp * cg;
-    const T* base = cols + (r - r0) * kdim;
-    for_each_tap_row(g, static_cast<const T*>(db), o0, o1,
-                     [&](int64_t tap, int64_t c, const T* row) {
-      if (!row) return;
-      int64_t lo = 0, hi = 0;
-      valid_span(g, ow0, run, c, &lo, &hi);
-      T* dst = const_cast<T*>(row) + ((ow0 + lo) * st - g.pad[2] + c * g.dil[2]) * c_all;
-      const T* v = base + tap * cg + lo * kdim;
-      for (int64_t j = lo; j < hi; ++j, dst += st * c_all, v += kdim)
-        for (int64_t i = 0; i < cg; ++i) dst[i] += v[i];
-    });
-  });
-}
-
 // The forward as a batch-reduce GEMM straight on the (padded) channels_last input: for each
 // output row (image, o0, o1) and each NR-column panel of filters, every tap adds
 // x_tap (out[2] x cg, rows at stride stride[2] * c) @ w_tap (cg x NR) into the row's tile of
@@ -220,19 +195,6 @@ void forward_direct(const ConvGeom& g, const Sizes& s, const T* x, const T* w, c
   }
 }
 
-// Whether the adjoint in x is itself a convolution over dy (stride 1, padding at most the
-// dilated kernel's span - 1 on each side, so that the flipped convolution's padding is >= 0).
-bool transposable(const ConvGeom& g, const Sizes&) {
-  for (int i = 0; i < 3; ++i) {
-    const int64_t span = (g.k[i] - 1) * g.dil[i];
-    if (g.stride[i] != 1 || g.pad[i] > span) return false;
-    // the padding after: out = in + pad + pad_after - span
-    const int64_t pad_after = g.out[i] - 1 + span - g.pad[i] - (g.in[i] - 1);
-    if (pad_after < 0 || pad_after > span) return false;
-  }
-  return true;
-}
-
 template <class T>
 void forward_fast(const ConvGeom& g, const T* x, const T* w, const T* bias, Activation act,
                   T* y) {
@@ -297,22 +259,10 @@ void backward_data_fast(const ConvGeom& g, const T* dy, const T* w, const T* bia
   }
   if (transposable(g, s) && s.fg >= kImplicitMinChannels && s.cg >= kImplicitMinChannels &&
       !force_im2col()) {
-    // Stride 1: dx is the convolution of dy, padded by span - pad, with the kernel flipped in
-    // space and transposed in channels (Note [Convolution algorithm]); its output channels
-    // (c) must fill the micro-kernel's columns too: RGB inputs take the col2im path.
-    ConvGeom t = g;
-    std::swap(t.c, t.f);
-    for (int i = 0; i < 3; ++i) {
-      std::swap(t.in[i], t.out[i]);
-      t.pad[i] = (g.k[i] - 1) * g.dil[i] - g.pad[i];
-    }
-    std::vector<T> wt(static_cast<size_t>(s.kk * s.fg * g.c));
-    for (int64_t tap = 0; tap < s.kk; ++tap)
-      for (int64_t grp = 0; grp < g.groups; ++grp)
-        for (int64_t j = 0; j < s.fg; ++j)
-          for (int64_t i = 0; i < s.cg; ++i)
-            wt[((s.kk - 1 - tap) * s.fg + j) * g.c + grp * s.cg + i] =
-                w[(tap * s.cg + i) * g.f + grp * s.fg + j];
+    // Its output channels (c) must fill the micro-kernel's columns too: RGB inputs take the
+    // col2im path.
+    std::vector<T> wt;
+    const ConvGeom t = transposed(g, s, w, &wt);
     if (winograd_applies(t)) {
       forward_winograd(t, dy, wt.data(), bias, act, dx);
     } else {
@@ -384,6 +334,11 @@ void backward_data_ref(const ConvGeom& g, const T* dy, const T* w, const T* bias
 
 void conv_forward(DType dtype, const ConvGeom& g, const void* x, const void* w, const void* bias,
                   Activation act, void* y) {
+  if (dtype == DType::BFloat16) {
+    conv_internal::forward_bf16(g, static_cast<const bfloat16*>(x), static_cast<const bfloat16*>(w),
+                                static_cast<const bfloat16*>(bias), act, static_cast<bfloat16*>(y));
+    return;
+  }
   conv_internal::dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
     auto fn = g.reference ? conv_internal::forward_ref<T> : conv_internal::forward_fast<T>;
@@ -394,6 +349,12 @@ void conv_forward(DType dtype, const ConvGeom& g, const void* x, const void* w, 
 
 void conv_backward_data(DType dtype, const ConvGeom& g, const void* dy, const void* w,
                         const void* bias, Activation act, void* dx) {
+  if (dtype == DType::BFloat16) {
+    conv_internal::backward_data_bf16(
+        g, static_cast<const bfloat16*>(dy), static_cast<const bfloat16*>(w),
+        static_cast<const bfloat16*>(bias), act, static_cast<bfloat16*>(dx));
+    return;
+  }
   conv_internal::dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
     auto fn =

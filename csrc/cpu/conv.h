@@ -1,7 +1,8 @@
 #pragma once
 // CPU convolution kernels (Note [Convolution algorithm] in conv.cpp). All tensors are
 // contiguous and channels_last; 1-D and 2-D convolutions are 3-D ones with leading spatial
-// dimensions of size 1. Callers have validated shapes and dtypes (float32 or float64).
+// dimensions of size 1. Callers have validated shapes and dtypes (float32, float64 or
+// bfloat16).
 
 #include <corten/dtype.h>
 #include <corten/ops/linalg.h>

@@ -15,72 +15,10 @@ namespace corten::cpu {
 namespace conv_internal {
 namespace {
 
-// dw's im2col tiles are longer (the tile height is the GEMM's reduction); partial sums are
-// split in at most kMaxFilterChunks chunks (a thread-count independent split).
-constexpr int64_t kFilterColsBytes = int64_t{1} << 20;
-constexpr int64_t kMaxFilterChunks = 16;
-// Output pixels of dw work per chunk at least (Note [Filter gradient chunks]).
-constexpr int64_t kFilterChunkPixels = 256;
 // dy rows per batch-reduce of the implicit dw, in bytes: each dw tile goes to memory once per
 // block (8 / 16 / 32 / 64 / 128 KB: 0.78 / 0.84 / 0.86 / 0.88 / 0.88x PyTorch's dw at one
 // thread, b32 16x16x64 -> 64).
 constexpr int64_t kFilterRowBlockBytes = int64_t{64} << 10;
-
-// Note [Filter gradient chunks]
-// dw sums over every output pixel of the batch. The pixels are split in fixed chunks (by
-// output rows or im2col tiles) that depend on the shape only, each summing into a partial dw
-// of its own; the partials are then added in chunk order. So every dw element is the same
-// sequence of operations on any thread count. Each chunk costs a zero fill and an add of the
-// whole dw, as much memory traffic as kFilterChunkPixels pixels of work, so small batches get
-// fewer chunks (a batch-1 16x16x64 -> 64 3x3 dw: 16 chunks of one row each made dw 3x the
-// forward's time); the threads then split the taps of each chunk (the implicit path).
-template <class T>
-class FilterChunks {
- public:
-  // `units` rows or tiles of `pixels_per_unit` output pixels each.
-  FilterChunks(int64_t units, int64_t pixels_per_unit, int64_t wsize, T* dw)
-      : units_(units), wsize_(wsize), dw_(dw) {
-    const int64_t by_work = units * pixels_per_unit / kFilterChunkPixels;
-    chunks_ = std::max<int64_t>(1, std::min({units, kMaxFilterChunks, by_work}));
-    partial_.resize(static_cast<size_t>((chunks_ - 1) * wsize));
-  }
-  int64_t count() const { return chunks_; }
-  int64_t begin(int64_t ch) const { return ch * units_ / chunks_; }
-  int64_t end(int64_t ch) const { return (ch + 1) * units_ / chunks_; }
-  // Chunk ch's partial sum (chunk 0's is dw itself).
-  T* acc(int64_t ch) { return ch == 0 ? dw_ : partial_.data() + (ch - 1) * wsize_; }
-  // Runs fn(ch) for every chunk, in parallel when there are enough, each on a zeroed partial,
-  // then adds the partials into dw in chunk order.
-  template <class F>
-  void run(const F& fn) {
-    auto chunk = [&](int64_t c0, int64_t c1) {
-      for (int64_t ch = c0; ch < c1; ++ch) {
-        std::fill(acc(ch), acc(ch) + wsize_, T(0));
-        fn(ch);
-      }
-    };
-    if (get_num_threads() > 1 && chunks_ >= get_num_threads()) {
-      parallel_for(0, chunks_, 1, chunk);
-    } else {
-      chunk(0, chunks_);
-    }
-    reduce();
-  }
-  void reduce() {
-    if (chunks_ == 1) return;
-    parallel_for(0, wsize_, int64_t{1} << 14, [&](int64_t i0, int64_t i1) {
-      for (int64_t ch = 1; ch < chunks_; ++ch) {
-        const T* q = partial_.data() + (ch - 1) * wsize_;
-        for (int64_t i = i0; i < i1; ++i) dw_[i] += q[i];
-      }
-    });
-  }
-
- private:
-  int64_t units_, wsize_, chunks_;
-  T* dw_;
-  std::vector<T> partial_;
-};
 
 // dw of a convolution with few patch values (kk * cg <= kConvDirectMaxPatch, one group): per
 // output row, dw += patches^T @ dy_row through the direct kernel, the rows split in at most
@@ -258,6 +196,12 @@ void backward_filter_ref(const ConvGeom& g, const T* x, const T* dy, T* dw) {
 
 void conv_backward_filter(DType dtype, const ConvGeom& g, const void* x, const void* dy,
                           void* dw) {
+  if (dtype == DType::BFloat16) {
+    conv_internal::backward_filter_bf16(g, static_cast<const bfloat16*>(x),
+                                        static_cast<const bfloat16*>(dy),
+                                        static_cast<bfloat16*>(dw));
+    return;
+  }
   conv_internal::dispatch(dtype, [&](auto tag) {
     using T = decltype(tag);
     auto fn = g.reference ? conv_internal::backward_filter_ref<T>

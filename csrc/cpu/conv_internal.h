@@ -3,6 +3,7 @@
 // dw): geometry helpers, patch gathering and the padded images of the implicit kernels.
 // Internal to those files.
 
+#include <corten/half.h>
 #include <corten/parallel.h>
 
 #include <algorithm>
@@ -160,7 +161,7 @@ void im2col(const ConvGeom& g, const Sizes& s, const T* x, int64_t grp, int64_t 
       T* d = base + tap * cg;
       int64_t lo = 0, hi = 0;
       if (row) valid_span(g, ow0, run, c, &lo, &hi);
-      for (int64_t j = 0; j < lo; ++j) std::fill(d + j * kdim, d + j * kdim + cg, T(0));
+      for (int64_t j = 0; j < lo; ++j) std::fill(d + j * kdim, d + j * kdim + cg, T{});
       if (hi > lo) {
         const T* src = row + ((ow0 + lo) * st - g.pad[2] + c * g.dil[2]) * c_all;
         const int64_t step = st * c_all;
@@ -174,14 +175,136 @@ void im2col(const ConvGeom& g, const Sizes& s, const T* x, int64_t grp, int64_t 
             dd[2] = src[2];
           }
         } else {
-          for (int64_t j = lo; j < hi; ++j, dd += kdim, src += step)
-            for (int64_t i = 0; i < cg; ++i) dd[i] = src[i];
+          const size_t bytes = static_cast<size_t>(cg) * sizeof(T);
+          for (int64_t j = lo; j < hi; ++j, dd += kdim, src += step) std::memcpy(dd, src, bytes);
         }
       }
       for (int64_t j = std::max(hi, lo); j < run; ++j)
-        std::fill(d + j * kdim, d + j * kdim + cg, T(0));
+        std::fill(d + j * kdim, d + j * kdim + cg, T{});
     });
   });
+}
+
+// Patch values per forward / dx tile: the tile and the GEMM's B panels stay in L2.
+constexpr int64_t kColsBytes = int64_t{192} << 10;
+
+// dx += col2im(cols) for rows [r0, r1), group grp.
+template <class T>
+void col2im_add(const ConvGeom& g, const Sizes& s, const T* cols, int64_t grp, int64_t r0,
+                int64_t r1, T* dx) {
+  const int64_t cg = s.cg, kdim = s.kdim, c_all = g.c, st = g.stride[2];
+  for_each_run(
+      g, s, r0, r1, [&](int64_t r, int64_t b, int64_t o0, int64_t o1, int64_t ow0, int64_t run) {
+        T* db = dx + b * s.in_px * g.c + grp * cg;
+        const T* base = cols + (r - r0) * kdim;
+        for_each_tap_row(
+            g, static_cast<const T*>(db), o0, o1, [&](int64_t tap, int64_t c, const T* row) {
+              if (!row) return;
+              int64_t lo = 0, hi = 0;
+              valid_span(g, ow0, run, c, &lo, &hi);
+              T* dst = const_cast<T*>(row) + ((ow0 + lo) * st - g.pad[2] + c * g.dil[2]) * c_all;
+              const T* v = base + tap * cg + lo * kdim;
+              for (int64_t j = lo; j < hi; ++j, dst += st * c_all, v += kdim)
+                for (int64_t i = 0; i < cg; ++i) dst[i] += v[i];
+            });
+      });
+}
+
+// dw's im2col tiles are longer (the tile height is the GEMM's reduction); partial sums are
+// split in at most kMaxFilterChunks chunks (a thread-count independent split).
+constexpr int64_t kFilterColsBytes = int64_t{1} << 20;
+constexpr int64_t kMaxFilterChunks = 16;
+// Output pixels of dw work per chunk at least (Note [Filter gradient chunks]).
+constexpr int64_t kFilterChunkPixels = 256;
+
+// Note [Filter gradient chunks]
+// dw sums over every output pixel of the batch. The pixels are split in fixed chunks (by
+// output rows or im2col tiles) that depend on the shape only, each summing into a partial dw
+// of its own; the partials are then added in chunk order. So every dw element is the same
+// sequence of operations on any thread count. Each chunk costs a zero fill and an add of the
+// whole dw, as much memory traffic as kFilterChunkPixels pixels of work, so small batches get
+// fewer chunks (a batch-1 16x16x64 -> 64 3x3 dw: 16 chunks of one row each made dw 3x the
+// forward's time); the threads then split the taps of each chunk (the implicit path).
+template <class T>
+class FilterChunks {
+ public:
+  // `units` rows or tiles of `pixels_per_unit` output pixels each.
+  FilterChunks(int64_t units, int64_t pixels_per_unit, int64_t wsize, T* dw)
+      : units_(units), wsize_(wsize), dw_(dw) {
+    const int64_t by_work = units * pixels_per_unit / kFilterChunkPixels;
+    chunks_ = std::max<int64_t>(1, std::min({units, kMaxFilterChunks, by_work}));
+    partial_.resize(static_cast<size_t>((chunks_ - 1) * wsize));
+  }
+  int64_t count() const { return chunks_; }
+  int64_t begin(int64_t ch) const { return ch * units_ / chunks_; }
+  int64_t end(int64_t ch) const { return (ch + 1) * units_ / chunks_; }
+  // Chunk ch's partial sum (chunk 0's is dw itself).
+  T* acc(int64_t ch) { return ch == 0 ? dw_ : partial_.data() + (ch - 1) * wsize_; }
+  // Runs fn(ch) for every chunk, in parallel when there are enough, each on a zeroed partial,
+  // then adds the partials into dw in chunk order.
+  template <class F>
+  void run(const F& fn) {
+    auto chunk = [&](int64_t c0, int64_t c1) {
+      for (int64_t ch = c0; ch < c1; ++ch) {
+        std::fill(acc(ch), acc(ch) + wsize_, T(0));
+        fn(ch);
+      }
+    };
+    if (get_num_threads() > 1 && chunks_ >= get_num_threads()) {
+      parallel_for(0, chunks_, 1, chunk);
+    } else {
+      chunk(0, chunks_);
+    }
+    reduce();
+  }
+  void reduce() {
+    if (chunks_ == 1) return;
+    parallel_for(0, wsize_, int64_t{1} << 14, [&](int64_t i0, int64_t i1) {
+      for (int64_t ch = 1; ch < chunks_; ++ch) {
+        const T* q = partial_.data() + (ch - 1) * wsize_;
+        for (int64_t i = i0; i < i1; ++i) dw_[i] += q[i];
+      }
+    });
+  }
+
+ private:
+  int64_t units_, wsize_, chunks_;
+  T* dw_;
+  std::vector<T> partial_;
+};
+
+// Whether the adjoint in x is itself a convolution over dy (stride 1, padding at most the
+// dilated kernel's span - 1 on each side, so that the flipped convolution's padding is >= 0).
+inline bool transposable(const ConvGeom& g, const Sizes&) {
+  for (int i = 0; i < 3; ++i) {
+    const int64_t span = (g.k[i] - 1) * g.dil[i];
+    if (g.stride[i] != 1 || g.pad[i] > span) return false;
+    // the padding after: out = in + pad + pad_after - span
+    const int64_t pad_after = g.out[i] - 1 + span - g.pad[i] - (g.in[i] - 1);
+    if (pad_after < 0 || pad_after > span) return false;
+  }
+  return true;
+}
+
+// dx of a transposable convolution as a forward one (Note [Convolution algorithm]): dy, padded
+// by span - pad, convolved with the kernel flipped in space and transposed in channels. Returns
+// that convolution's geometry and puts its weights in *wt.
+template <class T>
+ConvGeom transposed(const ConvGeom& g, const Sizes& s, const T* w, std::vector<T>* wt) {
+  ConvGeom t = g;
+  std::swap(t.c, t.f);
+  for (int i = 0; i < 3; ++i) {
+    std::swap(t.in[i], t.out[i]);
+    t.pad[i] = (g.k[i] - 1) * g.dil[i] - g.pad[i];
+  }
+  wt->resize(static_cast<size_t>(s.kk * s.fg * g.c));
+  for (int64_t tap = 0; tap < s.kk; ++tap)
+    for (int64_t grp = 0; grp < g.groups; ++grp)
+      for (int64_t j = 0; j < s.fg; ++j)
+        for (int64_t i = 0; i < s.cg; ++i)
+          (*wt)[((s.kk - 1 - tap) * s.fg + j) * g.c + grp * s.cg + i] =
+              w[(tap * s.cg + i) * g.f + grp * s.fg + j];
+  return t;
 }
 
 // Rows per tile: about `bytes` of patch values, a multiple of 24 (the GEMM's row tiles).
@@ -300,5 +423,12 @@ void forward_winograd(const ConvGeom& g, const T* x, const T* w, const T* bias, 
                       T* y);
 template <class T>
 void backward_filter_winograd(const ConvGeom& g, const T* x, const T* dy, T* dw);
+
+// The bfloat16 kernels (cpu/conv_bf16.cpp, Note [bfloat16 convolution]).
+void forward_bf16(const ConvGeom& g, const bfloat16* x, const bfloat16* w, const bfloat16* bias,
+                  Activation act, bfloat16* y);
+void backward_data_bf16(const ConvGeom& g, const bfloat16* dy, const bfloat16* w,
+                        const bfloat16* bias, Activation act, bfloat16* dx);
+void backward_filter_bf16(const ConvGeom& g, const bfloat16* x, const bfloat16* dy, bfloat16* dw);
 
 }  // namespace corten::cpu::conv_internal

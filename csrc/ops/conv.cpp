@@ -31,8 +31,15 @@ struct Geometry {
 };
 
 void check_floating(const Tensor& t, const char* op) {
-  CORTEN_CHECK_TYPE(is_floating(t.dtype()), op, ": expected float32 or float64 operands; got ",
+  CORTEN_CHECK_TYPE(is_floating(t.dtype()) || detail::bfloat16_gemm(t), op,
+                    ": expected float32, float64 or bfloat16 operands; got ",
                     dtype_name(t.dtype()));
+}
+
+// float16, and bfloat16 off the CPU, convolve in float32 (Note [Half-precision compute]); the
+// CPU's bfloat16 has kernels of its own (Note [bfloat16 convolution] in cpu/conv_bf16.cpp).
+bool widened(const Tensor& x, const Tensor& w, const Tensor& bias) {
+  return detail::any_half({&x, &w, &bias}) && !detail::bfloat16_gemm(x);
 }
 
 // Spatial sizes, batch and channels of a rank nd + 2 tensor.
@@ -193,12 +200,18 @@ const trace::ReplayRegistration<ConvTransposeReplay, std::vector<int64_t>, ConvO
 
 Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvOptions& o,
             Activation act) {
-  trace::OpRecord rec;
   const char* op = "conv";
   detail::check_defined(x, op, "x");
   detail::check_defined(w, op, "w");
   detail::check_same_dtype(x, w, op);
   detail::check_same_device(x, w, op);
+  if (widened(x, w, bias)) {
+    if (bias.defined()) detail::check_same_dtype(x, bias, op);
+    return detail::narrow_half(
+        conv(detail::widen_half(x), detail::widen_half(w), detail::widen_half(bias), o, act),
+        x.dtype());
+  }
+  trace::OpRecord rec;
   check_floating(x, op);
   Geometry g;
   g.nd = check_options(op, w.shape(), o);
@@ -232,12 +245,18 @@ Tensor conv(const Tensor& x, const Tensor& w, const Tensor& bias, const ConvOpti
 Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& bias,
                       const std::vector<int64_t>& output_spatial, const ConvOptions& o,
                       Activation act) {
-  trace::OpRecord rec;
   const char* op = "conv_transpose";
   detail::check_defined(x, op, "x");
   detail::check_defined(w, op, "w");
   detail::check_same_dtype(x, w, op);
   detail::check_same_device(x, w, op);
+  if (widened(x, w, bias)) {
+    if (bias.defined()) detail::check_same_dtype(x, bias, op);
+    return detail::narrow_half(conv_transpose(detail::widen_half(x), detail::widen_half(w),
+                                              detail::widen_half(bias), output_spatial, o, act),
+                               x.dtype());
+  }
+  trace::OpRecord rec;
   check_floating(x, op);
   Geometry g;
   g.nd = check_options(op, w.shape(), o);
@@ -289,11 +308,15 @@ Tensor conv_transpose(const Tensor& x, const Tensor& w, const Tensor& bias,
 
 Tensor conv_backward_filter(const Tensor& x, const Tensor& dy, const Shape& w_shape,
                             const ConvOptions& o) {
-  trace::OpRecord rec;
   const char* op = "conv_backward_filter";
   detail::check_defined(x, op, "x");
   detail::check_defined(dy, op, "dy");
   detail::check_same_dtype(x, dy, op);
+  if (widened(x, dy, Tensor())) {
+    return detail::narrow_half(
+        conv_backward_filter(detail::widen_half(x), detail::widen_half(dy), w_shape, o), x.dtype());
+  }
+  trace::OpRecord rec;
   check_floating(x, op);
   Geometry g;
   g.nd = check_options(op, w_shape, o);

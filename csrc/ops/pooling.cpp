@@ -146,6 +146,10 @@ const trace::ReplayRegistration<PoolReplay, bool, std::vector<int64_t>, std::vec
 
 Tensor pool_op(cpu::PoolKind kind, const Tensor& x, const std::vector<int64_t>& pool_size,
                const std::vector<int64_t>& strides, const std::string& padding, bool cf) {
+  if (x.defined() && is_half_precision(x.dtype())) {  // Note [Half-precision compute]
+    return detail::narrow_half(
+        pool_op(kind, detail::widen_half(x), pool_size, strides, padding, cf), x.dtype());
+  }
   trace::OpRecord rec;
   const char* op = kind == cpu::PoolKind::Max ? "max_pool" : "avg_pool";
   check_input(x, op);
@@ -240,6 +244,12 @@ Tensor avg_pool(const Tensor& x, const std::vector<int64_t>& pool_size,
 Tensor pool_grad(bool is_max, const Tensor& x, const Tensor& dy,
                  const std::vector<int64_t>& pool_size, const std::vector<int64_t>& strides,
                  const std::string& padding, bool channels_first) {
+  if (detail::any_half({&x, &dy})) {  // Note [Half-precision compute]
+    detail::check_same_dtype(x, dy, is_max ? "max_pool_grad" : "avg_pool_grad");
+    return detail::narrow_half(pool_grad(is_max, detail::widen_half(x), detail::widen_half(dy),
+                                         pool_size, strides, padding, channels_first),
+                               x.dtype());
+  }
   trace::OpRecord rec;
   const char* op = is_max ? "max_pool_grad" : "avg_pool_grad";
   check_input(x, op);
@@ -271,6 +281,14 @@ Tensor pool_grad(bool is_max, const Tensor& x, const Tensor& dy,
 Tensor depthwise_conv(const Tensor& x, const Tensor& w, const Tensor& bias,
                       const std::vector<int64_t>& strides, const std::vector<int64_t>& dilations,
                       const std::string& padding, bool channels_first) {
+  if (detail::any_half({&x, &w, &bias})) {  // Note [Half-precision compute]
+    detail::check_same_dtype(x, w, "depthwise_conv");
+    if (bias.defined()) detail::check_same_dtype(x, bias, "depthwise_conv");
+    return detail::narrow_half(
+        depthwise_conv(detail::widen_half(x), detail::widen_half(w), detail::widen_half(bias),
+                       strides, dilations, padding, channels_first),
+        x.dtype());
+  }
   trace::OpRecord rec;
   const char* op = "depthwise_conv";
   check_input(x, op);
@@ -324,6 +342,16 @@ std::vector<Tensor> depthwise_conv_backward(const Tensor& x, const Tensor& w, co
                                             const std::vector<int64_t>& dilations,
                                             const std::string& padding, bool channels_first,
                                             bool need_dx, bool need_dw, bool need_dbias) {
+  if (detail::any_half({&x, &w, &dy})) {  // Note [Half-precision compute]
+    detail::check_same_dtype(x, w, "depthwise_conv_grad");
+    detail::check_same_dtype(x, dy, "depthwise_conv_grad");
+    std::vector<Tensor> grads = depthwise_conv_backward(
+        detail::widen_half(x), detail::widen_half(w), detail::widen_half(dy), strides, dilations,
+        padding, channels_first, need_dx, need_dw, need_dbias);
+    for (Tensor& g : grads)
+      if (g.defined()) g = detail::narrow_half(g, x.dtype());
+    return grads;
+  }
   trace::OpRecord rec;
   const char* op = "depthwise_conv_grad";
   check_input(x, op);

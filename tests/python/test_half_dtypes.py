@@ -191,9 +191,10 @@ def test_ops_compute_in_float32_and_round_once(dtype, np_dtype):
 
 @pytest.mark.parametrize("dtype, np_dtype", HALF)
 def test_ops_without_a_half_path_refuse_it_with_a_clear_error(dtype, np_dtype):
-    t = corten.constant(np.ones((1, 4, 4, 2), np_dtype))
-    with pytest.raises(TypeError, match=f"conv.*{dtype.name}"):
-        corten.nn.conv2d(t, corten.constant(np.ones((3, 3, 2, 1), np_dtype)), 1, "SAME")
+    # Normalization kernels: the layers compute their statistics in float32 instead.
+    t = corten.constant(np.ones((2, 4), np_dtype))
+    with pytest.raises(TypeError, match=f"layer_norm.*{dtype.name}"):
+        corten.ops.nn.layer_norm(t)
 
 
 @pytest.mark.parametrize("dtype, np_dtype", HALF)
@@ -253,3 +254,26 @@ def test_weights_file_round_trip(tmp_path, dtype, np_dtype):
     back, _ = weights_file.read_tensors(path)
     assert back["w"].dtype == np_dtype
     _same_bits_or_both_nan(back["w"], a)
+
+
+@pytest.mark.parametrize("dtype, np_dtype", HALF)
+def test_pooling_and_depthwise_convolution_compute_in_float32(dtype, np_dtype):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2, 6, 6, 3)).astype(np_dtype)
+    w = rng.normal(size=(3, 3, 3, 2)).astype(np_dtype)
+    cases = [
+        (lambda t: corten.nn.max_pool2d(t, 2, 2, "VALID"), (x,)),
+        (lambda t: corten.nn.avg_pool2d(t, 3, 1, "SAME"), (x,)),
+        (lambda t, k: corten.nn.depthwise_conv2d(t, k, [1, 1, 1, 1], "SAME"), (x, w)),
+    ]
+    for fn, args in cases:
+        got = fn(*(corten.constant(a) for a in args))
+        assert got.dtype == dtype
+        want = fn(*(corten.constant(a.astype(np.float32)) for a in args)).numpy()
+        np.testing.assert_array_equal(got.numpy(), want.astype(np_dtype))
+    xv = corten.Variable(x.astype(np.float32))
+    with corten.GradientTape() as tape:
+        y = corten.nn.max_pool2d(corten.cast(xv, dtype), 2, 2, "VALID")
+        loss = corten.reduce_sum(corten.cast(y, corten.float32))
+    g = tape.gradient(loss, xv).numpy()
+    assert g.sum() == 2 * 3 * 3 * 3  # one winner per window

@@ -6,30 +6,41 @@
 // VDPBF16PS. 6x64 (24 accumulators + 4 B vectors + 1 broadcast of 32 registers) is the float32
 // kernel's layout (gemm_ukernel_avx512.cpp); 8x32 and 12x16 serve narrow products.
 
-#include "cpu/avx512/intrinsics.h"
-
 #include <cstdint>
+#include <cstring>
 
+#include "cpu/avx512/intrinsics.h"
 #include "cpu/gemm/gemm_bf16.h"
 
 namespace corten::cpu::gemm::avx512_bf16 {
 namespace {
 
-template <int MR, int NV>
-void ukernel(int64_t kp, const uint32_t* a, const uint32_t* b, float* tile) {
+// One pair of row i's bfloat16 values as a 32-bit word broadcast to every lane.
+inline __m512bh pair_broadcast(const uint16_t* p) {
+  uint32_t w;
+  std::memcpy(&w, p, sizeof w);
+  return (__m512bh)_mm512_set1_epi32(static_cast<int>(w));
+}
+
+// kPackedA: a packed panel, its strides (2, 2 * MR) known at compile time.
+template <int MR, int NV, bool kPackedA>
+void ukernel_impl(int64_t kp, const uint16_t* a, int64_t a_rs_rt, int64_t a_step_rt,
+                  const uint32_t* b, float* tile, bool accumulate) {
   constexpr int NR = NV * 16;
+  const int64_t a_rs = kPackedA ? 2 : a_rs_rt, a_step = kPackedA ? 2 * MR : a_step_rt;
   __m512 acc[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
-    for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_setzero_ps();
-  for (int64_t p = 0; p < kp; ++p, a += MR, b += NR) {
+    for (int j = 0; j < NV; ++j)
+      acc[i][j] = accumulate ? _mm512_loadu_ps(tile + i * NR + j * 16) : _mm512_setzero_ps();
+  for (int64_t p = 0; p < kp; ++p, a += a_step, b += NR) {
     __m512bh bv[NV];
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) bv[j] = (__m512bh)_mm512_loadu_si512(b + j * 16);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
-      const __m512bh av = (__m512bh)_mm512_set1_epi32(static_cast<int>(a[i]));
+      const __m512bh av = pair_broadcast(a + i * a_rs);
 #pragma GCC unroll 4
       for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_dpbf16_ps(acc[i][j], av, bv[j]);
     }
@@ -40,12 +51,41 @@ void ukernel(int64_t kp, const uint32_t* a, const uint32_t* b, float* tile) {
     for (int j = 0; j < NV; ++j) _mm512_storeu_ps(tile + i * NR + j * 16, acc[i][j]);
 }
 
+template <int MR, int NV>
+void ukernel(int64_t kp, const uint16_t* a, int64_t a_rs, int64_t a_step, const uint32_t* b,
+             float* tile, bool accumulate) {
+  if (a_rs == 2 && a_step == 2 * MR) {
+    ukernel_impl<MR, NV, true>(kp, a, a_rs, a_step, b, tile, accumulate);
+  } else {
+    ukernel_impl<MR, NV, false>(kp, a, a_rs, a_step, b, tile, accumulate);
+  }
+}
+
+// PackRowsFn: each pair of rows interleaved 16 columns at a time (zero-extend the even row's
+// values, shift the odd row's into the high halves). Masked loads read nothing past nr.
+void pack_b_rows(int NR, int64_t nr, int64_t k, const uint16_t* b, int64_t rs, uint32_t* dst) {
+  for (int64_t p = 0; 2 * p < k; ++p, dst += NR) {
+    const uint16_t* even = b + 2 * p * rs;
+    const bool has_odd = 2 * p + 1 < k;
+    for (int j = 0; j < NR; j += 16) {
+      const int64_t left = nr - j;
+      const __mmask16 m = left >= 16  ? __mmask16{0xffff}
+                          : left <= 0 ? __mmask16{0}
+                                      : static_cast<__mmask16>((1u << left) - 1u);
+      const __m512i e = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, even + j));
+      const __m512i o = has_odd ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, even + rs + j))
+                                : _mm512_setzero_si512();
+      _mm512_storeu_si512(dst + j, _mm512_or_si512(e, _mm512_slli_epi32(o, 16)));
+    }
+  }
+}
+
 }  // namespace
 
 Bf16Ukernel ukernel_bf16(int nv) {
-  if (nv == 1) return {&ukernel<12, 1>, 12, 16, "ukernel_avx512_bf16_12x16"};
-  if (nv == 2) return {&ukernel<8, 2>, 8, 32, "ukernel_avx512_bf16_8x32"};
-  return {&ukernel<6, 4>, 6, 64, "ukernel_avx512_bf16_6x64"};
+  if (nv == 1) return {&ukernel<12, 1>, 12, 16, "ukernel_avx512_bf16_12x16", &pack_b_rows};
+  if (nv == 2) return {&ukernel<8, 2>, 8, 32, "ukernel_avx512_bf16_8x32", &pack_b_rows};
+  return {&ukernel<6, 4>, 6, 64, "ukernel_avx512_bf16_6x64", &pack_b_rows};
 }
 
 }  // namespace corten::cpu::gemm::avx512_bf16

@@ -40,6 +40,16 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 void pack_a_panel(int MR, int64_t mr, int64_t k, const bfloat16* a, int64_t rs, int64_t cs,
                   uint32_t* dst) {
   const int64_t kp = ceil_div(k, 2);
+  if (rs == 1) {  // column-major (a transposed operand): MR consecutive values per k
+    for (int64_t p = 0; p < kp; ++p, dst += MR) {
+      const bfloat16* even = a + 2 * p * cs;
+      const bfloat16* odd = 2 * p + 1 < k ? even + cs : nullptr;
+      for (int64_t i = 0; i < mr; ++i)
+        dst[i] = even[i].bits | (odd ? uint32_t{odd[i].bits} << 16 : 0u);
+      for (int64_t i = mr; i < MR; ++i) dst[i] = 0;
+    }
+    return;
+  }
   for (int64_t i = 0; i < MR; ++i) {
     if (i >= mr) {
       for (int64_t p = 0; p < kp; ++p) dst[p * MR + i] = 0;
@@ -53,9 +63,15 @@ void pack_a_panel(int MR, int64_t mr, int64_t k, const bfloat16* a, int64_t rs, 
   }
 }
 
-// Columns [0, nr) of b (strides rs, cs), k deep, as one NR-column pair panel (kp x NR words).
-void pack_b_panel(int NR, int64_t nr, int64_t k, const bfloat16* b, int64_t rs, int64_t cs,
-                  uint32_t* dst) {
+// Columns [0, nr) of b (strides rs, cs), k deep, as one NR-column pair panel (kp x NR words),
+// with the kernel's vector packing where B is row-major.
+void pack_b_panel(const Bf16Ukernel& uk, int64_t nr, int64_t k, const bfloat16* b, int64_t rs,
+                  int64_t cs, uint32_t* dst) {
+  const int NR = uk.nr;
+  if (cs == 1 && uk.pack_b_rows) {
+    uk.pack_b_rows(NR, nr, k, reinterpret_cast<const uint16_t*>(b), rs, dst);
+    return;
+  }
   for (int64_t p = 0; 2 * p < k; ++p, dst += NR) {
     const bfloat16* even = b + 2 * p * rs;
     if (2 * p + 1 < k) {
@@ -69,55 +85,75 @@ void pack_b_panel(int NR, int64_t nr, int64_t k, const bfloat16* b, int64_t rs, 
   }
 }
 
-void round_row(const float* src, int64_t n, bfloat16* dst) {
+// A finished row of float32 sums written to C: rounded to bfloat16, or stored or added as
+// float32.
+void store_row(const float* src, int64_t n, bfloat16* dst, bool) {
   for (int64_t j = 0; j < n; ++j) dst[j] = bfloat16::from_float(src[j]);
+}
+void store_row(const float* src, int64_t n, float* dst, bool accumulate) {
+  if (accumulate) {
+    for (int64_t j = 0; j < n; ++j) dst[j] += src[j];
+  } else {
+    std::memcpy(dst, src, static_cast<size_t>(n) * sizeof(float));
+  }
 }
 
 // The float32 path: the operands widened over their whole extent (same strides and offsets),
 // the float32 GEMM with its epilogue, and one rounding of C.
+// `b_wide`, when given, is B already widened (with B's strides and offsets).
+template <class Out>
 void gemm_via_float32(int64_t batch, int64_t m, int64_t n, int64_t k, const bfloat16* a,
                       const int64_t* a_off, int64_t a_rs, int64_t a_cs, const bfloat16* b,
-                      const int64_t* b_off, int64_t b_rs, int64_t b_cs, bfloat16* c,
-                      const bfloat16* bias, Activation act) {
+                      const float* b_wide, const int64_t* b_off, int64_t b_rs, int64_t b_cs, Out* c,
+                      const bfloat16* bias, Activation act, bool accumulate) {
   auto extent = [&](const int64_t* off, int64_t rows, int64_t rs, int64_t cols, int64_t cs) {
     const int64_t last = *std::max_element(off, off + batch);
     return rows == 0 || cols == 0 ? 0 : last + (rows - 1) * rs + (cols - 1) * cs + 1;
   };
   const int64_t a_len = extent(a_off, m, a_rs, k, a_cs), b_len = extent(b_off, k, b_rs, n, b_cs);
   Buffer a_buf(static_cast<size_t>(a_len) * sizeof(float));
-  Buffer b_buf(static_cast<size_t>(b_len) * sizeof(float));
+  Buffer b_buf(b_wide ? 0 : static_cast<size_t>(b_len) * sizeof(float));
   Buffer bias_buf(bias ? static_cast<size_t>(n) * sizeof(float) : 0);
   Buffer c_buf(static_cast<size_t>(batch * m * n) * sizeof(float));
   auto widen = [](const bfloat16* src, int64_t len, float* dst) {
     for (int64_t i = 0; i < len; ++i) dst[i] = src[i].to_float();
   };
   widen(a, a_len, a_buf.as<float>());
-  widen(b, b_len, b_buf.as<float>());
+  if (!b_wide) widen(b, b_len, b_buf.as<float>());
   if (bias) widen(bias, n, bias_buf.as<float>());
-  gemm<float>(batch, m, n, k, a_buf.as<float>(), a_off, a_rs, a_cs, b_buf.as<float>(), b_off,
-              b_rs, b_cs, c_buf.as<float>(), bias ? bias_buf.as<float>() : nullptr, act);
-  round_row(c_buf.as<float>(), batch * m * n, c);
+  gemm<float>(batch, m, n, k, a_buf.as<float>(), a_off, a_rs, a_cs,
+              b_wide ? b_wide : b_buf.as<float>(), b_off, b_rs, b_cs, c_buf.as<float>(),
+              bias ? bias_buf.as<float>() : nullptr, act);
+  store_row(c_buf.as<float>(), batch * m * n, c, accumulate);
 }
 
-}  // namespace
-
-void gemm_bf16(int64_t batch, int64_t m, int64_t n, int64_t k, const bfloat16* a,
-               const int64_t* a_off, int64_t a_rs, int64_t a_cs, const bfloat16* b,
-               const int64_t* b_off, int64_t b_rs, int64_t b_cs, bfloat16* c,
-               const bfloat16* bias, Activation act) {
+// `packed`, when given, is B (one matrix for the whole batch), packed by pack_bf16_b.
+template <class Out>
+void gemm_pairs(int64_t batch, int64_t m, int64_t n, int64_t k, const bfloat16* a,
+                const int64_t* a_off, int64_t a_rs, int64_t a_cs, const bfloat16* b,
+                const int64_t* b_off, int64_t b_rs, int64_t b_cs, const PackedBf16B* packed, Out* c,
+                const bfloat16* bias, Activation act, bool accumulate) {
   if (batch == 0 || m == 0 || n == 0) return;
-  const Bf16Path path = bf16_path();
+  const Bf16Path path =
+      packed ? (packed->float32 ? Bf16Path::Float32 : Bf16Path::Vector) : bf16_path();
   if (path == Bf16Path::Float32) {
-    gemm_via_float32(batch, m, n, k, a, a_off, a_rs, a_cs, b, b_off, b_rs, b_cs, c, bias, act);
+    gemm_via_float32(batch, m, n, k, a, a_off, a_rs, a_cs, b,
+                     packed ? packed->wide.data() : nullptr, b_off, b_rs, b_cs, c, bias, act,
+                     accumulate);
     return;
   }
-  const Bf16Ukernel uk = select_kernel(n, path);
+  const Bf16Ukernel uk = packed ? packed->uk : select_kernel(n, path);
   const int MR = uk.mr, NR = uk.nr;
   const int64_t kp = ceil_div(k, 2);
   const int64_t row_panels = ceil_div(m, MR), col_panels = ceil_div(n, NR);
-  const int64_t a_size = row_panels * MR * kp, b_size = col_panels * NR * kp;
+  // A row-major A is read in place, its pairs being consecutive (Bf16UkernelFn): only a
+  // partial last row panel is packed.
+  const bool direct_a = a_cs == 1;
+  const int64_t full_panels = direct_a ? m / MR : 0;
+  const int64_t packed_panels = row_panels - full_panels;
+  const int64_t a_size = packed_panels * MR * kp, b_size = col_panels * NR * kp;
   const BatchMatrices a_mats(batch, a_off), b_mats(batch, b_off);
-  const int64_t na = a_mats.count(), nb = b_mats.count();
+  const int64_t na = a_mats.count(), nb = packed ? 0 : b_mats.count();
   const int threads = get_num_threads();
   const bool parallel = threads > 1 && static_cast<double>(batch) * m * n * k * 2 >=
                                            static_cast<double>(kParallelFlops);
@@ -125,21 +161,20 @@ void gemm_bf16(int64_t batch, int64_t m, int64_t n, int64_t k, const bfloat16* a
   Buffer a_buf(static_cast<size_t>(na * a_size) * sizeof(uint32_t));
   Buffer b_buf(static_cast<size_t>(nb * b_size) * sizeof(uint32_t));
   uint32_t* const ap = a_buf.as<uint32_t>();
-  uint32_t* const bp = b_buf.as<uint32_t>();
-  const int64_t a_items = na * row_panels;
+  const uint32_t* const bp = packed ? packed->words.data() : b_buf.as<uint32_t>();
+  const int64_t a_items = na * packed_panels;
   // k == 0: the empty sums, and operands that may have no storage to point into.
   run_items(kp > 0 ? a_items + nb * col_panels : 0, parallel, [&](int64_t item) {
     if (item < a_items) {
-      const int64_t mat = item / row_panels, r = item % row_panels;
-      pack_a_panel(MR, std::min<int64_t>(MR, m - r * MR), k,
-                   a + a_mats.offset(mat) + r * MR * a_rs, a_rs, a_cs,
-                   ap + mat * a_size + r * MR * kp);
+      const int64_t mat = item / packed_panels, r = item % packed_panels,
+                    i0 = (full_panels + r) * MR;
+      pack_a_panel(MR, std::min<int64_t>(MR, m - i0), k, a + a_mats.offset(mat) + i0 * a_rs, a_rs,
+                   a_cs, ap + mat * a_size + r * MR * kp);
     } else {
       item -= a_items;
       const int64_t mat = item / col_panels, s = item % col_panels;
-      pack_b_panel(NR, std::min<int64_t>(NR, n - s * NR), k,
-                   b + b_mats.offset(mat) + s * NR * b_cs, b_rs, b_cs,
-                   bp + mat * b_size + s * NR * kp);
+      pack_b_panel(uk, std::min<int64_t>(NR, n - s * NR), k, b + b_mats.offset(mat) + s * NR * b_cs,
+                   b_rs, b_cs, b_buf.as<uint32_t>() + mat * b_size + s * NR * kp);
     }
   });
 
@@ -157,22 +192,87 @@ void gemm_bf16(int64_t batch, int64_t m, int64_t n, int64_t k, const bfloat16* a
   const int64_t groups = ceil_div(row_panels, group);
   run_items(batch * col_panels * groups, parallel, [&](int64_t item) {
     const int64_t g = item % groups, s = item / groups % col_panels, bi = item / groups / col_panels;
-    const uint32_t* a_mat = ap + a_mats.index(bi) * a_size;
-    const uint32_t* b_panel = bp + b_mats.index(bi) * b_size + s * NR * kp;
+    const int64_t mat = a_mats.index(bi);
+    const uint32_t* a_mat = ap + mat * a_size;
+    const uint32_t* b_panel = bp + (packed ? 0 : b_mats.index(bi)) * b_size + s * NR * kp;
     const int64_t j0 = s * NR, nr = std::min<int64_t>(NR, n - j0);
     alignas(64) float tile[384];  // the largest tile, 6 x 64
     for (int64_t r = g * group; r < std::min(row_panels, (g + 1) * group); ++r) {
-      uk.fn(kp, a_mat + r * MR * kp, b_panel, tile);
+      if (r < full_panels) {
+        const uint16_t* rows =
+            reinterpret_cast<const uint16_t*>(a + a_mats.offset(mat) + r * MR * a_rs);
+        uk.fn(k / 2, rows, a_rs, 2, b_panel, tile, false);
+        if (k % 2) {  // the last, zero-padded pair from a one-pair panel
+          uint32_t tail[12];
+          for (int i = 0; i < MR; ++i) tail[i] = rows[i * a_rs + k - 1];
+          uk.fn(1, reinterpret_cast<const uint16_t*>(tail), 2, 2 * MR, b_panel + (kp - 1) * NR,
+                tile, true);
+        }
+      } else {
+        uk.fn(kp, reinterpret_cast<const uint16_t*>(a_mat + (r - full_panels) * MR * kp), 2, 2 * MR,
+              b_panel, tile, false);
+      }
       const int64_t i0 = r * MR, mr = std::min<int64_t>(MR, m - i0);
       for (int64_t i = 0; i < mr; ++i) {
         float* row = tile + i * NR;
         if (bias_f)
           for (int64_t j = 0; j < nr; ++j) row[j] += bias_f[j0 + j];
         if (act_fn) act_fn(row, 1, row, nr, 0.0);
-        round_row(row, nr, c + (bi * m + i0 + i) * n + j0);
+        store_row(row, nr, c + (bi * m + i0 + i) * n + j0, accumulate);
       }
     }
   });
+}
+
+}  // namespace
+
+void gemm_bf16(int64_t batch, int64_t m, int64_t n, int64_t k, const bfloat16* a,
+               const int64_t* a_off, int64_t a_rs, int64_t a_cs, const bfloat16* b,
+               const int64_t* b_off, int64_t b_rs, int64_t b_cs, bfloat16* c, const bfloat16* bias,
+               Activation act) {
+  gemm_pairs(batch, m, n, k, a, a_off, a_rs, a_cs, b, b_off, b_rs, b_cs, nullptr, c, bias, act,
+             false);
+}
+
+void gemm_bf16(int64_t m, int64_t n, int64_t k, const bfloat16* a, int64_t a_rs, int64_t a_cs,
+               const bfloat16* b, int64_t b_rs, int64_t b_cs, float* c, bool accumulate) {
+  const int64_t zero = 0;
+  gemm_pairs(1, m, n, k, a, &zero, a_rs, a_cs, b, &zero, b_rs, b_cs, nullptr, c, nullptr,
+             Activation::Identity, accumulate);
+}
+
+PackedBf16B pack_bf16_b(int64_t k, int64_t n, const bfloat16* b, int64_t rs, int64_t cs) {
+  PackedBf16B p;
+  p.k = k;
+  p.n = n;
+  const Bf16Path path = bf16_path();
+  p.float32 = path == Bf16Path::Float32;
+  if (p.float32) {
+    p.wide.resize(static_cast<size_t>(k * n));
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < n; ++j) p.wide[i * n + j] = b[i * rs + j * cs].to_float();
+    return p;
+  }
+  p.uk = select_kernel(n, path);
+  const int64_t kp = ceil_div(k, 2), panels = ceil_div(n, p.uk.nr);
+  p.words.resize(static_cast<size_t>(panels * p.uk.nr * kp));
+  for (int64_t s = 0; s < panels && kp > 0; ++s)
+    pack_b_panel(p.uk, std::min<int64_t>(p.uk.nr, n - s * p.uk.nr), k, b + s * p.uk.nr * cs, rs, cs,
+                 p.words.data() + s * p.uk.nr * kp);
+  return p;
+}
+
+void gemm_bf16(int64_t m, const bfloat16* a, int64_t a_rs, int64_t a_cs, const PackedBf16B& b,
+               bfloat16* c, const bfloat16* bias, Activation act) {
+  const int64_t zero = 0;
+  gemm_pairs(1, m, b.n, b.k, a, &zero, a_rs, a_cs, nullptr, &zero, b.n, 1, &b, c, bias, act, false);
+}
+
+void gemm_bf16(int64_t m, const bfloat16* a, int64_t a_rs, int64_t a_cs, const PackedBf16B& b,
+               float* c, bool accumulate) {
+  const int64_t zero = 0;
+  gemm_pairs(1, m, b.n, b.k, a, &zero, a_rs, a_cs, nullptr, &zero, b.n, 1, &b, c, nullptr,
+             Activation::Identity, accumulate);
 }
 
 const Bf16Ukernel* gemm_bf16_kernel() {

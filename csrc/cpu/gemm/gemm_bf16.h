@@ -35,18 +35,29 @@
 #include <corten/ops/linalg.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace corten::cpu::gemm {
 
-// tile (MR x NR float32, row stride NR) = sum over kp pairs of the packed panels a (kp x MR
-// words) and b (kp x NR words), in the order of Note [bfloat16 GEMM].
-using Bf16UkernelFn = void (*)(int64_t kp, const uint32_t* a, const uint32_t* b, float* tile);
+// tile (MR x NR float32, row stride NR) = (accumulate ? tile : 0) + the sum over kp pairs of
+// a's rows times the packed panel b (kp x NR words), in the order of Note [bfloat16 GEMM].
+// Row i's pair p is the 32-bit word at a + i * a_rs + p * a_step (in bfloat16 elements): a
+// packed panel has a_rs = 2, a_step = 2 * MR; a row-major A read in place has its row stride
+// and a_step = 2 (all MR rows must exist).
+using Bf16UkernelFn = void (*)(int64_t kp, const uint16_t* a, int64_t a_rs, int64_t a_step,
+                               const uint32_t* b, float* tile, bool accumulate);
+
+// Packs rows [0, k) x columns [0, nr) of a row-major b (row stride rs) into one NR-column
+// pair panel (kp x NR words, zero past nr and for the odd k's missing row).
+using PackRowsFn = void (*)(int NR, int64_t nr, int64_t k, const uint16_t* b, int64_t rs,
+                            uint32_t* dst);
 
 struct Bf16Ukernel {
   Bf16UkernelFn fn;
   int mr;
   int nr;
   const char* name;
+  PackRowsFn pack_b_rows = nullptr;  // a vector packing of row-major B, if any
 };
 
 // Kernels by tile width: nv = 1, 2 or 4 vectors of 16 columns (12x16, 8x32 and 6x64 tiles).
@@ -63,6 +74,30 @@ void gemm_bf16(int64_t batch, int64_t m, int64_t n, int64_t k, const bfloat16* a
                const int64_t* a_off, int64_t a_rs, int64_t a_cs, const bfloat16* b,
                const int64_t* b_off, int64_t b_rs, int64_t b_cs, bfloat16* c,
                const bfloat16* bias, Activation act);
+
+// c (m x n float32, contiguous) = (accumulate ? c : 0) + a @ b, the float32 sums unrounded: for
+// drivers that add several products (the bfloat16 convolutions' dx and dw, cpu/conv_bf16.cpp).
+void gemm_bf16(int64_t m, int64_t n, int64_t k, const bfloat16* a, int64_t a_rs, int64_t a_cs,
+               const bfloat16* b, int64_t b_rs, int64_t b_cs, float* c, bool accumulate);
+
+// A B operand packed once for several products with it (a convolution's weights, cpu/
+// conv_bf16.cpp), for the ISA in use when it was packed: the kernel's pair panels, or on the
+// float32 path B widened (k x n, row-major).
+struct PackedBf16B {
+  int64_t k = 0, n = 0;
+  bool float32 = false;
+  Bf16Ukernel uk{};
+  std::vector<uint32_t> words;
+  std::vector<float> wide;
+};
+// b: k x n with strides rs, cs.
+PackedBf16B pack_bf16_b(int64_t k, int64_t n, const bfloat16* b, int64_t rs, int64_t cs);
+// c (m x b.n, contiguous) = act(a @ b + bias) rounded to bfloat16, or (accumulate ? c : 0) +
+// a @ b in float32; a is m x b.k with strides a_rs, a_cs.
+void gemm_bf16(int64_t m, const bfloat16* a, int64_t a_rs, int64_t a_cs, const PackedBf16B& b,
+               bfloat16* c, const bfloat16* bias, Activation act);
+void gemm_bf16(int64_t m, const bfloat16* a, int64_t a_rs, int64_t a_cs, const PackedBf16B& b,
+               float* c, bool accumulate);
 
 // The widest kernel for the current ISA, or null on the float32 path.
 const Bf16Ukernel* gemm_bf16_kernel();

@@ -27,13 +27,16 @@ float flush(float f) {
 }
 
 template <int MR, int NR>
-void ukernel(int64_t kp, const uint32_t* a, const uint32_t* b, float* tile) {
-  float acc[MR][NR] = {};
+void ukernel(int64_t kp, const uint16_t* a, int64_t a_rs, int64_t a_step, const uint32_t* b,
+             float* tile, bool accumulate) {
+  float acc[MR][NR];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) acc[i][j] = accumulate ? tile[i * NR + j] : 0.0f;
   for (int64_t p = 0; p < kp; ++p) {
-    const uint32_t* ap = a + p * MR;
     const uint32_t* bp = b + p * NR;
     for (int i = 0; i < MR; ++i) {
-      const float a_even = input(ap[i] & 0xffffu), a_odd = input(ap[i] >> 16);
+      const uint16_t* pair = a + i * a_rs + p * a_step;
+      const float a_even = input(pair[0]), a_odd = input(pair[1]);
       for (int j = 0; j < NR; ++j) {
         // Two statements: each addition rounds (the products are exact in float32).
         const float odd = flush(acc[i][j] + a_odd * input(bp[j] >> 16));

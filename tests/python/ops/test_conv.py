@@ -222,7 +222,7 @@ def test_errors_name_the_op_and_shapes(fn, match):
 
 
 def test_float_dtype_required():
-    with pytest.raises(TypeError, match="conv: expected float32 or float64"):
+    with pytest.raises(TypeError, match="conv: expected float32, float64 or bfloat16"):
         _C.conv(np.ones((1, 5, 5, 3), np.int32), np.ones((3, 3, 3, 2), np.int32), None, [1, 1],
                 [1, 1], [0, 0, 0, 0])
 

@@ -1,0 +1,192 @@
+// bfloat16 convolutions: forward, dx and dw on the bfloat16 GEMM.
+//
+// Note [bfloat16 convolution]
+// The products run on the pair kernels of Note [bfloat16 GEMM] (VDPBF16PS where the CPU has
+// it), the sums in float32, each result rounded to bfloat16 once:
+//   * forward: pointwise convolutions are one GEMM x (M, c) @ w (c, f) with the bias and the
+//     activation in its write-back; the others gather bfloat16 patches (im2col, tiles of about
+//     kColsBytes, half the bytes of float32 ones) and run one GEMM per tile, writing y's rows.
+//   * dx: pointwise is dy @ w^T; with stride 1 and at least 16 input channels a group, the
+//     forward above of dy with the kernel flipped in space and transposed in channels (as the
+//     float32 dx, Note [Convolution algorithm]); otherwise, per image, tiles of dcols =
+//     dy_tile @ w^T are kept in float32 (the GEMM's unrounded sums) and scattered into a
+//     float32 image (col2im), so that the taps overlapping a pixel add in float32; the bias and
+//     activation of a transposed convolution apply in float32, then the image is rounded.
+//   * dw: the float32 sum over im2col tiles of dy_tile^T @ cols (dw transposed: the patches,
+//     the larger operand, are then the row-major B, which the kernels pack 16 columns at a
+//     time), in the fixed chunks of Note [Filter gradient chunks] (results independent of
+//     the thread count), rounded at the end.
+// The weights are packed once per call (gemm::pack_bf16_b) and the patch tiles are read in
+// place as the GEMM's A, so a tile costs its im2col and its products only.
+// The float32 kernels' implicit, Winograd and direct paths have no bfloat16 form: the patch
+// matrix is what turns a convolution into the pair-packed GEMM. `reference` widens the operands
+// and runs the float32 reference kernels (float64 sums), rounding their results once.
+
+#include <corten/parallel.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "cpu/conv.h"
+#include "cpu/conv_internal.h"
+#include "cpu/gemm/gemm_bf16.h"
+#include "cpu/scratch.h"
+
+namespace corten::cpu::conv_internal {
+namespace {
+
+std::vector<float> widen(const bfloat16* p, int64_t n) {
+  std::vector<float> out(static_cast<size_t>(p ? n : 0));
+  for (size_t i = 0; i < out.size(); ++i) out[i] = p[i].to_float();
+  return out;
+}
+
+void round_into(const float* src, int64_t n, bfloat16* dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = bfloat16::from_float(src[i]);
+}
+
+// Runs fn(t0, t1) over [0, count): split over the threads when there are at least two items a
+// thread, else on the caller (the GEMMs inside then split).
+template <class F>
+void over_items(int64_t count, const F& fn) {
+  const int threads = get_num_threads();
+  if (threads > 1 && count >= 2 * threads) {
+    parallel_for(0, count, 1, fn);
+  } else {
+    fn(0, count);
+  }
+}
+
+}  // namespace
+
+void forward_bf16(const ConvGeom& g, const bfloat16* x, const bfloat16* w, const bfloat16* bias,
+                  Activation act, bfloat16* y) {
+  const Sizes s = sizes_of(g);
+  const int64_t m = g.n * s.out_px;
+  if (g.reference) {
+    std::vector<float> yf(static_cast<size_t>(m * g.f));
+    const std::vector<float> xf = widen(x, g.n * s.in_px * g.c), wf = widen(w, s.kdim * g.f),
+                             bf = widen(bias, g.f);
+    conv_forward(DType::Float32, g, xf.data(), wf.data(), bias ? bf.data() : nullptr, act,
+                 yf.data());
+    round_into(yf.data(), m * g.f, y);
+    return;
+  }
+  const int64_t zero = 0;
+  if (pointwise(g)) {
+    gemm::gemm_bf16(1, m, g.f, g.c, x, &zero, g.c, 1, w, &zero, g.f, 1, y, bias, act);
+    return;
+  }
+  // Each group's weights packed once for every tile.
+  std::vector<gemm::PackedBf16B> wp;
+  for (int64_t grp = 0; grp < g.groups; ++grp)
+    wp.push_back(gemm::pack_bf16_b(s.kdim, s.fg, w + grp * s.fg, g.f, 1));
+  const int64_t rows = tile_rows(s.kdim, sizeof(bfloat16), kColsBytes, m);
+  over_items((m + rows - 1) / rows, [&](int64_t t0, int64_t t1) {
+    Scratch<bfloat16> cols(rows * s.kdim, "conv");
+    Scratch<bfloat16> tmp(g.groups > 1 ? rows * s.fg : 0, "conv");
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t r0 = t * rows, nr = std::min(m, r0 + rows) - r0;
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        im2col(g, s, x, grp, r0, r0 + nr, cols.data());
+        const bfloat16* bg = bias ? bias + grp * s.fg : nullptr;
+        bfloat16* out = g.groups == 1 ? y + r0 * g.f : tmp.data();
+        gemm::gemm_bf16(nr, cols.data(), s.kdim, 1, wp[static_cast<size_t>(grp)], out, bg, act);
+        if (g.groups > 1) {
+          for (int64_t r = 0; r < nr; ++r)
+            std::copy(out + r * s.fg, out + (r + 1) * s.fg, y + (r0 + r) * g.f + grp * s.fg);
+        }
+      }
+    }
+  });
+}
+
+void backward_data_bf16(const ConvGeom& g, const bfloat16* dy, const bfloat16* w,
+                        const bfloat16* bias, Activation act, bfloat16* dx) {
+  const Sizes s = sizes_of(g);
+  if (g.reference) {
+    std::vector<float> dxf(static_cast<size_t>(g.n * s.in_px * g.c));
+    const std::vector<float> dyf = widen(dy, g.n * s.out_px * g.f), wf = widen(w, s.kdim * g.f),
+                             bf = widen(bias, g.c);
+    conv_backward_data(DType::Float32, g, dyf.data(), wf.data(), bias ? bf.data() : nullptr,
+                       act, dxf.data());
+    round_into(dxf.data(), g.n * s.in_px * g.c, dx);
+    return;
+  }
+  const int64_t zero = 0;
+  if (pointwise(g)) {  // dx = dy @ w^T
+    gemm::gemm_bf16(1, g.n * s.in_px, g.c, g.f, dy, &zero, g.f, 1, w, &zero, 1, g.f, dx, bias,
+                    act);
+    return;
+  }
+  if (transposable(g, s) && s.cg >= kImplicitMinChannels) {  // the flipped forward of dy
+    std::vector<bfloat16> wt;
+    const ConvGeom t = transposed(g, s, w, &wt);
+    forward_bf16(t, dy, wt.data(), bias, act, dx);
+    return;
+  }
+  const std::vector<float> bias_f = widen(bias, g.c);
+  // Each group's w^T (fg x kdim: element (j, p) at w[p * f + j]) packed once.
+  std::vector<gemm::PackedBf16B> wt;
+  for (int64_t grp = 0; grp < g.groups; ++grp)
+    wt.push_back(gemm::pack_bf16_b(s.fg, s.kdim, w + grp * s.fg, 1, g.f));
+  const int64_t rows = tile_rows(s.kdim, sizeof(float), kColsBytes, s.out_px);
+  over_items(g.n, [&](int64_t b0, int64_t b1) {
+    Scratch<float> cols(rows * s.kdim, "conv_transpose");
+    Scratch<float> image(s.in_px * g.c, "conv_transpose");
+    for (int64_t b = b0; b < b1; ++b) {
+      std::fill(image.data(), image.data() + s.in_px * g.c, 0.0f);
+      const bfloat16* dyb = dy + b * s.out_px * g.f;
+      for (int64_t q0 = 0; q0 < s.out_px; q0 += rows) {
+        const int64_t q1 = std::min(s.out_px, q0 + rows);
+        for (int64_t grp = 0; grp < g.groups; ++grp) {
+          gemm::gemm_bf16(q1 - q0, dyb + q0 * g.f + grp * s.fg, g.f, 1,
+                          wt[static_cast<size_t>(grp)], cols.data(), false);
+          // Rows of image b counted from 0: col2im addresses `image` as image 0.
+          col2im_add(g, s, cols.data(), grp, q0, q1, image.data());
+        }
+      }
+      bias_act_rows(image.data(), s.in_px, g.c, bias ? bias_f.data() : nullptr, act);
+      round_into(image.data(), s.in_px * g.c, dx + b * s.in_px * g.c);
+    }
+  });
+}
+
+void backward_filter_bf16(const ConvGeom& g, const bfloat16* x, const bfloat16* dy,
+                          bfloat16* dw) {
+  const Sizes s = sizes_of(g);
+  const int64_t m = g.n * s.out_px, wsize = s.kdim * g.f;
+  std::vector<float> dwf(static_cast<size_t>(wsize), 0.0f);
+  if (g.reference) {
+    const std::vector<float> xf = widen(x, g.n * s.in_px * g.c), dyf = widen(dy, m * g.f);
+    conv_backward_filter(DType::Float32, g, xf.data(), dyf.data(), dwf.data());
+  } else if (pointwise(g)) {  // dw = x^T @ dy
+    gemm::gemm_bf16(g.c, g.f, m, x, 1, g.c, dy, g.f, 1, dwf.data(), false);
+  } else if (m > 0) {
+    const int64_t rows = tile_rows(s.kdim, sizeof(bfloat16), kFilterColsBytes, m);
+    const int64_t tiles = (m + rows - 1) / rows;
+    FilterChunks<float> chunks(tiles, rows, wsize, dwf.data());
+    chunks.run([&](int64_t ch) {
+      Scratch<bfloat16> cols(rows * s.kdim, "conv_backward_filter");
+      Scratch<float> tmp(s.fg * s.kdim, "conv_backward_filter");
+      float* acc = chunks.acc(ch);
+      for (int64_t t = chunks.begin(ch); t < chunks.end(ch); ++t) {
+        const int64_t r0 = t * rows, r1 = std::min(m, r0 + rows);
+        for (int64_t grp = 0; grp < g.groups; ++grp) {
+          im2col(g, s, x, grp, r0, r1, cols.data());
+          // dw^T = dy^T @ cols: the larger operand, the patches, is the row-major B (packed
+          // from contiguous rows) and the result's rows are patch values, kdim wide.
+          gemm::gemm_bf16(s.fg, s.kdim, r1 - r0, dy + r0 * g.f + grp * s.fg, 1, g.f,
+                          cols.data(), s.kdim, 1, tmp.data(), false);
+          for (int64_t p = 0; p < s.kdim; ++p) {
+            float* a = acc + p * g.f + grp * s.fg;
+            for (int64_t j = 0; j < s.fg; ++j) a[j] += tmp.data()[j * s.kdim + p];
+          }
+        }
+      }
+    });
+  }
+  round_into(dwf.data(), wsize, dw);
+}
+
+}  // namespace corten::cpu::conv_internal
