@@ -172,7 +172,14 @@ void cast(DType from, DType to, const Shape& shape, const void* x, const Shape& 
                         const F* xr = xp + off[0];
                         T* o = op + off[1];
                         if (s[0] == 1 && s[1] == 1) {
-                          for (int64_t i = 0; i < n; ++i) o[i] = convert<T>(xr[i]);
+                          if constexpr (std::is_same_v<F, bfloat16> && std::is_same_v<T, float>) {
+                            active_elementwise_table().bf16_to_f32(xr, o, n);
+                          } else if constexpr (std::is_same_v<F, float> &&
+                                               std::is_same_v<T, bfloat16>) {
+                            active_elementwise_table().f32_to_bf16(xr, o, n);
+                          } else {
+                            for (int64_t i = 0; i < n; ++i) o[i] = convert<T>(xr[i]);
+                          }
                         } else if (s[0] == 0 && s[1] == 1) {
                           // A broadcast row (the gradient of a sum or a mean, say).
                           std::fill(o, o + n, convert<T>(*xr));

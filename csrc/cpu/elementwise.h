@@ -3,6 +3,7 @@
 // (broadcast operands have stride 0); outputs are contiguous. Callers have validated dtypes.
 
 #include <corten/dtype.h>
+#include <corten/half.h>
 #include <corten/ops/elementwise.h>
 #include <corten/ops/linalg.h>
 #include <corten/shape.h>
@@ -26,9 +27,14 @@ void cast(DType from, DType to, const Shape& shape, const void* x, const Shape& 
 using UnaryRowFn = void (*)(const void* x, int64_t sx, void* out, int64_t n, double alpha);
 using BinaryRowFn = void (*)(const void* a, int64_t sa, const void* b, int64_t sb, void* out,
                              int64_t n);
+// n contiguous elements converted between float32 and bfloat16 (Note [Half conversions]).
+using ConvertRowFn = void (*)(const void* x, void* out, int64_t n);
 struct ElementwiseTable {
   UnaryRowFn unary[static_cast<int>(UnaryOp::kCount)][kNumDTypes];
   BinaryRowFn binary[static_cast<int>(BinaryOp::kCount)][kNumDTypes];
+  // The casts of mixed precision, vectorised by the ISA's compiler flags.
+  ConvertRowFn bf16_to_f32;
+  ConvertRowFn f32_to_bf16;
 };
 
 namespace baseline {

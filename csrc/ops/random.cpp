@@ -189,6 +189,9 @@ PhiloxSeed seed_of(const Tensor& seed) {
 
 Tensor dropout(const Tensor& x, double rate, const std::optional<Shape>& noise_shape,
                PhiloxSeed seed) {
+  if (x.defined() && is_half_precision(x.dtype())) {  // Note [Half-precision compute]
+    return detail::narrow_half(dropout(detail::widen_half(x), rate, noise_shape, seed), x.dtype());
+  }
   // Called with an offset computed by the caller: a plan would replay that offset.
   trace::not_traceable("dropout");
   Shape ns;
@@ -199,6 +202,9 @@ Tensor dropout(const Tensor& x, double rate, const std::optional<Shape>& noise_s
 
 Tensor dropout(const Tensor& x, double rate, const std::optional<Shape>& noise_shape,
                const Tensor& seed) {
+  if (x.defined() && is_half_precision(x.dtype())) {  // Note [Half-precision compute]
+    return detail::narrow_half(dropout(detail::widen_half(x), rate, noise_shape, seed), x.dtype());
+  }
   trace::OpRecord rec;
   Shape ns;
   Tensor out = dropout_impl(x, rate, noise_shape, seed_of(seed), &ns);

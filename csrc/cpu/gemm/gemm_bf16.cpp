@@ -88,7 +88,7 @@ void pack_b_panel(const Bf16Ukernel& uk, int64_t nr, int64_t k, const bfloat16* 
 // A finished row of float32 sums written to C: rounded to bfloat16, or stored or added as
 // float32.
 void store_row(const float* src, int64_t n, bfloat16* dst, bool) {
-  for (int64_t j = 0; j < n; ++j) dst[j] = bfloat16::from_float(src[j]);
+  active_elementwise_table().f32_to_bf16(src, dst, n);
 }
 void store_row(const float* src, int64_t n, float* dst, bool accumulate) {
   if (accumulate) {
