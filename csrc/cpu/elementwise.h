@@ -29,9 +29,12 @@ using BinaryRowFn = void (*)(const void* a, int64_t sa, const void* b, int64_t s
                              int64_t n);
 // n contiguous elements converted between float32 and bfloat16 (Note [Half conversions]).
 using ConvertRowFn = void (*)(const void* x, void* out, int64_t n);
+// Row columns: every dtype, of which String and Float16 have none (bfloat16's wrap the float32
+// rows, Note [bfloat16 elementwise rows] in elementwise_kernels.inc).
+constexpr int kRowDTypes = static_cast<int>(kLastDType) + 1;
 struct ElementwiseTable {
-  UnaryRowFn unary[static_cast<int>(UnaryOp::kCount)][kNumDTypes];
-  BinaryRowFn binary[static_cast<int>(BinaryOp::kCount)][kNumDTypes];
+  UnaryRowFn unary[static_cast<int>(UnaryOp::kCount)][kRowDTypes];
+  BinaryRowFn binary[static_cast<int>(BinaryOp::kCount)][kRowDTypes];
   // The casts of mixed precision, vectorised by the ISA's compiler flags.
   ConvertRowFn bf16_to_f32;
   ConvertRowFn f32_to_bf16;

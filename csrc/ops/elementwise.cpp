@@ -73,16 +73,29 @@ Tensor narrow_half(const Tensor& t, DType dtype) {
 }
 }  // namespace detail
 
+namespace {
+// Whether `t` runs the bfloat16 rows of an op accepting `acc` (Note [bfloat16 elementwise rows]
+// in cpu/elementwise_kernels.inc: CPU tensors, ops with float32 kernels).
+bool bfloat16_rows(const Tensor& t, Accepts acc) {
+  return t.dtype() == DType::BFloat16 && t.device() != Device::CUDA && accepts(acc, DType::Float32);
+}
+// The dtype whose kernels run `t`: bfloat16 rows wrap the float32 ones.
+DType kernel_dtype(const Tensor& t) {
+  return t.dtype() == DType::BFloat16 ? DType::Float32 : t.dtype();
+}
+}  // namespace
+
 Tensor unary(UnaryOp op, const Tensor& x, double alpha) {
   const char* name = unary_op_name(op);
   check_defined(x, name);
-  if (is_half_precision(x.dtype())) {  // Note [Half-precision compute]
+  const Accepts acc = op_info(op).accepts;
+  if (is_half_precision(x.dtype()) && !bfloat16_rows(x, acc)) {
+    // Note [Half-precision compute]
     return detail::narrow_half(unary(op, detail::widen_half(x), alpha), x.dtype());
   }
   trace::OpRecord rec;
-  const Accepts acc = op_info(op).accepts;
-  CORTEN_CHECK_TYPE(accepts(acc, x.dtype()), name, ": expected ", accepts_str(acc),
-                    "; got ", dtype_name(x.dtype()));
+  CORTEN_CHECK_TYPE(accepts(acc, kernel_dtype(x)), name, ": expected ", accepts_str(acc), "; got ",
+                    dtype_name(x.dtype()));
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device(), name);
   if (x.is_meta()) return out;
   kernels::unary(out.device())(op, x.dtype(), x.shape(), x.raw_data(), x.strides(), out.raw_data(), alpha);
@@ -100,7 +113,9 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   if (a.dtype() == DType::String && (op == BinaryOp::Equal || op == BinaryOp::NotEqual)) {
     return string_equal(a, b, op == BinaryOp::NotEqual);
   }
-  if (is_half_precision(a.dtype())) {  // Note [Half-precision compute]
+  const Accepts acc = op_info(op).accepts;
+  if (is_half_precision(a.dtype()) && !(bfloat16_rows(a, acc) && bfloat16_rows(b, acc))) {
+    // Note [Half-precision compute]
     return detail::narrow_half(binary(op, detail::widen_half(a), detail::widen_half(b)), a.dtype());
   }
   trace::OpRecord rec;
@@ -108,9 +123,8 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
     const auto [x, y] = detail::align_scalar_operand(a, b, name);
     return binary(op, x, y);
   }
-  const Accepts acc = op_info(op).accepts;
-  CORTEN_CHECK_TYPE(accepts(acc, a.dtype()), name, ": expected ", accepts_str(acc),
-                    "; got ", dtype_name(a.dtype()));
+  CORTEN_CHECK_TYPE(accepts(acc, kernel_dtype(a)), name, ": expected ", accepts_str(acc), "; got ",
+                    dtype_name(a.dtype()));
   if (op == BinaryOp::Divide && is_integral(a.dtype())) {
     // TensorFlow's truediv: integers divide in float64.
     Tensor out = binary(op, cast(a, DType::Float64), cast(b, DType::Float64));

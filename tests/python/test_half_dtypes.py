@@ -277,3 +277,28 @@ def test_pooling_and_depthwise_convolution_compute_in_float32(dtype, np_dtype):
         loss = corten.reduce_sum(corten.cast(y, corten.float32))
     g = tape.gradient(loss, xv).numpy()
     assert g.sum() == 2 * 3 * 3 * 3  # one winner per window
+
+
+def test_bfloat16_rows_equal_float32_ops_rounded_once():
+    # Note [bfloat16 elementwise rows]: chunked rows over strided, broadcast and long operands.
+    rng = np.random.default_rng(7)
+    bf16 = np.dtype(ml_dtypes.bfloat16)
+    a = rng.normal(size=(3, 700)).astype(bf16)
+    b = rng.normal(size=(700,)).astype(bf16)
+    ta, tb = corten.constant(a), corten.constant(b)
+    wa, wb = a.astype(np.float32), b.astype(np.float32)
+    cases = {
+        "subtract broadcast": (ta - tb, wa - wb),
+        "divide scalar": (ta / 3.0, wa / np.float32(3.0)),
+        "strided": (corten.transpose(ta) * 2.0, wa.T * np.float32(2.0)),
+        "maximum": (corten.maximum(ta, tb), np.maximum(wa, wb)),
+        "leaky_relu": (corten.nn.leaky_relu(ta, 0.25), np.where(wa > 0, wa, wa * np.float32(0.25))),
+        "square": (corten.square(ta), wa * wa),
+    }
+    for name, (got, want) in cases.items():
+        assert got.dtype == corten.bfloat16, name
+        np.testing.assert_array_equal(got.numpy().view(np.uint16), want.astype(bf16).view(np.uint16),
+                                      err_msg=name)
+    less = ta < tb
+    assert less.dtype == corten.bool
+    np.testing.assert_array_equal(less.numpy(), wa < wb)

@@ -29,12 +29,14 @@ PEERS_DIR = Path(__file__).resolve().parent / "peers"
 PEERS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "corten": ("corten_peer.py", (), "corten"),
     "corten.function": ("corten_peer.py", ("--function",), "corten"),
+    "corten.mixed_bfloat16": ("corten_peer.py", ("--policy", "mixed_bfloat16"), "corten"),
     "numpy": ("numpy_peer.py", (), "corten"),
     "torch": ("torch_peer.py", (), "torch"),
     "torch.compile": ("torch_peer.py", ("--compile",), "torch"),
     "keras3-torch": ("keras3_peer.py", ("--backend", "torch"), "keras3"),
     "keras3-jax": ("keras3_peer.py", ("--backend", "jax"), "keras3"),
     "tf.keras": ("tfkeras_peer.py", (), "tfkeras"),
+    "tf.keras.mixed_bfloat16": ("tfkeras_peer.py", ("--policy", "mixed_bfloat16"), "tfkeras"),
 }
 
 

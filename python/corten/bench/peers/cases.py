@@ -33,6 +33,9 @@ TRAINING_LIBRARIES = ("corten", "torch", "torch.compile", "keras3-torch", "keras
 #: corten.function is corten's worker running those builds inside corten.function.
 KERAS_API_LIBRARIES = ("corten", "corten.function", "tf.keras", "keras3-torch", "keras3-jax")
 INFERENCE_LIBRARIES = ("corten", "torch", "keras3-torch", "keras3-jax", "tf.keras")
+#: corten and tf.keras under the global policy mixed_bfloat16 (the training cases that issue
+#: 21 compares with float32: the toy ResNet and the transformer classifier).
+MIXED_PRECISION_LIBRARIES = ("corten.mixed_bfloat16", "tf.keras.mixed_bfloat16")
 
 #: Training data: the first N_SAMPLES images of corten's bundled MNIST subset, in [0, 1].
 N_SAMPLES = 4096
@@ -380,7 +383,8 @@ TRAINING = [
          steps=N_SAMPLES // BATCH, samples=N_SAMPLES,
          note="the custom-layers guide's VAE (KL term through add_loss), MSE reconstruction; "
               "one shuffled epoch per call"),
-    Case("training", "fit toy ResNet RMSprop", "2000x32x32x3 b64", LAYER_LIBRARIES,
+    Case("training", "fit toy ResNet RMSprop", "2000x32x32x3 b64",
+         LAYER_LIBRARIES + MIXED_PRECISION_LIBRARIES,
          steps=32, samples=2000,
          note="the functional guide's toy ResNet (223,242 parameters) on CIFAR-shaped random "
               "images, categorical cross-entropy from logits; one shuffled epoch per call"),
@@ -388,7 +392,8 @@ TRAINING = [
          steps=63, samples=2000,
          note="Embedding(20000, 128), two Bidirectional(LSTM(64)), sigmoid output, binary "
               "cross-entropy, random ids; one shuffled epoch per call"),
-    Case("training", "fit Transformer text classifier Adam", "2000x200 b32", LAYER_LIBRARIES,
+    Case("training", "fit Transformer text classifier Adam", "2000x200 b32",
+         LAYER_LIBRARIES + MIXED_PRECISION_LIBRARIES,
          steps=63, samples=2000,
          note="keras-io's text classification with Transformer: token and position "
               "embeddings (20000 and 200 x 32), one block (MultiHeadAttention(2, 32), "

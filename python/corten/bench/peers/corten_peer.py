@@ -2,7 +2,8 @@
 
 With ``--function`` the worker is the library ``corten.function``: the Keras builds of the layer
 cases that name it run their timed call inside ``corten.function``, as tf.keras's run inside
-``tf.function`` (``fit`` compiles its steps either way).
+``tf.function`` (``fit`` compiles its steps either way). With ``--policy mixed_bfloat16`` it is
+``corten.mixed_bfloat16``: the global Keras dtype policy is set before any model is built.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ class CortenPeer(protocol.Peer):
         if getattr(options, "function", False):
             self.library = "corten.function"
             layer_cases.compile_calls(corten.__name__)
+        if getattr(options, "policy", None):
+            self.library = f"corten.{options.policy}"
+            corten.keras.mixed_precision.set_global_policy(options.policy)
         corten.config.threading.set_intra_op_parallelism_threads(threads)
         corten.keras.utils.set_random_seed(0)
         # Every case is built and run under the device scope (the request loop's thread).
@@ -98,6 +102,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="CPU", help="the device the cases run on: CPU or GPU")
     parser.add_argument("--function", action="store_true",
                         help="run as corten.function: layer cases' calls inside corten.function")
+    parser.add_argument("--policy", help="run as corten.POLICY under this global Keras dtype "
+                        "policy (mixed_bfloat16)")
 
 
 if __name__ == "__main__":

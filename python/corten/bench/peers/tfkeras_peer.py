@@ -3,6 +3,8 @@
 ``import tf_keras`` is the Keras 2 that ``TF_USE_LEGACY_KERAS=1`` makes ``tf.keras`` resolve
 to; importing it directly needs no environment variable. fit() compiles its step with
 tf.function, tf.keras's default. Threads: tf.config.threading's intra- and inter-op settings.
+With ``--policy mixed_bfloat16`` the worker is ``tf.keras.mixed_bfloat16``: the global Keras
+dtype policy is set before any model is built.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ class TfKerasPeer(protocol.Peer):
         self.tf, self.keras = tf, tf_keras
         self.version = f"{tf_keras.__version__} (tensorflow {tf.__version__})"
         tf_keras.utils.set_random_seed(0)
+        if getattr(options, "policy", None):
+            self.library = f"tf.keras.{options.policy}"
+            tf_keras.mixed_precision.set_global_policy(options.policy)
 
     def cases(self) -> list[str]:
         return cases.cases_for(self.library)
@@ -46,5 +51,10 @@ class TfKerasPeer(protocol.Peer):
                                        cases.predict_rows(case))
 
 
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--policy", help="run as tf.keras.POLICY under this global Keras dtype "
+                        "policy (mixed_bfloat16)")
+
+
 if __name__ == "__main__":
-    protocol.serve(TfKerasPeer)
+    protocol.serve(TfKerasPeer, _arguments)
