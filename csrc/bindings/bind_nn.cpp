@@ -15,13 +15,20 @@ void bind_nn(py::module_& m) {
       "scaled_dot_product_attention",
       [](py::handle query, py::handle key, py::handle value, py::handle mask, bool causal,
          py::handle scale, double dropout_rate, uint64_t seed_key, py::handle seed_offset,
-         bool reference) {
+         bool reference, const std::string& kernel) {
         const Tensor q = to_tensor(query);
         AttentionOptions o;
         o.causal = causal;
         if (!scale.is_none()) o.scale = scale.cast<double>();
         o.dropout_rate = dropout_rate;
         o.reference = reference;
+        CORTEN_CHECK_VALUE(kernel == "auto" || kernel == "tiled" || kernel == "direct",
+                           "scaled_dot_product_attention: kernel must be 'auto', 'tiled' or "
+                           "'direct'; got '",
+                           kernel, "'");
+        o.kernel = kernel == "tiled"    ? AttentionOptions::Kernel::Tiled
+                   : kernel == "direct" ? AttentionOptions::Kernel::Direct
+                                        : AttentionOptions::Kernel::Auto;
         const Tensor k = to_tensor(key), v = to_tensor(value);
         const Tensor m = mask.is_none() ? Tensor() : to_tensor(mask);
         // offset None: the stateful stream `seed_key` (Note [Attention dropout counters]).
@@ -33,7 +40,8 @@ void bind_nn(py::module_& m) {
       },
       py::arg("query"), py::arg("key"), py::arg("value"), py::arg("mask") = py::none(),
       py::arg("causal") = false, py::arg("scale") = py::none(), py::arg("dropout_rate") = 0.0,
-      py::arg("seed_key") = 0, py::arg("seed_offset") = py::none(), py::arg("reference") = false);
+      py::arg("seed_key") = 0, py::arg("seed_offset") = py::none(), py::arg("reference") = false,
+      py::arg("kernel") = "auto");
   m.def(
       "layer_norm",
       [](py::handle x, py::handle gamma, py::handle beta, double epsilon) {

@@ -133,7 +133,7 @@ void where(DType dtype, const Shape& shape, const bool* cond, const Shape& c_str
            const void* x, const Shape& x_strides, const void* y, const Shape& y_strides,
            void* out) {
   const Shape out_strides = contiguous_strides(shape);
-  visit_dtype(dtype, "where", [&](auto tag) {
+  visit_storage(dtype, "where", [&](auto tag) {  // a selection: the 16-bit floats too
     using T = typename decltype(tag)::type;
     const T* xp = static_cast<const T*>(x);
     const T* yp = static_cast<const T*>(y);

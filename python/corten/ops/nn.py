@@ -253,9 +253,12 @@ def sigmoid_cross_entropy_with_logits(labels: Any = None, logits: Any = None,
 def scaled_dot_product_attention(query: Any, key: Any, value: Any, attention_mask: Any = None,
                                  causal: bool = False, scale: float | None = None,
                                  dropout_rate: float = 0.0, seed: int | None = None,
-                                 reference: bool = False, name: str | None = None) -> Tensor:
+                                 reference: bool = False, name: str | None = None,
+                                 kernel: str = "auto") -> Tensor:
     """softmax(query key^T * scale + masks) value per batch entry and head, one fused tiled C++
-    kernel each way (the flash-attention scheme; MultiHeadAttention's core).
+    kernel each way (the flash-attention scheme; MultiHeadAttention's core), or for at most 64
+    keys the same computation as batched matmul, softmax and dropout ops, which measured faster
+    there (Note [Direct attention for few keys]).
 
     Args:
         query: (batch, Tq, heads, depth), float32 or float64.
@@ -270,6 +273,9 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attention_mas
             the stateful random stream of ``seed`` (combined with the global seed), so that
             each call (and each replay of a traced function) draws a new one.
         reference: run the plain reference kernels that materialise the scores (for tests).
+        kernel: "auto" (direct for at most 64 keys on the CPU, else tiled), "tiled" or
+            "direct"; every choice gives the same values up to float32 rounding, and with
+            dropout the same mask.
 
     Returns:
         (batch, Tq, heads, value_depth), the query's dtype.
@@ -282,9 +288,10 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attention_mas
     if _sym.active and any(type(t) is _sym.KT for t in (query, key, value, attention_mask)):
         return _sym.op_node(scaled_dot_product_attention,
                             (query, key, value, attention_mask, causal, scale, dropout_rate,
-                             seed, reference, name), {})
+                             seed, reference, name, kernel), {})
     dropout_rate = float(dropout_rate)
     seed_key = _seed.stateful_key(seed) if dropout_rate > 0 else 0
     return _C.scaled_dot_product_attention(query, key, value, attention_mask, bool(causal),
                                            None if scale is None else float(scale),
-                                           dropout_rate, seed_key, None, bool(reference))
+                                           dropout_rate, seed_key, None, bool(reference),
+                                           str(kernel))

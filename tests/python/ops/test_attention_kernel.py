@@ -84,19 +84,25 @@ SIZES = [(1, 1, 1, 1, 1, 1), (2, 5, 7, 2, 3, 5), (2, 70, 130, 3, 8, 12), (1, 64,
 MASKS = [None, "padding", "full", "heads", "rank2", "empty_rows"]
 
 
+# Both implementations (Note [Direct attention for few keys]), whatever the key length.
+KERNELS = ["tiled", "direct"]
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("kind", MASKS)
 @pytest.mark.parametrize("size", SIZES, ids=str)
-def test_forward_matches_numpy(size, kind, causal, rng):
+def test_forward_matches_numpy(size, kind, causal, kernel, rng):
     b, tq, tk, h, d, dv = size
     q, k, v = _inputs(rng, *size)
     m = _mask(rng, kind, b, h, tq, tk)
     want, _ = ref_forward(q, k, v, m, causal)
-    got = sdpa(q, k, v, m, causal=causal).numpy()
+    got = sdpa(q, k, v, m, causal=causal, kernel=kernel).numpy()
     assert got.shape == (b, tq, h, dv)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=2e-6)
-    got64 = sdpa(*(t.astype(np.float64) for t in (q, k, v)), m, causal=causal).numpy()
+    got64 = sdpa(*(t.astype(np.float64) for t in (q, k, v)), m, causal=causal,
+                 kernel=kernel).numpy()
     np.testing.assert_allclose(got64, want, rtol=1e-10, atol=1e-12)
 
 
@@ -108,11 +114,12 @@ def test_scale_and_large_scores(rng):
                                    atol=2e-5)
 
 
-def test_fully_masked_rows_are_uniform_over_every_key(rng):
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_fully_masked_rows_are_uniform_over_every_key(kernel, rng):
     q, k, v = _inputs(rng, 1, 4, 6, 1, 3, 2)
     m = np.zeros((4, 6), bool)
     m[1, 2] = m[2, 2] = True
-    out = sdpa(q, k, v, m, causal=True).numpy()
+    out = sdpa(q, k, v, m, causal=True, kernel=kernel).numpy()
     # Row 0: nothing visible -> the mean of all 6 values; row 1: only key 2 is in the mask but
     # causal hides it (2 > 1) -> uniform too; row 2: key 2 alone; row 3: nothing again.
     np.testing.assert_allclose(out[0, 0, 0], v[0, :, 0].mean(0), rtol=1e-6)
@@ -121,10 +128,11 @@ def test_fully_masked_rows_are_uniform_over_every_key(rng):
     np.testing.assert_allclose(out[0, 3, 0], v[0, :, 0].mean(0), rtol=1e-6)
 
 
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("kind", [None, "padding", "empty_rows"])
 @pytest.mark.parametrize("size", [(2, 5, 7, 2, 3, 5), (1, 70, 130, 2, 8, 12)], ids=str)
-def test_fast_path_matches_reference_kernels(size, kind, causal, rng):
+def test_fast_path_matches_reference_kernels(size, kind, causal, kernel, rng):
     b, tq, tk, h, d, dv = size
     q, k, v = _inputs(rng, *size)
     m = _mask(rng, kind, b, h, tq, tk)
@@ -134,33 +142,34 @@ def test_fast_path_matches_reference_kernels(size, kind, causal, rng):
         qs, ks, vs = (tf.constant(t) for t in (q, k, v))
         with tf.GradientTape() as tape:
             tape.watch([qs, ks, vs])
-            y = sdpa(qs, ks, vs, m, causal=causal, dropout_rate=0.0, reference=reference)
+            y = sdpa(qs, ks, vs, m, causal=causal, dropout_rate=0.0, reference=reference,
+                     kernel=kernel)
         grads = tape.gradient(y, [qs, ks, vs], output_gradients=tf.constant(dy))
         runs.append([y.numpy()] + [g.numpy() for g in grads])
     for fast, plain in zip(*runs, strict=True):
         np.testing.assert_allclose(fast, plain, rtol=1e-4, atol=2e-5)
 
 
-def _grads(q, k, v, dy, m=None, causal=False, **kw):
+def _grads(q, k, v, dy, m=None, causal=False, kernel="auto", **kw):
     qs, ks, vs = (tf.constant(t) for t in (q, k, v))
     with tf.GradientTape() as tape:
         tape.watch([qs, ks, vs])
-        y = _C.scaled_dot_product_attention(qs, ks, vs, m, causal, None, **kw) if kw else sdpa(
-            qs, ks, vs, m, causal=causal)
+        y = _C.scaled_dot_product_attention(qs, ks, vs, m, causal, None, kernel=kernel, **kw)
     return [y.numpy()] + [g.numpy() for g in tape.gradient(y, [qs, ks, vs],
                                                             output_gradients=tf.constant(dy))]
 
 
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("kind", [None, "padding", "full", "empty_rows"])
 @pytest.mark.parametrize("size", [(2, 5, 7, 2, 3, 5), (1, 70, 130, 2, 8, 12),
                                   (1, 129, 65, 1, 16, 16)], ids=str)
-def test_gradients_match_numpy(size, kind, causal, rng):
+def test_gradients_match_numpy(size, kind, causal, kernel, rng):
     b, tq, tk, h, d, dv = size
     q, k, v = _inputs(rng, *size)
     m = _mask(rng, kind, b, h, tq, tk)
     dy = rng.standard_normal((b, tq, h, dv)).astype(np.float32)
-    _, *got = _grads(q, k, v, dy, m, causal)
+    _, *got = _grads(q, k, v, dy, m, causal, kernel)
     for g, w in zip(got, ref_backward(q, k, v, dy, m, causal), strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=3e-5)
 
@@ -184,19 +193,21 @@ def _fd_check(q, k, v, dy, fn, eps=1e-6):
         np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-8)
 
 
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("causal", [False, True])
-def test_finite_differences_float64(causal, rng):
+def test_finite_differences_float64(causal, kernel, rng):
     q, k, v = _inputs(rng, 1, 4, 5, 2, 3, 2, "float64")
     m = _mask(rng, "empty_rows", 1, 2, 4, 5)
     dy = rng.standard_normal((1, 4, 2, 2))
-    _fd_check(q, k, v, dy, lambda a, b, c: sdpa(a, b, c, m, causal=causal))
+    _fd_check(q, k, v, dy, lambda a, b, c: sdpa(a, b, c, m, causal=causal, kernel=kernel))
 
 
-def test_finite_differences_with_dropout_at_a_fixed_seed(rng):
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_finite_differences_with_dropout_at_a_fixed_seed(kernel, rng):
     q, k, v = _inputs(rng, 1, 4, 5, 2, 3, 2, "float64")
     dy = rng.standard_normal((1, 4, 2, 2))
     _fd_check(q, k, v, dy, lambda a, b, c: _C.scaled_dot_product_attention(
-        a, b, c, None, True, None, 0.3, 77, 5))
+        a, b, c, None, True, None, 0.3, 77, 5, kernel=kernel))
 
 
 def _keep(b, h, tq, tk, rate, key, offset):
@@ -205,16 +216,18 @@ def _keep(b, h, tq, tk, rate, key, offset):
     return _C.dropout(ones, rate, None, key, offset).numpy().astype(np.float64)
 
 
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("size", [(2, 5, 7, 2, 3, 5), (1, 70, 130, 2, 8, 12)], ids=str)
-def test_dropout_mask_is_dropouts_and_backward_regenerates_it(size, dtype, rng):
+def test_dropout_mask_is_dropouts_and_backward_regenerates_it(size, dtype, kernel, rng):
     b, tq, tk, h, d, dv = size
     q, k, v = _inputs(rng, *size, dtype)
     m = _mask(rng, "padding", b, h, tq, tk)
     dy = rng.standard_normal((b, tq, h, dv)).astype(dtype)
     rate, key, offset = 0.4, 1234, 99
     keep = _keep(b, h, tq, tk, rate, key, offset)
-    y, *got = _grads(q, k, v, dy, m, True, dropout_rate=rate, seed_key=key, seed_offset=offset)
+    y, *got = _grads(q, k, v, dy, m, True, kernel, dropout_rate=rate, seed_key=key,
+                     seed_offset=offset)
     want = ref_forward(q, k, v, m, True, None, keep)[0]
     tol = dict(rtol=1e-4, atol=3e-5) if dtype == "float32" else dict(rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(y, want, **tol)
@@ -306,16 +319,19 @@ def test_errors_name_the_op_and_shapes(rng):
         sdpa(q, k, v, np.ones((3, 4), np.float32))
 
 
-def test_traced_function_without_dropout_matches_eager_and_saves_as_a_plan(rng):
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_traced_function_without_dropout_matches_eager_and_saves_as_a_plan(kernel, rng):
     import json
 
     q, k, v = (tf.constant(t) for t in _inputs(rng, 2, 9, 11, 2, 4, 3))
     m = _mask(rng, "padding", 2, 2, 9, 11)
-    fn = tf.function(lambda q, k, v: sdpa(q, k, v, m, causal=True))
+    fn = tf.function(lambda q, k, v: sdpa(q, k, v, m, causal=True, kernel=kernel))
     for _ in range(2):
-        np.testing.assert_array_equal(fn(q, k, v).numpy(), sdpa(q, k, v, m, causal=True).numpy())
+        np.testing.assert_array_equal(fn(q, k, v).numpy(),
+                                      sdpa(q, k, v, m, causal=True, kernel=kernel).numpy())
     plan = fn._last_plan.plan
-    assert "scaled_dot_product_attention" in plan.ops
+    # The direct path is its ops (Note [Direct attention for few keys]).
+    assert ("scaled_dot_product_attention" if kernel == "tiled" else "softmax") in plan.ops
     text = plan.to_json([f"c{i}" for i in range(len(plan.captures))])
     assert json.loads(text)["format"] == "corten.plan"
     loaded = _C.plan_from_json(text, "attention",

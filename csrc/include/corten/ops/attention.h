@@ -22,6 +22,9 @@ struct AttentionOptions {
   double dropout_rate = 0.0;
   /// Run the plain reference kernels that materialise the scores (for tests).
   bool reference = false;
+  /// Which implementation runs (Note [Direct attention for few keys] in ops/attention.cpp):
+  /// Auto takes the direct one for at most 64 keys on the CPU, the tiled kernels otherwise.
+  enum class Kernel { Auto, Tiled, Direct } kernel = Kernel::Auto;
 };
 
 /// softmax(Q K^T * scale + masks) V per batch entry and head, with
