@@ -19,6 +19,9 @@ namespace corten::cpu::gemm {
 // split at 2^18).
 constexpr int64_t kParallelFlops = int64_t{1} << 21;
 
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
 // 64-byte aligned scratch from the caching allocator.
 class Buffer {
  public:

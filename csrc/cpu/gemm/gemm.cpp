@@ -272,8 +272,6 @@ void epilogue(T* c, int64_t ldc, int64_t i0, int64_t i1, int64_t j0, int64_t j1,
   }
 }
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
 // The driver of Note [GEMM threading]; `allow_parallel` false keeps it on the calling thread
 // (the chunks of a K split, which run one per thread).

@@ -34,8 +34,6 @@ Bf16Ukernel select_kernel(int64_t n, Bf16Path path) {
   return path == Bf16Path::Vector ? avx512_bf16::ukernel_bf16(nv) : reference::ukernel_bf16(nv);
 }
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
 // Rows [0, mr) of a (strides rs, cs), k deep, as one MR-row pair panel (kp x MR words).
 void pack_a_panel(int MR, int64_t mr, int64_t k, const bfloat16* a, int64_t rs, int64_t cs,
                   uint32_t* dst) {

@@ -113,7 +113,7 @@ def test_linear_errors():
         linear(tf.zeros((2, 3)), tf.zeros((3,)))
     with pytest.raises(TypeError, match=r"linear: operands must have the same dtype; got float32 and float64"):
         linear(tf.zeros((2, 3)), tf.zeros((3, 5), dtype="float64"))
-    with pytest.raises(TypeError, match=r"linear: expected float32 or float64 operands; got int32"):
+    with pytest.raises(TypeError, match=r"linear: expected float32, float64 or bfloat16 operands; got int32"):
         linear(tf.constant([[1, 2]]), tf.constant([[1], [2]]))
     with pytest.raises(ValueError, match=r"linear: activation must be None or one of .*"
                                          r"Received: activation='softmax'"):
