@@ -29,20 +29,22 @@
 
 #include "cpu/conv.h"
 #include "cpu/conv_internal.h"
+#include "cpu/elementwise.h"
 #include "cpu/gemm/gemm_bf16.h"
 #include "cpu/scratch.h"
 
 namespace corten::cpu::conv_internal {
 namespace {
 
+// The ISA's vectorised conversions (cpu/elementwise.h); an absent operand widens to nothing.
 std::vector<float> widen(const bfloat16* p, int64_t n) {
   std::vector<float> out(static_cast<size_t>(p ? n : 0));
-  for (size_t i = 0; i < out.size(); ++i) out[i] = p[i].to_float();
+  if (!out.empty()) active_elementwise_table().bf16_to_f32(p, out.data(), n);
   return out;
 }
 
 void round_into(const float* src, int64_t n, bfloat16* dst) {
-  for (int64_t i = 0; i < n; ++i) dst[i] = bfloat16::from_float(src[i]);
+  active_elementwise_table().f32_to_bf16(src, dst, n);
 }
 
 // Runs fn(t0, t1) over [0, count): split over the threads when there are at least two items a

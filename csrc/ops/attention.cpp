@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "autograd/grad_rules.h"
@@ -190,8 +191,9 @@ trace::Tensors attention_from_stream(const Tensor& q, const Tensor& k, const Ten
 // same keep decisions as the tiled kernels), and P V; each op records its own gradient. The
 // tiled kernels pay per (b, h) and per tile (packing, online-softmax bookkeeping, tiles padded
 // to 16 keys) what the batched products do not. Measured at batch 32, 8 heads of 32,
-// Tq = Tk = T, forward and backward (bench of the op alone, median of 15; 1 thread / 2
-// threads, microseconds), tiled vs direct:
+// Tq = Tk = T, forward and backward (bench/lab/mixed_precision_kernels.py, median of 15;
+// 1 thread / 2 threads, microseconds; bench/results/mixed-precision-kernels-*.txt has a later
+// run of the same), tiled vs direct:
 //   T = 8: 908 / 592 vs 313 / 311;   T = 16: 1736 / 1105 vs 698 / 634;
 //   T = 32: 4012 / 2461 vs 2631 / 1685;   T = 64: 13365 / 6931 vs 10938 / 6870;
 //   T = 128: 40352 / 26639 vs 43061 / 21862 (and the direct path's S is 4 MB there).
@@ -236,24 +238,32 @@ Tensor direct_attention(const Tensor& q, const Tensor& k, const Tensor& v, const
   return transpose(matmul(p, transpose(v, heads_first)), heads_first);
 }
 
+// What both forms run before the tiled kernels: 16-bit inputs through float32 (Note
+// [Half-precision compute]) and the direct path of Note [Direct attention for few keys], its
+// dropout drawn from `rng` (the seed tensor or the stream). Undefined when neither applies.
+template <class Rng>
+Tensor widened_or_direct(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
+                         const AttentionOptions& o, const Rng& rng) {
+  if (detail::any_half({&q, &k, &v})) {
+    return detail::narrow_half(
+        scaled_dot_product_attention(detail::widen_half(q), detail::widen_half(k),
+                                     detail::widen_half(v), mask, o, rng),
+        q.dtype());
+  }
+  if (!direct_attention_applies(q, k, o)) return Tensor();
+  if constexpr (std::is_same_v<Rng, Tensor>) check_seed(rng, o.dropout_rate);
+  return direct_attention(q, k, v, mask, o, [&](const Tensor& p) {
+    return dropout(p, o.dropout_rate, std::nullopt, rng);
+  });
+}
+
 }  // namespace
 
 Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
                                     const Tensor& mask, const AttentionOptions& options,
                                     const Tensor& seed) {
-  if (detail::any_half({&query, &key, &value})) {  // Note [Half-precision compute]
-    return detail::narrow_half(
-        scaled_dot_product_attention(detail::widen_half(query), detail::widen_half(key),
-                                     detail::widen_half(value), detail::widen_half(mask), options,
-                                     seed),
-        query.dtype());
-  }
-  if (direct_attention_applies(query, key, options)) {
-    if (options.dropout_rate > 0) check_seed(seed, options.dropout_rate);
-    return direct_attention(query, key, value, mask, options, [&](const Tensor& p) {
-      return dropout(p, options.dropout_rate, std::nullopt, seed);
-    });
-  }
+  if (Tensor out = widened_or_direct(query, key, value, mask, options, seed); out.defined())
+    return out;
   trace::OpRecord rec;
   const double scale = resolve_scale(query, options.scale);
   const trace::Tensors parts = attention_recorded(query, key, value, mask, seed, options.causal,
@@ -271,18 +281,8 @@ Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, cons
   if (options.dropout_rate == 0.0) {
     return scaled_dot_product_attention(query, key, value, mask, options, Tensor());
   }
-  if (detail::any_half({&query, &key, &value})) {  // Note [Half-precision compute]
-    return detail::narrow_half(
-        scaled_dot_product_attention(detail::widen_half(query), detail::widen_half(key),
-                                     detail::widen_half(value), detail::widen_half(mask), options,
-                                     stream),
-        query.dtype());
-  }
-  if (direct_attention_applies(query, key, options)) {
-    return direct_attention(query, key, value, mask, options, [&](const Tensor& p) {
-      return dropout(p, options.dropout_rate, std::nullopt, stream);
-    });
-  }
+  if (Tensor out = widened_or_direct(query, key, value, mask, options, stream); out.defined())
+    return out;
   trace::OpRecord rec;
   const double scale = resolve_scale(query, options.scale);
   const trace::Tensors outs =

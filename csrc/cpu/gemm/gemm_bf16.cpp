@@ -113,12 +113,10 @@ void gemm_via_float32(int64_t batch, int64_t m, int64_t n, int64_t k, const bflo
   Buffer b_buf(b_wide ? 0 : static_cast<size_t>(b_len) * sizeof(float));
   Buffer bias_buf(bias ? static_cast<size_t>(n) * sizeof(float) : 0);
   Buffer c_buf(static_cast<size_t>(batch * m * n) * sizeof(float));
-  auto widen = [](const bfloat16* src, int64_t len, float* dst) {
-    for (int64_t i = 0; i < len; ++i) dst[i] = src[i].to_float();
-  };
-  widen(a, a_len, a_buf.as<float>());
-  if (!b_wide) widen(b, b_len, b_buf.as<float>());
-  if (bias) widen(bias, n, bias_buf.as<float>());
+  const ConvertRowFn widen = active_elementwise_table().bf16_to_f32;
+  if (a_len > 0) widen(a, a_buf.as<float>(), a_len);
+  if (!b_wide && b_len > 0) widen(b, b_buf.as<float>(), b_len);
+  if (bias) widen(bias, bias_buf.as<float>(), n);
   gemm<float>(batch, m, n, k, a_buf.as<float>(), a_off, a_rs, a_cs,
               b_wide ? b_wide : b_buf.as<float>(), b_off, b_rs, b_cs, c_buf.as<float>(),
               bias ? bias_buf.as<float>() : nullptr, act);
