@@ -7,9 +7,8 @@
 #include <limits>
 #include <vector>
 
-#include "cpu/isa_table.h"
-#include "cpu/random_kernels.h"
-#include "cpu/random_transform.h"
+#include "cpu/attention_tiles.h"
+#include "cpu/elementwise.h"
 
 namespace corten::cpu {
 
@@ -36,50 +35,7 @@ namespace corten::cpu {
 
 namespace {
 
-constexpr int64_t kBM = 64;  // query rows per tile
-constexpr int64_t kBN = 64;  // keys per tile (a multiple of 16: tile_gemm's n)
-constexpr float kInf = std::numeric_limits<float>::infinity();
-
-int64_t pad16(int64_t n) { return (n + 15) / 16 * 16; }
-
-const AttentionTable& active_table() {
-  return table_for_isa(&baseline::attention_table, &avx2::attention_table,
-                       &avx512::attention_table);
-}
-
-// keep factors f[j], j < nb, of row `row` ((b * H + h) * Tq + i) from key j0
-// (Note [Attention dropout counters]).
-void keep_factors(const AttentionParams& p, const RandomTable& rt, int64_t row, int64_t j0,
-                  int64_t nb, float inv, float* f) {
-  const uint64_t e0 =
-      static_cast<uint64_t>(row) * static_cast<uint64_t>(p.tk) + static_cast<uint64_t>(j0);
-  const uint64_t blk0 = e0 / 4, blk1 = (e0 + static_cast<uint64_t>(nb) - 1) / 4;
-  alignas(64) uint32_t words[4 * (kBN / 4 + 2)];
-  rt.philox_words(p.key, p.offset + blk0, static_cast<int64_t>(blk1 - blk0 + 1), words);
-  const uint64_t first = e0 - 4 * blk0;
-  for (int64_t j = 0; j < nb; ++j) {
-    f[j] = rng::dropout_keep(words[first + static_cast<uint64_t>(j)], p.rate) ? inv : 0.0f;
-  }
-  for (int64_t j = nb; j < kBN; ++j) f[j] = 0.0f;
-}
-
-// Scores of a tile (scaled dot products) in s (m, kBN), with -inf where key j0 + j is not
-// visible to query i0 + r or past the end (j >= nb).
-void finish_scores(const AttentionParams& p, int64_t b, int64_t h, int64_t i0, int64_t m,
-                   int64_t j0, int64_t nb, float* s) {
-  for (int64_t r = 0; r < m; ++r) {
-    float* sr = s + r * kBN;
-    const int64_t i = i0 + r;
-    const int64_t jend = p.causal ? std::min(nb, std::max<int64_t>(i - j0 + 1, 0)) : nb;
-    if (p.mask) {
-      const bool* mr = p.mask + b * p.mask_strides[0] + h * p.mask_strides[1] +
-                       i * p.mask_strides[2] + j0 * p.mask_strides[3];
-      const int64_t ms = p.mask_strides[3];
-      for (int64_t j = 0; j < jend; ++j) sr[j] = mr[j * ms] ? sr[j] : -kInf;
-    }
-    for (int64_t j = jend; j < kBN; ++j) sr[j] = -kInf;
-  }
-}
+using namespace attention_tiles;
 
 // Packs rows [j0, j0 + nb) of x (row stride ld, `cols` values) transposed into t (cols, kBN),
 // zero past nb.
@@ -111,26 +67,6 @@ void scaled_rows(const float* x, int64_t ld, int64_t rows, int64_t cols, float s
   }
 }
 
-struct Strides {
-  int64_t q_row, k_row, v_row;  // between consecutive positions t (H * D or H * Dv)
-  int64_t q_bh(const AttentionParams& p, int64_t b, int64_t h) const {
-    return b * p.tq * q_row + h * p.dk;
-  }
-  int64_t k_bh(const AttentionParams& p, int64_t b, int64_t h) const {
-    return b * p.tk * k_row + h * p.dk;
-  }
-  int64_t v_bh(const AttentionParams& p, int64_t b, int64_t h) const {
-    return b * p.tk * v_row + h * p.dv;
-  }
-  int64_t o_bh(const AttentionParams& p, int64_t b, int64_t h) const {
-    return b * p.tq * p.heads * p.dv + h * p.dv;
-  }
-};
-
-Strides strides_of(const AttentionParams& p) {
-  return {p.heads * p.dk, p.heads * p.dk, p.heads * p.dv};
-}
-
 void forward_f32(const AttentionParams& p, const float* q, const float* k, const float* v,
                  float* out, float* lse) {
   const AttentionTable& t = active_table();
@@ -145,7 +81,7 @@ void forward_f32(const AttentionParams& p, const float* q, const float* k, const
     std::vector<float> vp(v_in_place ? 0 : static_cast<size_t>(kBN * dvp));
     std::vector<float> s(kBM * kBN), pr(kBM * kBN), o(static_cast<size_t>(kBM * dvp));
     std::vector<float> f(kBN), qs(static_cast<size_t>(kBM * p.dk));
-    float mrow[kBM];
+    float mrow[kBM], alpha[kBM];
     double lrow[kBM];
     for (int64_t task = t0; task < t1; ++task) {
       const int64_t qb = task % nqb, bh = task / nqb, b = bh / p.heads, h = bh % p.heads;
@@ -169,27 +105,15 @@ void forward_f32(const AttentionParams& p, const float* q, const float* k, const
           vsrc = vp.data();
           ldv = dvp;
         }
-        t.tile_gemm(m, kBN, p.dk, qs.data(), p.dk, 1, kt.data(), kBN, s.data(), kBN, false);
+        const int64_t n = row_width(nb);
+        t.tile_gemm(m, n, p.dk, qs.data(), p.dk, 1, kt.data(), kBN, s.data(), kBN, false);
         finish_scores(p, b, h, i0, m, j0, nb, s.data());
+        online_softmax_tile(t, rt, p, bh * p.tq + i0, m, j0, nb, s.data(), pr.data(), kBN, mrow,
+                            lrow, alpha, f.data(), inv);
         for (int64_t r = 0; r < m; ++r) {
-          const float* sr = s.data() + r * kBN;
-          float* prr = pr.data() + r * kBN;
-          const float mnew = std::max(mrow[r], t.row_max(sr, kBN));
-          if (mnew == -kInf) {  // nothing visible yet
-            std::fill(prr, prr + kBN, 0.0f);
-            continue;
-          }
-          const float alpha = mrow[r] == -kInf ? 0.0f : std::exp(mrow[r] - mnew);
-          lrow[r] = lrow[r] * alpha + t.exp_sum(sr, mnew, prr, kBN);
-          mrow[r] = mnew;
-          if (alpha != 1.0f) {
-            float* orow = o.data() + r * dvp;
-            for (int64_t c = 0; c < dvp; ++c) orow[c] *= alpha;
-          }
-          if (p.rate > 0) {
-            keep_factors(p, rt, (bh * p.tq) + i0 + r, j0, nb, inv, f.data());
-            for (int64_t j = 0; j < nb; ++j) prr[j] *= f[j];
-          }
+          if (alpha[r] == 1.0f) continue;
+          float* orow = o.data() + r * dvp;
+          for (int64_t c = 0; c < dvp; ++c) orow[c] *= alpha[r];
         }
         t.tile_gemm(m, dvp, nb, pr.data(), kBN, 1, vsrc, ldv, o.data(), dvp, true);
       }
@@ -245,30 +169,12 @@ void backward_tile(const AttentionParams& p, const AttentionTable& t, const Rand
                    int64_t nb, const float* qs, const float* dob0, int64_t o_row, const float* lse,
                    const float* dd, float inv) {
   const int64_t bh = b * p.heads + h;
-  const float scale = static_cast<float>(p.scale);
-  t.tile_gemm(m, kBN, p.dk, qs + i0 * p.dk, p.dk, 1, w.kt.data(), kBN, w.s.data(), kBN, false);
+  const int64_t n = row_width(nb);
+  t.tile_gemm(m, n, p.dk, qs + i0 * p.dk, p.dk, 1, w.kt.data(), kBN, w.s.data(), kBN, false);
   finish_scores(p, b, h, i0, m, j0, nb, w.s.data());
-  t.tile_gemm(m, kBN, p.dv, dob0 + i0 * o_row, o_row, 1, w.vt.data(), kBN, w.dp.data(), kBN, false);
-  const float uniform = 1.0f / static_cast<float>(p.tk);
-  for (int64_t r = 0; r < m; ++r) {
-    const int64_t row = bh * p.tq + i0 + r;
-    float* prr = w.pr.data() + r * kBN;
-    float* dpr = w.dp.data() + r * kBN;
-    if (lse[row] == kInf) {
-      // Constant scores (Note [Attention masks]): no gradient to q and k from this row.
-      for (int64_t j = 0; j < kBN; ++j) prr[j] = j < nb ? uniform : 0.0f;
-      if (p.rate > 0) {
-        keep_factors(p, rt, row, j0, nb, inv, w.f.data());
-        for (int64_t j = 0; j < nb; ++j) prr[j] *= w.f[j];
-      }
-      std::fill(dpr, dpr + kBN, 0.0f);
-      continue;
-    }
-    // Past nb, pr is 0 (scores -inf) and dp is 0 (vt zero-padded), so dS is 0 there.
-    t.exp_sum(w.s.data() + r * kBN, lse[row], prr, kBN);
-    if (p.rate > 0) keep_factors(p, rt, row, j0, nb, inv, w.f.data());
-    t.grad_scores(prr, dpr, p.rate > 0 ? w.f.data() : nullptr, dd[row], scale, kBN);
-  }
+  t.tile_gemm(m, n, p.dv, dob0 + i0 * o_row, o_row, 1, w.vt.data(), kBN, w.dp.data(), kBN, false);
+  backward_scores_tile(t, rt, p, bh * p.tq + i0, m, j0, nb, w.s.data(), w.pr.data(), w.dp.data(),
+                       kBN, lse, dd, w.f.data(), inv);
 }
 
 void backward_f32(const AttentionParams& p, const float* q, const float* k, const float* v,
@@ -391,14 +297,19 @@ void tile_gemm_baseline(int64_t m, int64_t n, int64_t kd, const float* a, int64_
   }
 }
 
-float exp_sum_baseline(const float* s, float m, float* p, int64_t n) {
-  float total = 0.0f;
-  for (int64_t j = 0; j < n; ++j) {
-    const float x = s[j] - m;
-    p[j] = x < -87.3365447505531f ? 0.0f : std::exp(x);
-    total += p[j];
+void exp_sum_baseline(const float* s, int64_t ld, const float* m, float* p, int64_t rows,
+                      int64_t n, float* sums) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* sr = s + r * ld;
+    float* pr = p + r * ld;
+    float total = 0.0f;
+    for (int64_t j = 0; j < n; ++j) {
+      const float x = sr[j] - m[r];
+      pr[j] = !std::isfinite(m[r]) || x < -87.3365447505531f ? 0.0f : std::exp(x);
+      total += pr[j];
+    }
+    if (sums) sums[r] = total;
   }
-  return total;
 }
 
 void grad_scores_baseline(float* pr, float* dp, const float* f, float d, float scale, int64_t n) {
@@ -413,10 +324,12 @@ void grad_scores_baseline(float* pr, float* dp, const float* f, float d, float s
   }
 }
 
-float row_max_baseline(const float* s, int64_t n) {
-  float mx = -kInf;
-  for (int64_t j = 0; j < n; ++j) mx = s[j] > mx ? s[j] : mx;
-  return mx;
+void row_max_baseline(const float* s, int64_t ld, int64_t rows, int64_t n, float* out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float mx = -kInf;
+    for (int64_t j = 0; j < n; ++j) mx = s[r * ld + j] > mx ? s[r * ld + j] : mx;
+    out[r] = mx;
+  }
 }
 
 }  // namespace
@@ -429,8 +342,36 @@ const AttentionTable& attention_table() {
 }
 }  // namespace baseline
 
+namespace {
+
+// bfloat16 on the float32 path (Note [bfloat16 attention]): n values of x widened.
+std::vector<float> widened(const void* x, int64_t n) {
+  std::vector<float> out(static_cast<size_t>(n));
+  active_elementwise_table().bf16_to_f32(x, out.data(), n);
+  return out;
+}
+
+void narrow_into(const std::vector<float>& x, void* out) {
+  active_elementwise_table().f32_to_bf16(x.data(), out, static_cast<int64_t>(x.size()));
+}
+
+}  // namespace
+
 void attention_forward(DType dtype, const AttentionParams& p, const void* q, const void* k,
                        const void* v, void* out, void* lse) {
+  if (dtype == DType::BFloat16) {
+    const auto* q16 = static_cast<const bfloat16*>(q);
+    const auto* k16 = static_cast<const bfloat16*>(k);
+    const auto* v16 = static_cast<const bfloat16*>(v);
+    auto* lse32 = static_cast<float*>(lse);
+    if (attention_forward_bf16(p, q16, k16, v16, static_cast<bfloat16*>(out), lse32)) return;
+    const int64_t nq = p.batch * p.tq * p.heads, nk = p.batch * p.tk * p.heads;
+    std::vector<float> o(static_cast<size_t>(nq * p.dv));
+    forward_f32(p, widened(q, nq * p.dk).data(), widened(k, nk * p.dk).data(),
+                widened(v, nk * p.dv).data(), o.data(), lse32);
+    narrow_into(o, out);
+    return;
+  }
   if (dtype != DType::Float32) {
     attention_forward_ref(dtype, p, q, k, v, out, lse);
     return;
@@ -442,6 +383,28 @@ void attention_forward(DType dtype, const AttentionParams& p, const void* q, con
 void attention_backward(DType dtype, const AttentionParams& p, const void* q, const void* k,
                         const void* v, const void* out, const void* lse, const void* dout, void* dq,
                         void* dk, void* dv) {
+  if (dtype == DType::BFloat16) {
+    const auto* lse32 = static_cast<const float*>(lse);
+    if (attention_backward_bf16(
+            p, static_cast<const bfloat16*>(q), static_cast<const bfloat16*>(k),
+            static_cast<const bfloat16*>(v), static_cast<const bfloat16*>(out), lse32,
+            static_cast<const bfloat16*>(dout), static_cast<bfloat16*>(dq),
+            static_cast<bfloat16*>(dk), static_cast<bfloat16*>(dv))) {
+      return;
+    }
+    const int64_t nq = p.batch * p.tq * p.heads, nk = p.batch * p.tk * p.heads;
+    std::vector<float> gq(dq ? static_cast<size_t>(nq * p.dk) : 0);
+    std::vector<float> gk(dk ? static_cast<size_t>(nk * p.dk) : 0);
+    std::vector<float> gv(dv ? static_cast<size_t>(nk * p.dv) : 0);
+    backward_f32(p, widened(q, nq * p.dk).data(), widened(k, nk * p.dk).data(),
+                 widened(v, nk * p.dv).data(), widened(out, nq * p.dv).data(), lse32,
+                 widened(dout, nq * p.dv).data(), dq ? gq.data() : nullptr,
+                 dk ? gk.data() : nullptr, dv ? gv.data() : nullptr);
+    if (dq) narrow_into(gq, dq);
+    if (dk) narrow_into(gk, dk);
+    if (dv) narrow_into(gv, dv);
+    return;
+  }
   if (dtype != DType::Float32) {
     attention_backward_ref(dtype, p, q, k, v, out, lse, dout, dq, dk, dv);
     return;

@@ -1,10 +1,11 @@
 #pragma once
 // CPU kernels of scaled_dot_product_attention (corten/ops/attention.h). Callers have validated
-// every argument: shapes, dtypes (float32/float64), a dropout rate in [0, 1), mask strides
-// broadcast to (B, H, Tq, Tk). q, k, v, out, dout, dq, dk, dv are contiguous.
+// every argument: shapes, dtypes (float32/float64/bfloat16), a dropout rate in [0, 1), mask
+// strides broadcast to (B, H, Tq, Tk). q, k, v, out, dout, dq, dk, dv are contiguous.
 //
 // q: (B, Tq, H, D), k: (B, Tk, H, D), v: (B, Tk, H, Dv) -> out: (B, Tq, H, Dv),
-// lse: (B, H, Tq) of the input dtype (the row log-sum-exp of the scaled, masked scores).
+// lse: (B, H, Tq) of the input dtype, float32 for bfloat16 (the row log-sum-exp of the scaled,
+// masked scores).
 //
 // Note [Attention masks]
 // Key j is visible to query i when mask[b, h, i, j] (if a mask is given) and, with `causal`,
@@ -27,7 +28,22 @@
 // reference regenerate it from (key, offset) alone, on any thread count and ISA. A draw uses
 // philox_counters_used(B * H * Tq * Tk) counters.
 
+// Note [bfloat16 attention]
+// bfloat16 q, k and v (out and the gradients bfloat16, lse float32) run the tile products on the
+// bfloat16 GEMM's micro-kernels (Note [bfloat16 GEMM]; cpu/attention_bf16.cpp) where the ISA has
+// them, each product summed in float32 from exact bfloat16 products:
+//   - S = (q * scale, rounded to bfloat16) K^T, as tf.keras's MultiHeadAttention scales the
+//     query in the compute dtype before its einsum; the softmax, the row statistics (lse) and
+//     dS run in float32 on the float32 row kernels;
+//   - P V, Pd^T dO, dS^T Q and dS K take P, Pd and dS * scale rounded to bfloat16, as flash
+//     attention does on GPUs; the outputs are rounded once.
+// Each rounding is relative 2^-9, so out, dq, dk and dv are within a few bfloat16 units of the
+// float32 kernels' results on the same inputs (tests/python/ops/test_attention_bf16.py bounds
+// the difference from a float64 reference). On the float32 path (CPUs without AVX-512 BF16)
+// the inputs are widened and the float32 kernels run, and the results are rounded once.
+
 #include <corten/dtype.h>
+#include <corten/half.h>
 
 #include <cstdint>
 
@@ -44,13 +60,21 @@ struct AttentionParams {
 };
 
 /// The tiled forward (online softmax, Note [Attention tiles] in cpu/attention.cpp): float32 on
-/// the ISA's tile kernels, float64 through attention_forward_ref.
+/// the ISA's tile kernels, bfloat16 as Note [bfloat16 attention] says, float64 through
+/// attention_forward_ref.
 void attention_forward(DType dtype, const AttentionParams& p, const void* q, const void* k,
                        const void* v, void* out, void* lse);
 /// The tiled backward from the saved lse: dq, dk, dv (each may be null when not needed).
 void attention_backward(DType dtype, const AttentionParams& p, const void* q, const void* k,
                         const void* v, const void* out, const void* lse, const void* dout, void* dq,
                         void* dk, void* dv);
+
+/// The kernels of Note [bfloat16 attention]; false (nothing written) on the float32 path.
+bool attention_forward_bf16(const AttentionParams& p, const bfloat16* q, const bfloat16* k,
+                            const bfloat16* v, bfloat16* out, float* lse);
+bool attention_backward_bf16(const AttentionParams& p, const bfloat16* q, const bfloat16* k,
+                             const bfloat16* v, const bfloat16* out, const float* lse,
+                             const bfloat16* dout, bfloat16* dq, bfloat16* dk, bfloat16* dv);
 
 /// Plain loops that materialise the (Tq, Tk) scores of each (b, h): the reference of the tests
 /// (float32 and float64; sums in float64).
@@ -67,11 +91,13 @@ struct AttentionTable {
   /// multiple of 16, B and C rows readable that far.
   void (*tile_gemm)(int64_t m, int64_t n, int64_t kd, const float* a, int64_t ars, int64_t acs,
                     const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate);
-  /// p[j] = exp(s[j] - m) for j < n (n a multiple of 16, m finite), 0 where s[j] - m is below
-  /// -87.33 (masked scores are -inf); returns the sum of p in a fixed order.
-  float (*exp_sum)(const float* s, float m, float* p, int64_t n);
-  /// max of s[j], j < n (n a multiple of 16); -inf for all -inf.
-  float (*row_max)(const float* s, int64_t n);
+  /// Rows r < rows of s and p (row stride ld, n columns, n a multiple of 16): p[j] = exp(s[j] -
+  /// m[r]), 0 where s[j] - m[r] is below -87.33 (masked scores are -inf), and sums[r] (when not
+  /// null) their sum in a fixed order; a row whose m[r] is not finite gets p = 0 and sum 0.
+  void (*exp_sum)(const float* s, int64_t ld, const float* m, float* p, int64_t rows, int64_t n,
+                  float* sums);
+  /// out[r] = max of row r's n values (n a multiple of 16; -inf for all -inf), rows r < rows.
+  void (*row_max)(const float* s, int64_t ld, int64_t rows, int64_t n, float* out);
   /// The backward's scores, j < n (n a multiple of 16): dp[j] = pr[j] * (dp[j] * f[j] - d) *
   /// scale and pr[j] *= f[j] (f: dropout factors, or null for none, read as 1).
   void (*grad_scores)(float* pr, float* dp, const float* f, float d, float scale, int64_t n);

@@ -38,7 +38,8 @@ Dims check_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Te
   detail::check_defined(q, kOp, "query");
   detail::check_defined(k, kOp, "key");
   detail::check_defined(v, kOp, "value");
-  CORTEN_CHECK_TYPE(is_floating(q.dtype()), kOp, ": query must be float32 or float64; got dtype ",
+  CORTEN_CHECK_TYPE(is_floating(q.dtype()) || q.dtype() == DType::BFloat16, kOp,
+                    ": query must be float32, float64, bfloat16 or float16; got dtype ",
                     dtype_name(q.dtype()));
   CORTEN_CHECK_TYPE(k.dtype() == q.dtype() && v.dtype() == q.dtype(), kOp,
                     ": query, key and value must have one dtype; got ", dtype_name(q.dtype()), ", ",
@@ -112,6 +113,9 @@ void check_seed(const Tensor& seed, double rate) {
                      "[key, offset] on the cpu");
 }
 
+// The saved row log-sum-exp stays float32 for bfloat16 inputs (Note [bfloat16 attention]).
+DType lse_dtype(DType dtype) { return dtype == DType::BFloat16 ? DType::Float32 : dtype; }
+
 double resolve_scale(const Tensor& q, const std::optional<double>& scale) {
   if (scale) return *scale;
   const int64_t d = q.defined() && q.ndim() == 4 ? q.dim(3) : 1;
@@ -127,7 +131,7 @@ trace::Tensors attention_parts(const Tensor& q, const Tensor& k, const Tensor& v
   const bool meta = q.is_meta() || k.is_meta() || v.is_meta() || (mask.defined() && mask.is_meta());
   const Device dev = meta ? Device::Meta : q.device();
   Tensor out = Tensor::empty({d.b, d.tq, d.h, d.dv}, q.dtype(), dev, kOp);
-  Tensor lse = Tensor::empty({d.b, d.h, d.tq}, q.dtype(), dev, kOp);
+  Tensor lse = Tensor::empty({d.b, d.h, d.tq}, lse_dtype(q.dtype()), dev, kOp);
   if (meta) return {out, lse};
   const Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();
   const cpu::AttentionParams p = params_of(d, mask, causal, scale, rate, seed);
@@ -239,18 +243,23 @@ Tensor direct_attention(const Tensor& q, const Tensor& k, const Tensor& v, const
 }
 
 // What both forms run before the tiled kernels: 16-bit inputs through float32 (Note
-// [Half-precision compute]) and the direct path of Note [Direct attention for few keys], its
-// dropout drawn from `rng` (the seed tensor or the stream). Undefined when neither applies.
+// [Half-precision compute]), except bfloat16 ones bound for the tiled kernels (Note [bfloat16
+// attention]), and the direct path of Note [Direct attention for few keys], its dropout drawn
+// from `rng` (the seed tensor or the stream). Undefined when neither applies.
 template <class Rng>
 Tensor widened_or_direct(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& mask,
                          const AttentionOptions& o, const Rng& rng) {
-  if (detail::any_half({&q, &k, &v})) {
+  const bool direct = direct_attention_applies(q, k, o);
+  const bool tiled_bf16 = !direct && !o.reference && q.defined() && k.defined() && v.defined() &&
+                          q.dtype() == DType::BFloat16 && k.dtype() == DType::BFloat16 &&
+                          v.dtype() == DType::BFloat16;
+  if (!tiled_bf16 && detail::any_half({&q, &k, &v})) {
     return detail::narrow_half(
         scaled_dot_product_attention(detail::widen_half(q), detail::widen_half(k),
                                      detail::widen_half(v), mask, o, rng),
         q.dtype());
   }
-  if (!direct_attention_applies(q, k, o)) return Tensor();
+  if (!direct) return Tensor();
   if constexpr (std::is_same_v<Rng, Tensor>) check_seed(rng, o.dropout_rate);
   return direct_attention(q, k, v, mask, o, [&](const Tensor& p) {
     return dropout(p, o.dropout_rate, std::nullopt, rng);
@@ -317,9 +326,10 @@ std::vector<Tensor> scaled_dot_product_attention_backward(
   const Shape lshape{d.b, d.h, d.tq};
   CORTEN_CHECK_VALUE(out.shape() == oshape && dout.shape() == oshape && lse.shape() == lshape &&
                          out.dtype() == query.dtype() && dout.dtype() == query.dtype() &&
-                         lse.dtype() == query.dtype(),
-                     name, ": out and dout must be ", show(oshape), " and lse ", show(lshape),
-                     " of the query's dtype; got out.shape=", show(out.shape()),
+                         lse.dtype() == lse_dtype(query.dtype()),
+                     name, ": out and dout must be ", show(oshape), " of the query's dtype and lse ",
+                     show(lshape), " of ", dtype_name(lse_dtype(query.dtype())),
+                     "; got out.shape=", show(out.shape()),
                      ", dout.shape=", show(dout.shape()), ", lse.shape=", show(lse.shape()));
   std::vector<Tensor> grads(3);
   if (need_dquery) grads[0] = Tensor::empty(query.shape(), query.dtype(), query.device(), name);

@@ -2,6 +2,7 @@
 // cpu_isa() is avx2 or above. Blocks of up to 2 vectors, 12 accumulators of the 16 registers.
 #include <algorithm>
 #include <cstdint>
+#include <cmath>
 #include <limits>
 
 #include "cpu/attention.h"

@@ -2,6 +2,7 @@
 // cpu_isa() is avx512. Blocks of up to 4 vectors, 24 accumulators of the 32 registers.
 #include <algorithm>
 #include <cstdint>
+#include <cmath>
 #include <limits>
 
 #include "cpu/attention.h"

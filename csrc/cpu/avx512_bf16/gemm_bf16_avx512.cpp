@@ -80,12 +80,33 @@ void pack_b_rows(int NR, int64_t nr, int64_t k, const uint16_t* b, int64_t rs, u
   }
 }
 
+// RoundOperandsFn: VCVTNE2PS2BF16, 32 values per instruction (it flushes results below the
+// normal range to zero, which the kernels read as zero anyway).
+void round_operands(const float* x, uint16_t* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512bh r = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(x + i + 16), _mm512_loadu_ps(x + i));
+    _mm512_storeu_si512(out + i, (__m512i)r);
+  }
+  for (; i < n; i += 16) {
+    const int64_t left = n - i;
+    const __mmask16 m =
+        left >= 16 ? __mmask16{0xffff} : static_cast<__mmask16>((1u << left) - 1u);
+    const __m256bh r = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, x + i));
+    _mm256_mask_storeu_epi16(out + i, m, (__m256i)r);
+  }
+}
+
 }  // namespace
 
 Bf16Ukernel ukernel_bf16(int nv) {
-  if (nv == 1) return {&ukernel<12, 1>, 12, 16, "ukernel_avx512_bf16_12x16", &pack_b_rows};
-  if (nv == 2) return {&ukernel<8, 2>, 8, 32, "ukernel_avx512_bf16_8x32", &pack_b_rows};
-  return {&ukernel<6, 4>, 6, 64, "ukernel_avx512_bf16_6x64", &pack_b_rows};
+  if (nv == 1) {
+    return {&ukernel<12, 1>, 12, 16, "ukernel_avx512_bf16_12x16", &pack_b_rows, &round_operands};
+  }
+  if (nv == 2) {
+    return {&ukernel<8, 2>, 8, 32, "ukernel_avx512_bf16_8x32", &pack_b_rows, &round_operands};
+  }
+  return {&ukernel<6, 4>, 6, 64, "ukernel_avx512_bf16_6x64", &pack_b_rows, &round_operands};
 }
 
 }  // namespace corten::cpu::gemm::avx512_bf16

@@ -61,28 +61,6 @@ void pack_a_panel(int MR, int64_t mr, int64_t k, const bfloat16* a, int64_t rs, 
   }
 }
 
-// Columns [0, nr) of b (strides rs, cs), k deep, as one NR-column pair panel (kp x NR words),
-// with the kernel's vector packing where B is row-major.
-void pack_b_panel(const Bf16Ukernel& uk, int64_t nr, int64_t k, const bfloat16* b, int64_t rs,
-                  int64_t cs, uint32_t* dst) {
-  const int NR = uk.nr;
-  if (cs == 1 && uk.pack_b_rows) {
-    uk.pack_b_rows(NR, nr, k, reinterpret_cast<const uint16_t*>(b), rs, dst);
-    return;
-  }
-  for (int64_t p = 0; 2 * p < k; ++p, dst += NR) {
-    const bfloat16* even = b + 2 * p * rs;
-    if (2 * p + 1 < k) {
-      const bfloat16* odd = even + rs;
-      for (int64_t j = 0; j < nr; ++j)
-        dst[j] = even[j * cs].bits | uint32_t{odd[j * cs].bits} << 16;
-    } else {
-      for (int64_t j = 0; j < nr; ++j) dst[j] = even[j * cs].bits;
-    }
-    for (int64_t j = nr; j < NR; ++j) dst[j] = 0;
-  }
-}
-
 // A finished row of float32 sums written to C: rounded to bfloat16, or stored or added as
 // float32.
 void store_row(const float* src, int64_t n, bfloat16* dst, bool) {
@@ -169,7 +147,7 @@ void gemm_pairs(int64_t batch, int64_t m, int64_t n, int64_t k, const bfloat16* 
     } else {
       item -= a_items;
       const int64_t mat = item / col_panels, s = item % col_panels;
-      pack_b_panel(uk, std::min<int64_t>(NR, n - s * NR), k, b + b_mats.offset(mat) + s * NR * b_cs,
+      pack_bf16_panel(uk, std::min<int64_t>(NR, n - s * NR), k, b + b_mats.offset(mat) + s * NR * b_cs,
                    b_rs, b_cs, b_buf.as<uint32_t>() + mat * b_size + s * NR * kp);
     }
   });
@@ -253,7 +231,7 @@ PackedBf16B pack_bf16_b(int64_t k, int64_t n, const bfloat16* b, int64_t rs, int
   const int64_t kp = ceil_div(k, 2), panels = ceil_div(n, p.uk.nr);
   p.words.resize(static_cast<size_t>(panels * p.uk.nr * kp));
   for (int64_t s = 0; s < panels && kp > 0; ++s)
-    pack_b_panel(p.uk, std::min<int64_t>(p.uk.nr, n - s * p.uk.nr), k, b + s * p.uk.nr * cs, rs, cs,
+    pack_bf16_panel(p.uk, std::min<int64_t>(p.uk.nr, n - s * p.uk.nr), k, b + s * p.uk.nr * cs, rs, cs,
                  p.words.data() + s * p.uk.nr * kp);
   return p;
 }
@@ -271,11 +249,47 @@ void gemm_bf16(int64_t m, const bfloat16* a, int64_t a_rs, int64_t a_cs, const P
              Activation::Identity, accumulate);
 }
 
-const Bf16Ukernel* gemm_bf16_kernel() {
-  static const Bf16Ukernel vector = select_kernel(int64_t{1} << 30, Bf16Path::Vector);
-  static const Bf16Ukernel ref = select_kernel(int64_t{1} << 30, Bf16Path::Reference);
+const Bf16Ukernel* gemm_bf16_kernel() { return gemm_bf16_kernel(4); }
+
+const Bf16Ukernel* gemm_bf16_kernel(int nv) {
+  static const Bf16Ukernel vector[3] = {avx512_bf16::ukernel_bf16(1), avx512_bf16::ukernel_bf16(2),
+                                        avx512_bf16::ukernel_bf16(4)};
+  static const Bf16Ukernel ref[3] = {reference::ukernel_bf16(1), reference::ukernel_bf16(2),
+                                     reference::ukernel_bf16(4)};
+  const int i = nv <= 1 ? 0 : nv == 2 ? 1 : 2;
   const Bf16Path path = bf16_path();
-  return path == Bf16Path::Float32 ? nullptr : path == Bf16Path::Vector ? &vector : &ref;
+  return path == Bf16Path::Float32 ? nullptr : path == Bf16Path::Vector ? &vector[i] : &ref[i];
+}
+
+void pack_bf16_panel(const Bf16Ukernel& uk, int64_t nr, int64_t k, const bfloat16* b, int64_t rs,
+                  int64_t cs, uint32_t* dst) {
+  const int NR = uk.nr;
+  if (cs == 1 && uk.pack_b_rows) {
+    uk.pack_b_rows(NR, nr, k, reinterpret_cast<const uint16_t*>(b), rs, dst);
+    return;
+  }
+  if (rs == 1) {  // a column's pairs are adjacent: one 32-bit word each
+    for (int64_t p = 0; 2 * p < k; ++p, dst += NR) {
+      if (2 * p + 1 < k) {
+        for (int64_t j = 0; j < nr; ++j) std::memcpy(dst + j, b + j * cs + 2 * p, sizeof *dst);
+      } else {
+        for (int64_t j = 0; j < nr; ++j) dst[j] = b[j * cs + 2 * p].bits;
+      }
+      std::fill(dst + nr, dst + NR, 0u);
+    }
+    return;
+  }
+  for (int64_t p = 0; 2 * p < k; ++p, dst += NR) {
+    const bfloat16* even = b + 2 * p * rs;
+    if (2 * p + 1 < k) {
+      const bfloat16* odd = even + rs;
+      for (int64_t j = 0; j < nr; ++j)
+        dst[j] = even[j * cs].bits | uint32_t{odd[j * cs].bits} << 16;
+    } else {
+      for (int64_t j = 0; j < nr; ++j) dst[j] = even[j * cs].bits;
+    }
+    for (int64_t j = nr; j < NR; ++j) dst[j] = 0;
+  }
 }
 
 }  // namespace corten::cpu::gemm

@@ -52,12 +52,17 @@ using Bf16UkernelFn = void (*)(int64_t kp, const uint16_t* a, int64_t a_rs, int6
 using PackRowsFn = void (*)(int NR, int64_t nr, int64_t k, const uint16_t* b, int64_t rs,
                             uint32_t* dst);
 
+// Rounds n float32 values to bfloat16 (nearest even) for the kernel to read as operands. A
+// result below bfloat16's normal range may come out as zero: the kernel reads it as zero.
+using RoundOperandsFn = void (*)(const float* x, uint16_t* out, int64_t n);
+
 struct Bf16Ukernel {
   Bf16UkernelFn fn;
   int mr;
   int nr;
   const char* name;
-  PackRowsFn pack_b_rows = nullptr;  // a vector packing of row-major B, if any
+  PackRowsFn pack_b_rows = nullptr;          // a vector packing of row-major B, if any
+  RoundOperandsFn round_operands = nullptr;  // the ISA's one-instruction rounding, if any
 };
 
 // Kernels by tile width: nv = 1, 2 or 4 vectors of 16 columns (12x16, 8x32 and 6x64 tiles).
@@ -101,5 +106,14 @@ void gemm_bf16(int64_t m, const bfloat16* a, int64_t a_rs, int64_t a_cs, const P
 
 // The widest kernel for the current ISA, or null on the float32 path.
 const Bf16Ukernel* gemm_bf16_kernel();
+// The kernel nv vectors wide (1, 2 or 4: 12x16, 8x32, 6x64) for the current ISA, or null on the
+// float32 path: for drivers that lay out their own tiles (the attention kernels).
+const Bf16Ukernel* gemm_bf16_kernel(int nv);
+
+// Columns [0, nr) of b (k x nr, strides rs, cs) as one pair panel of uk (ceil(k / 2) x uk.nr
+// words, zero past nr and for an odd k's missing row), with the kernel's vector packing where b
+// is row-major.
+void pack_bf16_panel(const Bf16Ukernel& uk, int64_t nr, int64_t k, const bfloat16* b, int64_t rs,
+                     int64_t cs, uint32_t* dst);
 
 }  // namespace corten::cpu::gemm

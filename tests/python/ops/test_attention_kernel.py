@@ -311,7 +311,7 @@ def test_errors_name_the_op_and_shapes(rng):
         sdpa(q, k, v, dropout_rate=1.0)
     with pytest.raises(ValueError, match=r"dropout_rate must be in \[0, 1\)"):
         sdpa(q, k, v, dropout_rate=-0.1)
-    with pytest.raises(TypeError, match="query must be float32 or float64; got dtype int32"):
+    with pytest.raises(TypeError, match="query must be float32, float64, bfloat16 or float16; got dtype int32"):
         sdpa(q.astype(np.int32), k, v)
     with pytest.raises(TypeError, match="one dtype"):
         sdpa(q, k.astype(np.float64), v)

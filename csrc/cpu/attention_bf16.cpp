@@ -1,0 +1,406 @@
+// The bfloat16 attention kernels (Note [bfloat16 attention] in cpu/attention.h).
+//
+// The loop structure is Note [Attention tiles]'s; what changes is the tile products, which
+// run the bfloat16 GEMM's micro-kernels (Note [bfloat16 GEMM]) on operands laid out here:
+//   - S = Qs K^T and dP = dO V^T: the 6x64 kernel, one key tile wide, so the scores keep the
+//     float32 kernels' (rows, kBN) layout and their row kernels (masks, row maximum, exp,
+//     dropout, dS) are the float32 ones. A rows are Qs and dO rows read in place from buffers
+//     of whole rows; B is K (or V) transposed, packed once per key tile.
+//   - O += P V, dV += Pd^T dO, dK += dS^T Q and dQ += dS K: the 8x32 kernel over panels of 32
+//     output columns (D or Dv padded to a multiple of 32). P and dS rows are rounded to
+//     bfloat16 as A rows; their transposes are the same rows interleaved in pairs (row i's and
+//     row i + 1's values side by side), which is the pair layout of a transposed A; Q, dO, K and
+//     V are packed into pair panels once per (b, h) or key tile.
+// The kernels read whole micro-tiles of rows (6 or 8), so the row buffers are padded past the
+// last tile's rows; what the padding rows compute is never read.
+
+#include <corten/half.h>
+#include <corten/parallel.h>
+
+#include <algorithm>
+#include <optional>
+#include <vector>
+
+#include "cpu/attention_tiles.h"
+#include "cpu/elementwise.h"
+#include "cpu/gemm/gemm_bf16.h"
+
+namespace corten::cpu {
+namespace {
+
+using namespace attention_tiles;
+using gemm::Bf16Ukernel;
+
+constexpr int64_t kNR = 32;       // output columns per panel (the 8x32 kernel)
+constexpr int64_t kRowSlack = 8;  // rows past a tile that its 6-row micro-tiles may touch
+
+int64_t pairs(int64_t n) { return (n + 1) / 2; }
+int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+
+struct Kernels {
+  const Bf16Ukernel& wide;    // 6x64: S and dP of full key tiles; P's and dS's row pairs
+  const Bf16Ukernel& narrow;  // 8x32: the products with D or Dv columns
+  const Bf16Ukernel& thin;    // 12x16
+  const AttentionTable& t;
+  const ElementwiseTable& et;
+  // The kernel of S and dP for a tile whose rows span n columns (row_width): its nr is their
+  // row stride.
+  const Bf16Ukernel& scores(int64_t n) const { return n <= 16 ? thin : n <= 32 ? narrow : wide; }
+  // n float32 values rounded to bfloat16 as operands of the kernels.
+  void round_operands(const float* x, bfloat16* out, int64_t n) const {
+    if (wide.round_operands) {
+      wide.round_operands(x, reinterpret_cast<uint16_t*>(out), n);
+    } else {
+      et.f32_to_bf16(x, out, n);
+    }
+  }
+};
+
+// c (rows x uk.nr, row stride uk.nr) = [c +] a b over kp pairs: row i's pair p at a + i * a_rs +
+// p * a_step (bfloat16 elements), b one pair panel. Rows are run in whole micro-tiles.
+void rows_times_panel(const Bf16Ukernel& uk, int64_t rows, int64_t kp, const bfloat16* a,
+                      int64_t a_rs, int64_t a_step, const uint32_t* b, float* c, bool accumulate) {
+  const auto* a16 = reinterpret_cast<const uint16_t*>(a);
+  for (int64_t r = 0; r < rows; r += uk.mr) {
+    uk.fn(kp, a16 + r * a_rs, a_rs, a_step, b, c + r * uk.nr, accumulate);
+  }
+}
+
+// `rows` rows of x (row stride ld, `cols` values) as rows of `width` values (zero past cols).
+void copy_rows(const bfloat16* x, int64_t ld, int64_t rows, int64_t cols, int64_t width,
+               bfloat16* dst) {
+  for (int64_t r = 0; r < rows; ++r) {
+    bfloat16* d = dst + r * width;
+    std::copy(x + r * ld, x + r * ld + cols, d);
+    std::fill(d + cols, d + width, bfloat16{0});
+  }
+}
+
+// The n values of x times scale, rounded to bfloat16: the query as S's A operand (Note
+// [bfloat16 attention]).
+std::vector<bfloat16> scaled(const Kernels& kn, const bfloat16* x, int64_t n, float scale) {
+  std::vector<bfloat16> out(static_cast<size_t>(n));
+  parallel_for(0, n, 1 << 14, [&](int64_t i0, int64_t i1) {
+    std::vector<float> tmp(static_cast<size_t>(i1 - i0));
+    kn.et.bf16_to_f32(x + i0, tmp.data(), i1 - i0);
+    for (float& t : tmp) t *= scale;
+    kn.et.f32_to_bf16(tmp.data(), out.data() + i0, i1 - i0);
+  });
+  return out;
+}
+
+// The float32 results, written in the outputs' layout, rounded into them once.
+void round_into(const Kernels& kn, const std::vector<float>& x, bfloat16* out) {
+  parallel_for(0, static_cast<int64_t>(x.size()), 1 << 14, [&](int64_t i0, int64_t i1) {
+    kn.et.f32_to_bf16(x.data() + i0, out + i0, i1 - i0);
+  });
+}
+
+// Packs a (rows, cols) operand x (row stride ld) into ceil(cols / kNR) pair panels of the
+// narrow kernel, pairs of rows interleaved: panel c at dst + c * panel_pairs * kNR.
+void pack_row_pairs(const Kernels& kn, const bfloat16* x, int64_t ld, int64_t rows, int64_t cols,
+                    int64_t panel_pairs, uint32_t* dst) {
+  for (int64_t c = 0; c * kNR < cols; ++c) {
+    gemm::pack_bf16_panel(kn.narrow, std::min(kNR, cols - c * kNR), rows, x + c * kNR, ld, 1,
+                          dst + c * panel_pairs * kNR);
+  }
+}
+
+// Row r of a panelled (rows x ceil(cols / kNR) * kNR) float32 operand into `row`, times `mul`.
+void gather_row(const float* panels, int64_t rows, int64_t r, int64_t cols, float* row,
+                float mul = 1.0f) {
+  for (int64_t c0 = 0; c0 < cols; c0 += kNR) {
+    const float* src = panels + (c0 / kNR) * rows * kNR + r * kNR;
+    const int64_t w = std::min(kNR, cols - c0);
+    for (int64_t c = 0; c < w; ++c) row[c0 + c] = src[c] * mul;
+  }
+}
+
+void forward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, const bfloat16* k,
+             const bfloat16* v, bfloat16* out, float* lse) {
+  const RandomTable& rt = active_random_table();
+  const Strides st = strides_of(p);
+  const int64_t nqb = (p.tq + kBM - 1) / kBM, nkb = (p.tk + kBN - 1) / kBN;
+  const int64_t kpd = pairs(p.dk), nvp = (p.dv + kNR - 1) / kNR;
+  const int64_t kt_words = kpd * kBN, v_words = (kBN / 2) * kNR;
+  const float inv = p.rate > 0 ? static_cast<float>(1.0 / (1.0 - p.rate)) : 1.0f;
+  const std::vector<bfloat16> qs = scaled(kn, q, p.batch * p.tq * p.heads * p.dk,
+                                           static_cast<float>(p.scale));
+  std::vector<float> out32(static_cast<size_t>(p.batch * p.tq * p.heads * p.dv));
+  parallel_for(0, p.batch * p.heads * nqb, 1, [&](int64_t t0, int64_t t1) {
+    // K^T and V of the current (b, h), packed when a task moves to another.
+    std::vector<uint32_t> kt(static_cast<size_t>(nkb * kt_words));
+    std::vector<uint32_t> vp(static_cast<size_t>(nkb * nvp * v_words));
+    std::vector<bfloat16> qa(static_cast<size_t>((kBM + kRowSlack) * 2 * kpd), bfloat16{0});
+    std::vector<bfloat16> pa(kBM * kBN, bfloat16{0});
+    std::vector<float> s((kBM + kRowSlack) * kBN), pr(kBM * kBN);
+    std::vector<float> o(static_cast<size_t>(nvp * kBM * kNR)), f(kBN);
+    float mrow[kBM], alpha[kBM];
+    double lrow[kBM];
+    int64_t packed_bh = -1;
+    for (int64_t task = t0; task < t1; ++task) {
+      const int64_t qb = task % nqb, bh = task / nqb, b = bh / p.heads, h = bh % p.heads;
+      const int64_t i0 = qb * kBM, m = std::min(kBM, p.tq - i0);
+      const bfloat16* kb0 = k + st.k_bh(p, b, h);
+      const bfloat16* vb0 = v + st.v_bh(p, b, h);
+      if (bh != packed_bh) {
+        for (int64_t kb = 0; kb < nkb; ++kb) {
+          const int64_t j0 = kb * kBN, nb = std::min(kBN, p.tk - j0);
+          gemm::pack_bf16_panel(kn.scores(row_width(nb)), nb, p.dk, kb0 + j0 * st.k_row, 1,
+                                st.k_row, kt.data() + kb * kt_words);
+          for (int64_t c = 0; c < nvp; ++c) {
+            gemm::pack_bf16_panel(kn.narrow, std::min(kNR, p.dv - c * kNR), nb,
+                                  vb0 + j0 * st.v_row + c * kNR, st.v_row, 1,
+                                  vp.data() + (kb * nvp + c) * v_words);
+          }
+        }
+        packed_bh = bh;
+      }
+      copy_rows(qs.data() + st.q_bh(p, b, h) + i0 * st.q_row, st.q_row, m, p.dk, 2 * kpd,
+                qa.data());
+      std::fill(o.begin(), o.end(), 0.0f);
+      std::fill(mrow, mrow + kBM, -kInf);
+      std::fill(lrow, lrow + kBM, 0.0);
+      const int64_t jmax = p.causal ? std::min(p.tk, i0 + m) : p.tk;
+      for (int64_t j0 = 0; j0 < jmax; j0 += kBN) {
+        const int64_t kb = j0 / kBN, nb = std::min(kBN, p.tk - j0), n = row_width(nb);
+        const Bf16Ukernel& sk = kn.scores(n);
+        const int64_t ld = sk.nr;
+        rows_times_panel(sk, m, kpd, qa.data(), 2 * kpd, 2, kt.data() + kb * kt_words, s.data(),
+                         false);
+        finish_scores(p, b, h, i0, m, j0, nb, s.data(), ld);
+        online_softmax_tile(kn.t, rt, p, bh * p.tq + i0, m, j0, nb, s.data(), pr.data(), ld, mrow,
+                            lrow, alpha, f.data(), inv);
+        for (int64_t r = 0; r < m; ++r) {
+          if (alpha[r] == 1.0f) continue;
+          for (int64_t c = 0; c < nvp; ++c) {
+            float* orow = o.data() + (c * kBM + r) * kNR;
+            for (int64_t x = 0; x < kNR; ++x) orow[x] *= alpha[r];
+          }
+        }
+        // Whole rows in one call; the columns past n are never read.
+        kn.round_operands(pr.data(), pa.data(), m * ld);
+        for (int64_t c = 0; c < nvp; ++c) {
+          rows_times_panel(kn.narrow, m, pairs(nb), pa.data(), ld, 2,
+                           vp.data() + (kb * nvp + c) * v_words, o.data() + c * kBM * kNR, true);
+        }
+      }
+      for (int64_t r = 0; r < m; ++r) {
+        const int64_t i = i0 + r;
+        float* dst = out32.data() + st.o_bh(p, b, h) + i * p.heads * p.dv;
+        if (lrow[r] > 0) {
+          gather_row(o.data(), kBM, r, p.dv, dst, static_cast<float>(1.0 / lrow[r]));
+          lse[bh * p.tq + i] = mrow[r] + static_cast<float>(std::log(lrow[r]));
+          continue;
+        }
+        // Every key masked: uniform weights over all Tk keys (Note [Attention masks]).
+        std::vector<double> acc(static_cast<size_t>(p.dv), 0.0);
+        const float w = 1.0f / static_cast<float>(p.tk);
+        for (int64_t j0 = 0; j0 < p.tk; j0 += kBN) {
+          const int64_t nb = std::min(kBN, p.tk - j0);
+          if (p.rate > 0) {
+            keep_factors(p, rt, bh * p.tq + i, j0, nb, inv, f.data());
+          } else {
+            std::fill(f.begin(), f.end(), 1.0f);
+          }
+          for (int64_t j = 0; j < nb; ++j) {
+            const bfloat16* vr = vb0 + (j0 + j) * st.v_row;
+            const double wj = static_cast<double>(w * f[j]);
+            for (int64_t c = 0; c < p.dv; ++c) acc[c] += wj * vr[c].to_float();
+          }
+        }
+        for (int64_t c = 0; c < p.dv; ++c) dst[c] = static_cast<float>(acc[c]);
+        lse[bh * p.tq + i] = kInf;
+      }
+    }
+  });
+  round_into(kn, out32, out);
+}
+
+// The per-task buffers of the backward (one (b, h) at a time).
+struct BackwardBuffers {
+  int64_t tq_rows, kpd, kpv, nkp, nvp;
+  std::vector<bfloat16> qa, doa;        // scaled Q rows and dO rows: A of S and dP
+  std::vector<uint32_t> qb, dob;        // Q and dO pair panels: B of dK and dV
+  std::vector<uint32_t> kt, vt, kbp;    // a key tile's K^T, V^T (B of S, dP) and K panels (dQ)
+  std::vector<float> s, dp, pr, f;      // the tile's scores, dS * scale and Pd, as float32
+  std::vector<bfloat16> pda, dsa;       // Pd and dS * scale rows: A of dQ
+  std::vector<uint32_t> pdt, dst;       // the same in row pairs: A of dV and dK
+  std::vector<float> dqa, dka, dva;
+  explicit BackwardBuffers(const AttentionParams& p)
+      : tq_rows(round_up(p.tq, kBM) + kRowSlack),
+        kpd(pairs(p.dk)),
+        kpv(pairs(p.dv)),
+        nkp((p.dk + kNR - 1) / kNR),
+        nvp((p.dv + kNR - 1) / kNR),
+        qa(static_cast<size_t>(tq_rows * 2 * kpd), bfloat16{0}),
+        doa(static_cast<size_t>(tq_rows * 2 * kpv), bfloat16{0}),
+        qb(static_cast<size_t>(nkp * pairs(p.tq) * kNR)),
+        dob(static_cast<size_t>(nvp * pairs(p.tq) * kNR)),
+        kt(static_cast<size_t>(kpd * kBN)),
+        vt(static_cast<size_t>(kpv * kBN)),
+        kbp(static_cast<size_t>(nkp * (kBN / 2) * kNR)),
+        s((kBM + kRowSlack) * kBN),
+        dp((kBM + kRowSlack) * kBN),
+        pr(kBM * kBN),
+        f(kBN),
+        pda(kBM * kBN, bfloat16{0}),
+        dsa(kBM * kBN, bfloat16{0}),
+        pdt((kBM / 2) * kBN),
+        dst((kBM / 2) * kBN),
+        dqa(static_cast<size_t>(nkp * round_up(p.tq, kBM) * kNR)),
+        dka(static_cast<size_t>(nkp * kBN * kNR)),
+        dva(static_cast<size_t>(nvp * kBN * kNR)) {}
+};
+
+// For the tile of query rows [i0, i0 + m) and keys [j0, j0 + nb) of (b, h): pr = Pd and dp =
+// dS * scale (Note [Attention tiles]), then their bfloat16 rows and row pairs. Returns the rows'
+// stride (the scores kernel's width).
+int64_t backward_tile(const Kernels& kn, const AttentionParams& p, const RandomTable& rt,
+                   BackwardBuffers& w, int64_t b, int64_t h, int64_t i0, int64_t m, int64_t j0,
+                   int64_t nb, const float* lse, const float* dd, float inv) {
+  const int64_t bh = b * p.heads + h;
+  const int64_t n = row_width(nb);
+  const Bf16Ukernel& sk = kn.scores(n);
+  const int64_t ld = sk.nr;
+  rows_times_panel(sk, m, w.kpd, w.qa.data() + i0 * 2 * w.kpd, 2 * w.kpd, 2, w.kt.data(),
+                   w.s.data(), false);
+  finish_scores(p, b, h, i0, m, j0, nb, w.s.data(), ld);
+  rows_times_panel(sk, m, w.kpv, w.doa.data() + i0 * 2 * w.kpv, 2 * w.kpv, 2, w.vt.data(),
+                   w.dp.data(), false);
+  backward_scores_tile(kn.t, rt, p, bh * p.tq + i0, m, j0, nb, w.s.data(), w.pr.data(),
+                       w.dp.data(), ld, lse, dd, w.f.data(), inv);
+  // Whole rows in one call; the columns past n are never read.
+  kn.round_operands(w.pr.data(), w.pda.data(), m * ld);
+  kn.round_operands(w.dp.data(), w.dsa.data(), m * ld);
+  // Row pairs kBN keys wide whatever n (the products read the keys below nb).
+  gemm::pack_bf16_panel(kn.wide, n, m, w.pda.data(), ld, 1, w.pdt.data());
+  gemm::pack_bf16_panel(kn.wide, n, m, w.dsa.data(), ld, 1, w.dst.data());
+  return ld;
+}
+
+void backward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, const bfloat16* k,
+              const bfloat16* v, const bfloat16* out, const float* lse, const bfloat16* dout,
+              bfloat16* dq, bfloat16* dk, bfloat16* dv) {
+  const RandomTable& rt = active_random_table();
+  const Strides st = strides_of(p);
+  const int64_t o_row = p.heads * p.dv;
+  const int64_t rows = p.batch * p.heads * p.tq;
+  const float inv = p.rate > 0 ? static_cast<float>(1.0 / (1.0 - p.rate)) : 1.0f;
+  const bool skip_causal = p.causal && p.mask == nullptr;
+  const int64_t nqb = (p.tq + kBM - 1) / kBM, nkb = (p.tk + kBN - 1) / kBN;
+  const int64_t tq_pairs = pairs(p.tq), tq_pad = round_up(p.tq, kBM);
+  // D_i = rowsum(dO_i * O_i), row (b * H + h) * Tq + i.
+  std::vector<float> dd(static_cast<size_t>(rows));
+  parallel_for(0, rows, 256, [&](int64_t r0, int64_t r1) {
+    std::vector<float> g(static_cast<size_t>(p.dv)), o(static_cast<size_t>(p.dv));
+    for (int64_t row = r0; row < r1; ++row) {
+      const int64_t i = row % p.tq, bh = row / p.tq, b = bh / p.heads, h = bh % p.heads;
+      const int64_t off = st.o_bh(p, b, h) + i * o_row;
+      kn.et.bf16_to_f32(dout + off, g.data(), p.dv);
+      kn.et.bf16_to_f32(out + off, o.data(), p.dv);
+      double acc = 0.0;
+      for (int64_t c = 0; c < p.dv; ++c) acc += static_cast<double>(g[c]) * o[c];
+      dd[static_cast<size_t>(row)] = static_cast<float>(acc);
+    }
+  });
+  const int64_t nq = p.batch * p.tq * p.heads, nk = p.batch * p.tk * p.heads;
+  const std::vector<bfloat16> qs = scaled(kn, q, nq * p.dk, static_cast<float>(p.scale));
+  std::vector<float> dq32(dq ? static_cast<size_t>(nq * p.dk) : 0);
+  std::vector<float> dk32(dk ? static_cast<size_t>(nk * p.dk) : 0);
+  std::vector<float> dv32(dv ? static_cast<size_t>(nk * p.dv) : 0);
+  parallel_for(0, p.batch * p.heads, 1, [&](int64_t t0, int64_t t1) {
+    BackwardBuffers w(p);
+    for (int64_t bh = t0; bh < t1; ++bh) {
+      const int64_t b = bh / p.heads, h = bh % p.heads;
+      const bfloat16* qb0 = q + st.q_bh(p, b, h);
+      const bfloat16* kb0 = k + st.k_bh(p, b, h);
+      const bfloat16* vb0 = v + st.v_bh(p, b, h);
+      const bfloat16* dob0 = dout + st.o_bh(p, b, h);
+      copy_rows(qs.data() + st.q_bh(p, b, h), st.q_row, p.tq, p.dk, 2 * w.kpd, w.qa.data());
+      copy_rows(dob0, o_row, p.tq, p.dv, 2 * w.kpv, w.doa.data());
+      if (dk) pack_row_pairs(kn, qb0, st.q_row, p.tq, p.dk, tq_pairs, w.qb.data());
+      if (dv) pack_row_pairs(kn, dob0, o_row, p.tq, p.dv, tq_pairs, w.dob.data());
+      std::fill(w.dqa.begin(), w.dqa.end(), 0.0f);
+      for (int64_t kb = 0; kb < nkb; ++kb) {
+        const int64_t j0 = kb * kBN, nb = std::min(kBN, p.tk - j0);
+        const Bf16Ukernel& sk = kn.scores(row_width(nb));
+        gemm::pack_bf16_panel(sk, nb, p.dk, kb0 + j0 * st.k_row, 1, st.k_row, w.kt.data());
+        gemm::pack_bf16_panel(sk, nb, p.dv, vb0 + j0 * st.v_row, 1, st.v_row, w.vt.data());
+        if (dq) {
+          pack_row_pairs(kn, kb0 + j0 * st.k_row, st.k_row, nb, p.dk, kBN / 2, w.kbp.data());
+        }
+        std::fill(w.dka.begin(), w.dka.end(), 0.0f);
+        std::fill(w.dva.begin(), w.dva.end(), 0.0f);
+        const int64_t kb_pairs = pairs(nb);
+        for (int64_t qb = skip_causal ? j0 / kBM : 0; qb < nqb; ++qb) {
+          const int64_t i0 = qb * kBM, m = std::min(kBM, p.tq - i0);
+          const int64_t ld = backward_tile(kn, p, rt, w, b, h, i0, m, j0, nb, lse, dd.data(), inv);
+          // The row-pair operands: key j's pair p at element 2 * (p * kBN + j).
+          const auto* pdt = reinterpret_cast<const bfloat16*>(w.pdt.data());
+          const auto* dst = reinterpret_cast<const bfloat16*>(w.dst.data());
+          for (int64_t c = 0; dv && c < w.nvp; ++c) {  // dV += Pd^T dO
+            rows_times_panel(kn.narrow, nb, pairs(m), pdt, 2, 2 * kBN,
+                             w.dob.data() + (c * tq_pairs + i0 / 2) * kNR,
+                             w.dva.data() + c * kBN * kNR, true);
+          }
+          for (int64_t c = 0; dk && c < w.nkp; ++c) {  // dK += scale * dS^T Q
+            rows_times_panel(kn.narrow, nb, pairs(m), dst, 2, 2 * kBN,
+                             w.qb.data() + (c * tq_pairs + i0 / 2) * kNR,
+                             w.dka.data() + c * kBN * kNR, true);
+          }
+          for (int64_t c = 0; dq && c < w.nkp; ++c) {  // dQ += scale * dS K
+            rows_times_panel(kn.narrow, m, kb_pairs, w.dsa.data(), ld, 2,
+                             w.kbp.data() + c * (kBN / 2) * kNR,
+                             w.dqa.data() + (c * tq_pad + i0) * kNR, true);
+          }
+        }
+        for (int64_t j = 0; j < nb; ++j) {
+          if (dk) {
+            gather_row(w.dka.data(), kBN, j, p.dk,
+                       dk32.data() + st.k_bh(p, b, h) + (j0 + j) * st.k_row);
+          }
+          if (dv) {
+            gather_row(w.dva.data(), kBN, j, p.dv,
+                       dv32.data() + st.v_bh(p, b, h) + (j0 + j) * st.v_row);
+          }
+        }
+      }
+      for (int64_t i = 0; dq && i < p.tq; ++i) {
+        gather_row(w.dqa.data(), tq_pad, i, p.dk, dq32.data() + st.q_bh(p, b, h) + i * st.q_row);
+      }
+    }
+  });
+  if (dq) round_into(kn, dq32, dq);
+  if (dk) round_into(kn, dk32, dk);
+  if (dv) round_into(kn, dv32, dv);
+}
+
+// The kernels of the current ISA, or nullopt on the float32 path.
+std::optional<Kernels> kernels() {
+  const Bf16Ukernel* wide = gemm::gemm_bf16_kernel(4);
+  if (!wide) return std::nullopt;
+  return Kernels{*wide, *gemm::gemm_bf16_kernel(2), *gemm::gemm_bf16_kernel(1), active_table(),
+                 active_elementwise_table()};
+}
+
+}  // namespace
+
+bool attention_forward_bf16(const AttentionParams& p, const bfloat16* q, const bfloat16* k,
+                            const bfloat16* v, bfloat16* out, float* lse) {
+  const std::optional<Kernels> kn = kernels();
+  if (!kn) return false;
+  forward(*kn, p, q, k, v, out, lse);
+  return true;
+}
+
+bool attention_backward_bf16(const AttentionParams& p, const bfloat16* q, const bfloat16* k,
+                             const bfloat16* v, const bfloat16* out, const float* lse,
+                             const bfloat16* dout, bfloat16* dq, bfloat16* dk, bfloat16* dv) {
+  const std::optional<Kernels> kn = kernels();
+  if (!kn) return false;
+  backward(*kn, p, q, k, v, out, lse, dout, dq, dk, dv);
+  return true;
+}
+
+}  // namespace corten::cpu

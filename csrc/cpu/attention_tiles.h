@@ -1,0 +1,145 @@
+#pragma once
+// What the float32 and bfloat16 attention kernels share (Note [Attention tiles] in
+// cpu/attention.cpp): the tile sizes, the per-ISA float32 row kernels, the masks and dropout
+// factors of a tile, and the strides of the (B, T, H, D) operands.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "cpu/attention.h"
+#include "cpu/isa_table.h"
+#include "cpu/random_kernels.h"
+#include "cpu/random_transform.h"
+
+namespace corten::cpu::attention_tiles {
+
+constexpr int64_t kBM = 64;  // query rows per tile
+constexpr int64_t kBN = 64;  // keys per tile (a multiple of 16: tile_gemm's n)
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+inline int64_t pad16(int64_t n) { return (n + 15) / 16 * 16; }
+
+inline const AttentionTable& active_table() {
+  return table_for_isa(&baseline::attention_table, &avx2::attention_table,
+                       &avx512::attention_table);
+}
+
+// keep factors f[j], j < nb, of row `row` ((b * H + h) * Tq + i) from key j0
+// (Note [Attention dropout counters]).
+inline void keep_factors(const AttentionParams& p, const RandomTable& rt, int64_t row, int64_t j0,
+                  int64_t nb, float inv, float* f) {
+  const uint64_t e0 =
+      static_cast<uint64_t>(row) * static_cast<uint64_t>(p.tk) + static_cast<uint64_t>(j0);
+  const uint64_t blk0 = e0 / 4, blk1 = (e0 + static_cast<uint64_t>(nb) - 1) / 4;
+  alignas(64) uint32_t words[4 * (kBN / 4 + 2)];
+  rt.philox_words(p.key, p.offset + blk0, static_cast<int64_t>(blk1 - blk0 + 1), words);
+  const uint64_t first = e0 - 4 * blk0;
+  for (int64_t j = 0; j < nb; ++j) {
+    f[j] = rng::dropout_keep(words[first + static_cast<uint64_t>(j)], p.rate) ? inv : 0.0f;
+  }
+  for (int64_t j = nb; j < kBN; ++j) f[j] = 0.0f;
+}
+
+// Scores of a tile (scaled dot products) in s (m rows of `ld` values, row stride ld), with -inf
+// where key j0 + j is not visible to query i0 + r or past the end (j >= nb).
+inline void finish_scores(const AttentionParams& p, int64_t b, int64_t h, int64_t i0, int64_t m,
+                          int64_t j0, int64_t nb, float* s, int64_t ld = kBN) {
+  for (int64_t r = 0; r < m; ++r) {
+    float* sr = s + r * ld;
+    const int64_t i = i0 + r;
+    const int64_t jend = p.causal ? std::min(nb, std::max<int64_t>(i - j0 + 1, 0)) : nb;
+    if (p.mask) {
+      const bool* mr = p.mask + b * p.mask_strides[0] + h * p.mask_strides[1] +
+                       i * p.mask_strides[2] + j0 * p.mask_strides[3];
+      const int64_t ms = p.mask_strides[3];
+      for (int64_t j = 0; j < jend; ++j) sr[j] = mr[j * ms] ? sr[j] : -kInf;
+    }
+    for (int64_t j = jend; j < ld; ++j) sr[j] = -kInf;
+  }
+}
+
+// The columns the row kernels of a tile of nb keys run over (their n is a multiple of 16).
+inline int64_t row_width(int64_t nb) { return pad16(nb); }
+
+// One key tile of the forward's online softmax (Note [Attention tiles]) over the rows r < m of
+// s (row stride ld, row_width(nb) columns; query row `row0 + r` of the (B * H * Tq) rows, keys
+// from j0): the row maxima mrow and sums lrow are updated, pr = exp(s - mrow) times the dropout
+// factors (f: a kBN buffer), and alpha[r] is what row r of O is to be scaled by before this
+// tile's P V is added (1 where nothing is visible yet).
+inline void online_softmax_tile(const AttentionTable& t, const RandomTable& rt,
+                                const AttentionParams& p, int64_t row0, int64_t m, int64_t j0,
+                                int64_t nb, const float* s, float* pr, int64_t ld, float* mrow,
+                                double* lrow, float* alpha, float* f, float inv) {
+  const int64_t n = row_width(nb);
+  float mnew[kBM], sums[kBM];
+  t.row_max(s, ld, m, n, mnew);
+  for (int64_t r = 0; r < m; ++r) {
+    mnew[r] = std::max(mrow[r], mnew[r]);
+    alpha[r] = mnew[r] == -kInf ? 1.0f : mrow[r] == -kInf ? 0.0f : std::exp(mrow[r] - mnew[r]);
+  }
+  t.exp_sum(s, ld, mnew, pr, m, n, sums);  // rows with nothing visible: 0
+  for (int64_t r = 0; r < m; ++r) {
+    if (mnew[r] == -kInf) continue;
+    lrow[r] = lrow[r] * alpha[r] + sums[r];
+    mrow[r] = mnew[r];
+    if (p.rate > 0) {
+      keep_factors(p, rt, row0 + r, j0, nb, inv, f);
+      for (int64_t j = 0; j < nb; ++j) pr[r * ld + j] *= f[j];
+    }
+  }
+}
+
+// The backward's scores of a tile (Note [Attention tiles]) over the rows r < m (query row
+// `row0 + r`, keys from j0), from s (the tile's scores) and dp (dO V^T), both of row stride ld:
+// pr = Pd (the dropped-out probabilities) and dp = dS * scale, dS = P * (dP - D). Past nb, pr
+// is 0 (scores -inf) and dp is 0 (V zero-padded), so dS is 0 there.
+inline void backward_scores_tile(const AttentionTable& t, const RandomTable& rt,
+                                 const AttentionParams& p, int64_t row0, int64_t m, int64_t j0,
+                                 int64_t nb, const float* s, float* pr, float* dp, int64_t ld,
+                                 const float* lse, const float* dd, float* f, float inv) {
+  const int64_t n = row_width(nb);
+  const float scale = static_cast<float>(p.scale);
+  const float uniform = 1.0f / static_cast<float>(p.tk);
+  t.exp_sum(s, ld, lse + row0, pr, m, n, nullptr);
+  for (int64_t r = 0; r < m; ++r) {
+    const int64_t row = row0 + r;
+    float* prr = pr + r * ld;
+    float* dpr = dp + r * ld;
+    if (lse[row] == kInf) {
+      // Constant scores (Note [Attention masks]): no gradient to q and k from this row.
+      for (int64_t j = 0; j < n; ++j) prr[j] = j < nb ? uniform : 0.0f;
+      if (p.rate > 0) {
+        keep_factors(p, rt, row, j0, nb, inv, f);
+        for (int64_t j = 0; j < nb; ++j) prr[j] *= f[j];
+      }
+      std::fill(dpr, dpr + n, 0.0f);
+      continue;
+    }
+    if (p.rate > 0) keep_factors(p, rt, row, j0, nb, inv, f);
+    t.grad_scores(prr, dpr, p.rate > 0 ? f : nullptr, dd[row], scale, n);
+  }
+}
+
+struct Strides {
+  int64_t q_row, k_row, v_row;  // between consecutive positions t (H * D or H * Dv)
+  int64_t q_bh(const AttentionParams& p, int64_t b, int64_t h) const {
+    return b * p.tq * q_row + h * p.dk;
+  }
+  int64_t k_bh(const AttentionParams& p, int64_t b, int64_t h) const {
+    return b * p.tk * k_row + h * p.dk;
+  }
+  int64_t v_bh(const AttentionParams& p, int64_t b, int64_t h) const {
+    return b * p.tk * v_row + h * p.dv;
+  }
+  int64_t o_bh(const AttentionParams& p, int64_t b, int64_t h) const {
+    return b * p.tq * p.heads * p.dv + h * p.dv;
+  }
+};
+
+inline Strides strides_of(const AttentionParams& p) {
+  return {p.heads * p.dk, p.heads * p.dk, p.heads * p.dv};
+}
+
+}  // namespace corten::cpu::attention_tiles
