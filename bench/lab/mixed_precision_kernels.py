@@ -8,6 +8,9 @@ process (a comparison of corten with itself; peers are in ``python -m corten.ben
   (Note [bfloat16 convolution]) and float32, ms;
 - attention: scaled_dot_product_attention forward+backward, batch 32, 8 heads of 32,
   Tq = Tk = T, kernel="tiled" and kernel="direct" (Note [Direct attention for few keys]), us;
+  and the tiled kernels on bfloat16 (Note [bfloat16 attention]) against float32, forward and
+  forward+backward, at the transformer classifier's shape (2 heads of 32, T = 200) and
+  MultiHeadAttention's bench shapes (8 heads of 32, T = 128 and 512), ms;
 - cast: float32 <-> bfloat16 of 1M values, us.
 
 Each figure is the median of repeated calls after a warm-up call.
@@ -87,6 +90,26 @@ def attention(rng) -> None:
               f"direct {us['direct']:.0f} us")
 
 
+def attention_dtypes(rng) -> None:
+    for b, t, h, d in [(32, 200, 2, 32), (32, 128, 8, 32), (32, 512, 8, 32)]:
+        qkvd = [rng.standard_normal((b, t, h, d)).astype(BF16) for _ in range(4)]
+        ms = {}
+        for dtype in ("bfloat16", "float32"):
+            q, k, v, dy = (tf.cast(tf.constant(a), dtype) for a in qkvd)
+
+            def step(q=q, k=k, v=v, dy=dy):
+                with tf.GradientTape() as tape:
+                    tape.watch([q, k, v])
+                    y = sdpa(q, k, v, kernel="tiled")
+                return tape.gradient(y, [q, k, v], output_gradients=dy)
+            runs = 5 if t >= 512 else 15
+            ms[dtype] = (median_s(lambda q=q, k=k, v=v: sdpa(q, k, v, kernel="tiled"), runs) * 1e3,
+                         median_s(step, runs) * 1e3)
+        print(f"  attention b{b} T={t} {h}x{d}: fwd / fwd+bwd bfloat16 {ms['bfloat16'][0]:.2f} / "
+              f"{ms['bfloat16'][1]:.2f} ms, float32 {ms['float32'][0]:.2f} / "
+              f"{ms['float32'][1]:.2f} ms")
+
+
 def casts(rng) -> None:
     x = tf.constant(rng.standard_normal(1 << 20).astype(np.float32))
     xb = tf.cast(x, tf.bfloat16)
@@ -109,6 +132,7 @@ def main() -> None:
         matmuls(rng)
         convolutions(rng)
         attention(rng)
+        attention_dtypes(rng)
         casts(rng)
 
 
