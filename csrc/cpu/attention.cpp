@@ -128,22 +128,7 @@ void forward_f32(const AttentionParams& p, const float* q, const float* k, const
           continue;
         }
         // Every key masked: uniform weights over all Tk keys (Note [Attention masks]).
-        std::vector<double> acc(static_cast<size_t>(p.dv), 0.0);
-        const float w = 1.0f / static_cast<float>(p.tk);
-        for (int64_t j0 = 0; j0 < p.tk; j0 += kBN) {
-          const int64_t nb = std::min(kBN, p.tk - j0);
-          if (p.rate > 0) {
-            keep_factors(p, rt, bh * p.tq + i, j0, nb, inv, f.data());
-          } else {
-            std::fill(f.begin(), f.end(), 1.0f);
-          }
-          for (int64_t j = 0; j < nb; ++j) {
-            const float* vr = vb0 + (j0 + j) * st.v_row;
-            const double wj = static_cast<double>(w * f[j]);
-            for (int64_t c = 0; c < p.dv; ++c) acc[c] += wj * vr[c];
-          }
-        }
-        for (int64_t c = 0; c < p.dv; ++c) dst[c] = static_cast<float>(acc[c]);
+        uniform_row(p, rt, bh * p.tq + i, vb0, st.v_row, inv, f.data(), dst);
         lse[bh * p.tq + i] = kInf;
       }
     }
@@ -184,23 +169,15 @@ void backward_f32(const AttentionParams& p, const float* q, const float* k, cons
   const RandomTable& rt = active_random_table();
   const Strides st = strides_of(p);
   const int64_t o_row = p.heads * p.dv;
-  const int64_t rows = p.batch * p.heads * p.tq;
   const float inv = p.rate > 0 ? static_cast<float>(1.0 / (1.0 - p.rate)) : 1.0f;
   const bool skip_causal = p.causal && p.mask == nullptr;
   const int64_t dkp = pad16(p.dk), dvp = pad16(p.dv);
   // Rows of q, k and dout serve as B operands in place when their depth is a multiple of 16.
   const bool qk_in_place = dkp == p.dk, do_in_place = dvp == p.dv;
   const int64_t nqb = (p.tq + kBM - 1) / kBM, nkb = (p.tk + kBN - 1) / kBN;
-  // D_i = rowsum(dO_i * O_i), row (b * H + h) * Tq + i.
-  std::vector<float> dd(static_cast<size_t>(rows));
-  parallel_for(0, rows, 256, [&](int64_t r0, int64_t r1) {
-    for (int64_t row = r0; row < r1; ++row) {
-      const int64_t i = row % p.tq, bh = row / p.tq, b = bh / p.heads, h = bh % p.heads;
-      const int64_t off = st.o_bh(p, b, h) + i * o_row;
-      double acc = 0.0;
-      for (int64_t c = 0; c < p.dv; ++c) acc += static_cast<double>(dout[off + c]) * out[off + c];
-      dd[static_cast<size_t>(row)] = static_cast<float>(acc);
-    }
+  const std::vector<float> dd = output_dots(p, out, dout, [](const float* x, float* y,
+                                                               int64_t n) {
+    std::copy(x, x + n, y);
   });
   // One task per (b, h): key blocks in order, query blocks in order inside each; dK and dV of
   // a key block and dQ of the whole (b, h) accumulate in the task's buffers.

@@ -201,22 +201,7 @@ void forward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, con
           continue;
         }
         // Every key masked: uniform weights over all Tk keys (Note [Attention masks]).
-        std::vector<double> acc(static_cast<size_t>(p.dv), 0.0);
-        const float w = 1.0f / static_cast<float>(p.tk);
-        for (int64_t j0 = 0; j0 < p.tk; j0 += kBN) {
-          const int64_t nb = std::min(kBN, p.tk - j0);
-          if (p.rate > 0) {
-            keep_factors(p, rt, bh * p.tq + i, j0, nb, inv, f.data());
-          } else {
-            std::fill(f.begin(), f.end(), 1.0f);
-          }
-          for (int64_t j = 0; j < nb; ++j) {
-            const bfloat16* vr = vb0 + (j0 + j) * st.v_row;
-            const double wj = static_cast<double>(w * f[j]);
-            for (int64_t c = 0; c < p.dv; ++c) acc[c] += wj * vr[c].to_float();
-          }
-        }
-        for (int64_t c = 0; c < p.dv; ++c) dst[c] = static_cast<float>(acc[c]);
+        uniform_row(p, rt, bh * p.tq + i, vb0, st.v_row, inv, f.data(), dst);
         lse[bh * p.tq + i] = kInf;
       }
     }
@@ -292,24 +277,13 @@ void backward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, co
   const RandomTable& rt = active_random_table();
   const Strides st = strides_of(p);
   const int64_t o_row = p.heads * p.dv;
-  const int64_t rows = p.batch * p.heads * p.tq;
   const float inv = p.rate > 0 ? static_cast<float>(1.0 / (1.0 - p.rate)) : 1.0f;
   const bool skip_causal = p.causal && p.mask == nullptr;
   const int64_t nqb = (p.tq + kBM - 1) / kBM, nkb = (p.tk + kBN - 1) / kBN;
   const int64_t tq_pairs = pairs(p.tq), tq_pad = round_up(p.tq, kBM);
-  // D_i = rowsum(dO_i * O_i), row (b * H + h) * Tq + i.
-  std::vector<float> dd(static_cast<size_t>(rows));
-  parallel_for(0, rows, 256, [&](int64_t r0, int64_t r1) {
-    std::vector<float> g(static_cast<size_t>(p.dv)), o(static_cast<size_t>(p.dv));
-    for (int64_t row = r0; row < r1; ++row) {
-      const int64_t i = row % p.tq, bh = row / p.tq, b = bh / p.heads, h = bh % p.heads;
-      const int64_t off = st.o_bh(p, b, h) + i * o_row;
-      kn.et.bf16_to_f32(dout + off, g.data(), p.dv);
-      kn.et.bf16_to_f32(out + off, o.data(), p.dv);
-      double acc = 0.0;
-      for (int64_t c = 0; c < p.dv; ++c) acc += static_cast<double>(g[c]) * o[c];
-      dd[static_cast<size_t>(row)] = static_cast<float>(acc);
-    }
+  const std::vector<float> dd = output_dots(p, out, dout, [&](const bfloat16* x, float* y,
+                                                                int64_t n) {
+    kn.et.bf16_to_f32(x, y, n);
   });
   const int64_t nq = p.batch * p.tq * p.heads, nk = p.batch * p.tk * p.heads;
   const std::vector<bfloat16> qs = scaled(kn, q, nq * p.dk, static_cast<float>(p.scale));

@@ -7,6 +7,10 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <vector>
+
+#include <corten/half.h>
+#include <corten/parallel.h>
 
 #include "cpu/attention.h"
 #include "cpu/isa_table.h"
@@ -120,6 +124,55 @@ inline void backward_scores_tile(const AttentionTable& t, const RandomTable& rt,
     if (p.rate > 0) keep_factors(p, rt, row, j0, nb, inv, f);
     t.grad_scores(prr, dpr, p.rate > 0 ? f : nullptr, dd[row], scale, n);
   }
+}
+
+inline float value_of(float v) { return v; }
+inline float value_of(bfloat16 v) { return v.to_float(); }
+
+// Output row `row` ((b * H + h) * Tq + i) when every key is masked (Note [Attention masks]):
+// uniform weights over all Tk keys of V (vb0: the (b, h)'s first row, rows v_row apart), the
+// dropout factors applied (f: a kBN buffer), summed in float64 into dst (Dv values).
+template <class T>
+void uniform_row(const AttentionParams& p, const RandomTable& rt, int64_t row, const T* vb0,
+                 int64_t v_row, float inv, float* f, float* dst) {
+  std::vector<double> acc(static_cast<size_t>(p.dv), 0.0);
+  const float w = 1.0f / static_cast<float>(p.tk);
+  for (int64_t j0 = 0; j0 < p.tk; j0 += kBN) {
+    const int64_t nb = std::min(kBN, p.tk - j0);
+    if (p.rate > 0) {
+      keep_factors(p, rt, row, j0, nb, inv, f);
+    } else {
+      std::fill(f, f + kBN, 1.0f);
+    }
+    for (int64_t j = 0; j < nb; ++j) {
+      const T* vr = vb0 + (j0 + j) * v_row;
+      const double wj = static_cast<double>(w * f[j]);
+      for (int64_t c = 0; c < p.dv; ++c) acc[c] += wj * value_of(vr[c]);
+    }
+  }
+  for (int64_t c = 0; c < p.dv; ++c) dst[c] = static_cast<float>(acc[c]);
+}
+
+// D_i = rowsum(dO_i * O_i) of every row (b * H + h) * Tq + i, summed in float64; `widen(x, y,
+// n)` reads n values of out or dout as float32.
+template <class T, class Widen>
+std::vector<float> output_dots(const AttentionParams& p, const T* out, const T* dout,
+                               const Widen& widen) {
+  const int64_t o_row = p.heads * p.dv, rows = p.batch * p.heads * p.tq;
+  std::vector<float> dd(static_cast<size_t>(rows));
+  parallel_for(0, rows, 256, [&](int64_t r0, int64_t r1) {
+    std::vector<float> g(static_cast<size_t>(p.dv)), o(static_cast<size_t>(p.dv));
+    for (int64_t row = r0; row < r1; ++row) {
+      const int64_t i = row % p.tq, bh = row / p.tq, b = bh / p.heads, h = bh % p.heads;
+      const int64_t off = (b * p.tq + i) * o_row + h * p.dv;
+      widen(dout + off, g.data(), p.dv);
+      widen(out + off, o.data(), p.dv);
+      double acc = 0.0;
+      for (int64_t c = 0; c < p.dv; ++c) acc += static_cast<double>(g[c]) * o[c];
+      dd[static_cast<size_t>(row)] = static_cast<float>(acc);
+    }
+  });
+  return dd;
 }
 
 struct Strides {
