@@ -101,8 +101,25 @@ def _history(value: Any, out: list) -> None:
             _history(v, out)
 
 
+def _refs(value: Any) -> Any:
+    """A Keras 3 node argument with its Keras tensors as tf.keras 2's ``[layer, node, tensor]``
+    references (how tf.keras 2 writes tensors among keyword arguments)."""
+    if isinstance(value, dict):
+        if value.get("class_name") == "__keras_tensor__":
+            histories: list = []
+            _history(value, histories)
+            return list(histories[0])
+        return {k: _refs(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_refs(v) for v in value]
+    return value
+
+
 def _nodes(nodes: Any) -> Any:
-    """Keras 3 ``inbound_nodes`` as tf.keras 2's ``[[[layer, node, tensor, kwargs], ...]]``."""
+    """Keras 3 ``inbound_nodes`` as tf.keras 2's ``[[[layer, node, tensor, kwargs], ...]]``: the
+    first positional argument's tensors are the node's inputs; the other positional arguments
+    (MultiHeadAttention's value and key) travel as ``__args__``, and tensors among the keyword
+    arguments as references, as tf.keras 2 writes them."""
     if not isinstance(nodes, list):
         return nodes
     out = []
@@ -110,15 +127,12 @@ def _nodes(nodes: Any) -> Any:
         if not isinstance(node, dict):
             out.append(node)
             continue
+        args = node.get("args") or []
         histories: list = []
-        _history(node.get("args", []), histories)
-        kwargs = {k: v for k, v in (node.get("kwargs") or {}).items() if v is not None}
-        tensors: list = []
-        _history(kwargs, tensors)
-        if tensors:
-            raise ValueError(f"a functional node passes tensors as keyword arguments "
-                             f"({sorted(kwargs)}), which corten's functional configs cannot "
-                             "express")
+        _history(args[:1], histories)
+        kwargs = {k: _refs(v) for k, v in (node.get("kwargs") or {}).items() if v is not None}
+        if len(args) > 1:
+            kwargs["__args__"] = _refs(args[1:])
         out.append([[h[0], h[1], h[2], kwargs] for h in histories])
     return out
 

@@ -90,12 +90,45 @@ def test_fresh_zoo_files_from_the_installed_keras(tmp_path, prefix):
         pytest.skip(f"{prefix} is not installed ({python} is absent)")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="", KERAS_BACKEND="jax")
-    done = subprocess.run([python, SCRIPT, prefix, str(tmp_path)], env=env,
+    names = KERAS3_NAMES if prefix == "keras3" else NAMES
+    done = subprocess.run([python, SCRIPT, prefix, str(tmp_path), *names], env=env,
                           capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-4000:]
     for p, name, ext in FILES:
         if p == prefix:
             _check(tmp_path, prefix, name, ext)
+
+
+@pytest.mark.xfail(strict=True, reason="known defect: in Keras 3's file of the attention zoo "
+                   "model (four MultiHeadAttention layers) the value_dim=3 layer's outputs "
+                   "differ by 0.43; each attention layer alone, in a model of its own, loads "
+                   "within 3e-7")
+def test_keras3_attention_zoo_file_loads_with_its_predictions(tmp_path):
+    # Keras 3.15 cannot run this model on JAX (jax.nn.dot_product_attention wants equal key
+    # and value head sizes, and Keras's fallback fails to reshape), so it is written on torch.
+    python = PEERS["keras3"]
+    if not os.path.exists(python):
+        pytest.skip(f"Keras 3 is not installed ({python} is absent)")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(CUDA_VISIBLE_DEVICES="", KERAS_BACKEND="torch")
+    done = subprocess.run([python, SCRIPT, "keras3", str(tmp_path), "attention"], env=env,
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-4000:]
+    _check(tmp_path, "keras3", "attention", ".keras")
+
+
+@pytest.mark.parametrize("name", ["keras3_mha_value_dim_masked", "keras3_mha_self_causal"])
+def test_keras_3_calls_with_several_positional_tensors_load(tmp_path, name):
+    # Keras 3 writes MultiHeadAttention()(query, value) as one node whose "args" are both
+    # tensors: the value is the call's second argument, not a second input (written by Keras
+    # 3.15.1 on torch, fixtures/make_keras3_mha_fixtures.py).
+    with zipfile.ZipFile(os.path.join(FIXTURES, "keras3_mha.zip")) as z:
+        z.extractall(tmp_path)
+    keras.backend.clear_session()
+    data = np.load(tmp_path / f"{name}.npz")
+    model = keras.models.load_model(str(tmp_path / f"{name}.keras"))
+    np.testing.assert_allclose(model.predict([data["x0"], data["x1"]], verbose=0), data["y"],
+                               atol=1e-5)
 
 
 def test_an_argument_value_corten_cannot_honour_is_named(zoo, tmp_path):
@@ -180,7 +213,7 @@ def test_corten_weights_files_of_many_layers_load_in_keras_3(zoo, tmp_path):
     python = PEERS["keras3"]
     if not os.path.exists(python):
         pytest.skip(f"Keras 3 is not installed ({python} is absent)")
-    for name in NAMES:
+    for name in KERAS3_NAMES:
         model, data = _check(zoo, "keras3", name, ".keras")
         for w in model.weights:
             value = np.asarray(w)
@@ -200,10 +233,10 @@ for name in sys.argv[3:]:
 """
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env.update(CUDA_VISIBLE_DEVICES="", KERAS_BACKEND="jax")
-    done = subprocess.run([python, "-c", script, str(zoo), str(tmp_path), *NAMES], env=env,
-                          capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run([python, "-c", script, str(zoo), str(tmp_path), *KERAS3_NAMES],
+                          env=env, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-4000:]
     errors = {line.split()[0]: float(line.split()[1]) for line in done.stdout.splitlines()
-              if line.split() and line.split()[0] in NAMES}
-    assert sorted(errors) == sorted(NAMES), done.stdout
+              if line.split() and line.split()[0] in KERAS3_NAMES}
+    assert sorted(errors) == sorted(KERAS3_NAMES), done.stdout
     assert all(e < 1e-5 for e in errors.values()), errors
