@@ -61,21 +61,25 @@ void ukernel(int64_t kp, const uint16_t* a, int64_t a_rs, int64_t a_step, const 
   }
 }
 
+// The first n (< 16 when partial) of 16 lanes.
+inline __mmask16 first_lanes(int64_t n) {
+  return n >= 16 ? __mmask16{0xffff} : n <= 0 ? __mmask16{0} : static_cast<__mmask16>((1u << n) - 1u);
+}
+
 // PackRowsFn: each pair of rows interleaved 16 columns at a time (zero-extend the even row's
-// values, shift the odd row's into the high halves). Masked loads read nothing past nr.
+// values, shift the odd row's into the high halves). Masked loads read nothing past nr, and
+// masked stores write nothing past NR (an A panel's MR is not a multiple of 16).
 void pack_b_rows(int NR, int64_t nr, int64_t k, const uint16_t* b, int64_t rs, uint32_t* dst) {
   for (int64_t p = 0; 2 * p < k; ++p, dst += NR) {
     const uint16_t* even = b + 2 * p * rs;
     const bool has_odd = 2 * p + 1 < k;
     for (int j = 0; j < NR; j += 16) {
-      const int64_t left = nr - j;
-      const __mmask16 m = left >= 16  ? __mmask16{0xffff}
-                          : left <= 0 ? __mmask16{0}
-                                      : static_cast<__mmask16>((1u << left) - 1u);
+      const __mmask16 m = first_lanes(nr - j);
       const __m512i e = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, even + j));
       const __m512i o = has_odd ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, even + rs + j))
                                 : _mm512_setzero_si512();
-      _mm512_storeu_si512(dst + j, _mm512_or_si512(e, _mm512_slli_epi32(o, 16)));
+      _mm512_mask_storeu_epi32(dst + j, first_lanes(NR - j),
+                               _mm512_or_si512(e, _mm512_slli_epi32(o, 16)));
     }
   }
 }

@@ -35,9 +35,14 @@ Bf16Ukernel select_kernel(int64_t n, Bf16Path path) {
 }
 
 // Rows [0, mr) of a (strides rs, cs), k deep, as one MR-row pair panel (kp x MR words).
-void pack_a_panel(int MR, int64_t mr, int64_t k, const bfloat16* a, int64_t rs, int64_t cs,
-                  uint32_t* dst) {
+void pack_a_panel(const Bf16Ukernel& uk, int64_t mr, int64_t k, const bfloat16* a, int64_t rs,
+                  int64_t cs, uint32_t* dst) {
+  const int MR = uk.mr;
   const int64_t kp = ceil_div(k, 2);
+  if (rs == 1 && uk.pack_b_rows) {  // A^T is row-major: its rows interleaved in pairs
+    uk.pack_b_rows(MR, mr, k, reinterpret_cast<const uint16_t*>(a), cs, dst);
+    return;
+  }
   if (rs == 1) {  // column-major (a transposed operand): MR consecutive values per k
     for (int64_t p = 0; p < kp; ++p, dst += MR) {
       const bfloat16* even = a + 2 * p * cs;
@@ -142,8 +147,8 @@ void gemm_pairs(int64_t batch, int64_t m, int64_t n, int64_t k, const bfloat16* 
     if (item < a_items) {
       const int64_t mat = item / packed_panels, r = item % packed_panels,
                     i0 = (full_panels + r) * MR;
-      pack_a_panel(MR, std::min<int64_t>(MR, m - i0), k, a + a_mats.offset(mat) + i0 * a_rs, a_rs,
-                   a_cs, ap + mat * a_size + r * MR * kp);
+      pack_a_panel(uk, std::min<int64_t>(MR, m - i0), k, a + a_mats.offset(mat) + i0 * a_rs,
+                   a_rs, a_cs, ap + mat * a_size + r * MR * kp);
     } else {
       item -= a_items;
       const int64_t mat = item / col_panels, s = item % col_panels;

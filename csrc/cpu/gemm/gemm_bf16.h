@@ -48,7 +48,8 @@ using Bf16UkernelFn = void (*)(int64_t kp, const uint16_t* a, int64_t a_rs, int6
                                const uint32_t* b, float* tile, bool accumulate);
 
 // Packs rows [0, k) x columns [0, nr) of a row-major b (row stride rs) into one NR-column
-// pair panel (kp x NR words, zero past nr and for the odd k's missing row).
+// pair panel (kp x NR words, zero past nr and for the odd k's missing row). Also packs a
+// column-major A's MR-row panel (NR = MR, b = A^T).
 using PackRowsFn = void (*)(int NR, int64_t nr, int64_t k, const uint16_t* b, int64_t rs,
                             uint32_t* dst);
 
