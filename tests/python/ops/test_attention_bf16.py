@@ -119,3 +119,32 @@ def test_multi_head_attention_under_mixed_bfloat16_follows_float32(rng):
     largest = max(np.abs(g).max() for g in outs[0][1:])
     for a, b in zip(*outs, strict=True):
         assert np.abs(a - b).max() <= 0.05 * max(np.abs(a).max(), 1e-3 * largest)
+
+
+@pytest.mark.parametrize("size", [(0, 3, 70, 2, 5, 6), (2, 0, 70, 2, 5, 6), (2, 3, 0, 2, 5, 6),
+                                  (2, 70, 70, 0, 5, 6), (2, 70, 70, 2, 0, 6),
+                                  (2, 70, 70, 2, 5, 0)], ids=str)
+def test_empty_sizes(size):
+    b, tq, tk, h, d, dv = size
+    q, k, v = (tf.constant(np.ones(s, BF16)) for s in ((b, tq, h, d), (b, tk, h, d),
+                                                       (b, tk, h, dv)))
+    with tf.GradientTape() as tape:
+        tape.watch([q, k, v])
+        y = _C.scaled_dot_product_attention(q, k, v, None, True, None, 0.5, 1, 0,
+                                            kernel="tiled")
+    grads = tape.gradient(y, [q, k, v])
+    assert y.shape == (b, tq, h, dv) and y.dtype == tf.bfloat16
+    if tk == 0:  # no keys: zeros, as an empty weighted sum
+        np.testing.assert_array_equal(y.numpy().astype(np.float32), 0)
+    for g, t in zip(grads, (q, k, v), strict=True):
+        assert g.shape == t.shape and g.dtype == tf.bfloat16
+
+
+def test_non_contiguous_inputs(rng):
+    # (B, H, T, D) data seen through a transposed view in the (B, T, H, D) layout.
+    x = tf.constant(rng.standard_normal((2, 3, 70, 8)).astype(BF16))
+    xt = tf.transpose(x, [0, 2, 1, 3])
+    got = _C.scaled_dot_product_attention(xt, xt, xt, None, True, None, kernel="tiled")
+    wide = xt.numpy().astype(np.float64)
+    want, _ = ref_forward(wide, wide, wide, None, True)
+    assert np.abs(got.numpy().astype(np.float64) - want).max() <= OUT_BOUND * np.abs(want).max()
