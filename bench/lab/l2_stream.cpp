@@ -1,0 +1,37 @@
+// The floor under a batch-1 Dense layer on this CPU: how long one core takes to read a float32
+// weight matrix that sits in its L2 (the 784 x 64 layer of the guides' MLP is 200 KB), with
+// the simplest AVX-512 loop (four independent sums, no arithmetic on the critical path but the
+// loads). Build and run:
+//
+//     g++ -O2 -mavx512f -o /tmp/l2_stream bench/lab/l2_stream.cpp && /tmp/l2_stream
+//
+// Compare with the first `linear` of `predict_latency MODEL 1 1 7 --profile`
+// (bench/native_latency.py builds it), which reads the same bytes and does the FMAs.
+#include <immintrin.h>
+
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+int main() {
+  for (size_t kb : {32, 100, 200, 400, 800}) {
+    std::vector<float> a(kb * 256, 1.0f);
+    const size_t n = a.size();
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    const int reps = static_cast<int>(400000000 / n);
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < reps; ++r) {
+      for (size_t i = 0; i < n; i += 64) {
+        s0 = _mm512_add_ps(s0, _mm512_loadu_ps(&a[i]));
+        s1 = _mm512_add_ps(s1, _mm512_loadu_ps(&a[i + 16]));
+        s2 = _mm512_add_ps(s2, _mm512_loadu_ps(&a[i + 32]));
+        s3 = _mm512_add_ps(s3, _mm512_loadu_ps(&a[i + 48]));
+      }
+    }
+    const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    float out[16];
+    _mm512_storeu_ps(out, _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+    std::printf("%4zu KB: %6.2f us per pass, %5.1f GB/s  (checksum %g)\n", kb, sec / reps * 1e6,
+                static_cast<double>(n) * 4.0 * reps / sec / 1e9, static_cast<double>(out[0]));
+  }
+}
