@@ -31,6 +31,7 @@
 // number of threads.
 
 #include <corten/dtype.h>
+#include <corten/half.h>
 
 #include <cstdint>
 
@@ -60,6 +61,19 @@ void pool(DType dtype, PoolKind kind, const SpatialGeom& g, const void* x, void*
 // (window order d, h, w), recomputed from x; average spreads dy / count over the window.
 void pool_backward(DType dtype, PoolKind kind, const SpatialGeom& g, const void* x,
                    const void* dy, void* dx);
+
+// Note [bfloat16 max pooling]
+// A window's maximum is one of its values, so bfloat16 max pooling compares the values as
+// float32 and copies the winner's bits: the same result as widening, pooling in float32 and
+// rounding (Note [Half-precision compute]), without the two tensors. Its backward is exact too
+// when no input element lies in two windows (every stride at least its window): each dx
+// element then receives one gradient or none. The entry point (ops/pooling.cpp) takes these
+// kernels only then, on the CPU; average pooling and overlapping windows widen.
+// tests/python/ops/test_pooling_bf16.py compares them with the float32 kernels bit for bit.
+void max_pool_bf16(const SpatialGeom& g, const bfloat16* x, bfloat16* y);
+// Precondition: no x element in two windows. dx is fully written.
+void max_pool_bf16_backward(const SpatialGeom& g, const bfloat16* x, const bfloat16* dy,
+                            bfloat16* dx);
 
 // x: c channels, w: (k0, k1, k2, c, m) contiguous, b: (c * m,) or null -> y: c * m channels,
 // y[.., ci * m + j] = b + sum over taps of x[.., ci] * w[tap, ci, j].

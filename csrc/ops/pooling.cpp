@@ -33,10 +33,11 @@ std::string show_list(const std::vector<int64_t>& v) {
   return os.str();
 }
 
-void check_input(const Tensor& x, const char* op) {
+void check_input(const Tensor& x, const char* op, bool bf16_ok = false) {
   detail::check_defined(x, op, "x");
-  CORTEN_CHECK_TYPE(is_floating(x.dtype()), op, ": expected a floating dtype (float32, "
-                    "float64); got ", dtype_name(x.dtype()));
+  CORTEN_CHECK_TYPE(is_floating(x.dtype()) || (bf16_ok && x.dtype() == DType::BFloat16), op,
+                    ": expected a floating dtype (float32, float64); got ",
+                    dtype_name(x.dtype()));
   CORTEN_CHECK_VALUE(x.ndim() >= 3 && x.ndim() <= 5, op, ": x must have rank 3, 4 or 5 "
                      "(batch, 1 to 3 spatial dimensions, channels); got x.shape=",
                      show(x.shape()));
@@ -144,15 +145,31 @@ const trace::ReplayRegistration<PoolReplay, bool, std::vector<int64_t>, std::vec
                                 std::string, bool>
     kPoolReplay(std::vector<const char*>{"max_pool", "avg_pool"});
 
+// Note [bfloat16 max pooling] (cpu/pooling.h): bfloat16 max pooling on the CPU runs on
+// bfloat16, and so does its gradient when no input element lies in two windows.
+bool native_bf16_max_pool(cpu::PoolKind kind, const Tensor& x) {
+  return kind == cpu::PoolKind::Max && x.defined() && x.dtype() == DType::BFloat16 &&
+         x.device() == Device::CPU;
+}
+
+bool windows_overlap(const std::vector<int64_t>& pool_size, const std::vector<int64_t>& strides) {
+  for (size_t i = 0; i < pool_size.size() && i < strides.size(); ++i) {
+    if (strides[i] < pool_size[i]) return true;
+  }
+  return false;
+}
+
 Tensor pool_op(cpu::PoolKind kind, const Tensor& x, const std::vector<int64_t>& pool_size,
                const std::vector<int64_t>& strides, const std::string& padding, bool cf) {
-  if (x.defined() && is_half_precision(x.dtype())) {  // Note [Half-precision compute]
+  const bool native_bf16 = native_bf16_max_pool(kind, x);
+  if (x.defined() && is_half_precision(x.dtype()) && !native_bf16) {
+    // Note [Half-precision compute]
     return detail::narrow_half(
         pool_op(kind, detail::widen_half(x), pool_size, strides, padding, cf), x.dtype());
   }
   trace::OpRecord rec;
   const char* op = kind == cpu::PoolKind::Max ? "max_pool" : "avg_pool";
-  check_input(x, op);
+  check_input(x, op, native_bf16);
   const std::vector<int64_t> ones(pool_size.size(), 1);
   Window w = make_window(op, x, pool_size, strides, ones, padding, cf,
                          x.dim(channel_dim(x.ndim(), cf)));
@@ -161,7 +178,11 @@ Tensor pool_op(cpu::PoolKind kind, const Tensor& x, const std::vector<int64_t>& 
   const Tensor xc = x.contiguous();
   fill_strides(xc.shape(), cf, w.g.xs);
   fill_strides(out.shape(), cf, w.g.ys);
-  kernels::pool(out.device())(x.dtype(), kind, w.g, xc.raw_data(), out.raw_data());
+  if (native_bf16) {
+    cpu::max_pool_bf16(w.g, xc.data<bfloat16>(), out.data<bfloat16>());
+  } else {
+    kernels::pool(out.device())(x.dtype(), kind, w.g, xc.raw_data(), out.raw_data());
+  }
   if (autograd::is_recording()) {
     autograd::record_pool(kind == cpu::PoolKind::Max, x, xc, pool_size, strides, padding, cf,
                           out);
@@ -244,7 +265,11 @@ Tensor avg_pool(const Tensor& x, const std::vector<int64_t>& pool_size,
 Tensor pool_grad(bool is_max, const Tensor& x, const Tensor& dy,
                  const std::vector<int64_t>& pool_size, const std::vector<int64_t>& strides,
                  const std::string& padding, bool channels_first) {
-  if (detail::any_half({&x, &dy})) {  // Note [Half-precision compute]
+  const bool native_bf16 =
+      native_bf16_max_pool(is_max ? cpu::PoolKind::Max : cpu::PoolKind::Avg, x) &&
+      dy.defined() && dy.dtype() == DType::BFloat16 && dy.device() == Device::CPU &&
+      !windows_overlap(pool_size, strides);
+  if (detail::any_half({&x, &dy}) && !native_bf16) {  // Note [Half-precision compute]
     detail::check_same_dtype(x, dy, is_max ? "max_pool_grad" : "avg_pool_grad");
     return detail::narrow_half(pool_grad(is_max, detail::widen_half(x), detail::widen_half(dy),
                                          pool_size, strides, padding, channels_first),
@@ -252,7 +277,7 @@ Tensor pool_grad(bool is_max, const Tensor& x, const Tensor& dy,
   }
   trace::OpRecord rec;
   const char* op = is_max ? "max_pool_grad" : "avg_pool_grad";
-  check_input(x, op);
+  check_input(x, op, native_bf16);
   detail::check_defined(dy, op, "dy");
   detail::check_same_dtype(x, dy, op);
   const std::vector<int64_t> ones(pool_size.size(), 1);
@@ -266,8 +291,14 @@ Tensor pool_grad(bool is_max, const Tensor& x, const Tensor& dy,
   const Tensor xc = x.contiguous(), gc = dy.contiguous();
   fill_strides(xc.shape(), channels_first, w.g.xs);
   fill_strides(gc.shape(), channels_first, w.g.ys);
-  kernels::pool_backward(dx.device())(x.dtype(), is_max ? cpu::PoolKind::Max : cpu::PoolKind::Avg,
-                                      w.g, xc.raw_data(), gc.raw_data(), dx.raw_data());
+  if (native_bf16) {
+    cpu::max_pool_bf16_backward(w.g, xc.data<bfloat16>(), gc.data<bfloat16>(),
+                                dx.data<bfloat16>());
+  } else {
+    kernels::pool_backward(dx.device())(x.dtype(),
+                                        is_max ? cpu::PoolKind::Max : cpu::PoolKind::Avg, w.g,
+                                        xc.raw_data(), gc.raw_data(), dx.raw_data());
+  }
   rec.record(
       op, {x, dy}, {dx},
       [](const trace::Tensors& in, const auto& is_max, const auto& pool_size, const auto& strides,
