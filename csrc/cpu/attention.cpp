@@ -175,10 +175,8 @@ void backward_f32(const AttentionParams& p, const float* q, const float* k, cons
   // Rows of q, k and dout serve as B operands in place when their depth is a multiple of 16.
   const bool qk_in_place = dkp == p.dk, do_in_place = dvp == p.dv;
   const int64_t nqb = (p.tq + kBM - 1) / kBM, nkb = (p.tk + kBN - 1) / kBN;
-  const std::vector<float> dd = output_dots(p, out, dout, [](const float* x, float* y,
-                                                               int64_t n) {
-    std::copy(x, x + n, y);
-  });
+  // float32 rows are read in place: no widening.
+  const std::vector<float> dd = output_dots(p, out, dout, [](const float*, float*, int64_t) {});
   // One task per (b, h): key blocks in order, query blocks in order inside each; dK and dV of
   // a key block and dQ of the whole (b, h) accumulate in the task's buffers.
   parallel_for(0, p.batch * p.heads, 1, [&](int64_t t0, int64_t t1) {

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include <corten/half.h>
@@ -153,20 +154,32 @@ void uniform_row(const AttentionParams& p, const RandomTable& rt, int64_t row, c
   for (int64_t c = 0; c < p.dv; ++c) dst[c] = static_cast<float>(acc[c]);
 }
 
-// D_i = rowsum(dO_i * O_i) of every row (b * H + h) * Tq + i, summed in float64; `widen(x, y,
-// n)` reads n values of out or dout as float32.
+// D_i = rowsum(dO_i * O_i) of every row (b * H + h) * Tq + i, summed in float64. float32 rows
+// are read in place; other dtypes' rows are read through `widen(x, y, n)` (n values of out or
+// dout as float32).
 template <class T, class Widen>
 std::vector<float> output_dots(const AttentionParams& p, const T* out, const T* dout,
                                const Widen& widen) {
+  constexpr bool kInPlace = std::is_same_v<T, float>;
   const int64_t o_row = p.heads * p.dv, rows = p.batch * p.heads * p.tq;
   std::vector<float> dd(static_cast<size_t>(rows));
   parallel_for(0, rows, 256, [&](int64_t r0, int64_t r1) {
-    std::vector<float> g(static_cast<size_t>(p.dv)), o(static_cast<size_t>(p.dv));
+    std::vector<float> gbuf(kInPlace ? 0 : static_cast<size_t>(p.dv));
+    std::vector<float> obuf(kInPlace ? 0 : static_cast<size_t>(p.dv));
     for (int64_t row = r0; row < r1; ++row) {
       const int64_t i = row % p.tq, bh = row / p.tq, b = bh / p.heads, h = bh % p.heads;
       const int64_t off = (b * p.tq + i) * o_row + h * p.dv;
-      widen(dout + off, g.data(), p.dv);
-      widen(out + off, o.data(), p.dv);
+      const float* g = nullptr;
+      const float* o = nullptr;
+      if constexpr (kInPlace) {
+        g = dout + off;
+        o = out + off;
+      } else {
+        widen(dout + off, gbuf.data(), p.dv);
+        widen(out + off, obuf.data(), p.dv);
+        g = gbuf.data();
+        o = obuf.data();
+      }
       double acc = 0.0;
       for (int64_t c = 0; c < p.dv; ++c) acc += static_cast<double>(g[c]) * o[c];
       dd[static_cast<size_t>(row)] = static_cast<float>(acc);
