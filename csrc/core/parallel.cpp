@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -75,9 +76,18 @@ bool spin_until(const Done& done) {
   }
 }
 
-// One job at a time: parallel_for callers are serialised by job_mu_. Workers take chunk
-// indices from a shared ticket (job generation in the high 32 bits, next chunk in the low 32),
-// so a thread delayed by another process does not hold up the others' chunks, and a worker that
+// Note [Chunk affinity]
+// A job's chunks are cut into one contiguous block per thread (the caller is thread 0, each
+// worker has a fixed index), and each thread takes the chunks of its own block first, then
+// those left in the other blocks. So the same chunk of the same op runs on the same thread in
+// every call while no thread is held up: an optimizer update finds its slots, and a GEMM its
+// half of the weights that the update just wrote, in the L2 of the core that touched them last,
+// instead of fetching them from the other core's (on this 2-vCPU EPYC, Adam on 784x64
+// parameters took 24.5 us at 2 threads against 18.5 at 1 when chunks went to whichever thread
+// asked first). A thread delayed by another process still leaves its chunks to the others.
+//
+// One job at a time: parallel_for callers are serialised by job_mu_. Each block's next chunk
+// is a ticket (job generation in the high 32 bits, next chunk in the low 32), so a worker that
 // wakes late can never take a chunk of a job other than the one it snapshotted. Idle workers
 // and the waiting caller spin briefly before sleeping (Note [Pool spinning]).
 class ThreadPool {
@@ -92,7 +102,8 @@ class ThreadPool {
     stop_workers();
     num_threads_ = threads;
     stop_.store(false);
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+    blocks_ = std::make_unique<Block[]>(static_cast<size_t>(threads));
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
   }
 
   void run(int64_t begin, int64_t end, int64_t chunk, int64_t nchunks,
@@ -105,11 +116,12 @@ class ThreadPool {
       job_ = job;
       remaining_.store(nchunks);
       error_ = nullptr;
-      ticket_.store(job.generation << 32);
+      for (int w = 0; w < num_threads_; ++w)
+        blocks_[w].ticket.store((job.generation << 32) | static_cast<uint64_t>(block_begin(job, w)));
       generation_.store(job.generation, std::memory_order_release);
     }
     if (sleepers_.load() > 0) cv_.notify_all();
-    work(job);
+    work(job, 0);
     if (!spin_until([this] { return remaining_.load(std::memory_order_acquire) == 0; })) {
       std::unique_lock<std::mutex> lock(mu_);
       done_cv_.wait(lock, [this] { return remaining_.load() == 0; });
@@ -126,25 +138,33 @@ class ThreadPool {
     uint64_t generation = 0;
   };
 
-  void work(const Job& job) {
+  // Chunks [block_begin(w), block_begin(w + 1)) are thread w's own (Note [Chunk affinity]).
+  int64_t block_begin(const Job& job, int w) const { return job.nchunks * w / num_threads_; }
+
+  void work(const Job& job, int self) {
     const bool was_in_parallel = tls_in_parallel;
     tls_in_parallel = true;
     int64_t finished = 0;
-    for (;;) {
-      uint64_t t = ticket_.load();
-      if ((t >> 32) != (job.generation & 0xffffffffu)) break;
-      const int64_t c = static_cast<int64_t>(t & 0xffffffffu);
-      if (c >= job.nchunks) break;
-      if (!ticket_.compare_exchange_weak(t, t + 1)) continue;
-      const int64_t b = job.begin + c * job.chunk;
-      const int64_t e = std::min(job.end, b + job.chunk);
-      try {
-        (*job.fn)(b, e);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (!error_) error_ = std::current_exception();
+    for (int k = 0; k < num_threads_; ++k) {
+      const int w = (self + k) % num_threads_;
+      const int64_t block_end = block_begin(job, w + 1);
+      std::atomic<uint64_t>& ticket = blocks_[w].ticket;
+      for (;;) {
+        uint64_t t = ticket.load();
+        if ((t >> 32) != (job.generation & 0xffffffffu)) break;
+        const int64_t c = static_cast<int64_t>(t & 0xffffffffu);
+        if (c >= block_end) break;
+        if (!ticket.compare_exchange_weak(t, t + 1)) continue;
+        const int64_t b = job.begin + c * job.chunk;
+        const int64_t e = std::min(job.end, b + job.chunk);
+        try {
+          (*job.fn)(b, e);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (!error_) error_ = std::current_exception();
+        }
+        ++finished;
       }
-      ++finished;
     }
     tls_in_parallel = was_in_parallel;
     if (finished && remaining_.fetch_sub(finished) == finished) {
@@ -155,7 +175,7 @@ class ThreadPool {
     }
   }
 
-  void worker_loop() {
+  void worker_loop(int self) {
     FlushDenormals::set_for_thread();  // Note [Denormals]
     uint64_t seen = 0;
     for (;;) {
@@ -175,7 +195,7 @@ class ThreadPool {
         seen = generation_.load();
         job = job_;
       }
-      if (job.fn != nullptr) work(job);
+      if (job.fn != nullptr) work(job, self);
     }
   }
 
@@ -199,7 +219,10 @@ class ThreadPool {
   std::atomic<int> sleepers_{0};
   Job job_;
   std::atomic<int64_t> remaining_{0};
-  std::atomic<uint64_t> ticket_{0};
+  struct alignas(64) Block {
+    std::atomic<uint64_t> ticket{0};
+  };
+  std::unique_ptr<Block[]> blocks_;
   std::exception_ptr error_;
 };
 
@@ -231,6 +254,16 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain,
   const int64_t chunk = (n + nchunks - 1) / nchunks;
   nchunks = (n + chunk - 1) / chunk;
   p.run(begin, end, chunk, nchunks, fn);
+}
+
+void parallel_items(int64_t n, const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  ThreadPool& p = pool();
+  if (n == 1 || tls_in_parallel || p.num_threads() <= 1) {
+    for (int64_t i = 0; i < n; ++i) fn(i, i + 1);
+    return;
+  }
+  p.run(0, n, 1, n, fn);
 }
 
 int get_num_threads() { return pool().num_threads(); }

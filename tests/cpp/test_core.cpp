@@ -10,10 +10,12 @@
 #include <corten/tensor.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "check.h"
@@ -153,6 +155,40 @@ void test_errors() {
   }
 }
 
+// parallel_items: every index exactly once, one per call; a thread held up in its first index
+// leaves the rest of its share to the others (Note [Chunk affinity]).
+void test_parallel_items(int threads) {
+  for (int64_t n : {0, 1, 3, 7, 1000}) {
+    std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+    corten::parallel_items(n, [&](int64_t b, int64_t e) {
+      CHECK(e == b + 1);
+      ++hits[static_cast<size_t>(b)];
+    });
+    bool each_once = true;
+    for (const auto& h : hits) each_once &= h.load() == 1;
+    CHECK(each_once);
+  }
+  CHECK_THROWS(corten::ValueError, corten::parallel_items(16, [](int64_t i, int64_t) {
+                 if (i == 9) throw corten::ValueError("item failed");
+               }));
+  if (threads < 2) return;
+  // Index 0 opens the caller's share; while it sleeps, the workers finish their own shares and
+  // take the rest of the caller's.
+  const int64_t n = 8L * threads;
+  const std::thread::id caller = std::this_thread::get_id();
+  std::vector<std::thread::id> ran_on(static_cast<size_t>(n));
+  corten::parallel_items(n, [&](int64_t i, int64_t) {
+    if (i == 0 && std::this_thread::get_id() == caller)
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    ran_on[static_cast<size_t>(i)] = std::this_thread::get_id();
+  });
+  if (ran_on[0] == caller) {
+    int64_t by_others = 0;
+    for (int64_t i = 1; i < n / threads; ++i) by_others += ran_on[static_cast<size_t>(i)] != caller;
+    CHECK(by_others == n / threads - 1);
+  }
+}
+
 void test_parallel_for() {
   const int previous = corten::get_num_threads();
   for (int threads : {1, 2, 4}) {
@@ -186,6 +222,7 @@ void test_parallel_for() {
     int calls = 0;
     corten::parallel_for(5, 5, 1, [&](int64_t, int64_t) { ++calls; });
     CHECK(calls == 0);
+    test_parallel_items(threads);
   }
   CHECK_THROWS(corten::ValueError, corten::set_num_threads(-1));
   corten::set_num_threads(0);

@@ -41,8 +41,8 @@ class Buffer {
   void* p_;
 };
 
-// Runs fn(item) for item in [0, n) on all threads, each taking the next item from a shared
-// counter (Note [GEMM threading]).
+// Runs fn(item) for item in [0, n) on all threads, each taking the items of its own share
+// first, then any left (Note [GEMM threading], Note [Chunk affinity] in parallel.cpp).
 template <class F>
 void run_items(int64_t n, bool parallel, const F& fn) {
   if (n <= 0) return;
@@ -50,11 +50,7 @@ void run_items(int64_t n, bool parallel, const F& fn) {
     for (int64_t i = 0; i < n; ++i) fn(i);
     return;
   }
-  std::atomic<int64_t> next{0};
-  const int64_t workers = std::min<int64_t>(get_num_threads(), n);
-  parallel_for(0, workers, 1, [&](int64_t, int64_t) {
-    for (int64_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n;) fn(i);
-  });
+  parallel_items(n, [&](int64_t i, int64_t) { fn(i); });
 }
 
 // The distinct matrices of a batch (values of off[0..batch)) and, per batch, the index of its
