@@ -268,7 +268,12 @@ const Bf16Ukernel* gemm_bf16_kernel(int nv) {
 
 void pack_bf16_panel(const Bf16Ukernel& uk, int64_t nr, int64_t k, const bfloat16* b, int64_t rs,
                   int64_t cs, uint32_t* dst) {
-  const int NR = uk.nr;
+  pack_bf16_pairs(uk, uk.nr, nr, k, b, rs, cs, dst);
+}
+
+void pack_bf16_pairs(const Bf16Ukernel& uk, int64_t width, int64_t nr, int64_t k,
+                     const bfloat16* b, int64_t rs, int64_t cs, uint32_t* dst) {
+  const int NR = static_cast<int>(width);
   if (cs == 1 && uk.pack_b_rows) {
     uk.pack_b_rows(NR, nr, k, reinterpret_cast<const uint16_t*>(b), rs, dst);
     return;

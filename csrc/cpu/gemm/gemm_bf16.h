@@ -116,5 +116,10 @@ const Bf16Ukernel* gemm_bf16_kernel(int nv);
 // is row-major.
 void pack_bf16_panel(const Bf16Ukernel& uk, int64_t nr, int64_t k, const bfloat16* b, int64_t rs,
                      int64_t cs, uint32_t* dst);
+// pack_bf16_panel into a panel `width` words wide (a multiple of 16, at least nr) instead of
+// uk.nr: rows interleaved in pairs as a whole, for a driver that reads them as an A in place
+// (a_rs = 2, a_step = 2 * width; the bfloat16 dw, cpu/conv_bf16.cpp).
+void pack_bf16_pairs(const Bf16Ukernel& uk, int64_t width, int64_t nr, int64_t k,
+                     const bfloat16* b, int64_t rs, int64_t cs, uint32_t* dst);
 
 }  // namespace corten::cpu::gemm
