@@ -3,12 +3,15 @@
 #include <corten/parallel.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "cpu/loops.h"
 #include "cpu/loss_functors.h"
+#include "cpu/softmax.h"
 
 namespace corten::cpu {
 namespace {
@@ -73,20 +76,35 @@ int64_t sparse_xent_impl(const Shape& shape, const L* y, const Shape& ys, const 
   const int64_t za = zs[static_cast<size_t>(axis)];
   const int64_t grain = std::max<int64_t>(1, kGrainCostly / std::max<int64_t>(1, n));
   std::atomic<int64_t> first_bad{std::numeric_limits<int64_t>::max()};
-  parallel_for(0, lines.count, grain, [&](int64_t l0, int64_t l1) {
-    for (int64_t l = l0; l < l1; ++l) {
-      const auto off = lines.offsets(l);
-      const int64_t label = static_cast<int64_t>(y[off[0]]);
-      if (label < 0 || label >= n) {
-        out[off[2]] = std::numeric_limits<T>::quiet_NaN();
-        int64_t cur = first_bad.load(std::memory_order_relaxed);
-        while (l < cur && !first_bad.compare_exchange_weak(cur, l)) {
-        }
-        continue;
-      }
-      out[off[2]] = loss::sparse_xent_line(z + off[1], za, n, label);
+  // The label of line l, or -1 (its loss NaN, and l noted) when out of range.
+  auto label_of = [&](int64_t l, const std::array<int64_t, 3>& off) -> int64_t {
+    const int64_t label = static_cast<int64_t>(y[off[0]]);
+    if (label >= 0 && label < n) return label;
+    out[off[2]] = std::numeric_limits<T>::quiet_NaN();
+    int64_t cur = first_bad.load(std::memory_order_relaxed);
+    while (l < cur && !first_bad.compare_exchange_weak(cur, l)) {
     }
-  });
+    return -1;
+  };
+  if (za == 1 && n > 0 && n < kShortLine) {  // Note [Short softmax lines]
+    parallel_for(0, lines.count, grain, [&](int64_t l0, int64_t l1) {
+      std::vector<int64_t> zo(static_cast<size_t>(l1 - l0));
+      for (int64_t l = l0; l < l1; ++l) zo[static_cast<size_t>(l - l0)] = lines.offsets(l)[1];
+      short_lines_exp(z, zo.data(), l0, l1, n, [&](int64_t l, const T*, T m, double sum) {
+        const auto off = lines.offsets(l);
+        const int64_t label = label_of(l, off);
+        if (label >= 0) out[off[2]] = loss::sparse_xent(z[off[1] + label], m, loss::log_of_sum(m, sum));
+      });
+    });
+  } else {
+    parallel_for(0, lines.count, grain, [&](int64_t l0, int64_t l1) {
+      for (int64_t l = l0; l < l1; ++l) {
+        const auto off = lines.offsets(l);
+        const int64_t label = label_of(l, off);
+        if (label >= 0) out[off[2]] = loss::sparse_xent_line(z + off[1], za, n, label);
+      }
+    });
+  }
   const int64_t bad = first_bad.load();
   return bad == std::numeric_limits<int64_t>::max() ? -1 : bad;
 }

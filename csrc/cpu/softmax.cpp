@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <vector>
 
 #include "cpu/loops.h"
 #include "cpu/reduce.h"
@@ -106,6 +107,24 @@ void softmax_lines(bool log, const T* x, int64_t xs, int64_t xv, T* out, int64_t
   }
 }
 
+// Softmax of the short contiguous lines [l0, l1) (Note [Short softmax lines] in softmax.h):
+// line l's n elements at x + xo[l - l0], written to out + l * n.
+template <class T>
+void softmax_short_lines(bool log, const T* x, const int64_t* xo, int64_t l0, int64_t l1,
+                         int64_t n, T* out) {
+  short_lines_exp(x, xo, l0, l1, n, [&](int64_t l, const T* e, T m, double sum) {
+    T* o = out + l * n;
+    if (log) {
+      const T* p = x + xo[l - l0];
+      const T shift = static_cast<T>(std::log(sum));
+      for (int64_t i = 0; i < n; ++i) o[i] = (p[i] - m) - shift;
+    } else {
+      const T scale = static_cast<T>(1.0 / sum);
+      for (int64_t i = 0; i < n; ++i) o[i] = e[i] * scale;
+    }
+  });
+}
+
 // Element offsets (input, output) of line `line` over the coalesced kept dimensions.
 inline void line_offsets(const Geometry<2>& g, size_t nd, int64_t line, int64_t& xo,
                          int64_t& oo) {
@@ -139,6 +158,18 @@ void softmax_impl(bool log, const Shape& shape, const T* x, const Shape& x_strid
   const int64_t os = out_strides[static_cast<size_t>(axis)];
   const size_t nd = g.shape.size();
   const bool lanes = nd > 0 && std::llabs(g.strides[0][nd - 1]) < std::llabs(xs);
+  if (!lanes && xs == 1 && os == 1 && n < kShortLine) {  // Note [Short softmax lines]
+    const int64_t grain = std::max<int64_t>(1, kGrainCostly / n);
+    parallel_for(0, n_lines, grain, [&](int64_t l0, int64_t l1) {
+      std::vector<int64_t> xo(static_cast<size_t>(l1 - l0));
+      for (int64_t l = l0; l < l1; ++l) {
+        int64_t oo;
+        line_offsets(g, nd, l, xo[static_cast<size_t>(l - l0)], oo);
+      }
+      softmax_short_lines(log, x, xo.data(), l0, l1, n, out);
+    });
+    return;
+  }
   if (!lanes) {
     const int64_t grain = std::max<int64_t>(1, kGrainCostly / n);
     parallel_for(0, n_lines, grain, [&](int64_t l0, int64_t l1) {

@@ -118,3 +118,41 @@ def test_sparse_cross_entropy_gradient_in_one_pass_equals_the_composite(dtype, l
     want = np.expand_dims(weights.numpy(), axis) * (p - hot)
     np.testing.assert_allclose(fused.numpy(), want, rtol=1e-5 if dtype == "float32" else 1e-12,
                                atol=1e-6 if dtype == "float32" else 1e-14)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 10, 15])
+def test_short_lines_agree_with_long_line_kernels(dtype, n):
+    # Lines shorter than a vector take the block path of Note [Short softmax lines]; the same
+    # lines along a strided axis take the per-line kernels. Both within a few ulp of float64,
+    # with the special rows (NaN, +inf, all -inf, huge spreads) giving the same non-finite
+    # pattern; 300 lines span several blocks.
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal((300, n)) * 30).astype(dtype)
+    x[5, 0] = np.nan
+    x[6, -1] = np.inf
+    x[7, :] = -np.inf
+    x[8, 0] = -1e30
+    labels = rng.integers(0, n, 300)
+    strided = np.ascontiguousarray(x.T)  # the class axis 0: the per-line kernels
+    tol = {"rtol": 2e-6 if dtype == "float32" else 1e-13, "atol": 1e-30}
+
+    def same(a, b):
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_array_equal(np.isposinf(a), np.isposinf(b))
+        np.testing.assert_array_equal(np.isneginf(a), np.isneginf(b))
+        finite = np.isfinite(a)
+        np.testing.assert_allclose(a[finite], b[finite], **tol)
+
+    for op in (tf.nn.softmax, tf.nn.log_softmax):
+        same(op(x, axis=-1).numpy(), op(strided, axis=0).numpy().T)
+    with np.errstate(invalid="ignore"):
+        ref = ref_log_softmax(x.astype(np.float64), -1)
+    finite = np.isfinite(ref).all(axis=1)
+    np.testing.assert_allclose(tf.nn.log_softmax(x, axis=-1).numpy()[finite], ref[finite],
+                               rtol=4e-6 if dtype == "float32" else 1e-13, atol=1e-5)
+    xent = tf._C.sparse_softmax_cross_entropy_with_logits(tf.constant(labels), tf.constant(x),
+                                                          -1).numpy()
+    xent_long = tf._C.sparse_softmax_cross_entropy_with_logits(tf.constant(labels),
+                                                               tf.constant(strided), 0).numpy()
+    same(xent, xent_long)
