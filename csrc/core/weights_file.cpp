@@ -24,9 +24,9 @@ namespace corten {
 
 namespace {
 
-constexpr uint64_t kMaxHeaderSize = 100ull * 1024 * 1024;  // as the safetensors reference
+constexpr uint64_t kMaxHeaderSize = WeightsFile::kMaxHeaderBytes;
 constexpr size_t kMaxRankInFile = 64;
-constexpr size_t kMaxTensorsInFile = 1'000'000;  // documented in corten/weights_file.h
+constexpr size_t kMaxTensorsInFile = WeightsFile::kMaxTensors;
 
 Json parse_header(const std::string& text, const std::string& source) {
   return parse_json(
@@ -90,6 +90,29 @@ class FileSource : public Source {
   std::string path_;
   std::unique_ptr<std::FILE, FileCloser> file_;
   uint64_t size_ = 0;
+};
+
+// The first `have` bytes of a file of `size` bytes (its header, for parse_header): reading past
+// them is a truncated file.
+class PrefixSource : public Source {
+ public:
+  PrefixSource(const void* data, size_t have, uint64_t size, std::string source)
+      : data_(static_cast<const uint8_t*>(data)), have_(have), size_(size), source_(std::move(source)) {}
+  uint64_t size() const override { return size_; }
+  void read_at(uint64_t offset, void* dst, size_t n) const override {
+    if (offset > have_ || n > have_ - offset) {
+      throw ValueError(detail::str_cat("Cannot read weights file '", source_, "': the header is "
+                                       "truncated. The file is truncated, corrupted or not a "
+                                       "weights file written by save_weights."));
+    }
+    if (n) std::memcpy(dst, data_ + offset, n);
+  }
+
+ private:
+  const uint8_t* data_;
+  size_t have_;
+  uint64_t size_;
+  std::string source_;
 };
 
 // A window [base, base + size) of another source.
@@ -156,13 +179,19 @@ uint32_t crc32(const uint8_t* p, uint64_t n) {
 constexpr const char* kChecksumsKey = "corten_crc32";
 
 // ---------------------------------------------------------------------- reader
+namespace {
+
+ValueError corrupt_file(const std::string& source, const std::string& why) {
+  return ValueError(detail::str_cat("Cannot read weights file '", source, "': ", why,
+                                    ". The file is truncated, corrupted or not a weights file "
+                                    "written by save_weights."));
+}
+
+}  // namespace
+
 struct WeightsFileReader {
-  static WeightsFile read(const Source& src, const std::string& source) {
-    auto corrupt = [&](const std::string& why) {
-      return ValueError(detail::str_cat("Cannot read weights file '", source, "': ", why,
-                                        ". The file is truncated, corrupted or not a weights "
-                                        "file written by save_weights."));
-    };
+  static WeightsFileHeader read_header(const Source& src, const std::string& source) {
+    auto corrupt = [&](const std::string& why) { return corrupt_file(source, why); };
     if (!host_is_little_endian()) {
       throw NotImplementedError("WeightsFile: big-endian hosts are not supported");
     }
@@ -183,14 +212,10 @@ struct WeightsFileReader {
 
     const uint64_t data_start = 8 + n;
     const uint64_t data_len = size - data_start;
-    struct Entry {
-      std::string name;
-      DType dtype;
-      Shape shape;
-      uint64_t begin, end;
-    };
-    std::vector<Entry> entries;
-    WeightsFile out;
+    using Entry = WeightsFileEntry;
+    WeightsFileHeader out;
+    out.data_start = data_start;
+    std::vector<Entry>& entries = out.entries;
     size_t count = 0;
     for (const auto& kv : root.object) count += kv.first != "__metadata__";
     if (count > kMaxTensorsInFile) {
@@ -206,7 +231,7 @@ struct WeightsFileReader {
         if (info.kind != Json::Kind::Object) throw corrupt("__metadata__ is not an object");
         for (const auto& [key, value] : info.object) {
           if (value.kind != Json::Kind::String) throw corrupt(detail::str_cat("__metadata__['", key, "'] is not a string"));
-          out.metadata_[key] = value.string;
+          out.metadata[key] = value.string;
         }
         continue;
       }
@@ -219,9 +244,14 @@ struct WeightsFileReader {
         else if (key == "shape") shape_v = &value;
         else if (key == "data_offsets") offsets_v = &value;
       }
-      Entry e{name, DType::Float32, {}, 0, 0};
-      if (!dtype_v || dtype_v->kind != Json::Kind::String || !dtype_from_code(dtype_v->string, &e.dtype)) {
-        throw corrupt(detail::str_cat("the entry '", name, "' has an unsupported or missing dtype"));
+      Entry e{name, {}, DType::Float32, {}, 0, 0};
+      if (!dtype_v) throw corrupt(detail::str_cat("the entry '", name, "' has no dtype"));
+      if (dtype_v->kind != Json::Kind::String) {
+        throw corrupt(detail::str_cat("the entry '", name, "' has an unsupported dtype (not a string)"));
+      }
+      if (!dtype_from_code(dtype_v->string, &e.dtype)) {
+        throw corrupt(detail::str_cat("the entry '", name, "' has unsupported dtype '", dtype_v->string,
+                                      "' (the format's are F32, F64, F16, BF16, I32, I64 and BOOL)"));
       }
       if (!shape_v || shape_v->kind != Json::Kind::Array || shape_v->array.size() > kMaxRankInFile) {
         throw corrupt(detail::str_cat("the entry '", name, "' has an invalid shape"));
@@ -240,6 +270,7 @@ struct WeightsFileReader {
           offsets_v->array[0].integer < 0 || offsets_v->array[1].integer < 0) {
         throw corrupt(detail::str_cat("the entry '", name, "' has invalid data_offsets"));
       }
+      e.code = dtype_v->string;
       e.begin = static_cast<uint64_t>(offsets_v->array[0].integer);
       e.end = static_cast<uint64_t>(offsets_v->array[1].integer);
       if (!(e.begin <= e.end && e.end <= data_len)) {
@@ -263,6 +294,14 @@ struct WeightsFileReader {
         throw corrupt(detail::str_cat("the data of '", by_offset[i - 1]->name, "' and '", by_offset[i]->name, "' overlap"));
       }
     }
+    return out;
+  }
+
+  static WeightsFile read(const Source& src, const std::string& source) {
+    auto corrupt = [&](const std::string& why) { return corrupt_file(source, why); };
+    const WeightsFileHeader header = read_header(src, source);
+    WeightsFile out;
+    out.metadata_ = header.metadata;
     // Per-tensor checksums, when the writer stored them (files without them still load).
     std::unordered_map<std::string, uint32_t> checksums;
     if (auto it = out.metadata_.find(kChecksumsKey); it != out.metadata_.end()) {
@@ -276,9 +315,9 @@ struct WeightsFileReader {
       }
     }
     // Everything is validated: allocate and read.
-    for (const Entry& e : entries) {
+    for (const WeightsFileEntry& e : header.entries) {
       Tensor t = Tensor::empty(e.shape, e.dtype, Device::CPU, "WeightsFile::load");
-      src.read_at(data_start + e.begin, t.raw_data(), static_cast<size_t>(e.end - e.begin));
+      src.read_at(header.data_start + e.begin, t.raw_data(), static_cast<size_t>(e.end - e.begin));
       if (auto it = checksums.find(e.name); it != checksums.end() &&
           crc32(static_cast<const uint8_t*>(t.raw_data()), e.end - e.begin) != it->second) {
         throw corrupt(detail::str_cat("the data of '", e.name, "' does not match its checksum "
@@ -296,6 +335,13 @@ struct WeightsFileReader {
     return out;
   }
 };
+
+WeightsFileHeader WeightsFile::parse_header(const void* data, size_t size, uint64_t file_size,
+                                           const std::string& source) {
+  CORTEN_CHECK_VALUE(data != nullptr || size == 0, "WeightsFile::parse_header: data is null");
+  PrefixSource src(data, std::min<uint64_t>(size, file_size), file_size, source);
+  return WeightsFileReader::read_header(src, source);
+}
 
 WeightsFile WeightsFile::load(const std::string& path) {
   FileSource src(path);

@@ -102,7 +102,9 @@ void test_malformed() {
                     "nesting too deep");
   CHECK_VALUE_ERROR(
       parse(make_file(entry(R"({"dtype":"U16","shape":[4],"data_offsets":[0,8]})"), four)),
-      "unsupported or missing dtype");
+      "unsupported dtype 'U16'");
+  CHECK_VALUE_ERROR(parse(make_file(entry(R"({"shape":[4],"data_offsets":[0,8]})"), four)),
+                    "has no dtype");
   {  // The 16-bit floats: four F16 values in eight bytes, and two BF16 values.
     const std::vector<unsigned char> halves = {0x00, 0x3c, 0x00, 0xc0, 0x00, 0x7c, 0x01, 0x00};
     corten::WeightsFile f16 =

@@ -1,13 +1,14 @@
 #pragma once
-/// Reading Keras weights files without Python: the safetensors layout written by
-/// `Model.save_weights` (python/corten/keras/saving/weights_file.py), alone or as the
-/// `model.weights.safetensors` entry of a `.keras` archive written by `Model.save`.
+/// Reading Keras weights files: the safetensors layout written by `Model.save_weights`
+/// (python/corten/keras/saving/weights_file.py), alone or as the `model.weights.safetensors`
+/// entry of a `.keras` archive written by `Model.save`.
 ///
 /// Layout: 8 bytes N (the header length, little-endian uint64), N bytes of UTF-8 JSON
 ///   {"<name>": {"dtype": "F32", "shape": [784, 64], "data_offsets": [b, e]}, ...,
 ///    "__metadata__": {"<key>": "<string>", ...}}
 /// then the tensors' bytes (little-endian, C order), [b, e) relative to the end of the header.
-/// dtypes: F32, F64, I32, I64, BOOL.
+/// dtypes: F32, F64, F16, BF16, I32, I64, BOOL. This is the one reader of the format: Python's
+/// load_weights and load_model call it too (corten._C.weights_file_load, _parse, _header).
 ///
 /// Nothing in a file is trusted: the header length is checked against the file size and a
 /// 100 MiB limit before it is read, a header of more than 1,000,000 tensors is refused, names
@@ -30,8 +31,28 @@
 
 namespace corten {
 
+/// One tensor of a weights file's header: [begin, end) is relative to the data section.
+struct WeightsFileEntry {
+  std::string name;
+  std::string code;  // the dtype as the file spells it: F32, BF16, ...
+  DType dtype = DType::Float32;
+  Shape shape;
+  uint64_t begin = 0, end = 0;
+};
+
+/// A weights file's validated header.
+struct WeightsFileHeader {
+  std::vector<WeightsFileEntry> entries;  // in header order
+  std::map<std::string, std::string> metadata;
+  uint64_t data_start = 0;  // where the data section starts: 8 + the header length
+};
+
 class WeightsFile {
  public:
+  /// The longest header read (as the safetensors reference implementation).
+  static constexpr uint64_t kMaxHeaderBytes = 100ull * 1024 * 1024;
+  /// The most tensors a header may list.
+  static constexpr size_t kMaxTensors = 1'000'000;
   /// Reads a weights file (any extension) written by save_weights / safetensors.
   static WeightsFile load(const std::string& path);
   /// Reads the weights (and optimizer variables) stored in a `.keras` archive written by
@@ -44,6 +65,11 @@ class WeightsFile {
                                                      uint64_t max_bytes = 256ull << 20);
   /// Parses a weights file held in memory (`source` names it in error messages).
   static WeightsFile parse(const void* data, size_t size, const std::string& source = "<buffer>");
+  /// Validates the header of a weights file of `file_size` bytes from its first `size` bytes
+  /// (the 8-byte length and the header: fewer is a truncated file), as `load` does before it
+  /// reads any tensor.
+  static WeightsFileHeader parse_header(const void* data, size_t size, uint64_t file_size,
+                                        const std::string& source = "<buffer>");
 
   /// Tensor names, in header order.
   const std::vector<std::string>& names() const { return names_; }

@@ -13,9 +13,11 @@ Names are the weights' paths (``dense/kernel``), made unique with ``_1``, ``_2``
 keeps the model's weight order. Loading matches the file to ``model.weights`` by name when
 every name matches, else by position, and checks every shape before assigning anything.
 
-Reading never trusts the file: the header length is checked against the file size before
-anything is allocated, every offset against the data section, and every size against the
-shape, so a truncated or corrupted file raises ``ValueError`` instead of reading out of bounds.
+Reading is the C++ reader's (``corten::WeightsFile``, corten/weights_file.h), the same one native
+applications link: it never trusts the file (the header length is checked against the file size
+before anything is allocated, every offset against the data section, every size against the
+shape, and the per-tensor checksums are verified), so a truncated or corrupted file raises
+``ValueError`` instead of reading out of bounds.
 Writing goes to a temporary file in the same directory that replaces the target with
 ``os.replace`` once complete, so an interrupted save leaves any previous file intact.
 """
@@ -32,29 +34,13 @@ from typing import Any
 import ml_dtypes
 import numpy as np
 
+from corten import _C
 from corten.keras.saving import atomic
 
 __all__ = ["save_weights", "load_weights", "write_tensors", "read_tensors", "assign_weights"]
 
 _FORMAT = "corten.keras.weights"
-# Same limit as the safetensors reference implementation.
-_MAX_HEADER_SIZE = 100 * 1024 * 1024
-#: The most tensors a weights file may hold (as the C++ reader, corten/weights_file.h).
-MAX_TENSORS = 1_000_000
 
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object whose keys must be unique (json.loads keeps the last one silently)."""
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        seen: set[str] = set()
-        dup = next(k for k, _ in pairs if k in seen or seen.add(k))
-        raise _DuplicateKey(dup)
-    return out
-
-
-class _DuplicateKey(ValueError):
-    pass
 
 _DTYPES = {
     "F32": np.dtype("<f4"),
@@ -115,20 +101,6 @@ def tensors_nbytes(tensors: dict[str, np.ndarray], metadata: dict[str, str] | No
 CHECKSUMS = "corten_crc32"
 
 
-def _checksums(metadata: dict[str, str], label: str) -> dict[str, int]:
-    raw = metadata.get(CHECKSUMS)
-    if raw is None:
-        return {}
-    try:
-        values = json.loads(raw)
-    except (json.JSONDecodeError, RecursionError):
-        values = None
-    if not isinstance(values, dict) or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in values.values()):
-        raise _corrupt(label, f"the {CHECKSUMS} metadata is not an object of integers")
-    return values
-
-
 def write_tensors_to(f: Any, tensors: dict[str, np.ndarray],
                      metadata: dict[str, str] | None = None) -> None:
     """Writes named arrays in the safetensors layout to the binary stream ``f``."""
@@ -147,13 +119,9 @@ def write_tensors(filepath: Any, tensors: dict[str, np.ndarray],
         write_tensors_to(f, tensors, metadata)
 
 
-def _corrupt(filepath: str, why: str) -> ValueError:
-    return ValueError(f"Cannot read weights file {filepath!r}: {why}. The file is truncated, "
-                      "corrupted or not a weights file written by save_weights.")
-
-
 def read_header(filepath: Any) -> tuple[dict[str, Any], dict[str, str], int]:
-    """Reads and validates the header: ``(entries, metadata, data_start)``.
+    """Reads and validates the header: ``(entries, metadata, data_start)``, each entry
+    ``{"dtype": code, "shape": tuple, "offsets": (begin, end)}``.
 
     Raises:
         ValueError: for a truncated or corrupted file.
@@ -165,101 +133,41 @@ def read_header(filepath: Any) -> tuple[dict[str, Any], dict[str, str], int]:
 
 
 def read_header_from(f: Any, size: int, label: str) -> tuple[dict[str, Any], dict[str, str], int]:
-    """``read_header`` for a binary stream of ``size`` bytes positioned at its start."""
+    """``read_header`` for a binary stream of ``size`` bytes positioned at its start. The
+    header is validated by the C++ reader (corten/weights_file.h), as every load is; only its
+    bytes are read here, up to the reader's limit."""
     head = f.read(8)
-    if len(head) < 8:
-        raise _corrupt(label, f"the file has {size} bytes, fewer than the 8-byte header length")
-    (n,) = struct.unpack("<Q", head)
-    if n > _MAX_HEADER_SIZE or n > size - 8:
-        raise _corrupt(label, f"the header length {n} exceeds the file size {size} "
-                              f"(or the {_MAX_HEADER_SIZE}-byte limit)")
-    raw = f.read(n)
-    if len(raw) != n:
-        raise _corrupt(label, "the header is truncated")
-    try:
-        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
-    except _DuplicateKey as e:
-        raise _corrupt(label, f"the entry {str(e)!r} appears twice") from None
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-        raise _corrupt(label, f"the header is not valid JSON ({e})") from None
-    if not isinstance(header, dict):
-        raise _corrupt(label, "the header is not a JSON object")
-    count = len(header) - ("__metadata__" in header)
-    if count > MAX_TENSORS:
-        raise _corrupt(label, f"the header lists {count} entries (at most {MAX_TENSORS} "
-                              "tensors are read)")
-    data_start = 8 + n
-    data_len = size - data_start
-    metadata = header.pop("__metadata__", None) or {}
-    if not isinstance(metadata, dict) or not all(
-            isinstance(v, str) for v in metadata.values()):
-        raise _corrupt(label, "__metadata__ is not an object of strings")
-    entries: dict[str, Any] = {}
-    for name, info in header.items():
-        if not isinstance(info, dict):
-            raise _corrupt(label, f"the entry {name!r} is not an object")
-        dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
-        if not isinstance(dtype, str) or dtype not in _DTYPES:
-            raise _corrupt(label, f"the entry {name!r} has unsupported dtype {dtype!r}")
-        if not isinstance(shape, list) or len(shape) > 64 or not all(
-                isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
-            raise _corrupt(label, f"the entry {name!r} has an invalid shape {shape!r}")
-        if (not isinstance(offsets, list) or len(offsets) != 2 or not all(
-                isinstance(o, int) and not isinstance(o, bool) for o in offsets)):
-            raise _corrupt(label, f"the entry {name!r} has invalid data_offsets {offsets!r}")
-        begin, end = offsets
-        if not 0 <= begin <= end <= data_len:
-            raise _corrupt(label, f"the entry {name!r} has data_offsets [{begin}, {end}] "
-                                  f"outside the {data_len}-byte data section")
-        count = 1
-        for d in shape:
-            count *= d
-        if count * _DTYPES[dtype].itemsize != end - begin:
-            raise _corrupt(label, f"the entry {name!r} of shape {tuple(shape)} and dtype "
-                                  f"{dtype} needs {count * _DTYPES[dtype].itemsize} bytes "
-                                  f"but data_offsets span {end - begin}")
-        entries[name] = {"dtype": dtype, "shape": tuple(shape), "offsets": (begin, end)}
-    spans = sorted((e["offsets"], name) for name, e in entries.items())
-    for (a, name_a), (b, name_b) in zip(spans, spans[1:]):
-        if b[0] < a[1]:
-            raise _corrupt(label, f"the data of {name_a!r} and {name_b!r} overlap")
-    return entries, metadata, data_start
+    if len(head) == 8:
+        (n,) = struct.unpack("<Q", head)
+        if n <= min(size - 8, _C.weights_file_max_header):
+            head += f.read(n)
+    entries, metadata, data_start = _C.weights_file_header(head, size, label)
+    return ({name: {"dtype": code, "shape": tuple(shape), "offsets": (begin, end)}
+             for name, code, shape, begin, end in entries}, metadata, data_start)
+
+
+def _arrays(names: list[str], tensors: list[Any]) -> dict[str, np.ndarray]:
+    return {name: np.asarray(t.numpy()) for name, t in zip(names, tensors, strict=True)}
 
 
 def read_tensors(filepath: Any) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Reads every array of a safetensors-layout file: ``(arrays by name, metadata)``.
+    """Reads every array of a safetensors-layout file: ``(arrays by name, metadata)``, with the
+    C++ reader (corten/weights_file.h): every size and offset is validated before anything is
+    allocated, and the per-tensor checksums are verified.
 
     Raises:
         ValueError: for a truncated or corrupted file.
     """
-    filepath = os.fspath(filepath)
-    size = os.path.getsize(filepath)
-    with open(filepath, "rb") as f:
-        return read_tensors_from(f, size, filepath)
+    names, tensors, metadata = _C.weights_file_load(os.fspath(filepath))
+    return _arrays(names, tensors), metadata
 
 
 def read_tensors_from(f: Any, size: int,
                       label: str) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """``read_tensors`` for a binary stream of ``size`` bytes positioned at its start; the
-    tensors are read in file order, so a forward-only (compressed) stream works too."""
-    entries, metadata, data_start = read_header_from(f, size, label)
-    checksums = _checksums(metadata, label)
-    out: dict[str, np.ndarray] = {}
-    pos = data_start
-    for name, e in sorted(entries.items(), key=lambda item: item[1]["offsets"]):
-        begin, end = e["offsets"]
-        if data_start + begin != pos:
-            f.seek(data_start + begin)
-        buf = f.read(end - begin)
-        if len(buf) != end - begin:
-            raise _corrupt(label, f"the data of {name!r} is truncated")
-        if name in checksums and zlib.crc32(buf) != checksums[name]:
-            raise _corrupt(label, f"the data of {name!r} does not match its checksum (the file "
-                                  "changed after it was written)")
-        pos = data_start + end
-        arr = np.frombuffer(buf, dtype=_DTYPES[e["dtype"]]).reshape(e["shape"])
-        out[name] = arr.astype(arr.dtype.newbyteorder("="), copy=True)
-    return {name: out[name] for name in entries}, metadata
+    """``read_tensors`` for a binary stream of ``size`` bytes positioned at its start (a
+    forward-only, compressed stream works too: its bytes are read once, in order)."""
+    names, tensors, metadata = _C.weights_file_parse(f.read(size), label)
+    return _arrays(names, tensors), metadata
 
 
 # ---------------------------------------------------------------------- model weights
