@@ -74,6 +74,9 @@ void bind_runtime(py::module_& m) {
   m.def("cpu_has_avx512", &cpu_has_avx512);
   m.def("cpu_has_avx512_bf16", &cpu_has_avx512_bf16);
   m.def("set_cpu_isa", &set_cpu_isa, py::arg("name"));
+  m.def("cpu_has_amx_bf16", &cpu_has_amx_bf16);
+  m.def("cpu_amx_enabled", &cpu_amx_enabled);
+  m.def("set_cpu_amx", &set_cpu_amx, py::arg("enabled"));
   m.def("memory_stats", [] {
     const AllocatorStats s = allocator_stats();
     py::dict d;

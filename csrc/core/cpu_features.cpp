@@ -5,6 +5,12 @@
 #include <cstdlib>
 #include <cstring>
 
+#if defined(__linux__) && (defined(__x86_64__) || defined(__i386__))
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace corten {
 namespace {
 
@@ -39,6 +45,27 @@ bool detect_avx512_bf16() {
 #endif
 }
 
+// CPUID leaf 7's AMX-TILE and AMX-BF16 bits, the OS saving the tile state (XCR0 bits 17 and
+// 18), and Linux's permission for this process to use it (ARCH_REQ_XCOMP_PERM): without the
+// last, the first tile instruction faults.
+bool detect_amx_bf16() {
+#if defined(__linux__) && (defined(__x86_64__) || defined(__i386__))
+  if (!detect_avx512_bf16()) return false;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+  const bool amx_bf16 = (edx >> 22) & 1u, amx_tile = (edx >> 24) & 1u;
+  if (!amx_bf16 || !amx_tile) return false;
+  unsigned xcr0_lo = 0, xcr0_hi = 0;
+  __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+  constexpr unsigned kTileState = (1u << 17) | (1u << 18);
+  if ((xcr0_lo & kTileState) != kTileState) return false;
+  constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+  return false;
+#endif
+}
+
 CpuIsa best_isa() {
   if (cpu_has_avx512()) return CpuIsa::Avx512;
   return cpu_has_avx2() ? CpuIsa::Avx2 : CpuIsa::Baseline;
@@ -55,6 +82,14 @@ CpuIsa initial_isa() {
   else if (std::strcmp(env, "avx2") == 0) want = CpuIsa::Avx2;
   else if (std::strcmp(env, "avx512") == 0) want = CpuIsa::Avx512;
   return want < best ? want : best;
+}
+
+std::atomic<bool>& amx_on() {
+  static std::atomic<bool> on{[] {
+    const char* env = std::getenv("CORTEN_CPU_AMX");
+    return cpu_has_amx_bf16() && !(env && std::strcmp(env, "0") == 0);
+  }()};
+  return on;
 }
 
 std::atomic<CpuIsa>& current() {
@@ -88,6 +123,19 @@ bool cpu_has_avx512() {
 bool cpu_has_avx512_bf16() {
   static const bool has = detect_avx512_bf16();
   return has;
+}
+
+bool cpu_has_amx_bf16() {
+  static const bool has = detect_amx_bf16();
+  return has;
+}
+
+bool cpu_amx_enabled() { return amx_on().load(std::memory_order_relaxed); }
+
+void set_cpu_amx(bool enabled) {
+  CORTEN_CHECK_VALUE(!enabled || cpu_has_amx_bf16(), "set_cpu_amx: this CPU (or OS) does not ",
+                     "support AMX-BF16 tiles");
+  amx_on().store(enabled);
 }
 
 void set_cpu_isa(const std::string& name) {

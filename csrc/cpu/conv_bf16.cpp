@@ -65,6 +65,65 @@ void over_items(int64_t count, const F& fn) {
   }
 }
 
+// dw (kdim x f, float32) of the im2col path on AMX tiles (Note [bfloat16 convolution], dw):
+// dw^T = dy^T @ cols, whose A (dy^T, pairs of patch rows consecutive) is the small operand to
+// transpose and whose B panels are the patch rows interleaved in pairs. Each chunk sums into
+// 32 x 32 blocks of dw^T (group, filter panel, patch panel) in place, the kernel's own tile
+// layout, which become dw's rows at the end.
+void backward_filter_tiles(const gemm::Bf16Ukernel& uk, const ConvGeom& g, const Sizes& s,
+                           const bfloat16* x, const bfloat16* dy, int64_t m, float* dwf) {
+  const int MR = uk.mr, NR = uk.nr;
+  const int64_t jpanels = (s.fg + MR - 1) / MR, ipanels = (s.kdim + NR - 1) / NR;
+  const int64_t block = int64_t{MR} * NR, group_size = jpanels * ipanels * block;
+  const int64_t rows = tile_rows(s.kdim, sizeof(bfloat16), kFilterColsBytes / 4, m);
+  const int64_t tiles = (m + rows - 1) / rows, kp_max = (rows + 1) / 2;
+  std::vector<float> blocks(static_cast<size_t>(g.groups * group_size));
+  FilterChunks<float> chunks(tiles, rows, g.groups * group_size, blocks.data());
+  chunks.run([&](int64_t ch) {
+    Scratch<bfloat16> cols(rows * s.kdim, "conv_backward_filter");
+    Scratch<uint32_t> col_pairs(ipanels * kp_max * NR, "conv_backward_filter");
+    Scratch<uint32_t> dy_rows(jpanels * MR * kp_max, "conv_backward_filter");
+    float* acc = chunks.acc(ch);
+    for (int64_t t = chunks.begin(ch); t < chunks.end(ch); ++t) {
+      const int64_t r0 = t * rows, r1 = std::min(m, r0 + rows), k = r1 - r0, kp = (k + 1) / 2;
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        im2col(g, s, x, grp, r0, r1, cols.data());
+        for (int64_t ip = 0; ip < ipanels; ++ip) {
+          gemm::pack_bf16_pairs(uk, NR, std::min<int64_t>(NR, s.kdim - ip * NR), k,
+                                cols.data() + ip * NR, s.kdim, 1, col_pairs.data() + ip * kp * NR);
+        }
+        // dy^T's rows: filter j's pair p is (dy[r0 + 2p][j], dy[r0 + 2p + 1][j]).
+        for (int64_t jp = 0; jp < jpanels; ++jp) {
+          uk.pack_a_cols(MR, std::min<int64_t>(MR, s.fg - jp * MR), k,
+                         reinterpret_cast<const uint16_t*>(dy + r0 * g.f + grp * s.fg + jp * MR),
+                         g.f, dy_rows.data() + jp * MR * kp);
+        }
+        float* group_acc = acc + grp * group_size;
+        // Inline when the chunks already run in parallel; split over the threads otherwise.
+        parallel_for(0, ipanels, 1, [&](int64_t i0, int64_t i1) {
+          for (int64_t ip = i0; ip < i1; ++ip) {
+            for (int64_t jp = 0; jp < jpanels; ++jp) {
+              uk.fn(kp, reinterpret_cast<const uint16_t*>(dy_rows.data() + jp * MR * kp), 2 * kp,
+                    2, col_pairs.data() + ip * kp * NR, group_acc + (jp * ipanels + ip) * block,
+                    true);
+            }
+          }
+        });
+      }
+    }
+  });
+  for (int64_t grp = 0; grp < g.groups; ++grp) {
+    for (int64_t p = 0; p < s.kdim; ++p) {
+      const int64_t ip = p / NR, ii = p % NR;
+      for (int64_t j = 0; j < s.fg; ++j) {
+        const int64_t jp = j / MR, jj = j % MR;
+        dwf[p * g.f + grp * s.fg + j] =
+            blocks[static_cast<size_t>(grp * group_size + (jp * ipanels + ip) * block + jj * NR + ii)];
+      }
+    }
+  }
+}
+
 // dw (kdim x f, float32) of the im2col path: per tile of patch rows, dw += cols^T @ dy_tile
 // (Note [bfloat16 convolution], dw). The tile's patch rows are interleaved in pairs, which is
 // the pair layout of an A read in place (pair p of patch value i at word p * width + i), and
@@ -72,6 +131,11 @@ void over_items(int64_t count, const F& fn) {
 // every MR patch values and writes an MR x NR tile that is added into the chunk's dw rows.
 void backward_filter_pairs(const ConvGeom& g, const Sizes& s, const bfloat16* x,
                            const bfloat16* dy, int64_t m, float* dwf) {
+  const gemm::Bf16Ukernel* driver = gemm::gemm_bf16_kernel();
+  if (driver != nullptr && driver->a_rows && driver->pack_a_cols) {
+    backward_filter_tiles(*driver, g, s, x, dy, m, dwf);
+    return;
+  }
   const gemm::Bf16Ukernel* kernel = gemm::gemm_bf16_kernel(s.fg <= 16 ? 1 : s.fg <= 32 ? 2 : 4);
   const int64_t wsize = s.kdim * g.f;
   // A quarter of the float32 path's tiles: a tile's patches and their pairs then stay in L2

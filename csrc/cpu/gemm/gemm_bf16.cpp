@@ -20,25 +20,48 @@
 namespace corten::cpu::gemm {
 namespace {
 
-enum class Bf16Path { Vector, Reference, Float32 };
+enum class Bf16Path { Tiles, Vector, Reference, Float32 };
 
 Bf16Path bf16_path() {
   if (cpu_isa() == CpuIsa::Baseline) return Bf16Path::Reference;
-  if (cpu_isa_at_least(CpuIsa::Avx512) && cpu_has_avx512_bf16()) return Bf16Path::Vector;
+  if (cpu_isa_at_least(CpuIsa::Avx512) && cpu_has_avx512_bf16()) {
+    return cpu_amx_enabled() ? Bf16Path::Tiles : Bf16Path::Vector;
+  }
   return Bf16Path::Float32;
 }
 
-// The narrowest kernel at least n columns wide, else the widest.
+// The AMX kernel (Note [AMX tiles]), else the narrowest kernel at least n columns wide, else
+// the widest.
 Bf16Ukernel select_kernel(int64_t n, Bf16Path path) {
+  if (path == Bf16Path::Tiles) return avx512_amx::ukernel_bf16();
   const int nv = n <= 16 ? 1 : n <= 32 ? 2 : 4;
   return path == Bf16Path::Vector ? avx512_bf16::ukernel_bf16(nv) : reference::ukernel_bf16(nv);
 }
 
-// Rows [0, mr) of a (strides rs, cs), k deep, as one MR-row pair panel (kp x MR words).
+// Rows [0, mr) of a (strides rs, cs), k deep, as one MR-row pair panel: kp x MR words, or for
+// a kernel reading A's rows (uk.a_rows) MR rows of kp words.
 void pack_a_panel(const Bf16Ukernel& uk, int64_t mr, int64_t k, const bfloat16* a, int64_t rs,
                   int64_t cs, uint32_t* dst) {
   const int MR = uk.mr;
   const int64_t kp = ceil_div(k, 2);
+  if (uk.a_rows && rs == 1 && uk.pack_a_cols) {  // A^T is row-major
+    uk.pack_a_cols(MR, mr, k, reinterpret_cast<const uint16_t*>(a), cs, dst);
+    return;
+  }
+  if (uk.a_rows) {
+    for (int64_t i = 0; i < MR; ++i, dst += kp) {
+      if (i >= mr) {
+        std::fill(dst, dst + kp, 0u);
+        continue;
+      }
+      const bfloat16* row = a + i * rs;
+      int64_t p = 0;
+      for (; 2 * p + 1 < k; ++p)
+        dst[p] = row[2 * p * cs].bits | uint32_t{row[(2 * p + 1) * cs].bits} << 16;
+      if (k % 2) dst[p] = row[(k - 1) * cs].bits;
+    }
+    return;
+  }
   if (rs == 1 && uk.pack_b_rows) {  // A^T is row-major: its rows interleaved in pairs
     uk.pack_b_rows(MR, mr, k, reinterpret_cast<const uint16_t*>(a), cs, dst);
     return;
@@ -175,21 +198,25 @@ void gemm_pairs(int64_t batch, int64_t m, int64_t n, int64_t k, const bfloat16* 
     const uint32_t* a_mat = ap + mat * a_size;
     const uint32_t* b_panel = bp + (packed ? 0 : b_mats.index(bi)) * b_size + s * NR * kp;
     const int64_t j0 = s * NR, nr = std::min<int64_t>(NR, n - j0);
-    alignas(64) float tile[384];  // the largest tile, 6 x 64
+    alignas(64) float tile[1024];  // the largest tile, 32 x 32
     for (int64_t r = g * group; r < std::min(row_panels, (g + 1) * group); ++r) {
       if (r < full_panels) {
         const uint16_t* rows =
             reinterpret_cast<const uint16_t*>(a + a_mats.offset(mat) + r * MR * a_rs);
         uk.fn(k / 2, rows, a_rs, 2, b_panel, tile, false);
         if (k % 2) {  // the last, zero-padded pair from a one-pair panel
-          uint32_t tail[12];
+          uint32_t tail[32];
           for (int i = 0; i < MR; ++i) tail[i] = rows[i * a_rs + k - 1];
           uk.fn(1, reinterpret_cast<const uint16_t*>(tail), 2, 2 * MR, b_panel + (kp - 1) * NR,
                 tile, true);
         }
       } else {
-        uk.fn(kp, reinterpret_cast<const uint16_t*>(a_mat + (r - full_panels) * MR * kp), 2, 2 * MR,
-              b_panel, tile, false);
+        const auto* panel = reinterpret_cast<const uint16_t*>(a_mat + (r - full_panels) * MR * kp);
+        if (uk.a_rows) {
+          uk.fn(kp, panel, 2 * kp, 2, b_panel, tile, false);
+        } else {
+          uk.fn(kp, panel, 2, 2 * MR, b_panel, tile, false);
+        }
       }
       const int64_t i0 = r * MR, mr = std::min<int64_t>(MR, m - i0);
       for (int64_t i = 0; i < mr; ++i) {
@@ -254,7 +281,10 @@ void gemm_bf16(int64_t m, const bfloat16* a, int64_t a_rs, int64_t a_cs, const P
              Activation::Identity, accumulate);
 }
 
-const Bf16Ukernel* gemm_bf16_kernel() { return gemm_bf16_kernel(4); }
+const Bf16Ukernel* gemm_bf16_kernel() {
+  static const Bf16Ukernel tiles = avx512_amx::ukernel_bf16();
+  return bf16_path() == Bf16Path::Tiles ? &tiles : gemm_bf16_kernel(4);
+}
 
 const Bf16Ukernel* gemm_bf16_kernel(int nv) {
   static const Bf16Ukernel vector[3] = {avx512_bf16::ukernel_bf16(1), avx512_bf16::ukernel_bf16(2),
@@ -263,7 +293,7 @@ const Bf16Ukernel* gemm_bf16_kernel(int nv) {
                                      reference::ukernel_bf16(4)};
   const int i = nv <= 1 ? 0 : nv == 2 ? 1 : 2;
   const Bf16Path path = bf16_path();
-  return path == Bf16Path::Float32 ? nullptr : path == Bf16Path::Vector ? &vector[i] : &ref[i];
+  return path == Bf16Path::Float32 ? nullptr : path == Bf16Path::Reference ? &ref[i] : &vector[i];
 }
 
 void pack_bf16_panel(const Bf16Ukernel& uk, int64_t nr, int64_t k, const bfloat16* b, int64_t rs,

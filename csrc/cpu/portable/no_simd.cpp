@@ -17,3 +17,7 @@ const OptimizerTable& optimizer_table() { return baseline::optimizer_table(); }
 namespace corten::cpu::gemm::avx512_bf16 {
 Bf16Ukernel ukernel_bf16(int nv) { return reference::ukernel_bf16(nv); }
 }  // namespace corten::cpu::gemm::avx512_bf16
+
+namespace corten::cpu::gemm::avx512_amx {
+Bf16Ukernel ukernel_bf16() { return reference::ukernel_bf16(2); }
+}  // namespace corten::cpu::gemm::avx512_amx

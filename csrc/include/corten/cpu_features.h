@@ -26,6 +26,17 @@ bool cpu_has_avx512();
 /// Whether this CPU has AVX-512 BF16 (VDPBF16PS) besides the AVX-512 kernels' features: the
 /// avx512 level then runs bfloat16 products with it (Note [bfloat16 GEMM]).
 bool cpu_has_avx512_bf16();
+/// Whether this CPU and OS support AMX-BF16 tiles (TDPBF16PS) besides AVX-512 BF16. On Linux
+/// the process asks the kernel for the tile state (arch_prctl) the first time this is called;
+/// a refusal reads as no AMX.
+bool cpu_has_amx_bf16();
+/// Whether the avx512 level runs bfloat16 GEMMs on AMX tiles (Note [AMX tiles]): by default
+/// when the CPU has them, unless the environment variable CORTEN_CPU_AMX=0 was set when the
+/// library loaded.
+bool cpu_amx_enabled();
+/// Turn the AMX kernels on or off (ValueError turning them on where the CPU lacks them): off,
+/// bfloat16 products run on VDPBF16PS, for comparing the two.
+void set_cpu_amx(bool enabled);
 /// Select "baseline", "avx2" or "avx512" (ValueError if unknown or unsupported by this CPU).
 void set_cpu_isa(const std::string& name);
 

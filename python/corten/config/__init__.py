@@ -18,7 +18,7 @@ from corten.config.devices import (
 from corten.ops.function import functions_run_eagerly, run_functions_eagerly
 
 __all__ = ["threading", "experimental", "get_cpu_isa", "set_cpu_isa", "cpu_has_avx2",
-           "cpu_has_avx512", "memory_stats", "reset_peak_memory", "empty_cache",
+           "cpu_has_avx512", "cpu_has_amx", "amx_enabled", "set_amx", "memory_stats", "reset_peak_memory", "empty_cache",
            "run_functions_eagerly", "functions_run_eagerly", "PhysicalDevice", "LogicalDevice",
            "list_physical_devices", "list_logical_devices", "get_visible_devices",
            "set_soft_device_placement", "get_soft_device_placement"]
@@ -63,6 +63,35 @@ def cpu_has_avx2() -> bool:
 def cpu_has_avx512() -> bool:
     """Whether this CPU supports the ``"avx512"`` kernels (AVX-512 F/BW/DQ/VL and FMA)."""
     return _C.cpu_has_avx512()
+
+
+def cpu_has_amx() -> bool:
+    """Whether this CPU and OS support AMX-BF16 tiles (Xeon Sapphire Rapids and later)."""
+    return _C.cpu_has_amx_bf16()
+
+
+def amx_enabled() -> bool:
+    """Whether bfloat16 matrix products and convolutions run on AMX tiles.
+
+    By default they do wherever the CPU has them (at the ``"avx512"`` level), unless the
+    environment variable ``CORTEN_CPU_AMX=0`` was set at process start.
+    """
+    return _C.cpu_amx_enabled()
+
+
+def set_amx(enabled: bool) -> None:
+    """Runs bfloat16 products on AMX tiles (``True``) or on AVX-512 BF16 (``False``).
+
+    Both sum exact products in float32 and agree within one unit of bfloat16 (the tiles add in
+    an order of their own); float32 ops are not affected.
+
+    Raises:
+        ValueError: turning AMX on where the CPU or OS lacks it.
+
+    Example:
+        >>> corten.config.set_amx(False)  # compare the AMX and AVX-512 BF16 kernels
+    """
+    _C.set_cpu_amx(bool(enabled))
 
 
 def memory_stats() -> dict[str, int]:

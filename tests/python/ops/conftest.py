@@ -14,6 +14,16 @@ def cpu_isa(request):
     corten.config.set_cpu_isa(previous)
 
 
+@pytest.fixture(params=[False, True] if corten.config.cpu_has_amx() else [False],
+                ids=lambda on: "amx" if on else "no-amx")
+def amx(request):
+    """Runs a bfloat16 test with the AMX kernels off, and on where the CPU has them."""
+    before = corten.config.amx_enabled()
+    corten.config.set_amx(request.param)
+    yield request.param
+    corten.config.set_amx(before)
+
+
 @pytest.fixture
 def threads():
     """Sets the intra-op thread count (the setter is the value), restored after the test."""

@@ -25,6 +25,8 @@ GEOMETRIES = [
     ((1, 5, 6, 7, 4), (2, 3, 2), 6, (1, 2, 1), (1, 1, 1), (0, 1, 1, 1, 0, 0), 2),  # 3-D
     # dw over several patch tiles (an odd last one) and more filters than a kernel panel is wide
     ((7, 21, 21, 16), (3, 3), 80, (1, 1), (1, 1), (0, 0, 0, 0), 1),
+    # groups of 40 filters over 3 x 3 x 20 patches: AMX dw's partial filter and patch panels
+    ((3, 15, 15, 40), (3, 3), 80, (1, 1), (1, 1), (1, 1, 1, 1), 2),
 ]
 
 
@@ -50,7 +52,7 @@ def _as64(t):
 
 
 @pytest.mark.parametrize("geom", GEOMETRIES, ids=str)
-def test_forward_dx_and_dw_match_the_reference(geom, rng):
+def test_forward_dx_and_dw_match_the_reference(geom, rng, amx):
     x, w, (st, dil, pad), groups = _operands(rng, geom)
     ks, f = w.shape[:-2], w.shape[-1]
     depth = int(np.prod(ks)) * w.shape[-2]
@@ -83,7 +85,7 @@ def test_forward_dx_and_dw_match_the_reference(geom, rng):
 
 
 @pytest.mark.parametrize("activation", ["relu", "gelu"])
-def test_bias_and_activation_apply_before_the_one_rounding(activation, rng):
+def test_bias_and_activation_apply_before_the_one_rounding(activation, rng, amx):
     x, w, (st, dil, pad), groups = _operands(rng, GEOMETRIES[2])
     bias = rng.standard_normal(w.shape[-1]).astype(BF16)
     got = _as64(C.conv(x, w, bias, st, dil, pad, groups, activation=activation))
@@ -94,7 +96,7 @@ def test_bias_and_activation_apply_before_the_one_rounding(activation, rng):
     assert (np.abs(got - f32) <= _bound(f32, scale + np.abs(bias.astype(np.float64)), 288)).all()
 
 
-def test_results_do_not_depend_on_the_thread_count(threads, rng):
+def test_results_do_not_depend_on_the_thread_count(threads, rng, amx):
     x = rng.standard_normal((8, 16, 16, 32)).astype(BF16)
     w = (rng.standard_normal((3, 3, 32, 32)) * 0.2).astype(BF16)
     dy = rng.standard_normal((8, 16, 16, 32)).astype(BF16)

@@ -1,6 +1,7 @@
 """The bfloat16 GEMM (Note [bfloat16 GEMM]): the VDPBF16PS kernels against the reference kernel
-bit for bit, every kernel set against a float64 product within the documented bound, the fused
-bias and activation, thread-count invariance, and gradients through bfloat16 products."""
+bit for bit, the AMX kernel (Note [AMX tiles]) within one unit of it, every kernel set against a
+float64 product within the documented bound, the fused bias and activation, thread-count
+invariance, and gradients through bfloat16 products."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from corten.ops.linalg import linear, matmul
 
 BF16 = ml_dtypes.bfloat16
 HAS_BF16 = tf._C.cpu_has_avx512() and tf._C.cpu_has_avx512_bf16()
+HAS_AMX = tf.config.cpu_has_amx()
 
 # (batch_a, batch_b, m, k, n, transpose_a, transpose_b): tails of every tile width (12x16,
 # 8x32, 6x64), an odd depth (zero-padded pair), transposed and broadcast batches, a depth of 0.
@@ -26,6 +28,10 @@ SHAPES = [
     ((2, 3), (3,), 17, 65, 8, False, True),
     ((4,), (), 6, 6, 6, False, False),
     ((), (), 5, 0, 9, False, False),
+    # the AMX kernel's 32 x 32 tiles: a depth over several blocks of 16 pairs with a partial
+    # last one, rows and columns past a tile, a transposed A in row-packed panels
+    ((), (), 70, 515, 97, False, False),
+    ((2,), (2,), 40, 64, 33, True, False),
 ]
 
 
@@ -59,7 +65,7 @@ def _matmul(a, b, ta, tb):
 
 
 @pytest.mark.parametrize("shape", SHAPES)
-def test_products_are_within_the_documented_bound_of_float64(shape, rng):
+def test_products_are_within_the_documented_bound_of_float64(shape, rng, amx):
     a, b, ta, tb = _operands(rng, shape)
     got = _matmul(a, b, ta, tb)
     assert got.dtype == tf.bfloat16
@@ -75,9 +81,32 @@ def test_products_are_within_the_documented_bound_of_float64(shape, rng):
 @pytest.mark.parametrize("shape", SHAPES)
 def test_vdpbf16ps_kernels_equal_the_reference_kernel_bit_for_bit(shape, rng):
     a, b, ta, tb = _operands(rng, shape)
-    fast = _at_isa("avx512", lambda: _matmul(a, b, ta, tb).numpy())
+    amx = tf.config.amx_enabled()
+    tf.config.set_amx(False)
+    try:
+        fast = _at_isa("avx512", lambda: _matmul(a, b, ta, tb).numpy())
+    finally:
+        tf.config.set_amx(amx)
     ref = _at_isa("baseline", lambda: _matmul(a, b, ta, tb).numpy())
     np.testing.assert_array_equal(fast.view(np.uint16), ref.view(np.uint16))
+
+
+def _within_one_unit(got, pairs, scale, k):
+    # One unit in the last place, or the float32 sums' own difference where cancellation
+    # leaves a result smaller than the sum of its terms.
+    ulp = 2.0 ** (np.floor(np.log2(np.maximum(np.abs(pairs), 1e-30))) - 7)
+    bound = np.maximum(ulp, 2 * k * 2.0**-24 * scale)
+    return (np.abs(got - pairs) <= bound).all()
+
+
+@pytest.mark.skipif(not HAS_AMX, reason="the CPU (or OS) has no AMX-BF16 tiles")
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_amx_kernel_is_within_one_unit_of_the_pair_kernels(shape, rng):
+    a, b, ta, tb = _operands(rng, shape)
+    tiles = _at_isa("avx512", lambda: _matmul(a, b, ta, tb).numpy()).astype(np.float64)
+    pairs = _at_isa("baseline", lambda: _matmul(a, b, ta, tb).numpy()).astype(np.float64)
+    _, scale, k = _product64(a, b, ta, tb)
+    assert _within_one_unit(tiles, pairs, scale, k)
 
 
 @pytest.mark.skipif(not tf._C.cpu_has_avx2(), reason="the float32 path runs at the avx2 level")
@@ -87,15 +116,11 @@ def test_the_float32_path_is_within_one_unit_of_the_pair_kernels(shape, rng):
     via_f32 = _at_isa("avx2", lambda: _matmul(a, b, ta, tb).numpy()).astype(np.float64)
     pairs = _at_isa("baseline", lambda: _matmul(a, b, ta, tb).numpy()).astype(np.float64)
     _, scale, k = _product64(a, b, ta, tb)
-    # One unit in the last place, or the float32 sums' own difference where cancellation
-    # leaves a result smaller than the sum of its terms.
-    ulp = 2.0 ** (np.floor(np.log2(np.maximum(np.abs(pairs), 1e-30))) - 7)
-    bound = np.maximum(ulp, 2 * k * 2.0**-24 * scale)
-    assert (np.abs(via_f32 - pairs) <= bound).all()
+    assert _within_one_unit(via_f32, pairs, scale, k)
 
 
 @pytest.mark.parametrize("activation", ["linear", "relu", "sigmoid", "tanh", "gelu"])
-def test_linear_rounds_once_after_bias_and_activation(activation, rng):
+def test_linear_rounds_once_after_bias_and_activation(activation, rng, amx):
     x = rng.standard_normal((37, 90)).astype(BF16)
     w = (rng.standard_normal((90, 70)) * 0.2).astype(BF16)
     bias = rng.standard_normal(70).astype(BF16)
@@ -110,7 +135,7 @@ def test_linear_rounds_once_after_bias_and_activation(activation, rng):
     assert (np.abs(got.numpy().astype(np.float64) - f32) <= bound).all()
 
 
-def test_results_do_not_depend_on_the_thread_count(threads, rng):
+def test_results_do_not_depend_on_the_thread_count(threads, rng, amx):
     a = rng.standard_normal((300, 517)).astype(BF16)
     b = rng.standard_normal((517, 260)).astype(BF16)
     threads(1)

@@ -1,0 +1,188 @@
+// AMX micro-kernel for the bfloat16 GEMM (Note [AMX tiles] in cpu/gemm/gemm_bf16.h). This file
+// is compiled with the AMX flags and only called when cpu_amx_enabled().
+//
+// A 32 x 32 float32 tile is four 16 x 16 accumulator tiles (tmm0-3); per block of 16 pairs of
+// k, two A tiles (tmm4-5: 16 rows x 16 pairs each, read from A's rows) and two B tiles (tmm6-7:
+// 16 pair rows x 16 columns of the packed panel) feed four TDPBF16PS.
+
+#include <cstdint>
+#include <cstring>
+
+#include "cpu/avx512/intrinsics.h"
+#include "cpu/gemm/gemm_bf16.h"
+
+namespace corten::cpu::gemm::avx512_amx {
+namespace {
+
+constexpr int kMR = 32, kNR = 32, kBlock = 16;  // kBlock pairs of k per A and B tile
+
+// The tile configuration of palette 1: eight tiles of 16 rows of 64 bytes.
+struct alignas(64) TileConfig {
+  uint8_t palette = 1;
+  uint8_t start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+const TileConfig& tile_config() {
+  static const TileConfig config = [] {
+    TileConfig c;
+    for (int t = 0; t < 8; ++t) {
+      c.colsb[t] = 64;
+      c.rows[t] = 16;
+    }
+    return c;
+  }();
+  return config;
+}
+
+inline uint32_t pair_at(const uint16_t* p) {
+  uint32_t w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+
+// Pairs [p, p + count) of the kernel's 32 A rows as 32 rows of kBlock words, zero past count.
+void gather_a(const uint16_t* a, int64_t a_rs, int64_t a_step, int64_t p, int64_t count,
+              uint32_t* dst) {
+  for (int i = 0; i < kMR; ++i) {
+    for (int64_t q = 0; q < kBlock; ++q) {
+      dst[i * kBlock + q] = q < count ? pair_at(a + i * a_rs + (p + q) * a_step) : 0u;
+    }
+  }
+}
+
+// Bf16UkernelFn. A's rows are tile rows when its pairs are consecutive (a_step == 2); other
+// layouts, and the last block of a depth that is not a multiple of kBlock, go through a
+// zero-padded copy (B's missing pair rows are zero there too, so nothing past kp is read).
+void ukernel(int64_t kp, const uint16_t* a, int64_t a_rs, int64_t a_step, const uint32_t* b,
+             float* tile, bool accumulate) {
+  // Loaded on every call: another library in the process may have set its own shapes.
+  _tile_loadconfig(&tile_config());
+  constexpr int kTileStride = kNR * sizeof(float);
+  if (accumulate) {
+    _tile_loadd(0, tile, kTileStride);
+    _tile_loadd(1, tile + 16, kTileStride);
+    _tile_loadd(2, tile + 16 * kNR, kTileStride);
+    _tile_loadd(3, tile + 16 * kNR + 16, kTileStride);
+  } else {
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+  }
+  const bool rows_in_place = a_step == 2;
+  const int64_t a_bytes = a_rs * static_cast<int64_t>(sizeof(uint16_t));
+  alignas(64) uint32_t a_copy[kMR * kBlock];
+  alignas(64) uint32_t b_copy[kBlock * kNR];
+  for (int64_t p = 0; p < kp; p += kBlock) {
+    const int64_t count = kp - p < kBlock ? kp - p : kBlock;
+    const void* a0;
+    const void* a1;
+    int64_t stride;
+    if (rows_in_place && count == kBlock) {
+      a0 = a + 2 * p;
+      a1 = a + 16 * a_rs + 2 * p;
+      stride = a_bytes;
+    } else {
+      gather_a(a, a_rs, a_step, p, count, a_copy);
+      a0 = a_copy;
+      a1 = a_copy + 16 * kBlock;
+      stride = kBlock * sizeof(uint32_t);
+    }
+    const uint32_t* bp = b + p * kNR;
+    if (count < kBlock) {
+      std::memcpy(b_copy, bp, static_cast<size_t>(count * kNR) * sizeof(uint32_t));
+      std::memset(b_copy + count * kNR, 0,
+                  static_cast<size_t>((kBlock - count) * kNR) * sizeof(uint32_t));
+      bp = b_copy;
+    }
+    _tile_loadd(4, a0, stride);
+    _tile_loadd(5, a1, stride);
+    _tile_loadd(6, bp, kTileStride);
+    _tile_loadd(7, bp + 16, kTileStride);
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  _tile_stored(0, tile, kTileStride);
+  _tile_stored(1, tile + 16, kTileStride);
+  _tile_stored(2, tile + 16 * kNR, kTileStride);
+  _tile_stored(3, tile + 16 * kNR + 16, kTileStride);
+}
+
+// Transposes 16 x 16 32-bit words in place: r[i] lane j becomes r[j] lane i.
+inline void transpose16(__m512i r[16]) {
+  __m512i t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+    r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+    r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+    r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+  }
+  // r[4g + c] now holds, in 128-bit lane L, rows 4g..4g+3 of column 4L + c: a 4 x 4
+  // transpose of 128-bit lanes (two rounds of lane shuffles) finishes it.
+  for (int i = 0; i < 4; ++i) {
+    t[i] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0x88);
+    t[i + 4] = _mm512_shuffle_i32x4(r[i], r[i + 4], 0xdd);
+    t[i + 8] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_shuffle_i32x4(r[i + 8], r[i + 12], 0xdd);
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
+    r[i + 4] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0x88);
+    r[i + 12] = _mm512_shuffle_i32x4(t[i + 4], t[i + 12], 0xdd);
+  }
+}
+
+inline __mmask16 first_lanes(int64_t n) {
+  return n >= 16 ? __mmask16{0xffff} : n <= 0 ? __mmask16{0} : static_cast<__mmask16>((1u << n) - 1u);
+}
+
+// PackColsFn: 16 pair rows of A^T at a time interleaved into words, then transposed 16 x 16.
+void pack_a_cols(int MR, int64_t mr, int64_t k, const uint16_t* at, int64_t rs, uint32_t* dst) {
+  const int64_t kp = (k + 1) / 2;
+  for (int64_t j0 = 0; j0 < MR; j0 += 16) {
+    const __mmask16 cols = first_lanes(mr - j0);
+    for (int64_t p0 = 0; p0 < kp; p0 += 16) {
+      __m512i r[16];
+      for (int q = 0; q < 16; ++q) {
+        const int64_t row = 2 * (p0 + q);
+        const __m512i e = row < k ? _mm512_cvtepu16_epi32(
+                                        _mm256_maskz_loadu_epi16(cols, at + row * rs + j0))
+                                  : _mm512_setzero_si512();
+        const __m512i o = row + 1 < k ? _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(
+                                            cols, at + (row + 1) * rs + j0))
+                                      : _mm512_setzero_si512();
+        r[q] = _mm512_or_si512(e, _mm512_slli_epi32(o, 16));
+      }
+      transpose16(r);
+      const __mmask16 pairs = first_lanes(kp - p0);
+      for (int jj = 0; jj < 16 && j0 + jj < MR; ++jj) {
+        _mm512_mask_storeu_epi32(dst + (j0 + jj) * kp + p0, pairs, r[jj]);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Bf16Ukernel ukernel_bf16() {
+  Bf16Ukernel uk = avx512_bf16::ukernel_bf16(2);  // its vector packing and rounding
+  uk.fn = &ukernel;
+  uk.mr = kMR;
+  uk.nr = kNR;
+  uk.name = "ukernel_amx_bf16_32x32";
+  uk.a_rows = true;
+  uk.pack_a_cols = &pack_a_cols;
+  return uk;
+}
+
+}  // namespace corten::cpu::gemm::avx512_amx
