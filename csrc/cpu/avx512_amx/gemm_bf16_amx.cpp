@@ -46,6 +46,14 @@ inline uint32_t pair_at(const uint16_t* p) {
 // Pairs [p, p + count) of the kernel's 32 A rows as 32 rows of kBlock words, zero past count.
 void gather_a(const uint16_t* a, int64_t a_rs, int64_t a_step, int64_t p, int64_t count,
               uint32_t* dst) {
+  if (a_step == 2) {  // a row's pairs are consecutive: one masked copy a row
+    const __mmask16 words = count >= kBlock ? __mmask16{0xffff}
+                                            : static_cast<__mmask16>((1u << count) - 1u);
+    for (int i = 0; i < kMR; ++i) {
+      _mm512_store_si512(dst + i * kBlock, _mm512_maskz_loadu_epi32(words, a + i * a_rs + 2 * p));
+    }
+    return;
+  }
   for (int i = 0; i < kMR; ++i) {
     for (int64_t q = 0; q < kBlock; ++q) {
       dst[i * kBlock + q] = q < count ? pair_at(a + i * a_rs + (p + q) * a_step) : 0u;
@@ -58,8 +66,11 @@ void gather_a(const uint16_t* a, int64_t a_rs, int64_t a_step, int64_t p, int64_
 // zero-padded copy (B's missing pair rows are zero there too, so nothing past kp is read).
 void ukernel(int64_t kp, const uint16_t* a, int64_t a_rs, int64_t a_step, const uint32_t* b,
              float* tile, bool accumulate) {
-  // Loaded on every call: another library in the process may have set its own shapes.
-  _tile_loadconfig(&tile_config());
+  // Checked on every call, as another library in the process may have set shapes of its own;
+  // reading the configuration back costs a tenth of loading it (which also zeroes the tiles).
+  alignas(64) TileConfig current;
+  _tile_storeconfig(&current);
+  if (std::memcmp(&current, &tile_config(), sizeof current) != 0) _tile_loadconfig(&tile_config());
   constexpr int kTileStride = kNR * sizeof(float);
   if (accumulate) {
     _tile_loadd(0, tile, kTileStride);

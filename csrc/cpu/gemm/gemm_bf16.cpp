@@ -219,12 +219,18 @@ void gemm_pairs(int64_t batch, int64_t m, int64_t n, int64_t k, const bfloat16* 
         }
       }
       const int64_t i0 = r * MR, mr = std::min<int64_t>(MR, m - i0);
-      for (int64_t i = 0; i < mr; ++i) {
-        float* row = tile + i * NR;
-        if (bias_f)
-          for (int64_t j = 0; j < nr; ++j) row[j] += bias_f[j0 + j];
-        if (act_fn) act_fn(row, 1, row, nr, 0.0);
-        store_row(row, nr, c + (bi * m + i0 + i) * n + j0, accumulate);
+      // The epilogue runs over the whole tile at once (its columns past nr hold finite sums of
+      // zero padding, never stored), and C's rows are one run when they are the tile's.
+      if (bias_f) {
+        for (int64_t i = 0; i < mr; ++i)
+          for (int64_t j = 0; j < nr; ++j) tile[i * NR + j] += bias_f[j0 + j];
+      }
+      if (act_fn) act_fn(tile, 1, tile, mr * NR, 0.0);
+      Out* const c_rows = c + (bi * m + i0) * n + j0;
+      if (nr == NR && n == NR) {
+        store_row(tile, mr * NR, c_rows, accumulate);
+      } else {
+        for (int64_t i = 0; i < mr; ++i) store_row(tile + i * NR, nr, c_rows + i * n, accumulate);
       }
     }
   });
