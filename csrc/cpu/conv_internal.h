@@ -229,10 +229,11 @@ template <class T>
 class FilterChunks {
  public:
   // `units` rows or tiles of `pixels_per_unit` output pixels each.
-  FilterChunks(int64_t units, int64_t pixels_per_unit, int64_t wsize, T* dw)
+  FilterChunks(int64_t units, int64_t pixels_per_unit, int64_t wsize, T* dw,
+               int64_t max_chunks = kMaxFilterChunks)
       : units_(units), wsize_(wsize), dw_(dw) {
     const int64_t by_work = units * pixels_per_unit / kFilterChunkPixels;
-    chunks_ = std::max<int64_t>(1, std::min({units, kMaxFilterChunks, by_work}));
+    chunks_ = std::max<int64_t>(1, std::min({units, max_chunks, by_work}));
     partial_.resize(static_cast<size_t>((chunks_ - 1) * wsize));
   }
   int64_t count() const { return chunks_; }
