@@ -3,6 +3,8 @@ process (a comparison of corten with itself; peers are in ``python -m corten.ben
 
     PYTHONPATH=python python bench/lab/mixed_precision_kernels.py [--threads 1,2]
 
+(CORTEN_CPU_AMX=0 in the environment compares the VDPBF16PS kernels on a CPU with AMX.)
+
 - matmul: GFLOP/s of the bfloat16 GEMM (Note [bfloat16 GEMM]) and the float32 one;
 - conv: forward, dx and dw of the toy ResNet's convolutions at batch 64, bfloat16
   (Note [bfloat16 convolution]) and float32, ms;
@@ -123,8 +125,8 @@ def main() -> None:
     parser.add_argument("--threads", default="1,2")
     args = parser.parse_args()
     print(f"corten {tf.__version__}, kernel ISA {tf.config.get_cpu_isa()}, "
-          f"AVX-512 BF16: {C.cpu_has_avx512_bf16()}, bfloat16 GEMM kernel: "
-          f"{C.gemm_info('bfloat16')['kernel']}")
+          f"AVX-512 BF16: {C.cpu_has_avx512_bf16()}, AMX: {tf.config.amx_enabled()}, bfloat16 "
+          f"GEMM kernel: {C.gemm_info('bfloat16')['kernel']}")
     for threads in (int(t) for t in args.threads.split(",")):
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         rng = np.random.default_rng(0)
