@@ -36,6 +36,7 @@
 #include <corten/parallel.h>
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "cpu/conv.h"
@@ -221,6 +222,123 @@ void backward_filter_pairs(const ConvGeom& g, const Sizes& s, const bfloat16* x,
   });
 }
 
+// Note [Implicit bfloat16 convolution]
+// On AMX tiles (Note [AMX tiles]) a stride-1 convolution whose channels come in blocks of 32
+// (one tile row of k) needs no patch matrix. The input is copied once into a zero-padded
+// image (the padding around it, and slack past the end), and the output pixels are numbered
+// in the padded image's grid: "virtual" pixel q = (o0 * P1 + o1) * P2 + o2 of image n reads
+// tap (a, b, c)'s input at q + (a d0 P1 + b d1) P2 + c d2, so for a fixed tap the input rows
+// of consecutive virtual pixels are consecutive pixels of the padded image, one tile load
+// with the image's channel stride. A 32 x 32 output tile is then one kernel call over taps x
+// channel blocks, each block's A tiles read at its own offset (Bf16Ukernel::blocks), the
+// weights packed once. Virtual pixels outside the output (o2 >= out2 or o1 >= out1: the
+// width of the kernel's span on each row) are computed and dropped, so the batch is one run
+// of virtual pixels across images. The products are those of the patch path in the same order;
+// only the patch matrix, written and read once per pixel and tap, is gone (b64 30x30x32 -> 64
+// forward at 1 thread: see bench/results/mixed-precision-kernels-2026-12-07e.txt).
+bool implicit_tiles(const ConvGeom& g, const Sizes& s, const gemm::Bf16Ukernel* uk) {
+  if (uk == nullptr || uk->blocks == nullptr || g.groups != 1 || g.c % 32 != 0) return false;
+  for (int i = 0; i < 3; ++i) {
+    if (g.stride[i] != 1) return false;
+    const int64_t padded = g.out[i] + (g.k[i] - 1) * g.dil[i];
+    if (padded < g.in[i] + g.pad[i]) return false;  // a convolution that crops its input
+  }
+  return s.kdim >= 32;
+}
+
+void forward_implicit(const gemm::Bf16Ukernel& uk, const ConvGeom& g, const Sizes& s,
+                      const bfloat16* x, const bfloat16* w, const bfloat16* bias, Activation act,
+                      bfloat16* y) {
+  const int MR = uk.mr, NR = uk.nr;
+  int64_t ext[3];  // the padded image
+  for (int i = 0; i < 3; ++i) ext[i] = g.out[i] + (g.k[i] - 1) * g.dil[i];
+  const int64_t plane = ext[1] * ext[2], image = ext[0] * plane;
+  const int64_t blocks_per_tap = g.c / 32, nblocks = s.kk * blocks_per_tap;
+  std::vector<int64_t> offsets(static_cast<size_t>(nblocks));
+  int64_t reach = 0;  // the furthest tap, in padded pixels
+  for (int64_t a = 0, i = 0; a < g.k[0]; ++a)
+    for (int64_t b = 0; b < g.k[1]; ++b)
+      for (int64_t c = 0; c < g.k[2]; ++c) {
+        const int64_t px = (a * g.dil[0] * ext[1] + b * g.dil[1]) * ext[2] + c * g.dil[2];
+        reach = std::max(reach, px);
+        for (int64_t cb = 0; cb < blocks_per_tap; ++cb) offsets[static_cast<size_t>(i++)] =
+            px * g.c + cb * 32;
+      }
+  // The last valid virtual pixel + 1: tiles run over [0, end), reading up to MR - 1 + reach
+  // pixels past it.
+  const int64_t end = (g.n - 1) * image + ((g.out[0] - 1) * ext[1] + g.out[1] - 1) * ext[2] +
+                      g.out[2];
+  const int64_t padded_px = std::max(g.n * image, end + MR + reach);
+  // Every element of the padded image written once: a padded row is zeros, or zeros around
+  // an input row.
+  Scratch<bfloat16> xp(padded_px * g.c, "conv");
+  const int64_t row_len = ext[2] * g.c, rows = g.n * ext[0] * ext[1];
+  parallel_for(0, rows, 16, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t e1 = r % ext[1] - g.pad[1], e0 = r / ext[1] % ext[0] - g.pad[0],
+                    n = r / (ext[0] * ext[1]);
+      bfloat16* dst = xp.data() + r * row_len;
+      if (e0 < 0 || e0 >= g.in[0] || e1 < 0 || e1 >= g.in[1]) {
+        std::fill(dst, dst + row_len, bfloat16{0});
+        continue;
+      }
+      const bfloat16* src = x + ((n * g.in[0] + e0) * g.in[1] + e1) * g.in[2] * g.c;
+      bfloat16* inner = dst + g.pad[2] * g.c;
+      std::fill(dst, inner, bfloat16{0});
+      std::copy(src, src + g.in[2] * g.c, inner);
+      std::fill(inner + g.in[2] * g.c, dst + row_len, bfloat16{0});
+    }
+  });
+  std::fill(xp.data() + rows * row_len, xp.data() + padded_px * g.c, bfloat16{0});
+  const gemm::PackedBf16B wp = gemm::pack_bf16_b(s.kdim, g.f, w, g.f, 1);
+  const int64_t kp = (s.kdim + 1) / 2, panels = (g.f + NR - 1) / NR;
+  std::vector<float> bias_f = widen(bias, g.f);
+  const UnaryRowFn act_fn = activation_row(act, DType::Float32);
+  const int64_t tiles = (end + MR - 1) / MR;
+  parallel_for(0, tiles * panels, 4, [&](int64_t i0, int64_t i1) {
+    alignas(64) float tile[32 * 32];
+    alignas(64) bfloat16 rounded[32 * 32];
+    for (int64_t item = i0; item < i1; ++item) {
+      const int64_t t = item / panels, pn = item % panels, j0 = pn * NR;
+      const int64_t nr = std::min<int64_t>(NR, g.f - j0);
+      uk.blocks(nblocks, reinterpret_cast<const uint16_t*>(xp.data() + t * MR * g.c),
+                offsets.data(), g.c, wp.words.data() + pn * NR * kp, tile);
+      // The epilogue over the whole tile (rows that are dropped included), then its rows that
+      // are output pixels copied out.
+      if (bias) {
+        for (int64_t r = 0; r < MR; ++r)
+          for (int64_t j = 0; j < nr; ++j) tile[r * NR + j] += bias_f[static_cast<size_t>(j0 + j)];
+      }
+      if (act_fn) act_fn(tile, 1, tile, MR * NR, 0.0);
+      round_into(tile, MR * NR, rounded);
+      // The first row's pixel, then the next ones counted on (divisions per row cost more
+      // than the tile's products).
+      const int64_t q0 = t * MR, v0 = q0 % image;
+      int64_t n = q0 / image, o0 = v0 / plane, o1 = v0 / ext[2] % ext[1], o2 = v0 % ext[2];
+      for (int64_t r = 0; r < MR && q0 + r < end; ++r) {
+        if (o2 < g.out[2] && o1 < g.out[1] && o0 < g.out[0]) {
+          bfloat16* dst = y + (n * s.out_px + (o0 * g.out[1] + o1) * g.out[2] + o2) * g.f + j0;
+          if (nr == 32) {  // a constant size: vector moves, not a call
+            std::memcpy(dst, rounded + r * NR, sizeof(bfloat16) * 32);
+          } else {
+            std::copy(rounded + r * NR, rounded + r * NR + nr, dst);
+          }
+        }
+        if (++o2 == ext[2]) {
+          o2 = 0;
+          if (++o1 == ext[1]) {
+            o1 = 0;
+            if (++o0 == ext[0]) {
+              o0 = 0;
+              ++n;
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void forward_bf16(const ConvGeom& g, const bfloat16* x, const bfloat16* w, const bfloat16* bias,
@@ -239,6 +357,10 @@ void forward_bf16(const ConvGeom& g, const bfloat16* x, const bfloat16* w, const
   const int64_t zero = 0;
   if (pointwise(g)) {
     gemm::gemm_bf16(1, m, g.f, g.c, x, &zero, g.c, 1, w, &zero, g.f, 1, y, bias, act);
+    return;
+  }
+  if (const gemm::Bf16Ukernel* uk = gemm::gemm_bf16_kernel(); implicit_tiles(g, s, uk)) {
+    forward_implicit(*uk, g, s, x, w, bias, act, y);
     return;
   }
   // Each group's weights packed once for every tile.

@@ -61,16 +61,21 @@ void gather_a(const uint16_t* a, int64_t a_rs, int64_t a_step, int64_t p, int64_
   }
 }
 
+// Loads the kernel's tile shapes unless they are in place. Checked on every call, as another
+// library in the process may have set shapes of its own; reading the configuration back costs
+// a tenth of loading it (which also zeroes the tiles).
+void use_tile_config() {
+  alignas(64) TileConfig current;
+  _tile_storeconfig(&current);
+  if (std::memcmp(&current, &tile_config(), sizeof current) != 0) _tile_loadconfig(&tile_config());
+}
+
 // Bf16UkernelFn. A's rows are tile rows when its pairs are consecutive (a_step == 2); other
 // layouts, and the last block of a depth that is not a multiple of kBlock, go through a
 // zero-padded copy (B's missing pair rows are zero there too, so nothing past kp is read).
 void ukernel(int64_t kp, const uint16_t* a, int64_t a_rs, int64_t a_step, const uint32_t* b,
              float* tile, bool accumulate) {
-  // Checked on every call, as another library in the process may have set shapes of its own;
-  // reading the configuration back costs a tenth of loading it (which also zeroes the tiles).
-  alignas(64) TileConfig current;
-  _tile_storeconfig(&current);
-  if (std::memcmp(&current, &tile_config(), sizeof current) != 0) _tile_loadconfig(&tile_config());
+  use_tile_config();
   constexpr int kTileStride = kNR * sizeof(float);
   if (accumulate) {
     _tile_loadd(0, tile, kTileStride);
@@ -113,6 +118,33 @@ void ukernel(int64_t kp, const uint16_t* a, int64_t a_rs, int64_t a_step, const 
     _tile_loadd(5, a1, stride);
     _tile_loadd(6, bp, kTileStride);
     _tile_loadd(7, bp + 16, kTileStride);
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  _tile_stored(0, tile, kTileStride);
+  _tile_stored(1, tile + 16, kTileStride);
+  _tile_stored(2, tile + 16 * kNR, kTileStride);
+  _tile_stored(3, tile + 16 * kNR + 16, kTileStride);
+}
+
+// Bf16BlocksFn: the same tiles, each block's two A tiles read from its own offset.
+void ukernel_blocks(int64_t nblocks, const uint16_t* a, const int64_t* a_off, int64_t a_rs,
+                    const uint32_t* b, float* tile) {
+  use_tile_config();
+  constexpr int kTileStride = kNR * sizeof(float);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  const int64_t a_bytes = a_rs * static_cast<int64_t>(sizeof(uint16_t));
+  for (int64_t i = 0; i < nblocks; ++i, b += kBlock * kNR) {
+    const uint16_t* ai = a + a_off[i];
+    _tile_loadd(4, ai, a_bytes);
+    _tile_loadd(5, ai + 16 * a_rs, a_bytes);
+    _tile_loadd(6, b, kTileStride);
+    _tile_loadd(7, b + 16, kTileStride);
     _tile_dpbf16ps(0, 4, 6);
     _tile_dpbf16ps(1, 4, 7);
     _tile_dpbf16ps(2, 5, 6);
@@ -193,6 +225,7 @@ Bf16Ukernel ukernel_bf16() {
   uk.name = "ukernel_amx_bf16_32x32";
   uk.a_rows = true;
   uk.pack_a_cols = &pack_a_cols;
+  uk.blocks = &ukernel_blocks;
   return uk;
 }
 

@@ -73,6 +73,13 @@ using PackRowsFn = void (*)(int NR, int64_t nr, int64_t k, const uint16_t* b, in
 using PackColsFn = void (*)(int MR, int64_t mr, int64_t k, const uint16_t* at, int64_t rs,
                             uint32_t* dst);
 
+// For a kernel whose A may be read block by block (the AMX one; Note [Implicit bfloat16
+// convolution] in cpu/conv_bf16.cpp): tile (MR x NR float32) = the sum over blocks i <
+// nblocks of A's MR rows of 16 pairs at a + a_off[i] (row stride a_rs bfloat16 elements, pairs
+// consecutive) times pair rows [16 i, 16 i + 16) of the packed panel b.
+using Bf16BlocksFn = void (*)(int64_t nblocks, const uint16_t* a, const int64_t* a_off,
+                              int64_t a_rs, const uint32_t* b, float* tile);
+
 // Rounds n float32 values to bfloat16 (nearest even) for the kernel to read as operands. A
 // result below bfloat16's normal range may come out as zero: the kernel reads it as zero.
 using RoundOperandsFn = void (*)(const float* x, uint16_t* out, int64_t n);
@@ -88,6 +95,7 @@ struct Bf16Ukernel {
   // panels then hold MR rows of kp words each, and other layouts are copied per call.
   bool a_rows = false;
   PackColsFn pack_a_cols = nullptr;  // its packing of a column-major A, if any
+  Bf16BlocksFn blocks = nullptr;     // its product over A blocks at offsets, if any
 };
 
 // Kernels by tile width: nv = 1, 2 or 4 vectors of 16 columns (12x16, 8x32 and 6x64 tiles).

@@ -1,7 +1,8 @@
 """bfloat16 convolutions (Note [bfloat16 convolution]): forward, dx and dw against the reference
 kernels (float64 sums of the same bfloat16 values, rounded once) within the bound of float32
-sums, on every path (pointwise, patch GEMM, the flipped forward of dx, groups, strides,
-dilations, 1-D to 3-D); thread-count invariance; float16 through float32."""
+sums, on every path (pointwise, patch GEMM, the implicit AMX convolution, the flipped forward
+of dx, groups, strides, dilations, 1-D to 3-D), with the AMX kernels on and off; thread-count
+invariance; float16 through float32."""
 
 from __future__ import annotations
 
@@ -27,6 +28,12 @@ GEOMETRIES = [
     ((7, 21, 21, 16), (3, 3), 80, (1, 1), (1, 1), (0, 0, 0, 0), 1),
     # groups of 40 filters over 3 x 3 x 20 patches: AMX dw's partial filter and patch panels
     ((3, 15, 15, 40), (3, 3), 80, (1, 1), (1, 1), (1, 1, 1, 1), 2),
+    # channels in blocks of 32 (Note [Implicit bfloat16 convolution]): 'valid' (dx, a flipped
+    # forward over 64 channels, too), dilated, 1-D and 3-D with asymmetric padding
+    ((2, 12, 12, 32), (3, 3), 64, (1, 1), (1, 1), (0, 0, 0, 0), 1),
+    ((2, 9, 9, 64), (3, 3), 32, (1, 1), (2, 2), (2, 2, 2, 2), 1),
+    ((3, 20, 32), (5,), 32, (1,), (1,), (2, 2), 1),
+    ((1, 5, 6, 7, 32), (2, 3, 2), 64, (1, 1, 1), (1, 1, 1), (0, 1, 1, 1, 0, 0), 1),
 ]
 
 
