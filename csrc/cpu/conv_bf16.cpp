@@ -36,7 +36,6 @@
 #include <corten/parallel.h>
 
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include "cpu/conv.h"
@@ -237,7 +236,10 @@ void backward_filter_pairs(const ConvGeom& g, const Sizes& s, const bfloat16* x,
 // only the patch matrix, written and read once per pixel and tap, is gone (b64 30x30x32 -> 64
 // forward at 1 thread: see bench/results/mixed-precision-kernels-2026-12-07e.txt).
 bool implicit_tiles(const ConvGeom& g, const Sizes& s, const gemm::Bf16Ukernel* uk) {
-  if (uk == nullptr || uk->blocks == nullptr || g.groups != 1 || g.c % 32 != 0) return false;
+  if (uk == nullptr || uk->blocks == nullptr || uk->finish_rows == nullptr || g.groups != 1 ||
+      g.c % 32 != 0) {
+    return false;
+  }
   for (int i = 0; i < 3; ++i) {
     if (g.stride[i] != 1) return false;
     const int64_t padded = g.out[i] + (g.k[i] - 1) * g.dil[i];
@@ -297,33 +299,20 @@ void forward_implicit(const gemm::Bf16Ukernel& uk, const ConvGeom& g, const Size
   const int64_t tiles = (end + MR - 1) / MR;
   parallel_for(0, tiles * panels, 4, [&](int64_t i0, int64_t i1) {
     alignas(64) float tile[32 * 32];
-    alignas(64) bfloat16 rounded[32 * 32];
     for (int64_t item = i0; item < i1; ++item) {
       const int64_t t = item / panels, pn = item % panels, j0 = pn * NR;
       const int64_t nr = std::min<int64_t>(NR, g.f - j0);
       uk.blocks(nblocks, reinterpret_cast<const uint16_t*>(xp.data() + t * MR * g.c),
                 offsets.data(), g.c, wp.words.data() + pn * NR * kp, tile);
-      // The epilogue over the whole tile (rows that are dropped included), then its rows that
-      // are output pixels copied out.
-      if (bias) {
-        for (int64_t r = 0; r < MR; ++r)
-          for (int64_t j = 0; j < nr; ++j) tile[r * NR + j] += bias_f[static_cast<size_t>(j0 + j)];
-      }
-      if (act_fn) act_fn(tile, 1, tile, MR * NR, 0.0);
-      round_into(tile, MR * NR, rounded);
-      // The first row's pixel, then the next ones counted on (divisions per row cost more
-      // than the tile's products).
+      // The output row of each of the tile's pixels (null for a dropped one): the first row's
+      // pixel, then the next ones counted on (divisions per row cost more than the products).
+      bfloat16* dst[32];
       const int64_t q0 = t * MR, v0 = q0 % image;
       int64_t n = q0 / image, o0 = v0 / plane, o1 = v0 / ext[2] % ext[1], o2 = v0 % ext[2];
-      for (int64_t r = 0; r < MR && q0 + r < end; ++r) {
-        if (o2 < g.out[2] && o1 < g.out[1] && o0 < g.out[0]) {
-          bfloat16* dst = y + (n * s.out_px + (o0 * g.out[1] + o1) * g.out[2] + o2) * g.f + j0;
-          if (nr == 32) {  // a constant size: vector moves, not a call
-            std::memcpy(dst, rounded + r * NR, sizeof(bfloat16) * 32);
-          } else {
-            std::copy(rounded + r * NR, rounded + r * NR + nr, dst);
-          }
-        }
+      for (int64_t r = 0; r < MR; ++r) {
+        const bool kept = q0 + r < end && o2 < g.out[2] && o1 < g.out[1] && o0 < g.out[0];
+        dst[r] = kept ? y + (n * s.out_px + (o0 * g.out[1] + o1) * g.out[2] + o2) * g.f + j0
+                      : nullptr;
         if (++o2 == ext[2]) {
           o2 = 0;
           if (++o1 == ext[1]) {
@@ -335,6 +324,15 @@ void forward_implicit(const gemm::Bf16Ukernel& uk, const ConvGeom& g, const Size
           }
         }
       }
+      const float* bias_j = bias ? bias_f.data() + j0 : nullptr;
+      if (act != Activation::Identity && act != Activation::Relu) {  // the row kernels
+        for (int64_t r = 0; r < MR && bias_j; ++r)
+          for (int64_t j = 0; j < nr; ++j) tile[r * NR + j] += bias_j[j];
+        act_fn(tile, 1, tile, MR * NR, 0.0);
+        bias_j = nullptr;
+      }
+      uk.finish_rows(tile, MR, nr, bias_j, act == Activation::Relu,
+                     reinterpret_cast<uint16_t* const*>(dst));
     }
   });
 }

@@ -215,6 +215,41 @@ void pack_a_cols(int MR, int64_t mr, int64_t k, const uint16_t* at, int64_t rs, 
   }
 }
 
+// 16 float32 values rounded to bfloat16 as bfloat16::from_float (nearest even, subnormals
+// kept, NaN quieted), which VCVTNEPS2BF16 is not: it flushes subnormal results to zero.
+inline __m256i round_bf16(__m512 v) {
+  const __m512i u = _mm512_castps_si512(v);
+  const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  const __m512i rounded = _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), odd);
+  const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  const __m512i quiet = _mm512_or_si512(u, _mm512_set1_epi32(0x400000));
+  return _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_mask_blend_epi32(nan, rounded, quiet), 16));
+}
+
+// FinishRowsFn: two vectors a row, the bias added, relu as a select.
+void finish_rows(const float* tile, int64_t rows, int64_t nr, const float* bias, bool relu,
+                 uint16_t* const* dst) {
+  const __mmask16 lo = first_lanes(nr), hi = first_lanes(nr - 16);
+  const __m512 b0 = bias ? _mm512_maskz_loadu_ps(lo, bias) : _mm512_setzero_ps();
+  const __m512 b1 = bias ? _mm512_maskz_loadu_ps(hi, bias + 16) : _mm512_setzero_ps();
+  const auto both = static_cast<__mmask32>(lo | (static_cast<uint32_t>(hi) << 16));
+  for (int64_t r = 0; r < rows; ++r) {
+    if (dst[r] == nullptr) continue;
+    __m512 v0 = _mm512_add_ps(_mm512_loadu_ps(tile + r * kNR), b0);
+    __m512 v1 = _mm512_add_ps(_mm512_loadu_ps(tile + r * kNR + 16), b1);
+    if (relu) {
+      // max(v, 0) with the NaN kept, as the float32 relu.
+      v0 = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v0, _mm512_setzero_ps(), _CMP_LT_OQ), v0,
+                                _mm512_setzero_ps());
+      v1 = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v1, _mm512_setzero_ps(), _CMP_LT_OQ), v1,
+                                _mm512_setzero_ps());
+    }
+    const __m512i halves =
+        _mm512_inserti64x4(_mm512_castsi256_si512(round_bf16(v0)), round_bf16(v1), 1);
+    _mm512_mask_storeu_epi16(dst[r], both, halves);
+  }
+}
+
 }  // namespace
 
 Bf16Ukernel ukernel_bf16() {
@@ -226,6 +261,7 @@ Bf16Ukernel ukernel_bf16() {
   uk.a_rows = true;
   uk.pack_a_cols = &pack_a_cols;
   uk.blocks = &ukernel_blocks;
+  uk.finish_rows = &finish_rows;
   return uk;
 }
 

@@ -80,6 +80,12 @@ using PackColsFn = void (*)(int MR, int64_t mr, int64_t k, const uint16_t* at, i
 using Bf16BlocksFn = void (*)(int64_t nblocks, const uint16_t* a, const int64_t* a_off,
                               int64_t a_rs, const uint32_t* b, float* tile);
 
+// For a kernel with a vector write-back (the AMX one): rows [0, rows) of a float32 tile (row
+// stride NR) plus bias (nr values, or null), through relu if asked, rounded to bfloat16 and
+// stored as nr values at dst[r]; a null dst[r] drops the row.
+using FinishRowsFn = void (*)(const float* tile, int64_t rows, int64_t nr, const float* bias,
+                              bool relu, uint16_t* const* dst);
+
 // Rounds n float32 values to bfloat16 (nearest even) for the kernel to read as operands. A
 // result below bfloat16's normal range may come out as zero: the kernel reads it as zero.
 using RoundOperandsFn = void (*)(const float* x, uint16_t* out, int64_t n);
@@ -96,6 +102,7 @@ struct Bf16Ukernel {
   bool a_rows = false;
   PackColsFn pack_a_cols = nullptr;  // its packing of a column-major A, if any
   Bf16BlocksFn blocks = nullptr;     // its product over A blocks at offsets, if any
+  FinishRowsFn finish_rows = nullptr;
 };
 
 // Kernels by tile width: nv = 1, 2 or 4 vectors of 16 columns (12x16, 8x32 and 6x64 tiles).

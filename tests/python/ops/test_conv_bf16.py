@@ -118,6 +118,20 @@ def test_results_do_not_depend_on_the_thread_count(threads, rng, amx):
         np.testing.assert_array_equal(one.view(np.uint16), two.view(np.uint16))
 
 
+@pytest.mark.parametrize("activation", ["linear", "relu"])
+def test_nan_reaches_exactly_the_outputs_that_read_it(activation, rng, amx):
+    # 32 channels: the implicit path where AMX is on (its own write-back rounds and applies
+    # relu); a NaN stays NaN through relu, as in float32.
+    x = rng.standard_normal((2, 8, 8, 32)).astype(BF16)
+    x[1, 4, 5, 7] = np.nan
+    w = (rng.standard_normal((3, 3, 32, 40)) * 0.2).astype(BF16)
+    y = _as64(C.conv(x, w, None, [1, 1], [1, 1], [1, 1, 1, 1], activation=activation))
+    touched = np.zeros(y.shape[:-1], bool)
+    touched[1, 3:6, 4:7] = True
+    assert np.isnan(y[touched]).all()
+    assert np.isfinite(y[~touched]).all()
+
+
 def test_float16_convolves_in_float32_and_rounds_once(rng):
     x = rng.standard_normal((2, 7, 7, 5)).astype(np.float16)
     w = (rng.standard_normal((3, 3, 5, 4)) * 0.3).astype(np.float16)
