@@ -70,6 +70,28 @@ void over_items(int64_t count, const F& fn) {
   }
 }
 
+// Runs body(acc, grp, r0, k, cols, work) for every tile of `rows` patch rows (k of them from
+// output pixel r0) of the m output pixels and every group, after the tile's im2col into cols,
+// the tiles summed in the fixed chunks of Note [Filter gradient chunks] into chunks' partial
+// acc. `work` is the chunk's own scratch of work_words 32-bit words, allocated once per chunk.
+template <class Body>
+void over_patch_tiles(const ConvGeom& g, const Sizes& s, const bfloat16* x, int64_t m,
+                      int64_t rows, int64_t work_words, FilterChunks<float>& chunks,
+                      const Body& body) {
+  chunks.run([&](int64_t ch) {
+    Scratch<bfloat16> cols(rows * s.kdim, "conv_backward_filter");
+    Scratch<uint32_t> work(work_words, "conv_backward_filter");
+    float* acc = chunks.acc(ch);
+    for (int64_t t = chunks.begin(ch); t < chunks.end(ch); ++t) {
+      const int64_t r0 = t * rows, r1 = std::min(m, r0 + rows);
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        im2col(g, s, x, grp, r0, r1, cols.data());
+        body(acc, grp, r0, r1 - r0, cols.data(), work.data());
+      }
+    }
+  });
+}
+
 // dw (kdim x f, float32) of the im2col path on AMX tiles (Note [bfloat16 convolution], dw):
 // dw^T = dy^T @ cols, whose A (dy^T, pairs of patch rows consecutive) is the small operand to
 // transpose and whose B panels are the patch rows interleaved in pairs. Each chunk sums into
@@ -85,41 +107,36 @@ void backward_filter_tiles(const gemm::Bf16Ukernel& uk, const ConvGeom& g, const
   const int64_t jpanels = (s.fg + MR - 1) / MR, ipanels = (s.kdim + NR - 1) / NR;
   const int64_t block = int64_t{MR} * NR, group_size = jpanels * ipanels * block;
   const int64_t rows = tile_rows(s.kdim, sizeof(bfloat16), kFilterColsBytes / 4, m);
-  const int64_t tiles = (m + rows - 1) / rows, kp_max = (rows + 1) / 2;
+  const int64_t tiles = (m + rows - 1) / rows;
   std::vector<float> blocks(static_cast<size_t>(g.groups * group_size));
   FilterChunks<float> chunks(tiles, rows, g.groups * group_size, blocks.data(), kMaxTileChunks);
-  chunks.run([&](int64_t ch) {
-    Scratch<bfloat16> cols(rows * s.kdim, "conv_backward_filter");
-    Scratch<uint32_t> col_pairs(ipanels * kp_max * NR, "conv_backward_filter");
-    Scratch<uint32_t> dy_rows(jpanels * MR * kp_max, "conv_backward_filter");
-    float* acc = chunks.acc(ch);
-    for (int64_t t = chunks.begin(ch); t < chunks.end(ch); ++t) {
-      const int64_t r0 = t * rows, r1 = std::min(m, r0 + rows), k = r1 - r0, kp = (k + 1) / 2;
-      for (int64_t grp = 0; grp < g.groups; ++grp) {
-        im2col(g, s, x, grp, r0, r1, cols.data());
-        for (int64_t ip = 0; ip < ipanels; ++ip) {
-          gemm::pack_bf16_pairs(uk, NR, std::min<int64_t>(NR, s.kdim - ip * NR), k,
-                                cols.data() + ip * NR, s.kdim, 1, col_pairs.data() + ip * kp * NR);
-        }
-        // dy^T's rows: filter j's pair p is (dy[r0 + 2p][j], dy[r0 + 2p + 1][j]).
-        for (int64_t jp = 0; jp < jpanels; ++jp) {
-          uk.pack_a_cols(MR, std::min<int64_t>(MR, s.fg - jp * MR), k,
-                         reinterpret_cast<const uint16_t*>(dy + r0 * g.f + grp * s.fg + jp * MR),
-                         g.f, dy_rows.data() + jp * MR * kp);
-        }
-        float* group_acc = acc + grp * group_size;
-        // Inline when the chunks already run in parallel; split over the threads otherwise.
-        parallel_for(0, ipanels, 1, [&](int64_t i0, int64_t i1) {
-          for (int64_t ip = i0; ip < i1; ++ip) {
-            for (int64_t jp = 0; jp < jpanels; ++jp) {
-              uk.fn(kp, reinterpret_cast<const uint16_t*>(dy_rows.data() + jp * MR * kp), 2 * kp,
-                    2, col_pairs.data() + ip * kp * NR, group_acc + (jp * ipanels + ip) * block,
-                    true);
-            }
-          }
-        });
-      }
+  const int64_t kp_max = (rows + 1) / 2;
+  over_patch_tiles(g, s, x, m, rows, (ipanels * NR + jpanels * MR) * kp_max, chunks,
+                   [&](float* acc, int64_t grp, int64_t r0, int64_t k, const bfloat16* cols,
+                       uint32_t* work) {
+    const int64_t kp = (k + 1) / 2;
+    uint32_t* const col_pairs = work;
+    uint32_t* const dy_rows = work + ipanels * NR * kp_max;
+    for (int64_t ip = 0; ip < ipanels; ++ip) {
+      gemm::pack_bf16_pairs(uk, NR, std::min<int64_t>(NR, s.kdim - ip * NR), k, cols + ip * NR,
+                            s.kdim, 1, col_pairs + ip * kp * NR);
     }
+    // dy^T's rows: filter j's pair p is (dy[r0 + 2p][j], dy[r0 + 2p + 1][j]).
+    for (int64_t jp = 0; jp < jpanels; ++jp) {
+      uk.pack_a_cols(MR, std::min<int64_t>(MR, s.fg - jp * MR), k,
+                     reinterpret_cast<const uint16_t*>(dy + r0 * g.f + grp * s.fg + jp * MR), g.f,
+                     dy_rows + jp * MR * kp);
+    }
+    float* group_acc = acc + grp * group_size;
+    // Inline when the chunks already run in parallel; split over the threads otherwise.
+    parallel_for(0, ipanels, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t ip = i0; ip < i1; ++ip) {
+        for (int64_t jp = 0; jp < jpanels; ++jp) {
+          uk.fn(kp, reinterpret_cast<const uint16_t*>(dy_rows + jp * MR * kp), 2 * kp, 2,
+                col_pairs + ip * kp * NR, group_acc + (jp * ipanels + ip) * block, true);
+        }
+      }
+    });
   });
   for (int64_t grp = 0; grp < g.groups; ++grp) {
     for (int64_t p = 0; p < s.kdim; ++p) {
@@ -156,21 +173,15 @@ void backward_filter_pairs(const ConvGeom& g, const Sizes& s, const bfloat16* x,
     // The float32 path (no VDPBF16PS): dw^T = dy^T @ cols on the driver, which widens the
     // operands; the patches, the larger operand, are then its row-major B.
     FilterChunks<float> chunks(tiles, rows, wsize, dwf);
-    chunks.run([&](int64_t ch) {
-      Scratch<bfloat16> cols(rows * s.kdim, "conv_backward_filter");
-      Scratch<float> tmp(s.fg * s.kdim, "conv_backward_filter");
-      float* acc = chunks.acc(ch);
-      for (int64_t t = chunks.begin(ch); t < chunks.end(ch); ++t) {
-        const int64_t r0 = t * rows, r1 = std::min(m, r0 + rows);
-        for (int64_t grp = 0; grp < g.groups; ++grp) {
-          im2col(g, s, x, grp, r0, r1, cols.data());
-          gemm::gemm_bf16(s.fg, s.kdim, r1 - r0, dy + r0 * g.f + grp * s.fg, 1, g.f,
-                          cols.data(), s.kdim, 1, tmp.data(), false);
-          for (int64_t p = 0; p < s.kdim; ++p) {
-            float* a = acc + p * g.f + grp * s.fg;
-            for (int64_t j = 0; j < s.fg; ++j) a[j] += tmp.data()[j * s.kdim + p];
-          }
-        }
+    over_patch_tiles(g, s, x, m, rows, s.fg * s.kdim, chunks,
+                     [&](float* acc, int64_t grp, int64_t r0, int64_t k, const bfloat16* cols,
+                         uint32_t* work) {
+      float* const tmp = reinterpret_cast<float*>(work);
+      gemm::gemm_bf16(s.fg, s.kdim, k, dy + r0 * g.f + grp * s.fg, 1, g.f, cols, s.kdim, 1, tmp,
+                      false);
+      for (int64_t p = 0; p < s.kdim; ++p) {
+        float* a = acc + p * g.f + grp * s.fg;
+        for (int64_t j = 0; j < s.fg; ++j) a[j] += tmp[j * s.kdim + p];
       }
     });
     return;
@@ -183,41 +194,35 @@ void backward_filter_pairs(const ConvGeom& g, const Sizes& s, const bfloat16* x,
   const int64_t panels = width / MR, col_panels = (s.fg + NR - 1) / NR;
   const int64_t kp_max = (rows + 1) / 2;
   FilterChunks<float> chunks(tiles, rows, wsize, dwf);
-  chunks.run([&](int64_t ch) {
-    Scratch<bfloat16> cols(rows * s.kdim, "conv_backward_filter");
-    Scratch<uint32_t> pairs(kp_max * width16, "conv_backward_filter");
-    Scratch<uint32_t> dy_pairs(col_panels * kp_max * NR, "conv_backward_filter");
-    float* acc = chunks.acc(ch);
-    for (int64_t t = chunks.begin(ch); t < chunks.end(ch); ++t) {
-      const int64_t r0 = t * rows, r1 = std::min(m, r0 + rows), k = r1 - r0, kp = (k + 1) / 2;
-      for (int64_t grp = 0; grp < g.groups; ++grp) {
-        im2col(g, s, x, grp, r0, r1, cols.data());
-        gemm::pack_bf16_pairs(uk, width16, s.kdim, k, cols.data(), s.kdim, 1, pairs.data());
-        for (int64_t cp = 0; cp < col_panels; ++cp) {
-          gemm::pack_bf16_pairs(uk, NR, std::min<int64_t>(NR, s.fg - cp * NR), k,
-                                dy + r0 * g.f + grp * s.fg + cp * NR, g.f, 1,
-                                dy_pairs.data() + cp * kp * NR);
-        }
-        // Inline when the chunks already run in parallel; split over the threads otherwise.
-        parallel_for(0, panels, 1, [&](int64_t p0, int64_t p1) {
-          alignas(64) float tile[16 * 64];
-          for (int64_t pan = p0; pan < p1; ++pan) {
-            const int64_t i0 = pan * MR, mr = std::min<int64_t>(MR, s.kdim - i0);
-            if (mr <= 0) continue;
-            for (int64_t cp = 0; cp < col_panels; ++cp) {
-              uk.fn(kp, reinterpret_cast<const uint16_t*>(pairs.data()) + 2 * i0, 2,
-                    2 * width16, dy_pairs.data() + cp * kp * NR, tile, false);
-              const int64_t nr = std::min<int64_t>(NR, s.fg - cp * NR);
-              for (int64_t i = 0; i < mr; ++i) {
-                float* a = acc + (i0 + i) * g.f + grp * s.fg + cp * NR;
-                const float* tr = tile + i * NR;
-                for (int64_t j = 0; j < nr; ++j) a[j] += tr[j];
-              }
-            }
-          }
-        });
-      }
+  over_patch_tiles(g, s, x, m, rows, (width16 + col_panels * NR) * kp_max, chunks,
+                   [&](float* acc, int64_t grp, int64_t r0, int64_t k, const bfloat16* cols,
+                       uint32_t* work) {
+    const int64_t kp = (k + 1) / 2;
+    uint32_t* const pairs = work;
+    uint32_t* const dy_pairs = work + width16 * kp_max;
+    gemm::pack_bf16_pairs(uk, width16, s.kdim, k, cols, s.kdim, 1, pairs);
+    for (int64_t cp = 0; cp < col_panels; ++cp) {
+      gemm::pack_bf16_pairs(uk, NR, std::min<int64_t>(NR, s.fg - cp * NR), k,
+                            dy + r0 * g.f + grp * s.fg + cp * NR, g.f, 1, dy_pairs + cp * kp * NR);
     }
+    // Inline when the chunks already run in parallel; split over the threads otherwise.
+    parallel_for(0, panels, 1, [&](int64_t p0, int64_t p1) {
+      alignas(64) float tile[16 * 64];
+      for (int64_t pan = p0; pan < p1; ++pan) {
+        const int64_t i0 = pan * MR, mr = std::min<int64_t>(MR, s.kdim - i0);
+        if (mr <= 0) continue;
+        for (int64_t cp = 0; cp < col_panels; ++cp) {
+          uk.fn(kp, reinterpret_cast<const uint16_t*>(pairs) + 2 * i0, 2, 2 * width16,
+                dy_pairs + cp * kp * NR, tile, false);
+          const int64_t nr = std::min<int64_t>(NR, s.fg - cp * NR);
+          for (int64_t i = 0; i < mr; ++i) {
+            float* a = acc + (i0 + i) * g.f + grp * s.fg + cp * NR;
+            const float* tr = tile + i * NR;
+            for (int64_t j = 0; j < nr; ++j) a[j] += tr[j];
+          }
+        }
+      }
+    });
   });
 }
 

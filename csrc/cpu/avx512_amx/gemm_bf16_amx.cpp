@@ -43,6 +43,43 @@ inline uint32_t pair_at(const uint16_t* p) {
   return w;
 }
 
+constexpr int kTileStride = kNR * sizeof(float);  // the float32 tile's row stride, in bytes
+
+// The accumulators: zero, or the tile's values.
+inline void start_tiles(const float* tile, bool accumulate) {
+  if (accumulate) {
+    _tile_loadd(0, tile, kTileStride);
+    _tile_loadd(1, tile + 16, kTileStride);
+    _tile_loadd(2, tile + 16 * kNR, kTileStride);
+    _tile_loadd(3, tile + 16 * kNR + 16, kTileStride);
+  } else {
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+  }
+}
+
+// One block of 16 pairs: A's rows 0-15 at a0 and 16-31 at a1 (a_bytes apart), B's 16 pair rows
+// of the packed panel at b.
+inline void block_product(const void* a0, const void* a1, int64_t a_bytes, const uint32_t* b) {
+  _tile_loadd(4, a0, a_bytes);
+  _tile_loadd(5, a1, a_bytes);
+  _tile_loadd(6, b, kTileStride);
+  _tile_loadd(7, b + 16, kTileStride);
+  _tile_dpbf16ps(0, 4, 6);
+  _tile_dpbf16ps(1, 4, 7);
+  _tile_dpbf16ps(2, 5, 6);
+  _tile_dpbf16ps(3, 5, 7);
+}
+
+inline void store_tiles(float* tile) {
+  _tile_stored(0, tile, kTileStride);
+  _tile_stored(1, tile + 16, kTileStride);
+  _tile_stored(2, tile + 16 * kNR, kTileStride);
+  _tile_stored(3, tile + 16 * kNR + 16, kTileStride);
+}
+
 // Pairs [p, p + count) of the kernel's 32 A rows as 32 rows of kBlock words, zero past count.
 void gather_a(const uint16_t* a, int64_t a_rs, int64_t a_step, int64_t p, int64_t count,
               uint32_t* dst) {
@@ -76,18 +113,7 @@ void use_tile_config() {
 void ukernel(int64_t kp, const uint16_t* a, int64_t a_rs, int64_t a_step, const uint32_t* b,
              float* tile, bool accumulate) {
   use_tile_config();
-  constexpr int kTileStride = kNR * sizeof(float);
-  if (accumulate) {
-    _tile_loadd(0, tile, kTileStride);
-    _tile_loadd(1, tile + 16, kTileStride);
-    _tile_loadd(2, tile + 16 * kNR, kTileStride);
-    _tile_loadd(3, tile + 16 * kNR + 16, kTileStride);
-  } else {
-    _tile_zero(0);
-    _tile_zero(1);
-    _tile_zero(2);
-    _tile_zero(3);
-  }
+  start_tiles(tile, accumulate);
   const bool rows_in_place = a_step == 2;
   const int64_t a_bytes = a_rs * static_cast<int64_t>(sizeof(uint16_t));
   alignas(64) uint32_t a_copy[kMR * kBlock];
@@ -114,46 +140,22 @@ void ukernel(int64_t kp, const uint16_t* a, int64_t a_rs, int64_t a_step, const 
                   static_cast<size_t>((kBlock - count) * kNR) * sizeof(uint32_t));
       bp = b_copy;
     }
-    _tile_loadd(4, a0, stride);
-    _tile_loadd(5, a1, stride);
-    _tile_loadd(6, bp, kTileStride);
-    _tile_loadd(7, bp + 16, kTileStride);
-    _tile_dpbf16ps(0, 4, 6);
-    _tile_dpbf16ps(1, 4, 7);
-    _tile_dpbf16ps(2, 5, 6);
-    _tile_dpbf16ps(3, 5, 7);
+    block_product(a0, a1, stride, bp);
   }
-  _tile_stored(0, tile, kTileStride);
-  _tile_stored(1, tile + 16, kTileStride);
-  _tile_stored(2, tile + 16 * kNR, kTileStride);
-  _tile_stored(3, tile + 16 * kNR + 16, kTileStride);
+  store_tiles(tile);
 }
 
 // Bf16BlocksFn: the same tiles, each block's two A tiles read from its own offset.
 void ukernel_blocks(int64_t nblocks, const uint16_t* a, const int64_t* a_off, int64_t a_rs,
                     const uint32_t* b, float* tile) {
   use_tile_config();
-  constexpr int kTileStride = kNR * sizeof(float);
-  _tile_zero(0);
-  _tile_zero(1);
-  _tile_zero(2);
-  _tile_zero(3);
+  start_tiles(tile, false);
   const int64_t a_bytes = a_rs * static_cast<int64_t>(sizeof(uint16_t));
   for (int64_t i = 0; i < nblocks; ++i, b += kBlock * kNR) {
     const uint16_t* ai = a + a_off[i];
-    _tile_loadd(4, ai, a_bytes);
-    _tile_loadd(5, ai + 16 * a_rs, a_bytes);
-    _tile_loadd(6, b, kTileStride);
-    _tile_loadd(7, b + 16, kTileStride);
-    _tile_dpbf16ps(0, 4, 6);
-    _tile_dpbf16ps(1, 4, 7);
-    _tile_dpbf16ps(2, 5, 6);
-    _tile_dpbf16ps(3, 5, 7);
+    block_product(ai, ai + 16 * a_rs, a_bytes, b);
   }
-  _tile_stored(0, tile, kTileStride);
-  _tile_stored(1, tile + 16, kTileStride);
-  _tile_stored(2, tile + 16 * kNR, kTileStride);
-  _tile_stored(3, tile + 16 * kNR + 16, kTileStride);
+  store_tiles(tile);
 }
 
 // Transposes 16 x 16 32-bit words in place: r[i] lane j becomes r[j] lane i.

@@ -91,32 +91,23 @@ def test_vdpbf16ps_kernels_equal_the_reference_kernel_bit_for_bit(shape, rng):
     np.testing.assert_array_equal(fast.view(np.uint16), ref.view(np.uint16))
 
 
-def _within_one_unit(got, pairs, scale, k):
+@pytest.mark.parametrize("isa", [
+    pytest.param("avx2", id="float32-path", marks=pytest.mark.skipif(
+        not tf._C.cpu_has_avx2(), reason="the float32 path runs at the avx2 level")),
+    pytest.param("avx512", id="amx", marks=pytest.mark.skipif(
+        not HAS_AMX, reason="the CPU (or OS) has no AMX-BF16 tiles")),
+])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_float32_path_and_amx_are_within_one_unit_of_the_pair_kernels(isa, shape, rng):
+    a, b, ta, tb = _operands(rng, shape)
+    got = _at_isa(isa, lambda: _matmul(a, b, ta, tb).numpy()).astype(np.float64)
+    pairs = _at_isa("baseline", lambda: _matmul(a, b, ta, tb).numpy()).astype(np.float64)
+    _, scale, k = _product64(a, b, ta, tb)
     # One unit in the last place, or the float32 sums' own difference where cancellation
     # leaves a result smaller than the sum of its terms.
     ulp = 2.0 ** (np.floor(np.log2(np.maximum(np.abs(pairs), 1e-30))) - 7)
     bound = np.maximum(ulp, 2 * k * 2.0**-24 * scale)
-    return (np.abs(got - pairs) <= bound).all()
-
-
-@pytest.mark.skipif(not HAS_AMX, reason="the CPU (or OS) has no AMX-BF16 tiles")
-@pytest.mark.parametrize("shape", SHAPES)
-def test_the_amx_kernel_is_within_one_unit_of_the_pair_kernels(shape, rng):
-    a, b, ta, tb = _operands(rng, shape)
-    tiles = _at_isa("avx512", lambda: _matmul(a, b, ta, tb).numpy()).astype(np.float64)
-    pairs = _at_isa("baseline", lambda: _matmul(a, b, ta, tb).numpy()).astype(np.float64)
-    _, scale, k = _product64(a, b, ta, tb)
-    assert _within_one_unit(tiles, pairs, scale, k)
-
-
-@pytest.mark.skipif(not tf._C.cpu_has_avx2(), reason="the float32 path runs at the avx2 level")
-@pytest.mark.parametrize("shape", SHAPES)
-def test_the_float32_path_is_within_one_unit_of_the_pair_kernels(shape, rng):
-    a, b, ta, tb = _operands(rng, shape)
-    via_f32 = _at_isa("avx2", lambda: _matmul(a, b, ta, tb).numpy()).astype(np.float64)
-    pairs = _at_isa("baseline", lambda: _matmul(a, b, ta, tb).numpy()).astype(np.float64)
-    _, scale, k = _product64(a, b, ta, tb)
-    assert _within_one_unit(via_f32, pairs, scale, k)
+    assert (np.abs(got - pairs) <= bound).all()
 
 
 @pytest.mark.parametrize("activation", ["linear", "relu", "sigmoid", "tanh", "gelu"])
