@@ -239,7 +239,8 @@ void backward_filter_pairs(const ConvGeom& g, const Sizes& s, const bfloat16* x,
 // width of the kernel's span on each row) are computed and dropped, so the batch is one run
 // of virtual pixels across images. The products are those of the patch path in the same order;
 // only the patch matrix, written and read once per pixel and tap, is gone (b64 30x30x32 -> 64
-// forward at 1 thread: see bench/results/mixed-precision-kernels-2026-12-07e.txt).
+// forward at 1 thread on a Xeon with AMX: 4.2 ms with the patch matrix, 2.2 without, float32
+// 8.2; bench/results/mixed-precision-kernels-2026-12-07e.txt).
 bool implicit_tiles(const ConvGeom& g, const Sizes& s, const gemm::Bf16Ukernel* uk) {
   if (uk == nullptr || uk->blocks == nullptr || uk->finish_rows == nullptr || g.groups != 1 ||
       g.c % 32 != 0) {

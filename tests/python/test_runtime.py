@@ -255,6 +255,37 @@ def test_unsupported_isa_is_a_value_error_naming_it():
                 corten.config.set_cpu_isa(name)
 
 
+def test_amx_switch_round_trip_or_value_error():
+    # On by default where the CPU has the tiles; turning them on elsewhere names the op.
+    before = corten.config.amx_enabled()
+    assert before == corten.config.cpu_has_amx()
+    try:
+        corten.config.set_amx(False)
+        assert not corten.config.amx_enabled()
+        if corten.config.cpu_has_amx():
+            corten.config.set_amx(True)
+            assert corten.config.amx_enabled()
+        else:
+            with pytest.raises(ValueError, match="set_cpu_amx: this CPU"):
+                corten.config.set_amx(True)
+            assert not corten.config.amx_enabled()
+    finally:
+        corten.config.set_amx(before)
+
+
+@pytest.mark.parametrize("env", [None, "0", "1"])
+def test_amx_environment_variable_turns_the_tiles_off(env):
+    child_env = {k: v for k, v in os.environ.items() if k != "CORTEN_CPU_AMX"}
+    if env is not None:
+        child_env["CORTEN_CPU_AMX"] = env
+    child_env["PYTHONPATH"] = os.pathsep.join(
+        [os.path.dirname(os.path.dirname(corten.__file__))] + sys.path)
+    code = "import corten; print(corten.config.amx_enabled())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=child_env, timeout=120, check=True)
+    assert out.stdout.strip() == str(env != "0" and corten.config.cpu_has_amx())
+
+
 def test_public_memory_api_tracks_tensors():
     corten.config.experimental.reset_memory_stats("CPU:0")
     before = corten.config.experimental.get_memory_info("CPU:0")

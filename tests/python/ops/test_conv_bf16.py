@@ -118,6 +118,21 @@ def test_results_do_not_depend_on_the_thread_count(threads, rng, amx):
         np.testing.assert_array_equal(one.view(np.uint16), two.view(np.uint16))
 
 
+@pytest.mark.parametrize("pad", [0, 1])
+def test_the_implicit_convolution_is_the_patch_gemm_bit_for_bit(pad, rng, amx):
+    # Note [Implicit bfloat16 convolution]: the same kernel over the same blocks in the same
+    # order as the patch matrix times the weights on the GEMM driver (channels in blocks of 32).
+    x = rng.standard_normal((2, 7, 9, 64)).astype(BF16)
+    w = (rng.standard_normal((3, 3, 64, 40)) * 0.2).astype(BF16)
+    y = C.conv(x, w, None, [1, 1], [1, 1], [pad] * 4).numpy()
+    xp = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    windows = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(1, 2))
+    patches = windows.transpose(0, 1, 2, 4, 5, 3).reshape(-1, 9 * 64)  # (pixel, kh kw c)
+    want = tf.matmul(tf.constant(np.ascontiguousarray(patches)),
+                     tf.constant(w.reshape(9 * 64, 40))).numpy()
+    np.testing.assert_array_equal(y.reshape(-1, 40).view(np.uint16), want.view(np.uint16))
+
+
 @pytest.mark.parametrize("activation", ["linear", "relu"])
 def test_nan_reaches_exactly_the_outputs_that_read_it(activation, rng, amx):
     # 32 channels: the implicit path where AMX is on (its own write-back rounds and applies
