@@ -236,15 +236,20 @@ def test_cpu_isa_environment_variable_caps_the_level(env):
     levels = ["baseline", "avx2", "avx512"]
     best = _best_isa()
     want = best if env not in levels else levels[min(levels.index(env), levels.index(best))]
-    child_env = {k: v for k, v in os.environ.items() if k != "CORTEN_CPU_ISA"}
-    if env is not None:
-        child_env["CORTEN_CPU_ISA"] = env
+    assert _fresh_interpreter("CORTEN_CPU_ISA", env, "corten.config.get_cpu_isa()") == want
+
+
+def _fresh_interpreter(variable, value, expression):
+    """What `expression` prints in a new interpreter with the environment variable set to
+    `value` (unset for None): kernel selection is read when the library loads."""
+    child_env = {k: v for k, v in os.environ.items() if k != variable}
+    if value is not None:
+        child_env[variable] = value
     child_env["PYTHONPATH"] = os.pathsep.join(
         [os.path.dirname(os.path.dirname(corten.__file__))] + sys.path)
-    code = "import corten; print(corten.config.get_cpu_isa())"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=child_env, timeout=120, check=True)
-    assert out.stdout.strip() == want
+    out = subprocess.run([sys.executable, "-c", f"import corten; print({expression})"],
+                         capture_output=True, text=True, env=child_env, timeout=120, check=True)
+    return out.stdout.strip()
 
 
 def test_unsupported_isa_is_a_value_error_naming_it():
@@ -275,15 +280,8 @@ def test_amx_switch_round_trip_or_value_error():
 
 @pytest.mark.parametrize("env", [None, "0", "1"])
 def test_amx_environment_variable_turns_the_tiles_off(env):
-    child_env = {k: v for k, v in os.environ.items() if k != "CORTEN_CPU_AMX"}
-    if env is not None:
-        child_env["CORTEN_CPU_AMX"] = env
-    child_env["PYTHONPATH"] = os.pathsep.join(
-        [os.path.dirname(os.path.dirname(corten.__file__))] + sys.path)
-    code = "import corten; print(corten.config.amx_enabled())"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env=child_env, timeout=120, check=True)
-    assert out.stdout.strip() == str(env != "0" and corten.config.cpu_has_amx())
+    want = str(env != "0" and corten.config.cpu_has_amx())
+    assert _fresh_interpreter("CORTEN_CPU_AMX", env, "corten.config.amx_enabled()") == want
 
 
 def test_public_memory_api_tracks_tensors():
