@@ -170,10 +170,25 @@ T extreme_row(T acc, const T* p, int64_t n) {
   return a[0];
 }
 
+// bfloat16 sums (Note [Half-precision compute]): the float32 values summed in float64 in the
+// order of SumF<float>, the float32 result rounded to bfloat16, which is what the float32 sum
+// of the widened input and a cast give, without the float32 copy of the input.
+struct SumBf16 {
+  using Acc = double;
+  using Out = bfloat16;
+  static constexpr bool kUnroll = true;
+  static Acc init() { return 0.0; }
+  static Acc step(Acc a, bfloat16 x) { return a + static_cast<double>(x.to_float()); }
+  static Acc merge(Acc a, Acc b) { return a + b; }
+  static Out finish(Acc a, int64_t) { return bfloat16::from_float(static_cast<float>(a)); }
+};
+
 template <class T>
 struct IsSum : std::false_type {};
 template <class T>
 struct IsSum<SumF<T>> : std::true_type {};
+template <>
+struct IsSum<SumBf16> : std::true_type {};
 template <class T>
 struct IsSum<MeanF<T>> : std::true_type {};
 template <class T>
@@ -310,11 +325,14 @@ void reduce_lanes(const Dims& kept, const Dims& red, const T* x, typename Op::Ou
       for_each_row_in(red, r0, r1, [&](int64_t off, int64_t n, int64_t s) {
 #ifdef CORTEN_HAVE_AVX2_COLS
         if constexpr (IsSum<Op>::value &&
-                      (std::is_same_v<T, float> || std::is_same_v<T, double>)) {
+                      (std::is_same_v<T, float> || std::is_same_v<T, double> ||
+                       std::is_same_v<T, bfloat16>)) {
           if (vs == 1 && cpu_isa_at_least(CpuIsa::Avx2)) {  // Note [Vector column sums]
             const bool wide = cpu_isa_at_least(CpuIsa::Avx512);
             if constexpr (std::is_same_v<T, float>) {
               (wide ? avx512::sum_cols_f32 : avx2::sum_cols_f32)(base + off, s, n, w, acc);
+            } else if constexpr (std::is_same_v<T, bfloat16>) {
+              (wide ? avx512::sum_cols_bf16 : avx2::sum_cols_bf16)(base + off, s, n, w, acc);
             } else {
               (wide ? avx512::sum_cols_f64 : avx2::sum_cols_f64)(base + off, s, n, w, acc);
             }
@@ -510,6 +528,10 @@ void reduce(ReduceOp op, DType dtype, const Shape& shape, const void* x, const S
       return;
     default:
       break;
+  }
+  if (dtype == DType::BFloat16) {  // sums only: the op widens the other reductions
+    run<SumBf16, bfloat16>(plan, x, out);
+    return;
   }
   visit_numeric(dtype, "reduce", [&](auto tag) {
     using T = typename decltype(tag)::type;

@@ -15,7 +15,9 @@ inline void check_defined(const Tensor& t, const char* op, const char* arg = "x"
 
 // Note [Half-precision compute]
 // float16 and bfloat16 have no arithmetic kernels besides the CPU's bfloat16 GEMM (matmul and
-// linear, Note [bfloat16 GEMM] in cpu/gemm/gemm_bf16.h). The other ops that take them
+// linear, Note [bfloat16 GEMM] in cpu/gemm/gemm_bf16.h) and its bfloat16 sum (reduce_sum: the
+// values of the float32 sum of the widened input, rounded once, without that float32 copy;
+// a convolution's bias gradient is one). The other ops that take them
 // (elementwise, float16 products, reductions, softmax, the cross-entropies, attention, and the
 // backward of gather and pad)
 // compute in float32 and round their result once, as

@@ -169,7 +169,10 @@ Tensor reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, bo
               bool all_axes_if_empty) {
   const char* name = reduce_op_name(op);
   detail::check_defined(x, name, "input_tensor");
-  if (is_half_precision(x.dtype())) {  // Note [Half-precision compute]
+  // Note [Half-precision compute]; bfloat16 sums on the CPU read the input in place.
+  const bool bf16_sum =
+      op == ReduceOp::Sum && x.dtype() == DType::BFloat16 && x.device() != Device::CUDA;
+  if (is_half_precision(x.dtype()) && !bf16_sum) {
     return detail::narrow_half(reduce(op, detail::widen_half(x), axes, keepdims, all_axes_if_empty),
                                x.dtype());
   }

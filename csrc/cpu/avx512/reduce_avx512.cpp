@@ -52,16 +52,32 @@ double sum_f32(const float* p, int64_t n) {
   return (s[0] + s[2]) + (s[1] + s[3]);
 }
 
-void sum_cols_f32(const float* p, int64_t row_stride, int64_t rows, int64_t w, double* acc) {
+namespace {
+
+// 16 values, and the first m < 8 of 8, as float32: loaded, or bfloat16 widened (exact: its bits
+// are float32's high half).
+inline __m512 load16(const float* q) { return _mm512_loadu_ps(q); }
+inline __m512 load16(const bfloat16* q) {
+  const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+inline __m256 load_first(__mmask8 k, const float* q) { return _mm256_maskz_loadu_ps(k, q); }
+inline __m256 load_first(__mmask8 k, const bfloat16* q) {
+  const __m128i h = _mm_maskz_loadu_epi16(k, q);
+  return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+template <class T>
+void sum_cols(const T* p, int64_t row_stride, int64_t rows, int64_t w, double* acc) {
   int64_t v = 0;
   // 64 columns at a time: 8 float64 accumulators of 8 (Note [Vector column sums]).
   for (; v + 64 <= w; v += 64) {
     __m512d a[8];
     for (int k = 0; k < 8; ++k) a[k] = _mm512_loadu_pd(acc + v + 8 * k);
-    const float* q = p + v;
+    const T* q = p + v;
     for (int64_t r = 0; r < rows; ++r, q += row_stride) {
       for (int k = 0; k < 4; ++k) {
-        const __m512 x = _mm512_loadu_ps(q + 16 * k);
+        const __m512 x = load16(q + 16 * k);
         a[2 * k] = _mm512_add_pd(a[2 * k], wide_lo(x));
         a[2 * k + 1] = _mm512_add_pd(a[2 * k + 1], wide_hi(x));
       }
@@ -72,11 +88,21 @@ void sum_cols_f32(const float* p, int64_t row_stride, int64_t rows, int64_t w, d
     const int64_t m = w - v < 8 ? w - v : 8;
     const auto k = static_cast<__mmask8>((1u << m) - 1u);
     __m512d a = _mm512_maskz_loadu_pd(k, acc + v);
-    const float* q = p + v;
+    const T* q = p + v;
     for (int64_t r = 0; r < rows; ++r, q += row_stride)
-      a = _mm512_add_pd(a, _mm512_cvtps_pd(_mm256_maskz_loadu_ps(k, q)));
+      a = _mm512_add_pd(a, _mm512_cvtps_pd(load_first(k, q)));
     _mm512_mask_storeu_pd(acc + v, k, a);
   }
+}
+
+}  // namespace
+
+void sum_cols_f32(const float* p, int64_t row_stride, int64_t rows, int64_t w, double* acc) {
+  sum_cols(p, row_stride, rows, w, acc);
+}
+
+void sum_cols_bf16(const bfloat16* p, int64_t row_stride, int64_t rows, int64_t w, double* acc) {
+  sum_cols(p, row_stride, rows, w, acc);
 }
 
 void sum_cols_f64(const double* p, int64_t row_stride, int64_t rows, int64_t w, double* acc) {

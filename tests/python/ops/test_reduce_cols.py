@@ -52,3 +52,36 @@ def test_avx512_row_sums_match_avx2_bit_for_bit(n):
     for x, y in zip(got["avx2"], got["avx512"], strict=True):
         assert x.tobytes() == y.tobytes()
     np.testing.assert_allclose(got["avx512"][0], a.astype(np.float64).sum(axis=1), rtol=1e-5)
+
+
+@pytest.mark.usefixtures("restore_config")
+@pytest.mark.parametrize(("shape", "axis"), SHAPES + [((5, 6, 7), None), ((9, 70), 1),
+                                                      ((0, 8), 0), ((2, 3, 4), (0, 2))])
+def test_bfloat16_sums_are_the_float32_sums_rounded_once(shape, axis):
+    # Note [Half-precision compute]: read in place, the same bits as the float32 sum of the
+    # widened input and a cast, on every ISA and thread count, contiguous or strided.
+    bf16 = pytest.importorskip("ml_dtypes", reason="bfloat16 arrays need ml_dtypes").bfloat16
+    a = (np.random.default_rng(1).standard_normal(shape) * 50).astype(bf16)
+    for t in (tf.constant(a), tf.constant(np.repeat(a, 2, axis=-1))[..., ::2]):
+        tf.config.set_cpu_isa("baseline")
+        want = tf.cast(tf.reduce_sum(tf.cast(t, tf.float32), axis=axis), tf.bfloat16).numpy()
+        for isa in SUPPORTED_ISAS:
+            for threads in (1, 2):
+                tf.config.set_cpu_isa(isa)
+                tf.config.threading.set_intra_op_parallelism_threads(threads)
+                got = tf.reduce_sum(t, axis=axis)
+                assert got.dtype == tf.bfloat16
+                assert got.numpy().tobytes() == want.tobytes()
+
+
+def test_a_traced_bfloat16_sum_reads_its_input_in_place():
+    bf16 = pytest.importorskip("ml_dtypes", reason="bfloat16 arrays need ml_dtypes").bfloat16
+    x = tf.constant(np.ones((64, 32), bf16))
+
+    @tf.function
+    def bias_gradient(g):
+        return tf.reduce_sum(g, axis=0)
+
+    ops = [name for name, _ in bias_gradient.profile(x, runs=1)]
+    assert ops == ["reduce_sum"], ops
+    assert bias_gradient(x).numpy().astype(np.float32).tolist() == [64.0] * 32
