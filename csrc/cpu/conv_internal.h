@@ -148,39 +148,40 @@ inline void valid_span(const ConvGeom& g, int64_t ow0, int64_t run, int64_t c, i
   *hi = std::max(last, first) - ow0;
 }
 
-// cols (rows [r0, r1) of the patch matrix, row-major, kdim values a row) for group grp.
+// cols (rows [r0, r1) of the patch matrix, row-major, kdim values a row, rows ld apart; an ld >
+// kdim leaves the columns past kdim as they were) for group grp.
 template <class T>
 void im2col(const ConvGeom& g, const Sizes& s, const T* x, int64_t grp, int64_t r0, int64_t r1,
-            T* cols) {
-  const int64_t cg = s.cg, kdim = s.kdim, c_all = g.c, st = g.stride[2];
+            T* cols, int64_t ld = 0) {
+  const int64_t cg = s.cg, rs = ld > 0 ? ld : s.kdim, c_all = g.c, st = g.stride[2];
   for_each_run(g, s, r0, r1, [&](int64_t r, int64_t b, int64_t o0, int64_t o1, int64_t ow0,
                                  int64_t run) {
     const T* xb = x + b * s.in_px * g.c + grp * cg;
-    T* base = cols + (r - r0) * kdim;
+    T* base = cols + (r - r0) * rs;
     for_each_tap_row(g, xb, o0, o1, [&](int64_t tap, int64_t c, const T* row) {
       T* d = base + tap * cg;
       int64_t lo = 0, hi = 0;
       if (row) valid_span(g, ow0, run, c, &lo, &hi);
-      for (int64_t j = 0; j < lo; ++j) std::fill(d + j * kdim, d + j * kdim + cg, T{});
+      for (int64_t j = 0; j < lo; ++j) std::fill(d + j * rs, d + j * rs + cg, T{});
       if (hi > lo) {
         const T* src = row + ((ow0 + lo) * st - g.pad[2] + c * g.dil[2]) * c_all;
         const int64_t step = st * c_all;
-        T* dd = d + lo * kdim;
+        T* dd = d + lo * rs;
         if (cg == 1) {
-          for (int64_t j = lo; j < hi; ++j, dd += kdim, src += step) dd[0] = src[0];
+          for (int64_t j = lo; j < hi; ++j, dd += rs, src += step) dd[0] = src[0];
         } else if (cg == 3) {
-          for (int64_t j = lo; j < hi; ++j, dd += kdim, src += step) {
+          for (int64_t j = lo; j < hi; ++j, dd += rs, src += step) {
             dd[0] = src[0];
             dd[1] = src[1];
             dd[2] = src[2];
           }
         } else {
           const size_t bytes = static_cast<size_t>(cg) * sizeof(T);
-          for (int64_t j = lo; j < hi; ++j, dd += kdim, src += step) std::memcpy(dd, src, bytes);
+          for (int64_t j = lo; j < hi; ++j, dd += rs, src += step) std::memcpy(dd, src, bytes);
         }
       }
       for (int64_t j = std::max(hi, lo); j < run; ++j)
-        std::fill(d + j * kdim, d + j * kdim + cg, T{});
+        std::fill(d + j * rs, d + j * rs + cg, T{});
     });
   });
 }
