@@ -157,11 +157,6 @@ void backward_filter_tiles(const gemm::Bf16Ukernel& uk, const ConvGeom& g, const
 // every MR patch values and writes an MR x NR tile that is added into the chunk's dw rows.
 void backward_filter_pairs(const ConvGeom& g, const Sizes& s, const bfloat16* x,
                            const bfloat16* dy, int64_t m, float* dwf) {
-  const gemm::Bf16Ukernel* driver = gemm::gemm_bf16_kernel();
-  if (driver != nullptr && driver->a_rows && driver->pack_a_cols) {
-    backward_filter_tiles(*driver, g, s, x, dy, m, dwf);
-    return;
-  }
   const gemm::Bf16Ukernel* kernel = gemm::gemm_bf16_kernel(s.fg <= 16 ? 1 : s.fg <= 32 ? 2 : 4);
   const int64_t wsize = s.kdim * g.f;
   // A quarter of the float32 path's tiles: a tile's patches and their pairs then stay in L2
@@ -466,6 +461,9 @@ void backward_filter_bf16(const ConvGeom& g, const bfloat16* x, const bfloat16* 
     conv_backward_filter(DType::Float32, g, xf.data(), dyf.data(), dwf.data());
   } else if (pointwise(g)) {  // dw = x^T @ dy
     gemm::gemm_bf16(g.c, g.f, m, x, 1, g.c, dy, g.f, 1, dwf.data(), false);
+  } else if (const gemm::Bf16Ukernel* uk = gemm::gemm_bf16_kernel();
+             m > 0 && uk != nullptr && uk->a_rows && uk->pack_a_cols) {
+    backward_filter_tiles(*uk, g, s, x, dy, m, dwf.data());
   } else if (m > 0) {
     backward_filter_pairs(g, s, x, dy, m, dwf.data());
   }
