@@ -39,8 +39,12 @@
 //     attention does on GPUs; the outputs are rounded once.
 // Each rounding is relative 2^-9, so out, dq, dk and dv are within a few bfloat16 units of the
 // float32 kernels' results on the same inputs (tests/python/ops/test_attention_bf16.py bounds
-// the difference from a float64 reference). On the float32 path (CPUs without AVX-512 BF16)
-// the inputs are widened and the float32 kernels run, and the results are rounded once.
+// the difference from a float64 reference, with the AMX tiles on and off). On the float32 path
+// (CPUs without AVX-512 BF16) the inputs are widened and the float32 kernels run, and the
+// results are rounded once. Where the CPU has AMX tiles (Note [AMX tiles]) the products run on
+// them, 32 x 32 float32 tiles at a time: S and dP in whole 32-column tiles, dV and dK from
+// Pd^T's and dS^T's rows (the tiles read A's rows, so the transposes are packed, 32 keys a
+// block, where the VDPBF16PS kernels read the row pairs in place).
 
 #include <corten/dtype.h>
 #include <corten/half.h>

@@ -16,10 +16,15 @@
 // The kernels read whole micro-tiles of rows (up to 12), so the row buffers are padded past the
 // last tile's rows; what the padding rows compute is never read. Results are summed into
 // float32 buffers in the outputs' layout and rounded to bfloat16 once, after every task.
+// On AMX (Note [AMX tiles]) the products take the tile kernel's strided form, with the tile
+// configuration checked once per task, not per product: reading it back after every product
+// of an attention tile's one or two 16-pair blocks cost more than the products.
 // Measured at the transformer classifier's shape (batch 32, T = 200, 2 heads of 32), forward /
-// forward + backward, 1 thread: 4.7 / 13.8 ms against float32's 7.7 / 21.2
-// (bench/results/mixed-precision-kernels-2026-12-07b.txt); the micro-kernels take about half of
-// it, the exponentials a sixth.
+// forward + backward, 1 thread: on a Zen 4 EPYC, 4.7 / 13.8 ms against float32's 7.7 / 21.2
+// (bench/results/mixed-precision-kernels-2026-12-07b.txt); on a Xeon with AMX, the VDPBF16PS
+// kernels 5.8 / 18.7, the tiles 3.6 / 10.9, float32 5.0 / 14.2. On the tiles each product is a
+// few dependent tile instructions, so their latency, not their rate, bounds it: the products
+// take a quarter of the time there, the exponentials a ninth.
 
 #include <corten/half.h>
 #include <corten/parallel.h>
@@ -48,11 +53,38 @@ struct Kernels {
   const Bf16Ukernel& wide;    // 6x64: S and dP of full key tiles; P's and dS's row pairs
   const Bf16Ukernel& narrow;  // 8x32: the products with D or Dv columns
   const Bf16Ukernel& thin;    // 12x16
+  const Bf16Ukernel* tiles;   // the AMX kernel where enabled, else null (Note [AMX tiles])
   const AttentionTable& t;
   const ElementwiseTable& et;
   // The kernel of S and dP for a tile whose rows span n columns (row_width): its nr is their
   // row stride.
   const Bf16Ukernel& scores(int64_t n) const { return n <= 16 ? thin : n <= 32 ? narrow : wide; }
+  // The row stride of S and dP for rows spanning n columns: whole 32-column tiles on AMX.
+  int64_t scores_ld(int64_t n) const { return tiles ? round_up(n, 32) : scores(n).nr; }
+  // The kernel whose pair panels hold the 32 output columns of O, dQ, dK and dV.
+  const Bf16Ukernel& panel() const { return tiles ? *tiles : narrow; }
+  // c (rows x kNR, row stride kNR) += a's rows (row stride a_rs, pairs consecutive) times the
+  // pair panel b over kp pairs.
+  void panel_product(int64_t rows, int64_t kp, const bfloat16* a, int64_t a_rs, const uint32_t* b,
+                     float* c) const;
+  // On AMX: the tile configuration, once per task (Bf16StridedFn).
+  void setup() const {
+    if (tiles) tiles->setup();
+  }
+  // B of S or dP: columns [0, nb) of b (k x nb, strides rs, cs) as pair rows scores_ld wide.
+  void pack_scores(int64_t nb, int64_t k, const bfloat16* b, int64_t rs, int64_t cs,
+                   uint32_t* dst) const {
+    const int64_t n = row_width(nb);
+    if (tiles) {
+      gemm::pack_bf16_pairs(*tiles, scores_ld(n), nb, k, b, rs, cs, dst);
+    } else {
+      gemm::pack_bf16_panel(scores(n), nb, k, b, rs, cs, dst);
+    }
+  }
+  // c (m rows spanning n columns, row stride scores_ld(n)) = a's rows (row stride a_rs, pairs
+  // consecutive) times pack_scores' b over kp pairs.
+  void scores_product(int64_t m, int64_t n, int64_t kp, const bfloat16* a, int64_t a_rs,
+                      const uint32_t* b, float* c) const;
   // n float32 values rounded to bfloat16 as operands of the kernels.
   void round_operands(const float* x, bfloat16* out, int64_t n) const {
     if (wide.round_operands) {
@@ -70,6 +102,33 @@ void rows_times_panel(const Bf16Ukernel& uk, int64_t rows, int64_t kp, const bfl
   const auto* a16 = reinterpret_cast<const uint16_t*>(a);
   for (int64_t r = 0; r < rows; r += uk.mr) {
     uk.fn(kp, a16 + r * a_rs, a_rs, a_step, b, c + r * uk.nr, accumulate);
+  }
+}
+
+void Kernels::scores_product(int64_t m, int64_t n, int64_t kp, const bfloat16* a, int64_t a_rs,
+                             const uint32_t* b, float* c) const {
+  if (!tiles) {
+    rows_times_panel(scores(n), m, kp, a, a_rs, 2, b, c, false);
+    return;
+  }
+  const auto* a16 = reinterpret_cast<const uint16_t*>(a);
+  const int64_t ld = scores_ld(n);
+  for (int64_t r = 0; r < m; r += tiles->mr) {
+    for (int64_t j = 0; j < n; j += tiles->nr) {
+      tiles->strided(kp, a16 + r * a_rs, a_rs, b + j, ld, c + r * ld + j, ld, false);
+    }
+  }
+}
+
+void Kernels::panel_product(int64_t rows, int64_t kp, const bfloat16* a, int64_t a_rs,
+                            const uint32_t* b, float* c) const {
+  if (!tiles) {
+    rows_times_panel(narrow, rows, kp, a, a_rs, 2, b, c, true);
+    return;
+  }
+  const auto* a16 = reinterpret_cast<const uint16_t*>(a);
+  for (int64_t r = 0; r < rows; r += tiles->mr) {
+    tiles->strided(kp, a16 + r * a_rs, a_rs, b, kNR, c + r * kNR, kNR, true);
   }
 }
 
@@ -145,6 +204,7 @@ void forward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, con
     float mrow[kBM], alpha[kBM];
     double lrow[kBM];
     int64_t packed_bh = -1;
+    kn.setup();
     for (int64_t task = t0; task < t1; ++task) {
       const int64_t qb = task % nqb, bh = task / nqb, b = bh / p.heads, h = bh % p.heads;
       const int64_t i0 = qb * kBM, m = std::min(kBM, p.tq - i0);
@@ -153,10 +213,9 @@ void forward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, con
       if (bh != packed_bh) {
         for (int64_t kb = 0; kb < nkb; ++kb) {
           const int64_t j0 = kb * kBN, nb = std::min(kBN, p.tk - j0);
-          gemm::pack_bf16_panel(kn.scores(row_width(nb)), nb, p.dk, kb0 + j0 * st.k_row, 1,
-                                st.k_row, kt.data() + kb * kt_words);
+          kn.pack_scores(nb, p.dk, kb0 + j0 * st.k_row, 1, st.k_row, kt.data() + kb * kt_words);
           for (int64_t c = 0; c < nvp; ++c) {
-            gemm::pack_bf16_panel(kn.narrow, std::min(kNR, p.dv - c * kNR), nb,
+            gemm::pack_bf16_panel(kn.panel(), std::min(kNR, p.dv - c * kNR), nb,
                                   vb0 + j0 * st.v_row + c * kNR, st.v_row, 1,
                                   vp.data() + (kb * nvp + c) * v_words);
           }
@@ -171,10 +230,8 @@ void forward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, con
       const int64_t jmax = p.causal ? std::min(p.tk, i0 + m) : p.tk;
       for (int64_t j0 = 0; j0 < jmax; j0 += kBN) {
         const int64_t kb = j0 / kBN, nb = std::min(kBN, p.tk - j0), n = row_width(nb);
-        const Bf16Ukernel& sk = kn.scores(n);
-        const int64_t ld = sk.nr;
-        rows_times_panel(sk, m, kpd, qa.data(), 2 * kpd, 2, kt.data() + kb * kt_words, s.data(),
-                         false);
+        const int64_t ld = kn.scores_ld(n);
+        kn.scores_product(m, n, kpd, qa.data(), 2 * kpd, kt.data() + kb * kt_words, s.data());
         finish_scores(p, b, h, i0, m, j0, nb, s.data(), ld);
         online_softmax_tile(kn.t, rt, p, bh * p.tq + i0, m, j0, nb, s.data(), pr.data(), ld, mrow,
                             lrow, alpha, f.data(), inv);
@@ -188,8 +245,8 @@ void forward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, con
         // Whole rows in one call; the columns past n are never read.
         kn.round_operands(pr.data(), pa.data(), m * ld);
         for (int64_t c = 0; c < nvp; ++c) {
-          rows_times_panel(kn.narrow, m, pairs(nb), pa.data(), ld, 2,
-                           vp.data() + (kb * nvp + c) * v_words, o.data() + c * kBM * kNR, true);
+          kn.panel_product(m, pairs(nb), pa.data(), ld, vp.data() + (kb * nvp + c) * v_words,
+                           o.data() + c * kBM * kNR);
         }
       }
       for (int64_t r = 0; r < m; ++r) {
@@ -253,18 +310,29 @@ int64_t backward_tile(const Kernels& kn, const AttentionParams& p, const RandomT
                    int64_t nb, const float* lse, const float* dd, float inv) {
   const int64_t bh = b * p.heads + h;
   const int64_t n = row_width(nb);
-  const Bf16Ukernel& sk = kn.scores(n);
-  const int64_t ld = sk.nr;
-  rows_times_panel(sk, m, w.kpd, w.qa.data() + i0 * 2 * w.kpd, 2 * w.kpd, 2, w.kt.data(),
-                   w.s.data(), false);
+  const int64_t ld = kn.scores_ld(n);
+  kn.scores_product(m, n, w.kpd, w.qa.data() + i0 * 2 * w.kpd, 2 * w.kpd, w.kt.data(),
+                    w.s.data());
   finish_scores(p, b, h, i0, m, j0, nb, w.s.data(), ld);
-  rows_times_panel(sk, m, w.kpv, w.doa.data() + i0 * 2 * w.kpv, 2 * w.kpv, 2, w.vt.data(),
-                   w.dp.data(), false);
+  kn.scores_product(m, n, w.kpv, w.doa.data() + i0 * 2 * w.kpv, 2 * w.kpv, w.vt.data(),
+                    w.dp.data());
   backward_scores_tile(kn.t, rt, p, bh * p.tq + i0, m, j0, nb, w.s.data(), w.pr.data(),
                        w.dp.data(), ld, lse, dd, w.f.data(), inv);
   // Whole rows in one call; the columns past n are never read.
   kn.round_operands(w.pr.data(), w.pda.data(), m * ld);
   kn.round_operands(w.dp.data(), w.dsa.data(), m * ld);
+  if (kn.tiles) {
+    // Pd^T and dS^T as rows of pairs(m) words, 32 keys a block (the tiles read A's rows).
+    const int MR = kn.tiles->mr;
+    for (int64_t j = 0; j < nb; j += MR) {
+      const int64_t rows = std::min<int64_t>(MR, nb - j);
+      kn.tiles->pack_a_cols(MR, rows, m, reinterpret_cast<const uint16_t*>(w.pda.data() + j), ld,
+                            w.pdt.data() + j * pairs(m));
+      kn.tiles->pack_a_cols(MR, rows, m, reinterpret_cast<const uint16_t*>(w.dsa.data() + j), ld,
+                            w.dst.data() + j * pairs(m));
+    }
+    return ld;
+  }
   // Row pairs kBN keys wide whatever n (the products read the keys below nb).
   gemm::pack_bf16_panel(kn.wide, n, m, w.pda.data(), ld, 1, w.pdt.data());
   gemm::pack_bf16_panel(kn.wide, n, m, w.dsa.data(), ld, 1, w.dst.data());
@@ -292,6 +360,7 @@ void backward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, co
   std::vector<float> dv32(dv ? static_cast<size_t>(nk * p.dv) : 0);
   parallel_for(0, p.batch * p.heads, 1, [&](int64_t t0, int64_t t1) {
     BackwardBuffers w(p);
+    kn.setup();
     for (int64_t bh = t0; bh < t1; ++bh) {
       const int64_t b = bh / p.heads, h = bh % p.heads;
       const bfloat16* qb0 = q + st.q_bh(p, b, h);
@@ -305,9 +374,8 @@ void backward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, co
       std::fill(w.dqa.begin(), w.dqa.end(), 0.0f);
       for (int64_t kb = 0; kb < nkb; ++kb) {
         const int64_t j0 = kb * kBN, nb = std::min(kBN, p.tk - j0);
-        const Bf16Ukernel& sk = kn.scores(row_width(nb));
-        gemm::pack_bf16_panel(sk, nb, p.dk, kb0 + j0 * st.k_row, 1, st.k_row, w.kt.data());
-        gemm::pack_bf16_panel(sk, nb, p.dv, vb0 + j0 * st.v_row, 1, st.v_row, w.vt.data());
+        kn.pack_scores(nb, p.dk, kb0 + j0 * st.k_row, 1, st.k_row, w.kt.data());
+        kn.pack_scores(nb, p.dv, vb0 + j0 * st.v_row, 1, st.v_row, w.vt.data());
         if (dq) {
           pack_row_pairs(kn, kb0 + j0 * st.k_row, st.k_row, nb, p.dk, kBN / 2, w.kbp.data());
         }
@@ -317,23 +385,41 @@ void backward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, co
         for (int64_t qb = skip_causal ? j0 / kBM : 0; qb < nqb; ++qb) {
           const int64_t i0 = qb * kBM, m = std::min(kBM, p.tq - i0);
           const int64_t ld = backward_tile(kn, p, rt, w, b, h, i0, m, j0, nb, lse, dd.data(), inv);
-          // The row-pair operands: key j's pair p at element 2 * (p * kBN + j).
-          const auto* pdt = reinterpret_cast<const bfloat16*>(w.pdt.data());
-          const auto* dst = reinterpret_cast<const bfloat16*>(w.dst.data());
-          for (int64_t c = 0; dv && c < w.nvp; ++c) {  // dV += Pd^T dO
-            rows_times_panel(kn.narrow, nb, pairs(m), pdt, 2, 2 * kBN,
-                             w.dob.data() + (c * tq_pairs + i0 / 2) * kNR,
-                             w.dva.data() + c * kBN * kNR, true);
-          }
-          for (int64_t c = 0; dk && c < w.nkp; ++c) {  // dK += scale * dS^T Q
-            rows_times_panel(kn.narrow, nb, pairs(m), dst, 2, 2 * kBN,
-                             w.qb.data() + (c * tq_pairs + i0 / 2) * kNR,
-                             w.dka.data() + c * kBN * kNR, true);
+          if (kn.tiles) {
+            // dV += Pd^T dO and dK += scale * dS^T Q from the transposes' rows, 32 keys a tile.
+            const int64_t mp = pairs(m);
+            for (int64_t j = 0; j < nb; j += kn.tiles->mr) {
+              const auto* pdt = reinterpret_cast<const bfloat16*>(w.pdt.data() + j * mp);
+              const auto* dst = reinterpret_cast<const bfloat16*>(w.dst.data() + j * mp);
+              for (int64_t c = 0; dv && c < w.nvp; ++c) {
+                kn.panel_product(kn.tiles->mr, mp, pdt, 2 * mp,
+                                 w.dob.data() + (c * tq_pairs + i0 / 2) * kNR,
+                                 w.dva.data() + (c * kBN + j) * kNR);
+              }
+              for (int64_t c = 0; dk && c < w.nkp; ++c) {
+                kn.panel_product(kn.tiles->mr, mp, dst, 2 * mp,
+                                 w.qb.data() + (c * tq_pairs + i0 / 2) * kNR,
+                                 w.dka.data() + (c * kBN + j) * kNR);
+              }
+            }
+          } else {
+            // The row-pair operands: key j's pair p at element 2 * (p * kBN + j).
+            const auto* pdt = reinterpret_cast<const bfloat16*>(w.pdt.data());
+            const auto* dst = reinterpret_cast<const bfloat16*>(w.dst.data());
+            for (int64_t c = 0; dv && c < w.nvp; ++c) {  // dV += Pd^T dO
+              rows_times_panel(kn.narrow, nb, pairs(m), pdt, 2, 2 * kBN,
+                               w.dob.data() + (c * tq_pairs + i0 / 2) * kNR,
+                               w.dva.data() + c * kBN * kNR, true);
+            }
+            for (int64_t c = 0; dk && c < w.nkp; ++c) {  // dK += scale * dS^T Q
+              rows_times_panel(kn.narrow, nb, pairs(m), dst, 2, 2 * kBN,
+                               w.qb.data() + (c * tq_pairs + i0 / 2) * kNR,
+                               w.dka.data() + c * kBN * kNR, true);
+            }
           }
           for (int64_t c = 0; dq && c < w.nkp; ++c) {  // dQ += scale * dS K
-            rows_times_panel(kn.narrow, m, kb_pairs, w.dsa.data(), ld, 2,
-                             w.kbp.data() + c * (kBN / 2) * kNR,
-                             w.dqa.data() + (c * tq_pad + i0) * kNR, true);
+            kn.panel_product(m, kb_pairs, w.dsa.data(), ld, w.kbp.data() + c * (kBN / 2) * kNR,
+                             w.dqa.data() + (c * tq_pad + i0) * kNR);
           }
         }
         for (int64_t j = 0; j < nb; ++j) {
@@ -361,7 +447,12 @@ void backward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, co
 std::optional<Kernels> kernels() {
   const Bf16Ukernel* wide = gemm::gemm_bf16_kernel(4);
   if (!wide) return std::nullopt;
-  return Kernels{*wide, *gemm::gemm_bf16_kernel(2), *gemm::gemm_bf16_kernel(1), active_table(),
+  const Bf16Ukernel* main = gemm::gemm_bf16_kernel();
+  return Kernels{*wide,
+                 *gemm::gemm_bf16_kernel(2),
+                 *gemm::gemm_bf16_kernel(1),
+                 main != nullptr && main->strided != nullptr ? main : nullptr,
+                 active_table(),
                  active_elementwise_table()};
 }
 

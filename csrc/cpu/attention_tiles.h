@@ -180,9 +180,16 @@ std::vector<float> output_dots(const AttentionParams& p, const T* out, const T* 
         g = gbuf.data();
         o = obuf.data();
       }
-      double acc = 0.0;
-      for (int64_t c = 0; c < p.dv; ++c) acc += static_cast<double>(g[c]) * o[c];
-      dd[static_cast<size_t>(row)] = static_cast<float>(acc);
+      // Eight partial sums: one running sum is a chain of dependent additions, four cycles
+      // each (0.6 of the transformer classifier's 11 ms attention backward at 1 thread).
+      double acc[8] = {};
+      int64_t c = 0;
+      for (; c + 8 <= p.dv; c += 8) {
+        for (int u = 0; u < 8; ++u) acc[u] += static_cast<double>(g[c + u]) * o[c + u];
+      }
+      for (; c < p.dv; ++c) acc[c % 8] += static_cast<double>(g[c]) * o[c];
+      dd[static_cast<size_t>(row)] = static_cast<float>(((acc[0] + acc[4]) + (acc[2] + acc[6])) +
+                                                        ((acc[1] + acc[5]) + (acc[3] + acc[7])));
     }
   });
   return dd;

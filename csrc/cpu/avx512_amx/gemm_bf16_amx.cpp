@@ -43,15 +43,14 @@ inline uint32_t pair_at(const uint16_t* p) {
   return w;
 }
 
-constexpr int kTileStride = kNR * sizeof(float);  // the float32 tile's row stride, in bytes
-
-// The accumulators: zero, or the tile's values.
-inline void start_tiles(const float* tile, bool accumulate) {
+// The accumulators: zero, or the tile's values (row stride ldc floats).
+inline void start_tiles(const float* tile, int64_t ldc, bool accumulate) {
   if (accumulate) {
-    _tile_loadd(0, tile, kTileStride);
-    _tile_loadd(1, tile + 16, kTileStride);
-    _tile_loadd(2, tile + 16 * kNR, kTileStride);
-    _tile_loadd(3, tile + 16 * kNR + 16, kTileStride);
+    const int64_t bytes = ldc * static_cast<int64_t>(sizeof(float));
+    _tile_loadd(0, tile, bytes);
+    _tile_loadd(1, tile + 16, bytes);
+    _tile_loadd(2, tile + 16 * ldc, bytes);
+    _tile_loadd(3, tile + 16 * ldc + 16, bytes);
   } else {
     _tile_zero(0);
     _tile_zero(1);
@@ -61,23 +60,26 @@ inline void start_tiles(const float* tile, bool accumulate) {
 }
 
 // One block of 16 pairs: A's rows 0-15 at a0 and 16-31 at a1 (a_bytes apart), B's 16 pair rows
-// of the packed panel at b.
-inline void block_product(const void* a0, const void* a1, int64_t a_bytes, const uint32_t* b) {
+// at b (row stride ldb words; the packed panel's is kNR).
+inline void block_product(const void* a0, const void* a1, int64_t a_bytes, const uint32_t* b,
+                          int64_t ldb) {
+  const int64_t b_bytes = ldb * static_cast<int64_t>(sizeof(uint32_t));
   _tile_loadd(4, a0, a_bytes);
   _tile_loadd(5, a1, a_bytes);
-  _tile_loadd(6, b, kTileStride);
-  _tile_loadd(7, b + 16, kTileStride);
+  _tile_loadd(6, b, b_bytes);
+  _tile_loadd(7, b + 16, b_bytes);
   _tile_dpbf16ps(0, 4, 6);
   _tile_dpbf16ps(1, 4, 7);
   _tile_dpbf16ps(2, 5, 6);
   _tile_dpbf16ps(3, 5, 7);
 }
 
-inline void store_tiles(float* tile) {
-  _tile_stored(0, tile, kTileStride);
-  _tile_stored(1, tile + 16, kTileStride);
-  _tile_stored(2, tile + 16 * kNR, kTileStride);
-  _tile_stored(3, tile + 16 * kNR + 16, kTileStride);
+inline void store_tiles(float* tile, int64_t ldc) {
+  const int64_t bytes = ldc * static_cast<int64_t>(sizeof(float));
+  _tile_stored(0, tile, bytes);
+  _tile_stored(1, tile + 16, bytes);
+  _tile_stored(2, tile + 16 * ldc, bytes);
+  _tile_stored(3, tile + 16 * ldc + 16, bytes);
 }
 
 // Pairs [p, p + count) of the kernel's 32 A rows as 32 rows of kBlock words, zero past count.
@@ -107,13 +109,13 @@ void use_tile_config() {
   if (std::memcmp(&current, &tile_config(), sizeof current) != 0) _tile_loadconfig(&tile_config());
 }
 
-// Bf16UkernelFn. A's rows are tile rows when its pairs are consecutive (a_step == 2); other
-// layouts, and the last block of a depth that is not a multiple of kBlock, go through a
+// A 32 x 32 tile (row stride ldc) = (accumulate ? tile : 0) + A's rows times kp pair rows of b
+// (row stride ldb words). A's rows are tile rows when its pairs are consecutive (a_step == 2);
+// other layouts, and the last block of a depth that is not a multiple of kBlock, go through a
 // zero-padded copy (B's missing pair rows are zero there too, so nothing past kp is read).
-void ukernel(int64_t kp, const uint16_t* a, int64_t a_rs, int64_t a_step, const uint32_t* b,
-             float* tile, bool accumulate) {
-  use_tile_config();
-  start_tiles(tile, accumulate);
+void tile_product(int64_t kp, const uint16_t* a, int64_t a_rs, int64_t a_step, const uint32_t* b,
+                  int64_t ldb, float* tile, int64_t ldc, bool accumulate) {
+  start_tiles(tile, ldc, accumulate);
   const bool rows_in_place = a_step == 2;
   const int64_t a_bytes = a_rs * static_cast<int64_t>(sizeof(uint16_t));
   alignas(64) uint32_t a_copy[kMR * kBlock];
@@ -133,29 +135,46 @@ void ukernel(int64_t kp, const uint16_t* a, int64_t a_rs, int64_t a_step, const 
       a1 = a_copy + 16 * kBlock;
       stride = kBlock * sizeof(uint32_t);
     }
-    const uint32_t* bp = b + p * kNR;
+    const uint32_t* bp = b + p * ldb;
+    int64_t b_stride = ldb;
     if (count < kBlock) {
-      std::memcpy(b_copy, bp, static_cast<size_t>(count * kNR) * sizeof(uint32_t));
+      for (int64_t q = 0; q < count; ++q) {
+        std::memcpy(b_copy + q * kNR, bp + q * ldb, kNR * sizeof(uint32_t));
+      }
       std::memset(b_copy + count * kNR, 0,
                   static_cast<size_t>((kBlock - count) * kNR) * sizeof(uint32_t));
       bp = b_copy;
+      b_stride = kNR;
     }
-    block_product(a0, a1, stride, bp);
+    block_product(a0, a1, stride, bp, b_stride);
   }
-  store_tiles(tile);
+  store_tiles(tile, ldc);
+}
+
+// Bf16UkernelFn: the packed panel, into the kernel's own tile.
+void ukernel(int64_t kp, const uint16_t* a, int64_t a_rs, int64_t a_step, const uint32_t* b,
+             float* tile, bool accumulate) {
+  use_tile_config();
+  tile_product(kp, a, a_rs, a_step, b, kNR, tile, kNR, accumulate);
+}
+
+// Bf16StridedFn: A's rows in place, any B and C row strides; use_tile_config has run.
+void ukernel_strided(int64_t kp, const uint16_t* a, int64_t a_rs, const uint32_t* b, int64_t ldb,
+                     float* c, int64_t ldc, bool accumulate) {
+  tile_product(kp, a, a_rs, 2, b, ldb, c, ldc, accumulate);
 }
 
 // Bf16BlocksFn: the same tiles, each block's two A tiles read from its own offset.
 void ukernel_blocks(int64_t nblocks, const uint16_t* a, const int64_t* a_off, int64_t a_rs,
                     const uint32_t* b, float* tile) {
   use_tile_config();
-  start_tiles(tile, false);
+  start_tiles(tile, kNR, false);
   const int64_t a_bytes = a_rs * static_cast<int64_t>(sizeof(uint16_t));
   for (int64_t i = 0; i < nblocks; ++i, b += kBlock * kNR) {
     const uint16_t* ai = a + a_off[i];
-    block_product(ai, ai + 16 * a_rs, a_bytes, b);
+    block_product(ai, ai + 16 * a_rs, a_bytes, b, kNR);
   }
-  store_tiles(tile);
+  store_tiles(tile, kNR);
 }
 
 // Transposes 16 x 16 32-bit words in place: r[i] lane j becomes r[j] lane i.
@@ -263,6 +282,8 @@ Bf16Ukernel ukernel_bf16() {
   uk.a_rows = true;
   uk.pack_a_cols = &pack_a_cols;
   uk.blocks = &ukernel_blocks;
+  uk.strided = &ukernel_strided;
+  uk.setup = &use_tile_config;
   uk.finish_rows = &finish_rows;
   return uk;
 }

@@ -43,7 +43,8 @@
 // with VDPBF16PS; the hardware's order of the additions inside a block is its own, so the AMX
 // kernel meets the float32 path's tolerance against the reference kernel rather than its bits
 // (tests/python/ops/test_gemm_bf16.py). Results still do not depend on the thread count: each
-// tile's whole depth runs in one call.
+// tile's whole depth runs in one call. The attention kernels call the same tiles with strides
+// of their own (Bf16StridedFn).
 // float16 has no such instruction on these CPUs; its products run the float32 path at the op
 // level (Note [Half-precision compute] in ops/common.h), as PyTorch's CPU kernels do.
 
@@ -82,6 +83,16 @@ using PackColsFn = void (*)(int MR, int64_t mr, int64_t k, const uint16_t* at, i
 using Bf16BlocksFn = void (*)(int64_t nblocks, const uint16_t* a, const int64_t* a_off,
                               int64_t a_rs, const uint32_t* b, float* tile);
 
+// For a kernel whose tiles take strides (the AMX one; the attention kernels, cpu/
+// attention_bf16.cpp): c (MR x NR float32, row stride ldc) = (accumulate ? c : 0) + A's MR rows
+// (row stride a_rs bfloat16 elements, pairs consecutive) times kp pair rows of b, row stride
+// ldb words (NR of them read a row). The caller has run the kernel's `setup` on this thread
+// since anything else could have changed the tile configuration: the check that `fn` makes on
+// every call (reading the configuration back) cost more than the products of an attention
+// tile's few 16-pair blocks.
+using Bf16StridedFn = void (*)(int64_t kp, const uint16_t* a, int64_t a_rs, const uint32_t* b,
+                               int64_t ldb, float* c, int64_t ldc, bool accumulate);
+
 // For a kernel with a vector write-back (the AMX one): rows [0, rows) of a float32 tile (row
 // stride NR) plus bias (nr values, or null), through relu if asked, rounded to bfloat16 and
 // stored as nr values at dst[r]; a null dst[r] drops the row.
@@ -104,6 +115,8 @@ struct Bf16Ukernel {
   bool a_rows = false;
   PackColsFn pack_a_cols = nullptr;  // its packing of a column-major A, if any
   Bf16BlocksFn blocks = nullptr;     // its product over A blocks at offsets, if any
+  Bf16StridedFn strided = nullptr;   // its product with strided B and C, if any
+  void (*setup)() = nullptr;         // makes this thread's state ready for `strided`
   FinishRowsFn finish_rows = nullptr;
 };
 

@@ -1,7 +1,8 @@
 """scaled_dot_product_attention on bfloat16 inputs (Note [bfloat16 attention] in
 cpu/attention.h): the tiled kernels' bfloat16 products against a float64 reference within the
 documented bound, at every ISA level (conftest: VDPBF16PS, the float32 path, the reference
-micro-kernels), with masks, causal, dropout and depths that span several panels."""
+micro-kernels) and with the AMX tiles where the CPU has them, with masks, causal, dropout and
+depths that span several panels."""
 
 import corten
 import corten as tf
@@ -12,6 +13,7 @@ from test_attention_kernel import _keep, _mask, ref_backward, ref_forward
 
 ml_dtypes = pytest.importorskip("ml_dtypes", reason="bfloat16 numpy arrays need ml_dtypes")
 BF16 = ml_dtypes.bfloat16
+pytestmark = pytest.mark.usefixtures("amx")
 
 # Documented bound (Note [bfloat16 attention]), relative to the largest value of each result:
 # out within 4 units of 2^-8, the gradients within 10 (their D = rowsum(dO * O) is taken from
