@@ -35,6 +35,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "trace/dense_chain.h"
 #include "trace/passes.h"
 
 namespace corten::trace {
@@ -443,6 +444,7 @@ std::shared_ptr<Plan> PlanBuilder::build(TraceState& state, const Tensors& outpu
   }
   for (int32_t& r : plan->outputs_) remap(r);
   plan->num_slots_ = s->num_slots;
+  plan->find_dense_chain();
   return plan;
 }
 
@@ -561,7 +563,15 @@ const Tensor& Plan::value(const Tensors& vals, int32_t r) const {
   return r >= 0 ? vals[static_cast<size_t>(r)] : captures_[static_cast<size_t>(-1 - r)];
 }
 
-Tensors Plan::run(const Tensors& inputs) const { return run_timed(inputs, nullptr); }
+void Plan::find_dense_chain() { dense_ = DenseChain::of(*this); }
+
+Tensors Plan::run(const Tensors& inputs) const {
+  if (dense_) {
+    std::optional<Tensors> out = dense_->run(*this, inputs);
+    if (out) return std::move(*out);
+  }
+  return run_timed(inputs, nullptr);
+}
 
 std::vector<double> Plan::profile(const Tensors& inputs, int runs) const {
   CORTEN_CHECK_VALUE(runs > 0, "Plan.profile: runs must be positive; got ", runs);
@@ -673,6 +683,7 @@ std::string Plan::summary() const {
   os << "  return ";
   for (size_t k = 0; k < outputs_.size(); ++k) os << (k ? ", " : "") << show_ref(outputs_[k]);
   os << "\n";
+  if (dense_) os << "Runs as a chain of " << dense_->size() << " Dense products\n";
   return os.str();
 }
 

@@ -382,6 +382,7 @@ std::shared_ptr<Plan> Plan::from_json(
     plan->outputs_.push_back(check_ref(v, "an output"));
   }
   compute_releases(plan->nodes_, plan->outputs_, plan->num_slots_);
+  plan->find_dense_chain();
   return plan;
 }
 

@@ -303,6 +303,24 @@ void gemm_impl(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const
       allow_parallel && threads > 1 &&
       static_cast<double>(batch) * m * n * k * 2 >= static_cast<double>(kParallelFlops);
 
+  // One row panel of a row-major A, B row-major and read in place, one column block, on this
+  // thread: a one-sample Dense (a served model's predict, Note [Dense chains] in
+  // trace/dense_chain.cpp). The same kernel calls and epilogue as the loops below, in the same
+  // order, without their work-item bookkeeping, whose integer divisions cost as much as the
+  // products of a 64 x 64 layer.
+  if (batch == 1 && m == MR && a_cs == 1 && b_cs == 1 && !parallel && n <= bl.nc &&
+      (uk.masked_b || (n >= NR && n % NR == 0))) {
+    for (int64_t p0 = 0; p0 < k; p0 += KC) {
+      const int64_t kc = std::min(KC, k - p0);
+      for (int64_t jr = 0; jr < n; jr += NR) {
+        uk.fn(kc, a + a_off[0] + p0, a_rs, 1, b + b_off[0] + p0 * b_rs + jr, b_rs, c + jr, n, MR,
+              static_cast<int>(std::min<int64_t>(NR, n - jr)), p0 != 0);
+      }
+    }
+    if (epi.any()) epilogue(c, n, 0, m, 0, n, epi, epi.aux);
+    return;
+  }
+
   const BatchMatrices a_mats(batch, a_off), b_mats(batch, b_off);
   const int64_t na = a_mats.count(), nb = b_mats.count();
 

@@ -160,6 +160,8 @@ class OpRecord {
 
 /// A traced function: nodes in order, the plan's inputs and outputs, and the tensors it
 /// captured. Immutable once built; run() may be called from several threads.
+class DenseChain;
+
 class Plan {
  public:
   /// An input that is an undefined Tensor (an absent bias, an unrequested gradient).
@@ -245,6 +247,9 @@ class Plan {
 
  private:
   friend struct PlanBuilder;
+  friend class DenseChain;
+  // Sets dense_ once the plan is complete (Note [Dense chains] in trace/dense_chain.cpp).
+  void find_dense_chain();
   /// Sets each node's release list from the last node that reads each slot.
   static void compute_releases(std::vector<Node>& nodes, const std::vector<int32_t>& outputs,
                                int32_t num_slots);
@@ -265,6 +270,7 @@ class Plan {
   int64_t fused_nodes_ = 0;
   int64_t peak_bytes_ = 0;
   std::vector<std::string> slot_types_;  // dtype and shape of each slot's traced value
+  std::shared_ptr<const DenseChain> dense_;  // set when the plan is one (Note [Dense chains])
 };
 
 /// Starts a trace on this thread with `inputs` as the function's inputs (ValueError when one
