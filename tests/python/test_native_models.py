@@ -111,12 +111,16 @@ def test_a_model_that_draws_random_numbers_says_so(lib, tmp_path):
         c_api.Model(lib, path)
 
 
-def test_several_threads_predict_on_one_model(lib, tmp_path):
-    model, _ = zoo.seed_toy_resnet()
-    path = str(tmp_path / "resnet.keras")
+@pytest.mark.parametrize("name", ["seed_toy_resnet", "seed_mlp"])
+def test_several_threads_predict_on_one_model(lib, tmp_path, name):
+    # The MLP's graph runs as a Dense chain (Note [Dense chains]), each call with its own
+    # scratch buffers.
+    model, inputs = getattr(zoo, name)()
+    path = str(tmp_path / f"{name}.keras")
     model.save(path)
     native = c_api.Model(lib, path)
-    batches = [zoo._images((32, 32, 3), 2, seed=s)[0] for s in range(8)]
+    shape = tuple(inputs[0].shape[1:])
+    batches = [zoo._images(shape, 1 + s % 3, seed=s)[0] for s in range(8)]
     want = [_python_outputs(model, [x])[0] for x in batches]
     got: dict[int, np.ndarray] = {}
     errors: list[BaseException] = []
