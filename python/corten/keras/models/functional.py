@@ -84,6 +84,9 @@ class Functional(Model):
                         f"or from layers called on them. Received: {t!r} (missing previous "
                         "layer metadata).")
         d = self.__dict__
+        # A graph network does not cast its inputs to its own compute dtype: its layers cast
+        # them (a float64 Input keeps its precision into float64 layers), as tf.keras 2's.
+        d["_autocast"] = False
         d["_nested_inputs"] = inputs
         d["_nested_outputs"] = outputs
         d["inputs"] = nest.flatten(inputs)

@@ -36,6 +36,7 @@ class Sequential(Functional):
         Model.__init__(self, name=name, **{k: v for k, v in kwargs.items()
                                            if k in ("trainable", "dtype")})
         d = self.__dict__
+        d["_autocast"] = False       # its layers cast their inputs, as tf.keras 2's Sequential
         d["_seq_layers"] = []
         d["_seq_outputs"] = []       # the output KerasTensor of each layer, once built
         d["_input_tensor"] = None
@@ -149,9 +150,11 @@ class Sequential(Functional):
             return
         if input_shape is None:
             raise ValueError("You must provide an `input_shape` argument.")
-        input_shape = tuple(input_shape)
+        self._build_graph(tuple(input_shape), self.dtype)
+
+    def _build_graph(self, input_shape: tuple, dtype: Any) -> None:
         self.__dict__["_build_input_shape"] = input_shape
-        self.__dict__["_input_tensor"] = Input(batch_shape=input_shape, dtype=self.dtype)
+        self.__dict__["_input_tensor"] = Input(batch_shape=input_shape, dtype=dtype)
         self._rebuild()
         self.__dict__["built"] = True
 
@@ -163,7 +166,9 @@ class Sequential(Functional):
         if len(flat) == 1 and isinstance(flat[0], Tensor):
             shape = flat[0]._shape_tuple
             try:
-                self.build((None,) + tuple(shape[1:]))
+                # The inferred Input takes the first call's dtype, as tf.keras 2's does (float64
+                # rows keep their precision into float64 layers; integer ids stay integers).
+                self._build_graph((None,) + tuple(shape[1:]), flat[0].dtype.name)
                 return
             except (ValueError, TypeError, NotImplementedError):
                 self.__dict__["_input_tensor"] = None

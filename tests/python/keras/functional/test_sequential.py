@@ -136,3 +136,25 @@ def test_subclassed_model_summary_multiple():
     assert lines[0] == 'Model: "mlp"'
     assert lines[4] == " dense (Dense)               multiple                  2112      "
     assert lines[-4] == "Total params: 2,762"
+
+
+@pytest.mark.parametrize("kind", ["functional", "sequential_input", "sequential_deferred"])
+def test_float64_inputs_keep_their_precision_into_float64_layers(kind):
+    """A graph network does not cast its inputs to its own (float32) compute dtype; its layers
+    cast them, and a deferred Sequential's inferred Input takes the first call's dtype, as in
+    tf.keras 2: a 1e-12 step survives into a float64 Dense."""
+    dense = layers.Dense(1, dtype="float64", kernel_initializer="ones", use_bias=False)
+    if kind == "functional":
+        inputs = keras.Input(shape=(3,), dtype="float64")
+        model = keras.Model(inputs, dense(inputs))
+    elif kind == "sequential_input":
+        model = keras.Sequential([keras.Input(shape=(3,), dtype="float64"), dense])
+    else:
+        model = keras.Sequential([dense])
+    x = np.array([[1 + 1e-12, 0.0, 0.0]])
+    y = model(x).numpy()
+    assert y.dtype == np.float64 and y[0, 0] == x[0, 0]
+    # predict()'s data adapter casts float64 arrays to floatx first, as tf.keras 2's does.
+    assert model.predict(x, verbose=0)[0, 0] == 1.0
+    if kind == "sequential_deferred":
+        assert model.inputs[0].dtype == "float64"
