@@ -159,6 +159,7 @@ def _python_outputs(entry: _Plan) -> list[Any]:
     return [leaf for i, leaf in enumerate(flat) if i not in tensors]
 
 
+@functools.lru_cache(maxsize=64)
 def _flat_key(n: int, in_tuple: bool) -> Any:
     """_structure((args, {})) of n tensor arguments, or of one tuple of n tensors."""
     leaves = ("tuple", (None,) * n)
@@ -281,7 +282,8 @@ class Function:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _run_eagerly or _C.trace_active() or _C.is_recording():
             return self._python_function(*args, **kwargs)
-        self._check_signature(args)
+        if self._input_signature is not None:
+            self._check_signature(args)
         # The common calls, tensors or one tuple of tensors (a Keras step's batch), skip the
         # structure walks: their leaves are the tensors themselves.
         in_tuple = len(args) == 1 and type(args[0]) is tuple
