@@ -15,11 +15,11 @@
 
 #include "trace/dense_chain.h"
 
-#include <corten/allocator.h>
 #include <corten/denormals.h>
 
 #include <algorithm>
 
+#include "cpu/scratch.h"
 #include "ops/kernels.h"
 
 namespace corten::trace {
@@ -29,22 +29,6 @@ namespace {
 bool float_dtype(DType d) { return d == DType::Float32 || d == DType::Float64; }
 
 bool is_capture(int32_t r) { return r < 0 && r != Plan::kUndefined; }
-
-// Scratch from the caching allocator for one run's intermediate values.
-class Scratch {
- public:
-  explicit Scratch(size_t bytes) : bytes_(bytes), p_(bytes ? cpu_allocate(bytes, "linear") : nullptr) {}
-  ~Scratch() {
-    if (p_) cpu_free(p_, bytes_);
-  }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  char* data() const { return static_cast<char*>(p_); }
-
- private:
-  size_t bytes_;
-  void* p_;
-};
 
 }  // namespace
 
@@ -119,7 +103,7 @@ std::optional<Tensors> DenseChain::run(const Plan& plan, const Tensors& inputs) 
   int64_t widest = 0;
   for (size_t i = 0; i + 1 < steps_.size(); ++i) widest = std::max(widest, steps_[i].n);
   const int64_t half = (m * widest * isz + 63) / 64 * 64;
-  const Scratch scratch(static_cast<size_t>(steps_.size() > 2 ? 2 * half : half));
+  const cpu::Scratch<char> scratch(steps_.size() > 2 ? 2 * half : half, "linear");
   const auto matmul = kernels::matmul_bias_act(Device::CPU);
   const int64_t zero = 0;
   const void* src = x.raw_data();
