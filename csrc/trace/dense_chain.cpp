@@ -11,7 +11,9 @@
 // Which plans qualify is decided once, when the plan is made (DenseChain::of); a run whose
 // input the chain does not take as is (another dtype or device, a shape other than traced, a
 // strided view, no rows) goes through the replay instead, which raises the errors or handles
-// it. Plan::profile always replays, so that it times each node.
+// it. So does a run while a trace is recording on the thread (a loaded signature called inside
+// a traced function): the replayed nodes record themselves into that trace, the chain would
+// not. Plan::profile always replays, so that it times each node.
 
 #include "trace/dense_chain.h"
 

@@ -566,7 +566,9 @@ const Tensor& Plan::value(const Tensors& vals, int32_t r) const {
 void Plan::find_dense_chain() { dense_ = DenseChain::of(*this); }
 
 Tensors Plan::run(const Tensors& inputs) const {
-  if (dense_) {
+  // Under an active trace the nodes' replays record themselves into it (a loaded signature
+  // called inside a traced function); the chain would not.
+  if (dense_ && !active()) {
     std::optional<Tensors> out = dense_->run(*this, inputs);
     if (out) return std::move(*out);
   }

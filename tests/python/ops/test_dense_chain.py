@@ -113,3 +113,23 @@ def test_single_panel_gemm_equals_the_tiled_driver(dtype, rng):
         want = np.maximum(x.numpy().astype(np.float64) @ w.numpy() + b.numpy(), 0)
         np.testing.assert_allclose(one, want, rtol=1e-4 if dtype == "float32" else 1e-12,
                                    atol=1e-3 if dtype == "float32" else 1e-10)
+
+
+def test_a_chain_called_inside_a_trace_is_recorded_by_it(tmp_path, rng):
+    """A loaded signature called while a function traces: its nodes' replays record
+    themselves into that trace, so the traced function follows its inputs (the chain, which
+    records nothing, is not taken under a trace)."""
+    model = _mlp(sizes=(8, 3), activations=("relu", None), width=4)
+    path = str(tmp_path / "mlp.keras")
+    model.save(path)
+    signature = tf.saved_model.load(path).signatures["serving_default"]
+    (name,) = signature.input_names
+
+    @tf.function
+    def twice(x):
+        return next(iter(signature(**{name: x}).values())) * 2.0
+
+    for rows in (2, 2, 5):  # the second call replays the plan traced by the first
+        x = rng.standard_normal((rows, 4)).astype(np.float32)
+        np.testing.assert_array_equal(twice(tf.constant(x)).numpy(),
+                                      model(tf.constant(x), training=False).numpy() * 2.0)
