@@ -1,8 +1,8 @@
 #pragma once
-// Pieces shared by the GEMM drivers (gemm.cpp, gemm_bf16.cpp): packing scratch, the work-item
-// loop of Note [GEMM threading], and the distinct matrices of a broadcast batch.
+// Pieces shared by the GEMM drivers (gemm.cpp, gemm_bf16.cpp): the work-item loop of Note
+// [GEMM threading] and the distinct matrices of a broadcast batch; their packing scratch is
+// cpu/scratch.h's.
 
-#include <corten/allocator.h>
 #include <corten/parallel.h>
 
 #include <algorithm>
@@ -10,6 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <vector>
+
+#include "cpu/scratch.h"
 
 namespace corten::cpu::gemm {
 
@@ -21,25 +23,6 @@ constexpr int64_t kParallelFlops = int64_t{1} << 21;
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
-
-// 64-byte aligned scratch from the caching allocator.
-class Buffer {
- public:
-  explicit Buffer(size_t bytes) : bytes_(bytes), p_(bytes ? cpu_allocate(bytes, "matmul") : nullptr) {}
-  ~Buffer() {
-    if (p_) cpu_free(p_, bytes_);
-  }
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-  template <class T>
-  T* as() const {
-    return static_cast<T*>(p_);
-  }
-
- private:
-  size_t bytes_;
-  void* p_;
-};
 
 // Runs fn(item) for item in [0, n) on all threads, each taking the items of its own share
 // first, then any left (Note [GEMM threading], Note [Chunk affinity] in parallel.cpp).

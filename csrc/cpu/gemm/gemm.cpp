@@ -352,10 +352,10 @@ void gemm_impl(int64_t batch, int64_t m, int64_t n, int64_t k, const T* a, const
   const int64_t n_full = uk.masked_b ? n : n / NR * NR;
   const int64_t b_cols_packed = direct_b ? (n_full < n ? NR : 0) : n_pad;
   const int64_t a_size = a_rows_packed * k, b_size = b_cols_packed * k;
-  Buffer a_buf(static_cast<size_t>(na * a_size) * sizeof(T));
-  Buffer b_buf(static_cast<size_t>(nb * b_size) * sizeof(T));
-  T* const ap = a_buf.as<T>();
-  T* const bp = b_buf.as<T>();
+  const Scratch<T> a_buf(na * a_size, "matmul");
+  const Scratch<T> b_buf(nb * b_size, "matmul");
+  T* const ap = a_buf.data();
+  T* const bp = b_buf.data();
 
   // Phase 1: packing, one item per (matrix, KC block, group of up to kPackGroup rows of A or
   // columns of B), so that both threads pack even a single block.
@@ -482,8 +482,8 @@ void gemm_k_split(int64_t parts, int64_t m, int64_t n, int64_t k, const T* a, co
                   int64_t b_cs, T* c, const Epilogue<T>& epi) {
   const int64_t chunk = round_up(ceil_div(k, parts), 16);
   parts = ceil_div(k, chunk);
-  Buffer scratch(static_cast<size_t>((parts - 1) * m * n) * sizeof(T));
-  T* const partial = scratch.as<T>();
+  const Scratch<T> scratch((parts - 1) * m * n, "matmul");
+  T* const partial = scratch.data();
   run_items(parts, get_num_threads() > 1, [&](int64_t i) {
     const int64_t p0 = i * chunk, kk = std::min(chunk, k - p0);
     T* out = i == 0 ? c : partial + (i - 1) * m * n;

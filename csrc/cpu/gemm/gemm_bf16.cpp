@@ -115,18 +115,18 @@ void gemm_via_float32(int64_t batch, int64_t m, int64_t n, int64_t k, const bflo
     return rows == 0 || cols == 0 ? 0 : last + (rows - 1) * rs + (cols - 1) * cs + 1;
   };
   const int64_t a_len = extent(a_off, m, a_rs, k, a_cs), b_len = extent(b_off, k, b_rs, n, b_cs);
-  Buffer a_buf(static_cast<size_t>(a_len) * sizeof(float));
-  Buffer b_buf(b_wide ? 0 : static_cast<size_t>(b_len) * sizeof(float));
-  Buffer bias_buf(bias ? static_cast<size_t>(n) * sizeof(float) : 0);
-  Buffer c_buf(static_cast<size_t>(batch * m * n) * sizeof(float));
+  const Scratch<float> a_buf(a_len, "matmul");
+  const Scratch<float> b_buf(b_wide ? 0 : b_len, "matmul");
+  const Scratch<float> bias_buf(bias ? n : 0, "matmul");
+  const Scratch<float> c_buf(batch * m * n, "matmul");
   const ConvertRowFn widen = active_elementwise_table().bf16_to_f32;
-  if (a_len > 0) widen(a, a_buf.as<float>(), a_len);
-  if (!b_wide && b_len > 0) widen(b, b_buf.as<float>(), b_len);
-  if (bias) widen(bias, bias_buf.as<float>(), n);
-  gemm<float>(batch, m, n, k, a_buf.as<float>(), a_off, a_rs, a_cs,
-              b_wide ? b_wide : b_buf.as<float>(), b_off, b_rs, b_cs, c_buf.as<float>(),
-              bias ? bias_buf.as<float>() : nullptr, act);
-  store_row(c_buf.as<float>(), batch * m * n, c, accumulate);
+  if (a_len > 0) widen(a, a_buf.data(), a_len);
+  if (!b_wide && b_len > 0) widen(b, b_buf.data(), b_len);
+  if (bias) widen(bias, bias_buf.data(), n);
+  gemm<float>(batch, m, n, k, a_buf.data(), a_off, a_rs, a_cs,
+              b_wide ? b_wide : b_buf.data(), b_off, b_rs, b_cs, c_buf.data(),
+              bias ? bias_buf.data() : nullptr, act);
+  store_row(c_buf.data(), batch * m * n, c, accumulate);
 }
 
 // `packed`, when given, is B (one matrix for the whole batch), packed by pack_bf16_b.
@@ -160,10 +160,10 @@ void gemm_pairs(int64_t batch, int64_t m, int64_t n, int64_t k, const bfloat16* 
   const bool parallel = threads > 1 && static_cast<double>(batch) * m * n * k * 2 >=
                                            static_cast<double>(kParallelFlops);
 
-  Buffer a_buf(static_cast<size_t>(na * a_size) * sizeof(uint32_t));
-  Buffer b_buf(static_cast<size_t>(nb * b_size) * sizeof(uint32_t));
-  uint32_t* const ap = a_buf.as<uint32_t>();
-  const uint32_t* const bp = packed ? packed->words.data() : b_buf.as<uint32_t>();
+  const Scratch<uint32_t> a_buf(na * a_size, "matmul");
+  const Scratch<uint32_t> b_buf(nb * b_size, "matmul");
+  uint32_t* const ap = a_buf.data();
+  const uint32_t* const bp = packed ? packed->words.data() : b_buf.data();
   const int64_t a_items = na * packed_panels;
   // k == 0: the empty sums, and operands that may have no storage to point into.
   run_items(kp > 0 ? a_items + nb * col_panels : 0, parallel, [&](int64_t item) {
@@ -176,12 +176,12 @@ void gemm_pairs(int64_t batch, int64_t m, int64_t n, int64_t k, const bfloat16* 
       item -= a_items;
       const int64_t mat = item / col_panels, s = item % col_panels;
       pack_bf16_panel(uk, std::min<int64_t>(NR, n - s * NR), k, b + b_mats.offset(mat) + s * NR * b_cs,
-                   b_rs, b_cs, b_buf.as<uint32_t>() + mat * b_size + s * NR * kp);
+                   b_rs, b_cs, b_buf.data() + mat * b_size + s * NR * kp);
     }
   });
 
-  Buffer bias_buf(bias ? static_cast<size_t>(n) * sizeof(float) : 0);
-  float* const bias_f = bias_buf.as<float>();
+  const Scratch<float> bias_buf(bias ? n : 0, "matmul");
+  float* const bias_f = bias_buf.data();
   for (int64_t j = 0; bias && j < n; ++j) bias_f[j] = bias[j].to_float();
   const UnaryRowFn act_fn = activation_row(act, DType::Float32);
 
