@@ -53,12 +53,12 @@ std::shared_ptr<const DenseChain> DenseChain::of(const Plan& plan) {
         node.attrs.size() != 1 || node.attrs[0].kind != Attr::Kind::Int) {
       return nullptr;
     }
-    Step step;
-    step.w = -1 - node.inputs[1];
-    step.b = node.inputs.size() == 3 ? -1 - node.inputs[2] : -1;
     if (!is_capture(node.inputs[1]) || (node.inputs.size() == 3 && !is_capture(node.inputs[2]))) {
       return nullptr;
     }
+    Step step;
+    step.w = -1 - node.inputs[1];
+    step.b = node.inputs.size() == 3 ? -1 - node.inputs[2] : -1;
     const Tensor& w = plan.captures_[static_cast<size_t>(step.w)];
     if (!w.defined() || w.device() != Device::CPU || w.dtype() != dtype || w.ndim() != 2 ||
         w.dim(0) != k || w.dim(1) <= 0) {
@@ -79,6 +79,8 @@ std::shared_ptr<const DenseChain> DenseChain::of(const Plan& plan) {
     chain->steps_.push_back(step);
   }
   if (plan.outputs_[0] != previous) return nullptr;
+  for (size_t i = 0; i + 1 < chain->steps_.size(); ++i)
+    chain->widest_ = std::max(chain->widest_, chain->steps_[i].n);
   return chain;
 }
 
@@ -102,9 +104,7 @@ std::optional<Tensors> DenseChain::run(const Plan& plan, const Tensors& inputs) 
   out_shape.push_back(steps_.back().n);
   Tensor out = Tensor::empty(out_shape, dtype, Device::CPU, "linear");
   // Two buffers in turn for the values between the products.
-  int64_t widest = 0;
-  for (size_t i = 0; i + 1 < steps_.size(); ++i) widest = std::max(widest, steps_[i].n);
-  const int64_t half = (m * widest * isz + 63) / 64 * 64;
+  const int64_t half = (m * widest_ * isz + 63) / 64 * 64;
   const cpu::Scratch<char> scratch(steps_.size() > 2 ? 2 * half : half, "linear");
   const auto matmul = kernels::matmul_bias_act(Device::CPU);
   const int64_t zero = 0;

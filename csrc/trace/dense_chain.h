@@ -27,6 +27,7 @@ class DenseChain {
     Activation act = Activation::Identity;
   };
   std::vector<Step> steps_;
+  int64_t widest_ = 0;  // the most columns of a value between two products
 };
 
 }  // namespace corten::trace
