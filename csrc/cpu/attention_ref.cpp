@@ -59,7 +59,7 @@ void probabilities(const AttentionParams& p, const T* q, const T* k, int64_t b, 
       if (p.rate > 0) {
         const uint64_t e = static_cast<uint64_t>(row * p.tk + j);
         const uint32_t w = philox_block(p.key, p.offset + e / 4).v[e % 4];
-        f = rng::dropout_keep(w, p.rate) ? 1.0 / (1.0 - p.rate) : 0.0;
+        f = rng::dropout_keep(w, rng::dropout_threshold(p.rate)) ? 1.0 / (1.0 - p.rate) : 0.0;
       }
       keep[static_cast<size_t>(i * p.tk + j)] = f;
     }

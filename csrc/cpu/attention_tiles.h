@@ -41,8 +41,9 @@ inline void keep_factors(const AttentionParams& p, const RandomTable& rt, int64_
   alignas(64) uint32_t words[4 * (kBN / 4 + 2)];
   rt.philox_words(p.key, p.offset + blk0, static_cast<int64_t>(blk1 - blk0 + 1), words);
   const uint64_t first = e0 - 4 * blk0;
+  const rng::DropoutThreshold keep = rng::dropout_threshold(p.rate);
   for (int64_t j = 0; j < nb; ++j) {
-    f[j] = rng::dropout_keep(words[first + static_cast<uint64_t>(j)], p.rate) ? inv : 0.0f;
+    f[j] = rng::dropout_keep(words[first + static_cast<uint64_t>(j)], keep) ? inv : 0.0f;
   }
   for (int64_t j = nb; j < kBN; ++j) f[j] = 0.0f;
 }

@@ -186,8 +186,10 @@ void random_uniform_int(DType dtype, void* out, int64_t n, int64_t minval, int64
 }
 
 void dropout_mask(bool* mask, int64_t n, double rate, uint64_t key, uint64_t offset) {
+  const uint64_t threshold = rng::dropout_threshold(rate).value;
+  const RandomTable& t = active_random_table();
   auto keep = [&](const uint32_t* w, int64_t first, int64_t count) {
-    for (int64_t j = 0; j < count; ++j) mask[first + j] = rng::dropout_keep(w[j], rate);
+    t.dropout_keep(w, count, threshold, mask + first);
   };
   for_word_runs<rng::kMaskPerBlock>(n, key, offset, keep);
 }
@@ -200,6 +202,17 @@ void dropout_apply(DType dtype, const Shape& shape, const void* x, const Shape& 
     const T* xp = static_cast<const T*>(x);
     T* op = static_cast<T*>(out);
     const Shape out_strides = contiguous_strides(shape);
+    if (x_strides == out_strides && mask_strides == out_strides) {
+      // The common case (no noise_shape, a contiguous x): one flat loop of the ISA's table.
+      const RandomTable& t = active_random_table();
+      parallel_for(0, shape_numel(shape), kGrainCheap, [&](int64_t begin, int64_t end) {
+        if constexpr (std::is_same_v<T, float>)
+          t.dropout_apply_f32(xp + begin, mask + begin, end - begin, s, op + begin);
+        else
+          t.dropout_apply_f64(xp + begin, mask + begin, end - begin, s, op + begin);
+      });
+      return;
+    }
     for_each_row<3>(shape, {&x_strides, &mask_strides, &out_strides}, kGrainCheap,
                     [&](const std::array<int64_t, 3>& off, int64_t len,
                         const std::array<int64_t, 3>& inner) {

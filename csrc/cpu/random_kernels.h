@@ -21,6 +21,12 @@ struct RandomTable {
   /// of block b's two 64-bit words (scalar on every ISA).
   void (*normal_f64)(const uint32_t* w, int64_t nblocks, double mean, double stddev,
                      double* out);
+  /// w: (n,) words; keep[i] = rng::dropout_keep(w[i], {threshold}).
+  void (*dropout_keep)(const uint32_t* w, int64_t n, uint64_t threshold, bool* keep);
+  /// out[i] = keep[i] ? x[i] * scale : +0, for (n,) contiguous arrays.
+  void (*dropout_apply_f32)(const float* x, const bool* keep, int64_t n, float scale, float* out);
+  void (*dropout_apply_f64)(const double* x, const bool* keep, int64_t n, double scale,
+                            double* out);
 };
 
 namespace baseline {

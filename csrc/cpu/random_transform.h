@@ -338,10 +338,19 @@ CORTEN_HD inline T uniform_int(std::make_unsigned_t<T> bits, const IntParams<T>&
   return static_cast<T>(static_cast<U>(p.lo + bits % p.range));
 }
 
-/// Whether dropout keeps the element of word w: u = w / 2^32 (exact in double) >= rate, as
-/// TensorFlow does.
-CORTEN_HD inline bool dropout_keep(uint32_t w, double rate) {
-  return static_cast<double>(w) * 0x1p-32 >= rate;
+/// Dropout keeps the element of word w when u = w / 2^32 >= rate, as TensorFlow does. u and
+/// rate * 2^32 are exact in double (a power-of-two scaling), so for an integer w the test is
+/// w >= ceil(rate * 2^32): this threshold, computed once per draw, in [0, 2^32] for rate in
+/// [0, 1) (2^32 keeps nothing). An integer compare per element vectorises; the float64 form
+/// of the test did not (a uint32 to double conversion per element).
+struct DropoutThreshold {
+  uint64_t value;
+};
+inline DropoutThreshold dropout_threshold(double rate) {
+  return {static_cast<uint64_t>(std::ceil(rate * 0x1p32))};
+}
+CORTEN_HD inline bool dropout_keep(uint32_t w, DropoutThreshold t) {
+  return static_cast<uint64_t>(w) >= t.value;
 }
 
 }  // namespace

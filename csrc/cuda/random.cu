@@ -111,10 +111,10 @@ struct UniformInt {
 
 struct DropoutMask {
   static constexpr int K = rng::kMaskPerBlock;
-  double rate;
+  rng::DropoutThreshold threshold;
   __device__ __forceinline__ void operator()(const Philox4x32Block& r, uint64_t,
                                              bool (&v)[K]) const {
-    for (int j = 0; j < K; ++j) v[j] = rng::dropout_keep(r.v[j], rate);
+    for (int j = 0; j < K; ++j) v[j] = rng::dropout_keep(r.v[j], threshold);
   }
 };
 
@@ -251,7 +251,7 @@ void random_uniform_int(DType dtype, void* out, int64_t n, int64_t minval, int64
 }
 
 void dropout_mask(bool* mask, int64_t n, double rate, uint64_t key, uint64_t offset) {
-  run_draw<bool>("dropout", DropoutMask{rate}, mask, n, key, offset);
+  run_draw<bool>("dropout", DropoutMask{rng::dropout_threshold(rate)}, mask, n, key, offset);
 }
 
 void dropout_apply(DType dtype, const Shape& shape, const void* x, const Shape& x_strides,

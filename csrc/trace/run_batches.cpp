@@ -15,6 +15,8 @@
 #include <corten/ops.h>
 #include <corten/trace.h>
 
+#include <vector>
+
 namespace corten::trace {
 
 Tensors Plan::run_batches(const Tensors& sources, const std::vector<int64_t>& input_source,
@@ -49,6 +51,9 @@ Tensors Plan::run_batches(const Tensors& sources, const std::vector<int64_t>& in
     shape[0] = batch_rows;
     return t.as_strided(std::move(shape), t.strides(), t.offset() + lo * t.strides()[0]);
   };
+  // A source no input reads is not cut (fit(x, x) lists x's tensors twice, once as y's).
+  std::vector<char> used(sources.size(), 0);
+  for (int64_t s : input_source) used[static_cast<size_t>(s)] = 1;
   Tensors out, stacked;
   Tensors batch(sources.size());
   Tensors inputs(input_source.size());
@@ -56,6 +61,7 @@ Tensors Plan::run_batches(const Tensors& sources, const std::vector<int64_t>& in
     const int64_t lo = first_row + step * batch_rows;
     const Tensor idx = order.defined() ? rows_of(order, lo) : Tensor();
     for (size_t k = 0; k < sources.size(); ++k) {
+      if (!used[k]) continue;
       batch[k] = idx.defined() ? gather(sources[k], idx, 0) : rows_of(sources[k], lo);
     }
     for (size_t i = 0; i < input_source.size(); ++i) {

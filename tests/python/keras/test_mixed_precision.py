@@ -249,9 +249,33 @@ def test_custom_training_loop_with_a_loss_scale_optimizer():
     assert float(loss) < 0.01
 
 
+def test_embedding_casts_the_rows_it_looks_up_not_its_table():
+    # tf.keras's Embedding: add_weight(experimental_autocast=False), and the output cast to
+    # the compute dtype; the table's gradient stays float32.
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    emb = layers.Embedding(50, 4)
+    ids = corten.constant([[1, 7, 7], [49, 0, 3]])
+    with corten.GradientTape() as tape:
+        out = emb(ids)
+        loss = corten.reduce_sum(corten.cast(out, "float32") * 3.0)
+    assert out.dtype == corten.bfloat16 and emb.embeddings.dtype == corten.float32
+    table = emb.embeddings.numpy()
+    want = corten.cast(corten.constant(table[ids.numpy()]), "bfloat16").numpy()
+    np.testing.assert_array_equal(out.numpy(), want)
+    grad = tape.gradient(loss, emb.embeddings)
+    assert grad.dtype == corten.float32
+    dense = corten.convert_to_tensor(grad).numpy()
+    counts = np.bincount(ids.numpy().ravel(), minlength=50)[:, None]
+    np.testing.assert_array_equal(dense, np.broadcast_to(3.0 * counts, (50, 4)))
+    # The cast comes after the lookup: its result has the lookup's shape, never the table's.
+    f = corten.function(lambda i: emb(i))
+    f(ids)
+    casts = [line for line in f.plan_summary().splitlines() if "= cast(" in line]
+    assert casts and all("bfloat16(2, 3, 4)" in line for line in casts), casts
+
+
 def test_an_embedding_model_trains_under_mixed_bfloat16():
-    # The embeddings are read as bfloat16: their gradient goes through gather's backward,
-    # which sums in float32 (Note [Half-precision compute]).
+    # The rows looked up are cast to bfloat16; the table's gradient is float32.
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     inp = keras.Input((5,), dtype="int32")
     x = layers.Embedding(10, 8)(inp)

@@ -405,6 +405,38 @@ def test_dropout_kept_fraction_and_scale(dtype, rate):
     assert np.all(y[~kept] == 0)
 
 
+def test_dropout_keeps_exactly_where_u_is_at_least_rate():
+    # TensorFlow keeps an element when u = word / 2^32 >= rate; the kernels compare the word
+    # with ceil(rate * 2^32). Rates equal to a drawn u, and one ulp above it, pin the boundary.
+    from corten.ops import _seed
+
+    key = _seed.stateless_key([5, 6])
+    words = [w for b in range(4)
+             for w in _C._philox4x32([b, 0, 0, 0], [key & 0xFFFFFFFF, key >> 32])]
+    u = np.array(words, dtype=np.float64) * 2.0**-32
+    x = tf.ones([16], dtype="float64")
+    for k in range(6):
+        for rate in (u[k], np.nextafter(u[k], 1.0), np.nextafter(u[k], 0.0)):
+            if not 0 < rate < 1:
+                continue
+            y = _C.dropout(x, float(rate), None, key, 0).numpy()
+            np.testing.assert_array_equal(y != 0, u >= rate, err_msg=f"rate {rate!r}")
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_dropout_of_special_values(dtype):
+    # Kept: x * scale (inf and NaN included); dropped: +0, whatever x's sign or value.
+    from corten.ops import _seed
+
+    key = _seed.stateless_key([2, 3])
+    x = np.tile(np.array([np.inf, -np.inf, np.nan, -0.0, -1.5, 3.0], dtype=dtype), 200)
+    y = _C.dropout(tf.constant(x), 0.5, None, key, 0).numpy()
+    keep = _C.dropout(tf.ones(x.shape, dtype=dtype), 0.5, None, key, 0).numpy() != 0
+    assert 0.3 < keep.mean() < 0.7
+    np.testing.assert_array_equal(y[keep], x[keep] * np.asarray(2.0, dtype=dtype))
+    assert np.all(y[~keep] == 0) and not np.signbit(y[~keep]).any()
+
+
 def test_dropout_rate_zero_is_identity():
     x = tf.constant([[1.0, -2.0], [3.0, 4.5]])
     y = tf.nn.dropout(x, 0.0)

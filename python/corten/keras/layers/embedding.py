@@ -53,13 +53,18 @@ class Embedding(Layer):
         self.embeddings = self.add_weight(
             name="embeddings", shape=(self.input_dim, self.output_dim),
             initializer=self.embeddings_initializer, regularizer=self.embeddings_regularizer,
-            constraint=self.embeddings_constraint)
+            constraint=self.embeddings_constraint, experimental_autocast=False)
         self.built = True
 
     def call(self, inputs: Any) -> Any:
         if not inputs.dtype.is_integer:
             inputs = corten.cast(inputs, "int32")
-        return corten.gather(self.embeddings, inputs)
+        out = corten.gather(self.embeddings, inputs)
+        # Under a mixed policy the rows looked up are cast, not the whole table, as tf.keras
+        # does: the same values, and the table's gradient stays in its own dtype.
+        if self.compute_dtype != self.variable_dtype:
+            out = corten.cast(out, self.compute_dtype)
+        return out
 
     def compute_mask(self, inputs: Any, mask: Any = None) -> Any:
         if not self.mask_zero:
