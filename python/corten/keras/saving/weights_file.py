@@ -31,7 +31,8 @@ import warnings
 import zlib
 from typing import Any
 
-import ml_dtypes
+import functools
+
 import numpy as np
 
 from corten import _C
@@ -42,21 +43,31 @@ __all__ = ["save_weights", "load_weights", "write_tensors", "read_tensors", "ass
 _FORMAT = "corten.keras.weights"
 
 
-_DTYPES = {
-    "F32": np.dtype("<f4"),
-    "F64": np.dtype("<f8"),
-    "F16": np.dtype("<f2"),
-    "BF16": np.dtype(ml_dtypes.bfloat16),
-    "I32": np.dtype("<i4"),
-    "I64": np.dtype("<i8"),
-    "BOOL": np.dtype("?"),
-}
-# By dtype name: ml_dtypes' types share numpy's void type string ('<V2').
-_CODES = {v.name: k for k, v in _DTYPES.items()}
+@functools.cache
+def _dtypes() -> dict[str, np.dtype]:
+    """The file's dtype codes. Built on first use: importing ml_dtypes (for bfloat16) takes
+    about half of ``import corten``'s time, and most programs never save weights."""
+    import ml_dtypes
+
+    return {
+        "F32": np.dtype("<f4"),
+        "F64": np.dtype("<f8"),
+        "F16": np.dtype("<f2"),
+        "BF16": np.dtype(ml_dtypes.bfloat16),
+        "I32": np.dtype("<i4"),
+        "I64": np.dtype("<i8"),
+        "BOOL": np.dtype("?"),
+    }
+
+
+@functools.cache
+def _codes() -> dict[str, str]:
+    # By dtype name: ml_dtypes' types share numpy's void type string ('<V2').
+    return {v.name: k for k, v in _dtypes().items()}
 
 
 def _dtype_code(arr: np.ndarray) -> str:
-    code = _CODES.get(arr.dtype.name)
+    code = _codes().get(arr.dtype.name)
     if code is None or arr.dtype.byteorder == ">":
         raise ValueError(f"Cannot save a weight of dtype {arr.dtype}: the weights file supports "
                          "float32, float64, float16, bfloat16, int32, int64 and bool. Received: "
@@ -75,7 +86,7 @@ def _layout(tensors: dict[str, np.ndarray],
     for name, value in tensors.items():
         arr = np.asarray(value)
         code = _dtype_code(arr)
-        arr = np.asarray(arr, dtype=_DTYPES[code], order="C")  # keeps 0-d arrays 0-d
+        arr = np.asarray(arr, dtype=_dtypes()[code], order="C")  # keeps 0-d arrays 0-d
         entries[name] = {"dtype": code, "shape": [int(d) for d in arr.shape],
                          "data_offsets": [offset, offset + arr.nbytes]}
         offset += arr.nbytes
@@ -261,7 +272,7 @@ def load_weights(model: Any, filepath: Any, skip_mismatch: bool = False,
 
 def numpy_dtype(code: str) -> np.dtype:
     """The numpy dtype of a safetensors dtype code ("F32", ...)."""
-    return np.dtype(_DTYPES[code])
+    return np.dtype(_dtypes()[code])
 
 
 def assign_weights(model: Any, arrays: dict[str, np.ndarray], metadata: dict[str, str],
