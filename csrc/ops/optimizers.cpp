@@ -104,7 +104,15 @@ double scalar_of(const char* op, const char* what, const Tensor& t) {
                      " must be a one-element tensor with data on the cpu; got shape ",
                      show(t.shape()));
   CORTEN_CHECK_TYPE(t.dtype() != DType::Bool, op, ": ", what, " must be a number; got bool");
-  return *cast(t.contiguous(), DType::Float64).data<double>();
+  // The one element read in place (a cast would make a tensor per scalar per step); the
+  // half-precision dtypes through the cast.
+  if (t.dtype() == DType::Float16 || t.dtype() == DType::BFloat16) {
+    return *cast(t, DType::Float64).data<double>();
+  }
+  return visit_numeric(t.dtype(), op, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    return static_cast<double>(*t.data<T>());
+  });
 }
 
 // The options with the per-step values that `s` holds.
