@@ -3,6 +3,7 @@
 // accumulator lane and the lanes combined in the same order, so that both give the same bits;
 // this one widens 16 floats per instruction instead of 4. Called only when cpu_isa() is avx512.
 #include <cstdint>
+#include <type_traits>
 
 #include "cpu/avx512/intrinsics.h"
 #include "cpu/reduce_cols.h"
@@ -27,12 +28,11 @@ double sum_f32(const float* p, int64_t n) {
   __m512d a[4];
   for (auto& v : a) v = _mm512_setzero_pd();
   int64_t i = 0;
+  // Each group of 8 floats widened straight from memory: widening a 512-bit load's upper half
+  // took a lane shuffle on the port that the widening itself uses.
   for (; i + 32 <= n; i += 32) {
-    const __m512 x = _mm512_loadu_ps(p + i), y = _mm512_loadu_ps(p + i + 16);
-    a[0] = _mm512_add_pd(a[0], wide_lo(x));
-    a[1] = _mm512_add_pd(a[1], wide_hi(x));
-    a[2] = _mm512_add_pd(a[2], wide_lo(y));
-    a[3] = _mm512_add_pd(a[3], wide_hi(y));
+    for (int q = 0; q < 4; ++q)
+      a[q] = _mm512_add_pd(a[q], _mm512_cvtps_pd(_mm256_loadu_ps(p + i + 8 * q)));
   }
   for (; i + 8 <= n; i += 8) a[0] = _mm512_add_pd(a[0], _mm512_cvtps_pd(_mm256_loadu_ps(p + i)));
   if (i < n) {
@@ -56,7 +56,6 @@ namespace {
 
 // 16 values, and the first m < 8 of 8, as float32: loaded, or bfloat16 widened (exact: its bits
 // are float32's high half).
-inline __m512 load16(const float* q) { return _mm512_loadu_ps(q); }
 inline __m512 load16(const bfloat16* q) {
   const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
@@ -76,10 +75,15 @@ void sum_cols(const T* p, int64_t row_stride, int64_t rows, int64_t w, double* a
     for (int k = 0; k < 8; ++k) a[k] = _mm512_loadu_pd(acc + v + 8 * k);
     const T* q = p + v;
     for (int64_t r = 0; r < rows; ++r, q += row_stride) {
-      for (int k = 0; k < 4; ++k) {
-        const __m512 x = load16(q + 16 * k);
-        a[2 * k] = _mm512_add_pd(a[2 * k], wide_lo(x));
-        a[2 * k + 1] = _mm512_add_pd(a[2 * k + 1], wide_hi(x));
+      if constexpr (std::is_same_v<T, float>) {  // widened from memory, as in sum_f32
+        for (int k = 0; k < 8; ++k)
+          a[k] = _mm512_add_pd(a[k], _mm512_cvtps_pd(_mm256_loadu_ps(q + 8 * k)));
+      } else {
+        for (int k = 0; k < 4; ++k) {
+          const __m512 x = load16(q + 16 * k);
+          a[2 * k] = _mm512_add_pd(a[2 * k], wide_lo(x));
+          a[2 * k + 1] = _mm512_add_pd(a[2 * k + 1], wide_hi(x));
+        }
       }
     }
     for (int k = 0; k < 8; ++k) _mm512_storeu_pd(acc + v + 8 * k, a[k]);
