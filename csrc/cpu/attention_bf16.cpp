@@ -36,6 +36,7 @@
 #include "cpu/attention_tiles.h"
 #include "cpu/elementwise.h"
 #include "cpu/gemm/gemm_bf16.h"
+#include "cpu/scratch.h"
 
 namespace corten::cpu {
 namespace {
@@ -142,23 +143,22 @@ void copy_rows(const bfloat16* x, int64_t ld, int64_t rows, int64_t cols, int64_
   }
 }
 
-// The n values of x times scale, rounded to bfloat16: the query as S's A operand (Note
-// [bfloat16 attention]).
-std::vector<bfloat16> scaled(const Kernels& kn, const bfloat16* x, int64_t n, float scale) {
-  std::vector<bfloat16> out(static_cast<size_t>(n));
+// The n values of x times scale, rounded to bfloat16, into out: the query as S's A operand
+// (Note [bfloat16 attention]).
+void scale_into(const Kernels& kn, const bfloat16* x, int64_t n, float scale, bfloat16* out) {
   parallel_for(0, n, 1 << 14, [&](int64_t i0, int64_t i1) {
-    std::vector<float> tmp(static_cast<size_t>(i1 - i0));
-    kn.et.bf16_to_f32(x + i0, tmp.data(), i1 - i0);
-    for (float& t : tmp) t *= scale;
-    kn.et.f32_to_bf16(tmp.data(), out.data() + i0, i1 - i0);
+    const Scratch<float> tmp(i1 - i0, "attention");
+    float* t = tmp.data();
+    kn.et.bf16_to_f32(x + i0, t, i1 - i0);
+    for (int64_t i = 0; i < i1 - i0; ++i) t[i] *= scale;
+    kn.et.f32_to_bf16(t, out + i0, i1 - i0);
   });
-  return out;
 }
 
-// The float32 results, written in the outputs' layout, rounded into them once.
-void round_into(const Kernels& kn, const std::vector<float>& x, bfloat16* out) {
-  parallel_for(0, static_cast<int64_t>(x.size()), 1 << 14, [&](int64_t i0, int64_t i1) {
-    kn.et.f32_to_bf16(x.data() + i0, out + i0, i1 - i0);
+// The n float32 results x, written in the outputs' layout, rounded into them once.
+void round_into(const Kernels& kn, const float* x, int64_t n, bfloat16* out) {
+  parallel_for(0, n, 1 << 14, [&](int64_t i0, int64_t i1) {
+    kn.et.f32_to_bf16(x + i0, out + i0, i1 - i0);
   });
 }
 
@@ -190,9 +190,12 @@ void forward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, con
   const int64_t kpd = pairs(p.dk), nvp = (p.dv + kNR - 1) / kNR;
   const int64_t kt_words = kpd * kBN, v_words = (kBN / 2) * kNR;
   const float inv = p.rate > 0 ? static_cast<float>(1.0 / (1.0 - p.rate)) : 1.0f;
-  const std::vector<bfloat16> qs = scaled(kn, q, p.batch * p.tq * p.heads * p.dk,
-                                           static_cast<float>(p.scale));
-  std::vector<float> out32(static_cast<size_t>(p.batch * p.tq * p.heads * p.dv));
+  // Scratch, not vectors: every element is written before it is read, and zeroing these
+  // megabytes ran on the calling thread alone.
+  const int64_t nq = p.batch * p.tq * p.heads, no = nq * p.dv;
+  const Scratch<bfloat16> qs(nq * p.dk, "attention");
+  scale_into(kn, q, nq * p.dk, static_cast<float>(p.scale), qs.data());
+  const Scratch<float> out32(no, "attention");
   parallel_for(0, p.batch * p.heads * nqb, 1, [&](int64_t t0, int64_t t1) {
     // K^T and V of the current (b, h), packed when a task moves to another.
     std::vector<uint32_t> kt(static_cast<size_t>(nkb * kt_words));
@@ -263,7 +266,7 @@ void forward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, con
       }
     }
   });
-  round_into(kn, out32, out);
+  round_into(kn, out32.data(), no, out);
 }
 
 // The per-task buffers of the backward (one (b, h) at a time).
@@ -354,10 +357,12 @@ void backward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, co
     kn.et.bf16_to_f32(x, y, n);
   });
   const int64_t nq = p.batch * p.tq * p.heads, nk = p.batch * p.tk * p.heads;
-  const std::vector<bfloat16> qs = scaled(kn, q, nq * p.dk, static_cast<float>(p.scale));
-  std::vector<float> dq32(dq ? static_cast<size_t>(nq * p.dk) : 0);
-  std::vector<float> dk32(dk ? static_cast<size_t>(nk * p.dk) : 0);
-  std::vector<float> dv32(dv ? static_cast<size_t>(nk * p.dv) : 0);
+  // Scratch, not vectors, as in the forward: every element is written before it is read.
+  const Scratch<bfloat16> qs(nq * p.dk, "attention");
+  scale_into(kn, q, nq * p.dk, static_cast<float>(p.scale), qs.data());
+  const Scratch<float> dq32(dq ? nq * p.dk : 0, "attention");
+  const Scratch<float> dk32(dk ? nk * p.dk : 0, "attention");
+  const Scratch<float> dv32(dv ? nk * p.dv : 0, "attention");
   parallel_for(0, p.batch * p.heads, 1, [&](int64_t t0, int64_t t1) {
     BackwardBuffers w(p);
     kn.setup();
@@ -438,9 +443,9 @@ void backward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, co
       }
     }
   });
-  if (dq) round_into(kn, dq32, dq);
-  if (dk) round_into(kn, dk32, dk);
-  if (dv) round_into(kn, dv32, dv);
+  if (dq) round_into(kn, dq32.data(), nq * p.dk, dq);
+  if (dk) round_into(kn, dk32.data(), nk * p.dk, dk);
+  if (dv) round_into(kn, dv32.data(), nk * p.dv, dv);
 }
 
 // The kernels of the current ISA, or nullopt on the float32 path.
