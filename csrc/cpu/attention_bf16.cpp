@@ -14,8 +14,8 @@
 //     layout of a transposed A; Q, dO, K and V are packed into pair panels once per (b, h) or
 //     key tile.
 // The kernels read whole micro-tiles of rows (up to 12), so the row buffers are padded past the
-// last tile's rows; what the padding rows compute is never read. Results are summed into
-// float32 buffers in the outputs' layout and rounded to bfloat16 once, after every task.
+// last tile's rows; what the padding rows compute is never read. Results are summed in float32
+// per task and each output row rounded to bfloat16 once, when its sum is complete.
 // On AMX (Note [AMX tiles]) the products take the tile kernel's strided form, with the tile
 // configuration checked once per task, not per product: reading it back after every product
 // of an attention tile's one or two 16-pair blocks cost more than the products.
@@ -155,13 +155,6 @@ void scale_into(const Kernels& kn, const bfloat16* x, int64_t n, float scale, bf
   });
 }
 
-// The n float32 results x, written in the outputs' layout, rounded into them once.
-void round_into(const Kernels& kn, const float* x, int64_t n, bfloat16* out) {
-  parallel_for(0, n, 1 << 14, [&](int64_t i0, int64_t i1) {
-    kn.et.f32_to_bf16(x + i0, out + i0, i1 - i0);
-  });
-}
-
 // Packs a (rows, cols) operand x (row stride ld) into ceil(cols / kNR) pair panels of the
 // narrow kernel, pairs of rows interleaved: panel c at dst + c * panel_pairs * kNR.
 void pack_row_pairs(const Kernels& kn, const bfloat16* x, int64_t ld, int64_t rows, int64_t cols,
@@ -182,6 +175,13 @@ void gather_row(const float* panels, int64_t rows, int64_t r, int64_t cols, floa
   }
 }
 
+// gather_row's row rounded to bfloat16 into `out` (row: a float32 buffer of cols values).
+void gather_row_rounded(const Kernels& kn, const float* panels, int64_t rows, int64_t r,
+                        int64_t cols, float* row, bfloat16* out, float mul = 1.0f) {
+  gather_row(panels, rows, r, cols, row, mul);
+  kn.et.f32_to_bf16(row, out, cols);
+}
+
 void forward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, const bfloat16* k,
              const bfloat16* v, bfloat16* out, float* lse) {
   const RandomTable& rt = active_random_table();
@@ -190,12 +190,11 @@ void forward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, con
   const int64_t kpd = pairs(p.dk), nvp = (p.dv + kNR - 1) / kNR;
   const int64_t kt_words = kpd * kBN, v_words = (kBN / 2) * kNR;
   const float inv = p.rate > 0 ? static_cast<float>(1.0 / (1.0 - p.rate)) : 1.0f;
-  // Scratch, not vectors: every element is written before it is read, and zeroing these
-  // megabytes ran on the calling thread alone.
-  const int64_t nq = p.batch * p.tq * p.heads, no = nq * p.dv;
+  // From the caching allocator, not a zero-filled vector: every element is written before it
+  // is read, and the fill ran on the calling thread alone.
+  const int64_t nq = p.batch * p.tq * p.heads;
   const Scratch<bfloat16> qs(nq * p.dk, "attention");
   scale_into(kn, q, nq * p.dk, static_cast<float>(p.scale), qs.data());
-  const Scratch<float> out32(no, "attention");
   parallel_for(0, p.batch * p.heads * nqb, 1, [&](int64_t t0, int64_t t1) {
     // K^T and V of the current (b, h), packed when a task moves to another.
     std::vector<uint32_t> kt(static_cast<size_t>(nkb * kt_words));
@@ -203,7 +202,7 @@ void forward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, con
     std::vector<bfloat16> qa(static_cast<size_t>((kBM + kRowSlack) * 2 * kpd), bfloat16{0});
     std::vector<bfloat16> pa(kBM * kBN, bfloat16{0});
     std::vector<float> s((kBM + kRowSlack) * kBN), pr(kBM * kBN);
-    std::vector<float> o(static_cast<size_t>(nvp * kBM * kNR)), f(kBN);
+    std::vector<float> o(static_cast<size_t>(nvp * kBM * kNR)), f(kBN), row(p.dv);
     float mrow[kBM], alpha[kBM];
     double lrow[kBM];
     int64_t packed_bh = -1;
@@ -254,19 +253,21 @@ void forward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, con
       }
       for (int64_t r = 0; r < m; ++r) {
         const int64_t i = i0 + r;
-        float* dst = out32.data() + st.o_bh(p, b, h) + i * p.heads * p.dv;
+        // Each row rounded to bfloat16 once, straight into the output.
+        bfloat16* dst = out + st.o_bh(p, b, h) + i * p.heads * p.dv;
         if (lrow[r] > 0) {
-          gather_row(o.data(), kBM, r, p.dv, dst, static_cast<float>(1.0 / lrow[r]));
+          gather_row_rounded(kn, o.data(), kBM, r, p.dv, row.data(), dst,
+                             static_cast<float>(1.0 / lrow[r]));
           lse[bh * p.tq + i] = mrow[r] + static_cast<float>(std::log(lrow[r]));
           continue;
         }
         // Every key masked: uniform weights over all Tk keys (Note [Attention masks]).
-        uniform_row(p, rt, bh * p.tq + i, vb0, st.v_row, inv, f.data(), dst);
+        uniform_row(p, rt, bh * p.tq + i, vb0, st.v_row, inv, f.data(), row.data());
+        kn.et.f32_to_bf16(row.data(), dst, p.dv);
         lse[bh * p.tq + i] = kInf;
       }
     }
   });
-  round_into(kn, out32.data(), no, out);
 }
 
 // The per-task buffers of the backward (one (b, h) at a time).
@@ -356,15 +357,12 @@ void backward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, co
                                                                 int64_t n) {
     kn.et.bf16_to_f32(x, y, n);
   });
-  const int64_t nq = p.batch * p.tq * p.heads, nk = p.batch * p.tk * p.heads;
-  // Scratch, not vectors, as in the forward: every element is written before it is read.
+  const int64_t nq = p.batch * p.tq * p.heads;
   const Scratch<bfloat16> qs(nq * p.dk, "attention");
   scale_into(kn, q, nq * p.dk, static_cast<float>(p.scale), qs.data());
-  const Scratch<float> dq32(dq ? nq * p.dk : 0, "attention");
-  const Scratch<float> dk32(dk ? nk * p.dk : 0, "attention");
-  const Scratch<float> dv32(dv ? nk * p.dv : 0, "attention");
   parallel_for(0, p.batch * p.heads, 1, [&](int64_t t0, int64_t t1) {
     BackwardBuffers w(p);
+    std::vector<float> row(static_cast<size_t>(std::max(p.dk, p.dv)));
     kn.setup();
     for (int64_t bh = t0; bh < t1; ++bh) {
       const int64_t b = bh / p.heads, h = bh % p.heads;
@@ -428,24 +426,23 @@ void backward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, co
           }
         }
         for (int64_t j = 0; j < nb; ++j) {
+          // Each row rounded to bfloat16 once its sum is complete, straight into the output.
           if (dk) {
-            gather_row(w.dka.data(), kBN, j, p.dk,
-                       dk32.data() + st.k_bh(p, b, h) + (j0 + j) * st.k_row);
+            gather_row_rounded(kn, w.dka.data(), kBN, j, p.dk, row.data(),
+                               dk + st.k_bh(p, b, h) + (j0 + j) * st.k_row);
           }
           if (dv) {
-            gather_row(w.dva.data(), kBN, j, p.dv,
-                       dv32.data() + st.v_bh(p, b, h) + (j0 + j) * st.v_row);
+            gather_row_rounded(kn, w.dva.data(), kBN, j, p.dv, row.data(),
+                               dv + st.v_bh(p, b, h) + (j0 + j) * st.v_row);
           }
         }
       }
       for (int64_t i = 0; dq && i < p.tq; ++i) {
-        gather_row(w.dqa.data(), tq_pad, i, p.dk, dq32.data() + st.q_bh(p, b, h) + i * st.q_row);
+        gather_row_rounded(kn, w.dqa.data(), tq_pad, i, p.dk, row.data(),
+                           dq + st.q_bh(p, b, h) + i * st.q_row);
       }
     }
   });
-  if (dq) round_into(kn, dq32.data(), nq * p.dk, dq);
-  if (dk) round_into(kn, dk32.data(), nk * p.dk, dk);
-  if (dv) round_into(kn, dv32.data(), nk * p.dv, dv);
 }
 
 // The kernels of the current ISA, or nullopt on the float32 path.
