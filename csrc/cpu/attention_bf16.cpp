@@ -151,7 +151,7 @@ void scale_into(const Kernels& kn, const bfloat16* x, int64_t n, float scale, bf
     float* t = tmp.data();
     kn.et.bf16_to_f32(x + i0, t, i1 - i0);
     for (int64_t i = 0; i < i1 - i0; ++i) t[i] *= scale;
-    kn.et.f32_to_bf16(t, out + i0, i1 - i0);
+    kn.round_operands(t, out + i0, i1 - i0);  // products: no denormals, as gather_row_rounded
   });
 }
 
@@ -175,11 +175,14 @@ void gather_row(const float* panels, int64_t rows, int64_t r, int64_t cols, floa
   }
 }
 
-// gather_row's row rounded to bfloat16 into `out` (row: a float32 buffer of cols values).
+// gather_row's row rounded to bfloat16 into `out` (row: a float32 buffer of cols values). The
+// operands' rounding (VCVTNE2PS2BF16 where the CPU has it) gives bfloat16::from_float's bits
+// here: it differs only on denormal inputs, and the row is a product computed in the ops'
+// flush-to-zero mode (Note [Denormals]), so it has none.
 void gather_row_rounded(const Kernels& kn, const float* panels, int64_t rows, int64_t r,
                         int64_t cols, float* row, bfloat16* out, float mul = 1.0f) {
   gather_row(panels, rows, r, cols, row, mul);
-  kn.et.f32_to_bf16(row, out, cols);
+  kn.round_operands(row, out, cols);
 }
 
 void forward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, const bfloat16* k,
