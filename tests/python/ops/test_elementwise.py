@@ -99,6 +99,35 @@ def test_binary(name, sa, sb, layout, rng):
         check_close(got, np.asarray(want), dtype if want.dtype != bool else "bool")
 
 
+@pytest.mark.parametrize(("shape", "bshape"), [((64, 784), (784,)), ((32, 200, 2, 32), (2, 32)),
+                                             ((7, 9, 15), (9, 15)), ((5000, 3), (3,)),
+                                             ((3, 1, 4096), (1, 4096))], ids=str)
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32", "bfloat16"])
+def test_periodic_broadcast_matches_the_row_loop(shape, bshape, dtype, rng):
+    # A dense operand against a trailing block repeated over the leading dimensions runs in
+    # tiles of whole periods (Note [Periodic broadcast]); the same op with the dense operand
+    # strided takes the row loop. Both must give the same bits, in either operand order.
+    a = random_array(rng, shape, "float32" if dtype == "bfloat16" else dtype)
+    b = random_array(rng, bshape, "float32" if dtype == "bfloat16" else dtype)
+    if dtype != "int32":
+        b = np.where(b == 0, 0.5, b).astype(b.dtype)
+    ops = [tf.subtract, tf.maximum, tf.less]
+    if dtype != "int32":
+        ops.append(tf.divide)
+    big = np.zeros(shape[:-1] + (2 * shape[-1],), dtype=a.dtype)
+    big[..., ::2] = a
+    dense, strided, bt = tf.constant(a), tf.constant(big)[..., ::2], tf.constant(b)
+    if dtype == "bfloat16":
+        dense, bt = tf.cast(dense, "bfloat16"), tf.cast(bt, "bfloat16")
+        strided = tf.cast(tf.constant(big), "bfloat16")[..., ::2]
+    assert not strided._is_contiguous()
+    for op in ops:
+        for got, want in ((op(dense, bt), op(strided, bt)), (op(bt, dense), op(bt, strided))):
+            assert got.shape == want.shape
+            np.testing.assert_array_equal(np.asarray(got).view(np.uint8),
+                                          np.asarray(want).view(np.uint8), err_msg=op.__name__)
+
+
 @pytest.mark.parametrize("dtype", INT_DTYPES)
 def test_integer_division_matches_python(dtype):
     a = np.array([-7, 7, -7, 7, 0, 5, -2**31 if dtype == "int32" else -2**63], dtype=dtype)
