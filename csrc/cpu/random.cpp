@@ -196,6 +196,30 @@ void dropout_mask(bool* mask, int64_t n, double rate, uint64_t key, uint64_t off
 
 void dropout_apply(DType dtype, const Shape& shape, const void* x, const Shape& x_strides,
                    const bool* mask, const Shape& mask_strides, void* out, double scale) {
+  if (dtype == DType::BFloat16) {  // float32 arithmetic, the result rounded (random_kernels.h)
+    const float s = static_cast<float>(scale);
+    const auto* xp = static_cast<const bfloat16*>(x);
+    auto* op = static_cast<bfloat16*>(out);
+    const Shape out_strides = contiguous_strides(shape);
+    if (x_strides == out_strides && mask_strides == out_strides) {
+      const RandomTable& t = active_random_table();
+      parallel_for(0, shape_numel(shape), kGrainCheap, [&](int64_t begin, int64_t end) {
+        t.dropout_apply_bf16(xp + begin, mask + begin, end - begin, s, op + begin);
+      });
+      return;
+    }
+    for_each_row<3>(shape, {&x_strides, &mask_strides, &out_strides}, kGrainCheap,
+                    [&](const std::array<int64_t, 3>& off, int64_t len,
+                        const std::array<int64_t, 3>& inner) {
+                      for (int64_t i = 0; i < len; ++i) {
+                        op[off[2] + i * inner[2]] =
+                            mask[off[1] + i * inner[1]]
+                                ? bfloat16::from_float(xp[off[0] + i * inner[0]].to_float() * s)
+                                : bfloat16::from_bits(0);
+                      }
+                    });
+    return;
+  }
   visit_floating(dtype, "dropout", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T s = static_cast<T>(scale);

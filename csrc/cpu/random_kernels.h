@@ -3,6 +3,8 @@
 // float32 values. Every table gives the same bits (Note [Reproducible random transforms] in
 // cpu/random_transform.h); the vector ones only run faster.
 
+#include <corten/half.h>
+
 #include <cstdint>
 
 namespace corten::cpu {
@@ -27,6 +29,10 @@ struct RandomTable {
   void (*dropout_apply_f32)(const float* x, const bool* keep, int64_t n, float scale, float* out);
   void (*dropout_apply_f64)(const double* x, const bool* keep, int64_t n, double scale,
                             double* out);
+  /// The bfloat16 form: keep[i] ? bfloat16(float(x[i]) * scale) : +0 (float32 arithmetic, as
+  /// the float32 kernel on the widened x and its result rounded).
+  void (*dropout_apply_bf16)(const bfloat16* x, const bool* keep, int64_t n, float scale,
+                             bfloat16* out);
 };
 
 namespace baseline {

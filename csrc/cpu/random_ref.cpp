@@ -17,7 +17,8 @@ namespace baseline {
 const RandomTable& random_table() {
   static const RandomTable t{&ref::philox_words, &ref::normal_f32, &ref::uniform_f32,
                              &ref::normal_f64,
-                             &ref::dropout_keep,    &ref::dropout_apply_f32, &ref::dropout_apply_f64};
+                             &ref::dropout_keep,    &ref::dropout_apply_f32, &ref::dropout_apply_f64,
+                             &ref::dropout_apply_bf16};
   return t;
 }
 }  // namespace baseline

@@ -135,11 +135,17 @@ Tensor random_uniform_int(const Shape& shape, int64_t minval, int64_t maxval, DT
 
 namespace {
 
+// bfloat16 on the CPU, whose dropout kernel reads and writes it directly (the same values as
+// through float32: the product is float32 arithmetic, rounded once).
+bool native_bfloat16(const Tensor& x) {
+  return x.dtype() == DType::BFloat16 && x.device() == Device::CPU;
+}
+
 // Dropout without autograd: the output and the resolved noise shape.
 Tensor dropout_impl(const Tensor& x, double rate, const std::optional<Shape>& noise_shape,
                     PhiloxSeed seed, Shape* resolved) {
   detail::check_defined(x, "dropout");
-  CORTEN_CHECK_TYPE(is_floating(x.dtype()),
+  CORTEN_CHECK_TYPE(is_floating(x.dtype()) || native_bfloat16(x),
                     "dropout: x must be a floating tensor (float32 or float64); got dtype ",
                     dtype_name(x.dtype()));
   CORTEN_CHECK_VALUE(rate >= 0.0 && rate < 1.0, "dropout: rate must be in [0, 1); got ", rate);
@@ -189,7 +195,8 @@ PhiloxSeed seed_of(const Tensor& seed) {
 
 Tensor dropout(const Tensor& x, double rate, const std::optional<Shape>& noise_shape,
                PhiloxSeed seed) {
-  if (x.defined() && is_half_precision(x.dtype())) {  // Note [Half-precision compute]
+  // Note [Half-precision compute]; bfloat16 on the CPU is dropped in place (native_bfloat16).
+  if (x.defined() && is_half_precision(x.dtype()) && !native_bfloat16(x)) {
     return detail::narrow_half(dropout(detail::widen_half(x), rate, noise_shape, seed), x.dtype());
   }
   // Called with an offset computed by the caller: a plan would replay that offset.
@@ -202,7 +209,8 @@ Tensor dropout(const Tensor& x, double rate, const std::optional<Shape>& noise_s
 
 Tensor dropout(const Tensor& x, double rate, const std::optional<Shape>& noise_shape,
                const Tensor& seed) {
-  if (x.defined() && is_half_precision(x.dtype())) {  // Note [Half-precision compute]
+  // Note [Half-precision compute]; bfloat16 on the CPU is dropped in place (native_bfloat16).
+  if (x.defined() && is_half_precision(x.dtype()) && !native_bfloat16(x)) {
     return detail::narrow_half(dropout(detail::widen_half(x), rate, noise_shape, seed), x.dtype());
   }
   trace::OpRecord rec;

@@ -139,7 +139,8 @@ void uniform_f32(const uint32_t* w, int64_t n, double minval, double range, floa
 
 const RandomTable& random_table() {
   static const RandomTable t{&philox_words, &normal_f32, &uniform_f32, &ref::normal_f64,
-                             &ref::dropout_keep,    &ref::dropout_apply_f32, &ref::dropout_apply_f64};
+                             &ref::dropout_keep,    &ref::dropout_apply_f32, &ref::dropout_apply_f64,
+                             &ref::dropout_apply_bf16};
   return t;
 }
 

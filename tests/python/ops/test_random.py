@@ -437,6 +437,27 @@ def test_dropout_of_special_values(dtype):
     assert np.all(y[~keep] == 0) and not np.signbit(y[~keep]).any()
 
 
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_bfloat16_dropout_is_the_float32_one_rounded(layout):
+    # bfloat16 on the CPU is dropped in place: the same mask, the float32 product rounded once,
+    # as through a float32 copy (Note [Half-precision compute]); dropped elements are +0.
+    from corten.ops import _seed
+
+    key = _seed.stateless_key([8, 1])
+    x = np.random.default_rng(5).normal(size=(40, 70)).astype(np.float32)
+    x[0, :6] = [np.inf, -np.inf, np.nan, -0.0, 3e38, -1.5]
+    xb = tf.cast(tf.constant(x if layout == "contiguous" else np.ascontiguousarray(x.T)),
+                 "bfloat16")
+    if layout == "transposed":
+        xb = tf.transpose(xb)
+        assert not xb._is_contiguous()
+    got = _C.dropout(xb, 0.3, None, key, 0)
+    want = tf.cast(_C.dropout(tf.cast(xb, "float32"), 0.3, None, key, 0), "bfloat16")
+    assert got.dtype == tf.bfloat16
+    np.testing.assert_array_equal(np.asarray(got).view(np.uint16),
+                                  np.asarray(want).view(np.uint16))
+
+
 def test_dropout_rate_zero_is_identity():
     x = tf.constant([[1.0, -2.0], [3.0, 4.5]])
     y = tf.nn.dropout(x, 0.0)
