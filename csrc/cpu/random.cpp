@@ -194,58 +194,59 @@ void dropout_mask(bool* mask, int64_t n, double rate, uint64_t key, uint64_t off
   for_word_runs<rng::kMaskPerBlock>(n, key, offset, keep);
 }
 
+namespace {
+
+// out = keep ? kept(x) : +0 over `shape`: contiguous operands (no noise_shape, the common case)
+// through `flat`, one call per chunk (the ISA table's loop), others element by element.
+template <class T, class Flat, class Kept>
+void apply_keep(const Shape& shape, const T* x, const Shape& x_strides, const bool* mask,
+                const Shape& mask_strides, T* out, const Flat& flat, const Kept& kept) {
+  const Shape out_strides = contiguous_strides(shape);
+  if (x_strides == out_strides && mask_strides == out_strides) {
+    parallel_for(0, shape_numel(shape), kGrainCheap, [&](int64_t begin, int64_t end) {
+      flat(x + begin, mask + begin, end - begin, out + begin);
+    });
+    return;
+  }
+  for_each_row<3>(shape, {&x_strides, &mask_strides, &out_strides}, kGrainCheap,
+                  [&](const std::array<int64_t, 3>& off, int64_t len,
+                      const std::array<int64_t, 3>& inner) {
+                    for (int64_t i = 0; i < len; ++i) {
+                      out[off[2] + i * inner[2]] =
+                          mask[off[1] + i * inner[1]] ? kept(x[off[0] + i * inner[0]]) : T{};
+                    }
+                  });
+}
+
+}  // namespace
+
 void dropout_apply(DType dtype, const Shape& shape, const void* x, const Shape& x_strides,
                    const bool* mask, const Shape& mask_strides, void* out, double scale) {
+  const RandomTable& t = active_random_table();
   if (dtype == DType::BFloat16) {  // float32 arithmetic, the result rounded (random_kernels.h)
     const float s = static_cast<float>(scale);
-    const auto* xp = static_cast<const bfloat16*>(x);
-    auto* op = static_cast<bfloat16*>(out);
-    const Shape out_strides = contiguous_strides(shape);
-    if (x_strides == out_strides && mask_strides == out_strides) {
-      const RandomTable& t = active_random_table();
-      parallel_for(0, shape_numel(shape), kGrainCheap, [&](int64_t begin, int64_t end) {
-        t.dropout_apply_bf16(xp + begin, mask + begin, end - begin, s, op + begin);
-      });
-      return;
-    }
-    for_each_row<3>(shape, {&x_strides, &mask_strides, &out_strides}, kGrainCheap,
-                    [&](const std::array<int64_t, 3>& off, int64_t len,
-                        const std::array<int64_t, 3>& inner) {
-                      for (int64_t i = 0; i < len; ++i) {
-                        op[off[2] + i * inner[2]] =
-                            mask[off[1] + i * inner[1]]
-                                ? bfloat16::from_float(xp[off[0] + i * inner[0]].to_float() * s)
-                                : bfloat16::from_bits(0);
-                      }
-                    });
+    apply_keep(
+        shape, static_cast<const bfloat16*>(x), x_strides, mask, mask_strides,
+        static_cast<bfloat16*>(out),
+        [&](const bfloat16* a, const bool* k, int64_t n, bfloat16* o) {
+          t.dropout_apply_bf16(a, k, n, s, o);
+        },
+        [&](bfloat16 v) { return bfloat16::from_float(v.to_float() * s); });
     return;
   }
   visit_floating(dtype, "dropout", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T s = static_cast<T>(scale);
-    const T* xp = static_cast<const T*>(x);
-    T* op = static_cast<T*>(out);
-    const Shape out_strides = contiguous_strides(shape);
-    if (x_strides == out_strides && mask_strides == out_strides) {
-      // The common case (no noise_shape, a contiguous x): one flat loop of the ISA's table.
-      const RandomTable& t = active_random_table();
-      parallel_for(0, shape_numel(shape), kGrainCheap, [&](int64_t begin, int64_t end) {
-        if constexpr (std::is_same_v<T, float>)
-          t.dropout_apply_f32(xp + begin, mask + begin, end - begin, s, op + begin);
-        else
-          t.dropout_apply_f64(xp + begin, mask + begin, end - begin, s, op + begin);
-      });
-      return;
-    }
-    for_each_row<3>(shape, {&x_strides, &mask_strides, &out_strides}, kGrainCheap,
-                    [&](const std::array<int64_t, 3>& off, int64_t len,
-                        const std::array<int64_t, 3>& inner) {
-                      const T* xr = xp + off[0];
-                      const bool* mr = mask + off[1];
-                      T* orow = op + off[2];
-                      for (int64_t i = 0; i < len; ++i)
-                        orow[i * inner[2]] = mr[i * inner[1]] ? xr[i * inner[0]] * s : T(0);
-                    });
+    apply_keep(
+        shape, static_cast<const T*>(x), x_strides, mask, mask_strides, static_cast<T*>(out),
+        [&](const T* a, const bool* k, int64_t n, T* o) {
+          if constexpr (std::is_same_v<T, float>) {
+            t.dropout_apply_f32(a, k, n, s, o);
+          } else {
+            t.dropout_apply_f64(a, k, n, s, o);
+          }
+        },
+        [&](T v) { return v * s; });
   });
 }
 
