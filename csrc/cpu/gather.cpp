@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "cpu/loops.h"
+#include "cpu/scratch.h"
 
 namespace corten::cpu {
 namespace {
@@ -48,9 +49,45 @@ void gather_rows(size_t itemsize, const char* params, int64_t batch, int64_t out
 // (the embedding case, batch * outer == 1) also over column blocks.
 constexpr int64_t kColumnBlock = 1024;
 
+// Destination-row parts of a one-task scatter (below).
+constexpr int64_t kRowParts = 8;
+
+// The scatter of one index list into one (n, inner) matrix, with its rows cut into kRowParts
+// parts, one task each (an embedding's gradient: one (b, o) and a short row give the loop
+// below a single task). The indices are first sorted by part, stably, so every row still takes
+// its additions in index order and on one thread: the sums do not depend on the thread count.
+template <typename T, typename I>
+void scatter_add_by_row_parts(const T* grad, int64_t n, int64_t inner, const I* idx,
+                              int64_t num_indices, T* dparams) {
+  const Scratch<int64_t> order(num_indices, "gather_grad");
+  int64_t start[kRowParts + 1] = {};
+  for (int64_t i = 0; i < num_indices; ++i) {
+    ++start[static_cast<int64_t>(idx[i]) * kRowParts / n + 1];
+  }
+  for (int64_t p = 0; p < kRowParts; ++p) start[p + 1] += start[p];
+  int64_t next[kRowParts];
+  std::copy(start, start + kRowParts, next);
+  for (int64_t i = 0; i < num_indices; ++i) {
+    order.data()[next[static_cast<int64_t>(idx[i]) * kRowParts / n]++] = i;
+  }
+  parallel_items(kRowParts, [&](int64_t p, int64_t) {
+    for (int64_t k = start[p]; k < start[p + 1]; ++k) {
+      const int64_t i = order.data()[k];
+      T* d = dparams + static_cast<int64_t>(idx[i]) * inner;
+      const T* s = grad + i * inner;
+      for (int64_t c = 0; c < inner; ++c) d[c] += s[c];
+    }
+  });
+}
+
 template <typename T, typename I>
 void scatter_add_rows(const T* grad, int64_t batch, int64_t outer, int64_t n, int64_t inner,
                       const I* idx, int64_t num_indices, T* dparams) {
+  if (batch * outer == 1 && inner <= kColumnBlock && n >= kRowParts && get_num_threads() > 1 &&
+      num_indices * inner >= kGrainCheap) {
+    scatter_add_by_row_parts(grad, n, inner, idx, num_indices, dparams);
+    return;
+  }
   const int64_t blocks = (inner + kColumnBlock - 1) / kColumnBlock;
   const int64_t tasks = batch * outer * blocks;
   const int64_t work = num_indices * std::min(inner, kColumnBlock);

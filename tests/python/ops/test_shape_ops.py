@@ -290,6 +290,34 @@ def test_gather_batch_dims(layout, rng):
     check_close(got, _gather_ref(params, indices, 3, 2), "float64")
 
 
+@pytest.mark.usefixtures("restore_config")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_embedding_gradient_is_the_same_on_every_thread_count(dtype, rng):
+    # The gradient of a table lookup adds each looked-up row's gradient into the table's row;
+    # with one task it is cut by destination rows over the threads, each row still summed in
+    # index order. Many repeats of few rows make the order visible in the last bits.
+    table = tf.constant(random_array(rng, (1000, 48), dtype))
+    ids = tf.constant(np.concatenate([rng.integers(0, 1000, 3000), np.full(2000, 7),
+                                      np.full(1000, 999)]).astype(np.int32).reshape(60, 100))
+    g = tf.constant(random_array(rng, (60, 100, 48), dtype))
+
+    def grad():
+        with tf.GradientTape() as tape:
+            tape.watch(table)
+            loss = tf.reduce_sum(tf.gather(table, ids) * g)
+        return tf.convert_to_tensor(tape.gradient(loss, table)).numpy()
+
+    want = np.zeros((1000, 48), np.float64)
+    np.add.at(want, ids.numpy().ravel(), g.numpy().reshape(-1, 48).astype(np.float64))
+    got = {}
+    for threads in (1, 2, 3):
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        got[threads] = grad()
+    check_close(tf.constant(got[1]), want, dtype, rtol=1e-4 if dtype == "float32" else 1e-10)
+    for threads in (2, 3):
+        assert got[threads].tobytes() == got[1].tobytes(), threads
+
+
 def test_gather_python_indices_and_defaults():
     got = tf.gather(tf.constant([[1, 2], [3, 4], [5, 6]]), [2, 0])
     np.testing.assert_array_equal(_np(got), [[5, 6], [1, 2]])
