@@ -32,15 +32,17 @@ void gather_rows(size_t itemsize, const char* params, int64_t batch, int64_t out
     return params + src_row * static_cast<int64_t>(row_bytes);
   };
   parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+    const char* src = source(begin);
     for (int64_t r = begin; r < end; ++r) {
       // The next row's lines requested while this one is copied: rows at random places (a
       // shuffled batch, an embedding lookup) each start with a cache miss that the hardware
       // prefetchers cannot foresee (64 rows of 784 floats at 1 thread: 11.4 -> 10.3 us).
-      if (r + 1 < end) {
-        const char* next = source(r + 1);
+      const char* next = r + 1 < end ? source(r + 1) : nullptr;
+      if (next) {
         for (size_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(next + off);
       }
-      std::memcpy(out + r * static_cast<int64_t>(row_bytes), source(r), row_bytes);
+      std::memcpy(out + r * static_cast<int64_t>(row_bytes), src, row_bytes);
+      src = next;
     }
   });
 }
@@ -59,17 +61,14 @@ constexpr int64_t kRowParts = 8;
 template <typename T, typename I>
 void scatter_add_by_row_parts(const T* grad, int64_t n, int64_t inner, const I* idx,
                               int64_t num_indices, T* dparams) {
+  auto part_of = [&](int64_t i) { return static_cast<int64_t>(idx[i]) * kRowParts / n; };
   const Scratch<int64_t> order(num_indices, "gather_grad");
   int64_t start[kRowParts + 1] = {};
-  for (int64_t i = 0; i < num_indices; ++i) {
-    ++start[static_cast<int64_t>(idx[i]) * kRowParts / n + 1];
-  }
+  for (int64_t i = 0; i < num_indices; ++i) ++start[part_of(i) + 1];
   for (int64_t p = 0; p < kRowParts; ++p) start[p + 1] += start[p];
   int64_t next[kRowParts];
   std::copy(start, start + kRowParts, next);
-  for (int64_t i = 0; i < num_indices; ++i) {
-    order.data()[next[static_cast<int64_t>(idx[i]) * kRowParts / n]++] = i;
-  }
+  for (int64_t i = 0; i < num_indices; ++i) order.data()[next[part_of(i)]++] = i;
   parallel_items(kRowParts, [&](int64_t p, int64_t) {
     for (int64_t k = start[p]; k < start[p + 1]; ++k) {
       const int64_t i = order.data()[k];

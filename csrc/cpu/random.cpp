@@ -196,15 +196,16 @@ void dropout_mask(bool* mask, int64_t n, double rate, uint64_t key, uint64_t off
 
 namespace {
 
-// out = keep ? kept(x) : +0 over `shape`: contiguous operands (no noise_shape, the common case)
-// through `flat`, one call per chunk (the ISA table's loop), others element by element.
-template <class T, class Flat, class Kept>
+// out = keep ? rng::dropout_kept(x, scale) : +0 over `shape`: contiguous operands (no
+// noise_shape, the common case) through `flat`, the ISA table's loop, one call per chunk; others
+// element by element.
+template <class T, class S, class Flat>
 void apply_keep(const Shape& shape, const T* x, const Shape& x_strides, const bool* mask,
-                const Shape& mask_strides, T* out, const Flat& flat, const Kept& kept) {
+                const Shape& mask_strides, T* out, S scale, const Flat& flat) {
   const Shape out_strides = contiguous_strides(shape);
   if (x_strides == out_strides && mask_strides == out_strides) {
     parallel_for(0, shape_numel(shape), kGrainCheap, [&](int64_t begin, int64_t end) {
-      flat(x + begin, mask + begin, end - begin, out + begin);
+      flat(x + begin, mask + begin, end - begin, scale, out + begin);
     });
     return;
   }
@@ -213,7 +214,9 @@ void apply_keep(const Shape& shape, const T* x, const Shape& x_strides, const bo
                       const std::array<int64_t, 3>& inner) {
                     for (int64_t i = 0; i < len; ++i) {
                       out[off[2] + i * inner[2]] =
-                          mask[off[1] + i * inner[1]] ? kept(x[off[0] + i * inner[0]]) : T{};
+                          mask[off[1] + i * inner[1]]
+                              ? rng::dropout_kept(x[off[0] + i * inner[0]], scale)
+                              : T{};
                     }
                   });
 }
@@ -223,30 +226,22 @@ void apply_keep(const Shape& shape, const T* x, const Shape& x_strides, const bo
 void dropout_apply(DType dtype, const Shape& shape, const void* x, const Shape& x_strides,
                    const bool* mask, const Shape& mask_strides, void* out, double scale) {
   const RandomTable& t = active_random_table();
-  if (dtype == DType::BFloat16) {  // float32 arithmetic, the result rounded (random_kernels.h)
-    const float s = static_cast<float>(scale);
-    apply_keep(
-        shape, static_cast<const bfloat16*>(x), x_strides, mask, mask_strides,
-        static_cast<bfloat16*>(out),
-        [&](const bfloat16* a, const bool* k, int64_t n, bfloat16* o) {
-          t.dropout_apply_bf16(a, k, n, s, o);
-        },
-        [&](bfloat16 v) { return bfloat16::from_float(v.to_float() * s); });
+  if (dtype == DType::BFloat16) {
+    apply_keep(shape, static_cast<const bfloat16*>(x), x_strides, mask, mask_strides,
+               static_cast<bfloat16*>(out), static_cast<float>(scale), t.dropout_apply_bf16);
     return;
   }
   visit_floating(dtype, "dropout", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const T s = static_cast<T>(scale);
-    apply_keep(
-        shape, static_cast<const T*>(x), x_strides, mask, mask_strides, static_cast<T*>(out),
-        [&](const T* a, const bool* k, int64_t n, T* o) {
-          if constexpr (std::is_same_v<T, float>) {
-            t.dropout_apply_f32(a, k, n, s, o);
-          } else {
-            t.dropout_apply_f64(a, k, n, s, o);
-          }
-        },
-        [&](T v) { return v * s; });
+    const T* xp = static_cast<const T*>(x);
+    T* op = static_cast<T*>(out);
+    if constexpr (std::is_same_v<T, float>) {
+      apply_keep(shape, xp, x_strides, mask, mask_strides, op, static_cast<T>(scale),
+                 t.dropout_apply_f32);
+    } else {
+      apply_keep(shape, xp, x_strides, mask, mask_strides, op, static_cast<T>(scale),
+                 t.dropout_apply_f64);
+    }
   });
 }
 

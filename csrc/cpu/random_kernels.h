@@ -25,12 +25,10 @@ struct RandomTable {
                      double* out);
   /// w: (n,) words; keep[i] = rng::dropout_keep(w[i], {threshold}).
   void (*dropout_keep)(const uint32_t* w, int64_t n, uint64_t threshold, bool* keep);
-  /// out[i] = keep[i] ? x[i] * scale : +0, for (n,) contiguous arrays.
+  /// out[i] = keep[i] ? rng::dropout_kept(x[i], scale) : +0, for (n,) contiguous arrays.
   void (*dropout_apply_f32)(const float* x, const bool* keep, int64_t n, float scale, float* out);
   void (*dropout_apply_f64)(const double* x, const bool* keep, int64_t n, double scale,
                             double* out);
-  /// The bfloat16 form: keep[i] ? bfloat16(float(x[i]) * scale) : +0 (float32 arithmetic, as
-  /// the float32 kernel on the widened x and its result rounded).
   void (*dropout_apply_bf16)(const bfloat16* x, const bool* keep, int64_t n, float scale,
                              bfloat16* out);
 };

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include <corten/half.h>
+
 #include "cpu/host_device.h"
 #include "cpu/philox.h"
 
@@ -351,6 +353,16 @@ inline DropoutThreshold dropout_threshold(double rate) {
 }
 CORTEN_HD inline bool dropout_keep(uint32_t w, DropoutThreshold t) {
   return static_cast<uint64_t>(w) >= t.value;
+}
+
+/// The value of a kept element: x * scale in x's arithmetic; for bfloat16, in float32 and
+/// rounded once (the values of dropout on a float32 copy).
+template <class T>
+CORTEN_HD inline T dropout_kept(T x, T scale) {
+  return x * scale;
+}
+CORTEN_HD inline bfloat16 dropout_kept(bfloat16 x, float scale) {
+  return bfloat16::from_float(x.to_float() * scale);
 }
 
 }  // namespace
