@@ -111,6 +111,19 @@ OPS = [
          "torch": lambda torch, x: torch.softmax(x, -1)}),
 ]
 
+# A bias added over the leading dimensions (EinsumDense's, of a MultiHeadAttention projection),
+# and dropout at training time on a transformer block's activations: each library's own op.
+OPS += [
+    _op("add (bias over leading dims)", "32x200x2x32 + 2x32", (_f32(32, 200, 2, 32), _f32(2, 32)),
+        _same(lambda m, a, b: a + b)),
+    Case("ops", "dropout(rate=0.1)", "32x200x32", KERNEL_LIBRARIES, (_f32(32, 200, 32),),
+         {"corten": lambda tf, a: tf.nn.dropout(a, 0.1),
+          "numpy": lambda np, a: a * (np.random.default_rng().random(a.shape) >= 0.1) / 0.9,
+          "torch": lambda torch, a: torch.nn.functional.dropout(a, 0.1, training=True)},
+         tol=None, note="random masks: outputs not compared"),
+]
+
+
 def _np_layer_norm(np, x, g, b):
     m = x.mean(-1, keepdims=True)
     return (x - m) / np.sqrt(x.var(-1, keepdims=True) + 1e-3) * g + b
