@@ -62,6 +62,12 @@ void bind_random(py::module_& m) {
       py::arg("shape"), py::arg("minval"), py::arg("maxval"), py::arg("dtype"), py::arg("key"),
       py::arg("offset") = py::none());
   m.def(
+      "random_permutation",
+      [](int64_t n, uint64_t key, py::handle offset) {
+        return draw(key, offset, [&](auto seed) { return random_permutation(n, seed); });
+      },
+      py::arg("n"), py::arg("key"), py::arg("offset") = py::none());
+  m.def(
       "dropout",
       [](py::handle x, double rate, py::handle noise_shape, uint64_t key, py::handle offset) {
         std::optional<Shape> ns;

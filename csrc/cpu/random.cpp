@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <type_traits>
 
 #include "cpu/loops.h"
@@ -183,6 +184,31 @@ void random_uniform_int(DType dtype, void* out, int64_t n, int64_t minval, int64
           });
     }
   });
+}
+
+// Note [Random permutation]
+// Element i's 64-bit word (the int64 layout of Note [Philox counters]) picks j uniform in
+// [0, i] as floor(word * (i + 1) / 2^64), and the inside-out Fisher-Yates shuffle places i at j
+// and the element that was at j at i. The multiply-shift is unbiased to within (i + 1) / 2^64,
+// which no test of uniformity can see; a rejection loop would make the counters consumed
+// depend on the values. The shuffle itself is sequential: a permutation of 10^6 indices takes
+// a few ms, far below the epoch it orders.
+void random_permutation(int64_t* out, int64_t n, uint64_t key, uint64_t offset) {
+  for_word_runs<2>(n, key, offset, [&](const uint32_t* w, int64_t first, int64_t count) {
+    // The words, stored where the shuffle below reads each one just before overwriting it.
+    for (int64_t j = 0; j < count; ++j) {
+      const uint64_t word = rng::bits64(w[2 * j], w[2 * j + 1]);
+      std::memcpy(out + first + j, &word, sizeof(word));
+    }
+  });
+  for (int64_t i = 0; i < n; ++i) {
+    uint64_t word;
+    std::memcpy(&word, out + i, sizeof(word));
+    const auto j = static_cast<int64_t>(
+        (static_cast<unsigned __int128>(word) * static_cast<uint64_t>(i + 1)) >> 64);
+    out[i] = out[j];
+    out[j] = i;
+  }
 }
 
 void dropout_mask(bool* mask, int64_t n, double rate, uint64_t key, uint64_t offset) {

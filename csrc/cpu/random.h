@@ -27,6 +27,8 @@ void random_uniform_int(DType dtype, void* out, int64_t n, int64_t minval, int64
 /// mean + 2 stddev]; rejected samples are redrawn from further streams of the same counter.
 void truncated_normal(DType dtype, void* out, int64_t n, double mean, double stddev,
                       uint64_t key, uint64_t offset);
+/// out: (n,) int64, a uniformly random permutation of 0..n-1 (Note [Random permutation]).
+void random_permutation(int64_t* out, int64_t n, uint64_t key, uint64_t offset);
 /// mask: (n,) bool, true (keep) with probability 1 - rate.
 void dropout_mask(bool* mask, int64_t n, double rate, uint64_t key, uint64_t offset);
 /// x: `shape` with `x_strides`; mask: `shape` with `mask_strides` (0 where broadcast);

@@ -133,6 +133,21 @@ Tensor random_uniform_int(const Shape& shape, int64_t minval, int64_t maxval, DT
   return out;
 }
 
+Tensor random_permutation(int64_t n, PhiloxSeed seed) {
+  trace::OpRecord rec;
+  CORTEN_CHECK_VALUE(n >= 0, "random_permutation: n must be non-negative; got ", n);
+  check_shape(Shape{n}, "random_permutation");
+  Tensor out = Tensor::empty({n}, DType::Int64, Device::CPU, "random_permutation");
+  kernels::random_permutation(out.device())(out.data<int64_t>(), n, seed.key, seed.offset);
+  rec.record(
+      "random_permutation", {}, {out},
+      [](const trace::Tensors&, int64_t size, const PhiloxSeed& s) {
+        return random_permutation(size, s);
+      },
+      n, seed);
+  return out;
+}
+
 namespace {
 
 // bfloat16 on the CPU, whose dropout kernel reads and writes it directly (the same values as

@@ -93,6 +93,15 @@ Tensor random_uniform_int(const Shape& shape, int64_t minval, int64_t maxval, DT
       shape, minval, maxval, dtype);
 }
 
+Tensor random_permutation(int64_t n, PhiloxStream stream) {
+  return stream_draw(
+      "random_permutation", stream, [&](PhiloxSeed seed) { return random_permutation(n, seed); },
+      [](const trace::Tensors&, int64_t size, PhiloxStream st) {
+        return random_permutation(size, st);
+      },
+      n);
+}
+
 namespace {
 
 // The stream form of dropout and its replay: the output and the seed tensor its gradient reads.

@@ -7,9 +7,10 @@
 // hands the epoch's full batches to Plan::run_batches instead, which cuts each batch with the
 // same gather op and replays the same plan, so the numbers are those of the per-step loop bit
 // for bit. Only the last replay's outputs (the step's logs) come back, or, for predict(),
-// every replay's outputs stacked into one tensor per output. The first batch of an epoch
-// (which may have to trace) and a smaller last batch (another plan) still go through the
-// per-step path.
+// every replay's outputs stacked into one tensor per output. The first batch goes through the
+// per-step path only when the plan is not there yet (it traces it) and in predict() (whose
+// first result says whether results stack by rows); a smaller last batch (another plan) always
+// does.
 
 #include <corten/errors.h>
 #include <corten/ops.h>

@@ -14,11 +14,12 @@ from corten import _C
 from corten.dtypes import as_dtype, float32
 from corten.ops import _seed
 from corten.ops import _symbolic as _sym
+from corten.ops.array import gather
 from corten.ops._seed import set_seed
 
 Tensor = _C.Tensor
 
-__all__ = ["set_seed", "normal", "uniform", "truncated_normal", "stateless_normal",
+__all__ = ["set_seed", "normal", "uniform", "truncated_normal", "shuffle", "stateless_normal",
            "stateless_uniform", "stateless_truncated_normal"]
 
 
@@ -101,6 +102,29 @@ def truncated_normal(shape: Any, mean: float = 0.0, stddev: float = 1.0, dtype: 
     dtype = as_dtype(dtype)
     mean, stddev = float(mean), float(stddev)
     return _C.truncated_normal(shape, mean, stddev, dtype, _seed.stateful_key(seed))
+
+
+def shuffle(value: Any, seed: int | None = None, name: str | None = None) -> Tensor:
+    """Randomly shuffles a tensor along its first dimension (tf.random.shuffle): row ``i`` of
+    the result is row ``perm[i]`` of ``value`` for a uniformly random permutation ``perm``.
+
+    The permutation comes from the same seeded Philox streams as the other stateful draws,
+    so a program shuffles identically after the same ``set_seed``; the sequence differs from
+    TensorFlow's.
+
+    Raises:
+        ValueError: if ``value`` is a scalar.
+
+    Example:
+        >>> corten.random.shuffle(corten.range(5), seed=1).shape
+        TensorShape([5])
+    """
+    value = value if isinstance(value, Tensor) else _C.convert_to_tensor(value)
+    if value.ndim == 0:
+        raise ValueError(f"shuffle: value must be at least 1-D; got a scalar of dtype "
+                         f"{value.dtype.name}")
+    perm = _C.random_permutation(int(value.shape[0]), _seed.stateful_key(seed))
+    return gather(value, perm, axis=0)
 
 
 def stateless_normal(shape: Any, seed: Any, mean: float = 0.0, stddev: float = 1.0,

@@ -38,6 +38,10 @@ Tensor random_uniform_int(const Shape& shape, int64_t minval, int64_t maxval, DT
 /// (key, offset, i). Same argument rules as random_normal.
 Tensor truncated_normal(const Shape& shape, double mean, double stddev, DType dtype,
                         PhiloxSeed seed);
+/// A uniformly random permutation of 0..n-1, int64 (n,) on the CPU: the order of an epoch's
+/// shuffled samples, and tf.random.shuffle's along the first axis. n >= 0 (ValueError
+/// otherwise); consumes philox_counters_used(n) counters, as an int64 draw of n elements.
+Tensor random_permutation(int64_t n, PhiloxSeed seed);
 /// A stateful random stream (TensorFlow's stateful random ops): a draw from it uses the
 /// stream's current counter offset under `key`, then advances the offset by the counters it
 /// used. The offsets live here, not in the caller, so that a traced plan's draws advance them
@@ -56,6 +60,7 @@ Tensor random_uniform(const Shape& shape, double minval, double maxval, DType dt
                       PhiloxStream stream);
 Tensor random_uniform_int(const Shape& shape, int64_t minval, int64_t maxval, DType dtype,
                           PhiloxStream stream);
+Tensor random_permutation(int64_t n, PhiloxStream stream);
 
 /// The next counter offset of the stream `key` (0 for a stream never drawn from).
 uint64_t philox_stream_offset(uint64_t key);

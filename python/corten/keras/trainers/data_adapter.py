@@ -21,6 +21,7 @@ import numpy as np
 import corten
 from corten import _C, nest
 from corten.keras import backend, nested_lists
+from corten.ops import _seed
 
 __all__ = ["DataHandler", "pack_x_y_sample_weight", "unpack_x_y_sample_weight",
            "train_validation_split", "single_batch", "is_array_data"]
@@ -260,7 +261,7 @@ class _ArrayAdapter:
     """In-memory arrays, batched by index (a fresh permutation per epoch when shuffling)."""
 
     def __init__(self, x: Any, y: Any, sample_weight: Any, batch_size: int | None,
-                 shuffle: Any, steps: int | None, rng: np.random.Generator | None) -> None:
+                 shuffle: Any, steps: int | None) -> None:
         self.x = _normalize_arrays(x, "x")
         # fit(x, x) (autoencoders): one array, cut once per batch.
         self.y = self.x if y is x else _normalize_arrays(y, "y")
@@ -271,7 +272,6 @@ class _ArrayAdapter:
             raise ValueError(f"`batch_size` must be a positive integer. "
                              f"Received: batch_size={batch_size}")
         self.shuffle = shuffle
-        self.rng = rng
         self.num_batches = int(math.ceil(self.num_samples / self.batch_size))
         self.user_steps = steps
         self._sources = (_BatchSource(self.x),
@@ -286,17 +286,15 @@ class _ArrayAdapter:
 
     def make_iterator(self) -> Iterator[Any]:
         n, bs = self.num_samples, self.batch_size
-        order = np.arange(n)
-        if self.shuffle == "batch" and self.rng is not None:
-            starts = np.arange(self.num_batches)
-            self.rng.shuffle(starts)
+        order, order_t = np.arange(n), None
+        if self.shuffle == "batch":
+            starts = np.asarray(shuffle_order(self.num_batches))
             order = np.concatenate([np.arange(s * bs, min(n, (s + 1) * bs)) for s in starts]) \
                 if n else order
-        elif self.shuffle and self.rng is not None:
-            order = self.rng.permutation(n)
-
-        in_order = not (self.shuffle and self.rng is not None)
-        order_t = None if in_order else corten.convert_to_tensor(order.astype(np.int64))
+            order_t = corten.convert_to_tensor(order.astype(np.int64))
+        elif self.shuffle:
+            order_t = shuffle_order(n)
+            order = np.asarray(order_t)
         self.epoch_order = (order, order_t)
 
         def gen():
@@ -412,12 +410,12 @@ def _is_iterator(x: Any) -> bool:
     return hasattr(x, "__next__") and hasattr(x, "__iter__")
 
 
-def shuffle_rng() -> np.random.Generator:
-    """A numpy Generator for shuffling, drawn from corten's seeded random state: after
+def shuffle_order(n: int) -> Tensor:
+    """A random order of ``n`` samples (int64) from the shuffle's own stateful stream: after
     ``keras.utils.set_random_seed(s)`` the same program shuffles identically on any thread
-    count; without a seed, shuffling differs between runs."""
-    value = corten.random.uniform((), 0, 2**31 - 1, dtype="int64", seed=_SHUFFLE_OP_SEED)
-    return np.random.default_rng(int(np.asarray(value)))
+    count and on every rank of a data-parallel strategy (an op-level seed without a global
+    seed takes TensorFlow's default graph seed, so the order is reproducible then too)."""
+    return _C.random_permutation(n, _seed.stateful_key(_SHUFFLE_OP_SEED))
 
 
 class DataHandler:
@@ -478,9 +476,8 @@ class DataHandler:
             if y is not None and not is_array_data(y):
                 raise ValueError(f"Expected `y` to be arrays like `x`. Received: y of type "
                                  f"{type(y).__name__}")
-            rng = shuffle_rng() if shuffle else None
             self.adapter = _ArrayAdapter(x, y, sample_weight, batch_size, shuffle,
-                                         steps_per_epoch, rng)
+                                         steps_per_epoch)
             if model is not None:
                 _check_inputs_against_model(self.adapter.x, model)
         self.inferred_steps = self.adapter.steps()
@@ -519,17 +516,26 @@ class DataHandler:
                 collect(result)
             return result
 
-        first_batch = batch(0)
-        logs = run(first_batch)  # traces the plan when needed
-        replay = step_function.batch_replayer(first_batch)
         bs = adapter.batch_size
-        if collect is not None and not all(
-                isinstance(t, Tensor) and t.ndim >= 1 and t.shape[0] == bs
-                for t in nest.flatten(logs)):
-            replay = None  # results that do not stack by rows
-        first = 1
-        if replay is not None:
-            logs = replay(sources, input_source, order_t, bs, bs, full - 1, collect is not None)
+        first, logs, replay = 0, None, None
+        if collect is None:
+            # A plan traced by an earlier epoch or fit() replays the first batch too. Its key
+            # needs only the batch's structure, shapes and dtypes: the first rows in storage
+            # order (views) stand in for the shuffled batch.
+            replay = step_function.batch_replayer(
+                pack_x_y_sample_weight(*adapter.batch_at(0, order, None)))
+        if replay is None:
+            first_batch = batch(0)
+            logs = run(first_batch)  # traces the plan when needed
+            replay = step_function.batch_replayer(first_batch)
+            first = 1
+            if collect is not None and not all(
+                    isinstance(t, Tensor) and t.ndim >= 1 and t.shape[0] == bs
+                    for t in nest.flatten(logs)):
+                replay = None  # results that do not stack by rows
+        if replay is not None and first < full:
+            logs = replay(sources, input_source, order_t, bs, first * bs, full - first,
+                          collect is not None)
             if collect is not None:
                 collect(logs)
             first = full

@@ -96,8 +96,11 @@ def test_replay_runs_the_batches_in_cpp(monkeypatch):
     monkeypatch.setattr(type(model.make_train_function()), "__call__", counting_call)
     model.fit(x, y, batch_size=16, epochs=2, verbose=0)
     assert calls == [True, True]
-    # Per epoch only the first batch goes through Python; the other three are replayed.
-    assert len(steps) == 2
+    # Only the first batch of the first epoch goes through Python (it traces the plan); the
+    # other three, and the whole second epoch, are replayed.
+    assert len(steps) == 1
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    assert len(steps) == 1  # a later fit() finds the plan: nothing per step in Python
 
 
 def _fit_twice(build, fit):
