@@ -19,7 +19,8 @@ namespace corten::cpu {
 // transposed; Q scaled once per block, so S is already scaled), masks applied in the tile
 // (-inf where not visible), then the online
 // softmax: the row maximum m and sum l are updated, the row of O rescaled by exp(m_old - m),
-// and O += P V. Only kBM x kBN scores exist at a time. The row log-sum-exp m + log(l) is saved.
+// and O += P V. Only kBM x kBN scores exist at a time (a last tile can be larger: Note [Tile
+// tails]). The row log-sum-exp m + log(l) is saved.
 // The backward recomputes P = exp(S - lse) tile by tile, with D_i = rowsum(dO_i * O_i), one
 // task per (b, h) walking the key blocks and, inside each, the query blocks:
 //   dV += Pd^T dO, dK += scale * dS^T Q (the key block's, in the task's buffers),
@@ -38,16 +39,16 @@ namespace {
 
 using namespace attention_tiles;
 
-// Packs rows [j0, j0 + nb) of x (row stride ld, `cols` values) transposed into t (cols, kBN),
-// zero past nb.
+// Packs rows [j0, j0 + nb) of x (row stride ld, `cols` values) transposed into t (cols,
+// kBNMax), zero past nb.
 void pack_transposed(const float* x, int64_t ld, int64_t nb, int64_t cols, float* t) {
   // Rows read in order, the writes strided inside the small buffer (L1).
   for (int64_t j = 0; j < nb; ++j) {
     const float* xr = x + j * ld;
-    for (int64_t c = 0; c < cols; ++c) t[c * kBN + j] = xr[c];
+    for (int64_t c = 0; c < cols; ++c) t[c * kBNMax + j] = xr[c];
   }
-  if (nb < kBN) {
-    for (int64_t c = 0; c < cols; ++c) std::fill(t + c * kBN + nb, t + (c + 1) * kBN, 0.0f);
+  if (nb < kBNMax) {
+    for (int64_t c = 0; c < cols; ++c) std::fill(t + c * kBNMax + nb, t + (c + 1) * kBNMax, 0.0f);
   }
 }
 
@@ -73,31 +74,32 @@ void forward_f32(const AttentionParams& p, const float* q, const float* k, const
   const AttentionTable& t = active_table();
   const RandomTable& rt = active_random_table();
   const Strides st = strides_of(p);
-  const int64_t nqb = (p.tq + kBM - 1) / kBM;
+  const Tiles qt(p.tq, kBM), kt_(p.tk, kBN);  // Note [Tile tails]
   const int64_t dvp = pad16(p.dv);
   const bool v_in_place = dvp == p.dv;  // V rows serve as the B operand of O += P V
   const float inv = p.rate > 0 ? static_cast<float>(1.0 / (1.0 - p.rate)) : 1.0f;
-  parallel_for(0, p.batch * p.heads * nqb, 1, [&](int64_t t0, int64_t t1) {
-    std::vector<float> kt(static_cast<size_t>(p.dk * kBN));
-    std::vector<float> vp(v_in_place ? 0 : static_cast<size_t>(kBN * dvp));
-    std::vector<float> s(kBM * kBN), pr(kBM * kBN), o(static_cast<size_t>(kBM * dvp));
-    std::vector<float> f(kBN), qs(static_cast<size_t>(kBM * p.dk));
-    float mrow[kBM], alpha[kBM];
-    double lrow[kBM];
+  parallel_for(0, p.batch * p.heads * qt.count, 1, [&](int64_t t0, int64_t t1) {
+    std::vector<float> kt(static_cast<size_t>(p.dk * kBNMax));
+    std::vector<float> vp(v_in_place ? 0 : static_cast<size_t>(kBNMax * dvp));
+    std::vector<float> s(kBMMax * kBNMax), pr(kBMMax * kBNMax);
+    std::vector<float> o(static_cast<size_t>(kBMMax * dvp));
+    std::vector<float> f(kBNMax), qs(static_cast<size_t>(kBMMax * p.dk));
+    float mrow[kBMMax], alpha[kBMMax];
+    double lrow[kBMMax];
     for (int64_t task = t0; task < t1; ++task) {
-      const int64_t qb = task % nqb, bh = task / nqb, b = bh / p.heads, h = bh % p.heads;
-      const int64_t i0 = qb * kBM, m = std::min(kBM, p.tq - i0);
+      const int64_t qb = task % qt.count, bh = task / qt.count, b = bh / p.heads, h = bh % p.heads;
+      const int64_t i0 = qt.begin(qb), m = qt.len(qb);
       const float* qb0 = q + st.q_bh(p, b, h) + i0 * st.q_row;
       const float* kb0 = k + st.k_bh(p, b, h);
       const float* vb0 = v + st.v_bh(p, b, h);
       scaled_rows(qb0, st.q_row, m, p.dk, static_cast<float>(p.scale), qs.data());
       std::fill(o.begin(), o.end(), 0.0f);
-      std::fill(mrow, mrow + kBM, -kInf);
-      std::fill(lrow, lrow + kBM, 0.0);
+      std::fill(mrow, mrow + kBMMax, -kInf);
+      std::fill(lrow, lrow + kBMMax, 0.0);
       // Rows with no visible key are finished below, so causal tiles are skipped with a mask too.
       const int64_t jmax = p.causal ? std::min(p.tk, i0 + m) : p.tk;
-      for (int64_t j0 = 0; j0 < jmax; j0 += kBN) {
-        const int64_t nb = std::min(kBN, p.tk - j0);
+      for (int64_t kb = 0; kb < kt_.count && kt_.begin(kb) < jmax; ++kb) {
+        const int64_t j0 = kt_.begin(kb), nb = kt_.len(kb);
         pack_transposed(kb0 + j0 * st.k_row, st.k_row, nb, p.dk, kt.data());
         const float* vsrc = vb0 + j0 * st.v_row;
         int64_t ldv = st.v_row;
@@ -107,16 +109,16 @@ void forward_f32(const AttentionParams& p, const float* q, const float* k, const
           ldv = dvp;
         }
         const int64_t n = row_width(nb);
-        t.tile_gemm(m, n, p.dk, qs.data(), p.dk, 1, kt.data(), kBN, s.data(), kBN, false);
-        finish_scores(p, b, h, i0, m, j0, nb, s.data());
-        online_softmax_tile(t, rt, p, bh * p.tq + i0, m, j0, nb, s.data(), pr.data(), kBN, mrow,
-                            lrow, alpha, f.data(), inv);
+        t.tile_gemm(m, n, p.dk, qs.data(), p.dk, 1, kt.data(), kBNMax, s.data(), kBNMax, false);
+        finish_scores(p, b, h, i0, m, j0, nb, s.data(), kBNMax);
+        online_softmax_tile(t, rt, p, bh * p.tq + i0, m, j0, nb, s.data(), pr.data(), kBNMax,
+                            mrow, lrow, alpha, f.data(), inv);
         for (int64_t r = 0; r < m; ++r) {
           if (alpha[r] == 1.0f) continue;
           float* orow = o.data() + r * dvp;
           for (int64_t c = 0; c < dvp; ++c) orow[c] *= alpha[r];
         }
-        t.tile_gemm(m, dvp, nb, pr.data(), kBN, 1, vsrc, ldv, o.data(), dvp, true);
+        t.tile_gemm(m, dvp, nb, pr.data(), kBNMax, 1, vsrc, ldv, o.data(), dvp, true);
       }
       for (int64_t r = 0; r < m; ++r) {
         const int64_t i = i0 + r;
@@ -140,12 +142,12 @@ void forward_f32(const AttentionParams& p, const float* q, const float* k, const
 struct BackwardTile {
   std::vector<float> kt, vt, s, pr, dp, f;
   explicit BackwardTile(const AttentionParams& p)
-      : kt(static_cast<size_t>(p.dk * kBN)),
-        vt(static_cast<size_t>(p.dv * kBN)),
-        s(kBM * kBN),
-        pr(kBM * kBN),
-        dp(kBM * kBN),
-        f(kBN) {}
+      : kt(static_cast<size_t>(p.dk * kBNMax)),
+        vt(static_cast<size_t>(p.dv * kBNMax)),
+        s(kBMMax * kBNMax),
+        pr(kBMMax * kBNMax),
+        dp(kBMMax * kBNMax),
+        f(kBNMax) {}
 };
 
 // For the tile of query rows [i0, i0 + m) and keys [j0, j0 + nb) of (b, h), with kt and vt
@@ -156,11 +158,13 @@ void backward_tile(const AttentionParams& p, const AttentionTable& t, const Rand
                    const float* dd, float inv) {
   const int64_t bh = b * p.heads + h;
   const int64_t n = row_width(nb);
-  t.tile_gemm(m, n, p.dk, qs + i0 * p.dk, p.dk, 1, w.kt.data(), kBN, w.s.data(), kBN, false);
-  finish_scores(p, b, h, i0, m, j0, nb, w.s.data());
-  t.tile_gemm(m, n, p.dv, dob0 + i0 * o_row, o_row, 1, w.vt.data(), kBN, w.dp.data(), kBN, false);
+  t.tile_gemm(m, n, p.dk, qs + i0 * p.dk, p.dk, 1, w.kt.data(), kBNMax, w.s.data(), kBNMax,
+              false);
+  finish_scores(p, b, h, i0, m, j0, nb, w.s.data(), kBNMax);
+  t.tile_gemm(m, n, p.dv, dob0 + i0 * o_row, o_row, 1, w.vt.data(), kBNMax, w.dp.data(), kBNMax,
+              false);
   backward_scores_tile(t, rt, p, bh * p.tq + i0, m, j0, nb, w.s.data(), w.pr.data(), w.dp.data(),
-                       kBN, lse, dd, w.f.data(), inv);
+                       kBNMax, lse, dd, w.f.data(), inv);
 }
 
 void backward_f32(const AttentionParams& p, const float* q, const float* k, const float* v,
@@ -175,7 +179,7 @@ void backward_f32(const AttentionParams& p, const float* q, const float* k, cons
   const int64_t dkp = pad16(p.dk), dvp = pad16(p.dv);
   // Rows of q, k and dout serve as B operands in place when their depth is a multiple of 16.
   const bool qk_in_place = dkp == p.dk, do_in_place = dvp == p.dv;
-  const int64_t nqb = (p.tq + kBM - 1) / kBM, nkb = (p.tk + kBN - 1) / kBN;
+  const Tiles qt(p.tq, kBM), kt_(p.tk, kBN);  // Note [Tile tails]
   // float32 rows are read in place: no widening.
   const std::vector<float> dd = output_dots(p, out, dout, [](const float*, float*, int64_t) {});
   // One task per (b, h): key blocks in order, query blocks in order inside each; dK and dV of
@@ -183,9 +187,10 @@ void backward_f32(const AttentionParams& p, const float* q, const float* k, cons
   parallel_for(0, p.batch * p.heads, 1, [&](int64_t t0, int64_t t1) {
     BackwardTile w(p);
     std::vector<float> dqa(static_cast<size_t>(dq ? p.tq * dkp : 0));
-    std::vector<float> dka(static_cast<size_t>(kBN * dkp)), dva(static_cast<size_t>(kBN * dvp));
+    std::vector<float> dka(static_cast<size_t>(kBNMax * dkp));
+    std::vector<float> dva(static_cast<size_t>(kBNMax * dvp));
     std::vector<float> qp(qk_in_place ? 0 : static_cast<size_t>(p.tq * dkp));
-    std::vector<float> kp(qk_in_place ? 0 : static_cast<size_t>(kBN * dkp));
+    std::vector<float> kp(qk_in_place ? 0 : static_cast<size_t>(kBNMax * dkp));
     std::vector<float> dop(do_in_place ? 0 : static_cast<size_t>(p.tq * dvp));
     std::vector<float> qs(static_cast<size_t>(p.tq * p.dk));
     for (int64_t bh = t0; bh < t1; ++bh) {
@@ -210,8 +215,8 @@ void backward_f32(const AttentionParams& p, const float* q, const float* k, cons
         lddo = dvp;
       }
       std::fill(dqa.begin(), dqa.end(), 0.0f);
-      for (int64_t kb = 0; kb < nkb; ++kb) {
-        const int64_t j0 = kb * kBN, nb = std::min(kBN, p.tk - j0);
+      for (int64_t kb = 0; kb < kt_.count; ++kb) {
+        const int64_t j0 = kt_.begin(kb), nb = kt_.len(kb);
         pack_transposed(kb0 + j0 * st.k_row, st.k_row, nb, p.dk, w.kt.data());
         pack_transposed(vb0 + j0 * st.v_row, st.v_row, nb, p.dv, w.vt.data());
         const float* ksrc = kb0 + j0 * st.k_row;
@@ -223,20 +228,22 @@ void backward_f32(const AttentionParams& p, const float* q, const float* k, cons
         }
         std::fill(dka.begin(), dka.end(), 0.0f);
         std::fill(dva.begin(), dva.end(), 0.0f);
-        for (int64_t qb = skip_causal ? j0 / kBM : 0; qb < nqb; ++qb) {
-          const int64_t i0 = qb * kBM, m = std::min(kBM, p.tq - i0);
+        // Causal without a mask: query tiles wholly before the key tile see none of its keys.
+        const int64_t qb0 = !skip_causal ? 0 : j0 < p.tq ? qt.of(j0) : qt.count;
+        for (int64_t qb = qb0; qb < qt.count; ++qb) {
+          const int64_t i0 = qt.begin(qb), m = qt.len(qb);
           backward_tile(p, t, rt, w, b, h, i0, m, j0, nb, qs.data(), dob0, o_row, lse, dd.data(),
                         inv);
           if (dv) {  // dV += Pd^T dO
-            t.tile_gemm(nb, dvp, m, w.pr.data(), 1, kBN, dosrc + i0 * lddo, lddo, dva.data(), dvp,
+            t.tile_gemm(nb, dvp, m, w.pr.data(), 1, kBNMax, dosrc + i0 * lddo, lddo, dva.data(), dvp,
                         true);
           }
           if (dk) {  // dK += scale * dS^T Q
-            t.tile_gemm(nb, dkp, m, w.dp.data(), 1, kBN, qsrc + i0 * ldq, ldq, dka.data(), dkp,
+            t.tile_gemm(nb, dkp, m, w.dp.data(), 1, kBNMax, qsrc + i0 * ldq, ldq, dka.data(), dkp,
                         true);
           }
           if (dq) {  // dQ += scale * dS K
-            t.tile_gemm(m, dkp, nb, w.dp.data(), kBN, 1, ksrc, ldk, dqa.data() + i0 * dkp, dkp,
+            t.tile_gemm(m, dkp, nb, w.dp.data(), kBNMax, 1, ksrc, ldk, dqa.data() + i0 * dkp, dkp,
                         true);
           }
         }

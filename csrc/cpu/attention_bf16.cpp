@@ -47,8 +47,15 @@ using gemm::Bf16Ukernel;
 constexpr int64_t kNR = 32;       // output columns per panel (the 8x32 kernel)
 constexpr int64_t kRowSlack = 8;  // rows past a tile that its 6-row micro-tiles may touch
 
-int64_t pairs(int64_t n) { return (n + 1) / 2; }
-int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+constexpr int64_t pairs(int64_t n) { return (n + 1) / 2; }
+constexpr int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+
+// Rows of a query tile and keys of a key tile that the products may touch: the AMX kernel
+// works in blocks of 32 rows, and only it takes the larger last tiles of Note [Tile tails]
+// (the VDPBF16PS kernels compute S and dP in one panel of at most 64 columns); the others'
+// micro-tiles reach kRowSlack past a 64-row tile.
+constexpr int64_t kTileRows = std::max(round_up(kBMMax, 32), kBM + kRowSlack);
+constexpr int64_t kTileKeys = round_up(kBNMax, 32);
 
 struct Kernels {
   const Bf16Ukernel& wide;    // 6x64: S and dP of full key tiles; P's and dS's row pairs
@@ -189,35 +196,36 @@ void forward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, con
              const bfloat16* v, bfloat16* out, float* lse) {
   const RandomTable& rt = active_random_table();
   const Strides st = strides_of(p);
-  const int64_t nqb = (p.tq + kBM - 1) / kBM, nkb = (p.tk + kBN - 1) / kBN;
+  const int64_t tail = kn.tiles ? kTail : 0;  // Note [Tile tails]
+  const Tiles qt(p.tq, kBM, tail), kt_(p.tk, kBN, tail);
   const int64_t kpd = pairs(p.dk), nvp = (p.dv + kNR - 1) / kNR;
-  const int64_t kt_words = kpd * kBN, v_words = (kBN / 2) * kNR;
+  const int64_t kt_words = kpd * kTileKeys, v_words = (kTileKeys / 2) * kNR;
   const float inv = p.rate > 0 ? static_cast<float>(1.0 / (1.0 - p.rate)) : 1.0f;
   // From the caching allocator, not a zero-filled vector: every element is written before it
   // is read, and the fill ran on the calling thread alone.
   const int64_t nq = p.batch * p.tq * p.heads;
   const Scratch<bfloat16> qs(nq * p.dk, "attention");
   scale_into(kn, q, nq * p.dk, static_cast<float>(p.scale), qs.data());
-  parallel_for(0, p.batch * p.heads * nqb, 1, [&](int64_t t0, int64_t t1) {
+  parallel_for(0, p.batch * p.heads * qt.count, 1, [&](int64_t t0, int64_t t1) {
     // K^T and V of the current (b, h), packed when a task moves to another.
-    std::vector<uint32_t> kt(static_cast<size_t>(nkb * kt_words));
-    std::vector<uint32_t> vp(static_cast<size_t>(nkb * nvp * v_words));
-    std::vector<bfloat16> qa(static_cast<size_t>((kBM + kRowSlack) * 2 * kpd), bfloat16{0});
-    std::vector<bfloat16> pa(kBM * kBN, bfloat16{0});
-    std::vector<float> s((kBM + kRowSlack) * kBN), pr(kBM * kBN);
-    std::vector<float> o(static_cast<size_t>(nvp * kBM * kNR)), f(kBN), row(p.dv);
-    float mrow[kBM], alpha[kBM];
-    double lrow[kBM];
+    std::vector<uint32_t> kt(static_cast<size_t>(kt_.count * kt_words));
+    std::vector<uint32_t> vp(static_cast<size_t>(kt_.count * nvp * v_words));
+    std::vector<bfloat16> qa(static_cast<size_t>(kTileRows * 2 * kpd), bfloat16{0});
+    std::vector<bfloat16> pa(kTileRows * kTileKeys, bfloat16{0});
+    std::vector<float> s(kTileRows * kTileKeys), pr(kTileRows * kTileKeys);
+    std::vector<float> o(static_cast<size_t>(nvp * kTileRows * kNR)), f(kBNMax), row(p.dv);
+    float mrow[kBMMax], alpha[kBMMax];
+    double lrow[kBMMax];
     int64_t packed_bh = -1;
     kn.setup();
     for (int64_t task = t0; task < t1; ++task) {
-      const int64_t qb = task % nqb, bh = task / nqb, b = bh / p.heads, h = bh % p.heads;
-      const int64_t i0 = qb * kBM, m = std::min(kBM, p.tq - i0);
+      const int64_t qb = task % qt.count, bh = task / qt.count, b = bh / p.heads, h = bh % p.heads;
+      const int64_t i0 = qt.begin(qb), m = qt.len(qb);
       const bfloat16* kb0 = k + st.k_bh(p, b, h);
       const bfloat16* vb0 = v + st.v_bh(p, b, h);
       if (bh != packed_bh) {
-        for (int64_t kb = 0; kb < nkb; ++kb) {
-          const int64_t j0 = kb * kBN, nb = std::min(kBN, p.tk - j0);
+        for (int64_t kb = 0; kb < kt_.count; ++kb) {
+          const int64_t j0 = kt_.begin(kb), nb = kt_.len(kb);
           kn.pack_scores(nb, p.dk, kb0 + j0 * st.k_row, 1, st.k_row, kt.data() + kb * kt_words);
           for (int64_t c = 0; c < nvp; ++c) {
             gemm::pack_bf16_panel(kn.panel(), std::min(kNR, p.dv - c * kNR), nb,
@@ -230,11 +238,11 @@ void forward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, con
       copy_rows(qs.data() + st.q_bh(p, b, h) + i0 * st.q_row, st.q_row, m, p.dk, 2 * kpd,
                 qa.data());
       std::fill(o.begin(), o.end(), 0.0f);
-      std::fill(mrow, mrow + kBM, -kInf);
-      std::fill(lrow, lrow + kBM, 0.0);
+      std::fill(mrow, mrow + kBMMax, -kInf);
+      std::fill(lrow, lrow + kBMMax, 0.0);
       const int64_t jmax = p.causal ? std::min(p.tk, i0 + m) : p.tk;
-      for (int64_t j0 = 0; j0 < jmax; j0 += kBN) {
-        const int64_t kb = j0 / kBN, nb = std::min(kBN, p.tk - j0), n = row_width(nb);
+      for (int64_t kb = 0; kb < kt_.count && kt_.begin(kb) < jmax; ++kb) {
+        const int64_t j0 = kt_.begin(kb), nb = kt_.len(kb), n = row_width(nb);
         const int64_t ld = kn.scores_ld(n);
         kn.scores_product(m, n, kpd, qa.data(), 2 * kpd, kt.data() + kb * kt_words, s.data());
         finish_scores(p, b, h, i0, m, j0, nb, s.data(), ld);
@@ -243,7 +251,7 @@ void forward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, con
         for (int64_t r = 0; r < m; ++r) {
           if (alpha[r] == 1.0f) continue;
           for (int64_t c = 0; c < nvp; ++c) {
-            float* orow = o.data() + (c * kBM + r) * kNR;
+            float* orow = o.data() + (c * kTileRows + r) * kNR;
             for (int64_t x = 0; x < kNR; ++x) orow[x] *= alpha[r];
           }
         }
@@ -251,7 +259,7 @@ void forward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, con
         kn.round_operands(pr.data(), pa.data(), m * ld);
         for (int64_t c = 0; c < nvp; ++c) {
           kn.panel_product(m, pairs(nb), pa.data(), ld, vp.data() + (kb * nvp + c) * v_words,
-                           o.data() + c * kBM * kNR);
+                           o.data() + c * kTileRows * kNR);
         }
       }
       for (int64_t r = 0; r < m; ++r) {
@@ -259,7 +267,7 @@ void forward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, con
         // Each row rounded to bfloat16 once, straight into the output.
         bfloat16* dst = out + st.o_bh(p, b, h) + i * p.heads * p.dv;
         if (lrow[r] > 0) {
-          gather_row_rounded(kn, o.data(), kBM, r, p.dv, row.data(), dst,
+          gather_row_rounded(kn, o.data(), kTileRows, r, p.dv, row.data(), dst,
                              static_cast<float>(1.0 / lrow[r]));
           lse[bh * p.tq + i] = mrow[r] + static_cast<float>(std::log(lrow[r]));
           continue;
@@ -293,20 +301,20 @@ struct BackwardBuffers {
         doa(static_cast<size_t>(tq_rows * 2 * kpv), bfloat16{0}),
         qb(static_cast<size_t>(nkp * pairs(p.tq) * kNR)),
         dob(static_cast<size_t>(nvp * pairs(p.tq) * kNR)),
-        kt(static_cast<size_t>(kpd * kBN)),
-        vt(static_cast<size_t>(kpv * kBN)),
-        kbp(static_cast<size_t>(nkp * (kBN / 2) * kNR)),
-        s((kBM + kRowSlack) * kBN),
-        dp((kBM + kRowSlack) * kBN),
-        pr(kBM * kBN),
-        f(kBN),
-        pda(kBM * kBN, bfloat16{0}),
-        dsa(kBM * kBN, bfloat16{0}),
-        pdt((kBM / 2) * kBN),
-        dst((kBM / 2) * kBN),
+        kt(static_cast<size_t>(kpd * kTileKeys)),
+        vt(static_cast<size_t>(kpv * kTileKeys)),
+        kbp(static_cast<size_t>(nkp * (kTileKeys / 2) * kNR)),
+        s(kTileRows * kTileKeys),
+        dp(kTileRows * kTileKeys),
+        pr(kTileRows * kTileKeys),
+        f(kBNMax),
+        pda(kTileRows * kTileKeys, bfloat16{0}),
+        dsa(kTileRows * kTileKeys, bfloat16{0}),
+        pdt((kTileRows / 2) * kTileKeys),
+        dst((kTileRows / 2) * kTileKeys),
         dqa(static_cast<size_t>(nkp * round_up(p.tq, kBM) * kNR)),
-        dka(static_cast<size_t>(nkp * kBN * kNR)),
-        dva(static_cast<size_t>(nvp * kBN * kNR)) {}
+        dka(static_cast<size_t>(nkp * kTileKeys * kNR)),
+        dva(static_cast<size_t>(nvp * kTileKeys * kNR)) {}
 };
 
 // For the tile of query rows [i0, i0 + m) and keys [j0, j0 + nb) of (b, h): pr = Pd and dp =
@@ -354,7 +362,8 @@ void backward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, co
   const int64_t o_row = p.heads * p.dv;
   const float inv = p.rate > 0 ? static_cast<float>(1.0 / (1.0 - p.rate)) : 1.0f;
   const bool skip_causal = p.causal && p.mask == nullptr;
-  const int64_t nqb = (p.tq + kBM - 1) / kBM, nkb = (p.tk + kBN - 1) / kBN;
+  const int64_t tail = kn.tiles ? kTail : 0;  // Note [Tile tails]
+  const Tiles qt(p.tq, kBM, tail), kt_(p.tk, kBN, tail);
   const int64_t tq_pairs = pairs(p.tq), tq_pad = round_up(p.tq, kBM);
   const std::vector<float> dd = output_dots(p, out, dout, [&](const bfloat16* x, float* y,
                                                                 int64_t n) {
@@ -378,18 +387,21 @@ void backward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, co
       if (dk) pack_row_pairs(kn, qb0, st.q_row, p.tq, p.dk, tq_pairs, w.qb.data());
       if (dv) pack_row_pairs(kn, dob0, o_row, p.tq, p.dv, tq_pairs, w.dob.data());
       std::fill(w.dqa.begin(), w.dqa.end(), 0.0f);
-      for (int64_t kb = 0; kb < nkb; ++kb) {
-        const int64_t j0 = kb * kBN, nb = std::min(kBN, p.tk - j0);
+      for (int64_t kb = 0; kb < kt_.count; ++kb) {
+        const int64_t j0 = kt_.begin(kb), nb = kt_.len(kb);
         kn.pack_scores(nb, p.dk, kb0 + j0 * st.k_row, 1, st.k_row, w.kt.data());
         kn.pack_scores(nb, p.dv, vb0 + j0 * st.v_row, 1, st.v_row, w.vt.data());
         if (dq) {
-          pack_row_pairs(kn, kb0 + j0 * st.k_row, st.k_row, nb, p.dk, kBN / 2, w.kbp.data());
+          pack_row_pairs(kn, kb0 + j0 * st.k_row, st.k_row, nb, p.dk, kTileKeys / 2,
+                         w.kbp.data());
         }
         std::fill(w.dka.begin(), w.dka.end(), 0.0f);
         std::fill(w.dva.begin(), w.dva.end(), 0.0f);
         const int64_t kb_pairs = pairs(nb);
-        for (int64_t qb = skip_causal ? j0 / kBM : 0; qb < nqb; ++qb) {
-          const int64_t i0 = qb * kBM, m = std::min(kBM, p.tq - i0);
+        // Causal without a mask: query tiles wholly before the key tile see none of its keys.
+        const int64_t qb0 = !skip_causal ? 0 : j0 < p.tq ? qt.of(j0) : qt.count;
+        for (int64_t qb = qb0; qb < qt.count; ++qb) {
+          const int64_t i0 = qt.begin(qb), m = qt.len(qb);
           const int64_t ld = backward_tile(kn, p, rt, w, b, h, i0, m, j0, nb, lse, dd.data(), inv);
           if (kn.tiles) {
             // dV += Pd^T dO and dK += scale * dS^T Q from the transposes' rows, 32 keys a tile.
@@ -400,12 +412,12 @@ void backward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, co
               for (int64_t c = 0; dv && c < w.nvp; ++c) {
                 kn.panel_product(kn.tiles->mr, mp, pdt, 2 * mp,
                                  w.dob.data() + (c * tq_pairs + i0 / 2) * kNR,
-                                 w.dva.data() + (c * kBN + j) * kNR);
+                                 w.dva.data() + (c * kTileKeys + j) * kNR);
               }
               for (int64_t c = 0; dk && c < w.nkp; ++c) {
                 kn.panel_product(kn.tiles->mr, mp, dst, 2 * mp,
                                  w.qb.data() + (c * tq_pairs + i0 / 2) * kNR,
-                                 w.dka.data() + (c * kBN + j) * kNR);
+                                 w.dka.data() + (c * kTileKeys + j) * kNR);
               }
             }
           } else {
@@ -415,27 +427,28 @@ void backward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, co
             for (int64_t c = 0; dv && c < w.nvp; ++c) {  // dV += Pd^T dO
               rows_times_panel(kn.narrow, nb, pairs(m), pdt, 2, 2 * kBN,
                                w.dob.data() + (c * tq_pairs + i0 / 2) * kNR,
-                               w.dva.data() + c * kBN * kNR, true);
+                               w.dva.data() + c * kTileKeys * kNR, true);
             }
             for (int64_t c = 0; dk && c < w.nkp; ++c) {  // dK += scale * dS^T Q
               rows_times_panel(kn.narrow, nb, pairs(m), dst, 2, 2 * kBN,
                                w.qb.data() + (c * tq_pairs + i0 / 2) * kNR,
-                               w.dka.data() + c * kBN * kNR, true);
+                               w.dka.data() + c * kTileKeys * kNR, true);
             }
           }
           for (int64_t c = 0; dq && c < w.nkp; ++c) {  // dQ += scale * dS K
-            kn.panel_product(m, kb_pairs, w.dsa.data(), ld, w.kbp.data() + c * (kBN / 2) * kNR,
+            kn.panel_product(m, kb_pairs, w.dsa.data(), ld,
+                             w.kbp.data() + c * (kTileKeys / 2) * kNR,
                              w.dqa.data() + (c * tq_pad + i0) * kNR);
           }
         }
         for (int64_t j = 0; j < nb; ++j) {
           // Each row rounded to bfloat16 once its sum is complete, straight into the output.
           if (dk) {
-            gather_row_rounded(kn, w.dka.data(), kBN, j, p.dk, row.data(),
+            gather_row_rounded(kn, w.dka.data(), kTileKeys, j, p.dk, row.data(),
                                dk + st.k_bh(p, b, h) + (j0 + j) * st.k_row);
           }
           if (dv) {
-            gather_row_rounded(kn, w.dva.data(), kBN, j, p.dv, row.data(),
+            gather_row_rounded(kn, w.dva.data(), kTileKeys, j, p.dv, row.data(),
                                dv + st.v_bh(p, b, h) + (j0 + j) * st.v_row);
           }
         }
