@@ -61,8 +61,7 @@ struct Table {
   X(one_hot) X(gather) X(gather_backward) X(softmax_cross_entropy)                          \
   X(sparse_softmax_cross_entropy) X(sigmoid_cross_entropy) X(matmul) X(matmul_bias_act)     \
   X(random_normal) X(random_uniform) X(random_uniform_int) X(truncated_normal)              \
-  X(random_permutation) X(dropout_mask) X(dropout_apply) X(reduce) X(arg_reduce) X(softmax)  \
-  X(softmax_backward)                                                                       \
+  X(dropout_mask) X(dropout_apply) X(reduce) X(arg_reduce) X(softmax) X(softmax_backward)  \
   X(layer_norm) X(layer_norm_backward)                                                      \
   X(conv_forward) X(conv_backward_data) X(conv_backward_filter)                             \
   X(pool) X(pool_backward) X(depthwise_conv) X(depthwise_conv_backward_input)               \

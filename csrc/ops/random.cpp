@@ -137,8 +137,10 @@ Tensor random_permutation(int64_t n, PhiloxSeed seed) {
   trace::OpRecord rec;
   CORTEN_CHECK_VALUE(n >= 0, "random_permutation: n must be non-negative; got ", n);
   check_shape(Shape{n}, "random_permutation");
+  // An order of host-side indices, always made on the CPU (as the string ops' results are), so
+  // the kernel is called directly rather than through a device table.
   Tensor out = Tensor::empty({n}, DType::Int64, Device::CPU, "random_permutation");
-  kernels::random_permutation(out.device())(out.data<int64_t>(), n, seed.key, seed.offset);
+  cpu::random_permutation(out.data<int64_t>(), n, seed.key, seed.offset);
   rec.record(
       "random_permutation", {}, {out},
       [](const trace::Tensors&, int64_t size, const PhiloxSeed& s) {

@@ -124,6 +124,8 @@ def shuffle(value: Any, seed: int | None = None, name: str | None = None) -> Ten
         raise ValueError(f"shuffle: value must be at least 1-D; got a scalar of dtype "
                          f"{value.dtype.name}")
     perm = _C.random_permutation(int(value.shape[0]), _seed.stateful_key(seed))
+    if value.device != perm.device:  # the order is drawn on the host; the rows move where they are
+        perm = _C.copy_to_device(perm, value.device, "shuffle")
     return gather(value, perm, axis=0)
 
 
