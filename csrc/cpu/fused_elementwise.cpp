@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "cpu/elementwise.h"
 #include "cpu/loops.h"
+#include "cpu/reduce.h"
 #include "cpu/scratch.h"
 
 namespace corten::cpu {
@@ -93,7 +95,15 @@ void fused_elementwise(const FusedProgram& p, DType dtype, const std::vector<int
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
   const auto isz = static_cast<int64_t>(itemsize(dtype));
-  const int64_t tile = kTileBytes / isz;
+  int64_t tile = kTileBytes / isz;
+  // A row reduction runs on each tile's rows while they are in L1: tiles of whole rows. Rows
+  // longer than a tile (or shapes without rows to speak of) take the register through a full
+  // array and cpu::reduce afterwards, the unfused op's own kernel.
+  const bool reduces = p.reduce >= 0;
+  const int64_t row_len = reduces && !shape.empty() ? shape.back() : 0;
+  const bool reduce_in_tiles = reduces && row_len >= 2 && row_len <= tile;
+  if (reduce_in_tiles) tile = tile / row_len * row_len;
+  void* reduced = reduces ? outputs[p.stores.size()] : nullptr;
   const ElementwiseTable& table = active_elementwise_table();
   const int d = static_cast<int>(dtype);
   const size_t nregs = p.code.size();
@@ -114,6 +124,13 @@ void fused_elementwise(const FusedProgram& p, DType dtype, const std::vector<int
   std::vector<int32_t> store_of(nregs, -1);
   for (size_t k = 0; k < p.stores.size(); ++k)
     store_of[static_cast<size_t>(p.stores[k])] = static_cast<int32_t>(k);
+  std::vector<void*> outs(outputs, outputs + p.stores.size());
+  std::optional<Scratch<char>> whole;  // the reduced register, when reduced afterwards
+  if (reduces && !reduce_in_tiles && store_of[static_cast<size_t>(p.reduce)] < 0) {
+    whole.emplace(n * isz, "fused_elementwise");
+    store_of[static_cast<size_t>(p.reduce)] = static_cast<int32_t>(outs.size());
+    outs.push_back(whole->data());
+  }
   const int64_t grain = costly(p) ? kGrainCostly : kGrainCheap;
   // Strided inputs are gathered into tiles of their own, after the registers'.
   std::vector<int64_t> gathered(inputs.size(), -1);
@@ -136,7 +153,7 @@ void fused_elementwise(const FusedProgram& p, DType dtype, const std::vector<int
       }
       // Register r of this tile: its output's elements from t0, or its tile.
       auto reg = [&](size_t r) -> char* {
-        return store_of[r] >= 0 ? static_cast<char*>(outputs[store_of[r]]) + t0 * isz
+        return store_of[r] >= 0 ? static_cast<char*>(outs[store_of[r]]) + t0 * isz
                                 : tiles + static_cast<int64_t>(r) * kTileBytes;
       };
       // Operand r: a register, or program input -1 - r (an array from t0, or one element).
@@ -163,6 +180,11 @@ void fused_elementwise(const FusedProgram& p, DType dtype, const std::vector<int
           s.unary(x, sa, reg(i), len, s.alpha);
         }
       }
+      if (reduce_in_tiles) {
+        reduce_last_axis_rows(p.reduce_mean ? ReduceOp::Mean : ReduceOp::Sum, dtype,
+                              reg(static_cast<size_t>(p.reduce)), len / row_len, row_len,
+                              static_cast<char*>(reduced) + t0 / row_len * isz);
+      }
     }
   };
   if (n <= grain) {
@@ -171,6 +193,15 @@ void fused_elementwise(const FusedProgram& p, DType dtype, const std::vector<int
     // Chunks of whole tiles, so that every thread count splits the elements the same way.
     parallel_for(0, (n + tile - 1) / tile, std::max<int64_t>(1, grain / tile),
                  [&](int64_t t0, int64_t t1) { chunk(t0 * tile, std::min(n, t1 * tile)); });
+  }
+  if (reduces && !reduce_in_tiles) {
+    std::vector<int64_t> strides(shape.size(), 1);
+    for (size_t d = shape.size(); d-- > 1;) strides[d - 1] = strides[d] * shape[d];
+    std::vector<uint8_t> last(shape.size(), 0);
+    if (!last.empty()) last.back() = 1;
+    reduce(p.reduce_mean ? ReduceOp::Mean : ReduceOp::Sum, dtype, shape,
+           outs[static_cast<size_t>(store_of[static_cast<size_t>(p.reduce)])], strides, last,
+           reduced);
   }
 }
 

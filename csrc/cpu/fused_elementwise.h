@@ -24,6 +24,11 @@ struct FusedProgram {
   std::vector<FusedInstr> code;
   std::vector<int32_t> stores;  // the registers written to the outputs, in output order
   int32_t num_inputs = 0;
+  // A register whose rows (the last axis) are summed, or averaged with reduce_mean, into one
+  // more output after the stores; -1 for none (Note [Row reductions in fused nodes] in
+  // trace/fusion.cpp).
+  int32_t reduce = -1;
+  bool reduce_mean = false;
 };
 
 /// How program input k is read over the program's shape: a contiguous array of its elements
@@ -36,7 +41,8 @@ struct FusedInput {
 };
 
 /// Runs `p` over the elements of `shape` in `dtype` (float32 or float64); outputs are
-/// contiguous arrays of that shape.
+/// contiguous arrays of that shape, then, when p.reduce >= 0, the contiguous row results
+/// (shape without its last axis).
 void fused_elementwise(const FusedProgram& p, DType dtype, const std::vector<int64_t>& shape,
                        const std::vector<FusedInput>& inputs, void* const* outputs);
 

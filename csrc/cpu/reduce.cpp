@@ -23,7 +23,7 @@ using namespace reduction;  // NOLINT(google-build-using-namespace)
 // Elements per reduction block (Note [Deterministic reductions]): a reduction longer than this
 // is cut into blocks whose partials are merged in order, so that long reductions of few outputs
 // still use every thread.
-constexpr int64_t kBlock = 65536;
+constexpr int64_t kBlock = kRowReductionMax;
 // Outputs reduced together when the reduced axes are outer to a kept axis (column reductions):
 // one accumulator per lane, lanes contiguous in memory.
 constexpr int64_t kTile = 256;
@@ -542,6 +542,23 @@ void reduce(ReduceOp op, DType dtype, const Shape& shape, const void* x, const S
       case ReduceOp::Max: run<MaxF<T>, T>(plan, x, out); break;
       case ReduceOp::Min: run<MinF<T>, T>(plan, x, out); break;
       default: break;
+    }
+  });
+}
+
+void reduce_last_axis_rows(ReduceOp op, DType dtype, const void* x, int64_t rows, int64_t n,
+                           void* out) {
+  // reduce_rows' path for one contiguous row of at most kBlock elements.
+  visit_floating(dtype, "reduce", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* p = static_cast<const T*>(x);
+    T* o = static_cast<T*>(out);
+    for (int64_t r = 0; r < rows; ++r) {
+      if (op == ReduceOp::Mean) {
+        o[r] = MeanF<T>::finish(reduce_row<MeanF<T>>(MeanF<T>::init(), p + r * n, n, 1), n);
+      } else {
+        o[r] = SumF<T>::finish(reduce_row<SumF<T>>(SumF<T>::init(), p + r * n, n, 1), n);
+      }
     }
   });
 }

@@ -24,6 +24,15 @@ namespace corten::cpu {
 void reduce(ReduceOp op, DType dtype, const Shape& shape, const void* x, const Shape& x_strides,
             const std::vector<uint8_t>& reduced, void* out);
 
+/// `rows` contiguous rows of n elements (float32 or float64, 2 <= n <= kRowReductionMax) ->
+/// out[rows]: their sums or means (op Sum or Mean), bit for bit what reduce() gives for the
+/// last axis of a contiguous (rows, n) tensor; on the calling thread (a fused node's tile,
+/// Note [Row reductions in fused nodes] in trace/fusion.cpp).
+void reduce_last_axis_rows(ReduceOp op, DType dtype, const void* x, int64_t rows, int64_t n,
+                           void* out);
+/// The longest row reduce_last_axis_rows takes: reduce() reads a longer one in blocks.
+constexpr int64_t kRowReductionMax = 65536;
+
 // x: `shape` (strided) -> out: contiguous, `shape` without `axis`, dtype `index_dtype` (int32
 // or int64). Index of the first maximum (minimum); NaN counts as the extreme. shape[axis] > 0.
 void arg_reduce(bool is_max, DType dtype, const Shape& shape, const void* x,

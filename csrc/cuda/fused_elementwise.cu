@@ -174,6 +174,8 @@ void run_fused(const cpu::FusedProgram& p, const Shape& shape,
 
 void fused_elementwise(const cpu::FusedProgram& p, DType dtype, const std::vector<int64_t>& shape,
                        const std::vector<cpu::FusedInput>& inputs, void* const* outputs) {
+  // The fusion pass ends groups with a row reduction only in plans traced on the CPU.
+  if (p.reduce >= 0) throw ValueError("fused_elementwise: row reductions run on the CPU only");
   if (dtype == DType::Float32) return run_fused<float>(p, shape, inputs, outputs);
   if (dtype == DType::Float64) return run_fused<double>(p, shape, inputs, outputs);
   throw TypeError(std::string("fused_elementwise: the CUDA kernel has no ") + dtype_name(dtype) +

@@ -2,6 +2,7 @@
 #include <corten/trace.h>
 #include <corten/trace_registry.h>
 
+#include <algorithm>
 #include <limits>
 #include <string>
 #include <vector>
@@ -205,7 +206,17 @@ Tensor reduce(ReduceOp op, const Tensor& x, const std::vector<int64_t>& axes, bo
   if (x.is_meta()) return out;
   kernels::reduce(out.device())(op, x.dtype(), x.shape(), x.raw_data(), x.strides(), reduced, out.raw_data());
   if (autograd::is_recording()) autograd::record_reduce(op, x, reduced, keepdims, out);
-  rec.record(name, {x}, {out}, ReduceReplay{}, op, axes, keepdims, all_axes_if_empty);
+  // A float sum or mean of the last axis alone can end a fused group (Note [Row reductions in
+  // fused nodes] in trace/fusion.cpp).
+  const bool last_axis = nd >= 1 && reduced.back() &&
+                         std::count(reduced.begin(), reduced.end(), uint8_t{1}) == 1;
+  if ((op == ReduceOp::Sum || op == ReduceOp::Mean) && last_axis &&
+      (x.dtype() == DType::Float32 || x.dtype() == DType::Float64)) {
+    rec.record_pointwise(name, {x}, {out}, trace::Pointwise::last_axis(op, keepdims),
+                         ReduceReplay{}, op, axes, keepdims, all_axes_if_empty);
+  } else {
+    rec.record(name, {x}, {out}, ReduceReplay{}, op, axes, keepdims, all_axes_if_empty);
+  }
   return out;
 }
 

@@ -22,6 +22,19 @@
 //     write, as they were traced.
 // A value of a group that a node outside it, or the plan's return, reads becomes an output of
 // the fused node; the others never leave the tile.
+//
+// Note [Row reductions in fused nodes]
+// A loss is usually an elementwise chain ending in a mean over the last axis (Keras's
+// mean_squared_error: mean(square(y_pred - y_true), axis=-1)). Unfused, the chain writes its
+// last value in full and the reduction reads it back. A float32/float64 sum or mean of the last
+// axis alone (recorded with Pointwise::last_axis) whose input is a group's value ends that
+// group instead: the fused node runs tiles of whole rows and reduces each tile's rows while they
+// are in L1 (cpu::reduce_last_axis_rows: the same row sums as reduce(), so the same bits), and
+// the row results are one more output. The group closes there, so that the results exist where
+// the reduction stood. Rows longer than a tile go through a full array and cpu::reduce after
+// the tiles. The reduced value is stored only if something else reads it; reduce_grad reads it
+// only for its shape, so it reads another value of that shape instead (one the group stores, or
+// one of its inputs). Only plans traced on the CPU; the CUDA kernel has no reductions.
 
 #include <corten/errors.h>
 #include <corten/ops/elementwise.h>
@@ -30,6 +43,7 @@
 #include <algorithm>
 #include <memory>
 #include <numeric>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -68,7 +82,7 @@ bool result_keeps_dtype(const Pointwise& pw) {
 // the broadcast shape of its inputs (a relaxed plan's sizes vary, Note [Relaxed plans]), or of
 // `traced` when every input is a single value. Inputs of that shape in C order are read in
 // place, others (broadcast views, smaller shapes, transposes) through their strides.
-Tensors run_fused(const cpu::FusedProgram& prog, DType dtype, const Shape& traced,
+Tensors run_fused(const cpu::FusedProgram& prog, DType dtype, const Shape& traced, bool keepdims,
                   const std::string& name, const Tensors& inputs) {
   const FlushDenormals flush;  // as the ops it replaces (Note [Denormals])
   Shape shape;
@@ -104,12 +118,18 @@ Tensors run_fused(const cpu::FusedProgram& prog, DType dtype, const Shape& trace
     outs.push_back(Tensor::empty(shape, dtype, first.device(), name.c_str(), first.device_index()));
     out_ptrs.push_back(outs.back().raw_data());
   }
+  if (prog.reduce >= 0) {  // the row results: the shape without its last axis
+    Shape rows(shape.begin(), shape.end() - 1);
+    if (keepdims) rows.push_back(1);
+    outs.push_back(Tensor::empty(rows, dtype, first.device(), name.c_str(), first.device_index()));
+    out_ptrs.push_back(outs.back().raw_data());
+  }
   kernels::fused_elementwise(first.device())(prog, dtype, shape, ins, out_ptrs.data());
   return outs;
 }
 
 // A fused node's attributes: its program and dtype (its shape comes from its inputs).
-Attrs program_attrs(const cpu::FusedProgram& prog, DType dtype) {
+Attrs program_attrs(const cpu::FusedProgram& prog, DType dtype, bool keepdims) {
   Attrs a;
   std::vector<int64_t> code;
   std::vector<double> alphas;
@@ -122,13 +142,21 @@ Attrs program_attrs(const cpu::FusedProgram& prog, DType dtype) {
   append_attr(a, std::vector<int64_t>(prog.stores.begin(), prog.stores.end()));
   append_attr(a, prog.num_inputs);
   append_attr(a, dtype);
+  append_attr(a, std::vector<int64_t>{prog.reduce, prog.reduce_mean, keepdims});
   return a;
 }
 
 struct Group {
   std::vector<size_t> members;  // node indices, in plan order
   bool closed = false;
+  std::optional<size_t> reduction;  // the row reduction node it ends with, if any
 };
+
+// Whether reduce_grad node `node` reads slot r only for its shape (its input 1).
+bool reads_shape_only(const Plan::Node& node, int32_t r) {
+  return node.op == "reduce_grad" && node.inputs.size() == 2 && node.inputs[1] == r &&
+         node.inputs[0] != r;
+}
 
 }  // namespace
 
@@ -148,7 +176,8 @@ FusionStats fuse_pointwise(std::vector<Plan::Node>& nodes, std::vector<int32_t>&
   // Whether node i can be a member: its result's shape and dtype, or null.
   auto member_value = [&](size_t i) -> const Tensor* {
     const Plan::Node& node = nodes[i];
-    if (!node.pointwise || node.num_outputs != 1 || !result_keeps_dtype(*node.pointwise)) {
+    if (!node.pointwise || node.pointwise->row_reduction || node.num_outputs != 1 ||
+        !result_keeps_dtype(*node.pointwise)) {
       return nullptr;
     }
     const Tensor& out = traced(node.first_output);
@@ -169,10 +198,34 @@ FusionStats fuse_pointwise(std::vector<Plan::Node>& nodes, std::vector<int32_t>&
   std::vector<std::unique_ptr<Group>> groups;
   std::vector<Group*> group_of(n, nullptr);
   auto find = [&](size_t i) { return group_of[i]; };
+  // The group that row reduction node i can end (Note [Row reductions in fused nodes]), or null.
+  auto reduction_target = [&](size_t i) -> Group* {
+    const Plan::Node& node = nodes[i];
+    if (!node.pointwise || !node.pointwise->row_reduction || node.inputs.size() != 1 ||
+        node.num_outputs != 1 || node.inputs[0] < 0) {
+      return nullptr;
+    }
+    const auto p = producer.find(node.inputs[0]);
+    if (p == producer.end()) return nullptr;
+    Group* g = find(p->second);
+    if (!g || g->reduction || g->members.empty()) return nullptr;
+    const Tensor& x = traced(node.inputs[0]);
+    if (!x.defined() || x.is_meta() || x.device() != Device::CPU || !x.is_contiguous() ||
+        x.ndim() < 1 || x.shape().back() < 2) {
+      return nullptr;
+    }
+    return g;
+  };
   for (size_t i = 0; i < n; ++i) {
     Plan::Node& node = nodes[i];
     if (node.effect == Effect::Writes) {
       for (auto& g : groups) g->closed = true;
+    }
+    if (Group* g = reduction_target(i)) {
+      g->reduction = i;
+      g->closed = true;  // the group now runs where it stands, the reduction with it
+      group_of[i] = g;
+      continue;
     }
     const Tensor* value = member_value(i);
     std::vector<Group*> joins;
@@ -226,12 +279,57 @@ FusionStats fuse_pointwise(std::vector<Plan::Node>& nodes, std::vector<int32_t>&
   for (int32_t r : outputs) {
     if (r >= 0) read_outside[static_cast<size_t>(r)] = 1;
   }
+  // A reduced value that only reduce_grad reads, for its shape, stays in the tiles when another
+  // value of its shape and dtype can be read instead: a value the group stores anyway, or one
+  // of its inputs (Note [Row reductions in fused nodes]).
+  for (const auto& g : groups) {
+    if (!g->reduction) continue;
+    const int32_t x = nodes[*g->reduction].inputs[0];
+    if (!read_outside[static_cast<size_t>(x)]) continue;
+    bool other_reader = std::find(outputs.begin(), outputs.end(), x) != outputs.end();
+    std::vector<std::pair<size_t, size_t>> shape_reads;
+    for (size_t i = 0; i < n && !other_reader; ++i) {
+      if (group_of[i] == g.get()) continue;
+      for (size_t k = 0; k < nodes[i].inputs.size(); ++k) {
+        if (nodes[i].inputs[k] != x) continue;
+        if (k == 1 && reads_shape_only(nodes[i], x)) {
+          shape_reads.emplace_back(i, k);
+        } else {
+          other_reader = true;
+        }
+      }
+    }
+    if (other_reader) continue;
+    const Tensor& xv = traced(x);
+    auto in_group = [&](int32_t r) {
+      const auto p = r >= 0 ? producer.find(r) : producer.end();
+      return p != producer.end() && group_of[p->second] == g.get();
+    };
+    std::optional<int32_t> stand_in;
+    for (size_t m : g->members) {
+      const int32_t slot = nodes[m].first_output;
+      if (slot != x && read_outside[static_cast<size_t>(slot)]) stand_in = slot;
+    }
+    for (size_t m = 0; !stand_in && m < g->members.size(); ++m) {
+      for (int32_t r : nodes[g->members[m]].inputs) {
+        if (r == Plan::kUndefined || in_group(r)) continue;
+        const Tensor& t = traced(r);
+        if (t.defined() && !t.is_meta() && t.shape() == xv.shape() && t.dtype() == xv.dtype()) {
+          stand_in = r;
+          break;
+        }
+      }
+    }
+    if (!stand_in) continue;
+    for (const auto& [i, k] : shape_reads) nodes[i].inputs[k] = *stand_in;
+    read_outside[static_cast<size_t>(x)] = 0;
+  }
 
   std::vector<int32_t> remap(slot_values.size());
   std::iota(remap.begin(), remap.end(), 0);
   std::vector<char> removed(n, 0);
   for (const auto& g : groups) {
-    if (g->members.size() < 2) continue;
+    if (g->members.empty() || (g->members.size() < 2 && !g->reduction)) continue;
     cpu::FusedProgram prog;
     std::vector<int32_t> ext;                     // the fused node's inputs
     std::unordered_map<int32_t, int32_t> reg_of;  // member's output slot -> register
@@ -261,6 +359,7 @@ FusionStats fuse_pointwise(std::vector<Plan::Node>& nodes, std::vector<int32_t>&
       reg_of[node.first_output] = reg;
       name += (reg ? "," : "") + node.op;
     }
+    if (g->reduction) name += "," + nodes[*g->reduction].op;
     name += "]";
     prog.num_inputs = static_cast<int32_t>(ext.size());
     Plan::Node fused;
@@ -276,14 +375,29 @@ FusionStats fuse_pointwise(std::vector<Plan::Node>& nodes, std::vector<int32_t>&
       Tensor value = slot_values[static_cast<size_t>(slot)];
       slot_values.push_back(std::move(value));
     }
-    fused.num_outputs = static_cast<int32_t>(prog.stores.size());
-    fused.attrs = program_attrs(prog, root_value.dtype());
+    bool keepdims = false;
+    if (g->reduction) {
+      const Plan::Node& red = nodes[*g->reduction];
+      prog.reduce = reg_of[red.inputs[0]];
+      prog.reduce_mean = static_cast<ReduceOp>(red.pointwise->op) == ReduceOp::Mean;
+      keepdims = red.pointwise->keepdims;
+      const int32_t slot = red.first_output;
+      remap[static_cast<size_t>(slot)] = static_cast<int32_t>(slot_values.size());
+      remap.push_back(static_cast<int32_t>(slot_values.size()));
+      Tensor value = slot_values[static_cast<size_t>(slot)];
+      slot_values.push_back(std::move(value));
+      removed[*g->reduction] = 1;
+    }
+    fused.num_outputs = static_cast<int32_t>(prog.stores.size()) + (g->reduction ? 1 : 0);
+    fused.attrs = program_attrs(prog, root_value.dtype(), keepdims);
     fused.replay = [prog = std::move(prog), dtype = root_value.dtype(), shape = root_value.shape(),
-                    name](const Tensors& in) { return run_fused(prog, dtype, shape, name, in); };
+                    keepdims, name](const Tensors& in) {
+      return run_fused(prog, dtype, shape, keepdims, name, in);
+    };
     for (size_t k = 0; k + 1 < g->members.size(); ++k) removed[g->members[k]] = 1;
     nodes[g->members.back()] = std::move(fused);
     ++stats.groups;
-    stats.nodes += static_cast<int64_t>(g->members.size());
+    stats.nodes += static_cast<int64_t>(g->members.size()) + (g->reduction ? 1 : 0);
   }
   if (stats.groups == 0) return stats;
   std::vector<Plan::Node> kept;

@@ -38,7 +38,8 @@ bool same_pointwise(const std::optional<Pointwise>& a, const std::optional<Point
   if (a.has_value() != b.has_value()) return false;
   if (!a) return true;
   return a->binary == b->binary && a->op == b->op &&
-         std::memcmp(&a->alpha, &b->alpha, sizeof a->alpha) == 0;
+         std::memcmp(&a->alpha, &b->alpha, sizeof a->alpha) == 0 &&
+         a->row_reduction == b->row_reduction && a->keepdims == b->keepdims;
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <corten/autograd.h>
 #include <corten/denormals.h>
 #include <corten/ops/elementwise_ops.h>
+#include <corten/ops/reduce.h>
 #include <corten/tensor.h>
 #include <corten/trace_attrs.h>
 
@@ -45,13 +46,20 @@ enum class Effect {
 };
 
 /// What an elementwise node computes, for the fusion pass (Note [Pointwise fusion] in
-/// csrc/trace/fusion.cpp): a unary op (with its alpha) or a binary op of the op table.
+/// csrc/trace/fusion.cpp): a unary op (with its alpha) or a binary op of the op table; or, with
+/// `row_reduction`, a sum or mean over the last axis that a fused group can end with (Note [Row
+/// reductions in fused nodes]).
 struct Pointwise {
   bool binary = false;
-  uint8_t op = 0;  // a UnaryOp or BinaryOp
+  uint8_t op = 0;  // a UnaryOp or BinaryOp; a ReduceOp (Sum or Mean) for a row reduction
   double alpha = 0.0;
+  bool row_reduction = false;
+  bool keepdims = false;  // of a row reduction
   static Pointwise of(UnaryOp op, double alpha) { return {false, static_cast<uint8_t>(op), alpha}; }
   static Pointwise of(BinaryOp op) { return {true, static_cast<uint8_t>(op), 0.0}; }
+  static Pointwise last_axis(ReduceOp op, bool keepdims) {
+    return {false, static_cast<uint8_t>(op), 0.0, true, keepdims};
+  }
 };
 
 struct TraceState;
