@@ -491,11 +491,12 @@ class DataHandler:
     def replay_epoch(self, step_function: Any,
                      collect: Callable[[Any], None] | None = None) -> Any:
         """Runs the current epoch's steps with ``step_function`` (a compiled step) and returns
-        the last step's logs, replaying the full batches after the first with
-        ``Plan.run_batches`` (Note [Epoch replay]); None, with nothing run, when the data is not
-        in-memory tensors or the step is not a compiled one. For callers that read no single
-        batch's logs; ``collect`` (predict's) receives every result in order, the replayed
-        batches' as one result whose tensors hold all their rows."""
+        the last step's logs, replaying the full batches with ``Plan.run_batches`` (Note [Epoch
+        replay]; the first one through the step when it still has to trace, and in predict());
+        None, with nothing run, when the data is not in-memory tensors or the step is not a
+        compiled one. For callers that read no single batch's logs; ``collect`` (predict's)
+        receives every result in order, the replayed batches' as one result whose tensors hold
+        all their rows."""
         adapter = self.adapter
         if not isinstance(adapter, _ArrayAdapter) or self.class_weight is not None \
                 or not hasattr(step_function, "batch_replayer"):
