@@ -30,11 +30,13 @@ constexpr float kInf = std::numeric_limits<float>::infinity();
 // products padded to 16 (or 32) columns, and, for a thin key tile, one more pass over every
 // query tile. The last tile takes up to kTail more instead (200: 64 + 64 + 72, nine tile pairs
 // per (b, h) instead of sixteen). At the transformer classifier's shape (b32, T = 200, 2 heads
-// of 32), forward + backward at 1 thread, three alternated runs on a Xeon (medians): float32
-// 13.10 -> 12.17 ms, bfloat16 on AMX 9.12 -> 8.93 ms (its 72 keys still run as 96: AMX rows are
-// whole 32-column tiles); T = 192, which has no thin tile, unchanged. The bfloat16 kernels
+// of 32), forward + backward at 1 thread, processes of the builds before and after alternated
+// three times on a Xeon (medians): float32 13.10 -> 12.17 ms, bfloat16 on AMX 9.12 -> 8.93 ms
+// (its 72 keys still run as 96: AMX rows are whole 32-column tiles); T = 192, which has no thin
+// tile, unchanged. The bfloat16 kernels
 // without AMX keep 64 (kTail 0): their S and dP products are one panel of at most 64 columns.
-// The tiles depend only on the length, never on the thread count.
+// (bench/lab/mixed_precision_kernels.py's "attention b32 T=200 2x32" line times the current
+// build.) The tiles depend only on the length, never on the thread count.
 constexpr int64_t kTail = 16;
 constexpr int64_t kBMMax = kBM + kTail;  // rows of the largest query tile
 constexpr int64_t kBNMax = kBN + kTail;  // keys of the largest key tile (a multiple of 16)

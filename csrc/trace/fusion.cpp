@@ -306,8 +306,8 @@ FusionStats fuse_pointwise(std::vector<Plan::Node>& nodes, std::vector<int32_t>&
       return p != producer.end() && group_of[p->second] == g.get();
     };
     std::optional<int32_t> stand_in;
-    for (size_t m : g->members) {
-      const int32_t slot = nodes[m].first_output;
+    for (size_t m = 0; !stand_in && m < g->members.size(); ++m) {
+      const int32_t slot = nodes[g->members[m]].first_output;
       if (slot != x && read_outside[static_cast<size_t>(slot)]) stand_in = slot;
     }
     for (size_t m = 0; !stand_in && m < g->members.size(); ++m) {

@@ -153,8 +153,11 @@ def _kind(op: str) -> str:
     return "other"
 
 
-def compiled_breakdown(epochs: int) -> dict[str, dict[str, float]]:
-    """Per model: microseconds per step of fit, of the train function, of its nodes by kind."""
+def compiled_breakdown(epochs: int,
+                       nodes: dict[str, list[tuple[str, float]]] | None = None
+                       ) -> dict[str, dict[str, float]]:
+    """Per model: microseconds per step of fit, of the train function, of its nodes by kind;
+    with ``nodes``, each model's (op, microseconds) per node, in plan order, go there too."""
     keras.utils.set_random_seed(0)
     x, y = _data()
     steps = len(x) // BATCH
@@ -184,6 +187,8 @@ def compiled_breakdown(epochs: int) -> dict[str, dict[str, float]]:
         row["fit/nodes"] = row["fit"] / row["nodes"]
         row["num_nodes"] = float(len(prof))
         out[name] = row
+        if nodes is not None:
+            nodes[name] = [(op, t * 1e6) for op, t in prof]
     return out
 
 
@@ -193,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=15, help="timed epochs (64 steps each)")
     parser.add_argument("--threads", type=int, default=0, help="0: the library default")
     parser.add_argument("--eager", action="store_true", help="phases of eager steps")
+    parser.add_argument("--nodes", action="store_true",
+                        help="also list each compiled plan's nodes with their times")
     args = parser.parse_args(argv)
     if args.threads:
         corten.config.threading.set_intra_op_parallelism_threads(args.threads)
@@ -203,9 +210,14 @@ def main(argv: list[str] | None = None) -> int:
               f"{N_SAMPLES // BATCH} steps; microseconds per step")
         cols = ("fit", "step", "nodes", "fit/nodes") + KINDS + ("num_nodes",)
         print(f"{'model':<26} | " + " | ".join(f"{c:>11}" for c in cols))
-        for name, row in compiled_breakdown(args.epochs).items():
+        per_node: dict[str, list[tuple[str, float]]] | None = {} if args.nodes else None
+        for name, row in compiled_breakdown(args.epochs, per_node).items():
             print(f"{name:<26} | " + " | ".join(
                 f"{row[c]:11.2f}" if c == "fit/nodes" else f"{row[c]:11.1f}" for c in cols))
+        for name, listing in (per_node or {}).items():
+            print(f"\n# {name}: node times (Function.profile), microseconds")
+            for i, (op, us) in enumerate(listing):
+                print(f"{i:4d} {op:<48} {us:8.1f}")
         return 0
     print(f"# corten {corten.__version__} | kernels {corten.config.get_cpu_isa()} | threads "
           f"{threads} | batch {BATCH} | median of {args.epochs} epochs of "
