@@ -43,6 +43,11 @@ struct ElementwiseTable {
 namespace baseline {
 const ElementwiseTable& elementwise_table();
 }
+namespace avx512_bf16 {
+// f32_to_bf16 with VCVTNE2PS2BF16 and from_float's bits (Note [Exact bfloat16 rounding]); only
+// where cpu_has_avx512_bf16().
+ConvertRowFn f32_to_bf16_rounding();
+}
 namespace avx2 {
 const ElementwiseTable& elementwise_table();
 }

@@ -6,6 +6,8 @@
 #include <limits>
 #include <type_traits>
 
+#include <corten/cpu_features.h>
+
 #include "cpu/elementwise.h"
 
 #define CORTEN_ISA_NS avx512
@@ -21,6 +23,7 @@ void specialize(ElementwiseTable& t) {
   t.unary[static_cast<int>(UnaryOp::Tanh)][f32] = &vec::unary_row<Vec16, vec::tanh<Vec16>>;
   t.unary[static_cast<int>(UnaryOp::Sigmoid)][f32] = &vec::unary_row<Vec16, vec::sigmoid<Vec16>>;
   t.unary[static_cast<int>(UnaryOp::GeluExact)][f32] = &vec::unary_row<Vec16, vec::gelu<Vec16>>;
+  if (cpu_has_avx512_bf16()) t.f32_to_bf16 = avx512_bf16::f32_to_bf16_rounding();
 }
 
 }  // namespace corten::cpu::avx512
