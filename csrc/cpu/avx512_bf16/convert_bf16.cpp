@@ -17,8 +17,8 @@ namespace {
 // dozen; but it reads denormal inputs as zero, where from_float keeps them (bfloat16 has
 // float32's exponent range). So each block of 32 is tested for denormals first (two masked
 // tests) and one that holds any takes from_float: the bits are from_float's for every input.
-// A bfloat16 elementwise row (Note [bfloat16 elementwise rows]) spent most of its time
-// rounding: a (8, 200, 2, 32) + (2, 32) add at 1 thread took 25 us, against 10.5 in float32.
+// At 1 thread, 65,536 values: a cast to bfloat16 9.9 -> 5.4 us, a bfloat16 negative (whose row
+// widens, negates and rounds, Note [bfloat16 elementwise rows]) 14.7 -> 9.8 us.
 
 // Lanes of v (float32 bits) that are denormal: exponent bits zero, mantissa bits not.
 inline __mmask16 denormal_lanes(__m512i v) {
