@@ -156,3 +156,24 @@ def test_few_rows_read_a_large_b_in_place(m, k, n, transpose_b, threads, rng):
         got[t] = matmul(tf.constant(a), tf.constant(b), transpose_b=transpose_b).numpy()
         np.testing.assert_allclose(got[t], want, rtol=1e-4, atol=1e-3)
     np.testing.assert_array_equal(got[1], got[2])
+
+
+
+# (m, k, n): one row panel of the 6-row kernel, partial row and column panels, a training
+# step's output layer; k within one K block of the kernels (256).
+BIAS_SHAPES = [(6, 100, 70), (13, 200, 33), (64, 64, 784), (1, 50, 10)]
+
+
+@pytest.mark.parametrize(("m", "k", "n"), BIAS_SHAPES)
+def test_bias_in_the_accumulators_adds_it_once_to_the_sum(m, k, n, threads, rng):
+    # Note [Bias in the accumulators]: the tile starts as the bias and a kernel adds its sum of
+    # products to it once, so with one K block the bits are the product plus the bias.
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    w = rng.standard_normal((k, n)).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    for t in (1, 2):
+        threads(t)
+        got = linear(tf.constant(x), tf.constant(w), tf.constant(b)).numpy()
+        want = (matmul(tf.constant(x), tf.constant(w)) + tf.constant(b)).numpy()
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_allclose(got, x.astype(np.float64) @ w + b, rtol=1e-4, atol=1e-4)
