@@ -84,17 +84,38 @@ template <class V>
   return V::load(ys);
 }
 
+// Whether this thread computes in flush-to-zero mode (Note [Denormals]), as ops and the pool's
+// workers do: std::exp then returns 0 below kExpLo, where its result would be denormal.
+inline bool flushes_denormals() {
+#if defined(__SSE__) || defined(__x86_64__)
+  return (__builtin_ia32_stmxcsr() & 0x8000u) != 0;
+#else
+  return false;
+#endif
+}
+
 // exp of every lane; lanes with |x| > -kExpLo (beyond the underflow bound, or near the overflow
 // bound, where the reduction is not trusted) or NaN are recomputed by std::exp. The range test
 // is one compare of |x|, and the in-range formula runs on x unmasked (the lanes it gets wrong
-// are replaced): 3 instructions per vector instead of 5.
+// are replaced): 3 instructions per vector instead of 5. Lanes below kExpLo (-inf included)
+// are std::exp's 0 directly in flush-to-zero mode: masked logits (-1e9) or a saturated sigmoid
+// sent their vectors to the scalar calls. At 1 thread, a softmax over 12,800 rows of 200 with
+// half of each row at -1e9: 7.1 -> 2.1 ms (2.0 unmasked); a sigmoid over 512 x 512 values of
+// scale 200: 1.74 ms -> 94 us.
 template <class V>
 inline typename V::F exp(typename V::F x) {
   using F = typename V::F;
   const auto in_range = V::le(V::abs(x), V::set1(-kExpLo));
   F y = exp_in_range<V>(x);
-  const unsigned bits = V::bits(in_range);
-  if (__builtin_expect(bits != V::kAll, 0)) y = exp_edge_lanes<V>(x, y, bits);
+  unsigned bits = V::bits(in_range);
+  if (__builtin_expect(bits != V::kAll, 0)) {
+    if (flushes_denormals()) {
+      const auto below = V::lt(x, V::set1(kExpLo));
+      y = V::select(below, V::set1(0.0f), y);
+      bits |= V::bits(below);
+    }
+    if (bits != V::kAll) y = exp_edge_lanes<V>(x, y, bits);
+  }
   return y;
 }
 

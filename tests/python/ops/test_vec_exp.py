@@ -52,3 +52,29 @@ def test_exp_and_sigmoid_random_inputs_against_float64(isa):
     s = x / 3.0
     want = 1.0 / (1.0 + np.exp(-s.astype(np.float64)))
     assert _ulps(tf.sigmoid(s).numpy(), want).max() <= 3.0
+
+
+@pytest.mark.usefixtures("restore_isa")
+@pytest.mark.parametrize("isa", VECTOR_ISAS)
+def test_whole_vectors_below_the_range_are_the_scalar_zeros(isa):
+    # Lanes past the underflow bound are std::exp's result in the ops' flush-to-zero mode (0)
+    # without the scalar calls: whole rows of them (masked softmax logits, a saturated
+    # sigmoid), and rows mixing them with in-range lanes.
+    rng = np.random.default_rng(2)
+    below = rng.uniform(-300.0, -87.34, (4, 64)).astype(np.float32)
+    below[0, :] = -1e9
+    below[1, ::3] = -np.inf
+    mixed = below.copy()
+    mixed[2:, ::5] = rng.uniform(-5.0, 5.0, mixed[2:, ::5].shape).astype(np.float32)
+    tf.config.set_cpu_isa("baseline")
+    want = {name: (tf.exp(v).numpy(), tf.sigmoid(v).numpy(), tf.sigmoid(-v).numpy(),
+                   tf.nn.softmax(v).numpy()) for name, v in (("below", below), ("mixed", mixed))}
+    tf.config.set_cpu_isa(isa)
+    for name, v in (("below", below), ("mixed", mixed)):
+        got = (tf.exp(v).numpy(), tf.sigmoid(v).numpy(), tf.sigmoid(-v).numpy(),
+               tf.nn.softmax(v).numpy())
+        edge = ~(np.abs(v) <= 87.33)  # the in-range lanes are within 2-3 ulp (tests above)
+        for g, w in zip(got[:3], want[name][:3]):
+            np.testing.assert_array_equal(g[edge], w[edge], err_msg=name)
+        np.testing.assert_allclose(got[3], want[name][3], rtol=1e-6, atol=0, err_msg=name)
+    assert (tf.exp(below).numpy() == 0).all()
