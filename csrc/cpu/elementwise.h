@@ -44,9 +44,10 @@ namespace baseline {
 const ElementwiseTable& elementwise_table();
 }
 namespace avx512_bf16 {
-// f32_to_bf16 with VCVTNE2PS2BF16 and from_float's bits (Note [Exact bfloat16 rounding]); only
-// where cpu_has_avx512_bf16().
-ConvertRowFn f32_to_bf16_rounding();
+// The avx512 table's bfloat16 rows with VCVTNE2PS2BF16, where cpu_has_avx512_bf16(): f32_to_bf16
+// with from_float's bits (Note [Exact bfloat16 rounding]) and the fused arithmetic rows (Note
+// [Fused bfloat16 arithmetic rows]), which keep the table's rows for strided operands.
+void specialize_bf16_rows(ElementwiseTable& t);
 }
 namespace avx2 {
 const ElementwiseTable& elementwise_table();

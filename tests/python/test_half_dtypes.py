@@ -302,3 +302,34 @@ def test_bfloat16_rows_equal_float32_ops_rounded_once():
     less = ta < tb
     assert less.dtype == corten.bool
     np.testing.assert_array_equal(less.numpy(), wa < wb)
+
+
+@pytest.mark.parametrize("n", [1, 15, 16, 17, 31, 32, 33, 1000])
+@pytest.mark.parametrize("op", ["add", "subtract", "multiply", "divide"])
+def test_bfloat16_arithmetic_rows_equal_the_generic_rows(op, n):
+    # Note [Fused bfloat16 arithmetic rows]: contiguous and single-value operands take the
+    # fused rows where the CPU has AVX-512 BF16, strided ones the generic rows; both give the
+    # float32 op of the widened values rounded once, specials (NaN, infinities, denormals,
+    # overflow, division by zero) included, at every length around the 16- and 32-value blocks.
+    rng = np.random.default_rng(n)
+    bf16 = np.dtype(ml_dtypes.bfloat16)
+    bits = rng.integers(0, 2 ** 16, (2, n), dtype=np.uint32).astype(np.uint16)
+    a, b = (bits[k].view(bf16) for k in (0, 1))
+    normal = rng.normal(size=(2, n)).astype(bf16)
+    fn = getattr(corten, op)
+    def every_second(v):  # the same values as a view with stride 2: the generic rows
+        view = corten.constant(np.stack([v, v], axis=1))[:, 0]
+        assert view._strides == [2]
+        return view
+
+    for x, y in ((a, b), (normal[0], normal[1]), (a[:1], b), (a, b[:1])):
+        got = fn(corten.constant(x), corten.constant(y)).numpy()
+        if x.size > 1:
+            generic = fn(every_second(x), corten.constant(y)).numpy()
+        else:
+            generic = fn(corten.constant(x), every_second(y)).numpy()
+        _same_bits_or_both_nan(got, generic)
+    with np.errstate(all="ignore"):
+        want = getattr(np, op)(normal[0].astype(np.float32), normal[1].astype(np.float32))
+    got = fn(corten.constant(normal[0]), corten.constant(normal[1])).numpy()
+    _same_bits_or_both_nan(got, want.astype(bf16))

@@ -23,7 +23,7 @@ void specialize(ElementwiseTable& t) {
   t.unary[static_cast<int>(UnaryOp::Tanh)][f32] = &vec::unary_row<Vec16, vec::tanh<Vec16>>;
   t.unary[static_cast<int>(UnaryOp::Sigmoid)][f32] = &vec::unary_row<Vec16, vec::sigmoid<Vec16>>;
   t.unary[static_cast<int>(UnaryOp::GeluExact)][f32] = &vec::unary_row<Vec16, vec::gelu<Vec16>>;
-  if (cpu_has_avx512_bf16()) t.f32_to_bf16 = avx512_bf16::f32_to_bf16_rounding();
+  if (cpu_has_avx512_bf16()) avx512_bf16::specialize_bf16_rows(t);
 }
 
 }  // namespace corten::cpu::avx512

@@ -1,5 +1,6 @@
-// Float32 rows rounded to bfloat16 with VCVTNE2PS2BF16 (Note [Exact bfloat16 rounding]). This
-// file is compiled with the AVX-512 BF16 flags and only called where the CPU has them.
+// bfloat16 rows with VCVTNE2PS2BF16: float32 rows rounded (Note [Exact bfloat16 rounding]) and
+// the arithmetic rows fused (Note [Fused bfloat16 arithmetic rows]). This file is compiled with
+// the AVX-512 BF16 flags and only called where the CPU has them.
 
 #include <corten/half.h>
 
@@ -26,36 +27,121 @@ inline __mmask16 denormal_lanes(__m512i v) {
   return _mm512_mask_test_epi32_mask(zero_exponent, v, _mm512_set1_epi32(0x007fffff));
 }
 
+inline bool any_denormal(__m512 v) { return denormal_lanes(_mm512_castps_si512(v)) != 0; }
+
 void round_scalar(const float* x, uint16_t* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = bfloat16::from_float(x[i]).bits;
+}
+
+// 32 values (lo: the first 16) rounded into out[0, 32).
+inline void store_rounded(__m512 lo, __m512 hi, uint16_t* out) {
+  if (any_denormal(lo) || any_denormal(hi)) {
+    alignas(64) float tmp[32];
+    _mm512_store_ps(tmp, lo);
+    _mm512_store_ps(tmp + 16, hi);
+    round_scalar(tmp, out, 32);
+    return;
+  }
+  _mm512_storeu_si512(out, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+}
+
+// The first `len` (<= 16) lanes of v rounded into out[0, len).
+inline void store_rounded_n(__m512 v, uint16_t* out, int64_t len) {
+  const __mmask16 m = len >= 16 ? __mmask16{0xffff} : static_cast<__mmask16>((1u << len) - 1u);
+  if (any_denormal(v)) {
+    alignas(64) float tmp[16];
+    _mm512_store_ps(tmp, v);
+    round_scalar(tmp, out, len);
+    return;
+  }
+  _mm256_mask_storeu_epi16(out, m, (__m256i)_mm512_cvtneps_pbh(v));
 }
 
 void f32_to_bf16_row(const void* x_, void* out_, int64_t n) {
   const float* x = static_cast<const float*>(x_);
   auto* out = static_cast<uint16_t*>(out_);
   int64_t i = 0;
+  for (; i + 32 <= n; i += 32) store_rounded(_mm512_loadu_ps(x + i), _mm512_loadu_ps(x + i + 16), out + i);
+  for (; i < n; i += 16) {
+    const int64_t len = n - i < 16 ? n - i : 16;
+    const __mmask16 m = static_cast<__mmask16>((1u << len) - 1u);
+    store_rounded_n(_mm512_maskz_loadu_ps(m, x + i), out + i, len);
+  }
+}
+
+// Note [Fused bfloat16 arithmetic rows]
+// add, subtract, multiply and divide of bfloat16 rows whose operands are contiguous or one
+// value: each 32 values widened in registers (a shift of the 16 bits), the float32 operation,
+// and Note [Exact bfloat16 rounding]'s rounding, in one pass. The values are those of the
+// generic row (Note [bfloat16 elementwise rows]: the float32 op of the widened values, rounded
+// once); it took three passes over a stack buffer and a call per chunk, 2.2x the float32 op's
+// time on data in L2. Strided operands take the generic row.
+inline __m512 widen16(__m256i h) {
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+struct AddV { static __m512 f(__m512 a, __m512 b) { return _mm512_add_ps(a, b); } };
+struct SubtractV { static __m512 f(__m512 a, __m512 b) { return _mm512_sub_ps(a, b); } };
+struct MultiplyV { static __m512 f(__m512 a, __m512 b) { return _mm512_mul_ps(a, b); } };
+struct DivideV { static __m512 f(__m512 a, __m512 b) { return _mm512_div_ps(a, b); } };
+
+template <class Op>
+void fused_row(const uint16_t* a, int64_t sa, const uint16_t* b, int64_t sb, uint16_t* out,
+               int64_t n) {
+  if (n <= 0) return;
+  const __m512 a0 = widen16(_mm256_set1_epi16(static_cast<int16_t>(a[0])));
+  const __m512 b0 = widen16(_mm256_set1_epi16(static_cast<int16_t>(b[0])));
+  int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    const __m512 lo = _mm512_loadu_ps(x + i), hi = _mm512_loadu_ps(x + i + 16);
-    if ((denormal_lanes(_mm512_castps_si512(lo)) | denormal_lanes(_mm512_castps_si512(hi))) != 0) {
-      round_scalar(x + i, out + i, 32);
-      continue;
-    }
-    _mm512_storeu_si512(out + i, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+    const __m512 alo = sa ? widen16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i))) : a0;
+    const __m512 ahi =
+        sa ? widen16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i + 16))) : a0;
+    const __m512 blo = sb ? widen16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i))) : b0;
+    const __m512 bhi =
+        sb ? widen16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i + 16))) : b0;
+    store_rounded(Op::f(alo, blo), Op::f(ahi, bhi), out + i);
   }
   for (; i < n; i += 16) {
-    const int64_t left = n - i;
-    const __mmask16 m = left >= 16 ? __mmask16{0xffff} : static_cast<__mmask16>((1u << left) - 1u);
-    const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-    if (denormal_lanes(_mm512_castps_si512(v)) != 0) {
-      round_scalar(x + i, out + i, left >= 16 ? 16 : left);
-      continue;
-    }
-    _mm256_mask_storeu_epi16(out + i, m, (__m256i)_mm512_cvtneps_pbh(v));
+    const int64_t len = n - i < 16 ? n - i : 16;
+    const __mmask16 m = static_cast<__mmask16>((1u << len) - 1u);
+    // Lanes past len read as 1.0 (bits 0x3f80): no division by zero in lanes never stored.
+    const __m256i one = _mm256_set1_epi16(0x3f80);
+    const __m512 av = sa ? widen16(_mm256_mask_loadu_epi16(one, m, a + i)) : a0;
+    const __m512 bv = sb ? widen16(_mm256_mask_loadu_epi16(one, m, b + i)) : b0;
+    store_rounded_n(Op::f(av, bv), out + i, len);
   }
+}
+
+template <class Op>
+struct FusedRow {
+  static BinaryRowFn generic;  // the table's row for strided operands
+  static void row(const void* a, int64_t sa, const void* b, int64_t sb, void* out, int64_t n) {
+    if ((sa != 0 && sa != 1) || (sb != 0 && sb != 1)) {
+      generic(a, sa, b, sb, out, n);
+      return;
+    }
+    fused_row<Op>(static_cast<const uint16_t*>(a), sa, static_cast<const uint16_t*>(b), sb,
+                  static_cast<uint16_t*>(out), n);
+  }
+};
+template <class Op>
+BinaryRowFn FusedRow<Op>::generic = nullptr;
+
+template <class Op>
+void install(ElementwiseTable& t, BinaryOp op) {
+  BinaryRowFn& slot = t.binary[static_cast<int>(op)][static_cast<int>(DType::BFloat16)];
+  FusedRow<Op>::generic = slot;
+  slot = &FusedRow<Op>::row;
 }
 
 }  // namespace
 
-ConvertRowFn f32_to_bf16_rounding() { return &f32_to_bf16_row; }
+void specialize_bf16_rows(ElementwiseTable& t) {
+  t.f32_to_bf16 = &f32_to_bf16_row;
+  install<AddV>(t, BinaryOp::Add);
+  install<SubtractV>(t, BinaryOp::Subtract);
+  install<MultiplyV>(t, BinaryOp::Multiply);
+  install<DivideV>(t, BinaryOp::Divide);
+}
 
 }  // namespace corten::cpu::avx512_bf16
