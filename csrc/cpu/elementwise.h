@@ -38,6 +38,10 @@ struct ElementwiseTable {
   // The casts of mixed precision, vectorised by the ISA's compiler flags.
   ConvertRowFn bf16_to_f32;
   ConvertRowFn f32_to_bf16;
+  // bfloat16 arithmetic rows for operands that are contiguous or one value (strides 0 or 1),
+  // where the ISA has them (Note [Fused bfloat16 arithmetic rows]); null elsewhere. The
+  // bfloat16 rows above hand those operands to them.
+  BinaryRowFn bf16_contiguous[static_cast<int>(BinaryOp::kCount)];
 };
 
 namespace baseline {
@@ -45,8 +49,8 @@ const ElementwiseTable& elementwise_table();
 }
 namespace avx512_bf16 {
 // The avx512 table's bfloat16 rows with VCVTNE2PS2BF16, where cpu_has_avx512_bf16(): f32_to_bf16
-// with from_float's bits (Note [Exact bfloat16 rounding]) and the fused arithmetic rows (Note
-// [Fused bfloat16 arithmetic rows]), which keep the table's rows for strided operands.
+// with from_float's bits (Note [Exact bfloat16 rounding]) and bf16_contiguous's fused
+// arithmetic rows (Note [Fused bfloat16 arithmetic rows]).
 void specialize_bf16_rows(ElementwiseTable& t);
 }
 namespace avx2 {

@@ -100,8 +100,8 @@ inline bool flushes_denormals() {
 // are replaced): 3 instructions per vector instead of 5. Lanes below kExpLo (-inf included)
 // are std::exp's 0 directly in flush-to-zero mode: masked logits (-1e9) or a saturated sigmoid
 // sent their vectors to the scalar calls. At 1 thread, a softmax over 12,800 rows of 200 with
-// half of each row at -1e9: 7.1 -> 2.1 ms (2.0 unmasked); a sigmoid over 512 x 512 values of
-// scale 200: 1.74 ms -> 94 us.
+// half of each row at -1e9: 7.0 -> 2.0 ms (1.9 unmasked); a sigmoid over 512 x 512 values of
+// scale 200: 1.6 ms -> 74 us (bench/results/row-kernels-2026-12-07.txt).
 template <class V>
 inline typename V::F exp(typename V::F x) {
   using F = typename V::F;

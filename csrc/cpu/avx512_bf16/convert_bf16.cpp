@@ -18,8 +18,9 @@ namespace {
 // dozen; but it reads denormal inputs as zero, where from_float keeps them (bfloat16 has
 // float32's exponent range). So each block of 32 is tested for denormals first (two masked
 // tests) and one that holds any takes from_float: the bits are from_float's for every input.
-// At 1 thread, 65,536 values: a cast to bfloat16 9.9 -> 5.4 us, a bfloat16 negative (whose row
-// widens, negates and rounds, Note [bfloat16 elementwise rows]) 14.7 -> 9.8 us.
+// With the rows' vectorised widening, at 1 thread, 65,536 values: a cast to bfloat16 7.4 -> 4.2
+// us, a bfloat16 negative (whose row widens, negates and rounds, Note [bfloat16 elementwise
+// rows]) 27 -> 7.6 us (bench/results/row-kernels-2026-12-07.txt).
 
 // Lanes of v (float32 bits) that are denormal: exponent bits zero, mantissa bits not.
 inline __mmask16 denormal_lanes(__m512i v) {
@@ -61,7 +62,9 @@ void f32_to_bf16_row(const void* x_, void* out_, int64_t n) {
   const float* x = static_cast<const float*>(x_);
   auto* out = static_cast<uint16_t*>(out_);
   int64_t i = 0;
-  for (; i + 32 <= n; i += 32) store_rounded(_mm512_loadu_ps(x + i), _mm512_loadu_ps(x + i + 16), out + i);
+  for (; i + 32 <= n; i += 32) {
+    store_rounded(_mm512_loadu_ps(x + i), _mm512_loadu_ps(x + i + 16), out + i);
+  }
   for (; i < n; i += 16) {
     const int64_t len = n - i < 16 ? n - i : 16;
     const __mmask16 m = static_cast<__mmask16>((1u << len) - 1u);
@@ -74,10 +77,17 @@ void f32_to_bf16_row(const void* x_, void* out_, int64_t n) {
 // value: each 32 values widened in registers (a shift of the 16 bits), the float32 operation,
 // and Note [Exact bfloat16 rounding]'s rounding, in one pass. The values are those of the
 // generic row (Note [bfloat16 elementwise rows]: the float32 op of the widened values, rounded
-// once); it took three passes over a stack buffer and a call per chunk, 2.2x the float32 op's
-// time on data in L2. Strided operands take the generic row.
+// once); it took three passes over a stack buffer and a call per chunk. A (8, 200, 2, 32) +
+// (2, 32) add at 1 thread: 21 -> 9.7 us, float32's 9.1 (row-kernels-2026-12-07.txt). The
+// generic row hands them operands of stride 0 or 1 (bf16_contiguous in cpu/elementwise.h) and
+// keeps strided ones.
 inline __m512 widen16(__m256i h) {
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+// 16 bfloat16 values from p, widened.
+inline __m512 load16(const uint16_t* p) {
+  return widen16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
 struct AddV { static __m512 f(__m512 a, __m512 b) { return _mm512_add_ps(a, b); } };
@@ -93,12 +103,8 @@ void fused_row(const uint16_t* a, int64_t sa, const uint16_t* b, int64_t sb, uin
   const __m512 b0 = widen16(_mm256_set1_epi16(static_cast<int16_t>(b[0])));
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    const __m512 alo = sa ? widen16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i))) : a0;
-    const __m512 ahi =
-        sa ? widen16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i + 16))) : a0;
-    const __m512 blo = sb ? widen16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i))) : b0;
-    const __m512 bhi =
-        sb ? widen16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i + 16))) : b0;
+    const __m512 alo = sa ? load16(a + i) : a0, ahi = sa ? load16(a + i + 16) : a0;
+    const __m512 blo = sb ? load16(b + i) : b0, bhi = sb ? load16(b + i + 16) : b0;
     store_rounded(Op::f(alo, blo), Op::f(ahi, bhi), out + i);
   }
   for (; i < n; i += 16) {
@@ -112,36 +118,21 @@ void fused_row(const uint16_t* a, int64_t sa, const uint16_t* b, int64_t sb, uin
   }
 }
 
+// The bf16_contiguous row of Op: operands of stride 0 or 1 (the table's bfloat16 row checks).
 template <class Op>
-struct FusedRow {
-  static BinaryRowFn generic;  // the table's row for strided operands
-  static void row(const void* a, int64_t sa, const void* b, int64_t sb, void* out, int64_t n) {
-    if ((sa != 0 && sa != 1) || (sb != 0 && sb != 1)) {
-      generic(a, sa, b, sb, out, n);
-      return;
-    }
-    fused_row<Op>(static_cast<const uint16_t*>(a), sa, static_cast<const uint16_t*>(b), sb,
-                  static_cast<uint16_t*>(out), n);
-  }
-};
-template <class Op>
-BinaryRowFn FusedRow<Op>::generic = nullptr;
-
-template <class Op>
-void install(ElementwiseTable& t, BinaryOp op) {
-  BinaryRowFn& slot = t.binary[static_cast<int>(op)][static_cast<int>(DType::BFloat16)];
-  FusedRow<Op>::generic = slot;
-  slot = &FusedRow<Op>::row;
+void contiguous_row(const void* a, int64_t sa, const void* b, int64_t sb, void* out, int64_t n) {
+  fused_row<Op>(static_cast<const uint16_t*>(a), sa, static_cast<const uint16_t*>(b), sb,
+                static_cast<uint16_t*>(out), n);
 }
 
 }  // namespace
 
 void specialize_bf16_rows(ElementwiseTable& t) {
   t.f32_to_bf16 = &f32_to_bf16_row;
-  install<AddV>(t, BinaryOp::Add);
-  install<SubtractV>(t, BinaryOp::Subtract);
-  install<MultiplyV>(t, BinaryOp::Multiply);
-  install<DivideV>(t, BinaryOp::Divide);
+  t.bf16_contiguous[static_cast<int>(BinaryOp::Add)] = &contiguous_row<AddV>;
+  t.bf16_contiguous[static_cast<int>(BinaryOp::Subtract)] = &contiguous_row<SubtractV>;
+  t.bf16_contiguous[static_cast<int>(BinaryOp::Multiply)] = &contiguous_row<MultiplyV>;
+  t.bf16_contiguous[static_cast<int>(BinaryOp::Divide)] = &contiguous_row<DivideV>;
 }
 
 }  // namespace corten::cpu::avx512_bf16
