@@ -19,22 +19,15 @@ compare them.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import corten as tf
 import numpy as np
 from corten.ops.linalg import linear, matmul
+from mixed_precision_kernels import median_s  # this folder's timing helper
 
 
 def median_us(fn, runs: int) -> float:
-    fn()
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e6
+    return median_s(fn, runs) * 1e6
 
 
 def cases(rng: np.random.Generator) -> list[tuple[str, object, int]]:
