@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "bindings/bindings.h"
+#include "bindings/fastcall.h"
 
 namespace corten::py_bind {
 namespace {
@@ -20,6 +21,28 @@ void bind_trace(py::module_& m) {
       m, "Plan", "A traced function's op calls, replayed in C++ (corten.function).")
       .def("run", &trace::Plan::run, py::arg("inputs"),
            "Runs the plan on tensors of the traced shapes and dtypes; returns its outputs.")
+      .def(
+          "run_if_traced_for",
+          [](const trace::Plan& p, const py::tuple& args) -> py::object {
+            // Note [Replaying the last signature]: a call whose arguments are exactly the
+            // traced tensors' signature skips building the Python lookup key.
+            const auto& shapes = p.input_shapes();
+            const auto& dtypes = p.input_dtypes();
+            if (args.size() != shapes.size()) return py::none();
+            trace::Tensors inputs;
+            inputs.reserve(shapes.size());
+            for (size_t i = 0; i < shapes.size(); ++i) {
+              const Tensor* t = fast::exact_tensor(args[i].ptr());
+              if (t == nullptr || !t->defined() || t->is_variable() ||
+                  t->dtype() != dtypes[i] || t->shape() != shapes[i])
+                return py::none();
+              inputs.push_back(*t);
+            }
+            return py::cast(p.run(inputs));
+          },
+          py::arg("args"),
+          "Runs the plan when `args` are exactly tensors (not variables) of its traced shapes "
+          "and dtypes and returns its outputs; None otherwise (nothing run).")
       .def(
           "run_batches",
           [](const trace::Plan& p, const std::vector<Tensor>& sources,

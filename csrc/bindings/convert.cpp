@@ -149,7 +149,10 @@ Tensor from_array(py::handle obj, std::optional<DType> dtype) {
   const bool is_python_seq = py::isinstance<py::list>(obj) || py::isinstance<py::tuple>(obj);
   py::array arr;
   try {
-    arr = numpy().attr("asarray")(obj);
+    // An ndarray itself (not a subclass) is already what asarray would return.
+    arr = Py_TYPE(obj.ptr()) == py::detail::npy_api::get().PyArray_Type_
+              ? py::reinterpret_borrow<py::array>(obj)
+              : py::array(numpy().attr("asarray")(obj));
   } catch (py::error_already_set& e) {
     if (!is_python_seq || !e.matches(PyExc_ValueError)) throw;
     throw ValueError(

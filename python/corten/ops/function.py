@@ -218,6 +218,8 @@ class Function:
         self._recent = collections.deque(maxlen=_RETRACE_WINDOW)
         self._warned = False
         self._last_plan: _Plan | None = None
+        # (whether the arguments came as one tuple, plan) of the last call of tensors only
+        self._last_tensor_call: tuple[bool, _Plan] | None = None
         self._bound: weakref.WeakKeyDictionary[Any, Function] = weakref.WeakKeyDictionary()
         functools.update_wrapper(self, python_function)
 
@@ -288,6 +290,18 @@ class Function:
         # structure walks: their leaves are the tensors themselves.
         in_tuple = len(args) == 1 and type(args[0]) is tuple
         flat = args[0] if in_tuple else args
+        last = self._last_tensor_call
+        if last is not None and last[0] is in_tuple and not kwargs:
+            # Note [Replaying the last signature]: a call of the same tensor signature as the
+            # previous tensor-only call has the same key, so its plan runs without the key
+            # being built; the plan checks the signature in C++ (exact shapes, so a relaxed
+            # plan goes through the lookup) and returns None when it differs.
+            entry = last[1]
+            outputs = entry.plan.run_if_traced_for(tuple(flat))
+            if outputs is not None:
+                self._recent.append(False)
+                self._last_plan = entry
+                return outputs[0] if entry.single else self._pack(entry, outputs)
         if not kwargs and all(type(a) is _C.Tensor and not a._is_variable for a in flat):
             key = (_flat_key(len(flat), in_tuple),
                    *[("tensor", a._shape_tuple, a.dtype.name) for a in flat])
@@ -295,6 +309,7 @@ class Function:
             if entry is not None:
                 self._recent.append(False)
                 self._last_plan = entry
+                self._last_tensor_call = (in_tuple, entry)
                 outputs = entry.plan.run(list(flat))
                 return outputs[0] if entry.single else self._pack(entry, outputs)
         leaves = nest.flatten((args, kwargs))
@@ -323,6 +338,7 @@ class Function:
             relaxed = _Plan(plan, entry.structure, entry.tensor_positions)
             self._relaxed.insert(0, (_relaxed_key(key, plan.input_shapes), relaxed))
             self._plans[key] = self._plans[other_key] = relaxed
+            self._last_tensor_call = None
             self._last_plan = relaxed
             return
 
@@ -379,6 +395,7 @@ class Function:
         plan = _C.trace_end([flat[i] for i in positions], fuse=self._jit_compile is not False)
         entry = _Plan(plan, result, positions)
         self._plans[key] = entry
+        self._last_tensor_call = None
         if self._reduce_retracing:
             self._relax(key, entry)
         self._last_plan = entry

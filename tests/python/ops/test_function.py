@@ -514,3 +514,22 @@ def test_a_dict_of_tensors_comes_back_in_its_own_key_order():
         out = f(x)
         assert list(out) == ["zeta", "alpha", "mid"]
         assert [float(v.numpy()[0]) for v in out.values()] == [4.0, 6.0, 2.0]
+
+
+def test_calls_that_change_signature_after_a_replay_get_their_own_plans():
+    # Note [Replaying the last signature]: a replay of the last tensor-only signature skips the
+    # lookup, so every change of shape, dtype, nesting or kind of argument must still be seen.
+    @tf.function
+    def f(x):
+        return x * 2.0
+
+    a, b = tf.constant([1.0, 2.0]), tf.constant([1.0, 2.0, 3.0])
+    v = tf.Variable([5.0, 6.0])
+    calls = [(a, [2.0, 4.0]), (a, [2.0, 4.0]), (b, [2.0, 4.0, 6.0]), (a, [2.0, 4.0]),
+             (v, [10.0, 12.0]), (a, [2.0, 4.0]), (tf.constant([1.0, 2.0], tf.float64), [2.0, 4.0])]
+    for x, want in calls:
+        np.testing.assert_array_equal(f(x).numpy(), want)
+    assert f.experimental_get_tracing_count() == 4  # a, b, the variable, float64
+    v.assign([7.0, 8.0])
+    np.testing.assert_array_equal(f(v).numpy(), [14.0, 16.0])  # read by reference on replay
+    assert f.experimental_get_tracing_count() == 4

@@ -28,6 +28,7 @@ from corten.keras.trainers.compiled_step import CompiledStep
 __all__ = ["Trainer"]
 
 Tensor = _C.Tensor
+_FLOAT32 = np.dtype(np.float32)
 
 _NOT_COMPILED = ("You must compile your model before training/testing. "
                  "Use `model.compile(optimizer, loss)`.")
@@ -684,15 +685,16 @@ class Trainer:
         would be invisible here), so that predicting on a small batch costs about a model call.
         None when the data is anything else."""
         if type(x) is np.ndarray:
-            if x.dtype != np.float32 or x.ndim == 0 or not x.flags.c_contiguous:
+            if x.dtype is not _FLOAT32 and x.dtype != _FLOAT32 or x.ndim == 0:
                 return None
         elif type(x) is not Tensor or x.dtype.name != "float32" or x.ndim == 0:
             return None
         n = len(x)
         if n == 0 or n > (32 if batch_size is None else int(batch_size)):
             return None
+        step = self.__dict__.get("predict_function") or self.make_predict_function()
         # the batch as the loop packs it: a single array stays unpacked (pack_x_y_sample_weight)
-        outputs = self.make_predict_function()(corten.convert_to_tensor(x))
+        outputs = step(_C.convert_to_tensor(x))
         if type(outputs) is Tensor:
             return np.array(outputs)  # a copy, as the loop's concatenation gives
         flat = [_concat([np.asarray(t)]) for t in nest.flatten(outputs)]
