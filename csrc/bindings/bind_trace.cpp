@@ -24,8 +24,7 @@ void bind_trace(py::module_& m) {
       .def(
           "run_if_traced_for",
           [](const trace::Plan& p, const py::tuple& args) -> py::object {
-            // Note [Replaying the last signature]: a call whose arguments are exactly the
-            // traced tensors' signature skips building the Python lookup key.
+            // Note [Replaying the last signature] (python/corten/ops/function.py).
             const auto& shapes = p.input_shapes();
             const auto& dtypes = p.input_dtypes();
             if (args.size() != shapes.size()) return py::none();
