@@ -1,7 +1,7 @@
 """corten's bfloat16 kernels against its float32 ones, and the two attention paths, in one
 process (a comparison of corten with itself; peers are in ``python -m corten.bench``):
 
-    PYTHONPATH=python python bench/lab/mixed_precision_kernels.py [--threads 1,2]
+    PYTHONPATH=python python bench/lab/mixed_precision_kernels.py [--threads 1,2] [--only SECTIONS]
 
 (CORTEN_CPU_AMX=0 in the environment compares the VDPBF16PS kernels on a CPU with AMX.)
 
@@ -120,10 +120,17 @@ def casts(rng) -> None:
     print(f"  cast 1M: float32 -> bfloat16 {to16:.0f} us, bfloat16 -> float32 {to32:.0f} us")
 
 
+SECTIONS = {"matmul": matmuls, "conv": convolutions, "attention": attention,
+            "attention_dtypes": attention_dtypes, "cast": casts}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--only", help="comma-separated sections to run (default: all): "
+                        + ", ".join(SECTIONS))
     args = parser.parse_args()
+    sections = args.only.split(",") if args.only else list(SECTIONS)
     print(f"corten {tf.__version__}, kernel ISA {tf.config.get_cpu_isa()}, "
           f"AVX-512 BF16: {C.cpu_has_avx512_bf16()}, AMX: {tf.config.amx_enabled()}, bfloat16 "
           f"GEMM kernel: {C.gemm_info('bfloat16')['kernel']}")
@@ -131,11 +138,8 @@ def main() -> None:
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         rng = np.random.default_rng(0)
         print(f"{threads} thread(s):")
-        matmuls(rng)
-        convolutions(rng)
-        attention(rng)
-        attention_dtypes(rng)
-        casts(rng)
+        for name in sections:
+            SECTIONS[name](rng)
 
 
 if __name__ == "__main__":

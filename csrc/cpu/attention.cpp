@@ -307,6 +307,26 @@ void grad_scores_baseline(float* pr, float* dp, const float* f, float d, float s
   }
 }
 
+void exp_sum_bf16_baseline(const float* s, int64_t ld, const float* m, uint16_t* p,
+                           int64_t rows, int64_t n, float* sums) {
+  std::vector<float> row(static_cast<size_t>(n));
+  for (int64_t r = 0; r < rows; ++r) {
+    exp_sum_baseline(s + r * ld, ld, m + r, row.data(), 1, n, sums ? sums + r : nullptr);
+    for (int64_t j = 0; j < n; ++j) p[r * ld + j] = bfloat16::from_float(row[j]).bits;
+  }
+}
+
+void exp_grad_scores_bf16_baseline(const float* s, const float* dp, float m, const float* f,
+                                   float d, float scale, int64_t n, uint16_t* pd, uint16_t* ds) {
+  std::vector<float> pr(static_cast<size_t>(n)), g(dp, dp + n);
+  exp_sum_baseline(s, n, &m, pr.data(), 1, n, nullptr);
+  grad_scores_baseline(pr.data(), g.data(), f, d, scale, n);
+  for (int64_t j = 0; j < n; ++j) {
+    pd[j] = bfloat16::from_float(pr[j]).bits;
+    ds[j] = bfloat16::from_float(g[j]).bits;
+  }
+}
+
 void row_max_baseline(const float* s, int64_t ld, int64_t rows, int64_t n, float* out) {
   for (int64_t r = 0; r < rows; ++r) {
     float mx = -kInf;
@@ -319,8 +339,9 @@ void row_max_baseline(const float* s, int64_t ld, int64_t rows, int64_t n, float
 
 namespace baseline {
 const AttentionTable& attention_table() {
-  static const AttentionTable table{tile_gemm_baseline, exp_sum_baseline, row_max_baseline,
-                                    grad_scores_baseline};
+  static const AttentionTable table{tile_gemm_baseline,    exp_sum_baseline,
+                                    row_max_baseline,      grad_scores_baseline,
+                                    exp_sum_bf16_baseline, exp_grad_scores_bf16_baseline};
   return table;
 }
 }  // namespace baseline

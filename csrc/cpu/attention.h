@@ -105,6 +105,17 @@ struct AttentionTable {
   /// The backward's scores, j < n (n a multiple of 16): dp[j] = pr[j] * (dp[j] * f[j] - d) *
   /// scale and pr[j] *= f[j] (f: dropout factors, or null for none, read as 1).
   void (*grad_scores)(float* pr, float* dp, const float* f, float d, float scale, int64_t n);
+  /// exp_sum with p's values rounded to bfloat16 (bfloat16::from_float's bits, row stride ld):
+  /// the probabilities as the bfloat16 products' operand (Note [Rounding in the row kernels]).
+  /// This and the next are null where the bfloat16 attention never runs (Note [bfloat16 GEMM]'s
+  /// float32 path): in the AVX2 table, and in the AVX-512 one without AVX512-BF16.
+  void (*exp_sum_bf16)(const float* s, int64_t ld, const float* m, uint16_t* p, int64_t rows,
+                       int64_t n, float* sums);
+  /// One backward row from its scores, j < n: pr = exp_sum's row of s against m, then
+  /// grad_scores on pr and dp, with pd = pr * f and ds = dS * scale rounded to bfloat16 and
+  /// nothing stored in float32 (Note [Rounding in the row kernels]).
+  void (*exp_grad_scores_bf16)(const float* s, const float* dp, float m, const float* f, float d,
+                               float scale, int64_t n, uint16_t* pd, uint16_t* ds);
 };
 
 namespace baseline {
@@ -115,6 +126,11 @@ const AttentionTable& attention_table();
 }
 namespace avx512 {
 const AttentionTable& attention_table();
+}
+namespace avx512_bf16 {
+// The avx512 table's exp_sum_bf16 and exp_grad_scores_bf16, rounding with VCVTNEPS2BF16, where
+// cpu_has_avx512_bf16() (Note [Rounding in the row kernels]).
+void specialize_attention_rows(AttentionTable& t);
 }
 
 }  // namespace corten::cpu

@@ -25,6 +25,20 @@
 // kernels 5.8 / 18.7, the tiles 3.6 / 10.9, float32 5.0 / 14.2. On the tiles each product is a
 // few dependent tile instructions, so their latency, not their rate, bounds it: the products
 // take a quarter of the time there, the exponentials a ninth.
+//
+// Note [Rounding in the row kernels]
+// P (forward) and Pd, dS (backward) are the products' A operands in bfloat16. The row kernels
+// that compute them write them rounded (AttentionTable::exp_sum_bf16 and exp_grad_scores_bf16,
+// VCVTNEPS2BF16 in their stores) instead of storing float32 tiles that a second pass reads back
+// and rounds: a tile of 64 rows of 224 scores is 57 KB, past L1, so that pass ran at L2's pace
+// (9% of the samples of a forward + backward at the transformer classifier's shape, as much as
+// the exponentials). The backward's row kernel also computes P itself (exp_sum, then
+// grad_scores on it, in one pass). The values are the float32 rows' (cpu/attention_rows.h),
+// rounded as before: the outputs and gradients are the same bits. With dropout the forward
+// keeps the float32 tile (the factors apply to it before the rounding). Batch 32, medians of 8
+// alternated runs, forward + backward at 2 threads: T = 200 with 2 heads of 32, 5.33 -> 5.19
+// ms; T = 128 with 8 heads, 9.92 -> 9.33; T = 512, 117.6 -> 111.8 (forward alone 2-6% faster;
+// at 1 thread within noise: bench/results/mixed-precision-kernels-2026-12-07i.txt).
 
 #include <corten/half.h>
 #include <corten/parallel.h>
@@ -246,8 +260,10 @@ void forward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, con
         const int64_t ld = kn.scores_ld(n);
         kn.scores_product(m, n, kpd, qa.data(), 2 * kpd, kt.data() + kb * kt_words, s.data());
         finish_scores(p, b, h, i0, m, j0, nb, s.data(), ld);
+        // Without dropout the row kernel rounds P into the products' operand itself (Note
+        // [Rounding in the row kernels]).
         online_softmax_tile(kn.t, rt, p, bh * p.tq + i0, m, j0, nb, s.data(), pr.data(), ld, mrow,
-                            lrow, alpha, f.data(), inv);
+                            lrow, alpha, f.data(), inv, reinterpret_cast<uint16_t*>(pa.data()));
         for (int64_t r = 0; r < m; ++r) {
           if (alpha[r] == 1.0f) continue;
           for (int64_t c = 0; c < nvp; ++c) {
@@ -256,7 +272,7 @@ void forward(const Kernels& kn, const AttentionParams& p, const bfloat16* q, con
           }
         }
         // Whole rows in one call; the columns past n are never read.
-        kn.round_operands(pr.data(), pa.data(), m * ld);
+        if (p.rate > 0) kn.round_operands(pr.data(), pa.data(), m * ld);
         for (int64_t c = 0; c < nvp; ++c) {
           kn.panel_product(m, pairs(nb), pa.data(), ld, vp.data() + (kb * nvp + c) * v_words,
                            o.data() + c * kTileRows * kNR);
@@ -332,10 +348,9 @@ int64_t backward_tile(const Kernels& kn, const AttentionParams& p, const RandomT
   kn.scores_product(m, n, w.kpv, w.doa.data() + i0 * 2 * w.kpv, 2 * w.kpv, w.vt.data(),
                     w.dp.data());
   backward_scores_tile(kn.t, rt, p, bh * p.tq + i0, m, j0, nb, w.s.data(), w.pr.data(),
-                       w.dp.data(), ld, lse, dd, w.f.data(), inv);
-  // Whole rows in one call; the columns past n are never read.
-  kn.round_operands(w.pr.data(), w.pda.data(), m * ld);
-  kn.round_operands(w.dp.data(), w.dsa.data(), m * ld);
+                       w.dp.data(), ld, lse, dd, w.f.data(), inv,
+                       reinterpret_cast<uint16_t*>(w.pda.data()),
+                       reinterpret_cast<uint16_t*>(w.dsa.data()));
   if (kn.tiles) {
     // Pd^T and dS^T as rows of pairs(m) words, 32 keys a block (the tiles read A's rows).
     const int MR = kn.tiles->mr;

@@ -107,7 +107,8 @@ inline int64_t row_width(int64_t nb) { return pad16(nb); }
 inline void online_softmax_tile(const AttentionTable& t, const RandomTable& rt,
                                 const AttentionParams& p, int64_t row0, int64_t m, int64_t j0,
                                 int64_t nb, const float* s, float* pr, int64_t ld, float* mrow,
-                                double* lrow, float* alpha, float* f, float inv) {
+                                double* lrow, float* alpha, float* f, float inv,
+                                uint16_t* pr16 = nullptr) {
   const int64_t n = row_width(nb);
   float mnew[kBMMax], sums[kBMMax];
   t.row_max(s, ld, m, n, mnew);
@@ -115,7 +116,12 @@ inline void online_softmax_tile(const AttentionTable& t, const RandomTable& rt,
     mnew[r] = std::max(mrow[r], mnew[r]);
     alpha[r] = mnew[r] == -kInf ? 1.0f : mrow[r] == -kInf ? 0.0f : std::exp(mrow[r] - mnew[r]);
   }
-  t.exp_sum(s, ld, mnew, pr, m, n, sums);  // rows with nothing visible: 0
+  // rows with nothing visible: 0
+  if (pr16 != nullptr && p.rate == 0) {
+    t.exp_sum_bf16(s, ld, mnew, pr16, m, n, sums);
+  } else {
+    t.exp_sum(s, ld, mnew, pr, m, n, sums);
+  }
   for (int64_t r = 0; r < m; ++r) {
     if (mnew[r] == -kInf) continue;
     lrow[r] = lrow[r] * alpha[r] + sums[r];
@@ -131,14 +137,18 @@ inline void online_softmax_tile(const AttentionTable& t, const RandomTable& rt,
 // `row0 + r`, keys from j0), from s (the tile's scores) and dp (dO V^T), both of row stride ld:
 // pr = Pd (the dropped-out probabilities) and dp = dS * scale, dS = P * (dP - D). Past nb, pr
 // is 0 (scores -inf) and dp is 0 (V zero-padded), so dS is 0 there.
+// With pr16 and dp16 (row stride ld), Pd and dS * scale go there rounded to bfloat16 instead,
+// and nothing is stored in float32 (Note [Rounding in the row kernels]).
 inline void backward_scores_tile(const AttentionTable& t, const RandomTable& rt,
                                  const AttentionParams& p, int64_t row0, int64_t m, int64_t j0,
                                  int64_t nb, const float* s, float* pr, float* dp, int64_t ld,
-                                 const float* lse, const float* dd, float* f, float inv) {
+                                 const float* lse, const float* dd, float* f, float inv,
+                                 uint16_t* pr16 = nullptr, uint16_t* dp16 = nullptr) {
   const int64_t n = row_width(nb);
   const float scale = static_cast<float>(p.scale);
   const float uniform = 1.0f / static_cast<float>(p.tk);
-  t.exp_sum(s, ld, lse + row0, pr, m, n, nullptr);
+  const bool rounded = pr16 != nullptr;
+  if (!rounded) t.exp_sum(s, ld, lse + row0, pr, m, n, nullptr);
   for (int64_t r = 0; r < m; ++r) {
     const int64_t row = row0 + r;
     float* prr = pr + r * ld;
@@ -151,10 +161,21 @@ inline void backward_scores_tile(const AttentionTable& t, const RandomTable& rt,
         for (int64_t j = 0; j < nb; ++j) prr[j] *= f[j];
       }
       std::fill(dpr, dpr + n, 0.0f);
+      if (rounded) {
+        for (int64_t j = 0; j < n; ++j) {
+          pr16[r * ld + j] = bfloat16::from_float(prr[j]).bits;
+          dp16[r * ld + j] = 0;
+        }
+      }
       continue;
     }
     if (p.rate > 0) keep_factors(p, rt, row, j0, nb, inv, f);
-    t.grad_scores(prr, dpr, p.rate > 0 ? f : nullptr, dd[row], scale, n);
+    if (rounded) {
+      t.exp_grad_scores_bf16(s + r * ld, dpr, lse[row], p.rate > 0 ? f : nullptr, dd[row], scale,
+                             n, pr16 + r * ld, dp16 + r * ld);
+    } else {
+      t.grad_scores(prr, dpr, p.rate > 0 ? f : nullptr, dd[row], scale, n);
+    }
   }
 }
 

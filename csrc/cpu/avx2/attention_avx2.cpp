@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "cpu/attention.h"
+#include "cpu/attention_rows.h"
 #include "cpu/avx2/vec_math.h"
 
 #define CORTEN_ISA_NS avx2
@@ -13,3 +14,9 @@
 #define CORTEN_ATTENTION_ACC 12
 #define CORTEN_ATTENTION_NV 2
 #include "cpu/attention_kernels.inc"
+
+namespace corten::cpu::avx2 {
+namespace {
+void specialize(AttentionTable&) {}
+}  // namespace
+}  // namespace corten::cpu::avx2

@@ -5,7 +5,10 @@
 #include <cmath>
 #include <limits>
 
+#include <corten/cpu_features.h>
+
 #include "cpu/attention.h"
+#include "cpu/attention_rows.h"
 #include "cpu/avx512/vec_math.h"
 
 #define CORTEN_ISA_NS avx512
@@ -13,3 +16,11 @@
 #define CORTEN_ATTENTION_ACC 24
 #define CORTEN_ATTENTION_NV 4
 #include "cpu/attention_kernels.inc"
+
+namespace corten::cpu::avx512 {
+namespace {
+void specialize(AttentionTable& t) {
+  if (cpu_has_avx512_bf16()) avx512_bf16::specialize_attention_rows(t);
+}
+}  // namespace
+}  // namespace corten::cpu::avx512
