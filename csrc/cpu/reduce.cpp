@@ -290,6 +290,15 @@ void reduce_rows(const Dims& kept, const Dims& red, const T* x, typename Op::Out
   });
 }
 
+// The width of the tiles that a line of V outputs is cut into: at most kTile, and as even as
+// whole vectors allow, so that the threads get equal shares (784 columns: 208 x 3 + 160, not
+// 256 x 3 + 16, whose two chunks at 2 threads were 512 and 272 columns). Every output's sum
+// runs over the same rows in the same order whatever the width.
+int64_t lane_tile(int64_t V) {
+  const int64_t tiles = (V + kTile - 1) / kTile;
+  return std::min(V, std::min(kTile, ((V + tiles - 1) / tiles + 15) / 16 * 16));
+}
+
 // Lanes of outputs at a time: the innermost kept dimension has the smallest stride, so up to
 // kTile outputs along it are reduced together, reading one (often contiguous) lane vector per
 // reduced element.
@@ -302,8 +311,8 @@ void reduce_lanes(const Dims& kept, const Dims& red, const T* x, typename Op::Ou
   const Dims outer{Shape(kept.shape.begin(), kept.shape.end() - 1),
                    Shape(kept.strides.begin(), kept.strides.end() - 1)};
   const int64_t n_lines = outer.numel();
-  const int64_t W = std::min(V, kTile);
-  const int64_t tiles = (V + kTile - 1) / kTile;
+  const int64_t W = lane_tile(V);
+  const int64_t tiles = (V + W - 1) / W;
   const int64_t groups = n_lines * tiles;
   const int64_t n_red = red.numel();
   const int64_t block = std::max(kMinLaneBlock, kBlock / W);
@@ -318,8 +327,8 @@ void reduce_lanes(const Dims& kept, const Dims& red, const T* x, typename Op::Ou
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t g = i / nblk, b = i % nblk;
       const int64_t line = g / tiles, t = g % tiles;
-      const int64_t w = std::min(kTile, V - t * kTile);
-      const T* base = x + OffsetIter(outer, line).offset() + t * kTile * vs;
+      const int64_t w = std::min(W, V - t * W);
+      const T* base = x + OffsetIter(outer, line).offset() + t * W * vs;
       for (int64_t v = 0; v < w; ++v) acc[v] = Op::init();
       const int64_t r0 = b * block, r1 = std::min(n_red, r0 + block);
       for_each_row_in(red, r0, r1, [&](int64_t off, int64_t n, int64_t s) {
@@ -350,7 +359,7 @@ void reduce_lanes(const Dims& kept, const Dims& red, const T* x, typename Op::Ou
         }
       });
       if (nblk == 1) {
-        typename Op::Out* o = out + line * V + t * kTile;
+        typename Op::Out* o = out + line * V + t * W;
         for (int64_t v = 0; v < w; ++v) o[v] = Op::finish(acc[v], n_red);
       } else {
         Acc* p = partials.get() + i * W;
@@ -363,8 +372,8 @@ void reduce_lanes(const Dims& kept, const Dims& red, const T* x, typename Op::Ou
                                                                             int64_t g1) {
     for (int64_t g = g0; g < g1; ++g) {
       const int64_t line = g / tiles, t = g % tiles;
-      const int64_t w = std::min(kTile, V - t * kTile);
-      typename Op::Out* o = out + line * V + t * kTile;
+      const int64_t w = std::min(W, V - t * W);
+      typename Op::Out* o = out + line * V + t * W;
       for (int64_t v = 0; v < w; ++v) {
         const Acc* p = partials.get() + g * nblk * W + v;
         Acc acc = p[0];
