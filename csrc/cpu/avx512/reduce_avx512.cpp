@@ -71,11 +71,12 @@ template <class T>
 inline __m512d load_wide(__mmask8 k, const T* q) { return _mm512_cvtps_pd(load_first(k, q)); }
 inline __m512d load_wide(__mmask8 k, const double* q) { return _mm512_maskz_loadu_pd(k, q); }
 
-// The last w < 64 columns: G groups of up to 8, each its own accumulator, in one pass over the
-// rows. One pass per group made each group's adds a single dependency chain (4 cycles a row)
-// and read the rows G times: (6400, 32) float32 summed over its rows (a Dense bias gradient
-// over 32 x 200 tokens), 32.8 -> 20.9 us at 1 thread, 23.8 -> 15.4 at 2 (medians of 3 alternated
-// runs). Every column is still summed over the rows in order (Note [Vector column sums]).
+// The last w < 64 columns: G <= 8 groups of up to 8, each its own accumulator, in one pass
+// over the rows. One pass per group made each group's adds a single dependency chain (4
+// cycles a row) and read the rows G times: (6400, 32) float32 summed over its rows (a Dense
+// bias gradient over 32 x 200 tokens), 32.8 -> 20.9 us at 1 thread, 23.8 -> 15.4 at 2
+// (medians of 3 alternated runs). Every column is still summed over the rows in order (Note
+// [Vector column sums]).
 template <int G, class T>
 void tail_groups(const T* p, int64_t row_stride, int64_t rows, int64_t w, double* acc) {
   __m512d a[G];
@@ -101,7 +102,8 @@ void tail_cols(const T* p, int64_t row_stride, int64_t rows, int64_t w, double* 
     case 4: return tail_groups<4>(p, row_stride, rows, w, acc);
     case 5: return tail_groups<5>(p, row_stride, rows, w, acc);
     case 6: return tail_groups<6>(p, row_stride, rows, w, acc);
-    default: return tail_groups<7>(p, row_stride, rows, w, acc);
+    case 7: return tail_groups<7>(p, row_stride, rows, w, acc);
+    default: return tail_groups<8>(p, row_stride, rows, w, acc);  // w < 64: at most 8
   }
 }
 

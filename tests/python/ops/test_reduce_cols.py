@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 from cases import FLOAT_DTYPES, SUPPORTED_ISAS
 
+# Widths past the 64-column blocks of every remainder class: 63 (eight groups of 8, the last
+# of 7), 57, 127 = 64 + 63, and 62 from two coalesced rows of 31.
 SHAPES = [((64, 784), 0), ((3, 5), 0), ((100, 33), 0), ((7, 1000), 0), ((2, 50, 36), (0, 1)),
-          ((4, 6, 40), 1), ((1, 31), 0), ((300, 4), 0)]
+          ((4, 6, 40), 1), ((1, 31), 0), ((300, 4), 0), ((37, 63), 0), ((9, 57), 0),
+          ((200, 127), 0), ((9, 2, 31), 0)]
 
 
 @pytest.mark.usefixtures("restore_config")
