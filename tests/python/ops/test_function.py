@@ -518,7 +518,8 @@ def test_a_dict_of_tensors_comes_back_in_its_own_key_order():
 
 def test_calls_that_change_signature_after_a_replay_get_their_own_plans():
     # Note [Replaying the last signature]: a replay of the last tensor-only signature skips the
-    # lookup, so every change of shape, dtype, nesting or kind of argument must still be seen.
+    # lookup, so every change of shape, dtype or kind of argument must still be seen (nesting:
+    # test_the_nesting_of_the_arguments_is_part_of_the_signature).
     @tf.function
     def f(x):
         return x * 2.0
